@@ -1,0 +1,1 @@
+"""Shared machinery for every Schooner component: object model, client, informer, work queue."""

@@ -1,0 +1,58 @@
+"""Small helpers over objects in their wire form (JSON-shaped dicts).
+
+Objects travel between processes, through etcd and through informer caches as
+plain dicts, exactly as Kubernetes sends them; `apimachinery.models` gives a
+typed view where a component wants one. These helpers read the common
+metadata without each caller repeating `obj.get("metadata", {})`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+Object = dict[str, Any]
+
+
+def metadata(obj: Object) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def name_of(obj: Object) -> str:
+    return metadata(obj).get("name") or ""
+
+
+def namespace_of(obj: Object) -> str:
+    return metadata(obj).get("namespace") or ""
+
+
+def key_of(obj: Object) -> str:
+    """`namespace/name`, or `name` for cluster-scoped objects: client-go's MetaNamespaceKey."""
+    ns = namespace_of(obj)
+    return f"{ns}/{name_of(obj)}" if ns else name_of(obj)
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """Inverse of `key_of`: (namespace, name), namespace empty when cluster-scoped."""
+    ns, sep, name = key.partition("/")
+    return (ns, name) if sep else ("", ns)
+
+
+def labels_of(obj: Object) -> dict[str, str]:
+    return metadata(obj).get("labels") or {}
+
+
+def resource_version_of(obj: Object) -> str:
+    return metadata(obj).get("resourceVersion") or ""
+
+
+def now_rfc3339() -> str:
+    """The current time as Kubernetes writes timestamps: RFC 3339, UTC, seconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Parse an RFC 3339 timestamp (`2026-01-02T03:04:05Z`); None for empty input."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

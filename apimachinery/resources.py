@@ -1,0 +1,138 @@
+"""The resource table: every kind Schooner serves, described once.
+
+The apiserver builds its routes, discovery documents and etcd keys from this
+table, and the CLI and clients resolve `kubectl`-style names (`po`, `deploy`,
+`deployments.apps`) through it. Adding a kind is a row here plus a strategy in
+`apiserver/strategies.py`, as in Kubernetes' generic registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """One REST resource: where it lives, what it is called, what it offers."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    # Fields usable in a fieldSelector besides metadata.name/metadata.namespace.
+    selectable_fields: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = (
+        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+    )
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def api_version(self) -> str:
+        """`v1` for the core group, `apps/v1` otherwise."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    @property
+    def group_resource(self) -> str:
+        """`deployments.apps`, or `pods` for the core group: kubectl's spelling in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def path_prefix(self) -> str:
+        """`/api/v1` or `/apis/{group}/{version}`."""
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def collection_path(self, namespace: str | None = None) -> str:
+        """The URL of the collection, in a namespace or across all of them."""
+        if self.namespaced and namespace:
+            return f"{self.path_prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{self.path_prefix}/{self.plural}"
+
+    def object_path(self, name: str, namespace: str | None = None) -> str:
+        return f"{self.collection_path(namespace)}/{name}"
+
+
+_CORE, _APPS, _COORD = "", "apps", "coordination.k8s.io"
+
+RESOURCES: tuple[ResourceInfo, ...] = (
+    ResourceInfo(_CORE, "v1", "Namespace", "namespaces", False, ("ns",),
+                 subresources=("status",), selectable_fields=("status.phase",)),
+    ResourceInfo(_CORE, "v1", "Node", "nodes", False, ("no",),
+                 subresources=("status",), selectable_fields=("spec.unschedulable",)),
+    ResourceInfo(_CORE, "v1", "Pod", "pods", True, ("po",), ("all",),
+                 ("status", "binding", "log"),
+                 ("spec.nodeName", "status.phase", "spec.schedulerName",
+                  "spec.restartPolicy", "status.podIP")),
+    ResourceInfo(_CORE, "v1", "Service", "services", True, ("svc",), ("all",),
+                 ("status",), ("spec.clusterIP", "spec.type")),
+    ResourceInfo(_CORE, "v1", "Endpoints", "endpoints", True, ("ep",)),
+    ResourceInfo(_CORE, "v1", "ConfigMap", "configmaps", True, ("cm",)),
+    ResourceInfo(_CORE, "v1", "Secret", "secrets", True, (), selectable_fields=("type",)),
+    ResourceInfo(_CORE, "v1", "Event", "events", True, ("ev",),
+                 selectable_fields=("involvedObject.kind", "involvedObject.namespace",
+                                    "involvedObject.name", "involvedObject.uid",
+                                    "involvedObject.apiVersion",
+                                    "involvedObject.resourceVersion",
+                                    "involvedObject.fieldPath", "reason", "type", "source")),
+    ResourceInfo(_APPS, "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
+                 ("status", "scale")),
+    ResourceInfo(_APPS, "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
+                 ("status", "scale")),
+    ResourceInfo(_APPS, "v1", "StatefulSet", "statefulsets", True, ("sts",), ("all",),
+                 ("status", "scale")),
+    ResourceInfo(_COORD, "v1", "Lease", "leases", True),
+)
+
+_BY_PLURAL = {r.plural: r for r in RESOURCES}
+_BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
+
+
+class UnknownResourceError(LookupError):
+    """A name that matches no resource in the table."""
+
+
+def by_plural(plural: str) -> ResourceInfo:
+    """The resource served under `plural` (plurals are unique across groups here)."""
+    try:
+        return _BY_PLURAL[plural]
+    except KeyError:
+        raise UnknownResourceError(plural) from None
+
+
+def by_kind(api_version: str, kind: str) -> ResourceInfo:
+    """The resource for an object's `apiVersion` and `kind`."""
+    try:
+        return _BY_KIND[(api_version, kind)]
+    except KeyError:
+        raise UnknownResourceError(f"{kind} in {api_version or '(no apiVersion)'}") from None
+
+
+def resolve(name: str) -> ResourceInfo:
+    """Resolve what a user types: `po`, `pod`, `pods`, `Pod`, `deployments.apps`, `deploy`."""
+    wanted = name.strip().lower()
+    base, _, group = wanted.partition(".")
+    for r in RESOURCES:
+        if group and r.group != group:
+            continue
+        if base in (r.plural, r.singular, *r.short_names):
+            return r
+    raise UnknownResourceError(name)
+
+
+def group_versions() -> list[str]:
+    """Every group/version served, core first."""
+    seen: dict[str, None] = {}
+    for r in RESOURCES:
+        seen.setdefault(r.api_version, None)
+    return list(seen)
