@@ -1,0 +1,235 @@
+"""The apiserver's PATCH engines, as pure functions on wire-format dicts.
+
+Kubernetes' PATCH verb (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/
+patch.go) picks an engine by the request's Content-Type:
+
+- `application/merge-patch+json`: RFC 7386 JSON merge patch;
+- `application/json-patch+json`: RFC 6902 JSON patch (a list of operations);
+- `application/strategic-merge-patch+json`: strategic merge patch, which
+  merges keyed lists item by item (see `apiserver.strategicpatch`);
+- `application/apply-patch+yaml`: server-side apply, approximated here.
+
+`apply_patch` is the dispatcher the REST handler calls: it parses the body,
+checks its shape and runs the engine. Every engine returns a new object and
+never mutates its inputs, which may be shared cache entries.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+import yaml
+
+from apimachinery import errors
+from apiserver.strategicpatch import apply_strategic_merge_patch, json_type_name
+
+__all__ = [
+    "APPLY_PATCH",
+    "JSON_PATCH",
+    "MERGE_PATCH",
+    "PATCH_CONTENT_TYPES",
+    "STRATEGIC_MERGE_PATCH",
+    "apply_json_patch",
+    "apply_merge_patch",
+    "apply_patch",
+    "apply_strategic_merge_patch",
+]
+
+Object = dict[str, Any]
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+PATCH_CONTENT_TYPES: tuple[str, ...] = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH,
+                                        APPLY_PATCH)
+
+
+def apply_merge_patch(target: Object, patch: Any) -> Any:
+    """Apply an RFC 7386 JSON merge patch and return the result (Kubernetes' merge-patch+json).
+
+    Objects merge recursively, `null` deletes a key and any other value,
+    lists included, replaces what was there; a patch that is not an object
+    replaces the target whole, as the RFC says (so the result is a dict
+    exactly when the patch is one; `apply_patch` only accepts object bodies).
+    Neither input is mutated.
+    """
+    return _merge_patch(copy.deepcopy(target), copy.deepcopy(patch))
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """The RFC 7386 `MergePatch` pseudo-code, in place on private copies of both inputs."""
+    if not isinstance(patch, dict):
+        return patch
+    result = target if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_patch(result.get(key), value)
+    return result
+
+
+def apply_json_patch(target: Object, operations: Any) -> Object:
+    """Apply an RFC 6902 JSON patch (Kubernetes' json-patch+json) with the `jsonpatch` library.
+
+    Operations run in order on a private copy; the first malformed or failing
+    one (a bad path, a failed `test`) aborts the whole patch with a
+    `BadRequest` naming its index, op and path. The result must still be an
+    object. Neither input is mutated.
+    """
+    if not isinstance(operations, list):
+        raise errors.BadRequest(
+            f"json patch must be a JSON array of operations, not {json_type_name(operations)}"
+        )
+    document: Any = copy.deepcopy(target)
+    for index, operation in enumerate(copy.deepcopy(operations)):
+        document = _apply_json_operation(document, index, operation)
+    if not isinstance(document, dict):
+        raise errors.BadRequest(
+            f"json patch must leave an object, but the result is {json_type_name(document)}"
+        )
+    return document
+
+
+def _apply_json_operation(document: Any, index: int, operation: Any) -> Any:
+    if not isinstance(operation, dict):
+        raise errors.BadRequest(
+            f"json patch operation {index} must be an object, not {json_type_name(operation)}"
+        )
+    where = " ".join(str(operation[k]) for k in ("op", "from", "path") if k in operation)
+    try:
+        return jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException,
+            TypeError, ValueError, KeyError, IndexError) as exc:
+        detail = _readable(exc)
+        raise errors.BadRequest(
+            f"json patch operation {index} ({where}) failed: {detail}"
+        ) from exc
+
+
+def _readable(exc: Exception) -> str:
+    """The library's message without the whole document it sometimes quotes."""
+    message = str(exc)
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        return f"test failed: {message}"
+    message = re.sub(r"^(member '.*?' not found) in .*$", r"\1", message, flags=re.DOTALL)
+    if isinstance(exc, jsonpatch.JsonPatchPathNotFound | KeyError) and \
+            re.fullmatch(r"'.*'", message):
+        message = f"member {message} not found"
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def apply_patch(content_type: str, target: Object, body: bytes, kind: str) -> Object:
+    """Parse a PATCH request body and apply it to `target` by its Content-Type.
+
+    Mirrors the apiserver's PATCH handler: parameters after `;` are ignored;
+    a body that does not parse, or has the wrong shape (a JSON patch must be
+    an array, the other kinds an object), is a `BadRequest`; any other media
+    type is `UnsupportedMediaType` naming the supported ones.
+
+    `application/apply-patch+yaml` (server-side apply) is approximated: the
+    YAML or JSON body is applied onto `target` as a strategic merge patch.
+    There is no field ownership (`managedFields`), no conflict detection and
+    no removal of fields a manager stopped applying; a caller wanting removals
+    must keep each manager's last applied config and diff against it.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in PATCH_CONTENT_TYPES:
+        raise errors.UnsupportedMediaType(
+            f"the body of the request was in an unknown format - accepted media types "
+            f"include: {', '.join(PATCH_CONTENT_TYPES)}"
+            + (f" (got {media_type!r})" if media_type else " (no Content-Type given)")
+        )
+    patch = _parse_yaml(body) if media_type == APPLY_PATCH else _parse_json(body)
+    if media_type == JSON_PATCH:
+        return apply_json_patch(target, patch)
+    if not isinstance(patch, dict):
+        raise errors.BadRequest(
+            f"{media_type} body must be an object, not {json_type_name(patch)}"
+        )
+    if media_type == MERGE_PATCH:
+        return apply_merge_patch(target, patch)
+    return apply_strategic_merge_patch(target, patch, kind)
+
+
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.BadRequest(
+            f"patch body is invalid {what}: not UTF-8 at byte {exc.start}"
+        ) from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json(body: bytes) -> Any:
+    """Parse a JSON body strictly (no NaN/Infinity); errors carry line and column."""
+    text = _decode(body, "JSON")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise errors.BadRequest(
+            f"patch body is invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except ValueError as exc:
+        raise errors.BadRequest(f"patch body is invalid JSON: {exc}") from exc
+
+
+class _JSONCompatibleLoader(yaml.SafeLoader):
+    """A SafeLoader that leaves timestamps as strings, as sigs.k8s.io/yaml does."""
+
+
+_JSONCompatibleLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _parse_yaml(body: bytes) -> Any:
+    """Parse one YAML (or JSON) document into JSON-shaped data; errors carry line and column."""
+    text = _decode(body, "YAML")
+    try:
+        data = yaml.load(text, Loader=_JSONCompatibleLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise errors.BadRequest(f"patch body is invalid YAML: {problem}{where}") from exc
+    return _to_json_shape(data)
+
+
+def _to_json_shape(value: Any) -> Any:
+    """Stringify non-string map keys and reject values JSON cannot carry (sigs.k8s.io/yaml)."""
+    if isinstance(value, dict):
+        return {_json_key(k): _to_json_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json_shape(v) for v in value]
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise errors.BadRequest(f"patch body is invalid YAML: {value!r} cannot be represented in JSON")
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int | float):
+        return str(key)
+    raise errors.BadRequest(f"patch body is invalid YAML: map key {key!r} is not a scalar")
+
