@@ -1,0 +1,500 @@
+"""The REST client every component and the CLI use to talk to the apiserver.
+
+`Client` (blocking) and `AsyncClient` (asyncio) have the same methods, like
+client-go's dynamic client: objects go in and come out as plain wire-format
+dicts, a non-2xx reply is raised as the `apimachinery.errors` exception its
+v1 Status stands for, and a transport failure is raised as `Unreachable`.
+
+Each request is described once, by a `_BaseClient._req_*` builder, as a
+`_Request`; the two classes differ only in how they send it. Each holds one
+httpx connection pool (HTTP/1.1, keep-alive) for its whole life, as the
+official Python client's urllib3 pool manager does.
+
+`resource` is a `ResourceInfo` or a name `resources.resolve` understands
+(`pods`, `po`, `deployments.apps`). For a single namespaced object a missing
+namespace means the client's default (`default`, or the kubeconfig context's);
+for list, watch and delete_collection it means all namespaces.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import httpx
+import orjson
+
+from apimachinery import errors, meta
+from apimachinery.kubeconfig import load_kubeconfig
+from apimachinery.resources import ResourceInfo, resolve
+
+Resource = ResourceInfo | str
+Object = dict[str, Any]
+
+PATCH_CONTENT_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One line of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR."""
+
+    type: str
+    object: Object
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A request described independently of the client that sends it."""
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # JSON-encoded when not None, unless `content` is given
+    content_type: str = "application/json"
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    read_timeout: float | None = None  # streams only; None: wait forever (quiet watches)
+
+    def send_args(self) -> dict[str, Any]:
+        headers, content = dict(self.headers), self.content
+        if content is None and self.body is not None:
+            content = orjson.dumps(self.body)
+            headers.setdefault("Content-Type", self.content_type)
+        return {"params": self.params or None, "content": content, "headers": headers}
+
+
+def _info(resource: Resource) -> ResourceInfo:
+    return resource if isinstance(resource, ResourceInfo) else resolve(resource)
+
+
+def _params(**values: Any) -> dict[str, str]:
+    """Query parameters with None/False dropped and True spelled `true`, as Kubernetes does."""
+    return {k: "true" if v is True else str(v)
+            for k, v in values.items() if v is not None and v is not False}
+
+
+def _check(resp: httpx.Response) -> None:
+    """Raise the exception a non-2xx reply's v1 Status stands for (body already read)."""
+    if resp.is_success:
+        return
+    try:
+        body = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        text = resp.text.strip()
+        body = {"message": text.splitlines()[0][:300]} if text else {}
+    raise errors.from_status(body, resp.status_code)
+
+
+def _decode(resp: httpx.Response) -> Object:
+    return orjson.loads(resp.content) if resp.content else {}
+
+
+def _as_list(body: Object) -> Object:
+    """A List whose `items` is a list, never None (the official client's models need that)."""
+    body["items"] = body.get("items") or []
+    return body
+
+
+def _parse_event(line: str) -> WatchEvent | None:
+    if not line.strip():
+        return None
+    data = orjson.loads(line)
+    return WatchEvent(str(data.get("type", "")), data.get("object") or {})
+
+
+class _BaseClient:
+    """Connection settings and request builders shared by `Client` and `AsyncClient`."""
+
+    def __init__(self, server: str, *, token: str | None = None, ca_data: bytes | None = None,
+                 insecure: bool = False, timeout: float = 30.0,
+                 namespace: str = "default") -> None:
+        self.server = server.rstrip("/")
+        self.namespace = namespace
+        self.timeout = timeout
+        self._headers = {"Accept": "application/json", "User-Agent": "schooner/0.1"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._verify: ssl.SSLContext | bool = not insecure
+        if ca_data and not insecure:
+            self._verify = ssl.create_default_context(cadata=ca_data.decode("ascii"))
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> Self:
+        """A client for the kubeconfig's context, with its namespace as the default."""
+        cfg = load_kubeconfig(path, context)
+        return cls(cfg.server, token=cfg.token, ca_data=cfg.ca_data, insecure=cfg.insecure,
+                   namespace=cfg.namespace)
+
+    def _http_options(self, transport: Any) -> dict[str, Any]:
+        return {"base_url": self.server, "headers": self._headers, "verify": self._verify,
+                "timeout": httpx.Timeout(self.timeout), "http1": True, "http2": False,
+                "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                "transport": transport}
+
+    def _stream_timeout(self, req: _Request) -> httpx.Timeout:
+        return httpx.Timeout(self.timeout, read=req.read_timeout)
+
+    def _unreachable(self, exc: Exception) -> errors.Unreachable:
+        reason = str(exc) or type(exc).__name__
+        return errors.Unreachable(f"cannot reach the apiserver at {self.server}: {reason}")
+
+    # -- request builders: the only place paths, parameters and bodies are decided --
+
+    def _path(self, res: Resource, name: str, namespace: str | None,
+              subresource: str | None = None) -> str:
+        info = _info(res)
+        path = info.object_path(name, (namespace or self.namespace) if info.namespaced else None)
+        return f"{path}/{subresource}" if subresource else path
+
+    def _req_get(self, res: Resource, name: str, namespace: str | None,
+                 subresource: str | None) -> _Request:
+        return _Request("GET", self._path(res, name, namespace, subresource))
+
+    def _req_list(self, res: Resource, namespace: str | None, label_selector: str | None,
+                  field_selector: str | None, limit: int | None, continue_: str | None,
+                  resource_version: str | None) -> _Request:
+        return _Request("GET", _info(res).collection_path(namespace), _params(
+            labelSelector=label_selector, fieldSelector=field_selector, limit=limit,
+            resourceVersion=resource_version, **{"continue": continue_}))
+
+    def _req_create(self, res: Resource, obj: Object, namespace: str | None) -> _Request:
+        info = _info(res)
+        ns = namespace or meta.namespace_of(obj) or self.namespace
+        return _Request("POST", info.collection_path(ns if info.namespaced else None), body=obj)
+
+    def _req_update(self, res: Resource, obj: Object, subresource: str | None) -> _Request:
+        if not meta.name_of(obj):
+            raise ValueError(f"cannot update {_info(res).group_resource}: no metadata.name")
+        path = self._path(res, meta.name_of(obj), meta.namespace_of(obj), subresource)
+        return _Request("PUT", path, body=obj)
+
+    def _req_patch(self, res: Resource, name: str, patch: Any, namespace: str | None,
+                   patch_type: str, subresource: str | None,
+                   field_manager: str | None) -> _Request:
+        """A PATCH; server-side apply requires a field manager, so it defaults to `schooner`."""
+        if patch_type not in PATCH_CONTENT_TYPES:
+            raise ValueError(f"unknown patch type {patch_type!r}: "
+                             f"expected one of {', '.join(PATCH_CONTENT_TYPES)}")
+        if patch_type == "apply" and not field_manager:
+            field_manager = "schooner"
+        return _Request("PATCH", self._path(res, name, namespace, subresource),
+                        _params(fieldManager=field_manager), body=patch,
+                        content_type=PATCH_CONTENT_TYPES[patch_type])
+
+    def _req_delete(self, res: Resource, name: str, namespace: str | None,
+                    propagation_policy: str | None, grace_period_seconds: int | None,
+                    preconditions: dict[str, str] | None) -> _Request:
+        options: Object = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if propagation_policy is not None:
+            options["propagationPolicy"] = propagation_policy
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        if preconditions:
+            options["preconditions"] = preconditions
+        return _Request("DELETE", self._path(res, name, namespace), body=options)
+
+    def _req_delete_collection(self, res: Resource, namespace: str | None,
+                               label_selector: str | None,
+                               field_selector: str | None) -> _Request:
+        return _Request("DELETE", _info(res).collection_path(namespace),
+                        _params(labelSelector=label_selector, fieldSelector=field_selector))
+
+    def _req_watch(self, res: Resource, namespace: str | None, resource_version: str | None,
+                   label_selector: str | None, field_selector: str | None,
+                   allow_bookmarks: bool, timeout_seconds: int | None) -> _Request:
+        """A watch: the read timeout outlives the server's `timeoutSeconds` (none without)."""
+        read = None if timeout_seconds is None else timeout_seconds + self.timeout
+        return _Request("GET", _info(res).collection_path(namespace), _params(
+            watch=True, resourceVersion=resource_version, labelSelector=label_selector,
+            fieldSelector=field_selector, allowWatchBookmarks=allow_bookmarks,
+            timeoutSeconds=timeout_seconds), read_timeout=read)
+
+    def _req_bind(self, name: str, node_name: str, namespace: str) -> _Request:
+        binding = {"apiVersion": "v1", "kind": "Binding",
+                   "metadata": {"name": name, "namespace": namespace},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
+        return _Request("POST", self._path("pods", name, namespace, "binding"), body=binding)
+
+    def _req_logs(self, name: str, namespace: str, container: str | None, follow: bool,
+                  tail_lines: int | None, timestamps: bool) -> _Request:
+        return _Request("GET", self._path("pods", name, namespace, "log"), _params(
+            container=container, follow=follow, tailLines=tail_lines, timestamps=timestamps),
+            headers={"Accept": "text/plain, */*"},
+            read_timeout=None if follow else self.timeout)
+
+    @staticmethod
+    def _req_raw(method: str, path: str, params: dict[str, Any] | None, json: Any,
+                 content: bytes | None, headers: dict[str, str] | None) -> _Request:
+        """A request by path; a query in the path is kept and merged with `params`."""
+        path, _, query = path.partition("?")
+        merged = {**httpx.QueryParams(query), **_params(**(params or {}))}
+        return _Request(method.upper(), path, merged, body=json, content=content,
+                        headers=dict(headers or {}))
+
+
+class Client(_BaseClient):
+    """Blocking client over one `httpx.Client` pool; for the CLI and scripts."""
+
+    def __init__(self, server: str, *, token: str | None = None, ca_data: bytes | None = None,
+                 insecure: bool = False, timeout: float = 30.0, namespace: str = "default",
+                 transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
+                         timeout=timeout, namespace=namespace)
+        self._http = httpx.Client(**self._http_options(transport))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _send(self, req: _Request) -> httpx.Response:
+        try:
+            resp = self._http.request(req.method, req.path, **req.send_args())
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        _check(resp)
+        return resp
+
+    @contextmanager
+    def _stream(self, req: _Request) -> Iterator[httpx.Response]:
+        """A streamed reply; transport errors while reading it also become Unreachable."""
+        try:
+            with self._http.stream(req.method, req.path, timeout=self._stream_timeout(req),
+                                   **req.send_args()) as resp:
+                if not resp.is_success:
+                    resp.read()
+                    _check(resp)
+                yield resp
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                json: Any = None, content: bytes | None = None,
+                headers: dict[str, str] | None = None) -> httpx.Response:
+        """Any request by path (discovery, /version, /healthz); raises on non-2xx."""
+        return self._send(self._req_raw(method, path, params, json, content, headers))
+
+    def get(self, resource: Resource, name: str, namespace: str | None = None, *,
+            subresource: str | None = None) -> Object:
+        return _decode(self._send(self._req_get(resource, name, namespace, subresource)))
+
+    def list(self, resource: Resource, namespace: str | None = None, *,
+             label_selector: str | None = None, field_selector: str | None = None,
+             limit: int | None = None, continue_: str | None = None,
+             resource_version: str | None = None) -> Object:
+        req = self._req_list(resource, namespace, label_selector, field_selector, limit,
+                             continue_, resource_version)
+        return _as_list(_decode(self._send(req)))
+
+    def list_all(self, resource: Resource, namespace: str | None = None, *,
+                 label_selector: str | None = None, field_selector: str | None = None,
+                 page_size: int = 500) -> tuple[list[Object], str]:
+        """Every page (following `continue`, as client-go's pager does) and the list RV."""
+        items: list[Object] = []
+        rv, token = "", None
+        while True:
+            page = self.list(resource, namespace, label_selector=label_selector,
+                             field_selector=field_selector, limit=page_size, continue_=token)
+            items.extend(page["items"])
+            rv = rv or meta.metadata(page).get("resourceVersion", "")
+            token = meta.metadata(page).get("continue")
+            if not token:
+                return items, rv
+
+    def create(self, resource: Resource, obj: Object, namespace: str | None = None) -> Object:
+        return _decode(self._send(self._req_create(resource, obj, namespace)))
+
+    def update(self, resource: Resource, obj: Object, *,
+               subresource: str | None = None) -> Object:
+        return _decode(self._send(self._req_update(resource, obj, subresource)))
+
+    def update_status(self, resource: Resource, obj: Object) -> Object:
+        return self.update(resource, obj, subresource="status")
+
+    def patch(self, resource: Resource, name: str, patch: Any, namespace: str | None = None, *,
+              patch_type: str = "merge", subresource: str | None = None,
+              field_manager: str | None = None) -> Object:
+        req = self._req_patch(resource, name, patch, namespace, patch_type, subresource,
+                              field_manager)
+        return _decode(self._send(req))
+
+    def delete(self, resource: Resource, name: str, namespace: str | None = None, *,
+               propagation_policy: str | None = None, grace_period_seconds: int | None = None,
+               preconditions: dict[str, str] | None = None) -> Object:
+        req = self._req_delete(resource, name, namespace, propagation_policy,
+                               grace_period_seconds, preconditions)
+        return _decode(self._send(req))
+
+    def delete_collection(self, resource: Resource, namespace: str | None = None, *,
+                          label_selector: str | None = None,
+                          field_selector: str | None = None) -> Object:
+        req = self._req_delete_collection(resource, namespace, label_selector, field_selector)
+        return _decode(self._send(req))
+
+    def watch(self, resource: Resource, namespace: str | None = None, *,
+              resource_version: str | None = None, label_selector: str | None = None,
+              field_selector: str | None = None, allow_bookmarks: bool = False,
+              timeout_seconds: int | None = None) -> Iterator[WatchEvent]:
+        """Events until the server ends the stream; ERROR events are yielded, not raised."""
+        req = self._req_watch(resource, namespace, resource_version, label_selector,
+                              field_selector, allow_bookmarks, timeout_seconds)
+        with self._stream(req) as resp:
+            for line in resp.iter_lines():
+                if event := _parse_event(line):
+                    yield event
+
+    def bind(self, name: str, node_name: str, namespace: str) -> None:
+        """POST a v1 Binding to `pods/{name}/binding`, as kube-scheduler's binder does."""
+        self._send(self._req_bind(name, node_name, namespace))
+
+    def logs(self, name: str, namespace: str, *, container: str | None = None,
+             follow: bool = False, tail_lines: int | None = None,
+             timestamps: bool = False) -> Iterator[str]:
+        """A pod's log lines; with follow, until the container stops or the caller stops."""
+        req = self._req_logs(name, namespace, container, follow, tail_lines, timestamps)
+        with self._stream(req) as resp:
+            yield from resp.iter_lines()
+
+
+class AsyncClient(_BaseClient):
+    """Asyncio client over one `httpx.AsyncClient` pool; the same methods as `Client`.
+
+    Iterate `watch` and `logs` inside `contextlib.aclosing(...)` when you may stop early,
+    so the stream is closed at once rather than when the generator is collected.
+    """
+
+    def __init__(self, server: str, *, token: str | None = None, ca_data: bytes | None = None,
+                 insecure: bool = False, timeout: float = 30.0, namespace: str = "default",
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
+                         timeout=timeout, namespace=namespace)
+        self._http = httpx.AsyncClient(**self._http_options(transport))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _send(self, req: _Request) -> httpx.Response:
+        try:
+            resp = await self._http.request(req.method, req.path, **req.send_args())
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        _check(resp)
+        return resp
+
+    @asynccontextmanager
+    async def _stream(self, req: _Request) -> AsyncIterator[httpx.Response]:
+        try:
+            async with self._http.stream(req.method, req.path, timeout=self._stream_timeout(req),
+                                         **req.send_args()) as resp:
+                if not resp.is_success:
+                    await resp.aread()
+                    _check(resp)
+                yield resp
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                      json: Any = None, content: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self._send(self._req_raw(method, path, params, json, content, headers))
+
+    async def get(self, resource: Resource, name: str, namespace: str | None = None, *,
+                  subresource: str | None = None) -> Object:
+        return _decode(await self._send(self._req_get(resource, name, namespace, subresource)))
+
+    async def list(self, resource: Resource, namespace: str | None = None, *,
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   limit: int | None = None, continue_: str | None = None,
+                   resource_version: str | None = None) -> Object:
+        req = self._req_list(resource, namespace, label_selector, field_selector, limit,
+                             continue_, resource_version)
+        return _as_list(_decode(await self._send(req)))
+
+    async def list_all(self, resource: Resource, namespace: str | None = None, *,
+                       label_selector: str | None = None, field_selector: str | None = None,
+                       page_size: int = 500) -> tuple[list[Object], str]:
+        items: list[Object] = []
+        rv, token = "", None
+        while True:
+            page = await self.list(resource, namespace, label_selector=label_selector,
+                                   field_selector=field_selector, limit=page_size,
+                                   continue_=token)
+            items.extend(page["items"])
+            rv = rv or meta.metadata(page).get("resourceVersion", "")
+            token = meta.metadata(page).get("continue")
+            if not token:
+                return items, rv
+
+    async def create(self, resource: Resource, obj: Object,
+                     namespace: str | None = None) -> Object:
+        return _decode(await self._send(self._req_create(resource, obj, namespace)))
+
+    async def update(self, resource: Resource, obj: Object, *,
+                     subresource: str | None = None) -> Object:
+        return _decode(await self._send(self._req_update(resource, obj, subresource)))
+
+    async def update_status(self, resource: Resource, obj: Object) -> Object:
+        return await self.update(resource, obj, subresource="status")
+
+    async def patch(self, resource: Resource, name: str, patch: Any,
+                    namespace: str | None = None, *, patch_type: str = "merge",
+                    subresource: str | None = None, field_manager: str | None = None) -> Object:
+        req = self._req_patch(resource, name, patch, namespace, patch_type, subresource,
+                              field_manager)
+        return _decode(await self._send(req))
+
+    async def delete(self, resource: Resource, name: str, namespace: str | None = None, *,
+                     propagation_policy: str | None = None,
+                     grace_period_seconds: int | None = None,
+                     preconditions: dict[str, str] | None = None) -> Object:
+        req = self._req_delete(resource, name, namespace, propagation_policy,
+                               grace_period_seconds, preconditions)
+        return _decode(await self._send(req))
+
+    async def delete_collection(self, resource: Resource, namespace: str | None = None, *,
+                                label_selector: str | None = None,
+                                field_selector: str | None = None) -> Object:
+        req = self._req_delete_collection(resource, namespace, label_selector, field_selector)
+        return _decode(await self._send(req))
+
+    async def watch(self, resource: Resource, namespace: str | None = None, *,
+                    resource_version: str | None = None, label_selector: str | None = None,
+                    field_selector: str | None = None, allow_bookmarks: bool = False,
+                    timeout_seconds: int | None = None) -> AsyncGenerator[WatchEvent, None]:
+        req = self._req_watch(resource, namespace, resource_version, label_selector,
+                              field_selector, allow_bookmarks, timeout_seconds)
+        async with self._stream(req) as resp:
+            async for line in resp.aiter_lines():
+                if event := _parse_event(line):
+                    yield event
+
+    async def bind(self, name: str, node_name: str, namespace: str) -> None:
+        await self._send(self._req_bind(name, node_name, namespace))
+
+    async def logs(self, name: str, namespace: str, *, container: str | None = None,
+                   follow: bool = False, tail_lines: int | None = None,
+                   timestamps: bool = False) -> AsyncGenerator[str, None]:
+        req = self._req_logs(name, namespace, container, follow, tail_lines, timestamps)
+        async with self._stream(req) as resp:
+            async for line in resp.aiter_lines():
+                yield line

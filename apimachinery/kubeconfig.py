@@ -1,0 +1,187 @@
+"""Read and write kubeconfig files, the way `kubectl` and client-go's clientcmd do.
+
+Only what Schooner needs is understood: a cluster's `server`, its CA
+(`certificate-authority-data` or a `certificate-authority` file) or
+`insecure-skip-tls-verify`, a user's bearer `token` or `tokenFile`, and a
+context's default `namespace`. The file written by `write_kubeconfig` is a
+standard kubeconfig, so `kubectl --kubeconfig` and the official Python client
+read it too.
+
+Path resolution mirrors clientcmd's loading rules, narrowed to one file: an
+explicit path, else the first entry of `$KUBECONFIG`, else
+`$SCHOONER_HOME/kubeconfig`, else `~/.schooner/kubeconfig`. As in clientcmd,
+relative `certificate-authority` and `tokenFile` paths are relative to the
+kubeconfig's own directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class KubeconfigError(Exception):
+    """The kubeconfig is missing, unreadable or lacks what a client needs."""
+
+
+@dataclass
+class ClusterConfig:
+    """Everything a client needs to talk to one cluster as one user."""
+
+    server: str
+    token: str | None = None
+    ca_data: bytes | None = None
+    insecure: bool = False
+    namespace: str = "default"
+    path: str | None = None
+
+
+def default_kubeconfig_path() -> str:
+    """`$KUBECONFIG` (its first entry), else `$SCHOONER_HOME/kubeconfig`, else `~/.schooner/`."""
+    env = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in env.split(os.pathsep) if p), "")
+    if first:
+        return os.path.expanduser(first)
+    home = os.environ.get("SCHOONER_HOME")
+    if home:
+        return os.path.join(os.path.expanduser(home), "kubeconfig")
+    return os.path.expanduser(os.path.join("~", ".schooner", "kubeconfig"))
+
+
+def _display(path: str) -> str:
+    """The path with the home directory shortened to `~`, for messages."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/", "~") and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home):]
+    return path
+
+
+def _named(entries: Any, name: str, what: str, path: str) -> dict[str, Any]:
+    """The `cluster`/`user`/`context` body of the entry called `name` in a named list."""
+    for entry in entries or []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            body = entry.get(what)
+            return body if isinstance(body, dict) else {}
+    raise KubeconfigError(f"{what} {name!r} not found in kubeconfig {_display(path)}")
+
+
+def _relative_to(base: Path, value: str) -> Path:
+    p = Path(os.path.expanduser(value))
+    return p if p.is_absolute() else base / p
+
+
+def _read_ca(cluster: dict[str, Any], base: Path, path: str) -> bytes | None:
+    data = cluster.get("certificate-authority-data")
+    if data:
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise KubeconfigError(
+                f"certificate-authority-data in {_display(path)} is not valid base64"
+            ) from None
+    ca_file = cluster.get("certificate-authority")
+    if ca_file:
+        try:
+            return _relative_to(base, str(ca_file)).read_bytes()
+        except OSError as exc:
+            raise KubeconfigError(f"cannot read certificate-authority {ca_file}: "
+                                  f"{exc.strerror}") from None
+    return None
+
+
+def _read_token(user: dict[str, Any], base: Path) -> str | None:
+    token = user.get("token")
+    if token:
+        return str(token)
+    token_file = user.get("tokenFile")
+    if token_file:
+        try:
+            return _relative_to(base, str(token_file)).read_text().strip() or None
+        except OSError as exc:
+            raise KubeconfigError(f"cannot read tokenFile {token_file}: "
+                                  f"{exc.strerror}") from None
+    return None
+
+
+def load_kubeconfig(path: str | None = None, context: str | None = None) -> ClusterConfig:
+    """Load the cluster, user and namespace of `context` (default: `current-context`)."""
+    resolved = os.path.expanduser(path) if path else default_kubeconfig_path()
+    try:
+        text = Path(resolved).read_text()
+    except FileNotFoundError:
+        raise KubeconfigError(
+            f"no kubeconfig at {_display(resolved)}: run 'make up' or pass --kubeconfig"
+        ) from None
+    except OSError as exc:
+        raise KubeconfigError(f"cannot read kubeconfig {_display(resolved)}: "
+                              f"{exc.strerror}") from None
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise KubeconfigError(f"kubeconfig {_display(resolved)} is not valid YAML: "
+                              f"{line}") from None
+    if not isinstance(doc, dict):
+        raise KubeconfigError(f"kubeconfig {_display(resolved)} is not a mapping")
+
+    ctx_name = context or doc.get("current-context")
+    if not ctx_name:
+        raise KubeconfigError(f"kubeconfig {_display(resolved)} has no current-context; "
+                              "pass --context")
+    ctx = _named(doc.get("contexts"), ctx_name, "context", resolved)
+    cluster = _named(doc.get("clusters"), ctx.get("cluster", ""), "cluster", resolved)
+    user = _named(doc.get("users"), ctx["user"], "user", resolved) if ctx.get("user") else {}
+    server = cluster.get("server")
+    if not server:
+        raise KubeconfigError(f"cluster {ctx.get('cluster')!r} in {_display(resolved)} "
+                              "has no server")
+    base = Path(resolved).parent
+    return ClusterConfig(
+        server=str(server),
+        token=_read_token(user, base),
+        ca_data=_read_ca(cluster, base, resolved),
+        insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+        namespace=str(ctx.get("namespace") or "default"),
+        path=resolved,
+    )
+
+
+def write_kubeconfig(path: str, server: str, ca_pem: bytes, token: str, *,
+                     cluster: str = "schooner", user: str = "admin",
+                     context: str = "schooner", namespace: str = "default") -> None:
+    """Write a one-cluster kubeconfig, mode 0600, atomically (temp file then rename).
+
+    It holds a bearer token, so like `kind` and `kubeadm` it is never world-readable.
+    """
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [{"name": cluster, "cluster": {
+            "server": server,
+            "certificate-authority-data": base64.b64encode(ca_pem).decode("ascii"),
+        }}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {
+            "cluster": cluster, "user": user, "namespace": namespace,
+        }}],
+        "current-context": context,
+    }
+    target = Path(os.path.expanduser(path))
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=target.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(doc, f, sort_keys=False)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
