@@ -1,1 +1,3 @@
-"""Schooner apiserver."""
+"""Schooner apiserver: Kubernetes-style REST over etcd."""
+
+__version__ = "0.1.0"

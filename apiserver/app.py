@@ -1,0 +1,198 @@
+"""The apiserver's FastAPI application: routes, authentication, errors, metrics, lifecycle.
+
+All resource traffic goes through one catch-all route per API root (`/api/...`,
+`/apis/...`) into the generic handler; only discovery, OpenAPI, health,
+version and metrics have routes of their own. Errors of any kind leave as a
+v1 Status with the right code; an unexpected exception is a 500 Status and a
+logged traceback, never an HTML page or a FastAPI `{"detail": ...}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from apimachinery import errors
+from apimachinery.resources import RESOURCES
+
+from . import discovery, metrics, requestinfo
+from .auth import PUBLIC_PATHS, TokenAuthenticator
+from .handlers import Handlers, json_response
+from .registry import Registry, storage_key
+from .storage import KeyExistsError, Storage
+from .watch import WatchService
+from .watchcache import WatchCaches
+
+log = logging.getLogger("apiserver")
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass
+class ServerConfig:
+    """What the apiserver needs to run; flags map onto these fields (see main.py)."""
+
+    etcd_servers: list[str]
+    token_auth_file: str | None = None
+    max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
+    watch_cache_size: int = 4096
+    watcher_queue_size: int = 2048
+    advertise_address: str = "127.0.0.1:6443"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    storage = Storage(config.etcd_servers)
+    registry = Registry(storage)
+    caches = WatchCaches(storage, history=config.watch_cache_size,
+                         watcher_capacity=config.watcher_queue_size)
+    watches = WatchService(registry, storage, caches,
+                           watcher_capacity=config.watcher_queue_size)
+    handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
+    authenticator = TokenAuthenticator(config.token_auth_file)
+    ready = asyncio.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await storage.connect()
+        await _bootstrap_namespaces(registry)
+        await caches.start([r.plural for r in RESOURCES])
+        ready.set()
+        log.info("apiserver ready etcd=%s", ",".join(config.etcd_servers))
+        try:
+            yield
+        finally:
+            ready.clear()
+            await caches.stop()
+            await storage.close()
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(errors.APIError)
+    async def api_error(_: Request, exc: errors.APIError) -> Response:
+        return json_response(exc.to_status(), exc.code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            err: errors.APIError = errors.NotFound(
+                f"the server could not find the requested resource ({request.url.path})")
+        elif exc.status_code == 405:
+            err = errors.MethodNotAllowed(f"method {request.method} is not allowed here")
+        else:
+            err = errors.InternalError(str(exc.detail))
+            err.code = exc.status_code  # type: ignore[misc]
+        return json_response(err.to_status(), err.code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("internal error path=%s", request.url.path)
+        return json_response(errors.InternalError(f"internal error: {exc!r}").to_status(), 500)
+
+    def authenticate(request: Request) -> None:
+        if request.url.path not in PUBLIC_PATHS:
+            request.state.user = authenticator.authenticate(request.headers.get("authorization"))
+
+    @app.get("/healthz")
+    @app.get("/livez")
+    async def healthz() -> Response:
+        return Response("ok", media_type="text/plain")
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        if not ready.is_set():
+            return Response("not ready: starting", status_code=503, media_type="text/plain")
+        try:
+            await asyncio.wait_for(storage.current_revision(), 2.0)
+        except Exception as exc:
+            return Response(f"not ready: etcd: {exc}", status_code=503, media_type="text/plain")
+        return Response("ok", media_type="text/plain")
+
+    @app.get("/version")
+    async def version() -> Response:
+        return json_response(discovery.version())
+
+    @app.get("/metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        authenticate(request)
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api")
+    async def api_root(request: Request) -> Response:
+        authenticate(request)
+        return json_response(discovery.api_versions(config.advertise_address))
+
+    @app.get("/apis")
+    async def apis_root(request: Request) -> Response:
+        authenticate(request)
+        return json_response(discovery.api_groups())
+
+    @app.get("/openapi/v3")
+    async def openapi_index(request: Request) -> Response:
+        authenticate(request)
+        return json_response(discovery.openapi_index())
+
+    @app.get("/openapi/v3/{key:path}")
+    async def openapi_document(request: Request, key: str) -> Response:
+        authenticate(request)
+        gv = discovery.openapi_key_to_group_version(key)
+        if gv is None or discovery.resource_list(gv) is None:
+            raise errors.NotFound(f"no OpenAPI document for {key}")
+        return json_response(discovery.openapi_document(gv))
+
+    @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def resources(request: Request, root: str) -> Response:
+        authenticate(request)
+        path = "/" + root
+        doc = _discovery_document(path) if request.method == "GET" else None
+        if doc is not None:
+            return json_response(doc)
+        info = requestinfo.parse(request.method, path, dict(request.query_params))
+        started = time.perf_counter()
+        code = 500
+        try:
+            response = await handlers.handle(request, info)
+            code = response.status_code
+            return response
+        except errors.APIError as exc:
+            code = exc.code
+            raise
+        finally:
+            labels = (info.verb, info.resource.plural, info.subresource or "")
+            metrics.REQUESTS.labels(*labels, str(code)).inc()
+            if info.verb != "watch":
+                metrics.REQUEST_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+
+    return app
+
+
+def _discovery_document(path: str) -> dict | None:
+    """`/api/v1`, `/apis/apps`, `/apis/apps/v1`: discovery for one group (version)."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["api"] and len(parts) == 2:
+        return discovery.resource_list(parts[1])
+    if parts[:1] == ["apis"] and len(parts) == 2:
+        return discovery.api_group(parts[1])
+    if parts[:1] == ["apis"] and len(parts) == 3:
+        return discovery.resource_list(f"{parts[1]}/{parts[2]}")
+    return None
+
+
+async def _bootstrap_namespaces(registry: Registry) -> None:
+    """Create the namespaces every cluster has, as Kubernetes' system namespaces controller."""
+    from apimachinery.resources import by_plural
+
+    namespaces = by_plural("namespaces")
+    for name in SYSTEM_NAMESPACES:
+        if await registry.storage.get(storage_key(namespaces, None, name)) is not None:
+            continue
+        with suppress(errors.AlreadyExists, KeyExistsError):
+            await registry.create(namespaces, None, {"metadata": {"name": name}})

@@ -1,0 +1,62 @@
+"""`schooner-apiserver`: flags named as Kubernetes' kube-apiserver names them."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from .app import ServerConfig, create_app
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="schooner-apiserver",
+                                description="Kubernetes-style REST API over etcd.")
+    p.add_argument("--etcd-servers", default="http://127.0.0.1:2379",
+                   help="comma-separated etcd client URLs (the first that answers is used)")
+    p.add_argument("--bind-address", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--secure-port", type=int, default=6443,
+                   help="port for HTTPS (plain HTTP if no certificate is given)")
+    p.add_argument("--tls-cert-file", help="serving certificate (PEM)")
+    p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
+    p.add_argument("--token-auth-file",
+                   help="static token file (token,user,uid,\"groups\"); without it, no authn")
+    p.add_argument("--max-request-bytes", type=int, default=1_572_864,
+                   help="largest request body accepted (etcd's own limit by default)")
+    p.add_argument("--watch-cache-size", type=int, default=4096,
+                   help="recent events kept per resource for watchers that resume")
+    p.add_argument("--watcher-queue-size", type=int, default=2048,
+                   help="events a slow watcher may have queued before it is closed")
+    p.add_argument("--advertise-address", default=None,
+                   help="host:port clients should use (defaults to bind address:port)")
+    p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.v >= 4 else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        sys.exit("error: --tls-cert-file and --tls-private-key-file go together")
+    config = ServerConfig(
+        etcd_servers=[s.strip() for s in args.etcd_servers.split(",") if s.strip()],
+        token_auth_file=args.token_auth_file,
+        max_request_bytes=args.max_request_bytes,
+        watch_cache_size=args.watch_cache_size,
+        watcher_queue_size=args.watcher_queue_size,
+        advertise_address=args.advertise_address or f"{args.bind_address}:{args.secure_port}",
+    )
+    uvicorn.run(
+        create_app(config), host=args.bind_address, port=args.secure_port,
+        ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
+        http="httptools", loop="uvloop", log_level="warning", access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Prometheus metrics of the apiserver, named as Kubernetes' apiserver names them."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "apiserver_request_total", "API requests by verb, resource and HTTP code.",
+    ["verb", "resource", "subresource", "code"], registry=REGISTRY)
+
+REQUEST_LATENCY = Histogram(
+    "apiserver_request_duration_seconds", "API request latency by verb and resource.",
+    ["verb", "resource", "subresource"], registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+
+ETCD_LATENCY = Histogram(
+    "etcd_request_duration_seconds", "etcd request latency by operation.",
+    ["operation"], registry=REGISTRY,
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+
+WATCHERS = Gauge(
+    "apiserver_registered_watchers", "Open watch streams by resource.",
+    ["resource"], registry=REGISTRY)
+
+WATCH_EVENTS = Counter(
+    "apiserver_watch_events_total", "Watch events sent to clients by resource.",
+    ["resource"], registry=REGISTRY)
+
+WATCHERS_TERMINATED = Counter(
+    "apiserver_terminated_watchers_total",
+    "Watchers closed because they fell too far behind.", ["resource"], registry=REGISTRY)

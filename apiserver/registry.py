@@ -1,0 +1,365 @@
+"""The generic registry: create, get, list, update, delete for every kind, once.
+
+Kubernetes' `genericregistry.Store` in Python. Everything kind-specific lives
+in a `Strategy`; everything about etcd lives in `Storage`. This module holds
+the object lifecycle rules that are the same for every kind: server-set
+metadata, optimistic concurrency on resourceVersion, finalizers and
+deletionTimestamp, graceful pod deletion, and namespace admission.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apimachinery import errors
+from apimachinery.meta import now_rfc3339
+from apimachinery.resources import ResourceInfo, by_plural
+
+from .storage import KeyExistsError, KeyMissingError, RevisionMismatchError, Storage
+from .strategies import Strategy, reject, strategy_for
+
+Object = dict[str, Any]
+
+_NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' SimpleNameGenerator
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass
+class DeleteOptions:
+    """The parts of metav1.DeleteOptions Schooner honours."""
+
+    propagation_policy: str | None = None
+    grace_period_seconds: int | None = None
+    precondition_uid: str | None = None
+    precondition_resource_version: str | None = None
+
+    @classmethod
+    def from_body(cls, body: Object | None, query: dict[str, str]) -> DeleteOptions:
+        body = body or {}
+        pre = body.get("preconditions") or {}
+        grace = body.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
+        policy = body.get("propagationPolicy") or query.get("propagationPolicy")
+        if body.get("orphanDependents") is True:
+            policy = policy or "Orphan"
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            raise errors.BadRequest(f"propagationPolicy: unsupported value {policy!r}: "
+                                    "must be Orphan, Background or Foreground")
+        try:
+            grace_int = None if grace is None else int(grace)
+        except (TypeError, ValueError):
+            raise errors.BadRequest(f"gracePeriodSeconds: invalid value {grace!r}") from None
+        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"))
+
+
+def storage_key(resource: ResourceInfo, namespace: str | None, name: str) -> str:
+    """`/registry/{resource}/{namespace}/{name}`, or without the namespace when cluster-scoped."""
+    if resource.namespaced:
+        return f"/registry/{resource.plural}/{namespace}/{name}"
+    return f"/registry/{resource.plural}/{name}"
+
+
+def collection_prefix(resource: ResourceInfo, namespace: str | None) -> str:
+    if resource.namespaced and namespace:
+        return f"/registry/{resource.plural}/{namespace}/"
+    return f"/registry/{resource.plural}/"
+
+
+def _stale(resource: ResourceInfo, name: str) -> errors.Conflict:
+    return errors.conflict(resource.group_resource, name,
+                           "the object has been modified; please apply your changes to the "
+                           "latest version and try again")
+
+
+class Registry:
+    """Object lifecycle on top of Storage, for any resource in the table."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._strategies: dict[str, Strategy] = {}
+
+    def strategy(self, resource: ResourceInfo) -> Strategy:
+        if resource.plural not in self._strategies:
+            self._strategies[resource.plural] = strategy_for(resource)
+        return self._strategies[resource.plural]
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get(self, resource: ResourceInfo, namespace: str | None, name: str) -> Object:
+        obj = await self.storage.get(storage_key(resource, namespace, name))
+        if obj is None:
+            raise errors.not_found(resource.group_resource, name)
+        return _with_type(resource, obj)
+
+    async def list(self, resource: ResourceInfo, namespace: str | None, *,
+                   limit: int = 0, continue_token: str | None = None,
+                   resource_version: int = 0, keep: Any = None,
+                   ) -> tuple[list[Object], int, str]:
+        items, revision, token = await self.storage.list(
+            collection_prefix(resource, namespace), limit=limit,
+            continue_token=continue_token, resource_version=resource_version, keep=keep)
+        return [_with_type(resource, o) for o in items], revision, token
+
+    # -- create -----------------------------------------------------------------------
+
+    async def create(self, resource: ResourceInfo, namespace: str | None, body: Object,
+                     ) -> Object:
+        obj = self._prepare_new(resource, namespace, body)
+        strategy = self.strategy(resource)
+        strategy.prepare_for_create(obj)
+        strategy.default(obj)
+        strategy.validate(obj, None)
+        if resource.namespaced:
+            await self._admit_namespace(namespace or "")
+        for _ in range(8):  # generateName collisions retry with a fresh suffix
+            try:
+                created = await self.storage.create(
+                    storage_key(resource, namespace, obj["metadata"]["name"]), obj)
+                return _with_type(resource, created)
+            except KeyExistsError:
+                if not body.get("metadata", {}).get("generateName") or \
+                        body.get("metadata", {}).get("name"):
+                    raise errors.already_exists(resource.group_resource,
+                                                obj["metadata"]["name"]) from None
+                obj["metadata"]["name"] = _generate_name(body["metadata"]["generateName"])
+        raise errors.AlreadyExists("could not generate a unique name")
+
+    def _prepare_new(self, resource: ResourceInfo, namespace: str | None,
+                     body: Object) -> Object:
+        obj = copy.deepcopy(body)
+        obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise reject(resource, "", "metadata", "must be an object")
+        for field in _SERVER_SET:
+            meta.pop(field, None)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = _generate_name(str(meta["generateName"]))
+        if resource.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise errors.BadRequest(
+                    "the namespace of the provided object does not match the namespace sent "
+                    f"on the request ({meta['namespace']!r} != {namespace!r})")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_rfc3339()
+        return obj
+
+    async def _admit_namespace(self, namespace: str) -> None:
+        """Namespaced objects need a live namespace (Kubernetes' NamespaceLifecycle admission)."""
+        ns_resource = by_plural("namespaces")
+        ns = await self.storage.get(storage_key(ns_resource, None, namespace))
+        if ns is None:
+            raise errors.not_found("namespaces", namespace)
+        if ns.get("metadata", {}).get("deletionTimestamp"):
+            raise errors.Forbidden(
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated")
+
+    # -- update -----------------------------------------------------------------------
+
+    async def update(self, resource: ResourceInfo, namespace: str | None, name: str,
+                     body: Object, *, subresource: str | None = None) -> Object:
+        """PUT: replace the object, honouring its resourceVersion as a precondition."""
+        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+        if meta is None:
+            raise reject(resource, name, "metadata", "Required value")
+        if meta.get("name") and meta["name"] != name:
+            raise errors.BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL "
+                f"({name})")
+        expected_rv = str(meta.get("resourceVersion") or "")
+
+        def change(current: Object) -> Object:
+            if expected_rv and expected_rv != current["metadata"]["resourceVersion"]:
+                raise _stale(resource, name)
+            return body
+
+        return await self.update_with(resource, namespace, name, change,
+                                      subresource=subresource)
+
+    async def update_with(self, resource: ResourceInfo, namespace: str | None, name: str,
+                          change: Any, *, subresource: str | None = None) -> Object:
+        """Apply `change(current) -> new body` (a patch) under compare-and-swap."""
+
+        final: list[Object] = []
+
+        async def mutate(current: Object) -> Object | None:
+            body = change(copy.deepcopy(current))
+            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            rv = str(meta.get("resourceVersion") or "")
+            if rv and rv != current["metadata"]["resourceVersion"]:
+                raise _stale(resource, name)
+            if meta.get("name", name) != name:
+                raise errors.BadRequest("metadata.name may not be changed by a patch")
+            new = self._next_version(resource, current, body, subresource)
+            final[:] = [new]
+            # The last finalizer went away from an object being deleted: remove it.
+            return None if _deleting(new) and not _has_finalizers(new) else new
+
+        key = storage_key(resource, namespace, name)
+        try:
+            result = await self.storage.guaranteed_update(key, mutate)
+        except KeyMissingError:
+            raise errors.not_found(resource.group_resource, name) from None
+        return _with_type(resource, result if result is not None else final[0])
+
+    def _next_version(self, resource: ResourceInfo, current: Object, body: Object,
+                      subresource: str | None) -> Object:
+        """The object an update stores: defaulted, validated, server metadata kept."""
+        strategy = self.strategy(resource)
+        new = copy.deepcopy(body)
+        new["apiVersion"], new["kind"] = resource.api_version, resource.kind
+        new.setdefault("metadata", {})
+        if subresource == "status":
+            new = strategy.prepare_for_status_update(new, current)
+        else:
+            strategy.prepare_for_update(new, current)
+        _keep_server_metadata(new, current, resource)
+        strategy.default(new)
+        strategy.validate(new, current)
+        return new
+
+    async def update_raw(self, resource: ResourceInfo, namespace: str | None, name: str,
+                         change: Any) -> Object:
+        """Compare-and-swap `change(current)` with no strategy, for subresources that carry
+        their own rules (binding may set spec.nodeName, which a normal update may not)."""
+
+        async def mutate(current: Object) -> Object:
+            return change(current)
+
+        try:
+            result = await self.storage.guaranteed_update(
+                storage_key(resource, namespace, name), mutate)
+        except KeyMissingError:
+            raise errors.not_found(resource.group_resource, name) from None
+        assert result is not None
+        return _with_type(resource, result)
+
+    # -- delete -----------------------------------------------------------------------
+
+    async def delete(self, resource: ResourceInfo, namespace: str | None, name: str,
+                     options: DeleteOptions) -> tuple[Object, bool]:
+        """Delete or mark for deletion; returns (the object, whether it is gone now)."""
+        if resource.plural == "namespaces" and name in PROTECTED_NAMESPACES:
+            raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may '
+                                   "not be deleted")
+        gone = True
+        last: list[Object] = []
+
+        async def mutate(current: Object) -> Object | None:
+            nonlocal gone
+            meta = current["metadata"]
+            if options.precondition_uid and options.precondition_uid != meta.get("uid"):
+                raise errors.conflict(resource.group_resource, name,
+                                      "Precondition failed: UID in precondition does not "
+                                      "match the object")
+            if options.precondition_resource_version and \
+                    options.precondition_resource_version != meta.get("resourceVersion"):
+                raise _stale(resource, name)
+            marked = _mark_for_deletion(resource, current, options)
+            gone = marked is None
+            last[:] = [current]
+            return marked
+
+        key = storage_key(resource, namespace, name)
+        try:
+            result = await self.storage.guaranteed_update(key, mutate)
+        except KeyMissingError:
+            raise errors.not_found(resource.group_resource, name) from None
+        return _with_type(resource, result if result is not None else last[0]), gone
+
+
+_SERVER_SET = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+               "generation", "resourceVersion", "managedFields", "selfLink")
+
+
+def _keep_server_metadata(new: Object, current: Object, resource: ResourceInfo) -> None:
+    """Fields a client cannot change by update: identity, timestamps, deletion state."""
+    meta, old = new["metadata"], current["metadata"]
+    for field in ("uid", "creationTimestamp", "deletionTimestamp",
+                  "deletionGracePeriodSeconds", "name", "namespace"):
+        if field in old:
+            meta[field] = old[field]
+        else:
+            meta.pop(field, None)
+    meta["resourceVersion"] = old.get("resourceVersion", "")
+    meta.pop("managedFields", None)
+    if not resource.namespaced:
+        meta.pop("namespace", None)
+
+
+def _deleting(obj: Object) -> bool:
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
+def _has_finalizers(obj: Object) -> bool:
+    if obj["metadata"].get("finalizers"):
+        return True
+    return obj.get("kind") == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
+
+
+def _mark_for_deletion(resource: ResourceInfo, obj: Object,
+                       options: DeleteOptions) -> Object | None:
+    """What DELETE does to a stored object: None to remove it now, else the marked object.
+
+    Kubernetes' BeforeDelete: dependents' policy becomes a finalizer (orphan,
+    foregroundDeletion) for the garbage collector; objects with finalizers, and
+    pods still bound to a node, get a deletionTimestamp and stay until their
+    finalizers are cleared or the node agent confirms the containers stopped.
+    """
+    meta = obj["metadata"]
+    finalizers = list(meta.get("finalizers") or [])
+    policy = options.propagation_policy
+    if policy == "Orphan" and "orphan" not in finalizers and resource.plural != "pods":
+        finalizers.append("orphan")
+    if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+        finalizers.append("foregroundDeletion")
+    grace = 0
+    if resource.plural == "pods":
+        grace = _pod_grace_period(obj, options)
+    if resource.plural == "namespaces":
+        obj.setdefault("status", {})["phase"] = "Terminating"
+    if not finalizers and grace == 0 and not _has_finalizers(obj):
+        return None
+    meta["finalizers"] = finalizers or meta.get("finalizers")
+    if not meta["finalizers"]:
+        meta.pop("finalizers")
+    if not meta.get("deletionTimestamp") or grace < int(meta.get(
+            "deletionGracePeriodSeconds") or 0):
+        when = datetime.now(UTC) + timedelta(seconds=grace)
+        meta["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta["deletionGracePeriodSeconds"] = grace
+    if grace == 0 and not _has_finalizers(obj):
+        return None
+    meta["generation"] = int(meta.get("generation") or 1) + 1
+    return obj
+
+
+def _pod_grace_period(pod: Object, options: DeleteOptions) -> int:
+    """A pod bound to a node and still running is deleted gracefully; others at once."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return 0
+    if options.grace_period_seconds is not None:
+        return max(0, options.grace_period_seconds)
+    return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+def _generate_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
+
+
+def _with_type(resource: ResourceInfo, obj: Object) -> Object:
+    obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
+    return obj
+
+
+__all__ = ["DeleteOptions", "Registry", "RevisionMismatchError", "collection_prefix",
+           "storage_key"]

@@ -1,0 +1,365 @@
+"""etcd v3 access: the only module in Schooner that talks to etcd.
+
+Objects are stored as JSON under `/registry/{resource}/{namespace}/{name}`
+(cluster-scoped: `/registry/{resource}/{name}`), with `resourceVersion`
+stripped: an object's resourceVersion is its key's etcd mod revision and is set
+on every read, as Kubernetes' etcd3 store does. Writes are etcd transactions
+guarded on that revision, so no write is ever read-then-write racy:
+create is "put if the key is absent", update and delete are "if the mod
+revision is still the one I read".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aetcd
+import aetcd.exceptions
+import orjson
+from aetcd import rpc
+
+from apimachinery import errors
+
+from . import metrics
+
+log = logging.getLogger("apiserver.storage")
+
+Object = dict[str, Any]
+
+# How often a conflicting guaranteed_update is retried before giving up.
+_MAX_UPDATE_ATTEMPTS = 16
+
+
+class CompactedError(Exception):
+    """The revision asked for has been compacted; the caller must relist (HTTP 410)."""
+
+    def __init__(self, compacted_revision: int) -> None:
+        super().__init__(f"revision compacted below {compacted_revision}")
+        self.compacted_revision = compacted_revision
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """One change under a prefix, decoded: what the watch cache fans out."""
+
+    type: str  # ADDED, MODIFIED or DELETED
+    key: str
+    revision: int
+    object: Object
+    prev_object: Object | None
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The first key after every key that starts with `prefix` (etcd's range_end)."""
+    end = bytearray(prefix)
+    for i in reversed(range(len(end))):
+        if end[i] < 0xFF:
+            end[i] += 1
+            return bytes(end[: i + 1])
+    return b"\0"
+
+
+def decode(value: bytes, revision: int) -> Object:
+    """JSON bytes from etcd to an object carrying its resourceVersion."""
+    obj = orjson.loads(value)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj
+
+
+def encode(obj: Object) -> bytes:
+    """An object to the bytes stored in etcd, without its resourceVersion."""
+    meta = obj.get("metadata") or {}
+    if "resourceVersion" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
+    return orjson.dumps(obj)
+
+
+def encode_continue(revision: int, next_key: str) -> str:
+    """Kubernetes-style continue token: the list's revision and where to resume."""
+    raw = orjson.dumps({"v": "schooner/v1", "rv": revision, "start": next_key})
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), str(data["start"])
+    except Exception:
+        raise errors.BadRequest(f"invalid continue token: {token[:40]}") from None
+
+
+class Storage:
+    """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
+
+    def __init__(self, endpoints: list[str], *, timeout: float = 10.0) -> None:
+        if not endpoints:
+            raise ValueError("at least one etcd endpoint is required")
+        self._endpoints = endpoints
+        self._endpoint_index = 0
+        self._timeout = timeout
+        self._client: aetcd.Client | None = None
+
+    # -- connection -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect to the first etcd endpoint that answers; the others are failover."""
+        last: Exception | None = None
+        for _ in range(len(self._endpoints)):
+            url = urlsplit(self._endpoints[self._endpoint_index])
+            client = aetcd.Client(host=url.hostname or "127.0.0.1", port=url.port or 2379,
+                                  timeout=self._timeout)
+            try:
+                await client.connect()
+                await client.status()
+                self._client = client
+                log.info("connected to etcd endpoint=%s", self._endpoints[self._endpoint_index])
+                return
+            except Exception as exc:  # try the next member
+                last = exc
+                await client.close()
+                self._endpoint_index = (self._endpoint_index + 1) % len(self._endpoints)
+        raise errors.ServiceUnavailable(f"etcd is unreachable at {self._endpoints}: {last}")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> aetcd.Client:
+        if self._client is None:
+            raise errors.ServiceUnavailable("storage is not connected to etcd")
+        return self._client
+
+    async def _call(self, operation: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one etcd request, timing it and mapping etcd errors to API errors."""
+        start = time.perf_counter()
+        try:
+            return await fn()
+        except (aetcd.exceptions.ConnectionFailedError,
+                aetcd.exceptions.ConnectionTimeoutError) as exc:
+            raise errors.ServiceUnavailable(f"etcd request failed: {exc}") from exc
+        except rpc.AioRpcError as exc:
+            if exc.code() == rpc.StatusCode.OUT_OF_RANGE:
+                raise CompactedError(0) from exc
+            if exc.code() in (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED):
+                raise errors.ServiceUnavailable(f"etcd request failed: {exc.details()}") from exc
+            if exc.code() == rpc.StatusCode.INVALID_ARGUMENT and "too large" in str(
+                    exc.details()):
+                raise errors.RequestEntityTooLarge(str(exc.details())) from exc
+            raise errors.InternalError(f"etcd: {exc.details()}") from exc
+        except aetcd.exceptions.InvalidArgumentError as exc:
+            if "too large" in str(exc):
+                raise errors.RequestEntityTooLarge(str(exc)) from exc
+            raise errors.InternalError(f"etcd: {exc}") from exc
+        finally:
+            metrics.ETCD_LATENCY.labels(operation).observe(time.perf_counter() - start)
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def current_revision(self) -> int:
+        resp = await self._range(b"/registry/", prefix_end(b"/registry/"), count_only=True)
+        return int(resp.header.revision)
+
+    async def get(self, key: str) -> Object | None:
+        """The object at `key`, or None."""
+        kv = await self._call("get", lambda: self.client.get(key.encode()))
+        if kv is None:
+            return None
+        return decode(kv.value, kv.mod_revision)
+
+    async def _range(self, key: bytes, range_end: bytes, *, limit: int = 0,
+                     revision: int = 0, count_only: bool = False) -> Any:
+        request = rpc.RangeRequest(key=key, range_end=range_end, limit=limit,
+                                   revision=revision, count_only=count_only)
+
+        async def call() -> Any:
+            await self.client.connect()
+            return await self.client.kvstub.Range(request, timeout=self._timeout,
+                                                  metadata=self.client.metadata)
+
+        return await self._call("list", call)
+
+    async def list(self, prefix: str, *, limit: int = 0, continue_token: str | None = None,
+                   resource_version: int = 0,
+                   keep: Callable[[Object], bool] | None = None,
+                   ) -> tuple[list[Object], int, str]:
+        """Objects under `prefix` at one revision: (items, revision, continue token).
+
+        With a limit, filtered-out objects do not count against it and the
+        token resumes after the last key examined, as Kubernetes' paged lists do.
+        A token or resourceVersion older than etcd's compaction raises CompactedError.
+        """
+        start_key, end_key = prefix.encode(), prefix_end(prefix.encode())
+        revision = resource_version
+        if continue_token:
+            revision, start = decode_continue(continue_token)
+            start_key = start.encode()
+        items: list[Object] = []
+        while True:
+            want = (limit - len(items) + 1) if limit else 0
+            try:
+                resp = await self._range(start_key, end_key, limit=max(want, 0),
+                                         revision=revision)
+            except CompactedError:
+                raise errors.Gone(
+                    "The provided continue parameter is too old to display a consistent list "
+                    "result. You can start a new list without the continue parameter."
+                    if continue_token else f"too old resource version: {revision}") from None
+            revision = revision or int(resp.header.revision)
+            kvs = list(resp.kvs)
+            for kv in kvs:
+                obj = decode(kv.value, kv.mod_revision)
+                if keep is None or keep(obj):
+                    items.append(obj)
+                if limit and len(items) == limit:
+                    if kv is not kvs[-1] or resp.more:
+                        next_key = kv.key + b"\0"
+                        return items, revision, encode_continue(revision, next_key.decode())
+                    return items, revision, ""
+            if not resp.more or not kvs:
+                return items, revision, ""
+            start_key = kvs[-1].key + b"\0"
+
+    async def count(self, prefix: str) -> int:
+        resp = await self._range(prefix.encode(), prefix_end(prefix.encode()), count_only=True)
+        return int(resp.count)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def create(self, key: str, obj: Object) -> Object:
+        """Store `obj` at `key` if nothing is there; return it with its resourceVersion."""
+        txn = self.client.transactions
+        data = encode(obj)
+        ok, responses = await self._call("create", lambda: self.client.transaction(
+            compare=[txn.create(key.encode()) == 0],
+            success=[txn.put(key.encode(), data)],
+            failure=[],
+        ))
+        if not ok:
+            raise KeyExistsError(key)
+        return decode(data, int(responses[0].response_put.header.revision))
+
+    async def replace(self, key: str, obj: Object, expected_revision: int) -> Object:
+        """Write `obj` if the key's mod revision is still `expected_revision`."""
+        txn = self.client.transactions
+        data = encode(obj)
+        ok, responses = await self._call("update", lambda: self.client.transaction(
+            compare=[txn.mod(key.encode()) == expected_revision],
+            success=[txn.put(key.encode(), data)],
+            failure=[],
+        ))
+        if not ok:
+            raise RevisionMismatchError(key)
+        return decode(data, int(responses[0].response_put.header.revision))
+
+    async def delete(self, key: str, expected_revision: int) -> int:
+        """Delete `key` if its mod revision is still `expected_revision`; the delete's revision."""
+        txn = self.client.transactions
+        ok, responses = await self._call("delete", lambda: self.client.transaction(
+            compare=[txn.mod(key.encode()) == expected_revision],
+            success=[txn.delete(key.encode())],
+            failure=[],
+        ))
+        if not ok:
+            raise RevisionMismatchError(key)
+        return int(responses[0].response_delete_range.header.revision) if responses else 0
+
+    async def guaranteed_update(self, key: str,
+                                mutate: Callable[[Object], Awaitable[Object | None]]
+                                ) -> Object | None:
+        """Read, mutate, write with compare-and-swap, retrying on races (etcd3 store's loop).
+
+        `mutate` receives a private copy and returns the new object, or None to
+        delete the key. Errors it raises (NotFound, Conflict, Invalid) propagate.
+        """
+        for _ in range(_MAX_UPDATE_ATTEMPTS):
+            current = await self.get(key)
+            if current is None:
+                raise KeyMissingError(key)
+            revision = int(current["metadata"]["resourceVersion"])
+            updated = await mutate(current)
+            try:
+                if updated is None:
+                    await self.delete(key, revision)
+                    return None
+                return await self.replace(key, updated, revision)
+            except RevisionMismatchError:
+                await asyncio.sleep(0)
+        raise errors.Conflict(f"{key}: too many concurrent updates, try again")
+
+    async def compact(self, revision: int) -> None:
+        await self._call("compact", lambda: self.client.compact(revision, physical=True))
+
+    # -- watch ------------------------------------------------------------------------
+
+    async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[RawEvent]:
+        """Every change under `prefix` from `start_revision` (inclusive), decoded.
+
+        Raises CompactedError if etcd no longer has that revision, and
+        errors.ServiceUnavailable when the connection to etcd drops.
+        """
+        try:
+            watch = await self.client.watch(
+                prefix.encode(), range_end=prefix_end(prefix.encode()),
+                start_revision=start_revision, prev_kv=True)
+        except aetcd.exceptions.RevisionCompactedError as exc:
+            raise CompactedError(exc.compacted_revision) from exc
+        except (aetcd.exceptions.ConnectionFailedError,
+                aetcd.exceptions.ConnectionTimeoutError) as exc:
+            raise errors.ServiceUnavailable(f"etcd watch failed: {exc}") from exc
+        try:
+            async for event in watch:
+                yield _to_raw_event(event)
+        except aetcd.exceptions.RevisionCompactedError as exc:
+            raise CompactedError(exc.compacted_revision) from exc
+        except (aetcd.exceptions.ConnectionFailedError,
+                aetcd.exceptions.ConnectionTimeoutError, aetcd.exceptions.ClientError) as exc:
+            raise errors.ServiceUnavailable(f"etcd watch failed: {exc}") from exc
+        finally:
+            try:
+                await asyncio.shield(watch.cancel())
+            except Exception:  # the stream may already be gone with the connection
+                log.debug("etcd watch cancel failed prefix=%s", prefix)
+
+
+def _to_raw_event(event: Any) -> RawEvent:
+    kv = event.kv
+    has_prev = event.prev_kv is not None and event.prev_kv.create_revision != 0
+    prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if has_prev else None
+    key = kv.key.decode()
+    if event.kind == "DELETE":
+        base = prev if prev is not None else _stub_from_key(key)
+        obj = {**base, "metadata": {**base.get("metadata", {}),
+                                    "resourceVersion": str(kv.mod_revision)}}
+        return RawEvent("DELETED", key, kv.mod_revision, obj, prev)
+    kind = "ADDED" if kv.create_revision == kv.mod_revision else "MODIFIED"
+    return RawEvent(kind, key, kv.mod_revision, decode(kv.value, kv.mod_revision), prev)
+
+
+def _stub_from_key(key: str) -> Object:
+    """The identity of a deleted object whose last value etcd compacted away."""
+    parts = key.strip("/").split("/")  # registry, resource, [namespace,] name
+    meta = {"name": parts[-1]}
+    if len(parts) == 4:
+        meta["namespace"] = parts[2]
+    return {"metadata": meta}
+
+
+class KeyExistsError(Exception):
+    """create() found the key already present."""
+
+
+class KeyMissingError(Exception):
+    """guaranteed_update() found no object at the key."""
+
+
+class RevisionMismatchError(Exception):
+    """The key changed since it was read (or was deleted): a lost compare-and-swap."""
