@@ -328,7 +328,7 @@ def render_status(console: Console, st: ClusterStatus) -> None:
     """The components as a table, then the kubeconfig and what to type next."""
     table = Table(box=None)
     for column in ("COMPONENT", "STATE", "PID", "HEALTH", "LOG"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=True)
     for c in st.components:
         state = ("[green]healthy[/]" if c.healthy else "[yellow]unhealthy[/]" if c.alive
                  else "[red]stopped[/]")
@@ -356,7 +356,7 @@ def register(app: typer.Typer) -> None:
             st = up(home, etcd_port=etcd_port, apiserver_port=apiserver_port)
         except (ClusterError, OSError) as exc:
             raise _fail(exc) from None
-        render_status(Console(highlight=False), st)
+        render_status(Console(highlight=False, width=160), st)
 
     @app.command("down")
     def down_command(home: HomeOption = None) -> None:
@@ -374,4 +374,4 @@ def register(app: typer.Typer) -> None:
             st = status(home)
         except (ClusterError, OSError) as exc:
             raise _fail(exc) from None
-        render_status(Console(highlight=False), st)
+        render_status(Console(highlight=False, width=160), st)

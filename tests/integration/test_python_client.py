@@ -1,0 +1,40 @@
+"""The official `kubernetes` Python client against Schooner (list, watch, scale by SMP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.manifests import deployment
+from tests.support.processes import Apiserver
+
+kubernetes = pytest.importorskip("kubernetes")
+pytestmark = pytest.mark.integration
+
+
+def test_official_client_lists_watches_and_scales(apiserver: Apiserver, tmp_path: Path,
+                                                  namespace: str) -> None:
+    from kubernetes import client, config, watch
+
+    api_client = config.new_client_from_config(str(apiserver.kubeconfig(tmp_path / "kc")))
+    try:
+        core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+        core.create_namespaced_config_map(namespace, {"metadata": {"name": "cm"},
+                                                      "data": {"a": "b"}})
+        apps.create_namespaced_deployment(namespace, deployment("py"))
+        names = [cm.metadata.name for cm in core.list_namespaced_config_map(namespace).items]
+        assert names == ["cm"]
+        deploy = apps.read_namespaced_deployment("py", namespace)
+        assert deploy.spec.replicas == 2 and deploy.metadata.generation == 1
+
+        apps.patch_namespaced_deployment_scale("py", namespace, {"spec": {"replicas": 4}})
+        assert apps.read_namespaced_deployment("py", namespace).spec.replicas == 4
+
+        events = []
+        for event in watch.Watch().stream(core.list_namespaced_config_map, namespace,
+                                          timeout_seconds=2):
+            events.append((event["type"], event["object"].metadata.name))
+        assert events == [("ADDED", "cm")]
+    finally:
+        api_client.close()
