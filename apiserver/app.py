@@ -71,6 +71,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             yield
         finally:
             ready.clear()
+            await handlers.node_proxy.close()
             await caches.stop()
             await storage.close()
 

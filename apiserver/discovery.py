@@ -28,6 +28,7 @@ _SUBRESOURCE_VERBS = {
     "scale": ["get", "patch", "update"],
     "binding": ["create"],
     "log": ["get"],
+    "exec": ["create", "get"],
 }
 
 

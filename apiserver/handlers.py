@@ -26,6 +26,7 @@ from apimachinery.selectors import (
 )
 
 from . import subresources, watch
+from .nodeproxy import NodeProxy
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
@@ -101,6 +102,7 @@ class Handlers:
     def __init__(self, registry: Registry, watches: watch.WatchService, *,
                  max_request_bytes: int) -> None:
         self.registry = registry
+        self.node_proxy = NodeProxy(registry)
         self.watches = watches
         self.max_request_bytes = max_request_bytes
 
@@ -115,8 +117,7 @@ class Handlers:
         if info.subresource == "scale":
             return json_response(subresources.to_scale(info.resource, obj))
         if info.subresource == "log":
-            raise errors.ServiceUnavailable("container logs are served by the node agent, "
-                                            "which this cluster does not run yet")
+            return await self.node_proxy.logs(request, info.namespace or "", info.name or "")
         if wants_table(request) and info.subresource is None:
             return json_response(to_table(info.resource, [obj], datetime.now(UTC),
                                           resource_version=obj["metadata"]["resourceVersion"]))
@@ -153,6 +154,9 @@ class Handlers:
                              request.headers.get("content-type", JSON))
         if info.subresource == "binding":
             return await self._bind(info, body)
+        if info.subresource == "exec":
+            return await self.node_proxy.exec(request, info.namespace or "", info.name or "",
+                                              body)
         if info.name is not None:
             raise errors.MethodNotAllowed(f"POST is not supported on {info.resource.plural}/"
                                           f"{info.name}")

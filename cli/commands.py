@@ -424,25 +424,6 @@ def scale_cmd(ctx: typer.Context,
         typer.echo(f"{object_ref(resource, name)} scaled")
 
 
-def logs_cmd(ctx: typer.Context,
-             pod: Annotated[str, typer.Argument(help="POD or pod/POD")],
-             container: Annotated[str | None, typer.Option("-c", "--container")] = None,
-             follow: Annotated[bool, typer.Option("-f", "--follow")] = False,
-             tail: Annotated[int, typer.Option("--tail", help="-1: all lines.")] = -1,
-             timestamps: Annotated[bool, typer.Option("--timestamps")] = False,
-             namespace: NamespaceOpt = None) -> None:
-    """Print a container's log, optionally following it (kubectl logs)."""
-    session = session_of(ctx)
-    kind, _, name = pod.rpartition("/")
-    if kind and resolve(kind).kind != "Pod":
-        raise CommandError(f"logs of a {resolve(kind).kind} are not supported; name a pod")
-    lines = session.client.logs(name, session.namespace(namespace), container=container,
-                                follow=follow, tail_lines=None if tail < 0 else tail,
-                                timestamps=timestamps)
-    for line in lines:
-        typer.echo(line)
-
-
 def register(app: typer.Typer) -> None:
     """Add the object verbs to the `schooner` app."""
     app.command("apply")(apply_cmd)
@@ -450,4 +431,3 @@ def register(app: typer.Typer) -> None:
     app.command("describe")(describe_cmd)
     app.command("delete")(delete_cmd)
     app.command("scale")(scale_cmd)
-    app.command("logs")(logs_cmd)
