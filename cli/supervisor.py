@@ -120,8 +120,20 @@ def stop(pid: int, timeout: float) -> None:
             else:
                 os.kill(pid, sig)
         if poll(lambda: _cmdline(pid) is None, wait):
+            _reap(pid)
             return
     raise ClusterError(f"process {pid} survived SIGKILL")
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a child we started, so no zombie outlives `down`."""
+    child = _children.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
+        return
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def log_tail(path: Path, lines: int = 10) -> str:
