@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+include deploy/images/images.mk
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -31,8 +33,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-## Everything needed, then the whole suite (unit, integration, CLI, kubectl).
-test: $(STAMP) lint
+## Everything needed, then the whole suite (unit, integration, e2e on Docker, CLI, kubectl).
+test: $(STAMP) lint images
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 test-unit: $(STAMP)

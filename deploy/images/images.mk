@@ -1,0 +1,33 @@
+# Local image builds (no registry): `include deploy/images/images.mk` from the
+# top Makefile, or run `make -f deploy/images/images.mk images` from the repo root.
+# Every image is labelled with a content hash of its inputs and rebuilt only when
+# that hash changes, so a second `make images` is a quick no-op.
+#   images         all of them
+#   image-busybox  schooner/busybox:latest (FROM scratch + busybox-static; also the pause image)
+#   image-python   schooner/python:3 (debootstrap bookworm minbase + python3-flask, -psycopg2)
+#   image-web      schooner/web-example:1 and :2 (examples/web; builds image-python if needed)
+
+SCHOONER_IMAGES_PREV_GOAL := $(.DEFAULT_GOAL)
+SCHOONER_IMAGES_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+# build.py needs only the standard library; prefer the project venv's Python 3.11.
+SCHOONER_IMAGES_PYTHON ?= $(firstword $(wildcard $(SCHOONER_IMAGES_DIR)/../../.venv/bin/python) python3)
+SCHOONER_IMAGES_BUILD := $(SCHOONER_IMAGES_PYTHON) $(SCHOONER_IMAGES_DIR)/build.py
+
+.PHONY: images image-busybox image-python image-web
+
+images:
+	@$(SCHOONER_IMAGES_BUILD) all
+
+image-busybox:
+	@$(SCHOONER_IMAGES_BUILD) busybox
+
+image-python:
+	@$(SCHOONER_IMAGES_BUILD) python
+
+image-web:
+	@$(SCHOONER_IMAGES_BUILD) web
+
+# Included before any other target, do not become the including Makefile's default goal.
+ifneq ($(words $(MAKEFILE_LIST)),1)
+.DEFAULT_GOAL := $(SCHOONER_IMAGES_PREV_GOAL)
+endif
