@@ -30,6 +30,7 @@ from .nodeproxy import NodeProxy
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
+from .storage import DRY_RUN
 
 Object = dict[str, Any]
 
@@ -108,7 +109,11 @@ class Handlers:
 
     async def handle(self, request: Request, info: RequestInfo) -> Response:
         handler = getattr(self, f"_{info.verb}")
-        return await handler(request, info)
+        token = DRY_RUN.set(_dry_run(request))
+        try:
+            return await handler(request, info)
+        finally:
+            DRY_RUN.reset(token)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -277,6 +282,16 @@ def selector_predicate(resource: ResourceInfo, label_selector: str | None,
         return labels.matches((obj.get("metadata") or {}).get("labels")) and fields.matches(obj)
 
     return keep
+
+
+def _dry_run(request: Request) -> bool:
+    """`?dryRun=All` runs a write through everything but storage; other values are refused."""
+    values = request.query_params.getlist("dryRun")
+    if any(v != "All" for v in values):
+        raise errors.BadRequest(f"dryRun: unsupported value {values!r}: must be All")
+    if values and request.method == "GET":
+        raise errors.BadRequest("dryRun is only valid for writes")
+    return bool(values)
 
 
 def _int_param(value: str | None, name: str) -> int:

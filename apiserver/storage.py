@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,6 +36,11 @@ Object = dict[str, Any]
 
 # How often a conflicting guaranteed_update is retried before giving up.
 _MAX_UPDATE_ATTEMPTS = 16
+
+
+# Set for a request with `?dryRun=All`: every write goes through admission, defaulting
+# and validation, and stops here, before etcd (Kubernetes' dry-run semantics).
+DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", default=False)
 
 
 class CompactedError(Exception):
@@ -238,6 +244,10 @@ class Storage:
         """Store `obj` at `key` if nothing is there; return it with its resourceVersion."""
         txn = self.client.transactions
         data = encode(obj)
+        if DRY_RUN.get():
+            if await self.get(key) is not None:
+                raise KeyExistsError(key)
+            return decode(data, 0) | {"metadata": {**obj["metadata"], "resourceVersion": ""}}
         ok, responses = await self._call("create", lambda: self.client.transaction(
             compare=[txn.create(key.encode()) == 0],
             success=[txn.put(key.encode(), data)],
@@ -251,6 +261,8 @@ class Storage:
         """Write `obj` if the key's mod revision is still `expected_revision`."""
         txn = self.client.transactions
         data = encode(obj)
+        if DRY_RUN.get():
+            return decode(data, expected_revision)
         ok, responses = await self._call("update", lambda: self.client.transaction(
             compare=[txn.mod(key.encode()) == expected_revision],
             success=[txn.put(key.encode(), data)],
@@ -262,6 +274,8 @@ class Storage:
 
     async def delete(self, key: str, expected_revision: int) -> int:
         """Delete `key` if its mod revision is still `expected_revision`; the delete's revision."""
+        if DRY_RUN.get():
+            return expected_revision
         txn = self.client.transactions
         ok, responses = await self._call("delete", lambda: self.client.transaction(
             compare=[txn.mod(key.encode()) == expected_revision],

@@ -205,3 +205,21 @@ def test_delete_collection_by_label(client: Client, namespace: str) -> None:
     client.delete_collection("configmaps", namespace, label_selector="app=a")
     left = [o["metadata"]["name"] for o in client.list("configmaps", namespace)["items"]]
     assert left == ["c2"]
+
+
+def test_dry_run_validates_but_stores_nothing(apiserver, namespace: str) -> None:
+    with apiserver.http() as http:
+        path = f"/api/v1/namespaces/{namespace}/configmaps"
+        resp = http.post(path, params={"dryRun": "All"}, json={"metadata": {"name": "dry"}})
+        assert resp.status_code == 201 and resp.json()["metadata"]["name"] == "dry"
+        assert http.get(f"{path}/dry").status_code == 404
+        bad = http.post(path, params={"dryRun": "All"}, json={"metadata": {"name": "Bad_"}})
+        assert bad.status_code == 422
+        http.post(path, json={"metadata": {"name": "real"}, "data": {"a": "1"}})
+        patched = http.patch(f"{path}/real", params={"dryRun": "All"},
+                             json={"data": {"a": "2"}},
+                             headers={"Content-Type": "application/merge-patch+json"})
+        assert patched.json()["data"] == {"a": "2"}
+        assert http.delete(f"{path}/real", params={"dryRun": "All"}).status_code == 200
+        assert http.get(f"{path}/real").json()["data"] == {"a": "1"}
+        assert http.post(path, params={"dryRun": "Some"}, json={}).status_code == 400
