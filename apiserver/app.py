@@ -10,6 +10,7 @@ logged traceback, never an HTML page or a FastAPI `{"detail": ...}`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -65,6 +66,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect()
         await _bootstrap_namespaces(registry)
         await caches.start([r.plural for r in RESOURCES])
+        # Long-lived start-up objects need not be scanned by every collection, and
+        # the default thresholds collect far too often for a server that allocates
+        # a dict per object (measured: ~48% of a 10,000-pod list was GC).
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         ready.set()
         log.info("apiserver ready etcd=%s", ",".join(config.etcd_servers))
         try:

@@ -17,7 +17,7 @@ import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,11 @@ from . import metrics
 log = logging.getLogger("apiserver.storage")
 
 Object = dict[str, Any]
+
+# gRPC refuses replies over 4 MiB by default; a list of 10,000 pods is ~20 MiB.
+# Kubernetes raises the same limit on its etcd client.
+_GRPC_OPTIONS = {"grpc.max_receive_message_length": 1 << 30,
+                 "grpc.max_send_message_length": 1 << 27}
 
 # How often a conflicting guaranteed_update is retried before giving up.
 _MAX_UPDATE_ATTEMPTS = 16
@@ -51,7 +56,7 @@ class CompactedError(Exception):
         self.compacted_revision = compacted_revision
 
 
-@dataclass(frozen=True)
+@dataclass
 class RawEvent:
     """One change under a prefix, decoded: what the watch cache fans out."""
 
@@ -60,6 +65,13 @@ class RawEvent:
     revision: int
     object: Object
     prev_object: Object | None
+    _line: bytes | None = field(default=None, repr=False, compare=False)
+
+    def line(self) -> bytes:
+        """The event as one watch line, encoded once however many watchers receive it."""
+        if self._line is None:
+            self._line = orjson.dumps({"type": self.type, "object": self.object}) + b"\n"
+        return self._line
 
 
 def prefix_end(prefix: bytes) -> bytes:
@@ -120,7 +132,7 @@ class Storage:
         for _ in range(len(self._endpoints)):
             url = urlsplit(self._endpoints[self._endpoint_index])
             client = aetcd.Client(host=url.hostname or "127.0.0.1", port=url.port or 2379,
-                                  timeout=self._timeout)
+                                  timeout=self._timeout, options=_GRPC_OPTIONS)
             try:
                 await client.connect()
                 await client.status()

@@ -29,11 +29,10 @@ from . import metrics
 from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, RawEvent, Storage
-from .watchcache import WatchCaches, Watcher
+from .watchcache import Item, WatchCaches, Watcher
 
 Object = dict[str, Any]
 
-BOOKMARK_INTERVAL = 5.0
 DEFAULT_TIMEOUT = (1800, 3600)  # Kubernetes picks a random 30-60 minutes
 
 
@@ -70,38 +69,35 @@ class WatchService:
     async def _events(self, info: RequestInfo, initial: list[Object], revision: int,
                       matches: Any, timeout: float, bookmarks: bool, as_table: bool,
                       ) -> AsyncIterator[bytes]:
+        """The stream: initial objects, then every queued event, a batch per wake-up.
+
+        No per-event timer: the watch's timeout closes the queue with a single
+        `call_later`, and bookmarks come from one ticker per resource, so an
+        idle or busy watcher costs nothing but its queue.
+        """
         resource = info.resource
         encoder = _Encoder(resource, as_table)
         cache = self.caches.get(resource.plural)
         pump: asyncio.Task[None] | None = None
         if cache.can_serve(revision):
-            watcher = cache.subscribe(revision, matches)
+            watcher = cache.subscribe(revision, matches, bookmarks=bookmarks)
         else:
             watcher = Watcher(revision, matches, self.watcher_capacity)
             pump = asyncio.create_task(self._direct(resource, info.namespace, watcher))
+        closer = asyncio.get_running_loop().call_later(timeout, watcher.close)
         metrics.WATCHERS.labels(resource.plural).inc()
         try:
-            for obj in initial:
-                yield encoder.line("ADDED", obj)
-            deadline = asyncio.get_running_loop().time() + timeout
+            if initial:
+                yield b"".join(encoder.line("ADDED", obj, None) for obj in initial)
             while True:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
+                batch, done = _drain(await watcher.queue.get(), watcher)
+                if batch:
+                    metrics.WATCH_EVENTS.labels(resource.plural).inc(len(batch))
+                    yield b"".join(encoder.encode(item) for item in batch)
+                if done:
                     return
-                try:
-                    item = await asyncio.wait_for(watcher.queue.get(),
-                                                  min(remaining, BOOKMARK_INTERVAL))
-                except TimeoutError:
-                    if bookmarks and pump is None:
-                        yield encoder.bookmark(max(cache.revision, watcher.after_revision))
-                    continue
-                if item is None:
-                    return
-                kind, obj, event_revision = item
-                watcher.after_revision = event_revision
-                metrics.WATCH_EVENTS.labels(resource.plural).inc()
-                yield encoder.line(kind, obj)
         finally:
+            closer.cancel()
             metrics.WATCHERS.labels(resource.plural).dec()
             cache.unsubscribe(watcher)
             if pump is not None:
@@ -133,20 +129,42 @@ class _Encoder:
         self.as_table = as_table
         self.sent_columns = False
 
-    def line(self, kind: str, obj: Object) -> bytes:
+    def encode(self, item: Item) -> bytes:
+        kind, obj, revision, raw = item
+        if kind == "BOOKMARK":
+            return self.bookmark(revision)
+        return self.line(kind, obj, raw)
+
+    def line(self, kind: str, obj: Object, raw: RawEvent | None) -> bytes:
         if self.as_table and kind != "ERROR":
             table = to_table(self.resource, [obj], datetime.now(UTC),
                              resource_version=obj["metadata"].get("resourceVersion", ""))
             if self.sent_columns:
                 table["columnDefinitions"] = []
             self.sent_columns = True
-            obj = table
+            return orjson.dumps({"type": kind, "object": table}) + b"\n"
+        if raw is not None and raw.type == kind:
+            return raw.line()  # shared by every watcher that sees the event as it is
         return orjson.dumps({"type": kind, "object": obj}) + b"\n"
 
     def bookmark(self, revision: int) -> bytes:
         marker = {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
                   "metadata": {"resourceVersion": str(revision)}}
         return orjson.dumps({"type": "BOOKMARK", "object": marker}) + b"\n"
+
+
+def _drain(first: Item | None, watcher: Watcher) -> tuple[list[Item], bool]:
+    """Everything queued now, starting with `first`; whether the stream ends after it."""
+    batch: list[Item] = []
+    item = first
+    while item is not None:
+        batch.append(item)
+        if item[0] != "BOOKMARK":
+            watcher.after_revision = item[2]
+        if watcher.queue.empty():
+            return batch, False
+        item = watcher.queue.get_nowait()
+    return batch, True
 
 
 def _scoped(info: RequestInfo, keep: Any) -> Any:

@@ -31,6 +31,10 @@ log = logging.getLogger("apiserver.watchcache")
 
 Object = dict[str, Any]
 Predicate = Callable[[Object], bool]
+# (type, object, revision, the shared RawEvent when the type is its own, for its encoding)
+Item = tuple[str, Object, int, RawEvent | None]
+
+BOOKMARK_INTERVAL = 5.0
 
 
 def filter_event(event: RawEvent, matches: Predicate) -> tuple[str, Object] | None:
@@ -51,10 +55,12 @@ def filter_event(event: RawEvent, matches: Predicate) -> tuple[str, Object] | No
 class Watcher:
     """One HTTP watch stream: the events it wants, in a bounded queue."""
 
-    def __init__(self, after_revision: int, matches: Predicate, capacity: int) -> None:
+    def __init__(self, after_revision: int, matches: Predicate, capacity: int, *,
+                 bookmarks: bool = False) -> None:
         self.after_revision = after_revision
         self.matches = matches
-        self.queue: asyncio.Queue[tuple[str, Object, int] | None] = asyncio.Queue(capacity)
+        self.bookmarks = bookmarks
+        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(capacity)
         self.terminated = False
 
     def offer(self, event: RawEvent) -> None:
@@ -65,7 +71,22 @@ class Watcher:
         if seen is None:
             return
         try:
-            self.queue.put_nowait((seen[0], seen[1], event.revision))
+            self.queue.put_nowait((seen[0], seen[1], event.revision, event))
+        except asyncio.QueueFull:
+            self.terminate()
+
+    def bookmark(self, revision: int) -> None:
+        """Offer a BOOKMARK at `revision` if nothing is waiting (everything before is sent)."""
+        if self.bookmarks and not self.terminated and self.queue.empty():
+            self.queue.put_nowait(("BOOKMARK", {}, max(revision, self.after_revision), None))
+
+    def close(self) -> None:
+        """End the stream after what is queued (the watch's timeout)."""
+        if self.terminated:
+            return
+        try:
+            self.queue.put_nowait(None)
+            self.terminated = True
         except asyncio.QueueFull:
             self.terminate()
 
@@ -73,7 +94,7 @@ class Watcher:
         """End the stream with an ERROR event carrying `error` as a Status (e.g. 410 Gone)."""
         self.terminate()
         self.queue.get_nowait()
-        self.queue.put_nowait(("ERROR", error.to_status(), self.after_revision))
+        self.queue.put_nowait(("ERROR", error.to_status(), self.after_revision, None))
         self.queue.put_nowait(None)
 
     def terminate(self) -> None:
@@ -100,6 +121,7 @@ class WatchCache:
         self._revision = 0  # every event up to here has been dispatched
         self._oldest = 0  # every event after this revision is in the buffer
         self._task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
     @property
@@ -109,13 +131,16 @@ class WatchCache:
     async def start(self) -> None:
         self._revision = self._oldest = await self._storage.current_revision()
         self._task = asyncio.create_task(self._pump(), name=f"watchcache:{self._resource}")
+        self._ticker = asyncio.create_task(self._bookmarks(),
+                                           name=f"bookmarks:{self._resource}")
         self._ready.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for watcher in list(self._watchers):
             watcher.terminate()
 
@@ -139,6 +164,13 @@ class WatchCache:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    async def _bookmarks(self) -> None:
+        """One timer per resource tells idle watchers how far the cache has got."""
+        while True:
+            await asyncio.sleep(BOOKMARK_INTERVAL)
+            for watcher in list(self._watchers):
+                watcher.bookmark(self._revision)
+
     async def _reset(self) -> None:
         """Forget history we can no longer complete; every watcher must resume (and get 410)."""
         for watcher in list(self._watchers):
@@ -161,13 +193,14 @@ class WatchCache:
         """True if every event after `after_revision` is (or will be) in this cache."""
         return self._ready.is_set() and after_revision >= self._oldest
 
-    def subscribe(self, after_revision: int, matches: Predicate) -> Watcher:
+    def subscribe(self, after_revision: int, matches: Predicate, *,
+                  bookmarks: bool = False) -> Watcher:
         """A watcher that gets every matching event after `after_revision`, replay first.
 
         Replaying the buffer and registering happen in one step of the event
         loop, so no event can slip between them.
         """
-        watcher = Watcher(after_revision, matches, self._watcher_capacity)
+        watcher = Watcher(after_revision, matches, self._watcher_capacity, bookmarks=bookmarks)
         for event in self._history:
             watcher.offer(event)
         if not watcher.terminated:
