@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from apimachinery import errors
 from apimachinery.resources import RESOURCES
@@ -101,6 +102,9 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ClientDisconnect):  # the client went away: nothing to answer
+            log.debug("client disconnected path=%s", request.url.path)
+            return Response(status_code=499)
         log.exception("internal error path=%s", request.url.path)
         return json_response(errors.InternalError(f"internal error: {exc!r}").to_status(), 500)
 

@@ -1,0 +1,5 @@
+"""`python -m controllers` runs the controller-manager (`schooner-controller-manager`)."""
+
+from .main import main
+
+main()

@@ -1,0 +1,178 @@
+"""`schooner-controller-manager`: the controllers in one process, as kube-controller-manager.
+
+Flags are kube-controller-manager's (`--controllers`, `--concurrent-*-syncs`,
+`--min-resync-period`, `--kubeconfig`, `-v`). Every controller shares one
+informer per resource; workers start once every cache has synced. SIGTERM
+or SIGINT shuts the work queues down, lets each worker finish the key in
+hand (for a short grace), then stops the informers.
+
+Leader election comes later: `run()` takes a `LeaderElector` whose `lead()`
+context is entered before any controller acts and left when leadership (or
+the process) ends. `AlwaysLeader` is today's single-instance answer; a Lease
+based elector (kube-controller-manager's `--leader-elect`) slots in there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
+
+from apimachinery.client import AsyncClient
+
+from .base import Controller, ControllerClient, SharedInformerFactory
+from .deployment import DeploymentController
+from .garbagecollector import GarbageCollector
+from .namespace import NamespaceController
+from .replicaset import ReplicaSetController
+
+log = logging.getLogger("controllers.main")
+
+Factory = Callable[[ControllerClient, SharedInformerFactory, argparse.Namespace], Controller]
+
+CONTROLLERS: dict[str, Factory] = {
+    "replicaset": lambda c, f, a: ReplicaSetController(
+        c, f, workers=a.concurrent_replicaset_syncs),
+    "deployment": lambda c, f, a: DeploymentController(
+        c, f, workers=a.concurrent_deployment_syncs),
+    "garbagecollector": lambda c, f, a: GarbageCollector(c, f, workers=a.concurrent_gc_syncs),
+    "namespace": lambda c, f, a: NamespaceController(
+        c, f, workers=a.concurrent_namespace_syncs),
+}
+CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
+SHUTDOWN_GRACE = 5.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="schooner-controller-manager",
+                                description="Runs Schooner's controllers against the API.")
+    p.add_argument("--kubeconfig", default=None,
+                   help="kubeconfig with the apiserver and credentials "
+                        "(default: $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--controllers", default="*",
+                   help="controllers to run: '*' for all, a name to enable one, "
+                        f"'-name' to disable one; names: {', '.join(CONTROLLERS)}")
+    p.add_argument("--concurrent-replicaset-syncs", type=int, default=2,
+                   help="ReplicaSets synced at once")
+    p.add_argument("--concurrent-deployment-syncs", type=int, default=2,
+                   help="Deployments synced at once")
+    p.add_argument("--concurrent-gc-syncs", type=int, default=20,
+                   help="garbage collector workers")
+    p.add_argument("--concurrent-namespace-syncs", type=int, default=10,
+                   help="namespaces emptied at once")
+    p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
+                   help="seconds between informer resyncs that revisit every object")
+    p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
+    return p.parse_args(argv)
+
+
+def selected_controllers(spec: str) -> list[str]:
+    """kube-controller-manager's --controllers: '*' all, 'name' on, '-name' off."""
+    items = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [s.lstrip("-") for s in items if s != "*" and s.lstrip("-") not in CONTROLLERS]
+    if unknown:
+        raise ValueError(f"unknown controllers: {', '.join(unknown)} "
+                         f"(known: {', '.join(CONTROLLERS)})")
+    enabled = set(CONTROLLERS) if "*" in items else set()
+    enabled |= {s for s in items if s != "*" and not s.startswith("-")}
+    enabled -= {s[1:] for s in items if s.startswith("-")}
+    return [name for name in CONTROLLERS if name in enabled]
+
+
+class LeaderElector(Protocol):
+    """Holds leadership for the duration of `lead()` (the leader-election seam)."""
+
+    def lead(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
+class AlwaysLeader:
+    """No election: this process is the only controller-manager."""
+
+    @contextlib.asynccontextmanager
+    async def lead(self) -> AsyncIterator[None]:
+        yield
+
+
+async def _until(stop: asyncio.Event, work: asyncio.Future[None]) -> bool:
+    """Wait for `work` or `stop`; True if the work finished first (its errors raised)."""
+    stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([work, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        await asyncio.wait([stopper])
+    if work.done():
+        work.result()
+        return True
+    work.cancel()
+    await asyncio.wait([work])
+    return False
+
+
+async def run_controllers(client: ControllerClient, names: list[str], args: argparse.Namespace,
+                          stop: asyncio.Event, elector: LeaderElector | None = None) -> None:
+    """Build the chosen controllers on shared informers and run them until `stop`."""
+    factory = SharedInformerFactory(client, resync_period=args.min_resync_period or None)
+    controllers = [CONTROLLERS[name](client, factory, args) for name in names]
+    async with (elector or AlwaysLeader()).lead():
+        factory.start()
+        workers: list[asyncio.Task[None]] = []
+        try:
+            sync = asyncio.ensure_future(factory.wait_for_cache_sync(CACHE_SYNC_TIMEOUT))
+            if not await _until(stop, sync):
+                return
+            log.info("component=controller-manager caches synced controllers=%s",
+                     ",".join(names))
+            workers = [asyncio.create_task(c.run(), name=c.name) for c in controllers]
+            stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+            try:  # workers end only when their queue shuts down, or on a bug
+                await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopper.cancel()
+                await asyncio.wait([stopper])
+        finally:
+            for controller in controllers:
+                controller.shut_down()
+            if workers:
+                _, pending = await asyncio.wait(workers, timeout=SHUTDOWN_GRACE)
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(workers)
+                for task in workers:
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("component=controller-manager controller=%s failed: %r",
+                                  task.get_name(), task.exception())
+            await factory.shutdown()
+
+
+async def _main(args: argparse.Namespace, names: list[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncClient.from_kubeconfig(args.kubeconfig) as client:
+        await run_controllers(client, names, args, stop)
+    log.info("component=controller-manager stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.v >= 4 else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    # httpx logs every request at INFO: only worth it when debugging (-v 4).
+    logging.getLogger("httpx").setLevel(logging.INFO if args.v >= 4 else logging.WARNING)
+    try:
+        names = selected_controllers(args.controllers)
+    except ValueError as exc:
+        sys.exit(f"error: --controllers: {exc}")
+    asyncio.run(_main(args, names))
+
+
+if __name__ == "__main__":
+    main()
