@@ -1,0 +1,196 @@
+"""The agent: the kubelet's syncLoop over its sources, wired together.
+
+Start-up: check the runtime, bind the server's port, register the Node, create
+the pod network with the Node's podCIDR (or `--pod-cidr`), then start the pod
+informer (fieldSelector `spec.nodeName=<node>`). Once its first list is in,
+the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
+
+* informer events (a pod added, changed, deleted);
+* the PLEG: Docker's event stream and a relist every second;
+* a periodic resync of every pod (`--sync-frequency`), which also revisits
+  containers of pods that are gone (housekeeping).
+Beside them: node status updates, the Lease, the event sender and the HTTP
+server. On stop everything is cancelled and the containers are left running;
+the next start adopts them by their labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.actions import PodObservation
+from agent.auth import TokenAuthenticator
+from agent.backoff import Backoff
+from agent.container import ContainerRecord, ContainerRuntimeError
+from agent.events import EventRecorder
+from agent.images import ImageManager
+from agent.lease import LeaseRenewer
+from agent.node_status import NodeStatusManager, host_facts, register_with_retry
+from agent.pleg import PLEG
+from agent.pod_sync import PodSyncer
+from agent.pod_workers import PodWorkers, SyncResult
+from agent.runtime_streams import EventWatcher
+from agent.server import AgentServer, create_app
+from apimachinery import errors
+from apimachinery.client import AsyncClient
+from apimachinery.clock import Clock, RealClock
+from apimachinery.informer import Informer
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+UID_INDEX = "uid"
+SYNC_RETRY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    node_name: str
+    root_dir: Path  # pod volumes live under <root_dir>/pods/<uid>/volumes/
+    node_ip: str = "127.0.0.1"
+    address: str = ""  # where the server listens; empty: the node IP
+    port: int = 10250
+    pod_cidr: str = "172.28.1.0/24"
+    network_name: str = "schooner-pods"
+    node_status_update_frequency: float = 10.0
+    sync_frequency: float = 10.0
+    relist_period: float = 1.0
+    lease_renew_interval: float = 10.0
+    backoff_base: float = 10.0
+    backoff_max: float = 300.0
+    sandbox_image: str = "schooner/busybox:latest"
+
+
+def _uid_index(pod: Object) -> list[str]:
+    uid = (pod.get("metadata") or {}).get("uid")
+    return [uid] if uid else []
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, client: AsyncClient, runtime: Any,
+                 clock: Clock | None = None) -> None:
+        self.config, self.client, self.runtime = config, client, runtime
+        self.clock: Clock = clock or RealClock()
+        self.informer = Informer(client, "pods", field_selector=f"spec.nodeName={config.node_name}",
+                                 clock=self.clock)
+        self.informer.add_indexer(UID_INDEX, _uid_index)
+        self.recorder = EventRecorder(client, config.node_name, self.clock)
+        self.backoff = Backoff(self.clock, config.backoff_base, config.backoff_max)
+        images = ImageManager(runtime, self.recorder, Backoff(
+            self.clock, config.backoff_base, config.backoff_max), self.clock)
+        self.syncer = PodSyncer(
+            client=client, runtime=runtime, recorder=self.recorder, images=images,
+            backoff=self.backoff, clock=self.clock, pod_by_uid=self.pod_by_uid,
+            node_ip=config.node_ip, root_dir=config.root_dir,
+            sandbox_image=config.sandbox_image)
+        self.workers = PodWorkers(self._sync, self.clock)
+        self.pleg = PLEG(runtime, self.clock, self.workers.update)
+        self.informer.add_event_handler(self._on_pod, lambda old, new: self._on_pod(new),
+                                        self._on_pod)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._server: AgentServer | None = None
+        self._server_task: asyncio.Task[None] | None = None
+        self._watcher: EventWatcher | None = None
+
+    # -- sources ------------------------------------------------------------------------
+
+    def pod_by_uid(self, uid: str) -> Object | None:
+        found = self.informer.store.by_index(UID_INDEX, uid)
+        return found[0] if found else None
+
+    def _on_pod(self, pod: Object) -> None:
+        self.syncer.remember(pod)
+        self.workers.update(str((pod.get("metadata") or {}).get("uid") or ""))
+
+    async def _sync(self, uid: str) -> SyncResult:
+        """One pod's sync; an unreachable apiserver or engine is retried, not a crash."""
+        try:
+            return await self.syncer.sync(uid)
+        except (errors.APIError, ContainerRuntimeError) as exc:
+            log.warning("pod sync failed uid=%s error=%s; retrying in %.0fs", uid, exc,
+                        SYNC_RETRY_SECONDS)
+            return SyncResult(requeue_after=SYNC_RETRY_SECONDS)
+
+    async def _resync_loop(self) -> None:
+        """Every pod, and every pod with leftover containers, now and then (housekeeping)."""
+        while True:
+            await self.clock.sleep(self.config.sync_frequency)
+            uids = {u for p in self.informer.store.list() for u in _uid_index(p)}
+            for uid in uids | self.pleg.pod_uids():
+                self.workers.update(uid)
+
+    async def find_container(self, namespace: str, name: str, container: str,
+                             previous: bool) -> ContainerRecord | str:
+        """The container instance the server's logs/exec should use, or why there is none."""
+        pod = self.informer.store.get(f"{namespace}/{name}")
+        if pod is None:
+            return f'pods "{name}" not found on node {self.config.node_name}'
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        if container not in names:
+            return f'container "{container}" is not valid for pod "{name}"'
+        uid = str(pod["metadata"].get("uid"))
+        observed = PodObservation.of(await self.runtime.pod_containers(uid))
+        started = [r for r in observed.containers.get(container, ()) if not r.pending]
+        if previous:
+            return started[1] if len(started) > 1 else (
+                f'previous terminated container "{container}" in pod "{name}" not found')
+        return started[0] if started else (
+            f'container "{container}" in pod "{name}" is waiting to start')
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    async def start(self) -> None:
+        """Everything up to a synced pod cache; then the loops run in the background."""
+        cfg = self.config
+        version = str((await self.runtime.version()).get("Version", "unknown"))
+        facts = await asyncio.to_thread(host_facts, cfg.root_dir)
+        authn = TokenAuthenticator(self.client, self.clock)
+        server = AgentServer(create_app(self.find_container, self.runtime, authn),
+                             cfg.address or cfg.node_ip, cfg.port)
+        node_status = NodeStatusManager(self.client, self.clock, name=cfg.node_name,
+                                        node_ip=cfg.node_ip, port=server.port,
+                                        runtime_version=version, facts=facts)
+        node = await register_with_retry(node_status, self.clock)
+        subnet = (node.get("spec") or {}).get("podCIDR") or cfg.pod_cidr
+        await self.runtime.ensure_network(subnet)
+        lease = LeaseRenewer(self.client, self.clock, cfg.node_name,
+                             str((node.get("metadata") or {}).get("uid") or ""))
+        self._server = server
+        self._server_task = asyncio.create_task(server.serve(), name="server")
+        self._spawn(self.recorder.run(), "events")
+        self._spawn(node_status.run(cfg.node_status_update_frequency), "node-status")
+        self._spawn(lease.run(cfg.lease_renew_interval), "lease")
+        self.informer.start()
+        while not self.informer.has_synced:
+            with contextlib.suppress(TimeoutError):
+                await self.informer.wait_for_sync(30)
+        self._watcher = self.runtime.watch_events(self.pleg.on_runtime_event)
+        self._spawn(self.pleg.run(cfg.relist_period), "pleg")
+        self._spawn(self._resync_loop(), "resync")
+        log.info("agent ready node=%s ip=%s port=%d network=%s subnet=%s runtime=docker://%s "
+                 "pods=%d", cfg.node_name, cfg.node_ip, server.port, cfg.network_name, subnet,
+                 version, len(self.informer.store))
+
+    async def stop(self) -> None:
+        """Stop every loop; containers keep running and are adopted on the next start."""
+        if self._server is not None and self._server_task is not None:
+            self._server.stop()
+            await asyncio.wait([self._server_task], timeout=3)  # a graceful shutdown
+            self._tasks.append(self._server_task)
+        if self._watcher is not None:
+            self._watcher.stop()
+        await self.workers.stop()
+        await self.informer.stop()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        self._tasks.clear()

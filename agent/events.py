@@ -1,0 +1,111 @@
+"""Events about pods (Pulling, Pulled, Created, Started, Killing, BackOff, Failed, ...).
+
+client-go's EventRecorder as the kubelet uses it, reduced: `record()` never
+blocks and never fails the caller; events go through a bounded queue to one
+sender task. Repeats of the same (object, fieldPath, reason, message) are
+folded into the first Event by bumping `count` and `lastTimestamp`, as the
+event correlator does, so a crash loop is one Event with a growing count, not
+a flood. Event names are `<pod>.<hex nanoseconds>`, as client-go makes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from apimachinery import errors
+from apimachinery.client import AsyncClient
+from apimachinery.clock import Clock
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+QUEUE_SIZE = 1000
+CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class _Pending:
+    key: tuple[str, str, str, str]
+    event: Object
+
+
+def _timestamp(clock: Clock) -> str:
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class EventRecorder:
+    """Best-effort core/v1 Events from `kubelet` on this node."""
+
+    def __init__(self, client: AsyncClient, node_name: str, clock: Clock) -> None:
+        self._client = client
+        self._node = node_name
+        self._clock = clock
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(QUEUE_SIZE)
+        self._seen: dict[tuple[str, str, str, str], tuple[str, str, int]] = {}
+
+    def record(self, pod: Object, reason: str, message: str, *, container: str | None = None,
+               warning: bool = False) -> None:
+        """Queue an event about `pod` (and one of its containers); dropped if the queue is full."""
+        meta = pod.get("metadata") or {}
+        field_path = f"spec.containers{{{container}}}" if container else ""
+        now = self._clock.now()
+        involved: Object = {"kind": "Pod", "apiVersion": "v1", "name": meta.get("name"),
+                            "namespace": meta.get("namespace"), "uid": meta.get("uid")}
+        if field_path:
+            involved["fieldPath"] = field_path
+        name = f"{meta.get('name')}.{int(now.timestamp() * 1e9):x}"
+        stamp = _timestamp(self._clock)
+        event: Object = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": meta.get("namespace")},
+            "involvedObject": involved, "reason": reason, "message": message,
+            "type": "Warning" if warning else "Normal", "count": 1,
+            "firstTimestamp": stamp, "lastTimestamp": stamp,
+            "source": {"component": "kubelet", "host": self._node},
+            "reportingComponent": "kubelet", "reportingInstance": self._node,
+        }
+        key = (str(meta.get("uid")), field_path, reason, message)
+        try:
+            self._queue.put_nowait(_Pending(key, event))
+        except asyncio.QueueFull:
+            log.warning("event dropped (queue full) pod=%s/%s reason=%s",
+                        meta.get("namespace"), meta.get("name"), reason)
+        log.log(logging.INFO if warning else logging.DEBUG,
+                "event pod=%s/%s container=%s reason=%s message=%r", meta.get("namespace"),
+                meta.get("name"), container or "", reason, message)
+
+    async def run(self) -> None:
+        """Send queued events until cancelled."""
+        while True:
+            pending = await self._queue.get()
+            try:
+                await self._send(pending)
+            except errors.APIError as exc:
+                log.debug("event not recorded reason=%s error=%s",
+                          pending.event["reason"], exc.message)
+            except Exception:
+                log.exception("event not recorded reason=%s", pending.event["reason"])
+
+    async def _send(self, pending: _Pending) -> None:
+        seen = self._seen.get(pending.key)
+        event = pending.event
+        if seen is not None:
+            name, namespace, count = seen
+            try:
+                await self._client.patch("events", name, {
+                    "count": count + 1, "lastTimestamp": event["lastTimestamp"]}, namespace)
+                self._seen[pending.key] = (name, namespace, count + 1)
+                return
+            except errors.NotFound:
+                pass  # expired or deleted: create it afresh
+        created = await self._client.create("events", event)
+        meta = created.get("metadata") or {}
+        if len(self._seen) >= CACHE_SIZE:
+            self._seen.pop(next(iter(self._seen)))
+        self._seen[pending.key] = (meta.get("name", ""), meta.get("namespace", ""), 1)
+
+    def forget_pod(self, uid: str) -> None:
+        for key in [k for k in self._seen if k[0] == uid]:
+            del self._seen[key]

@@ -1,0 +1,130 @@
+"""`schooner-agent`: the node agent (kubelet), with flags named as the kubelet names them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from agent.agent import Agent, AgentConfig
+from agent.backoff import DEFAULT_BASE, DEFAULT_MAX
+from agent.container import ContainerRuntimeError
+from agent.runtime import DockerRuntime
+from apimachinery.client import AsyncClient
+from apimachinery.kubeconfig import KubeconfigError
+
+log = logging.getLogger("agent")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def duration(text: str) -> float:
+    """A Go-style duration (`10s`, `1m`, `500ms`) or plain seconds, as seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 10s, 1m, 500ms)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def default_root_dir() -> str:
+    home = os.environ.get("SCHOONER_HOME")
+    base = Path(home).expanduser() if home else Path("~/.schooner").expanduser()
+    return str(base / "agent")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="schooner-agent",
+                                description="The node agent: runs this node's pods on Docker.")
+    p.add_argument("--kubeconfig", help="kubeconfig for the apiserver (default: "
+                   "$KUBECONFIG, $SCHOONER_HOME/kubeconfig, ~/.schooner/kubeconfig)")
+    p.add_argument("--node-name", default=socket.gethostname().lower(),
+                   help="the Node's name (default: the hostname)")
+    p.add_argument("--node-ip", default="127.0.0.1",
+                   help="the node's InternalIP; the server binds to it")
+    p.add_argument("--address", default="",
+                   help="address the logs/exec server binds to (default: --node-ip)")
+    p.add_argument("--port", type=int, default=10250, help="port of the logs/exec server")
+    p.add_argument("--pod-cidr", default="172.28.1.0/24",
+                   help="pod network subnet when the Node has no spec.podCIDR")
+    p.add_argument("--network-name", default="schooner-pods",
+                   help="name of the Docker bridge network for pods")
+    p.add_argument("--root-dir", default=default_root_dir(),
+                   help="directory for pod volumes (default $SCHOONER_HOME/agent)")
+    p.add_argument("--node-status-update-frequency", type=duration, default=10.0,
+                   help="how often the node status is posted (e.g. 10s)")
+    p.add_argument("--sync-frequency", type=duration, default=10.0,
+                   help="how often every pod is synced even without events (e.g. 10s)")
+    p.add_argument("--pod-infra-container-image", default="schooner/busybox:latest",
+                   help="image of each pod's sandbox container (runs `sleep`)")
+    p.add_argument("--backoff-base", type=duration, default=DEFAULT_BASE,
+                   help=argparse.SUPPRESS)  # first restart back-off; tests shorten it
+    p.add_argument("--backoff-max", type=duration, default=DEFAULT_MAX, help=argparse.SUPPRESS)
+    p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
+    return p.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace) -> AgentConfig:
+    return AgentConfig(
+        node_name=args.node_name, node_ip=args.node_ip, address=args.address, port=args.port,
+        pod_cidr=args.pod_cidr, network_name=args.network_name,
+        root_dir=Path(args.root_dir).expanduser().resolve(),
+        node_status_update_frequency=args.node_status_update_frequency,
+        sync_frequency=args.sync_frequency, backoff_base=args.backoff_base,
+        backoff_max=args.backoff_max, sandbox_image=args.pod_infra_container_image)
+
+
+async def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    runtime = DockerRuntime(config.node_name, config.network_name)
+    agent = Agent(config, client, runtime)
+    try:
+        starting = asyncio.create_task(agent.start())
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting in done:
+            starting.result()  # a failed start-up raises here
+            await stopping
+        else:
+            starting.cancel()
+            await asyncio.wait([starting])
+        log.info("agent stopping node=%s (containers keep running)", config.node_name)
+    finally:
+        await agent.stop()
+        runtime.close()
+        await client.aclose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        code = asyncio.run(run(args))
+    except KubeconfigError as exc:
+        sys.exit(f"error: {exc}")
+    except OSError as exc:
+        sys.exit(f"error: {exc}")
+    except ContainerRuntimeError as exc:
+        sys.exit(f"error: the Docker engine: {exc}")
+    logging.shutdown()
+    # Pool threads may still be in a blocking Docker call (a stop with a long grace
+    # period); the engine finishes it without us, so do not wait for them at exit.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Starting a pod's sandbox and containers (kuberuntime's SyncPod steps 4-6).
+
+For the containers `compute_pod_actions` chose to start: provide the pod's
+volumes (fetching the ConfigMaps and Secrets it reads), create the sandbox if
+asked, then for each container ensure its image, build its environment and
+mounts, and create and start it in the sandbox's namespaces. Every failure
+becomes the container's waiting reason (ErrImagePull, ImagePullBackOff,
+ErrImageNeverPull, CreateContainerConfigError, CreateContainerError,
+RunContainerError) and an event; nothing is raised to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent.actions import PodActions, PodObservation, StartContainer, backoff_key
+from agent.backoff import Backoff
+from agent.container import (
+    ContainerRecord,
+    ContainerRuntimeError,
+    CreateContainerError,
+    RunSpec,
+    StartContainerError,
+    VolumeSpec,
+)
+from agent.envvars import ConfigError, build_env, referenced_objects
+from agent.events import EventRecorder
+from agent.images import ImageManager
+from agent.runspec import container_spec, sandbox_spec
+from agent.status import Waiting
+from agent.volumes import PlannedVolume, container_mounts, materialize, plan_volumes
+from apimachinery import errors
+from apimachinery.client import AsyncClient
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+CONFIG_RETRY_SECONDS = 5.0
+SANDBOX_RETRY_SECONDS = 10.0
+
+
+class StartRuntime(Protocol):
+    network: str
+
+    async def run_container(self, spec: RunSpec) -> str: ...
+
+    async def container(self, container_id: str) -> ContainerRecord: ...
+
+    async def ensure_volume(self, volume: VolumeSpec) -> None: ...
+
+
+@dataclass
+class StartOutcome:
+    """Waiting reasons set (or cleared) by this attempt, and when to try again."""
+
+    reasons: dict[str, Waiting | None] = field(default_factory=dict)
+    retry_after: float | None = None
+
+    def retry(self, seconds: float | None) -> None:
+        if seconds is not None:
+            self.retry_after = seconds if self.retry_after is None else min(
+                self.retry_after, seconds)
+
+
+@dataclass(frozen=True)
+class PodStarter:
+    client: AsyncClient
+    runtime: StartRuntime
+    images: ImageManager
+    recorder: EventRecorder
+    backoff: Backoff
+    root_dir: Path
+    node_ip: str
+    sandbox_image: str
+
+    async def start(self, pod: Object, observed: PodObservation,
+                    actions: PodActions) -> StartOutcome:
+        outcome = StartOutcome()
+        names = [s.name for s in actions.start]
+        try:
+            lookup = await self._fetch_references(pod)
+            planned = plan_volumes(pod, self.root_dir, lambda k, n: lookup.get((k, n)))
+            await self._provide(planned)
+        except ConfigError as exc:
+            self.recorder.record(pod, "FailedMount", f"MountVolume.SetUp failed: {exc}",
+                                 warning=True)
+            outcome.reasons.update({n: Waiting("ContainerCreating") for n in names})
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return outcome
+        sandbox = observed.running_sandbox
+        if actions.create_sandbox:
+            sandbox = await self._create_sandbox(pod, observed)
+            if sandbox is None:
+                outcome.retry(SANDBOX_RETRY_SECONDS)
+                return outcome
+        if sandbox is None:
+            return outcome
+        specs = {str(c.get("name")): c for c in (pod.get("spec") or {}).get("containers") or []}
+        for start in actions.start:
+            await self._start_container(pod, specs[start.name], start, sandbox, observed,
+                                        lambda k, n: lookup.get((k, n)), planned, outcome)
+        return outcome
+
+    async def _fetch_references(self, pod: Object) -> dict[tuple[str, str], Object | None]:
+        """The ConfigMaps and Secrets the pod reads (None for the missing ones)."""
+        namespace = str((pod.get("metadata") or {}).get("namespace") or "")
+        refs = sorted(referenced_objects(pod))
+
+        async def fetch(kind: str, name: str) -> Object | None:
+            try:
+                return await self.client.get(f"{kind}s", name, namespace)
+            except errors.NotFound:
+                return None
+        found = await asyncio.gather(*(fetch(k, n) for k, n in refs))
+        return dict(zip(refs, found, strict=True))
+
+    async def _provide(self, planned: dict[str, PlannedVolume]) -> None:
+        for volume in planned.values():
+            if volume.runtime_volume is not None:
+                try:
+                    await self.runtime.ensure_volume(volume.runtime_volume)
+                except ContainerRuntimeError as exc:
+                    raise ConfigError(f'volume "{volume.name}": {exc}') from exc
+            else:
+                await asyncio.to_thread(materialize, volume)
+
+    async def _create_sandbox(self, pod: Object,
+                              observed: PodObservation) -> ContainerRecord | None:
+        attempt = max((s.restart_count for s in observed.sandboxes), default=-1) + 1
+        if attempt > 0:
+            self.recorder.record(pod, "SandboxChanged",
+                                 "Pod sandbox changed, it will be killed and re-created.")
+        spec = sandbox_spec(pod, attempt=attempt, image=self.sandbox_image,
+                            network=self.runtime.network)
+        try:
+            sandbox_id = await self.runtime.run_container(spec)
+            return await self.runtime.container(sandbox_id)
+        except ContainerRuntimeError as exc:
+            log.warning("sandbox failed pod=%s/%s error=%s",
+                        (pod.get("metadata") or {}).get("namespace"),
+                        (pod.get("metadata") or {}).get("name"), exc)
+            self.recorder.record(pod, "FailedCreatePodSandBox",
+                                 f"Failed to create pod sandbox: {exc}", warning=True)
+            return None
+
+    async def _start_container(self, pod: Object, container: Object, start: StartContainer,
+                               sandbox: ContainerRecord, observed: PodObservation,
+                               lookup: Any, planned: dict[str, PlannedVolume],
+                               outcome: StartOutcome) -> None:
+        name = start.name
+        image = await self.images.ensure(pod, container)
+        if image.waiting is not None:
+            outcome.reasons[name] = image.waiting
+            outcome.retry(image.retry_after)
+            return
+        try:
+            env = build_env(pod, container, lookup, pod_ip=sandbox.ip, host_ip=self.node_ip)
+            mounts = container_mounts(container, planned)
+        except ConfigError as exc:
+            self.recorder.record(pod, "Failed", f"Error: {exc}", container=name, warning=True)
+            outcome.reasons[name] = Waiting("CreateContainerConfigError", str(exc))
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return
+        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        if start.after_failure_at is not None:
+            self.backoff.next(backoff_key(uid, name), start.after_failure_at)
+        spec = container_spec(pod, container, sandbox_id=sandbox.id, env=env, mounts=mounts,
+                              restart_count=observed.next_restart_count(name))
+        try:
+            await self.runtime.run_container(spec)
+        except StartContainerError as exc:
+            self._failed(pod, name, "RunContainerError", exc, outcome)
+            return
+        except (CreateContainerError, ContainerRuntimeError) as exc:
+            self._failed(pod, name, "CreateContainerError", exc, outcome)
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return
+        outcome.reasons[name] = None
+        self.recorder.record(pod, "Created", f"Created container {name}", container=name)
+        self.recorder.record(pod, "Started", f"Started container {name}", container=name)
+
+    def _failed(self, pod: Object, name: str, reason: str, exc: Exception,
+                outcome: StartOutcome) -> None:
+        self.recorder.record(pod, "Failed", f"Error: {exc}", container=name, warning=True)
+        outcome.reasons[name] = Waiting(reason, str(exc))

@@ -1,0 +1,186 @@
+"""E2E fixtures: a real agent process against the real Docker engine and a real apiserver.
+
+Each test gets its own node (name, Docker network with a /24 of its own, port,
+root dir) and namespace, and the teardown removes everything the test made:
+it stops the agent, then removes every container and volume labelled with
+the test's node and the pods the test created, the network, the Node, its
+Lease and the namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import random
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+import pytest
+
+from apimachinery import errors
+from apimachinery.client import Client
+from tests.support.processes import Apiserver, Process, free_port, wait_for
+
+IMAGE = "schooner/busybox:latest"
+Object = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.skip(f"{IMAGE} is missing: make -f deploy/images/images.mk image-busybox")
+    yield client
+    client.close()
+
+
+def free_subnet(client: docker.DockerClient) -> str:
+    """A /24 in 172.28.0.0/16 that no Docker network uses yet."""
+    used = [ipaddress.ip_network(cfg["Subnet"]) for net in client.api.networks()
+            for cfg in (net.get("IPAM") or {}).get("Config") or [] if cfg.get("Subnet")]
+    candidates = list(range(100, 250))
+    random.shuffle(candidates)
+    for third in candidates:
+        subnet = ipaddress.ip_network(f"172.28.{third}.0/24")
+        if not any(subnet.overlaps(u) for u in used):
+            return str(subnet)
+    raise RuntimeError("no free /24 left in 172.28.0.0/16")
+
+
+class AgentNode:
+    """One agent process and everything it is known to have made."""
+
+    def __init__(self, apiserver: Apiserver, client: Client, docker_client: docker.DockerClient,
+                 workdir: Path, extra_args: list[str]) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.apiserver, self.client, self.docker = apiserver, client, docker_client
+        self.name = f"e2e-{suffix}"
+        self.network = f"schooner-e2e-{suffix}"
+        self.subnet = free_subnet(docker_client)
+        self.port = free_port()
+        self.root_dir = workdir / "root"
+        self.namespace = f"e2e-{suffix}"
+        self.pod_uids: set[str] = set()
+        kubeconfig = apiserver.kubeconfig(workdir / "kubeconfig")
+        self.process = Process("agent", [
+            sys.executable, "-m", "agent", "--kubeconfig", str(kubeconfig),
+            "--node-name", self.name, "--node-ip", "127.0.0.1", "--port", str(self.port),
+            "--pod-cidr", self.subnet, "--network-name", self.network,
+            "--root-dir", str(self.root_dir), "--sync-frequency", "5s", *extra_args,
+        ], workdir / "agent.log")
+
+    # -- process ------------------------------------------------------------------------
+
+    def start(self) -> AgentNode:
+        self.process.start()
+        wait_for(self.healthy, 30, f"agent {self.name} healthy\n{self.process.log_tail()}")
+        wait_for(self.node_ready, 30, f"node {self.name} Ready\n{self.process.log_tail()}")
+        return self
+
+    def healthy(self) -> bool:
+        if self.process.popen and self.process.popen.poll() is not None:
+            raise AssertionError(f"agent exited:\n{self.process.log_tail()}")
+        return httpx.get(f"{self.url}/healthz", timeout=2).text == "ok"
+
+    def node_ready(self) -> bool:
+        node = self.client.get("nodes", self.name)
+        return any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in node["status"].get("conditions") or [])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def http(self, token: str | None = "admin") -> httpx.Client:
+        token = self.apiserver.token if token == "admin" else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    # -- pods ---------------------------------------------------------------------------
+
+    def create_pod(self, name: str, containers: list[Object], **spec: Any) -> Object:
+        body = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": self.namespace},
+                "spec": {"nodeName": self.name, "containers": containers,
+                         "terminationGracePeriodSeconds": 5, **spec}}
+        pod = self.client.create("pods", body)
+        self.pod_uids.add(pod["metadata"]["uid"])
+        return pod
+
+    def pod(self, name: str) -> Object:
+        return self.client.get("pods", name, self.namespace)
+
+    def wait_pod(self, name: str, check: Callable[[Object], Any], what: str,
+                 timeout: float = 30) -> Any:
+        def probe() -> Any:
+            pod = self.pod(name)
+            return check(pod) and pod
+        try:
+            return wait_for(probe, timeout, f"pod {name}: {what}", interval=0.1)
+        except AssertionError as exc:
+            status = self.pod(name).get("status")
+            raise AssertionError(f"{exc}\nstatus: {status}\n{self.process.log_tail()}") from None
+
+    def containers(self, pod_uid: str, *, sandbox: bool | None = False) -> list[Any]:
+        found = self.docker.containers.list(all=True, filters={
+            "label": [f"schooner.pod.uid={pod_uid}", f"schooner.node={self.name}"]})
+        if sandbox is None:
+            return found
+        return [c for c in found if (c.labels.get("schooner.sandbox") == "true") == sandbox]
+
+    # -- teardown -----------------------------------------------------------------------
+
+    def cleanup(self) -> None:
+        self.process.stop()
+        filters = [{"label": [f"schooner.node={self.name}"]}] + [
+            {"label": [f"schooner.pod.uid={uid}"]} for uid in self.pod_uids]
+        for flt in filters:
+            for container in self.docker.containers.list(all=True, filters=flt):
+                container.remove(force=True)
+            for volume in self.docker.volumes.list(filters=flt):
+                volume.remove(force=True)
+        for network in self.docker.networks.list(names=[self.network]):
+            if network.name == self.network:
+                network.remove()
+        for resource, name, ns in (("leases", self.name, "kube-node-lease"),
+                                   ("nodes", self.name, None),
+                                   ("namespaces", self.namespace, None)):
+            with contextlib.suppress(errors.NotFound):
+                self.client.delete(resource, name, ns)
+
+
+@pytest.fixture
+def agent_factory(apiserver: Apiserver, docker_client: docker.DockerClient,
+                  tmp_path: Path) -> Iterator[Callable[..., AgentNode]]:
+    """Start agents (extra flags allowed); all are stopped and cleaned up afterwards."""
+    made: list[AgentNode] = []
+    client = apiserver.client()
+
+    def make(*extra_args: str) -> AgentNode:
+        node = AgentNode(apiserver, client, docker_client, tmp_path / f"agent{len(made)}",
+                         list(extra_args))
+        made.append(node)
+        client.create("namespaces", {"metadata": {"name": node.namespace}})
+        return node.start()
+
+    yield make
+    for node in made:
+        node.cleanup()
+    client.close()
+
+
+@pytest.fixture
+def agent(agent_factory: Callable[..., AgentNode]) -> AgentNode:
+    """An agent with a 1 s restart back-off, for speed (the default is 10 s)."""
+    return agent_factory("--backoff-base", "1s", "--backoff-max", "8s")

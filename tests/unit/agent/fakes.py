@@ -1,0 +1,137 @@
+"""Fakes for the pod-sync layer: a runtime and an API client that record what they are asked.
+
+Both fail loudly on anything they were not built for, so a test notices an
+unexpected call instead of silently passing (STYLE rule 16).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from typing import Any
+
+from agent.container import (
+    LABEL_CONTAINER_HASH,
+    LABEL_CONTAINER_NAME,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    LABEL_RESTART_COUNT,
+    LABEL_SANDBOX,
+    ContainerNotFound,
+    ContainerRecord,
+    ImageNotPresent,
+    ImagePullError,
+    RunSpec,
+    State,
+    VolumeSpec,
+)
+from apimachinery import errors
+from apimachinery.clock import Clock
+
+Object = dict[str, Any]
+
+
+class FakeRuntime:
+    """Containers in a dict; `calls` lists (verb, subject) in order."""
+
+    network = "pods"
+
+    def __init__(self, clock: Clock, images: tuple[str, ...] = ("schooner/busybox:latest",)
+                 ) -> None:
+        self.clock = clock
+        self.images = set(images)
+        self.containers: dict[str, ContainerRecord] = {}
+        self.calls: list[tuple[str, str]] = []
+        self._ids = 0
+
+    def actions(self) -> list[tuple[str, str]]:
+        """The calls that change something (reads left out)."""
+        return [c for c in self.calls if c[0] not in ("list", "inspect", "image")]
+
+    async def pod_containers(self, pod_uid: str) -> list[ContainerRecord]:
+        self.calls.append(("list", pod_uid))
+        return [c for c in self.containers.values() if c.pod_uid == pod_uid]
+
+    async def container(self, container_id: str) -> ContainerRecord:
+        self.calls.append(("inspect", container_id))
+        if container_id not in self.containers:
+            raise ContainerNotFound(container_id)
+        return self.containers[container_id]
+
+    async def run_container(self, spec: RunSpec) -> str:
+        self.calls.append(("run", spec.name))
+        self._ids += 1
+        cid = f"c{self._ids}"
+        labels = spec.labels
+        sandbox = labels.get(LABEL_SANDBOX) == "true"
+        self.containers[cid] = ContainerRecord(
+            id=cid, name=labels[LABEL_CONTAINER_NAME], pod_uid=labels[LABEL_POD_UID],
+            pod_name=labels[LABEL_POD_NAME], pod_namespace=labels[LABEL_POD_NAMESPACE],
+            sandbox=sandbox, restart_count=int(labels[LABEL_RESTART_COUNT]),
+            state=State.RUNNING, exit_code=0, created_at=self.clock.now(),
+            started_at=self.clock.now(), image=spec.image, image_id="sha256:img",
+            ip="10.0.0.7" if sandbox else "", spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
+        return cid
+
+    def exit(self, container_id: str, code: int) -> None:
+        """The container's process ends (as if Docker reported a die event)."""
+        self.containers[container_id] = replace(
+            self.containers[container_id], state=State.EXITED, exit_code=code,
+            finished_at=self.clock.now())
+
+    async def stop_container(self, container_id: str, timeout: int) -> None:
+        self.calls.append(("stop", f"{self.containers[container_id].name}/{timeout}"))
+        self.exit(container_id, 137 if timeout == 0 else 143)
+
+    async def remove_container(self, container_id: str) -> None:
+        self.calls.append(("remove", self.containers.pop(container_id).name))
+
+    async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
+        self.calls.append(("remove-volumes", pod_uid))
+        return []
+
+    async def ensure_volume(self, volume: VolumeSpec) -> None:
+        self.calls.append(("volume", volume.name))
+
+    async def image_id(self, ref: str) -> str:
+        self.calls.append(("image", ref))
+        if ref not in self.images:
+            raise ImageNotPresent(ref)
+        return "sha256:img"
+
+    async def pull_image(self, ref: str) -> str:
+        self.calls.append(("pull", ref))
+        raise ImagePullError("no registry here")
+
+
+class FakeClient:
+    """The AsyncClient methods the agent uses, over a dict of objects."""
+
+    def __init__(self, *objects: Object) -> None:
+        self.objects = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]):
+                        copy.deepcopy(o) for o in objects}
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def get(self, resource: str, name: str, namespace: str | None = None) -> Object:
+        kind = {"configmaps": "ConfigMap", "secrets": "Secret"}[resource]
+        self.calls.append(("get", resource, name))
+        try:
+            return copy.deepcopy(self.objects[(kind, namespace, name)])
+        except KeyError:
+            raise errors.not_found(resource, name) from None
+
+    async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None,
+                    *, subresource: str | None = None, **_: Any) -> Object:
+        assert (resource, subresource) == ("pods", "status"), (resource, subresource)
+        self.calls.append(("patch-status", name, copy.deepcopy(patch["status"])))
+        return {"metadata": {"resourceVersion": str(len(self.calls) + 100)}}
+
+    async def delete(self, resource: str, name: str, namespace: str | None = None, *,
+                     grace_period_seconds: int | None = None,
+                     preconditions: dict[str, str] | None = None, **_: Any) -> Object:
+        self.calls.append(("delete", resource, name, grace_period_seconds, preconditions))
+        return {}
+
+    def statuses(self) -> list[Object]:
+        return [c[2] for c in self.calls if c[0] == "patch-status"]
