@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from apimachinery.client import AsyncClient
+from apimachinery.healthz import serve_healthz
 
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .deployment import DeploymentController
@@ -67,6 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="namespaces emptied at once")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
+    p.add_argument("--bind-address", default="127.0.0.1",
+                   help="address of the /healthz endpoint")
+    p.add_argument("--secure-port", type=int, default=10257,
+                   help="port of the /healthz endpoint (0: none), as kube-controller-manager's")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -155,8 +160,16 @@ async def _main(args: argparse.Namespace, names: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with AsyncClient.from_kubeconfig(args.kubeconfig) as client:
-        await run_controllers(client, names, args, stop)
+    health = None
+    if args.secure_port:
+        health = await serve_healthz(args.bind_address, args.secure_port, lambda: True)
+    try:
+        async with AsyncClient.from_kubeconfig(args.kubeconfig) as client:
+            await run_controllers(client, names, args, stop)
+    finally:
+        if health is not None:
+            health.close()
+            await health.wait_closed()
     log.info("component=controller-manager stopped")
 
 

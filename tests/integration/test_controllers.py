@@ -46,7 +46,8 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
 def start_manager(kubeconfig: Path, log_path: Path) -> Process:
     """`python -m controllers`, ready once its caches have synced; stopped if it never is."""
     proc = Process("controller-manager", [sys.executable, "-m", "controllers",
-                                          "--kubeconfig", str(kubeconfig), "-v", "2"], log_path)
+                                          "--kubeconfig", str(kubeconfig), "-v", "2",
+                                          "--secure-port", "0"], log_path)
     proc.start()
     try:
         assert proc.popen is not None

@@ -1,0 +1,146 @@
+"""One scheduling cycle as a pure function: pod + NodeInfos + plugins -> a node or a reason.
+
+Mirrors `schedulePod` in `pkg/scheduler/schedule_one.go`: PreFilter once, Filter
+every node (a node's first rejection is its reason), and if several nodes are
+feasible, Score them with every scoring plugin, NormalizeScore each plugin's
+scores, weight and sum them, and pick the highest; ties are broken at random
+as `selectHost` does, so equal nodes share the load. No I/O: the caller binds
+or records the failure.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from scheduler.framework import (
+    MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
+    NO_NODES_AVAILABLE,
+    Code,
+    NodeInfo,
+    NormalizeScorePlugin,
+    Profile,
+    Status,
+    unschedulable_message,
+)
+
+Object = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    """Where the pod goes, or why it cannot go anywhere.
+
+    `node` is None when no node fits (`message` is the FitError text for the
+    pod's PodScheduled condition) or when a plugin failed (`error` is set and the
+    pod is retried with back-off, as a Kubernetes scheduling error is).
+    """
+
+    node: str | None
+    message: str = ""
+    error: bool = False
+    feasible: int = 0
+    scores: Mapping[str, int] = field(default_factory=dict)
+
+
+class PluginError(Exception):
+    """A plugin raised or answered Error: the cycle stops and the pod is retried."""
+
+
+def _call(plugin: object, point: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run one extension point; a crash becomes `running "X" filter plugin: ...`."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        name = getattr(plugin, "name", type(plugin).__name__)
+        raise PluginError(f'running "{name}" {point} plugin: {exc!r}') from exc
+
+
+def run_pre_filters(pod: Object, profile: Profile) -> tuple[set[str], Status | None]:
+    """Run PreFilter; returns the plugins whose Filter is skipped, and a rejection if any."""
+    skipped: set[str] = set()
+    for plugin in profile.pre_filters:
+        status = _call(plugin, "prefilter", plugin.pre_filter, pod)
+        if status.code is Code.SKIP:
+            skipped.add(plugin.name)
+        elif status.code is Code.ERROR:
+            raise PluginError(f'running "{plugin.name}" prefilter plugin: {status.message}')
+        elif not status.is_success:
+            return skipped, status
+    return skipped, None
+
+
+def filter_node(pod: Object, node_info: NodeInfo, profile: Profile,
+                skipped: AbstractSet[str] = frozenset()) -> Status:
+    """RunFilterPlugins: the first plugin that rejects the node decides its reason."""
+    for plugin in profile.filters:
+        if plugin.name in skipped:
+            continue
+        status = _call(plugin, "filter", plugin.filter, pod, node_info)
+        if status.code is Code.ERROR:
+            raise PluginError(f'running "{plugin.name}" filter plugin: {status.message}')
+        if not status.is_success:
+            return Status(status.code, status.reasons, plugin.name)
+    return Status()
+
+
+def find_feasible(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile,
+                  skipped: AbstractSet[str]) -> tuple[list[NodeInfo], list[str]]:
+    """The nodes that pass every filter, and one reason entry per rejection."""
+    feasible: list[NodeInfo] = []
+    reasons: list[str] = []
+    for info in node_infos:
+        status = filter_node(pod, info, profile, skipped)
+        if status.is_success:
+            feasible.append(info)
+        else:
+            reasons.extend(status.reasons)
+    return feasible, reasons
+
+
+def score_nodes(pod: Object, feasible: Sequence[NodeInfo], profile: Profile) -> dict[str, int]:
+    """Sum over scoring plugins of weight * (normalized) score, per node name."""
+    totals = {info.name: 0 for info in feasible}
+    for plugin in profile.scorers:
+        raw = {info.name: _call(plugin, "score", plugin.score, pod, info) for info in feasible}
+        if isinstance(plugin, NormalizeScorePlugin):
+            raw = _call(plugin, "normalize score", plugin.normalize_score, pod, raw)
+        for name, score in raw.items():
+            if not MIN_NODE_SCORE <= score <= MAX_NODE_SCORE:
+                raise PluginError(f'plugin "{plugin.name}" returns an invalid score {score} '
+                                  f'for node "{name}"')
+            totals[name] += score * profile.weight(plugin)
+    return totals
+
+
+def select_host(totals: Mapping[str, int], rng: random.Random | None = None) -> str:
+    """The highest total; ties go to a random one (or the first, without `rng`)."""
+    best = max(totals.values())
+    tied = [name for name, score in totals.items() if score == best]
+    return rng.choice(tied) if rng is not None and len(tied) > 1 else tied[0]
+
+
+def schedule(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile, *,
+             rng: random.Random | None = None) -> ScheduleResult:
+    """Decide where `pod` goes among `node_infos` (nothing is written anywhere)."""
+    if not node_infos:
+        return ScheduleResult(None, NO_NODES_AVAILABLE)
+    try:
+        skipped, rejection = run_pre_filters(pod, profile)
+        if rejection is not None:
+            return ScheduleResult(None, unschedulable_message(
+                len(node_infos), [], pre_filter_message=rejection.message))
+        feasible, reasons = find_feasible(pod, node_infos, profile, skipped)
+        if not feasible:
+            return ScheduleResult(None, unschedulable_message(len(node_infos), reasons))
+        if len(feasible) == 1:  # Kubernetes skips scoring when there is no choice
+            return ScheduleResult(feasible[0].name, feasible=1)
+        totals = score_nodes(pod, feasible, profile)
+    except PluginError as exc:
+        return ScheduleResult(None, str(exc), error=True)
+    return ScheduleResult(select_host(totals, rng), feasible=len(feasible), scores=totals)

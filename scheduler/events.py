@@ -1,0 +1,83 @@
+"""Which pods the scheduler owns, and which changes are worth another scheduling attempt.
+
+Pure predicates over wire-format objects, used by the event handlers. They
+mirror kube-scheduler's event filtering: a pod is queued when it is unbound,
+alive and addressed to this scheduler (`responsibleForPod`); a status-only
+update of an unschedulable pod (often the scheduler's own PodScheduled
+condition) does not retry it (`isPodUpdated`); and a node heartbeat does not
+retry every pending pod, only a change to what filters look at
+(`nodeSchedulingPropertiesChanged`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apimachinery import meta
+
+Object = dict[str, Any]
+
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+_TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+def _spec(obj: Object) -> Object:
+    return obj.get("spec") or {}
+
+
+def _status(obj: Object) -> Object:
+    return obj.get("status") or {}
+
+
+def responsible_for(pod: Object, scheduler_name: str) -> bool:
+    """The pod names this scheduler (an empty schedulerName means the default one)."""
+    return (_spec(pod).get("schedulerName") or DEFAULT_SCHEDULER_NAME) == scheduler_name
+
+
+def is_bound(pod: Object) -> bool:
+    return bool(_spec(pod).get("nodeName"))
+
+
+def is_terminal(pod: Object) -> bool:
+    return _status(pod).get("phase") in _TERMINAL_PHASES
+
+
+def holds_resources(pod: Object) -> bool:
+    """Bound and not finished: its requests count against its node."""
+    return is_bound(pod) and not is_terminal(pod)
+
+
+def needs_scheduling(pod: Object, scheduler_name: str) -> bool:
+    """Unbound, not being deleted, not finished, not gated, and ours to place."""
+    return (not is_bound(pod) and not meta.metadata(pod).get("deletionTimestamp")
+            and not is_terminal(pod) and not _spec(pod).get("schedulingGates")
+            and responsible_for(pod, scheduler_name))
+
+
+_VOLATILE_METADATA = ("resourceVersion", "generation", "managedFields")
+
+
+def _scheduling_view(pod: Object) -> Object:
+    metadata = {k: v for k, v in meta.metadata(pod).items() if k not in _VOLATILE_METADATA}
+    return {"metadata": metadata, "spec": _spec(pod)}
+
+
+def pod_spec_changed(old: Object, new: Object) -> bool:
+    """isPodUpdated: anything but status and bookkeeping metadata changed."""
+    return _scheduling_view(old) != _scheduling_view(new)
+
+
+def _ready(node: Object) -> str:
+    for condition in _status(node).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("status") or "")
+    return ""
+
+
+def node_scheduling_properties_changed(old: Object, new: Object) -> bool:
+    """A change a filter could see: cordon, allocatable, labels, taints, readiness."""
+    return (bool(_spec(old).get("unschedulable")) != bool(_spec(new).get("unschedulable"))
+            or _status(old).get("allocatable") != _status(new).get("allocatable")
+            or meta.labels_of(old) != meta.labels_of(new)
+            or (_spec(old).get("taints") or []) != (_spec(new).get("taints") or [])
+            or _ready(old) != _ready(new))

@@ -1,0 +1,101 @@
+"""`schooner-scheduler`: flags named as kube-scheduler names them, SIGTERM stops cleanly.
+
+The process is a client of the API like any other: it reads the kubeconfig
+(`--kubeconfig`, else $KUBECONFIG, $SCHOONER_HOME/kubeconfig or
+~/.schooner/kubeconfig), and on SIGTERM or SIGINT it stops the workers, shuts
+the queue down and stops the informers before it exits. A `kill -9` is
+survived by design: the next run relists and binds what is still pending,
+and the apiserver refuses to bind a pod twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from apimachinery.client import AsyncClient
+from apimachinery.healthz import serve_healthz
+from apimachinery.kubeconfig import KubeconfigError
+from scheduler.cache import DEFAULT_ASSUME_TTL
+from scheduler.events import DEFAULT_SCHEDULER_NAME
+from scheduler.queue import DEFAULT_POD_INITIAL_BACKOFF, DEFAULT_POD_MAX_BACKOFF
+from scheduler.scheduler import Scheduler
+
+log = logging.getLogger("scheduler")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="schooner-scheduler",
+                                description="Assigns pending pods to nodes.")
+    p.add_argument("--kubeconfig", default=None,
+                   help="kubeconfig file (default: $KUBECONFIG, $SCHOONER_HOME/kubeconfig, "
+                        "~/.schooner/kubeconfig)")
+    p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
+                   help="schedule pods whose spec.schedulerName is this (empty means "
+                        f"{DEFAULT_SCHEDULER_NAME})")
+    p.add_argument("--workers", type=int, default=1,
+                   help="pods scheduled concurrently (binding order is exact with 1)")
+    p.add_argument("--pod-initial-backoff-seconds", type=float,
+                   default=DEFAULT_POD_INITIAL_BACKOFF,
+                   help="first retry delay of an unschedulable pod")
+    p.add_argument("--pod-max-backoff-seconds", type=float, default=DEFAULT_POD_MAX_BACKOFF,
+                   help="longest retry delay of an unschedulable pod")
+    p.add_argument("--assume-ttl-seconds", type=float, default=DEFAULT_ASSUME_TTL,
+                   help="how long a bound pod counts on its node before the watch shows it")
+    p.add_argument("--bind-address", default="127.0.0.1",
+                   help="address of the /healthz endpoint")
+    p.add_argument("--secure-port", type=int, default=10259,
+                   help="port of the /healthz endpoint (0: none), as kube-scheduler's")
+    p.add_argument("-v", "--v", type=int, default=0,
+                   help="log verbosity: 2 adds queue events, 4 everything (0-4)")
+    args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error("--workers must be at least 1")
+    return args
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Build the client and scheduler, and run until SIGTERM/SIGINT."""
+    client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    scheduler = Scheduler(client, scheduler_name=args.scheduler_name, workers=args.workers,
+                          assume_ttl=args.assume_ttl_seconds,
+                          initial_backoff=args.pod_initial_backoff_seconds,
+                          max_backoff=args.pod_max_backoff_seconds)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, scheduler.stop)
+    log.info("component=scheduler scheduler=%s server=%s msg=\"starting\"",
+             args.scheduler_name, client.server)
+    health = None
+    if args.secure_port:
+        health = await serve_healthz(args.bind_address, args.secure_port, lambda: True)
+    try:
+        # Leader election (issue 6) goes here: run only while holding the Lease.
+        await scheduler.run()
+    finally:
+        if health is not None:
+            health.close()
+            await health.wait_closed()
+        await client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.v >= 4 else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    if args.v >= 2:  # queue moves and other per-event detail
+        log.setLevel(logging.DEBUG)
+    if args.v < 4:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        asyncio.run(run(args))
+    except KubeconfigError as exc:
+        sys.exit(f"error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

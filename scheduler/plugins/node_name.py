@@ -1,0 +1,26 @@
+"""NodeName: a pod that names its node (`spec.nodeName`) fits that node only.
+
+Mirrors `plugins/nodename`. Pods that already carry a nodeName never reach the
+scheduling queue, so this matters for callers that run the cycle on such a pod
+(a dry run, or a future preemption simulation).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from scheduler.framework import SUCCESS, NodeInfo, Status
+
+Object = dict[str, Any]
+
+REASON = "node(s) didn't match the requested node name"
+
+
+class NodeName:
+    name: ClassVar[str] = "NodeName"
+
+    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+        wanted = (pod.get("spec") or {}).get("nodeName")
+        if not wanted or wanted == node_info.name:
+            return SUCCESS
+        return Status.unresolvable(REASON)

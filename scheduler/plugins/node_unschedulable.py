@@ -1,0 +1,30 @@
+"""NodeUnschedulable: a cordoned node (`spec.unschedulable`) takes no new pods.
+
+Mirrors `plugins/nodeunschedulable`: a pod that tolerates the
+`node.kubernetes.io/unschedulable:NoSchedule` taint (DaemonSet pods do) may
+still land there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from scheduler.framework import SUCCESS, NodeInfo, Status
+from scheduler.plugins.taint_toleration import NO_SCHEDULE, pod_tolerations, tolerated
+
+Object = dict[str, Any]
+
+TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+REASON = "node(s) were unschedulable"
+
+
+class NodeUnschedulable:
+    name: ClassVar[str] = "NodeUnschedulable"
+
+    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+        if not (node_info.node.get("spec") or {}).get("unschedulable"):
+            return SUCCESS
+        taint = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": NO_SCHEDULE}
+        if tolerated(taint, pod_tolerations(pod)):
+            return SUCCESS
+        return Status.unresolvable(REASON)
