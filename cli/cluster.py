@@ -105,6 +105,10 @@ class Ports:
     etcd: int = DEFAULT_ETCD_PORT
     etcd_peer: int = DEFAULT_ETCD_PORT + 1
     apiserver: int = DEFAULT_APISERVER_PORT
+    # Health (and, for the agent, logs/exec) ports, Kubernetes' defaults.
+    controller_manager: int = 10257
+    scheduler: int = 10259
+    agent: int = 10250
 
 
 def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
@@ -130,7 +134,12 @@ def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
     peer = pick(etcd_peer_port, "SCHOONER_ETCD_PEER_PORT", "etcdPeerPort" if not moved else "",
                 etcd + 1)
     api = pick(apiserver_port, "SCHOONER_APISERVER_PORT", "apiserverPort", DEFAULT_APISERVER_PORT)
-    return Ports(etcd=etcd, etcd_peer=peer, apiserver=api)
+    return Ports(etcd=etcd, etcd_peer=peer, apiserver=api,
+                 controller_manager=pick(None, "SCHOONER_CONTROLLER_MANAGER_PORT",
+                                         "controllerManagerPort", Ports.controller_manager),
+                 scheduler=pick(None, "SCHOONER_SCHEDULER_PORT", "schedulerPort",
+                                Ports.scheduler),
+                 agent=pick(None, "SCHOONER_AGENT_PORT", "agentPort", Ports.agent))
 
 
 def _saved_ports(paths: Paths) -> dict[str, int]:
@@ -171,6 +180,39 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             "--token-auth-file", str(paths.tokens),
         ], f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
+        *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),
+    ]
+
+
+def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Component]:
+    """Controller-manager, scheduler and this host's agent, all clients of the apiserver.
+
+    They use the admin kubeconfig for now; per-component identities come with RBAC.
+    The agent's node is `$SCHOONER_NODE_NAME` (default: the host name), its pod network
+    `$SCHOONER_POD_NETWORK` (default `schooner-pods`) on `$SCHOONER_POD_CIDR` (default
+    172.28.1.0/24): a second cluster on the same Docker engine (a test's) must differ in
+    all three, since an agent removes the containers of its node that its cluster lacks.
+    """
+    kubeconfig = str(paths.kubeconfig)
+    network = os.environ.get("SCHOONER_POD_NETWORK", "schooner-pods")
+    node = os.environ.get("SCHOONER_NODE_NAME", socket.gethostname().lower())
+    cidr = os.environ.get("SCHOONER_POD_CIDR", "172.28.1.0/24")
+    return [
+        Component("controller-manager", [
+            sys.executable, "-m", "controllers", "--kubeconfig", kubeconfig,
+            "--secure-port", str(ports.controller_manager),
+        ], f"http://127.0.0.1:{ports.controller_manager}/healthz", env=env,
+            ports=(ports.controller_manager,)),
+        Component("scheduler", [
+            sys.executable, "-m", "scheduler", "--kubeconfig", kubeconfig,
+            "--secure-port", str(ports.scheduler),
+        ], f"http://127.0.0.1:{ports.scheduler}/healthz", env=env, ports=(ports.scheduler,)),
+        Component("agent", [
+            sys.executable, "-m", "agent", "--kubeconfig", kubeconfig,
+            "--node-name", node, "--node-ip", "127.0.0.1",
+            "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
+            "--network-name", network, "--pod-cidr", cidr,
+        ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
     ]
 
 
@@ -254,7 +296,8 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
                                "run `schooner down` before changing them")
         paths.cluster_json.write_text(json.dumps({
             "etcdPort": ports.etcd, "etcdPeerPort": ports.etcd_peer,
-            "apiserverPort": ports.apiserver}) + "\n")
+            "apiserverPort": ports.apiserver, "controllerManagerPort": ports.controller_manager,
+            "schedulerPort": ports.scheduler, "agentPort": ports.agent}) + "\n")
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
         comps = components or control_plane_components(paths, ports, find_etcd())

@@ -43,6 +43,10 @@ def exec_cmd(ctx: typer.Context,
     """Run a command in a container and print its output (kubectl exec, non-interactive)."""
     session = session_of(ctx)
     name = pod.rpartition("/")[2]
+    if command and command[0] == "--":  # `exec POD -- CMD`: the separator is not the command
+        command = command[1:]
+    if not command:
+        raise CommandError("exec needs a command after --")
     params = {"container": container} if container else None
     path = f"/api/v1/namespaces/{session.namespace(namespace)}/pods/{name}/exec"
     resp = session.client.request("POST", path, params=params, json={"command": command})

@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import ssl
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +30,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for var in ("SCHOONER_HOME", "SCHOONER_ETCD_PORT", "SCHOONER_ETCD_PEER_PORT",
                 "SCHOONER_APISERVER_PORT"):
         monkeypatch.delenv(var, raising=False)
+    # The node components get free ports and a pod network of this test's own.
+    for var in ("SCHOONER_CONTROLLER_MANAGER_PORT", "SCHOONER_SCHEDULER_PORT",
+                "SCHOONER_AGENT_PORT"):
+        monkeypatch.setenv(var, str(free_port()))
+    network = f"schooner-launcher-{os.getpid()}"
+    monkeypatch.setenv("SCHOONER_POD_NETWORK", network)
+    monkeypatch.setenv("SCHOONER_NODE_NAME", network)
+    monkeypatch.setenv("SCHOONER_POD_CIDR", f"172.28.{200 + os.getpid() % 50}.0/24")
     home = tmp_path / "schooner"
     yield home
     cluster.down(home)
+    subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
 
 
 @pytest.fixture
@@ -176,7 +186,9 @@ def test_https_health_is_checked_against_the_cluster_ca(home: Path, ports: Ports
                      f"https://127.0.0.1:{ports.apiserver}/readyz", ports=(ports.apiserver,))
     st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
                     apiserver_port=ports.apiserver, components=[*etcd_only(home, ports), stub])
-    assert [(c.name, c.healthy) for c in st.components] == [("etcd", True), ("apiserver", True)]
+    assert [(c.name, c.healthy) for c in st.components] == [
+        ("etcd", True), ("apiserver", True), ("controller-manager", True), ("scheduler", True),
+        ("agent", True)]
     assert cluster.down(home, components=[*etcd_only(home, ports), stub]) == ["apiserver", "etcd"]
 
 
@@ -185,7 +197,9 @@ def test_https_health_is_checked_against_the_cluster_ca(home: Path, ports: Ports
 def test_full_control_plane(home: Path, ports: Ports) -> None:
     st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
                     apiserver_port=ports.apiserver)
-    assert [(c.name, c.healthy) for c in st.components] == [("etcd", True), ("apiserver", True)]
+    assert [(c.name, c.healthy) for c in st.components] == [
+        ("etcd", True), ("apiserver", True), ("controller-manager", True), ("scheduler", True),
+        ("agent", True)]
     config = load_kubeconfig(str(st.kubeconfig))
     assert config.server == st.server == f"https://127.0.0.1:{ports.apiserver}"
     assert config.ca_data is not None
@@ -197,5 +211,6 @@ def test_full_control_plane(home: Path, ports: Ports) -> None:
                              headers={"Authorization": f"Bearer {config.token}"})
         assert authorized.status_code == 200, authorized.text
     assert cluster.status(home).healthy
-    assert cluster.down(home) == ["apiserver", "etcd"]
+    assert cluster.down(home) == ["agent", "scheduler", "controller-manager", "apiserver",
+                                  "etcd"]
     assert not any(c.alive for c in cluster.status(home).components)

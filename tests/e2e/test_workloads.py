@@ -1,0 +1,146 @@
+"""Issue 3 end to end: a Deployment through scheduler, controller-manager and agent on Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from apimachinery import errors
+from apimachinery.client import Client
+from tests.support.localcluster import local_cluster
+from tests.support.processes import wait_for
+
+pytestmark = pytest.mark.e2e
+SCHOONER = str(Path(sys.executable).parent / "schooner")
+TAG = f"e2e{os.getpid()}"
+NODE = f"node-{TAG}"  # the node name local_cluster gives its agent
+
+
+def httpd_deployment(name: str, replicas: int) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                         "terminationGracePeriodSeconds": 2,
+                         "containers": [{"name": "web", "image": "schooner/busybox:latest",
+                                         "imagePullPolicy": "IfNotPresent",
+                                         "command": ["httpd", "-f", "-v", "-p", "8080",
+                                                     "-h", "/www"],
+                                         "resources": {"requests": {"cpu": "10m"}}}]}}}}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Path]]:
+    with local_cluster(tmp_path_factory.mktemp("cluster"), TAG,
+                       f"172.28.{150 + os.getpid() % 50}.0/24") as started:
+        yield started
+
+
+def _running(client: Client, app: str, n: int) -> list[dict] | None:
+    pods = client.list("pods", "default", label_selector=f"app={app}")["items"]
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    ok = [p for p in live if (p.get("status") or {}).get("phase") == "Running"
+          and p["status"].get("podIP")]
+    return ok if len(ok) == n and len(live) == n else None
+
+
+def _containers(app: str) -> list[str]:
+    """Pod names of this cluster's running `web` containers, from Docker itself."""
+    out = subprocess.run(["docker", "ps", "--filter", f"label=schooner.node={NODE}",
+                          "--filter", "label=schooner.container.name=web",
+                          "--format", '{{.Label "schooner.pod.name"}}'],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return [name for name in out if name.startswith(f"{app}-")]
+
+
+def test_deployment_runs_scales_and_goes_away(stack: tuple[Client, Path]) -> None:
+    client, _ = stack
+    client.create("deployments", httpd_deployment("web", 3), "default")
+    pods = wait_for(lambda: _running(client, "web", 3), 90, "3 web pods Running")
+    ips = {p["status"]["podIP"] for p in pods}
+    assert len(ips) == 3, "pods must have distinct IPs"
+    for ip in ips:
+        assert "schooner busybox" in httpx.get(f"http://{ip}:8080/", timeout=5).text
+    assert len(_containers("web")) == 3
+
+    client.patch("deployments", "web", {"spec": {"replicas": 5}}, "default",
+                 subresource="scale")
+    wait_for(lambda: _running(client, "web", 5), 90, "5 web pods Running")
+    client.patch("deployments", "web", {"spec": {"replicas": 1}}, "default",
+                 subresource="scale")
+    wait_for(lambda: _running(client, "web", 1), 90, "1 web pod Running")
+    wait_for(lambda: len(_containers("web")) == 1, 60, "containers scaled down to 1")
+    deploy = client.get("deployments", "web", "default")
+    wait_for(lambda: client.get("deployments", "web", "default")["status"].get(
+        "availableReplicas") == 1, 30, f"deployment status: {deploy.get('status')}")
+
+    client.delete("deployments", "web", "default")
+    wait_for(lambda: not client.list("pods", "default", label_selector="app=web")["items"],
+             90, "web pods gone")
+    wait_for(lambda: not _containers("web"), 60, "web containers gone")
+    with pytest.raises(errors.NotFound):
+        client.get("deployments", "web", "default")
+
+
+def test_logs_through_the_apiserver(stack: tuple[Client, Path]) -> None:
+    client, kubeconfig = stack
+    client.create("pods", {"metadata": {"name": "talker"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "main", "image": "schooner/busybox:latest",
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["sh", "-c", "echo hello-from-schooner; sleep 3600"]}]}},
+        "default")
+    try:
+        wait_for(lambda: client.get("pods", "talker", "default")["status"].get("phase")
+                 == "Running", 60, "talker Running")
+        out = wait_for(lambda: _logs([SCHOONER, "--kubeconfig", str(kubeconfig), "logs",
+                                      "talker"]), 20, "schooner logs")
+        assert "hello-from-schooner" in out
+        if shutil.which("kubectl"):
+            out = _logs(["kubectl", "--kubeconfig", str(kubeconfig), "logs", "talker"])
+            assert "hello-from-schooner" in out
+        exec_out = subprocess.run([SCHOONER, "--kubeconfig", str(kubeconfig), "exec",
+                                   "talker", "--", "echo", "inside"],
+                                  capture_output=True, text=True, timeout=30)
+        assert exec_out.returncode == 0 and "inside" in exec_out.stdout, exec_out.stderr
+    finally:
+        client.delete("pods", "talker", "default")
+        wait_for(lambda: not _exists(client, "talker"), 60, "talker deleted")
+
+
+def _logs(argv: list[str]) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "HOME": os.environ.get("HOME", "/root")})
+    return proc.stdout if proc.returncode == 0 and proc.stdout else ""
+
+
+def _exists(client: Client, name: str) -> bool:
+    try:
+        client.get("pods", name, "default")
+        return True
+    except errors.NotFound:
+        return False
+
+
+def test_unschedulable_pod_says_why(stack: tuple[Client, Path]) -> None:
+    client, _ = stack
+    client.create("pods", {"metadata": {"name": "huge"}, "spec": {"containers": [
+        {"name": "c", "image": "schooner/busybox:latest", "imagePullPolicy": "IfNotPresent",
+         "resources": {"requests": {"cpu": "500"}}}]}}, "default")
+    try:
+        def condition() -> str | None:
+            conds = client.get("pods", "huge", "default").get("status", {}).get(
+                "conditions") or []
+            found = [c for c in conds if c.get("type") == "PodScheduled"]
+            return found[0].get("message") if found and found[0].get("reason") == \
+                "Unschedulable" else None
+        message = wait_for(condition, 30, "PodScheduled=False Unschedulable")
+        assert message == "0/1 nodes are available: 1 Insufficient cpu."
+    finally:
+        client.delete("pods", "huge", "default")

@@ -1,0 +1,57 @@
+"""A whole local cluster started through the real launcher (`schooner up`), for e2e tests.
+
+It gets its own home, free ports, node name, pod network and CIDR, so it never
+touches a cluster started by `make up` on the same Docker engine.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from apimachinery.client import Client
+from cli import cluster
+from tests.support.processes import free_port
+
+
+@contextmanager
+def local_cluster(home: Path, tag: str, cidr: str) -> Iterator[tuple[Client, Path]]:
+    """Start etcd, apiserver, controller-manager, scheduler and one agent; stop all after."""
+    env = {
+        "SCHOONER_CONTROLLER_MANAGER_PORT": str(free_port()),
+        "SCHOONER_SCHEDULER_PORT": str(free_port()),
+        "SCHOONER_AGENT_PORT": str(free_port()),
+        "SCHOONER_POD_NETWORK": f"schooner-{tag}",
+        "SCHOONER_NODE_NAME": f"node-{tag}",
+        "SCHOONER_POD_CIDR": cidr,
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        st = cluster.up(home, etcd_port=free_port(), etcd_peer_port=free_port(),
+                        apiserver_port=free_port(), timeout=60)
+        client = Client.from_kubeconfig(str(st.kubeconfig))
+        try:
+            yield client, st.kubeconfig
+        finally:
+            client.close()
+    finally:
+        cluster.down(home)
+        _remove_leftovers(env["SCHOONER_NODE_NAME"], env["SCHOONER_POD_NETWORK"])
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _remove_leftovers(node: str, network: str) -> None:
+    """Containers the agent left running at shutdown (it leaves them to adopt), and the net."""
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=schooner.node={node}"],
+                         capture_output=True, text=True, check=False).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, check=False)
+    subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
