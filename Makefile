@@ -16,12 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-## Start a local cluster (etcd + apiserver) and write ~/.schooner/kubeconfig.
-up: $(STAMP)
+## Start a local cluster, deploy the example app, and print where to look.
+up: $(STAMP) images
 	$(BIN)/schooner up
+	$(BIN)/schooner apply -f examples/web
+	$(BIN)/schooner wait deployment/web --for condition=Available --timeout 180
 	@echo
-	@echo "Try:  $(BIN)/schooner get namespaces"
-	@echo "      kubectl --kubeconfig $${SCHOONER_HOME:-$$HOME/.schooner}/kubeconfig get namespaces"
+	$(BIN)/schooner get pods -o wide -l app=web
+	@echo
+	@ip=$$($(BIN)/schooner get pods -l app=web -o json | $(BIN)/python -c \
+	  'import json,sys; print(json.load(sys.stdin)["items"][0]["status"]["podIP"])'); \
+	echo "The example answers on each pod's IP, e.g.:  curl http://$$ip:8080/"; \
+	echo "Try:  $(BIN)/schooner get deployments   |   $(BIN)/schooner logs <pod>"; \
+	echo "      kubectl --kubeconfig $${SCHOONER_HOME:-$$HOME/.schooner}/kubeconfig get pods"
 
 down: $(STAMP)
 	$(BIN)/schooner down
