@@ -28,7 +28,6 @@ from agent.actions import PodObservation
 from agent.auth import TokenAuthenticator
 from agent.backoff import Backoff
 from agent.container import ContainerRecord, ContainerRuntimeError
-from agent.events import EventRecorder
 from agent.images import ImageManager
 from agent.lease import LeaseRenewer
 from agent.node_status import NodeStatusManager, host_facts, register_with_retry
@@ -40,6 +39,7 @@ from agent.server import AgentServer, create_app
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock, RealClock
+from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Agent:
         self.informer = Informer(client, "pods", field_selector=f"spec.nodeName={config.node_name}",
                                  clock=self.clock)
         self.informer.add_indexer(UID_INDEX, _uid_index)
-        self.recorder = EventRecorder(client, config.node_name, self.clock)
+        self.recorder = EventRecorder(client, "kubelet", self.clock, host=config.node_name)
         self.backoff = Backoff(self.clock, config.backoff_base, config.backoff_max)
         images = ImageManager(runtime, self.recorder, Backoff(
             self.clock, config.backoff_base, config.backoff_max), self.clock)

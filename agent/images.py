@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 from agent.backoff import Backoff
 from agent.container import ImageNotPresent, ImagePullError
-from agent.events import EventRecorder
 from agent.status import Waiting
 from apimachinery.clock import Clock
+from apimachinery.events import EventRecorder
 
 Object = dict[str, Any]
 

@@ -28,13 +28,13 @@ from agent.container import (
     VolumeSpec,
 )
 from agent.envvars import ConfigError, build_env, referenced_objects
-from agent.events import EventRecorder
 from agent.images import ImageManager
 from agent.runspec import container_spec, sandbox_spec
 from agent.status import Waiting
 from agent.volumes import PlannedVolume, container_mounts, materialize, plan_volumes
 from apimachinery import errors
 from apimachinery.client import AsyncClient
+from apimachinery.events import EventRecorder
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]

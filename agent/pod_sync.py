@@ -28,7 +28,6 @@ from agent.actions import (
 )
 from agent.backoff import Backoff
 from agent.container import ContainerRecord, ContainerRuntimeError
-from agent.events import EventRecorder
 from agent.images import ImageManager
 from agent.pod_start import PodStarter
 from agent.pod_workers import SyncResult
@@ -36,6 +35,7 @@ from agent.status import Waiting, compute_pod_status, status_changed
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
+from apimachinery.events import EventRecorder
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
@@ -184,7 +184,7 @@ class PodSyncer:
         self._reasons.pop(uid, None)
         self._written.pop(uid, None)
         self.backoff.forget(f"{uid}/")
-        self.recorder.forget_pod(uid)
+        self.recorder.forget(uid)
 
     # -- reporting ----------------------------------------------------------------------
 

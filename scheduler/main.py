@@ -17,6 +17,8 @@ import signal
 import sys
 
 from apimachinery.client import AsyncClient
+from apimachinery.clock import RealClock
+from apimachinery.events import EventRecorder
 from apimachinery.healthz import serve_healthz
 from apimachinery.kubeconfig import KubeconfigError
 from scheduler.cache import DEFAULT_ASSUME_TTL
@@ -63,7 +65,8 @@ async def run(args: argparse.Namespace) -> None:
     scheduler = Scheduler(client, scheduler_name=args.scheduler_name, workers=args.workers,
                           assume_ttl=args.assume_ttl_seconds,
                           initial_backoff=args.pod_initial_backoff_seconds,
-                          max_backoff=args.pod_max_backoff_seconds)
+                          max_backoff=args.pod_max_backoff_seconds,
+                          recorder=EventRecorder(client, args.scheduler_name, RealClock()))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, scheduler.stop)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
+from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer, ListerWatcher
 from apimachinery.workqueue import ShutDown
 from scheduler.cache import DEFAULT_ASSUME_TTL, NODE_NAME_INDEX, SchedulerCache, node_name_index
@@ -65,8 +66,10 @@ class Scheduler:
                  workers: int = 1, assume_ttl: float = DEFAULT_ASSUME_TTL,
                  initial_backoff: float = DEFAULT_POD_INITIAL_BACKOFF,
                  max_backoff: float = DEFAULT_POD_MAX_BACKOFF,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 recorder: EventRecorder | None = None) -> None:
         self.client = client
+        self.recorder = recorder  # Scheduled / FailedScheduling events, when given
         self.name = scheduler_name
         self.profile = profile or default_profile()
         self.clock: Clock = clock or RealClock()
@@ -87,6 +90,8 @@ class Scheduler:
     async def run(self) -> None:
         """Run until `stop()` (or cancellation); informers and workers are always stopped."""
         workers: list[asyncio.Task[None]] = []
+        if self.recorder is not None:
+            workers.append(asyncio.create_task(self.recorder.run(), name="scheduler-events"))
         self.nodes.start()
         self.pods.start()
         try:
@@ -94,8 +99,8 @@ class Scheduler:
                 log.info("component=scheduler scheduler=%s workers=%d nodes=%d pods=%d "
                          "msg=\"caches synced, scheduling\"", self.name, self.workers,
                          len(self.nodes.store), len(self.pods.store))
-                workers = [asyncio.create_task(self._worker(), name=f"scheduler-worker-{i}")
-                           for i in range(self.workers)]
+                workers += [asyncio.create_task(self._worker(), name=f"scheduler-worker-{i}")
+                            for i in range(self.workers)]
                 await self._stopped.wait()
         finally:
             self.queue.shut_down()
@@ -208,6 +213,9 @@ class Scheduler:
         self.cache.finish_binding(key)
         self.queue.forget(key)
         score = result.scores.get(node, 0)
+        if self.recorder is not None:
+            self.recorder.record({**pod, "kind": "Pod", "apiVersion": "v1"}, "Scheduled",
+                                 f"Successfully assigned {key} to {node}")
         log.info("component=scheduler pod=%s node=%s decision=bound feasible=%d score=%d",
                  key, node, result.feasible, score)
 
@@ -225,6 +233,9 @@ class Scheduler:
         patch = unschedulable_patch(pod, reason, result.message, self.clock.now())
         if patch is None:
             return
+        if self.recorder is not None:
+            self.recorder.record({**pod, "kind": "Pod", "apiVersion": "v1"},
+                                 "FailedScheduling", result.message, warning=True)
         try:
             await self.client.patch("pods", meta.name_of(pod), patch, meta.namespace_of(pod),
                                     patch_type="strategic", subresource="status")

@@ -68,6 +68,10 @@ def test_deployment_runs_scales_and_goes_away(stack: tuple[Client, Path]) -> Non
     for ip in ips:
         assert "schooner busybox" in httpx.get(f"http://{ip}:8080/", timeout=5).text
     assert len(_containers("web")) == 3
+    first = pods[0]["metadata"]["name"]
+    reasons = wait_for(lambda: _event_reasons(client, first) >= {"Scheduled", "Started"}
+                       and _event_reasons(client, first), 30, f"events of {first}")
+    assert {"Scheduled", "Created", "Started"} <= reasons
 
     client.patch("deployments", "web", {"spec": {"replicas": 5}}, "default",
                  subresource="scale")
@@ -105,6 +109,15 @@ def test_logs_through_the_apiserver(stack: tuple[Client, Path]) -> None:
         if shutil.which("kubectl"):
             out = _logs(["kubectl", "--kubeconfig", str(kubeconfig), "logs", "talker"])
             assert "hello-from-schooner" in out
+        follower = subprocess.Popen([SCHOONER, "--kubeconfig", str(kubeconfig), "logs", "-f",
+                                     "talker"], stdout=subprocess.PIPE, text=True)
+        try:  # -f keeps the stream open: the first line arrives and the process lives on
+            assert follower.stdout is not None
+            assert "hello-from-schooner" in follower.stdout.readline()
+            assert follower.poll() is None
+        finally:
+            follower.kill()
+            follower.communicate(timeout=10)  # reaps it and closes its pipe
         exec_out = subprocess.run([SCHOONER, "--kubeconfig", str(kubeconfig), "exec",
                                    "talker", "--", "echo", "inside"],
                                   capture_output=True, text=True, timeout=30)
@@ -112,6 +125,12 @@ def test_logs_through_the_apiserver(stack: tuple[Client, Path]) -> None:
     finally:
         client.delete("pods", "talker", "default")
         wait_for(lambda: not _exists(client, "talker"), 60, "talker deleted")
+
+
+def _event_reasons(client: Client, pod: str) -> set[str]:
+    events = client.list("events", "default",
+                         field_selector=f"involvedObject.name={pod}")["items"]
+    return {e.get("reason", "") for e in events}
 
 
 def _logs(argv: list[str]) -> str:
@@ -142,5 +161,7 @@ def test_unschedulable_pod_says_why(stack: tuple[Client, Path]) -> None:
                 "Unschedulable" else None
         message = wait_for(condition, 30, "PodScheduled=False Unschedulable")
         assert message == "0/1 nodes are available: 1 Insufficient cpu."
+        wait_for(lambda: "FailedScheduling" in _event_reasons(client, "huge"), 30,
+                 "FailedScheduling event")
     finally:
         client.delete("pods", "huge", "default")

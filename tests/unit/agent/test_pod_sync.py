@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.backoff import Backoff
-from agent.events import EventRecorder
 from agent.images import ImageManager
 from agent.pod_sync import PodSyncer
 from apimachinery.clock import FakeClock
+from apimachinery.events import EventRecorder
 from tests.unit.agent.fakes import FakeClient, FakeRuntime
 from tests.unit.agent.helpers import NOW, UID, make_pod
 
@@ -24,7 +24,7 @@ class World:
         self.runtime = FakeRuntime(self.clock)
         self.client = FakeClient(*objects)
         self.pod = pod
-        recorder = EventRecorder(self.client, "n1", self.clock)  # type: ignore[arg-type]
+        recorder = EventRecorder(self.client, "kubelet", self.clock, host="n1")  # type: ignore[arg-type]
         self.recorder = recorder
         images = ImageManager(self.runtime, recorder, Backoff(self.clock), self.clock)
         self.syncer = PodSyncer(

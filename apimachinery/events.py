@@ -1,6 +1,6 @@
-"""Events about pods (Pulling, Pulled, Created, Started, Killing, BackOff, Failed, ...).
+"""Events about objects (Scheduled, Pulling, Started, BackOff, ...) from any component.
 
-client-go's EventRecorder as the kubelet uses it, reduced: `record()` never
+client-go's EventRecorder, reduced: `record()` never
 blocks and never fails the caller; events go through a bounded queue to one
 sender task. Repeats of the same (object, fieldPath, reason, message) are
 folded into the first Event by bumping `count` and `lastTimestamp`, as the
@@ -36,22 +36,28 @@ def _timestamp(clock: Clock) -> str:
 
 
 class EventRecorder:
-    """Best-effort core/v1 Events from `kubelet` on this node."""
+    """Best-effort core/v1 Events from one component (`kubelet` on a node, the scheduler)."""
 
-    def __init__(self, client: AsyncClient, node_name: str, clock: Clock) -> None:
+    def __init__(self, client: AsyncClient, component: str, clock: Clock, *,
+                 host: str = "") -> None:
         self._client = client
-        self._node = node_name
+        self._component = component
+        self._host = host
         self._clock = clock
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(QUEUE_SIZE)
         self._seen: dict[tuple[str, str, str, str], tuple[str, str, int]] = {}
 
-    def record(self, pod: Object, reason: str, message: str, *, container: str | None = None,
+    def record(self, obj: Object, reason: str, message: str, *, container: str | None = None,
                warning: bool = False) -> None:
-        """Queue an event about `pod` (and one of its containers); dropped if the queue is full."""
-        meta = pod.get("metadata") or {}
+        """Queue an event about `obj` (a pod: and one of its containers); never blocks.
+
+        Dropped, with a log line, if the queue is full.
+        """
+        meta = obj.get("metadata") or {}
         field_path = f"spec.containers{{{container}}}" if container else ""
         now = self._clock.now()
-        involved: Object = {"kind": "Pod", "apiVersion": "v1", "name": meta.get("name"),
+        involved: Object = {"kind": obj.get("kind", "Pod"),
+                            "apiVersion": obj.get("apiVersion", "v1"), "name": meta.get("name"),
                             "namespace": meta.get("namespace"), "uid": meta.get("uid")}
         if field_path:
             involved["fieldPath"] = field_path
@@ -63,17 +69,19 @@ class EventRecorder:
             "involvedObject": involved, "reason": reason, "message": message,
             "type": "Warning" if warning else "Normal", "count": 1,
             "firstTimestamp": stamp, "lastTimestamp": stamp,
-            "source": {"component": "kubelet", "host": self._node},
-            "reportingComponent": "kubelet", "reportingInstance": self._node,
+            "source": {"component": self._component, **({"host": self._host}
+                                                          if self._host else {})},
+            "reportingComponent": self._component,
+            "reportingInstance": self._host or self._component,
         }
         key = (str(meta.get("uid")), field_path, reason, message)
         try:
             self._queue.put_nowait(_Pending(key, event))
         except asyncio.QueueFull:
-            log.warning("event dropped (queue full) pod=%s/%s reason=%s",
+            log.warning("event dropped (queue full) object=%s/%s reason=%s",
                         meta.get("namespace"), meta.get("name"), reason)
         log.log(logging.INFO if warning else logging.DEBUG,
-                "event pod=%s/%s container=%s reason=%s message=%r", meta.get("namespace"),
+                "event object=%s/%s container=%s reason=%s message=%r", meta.get("namespace"),
                 meta.get("name"), container or "", reason, message)
 
     async def run(self) -> None:
@@ -106,6 +114,7 @@ class EventRecorder:
             self._seen.pop(next(iter(self._seen)))
         self._seen[pending.key] = (meta.get("name", ""), meta.get("namespace", ""), 1)
 
-    def forget_pod(self, uid: str) -> None:
+    def forget(self, uid: str) -> None:
+        """Drop what is remembered about an object that is gone."""
         for key in [k for k in self._seen if k[0] == uid]:
             del self._seen[key]
