@@ -61,7 +61,11 @@ def test_home_from_argument_environment_or_default(
 
 def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
-    etcd, apiserver = control_plane_components(paths, Ports(1, 2, 3), "/opt/etcd")
+    etcd, apiserver, *nodes = control_plane_components(paths, Ports(1, 2, 3), "/opt/etcd")
+    assert [c.name for c in nodes] == ["controller-manager", "scheduler", "agent"]
+    assert [c.health_url for c in nodes] == ["http://127.0.0.1:10257/healthz",
+                                             "http://127.0.0.1:10259/healthz",
+                                             "http://127.0.0.1:10250/healthz"]
     assert etcd.argv[0] == "/opt/etcd"
     assert etcd.argv[etcd.argv.index("--data-dir") + 1] == str(tmp_path / "etcd")
     assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "http://127.0.0.1:1"
@@ -165,6 +169,9 @@ def test_down_and_status_of_a_home_that_does_not_exist(tmp_path: Path) -> None:
     assert [(c.name, c.alive, c.healthy) for c in st.components] == [
         ("etcd", False, False),
         ("apiserver", False, False),
+        ("controller-manager", False, False),
+        ("scheduler", False, False),
+        ("agent", False, False),
     ]
     assert not home.exists()
 
