@@ -28,9 +28,11 @@ from apimachinery.healthz import serve_healthz
 
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .deployment import DeploymentController
+from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .replicaset import ReplicaSetController
+from .statefulset import StatefulSetController
 
 log = logging.getLogger("controllers.main")
 
@@ -44,6 +46,10 @@ CONTROLLERS: dict[str, Factory] = {
     "garbagecollector": lambda c, f, a: GarbageCollector(c, f, workers=a.concurrent_gc_syncs),
     "namespace": lambda c, f, a: NamespaceController(
         c, f, workers=a.concurrent_namespace_syncs),
+    "endpoints": lambda c, f, a: EndpointsController(
+        c, f, workers=a.concurrent_endpoint_syncs),
+    "statefulset": lambda c, f, a: StatefulSetController(
+        c, f, workers=a.concurrent_statefulset_syncs),
 }
 CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
 SHUTDOWN_GRACE = 5.0
@@ -66,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="garbage collector workers")
     p.add_argument("--concurrent-namespace-syncs", type=int, default=10,
                    help="namespaces emptied at once")
+    p.add_argument("--concurrent-endpoint-syncs", type=int, default=5,
+                   help="Services whose Endpoints are synced at once")
+    p.add_argument("--concurrent-statefulset-syncs", type=int, default=2,
+                   help="StatefulSets synced at once")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
     p.add_argument("--bind-address", default="127.0.0.1",
