@@ -28,7 +28,10 @@ from apimachinery.resources import RESOURCES
 from . import discovery, metrics, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
 from .handlers import Handlers, json_response
+from .ipallocator import ServiceIPRange
+from .portallocator import PortRange
 from .registry import Registry, storage_key
+from .servicealloc import ServiceAllocator
 from .storage import KeyExistsError, Storage
 from .watch import WatchService
 from .watchcache import WatchCaches
@@ -48,12 +51,18 @@ class ServerConfig:
     watch_cache_size: int = 4096
     watcher_queue_size: int = 2048
     advertise_address: str = "127.0.0.1:6443"
+    # Inside the local cluster's 172.28.0.0/16, so no service address leaves the machine.
+    service_cluster_ip_range: str = "172.28.255.0/24"
+    service_node_port_range: str = "30000-32767"
     extra: dict[str, str] = field(default_factory=dict)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     storage = Storage(config.etcd_servers)
-    registry = Registry(storage)
+    service_ips = ServiceIPRange.parse(config.service_cluster_ip_range)
+    node_ports = PortRange.parse(config.service_node_port_range)
+    registry = Registry(storage, allocators={
+        "services": ServiceAllocator(storage, service_ips, node_ports)})
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,
@@ -66,6 +75,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await storage.connect()
         await _bootstrap_namespaces(registry)
+        await _bootstrap_kubernetes_service(registry, service_ips, config.advertise_address)
         await caches.start([r.plural for r in RESOURCES])
         # Long-lived start-up objects need not be scanned by every collection, and
         # the default thresholds collect far too often for a server that allocates
@@ -207,3 +217,33 @@ async def _bootstrap_namespaces(registry: Registry) -> None:
             continue
         with suppress(errors.AlreadyExists, KeyExistsError):
             await registry.create(namespaces, None, {"metadata": {"name": name}})
+
+
+async def _bootstrap_kubernetes_service(registry: Registry, service_ips: ServiceIPRange,
+                                        advertise_address: str) -> None:
+    """The `kubernetes` Service in `default` at the range's first address, as Kubernetes'
+    bootstrap controller creates it: port 443 to the apiserver's port, no selector.
+
+    Several apiservers may race to create it; the loser's AlreadyExists is fine.
+    A range whose first address some Service already took leaves a warning, not
+    a dead apiserver.
+    """
+    from apimachinery.resources import by_plural
+
+    services = by_plural("services")
+    if await registry.storage.get(storage_key(services, "default", "kubernetes")) is not None:
+        return
+    _, _, port = advertise_address.rpartition(":")
+    body = {"metadata": {"name": "kubernetes",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": service_ips.kubernetes_ip,
+                     "sessionAffinity": "None",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                "targetPort": int(port) if port.isdigit() else 6443}]}}
+    try:
+        await registry.create(services, "default", body)
+        log.info("created service default/kubernetes clusterIP=%s", service_ips.kubernetes_ip)
+    except (errors.AlreadyExists, KeyExistsError):
+        pass
+    except errors.Invalid as exc:
+        log.warning("cannot create service default/kubernetes: %s", exc.message)

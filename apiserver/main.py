@@ -9,6 +9,8 @@ import sys
 import uvicorn
 
 from .app import ServerConfig, create_app
+from .ipallocator import ServiceIPRange
+from .portallocator import PortRange
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,6 +33,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="events a slow watcher may have queued before it is closed")
     p.add_argument("--advertise-address", default=None,
                    help="host:port clients should use (defaults to bind address:port)")
+    p.add_argument("--service-cluster-ip-range", default="172.28.255.0/24",
+                   help="IPv4 CIDR Services' ClusterIPs come from; its first address is the "
+                        "kubernetes Service's")
+    p.add_argument("--service-node-port-range", default="30000-32767",
+                   help="port range (LOW-HIGH) NodePort and LoadBalancer Services' "
+                        "nodePorts come from")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -42,6 +50,11 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         sys.exit("error: --tls-cert-file and --tls-private-key-file go together")
+    try:
+        ServiceIPRange.parse(args.service_cluster_ip_range)
+        PortRange.parse(args.service_node_port_range)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
     config = ServerConfig(
         etcd_servers=[s.strip() for s in args.etcd_servers.split(",") if s.strip()],
         token_auth_file=args.token_auth_file,
@@ -49,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         watch_cache_size=args.watch_cache_size,
         watcher_queue_size=args.watcher_queue_size,
         advertise_address=args.advertise_address or f"{args.bind_address}:{args.secure_port}",
+        service_cluster_ip_range=args.service_cluster_ip_range,
+        service_node_port_range=args.service_node_port_range,
     )
     uvicorn.run(
         create_app(config), host=args.bind_address, port=args.secure_port,

@@ -4,7 +4,9 @@ Kubernetes' `genericregistry.Store` in Python. Everything kind-specific lives
 in a `Strategy`; everything about etcd lives in `Storage`. This module holds
 the object lifecycle rules that are the same for every kind: server-set
 metadata, optimistic concurrency on resourceVersion, finalizers and
-deletionTimestamp, graceful pod deletion, and namespace admission.
+deletionTimestamp, graceful pod deletion, and namespace admission. Kinds that
+hold values from a shared range (a Service's ClusterIP and NodePorts) add an
+`Allocator`, whose reservations go into the same etcd transaction as the write.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import copy
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,13 +23,22 @@ from apimachinery import errors
 from apimachinery.meta import now_rfc3339
 from apimachinery.resources import ResourceInfo, by_plural
 
-from .storage import KeyExistsError, KeyMissingError, RevisionMismatchError, Storage
+from .allocator import Allocator, reserver
+from .storage import (
+    KeyExistsError,
+    KeyMissingError,
+    ReservationTakenError,
+    RevisionMismatchError,
+    Storage,
+)
 from .strategies import Strategy, reject, strategy_for
 
 Object = dict[str, Any]
 
 _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' SimpleNameGenerator
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Creates retried when a generated name or an allocated value was taken meanwhile.
+_MAX_CREATE_ATTEMPTS = 16
 
 
 @dataclass
@@ -78,9 +90,11 @@ def _stale(resource: ResourceInfo, name: str) -> errors.Conflict:
 class Registry:
     """Object lifecycle on top of Storage, for any resource in the table."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage,
+                 allocators: Mapping[str, Allocator] | None = None) -> None:
         self.storage = storage
         self._strategies: dict[str, Strategy] = {}
+        self._allocators = dict(allocators or {})
 
     def strategy(self, resource: ResourceInfo) -> Strategy:
         if resource.plural not in self._strategies:
@@ -115,18 +129,31 @@ class Registry:
         strategy.validate(obj, None)
         if resource.namespaced:
             await self._admit_namespace(namespace or "")
-        for _ in range(8):  # generateName collisions retry with a fresh suffix
+        allocator = self._allocators.get(resource.plural)
+        name_taken = False
+        for _ in range(_MAX_CREATE_ATTEMPTS):
+            # Allocation starts from the request every time: a value picked for a lost
+            # race is not the client's explicit choice.
+            candidate = copy.deepcopy(obj) if allocator else obj
+            reservations = await allocator.allocate(candidate, None) if allocator else None
             try:
                 created = await self.storage.create(
-                    storage_key(resource, namespace, obj["metadata"]["name"]), obj)
+                    storage_key(resource, namespace, obj["metadata"]["name"]), candidate,
+                    reservations=reservations)
                 return _with_type(resource, created)
+            except ReservationTakenError:
+                name_taken = False  # another write got an IP or port first: allocate again
             except KeyExistsError:
+                name_taken = True
                 if not body.get("metadata", {}).get("generateName") or \
                         body.get("metadata", {}).get("name"):
                     raise errors.already_exists(resource.group_resource,
                                                 obj["metadata"]["name"]) from None
                 obj["metadata"]["name"] = _generate_name(body["metadata"]["generateName"])
-        raise errors.AlreadyExists("could not generate a unique name")
+        if name_taken:
+            raise errors.AlreadyExists("could not generate a unique name")
+        raise errors.Conflict(f"could not allocate for {resource.plural}: too many concurrent "
+                              "creates, try again")
 
     def _prepare_new(self, resource: ResourceInfo, namespace: str | None,
                      body: Object) -> Object:
@@ -205,7 +232,8 @@ class Registry:
 
         key = storage_key(resource, namespace, name)
         try:
-            result = await self.storage.guaranteed_update(key, mutate)
+            result = await self.storage.guaranteed_update(
+                key, mutate, reserve=reserver(self._allocators.get(resource.plural)))
         except KeyMissingError:
             raise errors.not_found(resource.group_resource, name) from None
         return _with_type(resource, result if result is not None else final[0])
@@ -270,7 +298,8 @@ class Registry:
 
         key = storage_key(resource, namespace, name)
         try:
-            result = await self.storage.guaranteed_update(key, mutate)
+            result = await self.storage.guaranteed_update(
+                key, mutate, reserve=reserver(self._allocators.get(resource.plural)))
         except KeyMissingError:
             raise errors.not_found(resource.group_resource, name) from None
         return _with_type(resource, result if result is not None else last[0]), gone
@@ -361,5 +390,5 @@ def _with_type(resource: ResourceInfo, obj: Object) -> Object:
     return obj
 
 
-__all__ = ["DeleteOptions", "Registry", "RevisionMismatchError", "collection_prefix",
+__all__ = ["Allocator", "DeleteOptions", "Registry", "RevisionMismatchError", "collection_prefix",
            "storage_key"]

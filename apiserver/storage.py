@@ -7,28 +7,39 @@ on every read, as Kubernetes' etcd3 store does. Writes are etcd transactions
 guarded on that revision, so no write is ever read-then-write racy:
 create is "put if the key is absent", update and delete are "if the mod
 revision is still the one I read".
+
+A write may carry `Reservations`, keys claimed or released in its transaction:
+how a Service holds its ClusterIP and NodePorts. Encoding lives in `etcdcodec.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextvars
+import copy
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import aetcd
 import aetcd.exceptions
-import orjson
 from aetcd import rpc
 
 from apimachinery import errors
 
 from . import metrics
+from .etcdcodec import (
+    RawEvent,
+    decode,
+    decode_continue,
+    encode,
+    encode_continue,
+    prefix_end,
+    to_raw_event,
+)
 
 log = logging.getLogger("apiserver.storage")
 
@@ -56,61 +67,20 @@ class CompactedError(Exception):
         self.compacted_revision = compacted_revision
 
 
-@dataclass
-class RawEvent:
-    """One change under a prefix, decoded: what the watch cache fans out."""
+@dataclass(frozen=True)
+class Reservations:
+    """Keys claimed or released in the same etcd transaction as an object's write.
 
-    type: str  # ADDED, MODIFIED or DELETED
-    key: str
-    revision: int
-    object: Object
-    prev_object: Object | None
-    _line: bytes | None = field(default=None, repr=False, compare=False)
+    A Service holds each ClusterIP and NodePort as a key valued with its owner
+    (as Kubernetes' IPAddress objects, KEP-1880). A `claim` key must be absent or
+    the whole write fails; a `release` key goes only while it names that owner.
+    """
 
-    def line(self) -> bytes:
-        """The event as one watch line, encoded once however many watchers receive it."""
-        if self._line is None:
-            self._line = orjson.dumps({"type": self.type, "object": self.object}) + b"\n"
-        return self._line
+    claim: Mapping[str, str] = field(default_factory=dict)
+    release: Mapping[str, str] = field(default_factory=dict)
 
 
-def prefix_end(prefix: bytes) -> bytes:
-    """The first key after every key that starts with `prefix` (etcd's range_end)."""
-    end = bytearray(prefix)
-    for i in reversed(range(len(end))):
-        if end[i] < 0xFF:
-            end[i] += 1
-            return bytes(end[: i + 1])
-    return b"\0"
-
-
-def decode(value: bytes, revision: int) -> Object:
-    """JSON bytes from etcd to an object carrying its resourceVersion."""
-    obj = orjson.loads(value)
-    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
-    return obj
-
-
-def encode(obj: Object) -> bytes:
-    """An object to the bytes stored in etcd, without its resourceVersion."""
-    meta = obj.get("metadata") or {}
-    if "resourceVersion" in meta:
-        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-    return orjson.dumps(obj)
-
-
-def encode_continue(revision: int, next_key: str) -> str:
-    """Kubernetes-style continue token: the list's revision and where to resume."""
-    raw = orjson.dumps({"v": "schooner/v1", "rv": revision, "start": next_key})
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def decode_continue(token: str) -> tuple[int, str]:
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(data["rv"]), str(data["start"])
-    except Exception:
-        raise errors.BadRequest(f"invalid continue token: {token[:40]}") from None
+Reserver = Callable[[Object, Object | None], Awaitable[Reservations | None]]
 
 
 class Storage:
@@ -194,9 +164,11 @@ class Storage:
         return decode(kv.value, kv.mod_revision)
 
     async def _range(self, key: bytes, range_end: bytes, *, limit: int = 0,
-                     revision: int = 0, count_only: bool = False) -> Any:
+                     revision: int = 0, count_only: bool = False,
+                     keys_only: bool = False) -> Any:
         request = rpc.RangeRequest(key=key, range_end=range_end, limit=limit,
-                                   revision=revision, count_only=count_only)
+                                   revision=revision, count_only=count_only,
+                                   keys_only=keys_only)
 
         async def call() -> Any:
             await self.client.connect()
@@ -250,73 +222,129 @@ class Storage:
         resp = await self._range(prefix.encode(), prefix_end(prefix.encode()), count_only=True)
         return int(resp.count)
 
+    async def list_keys(self, prefix: str) -> set[str]:
+        """The keys under `prefix`, without it and without values: a range's taken values."""
+        resp = await self._range(prefix.encode(), prefix_end(prefix.encode()), keys_only=True)
+        return {kv.key.decode()[len(prefix):] for kv in resp.kvs}
+
     # -- writes -----------------------------------------------------------------------
 
-    async def create(self, key: str, obj: Object) -> Object:
-        """Store `obj` at `key` if nothing is there; return it with its resourceVersion."""
+    async def create(self, key: str, obj: Object, *,
+                     reservations: Reservations | None = None) -> Object:
+        """Store `obj` at `key` if nothing is there; return it with its resourceVersion.
+
+        Raises KeyExistsError, or ReservationTakenError when another write
+        claimed one of `reservations.claim` first (the caller allocates again).
+        """
         txn = self.client.transactions
         data = encode(obj)
         if DRY_RUN.get():
             if await self.get(key) is not None:
                 raise KeyExistsError(key)
             return decode(data, 0) | {"metadata": {**obj["metadata"], "resourceVersion": ""}}
+        compare, ops = await self._reservation_ops(reservations)
         ok, responses = await self._call("create", lambda: self.client.transaction(
-            compare=[txn.create(key.encode()) == 0],
-            success=[txn.put(key.encode(), data)],
-            failure=[],
+            compare=[txn.create(key.encode()) == 0, *compare],
+            success=[txn.put(key.encode(), data), *ops],
+            failure=[txn.get(key.encode())] if compare else [],
         ))
         if not ok:
+            if compare and not responses[0]:
+                raise ReservationTakenError(key)
             raise KeyExistsError(key)
         return decode(data, int(responses[0].response_put.header.revision))
 
-    async def replace(self, key: str, obj: Object, expected_revision: int) -> Object:
-        """Write `obj` if the key's mod revision is still `expected_revision`."""
+    async def replace(self, key: str, obj: Object, expected_revision: int, *,
+                      reservations: Reservations | None = None) -> Object:
+        """Write `obj` if the key's mod revision is still `expected_revision`.
+
+        RevisionMismatchError when the object changed, or a claimed or released
+        key did: either way the caller reads again and retries.
+        """
         txn = self.client.transactions
         data = encode(obj)
         if DRY_RUN.get():
             return decode(data, expected_revision)
+        compare, ops = await self._reservation_ops(reservations)
         ok, responses = await self._call("update", lambda: self.client.transaction(
-            compare=[txn.mod(key.encode()) == expected_revision],
-            success=[txn.put(key.encode(), data)],
+            compare=[txn.mod(key.encode()) == expected_revision, *compare],
+            success=[txn.put(key.encode(), data), *ops],
             failure=[],
         ))
         if not ok:
             raise RevisionMismatchError(key)
         return decode(data, int(responses[0].response_put.header.revision))
 
-    async def delete(self, key: str, expected_revision: int) -> int:
+    async def delete(self, key: str, expected_revision: int, *,
+                     reservations: Reservations | None = None) -> int:
         """Delete `key` if its mod revision is still `expected_revision`; the delete's revision."""
         if DRY_RUN.get():
             return expected_revision
         txn = self.client.transactions
+        compare, ops = await self._reservation_ops(reservations)
         ok, responses = await self._call("delete", lambda: self.client.transaction(
-            compare=[txn.mod(key.encode()) == expected_revision],
-            success=[txn.delete(key.encode())],
+            compare=[txn.mod(key.encode()) == expected_revision, *compare],
+            success=[txn.delete(key.encode()), *ops],
             failure=[],
         ))
         if not ok:
             raise RevisionMismatchError(key)
         return int(responses[0].response_delete_range.header.revision) if responses else 0
 
+    async def _reservation_ops(self, reservations: Reservations | None) -> tuple[list, list]:
+        """The compares and operations that claim and release `reservations` in a transaction."""
+        if reservations is None:
+            return [], []
+        txn = self.client.transactions
+        compare = [txn.create(k.encode()) == 0 for k in reservations.claim]
+        ops = [txn.put(k.encode(), owner.encode()) for k, owner in reservations.claim.items()]
+        for k, revision in (await self._held(reservations.release)).items():
+            compare.append(txn.mod(k.encode()) == revision)
+            ops.append(txn.delete(k.encode()))
+        return compare, ops
+
+    async def _held(self, release: Mapping[str, str]) -> dict[str, int]:
+        """The mod revision of each key of `release` that still names its owner (one read)."""
+        if not release:
+            return {}
+        txn = self.client.transactions
+        keys = list(release)
+        _, responses = await self._call("get", lambda: self.client.transaction(
+            compare=[], success=[txn.get(k.encode()) for k in keys], failure=[]))
+        held: dict[str, int] = {}
+        for k, kvs in zip(keys, responses, strict=True):
+            for value, meta in kvs:
+                if value.decode() == release[k]:
+                    held[k] = int(meta.mod_revision)
+                else:
+                    log.warning("reservation not released key=%s holder=%s releaser=%s",
+                                k, value.decode(), release[k])
+        return held
+
     async def guaranteed_update(self, key: str,
-                                mutate: Callable[[Object], Awaitable[Object | None]]
-                                ) -> Object | None:
+                                mutate: Callable[[Object], Awaitable[Object | None]], *,
+                                reserve: Reserver | None = None) -> Object | None:
         """Read, mutate, write with compare-and-swap, retrying on races (etcd3 store's loop).
 
         `mutate` receives a private copy and returns the new object, or None to
         delete the key. Errors it raises (NotFound, Conflict, Invalid) propagate.
+        `reserve(before, after)` then says what the write claims and releases
+        (`after` None: a delete) and may fill in what it allocated, as the hook
+        Kubernetes' Service REST runs before an update.
         """
         for _ in range(_MAX_UPDATE_ATTEMPTS):
             current = await self.get(key)
             if current is None:
                 raise KeyMissingError(key)
             revision = int(current["metadata"]["resourceVersion"])
+            before = copy.deepcopy(current) if reserve is not None else current
             updated = await mutate(current)
+            reservations = await reserve(before, updated) if reserve is not None else None
             try:
                 if updated is None:
-                    await self.delete(key, revision)
+                    await self.delete(key, revision, reservations=reservations)
                     return None
-                return await self.replace(key, updated, revision)
+                return await self.replace(key, updated, revision, reservations=reservations)
             except RevisionMismatchError:
                 await asyncio.sleep(0)
         raise errors.Conflict(f"{key}: too many concurrent updates, try again")
@@ -343,7 +371,7 @@ class Storage:
             raise errors.ServiceUnavailable(f"etcd watch failed: {exc}") from exc
         try:
             async for event in watch:
-                yield _to_raw_event(event)
+                yield to_raw_event(event)
         except aetcd.exceptions.RevisionCompactedError as exc:
             raise CompactedError(exc.compacted_revision) from exc
         except (aetcd.exceptions.ConnectionFailedError,
@@ -356,29 +384,6 @@ class Storage:
                 log.debug("etcd watch cancel failed prefix=%s", prefix)
 
 
-def _to_raw_event(event: Any) -> RawEvent:
-    kv = event.kv
-    has_prev = event.prev_kv is not None and event.prev_kv.create_revision != 0
-    prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if has_prev else None
-    key = kv.key.decode()
-    if event.kind == "DELETE":
-        base = prev if prev is not None else _stub_from_key(key)
-        obj = {**base, "metadata": {**base.get("metadata", {}),
-                                    "resourceVersion": str(kv.mod_revision)}}
-        return RawEvent("DELETED", key, kv.mod_revision, obj, prev)
-    kind = "ADDED" if kv.create_revision == kv.mod_revision else "MODIFIED"
-    return RawEvent(kind, key, kv.mod_revision, decode(kv.value, kv.mod_revision), prev)
-
-
-def _stub_from_key(key: str) -> Object:
-    """The identity of a deleted object whose last value etcd compacted away."""
-    parts = key.strip("/").split("/")  # registry, resource, [namespace,] name
-    meta = {"name": parts[-1]}
-    if len(parts) == 4:
-        meta["namespace"] = parts[2]
-    return {"metadata": meta}
-
-
 class KeyExistsError(Exception):
     """create() found the key already present."""
 
@@ -389,3 +394,7 @@ class KeyMissingError(Exception):
 
 class RevisionMismatchError(Exception):
     """The key changed since it was read (or was deleted): a lost compare-and-swap."""
+
+
+class ReservationTakenError(Exception):
+    """create() lost a race: another write claimed one of its reservation keys first."""

@@ -15,7 +15,7 @@ from apimachinery import errors
 from apimachinery.errors import FieldError
 from apimachinery.resources import ResourceInfo
 
-from . import defaults, validation
+from . import defaults, servicealloc, validation
 
 Object = dict[str, Any]
 
@@ -109,6 +109,17 @@ class PodStrategy(Strategy):
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
 
 
+class ServiceStrategy(Strategy):
+    """A Service update keeps the ClusterIP and nodePorts the apiserver allocated when the
+    client omits them, and drops those a type change makes meaningless (Kubernetes'
+    patchAllocatedValues and dropTypeDependentFields); `servicealloc` reserves them."""
+
+    def prepare_for_update(self, new: Object, old: Object) -> None:
+        servicealloc.patch_allocated_values(new, old)
+        servicealloc.drop_type_dependent_fields(new, old)
+        super().prepare_for_update(new, old)
+
+
 class NodeStrategy(Strategy):
     """Node status (capacity, conditions) is written by its agent on create too."""
 
@@ -135,6 +146,7 @@ _STRATEGIES: dict[str, type[Strategy]] = {
     "namespaces": NamespaceStrategy,
     "pods": PodStrategy,
     "nodes": NodeStrategy,
+    "services": ServiceStrategy,
     "configmaps": NoStatusStrategy,
     "secrets": NoStatusStrategy,
     "endpoints": NoStatusStrategy,

@@ -1,0 +1,27 @@
+"""kube-apiserver's service range flags: defaults inside the local /16, bad values refused."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from apiserver.main import main, parse_args
+
+
+def test_service_range_defaults() -> None:
+    args = parse_args([])
+    assert args.service_cluster_ip_range == "172.28.255.0/24"
+    assert args.service_node_port_range == "30000-32767"
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--service-cluster-ip-range", "10.0.0.0/33", "invalid service cluster IP range"),
+    ("--service-cluster-ip-range", "fd00::/112", "only IPv4"),
+    ("--service-node-port-range", "32767-30000", "invalid port range"),
+])
+def test_bad_service_ranges_stop_the_apiserver_before_it_listens(
+        flag: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: None)  # leave pytest's logging be
+    with pytest.raises(SystemExit, match=message):
+        main([flag, value])
