@@ -114,8 +114,11 @@ def _validate_workload_spec(spec: dict[str, Any], kind: str,
             errs.append(invalid("spec.template.metadata.labels", labels or {},
                                 "`selector` does not match template `labels`"))
         pod_spec = template.get("spec")
+        claims = frozenset(as_dict(t.get("metadata")).get("name", "")
+                           for t in spec.get("volumeClaimTemplates") or []
+                           if isinstance(t, dict)) - {""}
         errs += validate_pod_spec(pod_spec if pod_spec is not None else {},
-                                  "spec.template.spec", workload=kind)
+                                  "spec.template.spec", workload=kind, claim_volumes=claims)
     if old is not None:
         old_selector = as_dict(old.get("spec")).get("selector")
         if comparable(selector) != comparable(old_selector):

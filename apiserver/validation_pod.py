@@ -65,12 +65,17 @@ def validate_pod(obj: dict[str, Any], old: dict[str, Any] | None) -> Errs:
     return errs
 
 
-def validate_pod_spec(spec: Any, path: str, *, workload: str = "") -> Errs:
-    """ValidatePodSpec; `workload` names the owning kind when `spec` is a pod template."""
+def validate_pod_spec(spec: Any, path: str, *, workload: str = "",
+                      claim_volumes: frozenset[str] = frozenset()) -> Errs:
+    """ValidatePodSpec; `workload` names the owning kind when `spec` is a pod template.
+
+    `claim_volumes` are a StatefulSet's volumeClaimTemplates names: its pods get
+    those volumes from the controller, so the template's containers may mount them.
+    """
     if not isinstance(spec, dict):
         return []
     errs, volume_names = _validate_volumes(spec.get("volumes"), child(path, "volumes"))
-    errs += validate_containers(spec, path, volume_names)
+    errs += validate_containers(spec, path, volume_names | claim_volumes)
     restart = spec.get("restartPolicy")
     allowed = ("Always",) if workload else _RESTART_POLICIES
     if restart == "":

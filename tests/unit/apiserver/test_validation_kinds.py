@@ -245,3 +245,23 @@ def test_service_type_change_to_external_name_may_drop_the_cluster_ip() -> None:
     new = changed(old, {"spec/type": "ExternalName", "spec/externalName": "db.example.com",
                         "spec/clusterIP": DELETE})
     assert problems("services", new, old) == []
+
+
+def test_statefulset_containers_may_mount_claim_templates() -> None:
+    """Kubernetes accepts mounts of volumeClaimTemplates names; other unknown names fail."""
+    from apimachinery.resources import by_plural
+    from apiserver.validation import validate
+
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+           "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
+                    "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
+                        "containers": [{"name": "pg", "image": "postgres",
+                                        "volumeMounts": [{"name": "data",
+                                                          "mountPath": "/var/lib/pg"}]}]}}}}
+    assert validate(by_plural("statefulsets"), sts) == []
+    mount = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]
+    mount["name"] = "other"
+    paths = [e.path for e in validate(by_plural("statefulsets"), sts)]
+    assert paths == ["spec.template.spec.containers[0].volumeMounts[0].name"]
