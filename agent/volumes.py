@@ -7,7 +7,11 @@ Mirrors the kubelet's volume plugins for the kinds Schooner supports:
   one per key (or per `items` entry, at its `path`), with `defaultMode` (or
   the item's `mode`), bind-mounted read-only as the kubelet mounts them;
 * `hostPath` -> a bind mount of the host path (`DirectoryOrCreate`,
-  `FileOrCreate` create it first).
+  `FileOrCreate` create it first);
+* `persistentVolumeClaim` -> a runtime volume `schooner-pvc-<namespace>-<claim>`
+  on this node, labelled with the claim, not the pod, so it outlives the pod:
+  a StatefulSet pod that comes back to this node finds its data (the
+  scheduler's volume affinity to bring it back here is issue 4's).
 Planning (`plan_volumes`, `container_mounts`, `projected_files`) is pure;
 `materialize` writes the files.
 """
@@ -33,17 +37,26 @@ class PlannedVolume:
     """One pod volume as this host provides it."""
 
     name: str
-    plugin: str  # "emptyDir" | "configMap" | "secret" | "hostPath"
+    plugin: str  # "emptyDir" | "configMap" | "secret" | "hostPath" | "persistentVolumeClaim"
     kind: str  # how it is mounted: "bind" | "volume"
     source: str  # host path, or the runtime volume's name
     read_only: bool = False
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # configMap/secret
-    runtime_volume: VolumeSpec | None = None  # emptyDir
+    runtime_volume: VolumeSpec | None = None  # emptyDir, persistentVolumeClaim
     host_path_type: str = ""
 
 
 def emptydir_name(pod_uid: str, volume: str) -> str:
     return f"schooner-{pod_uid}-{volume}"
+
+
+LABEL_CLAIM_NAMESPACE = "schooner.claim.namespace"
+LABEL_CLAIM_NAME = "schooner.claim.name"
+
+
+def claim_volume_name(namespace: str, claim: str) -> str:
+    """The node-local volume that backs a claim; stable, so a returning pod finds it."""
+    return f"schooner-pvc-{namespace}-{claim}"
 
 
 def volume_dir(root_dir: Path, pod_uid: str, volume: str) -> Path:
@@ -113,6 +126,17 @@ def _plan_one(pod: Object, volume: Object, root_dir: Path, lookup: Lookup) -> Pl
             files = projected_files(source, data, kind=kind, name=name)
             return PlannedVolume(name, key, "bind", str(volume_dir(root_dir, uid, name)),
                                  read_only=True, files=files)
+    if "persistentVolumeClaim" in volume:
+        claim = str((volume.get("persistentVolumeClaim") or {}).get("claimName") or "")
+        if not claim:
+            raise ConfigError(f'volume "{name}": persistentVolumeClaim.claimName is empty')
+        namespace = str((pod.get("metadata") or {}).get("namespace") or "")
+        spec = VolumeSpec(claim_volume_name(namespace, claim),
+                          {LABEL_CLAIM_NAMESPACE: namespace, LABEL_CLAIM_NAME: claim})
+        return PlannedVolume(name, "persistentVolumeClaim", "volume", spec.name,
+                             read_only=bool((volume.get("persistentVolumeClaim") or {})
+                                            .get("readOnly")),
+                             runtime_volume=spec)
     if "hostPath" in volume:
         host = volume.get("hostPath") or {}
         return PlannedVolume(name, "hostPath", "bind", str(host.get("path") or ""),

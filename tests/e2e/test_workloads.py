@@ -165,3 +165,36 @@ def test_unschedulable_pod_says_why(stack: tuple[Client, Path]) -> None:
                  "FailedScheduling event")
     finally:
         client.delete("pods", "huge", "default")
+
+
+def test_statefulset_pod_comes_back_with_its_data(stack: tuple[Client, Path]) -> None:
+    """db-0 writes to its claim once; after the pod is deleted, the new db-0 reads it."""
+    client, kubeconfig = stack
+    script = "test -f /data/boot || date +%s%N > /data/boot; cat /data/boot; sleep 3600"
+    client.create("statefulsets", {"metadata": {"name": "db"}, "spec": {
+        "serviceName": "db", "replicas": 1, "selector": {"matchLabels": {"app": "db"}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
+        "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "db", "image": "schooner/busybox:latest",
+                            "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", script],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}}}},
+        "default")
+    try:
+        def boot_line(uid: str | None = None) -> str:
+            pod = client.get("pods", "db-0", "default")
+            if uid and pod["metadata"]["uid"] == uid:
+                return ""
+            if (pod.get("status") or {}).get("phase") != "Running":
+                return ""
+            return _logs([SCHOONER, "--kubeconfig", str(kubeconfig), "logs", "db-0"]).strip()
+
+        first = wait_for(boot_line, 60, "db-0 running with its boot stamp")
+        old_uid = client.get("pods", "db-0", "default")["metadata"]["uid"]
+        client.delete("pods", "db-0", "default")
+        second = wait_for(lambda: boot_line(old_uid), 90, "a new db-0 with its boot stamp")
+        assert second == first, "the new pod must read the data the old one wrote"
+    finally:
+        client.delete("statefulsets", "db", "default")
+        wait_for(lambda: not client.list("pods", "default", label_selector="app=db")["items"],
+                 60, "db pods gone")

@@ -49,9 +49,16 @@ def local_cluster(home: Path, tag: str, cidr: str) -> Iterator[tuple[Client, Pat
 
 
 def _remove_leftovers(node: str, network: str) -> None:
-    """Containers the agent left running at shutdown (it leaves them to adopt), and the net."""
+    """What the agent leaves at shutdown by design: running containers (it adopts them
+    next start), claim volumes (they outlive pods), and the pod network."""
     ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=schooner.node={node}"],
                          capture_output=True, text=True, check=False).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, check=False)
+    volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter",
+                              f"label=schooner.node={node}"],
+                             capture_output=True, text=True, check=False).stdout.split()
+    if volumes:
+        subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True,
+                       check=False)
     subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)

@@ -78,7 +78,8 @@ def test_items_choose_keys_paths_and_modes() -> None:
      "non-existent secret key: x"),
     ({"name": "v", "configMap": {"name": "cfg", "items": [{"key": "a.conf", "path": "../x"}]}},
      "invalid path"),
-    ({"name": "v", "persistentVolumeClaim": {"claimName": "c"}}, "unsupported volume type"),
+    ({"name": "v", "persistentVolumeClaim": {"claimName": ""}}, "claimName is empty"),
+    ({"name": "v", "nfs": {"server": "x"}}, "unsupported volume type nfs"),
 ])
 def test_volumes_that_cannot_be_provided(volume: Object, message: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -96,3 +97,15 @@ def test_optional_missing_config_map_is_an_empty_directory(tmp_path: Path) -> No
 def test_mount_of_an_unknown_volume(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match='volume "x" not found'):
         container_mounts({"volumeMounts": [{"name": "x", "mountPath": "/x"}]}, {})
+
+
+def test_claims_become_node_volumes_that_outlive_the_pod(tmp_path: Path) -> None:
+    """A claim's volume is named after the claim and labelled with it, not with the pod."""
+    pod = pod_with([{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}],
+                   [{"name": "data", "mountPath": "/var/lib/db"}])
+    planned = plan_volumes(pod, tmp_path, lookup)["data"]
+    ns = pod["metadata"].get("namespace", "")
+    assert planned.source == f"schooner-pvc-{ns}-data-db-0"
+    assert planned.runtime_volume is not None
+    assert "schooner.pod.uid" not in planned.runtime_volume.labels
+    assert planned.runtime_volume.labels["schooner.claim.name"] == "data-db-0"
