@@ -1,0 +1,163 @@
+"""What the proxy should serve, as a pure function of Services and Endpoints.
+
+kube-proxy's userspace mode builds a `ServicePortName -> (clusterIP, port)` map from
+Services and a `ServicePortName -> [endpoint]` map from Endpoints, then makes the
+sockets match. This module is those two maps and their join, with no sockets and no
+`ip` commands, so every rule below is unit-tested in microseconds:
+
+* A Service is proxied when its type is ClusterIP or NodePort (an absent type means
+  ClusterIP), its clusterIP is set and not "None" (headless), and it lies inside the
+  service range the proxy was given (a safety belt: the proxy only ever adds
+  addresses of the cluster's own service range to `lo`). Only TCP ports are served.
+* A service port's backends are the ready `addresses` of the Endpoints subsets whose
+  port has the same name as the service port, or, when both sides have exactly one
+  port, that port (an unnamed single port, as users write by hand).
+  `notReadyAddresses` never receive traffic.
+* The clusterIP is bound while the Service exists, but a port gets a listener only
+  while it has a ready backend: with no listener the kernel refuses a connection at
+  once, where a listener with nowhere to send it would accept and then drop it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from apimachinery import meta
+
+Object = dict[str, Any]
+
+PROXIED_TYPES = frozenset({"ClusterIP", "NodePort"})
+DEFAULT_AFFINITY_TIMEOUT = 10800  # seconds, Kubernetes' sessionAffinityConfig default
+
+
+@dataclass(frozen=True, order=True)
+class Backend:
+    """One endpoint a connection may go to."""
+
+    ip: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """One TCP port of one proxied Service: kube-proxy's ServicePortName plus its address."""
+
+    namespace: str
+    service: str
+    port_name: str
+    cluster_ip: str
+    port: int
+    affinity_timeout: float | None  # seconds; None without sessionAffinity: ClientIP
+
+    @property
+    def key(self) -> str:
+        """`namespace/name:port`, the name logs and balancers use."""
+        return f"{self.namespace}/{self.service}:{self.port_name or self.port}"
+
+
+@dataclass
+class DesiredState:
+    """Every address to keep on `lo` and every listener to run, with its backends."""
+
+    cluster_ips: set[str] = field(default_factory=set)
+    # (clusterIP, port) -> the service port served there and its ready backends
+    listeners: dict[tuple[str, int], tuple[ServicePort, list[Backend]]] = field(
+        default_factory=dict)
+    # every proxied service port, ready or not, so balancers can be dropped when one goes
+    service_ports: dict[str, ServicePort] = field(default_factory=dict)
+
+
+def parse_range(cidr: str) -> ipaddress.IPv4Network:
+    """The service range as a network; ValueError on a malformed or IPv6 range."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    if not isinstance(network, ipaddress.IPv4Network):
+        raise ValueError(f"only IPv4 service ranges are supported: {cidr}")
+    return network
+
+
+def proxied_cluster_ip(service: Object, service_range: ipaddress.IPv4Network) -> str | None:
+    """The clusterIP to serve, or None when this Service is not the proxy's to serve."""
+    spec = service.get("spec") or {}
+    if (spec.get("type") or "ClusterIP") not in PROXIED_TYPES:
+        return None
+    cluster_ip = spec.get("clusterIP") or ""
+    if not cluster_ip or cluster_ip == "None":
+        return None
+    try:
+        address = ipaddress.ip_address(cluster_ip)
+    except ValueError:
+        return None
+    return cluster_ip if address in service_range else None
+
+
+def service_ports(service: Object, service_range: ipaddress.IPv4Network) -> list[ServicePort]:
+    """The TCP ports of a proxied Service (none if it is not proxied)."""
+    cluster_ip = proxied_cluster_ip(service, service_range)
+    if cluster_ip is None:
+        return []
+    spec = service.get("spec") or {}
+    affinity: float | None = None
+    if spec.get("sessionAffinity") == "ClientIP":
+        config = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
+        affinity = float(config.get("timeoutSeconds") or DEFAULT_AFFINITY_TIMEOUT)
+    ports = []
+    for port in spec.get("ports") or []:
+        if (port.get("protocol") or "TCP") != "TCP" or not isinstance(port.get("port"), int):
+            continue
+        ports.append(ServicePort(meta.namespace_of(service), meta.name_of(service),
+                                 port.get("name") or "", cluster_ip, port["port"], affinity))
+    return ports
+
+
+def _subset_port(subset: Object, port_name: str, single_service_port: bool) -> int | None:
+    """The port number a subset serves for the named service port, if any."""
+    ports = [p for p in subset.get("ports") or [] if (p.get("protocol") or "TCP") == "TCP"]
+    for port in ports:
+        if (port.get("name") or "") == port_name and isinstance(port.get("port"), int):
+            return int(port["port"])
+    if single_service_port and len(ports) == 1 and isinstance(ports[0].get("port"), int):
+        return int(ports[0]["port"])
+    return None
+
+
+def ready_backends(endpoints: Object | None, port_name: str,
+                   single_service_port: bool = False) -> list[Backend]:
+    """The ready addresses serving `port_name`, in the Endpoints' order, without repeats."""
+    backends: list[Backend] = []
+    for subset in (endpoints or {}).get("subsets") or []:
+        number = _subset_port(subset, port_name, single_service_port)
+        if number is None:
+            continue
+        for address in subset.get("addresses") or []:
+            backend = Backend(str(address.get("ip") or ""), number)
+            if backend.ip and backend not in backends:
+                backends.append(backend)
+    return backends
+
+
+def desired_state(services: Iterable[Object], endpoints: Mapping[str, Object],
+                  service_range: ipaddress.IPv4Network) -> DesiredState:
+    """Join Services with their Endpoints (by `namespace/name`) into what to serve.
+
+    Two Services cannot share a clusterIP (the apiserver allocates each once), but if
+    the cache ever shows it mid-update, the first Service by key keeps the listener.
+    """
+    state = DesiredState()
+    for service in sorted(services, key=meta.key_of):
+        ports = service_ports(service, service_range)
+        if not ports:
+            continue
+        state.cluster_ips.add(ports[0].cluster_ip)
+        eps = endpoints.get(meta.key_of(service))
+        for sp in ports:
+            state.service_ports[sp.key] = sp
+            backends = ready_backends(eps, sp.port_name, single_service_port=len(ports) == 1)
+            if backends and (sp.cluster_ip, sp.port) not in state.listeners:
+                state.listeners[(sp.cluster_ip, sp.port)] = (sp, backends)
+    return state

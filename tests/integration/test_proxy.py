@@ -1,0 +1,260 @@
+"""The service proxy as a real process: ClusterIPs on `lo`, forwarding to real backends.
+
+Three tiny HTTP servers on 127.0.0.2-4 play the pods; each test creates a Service
+without a selector (so the endpoints controller leaves it alone) with a clusterIP
+picked from 172.28.255.200-250, and writes its Endpoints by hand. Teardown removes
+every 172.28.0.0/16 address that appeared on `lo` during the test, even if the
+proxy crashed, and never touches any other address.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from apimachinery import errors
+from apimachinery.client import Client
+from tests.support.processes import Apiserver, Process, free_port, wait_for
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
+                       reason="needs root and `ip` to put ClusterIPs on lo"),
+]
+
+BACKEND_IPS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+SERVICE_PORT = 80
+
+
+def lo_addresses() -> set[str]:
+    """The IPv4 addresses on lo, as `ip -o -4 addr show dev lo` lists them (IP/prefix)."""
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "lo"], check=True,
+                         capture_output=True, text=True, timeout=10).stdout
+    return {line.split()[3] for line in out.splitlines() if " inet " in line}
+
+
+def ours(address: str) -> bool:
+    """Only /32s inside the cluster's 172.28.0.0/16 are ever added by these tests."""
+    return address.startswith("172.28.") and address.endswith("/32")
+
+
+class Backend:
+    """An HTTP server answering its own name, counting the requests it got."""
+
+    def __init__(self, ip: str, port: int) -> None:
+        self.ip, self.hits = ip, 0
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                backend.hits += 1
+                body = backend.ip.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((ip, port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def backends() -> Iterator[tuple[int, list[Backend]]]:
+    port = free_port()
+    servers = [Backend(ip, port) for ip in BACKEND_IPS]
+    yield port, servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def proxy(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
+    """`python -m proxy` with a kubeconfig; teardown removes whatever it left on lo."""
+    before = lo_addresses()
+    health = free_port()
+    process = Process("proxy", [
+        sys.executable, "-m", "proxy", "--kubeconfig",
+        str(apiserver.kubeconfig(tmp_path / "kubeconfig")), "--healthz-port", str(health),
+        "-v", "2"], tmp_path / "proxy.log")
+    process.start()
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=1)
+                 .status_code == 200, 20, f"proxy healthz\n{process.log_tail()}")
+        yield process
+    finally:
+        process.stop()
+        for address in sorted(lo_addresses() - before):
+            if ours(address):
+                subprocess.run(["ip", "addr", "del", address, "dev", "lo"], check=False,
+                               capture_output=True, timeout=10)
+
+
+def create_service(client: Client, namespace: str, target_port: int,
+                   **spec: Any) -> str:
+    """A selector-less Service on a free clusterIP from .200-.250; returns the IP."""
+    taken = {a.split("/")[0] for a in lo_addresses()}
+    for last in random.sample(range(200, 251), 51):
+        ip = f"172.28.255.{last}"
+        if ip in taken:
+            continue
+        try:
+            client.create("services", {
+                "metadata": {"name": "web"},
+                "spec": {"clusterIP": ip, "ports": [
+                    {"name": "http", "port": SERVICE_PORT, "targetPort": target_port}],
+                    **spec}}, namespace)
+            return ip
+        except (errors.AlreadyExists, errors.Invalid, errors.Conflict):
+            continue  # another test's Service holds this address
+    raise AssertionError("no free clusterIP in 172.28.255.200-250")
+
+
+def set_endpoints(client: Client, namespace: str, port: int, ips: list[str]) -> None:
+    subsets = [{"addresses": [{"ip": ip} for ip in ips],
+                "ports": [{"name": "http", "port": port, "protocol": "TCP"}]}] if ips else []
+    try:
+        current = client.get("endpoints", "web", namespace)
+    except errors.NotFound:
+        client.create("endpoints", {"metadata": {"name": "web"}, "subsets": subsets},
+                      namespace)
+        return
+    current["subsets"] = subsets
+    client.update("endpoints", current)
+
+
+def get(ip: str) -> str:
+    """One HTTP request through the proxy; the body names the backend that answered."""
+    conn = http.client.HTTPConnection(ip, SERVICE_PORT, timeout=5)
+    try:
+        conn.request("GET", "/")
+        return conn.getresponse().read().decode()
+    finally:
+        conn.close()
+
+
+def test_round_robin_follows_endpoints_and_half_close(
+        client: Client, namespace: str, proxy: Process,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, servers = backends
+    ip = create_service(client, namespace, port)
+    set_endpoints(client, namespace, port, list(BACKEND_IPS))
+    wait_for(lambda: get(ip), 20, f"first request via {ip}\n{proxy.log_tail()}")
+    for server in servers:
+        server.hits = 0
+
+    answered = Counter(get(ip) for _ in range(60))
+    assert answered == {b: 20 for b in BACKEND_IPS}, proxy.log_tail()
+
+    # the client half-closes after its request and still gets the whole response
+    with socket.create_connection((ip, SERVICE_PORT), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        reply = b"".join(iter(lambda: sock.recv(4096), b""))
+    assert reply.startswith(b"HTTP/1.0 200") and reply.split(b"\r\n\r\n")[1] in (
+        b.encode() for b in BACKEND_IPS)
+
+    set_endpoints(client, namespace, port, list(BACKEND_IPS[:2]))
+    wait_for(lambda: BACKEND_IPS[2] not in {get(ip) for _ in range(6)}, 20,
+             f"{BACKEND_IPS[2]} to leave the rotation\n{proxy.log_tail()}")
+    servers[2].hits = 0
+    answered = Counter(get(ip) for _ in range(60))
+    assert answered == {BACKEND_IPS[0]: 30, BACKEND_IPS[1]: 30}
+    assert servers[2].hits == 0
+
+
+def refused(ip: str) -> float | None:
+    """Seconds until a connect to ip:80 was refused; None if it connected.
+
+    A connect that hangs raises TimeoutError after 1 s: "refused at once" is the point.
+    """
+    started = time.monotonic()
+    try:
+        socket.create_connection((ip, SERVICE_PORT), timeout=1).close()
+    except ConnectionRefusedError:
+        return time.monotonic() - started
+    return None
+
+
+def test_no_ready_endpoints_means_refused_at_once_then_served_again(
+        client: Client, namespace: str, proxy: Process,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, _ = backends
+    ip = create_service(client, namespace, port)
+    set_endpoints(client, namespace, port, [BACKEND_IPS[0]])
+    wait_for(lambda: get(ip) == BACKEND_IPS[0], 20, f"request via {ip}\n{proxy.log_tail()}")
+
+    set_endpoints(client, namespace, port, [])
+    wait_for(lambda: refused(ip) is not None, 20, f"{ip}:80 refused\n{proxy.log_tail()}")
+    assert f"{ip}/32" in lo_addresses()  # the address stays: the kernel does the refusing
+    seconds = refused(ip)
+    assert seconds is not None and seconds < 0.5
+
+    set_endpoints(client, namespace, port, [BACKEND_IPS[1]])
+    wait_for(lambda: get(ip) == BACKEND_IPS[1], 20, f"served again\n{proxy.log_tail()}")
+
+
+def test_session_affinity_keeps_a_client_on_one_backend(
+        client: Client, namespace: str, proxy: Process,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, _ = backends
+    ip = create_service(client, namespace, port, sessionAffinity="ClientIP")
+    set_endpoints(client, namespace, port, list(BACKEND_IPS))
+    first = wait_for(lambda: get(ip), 20, f"request via {ip}\n{proxy.log_tail()}")
+    assert {get(ip) for _ in range(20)} == {first}
+
+
+def test_deleting_the_service_removes_its_address(
+        client: Client, namespace: str, proxy: Process,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, _ = backends
+    ip = create_service(client, namespace, port)
+    set_endpoints(client, namespace, port, [BACKEND_IPS[0]])
+    wait_for(lambda: f"{ip}/32" in lo_addresses(), 20, f"{ip} on lo\n{proxy.log_tail()}")
+
+    client.delete("services", "web", namespace)
+    wait_for(lambda: f"{ip}/32" not in lo_addresses(), 20,
+             f"{ip} gone from lo\n{proxy.log_tail()}")
+
+
+def test_sigterm_removes_every_address_and_exits_0(
+        client: Client, namespace: str, proxy: Process,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, _ = backends
+    ip = create_service(client, namespace, port)
+    set_endpoints(client, namespace, port, [BACKEND_IPS[0]])
+    wait_for(lambda: get(ip) == BACKEND_IPS[0], 20, f"request via {ip}\n{proxy.log_tail()}")
+    kubernetes = "172.28.255.1/32"  # default/kubernetes: bound by the proxy too
+    wait_for(lambda: kubernetes in lo_addresses(), 20, f"{kubernetes} on lo")
+    held = socket.create_connection((ip, SERVICE_PORT), timeout=5)  # an open connection
+    try:
+        proxy.stop()
+        assert proxy.popen is not None and proxy.popen.returncode == 0, proxy.log_tail()
+        left = lo_addresses()
+        assert f"{ip}/32" not in left and kubernetes not in left, proxy.log_tail()
+    finally:
+        held.close()

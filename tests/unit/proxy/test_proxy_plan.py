@@ -1,0 +1,127 @@
+"""plan: which addresses and listeners the proxy wants, from Services and Endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from proxy.plan import (
+    DEFAULT_AFFINITY_TIMEOUT,
+    Backend,
+    desired_state,
+    parse_range,
+    ready_backends,
+    service_ports,
+)
+
+RANGE = parse_range("172.28.255.0/24")
+
+
+def svc(name: str, ip: str | None = "172.28.255.10", ports: list[dict[str, Any]] | None = None,
+        ns: str = "default", **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"ports": ports if ports is not None else [{"port": 80}], **spec}
+    if ip is not None:
+        body["clusterIP"] = ip
+    return {"metadata": {"name": name, "namespace": ns}, "spec": body}
+
+
+def eps(name: str, *subsets: dict[str, Any], ns: str = "default") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": ns}, "subsets": list(subsets)}
+
+
+def subset(ips: list[str], ports: list[dict[str, Any]],
+           not_ready: list[str] | None = None) -> dict[str, Any]:
+    return {"addresses": [{"ip": ip} for ip in ips],
+            "notReadyAddresses": [{"ip": ip} for ip in not_ready or []], "ports": ports}
+
+
+@pytest.mark.parametrize("service", [
+    svc("headless", ip="None"),
+    svc("pending", ip=None),
+    svc("external", type="ExternalName"),
+    svc("lb", type="LoadBalancer"),
+    svc("outside", ip="10.0.0.1"),
+    svc("garbage", ip="not-an-ip"),
+])
+def test_services_the_proxy_does_not_serve(service: dict[str, Any]) -> None:
+    assert service_ports(service, RANGE) == []
+
+
+def test_tcp_ports_only_with_names_and_affinity() -> None:
+    service = svc("web", type="NodePort", sessionAffinity="ClientIP", ports=[
+        {"name": "http", "port": 80}, {"name": "dns", "port": 53, "protocol": "UDP"},
+        {"name": "https", "port": 443, "protocol": "TCP"}])
+    ports = service_ports(service, RANGE)
+    assert [(p.port_name, p.port, p.cluster_ip) for p in ports] == [
+        ("http", 80, "172.28.255.10"), ("https", 443, "172.28.255.10")]
+    assert ports[0].affinity_timeout == DEFAULT_AFFINITY_TIMEOUT
+    assert ports[0].key == "default/web:http"
+
+
+def test_affinity_timeout_from_config_and_none_without_affinity() -> None:
+    timed = svc("a", sessionAffinity="ClientIP",
+                sessionAffinityConfig={"clientIP": {"timeoutSeconds": 30}})
+    assert service_ports(timed, RANGE)[0].affinity_timeout == 30
+    assert service_ports(svc("b"), RANGE)[0].affinity_timeout is None
+
+
+def test_ready_backends_by_port_name_skipping_not_ready_and_repeats() -> None:
+    endpoints = eps("web",
+                    subset(["10.1.0.1", "10.1.0.2"], [{"name": "http", "port": 8080},
+                                                      {"name": "metrics", "port": 9090}],
+                           not_ready=["10.1.0.9"]),
+                    subset(["10.1.0.3", "10.1.0.1"], [{"name": "http", "port": 8081}]),
+                    subset(["10.1.0.1"], [{"name": "http", "port": 8080}]))
+    assert ready_backends(endpoints, "http") == [
+        Backend("10.1.0.1", 8080), Backend("10.1.0.2", 8080), Backend("10.1.0.3", 8081),
+        Backend("10.1.0.1", 8081)]
+    assert ready_backends(endpoints, "metrics") == [Backend("10.1.0.1", 9090),
+                                                    Backend("10.1.0.2", 9090)]
+    assert ready_backends(endpoints, "missing") == []
+    assert ready_backends(None, "http") == []
+
+
+def test_single_unnamed_port_matches_single_endpoint_port_of_any_name() -> None:
+    endpoints = eps("web", subset(["10.1.0.1"], [{"name": "whatever", "port": 8080}]))
+    assert ready_backends(endpoints, "", single_service_port=True) == [Backend("10.1.0.1", 8080)]
+    assert ready_backends(endpoints, "", single_service_port=False) == []
+    udp = eps("web", subset(["10.1.0.1"], [{"port": 53, "protocol": "UDP"}]))
+    assert ready_backends(udp, "", single_service_port=True) == []
+
+
+def test_desired_state_binds_ip_but_listens_only_with_ready_backends() -> None:
+    services = [svc("ready", ip="172.28.255.10"), svc("empty", ip="172.28.255.11"),
+                svc("unready", ip="172.28.255.12"), svc("none", ip="None")]
+    endpoints = {
+        "default/ready": eps("ready", subset(["10.1.0.1"], [{"port": 8080}])),
+        "default/empty": eps("empty"),
+        "default/unready": eps("unready", subset([], [{"port": 8080}], not_ready=["10.1.0.2"])),
+    }
+    state = desired_state(services, endpoints, RANGE)
+    assert state.cluster_ips == {"172.28.255.10", "172.28.255.11", "172.28.255.12"}
+    assert list(state.listeners) == [("172.28.255.10", 80)]
+    sp, backends = state.listeners[("172.28.255.10", 80)]
+    assert (sp.key, backends) == ("default/ready:80", [Backend("10.1.0.1", 8080)])
+    assert set(state.service_ports) == {"default/ready:80", "default/empty:80",
+                                        "default/unready:80"}
+
+
+def test_endpoints_are_joined_by_namespace_and_name() -> None:
+    services = [svc("web", ns="a", ip="172.28.255.20"), svc("web", ns="b", ip="172.28.255.21")]
+    endpoints = {"b/web": eps("web", subset(["10.1.0.5"], [{"port": 80}]), ns="b")}
+    state = desired_state(services, endpoints, RANGE)
+    assert list(state.listeners) == [("172.28.255.21", 80)]
+
+
+def test_a_shared_address_goes_to_the_first_service_by_key() -> None:
+    services = [svc("b", ip="172.28.255.30"), svc("a", ip="172.28.255.30")]
+    endpoints = {k: eps(k[8:], subset(["10.1.0.1"], [{"port": 80}]))
+                 for k in ("default/a", "default/b")}
+    state = desired_state(services, endpoints, RANGE)
+    assert state.listeners[("172.28.255.30", 80)][0].service == "a"
+
+
+def test_parse_range_refuses_ipv6() -> None:
+    with pytest.raises(ValueError):
+        parse_range("fd00::/108")
