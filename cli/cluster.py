@@ -109,6 +109,7 @@ class Ports:
     controller_manager: int = 10257
     scheduler: int = 10259
     agent: int = 10250
+    proxy: int = 10256
 
 
 def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
@@ -139,7 +140,8 @@ def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
                                          "controllerManagerPort", Ports.controller_manager),
                  scheduler=pick(None, "SCHOONER_SCHEDULER_PORT", "schedulerPort",
                                 Ports.scheduler),
-                 agent=pick(None, "SCHOONER_AGENT_PORT", "agentPort", Ports.agent))
+                 agent=pick(None, "SCHOONER_AGENT_PORT", "agentPort", Ports.agent),
+                 proxy=pick(None, "SCHOONER_PROXY_PORT", "proxyPort", Ports.proxy))
 
 
 def _saved_ports(paths: Paths) -> dict[str, int]:
@@ -178,10 +180,20 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             "--tls-cert-file", str(paths.apiserver_cert),
             "--tls-private-key-file", str(paths.apiserver_key),
             "--token-auth-file", str(paths.tokens),
+            "--service-cluster-ip-range", service_cidr(),
         ], f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),
     ]
+
+
+def service_cidr() -> str:
+    """The Service ClusterIP range: `$SCHOONER_SERVICE_CIDR`, default 172.28.255.0/24.
+
+    Inside the same 172.28.0.0/16 as the pod network, so no address leaves the
+    machine; a second cluster on the host (a test's) takes another /24.
+    """
+    return os.environ.get("SCHOONER_SERVICE_CIDR", "172.28.255.0/24")
 
 
 def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Component]:
@@ -213,7 +225,18 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
             "--network-name", network, "--pod-cidr", cidr,
         ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
+        *proxy_components(paths, ports, env),
     ]
+
+
+def proxy_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Component]:
+    """The service proxy, when we may add ClusterIPs to the loopback (root only)."""
+    if os.geteuid() != 0:
+        return []
+    return [Component("proxy", [
+        sys.executable, "-m", "proxy", "--kubeconfig", str(paths.kubeconfig),
+        "--service-cluster-ip-range", service_cidr(), "--healthz-port", str(ports.proxy),
+    ], f"http://127.0.0.1:{ports.proxy}/healthz", env=env, ports=(ports.proxy,))]
 
 
 @dataclass(frozen=True)
@@ -297,7 +320,8 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         paths.cluster_json.write_text(json.dumps({
             "etcdPort": ports.etcd, "etcdPeerPort": ports.etcd_peer,
             "apiserverPort": ports.apiserver, "controllerManagerPort": ports.controller_manager,
-            "schedulerPort": ports.scheduler, "agentPort": ports.agent}) + "\n")
+            "schedulerPort": ports.scheduler, "agentPort": ports.agent,
+            "proxyPort": ports.proxy}) + "\n")
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
         comps = components or control_plane_components(paths, ports, find_etcd())

@@ -38,7 +38,7 @@ def httpd_deployment(name: str, replicas: int) -> dict:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Path]]:
     with local_cluster(tmp_path_factory.mktemp("cluster"), TAG,
-                       f"172.28.{150 + os.getpid() % 50}.0/24") as started:
+                       f"172.28.{150 + os.getpid() % 50}.0/24", "172.28.99.0/24") as started:
         yield started
 
 
@@ -198,3 +198,44 @@ def test_statefulset_pod_comes_back_with_its_data(stack: tuple[Client, Path]) ->
         client.delete("statefulsets", "db", "default")
         wait_for(lambda: not client.list("pods", "default", label_selector="app=db")["items"],
                  60, "db pods gone")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds ClusterIPs to lo: needs root")
+def test_service_cluster_ip_balances_over_ready_pods(stack: tuple[Client, Path]) -> None:
+    """Service -> ClusterIP -> Endpoints -> proxy on this host -> every replica answers."""
+    import socket
+
+    client, _ = stack
+    client.create("deployments", httpd_deployment("svc", 3), "default")
+    client.create("services", {"metadata": {"name": "svc"}, "spec": {
+        "selector": {"app": "svc"}, "ports": [{"port": 80, "targetPort": 8080}]}}, "default")
+    client.create("services", {"metadata": {"name": "empty"}, "spec": {
+        "selector": {"app": "nothing"}, "ports": [{"port": 80}]}}, "default")
+    try:
+        ip = client.get("services", "svc", "default")["spec"]["clusterIP"]
+        assert ip.startswith("172.28.99.")
+        pods = wait_for(lambda: _running(client, "svc", 3), 90, "3 svc pods Running")
+        names = {p["metadata"]["name"] for p in pods}
+
+        def served_by() -> set[str]:
+            seen = set()
+            for _ in range(30):
+                with httpx.Client(timeout=3) as http:  # a new connection each time
+                    http.get(f"http://{ip}/")
+                # busybox httpd does not say who it is: ask the logs instead (below)
+            for name in names:
+                logs = _logs([SCHOONER, "--kubeconfig", str(stack[1]), "logs", name])
+                if "GET /" in logs or "response:200" in logs:
+                    seen.add(name)
+            return seen
+
+        assert wait_for(lambda: served_by() == names, 60, "every replica served a request")
+        empty_ip = client.get("services", "empty", "default")["spec"]["clusterIP"]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((empty_ip, 80), timeout=2).close()
+    finally:
+        client.delete("services", "svc", "default")
+        client.delete("services", "empty", "default")
+        client.delete("deployments", "svc", "default")
+        wait_for(lambda: not client.list("pods", "default", label_selector="app=svc")["items"],
+                 90, "svc pods gone")

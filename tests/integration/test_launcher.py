@@ -32,8 +32,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(var, raising=False)
     # The node components get free ports and a pod network of this test's own.
     for var in ("SCHOONER_CONTROLLER_MANAGER_PORT", "SCHOONER_SCHEDULER_PORT",
-                "SCHOONER_AGENT_PORT"):
+                "SCHOONER_AGENT_PORT", "SCHOONER_PROXY_PORT"):
         monkeypatch.setenv(var, str(free_port()))
+    monkeypatch.setenv("SCHOONER_SERVICE_CIDR", f"172.28.{100 + os.getpid() % 40}.0/24")
     network = f"schooner-launcher-{os.getpid()}"
     monkeypatch.setenv("SCHOONER_POD_NETWORK", network)
     monkeypatch.setenv("SCHOONER_NODE_NAME", network)
@@ -195,9 +196,10 @@ def test_https_health_is_checked_against_the_cluster_ca(home: Path, ports: Ports
 def test_full_control_plane(home: Path, ports: Ports) -> None:
     st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
                     apiserver_port=ports.apiserver)
+    proxy = [("proxy", True)] if os.geteuid() == 0 else []
     assert [(c.name, c.healthy) for c in st.components] == [
         ("etcd", True), ("apiserver", True), ("controller-manager", True), ("scheduler", True),
-        ("agent", True)]
+        ("agent", True), *proxy]
     config = load_kubeconfig(str(st.kubeconfig))
     assert config.server == st.server == f"https://127.0.0.1:{ports.apiserver}"
     assert config.ca_data is not None
@@ -209,6 +211,6 @@ def test_full_control_plane(home: Path, ports: Ports) -> None:
                              headers={"Authorization": f"Bearer {config.token}"})
         assert authorized.status_code == 200, authorized.text
     assert cluster.status(home).healthy
-    assert cluster.down(home) == ["agent", "scheduler", "controller-manager", "apiserver",
-                                  "etcd"]
+    assert cluster.down(home) == [*(["proxy"] if proxy else []), "agent", "scheduler",
+                                  "controller-manager", "apiserver", "etcd"]
     assert not any(c.alive for c in cluster.status(home).components)

@@ -18,12 +18,15 @@ from tests.support.processes import free_port
 
 
 @contextmanager
-def local_cluster(home: Path, tag: str, cidr: str) -> Iterator[tuple[Client, Path]]:
-    """Start etcd, apiserver, controller-manager, scheduler and one agent; stop all after."""
+def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.99.0/24"
+                  ) -> Iterator[tuple[Client, Path]]:
+    """Start the whole local cluster (with the proxy when root); stop it all after."""
     env = {
         "SCHOONER_CONTROLLER_MANAGER_PORT": str(free_port()),
         "SCHOONER_SCHEDULER_PORT": str(free_port()),
         "SCHOONER_AGENT_PORT": str(free_port()),
+        "SCHOONER_PROXY_PORT": str(free_port()),
+        "SCHOONER_SERVICE_CIDR": service_cidr,
         "SCHOONER_POD_NETWORK": f"schooner-{tag}",
         "SCHOONER_NODE_NAME": f"node-{tag}",
         "SCHOONER_POD_CIDR": cidr,

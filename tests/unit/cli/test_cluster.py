@@ -62,10 +62,11 @@ def test_home_from_argument_environment_or_default(
 def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     etcd, apiserver, *nodes = control_plane_components(paths, Ports(1, 2, 3), "/opt/etcd")
-    assert [c.name for c in nodes] == ["controller-manager", "scheduler", "agent"]
-    assert [c.health_url for c in nodes] == ["http://127.0.0.1:10257/healthz",
-                                             "http://127.0.0.1:10259/healthz",
-                                             "http://127.0.0.1:10250/healthz"]
+    proxy = ["proxy"] if os.geteuid() == 0 else []  # it adds ClusterIPs to lo: root only
+    assert [c.name for c in nodes] == ["controller-manager", "scheduler", "agent", *proxy]
+    assert [c.health_url for c in nodes][:3] == ["http://127.0.0.1:10257/healthz",
+                                                 "http://127.0.0.1:10259/healthz",
+                                                 "http://127.0.0.1:10250/healthz"]
     assert etcd.argv[0] == "/opt/etcd"
     assert etcd.argv[etcd.argv.index("--data-dir") + 1] == str(tmp_path / "etcd")
     assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "http://127.0.0.1:1"
@@ -81,6 +82,7 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--tls-cert-file": str(paths.apiserver_cert),
         "--tls-private-key-file": str(paths.apiserver_key),
         "--token-auth-file": str(tmp_path / "tokens.csv"),
+        "--service-cluster-ip-range": cluster.service_cidr(),
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(cluster.SOURCE_ROOT)
@@ -172,6 +174,7 @@ def test_down_and_status_of_a_home_that_does_not_exist(tmp_path: Path) -> None:
         ("controller-manager", False, False),
         ("scheduler", False, False),
         ("agent", False, False),
+        *([("proxy", False, False)] if os.geteuid() == 0 else []),
     ]
     assert not home.exists()
 
