@@ -78,6 +78,23 @@ def cmdline_matches(cmdline: list[str], argv: list[str]) -> bool:
         Path(c).name for c in cmdline[:cut]}
 
 
+def same_component(cmdline: list[str], argv: list[str], home: Path) -> bool:
+    """Whether a process is this home's component even if its flags have since changed.
+
+    After an upgrade the recorded process may run with older flags; it is still
+    ours (and must be stopped, not orphaned holding its port) when it runs the
+    same program (and `-m module`) and names this cluster's home in its arguments.
+    A recycled pid fails both tests.
+    """
+    names = {Path(c).name for c in cmdline}
+    if Path(argv[0]).name not in names:
+        return False
+    if argv[1:2] == ["-m"] and not any(cmdline[i:i + 2] == argv[1:3]
+                                       for i in range(len(cmdline) - 1)):
+        return False
+    return any(str(home) in arg for arg in cmdline[1:])
+
+
 def _cmdline(pid: int) -> list[str] | None:
     """The command line of a live process; None when gone or a zombie."""
     if (child := _children.get(pid)) is not None and child.poll() is not None:
@@ -97,7 +114,10 @@ def running_pid(paths: Paths, comp: Component) -> int | None:
     except (OSError, ValueError):
         return None
     cmd = _cmdline(pid)
-    return pid if cmd is not None and cmdline_matches(cmd, comp.argv) else None
+    if cmd is None:
+        return None
+    ours = cmdline_matches(cmd, comp.argv) or same_component(cmd, comp.argv, paths.home)
+    return pid if ours else None
 
 
 T = TypeVar("T")

@@ -213,3 +213,20 @@ def test_down_command_says_when_nothing_ran(app: typer.Typer, tmp_path: Path) ->
     result = CliRunner().invoke(app, ["down", "--home", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "nothing was running" in result.output
+
+
+def test_a_component_with_older_flags_is_still_recognised() -> None:
+    """After an upgrade changes a component's flags, `down` must still find and stop it."""
+    from cli.supervisor import same_component
+
+    home = Path("/h/.schooner")
+    argv = [sys.executable, "-m", "apiserver", "--token-auth-file", "/h/.schooner/tokens.csv",
+            "--service-cluster-ip-range", "172.28.255.0/24"]
+    older = [sys.executable, "-m", "apiserver", "--token-auth-file",
+             "/h/.schooner/tokens.csv"]
+    assert same_component(older, argv, home)
+    assert not same_component([sys.executable, "-m", "scheduler",
+                               "--kubeconfig", "/h/.schooner/kubeconfig"], argv, home)
+    assert not same_component([sys.executable, "-m", "apiserver",
+                               "--token-auth-file", "/other/tokens.csv"], argv, home)
+    assert not same_component(["/bin/sleep", "100"], argv, home)
