@@ -26,7 +26,10 @@ up: $(STAMP) images
 	@echo
 	@ip=$$($(BIN)/schooner get pods -l app=web -o json | $(BIN)/python -c \
 	  'import json,sys; print(json.load(sys.stdin)["items"][0]["status"]["podIP"])'); \
+	svc=$$($(BIN)/schooner get svc web -o json | $(BIN)/python -c \
+	  'import json,sys; print(json.load(sys.stdin)["spec"].get("clusterIP") or "")'); \
 	echo "The example answers on each pod's IP, e.g.:  curl http://$$ip:8080/"; \
+	if [ "$$(id -u)" = 0 ]; then echo "and, load-balanced, on its Service:      curl http://$$svc/"; fi; \
 	echo "Try:  $(BIN)/schooner get deployments   |   $(BIN)/schooner logs <pod>"; \
 	echo "      kubectl --kubeconfig $${SCHOONER_HOME:-$$HOME/.schooner}/kubeconfig get pods"
 
