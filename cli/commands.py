@@ -183,6 +183,15 @@ def get_cmd(
     no_headers: Annotated[bool, typer.Option("--no-headers")] = False,
 ) -> None:
     """Show objects as a table, json, yaml or names; -w to follow changes (kubectl get)."""
+    if len(args) == 1 and "," in args[0] and "/" not in args[0]:
+        if watch:
+            raise CommandError("you may only specify a single resource type with -w")
+        for i, kind_name in enumerate(k for k in args[0].split(",") if k):
+            if i and output in (None, "wide"):
+                typer.echo("")
+            get_cmd(ctx, [kind_name], namespace, output, selector, field_selector,
+                    all_namespaces, False, show_labels, no_headers)
+        return
     if output is not None and output not in _OUTPUTS:
         raise CommandError(f'unable to match a printer suitable for the output format '
                            f'"{output}", allowed formats are: {",".join(_OUTPUTS)}')

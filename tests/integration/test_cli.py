@@ -83,6 +83,8 @@ def test_apply_is_idempotent_and_get_describe_delete(schooner, tmp_path: Path) -
     assert '"replicas": 3' in _ok(schooner("get", "deploy", "web", "-o", "json"))
     assert "greeting: hello" in _ok(schooner("get", "cm", "settings", "-o", "yaml"))
     assert _ok(schooner("get", "deploy", "-o", "name")).strip() == "deployment.apps/web"
+    both = _ok(schooner("get", "deploy,cm"))  # kubectl's comma-separated kinds
+    assert "UP-TO-DATE" in both and "settings" in both and "DATA" in both
     described = _ok(schooner("describe", "deployment", "web"))
     assert "Name:" in described and "web" in described and "Replicas:" in described
 
