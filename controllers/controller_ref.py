@@ -69,6 +69,29 @@ class Claims:
     release: list[Object] = field(default_factory=list)
 
 
+def owners_to_sync(old: Object, cur: Object,
+                   owner_of: Callable[[Object], Object | None],
+                   matching: Callable[[Object], list[Object]]) -> tuple[list[Object],
+                                                                      Object | None]:
+    """Which controllers must look again when a dependent changed (Kubernetes' updatePod/RS).
+
+    The old owner if the controller reference moved away from it; the current
+    owner (returned second too, for owner-specific follow-ups such as
+    minReadySeconds); for an orphan whose labels or reference changed, every
+    controller whose selector matches it (a candidate to adopt it).
+    """
+    old_ref, cur_ref = controller_ref(old), controller_ref(cur)
+    owners: list[Object] = []
+    if old_ref != cur_ref and old_ref is not None and (previous := owner_of(old)) is not None:
+        owners.append(previous)
+    if cur_ref is not None:
+        current = owner_of(cur)
+        return owners + ([current] if current is not None else []), current
+    if meta.labels_of(old) != meta.labels_of(cur) or old_ref != cur_ref:
+        owners += matching(cur)
+    return owners, None
+
+
 def claim(controller: Object, selector: LabelSelector, candidates: list[Object]) -> Claims:
     """ClaimObject for every candidate: keep, adopt, release or ignore (pure)."""
     uid = meta.metadata(controller).get("uid")

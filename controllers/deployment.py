@@ -89,19 +89,8 @@ class DeploymentController(Controller):
     def _rs_updated(self, old: Object, cur: Object) -> None:
         if meta.resource_version_of(old) == meta.resource_version_of(cur):
             return
-        old_ref, cur_ref = refs.controller_ref(old), refs.controller_ref(cur)
-        if old_ref != cur_ref and old_ref is not None:
-            previous = self._owner(old)
-            if previous is not None:
-                self.enqueue(previous)
-        if cur_ref is not None:
-            owner = self._owner(cur)
-            if owner is not None:
-                self.enqueue(owner)
-            return
-        if meta.labels_of(old) != meta.labels_of(cur) or old_ref != cur_ref:
-            for d in self._matching(cur):
-                self.enqueue(d)
+        for owner in refs.owners_to_sync(old, cur, self._owner, self._matching)[0]:
+            self.enqueue(owner)
 
     def _rs_deleted(self, rs: Object) -> None:
         owner = self._owner(rs)

@@ -220,22 +220,13 @@ class ReplicaSetController(Controller):
             if labels_changed:
                 self._pod_deleted(old)
             return
-        old_ref, cur_ref = refs.controller_ref(old), refs.controller_ref(cur)
-        if old_ref != cur_ref and old_ref is not None:
-            previous = self._owner(old)
-            if previous is not None:
-                self.enqueue(previous)
-        if cur_ref is not None:
-            rs = self._owner(cur)
-            if rs is not None:
-                self.enqueue(rs)
-                min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
-                if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
-                    self.enqueue_after(rs, min_ready + 1)
-            return
-        if labels_changed or old_ref != cur_ref:
-            for rs in self._matching(cur):
-                self.enqueue(rs)
+        owners, rs = refs.owners_to_sync(old, cur, self._owner, self._matching)
+        for owner in owners:
+            self.enqueue(owner)
+        if rs is not None:  # a pod that just became ready is available minReadySeconds later
+            min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
+            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
+                self.enqueue_after(rs, min_ready + 1)
 
     def _pod_deleted(self, pod: Object) -> None:
         rs = self._owner(pod)

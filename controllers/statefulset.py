@@ -113,21 +113,13 @@ class StatefulSetController(Controller):
         if util.is_terminating(cur):
             self._pod_deleted(cur)
             return
-        old_ref, cur_ref = refs.controller_ref(old), refs.controller_ref(cur)
-        if old_ref != cur_ref and old_ref is not None:
-            previous = self._owner(old)
-            if previous is not None:
-                self.enqueue(previous)
-        if cur_ref is not None:
-            sts = self._owner(cur)
-            if sts is not None:
-                self.enqueue(sts)
-                min_ready = util.min_ready_seconds(sts)
-                if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
-                    self.enqueue_after(sts, min_ready + 1)
-            return
-        for sts in self._matching(cur):
-            self.enqueue(sts)
+        owners, sts = refs.owners_to_sync(old, cur, self._owner, self._matching)
+        for owner in owners:
+            self.enqueue(owner)
+        if sts is not None:  # a pod that just became ready is available minReadySeconds later
+            min_ready = util.min_ready_seconds(sts)
+            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
+                self.enqueue_after(sts, min_ready + 1)
 
     def _pod_deleted(self, pod: Object) -> None:
         sts = self._owner(pod)
