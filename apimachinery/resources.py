@@ -8,7 +8,7 @@ table, and the CLI and clients resolve `kubectl`-style names (`po`, `deploy`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class ResourceInfo:
     verbs: tuple[str, ...] = (
         "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
     )
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def api_version(self) -> str:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -54,7 +54,6 @@ class ServerConfig:
     # Inside the local cluster's 172.28.0.0/16, so no service address leaves the machine.
     service_cluster_ip_range: str = "172.28.255.0/24"
     service_node_port_range: str = "30000-32767"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def create_app(config: ServerConfig) -> FastAPI:

@@ -19,10 +19,6 @@ from . import defaults, servicealloc, validation
 
 Object = dict[str, Any]
 
-# Fields that only the server sets; a client's values for them are ignored.
-_SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp",
-                    "deletionGracePeriodSeconds", "generation", "resourceVersion")
-
 
 def _spec_part(obj: Object) -> Object:
     """Everything that counts as the object's desired state (not metadata, not status)."""
