@@ -59,9 +59,9 @@ if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the r
     sys.path.insert(0, str(ROOT))
 
 from apimachinery.client import AsyncClient  # noqa: E402
+from bench.report import write_section  # noqa: E402
 from tests.support.processes import Apiserver, Etcd, etcd_binary  # noqa: E402
 
-START_MARK, END_MARK = "<!-- bench:api:start -->", "<!-- bench:api:end -->"
 LEVELS = (1, 16, 64)
 # httpx's pool costs CPU per queued request and connection: with 64 requests in one
 # pool the client, not the server, is what is measured. Four per client avoids that.
@@ -894,19 +894,6 @@ def bounds(r: Results, obs: Observer) -> list[str]:
     return notes
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the text between the bench:api markers (file and markers made if missing)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{START_MARK}\n## API (bench/api.py)\n\n{section}{END_MARK}"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 # -- entry point ------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -961,7 +948,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results, observer, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     print("\n" + section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, "api", "API (bench/api.py)", section)
         print(f"wrote {args.write}", file=sys.stderr)
     return 1 if results.failures else 0
 

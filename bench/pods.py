@@ -61,9 +61,9 @@ if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the r
 from apimachinery import errors  # noqa: E402
 from apimachinery.client import AsyncClient  # noqa: E402
 from bench.api import background_load, cpu_seconds, machine_busy, percentile  # noqa: E402
+from bench.report import write_section  # noqa: E402
 from tests.support.localcluster import local_cluster  # noqa: E402
 
-START_MARK, END_MARK = "<!-- bench:pods:start -->", "<!-- bench:pods:end -->"
 IMAGE = "schooner/busybox:latest"
 NAMESPACE = "default"
 DEPLOYMENT = "bench-deploy"
@@ -1006,19 +1006,6 @@ def render(bench: Bench | None, tracker: Tracker | None, m: dict[str, str], comm
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace only the text between the bench:pods markers (appended if missing)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{START_MARK}\n## Pods (bench/pods.py)\n\n{section}{END_MARK}"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 # -- entry point -----------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1069,7 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + section)
     print(f"total {time.monotonic() - started:.0f} s", file=sys.stderr)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, "pods", "Pods (bench/pods.py)", section)
         print(f"wrote {args.write}", file=sys.stderr)
     failed = failure or (bench and any(p.errors for p in bench.phases.values()))
     return 1 if failed else 0
