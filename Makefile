@@ -53,8 +53,10 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
-bench: $(STAMP)
+## The benchmarks (not tests): figures and commands go to docs/benchmarks.md.
+bench: $(STAMP) images
 	$(BIN)/python bench/api.py --write docs/benchmarks.md
+	$(BIN)/python bench/pods.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
