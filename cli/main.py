@@ -27,7 +27,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import commands, pods, printers, wait
+from cli import commands, lab, pods, printers, wait
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
 
@@ -244,6 +244,7 @@ def config_view_cmd(
 commands.register(app)
 pods.register(app)
 wait.register(app)
+lab.register(app)
 try:
     from cli import cluster
 except ImportError:  # pragma: no cover - the supervisor is optional for the client

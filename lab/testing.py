@@ -1,0 +1,228 @@
+"""`SchoonerCluster`: a throwaway multi-node Schooner cluster for integration tests.
+
+In the spirit of testcontainers' `K3SContainer`: a context manager that starts
+a whole cluster in containers and hands out a kubeconfig. It starts exactly the
+containers of `lab.topology` (the ones `make lab` runs), on networks and volumes
+of its own with a name and subnet of its own, so it can run beside a `make lab`
+and leaves nothing behind:
+
+    from lab.testing import SchoonerCluster
+
+    with SchoonerCluster(nodes=3) as cluster:
+        client = cluster.client()             # apimachinery.client.Client, admin
+        cluster.kubeconfig                    # a kubeconfig file for schooner/kubectl
+        cluster.stop_node("node2")            # `docker stop` one host; start_node() again
+
+The images come from the host's engine (`make image-node` builds the node image);
+testcontainers' Ryuk reaper is not used (it would be pulled from a registry), so
+cleanup is this class's `stop()`, which runs however the `with` block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Self
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+import docker
+from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+from testcontainers.core.container import DockerContainer
+
+from apimachinery.client import Client
+
+from . import images
+from .compose import DOCKER_IN_DOCKER
+from .files import LabFiles
+from .readiness import NodeRow, wait_for_apiserver, wait_for_nodes
+from .topology import CONFIG_DIR, ContainerSpec, LabConfig, lab_containers
+
+# /16s a test cluster may take, tried in order; `make lab` uses 172.30.0.0/16.
+CANDIDATE_SUBNETS = ("172.31.0.0/16", "172.29.0.0/16", "172.27.0.0/16", "172.26.0.0/16")
+START_TIMEOUT = 240.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_subnet(client: docker.DockerClient) -> str:
+    """The first candidate /16 that overlaps no Docker network on this engine."""
+    used = []
+    for net in client.networks.list():
+        for pool in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            with contextlib.suppress(ValueError, KeyError):
+                used.append(ipaddress.IPv4Network(pool["Subnet"]))
+    for candidate in CANDIDATE_SUBNETS:
+        net = ipaddress.IPv4Network(candidate)
+        if not any(net.overlaps(u) for u in used):
+            return candidate
+    raise RuntimeError(f"no free lab subnet among {', '.join(CANDIDATE_SUBNETS)}")
+
+
+class SchoonerCluster:
+    """A Schooner cluster of `nodes` Docker-in-Docker nodes; use it as a context manager."""
+
+    def __init__(self, nodes: int = 3, *, etcd_members: int = 1, apiservers: int = 1,
+                 image: str = LabConfig.image, push_images: bool = True,
+                 start_timeout: float = START_TIMEOUT) -> None:
+        self._docker = docker.from_env()
+        name = f"schooner-test-{secrets.token_hex(3)}"
+        self.config = LabConfig(name=name, nodes=nodes, etcd_members=etcd_members,
+                                apiservers=apiservers, subnet=free_subnet(self._docker),
+                                apiserver_host_port=free_port(),
+                                registry_host_port=free_port(), image=image)
+        if apiservers > 1:  # one host port per apiserver, each free
+            self.config = replace(self.config, apiserver_host_port=self._port_run(apiservers))
+        self.push_images = push_images
+        self.start_timeout = start_timeout
+        self._home = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        self.files = LabFiles(self._home)
+        self.containers: dict[str, DockerContainer] = {}
+        self._networks: list[Any] = []
+        self._volumes: list[Any] = []
+
+    @staticmethod
+    def _port_run(count: int) -> int:
+        for _ in range(50):
+            base = free_port()
+            if base + count < 65535 and all(_is_free(base + i) for i in range(1, count)):
+                return base
+        raise RuntimeError(f"no run of {count} free ports")
+
+    # -- what tests use --
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.files.kubeconfig
+
+    def client(self) -> Client:
+        return Client.from_kubeconfig(str(self.files.kubeconfig))
+
+    def container(self, service: str) -> Any:
+        """The Docker SDK container of a service (`node1`, `apiserver1`, `registry`...)."""
+        return self._docker.containers.get(self.config.container_name(service))
+
+    def node_ip(self, node: str) -> str:
+        info = self.container(node).attrs["NetworkSettings"]["Networks"]
+        return str(info[self.config.lab_network]["IPAddress"])
+
+    def stop_node(self, node: str, timeout: int = 10) -> None:
+        self.container(node).stop(timeout=timeout)
+
+    def kill_node(self, node: str) -> None:
+        self.container(node).kill()
+
+    def start_node(self, node: str) -> None:
+        self.container(node).start()
+
+    def node_exec(self, node: str, *cmd: str) -> tuple[int, str]:
+        """Run a command on a node host (e.g. `docker ps` against its own engine)."""
+        code, out = self.container(node).exec_run(list(cmd))
+        return int(code), out.decode(errors="replace")
+
+    def wait_for_nodes(self, timeout: float = START_TIMEOUT) -> list[NodeRow]:
+        with self.client() as client:
+            return wait_for_nodes(client, self.config.node_names(), timeout)
+
+    # -- lifecycle --
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        cfg = self.config
+        try:  # never let testcontainers pull a missing image from a registry
+            self._docker.images.get(cfg.image)
+        except docker.errors.ImageNotFound:
+            raise RuntimeError(f"image {cfg.image} is not built: run `make image-node`") from None
+        self.files.ensure(cfg)
+        labels = {"schooner.lab": cfg.name}
+        self._networks.append(self._docker.networks.create(
+            cfg.lab_network, driver="bridge", internal=True, labels=labels,
+            ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=cfg.subnet, iprange=cfg.container_range,
+                                                   gateway=cfg.gateway)])))
+        self._networks.append(self._docker.networks.create(cfg.edge_network, driver="bridge",
+                                                           labels=labels))
+        for spec in lab_containers(cfg):
+            self._start_container(spec, labels)
+        if self.push_images:
+            images.wait_for_registry(cfg.registry_host_port)
+            images.push(images.local_images(), cfg.registry_host_port)
+        with self.client() as client:
+            wait_for_apiserver(client, self.start_timeout)
+            wait_for_nodes(client, cfg.node_names(), self.start_timeout)
+
+    def _start_container(self, spec: ContainerSpec, labels: dict[str, str]) -> None:
+        cfg = self.config
+        volumes = {}
+        for name, path in spec.volumes.items():
+            volume = self._docker.volumes.create(f"{cfg.name}-{name}", labels=labels)
+            self._volumes.append(volume)
+            volumes[volume.name] = {"bind": path, "mode": "rw"}
+        if spec.config_mount:
+            volumes[str(self.files.etc)] = {"bind": CONFIG_DIR, "mode": "ro"}
+        kwargs: dict[str, Any] = {"hostname": spec.service, "init": True, "labels": labels,
+                                  "volumes": volumes, "extra_hosts": spec.extra_hosts}
+        if spec.docker_in_docker:
+            kwargs.update(DOCKER_IN_DOCKER)
+            kwargs["tmpfs"] = dict.fromkeys(DOCKER_IN_DOCKER["tmpfs"], "")
+            volumes["/sys/fs/cgroup"] = {"bind": "/sys/fs/cgroup", "mode": "rw"}
+        # A container with published ports is created on the edge network (an internal
+        # network publishes nothing), then joins the lab network under its service name.
+        first = cfg.edge_network if spec.ports else cfg.lab_network
+        endpoint = EndpointConfig(self._docker.api._version, aliases=[spec.service])
+        container = DockerContainer(cfg.image, command=spec.command,
+                                    name=cfg.container_name(spec.service), **kwargs)
+        container.with_kwargs(network=first, networking_config={first: endpoint})
+        for port, host_port in spec.ports.items():
+            container.with_bind_ports(port, ("127.0.0.1", host_port))  # type: ignore[arg-type]
+        container.start()
+        self.containers[spec.service] = container
+        if first != cfg.lab_network:
+            self._docker.networks.get(cfg.lab_network).connect(
+                container.get_wrapped_container(), aliases=[spec.service])
+
+    def stop(self) -> None:
+        """Remove every container, network, volume and file this cluster made."""
+        for container in reversed(list(self.containers.values())):
+            with contextlib.suppress(Exception):
+                container.get_wrapped_container().remove(force=True, v=True)
+        self.containers.clear()
+        for volume in self._volumes:
+            with contextlib.suppress(docker.errors.APIError):
+                volume.remove(force=True)
+        self._volumes.clear()
+        for network in self._networks:
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
+        self._networks.clear()
+        shutil.rmtree(self._home, ignore_errors=True)
+        self._docker.close()
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

@@ -1,0 +1,236 @@
+"""The multi-host lab as data: which containers, with which flags, on which addresses.
+
+One description serves both ways of starting a lab: `lab.compose` renders it as
+a docker-compose project (`make lab`), `lab.testing.SchoonerCluster` starts the
+same containers through testcontainers (the lab tests, users' own tests). So a
+flag changed here changes both.
+
+The address plan (DESIGN.md section 5) keeps every address inside the lab
+network's one /16, so a stray packet stays on that bridge:
+
+    172.30.0.0/24     the lab's containers: etcd, apiservers, registry, nodes
+    172.30.128.0/17   the cluster CIDR; each node gets a /24 of it (node IPAM)
+    172.30.255.0/24   the service range (inside the /17, so IPAM skips it);
+                      .1 is `kubernetes`, .10 is the cluster DNS
+
+The lab network is `internal`: Docker gives it no route off the machine. Only the
+apiservers and the registry also join an `edge` network, to publish their ports
+on 127.0.0.1 for the host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+NODE_IMAGE = "schooner/node:latest"
+APISERVER_PORT = 6443
+REGISTRY_PORT = 5000
+ETCD_CLIENT_PORT = 2379
+ETCD_PEER_PORT = 2380
+# Inside every container: the lab's CA, tokens, serving cert and kubeconfigs.
+CONFIG_DIR = "/etc/schooner"
+# Registry hosts a node must never reach: a failed mirror lookup would fall back to
+# them. They resolve to loopback inside nodes, so such a pull fails at once, locally.
+BLOCKED_REGISTRIES = ("registry-1.docker.io", "index.docker.io", "auth.docker.io",
+                      "production.cloudflare.docker.com", "docker.io")
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """The shape of one lab; every field has the `make lab` default."""
+
+    name: str = "schooner-lab"  # compose project, container and network prefix
+    nodes: int = 3
+    etcd_members: int = 3
+    apiservers: int = 2
+    subnet: str = "172.30.0.0/16"
+    apiserver_host_port: int = 16443  # apiserver1 on 127.0.0.1; apiserverN on +N-1
+    registry_host_port: int = 15000
+    image: str = NODE_IMAGE
+
+    def __post_init__(self) -> None:
+        net = ipaddress.IPv4Network(self.subnet)
+        if net.prefixlen != 16:
+            raise ValueError(f"lab subnet {self.subnet}: must be a /16")
+        if not 1 <= self.nodes <= 100:
+            raise ValueError(f"nodes={self.nodes}: must be 1..100")
+        if self.etcd_members not in (1, 3, 5):
+            raise ValueError(f"etcd_members={self.etcd_members}: must be 1, 3 or 5")
+        if not 1 <= self.apiservers <= 3:
+            raise ValueError(f"apiservers={self.apiservers}: must be 1..3")
+
+    # -- the address plan --
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.subnet)
+
+    def _sub(self, offset: int, prefix: int) -> str:
+        base = int(self.network.network_address) + offset
+        return str(ipaddress.IPv4Network((base, prefix)))
+
+    @property
+    def container_range(self) -> str:
+        """Where Docker gives the lab's containers their addresses (x.y.0.0/24)."""
+        return self._sub(0, 24)
+
+    @property
+    def gateway(self) -> str:
+        return str(self.network.network_address + 1)
+
+    @property
+    def cluster_cidr(self) -> str:
+        """The pod network: the upper half of the /16."""
+        return self._sub(128 << 8, 17)
+
+    @property
+    def service_cidr(self) -> str:
+        """The service range: the last /24 of the /16."""
+        return self._sub(255 << 8, 24)
+
+    @property
+    def cluster_dns(self) -> str:
+        """The 10th address of the service range, as kubeadm places kube-dns."""
+        return str(ipaddress.IPv4Network(self.service_cidr).network_address + 10)
+
+    @property
+    def lab_network(self) -> str:
+        return self.name
+
+    @property
+    def edge_network(self) -> str:
+        return f"{self.name}-edge"
+
+    # -- names --
+
+    def etcd_names(self) -> list[str]:
+        return [f"etcd{i}" for i in range(1, self.etcd_members + 1)]
+
+    def apiserver_names(self) -> list[str]:
+        return [f"apiserver{i}" for i in range(1, self.apiservers + 1)]
+
+    def node_names(self) -> list[str]:
+        return [f"node{i}" for i in range(1, self.nodes + 1)]
+
+    def container_name(self, service: str) -> str:
+        return f"{self.name}-{service}"
+
+    def apiserver_for(self, index: int) -> str:
+        """Spread clients over the apiservers: both are used, neither is special."""
+        names = self.apiserver_names()
+        return names[index % len(names)]
+
+    def server_names(self) -> list[str]:
+        """Every name the apiservers' serving certificate must carry."""
+        service_ip = str(ipaddress.IPv4Network(self.service_cidr).network_address + 1)
+        return ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
+                "kubernetes.default.svc", service_ip, *self.apiserver_names()]
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container of the lab, in terms both compose and the Docker SDK understand."""
+
+    service: str  # the compose service name, also the hostname and network alias
+    command: list[str]
+    networks: tuple[str, ...]
+    ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
+    volumes: dict[str, str] = field(default_factory=dict)  # named volume -> mount path
+    config_mount: bool = True  # the lab's config folder at CONFIG_DIR, read-only
+    docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
+    extra_hosts: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+
+
+def kubeconfig_path(apiserver: str) -> str:
+    """The in-lab kubeconfig that talks to one apiserver (written by lab.files)."""
+    return f"{CONFIG_DIR}/{apiserver}.kubeconfig"
+
+
+def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
+    cluster = ",".join(f"{n}=http://{n}:{ETCD_PEER_PORT}" for n in config.etcd_names())
+    return ContainerSpec(
+        service=name,
+        command=["etcd", "--name", name, "--data-dir", "/var/lib/etcd",
+                 "--listen-client-urls", f"http://0.0.0.0:{ETCD_CLIENT_PORT}",
+                 "--advertise-client-urls", f"http://{name}:{ETCD_CLIENT_PORT}",
+                 "--listen-peer-urls", f"http://0.0.0.0:{ETCD_PEER_PORT}",
+                 "--initial-advertise-peer-urls", f"http://{name}:{ETCD_PEER_PORT}",
+                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
+                 "--initial-cluster-token", config.name],
+        networks=(config.lab_network,), volumes={f"{name}-data": "/var/lib/etcd"},
+        config_mount=False)
+
+
+def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
+    etcd = ",".join(f"http://{n}:{ETCD_CLIENT_PORT}" for n in config.etcd_names())
+    return ContainerSpec(
+        service=name,
+        command=["schooner-apiserver", "--etcd-servers", etcd, "--bind-address", "0.0.0.0",
+                 "--secure-port", str(APISERVER_PORT),
+                 "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
+                 "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
+                 "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
+                 "--service-cluster-ip-range", config.service_cidr],
+        networks=(config.lab_network, config.edge_network),
+        ports={APISERVER_PORT: config.apiserver_host_port + index},
+        depends_on=tuple(config.etcd_names()))
+
+
+def registry_spec(config: LabConfig) -> ContainerSpec:
+    """Debian's docker-registry (the CNCF distribution registry) with its packaged config."""
+    return ContainerSpec(
+        service="registry",
+        command=["docker-registry", "serve", "/etc/docker/registry/config.yml"],
+        networks=(config.lab_network, config.edge_network),
+        ports={REGISTRY_PORT: config.registry_host_port},
+        volumes={"registry-data": "/var/lib/docker-registry"}, config_mount=False)
+
+
+def scheduler_spec(config: LabConfig) -> ContainerSpec:
+    return ContainerSpec(
+        service="scheduler",
+        command=["schooner-scheduler", "--kubeconfig", kubeconfig_path(config.apiserver_for(0)),
+                 "--secure-port", "10259"],
+        networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()))
+
+
+def controller_manager_spec(config: LabConfig) -> ContainerSpec:
+    return ContainerSpec(
+        service="controller-manager",
+        command=["schooner-controller-manager",
+                 "--kubeconfig", kubeconfig_path(config.apiserver_for(1)),
+                 "--secure-port", "10257",
+                 "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
+                 "--node-cidr-mask-size", "24",
+                 "--service-cluster-ip-range", config.service_cidr],
+        networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()))
+
+
+def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
+    """A host of its own: dockerd, the agent and the proxy (`schooner-node`, lab.node)."""
+    return ContainerSpec(
+        service=name,
+        command=["schooner-node", "--kubeconfig", kubeconfig_path(config.apiserver_for(index)),
+                 "--registry-mirror", f"registry:{REGISTRY_PORT}",
+                 "--cluster-cidr", config.cluster_cidr,
+                 "--service-cluster-ip-range", config.service_cidr,
+                 "--cluster-dns", config.cluster_dns],
+        networks=(config.lab_network,),
+        volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": "/var/lib/schooner"},
+        docker_in_docker=True,
+        extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
+        depends_on=("registry", *config.apiserver_names()))
+
+
+def lab_containers(config: LabConfig) -> list[ContainerSpec]:
+    """Every container of the lab, in start order."""
+    return [
+        *(etcd_spec(config, n) for n in config.etcd_names()),
+        *(apiserver_spec(config, i, n) for i, n in enumerate(config.apiserver_names())),
+        registry_spec(config),
+        scheduler_spec(config),
+        controller_manager_spec(config),
+        *(node_spec(config, i, n) for i, n in enumerate(config.node_names())),
+    ]

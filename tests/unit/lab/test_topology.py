@@ -1,0 +1,86 @@
+"""The lab's address plan and containers, and their compose rendering (no Docker needed)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from lab import compose
+from lab.node import agent_command, dockerd_command, parse_args, proxy_command
+from lab.topology import LabConfig, lab_containers
+
+
+def test_address_plan_stays_inside_the_lab_subnet() -> None:
+    cfg = LabConfig()
+    net = ipaddress.IPv4Network(cfg.subnet)
+    for cidr in (cfg.container_range, cfg.cluster_cidr, cfg.service_cidr):
+        assert ipaddress.IPv4Network(cidr).subnet_of(net)
+    assert cfg.container_range == "172.30.0.0/24"
+    assert cfg.cluster_cidr == "172.30.128.0/17"
+    assert cfg.service_cidr == "172.30.255.0/24"
+    assert cfg.cluster_dns == "172.30.255.10"
+    # Node addresses never overlap the pod network.
+    assert not ipaddress.IPv4Network(cfg.container_range).overlaps(
+        ipaddress.IPv4Network(cfg.cluster_cidr))
+
+
+def test_another_subnet_moves_every_range() -> None:
+    cfg = LabConfig(subnet="172.31.0.0/16")
+    assert (cfg.cluster_cidr, cfg.service_cidr, cfg.cluster_dns) == (
+        "172.31.128.0/17", "172.31.255.0/24", "172.31.255.10")
+
+
+@pytest.mark.parametrize("kwargs", [{"subnet": "172.30.0.0/24"}, {"nodes": 0},
+                                    {"etcd_members": 2}, {"apiservers": 0}])
+def test_bad_shapes_are_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        LabConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_containers_of_the_default_lab() -> None:
+    specs = {s.service: s for s in lab_containers(LabConfig())}
+    assert list(specs) == ["etcd1", "etcd2", "etcd3", "apiserver1", "apiserver2", "registry",
+                           "scheduler", "controller-manager", "node1", "node2", "node3"]
+    assert "etcd1=http://etcd1:2380,etcd2=http://etcd2:2380,etcd3=http://etcd3:2380" in \
+        specs["etcd2"].command
+    assert specs["apiserver1"].ports == {6443: 16443}
+    assert specs["apiserver2"].ports == {6443: 16444}
+    cm = specs["controller-manager"].command
+    assert cm[cm.index("--cluster-cidr") + 1] == "172.30.128.0/17"
+    assert "--allocate-node-cidrs" in cm
+    # Nodes are spread over both apiservers.
+    assert "/etc/schooner/apiserver1.kubeconfig" in specs["node1"].command
+    assert "/etc/schooner/apiserver2.kubeconfig" in specs["node2"].command
+    assert specs["node1"].docker_in_docker and not specs["etcd1"].docker_in_docker
+    assert specs["node1"].extra_hosts["registry-1.docker.io"] == "127.0.0.1"
+
+
+def test_compose_document(tmp_path: Path) -> None:
+    cfg = LabConfig(nodes=5)
+    doc = compose.render(cfg, tmp_path)
+    assert len([s for s in doc["services"] if s.startswith("node")]) == 5
+    lab_net = doc["networks"]["schooner-lab"]
+    assert lab_net["internal"] is True
+    assert lab_net["ipam"]["config"][0]["subnet"] == "172.30.0.0/16"
+    api = doc["services"]["apiserver1"]
+    assert api["ports"] == ["127.0.0.1:16443:6443"]
+    assert f"{tmp_path}:/etc/schooner:ro" in api["volumes"]
+    node = doc["services"]["node3"]
+    assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
+    assert node["networks"] == ["schooner-lab"]  # never on the edge network
+    assert "node3-docker:/var/lib/docker" in node["volumes"]
+    assert set(doc["volumes"]) >= {"etcd1-data", "registry-data", "node3-docker"}
+
+
+def test_node_init_commands() -> None:
+    args = parse_args(["--kubeconfig", "/k", "--node-name", "node1", "--registry-mirror",
+                       "registry:5000", "--cluster-cidr", "172.30.128.0/17",
+                       "--service-cluster-ip-range", "172.30.255.0/24",
+                       "--cluster-dns", "172.30.255.10"])
+    assert "http://registry:5000" in dockerd_command(args)
+    agent = agent_command(args, "172.30.0.9")
+    assert agent[agent.index("--node-ip") + 1] == "172.30.0.9"
+    proxy = proxy_command(args, "172.30.0.9")
+    assert proxy[proxy.index("--nodeport-addresses") + 1] == "172.30.0.9"
