@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit test-integration lint bench clean venv
+.PHONY: up down status lab lab-down lab-status test test-unit test-integration lint bench clean venv
 
 venv: $(STAMP)
 
@@ -35,6 +35,30 @@ up: $(STAMP) images
 
 down: $(STAMP)
 	$(BIN)/schooner down
+
+## The multi-host lab: etcd x3, apiserver x2, registry, scheduler, controller-manager and
+## NODES (default 3) Docker-in-Docker nodes; deploys examples/flask-postgres on it.
+NODES ?= 3
+LAB_KUBECONFIG := $${SCHOONER_LAB_HOME:-$$HOME/.schooner/lab}/kubeconfig
+lab: $(STAMP) images image-node
+	$(BIN)/schooner lab up --nodes $(NODES)
+	$(BIN)/schooner --kubeconfig $(LAB_KUBECONFIG) apply -f examples/flask-postgres
+	$(BIN)/schooner --kubeconfig $(LAB_KUBECONFIG) wait deployment/web --for condition=Available --timeout 300
+	@echo
+	$(BIN)/schooner --kubeconfig $(LAB_KUBECONFIG) get pods -o wide
+	@echo
+	@ip=$$($(BIN)/schooner --kubeconfig $(LAB_KUBECONFIG) get nodes -o json | $(BIN)/python -c \
+	  'import json,sys; n=json.load(sys.stdin)["items"]; print(" ".join(a["address"] for x in n for a in x["status"]["addresses"] if a["type"]=="InternalIP"))'); \
+	echo "The example answers on every node's NodePort:"; \
+	for a in $$ip; do echo "  curl http://$$a:30080/"; done; \
+	echo "Try:  $(BIN)/schooner --kubeconfig $(LAB_KUBECONFIG) get nodes -o wide"; \
+	echo "      kubectl --kubeconfig $(LAB_KUBECONFIG) get pods -o wide"
+
+lab-down: $(STAMP)
+	$(BIN)/schooner lab down --nodes $(NODES)
+
+lab-status: $(STAMP)
+	$(BIN)/schooner lab status --nodes $(NODES)
 
 status: $(STAMP)
 	$(BIN)/schooner status

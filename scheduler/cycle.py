@@ -89,6 +89,23 @@ def filter_node(pod: Object, node_info: NodeInfo, profile: Profile,
     return Status()
 
 
+def restrict_candidates(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile
+                        ) -> tuple[list[NodeInfo], list[str]]:
+    """PreFilterResult.NodeNames: plugins that name the only possible nodes narrow the list.
+
+    The nodes left out get the narrowing plugin's reason, once each, as Kubernetes
+    reports them.
+    """
+    candidates, reasons = list(node_infos), []
+    for plugin in profile.candidate_narrowers:
+        allowed = _call(plugin, "prefilter", plugin.candidate_nodes, pod, candidates)
+        if allowed is None:
+            continue
+        reasons += [plugin.reason for info in candidates if info.name not in allowed]
+        candidates = [info for info in candidates if info.name in allowed]
+    return candidates, reasons
+
+
 def find_feasible(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile,
                   skipped: AbstractSet[str]) -> tuple[list[NodeInfo], list[str]]:
     """The nodes that pass every filter, and one reason entry per rejection."""
@@ -135,7 +152,9 @@ def schedule(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile, *,
         if rejection is not None:
             return ScheduleResult(None, unschedulable_message(
                 len(node_infos), [], pre_filter_message=rejection.message))
-        feasible, reasons = find_feasible(pod, node_infos, profile, skipped)
+        candidates, narrowed = restrict_candidates(pod, node_infos, profile)
+        feasible, reasons = find_feasible(pod, candidates, profile, skipped)
+        reasons = narrowed + reasons
         if not feasible:
             return ScheduleResult(None, unschedulable_message(len(node_infos), reasons))
         if len(feasible) == 1:  # Kubernetes skips scoring when there is no choice

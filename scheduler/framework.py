@@ -256,6 +256,16 @@ class PreFilterPlugin(Protocol):
 
 
 @runtime_checkable
+class CandidateNarrowingPlugin(Protocol):
+    """PreFilter with a PreFilterResult: the only nodes that can run the pod, or None for any."""
+
+    name: ClassVar[str]
+    reason: ClassVar[str]  # why the other nodes are left out
+
+    def candidate_nodes(self, pod: Object, node_infos: Sequence[NodeInfo]) -> set[str] | None: ...
+
+
+@runtime_checkable
 class FilterPlugin(Protocol):
     """Can the pod run on this node? SUCCESS or a rejection with Kubernetes' reason."""
 
@@ -308,6 +318,10 @@ class Profile:
     @property
     def pre_filters(self) -> list[PreFilterPlugin]:
         return [p for p in self.plugins if isinstance(p, PreFilterPlugin)]
+
+    @property
+    def candidate_narrowers(self) -> list[CandidateNarrowingPlugin]:
+        return [p for p in self.plugins if isinstance(p, CandidateNarrowingPlugin)]
 
     @property
     def filters(self) -> list[FilterPlugin]:

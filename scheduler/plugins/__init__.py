@@ -20,6 +20,7 @@ from scheduler.plugins.node_resources_fit import NodeResourcesFit
 from scheduler.plugins.node_unschedulable import NodeUnschedulable
 from scheduler.plugins.selector_spread import SelectorSpread
 from scheduler.plugins.taint_toleration import TaintToleration
+from scheduler.plugins.volume_binding import VolumeBinding
 
 # kube-scheduler's default weights (pkg/scheduler/apis/config/v1/default_plugins.go).
 # SelectorSpread takes the weight of PodTopologySpread, whose system-default
@@ -37,8 +38,8 @@ def default_profile() -> Profile:
     """The `default-scheduler` profile: every plugin, in Kubernetes' order, with WEIGHTS."""
     return Profile(plugins=(
         NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
-        NodePorts(), NodeResourcesFit(), LeastAllocated(), BalancedAllocation(),
-        SelectorSpread(),
+        NodePorts(), NodeResourcesFit(), VolumeBinding(), LeastAllocated(),
+        BalancedAllocation(), SelectorSpread(),
     ), weights=WEIGHTS)
 
 
