@@ -1,7 +1,9 @@
 """`schooner-controller-manager`: the controllers in one process, as kube-controller-manager.
 
 Flags are kube-controller-manager's (`--controllers`, `--concurrent-*-syncs`,
-`--min-resync-period`, `--kubeconfig`, `-v`). Every controller shares one
+`--min-resync-period`, `--kubeconfig`, `-v`, and for node IPAM
+`--allocate-node-cidrs`, `--cluster-cidr`, `--node-cidr-mask-size`,
+`--service-cluster-ip-range`). Every controller shares one
 informer per resource; workers start once every cache has synced. SIGTERM
 or SIGINT shuts the work queues down, lets each worker finish the key in
 hand (for a short grace), then stops the informers.
@@ -27,10 +29,12 @@ from apimachinery.client import AsyncClient
 from apimachinery.healthz import serve_healthz
 
 from .base import Controller, ControllerClient, SharedInformerFactory
+from .cidrset import CIDRSet, parse_cidr
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
+from .nodeipam import NodeIpamController
 from .replicaset import ReplicaSetController
 from .statefulset import StatefulSetController
 
@@ -50,6 +54,9 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, workers=a.concurrent_endpoint_syncs),
     "statefulset": lambda c, f, a: StatefulSetController(
         c, f, workers=a.concurrent_statefulset_syncs),
+    "nodeipam": lambda c, f, a: NodeIpamController(
+        c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
+        service_cidr=a.service_cluster_ip_range),
 }
 CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
 SHUTDOWN_GRACE = 5.0
@@ -76,6 +83,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="Services whose Endpoints are synced at once")
     p.add_argument("--concurrent-statefulset-syncs", type=int, default=2,
                    help="StatefulSets synced at once")
+    p.add_argument("--allocate-node-cidrs", action="store_true",
+                   help="give every Node a pod CIDR from --cluster-cidr (the nodeipam "
+                        "controller runs only with it)")
+    p.add_argument("--cluster-cidr", default="",
+                   help="CIDR range of the pods, cut into one subnet per Node "
+                        "(needs --allocate-node-cidrs)")
+    p.add_argument("--node-cidr-mask-size", type=int, default=24,
+                   help="prefix length of each Node's pod CIDR")
+    p.add_argument("--service-cluster-ip-range", default="",
+                   help="the Services' CIDR range, never handed to a Node when it overlaps "
+                        "--cluster-cidr")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
     p.add_argument("--bind-address", default="127.0.0.1",
@@ -97,6 +115,30 @@ def selected_controllers(spec: str) -> list[str]:
     enabled |= {s for s in items if s != "*" and not s.startswith("-")}
     enabled -= {s[1:] for s in items if s.startswith("-")}
     return [name for name in CONTROLLERS if name in enabled]
+
+
+def check_node_cidr_flags(args: argparse.Namespace) -> None:
+    """ValueError when --allocate-node-cidrs cannot work with the CIDR flags given."""
+    if not args.allocate_node_cidrs:
+        return
+    if not args.cluster_cidr:
+        raise ValueError("--allocate-node-cidrs needs --cluster-cidr")
+    try:
+        CIDRSet(args.cluster_cidr, args.node_cidr_mask_size)
+        if args.service_cluster_ip_range:
+            parse_cidr(args.service_cluster_ip_range)
+    except ValueError as exc:
+        raise ValueError(f"node CIDRs: {exc}") from None
+
+
+def enabled_controllers(names: list[str], args: argparse.Namespace) -> list[str]:
+    """Drop the controllers their flags leave off, as kube-controller-manager's init
+    functions do: nodeipam runs only with --allocate-node-cidrs."""
+    if "nodeipam" in names and not args.allocate_node_cidrs:
+        log.info("component=controller-manager controller=nodeipam not enabled "
+                 "(--allocate-node-cidrs is off)")
+        return [n for n in names if n != "nodeipam"]
+    return names
 
 
 class LeaderElector(Protocol):
@@ -194,6 +236,11 @@ def main(argv: list[str] | None = None) -> None:
         names = selected_controllers(args.controllers)
     except ValueError as exc:
         sys.exit(f"error: --controllers: {exc}")
+    try:
+        check_node_cidr_flags(args)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    names = enabled_controllers(names, args)
     asyncio.run(_main(args, names))
 
 

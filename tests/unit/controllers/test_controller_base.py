@@ -74,10 +74,10 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 
 def test_controller_selection_and_flags() -> None:
     assert selected_controllers("*") == ["replicaset", "deployment", "garbagecollector",
-                                         "namespace", "endpoints", "statefulset"]
+                                         "namespace", "endpoints", "statefulset", "nodeipam"]
     assert selected_controllers("*,-garbagecollector") == ["replicaset", "deployment",
                                                            "namespace", "endpoints",
-                                                           "statefulset"]
+                                                           "statefulset", "nodeipam"]
     assert selected_controllers("namespace") == ["namespace"]
     with pytest.raises(ValueError, match="unknown controllers: nope"):
         selected_controllers("nope")
