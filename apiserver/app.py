@@ -39,6 +39,7 @@ from .watchcache import WatchCaches
 log = logging.getLogger("apiserver")
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+DNS_SERVICE_OFFSET = 10  # kubeadm's convention: the cluster DNS is the range's 10th address
 
 
 @dataclass
@@ -75,6 +76,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect()
         await _bootstrap_namespaces(registry)
         await _bootstrap_kubernetes_service(registry, service_ips, config.advertise_address)
+        await _bootstrap_dns_service(registry, service_ips)
         await caches.start([r.plural for r in RESOURCES])
         # Long-lived start-up objects need not be scanned by every collection, and
         # the default thresholds collect far too often for a server that allocates
@@ -246,3 +248,46 @@ async def _bootstrap_kubernetes_service(registry: Registry, service_ips: Service
         pass
     except errors.Invalid as exc:
         log.warning("cannot create service default/kubernetes: %s", exc.message)
+
+
+def cluster_dns_ip(service_ips: ServiceIPRange) -> str | None:
+    """The range's 10th address, or None when the range is too small to have one."""
+    ip = str(service_ips.network.network_address + DNS_SERVICE_OFFSET)
+    return ip if service_ips.contains(ip) else None
+
+
+async def _bootstrap_dns_service(registry: Registry, service_ips: ServiceIPRange) -> None:
+    """`kube-system/kube-dns` at the range's 10th address, as kubeadm's CoreDNS addon
+    creates it: ports 53/UDP and 53/TCP, no selector (the service proxy answers DNS
+    itself, on that address). Created with an explicit clusterIP, so the allocator
+    reserves the address in the Service's own transaction and no other Service is
+    ever given the address every pod's resolv.conf names.
+
+    `kube-system` comes from `_bootstrap_namespaces`, which runs first. As for the
+    `kubernetes` Service, a lost race or a taken address is a log line, not a dead
+    apiserver.
+    """
+    from apimachinery.resources import by_plural
+
+    ip = cluster_dns_ip(service_ips)
+    if ip is None:
+        log.warning("no cluster DNS address in service range %s: kube-dns not created",
+                    service_ips)
+        return
+    services = by_plural("services")
+    if await registry.storage.get(storage_key(services, "kube-system", "kube-dns")) is not None:
+        return
+    body = {"metadata": {"name": "kube-dns",
+                         "labels": {"k8s-app": "kube-dns"}},
+            "spec": {"type": "ClusterIP", "clusterIP": ip, "sessionAffinity": "None",
+                     "ports": [{"name": "dns", "port": 53, "protocol": "UDP",
+                                "targetPort": 53},
+                               {"name": "dns-tcp", "port": 53, "protocol": "TCP",
+                                "targetPort": 53}]}}
+    try:
+        await registry.create(services, "kube-system", body)
+        log.info("created service kube-system/kube-dns clusterIP=%s", ip)
+    except (errors.AlreadyExists, KeyExistsError):
+        pass
+    except errors.Invalid as exc:
+        log.warning("cannot create service kube-system/kube-dns: %s", exc.message)

@@ -76,12 +76,12 @@ def test_cluster_ip_is_allocated_reserved_and_released(client: Client, etcd: Etc
 
 def test_explicit_ip_is_honoured_once_and_free_again_after_delete(client: Client,
                                                                   namespace: str) -> None:
-    ip = "172.28.255.10"
+    ip = "172.28.255.9"
     assert client.create("services", svc("a", clusterIP=ip), namespace)["spec"][
         "clusterIPs"] == [ip]
     with pytest.raises(errors.Invalid) as exc:
         client.create("services", svc("b", clusterIP=ip), namespace)
-    assert ('spec.clusterIP: Invalid value: "172.28.255.10": provided IP is already '
+    assert ('spec.clusterIP: Invalid value: "172.28.255.9": provided IP is already '
             "allocated") in invalid_message(exc)
 
     client.delete("services", "a", namespace)
@@ -143,6 +143,22 @@ def test_the_kubernetes_service_exists(client: Client, apiserver: Apiserver,
                               "targetPort": apiserver.port}]
     assert "selector" not in spec
     assert reservations(etcd, IPS)["172.28.255.1"].startswith("default/kubernetes/")
+
+
+def test_the_kube_dns_service_holds_the_tenth_address(client: Client, etcd: Etcd,
+                                                      namespace: str) -> None:
+    assert client.get("namespaces", "kube-system")["metadata"]["name"] == "kube-system"
+    dns = client.get("services", "kube-dns", "kube-system")
+    assert dns["metadata"]["labels"] == {"k8s-app": "kube-dns"}
+    spec = dns["spec"]
+    assert spec["clusterIP"] == "172.28.255.10" and spec["clusterIPs"] == ["172.28.255.10"]
+    assert [(p["name"], p["port"], p["protocol"]) for p in spec["ports"]] == [
+        ("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")]
+    assert "selector" not in spec
+    assert reservations(etcd, IPS)["172.28.255.10"].startswith("kube-system/kube-dns/")
+    with pytest.raises(errors.Invalid) as exc:
+        client.create("services", svc("dns-thief", clusterIP="172.28.255.10"), namespace)
+    assert "provided IP is already allocated" in invalid_message(exc)
 
 
 def test_dry_run_allocates_nothing(apiserver: Apiserver, client: Client, etcd: Etcd,
@@ -272,9 +288,9 @@ def test_fifty_concurrent_creates_on_two_apiservers_get_distinct_values(
     ips = {r["spec"]["clusterIP"] for r in results}
     node_ports = {r["spec"]["ports"][0]["nodePort"] for r in results}
     assert len(ips) == 50 and len(node_ports) == 50
-    assert "172.28.255.1" not in ips
+    assert not ips & {"172.28.255.1", "172.28.255.10"}
     held = reservations(etcd, IPS)
-    assert set(held) == ips | {"172.28.255.1"}  # plus the kubernetes Service's
+    assert set(held) == ips | {"172.28.255.1", "172.28.255.10"}  # plus kubernetes, kube-dns
     assert set(reservations(etcd, PORTS)) == {str(p) for p in node_ports}
 
 
