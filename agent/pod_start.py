@@ -1,9 +1,10 @@
 """Starting a pod's sandbox and containers (kuberuntime's SyncPod steps 4-6).
 
 For the containers `compute_pod_actions` chose to start: provide the pod's
-volumes (fetching the ConfigMaps and Secrets it reads), create the sandbox if
-asked, then for each container ensure its image, build its environment and
-mounts, and create and start it in the sandbox's namespaces. Every failure
+volumes (fetching the ConfigMaps and Secrets it reads) and its resolv.conf
+(`dns.py`), create the sandbox if asked, then for each container ensure its
+image, build its environment and mounts, and create and start it in the
+sandbox's namespaces. Every failure
 becomes the container's waiting reason (ErrImagePull, ImagePullBackOff,
 ErrImageNeverPull, CreateContainerConfigError, CreateContainerError,
 RunContainerError) and an event; nothing is raised to the caller.
@@ -23,9 +24,17 @@ from agent.container import (
     ContainerRecord,
     ContainerRuntimeError,
     CreateContainerError,
+    Mount,
     RunSpec,
     StartContainerError,
     VolumeSpec,
+)
+from agent.dns import (
+    ClusterDNS,
+    resolv_conf,
+    resolv_conf_file,
+    resolv_conf_mount,
+    write_resolv_conf,
 )
 from agent.envvars import ConfigError, build_env, referenced_objects
 from agent.images import ImageManager
@@ -75,6 +84,7 @@ class PodStarter:
     root_dir: Path
     node_ip: str
     sandbox_image: str
+    cluster_dns: ClusterDNS = field(default_factory=ClusterDNS)
 
     async def start(self, pod: Object, observed: PodObservation,
                     actions: PodActions) -> StartOutcome:
@@ -84,6 +94,7 @@ class PodStarter:
             lookup = await self._fetch_references(pod)
             planned = plan_volumes(pod, self.root_dir, lambda k, n: lookup.get((k, n)))
             await self._provide(planned)
+            dns = await self._provide_dns(pod)
         except ConfigError as exc:
             self.recorder.record(pod, "FailedMount", f"MountVolume.SetUp failed: {exc}",
                                  warning=True)
@@ -92,7 +103,7 @@ class PodStarter:
             return outcome
         sandbox = observed.running_sandbox
         if actions.create_sandbox:
-            sandbox = await self._create_sandbox(pod, observed)
+            sandbox = await self._create_sandbox(pod, observed, dns)
             if sandbox is None:
                 outcome.retry(SANDBOX_RETRY_SECONDS)
                 return outcome
@@ -101,7 +112,8 @@ class PodStarter:
         specs = {str(c.get("name")): c for c in (pod.get("spec") or {}).get("containers") or []}
         for start in actions.start:
             await self._start_container(pod, specs[start.name], start, sandbox, observed,
-                                        lambda k, n: lookup.get((k, n)), planned, outcome)
+                                        lambda k, n: lookup.get((k, n)), planned, dns,
+                                        outcome)
         return outcome
 
     async def _fetch_references(self, pod: Object) -> dict[tuple[str, str], Object | None]:
@@ -127,14 +139,26 @@ class PodStarter:
             else:
                 await asyncio.to_thread(materialize, volume)
 
-    async def _create_sandbox(self, pod: Object,
-                              observed: PodObservation) -> ContainerRecord | None:
+    async def _provide_dns(self, pod: Object) -> tuple[Mount, ...]:
+        """Write the pod's resolv.conf; the mount that shows it, or none (Docker's own)."""
+        content = resolv_conf(pod, self.cluster_dns)
+        if content is None:
+            return ()
+        path = resolv_conf_file(self.root_dir, str((pod.get("metadata") or {}).get("uid")))
+        try:
+            await asyncio.to_thread(write_resolv_conf, path, content)
+        except OSError as exc:
+            raise ConfigError(f"writing {path}: {exc}") from exc
+        return (resolv_conf_mount(path),)
+
+    async def _create_sandbox(self, pod: Object, observed: PodObservation,
+                              dns: tuple[Mount, ...]) -> ContainerRecord | None:
         attempt = max((s.restart_count for s in observed.sandboxes), default=-1) + 1
         if attempt > 0:
             self.recorder.record(pod, "SandboxChanged",
                                  "Pod sandbox changed, it will be killed and re-created.")
         spec = sandbox_spec(pod, attempt=attempt, image=self.sandbox_image,
-                            network=self.runtime.network)
+                            network=self.runtime.network, mounts=dns)
         try:
             sandbox_id = await self.runtime.run_container(spec)
             return await self.runtime.container(sandbox_id)
@@ -149,7 +173,7 @@ class PodStarter:
     async def _start_container(self, pod: Object, container: Object, start: StartContainer,
                                sandbox: ContainerRecord, observed: PodObservation,
                                lookup: Any, planned: dict[str, PlannedVolume],
-                               outcome: StartOutcome) -> None:
+                               dns: tuple[Mount, ...], outcome: StartOutcome) -> None:
         name = start.name
         image = await self.images.ensure(pod, container)
         if image.waiting is not None:
@@ -159,6 +183,7 @@ class PodStarter:
         try:
             env = build_env(pod, container, lookup, pod_ip=sandbox.ip, host_ip=self.node_ip)
             mounts = container_mounts(container, planned)
+            mounts += tuple(m for m in dns if all(m.target != v.target for v in mounts))
         except ConfigError as exc:
             self.recorder.record(pod, "Failed", f"Error: {exc}", container=name, warning=True)
             outcome.reasons[name] = Waiting("CreateContainerConfigError", str(exc))

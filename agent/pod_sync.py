@@ -28,6 +28,7 @@ from agent.actions import (
 )
 from agent.backoff import Backoff
 from agent.container import ContainerRecord, ContainerRuntimeError
+from agent.dns import ClusterDNS
 from agent.images import ImageManager
 from agent.pod_start import PodStarter
 from agent.pod_workers import SyncResult
@@ -53,13 +54,13 @@ class PodSyncer:
     def __init__(self, *, client: AsyncClient, runtime: Any, recorder: EventRecorder,
                  images: ImageManager, backoff: Backoff, clock: Clock,
                  pod_by_uid: Callable[[str], Object | None], node_ip: str, root_dir: Path,
-                 sandbox_image: str) -> None:
+                 sandbox_image: str, cluster_dns: ClusterDNS | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
         self.images, self.backoff, self.clock = images, backoff, clock
         self.pod_by_uid = pod_by_uid
         self.node_ip, self.root_dir = node_ip, root_dir
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
-                                  node_ip, sandbox_image)
+                                  node_ip, sandbox_image, cluster_dns or ClusterDNS())
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
         self._reasons: dict[str, dict[str, Waiting]] = {}
         self._written: dict[str, tuple[Object, str]] = {}  # uid -> (status, rv after write)

@@ -61,13 +61,17 @@ def pod_hostname(pod: Object) -> str:
     return str(spec.get("hostname") or meta.get("name") or "pod")[:63].rstrip("-.")
 
 
-def sandbox_spec(pod: Object, *, attempt: int, image: str, network: str) -> RunSpec:
-    """The pod's "pause" container: it holds the pod's network namespace and IP."""
+def sandbox_spec(pod: Object, *, attempt: int, image: str, network: str,
+                 mounts: tuple[Mount, ...] = ()) -> RunSpec:
+    """The pod's "pause" container: it holds the pod's network namespace and IP.
+
+    `mounts` is the pod's resolv.conf when the agent writes one (`dns.py`).
+    """
     labels = {**pod_labels(pod), LABEL_CONTAINER_NAME: SANDBOX_NAME, LABEL_SANDBOX: "true",
               LABEL_RESTART_COUNT: str(attempt)}
     return RunSpec(name=runtime_name(pod, SANDBOX_NAME, attempt), image=image, labels=labels,
                    entrypoint=None, cmd=list(SANDBOX_COMMAND), network=network,
-                   hostname=pod_hostname(pod))
+                   hostname=pod_hostname(pod), mounts=mounts)
 
 
 def resource_limits(container: Object) -> tuple[int | None, int | None, int | None]:

@@ -43,6 +43,7 @@ class FakeRuntime:
         self.images = set(images)
         self.containers: dict[str, ContainerRecord] = {}
         self.calls: list[tuple[str, str]] = []
+        self.specs: list[RunSpec] = []  # every container asked for, in order
         self._ids = 0
 
     def actions(self) -> list[tuple[str, str]]:
@@ -61,6 +62,7 @@ class FakeRuntime:
 
     async def run_container(self, spec: RunSpec) -> str:
         self.calls.append(("run", spec.name))
+        self.specs.append(spec)
         self._ids += 1
         cid = f"c{self._ids}"
         labels = spec.labels
