@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from apimachinery.client import AsyncClient
+from apimachinery.durations import duration
 from apimachinery.healthz import serve_healthz
 
 from .base import Controller, ControllerClient, SharedInformerFactory
@@ -35,6 +36,7 @@ from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .nodeipam import NodeIpamController
+from .nodelifecycle import NodeLifecycleController
 from .replicaset import ReplicaSetController
 from .statefulset import StatefulSetController
 
@@ -54,6 +56,10 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, workers=a.concurrent_endpoint_syncs),
     "statefulset": lambda c, f, a: StatefulSetController(
         c, f, workers=a.concurrent_statefulset_syncs),
+    "nodelifecycle": lambda c, f, a: NodeLifecycleController(
+        c, f, grace_period=a.node_monitor_grace_period,
+        unreachable_seconds=a.default_unreachable_toleration_seconds,
+        not_ready_seconds=a.default_not_ready_toleration_seconds),
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),
@@ -94,6 +100,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--service-cluster-ip-range", default="",
                    help="the Services' CIDR range, never handed to a Node when it overlaps "
                         "--cluster-cidr")
+    p.add_argument("--node-monitor-grace-period", type=duration, default=15.0,
+                   help="how long a node may go without renewing its Lease before it is "
+                        "marked Unknown (Kubernetes: 40s)")
+    p.add_argument("--default-unreachable-toleration-seconds", type=duration, default=10.0,
+                   help="how long a pod without its own toleration stays on an unreachable "
+                        "node before eviction (Kubernetes: 300s)")
+    p.add_argument("--default-not-ready-toleration-seconds", type=duration, default=10.0,
+                   help="the same for a node that reports NotReady (Kubernetes: 300s)")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
     p.add_argument("--bind-address", default="127.0.0.1",

@@ -74,10 +74,12 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 
 def test_controller_selection_and_flags() -> None:
     assert selected_controllers("*") == ["replicaset", "deployment", "garbagecollector",
-                                         "namespace", "endpoints", "statefulset", "nodeipam"]
+                                         "namespace", "endpoints", "statefulset",
+                                         "nodelifecycle", "nodeipam"]
     assert selected_controllers("*,-garbagecollector") == ["replicaset", "deployment",
                                                            "namespace", "endpoints",
-                                                           "statefulset", "nodeipam"]
+                                                           "statefulset", "nodelifecycle",
+                                                           "nodeipam"]
     assert selected_controllers("namespace") == ["namespace"]
     with pytest.raises(ValueError, match="unknown controllers: nope"):
         selected_controllers("nope")
