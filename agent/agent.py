@@ -1,7 +1,9 @@
 """The agent: the kubelet's syncLoop over its sources, wired together.
 
 Start-up: check the runtime, bind the server's port, register the Node, create
-the pod network with the Node's podCIDR (or `--pod-cidr`), then start the pod
+the pod network with the Node's podCIDR (or `--pod-cidr`; with `--cluster-cidr`
+it waits for the podCIDR instead, turns Docker's NAT off for the bridge and
+keeps host-gw routes to the other Nodes, `podnetwork.py`), then start the pod
 informer (fieldSelector `spec.nodeName=<node>`). Once its first list is in,
 the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 
@@ -9,15 +11,17 @@ the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 * the PLEG: Docker's event stream and a relist every second;
 * a periodic resync of every pod (`--sync-frequency`), which also revisits
   containers of pods that are gone (housekeeping).
-Beside them: node status updates, the Lease, the event sender and the HTTP
-server. On stop everything is cancelled and the containers are left running;
-the next start adopts them by their labels.
+Beside them: node status updates, the Lease, the event sender, the HTTP
+server and (with `--cluster-cidr`) the routes. On stop everything is
+cancelled and the containers are left running; the next start adopts them by
+their labels.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -28,12 +32,15 @@ from agent.actions import PodObservation
 from agent.auth import TokenAuthenticator
 from agent.backoff import Backoff
 from agent.container import ContainerRecord, ContainerRuntimeError
+from agent.dns import ClusterDNS
+from agent.hostnetwork import HostNetwork, SubprocessRunner
 from agent.images import ImageManager
 from agent.lease import LeaseRenewer
 from agent.node_status import NodeStatusManager, host_facts, register_with_retry
 from agent.pleg import PLEG
 from agent.pod_sync import PodSyncer
 from agent.pod_workers import PodWorkers, SyncResult
+from agent.podnetwork import HostGatewayRoutes, wait_for_pod_cidr
 from agent.runtime_streams import EventWatcher
 from agent.server import AgentServer, create_app
 from apimachinery import errors
@@ -64,6 +71,12 @@ class AgentConfig:
     backoff_base: float = 10.0
     backoff_max: float = 300.0
     sandbox_image: str = "schooner/busybox:latest"
+    cluster_cidr: str = ""  # set: wait for spec.podCIDR, no NAT, host-gw routes
+    pod_cidr_timeout: float = 300.0
+    route_resync_period: float = 30.0
+    cluster_dns: tuple[str, ...] = ()  # set: pods get a resolv.conf naming these
+    cluster_domain: str = "cluster.local"
+    host_network_netns: str = ""  # tests: routes and rules go to this network namespace
 
 
 def _uid_index(pod: Object) -> list[str]:
@@ -73,8 +86,11 @@ def _uid_index(pod: Object) -> list[str]:
 
 class Agent:
     def __init__(self, config: AgentConfig, client: AsyncClient, runtime: Any,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, host_network: HostNetwork | None = None) -> None:
         self.config, self.client, self.runtime = config, client, runtime
+        self.host_network = host_network or HostNetwork(SubprocessRunner(
+            ("ip", "netns", "exec", config.host_network_netns)
+            if config.host_network_netns else ()))
         self.clock: Clock = clock or RealClock()
         self.informer = Informer(client, "pods", field_selector=f"spec.nodeName={config.node_name}",
                                  clock=self.clock)
@@ -87,7 +103,8 @@ class Agent:
             client=client, runtime=runtime, recorder=self.recorder, images=images,
             backoff=self.backoff, clock=self.clock, pod_by_uid=self.pod_by_uid,
             node_ip=config.node_ip, root_dir=config.root_dir,
-            sandbox_image=config.sandbox_image)
+            sandbox_image=config.sandbox_image,
+            cluster_dns=ClusterDNS(config.cluster_dns, config.cluster_domain))
         self.workers = PodWorkers(self._sync, self.clock)
         self.pleg = PLEG(runtime, self.clock, self.workers.update)
         self.informer.add_event_handler(self._on_pod, lambda old, new: self._on_pod(new),
@@ -159,8 +176,12 @@ class Agent:
                                         node_ip=cfg.node_ip, port=server.port,
                                         runtime_version=version, facts=facts)
         node = await register_with_retry(node_status, self.clock)
-        subnet = (node.get("spec") or {}).get("podCIDR") or cfg.pod_cidr
-        await self.runtime.ensure_network(subnet)
+        if cfg.cluster_cidr:
+            subnet = await wait_for_pod_cidr(self.client, self.clock, node,
+                                             timeout=cfg.pod_cidr_timeout)
+        else:
+            subnet = (node.get("spec") or {}).get("podCIDR") or cfg.pod_cidr
+        await self.runtime.ensure_network(subnet, masquerade=not cfg.cluster_cidr)
         lease = LeaseRenewer(self.client, self.clock, cfg.node_name,
                              str((node.get("metadata") or {}).get("uid") or ""))
         self._server = server
@@ -168,6 +189,13 @@ class Agent:
         self._spawn(self.recorder.run(), "events")
         self._spawn(node_status.run(cfg.node_status_update_frequency), "node-status")
         self._spawn(lease.run(cfg.lease_renew_interval), "lease")
+        if cfg.cluster_cidr:
+            routes = HostGatewayRoutes(
+                self.client, self.clock, self.host_network, node_name=cfg.node_name,
+                cluster_cidr=ipaddress.ip_network(cfg.cluster_cidr),
+                own_cidr=ipaddress.ip_network(subnet, strict=False),
+                resync_period=cfg.route_resync_period)
+            self._spawn(routes.run(), "routes")
         self.informer.start()
         while not self.informer.has_synced:
             with contextlib.suppress(TimeoutError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ from pathlib import Path
 from agent.agent import Agent, AgentConfig
 from agent.backoff import DEFAULT_BASE, DEFAULT_MAX
 from agent.container import ContainerRuntimeError
+from agent.podnetwork import PodCIDRTimeout
 from agent.runtime import DockerRuntime
 from apimachinery.client import AsyncClient
 from apimachinery.kubeconfig import KubeconfigError
@@ -30,6 +32,24 @@ def duration(text: str) -> float:
     if not match:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 10s, 1m, 500ms)")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def cidr(text: str) -> str:
+    """A network in CIDR notation (`172.30.128.0/17`), or empty."""
+    if not text:
+        return ""
+    try:
+        return str(ipaddress.ip_network(text.strip()))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid CIDR {text!r}: {exc}") from None
+
+
+def ip_list(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses, as the kubelet's --cluster-dns."""
+    try:
+        return tuple(str(ipaddress.ip_address(t.strip())) for t in text.split(",") if t.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid IP list {text!r}: {exc}") from None
 
 
 def default_root_dir() -> str:
@@ -51,7 +71,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="address the logs/exec server binds to (default: --node-ip)")
     p.add_argument("--port", type=int, default=10250, help="port of the logs/exec server")
     p.add_argument("--pod-cidr", default="172.28.1.0/24",
-                   help="pod network subnet when the Node has no spec.podCIDR")
+                   help="pod network subnet when the Node has no spec.podCIDR (unused with "
+                        "--cluster-cidr)")
+    p.add_argument("--cluster-cidr", type=cidr, default="",
+                   help="CIDR of every node's pods (the multi-host pod network): wait for "
+                        "the Node's spec.podCIDR instead of --pod-cidr, turn Docker's NAT "
+                        "off for it, route to other nodes' pod CIDRs via their InternalIP "
+                        "and accept the CIDR in DOCKER-USER (default: none of that)")
+    p.add_argument("--pod-cidr-timeout", type=duration, default=300.0,
+                   help="with --cluster-cidr: how long to wait for spec.podCIDR (e.g. 5m)")
+    p.add_argument("--cluster-dns", type=ip_list, default=(),
+                   help="comma-separated DNS server IPs for pods with dnsPolicy "
+                        "ClusterFirst (default: none; pods keep Docker's DNS)")
+    p.add_argument("--cluster-domain", default="cluster.local",
+                   help="the cluster's DNS domain, searched by pods after their namespace")
     p.add_argument("--network-name", default="schooner-pods",
                    help="name of the Docker bridge network for pods")
     p.add_argument("--root-dir", default=default_root_dir(),
@@ -65,6 +98,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backoff-base", type=duration, default=DEFAULT_BASE,
                    help=argparse.SUPPRESS)  # first restart back-off; tests shorten it
     p.add_argument("--backoff-max", type=duration, default=DEFAULT_MAX, help=argparse.SUPPRESS)
+    # Run `ip` and `iptables` inside this network namespace: tests keep the host's untouched.
+    p.add_argument("--host-network-netns", default="", help=argparse.SUPPRESS)
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -76,7 +111,10 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
         root_dir=Path(args.root_dir).expanduser().resolve(),
         node_status_update_frequency=args.node_status_update_frequency,
         sync_frequency=args.sync_frequency, backoff_base=args.backoff_base,
-        backoff_max=args.backoff_max, sandbox_image=args.pod_infra_container_image)
+        backoff_max=args.backoff_max, sandbox_image=args.pod_infra_container_image,
+        cluster_cidr=args.cluster_cidr, pod_cidr_timeout=args.pod_cidr_timeout,
+        cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
+        host_network_netns=args.host_network_netns)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -120,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     except ContainerRuntimeError as exc:
         sys.exit(f"error: the Docker engine: {exc}")
+    except PodCIDRTimeout as exc:
+        sys.exit(f"error: {exc}")
     logging.shutdown()
     # Pool threads may still be in a blocking Docker call (a stop with a long grace
     # period); the engine finishes it without us, so do not wait for them at exit.

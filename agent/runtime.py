@@ -50,6 +50,7 @@ from agent.runtime_streams import EventWatcher, LogStream
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 
 # Docker's State.Status -> the runtime-neutral state (one table, no if-chains).
 _DOCKER_STATES: dict[str, State] = {
@@ -131,28 +132,39 @@ class DockerRuntime:
         """The engine's version document (`Version`, `ApiVersion`, ...)."""
         return await self._call(self._api.version)
 
-    async def ensure_network(self, subnet: str) -> None:
-        """Create the pod bridge network with `subnet` unless a network of that name exists."""
+    async def ensure_network(self, subnet: str, *, masquerade: bool = True) -> None:
+        """Create the pod bridge network with `subnet` unless a network of that name exists.
+
+        `masquerade=False` turns Docker's source NAT off for the bridge: pod traffic
+        routed to other nodes keeps the pod's address (the multi-host pod network).
+        An existing network with another subnet or NAT setting is recreated when no
+        container uses it, else kept (with a warning) until its pods are gone.
+        """
+        options = {} if masquerade else {MASQUERADE_OPTION: "false"}
         existing = await self._call(self._api.networks, names=[self.network])
         for net in existing:
             if net.get("Name") != self.network:
                 continue
             have = [c.get("Subnet") for c in (net.get("IPAM") or {}).get("Config") or []]
-            if subnet in have:
+            have_masquerade = (net.get("Options") or {}).get(MASQUERADE_OPTION, "true")
+            if subnet in have and (have_masquerade != "false") == masquerade:
                 return
             attached = (await self._call(self._api.inspect_network, net["Id"])).get(
                 "Containers") or {}
             if attached:
-                log.warning("pod network subnet differs; keeping it while pods use it "
-                            "network=%s have=%s want=%s", self.network, have, subnet)
+                log.warning("pod network differs; keeping it while pods use it network=%s "
+                            "have=%s masquerade=%s want=%s masquerade=%s", self.network, have,
+                            have_masquerade, subnet, str(masquerade).lower())
                 return
             log.info("recreating pod network network=%s have=%s want=%s", self.network,
                      have, subnet)
             await self._call(self._api.remove_network, net["Id"])
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)])
         await self._call(self._api.create_network, self.network, driver="bridge", ipam=ipam,
-                         labels={LABEL_NODE: self.node_name}, check_duplicate=True)
-        log.info("created pod network network=%s subnet=%s", self.network, subnet)
+                         options=options or None, labels={LABEL_NODE: self.node_name},
+                         check_duplicate=True)
+        log.info("created pod network network=%s subnet=%s masquerade=%s", self.network,
+                 subnet, str(masquerade).lower())
 
     # -- containers ---------------------------------------------------------------------
 

@@ -33,3 +33,27 @@ def test_defaults_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     fast = config_from(parse_args(["--node-name", "n1", "--backoff-base", "1s",
                                    "--sync-frequency", "2s", "--port", "0"]))
     assert (fast.backoff_base, fast.sync_frequency, fast.port) == (1.0, 2.0, 0)
+
+
+def test_network_and_dns_flags_are_off_by_default() -> None:
+    config = config_from(parse_args(["--node-name", "n1"]))
+    assert (config.cluster_cidr, config.cluster_dns, config.cluster_domain) == (
+        "", (), "cluster.local")
+    assert config.pod_cidr_timeout == 300.0
+    lab = config_from(parse_args([
+        "--node-name", "n1", "--cluster-cidr", "172.30.128.0/17",
+        "--cluster-dns", "172.30.255.10", "--cluster-domain", "lab.local",
+        "--pod-cidr-timeout", "1m"]))
+    assert (lab.cluster_cidr, lab.cluster_dns, lab.cluster_domain, lab.pod_cidr_timeout) == (
+        "172.30.128.0/17", ("172.30.255.10",), "lab.local", 60.0)
+    two = parse_args(["--cluster-dns", "10.0.0.10, 10.0.0.11"])
+    assert two.cluster_dns == ("10.0.0.10", "10.0.0.11")
+
+
+@pytest.mark.parametrize("argv", [["--cluster-cidr", "172.30.128.1/17"],
+                                  ["--cluster-cidr", "nope"],
+                                  ["--cluster-dns", "dns.example"]])
+def test_bad_network_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+    assert "invalid" in capsys.readouterr().err
