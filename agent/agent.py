@@ -176,12 +176,14 @@ class Agent:
                                         node_ip=cfg.node_ip, port=server.port,
                                         runtime_version=version, facts=facts)
         node = await register_with_retry(node_status, self.clock)
-        if cfg.cluster_cidr:
+        cluster_cidr = ipaddress.ip_network(cfg.cluster_cidr) if cfg.cluster_cidr else None
+        if cluster_cidr is not None:
             subnet = await wait_for_pod_cidr(self.client, self.clock, node,
-                                             timeout=cfg.pod_cidr_timeout)
+                                             timeout=cfg.pod_cidr_timeout,
+                                             cluster_cidr=cluster_cidr)
         else:
             subnet = (node.get("spec") or {}).get("podCIDR") or cfg.pod_cidr
-        await self.runtime.ensure_network(subnet, masquerade=not cfg.cluster_cidr)
+        await self.runtime.ensure_network(subnet, masquerade=cluster_cidr is None)
         lease = LeaseRenewer(self.client, self.clock, cfg.node_name,
                              str((node.get("metadata") or {}).get("uid") or ""))
         self._server = server
@@ -189,10 +191,10 @@ class Agent:
         self._spawn(self.recorder.run(), "events")
         self._spawn(node_status.run(cfg.node_status_update_frequency), "node-status")
         self._spawn(lease.run(cfg.lease_renew_interval), "lease")
-        if cfg.cluster_cidr:
+        if cluster_cidr is not None:
             routes = HostGatewayRoutes(
                 self.client, self.clock, self.host_network, node_name=cfg.node_name,
-                cluster_cidr=ipaddress.ip_network(cfg.cluster_cidr),
+                cluster_cidr=cluster_cidr,
                 own_cidr=ipaddress.ip_network(subnet, strict=False),
                 resync_period=cfg.route_resync_period)
             self._spawn(routes.run(), "routes")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from typing import Any
 
@@ -49,9 +50,20 @@ def node_pod_cidr(node: Object) -> str:
     return str((node.get("spec") or {}).get("podCIDR") or "")
 
 
+def route_facts(node: Object) -> tuple[Any, ...]:
+    """What a Node's route depends on: its pod CIDRs and its addresses."""
+    spec = node.get("spec") or {}
+    return (spec.get("podCIDR"), spec.get("podCIDRs"),
+            (node.get("status") or {}).get("addresses"))
+
+
 async def wait_for_pod_cidr(client: AsyncClient, clock: Clock, node: Object, *,
-                            timeout: float) -> str:
-    """The Node's spec.podCIDR, polled for until `timeout` seconds have passed."""
+                            timeout: float, cluster_cidr: Network | None = None) -> str:
+    """The Node's spec.podCIDR, polled for until `timeout` seconds have passed.
+
+    A podCIDR outside `cluster_cidr` is used all the same (the Node says so), with a
+    warning: no other node will route to it.
+    """
     name = str((node.get("metadata") or {}).get("name"))
     started = clock.monotonic()
     next_log = started
@@ -70,7 +82,19 @@ async def wait_for_pod_cidr(client: AsyncClient, clock: Clock, node: Object, *,
             node = await client.get("nodes", name)
         except errors.APIError as exc:
             log.warning("reading the node failed node=%s error=%s", name, exc.message)
-    return node_pod_cidr(node)
+    cidr = node_pod_cidr(node)
+    if cluster_cidr is not None and not _inside(cidr, cluster_cidr):
+        log.warning("the node's podCIDR is outside --cluster-cidr; other nodes will not route "
+                    "to it node=%s pod_cidr=%s cluster_cidr=%s", name, cidr, cluster_cidr)
+    return cidr
+
+
+def _inside(cidr: str, cluster_cidr: Network) -> bool:
+    try:
+        net = ipaddress.ip_network(cidr)
+    except ValueError:
+        return False
+    return net.version == cluster_cidr.version and net.subnet_of(cluster_cidr)
 
 
 class HostGatewayRoutes:
@@ -84,11 +108,15 @@ class HostGatewayRoutes:
         self.resync_period = resync_period
         self.informer = Informer(client, "nodes", clock=clock)
         self._dirty = asyncio.Event()
-        self.informer.add_event_handler(self._changed, lambda old, new: self._changed(new),
-                                        self._changed)
+        self.informer.add_event_handler(self._changed, self._updated, self._changed)
 
     def _changed(self, _node: Object) -> None:
         self._dirty.set()
+
+    def _updated(self, old: Object, new: Object) -> None:
+        """Status heartbeats (every node, every few seconds) change no route: skip them."""
+        if route_facts(old) != route_facts(new):
+            self._dirty.set()
 
     async def sync(self) -> None:
         """One pass: the DOCKER-USER rules, then routes added, replaced and removed."""

@@ -158,3 +158,17 @@ def test_a_failed_command_is_retried() -> None:
         task.cancel()
         await asyncio.wait([task])
     run(body)
+
+
+def test_status_heartbeats_do_not_wake_the_loop() -> None:
+    routes = HostGatewayRoutes(NodeAPI(), FakeClock(), HostNetwork(FakeRunner()),  # type: ignore[arg-type]
+                               node_name="n1", cluster_cidr=CLUSTER, own_cidr=None)
+    old = node("n2", "172.30.129.0/24", "172.30.0.3")
+    beat = copy.deepcopy(old)
+    beat["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    routes._updated(old, beat)
+    assert not routes._dirty.is_set()
+    moved = copy.deepcopy(old)
+    moved["status"]["addresses"][0]["address"] = "172.30.0.9"
+    routes._updated(old, moved)
+    assert routes._dirty.is_set()
