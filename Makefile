@@ -81,6 +81,7 @@ test-integration: $(STAMP)
 bench: $(STAMP) images
 	$(BIN)/python bench/api.py --write docs/benchmarks.md
 	$(BIN)/python bench/pods.py --write docs/benchmarks.md
+	$(BIN)/python bench/proxy.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
