@@ -35,7 +35,7 @@ from agent.container import ContainerRecord, ContainerRuntimeError
 from agent.dns import ClusterDNS
 from agent.hostnetwork import HostNetwork, SubprocessRunner
 from agent.images import ImageManager
-from agent.lease import LeaseRenewer
+from agent.lease import RENEW_INTERVAL_SECONDS, LeaseRenewer
 from agent.node_status import NodeStatusManager, host_facts, register_with_retry
 from agent.pleg import PLEG
 from agent.pod_sync import PodSyncer
@@ -67,7 +67,7 @@ class AgentConfig:
     node_status_update_frequency: float = 10.0
     sync_frequency: float = 10.0
     relist_period: float = 1.0
-    lease_renew_interval: float = 10.0
+    lease_renew_interval: float = RENEW_INTERVAL_SECONDS
     backoff_base: float = 10.0
     backoff_max: float = 300.0
     sandbox_image: str = "schooner/busybox:latest"
@@ -174,7 +174,8 @@ class Agent:
                              cfg.address or cfg.node_ip, cfg.port)
         node_status = NodeStatusManager(self.client, self.clock, name=cfg.node_name,
                                         node_ip=cfg.node_ip, port=server.port,
-                                        runtime_version=version, facts=facts)
+                                        runtime_version=version, facts=facts,
+                                        claims=self.runtime.claim_volumes)
         node = await register_with_retry(node_status, self.clock)
         cluster_cidr = ipaddress.ip_network(cfg.cluster_cidr) if cfg.cluster_cidr else None
         if cluster_cidr is not None:

@@ -1,7 +1,7 @@
 """The node's heartbeat Lease in `kube-node-lease` (kubelet's nodelease controller).
 
-Every `renew_interval` (10 s) the agent sets `spec.renewTime` of the Lease
-named after its node, holder = the node, `leaseDurationSeconds` 40, owned by
+Every `renew_interval` (5 s) the agent sets `spec.renewTime` of the Lease
+named after its node, holder = the node, `leaseDurationSeconds` 20, owned by
 the Node object so it goes when the Node goes. The last Lease written is
 reused for the next update, as the kubelet does, so a renewal is one PUT; a
 conflict or a missing Lease falls back to a fresh GET or a create.
@@ -20,8 +20,11 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 LEASE_NAMESPACE = "kube-node-lease"
-LEASE_DURATION_SECONDS = 40
-RENEW_INTERVAL_SECONDS = 10.0
+# Kubernetes' kubelet: a 40 s lease renewed every 10 s (a quarter of it). Schooner's
+# node lifecycle controller gives a node 15 s (--node-monitor-grace-period), so the
+# lease is 20 s, renewed every 5 s: a node must miss two renewals to look dead.
+LEASE_DURATION_SECONDS = 20
+RENEW_INTERVAL_SECONDS = LEASE_DURATION_SECONDS / 4
 
 
 def micro_time(clock: Clock) -> str:

@@ -15,12 +15,14 @@ import logging
 import os
 import platform
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from apimachinery import errors
+from agent.container import ContainerRuntimeError
+from apimachinery import errors, meta
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
 
@@ -106,9 +108,20 @@ def node_conditions(now: datetime, old: list[Object] | None) -> list[Object]:
     return conditions
 
 
+def volumes_attached(claims: list[tuple[str, str, str]]) -> list[Object]:
+    """`status.volumesAttached` from (namespace, claim, volume name) triples."""
+    return [{"name": meta.attached_claim(ns, claim), "devicePath": volume}
+            for ns, claim, volume in claims]
+
+
 def node_status(facts: HostFacts, *, node_ip: str, port: int, runtime_version: str,
-                now: datetime, old: Object | None = None) -> Object:
-    """The Node's status as the kubelet sets it (pure)."""
+                now: datetime, old: Object | None = None,
+                claims: list[tuple[str, str, str]] | None = None) -> Object:
+    """The Node's status as the kubelet sets it (pure).
+
+    `claims` (when known) become `volumesAttached`, written even when empty so a
+    merge patch clears a claim the node no longer holds.
+    """
     capacity = {"cpu": str(facts.cpus), "memory": f"{facts.memory_kib}Ki",
                 "ephemeral-storage": str(facts.ephemeral_bytes), "pods": str(MAX_PODS)}
     return {
@@ -124,6 +137,7 @@ def node_status(facts: HostFacts, *, node_ip: str, port: int, runtime_version: s
             "operatingSystem": "linux", "architecture": facts.architecture,
         },
         "conditions": node_conditions(now, (old or {}).get("conditions")),
+        **({"volumesAttached": volumes_attached(claims)} if claims is not None else {}),
     }
 
 
@@ -137,18 +151,32 @@ class NodeStatusManager:
     """Registers the Node and keeps its status fresh."""
 
     def __init__(self, client: AsyncClient, clock: Clock, *, name: str, node_ip: str,
-                 port: int, runtime_version: str, facts: HostFacts) -> None:
+                 port: int, runtime_version: str, facts: HostFacts,
+                 claims: Callable[[], Awaitable[list[tuple[str, str, str]]]] | None = None
+                 ) -> None:
         self.client, self.clock = client, clock
         self.name, self.node_ip, self.port = name, node_ip, port
         self.runtime_version, self.facts = runtime_version, facts
+        self.claims = claims  # the runtime's claim volumes, reported as volumesAttached
         self.node: Object = {}
+        self._claims: list[tuple[str, str, str]] | None = None
 
     def _status(self, old: Object | None) -> Object:
         return node_status(self.facts, node_ip=self.node_ip, port=self.port,
-                           runtime_version=self.runtime_version, now=self.clock.now(), old=old)
+                           runtime_version=self.runtime_version, now=self.clock.now(), old=old,
+                           claims=self._claims)
+
+    async def _refresh_claims(self) -> None:
+        if self.claims is None:
+            return
+        try:
+            self._claims = await self.claims()
+        except ContainerRuntimeError as exc:  # the engine hiccups: keep the last list
+            log.warning("cannot list claim volumes node=%s error=%s", self.name, exc)
 
     async def register(self) -> Object:
         """Create the Node, or refresh an existing one; the Node as stored."""
+        await self._refresh_claims()
         labels = node_labels(self.name, self.facts)
         try:
             self.node = await self.client.create("nodes", {
@@ -166,6 +194,7 @@ class NodeStatusManager:
         return self.node
 
     async def update(self) -> None:
+        await self._refresh_claims()
         self.node = await self.client.patch(
             "nodes", self.name, {"status": self._status(self.node.get("status"))},
             subresource="status")

@@ -47,6 +47,7 @@ from agent.container import (
     VolumeSpec,
 )
 from agent.runtime_streams import EventWatcher, LogStream
+from agent.volumes import LABEL_CLAIM_NAME, LABEL_CLAIM_NAMESPACE
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -289,6 +290,17 @@ class DockerRuntime:
                 opts["o"] = f"size={volume.size_bytes}"
         await self._call(self._api.create_volume, volume.name, driver="local",
                          driver_opts=opts, labels={**volume.labels, LABEL_NODE: self.node_name})
+
+    async def claim_volumes(self) -> list[tuple[str, str, str]]:
+        """(namespace, claim, volume name) of every claim volume this node holds."""
+        found = await self._call(self._api.volumes, filters=self._node_filter())
+        held = []
+        for volume in (found or {}).get("Volumes") or []:
+            labels = volume.get("Labels") or {}
+            if labels.get(LABEL_CLAIM_NAME):
+                held.append((labels.get(LABEL_CLAIM_NAMESPACE, ""), labels[LABEL_CLAIM_NAME],
+                             volume["Name"]))
+        return sorted(held)
 
     async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
         """Remove every volume labelled with the pod's uid; the names removed."""

@@ -38,6 +38,16 @@ def split_key(key: str) -> tuple[str, str]:
     return (ns, name) if sep else ("", ns)
 
 
+# How a node names a persistentVolumeClaim volume it holds in `status.volumesAttached`
+# (`schooner.io/pvc/<namespace>/<claim>`): the agent writes it, the scheduler's
+# VolumeBinding plugin reads it to send the claim's pod back to that node.
+ATTACHED_CLAIM_PREFIX = "schooner.io/pvc/"
+
+
+def attached_claim(namespace: str, claim: str) -> str:
+    return f"{ATTACHED_CLAIM_PREFIX}{namespace}/{claim}"
+
+
 def labels_of(obj: Object) -> dict[str, str]:
     return metadata(obj).get("labels") or {}
 

@@ -20,12 +20,7 @@ from scheduler.framework import NodeInfo
 Object = dict[str, Any]
 
 REASON = "node(s) had volume node affinity conflict"
-CLAIM_PREFIX = "schooner.io/pvc/"
-
-
-def attached_claim(namespace: str, claim: str) -> str:
-    """The name under which a node reports a claim's volume in `status.volumesAttached`."""
-    return f"{CLAIM_PREFIX}{namespace}/{claim}"
+attached_claim = meta.attached_claim  # how a node reports a claim it holds
 
 
 def pod_claims(pod: Object) -> list[str]:

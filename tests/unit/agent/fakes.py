@@ -93,6 +93,9 @@ class FakeRuntime:
         self.calls.append(("remove-volumes", pod_uid))
         return []
 
+    async def claim_volumes(self) -> list[tuple[str, str, str]]:
+        return []
+
     async def ensure_volume(self, volume: VolumeSpec) -> None:
         self.calls.append(("volume", volume.name))
 

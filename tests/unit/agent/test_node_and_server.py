@@ -160,3 +160,20 @@ def test_record_from_inspect() -> None:
                                                    "FinishedAt": "0001-01-01T00:00:00Z"}},
                                 "pods")
     assert never.pending and never.finished_at is None
+
+
+def test_node_status_reports_claim_volumes_as_volumes_attached() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    status = node_status(FACTS, node_ip="192.0.2.10", port=10250, runtime_version="20.10.24",
+                         now=now, claims=[("db", "data-pg-0", "schooner-pvc-db-data-pg-0")])
+    assert status["volumesAttached"] == [{"name": "schooner.io/pvc/db/data-pg-0",
+                                          "devicePath": "schooner-pvc-db-data-pg-0"}]
+    # Written even when empty, so a merge patch clears what the node no longer holds.
+    empty = node_status(FACTS, node_ip="192.0.2.10", port=10250, runtime_version="20.10.24",
+                        now=now, claims=[])
+    assert empty["volumesAttached"] == []
+    unknown = node_status(FACTS, node_ip="192.0.2.10", port=10250, runtime_version="20.10.24",
+                          now=now)
+    assert "volumesAttached" not in unknown
