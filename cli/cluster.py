@@ -20,6 +20,7 @@ re-exported here for the callers that import them from `cli.cluster`.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -196,6 +197,16 @@ def service_cidr() -> str:
     return os.environ.get("SCHOONER_SERVICE_CIDR", "172.28.255.0/24")
 
 
+def cluster_dns() -> str:
+    """The cluster DNS address: the service range's 10th, where the apiserver puts kube-dns."""
+    return str(ipaddress.IPv4Network(service_cidr()).network_address + 10)
+
+
+def cluster_dns_flags() -> list[str]:
+    """Pods use the proxy's DNS when there is a proxy (root), else Docker's default."""
+    return ["--cluster-dns", cluster_dns()] if os.geteuid() == 0 else []
+
+
 def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Component]:
     """Controller-manager, scheduler and this host's agent, all clients of the apiserver.
 
@@ -223,7 +234,7 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             sys.executable, "-m", "agent", "--kubeconfig", kubeconfig,
             "--node-name", node, "--node-ip", "127.0.0.1",
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
-            "--network-name", network, "--pod-cidr", cidr,
+            "--network-name", network, "--pod-cidr", cidr, *cluster_dns_flags(),
         ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
         *proxy_components(paths, ports, env),
     ]
