@@ -12,6 +12,7 @@ promises.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -44,10 +45,8 @@ def namespace(client: Client) -> Iterator[str]:
     name = f"lab-{uuid.uuid4().hex[:6]}"
     client.create("namespaces", {"metadata": {"name": name}})
     yield name
-    try:
+    with contextlib.suppress(errors.NotFound):
         client.delete("namespaces", name)
-    except errors.NotFound:
-        pass
 
 
 def pod_exec(client: Client, namespace: str, pod: str, command: list[str]) -> tuple[int, str]:
