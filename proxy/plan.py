@@ -16,12 +16,18 @@ sockets match. This module is those two maps and their join, with no sockets and
 * The clusterIP is bound while the Service exists, but a port gets a listener only
   while it has a ready backend: with no listener the kernel refuses a connection at
   once, where a listener with nowhere to send it would accept and then drop it.
+* A NodePort Service's port is also served on `NODE_IP:nodePort` for each of the
+  node addresses the proxy was given (kube-proxy's `--nodeport-addresses`), by the
+  same balancer as its clusterIP listener, and under the same rule: no ready
+  backend, no listener. The proxy never adds node addresses anywhere: they are the
+  node's own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +52,11 @@ class Backend:
 
 @dataclass(frozen=True)
 class ServicePort:
-    """One TCP port of one proxied Service: kube-proxy's ServicePortName plus its address."""
+    """One TCP port of one proxied Service: kube-proxy's ServicePortName plus its address.
+
+    The forwarder listens on `cluster_ip:port`; for the NodePort listeners of a port
+    those two are the node address and the nodePort (`on_node`).
+    """
 
     namespace: str
     service: str
@@ -54,6 +64,12 @@ class ServicePort:
     cluster_ip: str
     port: int
     affinity_timeout: float | None  # seconds; None without sessionAffinity: ClientIP
+    node_port: int | None = None  # set for a NodePort Service's ports
+
+    def on_node(self, node_ip: str) -> ServicePort:
+        """This service port as served on `node_ip:nodePort`."""
+        assert self.node_port is not None
+        return dataclasses.replace(self, cluster_ip=node_ip, port=self.node_port)
 
     @property
     def key(self) -> str:
@@ -106,12 +122,15 @@ def service_ports(service: Object, service_range: ipaddress.IPv4Network) -> list
     if spec.get("sessionAffinity") == "ClientIP":
         config = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
         affinity = float(config.get("timeoutSeconds") or DEFAULT_AFFINITY_TIMEOUT)
+    is_node_port = spec.get("type") == "NodePort"
     ports = []
     for port in spec.get("ports") or []:
         if (port.get("protocol") or "TCP") != "TCP" or not isinstance(port.get("port"), int):
             continue
+        node_port = port.get("nodePort") if is_node_port else None
         ports.append(ServicePort(meta.namespace_of(service), meta.name_of(service),
-                                 port.get("name") or "", cluster_ip, port["port"], affinity))
+                                 port.get("name") or "", cluster_ip, port["port"], affinity,
+                                 node_port if isinstance(node_port, int) and node_port else None))
     return ports
 
 
@@ -142,11 +161,13 @@ def ready_backends(endpoints: Object | None, port_name: str,
 
 
 def desired_state(services: Iterable[Object], endpoints: Mapping[str, Object],
-                  service_range: ipaddress.IPv4Network) -> DesiredState:
+                  service_range: ipaddress.IPv4Network,
+                  node_addresses: Sequence[str] = ()) -> DesiredState:
     """Join Services with their Endpoints (by `namespace/name`) into what to serve.
 
-    Two Services cannot share a clusterIP (the apiserver allocates each once), but if
-    the cache ever shows it mid-update, the first Service by key keeps the listener.
+    Two Services cannot share a clusterIP or a nodePort (the apiserver allocates each
+    once), but if the cache ever shows it mid-update, the first Service by key keeps
+    the listener.
     """
     state = DesiredState()
     for service in sorted(services, key=meta.key_of):
@@ -158,6 +179,11 @@ def desired_state(services: Iterable[Object], endpoints: Mapping[str, Object],
         for sp in ports:
             state.service_ports[sp.key] = sp
             backends = ready_backends(eps, sp.port_name, single_service_port=len(ports) == 1)
-            if backends and (sp.cluster_ip, sp.port) not in state.listeners:
-                state.listeners[(sp.cluster_ip, sp.port)] = (sp, backends)
+            if not backends:
+                continue
+            served = [sp] + ([sp.on_node(ip) for ip in node_addresses]
+                             if sp.node_port is not None else [])
+            for listener in served:
+                state.listeners.setdefault((listener.cluster_ip, listener.port),
+                                           (listener, backends))
     return state

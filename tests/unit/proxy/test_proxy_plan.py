@@ -125,3 +125,51 @@ def test_a_shared_address_goes_to_the_first_service_by_key() -> None:
 def test_parse_range_refuses_ipv6() -> None:
     with pytest.raises(ValueError):
         parse_range("fd00::/108")
+
+
+def test_a_headless_service_has_no_address_and_no_listener_even_with_endpoints() -> None:
+    services = [svc("db", ip="None", ports=[{"name": "pg", "port": 5432}])]
+    endpoints = {"default/db": eps("db", subset(["10.1.0.1", "10.1.0.2"],
+                                                [{"name": "pg", "port": 5432}]))}
+    state = desired_state(services, endpoints, RANGE, ["127.0.0.1"])
+    assert (state.cluster_ips, state.listeners, state.service_ports) == (set(), {}, {})
+
+
+NODE_PORT_SVC = svc("web", ip="172.28.255.40", type="NodePort", ports=[
+    {"name": "http", "port": 80, "nodePort": 30080},
+    {"name": "admin", "port": 81, "nodePort": 30081}])
+
+
+def test_a_node_port_listens_on_every_node_address_with_the_cluster_ip_backends() -> None:
+    endpoints = {"default/web": eps("web", subset(["10.1.0.1"], [
+        {"name": "http", "port": 8080}, {"name": "admin", "port": 8081}]))}
+    state = desired_state([NODE_PORT_SVC], endpoints, RANGE, ["127.0.0.1", "192.168.5.2"])
+    assert sorted(state.listeners) == [
+        ("127.0.0.1", 30080), ("127.0.0.1", 30081), ("172.28.255.40", 80),
+        ("172.28.255.40", 81), ("192.168.5.2", 30080), ("192.168.5.2", 30081)]
+    on_node, backends = state.listeners[("192.168.5.2", 30080)]
+    cluster, cluster_backends = state.listeners[("172.28.255.40", 80)]
+    # one service port, one balancer: the same key, the same backends, the same affinity
+    assert on_node.key == cluster.key == "default/web:http"
+    assert backends == cluster_backends == [Backend("10.1.0.1", 8080)]
+    assert (on_node.cluster_ip, on_node.port, on_node.node_port) == ("192.168.5.2", 30080, 30080)
+    assert state.service_ports["default/web:http"] == cluster
+    assert state.cluster_ips == {"172.28.255.40"}  # node addresses are never put on lo
+
+
+def test_a_node_port_without_ready_backends_has_no_listener() -> None:
+    endpoints = {"default/web": eps("web", subset(["10.1.0.1"], [{"name": "http", "port": 8080}],
+                                                  not_ready=["10.1.0.2"]))}
+    state = desired_state([NODE_PORT_SVC], endpoints, RANGE, ["127.0.0.1"])
+    assert sorted(state.listeners) == [("127.0.0.1", 30080), ("172.28.255.40", 80)]
+
+
+def test_no_node_port_listeners_without_node_addresses_or_for_cluster_ip_services() -> None:
+    endpoints = {"default/web": eps("web", subset(["10.1.0.1"], [{"name": "http", "port": 8080}]))}
+    assert sorted(desired_state([NODE_PORT_SVC], endpoints, RANGE).listeners) == [
+        ("172.28.255.40", 80)]
+    # a nodePort left behind on a Service whose type went back to ClusterIP is not served
+    cluster_ip = svc("web", ip="172.28.255.40", ports=[
+        {"name": "http", "port": 80, "nodePort": 30080}])
+    assert sorted(desired_state([cluster_ip], endpoints, RANGE, ["127.0.0.1"]).listeners) == [
+        ("172.28.255.40", 80)]
