@@ -249,7 +249,7 @@ class DNSServer:
                     if before_bind is not None:
                         await before_bind()
                     await self.start()
-                except (OSError, TimeoutError) as exc:
+                except Exception as exc:  # the address not there yet, `ip` failing, port taken
                     log.warning("component=proxy listen=%s:%d error=%r msg=\"dns cannot bind "
                                 "yet, retrying\" in=%.1fs", self.host, self.port, exc,
                                 BIND_RETRY_SECONDS)

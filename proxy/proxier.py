@@ -13,6 +13,9 @@ in an order that never leaves a listener without its address:
 
 A failed step (an `ip` error, a port in use) is logged and the whole sync retried
 after a second: every step is idempotent, so the retry just converges.
+
+An address `hold_address` put on `lo` (the cluster DNS server's) stays there across
+syncs, whether or not a Service has it, until shutdown removes everything.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from collections.abc import Sequence
 
 from apimachinery import meta
 from apimachinery.clock import Clock, RealClock
@@ -42,17 +46,20 @@ class Proxier:
 
     def __init__(self, client: ListerWatcher, service_range: ipaddress.IPv4Network, *,
                  addresses: LoopbackAddresses | None, clock: Clock | None = None,
-                 dial_timeout: float = DIAL_TIMEOUT) -> None:
+                 dial_timeout: float = DIAL_TIMEOUT,
+                 node_addresses: Sequence[str] = ()) -> None:
         self._clock: Clock = clock if clock is not None else RealClock()
         self.service_range = service_range
         self.addresses = addresses  # None: the addresses are managed elsewhere
         self.dial_timeout = dial_timeout
+        self.node_addresses = tuple(node_addresses)  # where NodePorts listen
         self.services = Informer(client, "services", clock=self._clock)
         self.endpoints = Informer(client, "endpoints", clock=self._clock)
         for informer in (self.services, self.endpoints):
             informer.add_event_handler(self._mark, self._mark_update, self._mark)
         self._dirty = asyncio.Event()
         self._bound_ips: set[str] = set()
+        self._held_ips: set[str] = set()  # kept on lo across syncs (hold_address)
         self._listeners: dict[tuple[str, int], PortForwarder] = {}
         self._balancers: dict[str, RoundRobin] = {}
         self._connections: set[asyncio.Task[None]] = set()
@@ -101,7 +108,8 @@ class Proxier:
     async def sync(self) -> None:
         """Apply the difference between the caches' desired state and what is running."""
         endpoints = {meta.key_of(ep): ep for ep in self.endpoints.store.list()}
-        state = desired_state(self.services.store.list(), endpoints, self.service_range)
+        state = desired_state(self.services.store.list(), endpoints, self.service_range,
+                              self.node_addresses)
         wanted = {sp.key: backends for sp, backends in state.listeners.values()}
 
         for key, sp in state.service_ports.items():
@@ -116,11 +124,12 @@ class Proxier:
                 forwarder.close()
                 del self._listeners[addr]
 
-        for ip in sorted(self._bound_ips - state.cluster_ips):
+        wanted_ips = state.cluster_ips | self._held_ips
+        for ip in sorted(self._bound_ips - wanted_ips):
             if self.addresses is not None:
                 await self.addresses.remove(ip)
             self._bound_ips.discard(ip)
-        for ip in sorted(state.cluster_ips - self._bound_ips):
+        for ip in sorted(wanted_ips - self._bound_ips):
             if self.addresses is not None:
                 await self.addresses.add(ip)
             self._bound_ips.add(ip)
@@ -141,6 +150,17 @@ class Proxier:
                   len(state.service_ports), len(self._listeners), len(self._bound_ips))
         if failed:
             raise OSError("could not listen: " + "; ".join(failed))
+
+    async def hold_address(self, ip: str) -> None:
+        """Put `ip` on the device now and keep it there until shutdown, Service or not.
+
+        For the cluster DNS server, which must bind its address before the first
+        sync, and keep it when a sync finds no Service holding it. Idempotent.
+        """
+        self._held_ips.add(ip)
+        if self.addresses is not None:
+            await self.addresses.add(ip)
+        self._bound_ips.add(ip)
 
     async def shutdown(self) -> None:
         """Close every listener and open connection, then remove every address added."""

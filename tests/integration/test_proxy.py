@@ -4,11 +4,13 @@ Three tiny HTTP servers on 127.0.0.2-4 play the pods; each test creates a Servic
 without a selector (so the endpoints controller leaves it alone) with a clusterIP
 picked from 172.28.255.200-250, and writes its Endpoints by hand. Teardown removes
 every 172.28.0.0/16 address that appeared on `lo` during the test, even if the
-proxy crashed, and never touches any other address.
+proxy crashed, and never touches any other address. The proxy's DNS server answers
+on 127.0.0.1 on a free port, and NodePorts listen on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import random
@@ -26,6 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
+from dnslib import QTYPE, RCODE, DNSRecord
 
 from apimachinery import errors
 from apimachinery.client import Client
@@ -92,17 +95,40 @@ def backends() -> Iterator[tuple[int, list[Backend]]]:
         server.stop()
 
 
-@pytest.fixture
-def proxy(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
-    """`python -m proxy` with a kubeconfig; teardown removes whatever it left on lo."""
+def free_udp_and_tcp_port() -> int:
+    """A port of 127.0.0.1 free for both UDP and TCP, for the proxy's DNS server."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no port of 127.0.0.1 free for both UDP and TCP")
+
+
+class ProxyProcess(Process):
+    dns_port: int
+
+
+@contextlib.contextmanager
+def running_proxy(apiserver: Apiserver, tmp_path: Path,
+                  cluster_dns: str = "127.0.0.1") -> Iterator[ProxyProcess]:
+    """`python -m proxy` with a kubeconfig; on exit it is stopped and whatever it left
+    on lo is removed."""
     before = lo_addresses()
-    health = free_port()
-    process = Process("proxy", [
+    health, dns_port = free_port(), free_udp_and_tcp_port()
+    process = ProxyProcess("proxy", [
         sys.executable, "-m", "proxy", "--kubeconfig",
         str(apiserver.kubeconfig(tmp_path / "kubeconfig")), "--healthz-port", str(health),
         # Only the test's own addresses (.200-.250): a cluster started by `make up` on this
-        # host may hold others of 172.28.255.0/24, such as default/kubernetes on .1.
-        "--service-cluster-ip-range", "172.28.255.192/26", "-v", "2"], tmp_path / "proxy.log")
+        # host may hold others of 172.28.255.0/24, such as default/kubernetes on .1 and
+        # kube-dns on .10 (whose DNS server has port 53 there).
+        "--service-cluster-ip-range", "172.28.255.192/26",
+        "--cluster-dns", cluster_dns, "--dns-port", str(dns_port),
+        "--nodeport-addresses", "127.0.0.1", "-v", "2"], tmp_path / "proxy.log")
+    process.dns_port = dns_port
     process.start()
     try:
         wait_for(lambda: httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=1)
@@ -114,6 +140,12 @@ def proxy(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
             if ours(address):
                 subprocess.run(["ip", "addr", "del", address, "dev", "lo"], check=False,
                                capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def proxy(apiserver: Apiserver, tmp_path: Path) -> Iterator[ProxyProcess]:
+    with running_proxy(apiserver, tmp_path) as process:
+        yield process
 
 
 def create_service(client: Client, namespace: str, target_port: int,
@@ -189,14 +221,14 @@ def test_round_robin_follows_endpoints_and_half_close(
     assert servers[2].hits == 0
 
 
-def refused(ip: str) -> float | None:
-    """Seconds until a connect to ip:80 was refused; None if it connected.
+def refused(ip: str, port: int = SERVICE_PORT) -> float | None:
+    """Seconds until a connect to ip:port was refused; None if it connected.
 
     A connect that hangs raises TimeoutError after 1 s: "refused at once" is the point.
     """
     started = time.monotonic()
     try:
-        socket.create_connection((ip, SERVICE_PORT), timeout=1).close()
+        socket.create_connection((ip, port), timeout=1).close()
     except ConnectionRefusedError:
         return time.monotonic() - started
     return None
@@ -258,3 +290,115 @@ def test_sigterm_removes_every_address_and_exits_0(
         assert f"{ip}/32" not in left, proxy.log_tail()
     finally:
         held.close()
+
+
+def dns(proxy: ProxyProcess, qname: str, qtype: str = "A", tcp: bool = False,
+        server: str = "127.0.0.1") -> tuple[str, list[str]]:
+    """(rcode, answer data) from the proxy's DNS server."""
+    raw = DNSRecord.question(qname, qtype).send(server, proxy.dns_port, tcp=tcp, timeout=2)
+    reply = DNSRecord.parse(raw)
+    return RCODE[reply.header.rcode], [str(rr.rdata) for rr in reply.rr]
+
+
+def test_dns_answers_from_real_services_and_endpoints(
+        client: Client, namespace: str, proxy: ProxyProcess) -> None:
+    name = f"web.{namespace}.svc.cluster.local"
+    # asked before the Service exists, so a cached negative reply must not outlive it
+    first = wait_for(lambda: (answer := dns(proxy, name))[0] != "SERVFAIL" and answer, 20,
+                     f"DNS synced\n{proxy.log_tail()}")
+    assert first == ("NXDOMAIN", [])
+    ip = create_service(client, namespace, 8080)
+    wait_for(lambda: dns(proxy, name) == ("NOERROR", [ip]), 20,
+             f"{name} -> {ip}\n{proxy.log_tail()}")
+    assert dns(proxy, name.upper() + ".", tcp=True) == ("NOERROR", [ip])
+    assert dns(proxy, name, "AAAA") == ("NOERROR", [])
+
+    # a headless Service: its ready endpoints, and a StatefulSet pod's hostname
+    client.create("services", {"metadata": {"name": "db"}, "spec": {
+        "clusterIP": "None", "ports": [{"name": "pg", "port": 5432}]}}, namespace)
+    client.create("endpoints", {"metadata": {"name": "db"}, "subsets": [{
+        "addresses": [{"ip": "127.0.0.2", "hostname": "db-0"},
+                      {"ip": "127.0.0.3", "hostname": "db-1"}],
+        "ports": [{"name": "pg", "port": 5432, "protocol": "TCP"}]}]}, namespace)
+    headless = f"db.{namespace}.svc.cluster.local"
+    wait_for(lambda: dns(proxy, headless) == ("NOERROR", ["127.0.0.2", "127.0.0.3"]), 20,
+             f"{headless}\n{proxy.log_tail()}")
+    assert dns(proxy, f"db-1.{headless}") == ("NOERROR", ["127.0.0.3"])
+
+    assert dns(proxy, f"nothere.{namespace}.svc.cluster.local")[0] == "NXDOMAIN"
+    assert dns(proxy, "example.com") == ("REFUSED", [])
+
+    client.delete("services", "web", namespace)
+    wait_for(lambda: dns(proxy, name) == ("NXDOMAIN", []), 20,
+             f"{name} gone\n{proxy.log_tail()}")
+
+
+def test_srv_records_name_the_service_port(
+        client: Client, namespace: str, proxy: ProxyProcess) -> None:
+    create_service(client, namespace, 8080)
+    qname = f"_http._tcp.web.{namespace}.svc.cluster.local"
+    raw = wait_for(lambda: DNSRecord.parse(DNSRecord.question(qname, "SRV").send(
+        "127.0.0.1", proxy.dns_port, timeout=2)).rr, 20, f"SRV {qname}\n{proxy.log_tail()}")
+    assert [(rr.rtype, rr.rdata.port, str(rr.rdata.target)) for rr in raw] == [
+        (QTYPE.SRV, SERVICE_PORT, f"web.{namespace}.svc.cluster.local.")]
+
+
+def http_get(host: str, port: int) -> str:
+    """One HTTP request over a plain TCP connection; the body names the backend."""
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        reply = b"".join(iter(lambda: sock.recv(4096), b""))
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200"), reply
+    return body.decode()
+
+
+def test_a_node_port_is_served_on_the_node_address_like_its_cluster_ip(
+        client: Client, namespace: str, proxy: ProxyProcess,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, _ = backends
+    ip = create_service(client, namespace, port, type="NodePort")
+    node_port = client.get("services", "web", namespace)["spec"]["ports"][0]["nodePort"]
+    set_endpoints(client, namespace, port, list(BACKEND_IPS[:2]))
+    wait_for(lambda: http_get("127.0.0.1", node_port), 20,
+             f"127.0.0.1:{node_port}\n{proxy.log_tail()}")
+
+    # one balancer for the service port: alternating between the NodePort and the
+    # ClusterIP, each always meets the same backend, as the two share one turn
+    via_node, via_cluster = set(), set()
+    for _ in range(10):
+        via_node.add(http_get("127.0.0.1", node_port))
+        via_cluster.add(get(ip))
+    assert len(via_node) == len(via_cluster) == 1 and via_node | via_cluster == set(
+        BACKEND_IPS[:2]), proxy.log_tail()
+
+    set_endpoints(client, namespace, port, [])
+    wait_for(lambda: refused("127.0.0.1", node_port) is not None, 20,
+             f"127.0.0.1:{node_port} refused\n{proxy.log_tail()}")
+    seconds = refused("127.0.0.1", node_port)
+    assert seconds is not None and seconds < 0.5
+
+
+def test_the_dns_address_is_put_on_lo_kept_across_syncs_and_removed_at_exit(
+        apiserver: Apiserver, client: Client, namespace: str, tmp_path: Path,
+        backends: tuple[int, list[Backend]]) -> None:
+    taken = {a.split("/")[0] for a in lo_addresses()}
+    dns_ip = next(f"172.28.255.{n}" for n in range(250, 199, -1)
+                  if f"172.28.255.{n}" not in taken)
+    port, _ = backends
+    with running_proxy(apiserver, tmp_path, cluster_dns=dns_ip) as proxy:
+        name = f"web.{namespace}.svc.cluster.local"
+        wait_for(lambda: dns(proxy, name, server=dns_ip)[0] == "NXDOMAIN", 20,
+                 f"DNS on {dns_ip}\n{proxy.log_tail()}")
+        assert f"{dns_ip}/32" in lo_addresses()
+        ip = create_service(client, namespace, port)  # syncs that add, then remove, an IP
+        set_endpoints(client, namespace, port, [BACKEND_IPS[0]])
+        wait_for(lambda: get(ip) == BACKEND_IPS[0], 20, f"request via {ip}\n{proxy.log_tail()}")
+        client.delete("services", "web", namespace)
+        wait_for(lambda: f"{ip}/32" not in lo_addresses(), 20,
+                 f"{ip} gone from lo\n{proxy.log_tail()}")
+        assert f"{dns_ip}/32" in lo_addresses()
+        assert dns(proxy, name, server=dns_ip, tcp=True) == ("NXDOMAIN", [])
+        proxy.stop()
+        assert proxy.popen is not None and proxy.popen.returncode == 0, proxy.log_tail()
+        assert f"{dns_ip}/32" not in lo_addresses(), proxy.log_tail()
