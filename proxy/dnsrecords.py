@@ -218,10 +218,11 @@ class ClusterRecords:
             return Answer(Rcode.NXDOMAIN)
         service_fqdn = f"{meta.name_of(service)}.{meta.namespace_of(service)}.svc.{self.domain}"
         if not _headless(service):
-            if _cluster_ip(service) is None:
+            ip = _cluster_ip(service)
+            if ip is None:
                 return Answer(Rcode.NXDOMAIN)
             records: list[Record] = [SRV(name, int(port["port"]), service_fqdn)]
-            extra: list[Record] = [A(service_fqdn, str(_cluster_ip(service)))]
+            extra: list[Record] = [A(service_fqdn, ip)]
         else:
             endpoints = self.endpoints.get(meta.key_of(service))
             number = _endpoint_port(endpoints, port_name, protocol)
