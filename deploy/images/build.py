@@ -2,232 +2,104 @@
 """Build Schooner's local images reproducibly, cached by content.
 
 No image can be pulled from a registry, so every image is built here from
-Debian packages on the host (DESIGN.md section 6):
+Debian packages and wheels made on the host (DESIGN.md section 6):
 
-- schooner/busybox:latest   FROM scratch + Debian's static busybox
-- schooner/python:3         debootstrap'ed bookworm minbase, `docker import`ed
-- schooner/web-example:1/2  the examples/web Flask app on schooner/python:3
+- schooner/busybox:latest      FROM scratch + Debian's static busybox
+- schooner/python:3            debootstrap'ed bookworm minbase, `docker import`ed
+- schooner/web-example:1/2     the examples/web Flask app on schooner/python:3
+- schooner/postgres:15         bookworm minbase + postgresql-15 + an entrypoint
+                               that initialises $PGDATA (deploy/images/postgres)
+- schooner/flask-postgres:1    the examples/flask-postgres app on schooner/python:3
+- schooner/node:latest         a lab host: dockerd, docker-registry and Schooner
+                               in /opt/schooner/venv (not in `all`: `make image-node`),
+                               on schooner/node-base:latest (all but Schooner's code)
 
 Each image carries the label ``schooner.content-hash``: a hash of everything
-that goes into it (files, build recipe, base image ID). When the label on the
-existing image matches, nothing is built. The debootstrap root filesystem is
-cached as a tarball under ``$SCHOONER_IMAGE_CACHE`` (default
-``~/.cache/schooner/images``), keyed by suite, architecture, mirror and
-package list, so a rebuild after ``docker rmi`` only re-imports.
+that goes into it (files, build recipe, base image ID, Schooner's source for
+the node). When the label on the existing image matches, nothing is built. The
+debootstrap root filesystems and the node's wheels are cached under
+``$SCHOONER_IMAGE_CACHE`` (default ``~/.cache/schooner/images``), keyed by
+their inputs (_rootfs.py, _wheels.py), so a rebuild after ``docker rmi`` only
+re-imports.
 
-Usage: build.py [all|busybox|python|web]...   (stdlib only; run from anywhere)
+Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node]...
+(stdlib only; run from anywhere)
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
-import io
-import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-LABEL = "schooner.content-hash"
+from _lib import (
+    HERE,
+    REPO,
+    BuildError,
+    current,
+    docker_build,
+    docker_commit_layer,
+    docker_commit_script,
+    drop_superseded,
+    ensure_deb,
+    hash_inputs,
+    image_id,
+    report,
+    tree,
+)
+from _rootfs import docker_import, rootfs, rootfs_key
+from _wheels import dependency_key, dependency_wheels, project_wheel, source_files
 
 BUSYBOX_IMAGE = "schooner/busybox:latest"
 PYTHON_IMAGE = "schooner/python:3"
 WEB_REPO = "schooner/web-example"
 WEB_VERSIONS = ("1", "2")
+POSTGRES_IMAGE = "schooner/postgres:15"
+FLASK_POSTGRES_IMAGE = "schooner/flask-postgres:1"
+NODE_IMAGE = "schooner/node:latest"
+NODE_BASE_IMAGE = "schooner/node-base:latest"
 
-DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = os.environ.get("SCHOONER_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PYTHON_PACKAGES = ("python3", "python3-flask", "python3-psycopg2", "iproute2", "ca-certificates")
-CACHE_DIR = Path(
-    os.environ.get("SCHOONER_IMAGE_CACHE")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schooner" / "images"
+POSTGRES_PACKAGES = ("postgresql-15",)
+POSTGRES_PRUNE = (
+    # postgresql-15's postinst creates a cluster "main"; the entrypoint makes its own.
+    "var/lib/postgresql/15/main",
+    "etc/postgresql/15/main",
+    # The JIT (LLVM and z3, 157 MB): without its provider, PostgreSQL runs without JIT.
+    "usr/lib/postgresql/15/lib/llvmjit*",
+    "usr/lib/postgresql/15/lib/bitcode",
+    "usr/lib/*/libLLVM-*",
+    "usr/lib/*/libz3.so*",
+    # Message translations (52 MB).
+    "usr/share/locale/*",
 )
-
-
-class BuildError(Exception):
-    """A failure worth one clear line, not a traceback."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def run(
-    cmd: list[str],
-    *,
-    input_file: Path | None = None,
-    env: dict[str, str] | None = None,
-    what: str = "",
-) -> str:
-    """Run a command quietly; on failure raise BuildError with its output's tail."""
-    stdin = input_file.open("rb") if input_file else subprocess.DEVNULL
-    try:
-        proc = subprocess.run(
-            cmd,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            check=False,
-        )
-    finally:
-        if input_file:
-            stdin.close()  # type: ignore[union-attr]
-    out = proc.stdout.decode(errors="replace")
-    if proc.returncode != 0:
-        tail = "\n".join(out.strip().splitlines()[-15:])
-        raise BuildError(f"{what or cmd[0]} failed (exit {proc.returncode}):\n{tail}")
-    return out
-
-
-def current(ref: str) -> tuple[str, str] | None:
-    """(image ID, content-hash label) of a local image, or None if there is no such image."""
-    proc = subprocess.run(
-        [
-            "docker",
-            "image",
-            "inspect",
-            "--format",
-            f'{{{{.Id}}}} {{{{index .Config.Labels "{LABEL}"}}}}',
-            ref,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        if "No such image" in proc.stderr or "No such object" in proc.stderr:
-            return None
-        raise BuildError(f"docker image inspect {ref} failed: {proc.stderr.strip()}")
-    image, _, content_hash = proc.stdout.strip().partition(" ")
-    return image, content_hash
-
-
-def image_id(ref: str) -> str:
-    return run(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).strip()
-
-
-def drop_superseded(previous: tuple[str, str] | None) -> None:
-    """Remove the image a rebuild replaced, if this script made it and nothing uses it.
-
-    Only an untagged image with our label goes; ``docker rmi`` by ID (without -f)
-    refuses images that containers or child images still use.
-    """
-    if previous is None or not previous[1]:
-        return
-    tags = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{len .RepoTags}}", previous[0]],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    if tags == "0":
-        subprocess.run(["docker", "rmi", previous[0]], capture_output=True, check=False)
-
-
-def hash_inputs(
-    *, recipe: Callable[..., object], files: Iterable[Path] = (), extra: Iterable[str] = ()
-) -> str:
-    """sha256 over a build function's source, some files (path + bytes) and strings."""
-    h = hashlib.sha256()
-    h.update(inspect.getsource(recipe).encode())
-    for path in sorted(files):
-        h.update(
-            b"\0file\0"
-            + str(path.relative_to(REPO) if path.is_relative_to(REPO) else path).encode()
-            + b"\0"
-        )
-        h.update(path.read_bytes())
-    for item in extra:
-        h.update(b"\0str\0" + item.encode())
-    return h.hexdigest()[:32]
-
-
-def tree(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
-def docker_build(context: Path, tag: str, content_hash: str) -> None:
-    cmd = ["docker", "build", "--quiet", "--label", f"{LABEL}={content_hash}", "-t", tag]
-    # The engine is 20.10 without the buildx plugin: use the classic builder.
-    run([*cmd, str(context)], env={"DOCKER_BUILDKIT": "0"}, what=f"docker build {tag}")
-
-
-def docker_commit_layer(
-    base: str, tag: str, content_hash: str, files: dict[str, Path], changes: list[str]
-) -> None:
-    """``base`` plus one layer holding ``files`` (image path -> host file), with ``changes``.
-
-    The classic builder commits a container per Dockerfile instruction, and every
-    commit diffs the whole tree (about 2 s each on fuse-overlayfs with a 160 MB base).
-    One container, one copy and one commit give the same image in about 1.5 s.
-    """
-    with tempfile.TemporaryDirectory(prefix="schooner-layer-") as tmp:
-        layer = Path(tmp) / "layer.tar"
-        with tarfile.open(layer, "w") as tar:  # root-owned, fixed mtime: reproducible
-            dirs = sorted({str(Path(dest).parent) for dest in files} - {"/"})
-            for name in [*dirs, *sorted(files)]:
-                info = tarfile.TarInfo(name.lstrip("/"))
-                info.uid = info.gid = 0
-                info.mtime = 0
-                if name in files:
-                    data = files[name].read_bytes()
-                    info.size, info.mode = len(data), 0o644
-                    tar.addfile(info, io.BytesIO(data))
-                else:
-                    info.type, info.mode = tarfile.DIRTYPE, 0o755
-                    tar.addfile(info)
-        container = run(["docker", "create", base], what=f"docker create {base}").strip()
-        try:
-            run(["docker", "cp", "-", f"{container}:/"], input_file=layer, what="docker cp")
-            cmd = ["docker", "commit"]
-            for change in [*changes, f"LABEL {LABEL}={content_hash}"]:
-                cmd += ["--change", change]
-            run([*cmd, container, tag], what=f"docker commit {tag}")
-        finally:
-            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-
-
-def ensure_deb(package: str, path: str) -> None:
-    """Install a host Debian package with apt-get when it is missing."""
-    status = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Status}", package],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    if status.endswith("install ok installed") and Path(path).exists():
-        return
-    print(
-        f"  {package} is not installed on this host: installing it with apt-get "
-        f"(needed for {path})",
-        flush=True,
-    )
-    if os.geteuid() != 0:
-        raise BuildError(f"run as root, or `sudo apt-get install {package}` first")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
-    try:
-        run(install, env=env, what=f"apt-get install {package}")
-    except BuildError:
-        run(["apt-get", "update", "-q"], env=env, what="apt-get update")
-        run(install, env=env, what=f"apt-get install {package}")
-    if not Path(path).exists():
-        raise BuildError(f"{package} installed but {path} is missing")
-
-
-def report(ref: str, state: str, started: float, detail: str = "") -> None:
-    elapsed = time.monotonic() - started
-    print(f"{ref:<28} {state:<7} {elapsed:6.2f}s{'  ' + detail if detail else ''}", flush=True)
+NODE_PACKAGES = (
+    "docker.io",
+    "iptables",
+    "iproute2",
+    "ca-certificates",
+    "python3",
+    "python3-venv",
+    "docker-registry",
+    "procps",
+)
+NODE_PRUNE = (
+    "usr/share/locale/*",  # message translations
+    "usr/bin/dnet",  # libnetwork's test tools, shipped by docker.io
+    "usr/sbin/ovrouter",
+)
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NODE_CHANGES = [
+    f"ENV PATH=/opt/schooner/venv/bin:{BASE_PATH}",
+    "ENV LANG=C.UTF-8",
+    "ENV PYTHONUNBUFFERED=1",
+    'CMD ["dockerd"]',
+]
 
 
 # --------------------------------------------------------------------------- images
@@ -255,118 +127,19 @@ def build_busybox() -> None:
     report(BUSYBOX_IMAGE, "built", started)
 
 
-def python_rootfs_key() -> str:
-    arch = run(["dpkg", "--print-architecture"]).strip()
-    spec = f"{DEBIAN_SUITE} {arch} minbase {DEBIAN_MIRROR} {','.join(sorted(PYTHON_PACKAGES))}"
-    return f"{DEBIAN_SUITE}-{arch}-" + hashlib.sha256(spec.encode()).hexdigest()[:16]
-
-
-def check_mirror() -> None:
-    url = f"{DEBIAN_MIRROR}/dists/{DEBIAN_SUITE}/Release"
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=15):
-            pass
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise BuildError(
-            f"cannot reach the Debian mirror {url} ({reason}); "
-            "debootstrap needs it (set SCHOONER_DEBIAN_MIRROR to use another)"
-        ) from None
-
-
-def unmount_below(root: Path) -> None:
-    """Lazily unmount anything mounted at or below root (deepest first)."""
-    prefix = str(root.resolve())
-    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    for target in sorted(mounts, key=len, reverse=True):
-        if target == prefix or target.startswith(prefix + "/"):
-            subprocess.run(["umount", "-l", target], check=False, capture_output=True)
-
-
-def python_rootfs() -> tuple[Path, bool]:
-    """The cached debootstrap tarball for the Python image: (path, was_cached)."""
-    tarball = CACHE_DIR / f"python-rootfs-{python_rootfs_key()}.tar"
-    if tarball.exists():
-        return tarball, True
-    ensure_deb("debootstrap", "/usr/sbin/debootstrap")
-    check_mirror()
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    print(
-        f"  debootstrap {DEBIAN_SUITE} minbase + {','.join(PYTHON_PACKAGES)} "
-        f"(about 40 s, cached at {tarball})",
-        flush=True,
-    )
-    with tempfile.TemporaryDirectory(prefix="rootfs-", dir=CACHE_DIR) as tmp:
-        rootfs = Path(tmp) / "rootfs"
-        try:
-            run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    f"--include={','.join(PYTHON_PACKAGES)}",
-                    DEBIAN_SUITE,
-                    str(rootfs),
-                    DEBIAN_MIRROR,
-                ],
-                what="debootstrap",
-            )
-        except BuildError as exc:
-            if "Failed getting release file" in str(exc) or "Couldn't download" in str(exc):
-                raise BuildError(
-                    f"debootstrap cannot download from the Debian mirror {DEBIAN_MIRROR}"
-                ) from None
-            raise
-        finally:
-            unmount_below(rootfs)  # a failed debootstrap can leave /proc, /sys mounted
-        # Docker bind-mounts its own; do not ship the build host's.
-        (rootfs / "etc" / "resolv.conf").unlink(missing_ok=True)
-        (rootfs / "etc" / "resolv.conf").write_text("")
-        (rootfs / "etc" / "hostname").write_text("localhost\n")
-        # Slim the image: package caches, indexes and documentation.
-        for pattern in (
-            "var/cache/apt/archives/*.deb",
-            "var/cache/apt/*.bin",
-            "var/lib/apt/lists/*",
-            "usr/share/doc/*",
-            "usr/share/man/*",
-            "usr/share/info/*",
-            "var/log/*.log",
-            "var/log/apt/*",
-        ):
-            for path in rootfs.glob(pattern):
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
-        partial = Path(tmp) / "rootfs.tar"
-        run(
-            ["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-cf", str(partial), "."],
-            what="tar rootfs",
-        )
-        partial.rename(tarball)  # atomic: a half-written tarball is never cached
-    return tarball, False
-
-
-@functools.cache  # build_web asks for it too: check (and print) once per run
+@functools.cache  # build_web and build_flask_postgres ask for it too: check (and print) once
 def build_python() -> None:
     """schooner/python:3: Debian bookworm minbase with python3, flask, psycopg2."""
     started = time.monotonic()
-    key = python_rootfs_key()
-    changes = [
-        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "ENV LANG=C.UTF-8",
-        'CMD ["python3"]',
-    ]
+    key = rootfs_key(PYTHON_PACKAGES)
+    changes = [f"ENV PATH={BASE_PATH}", "ENV LANG=C.UTF-8", 'CMD ["python3"]']
     content_hash = hash_inputs(recipe=build_python, extra=[key, *changes])
     previous = current(PYTHON_IMAGE)
     if previous and previous[1] == content_hash:
         report(PYTHON_IMAGE, "cached", started)
         return
-    tarball, was_cached = python_rootfs()
-    cmd = ["docker", "import", "--message", f"schooner debootstrap {key}"]
-    for change in [*changes, f"LABEL {LABEL}={content_hash}"]:
-        cmd += ["--change", change]
-    run([*cmd, "-", PYTHON_IMAGE], input_file=tarball, what=f"docker import {PYTHON_IMAGE}")
+    tarball, was_cached = rootfs("python", PYTHON_PACKAGES)
+    docker_import(tarball, PYTHON_IMAGE, f"schooner debootstrap {key}", changes, content_hash)
     drop_superseded(previous)
     report(
         PYTHON_IMAGE,
@@ -416,17 +189,226 @@ def build_web() -> None:
         report(ref, "built", started)
 
 
+def rootfs_image(
+    ref: str,
+    name: str,
+    packages: Sequence[str],
+    prune: Sequence[str],
+    content_hash: str,
+    files: dict[str, Path],
+    script: str,
+    changes: list[str],
+) -> str:
+    """A debootstrap rootfs imported as an untagged base, plus one scripted layer.
+
+    The Dockerfile equivalent is ``FROM <rootfs>``, ``COPY``, ``RUN script``; the
+    base is removed with the image that replaces this one (``docker rmi`` takes
+    untagged parents along). Returns how the rootfs was had, for the report.
+    """
+    tarball, was_cached = rootfs(name, packages, prune)
+    base = docker_import(tarball, "", f"schooner debootstrap {tarball.name}", [])
+    try:
+        docker_commit_script(base, ref, content_hash, files, script, changes)
+    finally:  # refused (and harmless) once ref is built on it; removes it on failure
+        subprocess.run(["docker", "rmi", base], capture_output=True, check=False)
+    return "(imported the cached rootfs)" if was_cached else "(debootstrap + import)"
+
+
+def build_postgres() -> None:
+    """schooner/postgres:15: bookworm minbase + postgresql-15, initialised by its entrypoint.
+
+    No STOPSIGNAL (Docker 20.10's commit cannot set one): SIGTERM makes postgres
+    do a smart shutdown, which is prompt when clients hold no long sessions.
+
+    Equivalent to, on the debootstrap'ed rootfs:
+        COPY docker-entrypoint.sh /usr/local/bin/
+        RUN <script below>
+        ENV PATH=/usr/lib/postgresql/15/bin:... PGDATA=/var/lib/postgresql/data
+        ENTRYPOINT ["docker-entrypoint.sh"]
+        EXPOSE 5432
+        CMD ["postgres"]
+    """
+    started = time.monotonic()
+    files = {"/usr/local/bin/docker-entrypoint.sh": HERE / "postgres" / "docker-entrypoint.sh"}
+    script = (
+        "mkdir -p /docker-entrypoint-initdb.d /var/lib/postgresql/data /run/postgresql\n"
+        "chown postgres:postgres /var/lib/postgresql /var/lib/postgresql/data /run/postgresql\n"
+        "chmod 700 /var/lib/postgresql/data\n"
+        "chmod 3777 /run/postgresql\n"
+        "/usr/lib/postgresql/15/bin/postgres --version\n"
+    )
+    changes = [
+        f"ENV PATH=/usr/lib/postgresql/15/bin:{BASE_PATH}",
+        "ENV PGDATA=/var/lib/postgresql/data",
+        "ENV LANG=C.UTF-8",
+        'ENTRYPOINT ["docker-entrypoint.sh"]',
+        "EXPOSE 5432/tcp",
+        'CMD ["postgres"]',
+    ]
+    key = rootfs_key(POSTGRES_PACKAGES, POSTGRES_PRUNE)
+    content_hash = hash_inputs(
+        recipe=build_postgres, files=files.values(), extra=[key, script, *changes]
+    )
+    previous = current(POSTGRES_IMAGE)
+    if previous and previous[1] == content_hash:
+        report(POSTGRES_IMAGE, "cached", started)
+        return
+    how = rootfs_image(
+        POSTGRES_IMAGE,
+        "postgres",
+        POSTGRES_PACKAGES,
+        POSTGRES_PRUNE,
+        content_hash,
+        files,
+        script,
+        changes,
+    )
+    drop_superseded(previous)
+    report(POSTGRES_IMAGE, "built", started, how)
+
+
+def build_flask_postgres() -> None:
+    """schooner/flask-postgres:1: the examples/flask-postgres app on schooner/python:3.
+
+    Equivalent to this Dockerfile:
+        FROM schooner/python:3
+        COPY app.py /app/app.py
+        ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+        WORKDIR /app
+        USER 65534:65534
+        EXPOSE 8080
+        CMD ["python3", "/app/app.py"]
+    """
+    build_python()
+    started = time.monotonic()
+    files = {"/app/app.py": REPO / "examples" / "flask-postgres" / "app" / "app.py"}
+    base = image_id(PYTHON_IMAGE)
+    changes = [
+        "ENV PYTHONUNBUFFERED=1",
+        "ENV PYTHONDONTWRITEBYTECODE=1",
+        "WORKDIR /app",
+        "USER 65534:65534",
+        "EXPOSE 8080/tcp",
+        'CMD ["python3", "/app/app.py"]',
+    ]
+    content_hash = hash_inputs(
+        recipe=build_flask_postgres, files=files.values(), extra=[base, *changes]
+    )
+    previous = current(FLASK_POSTGRES_IMAGE)
+    if previous and previous[1] == content_hash:
+        report(FLASK_POSTGRES_IMAGE, "cached", started)
+        return
+    docker_commit_layer(base, FLASK_POSTGRES_IMAGE, content_hash, files, changes)
+    drop_superseded(previous)
+    report(FLASK_POSTGRES_IMAGE, "built", started)
+
+
+@functools.cache  # build_node asks for it; check once per run
+def build_node_base() -> None:
+    """schooner/node-base:latest: the node image without Schooner's own code.
+
+    Bookworm minbase with dockerd, iptables and Debian's docker-registry (with an
+    open config), and a venv holding Schooner's dependencies, installed without
+    an index from the wheelhouse built on the host (_wheels.py). Rebuilt only
+    when the package list or pyproject.toml changes. Equivalent to, on the rootfs:
+        COPY registry-config.yml /etc/docker/registry/config.yml
+        COPY wheelhouse/ /wheels/
+        RUN python3 -m venv /opt/schooner/venv \\
+            && /opt/schooner/venv/bin/pip install --no-index --no-deps /wheels/*.whl \\
+            && rm -rf /wheels
+        ENV PATH=/opt/schooner/venv/bin:...
+        CMD ["dockerd"]
+    """
+    started = time.monotonic()
+    config = {"/etc/docker/registry/config.yml": HERE / "node" / "registry-config.yml"}
+    script = (
+        "python3 -m venv /opt/schooner/venv\n"
+        "/opt/schooner/venv/bin/pip install --quiet --no-index --no-deps --no-cache-dir"
+        " --disable-pip-version-check /wheels/*.whl\n"
+        "rm -rf /wheels\n"
+        "/opt/schooner/venv/bin/etcd --version\n"
+        "dockerd --version\n"
+    )
+    key = rootfs_key(NODE_PACKAGES, NODE_PRUNE)
+    content_hash = hash_inputs(
+        recipe=build_node_base,
+        files=config.values(),
+        extra=[key, dependency_key(), script, *NODE_CHANGES],
+    )
+    previous = current(NODE_BASE_IMAGE)
+    if previous and previous[1] == content_hash:
+        report(NODE_BASE_IMAGE, "cached", started)
+        return
+    found, cached = dependency_wheels(source_files())
+    files = {**config, **{f"/wheels/{wheel.name}": wheel for wheel in found}}
+    how = rootfs_image(
+        NODE_BASE_IMAGE,
+        "node",
+        NODE_PACKAGES,
+        NODE_PRUNE,
+        content_hash,
+        files,
+        script,
+        NODE_CHANGES,
+    )
+    drop_superseded(previous)
+    wheelhouse = "wheelhouse cached" if cached else "wheelhouse built"
+    report(NODE_BASE_IMAGE, "built", started, f"{how[:-1]}; {wheelhouse})")
+
+
+def build_node() -> None:
+    """schooner/node:latest: a lab host (Docker-in-Docker node, or a control-plane container).
+
+    schooner/node-base plus Schooner's wheel, built on the host from the current
+    source: the content hash covers every source file, so the image is rebuilt
+    (in seconds: one thin layer) whenever the code changes. Equivalent to:
+        FROM schooner/node-base:latest
+        COPY schooner-*.whl /wheels/
+        RUN /opt/schooner/venv/bin/pip install --no-index --no-deps /wheels/*.whl \\
+            && rm -rf /wheels
+    Run it with the Docker-in-Docker flags (RECIPES.md) and a volume at /var/lib/docker.
+    """
+    build_node_base()
+    started = time.monotonic()
+    sources = source_files()
+    base = image_id(NODE_BASE_IMAGE)
+    script = (
+        "/opt/schooner/venv/bin/pip install --quiet --no-index --no-deps --no-cache-dir"
+        " --disable-pip-version-check /wheels/*.whl\n"
+        "rm -rf /wheels\n"
+        "/opt/schooner/venv/bin/schooner-agent --help >/dev/null\n"
+    )
+    content_hash = hash_inputs(
+        recipe=build_node, files=sources, extra=[base, script, *NODE_CHANGES]
+    )
+    previous = current(NODE_IMAGE)
+    if previous and previous[1] == content_hash:
+        report(NODE_IMAGE, "cached", started)
+        return
+    wheel, cached = project_wheel(sources)
+    files = {f"/wheels/{wheel.name}": wheel}
+    docker_commit_script(base, NODE_IMAGE, content_hash, files, script, NODE_CHANGES)
+    drop_superseded(previous)
+    report(NODE_IMAGE, "built", started, "(wheel cached)" if cached else "(wheel built)")
+
+
 BUILDERS: dict[str, Callable[[], None]] = {
     "busybox": build_busybox,
     "python": build_python,
     "web": build_web,
+    "postgres": build_postgres,
+    "flask-postgres": build_flask_postgres,
+    "node": build_node,
 }
+# `make images` (run by `make up`) stays quick: the node image is for the lab only.
+ALL = ("busybox", "python", "web", "postgres", "flask-postgres")
 
 
 def main(argv: list[str]) -> int:
     names = argv or ["all"]
     if "all" in names:
-        names = list(BUILDERS)
+        i = names.index("all")
+        names = [*names[:i], *ALL, *names[i + 1 :]]
     unknown = [n for n in names if n not in BUILDERS]
     if unknown:
         print(

@@ -2,10 +2,15 @@
 # top Makefile, or run `make -f deploy/images/images.mk images` from the repo root.
 # Every image is labelled with a content hash of its inputs and rebuilt only when
 # that hash changes, so a second `make images` is a quick no-op.
-#   images         all of them
-#   image-busybox  schooner/busybox:latest (FROM scratch + busybox-static; also the pause image)
-#   image-python   schooner/python:3 (debootstrap bookworm minbase + python3-flask, -psycopg2)
-#   image-web      schooner/web-example:1 and :2 (examples/web; builds image-python if needed)
+#   images                all of them but the node image
+#   image-busybox         schooner/busybox:latest (FROM scratch + busybox-static; the pause image)
+#   image-python          schooner/python:3 (debootstrap bookworm minbase + python3-flask, -psycopg2)
+#   image-web             schooner/web-example:1 and :2 (examples/web; on image-python)
+#   image-postgres        schooner/postgres:15 (debootstrap bookworm minbase + postgresql-15)
+#   image-flask-postgres  schooner/flask-postgres:1 (examples/flask-postgres; on image-python)
+#   image-node            schooner/node:latest, the lab's hosts: dockerd, docker-registry and
+#                         Schooner from wheels built here, on schooner/node-base:latest (all but
+#                         Schooner's code); the top layer is rebuilt whenever the source changes
 
 SCHOONER_IMAGES_PREV_GOAL := $(.DEFAULT_GOAL)
 SCHOONER_IMAGES_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
@@ -13,7 +18,7 @@ SCHOONER_IMAGES_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 SCHOONER_IMAGES_PYTHON ?= $(firstword $(wildcard $(SCHOONER_IMAGES_DIR)/../../.venv/bin/python) python3)
 SCHOONER_IMAGES_BUILD := $(SCHOONER_IMAGES_PYTHON) $(SCHOONER_IMAGES_DIR)/build.py
 
-.PHONY: images image-busybox image-python image-web
+.PHONY: images image-busybox image-python image-web image-postgres image-flask-postgres image-node
 
 images:
 	@$(SCHOONER_IMAGES_BUILD) all
@@ -26,6 +31,15 @@ image-python:
 
 image-web:
 	@$(SCHOONER_IMAGES_BUILD) web
+
+image-postgres:
+	@$(SCHOONER_IMAGES_BUILD) postgres
+
+image-flask-postgres:
+	@$(SCHOONER_IMAGES_BUILD) flask-postgres
+
+image-node:
+	@$(SCHOONER_IMAGES_BUILD) node
 
 # Included before any other target, do not become the including Makefile's default goal.
 ifneq ($(words $(MAKEFILE_LIST)),1)
