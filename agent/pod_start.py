@@ -160,6 +160,8 @@ class PodStarter:
         spec = sandbox_spec(pod, attempt=attempt, image=self.sandbox_image,
                             network=self.runtime.network, mounts=dns)
         try:
+            if not await self.images.local_id(self.sandbox_image):  # the kubelet pulls its
+                await self.runtime.pull_image(self.sandbox_image)  # pause image as needed
             sandbox_id = await self.runtime.run_container(spec)
             return await self.runtime.container(sandbox_id)
         except ContainerRuntimeError as exc:

@@ -19,10 +19,14 @@ import yaml
 from .topology import CONFIG_DIR, ContainerSpec, LabConfig, lab_containers
 
 DOCKER_IN_DOCKER: dict[str, Any] = {
-    # --privileged is refused by this engine (no CAP_SYS_RESOURCE): RECIPES.md.
+    # --privileged is refused by this engine (no CAP_SYS_RESOURCE): RECIPES.md. Its
+    # `systempaths=unconfined` has no API field (the CLI turns it into empty MaskedPaths),
+    # so neither compose v1 nor the SDK can pass it; /proc/sys stays read-only and the
+    # one sysctl a node needs, forwarding between its pods and the lab, is set here.
     "cap_add": ["ALL"],
     "cap_drop": ["SYS_RESOURCE"],
-    "security_opt": ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
+    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+    "sysctls": {"net.ipv4.ip_forward": "1"},
     "tmpfs": ["/run"],
 }
 

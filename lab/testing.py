@@ -173,28 +173,29 @@ class SchoonerCluster:
 
     def _start_container(self, spec: ContainerSpec, labels: dict[str, str]) -> None:
         cfg = self.config
-        volumes = {}
+        container = DockerContainer(cfg.image, command=spec.command,
+                                    name=cfg.container_name(spec.service))
         for name, path in spec.volumes.items():
             volume = self._docker.volumes.create(f"{cfg.name}-{name}", labels=labels)
             self._volumes.append(volume)
-            volumes[volume.name] = {"bind": path, "mode": "rw"}
+            container.with_volume_mapping(volume.name, path, "rw")
         if spec.config_mount:
-            volumes[str(self.files.etc)] = {"bind": CONFIG_DIR, "mode": "ro"}
+            container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
         kwargs: dict[str, Any] = {"hostname": spec.service, "init": True, "labels": labels,
-                                  "volumes": volumes, "extra_hosts": spec.extra_hosts}
+                                  "extra_hosts": spec.extra_hosts}
         if spec.docker_in_docker:
             kwargs.update(DOCKER_IN_DOCKER)
-            kwargs["tmpfs"] = dict.fromkeys(DOCKER_IN_DOCKER["tmpfs"], "")
-            volumes["/sys/fs/cgroup"] = {"bind": "/sys/fs/cgroup", "mode": "rw"}
+            kwargs.pop("tmpfs")
+            for path in DOCKER_IN_DOCKER["tmpfs"]:
+                container.with_tmpfs_mount(path)
+            container.with_volume_mapping("/sys/fs/cgroup", "/sys/fs/cgroup", "rw")
         # A container with published ports is created on the edge network (an internal
         # network publishes nothing), then joins the lab network under its service name.
         first = cfg.edge_network if spec.ports else cfg.lab_network
         endpoint = EndpointConfig(self._docker.api._version, aliases=[spec.service])
-        container = DockerContainer(cfg.image, command=spec.command,
-                                    name=cfg.container_name(spec.service), **kwargs)
-        container.with_kwargs(network=first, networking_config={first: endpoint})
-        for port, host_port in spec.ports.items():
-            container.with_bind_ports(port, ("127.0.0.1", host_port))  # type: ignore[arg-type]
+        container.with_kwargs(network=first, networking_config={first: endpoint}, **kwargs)
+        for port, host_port in spec.ports.items():  # on loopback only, never 0.0.0.0
+            container.ports[f"{port}/tcp"] = ("127.0.0.1", host_port)  # type: ignore[assignment]
         container.start()
         self.containers[spec.service] = container
         if first != cfg.lab_network:
@@ -203,9 +204,11 @@ class SchoonerCluster:
 
     def stop(self) -> None:
         """Remove every container, network, volume and file this cluster made."""
-        for container in reversed(list(self.containers.values())):
-            with contextlib.suppress(Exception):
-                container.get_wrapped_container().remove(force=True, v=True)
+        # By label, so a container whose start failed half-way goes too.
+        for container in self._docker.containers.list(
+                all=True, filters={"label": f"schooner.lab={self.config.name}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True, v=True)
         self.containers.clear()
         for volume in self._volumes:
             with contextlib.suppress(docker.errors.APIError):

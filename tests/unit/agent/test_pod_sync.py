@@ -168,3 +168,17 @@ def test_containers_of_an_unknown_pod_are_removed(tmp_path: Path) -> None:
     run(body)
     assert world.runtime.actions()[0] == ("stop", "a/2")  # the kubelet's minimum grace
     assert not any(c[0] == "delete" for c in world.client.calls)
+
+
+def test_a_missing_sandbox_image_is_pulled_first_and_a_failed_pull_reported(
+        tmp_path: Path) -> None:
+    world = World(tmp_path, make_pod("a"))
+    world.runtime.images.clear()  # a fresh node: not even the sandbox image
+
+    async def body() -> None:
+        await world.syncer.sync(UID)
+    run(body)
+    assert ("pull", "schooner/busybox:latest") in world.runtime.calls
+    assert world.runtime.actions()[0] == ("pull", "schooner/busybox:latest")
+    assert not [a for a in world.runtime.actions() if a[0] == "run"]
+    assert "FailedCreatePodSandBox" in world.events()
