@@ -89,8 +89,6 @@ class SchoonerCluster:
         self._home = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.files = LabFiles(self._home)
         self.containers: dict[str, DockerContainer] = {}
-        self._networks: list[Any] = []
-        self._volumes: list[Any] = []
 
     @staticmethod
     def _port_run(count: int) -> int:
@@ -156,12 +154,11 @@ class SchoonerCluster:
             raise RuntimeError(f"image {cfg.image} is not built: run `make image-node`") from None
         self.files.ensure(cfg)
         labels = {"schooner.lab": cfg.name}
-        self._networks.append(self._docker.networks.create(
+        self._docker.networks.create(
             cfg.lab_network, driver="bridge", internal=True, labels=labels,
             ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=cfg.subnet, iprange=cfg.container_range,
-                                                   gateway=cfg.gateway)])))
-        self._networks.append(self._docker.networks.create(cfg.edge_network, driver="bridge",
-                                                           labels=labels))
+                                                   gateway=cfg.gateway)]))
+        self._docker.networks.create(cfg.edge_network, driver="bridge", labels=labels)
         for spec in lab_containers(cfg):
             self._start_container(spec, labels)
         if self.push_images:
@@ -177,7 +174,6 @@ class SchoonerCluster:
                                     name=cfg.container_name(spec.service))
         for name, path in spec.volumes.items():
             volume = self._docker.volumes.create(f"{cfg.name}-{name}", labels=labels)
-            self._volumes.append(volume)
             container.with_volume_mapping(volume.name, path, "rw")
         if spec.config_mount:
             container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
@@ -204,22 +200,28 @@ class SchoonerCluster:
 
     def stop(self) -> None:
         """Remove every container, network, volume and file this cluster made."""
-        # By label, so a container whose start failed half-way goes too.
-        for container in self._docker.containers.list(
-                all=True, filters={"label": f"schooner.lab={self.config.name}"}):
-            with contextlib.suppress(docker.errors.APIError):
-                container.remove(force=True, v=True)
+        remove_lab(self._docker, self.config.name)
         self.containers.clear()
-        for volume in self._volumes:
-            with contextlib.suppress(docker.errors.APIError):
-                volume.remove(force=True)
-        self._volumes.clear()
-        for network in self._networks:
-            with contextlib.suppress(docker.errors.APIError):
-                network.remove()
-        self._networks.clear()
         shutil.rmtree(self._home, ignore_errors=True)
         self._docker.close()
+
+
+def remove_lab(client: docker.DockerClient, name: str) -> None:
+    """Remove a lab's containers, volumes and networks by their `schooner.lab` label.
+
+    By label, so a container whose start failed half-way goes too, and so a test run
+    killed before its teardown can be cleaned up: `python -m lab.testing NAME...`.
+    """
+    label = {"label": f"schooner.lab={name}"}
+    for container in client.containers.list(all=True, filters=label):
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True, v=True)
+    for volume in client.volumes.list(filters=label):
+        with contextlib.suppress(docker.errors.APIError):
+            volume.remove(force=True)
+    for network in client.networks.list(filters=label):
+        with contextlib.suppress(docker.errors.APIError):
+            network.remove()
 
 
 def _is_free(port: int) -> bool:
@@ -229,3 +231,13 @@ def _is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+if __name__ == "__main__":
+    import sys
+
+    _client = docker.from_env()
+    for _name in sys.argv[1:]:
+        remove_lab(_client, _name)
+        print(f"removed {_name}")
+    _client.close()
