@@ -68,7 +68,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 ## Everything needed, then the whole suite (unit, integration, e2e on Docker, CLI, kubectl).
-test: $(STAMP) lint images
+test: $(STAMP) lint images image-node
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 test-unit: $(STAMP)

@@ -26,21 +26,21 @@ class SteadyClient(threading.Thread):
         super().__init__(daemon=True)
         self.url = url
         self.results: list[tuple[float, bool]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         started = time.monotonic()
         with httpx.Client(timeout=5) as http:
-            while not self._stop.is_set() and time.monotonic() - started < LOAD_LIMIT_SECONDS:
+            while not self._halt.is_set() and time.monotonic() - started < LOAD_LIMIT_SECONDS:
                 try:
                     ok = http.get(self.url).status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 self.results.append((time.monotonic(), ok))
-                self._stop.wait(0.05)
+                self._halt.wait(0.05)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(10)
 
 
