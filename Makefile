@@ -78,10 +78,11 @@ test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
 ## The benchmarks (not tests): figures and commands go to docs/benchmarks.md.
-bench: $(STAMP) images
+bench: $(STAMP) images image-node
 	$(BIN)/python bench/api.py --write docs/benchmarks.md
 	$(BIN)/python bench/pods.py --write docs/benchmarks.md
 	$(BIN)/python bench/proxy.py --write docs/benchmarks.md
+	$(BIN)/python bench/lab.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
