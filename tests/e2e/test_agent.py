@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from agent.lease import LEASE_DURATION_SECONDS
 from apimachinery import errors
 from tests.support.processes import wait_for
 
@@ -86,7 +87,7 @@ def test_node_registration_and_lease(agent: AgentNode) -> None:
     lease = wait_for(lambda: agent.client.get("leases", agent.name, "kube-node-lease"), 15,
                      "the node's lease")
     assert lease["spec"]["holderIdentity"] == agent.name
-    assert lease["spec"]["leaseDurationSeconds"] == 40
+    assert lease["spec"]["leaseDurationSeconds"] == LEASE_DURATION_SECONDS == 20
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", lease["spec"]["renewTime"])
 
 
