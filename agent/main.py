@@ -7,7 +7,6 @@ import asyncio
 import ipaddress
 import logging
 import os
-import re
 import signal
 import socket
 import sys
@@ -19,19 +18,10 @@ from agent.container import ContainerRuntimeError
 from agent.podnetwork import PodCIDRTimeout
 from agent.runtime import DockerRuntime
 from apimachinery.client import AsyncClient
+from apimachinery.durations import duration
 from apimachinery.kubeconfig import KubeconfigError
 
 log = logging.getLogger("agent")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def duration(text: str) -> float:
-    """A Go-style duration (`10s`, `1m`, `500ms`) or plain seconds, as seconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 10s, 1m, 500ms)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 def cidr(text: str) -> str:
