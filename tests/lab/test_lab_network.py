@@ -65,7 +65,12 @@ def test_service_balances_over_every_ready_replica(client: Client, namespace: st
     ready_endpoints(client, namespace, "lb", 3)
     names = {p["metadata"]["name"] for p in pods}
     client_pod = sorted(names)[0]
+    # The Endpoints are complete; each node's proxy applies them from its own watch.
+    wait_for(lambda: "pod" in fetch(client, namespace, client_pod, ["http://lb/"])[0], 30,
+             "a first answer through the service", 0.5)
     answers = fetch(client, namespace, client_pod, ["http://lb/"], count=60)
+    failed = [a["error"] for a in answers if "error" in a]
+    assert not failed, f"{len(failed)}/60 failed: {sorted(set(failed))}"
     seen = [a.get("pod") for a in answers]
     assert set(seen) == names, seen
     # Take one replica out of the Service (its label no longer matches): it keeps running,
