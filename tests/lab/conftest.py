@@ -83,6 +83,15 @@ def fetch(client: Client, namespace: str, pod: str, urls: list[str],
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def wait_serving(client: Client, namespace: str, from_pod: str, pods: list[Object],
+                 timeout: float = 60) -> None:
+    """Until every pod's server answers by pod IP from `from_pod` (a pod may be Ready
+    a moment before its server listens, when it has no readiness probe)."""
+    urls = [f"http://{p['status']['podIP']}:8080/" for p in pods]
+    wait_for(lambda: all("pod" in a for a in fetch(client, namespace, from_pod, urls)),
+             timeout, f"{len(urls)} pods answering from {from_pod}", 0.5)
+
+
 def deployment(name: str, replicas: int, image: str = "schooner/web-example:1") -> Object:
     labels = {"app": name}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},

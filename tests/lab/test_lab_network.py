@@ -18,6 +18,7 @@ from tests.lab.conftest import (
     ready_endpoints,
     ready_pods,
     service,
+    wait_serving,
 )
 from tests.support.processes import wait_for
 
@@ -44,6 +45,7 @@ def test_pods_spread_and_reach_each_other_and_the_service(client: Client,
     assert sorted(by_node) == ["node1", "node2", "node3"], {
         n: len(p) for n, p in by_node.items()}
     ready_endpoints(client, namespace, "web", 6)
+    wait_serving(client, namespace, pods[0]["metadata"]["name"], pods)
     cluster_ip = client.get("services", "web", namespace)["spec"]["clusterIP"]
     for node, on_node in sorted(by_node.items()):
         me = on_node[0]
@@ -65,6 +67,7 @@ def test_service_balances_over_every_ready_replica(client: Client, namespace: st
     ready_endpoints(client, namespace, "lb", 3)
     names = {p["metadata"]["name"] for p in pods}
     client_pod = sorted(names)[0]
+    wait_serving(client, namespace, client_pod, pods)
     # The Endpoints are complete; each node's proxy applies them from its own watch.
     wait_for(lambda: "pod" in fetch(client, namespace, client_pod, ["http://lb/"])[0], 30,
              "a first answer through the service", 0.5)
@@ -110,6 +113,7 @@ def test_a_service_without_endpoints_refuses_at_once(cluster: SchoonerCluster,
     svc = client.create("services", service("nobody", selector={"app": "nobody"},
                                              type_="NodePort"), namespace)
     pod = ready_pods(client, namespace, "probe", 1)[0]["metadata"]["name"]
+    wait_serving(client, namespace, pod, [client.get("pods", pod, namespace)])
     eps = wait_for(lambda: client.get("endpoints", "nobody", namespace), 30, "endpoints")
     assert not eps.get("subsets")
     answers = fetch(client, namespace, pod, [f"http://{svc['spec']['clusterIP']}/"])
