@@ -56,9 +56,14 @@ def resource_version_of(obj: Object) -> str:
     return metadata(obj).get("resourceVersion") or ""
 
 
+def rfc3339(when: datetime) -> str:
+    """A time as Kubernetes writes timestamps: RFC 3339, UTC, seconds."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def now_rfc3339() -> str:
-    """The current time as Kubernetes writes timestamps: RFC 3339, UTC, seconds."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current time as Kubernetes writes timestamps."""
+    return rfc3339(datetime.now(UTC))
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the repo root
     sys.path.insert(0, str(ROOT))
 
+from apimachinery.client import Client  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from tests.support.localcluster import local_cluster  # noqa: E402
 from tests.support.processes import wait_for  # noqa: E402
@@ -88,10 +89,10 @@ def throughput(ip: str, port: int, per_thread: int) -> float:
     return THREADS * per_thread / elapsed
 
 
-def deploy(client: object) -> tuple[str, str]:
+def deploy(client: Client) -> tuple[str, str]:
     """One web-example replica and its ClusterIP Service; returns (podIP, clusterIP)."""
     labels = {"app": "bench-proxy"}
-    client.create("deployments", {  # type: ignore[attr-defined]
+    client.create("deployments", {
         "metadata": {"name": "bench-proxy"},
         "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
             "metadata": {"labels": labels}, "spec": {"containers": [{
@@ -99,14 +100,14 @@ def deploy(client: object) -> tuple[str, str]:
                 "ports": [{"name": "http", "containerPort": 8080}],
                 "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
                                    "periodSeconds": 1}}]}}}}, "default")
-    svc = client.create("services", {  # type: ignore[attr-defined]
+    svc = client.create("services", {
         "metadata": {"name": "bench-proxy"},
         "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": "http"}]}},
         "default")
     cluster_ip = svc["spec"]["clusterIP"]
 
     def ready_ip() -> str | None:
-        eps = client.get("endpoints", "bench-proxy", "default")  # type: ignore[attr-defined]
+        eps = client.get("endpoints", "bench-proxy", "default")
         ips = [a["ip"] for s in eps.get("subsets") or [] for a in s.get("addresses") or []]
         return ips[0] if ips else None
     pod_ip = wait_for(ready_ip, 180, "a ready endpoint", 0.5)

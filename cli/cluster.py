@@ -387,7 +387,7 @@ ApiserverPortOption = Annotated[int | None, typer.Option(
     help="apiserver port (default: as last time, else 6443)", show_default=False)]
 
 
-def _fail(exc: Exception) -> typer.Exit:
+def exit_with_error(exc: Exception) -> typer.Exit:
     """Print an error as one red line (plus any log tail, plain) and exit 1."""
     first, _, rest = str(exc).partition("\n")
     err = Console(stderr=True, highlight=False)
@@ -433,7 +433,7 @@ def register(app: typer.Typer) -> None:
         try:
             st = up(home, etcd_port=etcd_port, apiserver_port=apiserver_port)
         except (ClusterError, OSError) as exc:
-            raise _fail(exc) from None
+            raise exit_with_error(exc) from None
         render_status(Console(highlight=False, width=160), st)
 
     @app.command("down")
@@ -442,7 +442,7 @@ def register(app: typer.Typer) -> None:
         try:
             stopped = down(home)
         except (ClusterError, OSError) as exc:
-            raise _fail(exc) from None
+            raise exit_with_error(exc) from None
         Console().print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
     @app.command("status")
@@ -451,5 +451,5 @@ def register(app: typer.Typer) -> None:
         try:
             st = status(home)
         except (ClusterError, OSError) as exc:
-            raise _fail(exc) from None
+            raise exit_with_error(exc) from None
         render_status(Console(highlight=False, width=160), st)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from apimachinery import errors
+from cli.cluster import exit_with_error
 from lab import lifecycle
 from lab.compose import ComposeError
 from lab.images import ImageError
@@ -31,15 +32,6 @@ NodesOption = Annotated[int, typer.Option(
     "--nodes", envvar="NODES", help="Number of node hosts (default: $NODES, else 3)")]
 
 FAILURES = (ComposeError, ImageError, LabTimeout, errors.APIError, OSError, ValueError)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    typer.echo(f"error: {first}", err=True)
-    rest = "\n".join(str(exc).strip().splitlines()[1:])
-    if rest:
-        typer.echo(rest, err=True)
-    return typer.Exit(1)
 
 
 def render(console: Console, st: lifecycle.LabStatus) -> None:
@@ -70,7 +62,7 @@ def up_command(home: HomeOption = None, nodes: NodesOption = 3) -> None:
     try:
         st = lifecycle.up(_config(nodes), lifecycle.lab_home(home))
     except FAILURES as exc:
-        raise _fail(exc) from None
+        raise exit_with_error(exc) from None
     console = Console(highlight=False, width=160)
     console.print(f"lab up: {len(st.nodes)} nodes Ready in {st.elapsed:.1f}s")
     render(console, st)
@@ -86,7 +78,7 @@ def down_command(
     try:
         lifecycle.down(_config(nodes), lifecycle.lab_home(home), keep_volumes=keep_volumes)
     except FAILURES as exc:
-        raise _fail(exc) from None
+        raise exit_with_error(exc) from None
     typer.echo("lab down")
 
 
@@ -96,7 +88,7 @@ def status_command(home: HomeOption = None, nodes: NodesOption = 3) -> None:
     try:
         st = lifecycle.status(_config(nodes), lifecycle.lab_home(home))
     except FAILURES as exc:
-        raise _fail(exc) from None
+        raise exit_with_error(exc) from None
     render(Console(highlight=False, width=160), st)
 
 

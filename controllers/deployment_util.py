@@ -181,8 +181,7 @@ def build_new_rs(d: Object, pod_hash: str, replicas: int,
 
 # -- conditions --------------------------------------------------------------------------------
 
-def rfc3339(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+rfc3339 = meta.rfc3339  # condition timestamps, as everywhere
 
 
 def get_condition(status: Object, kind: str) -> Object | None:

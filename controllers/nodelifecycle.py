@@ -36,8 +36,10 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.events import EventRecorder
+from apimachinery.meta import rfc3339
 
 from .base import Controller, ControllerClient, SharedInformerFactory
+from .deployment_util import get_condition
 
 Object = dict[str, Any]
 
@@ -50,13 +52,8 @@ UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 
 
-def rfc3339(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def ready_condition(node: Object) -> Object | None:
-    return next((c for c in (node.get("status") or {}).get("conditions") or []
-                 if c.get("type") == "Ready"), None)
+    return get_condition(node.get("status") or {}, "Ready")
 
 
 def heartbeat_age(node: Object, lease: Object | None, now: datetime) -> float | None:

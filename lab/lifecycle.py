@@ -36,7 +36,7 @@ def lab_home(home: Path | str | None = None) -> Path:
 @dataclass(frozen=True)
 class LabStatus:
     kubeconfig: Path
-    containers: list[tuple[str, str]]  # (container, state)
+    containers: list[tuple[str, str]]  # (service, running|stopped)
     nodes: list[NodeRow]
     elapsed: float = 0.0
 
@@ -67,16 +67,13 @@ def down(config: LabConfig, home: Path, *, keep_volumes: bool = False) -> None:
 
 
 def containers(config: LabConfig, files: LabFiles) -> list[tuple[str, str]]:
+    """(service, running|stopped) of each lab service docker-compose knows."""
     if not files.compose_file.exists():
         return []
-    out = compose.run(config, files.compose_file, "ps")
-    rows = []
-    for line in out.splitlines()[2:]:
-        parts = line.split()
-        if parts:
-            state = "running" if " Up " in f" {line} " else "stopped"
-            rows.append((parts[0], state))
-    return rows
+    every = compose.run(config, files.compose_file, "ps", "--services").split()
+    running = set(compose.run(config, files.compose_file, "ps", "--services", "--filter",
+                              "status=running").split())
+    return [(name, "running" if name in running else "stopped") for name in every]
 
 
 def status(config: LabConfig, home: Path) -> LabStatus:

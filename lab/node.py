@@ -16,7 +16,6 @@ flags (docs/architecture.md, "Running a node on another host").
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import socket
 import subprocess
@@ -124,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         stop_all(children)
     codes = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM)]
-    os._exit(codes[0] if codes else 0)
+    sys.exit(codes[0] if codes else 0)
 
 
 if __name__ == "__main__":

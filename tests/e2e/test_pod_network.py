@@ -16,7 +16,6 @@ import contextlib
 import ipaddress
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,13 @@ import docker
 import pytest
 
 from apimachinery import errors
-from tests.support.processes import Apiserver, Etcd, Process, wait_for
+from tests.support.processes import (
+    Apiserver,
+    Process,
+    own_control_plane,
+    start_controller_manager,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
@@ -42,15 +47,8 @@ TIMEOUT = 30.0
 @pytest.fixture(scope="module")
 def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     """This module's own etcd and apiserver: its node IPAM must see only its own Nodes."""
-    etcd = Etcd(tmp_path_factory.mktemp("podnet-etcd"))
-    server = Apiserver(tmp_path_factory.mktemp("podnet-apiserver"), etcd.url)
-    try:
-        etcd.start()
-        server.start()
+    with own_control_plane(tmp_path_factory.mktemp("podnet")) as server:
         yield server
-    finally:
-        server.stop()
-        etcd.stop()
 
 
 def in_netns(netns: str, script: str) -> str:
@@ -86,16 +84,12 @@ def netns() -> Iterator[str]:
 
 @pytest.fixture
 def node_ipam(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
-    log_path = tmp_path / "controller-manager.log"
-    proc = Process("controller-manager", [
-        sys.executable, "-m", "controllers", "--kubeconfig",
-        str(apiserver.kubeconfig(tmp_path / "kubeconfig")), "--secure-port", "0",
+    proc = start_controller_manager(
+        apiserver.kubeconfig(tmp_path / "kubeconfig"), tmp_path / "controller-manager.log",
         "--controllers", "nodeipam", "--allocate-node-cidrs", "--cluster-cidr", CLUSTER_CIDR,
-        "--node-cidr-mask-size", "24", "--service-cluster-ip-range", SERVICE_CIDR], log_path)
-    proc.start()
+        "--node-cidr-mask-size", "24", "--service-cluster-ip-range", SERVICE_CIDR,
+        timeout=TIMEOUT)
     try:
-        wait_for(lambda: "caches synced" in log_path.read_text(errors="replace"), TIMEOUT,
-                 f"controller-manager to sync\n{proc.log_tail()}")
         yield proc
     finally:
         proc.stop()

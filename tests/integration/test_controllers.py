@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +22,13 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
-from tests.support.processes import Apiserver, Etcd, Process, wait_for
+from tests.support.processes import (
+    Apiserver,
+    Process,
+    own_control_plane,
+    start_controller_manager,
+    wait_for,
+)
 
 Object = dict[str, Any]
 TIMEOUT = 30.0
@@ -32,34 +37,13 @@ TIMEOUT = 30.0
 @pytest.fixture(scope="module")
 def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     """This module's own etcd and apiserver (overrides the session-wide one)."""
-    etcd = Etcd(tmp_path_factory.mktemp("ctl-etcd"))
-    server = Apiserver(tmp_path_factory.mktemp("ctl-apiserver"), etcd.url)
-    try:
-        etcd.start()
-        server.start()
+    with own_control_plane(tmp_path_factory.mktemp("ctl")) as server:
         yield server
-    finally:
-        server.stop()
-        etcd.stop()
 
 
 def start_manager(kubeconfig: Path, log_path: Path) -> Process:
-    """`python -m controllers`, ready once its caches have synced; stopped if it never is."""
-    proc = Process("controller-manager", [sys.executable, "-m", "controllers",
-                                          "--kubeconfig", str(kubeconfig), "-v", "2",
-                                          "--secure-port", "0"], log_path)
-    proc.start()
-    try:
-        assert proc.popen is not None
-        popen = proc.popen
-        wait_for(lambda: "caches synced" in log_path.read_text(errors="replace")
-                 or popen.poll() is not None, TIMEOUT,
-                 f"controller-manager to sync\n{proc.log_tail()}")
-        assert popen.poll() is None, f"controller-manager exited:\n{proc.log_tail()}"
-    except BaseException:
-        proc.stop()
-        raise
-    return proc
+    """`python -m controllers` with every controller, ready once its caches have synced."""
+    return start_controller_manager(kubeconfig, log_path, timeout=TIMEOUT)
 
 
 @pytest.fixture

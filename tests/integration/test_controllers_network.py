@@ -19,7 +19,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
 from tests.integration.test_controllers import TIMEOUT, exists, start_manager
-from tests.support.processes import Apiserver, Etcd, Process, wait_for
+from tests.support.processes import Apiserver, Process, own_control_plane, wait_for
 
 Object = dict[str, Any]
 QUIET = 1.0  # how long "nothing else happens" is watched for
@@ -28,15 +28,8 @@ QUIET = 1.0  # how long "nothing else happens" is watched for
 @pytest.fixture(scope="module")
 def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     """This module's own etcd and apiserver, so other modules' objects never interfere."""
-    etcd = Etcd(tmp_path_factory.mktemp("net-etcd"))
-    server = Apiserver(tmp_path_factory.mktemp("net-apiserver"), etcd.url)
-    try:
-        etcd.start()
-        server.start()
+    with own_control_plane(tmp_path_factory.mktemp("net")) as server:
         yield server
-    finally:
-        server.stop()
-        etcd.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ controller-manager would hand CIDRs to every Node it sees).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,13 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.processes import Apiserver, Etcd, Process, wait_for
+from tests.support.processes import (
+    Apiserver,
+    Etcd,
+    Process,
+    start_controller_manager,
+    wait_for,
+)
 
 Object = dict[str, Any]
 TIMEOUT = 30.0
@@ -34,17 +39,9 @@ def cluster(fresh_apiserver: tuple[Etcd, Apiserver], tmp_path: Path
 
     def start(*flags: str) -> Process:
         log_path = tmp_path / f"controller-manager-{len(started)}.log"
-        proc = Process("controller-manager", [
-            sys.executable, "-m", "controllers", "--kubeconfig", str(kubeconfig), "-v", "2",
-            "--secure-port", "0", "--controllers", "nodeipam", *flags], log_path)
+        proc = start_controller_manager(kubeconfig, log_path, "--controllers", "nodeipam",
+                                        *flags, timeout=TIMEOUT)
         started.append(proc)
-        proc.start()
-        popen = proc.popen
-        assert popen is not None
-        wait_for(lambda: "caches synced" in log_path.read_text(errors="replace")
-                 or popen.poll() is not None, TIMEOUT,
-                 f"controller-manager to sync\n{proc.log_tail()}")
-        assert popen.poll() is None, f"controller-manager exited:\n{proc.log_tail()}"
         return proc
 
     with apiserver.client() as client:

@@ -59,6 +59,5 @@ def test_flask_postgres_reads_rows_and_survives_its_database_pod(
     new_db = wait_for(replaced, 180, "a new postgres-0 Ready", 1)
     assert new_db["spec"]["nodeName"] == db["spec"]["nodeName"]
     url = f"http://{cluster.node_ip('node1')}:{NODE_PORT}/"
-    body = wait_for(lambda: any(s["name"] == "marker" for s in ships(url).get("ships", [])),
-                    90, "the marker row through the app", 1)
-    assert body
+    wait_for(lambda: any(s["name"] == "marker" for s in ships(url).get("ships", [])),
+             90, "the marker row through the app", 1)

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -194,3 +195,39 @@ class Apiserver:
         from apimachinery.kubeconfig import write_kubeconfig
         write_kubeconfig(str(path), self.url, self.ca_pem, self.token)
         return path
+
+
+@contextmanager
+def own_control_plane(workdir: Path) -> Iterator[Apiserver]:
+    """An etcd and apiserver of the caller's own (a module whose cluster-scoped objects,
+    Nodes say, must not meet other modules'); both stopped afterwards."""
+    etcd = Etcd(workdir / "etcd")
+    server = Apiserver(workdir / "apiserver", etcd.url)
+    try:
+        etcd.start()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        etcd.stop()
+
+
+def start_controller_manager(kubeconfig: Path, log_path: Path, *flags: str,
+                             timeout: float = 30.0) -> Process:
+    """`python -m controllers FLAGS`, ready once its caches have synced; stopped if it
+    never gets there (or exits first)."""
+    proc = Process("controller-manager", [sys.executable, "-m", "controllers",
+                                          "--kubeconfig", str(kubeconfig), "-v", "2",
+                                          "--secure-port", "0", *flags], log_path)
+    proc.start()
+    try:
+        assert proc.popen is not None
+        popen = proc.popen
+        wait_for(lambda: "caches synced" in log_path.read_text(errors="replace")
+                 or popen.poll() is not None, timeout,
+                 f"controller-manager to sync\n{proc.log_tail()}")
+        assert popen.poll() is None, f"controller-manager exited:\n{proc.log_tail()}"
+    except BaseException:
+        proc.stop()
+        raise
+    return proc
