@@ -37,6 +37,7 @@ from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .nodeipam import NodeIpamController
 from .nodelifecycle import NodeLifecycleController
+from .podgc import PodGCController
 from .replicaset import ReplicaSetController
 from .statefulset import StatefulSetController
 
@@ -60,6 +61,7 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, grace_period=a.node_monitor_grace_period,
         unreachable_seconds=a.default_unreachable_toleration_seconds,
         not_ready_seconds=a.default_not_ready_toleration_seconds),
+    "podgc": lambda c, f, a: PodGCController(c, f, quarantine=a.orphan_pod_quarantine),
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),
@@ -108,6 +110,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "node before eviction (Kubernetes: 300s)")
     p.add_argument("--default-not-ready-toleration-seconds", type=duration, default=10.0,
                    help="the same for a node that reports NotReady (Kubernetes: 300s)")
+    p.add_argument("--orphan-pod-quarantine", type=duration, default=40.0,
+                   help="how long a pod's node must be missing before the pod is "
+                        "force-deleted (Kubernetes' PodGC quarantine: 40s)")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
     p.add_argument("--bind-address", default="127.0.0.1",
