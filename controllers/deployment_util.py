@@ -46,8 +46,11 @@ POD_TEMPLATE_HASH = "pod-template-hash"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 ROLLBACK_TO = "deprecated.deployment.rollback.to"
+# Also the auto-rollback controller's bookkeeping (autorollback_util.BOOKKEEPING): it is
+# about the Deployment, and `rollout undo` would otherwise copy a stale value back.
 _NOT_COPIED = {LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS,
-               ROLLBACK_TO}
+               ROLLBACK_TO, "schooner.io/last-available-revision",
+               "schooner.io/auto-rollback-reason", "schooner.io/auto-rollback-failed-hash"}
 REVISION_HISTORY_LIMIT_CHARS = 2000
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 

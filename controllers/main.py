@@ -29,6 +29,7 @@ from apimachinery.client import AsyncClient
 from apimachinery.durations import duration
 from apimachinery.healthz import serve_healthz
 
+from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .cidrset import CIDRSet, parse_cidr
 from .deployment import DeploymentController
@@ -57,6 +58,9 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, workers=a.concurrent_endpoint_syncs),
     "statefulset": lambda c, f, a: StatefulSetController(
         c, f, workers=a.concurrent_statefulset_syncs),
+    "auto-rollback": lambda c, f, a: AutoRollbackController(
+        c, f, restart_threshold=a.auto_rollback_restart_threshold,
+        image_pull_grace=a.auto_rollback_image_pull_grace),
     "nodelifecycle": lambda c, f, a: NodeLifecycleController(
         c, f, grace_period=a.node_monitor_grace_period,
         unreachable_seconds=a.default_unreachable_toleration_seconds,
@@ -113,6 +117,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--orphan-pod-quarantine", type=duration, default=40.0,
                    help="how long a pod's node must be missing before the pod is "
                         "force-deleted (Kubernetes' PodGC quarantine: 40s)")
+    p.add_argument("--auto-rollback-restart-threshold", type=int, default=3,
+                   help="restarts of a new pod's container in CrashLoopBackOff that fail the "
+                        "rollout of a Deployment annotated schooner.io/auto-rollback")
+    p.add_argument("--auto-rollback-image-pull-grace", type=duration, default=30.0,
+                   help="how long a new pod may wait on its image (ErrImagePull, "
+                        "ImagePullBackOff, ...) before such a rollout counts as failed")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
     p.add_argument("--bind-address", default="127.0.0.1",

@@ -73,13 +73,11 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 
 
 def test_controller_selection_and_flags() -> None:
-    assert selected_controllers("*") == ["replicaset", "deployment", "garbagecollector",
-                                         "namespace", "endpoints", "statefulset",
-                                         "nodelifecycle", "nodeipam"]
-    assert selected_controllers("*,-garbagecollector") == ["replicaset", "deployment",
-                                                           "namespace", "endpoints",
-                                                           "statefulset", "nodelifecycle",
-                                                           "nodeipam"]
+    every = ["replicaset", "deployment", "garbagecollector", "namespace", "endpoints",
+             "statefulset", "auto-rollback", "nodelifecycle", "podgc", "nodeipam"]
+    assert selected_controllers("*") == every
+    assert selected_controllers("*,-garbagecollector") == [
+        n for n in every if n != "garbagecollector"]
     assert selected_controllers("namespace") == ["namespace"]
     with pytest.raises(ValueError, match="unknown controllers: nope"):
         selected_controllers("nope")
