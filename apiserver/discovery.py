@@ -18,6 +18,7 @@ import orjson
 from apimachinery.resources import RESOURCES, ResourceInfo, group_versions
 
 from . import __version__
+from .eviction import EVICTION_GROUP, EVICTION_KIND, EVICTION_VERSION
 
 Object = dict[str, Any]
 
@@ -29,6 +30,7 @@ _SUBRESOURCE_VERBS = {
     "binding": ["create"],
     "log": ["get"],
     "exec": ["create", "get"],
+    "eviction": ["create"],
 }
 
 
@@ -95,6 +97,9 @@ def resource_list(group_version: str) -> Object | None:
                 entry.update(group="autoscaling", version="v1", kind="Scale")
             if sub == "binding":
                 entry["kind"] = "Binding"
+            if sub == "eviction":  # kubectl drain evicts only if discovery says so
+                entry.update(group=EVICTION_GROUP, version=EVICTION_VERSION,
+                             kind=EVICTION_KIND)
             entries.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
             "resources": entries}

@@ -2,8 +2,9 @@
 
 Kubernetes installs the same handler (`staging/.../endpoints/handlers`) for every
 kind; so does Schooner. A request is parsed into a RequestInfo, then one
-function per verb does the work through the Registry. Subresources that are
-views (`scale`, `binding`) are handled here on top of the same registry calls.
+function per verb does the work through the Registry. The subresources
+(`scale` and `binding`, views of the object, and `eviction`, a delete) are handled
+here on top of the same registry calls.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from apimachinery.selectors import (
     validate_field_selector,
 )
 
-from . import subresources, watch
+from . import eviction, subresources, watch
 from .nodeproxy import NodeProxy
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
@@ -157,6 +158,8 @@ class Handlers:
     async def _create(self, request: Request, info: RequestInfo) -> Response:
         body = decode_object(await read_body(request, self.max_request_bytes),
                              request.headers.get("content-type", JSON))
+        if info.subresource == "eviction":
+            return await self._evict(info, body)
         if info.subresource == "binding":
             return await self._bind(info, body)
         if info.subresource == "exec":
@@ -180,6 +183,17 @@ class Handlers:
             lambda pod: _scheduled(subresources.bind(pod, binding)))
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success", "code": 201}, 201)
+
+    async def _evict(self, info: RequestInfo, body: Object) -> Response:
+        """Delete the pod with the Eviction's options; no PodDisruptionBudgets to check."""
+        options, dry_run = eviction.delete_options_for(info.name or "", body)
+        token = DRY_RUN.set(True) if dry_run else None
+        try:
+            await self.registry.delete(info.resource, info.namespace, info.name or "", options)
+        finally:
+            if token is not None:
+                DRY_RUN.reset(token)
+        return json_response(eviction.success(), 201)
 
     async def _update(self, request: Request, info: RequestInfo) -> Response:
         body = decode_object(await read_body(request, self.max_request_bytes),

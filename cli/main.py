@@ -3,7 +3,8 @@
 This module is the front door: the global flags (`--kubeconfig`, `--context`,
 `-n`), the commands that are about the client and the cluster rather than
 about objects (`version`, `api-resources`, `config view`), the registration
-of the object verbs (`cli.commands`) and of `up`/`down`/`status`
+of the object verbs (`cli.commands`), of `rollout` (`cli.rollout`), of
+`cordon`/`uncordon`/`drain` (`cli.nodes`) and of `up`/`down`/`status`
 (`cli.cluster`), and the error boundary.
 
 The boundary is kubectl's contract with scripts and people: a failure is one
@@ -27,7 +28,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import commands, lab, pods, printers, wait
+from cli import commands, lab, nodes, pods, printers, rollout, wait
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
 
@@ -243,6 +244,8 @@ def config_view_cmd(
 
 commands.register(app)
 pods.register(app)
+rollout.register(app)
+nodes.register(app)
 wait.register(app)
 lab.register(app)
 try:
