@@ -12,12 +12,17 @@ The rules are the kubelet's:
 * no running sandbox -> everything is killed and recreated in a new one, except
   that a `Never` pod whose containers already ran is not restarted;
 * a running container whose spec hash changed is killed and started again;
+* a running container whose liveness or startup probe failed (`unhealthy`,
+  from `agent.prober`) is killed and, unless the policy is `Never`, started
+  again at once, or after the back-off if its previous instance died within
+  it (kubelet's doBackOff);
 * an exited container is restarted if `phases.RESTART` says so, once its
   back-off has passed, else it waits in CrashLoopBackOff.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -128,8 +133,13 @@ def _garbage(observed: PodObservation, keep_sandbox: ContainerRecord | None) -> 
 
 
 def compute_pod_actions(pod: Object | None, observed: PodObservation, backoff: Backoff,
-                        now: datetime, *, last_known: Object | None = None) -> PodActions:
-    """Decide the next step for one pod; `pod` is None when it is gone from the API."""
+                        now: datetime, *, last_known: Object | None = None,
+                        unhealthy: Mapping[str, str] | None = None) -> PodActions:
+    """Decide the next step for one pod; `pod` is None when it is gone from the API.
+
+    `unhealthy` maps the IDs of containers whose liveness or startup probe
+    failed to that probe's name (`liveness`, `startup`).
+    """
     if pod is None or (pod.get("metadata") or {}).get("deletionTimestamp"):
         return PodActions(kill_pod=True, grace_seconds=grace_period(pod or last_known))
     spec = pod.get("spec") or {}
@@ -141,7 +151,7 @@ def compute_pod_actions(pod: Object | None, observed: PodObservation, backoff: B
     sandbox = observed.running_sandbox
     if sandbox is None:
         return _new_sandbox(spec, policy, observed)
-    return _in_sandbox(pod, spec, policy, observed, sandbox, backoff, now)
+    return _in_sandbox(pod, spec, policy, observed, sandbox, backoff, now, unhealthy or {})
 
 
 def _new_sandbox(spec: Object, policy: str, observed: PodObservation) -> PodActions:
@@ -164,7 +174,8 @@ def _new_sandbox(spec: Object, policy: str, observed: PodObservation) -> PodActi
 
 
 def _in_sandbox(pod: Object, spec: Object, policy: str, observed: PodObservation,
-                sandbox: ContainerRecord, backoff: Backoff, now: datetime) -> PodActions:
+                sandbox: ContainerRecord, backoff: Backoff, now: datetime,
+                unhealthy: Mapping[str, str]) -> PodActions:
     uid = str((pod.get("metadata") or {}).get("uid") or "")
     start: list[StartContainer] = []
     kill: dict[str, str] = {}
@@ -182,6 +193,14 @@ def _in_sandbox(pod: Object, spec: Object, policy: str, observed: PodObservation
             if latest.spec_hash and latest.spec_hash != container_hash(c):
                 kill[latest.id] = f"Container {name} definition changed, will be restarted"
                 start.append(StartContainer(name))
+            elif latest.id in unhealthy:
+                message = f"Container {name} failed {unhealthy[latest.id]} probe"
+                restart = _restart_after_probe(uid, name, observed, backoff, now) \
+                    if policy != "Never" else None
+                kill[latest.id] = f"{message}, will be restarted" if policy != "Never" \
+                    else message
+                if restart is not None:
+                    start.append(restart)
         elif should_restart(policy, latest):
             active = True
             ended = latest.ended_at or now
@@ -195,6 +214,23 @@ def _in_sandbox(pod: Object, spec: Object, policy: str, observed: PodObservation
                 start.append(StartContainer(name, after_failure_at=ended))
     return PodActions(start=tuple(start), kill=kill, backoff=waits, requeue_after=requeue,
                       kill_sandbox=not active, remove=_garbage(observed, sandbox))
+
+
+def _restart_after_probe(uid: str, name: str, observed: PodObservation, backoff: Backoff,
+                         now: datetime) -> StartContainer | None:
+    """The restart of a container killed for a failed probe, unless the back-off holds it.
+
+    As the kubelet's doBackOff: the newest dead instance before it says when
+    the container last failed; while the back-off since then lasts nothing
+    starts now (the exited-container rule restarts it once it has passed).
+    """
+    previous = next((r for r in observed.containers.get(name, ()) if r.dead), None)
+    if previous is None:
+        return StartContainer(name)
+    ended = previous.ended_at or now
+    if backoff.remaining(backoff_key(uid, name), ended) > 0:
+        return None
+    return StartContainer(name, after_failure_at=ended)
 
 
 __all__ = ["PodActions", "PodObservation", "StartContainer", "backoff_key",

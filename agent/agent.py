@@ -10,7 +10,9 @@ the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 * informer events (a pod added, changed, deleted);
 * the PLEG: Docker's event stream and a relist every second;
 * a periodic resync of every pod (`--sync-frequency`), which also revisits
-  containers of pods that are gone (housekeeping).
+  containers of pods that are gone (housekeeping);
+* probe results: a liveness, readiness or startup result that changes
+  (`prober.py`, one task per container probe) re-syncs its pod at once.
 Beside them: node status updates, the Lease, the event sender, the HTTP
 server and (with `--cluster-cidr`) the routes. On stop everything is
 cancelled and the containers are left running; the next start adopts them by
@@ -41,6 +43,8 @@ from agent.pleg import PLEG
 from agent.pod_sync import PodSyncer
 from agent.pod_workers import PodWorkers, SyncResult
 from agent.podnetwork import HostGatewayRoutes, wait_for_pod_cidr
+from agent.prober import ProbeManager
+from agent.probes import ProbeRunner
 from agent.runtime_streams import EventWatcher
 from agent.server import AgentServer, create_app
 from apimachinery import errors
@@ -99,12 +103,15 @@ class Agent:
         self.backoff = Backoff(self.clock, config.backoff_base, config.backoff_max)
         images = ImageManager(runtime, self.recorder, Backoff(
             self.clock, config.backoff_base, config.backoff_max), self.clock)
+        self.prober = ProbeManager(ProbeRunner(runtime), self.recorder, self.clock,
+                                   on_change=self._on_probe_result)
         self.syncer = PodSyncer(
             client=client, runtime=runtime, recorder=self.recorder, images=images,
             backoff=self.backoff, clock=self.clock, pod_by_uid=self.pod_by_uid,
             node_ip=config.node_ip, root_dir=config.root_dir,
             sandbox_image=config.sandbox_image,
-            cluster_dns=ClusterDNS(config.cluster_dns, config.cluster_domain))
+            cluster_dns=ClusterDNS(config.cluster_dns, config.cluster_domain),
+            prober=self.prober)
         self.workers = PodWorkers(self._sync, self.clock)
         self.pleg = PLEG(runtime, self.clock, self.workers.update)
         self.informer.add_event_handler(self._on_pod, lambda old, new: self._on_pod(new),
@@ -123,6 +130,9 @@ class Agent:
     def _on_pod(self, pod: Object) -> None:
         self.syncer.remember(pod)
         self.workers.update(str((pod.get("metadata") or {}).get("uid") or ""))
+
+    def _on_probe_result(self, uid: str) -> None:
+        self.workers.update(uid)
 
     async def _sync(self, uid: str) -> SyncResult:
         """One pod's sync; an unreachable apiserver or engine is retried, not a crash."""
@@ -219,6 +229,7 @@ class Agent:
         if self._watcher is not None:
             self._watcher.stop()
         await self.workers.stop()
+        await self.prober.stop()
         await self.informer.stop()
         for task in self._tasks:
             task.cancel()

@@ -8,6 +8,9 @@ instead: its app containers get SIGTERM and its grace period (Docker sends
 SIGKILL after it), then the containers, sandbox and volumes are removed and
 the pod object is deleted for good with gracePeriodSeconds=0 and a uid
 precondition, as the kubelet's status manager does once a pod has stopped.
+Probes (`agent.prober`) hang on the same sync: each one tells the prober what
+it observed, passes the containers whose liveness or startup failed to
+`compute_pod_actions`, and reads readiness for the status.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from agent.dns import ClusterDNS
 from agent.images import ImageManager
 from agent.pod_start import PodStarter
 from agent.pod_workers import SyncResult
+from agent.prober import ProbeManager
+from agent.probes import ProbeRunner
 from agent.status import Waiting, compute_pod_status, status_changed
 from apimachinery import errors
 from apimachinery.client import AsyncClient
@@ -54,11 +59,14 @@ class PodSyncer:
     def __init__(self, *, client: AsyncClient, runtime: Any, recorder: EventRecorder,
                  images: ImageManager, backoff: Backoff, clock: Clock,
                  pod_by_uid: Callable[[str], Object | None], node_ip: str, root_dir: Path,
-                 sandbox_image: str, cluster_dns: ClusterDNS | None = None) -> None:
+                 sandbox_image: str, cluster_dns: ClusterDNS | None = None,
+                 prober: ProbeManager | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
         self.images, self.backoff, self.clock = images, backoff, clock
         self.pod_by_uid = pod_by_uid
         self.node_ip, self.root_dir = node_ip, root_dir
+        self.prober = prober if prober is not None else ProbeManager(
+            ProbeRunner(runtime), recorder, clock)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
                                   node_ip, sandbox_image, cluster_dns or ClusterDNS())
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
@@ -78,13 +86,16 @@ class PodSyncer:
             self.last_known[uid] = pod
         observed = PodObservation.of(await self.runtime.pod_containers(uid))
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
-                                      last_known=self.last_known.get(uid))
+                                      last_known=self.last_known.get(uid),
+                                      unhealthy=self.prober.unhealthy(uid))
         if actions.kill_pod:
+            self.prober.stop_liveness_and_startup(uid)
             return await self._terminate(uid, pod, observed, actions.grace_seconds)
         assert pod is not None  # only a deleted or vanished pod is killed
         retry = await self._apply(pod, observed, actions)
         if actions.changes_runtime:
             observed = PodObservation.of(await self.runtime.pod_containers(uid))
+        self.prober.update_pod(pod, observed)
         await self._report(pod, observed)
         hints = [t for t in (actions.requeue_after, retry) if t is not None]
         return SyncResult(requeue_after=min(hints) if hints else None)
@@ -186,6 +197,7 @@ class PodSyncer:
         self._written.pop(uid, None)
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
+        self.prober.remove_pod(uid)
 
     # -- reporting ----------------------------------------------------------------------
 
@@ -207,7 +219,8 @@ class PodSyncer:
                 del reasons[name]
         status = compute_pod_status(pod, observed, reasons=reasons, host_ip=self.node_ip,
                                     now=self.clock.now(),
-                                    image_ids=await self._image_ids(pod, observed))
+                                    image_ids=await self._image_ids(pod, observed),
+                                    ready=self.prober.ready, started=self.prober.started)
         if not status_changed(pod.get("status") or {}, status):
             return
         written = self._written.get(uid)

@@ -2,9 +2,12 @@
 
 Inputs: the pod, its observed containers, the waiting reasons the last sync
 recorded (kubelet's reasonCache: ErrImagePull, CrashLoopBackOff, ...), the
-node's IP, the clock's now, and a readiness seam for probes (a later issue;
-until then a running container is ready). Output: the status fields the agent
-owns: phase, conditions, IPs, startTime, qosClass and containerStatuses.
+node's IP, the clock's now, and two probe seams (`agent.prober`): `started`
+(the startup probe passed, or there is none) and `ready` (the readiness probe
+passed, or there is none); without them a running container is started and
+ready. A container that has not started is not ready, as the kubelet's
+UpdatePodStatus has it. Output: the status fields the agent owns: phase,
+conditions, IPs, startTime, qosClass and containerStatuses.
 Condition transition times are carried over when a condition did not change,
 so an unchanged pod yields an identical status and no write.
 """
@@ -60,11 +63,12 @@ def _waiting(waiting: Waiting) -> Object:
 
 
 def container_status(container: Object, instances: tuple[ContainerRecord, ...],
-                     waiting: Waiting | None, *, image_id: str, ready: Readiness) -> Object:
+                     waiting: Waiting | None, *, image_id: str, ready: Readiness,
+                     started: Readiness = _always_ready) -> Object:
     """One entry of status.containerStatuses (state, lastState, restartCount, ...)."""
     name = str(container.get("name"))
-    started = [r for r in instances if not r.pending]
-    latest = started[0] if started else None
+    ran = [r for r in instances if not r.pending]
+    latest = ran[0] if ran else None
     status: Object = {"name": name, "image": container.get("image", ""),
                       "imageID": image_id, "restartCount": 0, "ready": False,
                       "started": False, "state": {}, "lastState": {}}
@@ -73,11 +77,11 @@ def container_status(container: Object, instances: tuple[ContainerRecord, ...],
         return status
     status.update(restartCount=latest.restart_count, containerID=f"docker://{latest.id}",
                   imageID=latest.image_id or image_id)
-    previous = started[1] if len(started) > 1 else None
+    previous = ran[1] if len(ran) > 1 else None
     if latest.running:
         status["state"] = {"running": {"startedAt": rfc3339(latest.started_at)}}
-        status["started"] = True
-        status["ready"] = ready(name, latest)
+        status["started"] = started(name, latest)
+        status["ready"] = status["started"] and ready(name, latest)
         if previous is not None:
             status["lastState"] = _terminated(previous)
     elif waiting is not None:
@@ -146,13 +150,14 @@ def conditions(statuses: list[Object], phase: Phase, old: list[Object],
 def compute_pod_status(pod: Object, observed: PodObservation, *,
                        reasons: dict[str, Waiting], host_ip: str, now: datetime,
                        image_ids: dict[str, str] | None = None,
-                       ready: Readiness = _always_ready) -> Object:
+                       ready: Readiness = _always_ready,
+                       started: Readiness = _always_ready) -> Object:
     """The status fields the agent owns, for a pod that is not being deleted."""
     spec, old = pod.get("spec") or {}, pod.get("status") or {}
     policy = restart_policy(spec)
     statuses = [container_status(
         c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
-        image_id=(image_ids or {}).get(str(c.get("image")), ""), ready=ready)
+        image_id=(image_ids or {}).get(str(c.get("image")), ""), ready=ready, started=started)
         for c in spec.get("containers") or []]
     phase = compute_phase(policy, statuses)
     if old.get("phase") in TERMINAL_PHASES:

@@ -147,3 +147,44 @@ def test_observation_orders_instances_newest_first() -> None:
     assert observed.running_sandbox.restart_count == 1
     assert observed.next_restart_count("a") == 3
     assert observed.next_restart_count("b") == 0
+
+
+# -- probes: a failed liveness or startup probe ------------------------------------------
+
+@pytest.mark.parametrize(("probe", "policy", "kill", "start"), [
+    ("liveness", "Always", "Container a failed liveness probe, will be restarted", ["a"]),
+    ("startup", "OnFailure", "Container a failed startup probe, will be restarted", ["a"]),
+    ("liveness", "Never", "Container a failed liveness probe", []),
+])
+def test_a_failed_probe_kills_the_container_and_restarts_it_per_policy(
+        probe: str, policy: str, kill: str, start: list[str]) -> None:
+    clock = FakeClock(wall=NOW)
+    actions = compute_pod_actions(make_pod("a", policy=policy),
+                                  PodObservation.of([sandbox(), rec("a")]), Backoff(clock),
+                                  clock.now(), unhealthy={"a-0": probe})
+    assert actions.kill == {"a-0": kill}
+    assert [s.name for s in actions.start] == start
+    assert not actions.kill_sandbox
+
+
+def test_a_restart_after_a_failed_probe_waits_for_the_back_off_of_the_last_death() -> None:
+    clock = FakeClock(wall=NOW)
+    backoff = Backoff(clock, base=10, maximum=300)
+    dead = rec("a", state=EXITED, exit_code=137, ended_ago=4)
+    assert dead.finished_at is not None
+    backoff.next(f"{UID}/a", dead.finished_at)
+    observed = PodObservation.of([sandbox(), rec("a", restarts=1), dead])
+    held = compute_pod_actions(make_pod("a"), observed, backoff, clock.now(),
+                               unhealthy={"a-1": "liveness"})
+    assert list(held.kill) == ["a-1"] and held.start == ()  # killed now, restarted later
+    clock.step(10)
+    later = compute_pod_actions(make_pod("a"), observed, backoff, clock.now(),
+                                unhealthy={"a-1": "liveness"})
+    assert later.start == (StartContainer("a", after_failure_at=dead.finished_at),)
+
+
+def test_a_probe_failure_of_another_instance_changes_nothing() -> None:
+    clock = FakeClock(wall=NOW)
+    actions = compute_pod_actions(make_pod("a"), PodObservation.of([sandbox(), rec("a")]),
+                                  Backoff(clock), clock.now(), unhealthy={"gone": "liveness"})
+    assert not actions.changes_runtime

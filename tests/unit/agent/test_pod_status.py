@@ -153,3 +153,20 @@ def test_unchanged_conditions_keep_their_transition_time() -> None:
 def test_pod_phase_table(counts: dict[str, int], policy: str, phase: Phase) -> None:
     full = {"waiting": 0, "running": 0, "stopped": 0, "succeeded": 0, "unknown": 0, **counts}
     assert pod_phase(policy, **full) is phase
+
+
+@pytest.mark.parametrize(("started", "ready", "expected"), [
+    (True, True, (True, True, "True")),
+    (True, False, (True, False, "False")),  # a failing readiness probe
+    (False, True, (False, False, "False")),  # startup not passed: never ready
+])
+def test_the_probe_seams_set_started_ready_and_the_conditions(
+        started: bool, ready: bool, expected: tuple[bool, bool, str]) -> None:
+    st = compute_pod_status(make_pod("a"), PodObservation.of([sandbox(), rec("a")]),
+                            reasons={}, host_ip="192.0.2.10", now=NOW,
+                            ready=lambda name, record: ready,
+                            started=lambda name, record: started)
+    cs = only(st)
+    assert (cs["started"], cs["ready"], conditions(st)["Ready"]) == expected
+    assert conditions(st)["ContainersReady"] == expected[2]
+    assert st["phase"] == "Running"
