@@ -4,21 +4,23 @@ For the containers `compute_pod_actions` chose to start: provide the pod's
 volumes (fetching the ConfigMaps and Secrets it reads) and its resolv.conf
 (`dns.py`), create the sandbox if asked, then for each container ensure its
 image, build its environment and mounts, and create and start it in the
-sandbox's namespaces. Every failure
+sandbox's namespaces, and run its postStart hook. Every failure
 becomes the container's waiting reason (ErrImagePull, ImagePullBackOff,
 ErrImageNeverPull, CreateContainerConfigError, CreateContainerError,
-RunContainerError) and an event; nothing is raised to the caller.
+RunContainerError, PostStartHookError) and an event; nothing is raised to
+the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.actions import PodActions, PodObservation, StartContainer, backoff_key
+from agent.actions import PodActions, PodObservation, StartContainer, backoff_key, grace_period
 from agent.backoff import Backoff
 from agent.container import (
     ContainerRecord,
@@ -37,9 +39,11 @@ from agent.dns import (
     write_resolv_conf,
 )
 from agent.envvars import ConfigError, build_env, referenced_objects
+from agent.hooks import HookRunner, handler_of, run_until
 from agent.images import ImageManager
 from agent.runspec import container_spec, sandbox_spec
 from agent.status import Waiting
+from agent.termination import ContainerTermination
 from agent.volumes import PlannedVolume, container_mounts, materialize, plan_volumes
 from apimachinery import errors
 from apimachinery.client import AsyncClient
@@ -85,6 +89,9 @@ class PodStarter:
     node_ip: str
     sandbox_image: str
     cluster_dns: ClusterDNS = field(default_factory=ClusterDNS)
+    hooks: HookRunner = field(kw_only=True)
+    termination: ContainerTermination = field(kw_only=True)  # a failed postStart's kill
+    stopping: Callable[[str], asyncio.Event] = field(kw_only=True)  # set: the pod is going
 
     async def start(self, pod: Object, observed: PodObservation,
                     actions: PodActions) -> StartOutcome:
@@ -110,7 +117,10 @@ class PodStarter:
         if sandbox is None:
             return outcome
         specs = {str(c.get("name")): c for c in (pod.get("spec") or {}).get("containers") or []}
+        stopping = self.stopping(str((pod.get("metadata") or {}).get("uid") or ""))
         for start in actions.start:
+            if stopping.is_set():
+                break  # deleted meanwhile (a postStart hook was interrupted): the kill is next
             await self._start_container(pod, specs[start.name], start, sandbox, observed,
                                         lambda k, n: lookup.get((k, n)), planned, dns,
                                         outcome)
@@ -197,7 +207,7 @@ class PodStarter:
         spec = container_spec(pod, container, sandbox_id=sandbox.id, env=env, mounts=mounts,
                               restart_count=observed.next_restart_count(name))
         try:
-            await self.runtime.run_container(spec)
+            container_id = await self.runtime.run_container(spec)
         except StartContainerError as exc:
             self._failed(pod, name, "RunContainerError", exc, outcome)
             return
@@ -208,6 +218,39 @@ class PodStarter:
         outcome.reasons[name] = None
         self.recorder.record(pod, "Created", f"Created container {name}", container=name)
         self.recorder.record(pod, "Started", f"Started container {name}", container=name)
+        await self._post_start(pod, container, container_id, sandbox.ip, outcome)
+
+    async def _post_start(self, pod: Object, container: Object, container_id: str,
+                          pod_ip: str, outcome: StartOutcome) -> None:
+        """Run the postStart hook; if it fails, kill the container (kubelet's startContainer).
+
+        The sync waits for the hook, so the pod's status shows the container
+        running only once the hook has returned (the kubelet, too, writes the
+        status its next sync generates). A deletion meanwhile interrupts the
+        hook, as the kubelet cancels the sync's context; the next sync kills.
+        A failure is a `FailedPostStartHook` warning and a kill (preStop and
+        all); the container then waits as `PostStartHookError` and restarts
+        by its restartPolicy and back-off like one that crashed.
+        """
+        handler = handler_of(container, "postStart")
+        if handler is None:
+            return
+        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        finished, result = await run_until(
+            self.hooks.run(pod, container, container_id, pod_ip, handler),
+            self.stopping(uid).wait())
+        if not finished or result is None or result.ok:
+            return
+        name = str(container.get("name"))
+        meta = pod.get("metadata") or {}
+        log.warning("postStart hook failed pod=%s/%s container=%s message=%s",
+                    meta.get("namespace"), meta.get("name"), name, result.message)
+        self.recorder.record(pod, "FailedPostStartHook", result.message, container=name,
+                             warning=True)
+        await self.termination.kill_container(pod, name, container_id, grace_period(pod),
+                                              pod_ip=pod_ip, why="postStart hook failed",
+                                              message="FailedPostStartHook")
+        outcome.reasons[name] = Waiting("PostStartHookError", result.message)
 
     def _failed(self, pod: Object, name: str, reason: str, exc: Exception,
                 outcome: StartOutcome) -> None:

@@ -4,10 +4,11 @@ One call of `PodSyncer.sync(uid)` reads the pod from the informer cache and
 its containers from the runtime, asks `compute_pod_actions` what to do, does
 it, and writes the resulting status through the status subresource when it
 changed. A pod that is being deleted, or is gone from the API, is terminated
-instead: its app containers get SIGTERM and its grace period (Docker sends
-SIGKILL after it), then the containers, sandbox and volumes are removed and
-the pod object is deleted for good with gracePeriodSeconds=0 and a uid
-precondition, as the kubelet's status manager does once a pod has stopped.
+instead: its app containers are stopped through `termination.py` (preStop
+hook, SIGTERM, the grace period, SIGKILL), then the containers, sandbox and
+volumes are removed and the pod object is deleted for good with
+gracePeriodSeconds=0 and a uid precondition, as the kubelet's status manager
+does once a pod has stopped.
 Probes (`agent.prober`) hang on the same sync: each one tells the prober what
 it observed, passes the containers whose liveness or startup failed to
 `compute_pod_actions`, and reads readiness for the status.
@@ -32,12 +33,14 @@ from agent.actions import (
 from agent.backoff import Backoff
 from agent.container import ContainerRecord, ContainerRuntimeError
 from agent.dns import ClusterDNS
+from agent.hooks import HookRunner
 from agent.images import ImageManager
 from agent.pod_start import PodStarter
 from agent.pod_workers import SyncResult
 from agent.prober import ProbeManager
 from agent.probes import ProbeRunner
 from agent.status import Waiting, compute_pod_status, status_changed
+from agent.termination import ContainerTermination
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
@@ -67,17 +70,29 @@ class PodSyncer:
         self.node_ip, self.root_dir = node_ip, root_dir
         self.prober = prober if prober is not None else ProbeManager(
             ProbeRunner(runtime), recorder, clock)
+        hooks = HookRunner(runtime, clock)
+        self.termination = ContainerTermination(runtime, recorder, hooks, clock)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
-                                  node_ip, sandbox_image, cluster_dns or ClusterDNS())
+                                  node_ip, sandbox_image, cluster_dns or ClusterDNS(),
+                                  hooks=hooks, termination=self.termination,
+                                  stopping=self.stopping)
+        self._stopping: dict[str, asyncio.Event] = {}
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
         self._reasons: dict[str, dict[str, Waiting]] = {}
         self._written: dict[str, tuple[Object, str]] = {}  # uid -> (status, rv after write)
 
     def remember(self, pod: Object) -> None:
         """Keep the newest pod object seen (the informer calls this on every event)."""
-        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        meta = pod.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
         if uid:
             self.last_known[uid] = pod
+            if meta.get("deletionTimestamp") or self.pod_by_uid(uid) is None:
+                self.stopping(uid).set()
+
+    def stopping(self, uid: str) -> asyncio.Event:
+        """Set once pod `uid` is being deleted or is gone: it interrupts a postStart hook."""
+        return self._stopping.setdefault(uid, asyncio.Event())
 
     async def sync(self, uid: str) -> SyncResult:
         """Bring pod `uid` one step closer to its spec (or gone); what the worker does next."""
@@ -131,22 +146,14 @@ class PodSyncer:
 
     async def _kill(self, pod: Object | None, observed: PodObservation, ids: dict[str, str],
                     grace: int) -> None:
-        """Stop containers concurrently, each with the grace period (kubelet's killContainer)."""
-        records = {r.id: r for r in observed.all()}
-
-        async def kill(container_id: str, why: str) -> None:
-            record = records.get(container_id)
-            if pod is not None and record is not None and not record.sandbox:
-                self.recorder.record(pod, "Killing", f"Stopping container {record.name}",
-                                     container=record.name)
-            log.info("killing container pod=%s container=%s grace=%ds why=%s",
-                     _describe(pod, record.pod_uid if record else "?"),
-                     record.name if record else container_id[:12], grace, why)
-            try:
-                await self.runtime.stop_container(container_id, grace)
-            except ContainerRuntimeError as exc:
-                log.warning("stopping container failed id=%s error=%s", container_id[:12], exc)
-        await asyncio.gather(*(kill(cid, why) for cid, why in ids.items()))
+        """Stop containers concurrently, each through its preStop hook and the grace period."""
+        records = {r.id: r for r in observed.all() if not r.sandbox}
+        sandbox = observed.running_sandbox
+        pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else str(
+            ((pod or {}).get("status") or {}).get("podIP") or "")
+        await asyncio.gather(*(self.termination.kill_container(
+            pod, records[cid].name if cid in records else "", cid, grace, pod_ip=pod_ip,
+            why=why) for cid, why in ids.items()))
 
     async def _stop_sandboxes(self, observed: PodObservation) -> None:
         for sandbox in observed.sandboxes:
@@ -198,6 +205,7 @@ class PodSyncer:
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
         self.prober.remove_pod(uid)
+        self._stopping.pop(uid, None)
 
     # -- reporting ----------------------------------------------------------------------
 

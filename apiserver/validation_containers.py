@@ -31,6 +31,7 @@ from apiserver.validation_fields import (
     port_name,
     port_num_or_name,
     port_number,
+    regex_error,
     required,
 )
 
@@ -42,6 +43,7 @@ _FIELD_REF_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "spec
                     "spec.serviceAccountName", "status.hostIP", "status.hostIPs",
                     "status.podIP", "status.podIPs")
 _FIELD_REF_SUBSCRIPT = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
+_HTTP_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
 
 
 def validate_containers(spec: dict[str, Any], path: str, volume_names: set[str]) -> Errs:
@@ -51,15 +53,17 @@ def validate_containers(spec: dict[str, Any], path: str, volume_names: set[str])
     if containers is None or containers == []:
         errs.append(required(child(path, "containers")))
     names: set[str] = set()
+    grace = spec.get("terminationGracePeriodSeconds")
     for key in ("initContainers", "containers"):
         for i, container in dict_items(spec.get(key)):
             errs += _validate_container(container, f"{child(path, key)}[{i}]", names,
-                                        volume_names, init=key == "initContainers")
+                                        volume_names, init=key == "initContainers",
+                                        grace=grace if is_int(grace) else None)
     return errs
 
 
 def _validate_container(c: dict[str, Any], path: str, names: set[str],
-                        volume_names: set[str], *, init: bool) -> Errs:
+                        volume_names: set[str], *, init: bool, grace: int | None) -> Errs:
     errs: Errs = []
     name = c.get("name")
     if name == "":
@@ -92,11 +96,25 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str],
             continue
         errs += _validate_probe(probe, child(path, probe_key),
                                 single_success=probe_key != "readinessProbe")
-    lifecycle = as_dict(c.get("lifecycle"))
+    errs += _validate_lifecycle(as_dict(c.get("lifecycle")), child(path, "lifecycle"), grace)
+    return errs
+
+
+def _validate_lifecycle(lifecycle: dict[str, Any], path: str, grace: int | None) -> Errs:
+    """validateLifecycle: one handler per hook (tcpSocket still accepted, as Kubernetes
+    does for old objects) and a sleep that fits in the pod's grace period."""
+    errs: Errs = []
     for hook in ("postStart", "preStop"):
-        if isinstance(lifecycle.get(hook), dict):
-            errs += validate_handler(lifecycle[hook], child(child(path, "lifecycle"), hook),
-                                     ("exec", "httpGet", "tcpSocket", "sleep"))
+        handler = lifecycle.get(hook)
+        if not isinstance(handler, dict):
+            continue
+        hpath = child(path, hook)
+        errs += validate_handler(handler, hpath, ("exec", "httpGet", "tcpSocket", "sleep"))
+        sleep = handler.get("sleep")
+        seconds = sleep.get("seconds") if isinstance(sleep, dict) else None
+        if grace is not None and is_int(seconds) and not 0 <= seconds <= grace:
+            errs.append(invalid(child(hpath, "sleep"), seconds, "must be non-negative and "
+                                f"less than terminationGracePeriodSeconds ({grace})"))
     return errs
 
 
@@ -279,7 +297,19 @@ def validate_handler(handler: dict[str, Any], path: str, kinds: tuple[str, ...])
     http_get = handler.get("httpGet")
     if isinstance(http_get, dict):
         errs += _one_of(http_get, "scheme", ("HTTP", "HTTPS"), child(path, "httpGet"))
+        for _, header in dict_items(http_get.get("httpHeaders")):
+            if isinstance(header.get("name"), str):
+                errs += check(child(child(path, "httpGet"), "httpHeaders"), header["name"],
+                              _http_header_name)
     return errs
+
+
+def _http_header_name(value: str) -> list[str]:
+    """validation.IsHTTPHeaderName."""
+    if _HTTP_HEADER_NAME.fullmatch(value):
+        return []
+    return [regex_error("a valid HTTP header must consist of alphanumeric characters or '-'",
+                        _HTTP_HEADER_NAME.pattern, "X-Header-Name")]
 
 
 def _validate_probe(probe: dict[str, Any], path: str, *, single_success: bool) -> Errs:
