@@ -26,8 +26,9 @@ def rolled_out(client: Client, namespace: str, name: str, image: str) -> bool:
 
 def set_image(client: Client, namespace: str, name: str, image: str,
               container: str = "web") -> None:
-    """What `kubectl set image` does, with a change-cause for `rollout history`."""
+    """What `kubectl set image` does (a strategic merge patch: the containers list is merged
+    by name, not replaced), with a change-cause for `rollout history`."""
     client.patch("deployments", name, {
         "metadata": {"annotations": {"kubernetes.io/change-cause": f"image {image}"}},
         "spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}},
-        namespace)
+        namespace, patch_type="strategic")
