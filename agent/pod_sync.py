@@ -146,14 +146,20 @@ class PodSyncer:
 
     async def _kill(self, pod: Object | None, observed: PodObservation, ids: dict[str, str],
                     grace: int) -> None:
-        """Stop containers concurrently, each through its preStop hook and the grace period."""
+        """Stop containers concurrently, each through its preStop hook and the grace period.
+
+        A kill that restarts one container (spec changed, liveness or startup failed)
+        carries the kubelet's message ("Container web failed liveness probe, will be
+        restarted"), which becomes the Killing event's text as in the kubelet.
+        """
         records = {r.id: r for r in observed.all() if not r.sandbox}
         sandbox = observed.running_sandbox
         pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else str(
             ((pod or {}).get("status") or {}).get("podIP") or "")
         await asyncio.gather(*(self.termination.kill_container(
             pod, records[cid].name if cid in records else "", cid, grace, pod_ip=pod_ip,
-            why=why) for cid, why in ids.items()))
+            why=why, message=why if why.startswith("Container ") else "")
+            for cid, why in ids.items()))
 
     async def _stop_sandboxes(self, observed: PodObservation) -> None:
         for sandbox in observed.sandboxes:

@@ -85,7 +85,8 @@ def test_a_failing_liveness_probe_restarts_the_container(agent: AgentNode) -> No
     assert any(e["message"] == "Liveness probe failed: HTTP probe failed with statuscode: 404"
                and e["type"] == "Warning" and e["involvedObject"]["fieldPath"] ==
                "spec.containers{web}" for e in unhealthy), unhealthy
-    assert events(agent, "Killing")
+    killing = [e["message"] for e in events(agent, "Killing")]
+    assert "Container web failed liveness probe, will be restarted" in killing, killing
 
 
 def test_a_failing_readiness_probe_makes_the_pod_unready_until_it_passes(
