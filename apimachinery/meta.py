@@ -71,3 +71,15 @@ def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def canonical(value: Any) -> Any:
+    """Drop nulls, empty maps and empty lists, recursively: what a typed Go object sees
+    (omitempty), so two templates that went different ways through the API (one read
+    back from a ReplicaSet, one sent by `rollout undo`) compare equal when Go's would."""
+    if isinstance(value, dict):
+        out = {k: canonical(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value

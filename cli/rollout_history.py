@@ -16,7 +16,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from apimachinery.meta import metadata, name_of, rfc3339
+from apimachinery.meta import canonical, metadata, name_of, rfc3339
 from apimachinery.resources import ResourceInfo
 from cli.printers import tabwrite
 
@@ -94,17 +94,6 @@ def rollback_target(deployment: Object, by_revision: dict[int, Object],
     if len(ordered) < 2:
         raise CommandError(f'no rollout history found for deployment "{name_of(deployment)}"')
     return by_revision[ordered[-2]]
-
-
-def canonical(value: Any) -> Any:
-    """A value with nulls, empty maps and empty lists dropped: what a typed Go object sees,
-    so a template that went through `kubectl rollout undo` compares equal to its source."""
-    if isinstance(value, dict):
-        out = {k: canonical(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
 
 
 def without_hash(template: Object | None) -> Object:

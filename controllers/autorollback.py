@@ -21,7 +21,6 @@ the caches afresh, so running a key twice changes nothing the second time.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any, Protocol
 
@@ -107,18 +106,6 @@ class AutoRollbackController(Controller):
             self._pod_changed(cur)
 
     # -- running ---------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """The workers, and beside them the event sender (a test's recorder needs none)."""
-        if not isinstance(self.recorder, EventRecorder):
-            await super().run()
-            return
-        sender = asyncio.create_task(self.recorder.run(), name=f"{self.name}-events")
-        try:
-            await super().run()
-        finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
 
     # -- reconcile -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Protocol
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
+from apimachinery.events import EventRecorder
 from apimachinery.informer import IndexFunc, Informer, ListerWatcher
 from apimachinery.resources import ResourceInfo, resolve
 from apimachinery.workqueue import RateLimiter, ShutDown, WorkQueue
@@ -185,12 +186,25 @@ class Controller(ABC):
     # -- workers --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run the workers until `shut_down()`; items already queued are still handled."""
+        """Run the workers until `shut_down()`; items already queued are still handled.
+
+        A controller that records events holds an `EventRecorder` as `self.recorder`;
+        its sender runs beside the workers and stops with them (a test's fake recorder,
+        not an EventRecorder, needs none).
+        """
         self.log.info("component=%s controller=%s starting workers=%d",
                       COMPONENT, self.name, self.workers)
-        async with asyncio.TaskGroup() as group:
-            for i in range(self.workers):
-                group.create_task(self._worker(), name=f"{self.name}-worker-{i}")
+        recorder = getattr(self, "recorder", None)
+        sender = asyncio.create_task(recorder.run(), name=f"{self.name}-events") \
+            if isinstance(recorder, EventRecorder) else None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i in range(self.workers):
+                    group.create_task(self._worker(), name=f"{self.name}-worker-{i}")
+        finally:
+            if sender is not None:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
         self.log.info("component=%s controller=%s stopped", COMPONENT, self.name)
 
     def shut_down(self) -> None:

@@ -57,23 +57,13 @@ _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/r
 
 # -- templates ---------------------------------------------------------------------------------
 
-def canonical(value: Any) -> Any:
-    """Drop nulls, empty maps and empty lists, recursively: Go's omitempty view of a value."""
-    if isinstance(value, dict):
-        out = {k: canonical(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
-
-
 def template_without_hash(template: Object | None) -> Object:
     """A canonical copy of a pod template with the pod-template-hash label removed."""
     tpl = copy.deepcopy(template or {})
     labels = (tpl.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(POD_TEMPLATE_HASH, None)
-    result: Object = canonical(tpl)
+    result: Object = meta.canonical(tpl)
     return result
 
 

@@ -23,8 +23,6 @@ Node ever gets service addresses as pod addresses.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from apimachinery import errors, meta
@@ -172,12 +170,6 @@ class NodeIpamController(Controller):
     # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Occupy what Nodes hold, then run the workers, with the event sender beside them."""
+        """Occupy what Nodes hold, then run the workers (and the event sender)."""
         self.occupy_existing()
-        sender = asyncio.create_task(self.recorder.run(), name=f"{self.name}-events")
-        try:
-            await super().run()
-        finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+        await super().run()

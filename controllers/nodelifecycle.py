@@ -28,7 +28,6 @@ something can change.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -178,15 +177,6 @@ class NodeLifecycleController(Controller):
     def _pod_changed(self, pod: Object) -> None:
         for node in pod_node_index(pod):
             self.queue.add(node)
-
-    async def run(self) -> None:
-        """The workers, and beside them the event sender."""
-        sender = asyncio.create_task(self.recorder.run(), name=f"{self.name}-events")
-        try:
-            await super().run()
-        finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
 
     async def reconcile(self, key: str) -> None:
         node = self.nodes.store.get(key)
