@@ -65,16 +65,19 @@ class ServicePort:
     port: int
     affinity_timeout: float | None  # seconds; None without sessionAffinity: ClientIP
     node_port: int | None = None  # set for a NodePort Service's ports
+    service_port: int | None = None  # on a NodePort listener: the Service's own port
 
     def on_node(self, node_ip: str) -> ServicePort:
-        """This service port as served on `node_ip:nodePort`."""
+        """This service port as served on `node_ip:nodePort` (same key, same balancer)."""
         assert self.node_port is not None
-        return dataclasses.replace(self, cluster_ip=node_ip, port=self.node_port)
+        return dataclasses.replace(self, cluster_ip=node_ip, port=self.node_port,
+                                   service_port=self.service_port or self.port)
 
     @property
     def key(self) -> str:
-        """`namespace/name:port`, the name logs and balancers use."""
-        return f"{self.namespace}/{self.service}:{self.port_name or self.port}"
+        """`namespace/name:port` (the port's name, else the Service's port number), the name
+        logs and balancers use; a NodePort listener shares its service port's key."""
+        return f"{self.namespace}/{self.service}:{self.port_name or self.service_port or self.port}"
 
 
 @dataclass

@@ -157,6 +157,17 @@ def test_a_node_port_listens_on_every_node_address_with_the_cluster_ip_backends(
     assert state.cluster_ips == {"172.28.255.40"}  # node addresses are never put on lo
 
 
+def test_an_unnamed_node_port_shares_its_service_ports_key() -> None:
+    """The balancer is found by key: an unnamed port's key is the Service's port number,
+    not the nodePort its node listener listens on."""
+    service = svc("web", ip="172.28.255.41", type="NodePort",
+                  ports=[{"port": 80, "nodePort": 30090}])
+    endpoints = {"default/web": eps("web", subset(["10.1.0.1"], [{"port": 8080}]))}
+    state = desired_state([service], endpoints, RANGE, ["192.168.5.2"])
+    on_node, _ = state.listeners[("192.168.5.2", 30090)]
+    assert on_node.key == "default/web:80" and on_node.key in state.service_ports
+
+
 def test_a_node_port_without_ready_backends_has_no_listener() -> None:
     endpoints = {"default/web": eps("web", subset(["10.1.0.1"], [{"name": "http", "port": 8080}],
                                                   not_ready=["10.1.0.2"]))}
