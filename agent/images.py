@@ -11,6 +11,7 @@ kubelet's: Pulling, Pulled, Failed, BackOff.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
 
 Object = dict[str, Any]
+IMAGE_ID_TTL = 5.0
 
 
 class ImageRuntime(Protocol):
@@ -54,12 +56,28 @@ class ImageManager:
         self._recorder = recorder
         self._backoff = backoff
         self._clock = clock
+        self._ids: dict[str, tuple[str, float]] = {}  # image -> (id, when found)
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def local_id(self, image: str) -> str:
-        try:
-            return await self._runtime.image_id(image)
-        except ImageNotPresent:
-            return ""
+        """The local image's id, or "" when it is not here.
+
+        Found ids are kept for IMAGE_ID_TTL seconds and concurrent lookups of one image
+        share one call: every pod start, restart and status report asks, and 100 pods of
+        one image asking Docker each time queued those reads in front of the container
+        creates (a retag shows within the TTL; a missing image is asked for every time).
+        """
+        async with self._locks.setdefault(image, asyncio.Lock()):
+            found = self._ids.get(image)
+            if found is not None and self._clock.monotonic() - found[1] < IMAGE_ID_TTL:
+                return found[0]
+            try:
+                image_id = await self._runtime.image_id(image)
+            except ImageNotPresent:
+                self._ids.pop(image, None)
+                return ""
+            self._ids[image] = (image_id, self._clock.monotonic())
+            return image_id
 
     async def ensure(self, pod: Object, container: Object) -> ImageResult:
         image, name = str(container.get("image") or ""), str(container.get("name"))

@@ -4,9 +4,11 @@ It plays the part of the kubelet's CRI runtime service (`kuberuntime` over a
 CRI shim): list and inspect containers by their `schooner.*` labels, pull
 images, create/start/stop/remove containers and volumes, exec, logs and the
 engine's event stream. Every blocking Docker SDK call runs on a thread pool via
-`run_in_executor`, never on the event loop (STYLE rule 6). Docker objects never
-leave this module: callers get `agent.container` types, and Docker's errors are
-turned into `ContainerRuntimeError`s.
+`run_in_executor`, never on the event loop (STYLE rule 6); creates+starts and
+removals, which the engine works through one after another, go through a
+prioritised gate onto threads of their own (`runtime_gate`), so they never hold up
+the reads. Docker objects never leave this module: callers get `agent.container`
+types, and Docker's errors are turned into `ContainerRuntimeError`s.
 """
 
 from __future__ import annotations
@@ -46,12 +48,19 @@ from agent.container import (
     State,
     VolumeSpec,
 )
+from agent.runtime_gate import Priority, PriorityGate
 from agent.runtime_streams import EventWatcher, LogStream
 from agent.volumes import LABEL_CLAIM_NAME, LABEL_CLAIM_NAMESPACE
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
+ENGINE_SLOTS = 8  # creates+starts and removals in flight in the engine at once
+
+# List states whose inspection cannot change until the state does: a running container's
+# IP, start time and labels stay put, an exited one's exit is final (the agent never
+# restarts a container in place). "created", "restarting", ... are always inspected.
+_SETTLED_STATES = frozenset({"running", "exited", "dead"})
 
 # Docker's State.Status -> the runtime-neutral state (one table, no if-chains).
 _DOCKER_STATES: dict[str, State] = {
@@ -111,12 +120,27 @@ class DockerRuntime:
             raise ContainerRuntimeError(_explain(exc)) from exc
         self._api = self._client.api
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="docker")
+        self._engine = ThreadPoolExecutor(ENGINE_SLOTS, thread_name_prefix="docker-engine")
+        self._gate = PriorityGate(ENGINE_SLOTS)
+        # pod uid -> container id -> (list state, record): see `_inspect_pod`
+        self._inspected: dict[str, dict[str, tuple[str, ContainerRecord]]] = {}
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking SDK call on the pool, translating Docker's errors."""
+        return await self._on(self._pool, fn, *args, **kwargs)
+
+    async def _engine_call(self, priority: Priority, fn: Callable[..., T], *args: Any,
+                           **kwargs: Any) -> T:
+        """A call the engine runs one after another (create+start, remove): through the
+        gate, on threads of its own, so it never holds up the reads (`runtime_gate`)."""
+        async with self._gate.slot(priority):
+            return await self._on(self._engine, fn, *args, **kwargs)
+
+    async def _on(self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any,
+                  **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
         except docker.errors.NotFound as exc:
             raise ContainerNotFound(_explain(exc)) from exc
         except docker.errors.DockerException as exc:
@@ -125,6 +149,7 @@ class DockerRuntime:
     def close(self) -> None:
         """Drop queued calls; calls already running finish on their threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._engine.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
     # -- engine and network -------------------------------------------------------------
@@ -180,16 +205,32 @@ class DockerRuntime:
                                  str(r.get("State", ""))) for r in rows]
 
     def _inspect_pod(self, pod_uid: str) -> list[ContainerRecord]:
+        """List the pod's containers and inspect those whose state moved since last time.
+
+        A crash-looping pod is synced over and over, and its dead instances and its
+        sandbox never change: re-inspecting them made every sync 3-4 Docker calls
+        instead of 1, and under a restart storm those reads queued in front of the
+        creates and starts that matter. Entries go with the containers.
+        """
         rows = self._api.containers(all=True, filters=self._node_filter(
             **{LABEL_POD_UID: pod_uid}))
-        records = []
+        known = self._inspected.get(pod_uid, {})
+        current: dict[str, tuple[str, ContainerRecord]] = {}
         for row in rows:
-            try:
-                records.append(record_from_inspect(self._api.inspect_container(row["Id"]),
-                                                   self.network))
-            except docker.errors.NotFound:
-                continue  # removed between list and inspect
-        return records
+            cid, state = row["Id"], str(row.get("State", ""))
+            cached = known.get(cid)
+            if cached is None or cached[0] != state or state not in _SETTLED_STATES:
+                try:
+                    cached = (state, record_from_inspect(self._api.inspect_container(cid),
+                                                         self.network))
+                except docker.errors.NotFound:
+                    continue  # removed between list and inspect
+            current[cid] = cached
+        if current:
+            self._inspected[pod_uid] = current
+        else:
+            self._inspected.pop(pod_uid, None)
+        return [record for _, record in current.values()]
 
     async def pod_containers(self, pod_uid: str) -> list[ContainerRecord]:
         """All containers (sandboxes included) of one pod, inspected."""
@@ -225,7 +266,9 @@ class DockerRuntime:
 
     async def run_container(self, spec: RunSpec) -> str:
         """Create and start a container; its id. A failed start leaves it, dead, behind."""
-        return await self._call(self._run, spec)
+        first = spec.labels.get(LABEL_RESTART_COUNT, "0") == "0"
+        return await self._engine_call(Priority.FIRST_START if first else Priority.RESTART,
+                                       self._run, spec)
 
     async def stop_container(self, container_id: str, timeout: int) -> None:
         """SIGTERM, then SIGKILL after `timeout` seconds (Docker does the escalation)."""
@@ -234,7 +277,8 @@ class DockerRuntime:
 
     async def remove_container(self, container_id: str) -> None:
         with contextlib.suppress(ContainerNotFound):
-            await self._call(self._api.remove_container, container_id, force=True)
+            await self._engine_call(Priority.REMOVAL, self._api.remove_container, container_id,
+                                    force=True)
 
     def _exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
         exec_id = self._api.exec_create(container_id, command, stdout=True, stderr=True)["Id"]

@@ -15,6 +15,7 @@ import random
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -141,18 +142,50 @@ class AgentNode:
 
     # -- teardown -----------------------------------------------------------------------
 
+    def _remove_containers(self, pool: ThreadPoolExecutor, flt: dict[str, list[str]]) -> None:
+        """Until none is left: creates and starts the stopped agent sent still land in
+        Docker, and removing a container in the middle of its start leaks its network
+        endpoint (the network then cannot be removed), so wait for those first."""
+        def remove(container_id: str) -> None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.docker.api.remove_container(container_id, force=True)
+
+        def settled() -> bool:
+            return not any(r.get("State") == "created"
+                           for r in self.docker.api.containers(all=True, filters=flt))
+        for _ in range(5):
+            with contextlib.suppress(AssertionError):  # one that never starts: go on
+                wait_for(settled, 5, "containers mid-start", interval=0.2)
+            ids = [c["Id"] for c in self.docker.api.containers(all=True, filters=flt)]
+            if not ids:
+                return
+            list(pool.map(remove, ids))
+
+    @staticmethod
+    def _removed(network: Any) -> bool:
+        try:
+            network.remove()
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc):
+                raise
+            return False
+        return True
+
     def cleanup(self) -> None:
         self.process.stop()
         filters = [{"label": [f"schooner.node={self.name}"]}] + [
             {"label": [f"schooner.pod.uid={uid}"]} for uid in self.pod_uids]
-        for flt in filters:
-            for container in self.docker.containers.list(all=True, filters=flt):
-                container.remove(force=True)
-            for volume in self.docker.volumes.list(filters=flt):
-                volume.remove(force=True)
+        with ThreadPoolExecutor(16) as pool:  # Docker removes several at once faster
+            for flt in filters:
+                self._remove_containers(pool, flt)
+                for volume in self.docker.volumes.list(filters=flt):
+                    volume.remove(force=True)
         for network in self.docker.networks.list(names=[self.network]):
             if network.name == self.network:
-                network.remove()
+                wait_for(lambda n=network: self._removed(n), 15, f"network {self.network} "
+                         "removed (Docker frees endpoints of removed containers lazily)")
         for resource, name, ns in (("leases", self.name, "kube-node-lease"),
                                    ("nodes", self.name, None),
                                    ("namespaces", self.namespace, None)):

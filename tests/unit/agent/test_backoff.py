@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from agent.backoff import Backoff, go_duration
+from agent.backoff import DEFAULT_BASE, DEFAULT_MAX, Backoff, go_duration
 from apimachinery.clock import FakeClock
 from tests.unit.agent.helpers import NOW
 
@@ -30,6 +30,26 @@ def test_delays_double_from_the_base_up_to_the_cap() -> None:
     backoff = Backoff(clock, base=10, maximum=300)
     waits = crash_loop(clock, backoff, runs_for=0.5, deaths=9)
     assert waits == [0, 10, 20, 40, 80, 160, 300, 300, 300]
+
+
+def test_the_defaults_are_the_kubelets_10s_doubling_to_5m() -> None:
+    clock = FakeClock(wall=NOW)
+    assert (DEFAULT_BASE, DEFAULT_MAX) == (10, 300)
+    waits = crash_loop(clock, Backoff(clock), runs_for=0.1, deaths=8)
+    assert waits == [0, 10, 20, 40, 80, 160, 300, 300]
+
+
+def test_the_history_lasts_exactly_twice_the_cap() -> None:
+    """client-go's hasExpired: more than 2 x maxDuration since the last update, not equal."""
+    clock = FakeClock(wall=NOW)
+    backoff = Backoff(clock)
+    crash_loop(clock, backoff, runs_for=1, deaths=4)
+    clock.step(600)
+    assert backoff.remaining("k", clock.now()) == 80  # ten minutes: still remembered
+    clock.step(0.5)
+    assert backoff.remaining("k", clock.now()) == 0
+    backoff.next("k", clock.now())
+    assert backoff.get("k") == 10
 
 
 def test_in_back_off_until_the_delay_has_passed_since_the_death() -> None:
