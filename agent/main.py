@@ -15,8 +15,12 @@ from pathlib import Path
 from agent.agent import Agent, AgentConfig
 from agent.backoff import DEFAULT_BASE, DEFAULT_MAX
 from agent.container import ContainerRuntimeError
+from agent.hollow import HollowConfig, run_hollow
+from agent.hollow_nodes import HollowNodeConfig
+from agent.node_status import MAX_PODS
 from agent.podnetwork import PodCIDRTimeout
 from agent.runtime import DockerRuntime
+from apimachinery import quantity
 from apimachinery.client import AsyncClient
 from apimachinery.durations import duration
 from apimachinery.kubeconfig import KubeconfigError
@@ -91,7 +95,55 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # Run `ip` and `iptables` inside this network namespace: tests keep the host's untouched.
     p.add_argument("--host-network-netns", default="", help=argparse.SUPPRESS)
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
+    add_hollow_flags(p)
     return p.parse_args(argv)
+
+
+def add_hollow_flags(p: argparse.ArgumentParser) -> None:
+    """`--hollow N` and its knobs: N nodes in this process, no Docker (Kubernetes' kubemark)."""
+    g = p.add_argument_group("hollow nodes", "stand for N nodes with no Docker (benchmarks)")
+    g.add_argument("--hollow", type=int, default=0, metavar="N",
+                   help="run N hollow nodes PREFIX-0..N-1 instead of a real node (default 0)")
+    g.add_argument("--hollow-name-prefix", default="hollow-", help="hollow Node name prefix")
+    g.add_argument("--hollow-start-delay", type=duration, default=1.0,
+                   help="how long after a pod is bound it is reported Running (e.g. 1s)")
+    g.add_argument("--hollow-cpu", type=int, default=4, help="CPUs per hollow node")
+    g.add_argument("--hollow-memory", type=memory_bytes, default=16 * 1024**3,
+                   help="memory per hollow node (e.g. 16Gi)")
+    g.add_argument("--hollow-max-pods", type=int, default=MAX_PODS,
+                   help="pods capacity per hollow node")
+    g.add_argument("--hollow-pod-cidr-range", type=cidr, default="10.64.0.0/10",
+                   help="range cut into per-node podCIDRs; fake pod IPs come from them")
+    g.add_argument("--hollow-node-cidr-mask-size", type=int, default=24,
+                   help="prefix length of each hollow node's podCIDR")
+    g.add_argument("--hollow-workers", type=int, default=16,
+                   help="pod status writes and deletes in flight")
+    g.add_argument("--hollow-lease-renew-interval", type=duration, default=10.0,
+                   help="how often each Lease is renewed; renewals are spread over it")
+    g.add_argument("--hollow-node-status-update-frequency", type=duration, default=300.0,
+                   help="how often each hollow Node's status is posted (e.g. 5m)")
+    g.add_argument("--hollow-cleanup", action="store_true",
+                   help="delete the hollow Nodes and Leases on exit")
+
+
+def memory_bytes(text: str) -> int:
+    """A memory quantity (`16Gi`, `512Mi`) in bytes."""
+    try:
+        return quantity.memory_bytes(text)
+    except (ValueError, ArithmeticError) as exc:
+        raise argparse.ArgumentTypeError(f"invalid quantity {text!r}: {exc}") from None
+
+
+def hollow_config_from(args: argparse.Namespace) -> HollowConfig:
+    nodes = HollowNodeConfig(
+        count=args.hollow, prefix=args.hollow_name_prefix, node_ip=args.node_ip,
+        cpus=args.hollow_cpu, memory_bytes=args.hollow_memory, max_pods=args.hollow_max_pods,
+        pod_cidr_range=args.hollow_pod_cidr_range or "10.64.0.0/10",
+        node_cidr_mask_size=args.hollow_node_cidr_mask_size,
+        lease_renew_interval=args.hollow_lease_renew_interval,
+        status_period=args.hollow_node_status_update_frequency)
+    return HollowConfig(nodes=nodes, start_delay=args.hollow_start_delay,
+                        workers=args.hollow_workers, cleanup=args.hollow_cleanup)
 
 
 def config_from(args: argparse.Namespace) -> AgentConfig:
@@ -108,11 +160,13 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
 
 
 async def run(args: argparse.Namespace) -> int:
-    config = config_from(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if args.hollow:
+        return await run_hollow_nodes(args, stop)
+    config = config_from(args)
     client = AsyncClient.from_kubeconfig(args.kubeconfig)
     runtime = DockerRuntime(config.node_name, config.network_name)
     agent = Agent(config, client, runtime)
@@ -134,12 +188,24 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_hollow_nodes(args: argparse.Namespace, stop: asyncio.Event) -> int:
+    """`--hollow N`: no Docker, no server; the same client, informer and node code paths."""
+    config = hollow_config_from(args)
+    client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    try:
+        return await run_hollow(config, client, stop)
+    finally:
+        await client.aclose()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.hollow and args.v < 2:  # a line per node registered is noise at 1,000 nodes
+        logging.getLogger("agent.node_status").setLevel(logging.WARNING)
     try:
         code = asyncio.run(run(args))
     except KubeconfigError as exc:

@@ -152,12 +152,16 @@ class NodeStatusManager:
 
     def __init__(self, client: AsyncClient, clock: Clock, *, name: str, node_ip: str,
                  port: int, runtime_version: str, facts: HostFacts,
-                 claims: Callable[[], Awaitable[list[tuple[str, str, str]]]] | None = None
+                 claims: Callable[[], Awaitable[list[tuple[str, str, str]]]] | None = None,
+                 extra_labels: dict[str, str] | None = None, spec: Object | None = None
                  ) -> None:
         self.client, self.clock = client, clock
         self.name, self.node_ip, self.port = name, node_ip, port
         self.runtime_version, self.facts = runtime_version, facts
         self.claims = claims  # the runtime's claim volumes, reported as volumesAttached
+        # Hollow nodes add their own label and bring their podCIDR (spec is used on create
+        # only: an existing Node's spec belongs to others).
+        self.extra_labels, self.spec = dict(extra_labels or {}), dict(spec or {})
         self.node: Object = {}
         self._claims: list[tuple[str, str, str]] | None = None
 
@@ -177,12 +181,12 @@ class NodeStatusManager:
     async def register(self) -> Object:
         """Create the Node, or refresh an existing one; the Node as stored."""
         await self._refresh_claims()
-        labels = node_labels(self.name, self.facts)
+        labels = {**node_labels(self.name, self.facts), **self.extra_labels}
         try:
             self.node = await self.client.create("nodes", {
                 "apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": self.name, "labels": labels},
-                "spec": {}, "status": self._status(None)})
+                "spec": dict(self.spec), "status": self._status(None)})
             log.info("node registered node=%s", self.name)
         except errors.AlreadyExists:
             await self.client.patch("nodes", self.name, {"metadata": {"labels": labels}})
