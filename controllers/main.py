@@ -8,26 +8,34 @@ informer per resource; workers start once every cache has synced. SIGTERM
 or SIGINT shuts the work queues down, lets each worker finish the key in
 hand (for a short grace), then stops the informers.
 
-Leader election comes later: `run()` takes a `LeaderElector` whose `lead()`
-context is entered before any controller acts and left when leadership (or
-the process) ends. `AlwaysLeader` is today's single-instance answer; a Lease
-based elector (kube-controller-manager's `--leader-elect`) slots in there.
+With `--leader-elect` several controller-managers may run: each waits for the
+`kube-system/kube-controller-manager` Lease (apimachinery.leaderelection) and
+only the holder starts its informers and controllers; a standby only answers
+/healthz. The leader releases the Lease on SIGTERM, so a standby takes over at
+once, and exits with status 1 if it cannot renew within
+`--leader-elect-renew-deadline`, as kube-controller-manager does. Without the
+flag (`AlwaysLeader`) the process is the only one and leads from the start.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from apimachinery.client import AsyncClient
 from apimachinery.durations import duration
 from apimachinery.healthz import serve_healthz
+from apimachinery.leaderelection import AlwaysLeader, Elector, lead_until
+from apimachinery.leaderelectionflags import (
+    add_leader_election_flags,
+    elector_from_flags,
+    leader_election_config,
+)
 
 from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
@@ -72,6 +80,8 @@ CONTROLLERS: dict[str, Factory] = {
 }
 CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
 SHUTDOWN_GRACE = 5.0
+LEASE_NAME = "kube-controller-manager"
+EVENT_COMPONENT = "kube-controller-manager"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -129,6 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="address of the /healthz endpoint")
     p.add_argument("--secure-port", type=int, default=10257,
                    help="port of the /healthz endpoint (0: none), as kube-controller-manager's")
+    add_leader_election_flags(p, LEASE_NAME)
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -170,20 +181,6 @@ def enabled_controllers(names: list[str], args: argparse.Namespace) -> list[str]
     return names
 
 
-class LeaderElector(Protocol):
-    """Holds leadership for the duration of `lead()` (the leader-election seam)."""
-
-    def lead(self) -> contextlib.AbstractAsyncContextManager[None]: ...
-
-
-class AlwaysLeader:
-    """No election: this process is the only controller-manager."""
-
-    @contextlib.asynccontextmanager
-    async def lead(self) -> AsyncIterator[None]:
-        yield
-
-
 async def _until(stop: asyncio.Event, work: asyncio.Future[None]) -> bool:
     """Wait for `work` or `stop`; True if the work finished first (its errors raised)."""
     stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
@@ -201,39 +198,45 @@ async def _until(stop: asyncio.Event, work: asyncio.Future[None]) -> bool:
 
 
 async def run_controllers(client: ControllerClient, names: list[str], args: argparse.Namespace,
-                          stop: asyncio.Event, elector: LeaderElector | None = None) -> None:
-    """Build the chosen controllers on shared informers and run them until `stop`."""
+                          stop: asyncio.Event, elector: Elector | None = None) -> None:
+    """Wait to lead, then build the chosen controllers on shared informers and run them
+    until `stop` (or until leadership is lost: LeaderElectionLost)."""
+    await lead_until(elector or AlwaysLeader(), stop,
+                     lambda: _run_leading(client, names, args, stop))
+
+
+async def _run_leading(client: ControllerClient, names: list[str], args: argparse.Namespace,
+                       stop: asyncio.Event) -> None:
     factory = SharedInformerFactory(client, resync_period=args.min_resync_period or None)
     controllers = [CONTROLLERS[name](client, factory, args) for name in names]
-    async with (elector or AlwaysLeader()).lead():
-        factory.start()
-        workers: list[asyncio.Task[None]] = []
-        try:
-            sync = asyncio.ensure_future(factory.wait_for_cache_sync(CACHE_SYNC_TIMEOUT))
-            if not await _until(stop, sync):
-                return
-            log.info("component=controller-manager caches synced controllers=%s",
-                     ",".join(names))
-            workers = [asyncio.create_task(c.run(), name=c.name) for c in controllers]
-            stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
-            try:  # workers end only when their queue shuts down, or on a bug
-                await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stopper.cancel()
-                await asyncio.wait([stopper])
+    factory.start()
+    workers: list[asyncio.Task[None]] = []
+    try:
+        sync = asyncio.ensure_future(factory.wait_for_cache_sync(CACHE_SYNC_TIMEOUT))
+        if not await _until(stop, sync):
+            return
+        log.info("component=controller-manager caches synced controllers=%s",
+                 ",".join(names))
+        workers = [asyncio.create_task(c.run(), name=c.name) for c in controllers]
+        stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        try:  # workers end only when their queue shuts down, or on a bug
+            await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for controller in controllers:
-                controller.shut_down()
-            if workers:
-                _, pending = await asyncio.wait(workers, timeout=SHUTDOWN_GRACE)
-                for task in pending:
-                    task.cancel()
-                await asyncio.wait(workers)
-                for task in workers:
-                    if not task.cancelled() and task.exception() is not None:
-                        log.error("component=controller-manager controller=%s failed: %r",
-                                  task.get_name(), task.exception())
-            await factory.shutdown()
+            stopper.cancel()
+            await asyncio.wait([stopper])
+    finally:
+        for controller in controllers:
+            controller.shut_down()
+        if workers:
+            _, pending = await asyncio.wait(workers, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(workers)
+            for task in workers:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("component=controller-manager controller=%s failed: %r",
+                              task.get_name(), task.exception())
+        await factory.shutdown()
 
 
 async def _main(args: argparse.Namespace, names: list[str]) -> None:
@@ -246,7 +249,8 @@ async def _main(args: argparse.Namespace, names: list[str]) -> None:
         health = await serve_healthz(args.bind_address, args.secure_port, lambda: True)
     try:
         async with AsyncClient.from_kubeconfig(args.kubeconfig) as client:
-            await run_controllers(client, names, args, stop)
+            elector = elector_from_flags(args, client, EVENT_COMPONENT)
+            await run_controllers(client, names, args, stop, elector)
     finally:
         if health is not None:
             health.close()
@@ -270,6 +274,11 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     names = enabled_controllers(names, args)
+    try:
+        if args.leader_elect:
+            leader_election_config(args)
+    except ValueError as exc:
+        sys.exit(f"error: --leader-elect-*: {exc}")
     asyncio.run(_main(args, names))
 
 

@@ -6,6 +6,12 @@ The process is a client of the API like any other: it reads the kubeconfig
 the queue down and stops the informers before it exits. A `kill -9` is
 survived by design: the next run relists and binds what is still pending,
 and the apiserver refuses to bind a pod twice.
+
+With `--leader-elect` (and the other `--leader-elect-*` flags, as
+kube-scheduler's) several schedulers may run; only the holder of the
+`kube-system/kube-scheduler` Lease starts its informers and binds. A standby
+answers /healthz and waits; the leader releases the Lease on SIGTERM and exits
+with status 1 if it cannot renew it within the renew deadline.
 """
 
 from __future__ import annotations
@@ -21,12 +27,19 @@ from apimachinery.clock import RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.healthz import serve_healthz
 from apimachinery.kubeconfig import KubeconfigError
+from apimachinery.leaderelection import lead_until
+from apimachinery.leaderelectionflags import (
+    add_leader_election_flags,
+    elector_from_flags,
+    leader_election_config,
+)
 from scheduler.cache import DEFAULT_ASSUME_TTL
 from scheduler.events import DEFAULT_SCHEDULER_NAME
 from scheduler.queue import DEFAULT_POD_INITIAL_BACKOFF, DEFAULT_POD_MAX_BACKOFF
 from scheduler.scheduler import Scheduler
 
 log = logging.getLogger("scheduler")
+LEASE_NAME = "kube-scheduler"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,11 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="address of the /healthz endpoint")
     p.add_argument("--secure-port", type=int, default=10259,
                    help="port of the /healthz endpoint (0: none), as kube-scheduler's")
+    add_leader_election_flags(p, LEASE_NAME)
     p.add_argument("-v", "--v", type=int, default=0,
                    help="log verbosity: 2 adds queue events, 4 everything (0-4)")
     args = p.parse_args(argv)
     if args.workers < 1:
         p.error("--workers must be at least 1")
+    if args.leader_elect:
+        try:
+            leader_election_config(args)
+        except ValueError as exc:
+            p.error(f"--leader-elect-*: {exc}")
     return args
 
 
@@ -67,17 +86,23 @@ async def run(args: argparse.Namespace) -> None:
                           initial_backoff=args.pod_initial_backoff_seconds,
                           max_backoff=args.pod_max_backoff_seconds,
                           recorder=EventRecorder(client, args.scheduler_name, RealClock()))
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        stop.set()
+        scheduler.stop()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, scheduler.stop)
+        loop.add_signal_handler(signum, on_signal)
     log.info("component=scheduler scheduler=%s server=%s msg=\"starting\"",
              args.scheduler_name, client.server)
     health = None
     if args.secure_port:
         health = await serve_healthz(args.bind_address, args.secure_port, lambda: True)
     try:
-        # Leader election (issue 6) goes here: run only while holding the Lease.
-        await scheduler.run()
+        elector = elector_from_flags(args, client, args.scheduler_name)
+        await lead_until(elector, stop, scheduler.run)
     finally:
         if health is not None:
             health.close()

@@ -7,9 +7,9 @@ a worker pops a key, reads the pod from the cache, runs the pure cycle
 (`scheduler.cycle.schedule`) over NodeInfos that include assumed pods, then
 acts at the edge: assume and bind, or record PodScheduled=False and retry
 with back-off. A 409 on bind means the pod is already bound (by an earlier run
-of this scheduler, before a crash): nothing to do. Leader election (issue 6)
-will call `run()` only while this process holds the scheduler's Lease; `run()`
-and `stop()` are that seam.
+of this scheduler, before a crash): nothing to do. With `--leader-elect`,
+scheduler/main.py calls `run()` only while this process holds the scheduler's
+Lease; `run()` and `stop()` are that seam.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class Scheduler:
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self._stopped = asyncio.Event()
 
-    # -- lifecycle: the seam leader election will drive ----------------------------------
+    # -- lifecycle: the seam leader election drives --------------------------------------
 
     async def run(self) -> None:
         """Run until `stop()` (or cancellation); informers and workers are always stopped."""
