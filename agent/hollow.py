@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.hollow_nodes import HollowNodeConfig, HollowNodes
@@ -39,8 +40,8 @@ class HollowAgent:
     """The nodes and the pods of one hollow process, started and stopped together."""
 
     def __init__(self, config: HollowConfig, client: AsyncClient,
-                 clock: Clock | None = None) -> None:
-        self.config, self.client = config, client
+                 clock: Clock | None = None, writers: Sequence[AsyncClient] = ()) -> None:
+        self.config, self.client, self.writers = config, client, tuple(writers)
         self.clock: Clock = clock or RealClock()
         self.nodes = HollowNodes(client, self.clock, config.nodes)
         self.pods: HollowPods | None = None
@@ -53,7 +54,7 @@ class HollowAgent:
         self.nodes.start()
         self.pods = HollowPods(self.client, self.clock, pod_cidrs=self.nodes.pod_cidrs,
                                host_ip=cfg.nodes.node_ip, start_delay=cfg.start_delay,
-                               workers=cfg.workers)
+                               workers=cfg.workers, writers=self.writers)
         self.pods.start()
         while not self.pods.informer.has_synced:
             with contextlib.suppress(TimeoutError):
@@ -95,9 +96,14 @@ class HollowAgent:
             await self.nodes.cleanup()
 
 
-async def run_hollow(config: HollowConfig, client: AsyncClient, stop: asyncio.Event) -> int:
-    """Run until `stop` is set (the signal handlers set it); 0 on a clean stop."""
-    agent = HollowAgent(config, client)
+async def run_hollow(config: HollowConfig, client: AsyncClient, stop: asyncio.Event,
+                     writers: Sequence[AsyncClient] = ()) -> int:
+    """Run until `stop` is set (the signal handlers set it); 0 on a clean stop.
+
+    `client` carries the informer, the Leases and Node statuses; `writers` (when
+    given) the pod status writes and deletes, a few workers per client.
+    """
+    agent = HollowAgent(config, client, writers=writers)
     try:
         starting = asyncio.create_task(agent.start())
         stopping = asyncio.create_task(stop.wait())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +61,12 @@ class HollowPods:
     """Marks the pods bound to hollow nodes Running, and deletes them when asked to."""
 
     def __init__(self, client: AsyncClient, clock: Clock, *, pod_cidrs: dict[str, str],
-                 host_ip: str, start_delay: float, workers: int = 16) -> None:
+                 host_ip: str, start_delay: float, workers: int = 16,
+                 writers: Sequence[AsyncClient] = ()) -> None:
         self.client, self.clock = client, clock
+        # Worker i writes through writers[i % len]: httpx scans every connection of a pool
+        # on each request, so a few small pools cost less CPU than one pool of `workers`.
+        self.writers = tuple(writers) or (client,)
         self.host_ip, self.start_delay, self.worker_count = host_ip, start_delay, workers
         self.allocators = {node: PodIPAllocator(cidr) for node, cidr in pod_cidrs.items()}
         self.informer = Informer(client, "pods", field_selector=BOUND_PODS, clock=clock)
@@ -109,8 +114,9 @@ class HollowPods:
 
     def start(self) -> None:
         self.informer.start()
-        self._workers = [asyncio.create_task(self._worker(), name=f"hollow-pods-{i}")
-                         for i in range(self.worker_count)]
+        self._workers = [asyncio.create_task(
+            self._worker(self.writers[i % len(self.writers)]), name=f"hollow-pods-{i}")
+            for i in range(self.worker_count)]
 
     async def stop(self) -> None:
         self.queue.shut_down()
@@ -121,14 +127,14 @@ class HollowPods:
         self._workers.clear()
         await self.informer.stop()
 
-    async def _worker(self) -> None:
+    async def _worker(self, writer: AsyncClient) -> None:
         while True:
             try:
                 key = await self.queue.get()
             except ShutDown:
                 return
             try:
-                await self.sync(key)
+                await self.sync(key, writer)
             except errors.APIError as exc:
                 self.stats.errors += 1
                 log.warning("hollow pod sync failed pod=%s error=%s; requeued", key,
@@ -139,23 +145,24 @@ class HollowPods:
             finally:
                 self.queue.done(key)
 
-    async def sync(self, key: str) -> None:
+    async def sync(self, key: str, writer: AsyncClient | None = None) -> None:
         """Bring one pod to what a hollow node reports for it (level-triggered)."""
+        writer = writer or self.client
         pod = self.informer.store.get(key)
         node = self._node_of(pod) if pod is not None else None
         if pod is None or node is None:
             return
         uid = _uid(pod)
         if meta.metadata(pod).get("deletionTimestamp"):
-            await self._delete(pod, uid)
+            await self._delete(writer, pod, uid)
             return
         waited = self.clock.monotonic() - self._seen.setdefault(uid, self.clock.monotonic())
         if waited < self.start_delay:
             self.queue.add_after(key, self.start_delay - waited)
             return
-        await self._report(pod, uid, node)
+        await self._report(writer, pod, uid, node)
 
-    async def _report(self, pod: Object, uid: str, node: str) -> None:
+    async def _report(self, writer: AsyncClient, pod: Object, uid: str, node: str) -> None:
         try:
             ip = self.allocators[node].allocate(uid)
         except PodIPsExhausted as exc:
@@ -166,7 +173,7 @@ class HollowPods:
         if not status_changed(old, status):
             return
         try:
-            await self.client.patch("pods", meta.name_of(pod), {"status": status},
+            await writer.patch("pods", meta.name_of(pod), {"status": status},
                                     meta.namespace_of(pod), subresource="status")
         except errors.NotFound:
             return  # deleted meanwhile; the informer will tell
@@ -175,9 +182,9 @@ class HollowPods:
             self.stats.started += 1
             log.debug("hollow pod running pod=%s node=%s ip=%s", meta.key_of(pod), node, ip)
 
-    async def _delete(self, pod: Object, uid: str) -> None:
+    async def _delete(self, writer: AsyncClient, pod: Object, uid: str) -> None:
         try:
-            await self.client.delete("pods", meta.name_of(pod), meta.namespace_of(pod),
+            await writer.delete("pods", meta.name_of(pod), meta.namespace_of(pod),
                                      grace_period_seconds=0, preconditions={"uid": uid})
         except (errors.NotFound, errors.Conflict):
             return  # already gone, or a new pod took the name

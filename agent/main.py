@@ -12,6 +12,8 @@ import socket
 import sys
 from pathlib import Path
 
+import uvloop
+
 from agent.agent import Agent, AgentConfig
 from agent.backoff import DEFAULT_BASE, DEFAULT_MAX
 from agent.container import ContainerRuntimeError
@@ -26,6 +28,7 @@ from apimachinery.durations import duration
 from apimachinery.kubeconfig import KubeconfigError
 
 log = logging.getLogger("agent")
+HOLLOW_WORKERS_PER_CLIENT = 4  # pod writers sharing one connection pool (see hollow_pods)
 
 
 def cidr(text: str) -> str:
@@ -192,10 +195,21 @@ async def run_hollow_nodes(args: argparse.Namespace, stop: asyncio.Event) -> int
     """`--hollow N`: no Docker, no server; the same client, informer and node code paths."""
     config = hollow_config_from(args)
     client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    writers = [AsyncClient.from_kubeconfig(args.kubeconfig)
+               for _ in range(-(-config.workers // HOLLOW_WORKERS_PER_CLIENT))]
     try:
-        return await run_hollow(config, client, stop)
+        return await run_hollow(config, client, stop, writers)
     finally:
-        await client.aclose()
+        for c in (client, *writers):
+            await c.aclose()
+
+
+def run_loop(args: argparse.Namespace) -> int:
+    """The event loop: uvloop for hollow nodes (every pod and Lease is an HTTPS request,
+    and uvloop's transports cost less CPU per request), asyncio's own for a real node."""
+    factory = uvloop.new_event_loop if args.hollow else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(run(args))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.hollow and args.v < 2:  # a line per node registered is noise at 1,000 nodes
         logging.getLogger("agent.node_status").setLevel(logging.WARNING)
     try:
-        code = asyncio.run(run(args))
+        code = run_loop(args)
     except KubeconfigError as exc:
         sys.exit(f"error: {exc}")
     except OSError as exc:
