@@ -111,18 +111,19 @@ def roll_under_load(client: Client, body: Object) -> SteadyClient:
     name = body["metadata"]["name"]
     load = deploy_and_serve(client, body)
     try:
-        time.sleep(1)
+        wait_for(lambda: load.answered() >= 5, 60, "answers before the rollout")
         set_version(client, name, "2")
         wait_for(lambda: rolled_out(client, NS, name, "schooner/web-example:2"), 180,
                  f"{name} rolled out to version 2")
         done = time.monotonic()
-        time.sleep(2)
+        # some answers after it, however slow the loaded machine makes each request
+        wait_for(lambda: load.answered(since=done + 0.5) > 10, 60, "answers after the rollout")
     finally:
         load.stop()
     assert not load.failures(), f"{load.summary()}\n{unhealthy(client)}"
     after = load.versions(since=done + 0.5)
     assert set(after) == {"2"} and sum(after.values()) > 10, load.summary()
-    assert load.versions()["1"] > 10, load.summary()
+    assert load.versions()["1"] >= 5, load.summary()
     return load
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -235,23 +234,18 @@ def test_run_retries_binding_until_the_port_is_free() -> None:
     run(body)
 
 
-def test_a_query_takes_well_under_a_millisecond_with_a_thousand_services() -> None:
+def test_a_thousand_services_each_answer_with_their_own_address_cold_and_cached() -> None:
+    """Correctness at size, cold (looked up) and warm (the cached reply re-addressed);
+    how fast that is belongs in a benchmark, not in a timed test."""
     services = [service(f"svc-{i}", ns=f"ns-{i % 20}", ip=f"172.28.{i // 250}.{i % 250 + 1}")
                 for i in range(1000)]
     dns = DNSHandler(ClusterRecords(FakeCache(*services), FakeCache()))
-    packets = [DNSRecord.question(f"svc-{i}.ns-{i % 20}.svc.cluster.local").pack()
-               for i in range(0, 1000, 7)]
-
-    def per_query() -> float:
-        started = time.perf_counter()
-        for packet in packets:
-            assert dns.handle(packet, 512) is not None
-        return (time.perf_counter() - started) / len(packets)
-
-    cold = per_query()  # each name's first question: found in the caches, packed by dnslib
-    warm = min(per_query() for _ in range(3))  # asked again: the packed reply, re-addressed
-    # measured on a busy 2-core machine: about 350 µs cold and 7 µs warm
-    assert cold < 0.001 and warm < 0.0001, f"{cold * 1e6:.0f} µs cold, {warm * 1e6:.0f} µs warm"
+    for _ in range(2):
+        for i in range(0, 1000, 7):
+            question = DNSRecord.question(f"svc-{i}.ns-{i % 20}.svc.cluster.local")
+            reply = DNSRecord.parse(dns.handle(question.pack(), 512) or b"")
+            assert reply.header.id == question.header.id
+            assert [str(rr.rdata) for rr in reply.rr] == [f"172.28.{i // 250}.{i % 250 + 1}"]
 
 
 def test_a_repeated_question_gets_its_own_id_and_spelling_back() -> None:
