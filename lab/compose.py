@@ -59,6 +59,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path) -> dict[str, A
         service["extra_hosts"] = [f"{h}:{ip}" for h, ip in spec.extra_hosts.items()]
     if spec.depends_on:
         service["depends_on"] = list(spec.depends_on)
+    if spec.restart:
+        service["restart"] = spec.restart
     return service
 
 

@@ -179,6 +179,8 @@ class SchoonerCluster:
             container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
         kwargs: dict[str, Any] = {"hostname": spec.service, "init": True, "labels": labels,
                                   "extra_hosts": spec.extra_hosts}
+        if spec.restart:
+            kwargs["restart_policy"] = {"Name": spec.restart}
         if spec.docker_in_docker:
             kwargs.update(DOCKER_IN_DOCKER)
             kwargs.pop("tmpfs")

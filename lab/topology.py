@@ -44,6 +44,8 @@ class LabConfig:
     nodes: int = 3
     etcd_members: int = 3
     apiservers: int = 2
+    schedulers: int = 2  # each with --leader-elect: one leads, the others stand by
+    controller_managers: int = 2
     subnet: str = "172.30.0.0/16"
     apiserver_host_port: int = 16443  # apiserver1 on 127.0.0.1; apiserverN on +N-1
     registry_host_port: int = 15000
@@ -59,6 +61,10 @@ class LabConfig:
             raise ValueError(f"etcd_members={self.etcd_members}: must be 1, 3 or 5")
         if not 1 <= self.apiservers <= 3:
             raise ValueError(f"apiservers={self.apiservers}: must be 1..3")
+        if not 1 <= self.schedulers <= 3:
+            raise ValueError(f"schedulers={self.schedulers}: must be 1..3")
+        if not 1 <= self.controller_managers <= 3:
+            raise ValueError(f"controller_managers={self.controller_managers}: must be 1..3")
 
     # -- the address plan --
 
@@ -110,6 +116,12 @@ class LabConfig:
     def apiserver_names(self) -> list[str]:
         return [f"apiserver{i}" for i in range(1, self.apiservers + 1)]
 
+    def scheduler_names(self) -> list[str]:
+        return [f"scheduler{i}" for i in range(1, self.schedulers + 1)]
+
+    def controller_manager_names(self) -> list[str]:
+        return [f"controller-manager{i}" for i in range(1, self.controller_managers + 1)]
+
     def node_names(self) -> list[str]:
         return [f"node{i}" for i in range(1, self.nodes + 1)]
 
@@ -141,6 +153,7 @@ class ContainerSpec:
     docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
+    restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
 
 
 def kubeconfig_path(apiserver: str) -> str:
@@ -188,24 +201,33 @@ def registry_spec(config: LabConfig) -> ContainerSpec:
         volumes={"registry-data": "/var/lib/docker-registry"}, config_mount=False)
 
 
-def scheduler_spec(config: LabConfig) -> ContainerSpec:
+def scheduler_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
+    """One of the schedulers; they elect a leader on `kube-system/kube-scheduler`.
+
+    A leader that loses its Lease exits, and Docker restarts it as a standby (the
+    kubelet does this for kube-scheduler's static pod)."""
     return ContainerSpec(
-        service="scheduler",
-        command=["schooner-scheduler", "--kubeconfig", kubeconfig_path(config.apiserver_for(0)),
-                 "--secure-port", "10259"],
-        networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()))
+        service=name,
+        command=["schooner-scheduler",
+                 "--kubeconfig", kubeconfig_path(config.apiserver_for(index)),
+                 "--secure-port", "10259", "--leader-elect"],
+        networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
+        restart="unless-stopped")
 
 
-def controller_manager_spec(config: LabConfig) -> ContainerSpec:
+def controller_manager_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
+    """One of the controller-managers, on the other apiserver than the scheduler of the
+    same index; they elect a leader on `kube-system/kube-controller-manager`."""
     return ContainerSpec(
-        service="controller-manager",
+        service=name,
         command=["schooner-controller-manager",
-                 "--kubeconfig", kubeconfig_path(config.apiserver_for(1)),
-                 "--secure-port", "10257",
+                 "--kubeconfig", kubeconfig_path(config.apiserver_for(index + 1)),
+                 "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
                  "--node-cidr-mask-size", "24",
                  "--service-cluster-ip-range", config.service_cidr],
-        networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()))
+        networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
+        restart="unless-stopped")
 
 
 def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
@@ -230,7 +252,8 @@ def lab_containers(config: LabConfig) -> list[ContainerSpec]:
         *(etcd_spec(config, n) for n in config.etcd_names()),
         *(apiserver_spec(config, i, n) for i, n in enumerate(config.apiserver_names())),
         registry_spec(config),
-        scheduler_spec(config),
-        controller_manager_spec(config),
+        *(scheduler_spec(config, i, n) for i, n in enumerate(config.scheduler_names())),
+        *(controller_manager_spec(config, i, n)
+          for i, n in enumerate(config.controller_manager_names())),
         *(node_spec(config, i, n) for i, n in enumerate(config.node_names())),
     ]

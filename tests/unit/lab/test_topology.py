@@ -33,7 +33,8 @@ def test_another_subnet_moves_every_range() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"subnet": "172.30.0.0/24"}, {"nodes": 0},
-                                    {"etcd_members": 2}, {"apiservers": 0}])
+                                    {"etcd_members": 2}, {"apiservers": 0},
+                                    {"schedulers": 0}, {"controller_managers": 4}])
 def test_bad_shapes_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         LabConfig(**kwargs)  # type: ignore[arg-type]
@@ -42,14 +43,24 @@ def test_bad_shapes_are_refused(kwargs: dict[str, object]) -> None:
 def test_containers_of_the_default_lab() -> None:
     specs = {s.service: s for s in lab_containers(LabConfig())}
     assert list(specs) == ["etcd1", "etcd2", "etcd3", "apiserver1", "apiserver2", "registry",
-                           "scheduler", "controller-manager", "node1", "node2", "node3"]
+                           "scheduler1", "scheduler2", "controller-manager1",
+                           "controller-manager2", "node1", "node2", "node3"]
     assert "etcd1=http://etcd1:2380,etcd2=http://etcd2:2380,etcd3=http://etcd3:2380" in \
         specs["etcd2"].command
     assert specs["apiserver1"].ports == {6443: 16443}
     assert specs["apiserver2"].ports == {6443: 16444}
-    cm = specs["controller-manager"].command
+    cm = specs["controller-manager1"].command
     assert cm[cm.index("--cluster-cidr") + 1] == "172.30.128.0/17"
     assert "--allocate-node-cidrs" in cm
+    # Two of each control-plane component elect a leader, spread over both apiservers,
+    # and Docker restarts one that exits on losing its Lease.
+    for pair in (("scheduler1", "scheduler2"), ("controller-manager1", "controller-manager2")):
+        commands = [specs[s].command for s in pair]
+        assert all("--leader-elect" in c for c in commands)
+        assert {c[c.index("--kubeconfig") + 1] for c in commands} == {
+            "/etc/schooner/apiserver1.kubeconfig", "/etc/schooner/apiserver2.kubeconfig"}
+        assert all(specs[s].restart == "unless-stopped" for s in pair)
+    assert "--leader-elect" not in specs["node1"].command
     # Nodes are spread over both apiservers.
     assert "/etc/schooner/apiserver1.kubeconfig" in specs["node1"].command
     assert "/etc/schooner/apiserver2.kubeconfig" in specs["node2"].command
@@ -67,6 +78,8 @@ def test_compose_document(tmp_path: Path) -> None:
     api = doc["services"]["apiserver1"]
     assert api["ports"] == ["127.0.0.1:16443:6443"]
     assert f"{tmp_path}:/etc/schooner:ro" in api["volumes"]
+    assert doc["services"]["scheduler2"]["restart"] == "unless-stopped"
+    assert "restart" not in api
     node = doc["services"]["node3"]
     assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
     assert node["networks"] == ["schooner-lab"]  # never on the edge network
