@@ -151,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=16)
     p.add_argument("--prefix", default="hollow-")
     p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--workdir", help="keep logs here (default: a temporary directory)")
     args = p.parse_args(argv)
+    if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
+        asyncio.run(measure(args, Path(args.workdir)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="hollow-rate-") as tmp:
         asyncio.run(measure(args, Path(tmp)))
     return 0
