@@ -36,8 +36,8 @@ up: $(STAMP) images
 down: $(STAMP)
 	$(BIN)/schooner down
 
-## The multi-host lab: etcd x3, apiserver x2, registry, scheduler, controller-manager and
-## NODES (default 3) Docker-in-Docker nodes; deploys examples/flask-postgres on it.
+## The multi-host lab: etcd x3, apiserver x2, registry, scheduler x2 and controller-manager x2
+## (leader-elected), NODES (default 3) Docker-in-Docker nodes; deploys examples/flask-postgres.
 NODES ?= 3
 LAB_KUBECONFIG := $${SCHOONER_LAB_HOME:-$$HOME/.schooner/lab}/kubeconfig
 lab: $(STAMP) images image-node
