@@ -69,7 +69,7 @@ lint: $(STAMP)
 
 ## Everything needed, then the whole suite (unit, integration, e2e on Docker, CLI, kubectl).
 test: $(STAMP) lint images image-node
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
