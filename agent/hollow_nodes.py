@@ -55,15 +55,21 @@ class HollowNodeConfig:
     node_cidr_mask_size: int = 24
     lease_renew_interval: float = 10.0
     status_period: float = 300.0
-    concurrency: int = 32  # registrations and cleanup deletes in flight
+    concurrency: int = 16  # registrations, Lease renewals, status posts, deletes in flight
 
 
 class HollowNodeStatus(NodeStatusManager):
-    """The agent's node status, with the hollow runtime and a --hollow-max-pods capacity."""
+    """The agent's node status, with the hollow runtime and a --hollow-max-pods capacity;
+    its periodic patches pass the process's shared gate."""
 
-    def __init__(self, *args: Any, max_pods: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_pods: int, gate: asyncio.Semaphore, **kwargs: Any
+                 ) -> None:
         super().__init__(*args, **kwargs)
-        self.max_pods = max_pods
+        self.max_pods, self.gate = max_pods, gate
+
+    async def update(self) -> None:
+        async with self.gate:
+            await super().update()
 
     def _status(self, old: Object | None) -> Object:
         status = super()._status(old)
@@ -73,13 +79,31 @@ class HollowNodeStatus(NodeStatusManager):
         return status
 
 
+class GatedLeaseRenewer(LeaseRenewer):
+    """The agent's LeaseRenewer, a renewal at a time per slot of the shared gate.
+
+    When the apiserver falls behind, N renewals would otherwise all wait in
+    the client's pool at once: httpcore scans every waiting request on each
+    pool event (quadratic), the event loop lags, and the pool times out. With
+    the gate they wait here, cheaply, and each renewal is merely late.
+    """
+
+    def __init__(self, *args: Any, gate: asyncio.Semaphore, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+
+    async def renew(self) -> Object:
+        async with self.gate:
+            return await super().renew()
+
+
 @dataclass
 class HollowNode:
     name: str
     index: int
     pod_cidr: str  # what pod IPs come from: the Node's spec.podCIDR once registered
     status: HollowNodeStatus
-    lease: LeaseRenewer | None = None
+    lease: GatedLeaseRenewer | None = None
 
 
 def spread(index: int, count: int, period: float) -> float:
@@ -92,6 +116,7 @@ class HollowNodes:
 
     def __init__(self, client: AsyncClient, clock: Clock, config: HollowNodeConfig) -> None:
         self.client, self.clock, self.config = client, clock, config
+        self.gate = asyncio.Semaphore(max(config.concurrency, 1))  # Lease and status writes
         self.nodes = [self._node(i, name)
                       for i, name in enumerate(node_names(config.prefix, config.count))]
         self._tasks: list[asyncio.Task[Any]] = []
@@ -104,7 +129,7 @@ class HollowNodes:
         status = HollowNodeStatus(
             self.client, self.clock, name=name, node_ip=cfg.node_ip, port=KUBELET_PORT,
             runtime_version=RUNTIME_VERSION, facts=facts, max_pods=cfg.max_pods,
-            extra_labels={HOLLOW_LABEL: "true"},
+            gate=self.gate, extra_labels={HOLLOW_LABEL: "true"},
             spec={"podCIDR": cidr, "podCIDRs": [cidr]})
         return HollowNode(name=name, index=index, pod_cidr=cidr, status=status)
 
@@ -120,7 +145,7 @@ class HollowNodes:
         stored = await register_with_retry(node.status, self.clock)
         node.pod_cidr = (stored.get("spec") or {}).get("podCIDR") or node.pod_cidr
         uid = str((stored.get("metadata") or {}).get("uid") or "")
-        node.lease = LeaseRenewer(self.client, self.clock, node.name, uid)
+        node.lease = GatedLeaseRenewer(self.client, self.clock, node.name, uid, gate=self.gate)
         try:
             await node.lease.renew()
         except errors.APIError as exc:  # the renewal loop tries again

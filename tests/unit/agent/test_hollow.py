@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.hollow_nodes import HollowNodeConfig, HollowNodes, spread
+from agent.hollow_nodes import GatedLeaseRenewer, HollowNodeConfig, HollowNodes, spread
 from agent.hollow_pods import HollowPods
 from agent.hollow_status import (
     PodIPAllocator,
@@ -212,5 +212,32 @@ def test_an_ip_reported_before_a_restart_is_kept() -> None:
         await pods.sync(key)
         (status,) = client.statuses()
         assert status["podIP"] == "10.64.1.77"
+
+    asyncio.run(scenario())
+
+
+def test_lease_renewals_wait_at_the_gate_not_in_the_client_pool() -> None:
+    async def scenario() -> None:
+        gate, release = asyncio.Semaphore(1), asyncio.Event()
+        in_flight: list[str] = []
+
+        class SlowLeases:
+            async def get(self, resource: str, name: str, namespace: str) -> Object:
+                in_flight.append(name)
+                await release.wait()
+                return {"metadata": {"name": name, "namespace": namespace}, "spec": {}}
+
+            async def update(self, resource: str, obj: Object) -> Object:
+                return obj
+
+        renewers = [GatedLeaseRenewer(SlowLeases(), FakeClock(), f"h-{i}", gate=gate)
+                    for i in range(3)]
+        tasks = [asyncio.create_task(r.renew()) for r in renewers]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert in_flight == ["h-0"]  # the others wait at the gate
+        release.set()
+        await asyncio.gather(*tasks)
+        assert in_flight == ["h-0", "h-1", "h-2"]
 
     asyncio.run(scenario())
