@@ -497,7 +497,7 @@ def render_sched(results: list[SchedResult], st: Stamp, img_dir: Path = IMG,
                    f"{r.mean_bound_per_s:.0f} | {max(ys) if ys else 0:.0f} | {running} | "
                    f"{rate_ok} | {run_ok} |")
         if r.error:
-            out.append(f"| | | {r.error} | | | | | |")
+            out.append(f"| | | {' '.join(r.error.split())[:300]} | | | | | |")
     if series:
         img = plots.lines(img_dir / "scale-bound.png", "Pods bound per second", "seconds since the "
                           "first create", "pods bound in that second", series, st.caption())
@@ -599,10 +599,15 @@ async def run(args: argparse.Namespace, workdir: Path, st: Stamp) -> Sections:
             if time.monotonic() > deadline:
                 print(f"  sched {n} nodes: skipped, past --deadline", file=sys.stderr)
                 continue
-            async with control_plane(workdir / f"sched-{n}") as (etcd, api):
-                r = await scheduler_run(api, etcd, workdir / f"sched-{n}", n, args.pods,
-                                        timeout=args.sched_timeout,
-                                        profile=tuple(filter(None, args.profile.split(","))))
+            try:
+                async with control_plane(workdir / f"sched-{n}") as (etcd, api):
+                    r = await scheduler_run(
+                        api, etcd, workdir / f"sched-{n}", n, args.pods,
+                        timeout=args.sched_timeout,
+                        profile=tuple(filter(None, args.profile.split(","))))
+            except Exception as exc:  # one failed count must not lose the others' figures
+                r = SchedResult(n, args.pods, [], [], 0.0, 0.0,
+                                error=f"failed: {type(exc).__name__}: {exc}"[:300])
             print(f"  sched {n} nodes: {r.mean_bound_per_s:.0f}/s, all Running "
                   f"{r.all_running_s:.1f} s {r.error}", file=sys.stderr, flush=True)
             results.append(r)
