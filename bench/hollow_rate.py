@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 import time
@@ -32,19 +31,11 @@ if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the r
     sys.path.insert(0, str(ROOT))
 
 from apimachinery.client import AsyncClient  # noqa: E402
+from bench.footprint import cpu_seconds  # noqa: E402
 from tests.support.processes import Apiserver, Etcd, Process  # noqa: E402
 
 NAMESPACE = "hollow-rate"
 READY_LINE = "hollow nodes ready"
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, from /proc (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pod(i: int, node: str) -> dict[str, Any]:

@@ -104,7 +104,7 @@ class Bench:
         wait_for(lambda: rolled_out(self.client, NS, name, IMAGE.format(1)), 300,
                  f"{name} available", 0.5)
         url = f"http://{self.lab.node_ip(ENTRY_NODE)}:{svc['spec']['ports'][0]['nodePort']}/"
-        wait_for(lambda: SteadyClient(url)._one().version == "1", 60, f"{url} answers", 0.5)
+        wait_for(lambda: SteadyClient(url).once().version == "1", 60, f"{url} answers", 0.5)
         return url
 
     def remove(self, name: str) -> None:

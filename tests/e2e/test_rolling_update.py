@@ -91,7 +91,7 @@ def deploy_and_serve(client: Client, body: Object) -> SteadyClient:
     image = body["spec"]["template"]["spec"]["containers"][0]["image"]
     wait_for(lambda: rolled_out(client, NS, name, image), 120, f"{name} available")
     load = SteadyClient(service_url(client, name), max_seconds=240)
-    wait_for(lambda: SteadyClient(load.url)._one().version == "1", 30,
+    wait_for(lambda: SteadyClient(load.url).once().version == "1", 30,
              f"{name} answers through its Service")
     return load.start()
 

@@ -31,6 +31,7 @@ from tests.support.processes import (
     start_controller_manager,
     wait_for,
 )
+from tests.support.rollouts import set_image
 
 Object = dict[str, Any]
 SCHOONER = str(Path(sys.executable).parent / "schooner")
@@ -151,13 +152,6 @@ def deployment(name: str, image: str, *, replicas: int = 2, cause: str | None = 
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
 
 
-def set_image(client: Client, ns: str, name: str, image: str, cause: str) -> None:
-    """What `kubectl set image --record` leaves behind: a new template and its change-cause."""
-    client.patch("deployments", name, {"metadata": {"annotations": {CHANGE_CAUSE: cause}},
-                                       "spec": {"template": {"spec": {"containers": [
-                                           {"name": "main", "image": image}]}}}}, ns)
-
-
 def image_of(client: Client, ns: str, name: str) -> str:
     return str(client.get("deployments", name, ns)["spec"]["template"]["spec"]["containers"][0]
                ["image"])
@@ -180,7 +174,7 @@ def test_status_history_and_undo(manager: Process, agent: PlayAgent, client: Cli
     out = ok(schooner("rollout", "status", "deployment/web", "--timeout", "60s"))
     assert out.splitlines()[-1] == 'deployment "web" successfully rolled out', out
 
-    set_image(client, namespace, "web", "busybox:2", "second")
+    set_image(client, namespace, "web", "busybox:2", "main", cause="second")
     out = ok(schooner("rollout", "status", "deploy", "web", "--timeout", "60s"))
     assert out.splitlines()[-1] == 'deployment "web" successfully rolled out', out
     assert ok(schooner("rollout", "history", "deployment/web")) == (
@@ -244,7 +238,7 @@ def test_restart_pause_and_resume(manager: Process, agent: PlayAgent, client: Cl
     fails(schooner("rollout", "pause", "deployment/app"),
           'error: deployments.apps "app" is already paused')
     fails(schooner("rollout", "restart", "deployment/app"), "can't restart paused deployment")
-    set_image(client, namespace, "app", "busybox:2", "while paused")
+    set_image(client, namespace, "app", "busybox:2", "main", cause="while paused")
 
     def observed() -> bool:
         d = client.get("deployments", "app", namespace)
@@ -360,7 +354,7 @@ def test_kubectl_rollout_and_drain(manager: Process, apiserver: Apiserver, clien
         client.create("deployments", deployment("web", "busybox:1", cause="first"), namespace)
         assert 'deployment "web" successfully rolled out' in ok(
             kubectl("rollout", "status", "deployment/web", "--timeout=60s"))
-        set_image(client, namespace, "web", "busybox:2", "second")
+        set_image(client, namespace, "web", "busybox:2", "main", cause="second")
         ok(kubectl("rollout", "status", "deployment/web", "--timeout=60s"))
         history = ok(kubectl("rollout", "history", "deployment/web"))
         assert "1         first" in history and "2         second" in history, history

@@ -96,10 +96,12 @@ def exists(client: Client, resource: str, name: str, ns: str | None = None) -> O
         return None
 
 
-def mark_ready(client: Client, ns: str) -> None:
-    """What an agent would report: every live pod Running and Ready."""
+def mark_ready(client: Client, ns: str, *, image: str | None = None) -> None:
+    """What an agent would report: every live pod (of `image`, if given) Running and Ready."""
     for pod in pods(client, ns, live_only=True):
         conds = (pod.get("status") or {}).get("conditions") or []
+        if image is not None and pod["spec"]["containers"][0]["image"] != image:
+            continue
         if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
             continue
         pod["status"] = {**(pod.get("status") or {}), "phase": "Running", "conditions": [

@@ -19,6 +19,7 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
+from tests.integration.test_controllers import mark_ready
 from tests.support.processes import (
     Apiserver,
     Process,
@@ -26,6 +27,7 @@ from tests.support.processes import (
     start_controller_manager,
     wait_for,
 )
+from tests.support.rollouts import set_image
 
 Object = dict[str, Any]
 TIMEOUT = 30.0
@@ -66,17 +68,6 @@ def report(client: Client, pod: Object, status: Object) -> None:
         client.update_status("pods", pod)  # else changed or gone: the next round looks again
 
 
-def mark_ready(client: Client, ns: str, image: str) -> None:
-    """Every live pod of `image` Running and Ready, as an agent would report it."""
-    for pod in live_pods(client, ns):
-        conds = (pod.get("status") or {}).get("conditions") or []
-        if pod["spec"]["containers"][0]["image"] != image or \
-                any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
-            continue
-        report(client, pod, {"phase": "Running", "conditions": [
-            {"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339()}]})
-
-
 def crash_loop(client: Client, pod: Object, restarts: int) -> None:
     report(client, pod, {"phase": "Running", "conditions": [
         {"type": "Ready", "status": "False", "lastTransitionTime": now_rfc3339()}],
@@ -99,13 +90,6 @@ def deployment(name: str, image: str, deadline: int) -> Object:
                          "containers": [{"name": "main", "image": image}]}}}}
 
 
-def set_image(client: Client, ns: str, name: str, image: str) -> None:
-    client.patch("deployments", name, {
-        "metadata": {"annotations": {"kubernetes.io/change-cause": f"image {image}"}},
-        "spec": {"template": {"spec": {"containers": [{"name": "main", "image": image}]}}}},
-        ns)
-
-
 def image_of(d: Object) -> str:
     return str(d["spec"]["template"]["spec"]["containers"][0]["image"])
 
@@ -117,7 +101,7 @@ def annotation(client: Client, ns: str, name: str, key: str) -> str | None:
 def available(client: Client, ns: str, name: str, image: str) -> Callable[[], Any]:
     """Playing the agent for `image`'s pods until the controller records the revision."""
     def check() -> Any:
-        mark_ready(client, ns, image)
+        mark_ready(client, ns, image=image)
         return annotation(client, ns, name, LAST_AVAILABLE)
     return check
 
@@ -146,7 +130,7 @@ def test_a_stalled_rollout_rolls_back_by_itself_and_only_once(
     assert wait_for(available(client, namespace, "web", "busybox:1"), TIMEOUT,
                     "revision 1 recorded as available") == "1"
 
-    set_image(client, namespace, "web", "busybox:2")  # its pods never become ready
+    set_image(client, namespace, "web", "busybox:2", "main")  # its pods never become ready
     d = wait_for(rolled_back_to(client, namespace, "web", "busybox:1"), TIMEOUT,
                  "the rollback to busybox:1")
     notes = d["metadata"]["annotations"]
@@ -169,7 +153,7 @@ def test_a_stalled_rollout_rolls_back_by_itself_and_only_once(
     assert by_image["busybox:2"]["spec"]["replicas"] == 0
 
     # The same bad template again: the user means it; it stalls and stays.
-    set_image(client, namespace, "web", "busybox:2")
+    set_image(client, namespace, "web", "busybox:2", "main")
     wait_for(lambda: any(c["reason"] == "ProgressDeadlineExceeded" for c in client.get(
         "deployments", "web", namespace).get("status", {}).get("conditions", [])),
         TIMEOUT, "the second stall")
@@ -184,7 +168,7 @@ def test_a_crash_looping_new_pod_rolls_back_before_the_deadline(
     client.create("deployments", deployment("api", "busybox:1", deadline=600), namespace)
     wait_for(available(client, namespace, "api", "busybox:1"), TIMEOUT, "revision 1 available")
 
-    set_image(client, namespace, "api", "busybox:crash")
+    set_image(client, namespace, "api", "busybox:crash", "main")
     new_pod = wait_for(lambda: next((p for p in live_pods(client, namespace)
                                      if p["spec"]["containers"][0]["image"] == "busybox:crash"),
                                     None), TIMEOUT, "a pod of busybox:crash")

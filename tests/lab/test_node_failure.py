@@ -5,7 +5,6 @@ Runs last among the lab tests (file order): it kills node3 and starts it again.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 
@@ -14,34 +13,8 @@ import httpx
 from apimachinery.client import Client
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import deployment, ready_endpoints, ready_pods, service
+from tests.support.load import SteadyClient
 from tests.support.processes import wait_for
-
-LOAD_LIMIT_SECONDS = 240.0  # the load loop stops by itself whatever happens
-
-
-class SteadyClient(threading.Thread):
-    """GET a URL every 50 ms until stopped (or the limit), counting outcomes over time."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url = url
-        self.results: list[tuple[float, bool]] = []
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        started = time.monotonic()
-        with httpx.Client(timeout=5) as http:
-            while not self._halt.is_set() and time.monotonic() - started < LOAD_LIMIT_SECONDS:
-                try:
-                    ok = http.get(self.url).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.results.append((time.monotonic(), ok))
-                self._halt.wait(0.05)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(10)
 
 
 def node_of(client: Client, namespace: str, app: str) -> Counter[str]:
@@ -60,8 +33,7 @@ def test_killed_node_pods_move_and_service_keeps_answering(
     url = f"http://{cluster.node_ip('node1')}:{svc['spec']['ports'][0]['nodePort']}/"
     wait_for(lambda: httpx.get(url, timeout=3).status_code == 200, 30, f"GET {url}", 0.5)
 
-    load = SteadyClient(url)
-    load.start()
+    load = SteadyClient(url, interval=0.05, max_seconds=240).start()
     killed_at = time.monotonic()
     cluster.kill_node("node3")
     try:
@@ -74,14 +46,13 @@ def test_killed_node_pods_move_and_service_keeps_answering(
         time.sleep(2)  # a little steady state after the move, measured below
     finally:
         load.stop()
-    total = len(load.results)
-    failed = [t for t, ok in load.results if not ok]
+    total, failed = len(load.answers), load.failures()
     assert total > 50
     # Connections that were open to node3's pods can fail; the rest are served, and
     # after the move nothing fails.
-    assert len(failed) <= total * 0.1, f"{len(failed)}/{total} failed"
-    after = [ok for t, ok in load.results if t > killed_at + moved_in]
-    assert after and all(after), f"failures after the pods moved ({moved_in:.0f}s)"
+    assert len(failed) <= total * 0.1, f"{len(failed)}/{total} failed: {load.summary()}"
+    assert load.answered(since=killed_at + moved_in) > 0 and not load.failures(
+        since=killed_at + moved_in), f"failures after the pods moved ({moved_in:.0f}s)"
 
     # The host comes back: its agent removes the evicted pods' containers and the
     # Terminating pods go; nothing runs twice.

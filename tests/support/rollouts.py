@@ -25,10 +25,11 @@ def rolled_out(client: Client, namespace: str, name: str, image: str) -> bool:
 
 
 def set_image(client: Client, namespace: str, name: str, image: str,
-              container: str = "web") -> None:
+              container: str = "web", cause: str | None = None) -> None:
     """What `kubectl set image` does (a strategic merge patch: the containers list is merged
-    by name, not replaced), with a change-cause for `rollout history`."""
+    by name, not replaced), with a change-cause for `rollout history` (`image IMAGE` unless
+    given)."""
     client.patch("deployments", name, {
-        "metadata": {"annotations": {"kubernetes.io/change-cause": f"image {image}"}},
+        "metadata": {"annotations": {"kubernetes.io/change-cause": cause or f"image {image}"}},
         "spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}},
         namespace, patch_type="strategic")
