@@ -74,6 +74,10 @@ class Store:
         self._items: dict[str, Object] = {}
         self._indexers: dict[str, IndexFunc] = {}
         self._indices: dict[str, dict[str, set[str]]] = {}
+        self._index_touched: dict[str, dict[str, int]] = {}  # value -> generation, in touch order
+        self._index_sequence: dict[str, int] = {}
+        self._index_pruned: dict[str, int] = {}
+        self.generation = 0  # bumped by every write: a reader's cheap "anything changed?"
         self.add_indexer(NAMESPACE_INDEX, namespace_index)
 
     def add_indexer(self, name: str, fn: IndexFunc) -> None:
@@ -82,6 +86,9 @@ class Store:
             raise ValueError(f"indexer {name!r} already exists")
         self._indexers[name] = fn
         self._indices[name] = {}
+        self._index_touched[name] = {}
+        self._index_sequence[name] = 0
+        self._index_pruned[name] = 0
         for key, obj in self._items.items():
             self._index_one(name, key, obj)
 
@@ -113,16 +120,60 @@ class Store:
         """The objects whose index `name` yields `value` (client-go's ByIndex)."""
         return [self._items[k] for k in self.index_keys(name, value)]
 
+    def index_generation(self, name: str, value: str) -> int:
+        """Moves up whenever an object indexed under `value` is added, replaced or removed.
+
+        Values never written answer 0. With `index_changes`, lets a reader that
+        derives something from `by_index(name, value)` (the scheduler's NodeInfo of
+        one node) rebuild only what may have changed.
+        """
+        return self._index_touched[name].get(value, 0)
+
+    def index_changes(self, name: str, since: int) -> tuple[int, list[str] | None]:
+        """The index's generation now, and the values touched after generation `since`.
+
+        Costs the number of values touched, not the size of the store: values are
+        kept in the order they were last touched. None instead of a list means the
+        record of some emptied values was dropped after `since` (see `_touch`): the
+        reader must treat every value as changed.
+        """
+        if since < self._index_pruned[name]:
+            return self._index_sequence[name], None
+        changed = []
+        for value, generation in reversed(self._index_touched[name].items()):
+            if generation <= since:
+                break
+            changed.append(value)
+        return self._index_sequence[name], changed
+
     # -- writes, for the informer only --
+
+    def _touch(self, name: str, value: str) -> None:
+        """Record that `value` changed; forget values no object holds once they pile up.
+
+        Without the pruning, an index over ever-new values (owner uids) would grow
+        forever with the record of values long emptied.
+        """
+        self._index_sequence[name] += 1
+        touched = self._index_touched[name]
+        touched.pop(value, None)
+        touched[value] = self._index_sequence[name]
+        index = self._indices[name]
+        if len(touched) > 2 * len(index) + 1024:
+            self._index_touched[name] = {v: g for v, g in touched.items()
+                                         if v in index or v == value}
+            self._index_pruned[name] = self._index_sequence[name]
 
     def _index_one(self, name: str, key: str, obj: Object) -> None:
         for value in self._indexers[name](obj):
             self._indices[name].setdefault(value, set()).add(key)
+            self._touch(name, value)
 
     def _unindex(self, key: str, obj: Object) -> None:
         for name, fn in self._indexers.items():
             index = self._indices[name]
             for value in fn(obj):
+                self._touch(name, value)
                 keys = index.get(value)
                 if keys is not None:
                     keys.discard(key)
@@ -135,6 +186,7 @@ class Store:
         old = self._items.get(key)
         if old is not None:
             self._unindex(key, old)
+        self.generation += 1
         self._items[key] = obj
         for name in self._indexers:
             self._index_one(name, key, obj)
@@ -143,6 +195,7 @@ class Store:
     def _pop(self, key: str) -> Object | None:
         old = self._items.pop(key, None)
         if old is not None:
+            self.generation += 1
             self._unindex(key, old)
         return old
 

@@ -9,6 +9,12 @@ pod onto its node before it binds, and counts assumed pods in every NodeInfo
 until the informer shows the pod bound (or gone, or recreated); an assumed pod
 whose binding finished but never shows up is dropped after a TTL on the
 injected clock. If the binding fails, the scheduler forgets the pod at once.
+
+NodeInfos are kept between cycles, as kube-scheduler's cache keeps them and
+snapshots only the nodes whose generation moved: a node's NodeInfo is rebuilt
+only when its Node object, the pods indexed onto it (the pod store's index
+generation) or the pods assumed onto it changed. Rebuilding every node's from
+all bound pods in every cycle made a cycle's cost grow with the cluster's pods.
 """
 
 from __future__ import annotations
@@ -52,6 +58,12 @@ class SchedulerCache:
                  ttl: float = DEFAULT_ASSUME_TTL) -> None:
         self._nodes, self._pods, self._clock, self.ttl = nodes, pods, clock, ttl
         self._assumed: dict[str, AssumedPod] = {}
+        self._assumed_on: dict[str, dict[str, Object]] = defaultdict(dict)  # node -> key -> pod
+        self._assumed_changed: set[str] = set()  # nodes whose assumed pods changed
+        self._infos: list[NodeInfo] = []  # by node name
+        self._position: dict[str, int] = {}
+        self._nodes_generation = -1
+        self._pods_generation = 0
 
     def __len__(self) -> int:
         """How many pods are assumed right now."""
@@ -60,7 +72,11 @@ class SchedulerCache:
     def assume(self, pod: Object, node: str) -> None:
         """Count `pod` on `node` from now on (AssumePod); the cached object is not touched."""
         bound = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": node}}
-        self._assumed[meta.key_of(pod)] = AssumedPod(bound, node)
+        key = meta.key_of(pod)
+        self.forget(key)
+        self._assumed[key] = AssumedPod(bound, node)
+        self._assumed_on[node][key] = bound
+        self._assumed_changed.add(node)
 
     def finish_binding(self, key: str) -> None:
         """The apiserver accepted the binding: start the TTL for the watch to catch up."""
@@ -70,7 +86,10 @@ class SchedulerCache:
 
     def forget(self, key: str) -> None:
         """Drop an assumed pod (its binding failed, or the pod is gone)."""
-        self._assumed.pop(key, None)
+        entry = self._assumed.pop(key, None)
+        if entry is not None:
+            self._assumed_on[entry.node].pop(key, None)
+            self._assumed_changed.add(entry.node)
 
     def is_assumed(self, pod: Object) -> bool:
         """This very pod (same uid) is assumed and not yet confirmed by the informer."""
@@ -96,17 +115,45 @@ class SchedulerCache:
         if (cached is None or _uid(cached) != _uid(entry.pod)
                 or (cached.get("spec") or {}).get("nodeName")
                 or (entry.deadline is not None and self._clock.monotonic() >= entry.deadline)):
-            del self._assumed[key]
+            self.forget(key)
 
     def node_infos(self) -> list[NodeInfo]:
-        """A NodeInfo per cached node, by name: its bound pods plus pods assumed onto it."""
+        """A NodeInfo per cached node, by name: its bound pods plus pods assumed onto it.
+
+        Only the nodes something happened to since the last call are rebuilt: the
+        node store's generation says whether any Node changed, the pod store's
+        index says which nodes' pods did, and assume/forget say which nodes'
+        assumed pods did.
+        """
         self.cleanup()
-        assumed: dict[str, list[Object]] = defaultdict(list)
-        for entry in self._assumed.values():
-            assumed[entry.node].append(entry.pod)
-        infos = []
-        for node in sorted(self._nodes.list(), key=meta.name_of):
-            name = meta.name_of(node)
-            pods = [*self._pods.by_index(NODE_NAME_INDEX, name), *assumed.get(name, [])]
-            infos.append(NodeInfo.build(node, pods))
-        return infos
+        self._pods_generation, changed = self._pods.index_changes(
+            NODE_NAME_INDEX, self._pods_generation)
+        stale = None if changed is None else {*changed, *self._assumed_changed}
+        if self._nodes.generation != self._nodes_generation or stale is None:
+            self._rebuild_all(stale)
+        else:
+            for name in stale:
+                position = self._position.get(name)
+                if position is not None:
+                    self._infos[position] = self._build(self._infos[position].node)
+        self._assumed_changed.clear()
+        return list(self._infos)
+
+    def _rebuild_all(self, stale: set[str] | None) -> None:
+        """Re-read the nodes, keeping the NodeInfo of a node whose object is the same
+        and which is not `stale` (None: the pod index cannot say, rebuild every one)."""
+        self._nodes_generation = self._nodes.generation
+        old = {info.name: info for info in self._infos} if stale is not None else {}
+        self._infos = []
+        for name, node in sorted((meta.name_of(n), n) for n in self._nodes.list()):
+            info = old.get(name)
+            if info is None or info.node is not node or name in (stale or ()):
+                info = self._build(node)
+            self._infos.append(info)
+        self._position = {info.name: i for i, info in enumerate(self._infos)}
+
+    def _build(self, node: Object) -> NodeInfo:
+        name = meta.name_of(node)
+        pods = [*self._pods.by_index(NODE_NAME_INDEX, name),
+                *self._assumed_on.get(name, {}).values()]
+        return NodeInfo.build(node, pods)

@@ -1,11 +1,12 @@
 """One scheduling cycle as a pure function: pod + NodeInfos + plugins -> a node or a reason.
 
 Mirrors `schedulePod` in `pkg/scheduler/schedule_one.go`: PreFilter once, Filter
-every node (a node's first rejection is its reason), and if several nodes are
-feasible, Score them with every scoring plugin, NormalizeScore each plugin's
-scores, weight and sum them, and pick the highest; ties are broken at random
-as `selectHost` does, so equal nodes share the load. No I/O: the caller binds
-or records the failure.
+nodes (a node's first rejection is its reason) from a rotating start until enough
+are feasible (`Profile.num_feasible_nodes_to_find`: every node below 100, 42% of
+1,000), and if several nodes are feasible, Score them with every scoring plugin,
+NormalizeScore each plugin's scores, weight and sum them, and pick the highest;
+ties are broken at random as `selectHost` does, so equal nodes share the load.
+No I/O: the caller binds or records the failure.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from scheduler.equivalence import NodeVerdicts
 from scheduler.framework import (
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
@@ -46,6 +48,7 @@ class ScheduleResult:
     error: bool = False
     feasible: int = 0
     scores: Mapping[str, int] = field(default_factory=dict)
+    processed: int = 0  # nodes filtered; the next cycle starts that many further on
 
 
 class PluginError(Exception):
@@ -107,31 +110,70 @@ def restrict_candidates(pod: Object, node_infos: Sequence[NodeInfo], profile: Pr
 
 
 def find_feasible(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile,
-                  skipped: AbstractSet[str]) -> tuple[list[NodeInfo], list[str]]:
-    """The nodes that pass every filter, and one reason entry per rejection."""
+                  skipped: AbstractSet[str], start: int = 0, memo: NodeVerdicts | None = None
+                  ) -> tuple[list[NodeInfo], list[str], int]:
+    """Nodes that pass every filter, one reason per rejection, and how many were checked.
+
+    As findNodesThatPassFilters does, the nodes are checked from `start` round the
+    list, and the search stops once `num_feasible_nodes_to_find` of them pass: at
+    1,000 nodes a pod is placed among the best of 420, not of all, and successive
+    pods start where the last search ended, so every node gets its turn. With `memo`
+    (the pod's equivalence class), a NodeInfo already judged for the class is not
+    filtered again.
+    """
+    count = len(node_infos)
+    wanted = profile.num_feasible_nodes_to_find(count)
     feasible: list[NodeInfo] = []
     reasons: list[str] = []
-    for info in node_infos:
-        status = filter_node(pod, info, profile, skipped)
+    processed = 0
+    for i in range(count):
+        info = node_infos[(start + i) % count]
+        processed += 1
+        status = memo.verdict(info) if memo is not None else None
+        if status is None:
+            status = filter_node(pod, info, profile, skipped)
+            if memo is not None:
+                memo.remember_verdict(info, status)
         if status.is_success:
             feasible.append(info)
+            if len(feasible) >= wanted:
+                break
         else:
             reasons.extend(status.reasons)
-    return feasible, reasons
+    return feasible, reasons, processed
 
 
-def score_nodes(pod: Object, feasible: Sequence[NodeInfo], profile: Profile) -> dict[str, int]:
+def raw_scores(pod: Object, feasible: Sequence[NodeInfo], profile: Profile,
+               memo: NodeVerdicts | None = None) -> list[tuple[int, ...]]:
+    """Every scorer's raw score of every node (one tuple per node, in scorer order)."""
+    scorers, rows = profile.scorers, []
+    for info in feasible:
+        row = memo.scores(info) if memo is not None else None
+        if row is None:
+            row = tuple(_call(plugin, "score", plugin.score, pod, info) for plugin in scorers)
+            if memo is not None:
+                memo.remember_scores(info, row)
+        rows.append(row)
+    return rows
+
+
+def score_nodes(pod: Object, feasible: Sequence[NodeInfo], profile: Profile,
+                memo: NodeVerdicts | None = None) -> dict[str, int]:
     """Sum over scoring plugins of weight * (normalized) score, per node name."""
-    totals = {info.name: 0 for info in feasible}
-    for plugin in profile.scorers:
-        raw = {info.name: _call(plugin, "score", plugin.score, pod, info) for info in feasible}
-        if isinstance(plugin, NormalizeScorePlugin):
-            raw = _call(plugin, "normalize score", plugin.normalize_score, pod, raw)
+    names = [info.name for info in feasible]
+    rows = raw_scores(pod, feasible, profile, memo)
+    totals = dict.fromkeys(names, 0)
+    for column, plugin in enumerate(profile.scorers):
+        weight = profile.weight(plugin)
+        raw = {name: row[column] for name, row in zip(names, rows, strict=True)}
+        if plugin.name in profile.normalizers:
+            normalizer = cast(NormalizeScorePlugin, plugin)
+            raw = _call(plugin, "normalize score", normalizer.normalize_score, pod, raw)
         for name, score in raw.items():
             if not MIN_NODE_SCORE <= score <= MAX_NODE_SCORE:
                 raise PluginError(f'plugin "{plugin.name}" returns an invalid score {score} '
                                   f'for node "{name}"')
-            totals[name] += score * profile.weight(plugin)
+            totals[name] += score * weight
     return totals
 
 
@@ -143,8 +185,14 @@ def select_host(totals: Mapping[str, int], rng: random.Random | None = None) -> 
 
 
 def schedule(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile, *,
-             rng: random.Random | None = None) -> ScheduleResult:
-    """Decide where `pod` goes among `node_infos` (nothing is written anywhere)."""
+             rng: random.Random | None = None, start: int = 0,
+             memo: NodeVerdicts | None = None) -> ScheduleResult:
+    """Decide where `pod` goes among `node_infos` (nothing is written anywhere).
+
+    `start` is where the filter search begins (the scheduler's nextStartNodeIndex);
+    `memo` holds what earlier pods of the same equivalence class learned about these
+    very NodeInfos (scheduler/equivalence.py).
+    """
     if not node_infos:
         return ScheduleResult(None, NO_NODES_AVAILABLE)
     try:
@@ -153,13 +201,16 @@ def schedule(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile, *,
             return ScheduleResult(None, unschedulable_message(
                 len(node_infos), [], pre_filter_message=rejection.message))
         candidates, narrowed = restrict_candidates(pod, node_infos, profile)
-        feasible, reasons = find_feasible(pod, candidates, profile, skipped)
+        feasible, reasons, processed = find_feasible(pod, candidates, profile, skipped,
+                                                     start, memo)
         reasons = narrowed + reasons
         if not feasible:
-            return ScheduleResult(None, unschedulable_message(len(node_infos), reasons))
+            return ScheduleResult(None, unschedulable_message(len(node_infos), reasons),
+                                  processed=processed)
         if len(feasible) == 1:  # Kubernetes skips scoring when there is no choice
-            return ScheduleResult(feasible[0].name, feasible=1)
-        totals = score_nodes(pod, feasible, profile)
+            return ScheduleResult(feasible[0].name, feasible=1, processed=processed)
+        totals = score_nodes(pod, feasible, profile, memo)
     except PluginError as exc:
         return ScheduleResult(None, str(exc), error=True)
-    return ScheduleResult(select_host(totals, rng), feasible=len(feasible), scores=totals)
+    return ScheduleResult(select_host(totals, rng), feasible=len(feasible), scores=totals,
+                          processed=processed)

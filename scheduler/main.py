@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -35,8 +36,9 @@ from apimachinery.leaderelectionflags import (
 )
 from scheduler.cache import DEFAULT_ASSUME_TTL
 from scheduler.events import DEFAULT_SCHEDULER_NAME
+from scheduler.plugins import default_profile
 from scheduler.queue import DEFAULT_POD_INITIAL_BACKOFF, DEFAULT_POD_MAX_BACKOFF
-from scheduler.scheduler import Scheduler
+from scheduler.scheduler import DEFAULT_BIND_CONCURRENCY, Scheduler
 
 log = logging.getLogger("scheduler")
 LEASE_NAME = "kube-scheduler"
@@ -58,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="first retry delay of an unschedulable pod")
     p.add_argument("--pod-max-backoff-seconds", type=float, default=DEFAULT_POD_MAX_BACKOFF,
                    help="longest retry delay of an unschedulable pod")
+    p.add_argument("--percentage-of-nodes-to-score", type=int, default=0,
+                   help="stop filtering once this share of nodes is feasible (0: "
+                        "kube-scheduler's adaptive default, 42%% of 1,000 nodes)")
+    p.add_argument("--bind-concurrency", type=int, default=DEFAULT_BIND_CONCURRENCY,
+                   help="Binding POSTs in flight while the next pods are scheduled")
     p.add_argument("--assume-ttl-seconds", type=float, default=DEFAULT_ASSUME_TTL,
                    help="how long a bound pod counts on its node before the watch shows it")
     p.add_argument("--bind-address", default="127.0.0.1",
@@ -70,6 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.workers < 1:
         p.error("--workers must be at least 1")
+    if not 0 <= args.percentage_of_nodes_to_score <= 100:
+        p.error("--percentage-of-nodes-to-score must be between 0 and 100")
+    if args.bind_concurrency < 1:
+        p.error("--bind-concurrency must be at least 1")
     if args.leader_elect:
         try:
             leader_election_config(args)
@@ -85,6 +96,10 @@ async def run(args: argparse.Namespace) -> None:
                           assume_ttl=args.assume_ttl_seconds,
                           initial_backoff=args.pod_initial_backoff_seconds,
                           max_backoff=args.pod_max_backoff_seconds,
+                          profile=dataclasses.replace(
+                              default_profile(),
+                              percentage_of_nodes_to_score=args.percentage_of_nodes_to_score),
+                          bind_concurrency=args.bind_concurrency,
                           recorder=EventRecorder(client, args.scheduler_name, RealClock()))
     stop = asyncio.Event()
 

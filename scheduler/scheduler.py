@@ -6,8 +6,11 @@ move unschedulable pods back to the active queue when the cluster changes;
 a worker pops a key, reads the pod from the cache, runs the pure cycle
 (`scheduler.cycle.schedule`) over NodeInfos that include assumed pods, then
 acts at the edge: assume and bind, or record PodScheduled=False and retry
-with back-off. A 409 on bind means the pod is already bound (by an earlier run
-of this scheduler, before a crash): nothing to do. With `--leader-elect`,
+with back-off. As kube-scheduler's binding cycle, the Binding POST runs in a task
+of its own (at most `bind_concurrency` at once): the next pod is scheduled while
+the apiserver answers, against a cache that already counts the assumed pod.
+A 409 on bind means the pod is already bound (by an earlier run of this
+scheduler, before a crash): nothing to do. With `--leader-elect`,
 scheduler/main.py calls `run()` only while this process holds the scheduler's
 Lease; `run()` and `stop()` are that seam.
 """
@@ -26,6 +29,7 @@ from apimachinery.informer import Informer, ListerWatcher
 from apimachinery.workqueue import ShutDown
 from scheduler.cache import DEFAULT_ASSUME_TTL, NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.cycle import ScheduleResult, schedule
+from scheduler.equivalence import EquivalenceCache
 from scheduler.events import (
     DEFAULT_SCHEDULER_NAME,
     is_bound,
@@ -44,6 +48,7 @@ log = logging.getLogger("scheduler")
 
 Object = dict[str, Any]
 SYNC_WAIT_STEP = 5.0
+DEFAULT_BIND_CONCURRENCY = 16
 
 
 class SchedulerClient(ListerWatcher, Protocol):
@@ -67,7 +72,8 @@ class Scheduler:
                  initial_backoff: float = DEFAULT_POD_INITIAL_BACKOFF,
                  max_backoff: float = DEFAULT_POD_MAX_BACKOFF,
                  rng: random.Random | None = None,
-                 recorder: EventRecorder | None = None) -> None:
+                 recorder: EventRecorder | None = None,
+                 bind_concurrency: int = DEFAULT_BIND_CONCURRENCY) -> None:
         self.client = client
         self.recorder = recorder  # Scheduled / FailedScheduling events, when given
         self.name = scheduler_name
@@ -81,6 +87,10 @@ class Scheduler:
         self.cache = SchedulerCache(self.nodes.store, self.pods.store, self.clock, assume_ttl)
         self.queue = SchedulingQueue(self.clock, initial_backoff=initial_backoff,
                                      max_backoff=max_backoff)
+        self.classes = EquivalenceCache()
+        self._next_start = 0  # nextStartNodeIndex: where the next filter search begins
+        self._binds = asyncio.Semaphore(bind_concurrency)
+        self._binding: set[asyncio.Task[None]] = set()
         self.nodes.add_event_handler(self._on_node_add, self._on_node_update)
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self._stopped = asyncio.Event()
@@ -104,9 +114,9 @@ class Scheduler:
                 await self._stopped.wait()
         finally:
             self.queue.shut_down()
-            for task in workers:
+            for task in [*workers, *self._binding]:
                 task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(*workers, *self._binding, return_exceptions=True)
             await self.pods.stop()
             await self.nodes.stop()
             log.info("component=scheduler scheduler=%s msg=\"stopped\"", self.name)
@@ -188,16 +198,33 @@ class Scheduler:
         if pod is None or not needs_scheduling(pod, self.name) or self.cache.is_assumed(pod):
             self.queue.forget(key)
             return
-        result = schedule(pod, self.cache.node_infos(), self.profile, rng=self.rng)
+        infos = self.cache.node_infos()
+        result = schedule(pod, infos, self.profile, rng=self.rng, start=self._next_start,
+                          memo=self.classes.for_pod(pod, len(infos)))
+        self._next_start = (self._next_start + result.processed) % max(len(infos), 1)
         if result.node is None:
             await self._not_scheduled(pod, result)
             return
-        await self._bind(pod, result)
+        self.cache.assume(pod, str(result.node))
+        await self._binds.acquire()
+        task = asyncio.create_task(self._bind(pod, result), name=f"bind-{meta.key_of(pod)}")
+        self._binding.add(task)
+        task.add_done_callback(self._bound)
+
+    def _bound(self, task: asyncio.Task[None]) -> None:
+        """A binding task ended: free its slot, and log what it could not handle."""
+        self._binding.discard(task)
+        self._binds.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("component=scheduler msg=\"binding failed\" error=%r", task.exception())
 
     async def _bind(self, pod: Object, result: ScheduleResult) -> None:
-        """Assume, then POST the Binding; forget the assumption if it did not happen."""
+        """POST the Binding of an assumed pod; forget the assumption if it did not happen.
+
+        Any other failure sends the pod back to the queue with back-off, as
+        kube-scheduler's binding cycle does (handleBindingCycleError).
+        """
         key, node = meta.key_of(pod), str(result.node)
-        self.cache.assume(pod, node)
         try:
             await self.client.bind(meta.name_of(pod), node, meta.namespace_of(pod))
         except (errors.Conflict, errors.NotFound) as exc:
@@ -207,9 +234,15 @@ class Scheduler:
             log.info("component=scheduler pod=%s node=%s decision=%s reason=%r",
                      key, node, decision, exc.message)
             return
-        except BaseException:
+        except asyncio.CancelledError:
             self.cache.forget(key)
             raise
+        except Exception as exc:
+            self.cache.forget(key)
+            self.queue.add_backoff(key)
+            log.warning("component=scheduler pod=%s node=%s decision=bind-error error=%r",
+                        key, node, str(exc))
+            return
         self.cache.finish_binding(key)
         self.queue.forget(key)
         score = result.scores.get(node, 0)

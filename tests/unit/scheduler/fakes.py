@@ -34,6 +34,7 @@ class FakeCluster:
         self.held: list[tuple[str, WatchEvent]] = []
         self.actions: list[tuple[Any, ...]] = []
         self.bind_errors: dict[str, errors.APIError] = {}
+        self.bind_gate: asyncio.Event | None = None  # when set, binds wait for it
         for obj in nodes:
             self._store("nodes", obj)
         for obj in pods:
@@ -67,6 +68,8 @@ class FakeCluster:
     async def bind(self, name: str, node_name: str, namespace: str) -> None:
         key = f"{namespace}/{name}"
         self.actions.append(("bind", key, node_name))
+        if self.bind_gate is not None:
+            await self.bind_gate.wait()
         if key in self.bind_errors:
             raise self.bind_errors[key]
         pod = self.objects["pods"].get(key)

@@ -132,6 +132,21 @@ def test_an_api_error_on_bind_forgets_the_assumption_and_retries_with_backoff() 
     run(scenario, cluster)
 
 
+def test_the_next_pods_are_scheduled_while_bindings_are_in_flight() -> None:
+    cluster = FakeCluster(three_nodes(), [make_pod(f"p{i}", cpu="1") for i in range(6)])
+    cluster.bind_gate = asyncio.Event()
+
+    async def scenario(cluster: FakeCluster, scheduler: Scheduler, clock: FakeClock) -> None:
+        await until(lambda: len(cluster.binds()) == 6, "six bindings started")
+        assert len(scheduler.cache) == 6  # all assumed, none answered yet
+        assert sorted(Counter(node for _, node in cluster.binds()).values()) == [2, 2, 2]
+        cluster.bind_gate.set()
+        await until(lambda: all(cluster.pod(f"default/p{i}")["spec"].get("nodeName")
+                                for i in range(6)), "all bound")
+
+    run(scenario, cluster)
+
+
 def test_unschedulable_pod_gets_the_condition_once_and_backs_off() -> None:
     cluster = FakeCluster(three_nodes(), [make_pod("big", cpu="8")])
 
