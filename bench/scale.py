@@ -216,8 +216,7 @@ async def watch_fanout(api: Apiserver, watchers: int, rate: float, seconds: floa
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for s in streams:
-                s.close()
+            await asyncio.gather(*(s.close() for s in streams))
     _, from_send, missing = deliveries(streams, writes)
     return WatchResult(watchers, count, rate, connect_s, from_send, missing)
 

@@ -205,7 +205,7 @@ class Scheduler:
         if result.node is None:
             await self._not_scheduled(pod, result)
             return
-        self.cache.assume(pod, str(result.node))
+        self.cache.assume(pod, str(result.node))  # at once: the next cycle must count it
         await self._binds.acquire()
         task = asyncio.create_task(self._bind(pod, result), name=f"bind-{meta.key_of(pod)}")
         self._binding.add(task)
