@@ -84,7 +84,8 @@ bench: $(STAMP) images image-node
 	$(BIN)/python bench/proxy.py --write docs/benchmarks.md
 	$(BIN)/python bench/lab.py --write docs/benchmarks.md
 	$(BIN)/python bench/selfheal.py --write docs/benchmarks.md
-	$(BIN)/python bench/scale.py --write docs/benchmarks.md
+	$(BIN)/python bench/sched_cycle.py --write docs/benchmarks.md
+	$(BIN)/python bench/scale.py --profile apiserver,scheduler,controller-manager,hollow --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
