@@ -8,8 +8,11 @@ metadata without each caller repeating `obj.get("metadata", {})`.
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 Object = dict[str, Any]
 
@@ -83,3 +86,18 @@ def canonical(value: Any) -> Any:
     if isinstance(value, list):
         return [canonical(v) for v in value]
     return value
+
+
+def deep_copy(obj: Any) -> Any:
+    """A private copy of an API object: through orjson, 9x faster than `copy.deepcopy`.
+
+    API objects are JSON, so a JSON round trip copies them exactly; the controllers
+    copy a template for every pod and the apiserver copies on every update, where
+    `copy.deepcopy` was 22% and 9% of their CPU under load (docs/benchmarks.md).
+    What JSON cannot carry (a set, a non-str key) falls back to deepcopy; a tuple
+    comes back a list, as it would from the wire.
+    """
+    try:
+        return orjson.loads(orjson.dumps(obj))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(obj)

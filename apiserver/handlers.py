@@ -9,7 +9,6 @@ here on top of the same registry calls.
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ import yaml
 from fastapi import Request, Response
 
 from apimachinery import errors
+from apimachinery.meta import deep_copy
 from apimachinery.printers import to_table
 from apimachinery.resources import ResourceInfo
 from apimachinery.selectors import (
@@ -340,7 +340,7 @@ def _scheduled(pod: Object) -> Object:
 
 def _finalize(namespace: Object, body: Object) -> Object:
     """`namespaces/{name}/finalize`: the namespace controller clears spec.finalizers here."""
-    updated = copy.deepcopy(namespace)
+    updated = deep_copy(namespace)
     updated.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get("finalizers") \
         or []
     return updated

@@ -16,7 +16,6 @@ never mutates its inputs, which may be shared cache entries.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
@@ -27,6 +26,7 @@ import jsonpointer
 import yaml
 
 from apimachinery import errors
+from apimachinery.meta import deep_copy
 from apiserver.strategicpatch import apply_strategic_merge_patch, json_type_name
 
 __all__ = [
@@ -61,7 +61,7 @@ def apply_merge_patch(target: Object, patch: Any) -> Any:
     exactly when the patch is one; `apply_patch` only accepts object bodies).
     Neither input is mutated.
     """
-    return _merge_patch(copy.deepcopy(target), copy.deepcopy(patch))
+    return _merge_patch(deep_copy(target), deep_copy(patch))
 
 
 def _merge_patch(target: Any, patch: Any) -> Any:
@@ -89,8 +89,8 @@ def apply_json_patch(target: Object, operations: Any) -> Object:
         raise errors.BadRequest(
             f"json patch must be a JSON array of operations, not {json_type_name(operations)}"
         )
-    document: Any = copy.deepcopy(target)
-    for index, operation in enumerate(copy.deepcopy(operations)):
+    document: Any = deep_copy(target)
+    for index, operation in enumerate(deep_copy(operations)):
         document = _apply_json_operation(document, index, operation)
     if not isinstance(document, dict):
         raise errors.BadRequest(

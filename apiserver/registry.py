@@ -11,7 +11,6 @@ hold values from a shared range (a Service's ClusterIP and NodePorts) add an
 
 from __future__ import annotations
 
-import copy
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apimachinery import errors
-from apimachinery.meta import now_rfc3339
+from apimachinery.meta import deep_copy, now_rfc3339
 from apimachinery.resources import ResourceInfo, by_plural
 
 from .allocator import Allocator, reserver
@@ -134,7 +133,7 @@ class Registry:
         for _ in range(_MAX_CREATE_ATTEMPTS):
             # Allocation starts from the request every time: a value picked for a lost
             # race is not the client's explicit choice.
-            candidate = copy.deepcopy(obj) if allocator else obj
+            candidate = deep_copy(obj) if allocator else obj
             reservations = await allocator.allocate(candidate, None) if allocator else None
             try:
                 created = await self.storage.create(
@@ -157,7 +156,7 @@ class Registry:
 
     def _prepare_new(self, resource: ResourceInfo, namespace: str | None,
                      body: Object) -> Object:
-        obj = copy.deepcopy(body)
+        obj = deep_copy(body)
         obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -218,7 +217,7 @@ class Registry:
         final: list[Object] = []
 
         async def mutate(current: Object) -> Object | None:
-            body = change(copy.deepcopy(current))
+            body = change(deep_copy(current))
             meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
             rv = str(meta.get("resourceVersion") or "")
             if rv and rv != current["metadata"]["resourceVersion"]:
@@ -242,7 +241,7 @@ class Registry:
                       subresource: str | None) -> Object:
         """The object an update stores: defaulted, validated, server metadata kept."""
         strategy = self.strategy(resource)
-        new = copy.deepcopy(body)
+        new = deep_copy(body)
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
         new.setdefault("metadata", {})
         if subresource == "status":

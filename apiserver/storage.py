@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -29,6 +28,7 @@ import aetcd.exceptions
 from aetcd import rpc
 
 from apimachinery import errors
+from apimachinery.meta import deep_copy
 
 from . import metrics
 from .etcdcodec import (
@@ -337,7 +337,7 @@ class Storage:
             if current is None:
                 raise KeyMissingError(key)
             revision = int(current["metadata"]["resourceVersion"])
-            before = copy.deepcopy(current) if reserve is not None else current
+            before = deep_copy(current) if reserve is not None else current
             updated = await mutate(current)
             reservations = await reserve(before, updated) if reserve is not None else None
             try:

@@ -8,11 +8,11 @@ update keeps the spec, and when `metadata.generation` moves.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from apimachinery import errors
 from apimachinery.errors import FieldError
+from apimachinery.meta import deep_copy
 from apimachinery.resources import ResourceInfo
 
 from . import defaults, servicealloc, validation
@@ -49,7 +49,7 @@ class Strategy:
         """A normal update: keep the stored status; bump generation on a spec change."""
         if self.has_status_subresource:
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = deep_copy(old["status"])
             else:
                 new.pop("status", None)
         generation = int(old["metadata"].get("generation") or 1)
@@ -59,7 +59,7 @@ class Strategy:
 
     def prepare_for_status_update(self, new: Object, old: Object) -> Object:
         """A status update changes status only: everything else comes from the stored object."""
-        merged = copy.deepcopy(old)
+        merged = deep_copy(old)
         merged["metadata"]["resourceVersion"] = new.get("metadata", {}).get(
             "resourceVersion", "")
         if "status" in new:

@@ -28,7 +28,6 @@ Nothing here does I/O; `autorollback.py` reads the caches and writes.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -252,8 +251,8 @@ def rollback_deployment(d: Object, target: Object, decision: Decision) -> Object
     pod-template-hash; as annotations the Deployment's kubectl skips (revision,
     last-applied, ...) and this controller's, then the ReplicaSet's others (so the
     change-cause is the revision's own), then why."""
-    updated = copy.deepcopy(d)
-    template = copy.deepcopy((target.get("spec") or {}).get("template") or {})
+    updated = meta.deep_copy(d)
+    template = meta.deep_copy((target.get("spec") or {}).get("template") or {})
     labels = (template.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(POD_TEMPLATE_HASH, None)

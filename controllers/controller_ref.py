@@ -17,7 +17,6 @@ with Conflict and the controller's sync is retried rather than clobbering it.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,7 +116,7 @@ def claim(controller: Object, selector: LabelSelector, candidates: list[Object])
 async def adopt(client: ControllerClient, resource: str, obj: Object, ref: Object) -> Object:
     """Add `ref` to the object's ownerReferences (its resourceVersion as precondition)."""
     md = meta.metadata(obj)
-    refs = [r for r in copy.deepcopy(md.get("ownerReferences") or [])
+    refs = [r for r in meta.deep_copy(md.get("ownerReferences") or [])
             if r.get("uid") != ref["uid"]]
     patch = {"metadata": {"resourceVersion": md.get("resourceVersion"),
                           "ownerReferences": [*refs, ref]}}

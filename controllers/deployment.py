@@ -25,7 +25,6 @@ module only reads caches and calls the API.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from apimachinery import errors, meta
@@ -112,7 +111,7 @@ class DeploymentController(Controller):
         if cached is None:
             self.decision(key, "forget", reason="not-found")
             return
-        d = copy.deepcopy(cached)  # never modify the cache (STYLE rule 14)
+        d = meta.deep_copy(cached)  # never modify the cache (STYLE rule 14)
         try:
             selector = selector_from_dict((d.get("spec") or {}).get("selector"))
         except errors.BadRequest as exc:
@@ -159,7 +158,7 @@ class DeploymentController(Controller):
                                                        exists=True)
         min_ready = (d.get("spec") or {}).get("minReadySeconds") or 0
         if changed or ((rs.get("spec") or {}).get("minReadySeconds") or 0) != min_ready:
-            updated = copy.deepcopy(rs)
+            updated = meta.deep_copy(rs)
             updated["metadata"]["annotations"] = annotations
             updated["spec"]["minReadySeconds"] = min_ready
             rs = await self.client.update("replicasets", updated)
@@ -168,7 +167,7 @@ class DeploymentController(Controller):
         await self._sync_revision(d, rollout.revision_of(rs))
         if rollout.progress_deadline(d) is not None and \
                 util.get_condition(d.get("status") or {}, "Progressing") is None:
-            status = copy.deepcopy(d.get("status") or {})
+            status = meta.deep_copy(d.get("status") or {})
             util.set_condition(status, util.new_condition(
                 "Progressing", "True", "FoundNewReplicaSet",
                 f'Found new replica set "{meta.name_of(rs)}"', self.clock.now()))
@@ -192,7 +191,7 @@ class DeploymentController(Controller):
                           replicas=rollout.spec_replicas(created), revision=new_revision)
         await self._sync_revision(d, new_revision)
         if rollout.progress_deadline(d) is not None:
-            status = copy.deepcopy(d.get("status") or {})
+            status = meta.deep_copy(d.get("status") or {})
             util.set_condition(status, util.new_condition(
                 "Progressing", "True", "NewReplicaSetCreated",
                 f'Created new replica set "{meta.name_of(created)}"', self.clock.now()))
@@ -209,7 +208,7 @@ class DeploymentController(Controller):
                 util.equal_ignore_hash((current.get("spec") or {}).get("template"),
                                        (d.get("spec") or {}).get("template")):
             return current
-        status = copy.deepcopy(d.get("status") or {})
+        status = meta.deep_copy(d.get("status") or {})
         status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
         await self._write_status(d, status)
         raise errors.AlreadyExists(f"replicaset {name} exists with another template: "
@@ -234,7 +233,7 @@ class DeploymentController(Controller):
         resize = rollout.spec_replicas(rs) != replicas
         if not resize and all(current.get(k) == v for k, v in wanted.items()):
             return rs
-        updated = copy.deepcopy(rs)
+        updated = meta.deep_copy(rs)
         updated["spec"]["replicas"] = replicas
         updated["metadata"]["annotations"] = {**current, **wanted}
         result = await self.client.update("replicasets", updated)
@@ -357,7 +356,7 @@ class DeploymentController(Controller):
 
     async def _write_status(self, d: Object, status: Object) -> None:
         """Write status; keep `d` current so the next write in this sync is not stale."""
-        updated = copy.deepcopy(d)
+        updated = meta.deep_copy(d)
         updated["status"] = status
         result = await self.client.update_status("deployments", updated)
         d["metadata"], d["status"] = result["metadata"], result.get("status") or status

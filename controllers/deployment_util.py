@@ -17,7 +17,6 @@ template hashing, in pure functions:
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +58,7 @@ _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/r
 
 def template_without_hash(template: Object | None) -> Object:
     """A canonical copy of a pod template with the pod-template-hash label removed."""
-    tpl = copy.deepcopy(template or {})
+    tpl = meta.deep_copy(template or {})
     labels = (tpl.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(POD_TEMPLATE_HASH, None)
@@ -148,11 +147,11 @@ def build_new_rs(d: Object, pod_hash: str, replicas: int,
                  annotations: dict[str, str]) -> Object:
     """The ReplicaSet `{deployment}-{hash}`: template, labels and selector carry the hash."""
     spec = d.get("spec") or {}
-    template = copy.deepcopy(spec.get("template") or {})
+    template = meta.deep_copy(spec.get("template") or {})
     tmeta = template.setdefault("metadata", {})
     labels = {**(tmeta.get("labels") or {}), POD_TEMPLATE_HASH: pod_hash}
     tmeta["labels"] = labels
-    selector = copy.deepcopy(spec.get("selector") or {})
+    selector = meta.deep_copy(spec.get("selector") or {})
     selector["matchLabels"] = {**(selector.get("matchLabels") or {}),
                                POD_TEMPLATE_HASH: pod_hash}
     md = meta.metadata(d)
@@ -222,7 +221,7 @@ def calculate_status(d: Object, all_rses: list[Object], new_rs: Object | None,
         "readyReplicas": total(all_rses, "readyReplicas"),
         "availableReplicas": available,
         "unavailableReplicas": max(0, wanted - available),
-        "conditions": copy.deepcopy(old.get("conditions") or []),
+        "conditions": meta.deep_copy(old.get("conditions") or []),
     }
     if old.get("collisionCount") is not None:
         status["collisionCount"] = old["collisionCount"]
@@ -288,7 +287,7 @@ def paused_status(d: Object, now: datetime) -> Object | None:
     """checkPausedConditions: the status to write when pausing or resuming, else None."""
     if progress_deadline(d) is None:
         return None
-    status = copy.deepcopy(d.get("status") or {})
+    status = meta.deep_copy(d.get("status") or {})
     cond = get_condition(status, "Progressing")
     if cond is not None and cond.get("reason") == "ProgressDeadlineExceeded":
         return None  # a reported lack of progress is not overwritten

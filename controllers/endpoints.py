@@ -27,7 +27,6 @@ Endpoints are the user's to manage. ExternalName Services get none.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from apimachinery import errors, meta
@@ -258,7 +257,7 @@ class EndpointsController(Controller):
                     raise  # a terminating namespace refuses it: nothing to retry
             return
         self.decision(key, "update", ready=ready, not_ready=not_ready)
-        updated = copy.deepcopy(current)
+        updated = meta.deep_copy(current)
         updated["metadata"]["labels"] = labels
         updated["subsets"] = subsets
         await self.client.update("endpoints", updated)

@@ -28,7 +28,6 @@ something can change.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,7 +78,7 @@ def with_unknown_conditions(node: Object, now: datetime) -> Object | None:
         changed = True
     if not changed:
         return None
-    updated = copy.deepcopy(node)
+    updated = meta.deep_copy(node)
     updated.setdefault("status", {})["conditions"] = conditions
     return updated
 
@@ -143,7 +142,7 @@ def with_pod_not_ready(pod: Object, now: datetime) -> Object | None:
         return None
     ready.update(status="False", reason="NodeNotReady", lastTransitionTime=rfc3339(now),
                  message="the node stopped posting its status")
-    updated = copy.deepcopy(pod)
+    updated = meta.deep_copy(pod)
     updated["status"]["conditions"] = conditions
     return updated
 
@@ -216,7 +215,7 @@ class NodeLifecycleController(Controller):
         taints = wanted_taints(node, now)
         if taints is None:
             return node
-        updated = copy.deepcopy(node)
+        updated = meta.deep_copy(node)
         updated.setdefault("spec", {})["taints"] = taints
         node = await self.client.update("nodes", updated)
         self.decision(key, "taints", taints=",".join(str(t.get("key")) for t in taints) or "-")

@@ -22,7 +22,6 @@ the truth, so the count of existing pods is never exceeded.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,9 +106,9 @@ def pod_from_template(rs: Object, api_version: str = "apps/v1",
                   "ownerReferences": [refs.new_controller_ref(rs, api_version, kind)]}
     for key in ("labels", "annotations", "finalizers"):
         if tmeta.get(key):
-            md[key] = copy.deepcopy(tmeta[key])
+            md[key] = meta.deep_copy(tmeta[key])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": md,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+            "spec": meta.deep_copy(template.get("spec") or {})}
 
 
 def calculate_status(rs: Object, pods: list[Object], now: datetime,
@@ -265,7 +264,7 @@ class ReplicaSetController(Controller):
                           pending=self.expectations.pending(key))
         status = calculate_status(rs, pods, self.clock.now(), manage_error)
         if status_changed(rs, status):
-            updated = copy.deepcopy(rs)
+            updated = meta.deep_copy(rs)
             updated["status"] = status
             await self.client.update_status("replicasets", updated)
         if manage_error is not None:
@@ -303,7 +302,7 @@ class ReplicaSetController(Controller):
 
         async def create_one() -> None:
             try:
-                await self.client.create("pods", copy.deepcopy(template), namespace)
+                await self.client.create("pods", meta.deep_copy(template), namespace)
             except errors.Forbidden as exc:
                 if not _namespace_terminating(exc):
                     raise

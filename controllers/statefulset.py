@@ -29,7 +29,6 @@ revision instead.
 from __future__ import annotations
 
 import asyncio
-import copy
 from typing import Any
 
 from apimachinery import errors, meta
@@ -159,7 +158,7 @@ class StatefulSetController(Controller):
                           deletions=self.deletions.pending(key))
         status = util.compute_status(sts, pods, current, update, now)
         if util.status_changed(sts, status):
-            updated = copy.deepcopy(sts)
+            updated = meta.deep_copy(sts)
             updated["status"] = status
             await self.client.update_status("statefulsets", updated)
         min_ready = util.min_ready_seconds(sts)
@@ -169,7 +168,7 @@ class StatefulSetController(Controller):
     def _remember(self, key: str, sts: Object, current: str, update: str) -> None:
         """Keep the update revision's template, and the current one's while it is known."""
         known = self.templates.get(key, {})
-        known[update] = copy.deepcopy((sts.get("spec") or {}).get("template") or {})
+        known[update] = meta.deep_copy((sts.get("spec") or {}).get("template") or {})
         self.templates[key] = {rev: tpl for rev, tpl in known.items()
                                if rev in (current, update)}
 

@@ -22,7 +22,6 @@ keeps its name, hostname and storage across being replaced.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -154,8 +153,8 @@ def new_stateful_pod(sts: Object, ordinal: int, revision: str,
                   "ownerReferences": [refs.new_controller_ref(sts, "apps/v1", "StatefulSet")]}
     for key in ("annotations", "finalizers"):
         if tmeta.get(key):
-            md[key] = copy.deepcopy(tmeta[key])
-    spec = copy.deepcopy(tpl.get("spec") or {})
+            md[key] = meta.deep_copy(tmeta[key])
+    spec = meta.deep_copy(tpl.get("spec") or {})
     spec["hostname"] = name
     if _spec(sts).get("serviceName"):
         spec["subdomain"] = _spec(sts)["serviceName"]
