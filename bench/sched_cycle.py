@@ -125,10 +125,10 @@ def main() -> None:
         command = (".venv/bin/python bench/sched_cycle.py "
                    f"--nodes {args.nodes} --pods {args.pods} --write {args.write}")
         intro = (f"{stamp(command).markdown()}\n"
-                 "The scheduler alone (real cache, real plugins, no API): what bounds "
-                 "the end-to-end rate once the API is out of the way.\n\n")
+                 "The scheduler alone (real cache, real plugins, no API, no Binding): "
+                 "its own ceiling, beside the end-to-end rate of the scale run.\n\n")
         write_section(args.write, "scheduler-cycle", "Scheduler cycle, in process",
-                      intro + body)
+                      intro + body + "\n")
 
 
 if __name__ == "__main__":
