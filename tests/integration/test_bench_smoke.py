@@ -79,3 +79,17 @@ def test_scheduler_run_binds_and_runs_every_pod(
     assert any(line.startswith("| 20 | 50 |") for line in lines)
     scale.render_sli(result)
     scale.render_footprint(result)
+
+
+def test_up_benchmark_times_up_and_reads_every_component() -> None:
+    """bench/up.py with one restart: a real `schooner up` on its own home and ports."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "bench/up.py", "--restarts", "1",
+                           "--idle-seconds", "1"], cwd=root, capture_output=True,
+                          text=True, timeout=240, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| after `schooner down` | 1 |" in proc.stdout, proc.stdout
+    for component in ("etcd", "apiserver", "controller-manager", "scheduler", "agent", "proxy"):
+        row = next((line for line in proc.stdout.splitlines()
+                    if line.startswith(f"| {component} |")), "")
+        assert row and row.split("|")[2].strip() != "0 MB", (component, proc.stdout)
