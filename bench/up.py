@@ -11,7 +11,9 @@ day to day. `up` returns once every component answers its health check; the
 time to the local Node being Ready is read from the apiserver after that. Then
 the idle footprint of each process of that real cluster (agent and proxy
 included, unlike the hollow-node runs of scale.py), from /proc. The cluster
-has a home and ports of its own and is stopped, by its pid files, at the end.
+has a home, ports, node name, pod network and address ranges of its own (so a
+`make up` cluster beside it is never touched), and is stopped by its pid files
+at the end, its pod network removed.
 """
 
 from __future__ import annotations
@@ -34,11 +36,16 @@ from bench.footprint import Sampler  # noqa: E402
 from bench.machine import stamp  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from cli import cluster  # noqa: E402
+from tests.support.localcluster import remove_leftovers  # noqa: E402
 from tests.support.processes import free_port, wait_for  # noqa: E402
 
 PORT_VARIABLES = ("SCHOONER_ETCD_PORT", "SCHOONER_ETCD_PEER_PORT", "SCHOONER_APISERVER_PORT",
                   "SCHOONER_CONTROLLER_MANAGER_PORT", "SCHOONER_SCHEDULER_PORT",
                   "SCHOONER_AGENT_PORT", "SCHOONER_PROXY_PORT")
+# A node, pod network and ranges of its own: an agent removes the containers of its node
+# that its cluster lacks, so sharing `make up`'s node name would empty that cluster.
+OWN_CLUSTER = {"SCHOONER_NODE_NAME": "node-bench-up", "SCHOONER_POD_NETWORK": "schooner-bench-up",
+               "SCHOONER_POD_CIDR": "172.28.80.0/24", "SCHOONER_SERVICE_CIDR": "172.28.81.0/24"}
 MB = 1024 * 1024
 
 
@@ -102,6 +109,7 @@ def main() -> int:
     st = stamp(command + (f" --write {args.write}" if args.write else ""))
     for variable in PORT_VARIABLES:
         os.environ[variable] = str(free_port())
+    os.environ.update(OWN_CLUSTER)
     with tempfile.TemporaryDirectory(prefix="schooner-up-") as tmp:
         home = Path(tmp) / "home"
         try:
@@ -117,6 +125,7 @@ def main() -> int:
             usage, window = asyncio.run(idle_footprint(pids, args.idle_seconds))
         finally:
             cluster.down(home)
+            remove_leftovers(OWN_CLUSTER["SCHOONER_NODE_NAME"], OWN_CLUSTER["SCHOONER_POD_NETWORK"])
     body = render((h, r), restarts, usage, window)
     print(body)
     if args.write:

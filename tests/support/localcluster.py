@@ -43,7 +43,7 @@ def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.9
             client.close()
     finally:
         cluster.down(home)
-        _remove_leftovers(env["SCHOONER_NODE_NAME"], env["SCHOONER_POD_NETWORK"])
+        remove_leftovers(env["SCHOONER_NODE_NAME"], env["SCHOONER_POD_NETWORK"])
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -51,7 +51,7 @@ def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.9
                 os.environ[key] = value
 
 
-def _remove_leftovers(node: str, network: str) -> None:
+def remove_leftovers(node: str, network: str) -> None:
     """What the agent leaves at shutdown by design: running containers (it adopts them
     next start), claim volumes (they outlive pods), and the pod network."""
     ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=schooner.node={node}"],

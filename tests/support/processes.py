@@ -119,8 +119,12 @@ class Etcd:
 
     def start(self) -> Etcd:
         self.process.start()
-        wait_for(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200,
-                 20, f"etcd health at {self.url}\n{self.process.log_tail()}")
+        try:
+            wait_for(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200,
+                     20, f"etcd health at {self.url}\n{self.process.log_tail()}")
+        except BaseException:
+            self.process.stop()  # a fixture that fails to start never reaches its teardown
+            raise
         return self
 
     def stop(self) -> None:
@@ -163,7 +167,11 @@ class Apiserver:
 
     def start(self) -> Apiserver:
         self.process.start()
-        wait_for(self.ready, 30, f"apiserver readyz at {self.url}\n{self.process.log_tail()}")
+        try:
+            wait_for(self.ready, 30, f"apiserver readyz at {self.url}\n{self.process.log_tail()}")
+        except BaseException:
+            self.process.stop()  # a fixture that fails to start never reaches its teardown
+            raise
         return self
 
     def ready(self) -> bool:
