@@ -93,11 +93,12 @@ def deep_copy(obj: Any) -> Any:
 
     API objects are JSON, so a JSON round trip copies them exactly; the controllers
     copy a template for every pod and the apiserver copies on every update, where
-    `copy.deepcopy` was 22% and 9% of their CPU under load (docs/benchmarks.md).
+    `copy.deepcopy` was 22% and 9% of their profile samples under load
+    (docs/benchmarks.md).
     What JSON cannot carry (a set, a non-str key) falls back to deepcopy; a tuple
     comes back a list, as it would from the wire.
     """
     try:
         return orjson.loads(orjson.dumps(obj))
-    except (TypeError, orjson.JSONEncodeError):
+    except TypeError:  # orjson.JSONEncodeError is one
         return copy.deepcopy(obj)

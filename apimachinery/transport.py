@@ -51,11 +51,13 @@ class ClosingConnector(aiohttp.TCPConnector):
 
 def aiohttp_transport(verify: ssl.SSLContext | bool, limits: httpx.Limits) -> AiohttpTransport:
     """An httpx transport over one aiohttp session, made on first use (inside the loop)."""
-    ssl_context = httpx.create_ssl_context(verify=verify)
+    transport = AiohttpTransport(verify=verify, limits=limits)
 
     def session() -> aiohttp.ClientSession:
-        connector = ClosingConnector(ssl=ssl_context, limit=limits.max_connections or 0,
+        connector = ClosingConnector(ssl=transport.ssl_context,
+                                     limit=limits.max_connections or 0,
                                      keepalive_timeout=limits.keepalive_expiry)
         return aiohttp.ClientSession(connector=connector)
 
-    return AiohttpTransport(verify=verify, limits=limits, client=session)
+    transport.client = session
+    return transport

@@ -36,36 +36,28 @@ from bench.footprint import Sampler  # noqa: E402
 from bench.machine import stamp  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from cli import cluster  # noqa: E402
-from tests.support.localcluster import remove_leftovers  # noqa: E402
+from tests.support.localcluster import own_cluster_env, remove_leftovers  # noqa: E402
 from tests.support.processes import free_port, wait_for  # noqa: E402
 
-PORT_VARIABLES = ("SCHOONER_ETCD_PORT", "SCHOONER_ETCD_PEER_PORT", "SCHOONER_APISERVER_PORT",
-                  "SCHOONER_CONTROLLER_MANAGER_PORT", "SCHOONER_SCHEDULER_PORT",
-                  "SCHOONER_AGENT_PORT", "SCHOONER_PROXY_PORT")
-# A node, pod network and ranges of its own: an agent removes the containers of its node
-# that its cluster lacks, so sharing `make up`'s node name would empty that cluster.
-OWN_CLUSTER = {"SCHOONER_NODE_NAME": "node-bench-up", "SCHOONER_POD_NETWORK": "schooner-bench-up",
-               "SCHOONER_POD_CIDR": "172.28.80.0/24", "SCHOONER_SERVICE_CIDR": "172.28.81.0/24"}
+TAG, POD_CIDR, SERVICE_CIDR = "bench-up", "172.28.80.0/24", "172.28.81.0/24"
 MB = 1024 * 1024
 
 
-def node_ready(kubeconfig: Path) -> bool:
+def node_ready(kubeconfig: Path, node: str) -> bool:
     with Client.from_kubeconfig(str(kubeconfig)) as client:
-        for node in client.list("nodes")["items"]:
-            for cond in (node.get("status") or {}).get("conditions") or []:
-                if cond.get("type") == "Ready" and cond.get("status") == "True":
-                    return True
-    return False
+        conditions = (client.get("nodes", node).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def timed_up(home: Path) -> tuple[float, float, dict[str, int]]:
-    """Seconds to `up` returning healthy, seconds to a Ready Node, and each component's pid."""
+def timed_up(home: Path, node: str, **ports: int) -> tuple[float, float, dict[str, int]]:
+    """Seconds to `up` returning healthy, seconds to its Node Ready, and each component's
+    pid; `ports` (etcd_port, ...) on the first `up`, later ones reuse the saved ports."""
     start = time.perf_counter()
-    status = cluster.up(home)
+    status = cluster.up(home, **ports)
     healthy = time.perf_counter() - start
     if not status.healthy:
         raise RuntimeError(f"schooner up returned unhealthy: {status.components}")
-    wait_for(lambda: node_ready(status.kubeconfig), 120, "a Ready node", 0.1)
+    wait_for(lambda: node_ready(status.kubeconfig, node), 120, f"node {node} Ready", 0.1)
     ready = time.perf_counter() - start
     return healthy, ready, {c.name: c.pid for c in status.components if c.pid}
 
@@ -107,25 +99,24 @@ def main() -> int:
     args = ap.parse_args()
     command = f".venv/bin/python bench/up.py --restarts {args.restarts}"
     st = stamp(command + (f" --write {args.write}" if args.write else ""))
-    for variable in PORT_VARIABLES:
-        os.environ[variable] = str(free_port())
-    os.environ.update(OWN_CLUSTER)
+    env = own_cluster_env(TAG, POD_CIDR, SERVICE_CIDR)
+    os.environ.update(env)
+    node = env["SCHOONER_NODE_NAME"]
     with tempfile.TemporaryDirectory(prefix="schooner-up-") as tmp:
         home = Path(tmp) / "home"
         try:
-            h, r, _ = timed_up(home)
+            h, r, pids = timed_up(home, node, etcd_port=free_port(),
+                                  etcd_peer_port=free_port(), apiserver_port=free_port())
             restarts = []
             for _ in range(args.restarts):
                 cluster.down(home)
-                h2, r2, pids = timed_up(home)
+                h2, r2, pids = timed_up(home, node)
                 restarts.append((h2, r2))
-            if not args.restarts:
-                pids = {c.name: c.pid for c in cluster.status(home).components if c.pid}
             time.sleep(5)  # past start-up's writes
             usage, window = asyncio.run(idle_footprint(pids, args.idle_seconds))
         finally:
             cluster.down(home)
-            remove_leftovers(OWN_CLUSTER["SCHOONER_NODE_NAME"], OWN_CLUSTER["SCHOONER_POD_NETWORK"])
+            remove_leftovers(node, env["SCHOONER_POD_NETWORK"])
     body = render((h, r), restarts, usage, window)
     print(body)
     if args.write:

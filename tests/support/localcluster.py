@@ -17,11 +17,11 @@ from cli import cluster
 from tests.support.processes import free_port
 
 
-@contextmanager
-def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.99.0/24"
-                  ) -> Iterator[tuple[Client, Path]]:
-    """Start the whole local cluster (with the proxy when root); stop it all after."""
-    env = {
+def own_cluster_env(tag: str, cidr: str, service_cidr: str) -> dict[str, str]:
+    """Free component ports, and a node name, pod network and ranges named by `tag`: an
+    agent removes the containers of its node that its cluster lacks, so a second
+    cluster sharing `make up`'s node name would empty that cluster."""
+    return {
         "SCHOONER_CONTROLLER_MANAGER_PORT": str(free_port()),
         "SCHOONER_SCHEDULER_PORT": str(free_port()),
         "SCHOONER_AGENT_PORT": str(free_port()),
@@ -31,6 +31,13 @@ def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.9
         "SCHOONER_NODE_NAME": f"node-{tag}",
         "SCHOONER_POD_CIDR": cidr,
     }
+
+
+@contextmanager
+def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.99.0/24"
+                  ) -> Iterator[tuple[Client, Path]]:
+    """Start the whole local cluster (with the proxy when root); stop it all after."""
+    env = own_cluster_env(tag, cidr, service_cidr)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
