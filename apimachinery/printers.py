@@ -341,7 +341,21 @@ _DOCS = {
     "Selector": "Label query over pods.", "Ready": "Ready replicas or containers over desired.",
 }
 _Row = Callable[[Object, datetime], list[Any]]
-# Each layout names the columns in order: "+" marks a wide-only one (priority 1), "#" an integer.
+
+
+@dataclass(frozen=True)
+class Layout:
+    """kubectl get's columns for one kind, and how a row is made from an object.
+
+    `columns` names them in order: "+" marks a wide-only one (priority 1), "#"
+    an integer. The apiserver takes a kind's layout from its kind module; the
+    built-in ones live here because the CLI prints with them too.
+    """
+
+    columns: str
+    row: _Row
+
+
 _LAYOUTS: dict[str, tuple[str, _Row]] = {
     "Pod": ("Name,Ready,Status,Restarts,Age,+IP,+Node,+Nominated Node,+Readiness Gates",
             _pod_row),
@@ -367,13 +381,20 @@ _LAYOUTS: dict[str, tuple[str, _Row]] = {
     "Lease": ("Name,Holder,Age", lambda o, now: [
         name_of(o), (o.get("spec") or {}).get("holderIdentity") or "", age(o, now)]),
 }
-_DEFAULT: tuple[str, _Row] = ("Name,Age", lambda o, now: [name_of(o), age(o, now)])
+LAYOUTS: dict[str, Layout] = {kind: Layout(*spec) for kind, spec in _LAYOUTS.items()}
+DEFAULT_LAYOUT = Layout("Name,Age", lambda o, now: [name_of(o), age(o, now)])
 
 
-def column_definitions(resource: ResourceInfo) -> list[dict[str, Any]]:
+def layout_for(resource: ResourceInfo) -> Layout:
+    """The built-in layout of the resource's kind, or Name and Age."""
+    return LAYOUTS.get(resource.kind, DEFAULT_LAYOUT)
+
+
+def column_definitions(resource: ResourceInfo, layout: Layout | None = None
+                       ) -> list[dict[str, Any]]:
     """kubectl's columns for the kind; `priority` 1 marks those shown only by `-o wide`."""
     columns = []
-    for spec in _LAYOUTS.get(resource.kind, _DEFAULT)[0].split(","):
+    for spec in (layout or layout_for(resource)).columns.split(","):
         name = spec.lstrip("+#")
         columns.append({"name": name, "type": "integer" if "#" in spec else "string",
                         "format": "name" if name == "Name" else "",
@@ -381,14 +402,15 @@ def column_definitions(resource: ResourceInfo) -> list[dict[str, Any]]:
     return columns
 
 
-def row_cells(resource: ResourceInfo, obj: Object, now: datetime) -> list[Any]:
+def row_cells(resource: ResourceInfo, obj: Object, now: datetime,
+              layout: Layout | None = None) -> list[Any]:
     """Every column's cell for one object, wide ones included (as the apiserver sends)."""
-    return _LAYOUTS.get(resource.kind, _DEFAULT)[1](obj, now)
+    return (layout or layout_for(resource)).row(obj, now)
 
 
 def to_table(resource: ResourceInfo, objects: list[Object], now: datetime, *,
              resource_version: str = "", continue_token: str = "",
-             include_object: bool = True) -> dict[str, Any]:
+             include_object: bool = True, layout: Layout | None = None) -> dict[str, Any]:
     """A `meta.k8s.io/v1` Table, as the apiserver answers `Accept: ...;as=Table`.
 
     Rows carry a PartialObjectMetadata so `kubectl get -A` and `--show-labels`
@@ -399,10 +421,10 @@ def to_table(resource: ResourceInfo, objects: list[Object], now: datetime, *,
         table_meta["continue"] = continue_token
     rows = []
     for obj in objects:
-        row: dict[str, Any] = {"cells": row_cells(resource, obj, now)}
+        row: dict[str, Any] = {"cells": row_cells(resource, obj, now, layout)}
         if include_object:
             row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                              "metadata": copy.deepcopy(metadata(obj))}
         rows.append(row)
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": table_meta,
-            "columnDefinitions": column_definitions(resource), "rows": rows}
+            "columnDefinitions": column_definitions(resource, layout), "rows": rows}

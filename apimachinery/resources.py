@@ -1,9 +1,12 @@
-"""The resource table: every kind Schooner serves, described once.
+"""What clients know of the built-in resources without asking the server.
 
-The apiserver builds its routes, discovery documents and etcd keys from this
-table, and the CLI and clients resolve `kubectl`-style names (`po`, `deploy`,
-`deployments.apps`) through it. Adding a kind is a row here plus a strategy in
-`apiserver/strategies.py`, as in Kubernetes' generic registry.
+The CLI resolves `kubectl`-style names (`po`, `deploy`, `deployments.apps`)
+through this table and the components build their request paths from it, as
+client-go's typed clients and kubectl's built-in shortcuts know the built-in
+kinds. The server's truth is each kind's module in `apiserver/kinds/`; a unit
+test (tests/unit/apiserver/test_kinds.py) keeps every row here equal to the
+served resource. A kind the server serves and this table lacks is still
+reachable: the CLI looks it up in the server's discovery.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ _CORE, _APPS, _COORD = "", "apps", "coordination.k8s.io"
 
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_CORE, "v1", "Namespace", "namespaces", False, ("ns",),
-                 subresources=("status",), selectable_fields=("status.phase",)),
+                 subresources=("status", "finalize"), selectable_fields=("status.phase",)),
     ResourceInfo(_CORE, "v1", "Node", "nodes", False, ("no",),
                  subresources=("status",), selectable_fields=("spec.unschedulable",)),
     ResourceInfo(_CORE, "v1", "Pod", "pods", True, ("po",), ("all",),

@@ -14,8 +14,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,46 +22,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from apimachinery import errors
-from apimachinery.resources import RESOURCES
 
-from . import discovery, metrics, requestinfo
+from . import discovery, kinds, metrics, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
-from .handlers import Handlers, json_response
-from .ipallocator import ServiceIPRange
-from .portallocator import PortRange
-from .registry import Registry, storage_key
-from .servicealloc import ServiceAllocator
-from .storage import KeyExistsError, Storage
+from .config import ServerConfig
+from .handlers import Handlers
+from .registry import Registry
+from .storage import Storage
 from .watch import WatchService
 from .watchcache import WatchCaches
+from .wire import json_response
 
 log = logging.getLogger("apiserver")
 
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-DNS_SERVICE_OFFSET = 10  # kubeadm's convention: the cluster DNS is the range's 10th address
-
-
-@dataclass
-class ServerConfig:
-    """What the apiserver needs to run; flags map onto these fields (see main.py)."""
-
-    etcd_servers: list[str]
-    token_auth_file: str | None = None
-    max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
-    watch_cache_size: int = 4096
-    watcher_queue_size: int = 2048
-    advertise_address: str = "127.0.0.1:6443"
-    # Inside the local cluster's 172.28.0.0/16, so no service address leaves the machine.
-    service_cluster_ip_range: str = "172.28.255.0/24"
-    service_node_port_range: str = "30000-32767"
+__all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     storage = Storage(config.etcd_servers)
-    service_ips = ServiceIPRange.parse(config.service_cluster_ip_range)
-    node_ports = PortRange.parse(config.service_node_port_range)
-    registry = Registry(storage, allocators={
-        "services": ServiceAllocator(storage, service_ips, node_ports)})
+    served = kinds.registry()
+    registry = Registry(storage, served, allocators={
+        k.resource.plural: k.allocator(storage, config) for k in served if k.allocator})
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,
@@ -74,10 +54,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await storage.connect()
-        await _bootstrap_namespaces(registry)
-        await _bootstrap_kubernetes_service(registry, service_ips, config.advertise_address)
-        await _bootstrap_dns_service(registry, service_ips)
-        await caches.start([r.plural for r in RESOURCES])
+        await _bootstrap(registry, config)
+        await caches.start([r.plural for r in served.resources])
         # Long-lived start-up objects need not be scanned by every collection, and
         # the default thresholds collect far too often for a server that allocates
         # a dict per object (measured: ~48% of a 10,000-pod list was GC).
@@ -89,7 +67,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             yield
         finally:
             ready.clear()
-            await handlers.node_proxy.close()
+            for kind in served:
+                for sub in kind.subresources:
+                    await sub.close()
             await caches.stop()
             await storage.close()
 
@@ -155,29 +135,29 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:
         authenticate(request)
-        return json_response(discovery.api_groups())
+        return json_response(discovery.api_groups(served))
 
     @app.get("/openapi/v3")
     async def openapi_index(request: Request) -> Response:
         authenticate(request)
-        return json_response(discovery.openapi_index())
+        return json_response(discovery.openapi_index(served))
 
     @app.get("/openapi/v3/{key:path}")
     async def openapi_document(request: Request, key: str) -> Response:
         authenticate(request)
         gv = discovery.openapi_key_to_group_version(key)
-        if gv is None or discovery.resource_list(gv) is None:
+        if gv is None or discovery.resource_list(served, gv) is None:
             raise errors.NotFound(f"no OpenAPI document for {key}")
-        return json_response(discovery.openapi_document(gv))
+        return json_response(discovery.openapi_document(served, gv))
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
         authenticate(request)
         path = "/" + root
-        doc = _discovery_document(path) if request.method == "GET" else None
+        doc = _discovery_document(served, path) if request.method == "GET" else None
         if doc is not None:
             return json_response(doc)
-        info = requestinfo.parse(request.method, path, dict(request.query_params))
+        info = requestinfo.parse(request.method, path, dict(request.query_params), served)
         started = time.perf_counter()
         code = 500
         try:
@@ -196,98 +176,25 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def _discovery_document(path: str) -> dict | None:
+def _discovery_document(served: kinds.Kinds, path: str) -> dict | None:
     """`/api/v1`, `/apis/apps`, `/apis/apps/v1`: discovery for one group (version)."""
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["api"] and len(parts) == 2:
-        return discovery.resource_list(parts[1])
+        return discovery.resource_list(served, parts[1])
     if parts[:1] == ["apis"] and len(parts) == 2:
-        return discovery.api_group(parts[1])
+        return discovery.api_group(served, parts[1])
     if parts[:1] == ["apis"] and len(parts) == 3:
-        return discovery.resource_list(f"{parts[1]}/{parts[2]}")
+        return discovery.resource_list(served, f"{parts[1]}/{parts[2]}")
     return None
 
 
-async def _bootstrap_namespaces(registry: Registry) -> None:
-    """Create the namespaces every cluster has, as Kubernetes' system namespaces controller."""
-    from apimachinery.resources import by_plural
+async def _bootstrap(registry: Registry, config: ServerConfig) -> None:
+    """Create the objects every cluster starts with, as each kind declares them.
 
-    namespaces = by_plural("namespaces")
-    for name in SYSTEM_NAMESPACES:
-        if await registry.storage.get(storage_key(namespaces, None, name)) is not None:
-            continue
-        with suppress(errors.AlreadyExists, KeyExistsError):
-            await registry.create(namespaces, None, {"metadata": {"name": name}})
-
-
-async def _bootstrap_kubernetes_service(registry: Registry, service_ips: ServiceIPRange,
-                                        advertise_address: str) -> None:
-    """The `kubernetes` Service in `default` at the range's first address, as Kubernetes'
-    bootstrap controller creates it: port 443 to the apiserver's port, no selector.
-
-    Several apiservers may race to create it; the loser's AlreadyExists is fine.
-    A range whose first address some Service already took leaves a warning, not
-    a dead apiserver.
+    Cluster-scoped kinds first: a namespaced kind's objects need their namespace
+    (the Namespace kind creates the system namespaces).
     """
-    from apimachinery.resources import by_plural
-
-    services = by_plural("services")
-    if await registry.storage.get(storage_key(services, "default", "kubernetes")) is not None:
-        return
-    _, _, port = advertise_address.rpartition(":")
-    body = {"metadata": {"name": "kubernetes",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "clusterIP": service_ips.kubernetes_ip,
-                     "sessionAffinity": "None",
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": int(port) if port.isdigit() else 6443}]}}
-    try:
-        await registry.create(services, "default", body)
-        log.info("created service default/kubernetes clusterIP=%s", service_ips.kubernetes_ip)
-    except (errors.AlreadyExists, KeyExistsError):
-        pass
-    except errors.Invalid as exc:
-        log.warning("cannot create service default/kubernetes: %s", exc.message)
-
-
-def cluster_dns_ip(service_ips: ServiceIPRange) -> str | None:
-    """The range's 10th address, or None when the range is too small to have one."""
-    ip = str(service_ips.network.network_address + DNS_SERVICE_OFFSET)
-    return ip if service_ips.contains(ip) else None
-
-
-async def _bootstrap_dns_service(registry: Registry, service_ips: ServiceIPRange) -> None:
-    """`kube-system/kube-dns` at the range's 10th address, as kubeadm's CoreDNS addon
-    creates it: ports 53/UDP and 53/TCP, no selector (the service proxy answers DNS
-    itself, on that address). Created with an explicit clusterIP, so the allocator
-    reserves the address in the Service's own transaction and no other Service is
-    ever given the address every pod's resolv.conf names.
-
-    `kube-system` comes from `_bootstrap_namespaces`, which runs first. As for the
-    `kubernetes` Service, a lost race or a taken address is a log line, not a dead
-    apiserver.
-    """
-    from apimachinery.resources import by_plural
-
-    ip = cluster_dns_ip(service_ips)
-    if ip is None:
-        log.warning("no cluster DNS address in service range %s: kube-dns not created",
-                    service_ips)
-        return
-    services = by_plural("services")
-    if await registry.storage.get(storage_key(services, "kube-system", "kube-dns")) is not None:
-        return
-    body = {"metadata": {"name": "kube-dns",
-                         "labels": {"k8s-app": "kube-dns"}},
-            "spec": {"type": "ClusterIP", "clusterIP": ip, "sessionAffinity": "None",
-                     "ports": [{"name": "dns", "port": 53, "protocol": "UDP",
-                                "targetPort": 53},
-                               {"name": "dns-tcp", "port": 53, "protocol": "TCP",
-                                "targetPort": 53}]}}
-    try:
-        await registry.create(services, "kube-system", body)
-        log.info("created service kube-system/kube-dns clusterIP=%s", ip)
-    except (errors.AlreadyExists, KeyExistsError):
-        pass
-    except errors.Invalid as exc:
-        log.warning("cannot create service kube-system/kube-dns: %s", exc.message)
+    ordered = sorted(registry.kinds, key=lambda k: k.resource.namespaced)
+    for kind in ordered:
+        if kind.bootstrap is not None:
+            await kind.bootstrap(registry, config)

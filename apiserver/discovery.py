@@ -1,4 +1,4 @@
-"""Discovery and OpenAPI documents, generated from the resource table.
+"""Discovery and OpenAPI documents, generated from the served kinds (`apiserver/kinds/`).
 
 kubectl learns what a server offers from `/api`, `/apis` and one
 APIResourceList per group version (the legacy discovery form, which kubectl
@@ -11,27 +11,16 @@ default `--validate=strict`: one PATCH operation per kind carrying
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import orjson
 
-from apimachinery.resources import RESOURCES, ResourceInfo, group_versions
+from apimachinery.meta import Object
+from apimachinery.resources import ResourceInfo
 
 from . import __version__
-from .eviction import EVICTION_GROUP, EVICTION_KIND, EVICTION_VERSION
-
-Object = dict[str, Any]
+from .kinds import Kinds
 
 KUBERNETES_MINOR = "32"  # the kubectl dispatcher picks its binary from this (KUBECTL.md)
-
-_SUBRESOURCE_VERBS = {
-    "status": ["get", "patch", "update"],
-    "scale": ["get", "patch", "update"],
-    "binding": ["create"],
-    "log": ["get"],
-    "exec": ["create", "get"],
-    "eviction": ["create"],
-}
 
 
 def version() -> Object:
@@ -54,9 +43,9 @@ def api_versions(server_address: str) -> Object:
                                             "serverAddress": server_address}]}
 
 
-def api_groups() -> Object:
+def api_groups(kinds: Kinds) -> Object:
     groups: dict[str, list[str]] = {}
-    for gv in group_versions():
+    for gv in kinds.group_versions():
         if "/" in gv:
             group, version_ = gv.split("/")
             groups.setdefault(group, []).append(version_)
@@ -64,8 +53,8 @@ def api_groups() -> Object:
         _group(name, versions) for name, versions in groups.items()]}
 
 
-def api_group(group: str) -> Object | None:
-    versions = [r.version for r in RESOURCES if r.group == group]
+def api_group(kinds: Kinds, group: str) -> Object | None:
+    versions = [r.version for r in kinds.resources if r.group == group]
     if not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, sorted(set(versions)))}
@@ -76,30 +65,27 @@ def _group(name: str, versions: list[str]) -> Object:
     return {"name": name, "versions": entries, "preferredVersion": entries[0]}
 
 
-def resource_list(group_version: str) -> Object | None:
+def resource_list(kinds: Kinds, group_version: str) -> Object | None:
     """The APIResourceList of one group version, subresources included, or None."""
-    resources = [r for r in RESOURCES if r.api_version == group_version]
-    if not resources:
+    served = [k for k in kinds if k.resource.api_version == group_version]
+    if not served:
         return None
     entries: list[Object] = []
-    for r in resources:
+    for kind in served:
+        r = kind.resource
         entries.append({
             "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
             "kind": r.kind, "verbs": list(r.verbs), "shortNames": list(r.short_names),
             "categories": list(r.categories),
             "storageVersionHash": hashlib.sha256(r.kind.encode()).hexdigest()[:12],
         })
-        for sub in r.subresources:
-            entry: Object = {"name": f"{r.plural}/{sub}", "singularName": "",
-                             "namespaced": r.namespaced, "kind": r.kind,
-                             "verbs": _SUBRESOURCE_VERBS[sub]}
-            if sub == "scale":
-                entry.update(group="autoscaling", version="v1", kind="Scale")
-            if sub == "binding":
-                entry["kind"] = "Binding"
-            if sub == "eviction":  # kubectl drain evicts only if discovery says so
-                entry.update(group=EVICTION_GROUP, version=EVICTION_VERSION,
-                             kind=EVICTION_KIND)
+        for sub in kind.subresources:
+            # kubectl scale and drain look for the Scale and Eviction kinds here.
+            entry: Object = {"name": f"{r.plural}/{sub.name}", "singularName": "",
+                             "namespaced": r.namespaced, "kind": sub.kind or r.kind,
+                             "verbs": list(sub.verbs)}
+            if sub.group is not None:
+                entry.update(group=sub.group, version=sub.version)
             entries.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
             "resources": entries}
@@ -109,19 +95,20 @@ def _openapi_key(gv: str) -> str:
     return f"apis/{gv}" if "/" in gv else f"api/{gv}"
 
 
-def openapi_index() -> Object:
+def openapi_index(kinds: Kinds) -> Object:
     paths = {}
-    for gv in group_versions():
-        digest = hashlib.sha256(orjson.dumps(openapi_document(gv))).hexdigest()[:16].upper()
+    for gv in kinds.group_versions():
+        digest = hashlib.sha256(orjson.dumps(openapi_document(kinds, gv))).hexdigest()[:16]
+        digest = digest.upper()
         paths[_openapi_key(gv)] = {"serverRelativeURL": f"/openapi/v3/{_openapi_key(gv)}"
                                                         f"?hash={digest}"}
     return {"paths": paths}
 
 
-def openapi_document(group_version: str) -> Object:
+def openapi_document(kinds: Kinds, group_version: str) -> Object:
     """A minimal OpenAPI v3 document: what kubectl's strict field validation looks for."""
     paths: Object = {}
-    for r in RESOURCES:
+    for r in kinds.resources:
         if r.api_version != group_version:
             continue
         paths[_object_path_template(r)] = {"patch": _patch_operation(r)}

@@ -8,9 +8,10 @@ import sys
 
 import uvicorn
 
-from .app import ServerConfig, create_app
-from .ipallocator import ServiceIPRange
-from .portallocator import PortRange
+from .app import create_app
+from .config import ServerConfig
+from .kinds.core.service.ipallocator import ServiceIPRange
+from .kinds.core.service.portallocator import PortRange
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -4,9 +4,11 @@ Kubernetes' `genericregistry.Store` in Python. Everything kind-specific lives
 in a `Strategy`; everything about etcd lives in `Storage`. This module holds
 the object lifecycle rules that are the same for every kind: server-set
 metadata, optimistic concurrency on resourceVersion, finalizers and
-deletionTimestamp, graceful pod deletion, and namespace admission. Kinds that
-hold values from a shared range (a Service's ClusterIP and NodePorts) add an
-`Allocator`, whose reservations go into the same etcd transaction as the write.
+deletionTimestamp, graceful deletion where the strategy asks for it, and the
+admission checks kinds contribute. Kinds that hold values from a shared range
+(a Service's ClusterIP and NodePorts) add an `Allocator`, whose reservations go
+into the same etcd transaction as the write. It names no kind: each comes from
+`apiserver/kinds/`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apimachinery import errors
 from apimachinery.meta import deep_copy, now_rfc3339
-from apimachinery.resources import ResourceInfo, by_plural
+from apimachinery.resources import ResourceInfo
 
 from .allocator import Allocator, reserver
+from .kind import Kind, Strategy, reject
 from .storage import (
     KeyExistsError,
     KeyMissingError,
@@ -30,12 +33,14 @@ from .storage import (
     RevisionMismatchError,
     Storage,
 )
-from .strategies import Strategy, reject, strategy_for
+from .validation import validate
+
+if TYPE_CHECKING:
+    from .kinds import Kinds
 
 Object = dict[str, Any]
 
 _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' SimpleNameGenerator
-PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Creates retried when a generated name or an allocated value was taken meanwhile.
 _MAX_CREATE_ATTEMPTS = 16
 
@@ -89,16 +94,23 @@ def _stale(resource: ResourceInfo, name: str) -> errors.Conflict:
 class Registry:
     """Object lifecycle on top of Storage, for any resource in the table."""
 
-    def __init__(self, storage: Storage,
+    def __init__(self, storage: Storage, kinds: Kinds,
                  allocators: Mapping[str, Allocator] | None = None) -> None:
         self.storage = storage
-        self._strategies: dict[str, Strategy] = {}
+        self.kinds = kinds
         self._allocators = dict(allocators or {})
 
+    def kind(self, resource: ResourceInfo) -> Kind:
+        return self.kinds.get(resource)
+
     def strategy(self, resource: ResourceInfo) -> Strategy:
-        if resource.plural not in self._strategies:
-            self._strategies[resource.plural] = strategy_for(resource)
-        return self._strategies[resource.plural]
+        return self.kinds.get(resource).strategy
+
+    def _validate(self, kind: Kind, obj: Object, old: Object | None) -> None:
+        """Raise errors.Invalid with every offending field path."""
+        problems = validate(kind, obj, old)
+        if problems:
+            raise kind.invalid(obj, problems)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -122,12 +134,12 @@ class Registry:
     async def create(self, resource: ResourceInfo, namespace: str | None, body: Object,
                      ) -> Object:
         obj = self._prepare_new(resource, namespace, body)
-        strategy = self.strategy(resource)
-        strategy.prepare_for_create(obj)
-        strategy.default(obj)
-        strategy.validate(obj, None)
-        if resource.namespaced:
-            await self._admit_namespace(namespace or "")
+        kind = self.kind(resource)
+        kind.strategy.prepare_for_create(obj)
+        kind.defaulted(obj)
+        self._validate(kind, obj, None)
+        for admit in self.kinds.admissions():
+            await admit(self, resource, namespace, obj)
         allocator = self._allocators.get(resource.plural)
         name_taken = False
         for _ in range(_MAX_CREATE_ATTEMPTS):
@@ -177,17 +189,6 @@ class Registry:
         meta["creationTimestamp"] = now_rfc3339()
         return obj
 
-    async def _admit_namespace(self, namespace: str) -> None:
-        """Namespaced objects need a live namespace (Kubernetes' NamespaceLifecycle admission)."""
-        ns_resource = by_plural("namespaces")
-        ns = await self.storage.get(storage_key(ns_resource, None, namespace))
-        if ns is None:
-            raise errors.not_found("namespaces", namespace)
-        if ns.get("metadata", {}).get("deletionTimestamp"):
-            raise errors.Forbidden(
-                f"unable to create new content in namespace {namespace} because it is being "
-                "terminated")
-
     # -- update -----------------------------------------------------------------------
 
     async def update(self, resource: ResourceInfo, namespace: str | None, name: str,
@@ -227,7 +228,8 @@ class Registry:
             new = self._next_version(resource, current, body, subresource)
             final[:] = [new]
             # The last finalizer went away from an object being deleted: remove it.
-            return None if _deleting(new) and not _has_finalizers(new) else new
+            deleting = bool(new["metadata"].get("deletionTimestamp"))
+            return None if deleting and not self.strategy(resource).has_finalizers(new) else new
 
         key = storage_key(resource, namespace, name)
         try:
@@ -240,7 +242,8 @@ class Registry:
     def _next_version(self, resource: ResourceInfo, current: Object, body: Object,
                       subresource: str | None) -> Object:
         """The object an update stores: defaulted, validated, server metadata kept."""
-        strategy = self.strategy(resource)
+        kind = self.kind(resource)
+        strategy = kind.strategy
         new = deep_copy(body)
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
         new.setdefault("metadata", {})
@@ -249,8 +252,8 @@ class Registry:
         else:
             strategy.prepare_for_update(new, current)
         _keep_server_metadata(new, current, resource)
-        strategy.default(new)
-        strategy.validate(new, current)
+        kind.defaulted(new)
+        self._validate(kind, new, current)
         return new
 
     async def update_raw(self, resource: ResourceInfo, namespace: str | None, name: str,
@@ -274,9 +277,8 @@ class Registry:
     async def delete(self, resource: ResourceInfo, namespace: str | None, name: str,
                      options: DeleteOptions) -> tuple[Object, bool]:
         """Delete or mark for deletion; returns (the object, whether it is gone now)."""
-        if resource.plural == "namespaces" and name in PROTECTED_NAMESPACES:
-            raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may '
-                                   "not be deleted")
+        strategy = self.strategy(resource)
+        strategy.check_delete(name)
         gone = True
         last: list[Object] = []
 
@@ -290,7 +292,7 @@ class Registry:
             if options.precondition_resource_version and \
                     options.precondition_resource_version != meta.get("resourceVersion"):
                 raise _stale(resource, name)
-            marked = _mark_for_deletion(resource, current, options)
+            marked = _mark_for_deletion(strategy, current, options)
             gone = marked is None
             last[:] = [current]
             return marked
@@ -323,38 +325,26 @@ def _keep_server_metadata(new: Object, current: Object, resource: ResourceInfo) 
         meta.pop("namespace", None)
 
 
-def _deleting(obj: Object) -> bool:
-    return bool(obj["metadata"].get("deletionTimestamp"))
-
-
-def _has_finalizers(obj: Object) -> bool:
-    if obj["metadata"].get("finalizers"):
-        return True
-    return obj.get("kind") == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
-
-
-def _mark_for_deletion(resource: ResourceInfo, obj: Object,
+def _mark_for_deletion(strategy: Strategy, obj: Object,
                        options: DeleteOptions) -> Object | None:
     """What DELETE does to a stored object: None to remove it now, else the marked object.
 
     Kubernetes' BeforeDelete: dependents' policy becomes a finalizer (orphan,
     foregroundDeletion) for the garbage collector; objects with finalizers, and
-    pods still bound to a node, get a deletionTimestamp and stay until their
-    finalizers are cleared or the node agent confirms the containers stopped.
+    objects the kind deletes gracefully (a pod still running on a node), get a
+    deletionTimestamp and stay until their finalizers are cleared or their
+    owner (the node agent) confirms they stopped.
     """
     meta = obj["metadata"]
     finalizers = list(meta.get("finalizers") or [])
     policy = options.propagation_policy
-    if policy == "Orphan" and "orphan" not in finalizers and resource.plural != "pods":
+    if policy == "Orphan" and "orphan" not in finalizers and strategy.orphans_dependents:
         finalizers.append("orphan")
     if policy == "Foreground" and "foregroundDeletion" not in finalizers:
         finalizers.append("foregroundDeletion")
-    grace = 0
-    if resource.plural == "pods":
-        grace = _pod_grace_period(obj, options)
-    if resource.plural == "namespaces":
-        obj.setdefault("status", {})["phase"] = "Terminating"
-    if not finalizers and grace == 0 and not _has_finalizers(obj):
+    grace = strategy.grace_period_seconds(obj, options)
+    strategy.begin_delete(obj)
+    if not finalizers and grace == 0 and not strategy.has_finalizers(obj):
         return None
     meta["finalizers"] = finalizers or meta.get("finalizers")
     if not meta["finalizers"]:
@@ -364,20 +354,10 @@ def _mark_for_deletion(resource: ResourceInfo, obj: Object,
         when = datetime.now(UTC) + timedelta(seconds=grace)
         meta["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         meta["deletionGracePeriodSeconds"] = grace
-    if grace == 0 and not _has_finalizers(obj):
+    if grace == 0 and not strategy.has_finalizers(obj):
         return None
     meta["generation"] = int(meta.get("generation") or 1) + 1
     return obj
-
-
-def _pod_grace_period(pod: Object, options: DeleteOptions) -> int:
-    """A pod bound to a node and still running is deleted gracefully; others at once."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
-        return 0
-    if options.grace_period_seconds is not None:
-        return max(0, options.grace_period_seconds)
-    return int(spec.get("terminationGracePeriodSeconds", 30))
 
 
 def _generate_name(prefix: str) -> str:

@@ -9,11 +9,16 @@ and the scope of the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from apimachinery import errors
-from apimachinery.resources import ResourceInfo, UnknownResourceError, by_plural
+from apimachinery.resources import ResourceInfo
 
-_NAMESPACE_SUBRESOURCES = ("status", "finalize")
+if TYPE_CHECKING:
+    from .kinds import Kinds
+
+# The URL segment that scopes a path to a namespace (and, alone, names the resource).
+_NAMESPACES = "namespaces"
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class RequestInfo:
     subresource: str | None
 
 
-def parse(method: str, path: str, query: dict[str, str]) -> RequestInfo:
+def parse(method: str, path: str, query: dict[str, str], kinds: Kinds) -> RequestInfo:
     """Map `method` + `path` to a RequestInfo, or raise NotFound for paths we do not serve."""
     segments = [s for s in path.split("/") if s]
     if segments[:1] == ["api"] and len(segments) >= 2:
@@ -38,28 +43,39 @@ def parse(method: str, path: str, query: dict[str, str]) -> RequestInfo:
         raise errors.NotFound(f"the server could not find the requested resource ({path})")
 
     namespace: str | None = None
-    if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in _NAMESPACE_SUBRESOURCES:
+    if rest[0] == _NAMESPACES and len(rest) >= 3 and not _namespace_subresource(
+            kinds, group, rest[2]):
         namespace, rest = rest[1], rest[2:]
     plural, name, sub = rest[0], _at(rest, 1), _at(rest, 2)
     if len(rest) > 3:
         raise errors.NotFound(f"the server could not find the requested resource ({path})")
-    resource = _lookup(plural, group, version, path)
+    resource = _lookup(kinds, plural, group, version, path)
     if namespace is not None and not resource.namespaced:
         raise errors.NotFound(f"the server could not find the requested resource ({path})")
-    if sub is not None and sub not in resource.subresources and not (
-            plural == "namespaces" and sub == "finalize"):
+    if sub is not None and sub not in resource.subresources:
         raise errors.NotFound(f"the server could not find the requested resource ({path})")
     return RequestInfo(_verb(method, name, query), resource, namespace, name, sub)
+
+
+def _namespace_subresource(kinds: Kinds, group: str, segment: str) -> bool:
+    """`/api/v1/namespaces/x/status` addresses a subresource of the namespace x, while
+    `/api/v1/namespaces/x/pods` scopes pods to x: the namespaces' subresources decide."""
+    if group:
+        return False
+    try:
+        return segment in kinds.lookup("", _NAMESPACES).resource.subresources
+    except LookupError:
+        return False
 
 
 def _at(items: list[str], i: int) -> str | None:
     return items[i] if len(items) > i else None
 
 
-def _lookup(plural: str, group: str, version: str, path: str) -> ResourceInfo:
+def _lookup(kinds: Kinds, plural: str, group: str, version: str, path: str) -> ResourceInfo:
     try:
-        resource = by_plural(plural)
-    except UnknownResourceError:
+        resource = kinds.lookup(group, plural).resource
+    except LookupError:
         raise errors.NotFound(
             f"the server could not find the requested resource ({path})") from None
     if resource.group != group or resource.version != version:

@@ -22,7 +22,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from apimachinery import errors
-from apimachinery.printers import to_table
+from apimachinery.printers import Layout, to_table
 from apimachinery.resources import ResourceInfo
 
 from . import metrics
@@ -76,7 +76,7 @@ class WatchService:
         idle or busy watcher costs nothing but its queue.
         """
         resource = info.resource
-        encoder = _Encoder(resource, as_table)
+        encoder = _Encoder(resource, as_table, self.registry.kind(resource).table)
         cache = self.caches.get(resource.plural)
         pump: asyncio.Task[None] | None = None
         if cache.can_serve(revision):
@@ -124,9 +124,10 @@ class WatchService:
 class _Encoder:
     """Watch event lines, as raw objects or as one-row Tables for `kubectl get -w`."""
 
-    def __init__(self, resource: ResourceInfo, as_table: bool) -> None:
+    def __init__(self, resource: ResourceInfo, as_table: bool, layout: Layout | None) -> None:
         self.resource = resource
         self.as_table = as_table
+        self.layout = layout
         self.sent_columns = False
 
     def encode(self, item: Item) -> bytes:
@@ -137,7 +138,7 @@ class _Encoder:
 
     def line(self, kind: str, obj: Object, raw: RawEvent | None) -> bytes:
         if self.as_table and kind != "ERROR":
-            table = to_table(self.resource, [obj], datetime.now(UTC),
+            table = to_table(self.resource, [obj], datetime.now(UTC), layout=self.layout,
                              resource_version=obj["metadata"].get("resourceVersion", ""))
             if self.sent_columns:
                 table["columnDefinitions"] = []

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from apiserver.allocator import pick_free, range_offset
-from apiserver.ipallocator import ServiceIPRange
-from apiserver.portallocator import PortRange
+from apiserver.kinds.core.service.ipallocator import ServiceIPRange
+from apiserver.kinds.core.service.portallocator import PortRange
 
 RANGE = ServiceIPRange.parse("172.28.255.0/24")
 

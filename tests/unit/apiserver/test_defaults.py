@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from apimachinery.resources import by_plural
-from apiserver.defaults import apply_defaults, image_pull_policy
+from apiserver.kinds import registry
+from apiserver.kinds.core.event import default_event
+from apiserver.kinds.core.podtemplate import image_pull_policy
 
 
 def defaulted(plural: str, obj: dict[str, Any]) -> dict[str, Any]:
-    apply_defaults(by_plural(plural), obj)
+    """The kind's own defaulting, as the registry runs it."""
+    registry().by_plural(plural).defaulted(obj)
     return obj
 
 
@@ -182,11 +184,11 @@ def test_secret_keeps_its_type_and_non_string_string_data() -> None:
 
 def test_event_defaults_with_injected_clock() -> None:
     event = {"involvedObject": {"kind": "Pod", "name": "p"}}
-    apply_defaults(by_plural("events"), event, now=lambda: "2025-01-02T03:04:05Z")
+    default_event(event, now=lambda: "2025-01-02T03:04:05Z")
     assert event["count"] == 1
     assert event["firstTimestamp"] == event["lastTimestamp"] == "2025-01-02T03:04:05Z"
     kept = {"count": 4, "firstTimestamp": "2025-01-01T00:00:00Z"}
-    apply_defaults(by_plural("events"), kept, now=lambda: "never used")
+    default_event(kept, now=lambda: "never used")
     assert kept == {"count": 4, "firstTimestamp": "2025-01-01T00:00:00Z",
                     "lastTimestamp": "2025-01-01T00:00:00Z"}
 
@@ -212,4 +214,4 @@ def test_kinds_without_defaults_are_untouched(plural: str) -> None:
     ("events", {"metadata": "bad"}),
 ])
 def test_malformed_objects_are_left_for_validation(plural: str, obj: dict[str, Any]) -> None:
-    apply_defaults(by_plural(plural), obj, now=lambda: "2025-01-02T03:04:05Z")
+    defaulted(plural, obj)

@@ -1,11 +1,11 @@
-"""`apiserver.eviction`: which Evictions are accepted and the DeleteOptions they carry."""
+"""The pod eviction subresource: which Evictions are accepted, the DeleteOptions they carry."""
 
 from __future__ import annotations
 
 import pytest
 
 from apimachinery import errors
-from apiserver.eviction import delete_options_for, success
+from apiserver.kinds.core.pod.eviction import delete_options_for, success
 
 
 def eviction(name: str = "web-1", **options: object) -> dict[str, object]:

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
-from apiserver import ipallocator, portallocator
-from apiserver.ipallocator import ServiceIPRange
-from apiserver.portallocator import PortRange
-from apiserver.servicealloc import (
+from apiserver.kinds.core.service import ipallocator, portallocator
+from apiserver.kinds.core.service.allocation import (
     ServiceAllocator,
     drop_type_dependent_fields,
     normalize_cluster_ips,
     patch_allocated_values,
 )
+from apiserver.kinds.core.service.ipallocator import ServiceIPRange
+from apiserver.kinds.core.service.portallocator import PortRange
 from apiserver.storage import Reservations
 
 OWNER = "ns/web/uid-1"

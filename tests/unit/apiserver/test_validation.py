@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from apimachinery.errors import FieldError
-from apimachinery.resources import by_plural
-from apiserver.defaults import apply_defaults
+from apiserver.kinds import registry
 from apiserver.validation import field_path, validate
 from tests.unit.apiserver.validation_objects import (
     BUILDERS,
@@ -30,7 +29,7 @@ from tests.unit.apiserver.validation_objects import (
 def test_valid_objects_pass_as_sent_and_after_defaulting(plural: str) -> None:
     obj = BUILDERS[plural]()
     assert problems(plural, obj) == []
-    apply_defaults(by_plural(plural), obj)
+    registry().by_plural(plural).defaulted(obj)
     assert problems(plural, obj) == []
 
 
@@ -255,7 +254,7 @@ def test_messages_read_like_kubernetes() -> None:
 ])
 @pytest.mark.parametrize("plural", sorted(BUILDERS))
 def test_garbage_never_raises(plural: str, junk: Any) -> None:
-    errs = validate(by_plural(plural), junk, junk)
+    errs = validate(registry().by_plural(plural), junk, junk)
     assert errs and all(isinstance(e, FieldError) for e in errs)
     assert not [e for e in errs if e.type == "InternalError"], "a validator crashed"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apiserver.validation_pod import POD_UPDATE_MESSAGE
+from apiserver.kinds.core.podtemplate.validation import POD_UPDATE_MESSAGE
 from tests.unit.apiserver.validation_objects import (
     BUILDERS,
     DELETE,
@@ -249,7 +249,7 @@ def test_service_type_change_to_external_name_may_drop_the_cluster_ip() -> None:
 
 def test_statefulset_containers_may_mount_claim_templates() -> None:
     """Kubernetes accepts mounts of volumeClaimTemplates names; other unknown names fail."""
-    from apimachinery.resources import by_plural
+    from apiserver.kinds import registry
     from apiserver.validation import validate
 
     sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -260,8 +260,8 @@ def test_statefulset_containers_may_mount_claim_templates() -> None:
                         "containers": [{"name": "pg", "image": "postgres",
                                         "volumeMounts": [{"name": "data",
                                                           "mountPath": "/var/lib/pg"}]}]}}}}
-    assert validate(by_plural("statefulsets"), sts) == []
+    assert validate(registry().by_plural("statefulsets"), sts) == []
     mount = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]
     mount["name"] = "other"
-    paths = [e.path for e in validate(by_plural("statefulsets"), sts)]
+    paths = [e.path for e in validate(registry().by_plural("statefulsets"), sts)]
     assert paths == ["spec.template.spec.containers[0].volumeMounts[0].name"]

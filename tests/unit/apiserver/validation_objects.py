@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery.errors import FieldError
-from apimachinery.resources import by_plural
+from apiserver.kinds import registry
 from apiserver.validation import validate
 
 Obj = dict[str, Any]
@@ -156,7 +156,7 @@ def changed(obj: Obj, changes: dict[str, Any]) -> Obj:
 
 
 def problems(plural: str, obj: Obj, old: Obj | None = None) -> list[FieldError]:
-    return validate(by_plural(plural), obj, old)
+    return validate(registry().by_plural(plural), obj, old)
 
 
 def assert_error(errs: list[FieldError], path: str, message: str) -> None:

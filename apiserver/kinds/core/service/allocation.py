@@ -24,12 +24,12 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.errors import FieldError
+from apiserver.storage import Reservations, Storage
+from apiserver.validation.fields import dict_items, duplicate, invalid, is_int
 
 from . import ipallocator, portallocator
 from .ipallocator import ServiceIPRange
 from .portallocator import PortRange
-from .storage import Reservations, Storage
-from .validation_fields import dict_items, duplicate, invalid, is_int
 
 log = logging.getLogger("apiserver.servicealloc")
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from .allocator import pick_free, range_offset
+from apiserver.allocator import pick_free, range_offset
 
 PREFIX = "/registry/ranges/servicenodeports/"
 

@@ -374,3 +374,16 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
                 or (op == "DoesNotExist" and present)):
             return False
     return True
+
+
+PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def port_protocol(port: dict[str, Any], path: str) -> Errs:
+    """A port's `protocol`: absent, or one of Kubernetes' three; never empty."""
+    protocol = port.get("protocol")
+    if protocol == "":
+        return [required(child(path, "protocol"))]
+    if isinstance(protocol, str) and protocol not in PROTOCOLS:
+        return [not_supported(child(path, "protocol"), protocol, PROTOCOLS)]
+    return []

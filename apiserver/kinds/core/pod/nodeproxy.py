@@ -17,9 +17,8 @@ from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from apimachinery import errors
-from apimachinery.resources import by_plural
-
-from .registry import Registry
+from apimachinery.resources import ResourceInfo
+from apiserver.registry import Registry
 
 Object = dict[str, Any]
 
@@ -44,7 +43,7 @@ async def _agent_url(registry: Registry, pod: Object) -> str:
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
         raise errors.BadRequest(f"pod {pod['metadata']['name']} does not have a host assigned")
-    node = await registry.get(by_plural("nodes"), None, node_name)
+    node = await registry.get(registry.kinds.lookup("", "nodes").resource, None, node_name)
     status = node.get("status") or {}
     port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
     address = next((a["address"] for a in status.get("addresses") or []
@@ -58,17 +57,27 @@ async def _agent_url(registry: Registry, pod: Object) -> str:
 class NodeProxy:
     """Streams a pod's logs and runs exec through the pod's node agent."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+    def __init__(self, pods: ResourceInfo) -> None:
+        self.pods = pods
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """One connection pool to the agents, made on first use (in the server's loop)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+        return self._http
 
     async def close(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
 
-    async def logs(self, request: Request, namespace: str, name: str) -> Response:
-        pod = await self.registry.get(by_plural("pods"), namespace, name)
+    async def logs(self, registry: Registry, request: Request, namespace: str, name: str
+                   ) -> Response:
+        pod = await registry.get(self.pods, namespace, name)
         container = _container(pod, request.query_params.get("container"))
-        base = await _agent_url(self.registry, pod)
+        base = await _agent_url(registry, pod)
         params = {k: v for k, v in request.query_params.items() if k in _LOG_PARAMS}
         upstream = self.http.build_request(
             "GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params,
@@ -77,16 +86,16 @@ class NodeProxy:
         return StreamingResponse(_relay(response), media_type="text/plain",
                                  status_code=response.status_code)
 
-    async def exec(self, request: Request, namespace: str, name: str, body: Object
-                   ) -> Response:
-        pod = await self.registry.get(by_plural("pods"), namespace, name)
+    async def exec(self, registry: Registry, request: Request, namespace: str, name: str,
+                   body: Object) -> Response:
+        pod = await registry.get(self.pods, namespace, name)
         container = _container(pod, request.query_params.get("container") or
                                body.get("container"))
         command = body.get("command")
         if not isinstance(command, list) or not command or \
                 not all(isinstance(c, str) for c in command):
             raise errors.BadRequest("command: must be a non-empty list of strings")
-        base = await _agent_url(self.registry, pod)
+        base = await _agent_url(registry, pod)
         try:
             resp = await self.http.post(f"{base}/exec/{namespace}/{name}/{container}",
                                         json={"command": command}, headers=_auth(request),

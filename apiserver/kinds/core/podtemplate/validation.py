@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from apiserver.validation_containers import validate_containers
-from apiserver.validation_fields import (
+from apiserver.kinds.core.podtemplate.containers import validate_containers
+from apiserver.validation.fields import (
     Errs,
     as_dict,
     check,
@@ -54,15 +54,6 @@ POD_UPDATE_MESSAGE = (
     "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
     "`spec.tolerations` (only additions to existing tolerations)"
 )
-
-
-def validate_pod(obj: dict[str, Any], old: dict[str, Any] | None) -> Errs:
-    """A Pod: its spec, and on update the fields a running pod may change."""
-    spec = obj.get("spec")
-    errs = validate_pod_spec(spec if spec is not None else {}, "spec")
-    if old is not None:
-        errs += validate_pod_update(as_dict(spec), as_dict(old.get("spec")))
-    return errs
 
 
 def validate_pod_spec(spec: Any, path: str, *, workload: str = "",

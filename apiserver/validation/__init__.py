@@ -10,8 +10,8 @@
    reporting them as field errors lets one response name every problem.
 2. **metadata**: `ValidateObjectMeta(Update)`: names, namespace, labels,
    annotations, owner references, finalizers.
-3. **the kind's own rules**: `validation_pod`, `validation_apps`,
-   `validation_core`.
+3. **the kind's own rules**: the `validate` its kind module declares
+   (`apiserver/kinds/`).
 
 Nothing is raised: the caller turns a non-empty list into `errors.Invalid`.
 Each pass checks only values of the right type, leaving wrong types to pass 1,
@@ -24,35 +24,19 @@ import functools
 import logging
 import types
 from collections.abc import Callable
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from apimachinery.errors import FieldError
-from apimachinery.models import model_for
 from apimachinery.resources import ResourceInfo
-from apiserver.validation_apps import (
-    validate_deployment,
-    validate_replica_set,
-    validate_stateful_set,
-)
-from apiserver.validation_core import (
-    validate_config_map,
-    validate_endpoints,
-    validate_event,
-    validate_lease,
-    validate_node,
-    validate_secret,
-    validate_service,
-)
-from apiserver.validation_fields import (
+from apiserver.validation.fields import (
     Errs,
     as_dict,
     check,
     child,
     dict_items,
-    dns1035_label,
     dns1123_label,
     dns1123_subdomain,
     forbidden,
@@ -63,43 +47,26 @@ from apiserver.validation_fields import (
     validate_annotations,
     validate_labels,
 )
-from apiserver.validation_pod import validate_pod
+
+if TYPE_CHECKING:
+    from apiserver.kind import Kind
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-KindValidator = Callable[[Obj, Obj | None], Errs]
-
-_KIND_VALIDATORS: dict[str, KindValidator] = {
-    "Pod": validate_pod,
-    "Service": validate_service,
-    "Endpoints": validate_endpoints,
-    "ConfigMap": validate_config_map,
-    "Secret": validate_secret,
-    "Node": validate_node,
-    "Event": validate_event,
-    "Deployment": validate_deployment,
-    "ReplicaSet": validate_replica_set,
-    "StatefulSet": validate_stateful_set,
-    "Lease": validate_lease,
-}
-# Name rules that differ from the default DNS-1123 subdomain.
-_NAME_RULES: dict[str, Callable[[str], list[str]]] = {
-    "Namespace": dns1123_label,
-    "Service": dns1035_label,
-}
 
 
-def validate(resource: ResourceInfo, obj: Obj, old: Obj | None = None) -> list[FieldError]:
+def validate(kind: Kind, obj: Obj, old: Obj | None = None) -> list[FieldError]:
     """Every problem with `obj` (an update of `old` when given); empty when valid."""
     if not isinstance(obj, dict):
         return [type_invalid("<root>", obj, "must be an object")]
     if not isinstance(old, dict):
         old = None
-    kind_validator = _KIND_VALIDATORS.get(resource.kind)
+    resource, kind_validator = kind.resource, kind.validate
     passes: list[tuple[str, Callable[[], Errs]]] = [
-        ("types", lambda: type_errors(resource.kind, obj)),
-        ("metadata", lambda: validate_object_meta(resource, obj.get("metadata"))),
+        ("types", lambda: type_errors(kind.model, obj)),
+        ("metadata", lambda: validate_object_meta(resource, obj.get("metadata"),
+                                                  kind.name_rule or dns1123_subdomain)),
     ]
     if old is not None:
         passes.append(("metadata update", lambda: validate_object_meta_update(
@@ -144,12 +111,8 @@ _TYPE_DETAILS = {
 }
 
 
-def type_errors(kind: str, obj: Obj) -> Errs:
+def type_errors(model: type[BaseModel], obj: Obj) -> Errs:
     """Run the kind's model strictly over `obj`; one FieldError per pydantic error."""
-    try:
-        model = model_for(kind)
-    except KeyError:
-        return []
     try:
         model.model_validate(obj, strict=True)
     except ValidationError as exc:
@@ -223,11 +186,11 @@ def _mask_trailing_dash(prefix: str) -> str:
     return prefix[:-1] + "a" if len(prefix) > 1 and prefix.endswith("-") else prefix
 
 
-def validate_object_meta(resource: ResourceInfo, metadata: Any) -> Errs:
+def validate_object_meta(resource: ResourceInfo, metadata: Any,
+                         name_rule: Callable[[str], list[str]] = dns1123_subdomain) -> Errs:
     """ValidateObjectMeta: name, namespace scope, labels, annotations, owners, finalizers."""
     meta = as_dict(metadata)
     errs: Errs = []
-    name_rule = _NAME_RULES.get(resource.kind, dns1123_subdomain)
     name = meta.get("name")
     if name is None or name == "":
         errs.append(required("metadata.name", "name or generateName is required"))

@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from apimachinery.quantity import QUANTITY_PATTERN, parse_quantity
-from apiserver.validation_fields import (
+from apiserver.validation.fields import (
+    PROTOCOLS,
     Errs,
     as_dict,
     check,
@@ -35,7 +36,6 @@ from apiserver.validation_fields import (
     required,
 )
 
-PROTOCOLS = ("SCTP", "TCP", "UDP")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _MESSAGE_POLICIES = ("FallbackToLogsOnError", "File")
 _CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")

@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import errors
-
-from .registry import DeleteOptions
+from apiserver.registry import DeleteOptions
 
 Object = dict[str, Any]
 

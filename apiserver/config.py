@@ -1,0 +1,20 @@
+"""The apiserver's configuration: every flag of `schooner-apiserver` as a field (main.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ServerConfig:
+    """What the apiserver needs to run; flags map onto these fields (see main.py)."""
+
+    etcd_servers: list[str]
+    token_auth_file: str | None = None
+    max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
+    watch_cache_size: int = 4096
+    watcher_queue_size: int = 2048
+    advertise_address: str = "127.0.0.1:6443"
+    # Inside the local cluster's 172.28.0.0/16, so no service address leaves the machine.
+    service_cluster_ip_range: str = "172.28.255.0/24"
+    service_node_port_range: str = "30000-32767"

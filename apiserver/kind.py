@@ -1,0 +1,266 @@
+"""What a kind tells the generic apiserver: the shape every `apiserver/kinds/` module fills in.
+
+Kubernetes' generic registry store (`k8s.io/apiserver/pkg/registry/generic/
+registry/store.go`) is written once and asks each kind's strategy
+(`pkg/registry/core/pod/strategy.go`) what differs. Here the same split holds:
+the registry, storage and handlers know no kind by name, and each kind's module
+declares one `Kind`: its resource (names, scope, group/version), its typed
+model, defaulting, validation, its `Strategy`, its table columns, its
+subresources as handlers it owns, and the hooks a few kinds need (an allocator
+for values taken from a shared range, objects every cluster starts with, an
+admission check on other kinds' creates). docs/adding-a-kind.md walks through
+writing one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fastapi import Request, Response
+
+from apimachinery import errors
+from apimachinery.errors import FieldError
+from apimachinery.meta import Object, deep_copy
+from apimachinery.models import TypedObject
+from apimachinery.printers import Layout
+from apimachinery.resources import ResourceInfo
+
+from .config import ServerConfig
+from .patch import apply_patch
+from .wire import check_kind, decode_object, json_response, read_body
+
+if TYPE_CHECKING:
+    from .allocator import Allocator
+    from .registry import DeleteOptions, Registry
+    from .requestinfo import RequestInfo
+    from .storage import Storage
+
+Errs = list[FieldError]
+Defaulter = Callable[[Object], None]
+Validator = Callable[[Object, Object | None], Errs]
+NameRule = Callable[[str], list[str]]
+AllocatorFactory = Callable[["Storage", ServerConfig], "Allocator"]
+Bootstrap = Callable[["Registry", ServerConfig], Awaitable[None]]
+# An admission check run on the create of an object of any kind, before it is stored:
+# (registry, resource created, its namespace, the object) -> raise to refuse, or mutate.
+Admission = Callable[["Registry", ResourceInfo, "str | None", Object], Awaitable[None]]
+
+
+def _spec_part(obj: Object) -> Object:
+    """Everything that counts as the object's desired state (not metadata, not status)."""
+    return {k: v for k, v in obj.items()
+            if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+class Strategy:
+    """What create, update and delete do differently per kind; the defaults suit most.
+
+    Mirrors `rest.RESTCreateStrategy`/`RESTUpdateStrategy`/`RESTDeleteStrategy`
+    and `RESTGracefulDeleteStrategy`: a create resets what a client may not set,
+    a spec update keeps the status and a status update keeps the spec,
+    `metadata.generation` moves on a change of desired state, and a delete may
+    be refused, graceful, or leave the object behind its finalizers.
+    """
+
+    # Kinds with a status subresource keep spec and status apart on writes.
+    has_status_subresource = True
+    # DELETE with propagationPolicy=Orphan adds the `orphan` finalizer (pods own nothing).
+    orphans_dependents = True
+
+    # -- create -----------------------------------------------------------------------
+
+    def prepare_for_create(self, obj: Object) -> None:
+        """Reset what a client may not set on create (Kubernetes clears status)."""
+        if self.has_status_subresource:
+            obj.pop("status", None)
+        obj["metadata"]["generation"] = 1
+
+    # -- update -----------------------------------------------------------------------
+
+    def prepare_for_update(self, new: Object, old: Object) -> None:
+        """A normal update: keep the stored status; bump generation on a spec change."""
+        if self.has_status_subresource:
+            if "status" in old:
+                new["status"] = deep_copy(old["status"])
+            else:
+                new.pop("status", None)
+        generation = int(old["metadata"].get("generation") or 1)
+        if _spec_part(new) != _spec_part(old):
+            generation += 1
+        new["metadata"]["generation"] = generation
+
+    def prepare_for_status_update(self, new: Object, old: Object) -> Object:
+        """A status update changes status only: everything else comes from the stored object."""
+        merged = deep_copy(old)
+        merged["metadata"]["resourceVersion"] = new.get("metadata", {}).get(
+            "resourceVersion", "")
+        if "status" in new:
+            merged["status"] = new["status"]
+        else:
+            merged.pop("status", None)
+        return merged
+
+    # -- delete -----------------------------------------------------------------------
+
+    def check_delete(self, name: str) -> None:
+        """Raise to refuse deleting `name` at all (Kubernetes: protected namespaces)."""
+
+    def grace_period_seconds(self, obj: Object, options: DeleteOptions) -> int:
+        """How long a deleted object stays for its owner to stop it; 0 removes it now."""
+        return 0
+
+    def begin_delete(self, obj: Object) -> None:
+        """Mark what deletion changes besides metadata (a Namespace's phase)."""
+
+    def has_finalizers(self, obj: Object) -> bool:
+        """Whether something still has to finish before the object may go."""
+        return bool(obj["metadata"].get("finalizers"))
+
+
+class Call:
+    """One request to a subresource: what it addresses and the means to read and answer it."""
+
+    def __init__(self, request: Request, info: RequestInfo, registry: Registry, kind: Kind,
+                 max_request_bytes: int) -> None:
+        self.request, self.info, self.registry, self.kind = request, info, registry, kind
+        self.max_request_bytes = max_request_bytes
+
+    @property
+    def resource(self) -> ResourceInfo:
+        return self.info.resource
+
+    @property
+    def namespace(self) -> str | None:
+        return self.info.namespace
+
+    @property
+    def name(self) -> str:
+        return self.info.name or ""
+
+    @property
+    def content_type(self) -> str:
+        return self.request.headers.get("content-type", "")
+
+    async def body(self) -> bytes:
+        return await read_body(self.request, self.max_request_bytes)
+
+    async def object(self) -> Object:
+        """The request body decoded (JSON or YAML), 400 when it is not an object."""
+        return decode_object(await self.body(), self.content_type or "application/json")
+
+
+class Subresource:
+    """A REST subresource a kind owns (`pods/binding`, `deployments/scale`).
+
+    Each verb is a method; the ones a subresource does not serve answer 405.
+    `group`/`version`/`kind` name the object it takes and returns when that is
+    not the parent's (discovery shows them: `deployments/scale` is an
+    `autoscaling/v1 Scale`, and kubectl looks for exactly that).
+    """
+
+    name: ClassVar[str]
+    verbs: ClassVar[tuple[str, ...]]
+    group: ClassVar[str | None] = None
+    version: ClassVar[str | None] = None
+    kind: ClassVar[str | None] = None
+
+    async def get(self, call: Call) -> Response:
+        raise self._not_allowed(call, "GET")
+
+    async def create(self, call: Call) -> Response:
+        raise self._not_allowed(call, "POST")
+
+    async def update(self, call: Call) -> Response:
+        raise self._not_allowed(call, "PUT")
+
+    async def patch(self, call: Call) -> Response:
+        raise self._not_allowed(call, "PATCH")
+
+    async def delete(self, call: Call) -> Response:
+        raise self._not_allowed(call, "DELETE")
+
+    async def close(self) -> None:
+        """Release what the subresource holds (connections) when the apiserver stops."""
+
+    def _not_allowed(self, call: Call, method: str) -> errors.MethodNotAllowed:
+        return errors.MethodNotAllowed(
+            f"{method} is not supported on {call.resource.plural}/{self.name}")
+
+
+class StatusSubresource(Subresource):
+    """`{resource}/status`: read the object, or write its status and nothing else."""
+
+    name, verbs = "status", ("get", "patch", "update")
+
+    async def get(self, call: Call) -> Response:
+        return json_response(await call.registry.get(call.resource, call.namespace, call.name))
+
+    async def update(self, call: Call) -> Response:
+        body = await call.object()
+        check_kind(call.resource.api_version, call.resource.kind, body)
+        return json_response(await call.registry.update(
+            call.resource, call.namespace, call.name, body, subresource="status"))
+
+    async def patch(self, call: Call) -> Response:
+        body, content_type = await call.body(), call.content_type
+        kind = call.resource.kind
+        return json_response(await call.registry.update_with(
+            call.resource, call.namespace, call.name,
+            lambda current: apply_patch(content_type, current, body, kind),
+            subresource="status"))
+
+
+STATUS = StatusSubresource()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Everything the apiserver knows about one kind, declared by the kind's module.
+
+    `resource` is declared without subresources: they are the names of
+    `subresources`, filled in here so discovery, request parsing and handlers
+    can never disagree.
+    """
+
+    resource: ResourceInfo
+    model: type[TypedObject]
+    strategy: Strategy = field(default_factory=Strategy)
+    default: Defaulter | None = None
+    validate: Validator | None = None
+    # Rule for metadata.name beyond the default DNS-1123 subdomain (None: the default).
+    name_rule: NameRule | None = None
+    # kubectl get's columns; None: Name and Age.
+    table: Layout | None = None
+    subresources: Sequence[Subresource] = ()
+    allocator: AllocatorFactory | None = None
+    bootstrap: Bootstrap | None = None
+    admission: Admission | None = None
+
+    def __post_init__(self) -> None:
+        names = tuple(s.name for s in self.subresources)
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.resource.kind}: subresource declared twice: {names}")
+        object.__setattr__(self, "resource", dataclasses.replace(self.resource,
+                                                                 subresources=names))
+
+    def subresource(self, name: str) -> Subresource | None:
+        return next((s for s in self.subresources if s.name == name), None)
+
+    def defaulted(self, obj: Object) -> None:
+        if self.default is not None:
+            self.default(obj)
+
+    def invalid(self, obj: Object, problems: Errs) -> errors.Invalid:
+        meta = obj.get("metadata") or {}
+        return errors.Invalid(self.resource.kind, str(meta.get("name") or ""), problems,
+                              group=self.resource.group)
+
+
+def reject(resource: ResourceInfo, name: str, path: str, message: str,
+           value: Any = None) -> errors.Invalid:
+    """A one-field Invalid error, for checks the registry makes itself."""
+    return errors.Invalid(resource.kind, name, [FieldError(path, message, value)],
+                          group=resource.group)

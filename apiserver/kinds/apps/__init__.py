@@ -1,0 +1,1 @@
+"""The apps group: Deployment, ReplicaSet, StatefulSet, and the scale subresource they share."""

@@ -1,0 +1,121 @@
+"""The pod's subresources: `binding`, `eviction`, `log` and `exec`.
+
+`binding` is how the scheduler assigns a pod to a node without being allowed to
+rewrite the pod (Kubernetes' BindingREST); `eviction` is a delete with the
+Eviction's options (EvictionREST, without PodDisruptionBudgets yet); `log` and
+`exec` are served by the agent of the pod's node (`nodeproxy.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import Response
+
+from apimachinery import errors
+from apimachinery.errors import FieldError
+from apimachinery.meta import Object, deep_copy
+from apiserver.kind import Call, Subresource
+from apiserver.kinds.core.pod import eviction
+from apiserver.kinds.core.pod.nodeproxy import NodeProxy
+from apiserver.storage import DRY_RUN
+from apiserver.wire import check_kind, json_response
+
+_CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "code": 201}
+
+
+def bind(pod: Object, binding: Object) -> Object:
+    """Assign `pod` to the binding's target node, once (BindingREST.setPodHostAndAnnotations)."""
+    meta = pod["metadata"]
+    target = binding.get("target") or {}
+    node = target.get("name")
+    if not node or not isinstance(node, str):
+        raise errors.Invalid("Binding", meta.get("name", ""), [
+            FieldError("target.name", "Required value")])
+    if meta.get("deletionTimestamp"):
+        raise errors.conflict("pods", meta["name"], "pod is being deleted, cannot be assigned "
+                              "to a host")
+    current = (pod.get("spec") or {}).get("nodeName")
+    if current:
+        raise errors.conflict("pods/binding", meta["name"],
+                              f"pod {meta['name']} is already assigned to node {current!r}")
+    bound = deep_copy(pod)
+    bound["spec"]["nodeName"] = node
+    annotations = (binding.get("metadata") or {}).get("annotations")
+    if annotations:
+        bound["metadata"].setdefault("annotations", {}).update(annotations)
+    return _scheduled(bound)
+
+
+def _scheduled(pod: Object) -> Object:
+    """Record the PodScheduled=True condition that binding implies."""
+    status = pod.setdefault("status", {})
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+    conditions.append({"type": "PodScheduled", "status": "True",
+                       "lastTransitionTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    status["conditions"] = conditions
+    return pod
+
+
+class Binding(Subresource):
+    """`pods/{name}/binding`: POST a Binding to set spec.nodeName, once."""
+
+    name, verbs, kind = "binding", ("create",), "Binding"
+
+    async def create(self, call: Call) -> Response:
+        binding = await call.object()
+        check_kind("v1", "Binding", binding, check_version=False)
+        await call.registry.update_raw(call.resource, call.namespace, call.name,
+                                       lambda pod: bind(pod, binding))
+        return json_response(_CREATED, 201)
+
+
+class Eviction(Subresource):
+    """`pods/{name}/eviction`: delete the pod with the Eviction's options."""
+
+    name, verbs = "eviction", ("create",)
+    group, version, kind = eviction.EVICTION_GROUP, eviction.EVICTION_VERSION, \
+        eviction.EVICTION_KIND
+
+    async def create(self, call: Call) -> Response:
+        options, dry_run = eviction.delete_options_for(call.name, await call.object())
+        token = DRY_RUN.set(True) if dry_run else None
+        try:
+            await call.registry.delete(call.resource, call.namespace, call.name, options)
+        finally:
+            if token is not None:
+                DRY_RUN.reset(token)
+        return json_response(eviction.success(), 201)
+
+
+class Log(Subresource):
+    """`pods/{name}/log`: the container's log, streamed from the node's agent."""
+
+    name, verbs = "log", ("get",)
+
+    def __init__(self, proxy: NodeProxy) -> None:
+        self.proxy = proxy
+
+    async def get(self, call: Call) -> Response:
+        return await self.proxy.logs(call.registry, call.request, call.namespace or "",
+                                     call.name)
+
+    async def close(self) -> None:
+        await self.proxy.close()
+
+
+class Exec(Subresource):
+    """`pods/{name}/exec`: run a command in a container through the node's agent."""
+
+    name, verbs = "exec", ("create", "get")
+
+    def __init__(self, proxy: NodeProxy) -> None:
+        self.proxy = proxy
+
+    async def create(self, call: Call) -> Response:
+        return await self.proxy.exec(call.registry, call.request, call.namespace or "",
+                                     call.name, await call.object())
+
+    async def close(self) -> None:
+        await self.proxy.close()
