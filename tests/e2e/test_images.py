@@ -31,7 +31,8 @@ from docker.models.networks import Network
 from docker.models.volumes import Volume
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool, Mount
 
-from apiserver.strategies import strategy_for
+from apiserver.kinds import registry
+from apiserver.validation import validate
 from cli.manifests import load_manifests
 from tests.support.processes import wait_for
 
@@ -463,10 +464,10 @@ def test_flask_postgres_manifests_are_valid_and_use_the_built_images() -> None:
     images = set()
     for manifest in manifests:
         obj = {**manifest.obj, "metadata": {**manifest.obj["metadata"], "namespace": "default"}}
-        strategy = strategy_for(manifest.resource)
-        strategy.prepare_for_create(obj)
-        strategy.default(obj)
-        strategy.validate(obj, None)  # raises errors.Invalid with every field at fault
+        kind = registry().get(manifest.resource)
+        kind.strategy.prepare_for_create(obj)
+        kind.defaulted(obj)
+        assert validate(kind, obj, None) == []  # every field at fault, named
         template = (obj.get("spec") or {}).get("template") or {}
         images |= {c["image"] for c in (template.get("spec") or {}).get("containers") or []}
     assert images == {POSTGRES, FLASK_POSTGRES}
