@@ -3,7 +3,7 @@
 Start-up: check the runtime, bind the server's port, register the Node, create
 the pod network with the Node's podCIDR (or `--pod-cidr`; with `--cluster-cidr`
 it waits for the podCIDR instead, turns Docker's NAT off for the bridge and
-keeps host-gw routes to the other Nodes, `podnetwork.py`), then start the pod
+keeps host-gw routes to the other Nodes, `network/podnetwork.py`), then start the pod
 informer (fieldSelector `spec.nodeName=<node>`). Once its first list is in,
 the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 
@@ -12,7 +12,7 @@ the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 * a periodic resync of every pod (`--sync-frequency`), which also revisits
   containers of pods that are gone (housekeeping);
 * probe results: a liveness, readiness or startup result that changes
-  (`prober.py`, one task per container probe) re-syncs its pod at once.
+  (`probes/prober.py`, one task per container probe) re-syncs its pod at once.
 Beside them: node status updates, the Lease, the event sender, the HTTP
 server and (with `--cluster-cidr`) the routes. On stop everything is
 cancelled and the containers are left running; the next start adopts them by
@@ -30,23 +30,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.actions import PodObservation
-from agent.auth import TokenAuthenticator
-from agent.backoff import Backoff
-from agent.container import ContainerRecord, ContainerRuntimeError
-from agent.dns import ClusterDNS
-from agent.hostnetwork import HostNetwork, SubprocessRunner
-from agent.images import ImageManager
-from agent.lease import RENEW_INTERVAL_SECONDS, LeaseRenewer
-from agent.node_status import NodeStatusManager, host_facts, register_with_retry
-from agent.pleg import PLEG
-from agent.pod_sync import PodSyncer
-from agent.pod_workers import PodWorkers, SyncResult
-from agent.podnetwork import HostGatewayRoutes, wait_for_pod_cidr
-from agent.prober import ProbeManager
-from agent.probes import ProbeRunner
-from agent.runtime_streams import EventWatcher
-from agent.server import AgentServer, create_app
+from agent.network.hostnetwork import HostNetwork, SubprocessRunner
+from agent.network.podnetwork import HostGatewayRoutes, wait_for_pod_cidr
+from agent.network.resolv_conf import ClusterDNS
+from agent.nodestatus.lease import RENEW_INTERVAL_SECONDS, LeaseRenewer
+from agent.nodestatus.node_status import NodeStatusManager, host_facts, register_with_retry
+from agent.podsync.backoff import Backoff
+from agent.podsync.images import ImageManager
+from agent.podsync.pleg import PLEG
+from agent.podsync.pod_sync import PodSyncer
+from agent.podsync.pod_workers import PodWorkers, SyncResult
+from agent.probes.prober import ProbeManager
+from agent.probes.runner import ProbeRunner
+from agent.runtime.container import ContainerRecord, ContainerRuntimeError, PodObservation
+from agent.runtime.protocol import ContainerRuntime, EventWatch
+from agent.server.auth import TokenAuthenticator
+from agent.server.server import AgentServer, create_app
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock, RealClock
@@ -89,7 +88,7 @@ def _uid_index(pod: Object) -> list[str]:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, client: AsyncClient, runtime: Any,
+    def __init__(self, config: AgentConfig, client: AsyncClient, runtime: ContainerRuntime,
                  clock: Clock | None = None, host_network: HostNetwork | None = None) -> None:
         self.config, self.client, self.runtime = config, client, runtime
         self.host_network = host_network or HostNetwork(SubprocessRunner(
@@ -119,7 +118,7 @@ class Agent:
         self._tasks: list[asyncio.Task[Any]] = []
         self._server: AgentServer | None = None
         self._server_task: asyncio.Task[None] | None = None
-        self._watcher: EventWatcher | None = None
+        self._watcher: EventWatch | None = None
 
     # -- sources ------------------------------------------------------------------------
 
@@ -139,8 +138,8 @@ class Agent:
         try:
             return await self.syncer.sync(uid)
         except (errors.APIError, ContainerRuntimeError) as exc:
-            log.warning("pod sync failed uid=%s error=%s; retrying in %.0fs", uid, exc,
-                        SYNC_RETRY_SECONDS)
+            log.warning("component=agent pod sync failed uid=%s error=%s; retrying in %.0fs", uid,
+                        exc, SYNC_RETRY_SECONDS)
             return SyncResult(requeue_after=SYNC_RETRY_SECONDS)
 
     async def _resync_loop(self) -> None:
@@ -216,9 +215,9 @@ class Agent:
         self._watcher = self.runtime.watch_events(self.pleg.on_runtime_event)
         self._spawn(self.pleg.run(cfg.relist_period), "pleg")
         self._spawn(self._resync_loop(), "resync")
-        log.info("agent ready node=%s ip=%s port=%d network=%s subnet=%s runtime=docker://%s "
-                 "pods=%d", cfg.node_name, cfg.node_ip, server.port, cfg.network_name, subnet,
-                 version, len(self.informer.store))
+        log.info("component=agent agent ready node=%s ip=%s port=%d network=%s subnet=%s "
+                 "runtime=docker://%s pods=%d", cfg.node_name, cfg.node_ip, server.port,
+                 cfg.network_name, subnet, version, len(self.informer.store))
 
     async def stop(self) -> None:
         """Stop every loop; containers keep running and are adopted on the next start."""

@@ -15,20 +15,20 @@ from pathlib import Path
 import uvloop
 
 from agent.agent import Agent, AgentConfig
-from agent.backoff import DEFAULT_BASE, DEFAULT_MAX
-from agent.container import ContainerRuntimeError
-from agent.hollow import HollowConfig, run_hollow
-from agent.hollow_nodes import HollowNodeConfig
-from agent.node_status import MAX_PODS
-from agent.podnetwork import PodCIDRTimeout
-from agent.runtime import DockerRuntime
+from agent.hollow.nodes import HollowNodeConfig
+from agent.hollow.run import HollowConfig, run_hollow
+from agent.network.podnetwork import PodCIDRTimeout
+from agent.nodestatus.node_status import MAX_PODS
+from agent.podsync.backoff import DEFAULT_BASE, DEFAULT_MAX
+from agent.runtime.container import ContainerRuntimeError
+from agent.runtime.docker_runtime import DockerRuntime
 from apimachinery import quantity
 from apimachinery.client import AsyncClient
 from apimachinery.durations import duration
 from apimachinery.kubeconfig import KubeconfigError
 
 log = logging.getLogger("agent")
-HOLLOW_WORKERS_PER_CLIENT = 4  # pod writers sharing one connection pool (see hollow_pods)
+HOLLOW_WORKERS_PER_CLIENT = 4  # pod writers sharing one connection pool (see hollow/pods.py)
 
 
 def cidr(text: str) -> str:
@@ -183,7 +183,8 @@ async def run(args: argparse.Namespace) -> int:
         else:
             starting.cancel()
             await asyncio.wait([starting])
-        log.info("agent stopping node=%s (containers keep running)", config.node_name)
+        log.info("component=agent agent stopping node=%s (containers keep running)",
+                 config.node_name)
     finally:
         await agent.stop()
         runtime.close()
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
                         stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.hollow and args.v < 2:  # a line per node registered is noise at 1,000 nodes
-        logging.getLogger("agent.node_status").setLevel(logging.WARNING)
+        logging.getLogger("agent.nodestatus.node_status").setLevel(logging.WARNING)
     try:
         code = run_loop(args)
     except KubeconfigError as exc:

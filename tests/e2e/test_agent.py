@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from agent.lease import LEASE_DURATION_SECONDS
+from agent.nodestatus.lease import LEASE_DURATION_SECONDS
 from apimachinery import errors
 from tests.support.processes import wait_for
 

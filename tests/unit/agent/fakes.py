@@ -1,16 +1,19 @@
 """Fakes for the pod-sync layer: a runtime and an API client that record what they are asked.
 
 Both fail loudly on anything they were not built for, so a test notices an
-unexpected call instead of silently passing (STYLE rule 16).
+unexpected call instead of silently passing (STYLE rule 16). Every fake runtime
+derives from `UnusedRuntime`, so each is a whole `ContainerRuntime` whose
+methods a test did not give it raise.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
-from agent.container import (
+from agent.runtime.container import (
     LABEL_CONTAINER_HASH,
     LABEL_CONTAINER_NAME,
     LABEL_POD_NAME,
@@ -20,22 +23,83 @@ from agent.container import (
     LABEL_SANDBOX,
     ContainerNotFound,
     ContainerRecord,
+    ContainerSummary,
     ImageNotPresent,
     ImagePullError,
     RunSpec,
     State,
     VolumeSpec,
 )
+from agent.runtime.protocol import ContainerLogs, EventWatch
 from apimachinery import errors
 from apimachinery.clock import Clock
 
 Object = dict[str, Any]
 
 
-class FakeRuntime:
-    """Containers in a dict; `calls` lists (verb, subject) in order."""
+class UnusedRuntime:
+    """A `ContainerRuntime` every method of which fails the test: fakes override what they serve."""
 
     network = "pods"
+
+    def _unexpected(self, method: str) -> NoReturn:
+        raise AssertionError(f"unexpected runtime call: {type(self).__name__}.{method}")
+
+    async def version(self) -> dict[str, Any]:
+        self._unexpected("version")
+
+    async def ensure_network(self, subnet: str, *, masquerade: bool = True) -> None:
+        self._unexpected("ensure_network")
+
+    def close(self) -> None:
+        self._unexpected("close")
+
+    async def list_containers(self) -> list[ContainerSummary]:
+        self._unexpected("list_containers")
+
+    async def pod_containers(self, pod_uid: str) -> list[ContainerRecord]:
+        self._unexpected("pod_containers")
+
+    async def container(self, container_id: str) -> ContainerRecord:
+        self._unexpected("container")
+
+    async def run_container(self, spec: RunSpec) -> str:
+        self._unexpected("run_container")
+
+    async def stop_container(self, container_id: str, timeout: int) -> None:
+        self._unexpected("stop_container")
+
+    async def remove_container(self, container_id: str) -> None:
+        self._unexpected("remove_container")
+
+    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        self._unexpected("exec")
+
+    def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
+                    timestamps: bool) -> ContainerLogs:
+        self._unexpected("stream_logs")
+
+    def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatch:
+        self._unexpected("watch_events")
+
+    async def image_id(self, ref: str) -> str:
+        self._unexpected("image_id")
+
+    async def pull_image(self, ref: str) -> str:
+        self._unexpected("pull_image")
+
+    async def ensure_volume(self, volume: VolumeSpec) -> None:
+        self._unexpected("ensure_volume")
+
+    async def claim_volumes(self) -> list[tuple[str, str, str]]:
+        self._unexpected("claim_volumes")
+
+    async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
+        self._unexpected("remove_pod_volumes")
+
+
+class FakeRuntime(UnusedRuntime):
+    """Containers in a dict; `calls` lists (verb, subject) in order."""
 
     def __init__(self, clock: Clock, images: tuple[str, ...] = ("schooner/busybox:latest",)
                  ) -> None:

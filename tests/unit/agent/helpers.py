@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.container import ContainerRecord, State
-from agent.runspec import container_hash
+from agent.podsync.runspec import container_hash
+from agent.runtime.container import ContainerRecord, State
 
 Object = dict[str, Any]
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,0 +1,271 @@
+"""The per-pod sync: observe, decide, act, report (kubelet's syncPod / SyncPod).
+
+One call of `PodSyncer.sync(uid)` reads the pod from the informer cache and
+its containers from the runtime, asks `compute_pod_actions` what to do, does
+it, and writes the resulting status through the status subresource when it
+changed. A pod that is being deleted, or is gone from the API, is terminated
+instead: its app containers are stopped through `termination.py` (preStop
+hook, SIGTERM, the grace period, SIGKILL), then the containers, sandbox and
+volumes are removed and the pod object is deleted for good with
+gracePeriodSeconds=0 and a uid precondition, as the kubelet's status manager
+does once a pod has stopped.
+Probes (`agent.probes.prober`) hang on the same sync: each one tells the prober what
+it observed, passes the containers whose liveness or startup failed to
+`compute_pod_actions`, and reads readiness for the status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.network.resolv_conf import ClusterDNS
+from agent.podsync.actions import (
+    PodActions,
+    compute_pod_actions,
+    grace_period,
+    pod_full_name,
+)
+from agent.podsync.backoff import Backoff
+from agent.podsync.images import ImageManager
+from agent.podsync.pod_start import PodStarter
+from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
+from agent.podsync.pod_workers import SyncResult
+from agent.podsync.termination import ContainerTermination
+from agent.probes.hooks import HookRunner
+from agent.probes.prober import ProbeManager
+from agent.probes.runner import ProbeRunner
+from agent.runtime.container import ContainerRecord, ContainerRuntimeError, PodObservation
+from agent.runtime.protocol import ContainerRuntime
+from apimachinery import errors
+from apimachinery.client import AsyncClient
+from apimachinery.clock import Clock
+from apimachinery.events import EventRecorder
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+SANDBOX_STOP_SECONDS = 0  # the sandbox only sleeps: no grace needed
+
+
+def _describe(pod: Object | None, uid: str) -> str:
+    meta = (pod or {}).get("metadata") or {}
+    return f"{meta.get('namespace', '?')}/{meta.get('name', '?')} uid={uid}"
+
+
+class PodSyncer:
+    """Syncs one pod at a time (the workers call it concurrently for different pods)."""
+
+    def __init__(self, *, client: AsyncClient, runtime: ContainerRuntime, recorder: EventRecorder,
+                 images: ImageManager, backoff: Backoff, clock: Clock,
+                 pod_by_uid: Callable[[str], Object | None], node_ip: str, root_dir: Path,
+                 sandbox_image: str, cluster_dns: ClusterDNS | None = None,
+                 prober: ProbeManager | None = None) -> None:
+        self.client, self.runtime, self.recorder = client, runtime, recorder
+        self.images, self.backoff, self.clock = images, backoff, clock
+        self.pod_by_uid = pod_by_uid
+        self.node_ip, self.root_dir = node_ip, root_dir
+        self.prober = prober if prober is not None else ProbeManager(
+            ProbeRunner(runtime), recorder, clock)
+        hooks = HookRunner(runtime, clock)
+        self.termination = ContainerTermination(runtime, recorder, hooks, clock)
+        self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
+                                  node_ip, sandbox_image, cluster_dns or ClusterDNS(),
+                                  hooks=hooks, termination=self.termination,
+                                  stopping=self.stopping)
+        self._stopping: dict[str, asyncio.Event] = {}
+        self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
+        self._reasons: dict[str, dict[str, Waiting]] = {}
+        self._written: dict[str, tuple[Object, str]] = {}  # uid -> (status, rv after write)
+
+    def remember(self, pod: Object) -> None:
+        """Keep the newest pod object seen (the informer calls this on every event)."""
+        meta = pod.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        if uid:
+            self.last_known[uid] = pod
+            if meta.get("deletionTimestamp") or self.pod_by_uid(uid) is None:
+                self.stopping(uid).set()
+
+    def stopping(self, uid: str) -> asyncio.Event:
+        """Set once pod `uid` is being deleted or is gone: it interrupts a postStart hook."""
+        return self._stopping.setdefault(uid, asyncio.Event())
+
+    async def sync(self, uid: str) -> SyncResult:
+        """Bring pod `uid` one step closer to its spec (or gone); what the worker does next."""
+        pod = self.pod_by_uid(uid)
+        if pod is not None:
+            self.last_known[uid] = pod
+        observed = PodObservation.of(await self.runtime.pod_containers(uid))
+        actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
+                                      last_known=self.last_known.get(uid),
+                                      unhealthy=self.prober.unhealthy(uid))
+        if actions.kill_pod:
+            self.prober.stop_liveness_and_startup(uid)
+            return await self._terminate(uid, pod, observed, actions.grace_seconds)
+        assert pod is not None  # only a deleted or vanished pod is killed
+        retry = await self._apply(pod, observed, actions)
+        if actions.changes_runtime:
+            observed = PodObservation.of(await self.runtime.pod_containers(uid))
+        self.prober.update_pod(pod, observed)
+        await self._report(pod, observed)
+        hints = [t for t in (actions.requeue_after, retry) if t is not None]
+        return SyncResult(requeue_after=min(hints) if hints else None)
+
+    # -- acting -------------------------------------------------------------------------
+
+    async def _apply(self, pod: Object, observed: PodObservation,
+                     actions: PodActions) -> float | None:
+        uid = str(pod["metadata"].get("uid"))
+        reasons = self._reasons.setdefault(uid, {})
+        for name, message in actions.backoff.items():
+            reasons[name] = Waiting("CrashLoopBackOff", message)
+            self.recorder.record(pod, "BackOff", "Back-off restarting failed container "
+                                 f"{name} in pod {pod_full_name(pod)}",
+                                 container=name, warning=True)
+        if actions.kill:
+            await self._kill(pod, observed, actions.kill, grace_period(pod))
+        if actions.kill_sandbox:
+            await self._stop_sandboxes(observed)
+        for container_id in actions.remove:
+            await self._remove(container_id)
+        if not actions.start:
+            return None
+        log.info("component=agent pod sync pod=%s create_sandbox=%s start=%s", _describe(pod, uid),
+                 actions.create_sandbox, ",".join(s.name for s in actions.start))
+        outcome = await self.starter.start(pod, observed, actions)
+        for name, waiting in outcome.reasons.items():
+            if waiting is None:
+                reasons.pop(name, None)
+            else:
+                reasons[name] = waiting
+        return outcome.retry_after
+
+    async def _kill(self, pod: Object | None, observed: PodObservation, ids: dict[str, str],
+                    grace: int) -> None:
+        """Stop containers concurrently, each through its preStop hook and the grace period.
+
+        A kill that restarts one container (spec changed, liveness or startup failed)
+        carries the kubelet's message ("Container web failed liveness probe, will be
+        restarted"), which becomes the Killing event's text as in the kubelet.
+        """
+        records = {r.id: r for r in observed.all() if not r.sandbox}
+        sandbox = observed.running_sandbox
+        pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else str(
+            ((pod or {}).get("status") or {}).get("podIP") or "")
+        await asyncio.gather(*(self.termination.kill_container(
+            pod, records[cid].name if cid in records else "", cid, grace, pod_ip=pod_ip,
+            why=why, message=why if why.startswith("Container ") else "")
+            for cid, why in ids.items()))
+
+    async def _stop_sandboxes(self, observed: PodObservation) -> None:
+        for sandbox in observed.sandboxes:
+            if sandbox.running:
+                try:
+                    await self.runtime.stop_container(sandbox.id, SANDBOX_STOP_SECONDS)
+                except ContainerRuntimeError as exc:
+                    log.warning("component=agent stopping sandbox failed id=%s error=%s",
+                                sandbox.id[:12], exc)
+
+    async def _remove(self, container_id: str) -> None:
+        try:
+            await self.runtime.remove_container(container_id)
+        except ContainerRuntimeError as exc:
+            log.warning("component=agent removing container failed id=%s error=%s",
+                        container_id[:12], exc)
+
+    async def _terminate(self, uid: str, pod: Object | None, observed: PodObservation,
+                         grace: int) -> SyncResult:
+        """Stop and remove everything of the pod, then delete the pod object for good."""
+        known = pod or self.last_known.get(uid) or _pod_from_labels(observed)
+        apps = [r for r in observed.all() if not r.sandbox]
+        running = {r.id: "pod deleted" for r in apps if r.running}
+        if running:
+            await self._kill(known, observed, running, grace)
+        for record in [*apps, *observed.sandboxes]:
+            await self._remove(record.id)
+        removed = await self.runtime.remove_pod_volumes(uid)
+        await asyncio.to_thread(shutil.rmtree, self.root_dir / "pods" / uid, True)
+        if observed.all() or removed:
+            log.info("component=agent pod cleaned up pod=%s containers=%d volumes=%d",
+                     _describe(known, uid), len(observed.all()), len(removed))
+        if pod is not None:
+            await self._delete(pod, uid)
+        self._forget(uid)
+        return SyncResult(finished=True)
+
+    async def _delete(self, pod: Object, uid: str) -> None:
+        meta = pod["metadata"]
+        try:
+            await self.client.delete("pods", meta["name"], meta.get("namespace"),
+                                     grace_period_seconds=0, preconditions={"uid": uid})
+            log.info("component=agent pod deleted pod=%s", _describe(pod, uid))
+        except (errors.NotFound, errors.Conflict):
+            pass  # already gone, or a new pod took the name
+
+    def _forget(self, uid: str) -> None:
+        self.last_known.pop(uid, None)
+        self._reasons.pop(uid, None)
+        self._written.pop(uid, None)
+        self.backoff.forget(f"{uid}/")
+        self.recorder.forget(uid)
+        self.prober.remove_pod(uid)
+        self._stopping.pop(uid, None)
+
+    # -- reporting ----------------------------------------------------------------------
+
+    async def _image_ids(self, pod: Object, observed: PodObservation) -> dict[str, str]:
+        """Local image ids for containers that have no instance yet (imageID must be set)."""
+        ids: dict[str, str] = {}
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            image = str(c.get("image") or "")
+            if observed.latest(str(c.get("name"))) is None and image not in ids:
+                ids[image] = await self.images.local_id(image)
+        return ids
+
+    async def _report(self, pod: Object, observed: PodObservation) -> None:
+        uid = str(pod["metadata"].get("uid"))
+        reasons = self._reasons.setdefault(uid, {})
+        for name in list(reasons):
+            latest: ContainerRecord | None = observed.latest(name)
+            if latest is not None and latest.running:
+                del reasons[name]
+        status = compute_pod_status(pod, observed, reasons=reasons, host_ip=self.node_ip,
+                                    now=self.clock.now(),
+                                    image_ids=await self._image_ids(pod, observed),
+                                    ready=self.prober.ready, started=self.prober.started)
+        if not status_changed(pod.get("status") or {}, status):
+            return
+        written = self._written.get(uid)
+        if written is not None and written[0] == status and _not_newer(pod, written[1]):
+            return  # already sent; the informer has not caught up yet
+        meta = pod["metadata"]
+        try:
+            updated = await self.client.patch("pods", meta["name"], {"status": status},
+                                              meta.get("namespace"), subresource="status")
+        except errors.NotFound:
+            return
+        rv = str((updated.get("metadata") or {}).get("resourceVersion") or "")
+        self._written[uid] = (status, rv)
+        log.info("component=agent pod status pod=%s phase=%s ip=%s", _describe(pod, uid),
+                 status["phase"], status.get("podIP"))
+
+
+def _pod_from_labels(observed: PodObservation) -> Object | None:
+    """A stand-in pod (name, namespace, uid) from a container's labels, for logs and events."""
+    record = next(iter(observed.all()), None)
+    if record is None:
+        return None
+    return {"metadata": {"name": record.pod_name, "namespace": record.pod_namespace,
+                         "uid": record.pod_uid}}
+
+
+def _not_newer(pod: Object, written_rv: str) -> bool:
+    """Whether the cached pod is no newer than our last write (resourceVersions are revisions)."""
+    try:
+        return int((pod.get("metadata") or {}).get("resourceVersion") or 0) <= int(written_rv)
+    except ValueError:
+        return True

@@ -1,0 +1,100 @@
+"""How a pod's sandbox and containers are asked of the runtime (pure functions).
+
+Mirrors kuberuntime's `generatePodSandboxConfig` / `generateContainerConfig`:
+names as dockershim made them (`schooner_<container>_<pod>_<namespace>_<uid>_<n>`,
+so `docker ps` reads like it did on a Docker-based kubelet), the labels the
+agent later adopts containers by, resource limits converted the way the
+kubelet converts them (cpu limit -> CFS quota as NanoCpus, cpu request ->
+shares, memory limit -> bytes), and a hash of the container's spec so a changed
+container (a new image) is restarted, as kubelet's `HashContainer` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from agent.podsync.envvars import docker_command
+from agent.runtime.container import (
+    LABEL_CONTAINER_HASH,
+    LABEL_CONTAINER_NAME,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    LABEL_RESTART_COUNT,
+    LABEL_SANDBOX,
+    SANDBOX_NAME,
+    Mount,
+    RunSpec,
+)
+from apimachinery.quantity import cpu_millis, memory_bytes
+
+Object = dict[str, Any]
+SANDBOX_COMMAND = ["sleep", "2147483647"]
+MIN_CPU_SHARES = 2
+
+
+def container_hash(container: Object) -> str:
+    """A stable hash of the container's spec; a different hash means "restart it"."""
+    raw = json.dumps(container, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def pod_labels(pod: Object) -> dict[str, str]:
+    meta = pod.get("metadata") or {}
+    return {LABEL_POD_UID: str(meta.get("uid") or ""),
+            LABEL_POD_NAME: str(meta.get("name") or ""),
+            LABEL_POD_NAMESPACE: str(meta.get("namespace") or "")}
+
+
+def runtime_name(pod: Object, container: str, attempt: int) -> str:
+    """dockershim's naming: `k8s_<container>_<pod>_<namespace>_<uid>_<attempt>`."""
+    meta = pod.get("metadata") or {}
+    return (f"schooner_{container}_{meta.get('name')}_{meta.get('namespace')}_"
+            f"{meta.get('uid')}_{attempt}")
+
+
+def pod_hostname(pod: Object) -> str:
+    """spec.hostname, else the pod's name, cut to a DNS label's 63 characters."""
+    spec, meta = pod.get("spec") or {}, pod.get("metadata") or {}
+    return str(spec.get("hostname") or meta.get("name") or "pod")[:63].rstrip("-.")
+
+
+def sandbox_spec(pod: Object, *, attempt: int, image: str, network: str,
+                 mounts: tuple[Mount, ...] = ()) -> RunSpec:
+    """The pod's "pause" container: it holds the pod's network namespace and IP.
+
+    `mounts` is the pod's resolv.conf when the agent writes one (`network/resolv_conf.py`).
+    """
+    labels = {**pod_labels(pod), LABEL_CONTAINER_NAME: SANDBOX_NAME, LABEL_SANDBOX: "true",
+              LABEL_RESTART_COUNT: str(attempt)}
+    return RunSpec(name=runtime_name(pod, SANDBOX_NAME, attempt), image=image, labels=labels,
+                   entrypoint=None, cmd=list(SANDBOX_COMMAND), network=network,
+                   hostname=pod_hostname(pod), mounts=mounts)
+
+
+def resource_limits(container: Object) -> tuple[int | None, int | None, int | None]:
+    """(nano_cpus, cpu_shares, mem_limit) from `resources` (None: unlimited / default)."""
+    resources = container.get("resources") or {}
+    limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+    nano_cpus = cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None
+    request = requests.get("cpu") or limits.get("cpu")
+    shares = max(cpu_millis(request) * 1024 // 1000, MIN_CPU_SHARES) if request else None
+    mem_limit = memory_bytes(limits["memory"]) if limits.get("memory") else None
+    return nano_cpus, shares, mem_limit
+
+
+def container_spec(pod: Object, container: Object, *, sandbox_id: str, restart_count: int,
+                   env: dict[str, str], mounts: tuple[Mount, ...]) -> RunSpec:
+    """An app container joining the sandbox's namespaces (pod-local localhost, one IP)."""
+    name = str(container.get("name"))
+    entrypoint, cmd = docker_command(container, env)
+    nano_cpus, shares, mem_limit = resource_limits(container)
+    labels = {**pod_labels(pod), LABEL_CONTAINER_NAME: name,
+              LABEL_RESTART_COUNT: str(restart_count),
+              LABEL_CONTAINER_HASH: container_hash(container)}
+    return RunSpec(name=runtime_name(pod, name, restart_count), image=str(container["image"]),
+                   labels=labels, entrypoint=entrypoint, cmd=cmd, env=env,
+                   working_dir=container.get("workingDir") or None, join_container=sandbox_id,
+                   mounts=mounts, nano_cpus=nano_cpus, cpu_shares=shares, mem_limit=mem_limit)

@@ -1,0 +1,359 @@
+"""The container runtime over Docker Engine: the only module of the agent that imports `docker`.
+
+`DockerRuntime` implements `agent.runtime.protocol.ContainerRuntime`. It plays
+the part of the kubelet's CRI runtime service (`kuberuntime` over a CRI shim):
+list and inspect containers by their `schooner.*` labels, pull images,
+create/start/stop/remove containers and volumes, exec, logs and the engine's
+event stream. Every blocking Docker SDK call runs on a thread pool via
+`run_in_executor`, never on the event loop (STYLE rule 6); creates+starts and
+removals, which the engine works through one after another, go through a
+prioritised gate onto threads of their own (`gate`), so they never hold up the
+reads. Docker objects never leave this module: callers get
+`agent.runtime.container` types, and Docker's errors are turned into
+`ContainerRuntimeError`s.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+from docker.types import IPAMConfig, IPAMPool
+from docker.types import Mount as DockerMount
+
+from agent.runtime.container import (
+    LABEL_CLAIM_NAME,
+    LABEL_CLAIM_NAMESPACE,
+    LABEL_CONTAINER_HASH,
+    LABEL_CONTAINER_NAME,
+    LABEL_NODE,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    LABEL_RESTART_COUNT,
+    LABEL_SANDBOX,
+    ContainerNotFound,
+    ContainerRecord,
+    ContainerRuntimeError,
+    ContainerSummary,
+    CreateContainerError,
+    ImageNotPresent,
+    ImagePullError,
+    RunSpec,
+    StartContainerError,
+    State,
+    VolumeSpec,
+)
+from agent.runtime.gate import Priority, PriorityGate
+from agent.runtime.streams import EventWatcher, LogStream
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
+ENGINE_SLOTS = 8  # creates+starts and removals in flight in the engine at once
+
+# List states whose inspection cannot change until the state does: a running container's
+# IP, start time and labels stay put, an exited one's exit is final (the agent never
+# restarts a container in place). "created", "restarting", ... are always inspected.
+_SETTLED_STATES = frozenset({"running", "exited", "dead"})
+
+# Docker's State.Status -> the runtime-neutral state (one table, no if-chains).
+_DOCKER_STATES: dict[str, State] = {
+    "created": State.CREATED, "running": State.RUNNING, "paused": State.RUNNING,
+    "restarting": State.RUNNING, "removing": State.EXITED, "exited": State.EXITED,
+    "dead": State.EXITED,
+}
+
+
+def _time(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 nano timestamps; its zero time (`0001-01-01...`) means never."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _explain(exc: docker.errors.DockerException) -> str:
+    """The daemon's own words, without the SDK's request-line prefix."""
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation)
+    return str(exc)
+
+
+def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
+    """A `ContainerRecord` from `docker inspect` output (public for tests and fakes)."""
+    labels = (data.get("Config") or {}).get("Labels") or {}
+    state = data.get("State") or {}
+    networks = ((data.get("NetworkSettings") or {}).get("Networks") or {})
+    try:
+        restarts = int(labels.get(LABEL_RESTART_COUNT, "0"))
+    except ValueError:
+        restarts = 0
+    return ContainerRecord(
+        id=data["Id"], name=labels.get(LABEL_CONTAINER_NAME, ""),
+        pod_uid=labels.get(LABEL_POD_UID, ""), pod_name=labels.get(LABEL_POD_NAME, ""),
+        pod_namespace=labels.get(LABEL_POD_NAMESPACE, ""),
+        sandbox=labels.get(LABEL_SANDBOX) == "true", restart_count=restarts,
+        state=_DOCKER_STATES.get(str(state.get("Status")), State.UNKNOWN),
+        exit_code=state.get("ExitCode"), oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""), created_at=_time(data.get("Created")),
+        started_at=_time(state.get("StartedAt")), finished_at=_time(state.get("FinishedAt")),
+        image=(data.get("Config") or {}).get("Image", ""), image_id=data.get("Image", ""),
+        ip=(networks.get(network) or {}).get("IPAddress", ""),
+        spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
+
+
+class DockerRuntime:
+    """Docker Engine as the agent's container runtime; every method is a coroutine."""
+
+    def __init__(self, node_name: str, network: str, *, max_workers: int = 16,
+                 client: Any = None) -> None:
+        self.node_name = node_name
+        self.network = network
+        try:
+            self._client = client or docker.from_env(max_pool_size=max_workers + 4)
+        except docker.errors.DockerException as exc:
+            raise ContainerRuntimeError(_explain(exc)) from exc
+        self._api = self._client.api
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="docker")
+        self._engine = ThreadPoolExecutor(ENGINE_SLOTS, thread_name_prefix="docker-engine")
+        self._gate = PriorityGate(ENGINE_SLOTS)
+        # pod uid -> container id -> (list state, record): see `_inspect_pod`
+        self._inspected: dict[str, dict[str, tuple[str, ContainerRecord]]] = {}
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking SDK call on the pool, translating Docker's errors."""
+        return await self._on(self._pool, fn, *args, **kwargs)
+
+    async def _engine_call(self, priority: Priority, fn: Callable[..., T], *args: Any,
+                           **kwargs: Any) -> T:
+        """A call the engine runs one after another (create+start, remove): through the
+        gate, on threads of its own, so it never holds up the reads (`gate`)."""
+        async with self._gate.slot(priority):
+            return await self._on(self._engine, fn, *args, **kwargs)
+
+    async def _on(self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any,
+                  **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+        except docker.errors.NotFound as exc:
+            raise ContainerNotFound(_explain(exc)) from exc
+        except docker.errors.DockerException as exc:
+            raise ContainerRuntimeError(_explain(exc)) from exc
+
+    def close(self) -> None:
+        """Drop queued calls; calls already running finish on their threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._engine.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+    # -- engine and network -------------------------------------------------------------
+
+    async def version(self) -> dict[str, Any]:
+        """The engine's version document (`Version`, `ApiVersion`, ...)."""
+        return await self._call(self._api.version)
+
+    async def ensure_network(self, subnet: str, *, masquerade: bool = True) -> None:
+        """Create the pod bridge network with `subnet` unless a network of that name exists.
+
+        `masquerade=False` turns Docker's source NAT off for the bridge: pod traffic
+        routed to other nodes keeps the pod's address (the multi-host pod network).
+        An existing network with another subnet or NAT setting is recreated when no
+        container uses it, else kept (with a warning) until its pods are gone.
+        """
+        options = {} if masquerade else {MASQUERADE_OPTION: "false"}
+        existing = await self._call(self._api.networks, names=[self.network])
+        for net in existing:
+            if net.get("Name") != self.network:
+                continue
+            have = [c.get("Subnet") for c in (net.get("IPAM") or {}).get("Config") or []]
+            have_masquerade = (net.get("Options") or {}).get(MASQUERADE_OPTION, "true")
+            if subnet in have and (have_masquerade != "false") == masquerade:
+                return
+            attached = (await self._call(self._api.inspect_network, net["Id"])).get(
+                "Containers") or {}
+            if attached:
+                log.warning("component=agent pod network differs; keeping it while pods use it "
+                            "network=%s have=%s masquerade=%s want=%s masquerade=%s", self.network,
+                            have, have_masquerade, subnet, str(masquerade).lower())
+                return
+            log.info("component=agent recreating pod network network=%s have=%s want=%s",
+                     self.network, have, subnet)
+            await self._call(self._api.remove_network, net["Id"])
+        ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)])
+        await self._call(self._api.create_network, self.network, driver="bridge", ipam=ipam,
+                         options=options or None, labels={LABEL_NODE: self.node_name},
+                         check_duplicate=True)
+        log.info("component=agent created pod network network=%s subnet=%s masquerade=%s",
+                 self.network, subnet, str(masquerade).lower())
+
+    # -- containers ---------------------------------------------------------------------
+
+    def _node_filter(self, **extra: str) -> dict[str, list[str]]:
+        labels = [f"{LABEL_NODE}={self.node_name}"] + [f"{k}={v}" for k, v in extra.items()]
+        return {"label": labels}
+
+    async def list_containers(self) -> list[ContainerSummary]:
+        """Every container of this node's pods, running or not (the PLEG relist)."""
+        rows = await self._call(self._api.containers, all=True, filters=self._node_filter())
+        return [ContainerSummary(r["Id"], (r.get("Labels") or {}).get(LABEL_POD_UID, ""),
+                                 str(r.get("State", ""))) for r in rows]
+
+    def _inspect_pod(self, pod_uid: str) -> list[ContainerRecord]:
+        """List the pod's containers and inspect those whose state moved since last time.
+
+        A crash-looping pod is synced over and over, and its dead instances and its
+        sandbox never change: re-inspecting them made every sync 3-4 Docker calls
+        instead of 1, and under a restart storm those reads queued in front of the
+        creates and starts that matter. Entries go with the containers.
+        """
+        rows = self._api.containers(all=True, filters=self._node_filter(
+            **{LABEL_POD_UID: pod_uid}))
+        known = self._inspected.get(pod_uid, {})
+        current: dict[str, tuple[str, ContainerRecord]] = {}
+        for row in rows:
+            cid, state = row["Id"], str(row.get("State", ""))
+            cached = known.get(cid)
+            if cached is None or cached[0] != state or state not in _SETTLED_STATES:
+                try:
+                    cached = (state, record_from_inspect(self._api.inspect_container(cid),
+                                                         self.network))
+                except docker.errors.NotFound:
+                    continue  # removed between list and inspect
+            current[cid] = cached
+        if current:
+            self._inspected[pod_uid] = current
+        else:
+            self._inspected.pop(pod_uid, None)
+        return [record for _, record in current.values()]
+
+    async def pod_containers(self, pod_uid: str) -> list[ContainerRecord]:
+        """All containers (sandboxes included) of one pod, inspected."""
+        return await self._call(self._inspect_pod, pod_uid)
+
+    async def container(self, container_id: str) -> ContainerRecord:
+        """One container, inspected; ContainerNotFound if it is gone."""
+        data = await self._call(self._api.inspect_container, container_id)
+        return record_from_inspect(data, self.network)
+
+    def _run(self, spec: RunSpec) -> str:
+        host_config = self._api.create_host_config(
+            init=True, restart_policy={"Name": "no"},
+            network_mode=(f"container:{spec.join_container}" if spec.join_container
+                          else spec.network),
+            ipc_mode=f"container:{spec.join_container}" if spec.join_container else "shareable",
+            mounts=[DockerMount(m.target, m.source, type=m.kind, read_only=m.read_only)
+                    for m in spec.mounts],
+            nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit)
+        try:
+            created = self._api.create_container(
+                spec.image, command=spec.cmd, entrypoint=spec.entrypoint, name=spec.name,
+                environment=spec.env, labels={**spec.labels, LABEL_NODE: self.node_name},
+                working_dir=spec.working_dir or None, hostname=spec.hostname,
+                host_config=host_config)
+        except docker.errors.APIError as exc:
+            raise CreateContainerError(_explain(exc)) from exc
+        try:
+            self._api.start(created["Id"])
+        except docker.errors.APIError as exc:
+            raise StartContainerError(_explain(exc), created["Id"]) from exc
+        return str(created["Id"])
+
+    async def run_container(self, spec: RunSpec) -> str:
+        """Create and start a container; its id. A failed start leaves it, dead, behind."""
+        first = spec.labels.get(LABEL_RESTART_COUNT, "0") == "0"
+        return await self._engine_call(Priority.FIRST_START if first else Priority.RESTART,
+                                       self._run, spec)
+
+    async def stop_container(self, container_id: str, timeout: int) -> None:
+        """SIGTERM, then SIGKILL after `timeout` seconds (Docker does the escalation)."""
+        with contextlib.suppress(ContainerNotFound):
+            await self._call(self._api.stop, container_id, timeout=timeout)
+
+    async def remove_container(self, container_id: str) -> None:
+        with contextlib.suppress(ContainerNotFound):
+            await self._engine_call(Priority.REMOVAL, self._api.remove_container, container_id,
+                                    force=True)
+
+    def _exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        exec_id = self._api.exec_create(container_id, command, stdout=True, stderr=True)["Id"]
+        output = self._api.exec_start(exec_id)
+        code = self._api.exec_inspect(exec_id).get("ExitCode")
+        return int(code if code is not None else -1), output.decode("utf-8", "replace")
+
+    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        """Run a command to completion in a running container: (exit code, output)."""
+        return await self._call(self._exec, container_id, command)
+
+    def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
+                    timestamps: bool) -> LogStream:
+        """The container's stdout and stderr, read on a thread of its own."""
+        def open_stream() -> Any:
+            return self._api.logs(container_id, stream=True, follow=follow,
+                                  tail="all" if tail is None else tail, timestamps=timestamps)
+        return LogStream(open_stream)
+
+    def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatcher:
+        """Call `on_event(pod_uid, action)` (on the loop) for each of this node's containers."""
+        def open_stream() -> Any:
+            return self._api.events(decode=True, filters={
+                "type": ["container"], **self._node_filter()})
+        return EventWatcher(open_stream, on_event, LABEL_POD_UID)
+
+    # -- images -------------------------------------------------------------------------
+
+    async def image_id(self, ref: str) -> str:
+        """The local image's id (`sha256:...`); ImageNotPresent if it is not here."""
+        try:
+            data = await self._call(self._api.inspect_image, ref)
+        except ContainerNotFound as exc:
+            raise ImageNotPresent(f'image "{ref}" is not present') from exc
+        return str(data["Id"])
+
+    async def pull_image(self, ref: str) -> str:
+        """Pull through the engine; the pulled image's id, or ImagePullError."""
+        try:
+            await self._call(self._client.images.pull, ref)
+        except ContainerRuntimeError as exc:
+            raise ImagePullError(str(exc)) from exc
+        return await self.image_id(ref)
+
+    # -- volumes ------------------------------------------------------------------------
+
+    async def ensure_volume(self, volume: VolumeSpec) -> None:
+        """Create a named volume (idempotent); `memory` makes it tmpfs-backed."""
+        opts = None
+        if volume.memory:
+            opts = {"type": "tmpfs", "device": "tmpfs"}
+            if volume.size_bytes:
+                opts["o"] = f"size={volume.size_bytes}"
+        await self._call(self._api.create_volume, volume.name, driver="local",
+                         driver_opts=opts, labels={**volume.labels, LABEL_NODE: self.node_name})
+
+    async def claim_volumes(self) -> list[tuple[str, str, str]]:
+        """(namespace, claim, volume name) of every claim volume this node holds."""
+        found = await self._call(self._api.volumes, filters=self._node_filter())
+        held = []
+        for volume in (found or {}).get("Volumes") or []:
+            labels = volume.get("Labels") or {}
+            if labels.get(LABEL_CLAIM_NAME):
+                held.append((labels.get(LABEL_CLAIM_NAMESPACE, ""), labels[LABEL_CLAIM_NAME],
+                             volume["Name"]))
+        return sorted(held)
+
+    async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
+        """Remove every volume labelled with the pod's uid; the names removed."""
+        found = await self._call(self._api.volumes, filters=self._node_filter(
+            **{LABEL_POD_UID: pod_uid}))
+        names = [v["Name"] for v in (found or {}).get("Volumes") or []]
+        for name in names:
+            with contextlib.suppress(ContainerNotFound):
+                await self._call(self._api.remove_volume, name, force=True)
+        return names

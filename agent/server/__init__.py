@@ -1,0 +1,1 @@
+"""The agent's HTTP server on the kubelet's port: `server` (logs, exec, healthz) and `auth`."""

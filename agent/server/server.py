@@ -1,0 +1,146 @@
+"""The agent's own HTTP server: container logs, exec and health (the kubelet's port 10250).
+
+* `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=`
+  streams the container's output as text/plain from Docker's logs; with
+  `follow` it streams until the container stops or the client goes away. The
+  apiserver proxies `pods/{name}/log` here, forwarding the user's token.
+* `POST /exec/{namespace}/{pod}/{container}` with `{"command": [...]}` runs a
+  command to completion: `{"exitCode": n, "output": "..."}` (non-interactive).
+* `GET /healthz`: `ok`, without authentication.
+Everything but /healthz needs `Authorization: Bearer <token>` with a token the
+apiserver accepts (`agent.server.auth`). It runs as a uvicorn server inside the
+agent's own event loop, on a socket bound before it starts, so a taken port is
+a clear error at start-up and signals stay with the agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from agent.runtime.container import ContainerRecord, ContainerRuntimeError
+from agent.runtime.protocol import ContainerRuntime
+from agent.server.auth import TokenAuthenticator
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+# (namespace, pod, container, previous) -> the container instance, or an error text
+ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | str]]
+TRUE = ("true", "1", "yes")
+
+
+def _text(message: str, code: int) -> Response:
+    return PlainTextResponse(message + "\n", status_code=code)
+
+
+def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
+               authn: TokenAuthenticator) -> Starlette:
+    """The ASGI app; `finder` resolves a pod's container from the agent's cache."""
+
+    open_streams: set[Any] = set()
+
+    async def authorized(request: Request) -> bool:
+        return await authn.authenticate(request.headers.get("authorization"))
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def container_logs(request: Request) -> Response:
+        if not await authorized(request):
+            return _text("Unauthorized", 401)
+        p, q = request.path_params, request.query_params
+        found = await finder(p["namespace"], p["pod"], p["container"],
+                             q.get("previous", "").lower() in TRUE)
+        if isinstance(found, str):
+            return _text(found, 404)
+        try:
+            tail = int(q["tailLines"]) if q.get("tailLines") else None
+        except ValueError:
+            return _text("tailLines must be an integer", 400)
+        stream = runtime.stream_logs(found.id, follow=q.get("follow", "").lower() in TRUE,
+                                     tail=tail, timestamps=q.get("timestamps", "").lower()
+                                     in TRUE)
+        open_streams.add(stream)
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in stream.chunks():
+                    yield chunk
+            except ContainerRuntimeError as exc:
+                log.debug("component=agent log stream ended error=%s", exc)
+            except Exception as exc:  # the engine went away mid-stream
+                log.debug("component=agent log stream broke error=%r", exc)
+            finally:
+                stream.close()
+                open_streams.discard(stream)
+        return StreamingResponse(body(), media_type="text/plain; charset=utf-8")
+
+    async def exec_command(request: Request) -> Response:
+        if not await authorized(request):
+            return _text("Unauthorized", 401)
+        try:
+            command = orjson.loads(await request.body()).get("command")
+        except (orjson.JSONDecodeError, AttributeError):
+            command = None
+        if not isinstance(command, list) or not command or not all(
+                isinstance(c, str) for c in command):
+            return _text('the body must be {"command": ["...", ...]}', 400)
+        p = request.path_params
+        found = await finder(p["namespace"], p["pod"], p["container"], False)
+        if isinstance(found, str):
+            return _text(found, 404)
+        if not found.running:
+            return _text(f'container "{p["container"]}" is not running', 400)
+        try:
+            code, output = await runtime.exec(found.id, command)
+        except ContainerRuntimeError as exc:
+            return _text(f"exec failed: {exc}", 500)
+        return Response(orjson.dumps({"exitCode": code, "output": output}),
+                        media_type="application/json")
+
+    app = Starlette(routes=[
+        Route("/healthz", healthz),
+        Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
+        Route("/exec/{namespace}/{pod}/{container}", exec_command, methods=["POST"]),
+    ])
+    app.state.log_streams = open_streams  # closed on shutdown, so followers end cleanly
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handling: the agent owns SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class AgentServer:
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))  # fail now, clearly, if the port is taken
+        self.port = int(self._sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                http="httptools", timeout_graceful_shutdown=1)
+        self._server = _Server(config)
+        self._app = app
+
+    async def serve(self) -> None:
+        await self._server.serve(sockets=[self._sock])
+
+    def stop(self) -> None:
+        """End followed log streams (their responses complete), then shut down."""
+        for stream in list(self._app.state.log_streams):
+            stream.close()
+        self._server.should_exit = True

@@ -1,0 +1,109 @@
+"""Token checks with their cache, and the server's routes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from agent.runtime.container import ContainerRecord, State
+from agent.server.auth import TokenAuthenticator
+from agent.server.server import create_app
+from apimachinery import errors
+from apimachinery.clock import FakeClock
+from tests.unit.agent.fakes import UnusedRuntime
+
+
+class FakeAPI:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def request(self, method: str, path: str, *, headers: dict[str, str]) -> Any:
+        self.asked.append(headers["Authorization"])
+        if headers["Authorization"] != "Bearer good":
+            raise errors.Unauthorized("Unauthorized")
+        return None
+
+
+def test_tokens_are_checked_against_the_apiserver_and_cached() -> None:
+    api, clock = FakeAPI(), FakeClock()
+    authn = TokenAuthenticator(api, clock)  # type: ignore[arg-type]
+
+    async def body() -> None:
+        assert await authn.authenticate("Bearer good")
+        assert await authn.authenticate("Bearer good")
+        assert not await authn.authenticate("Bearer bad")
+        assert not await authn.authenticate("Bearer bad")
+        assert not await authn.authenticate(None)
+        assert not await authn.authenticate("Basic Zm9vOmJhcg==")
+        assert len(api.asked) == 2
+        clock.step(6)  # negative answers expire after 5 s, positive ones after 60 s
+        assert not await authn.authenticate("Bearer bad")
+        assert await authn.authenticate("Bearer good")
+        assert len(api.asked) == 3
+    asyncio.run(body())
+
+
+class FakeStream:
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield b"line 1\n"
+        yield b"line 2\n"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeServerRuntime(UnusedRuntime):
+    def __init__(self) -> None:
+        self.streams: list[tuple[str, dict[str, Any]]] = []
+
+    def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
+                    timestamps: bool) -> FakeStream:
+        self.streams.append((container_id, {"follow": follow, "tail": tail,
+                                            "timestamps": timestamps}))
+        return FakeStream()
+
+    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        return 3, f"ran {' '.join(command)} in {container_id}\n"
+
+
+async def finder(namespace: str, pod: str, container: str, previous: bool
+                 ) -> ContainerRecord | str:
+    if (namespace, pod, container) != ("ns", "p", "a"):
+        return f'pods "{pod}" not found'
+    return ContainerRecord(id="prev" if previous else "cur", name="a", pod_uid="u",
+                           state=State.RUNNING)
+
+
+def test_server_routes() -> None:
+    runtime, api = FakeServerRuntime(), FakeAPI()
+    app = create_app(finder, runtime, TokenAuthenticator(api, FakeClock()))  # type: ignore[arg-type]
+    good = {"Authorization": "Bearer good"}
+
+    async def body() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as http:
+            assert (await http.get("/healthz")).text == "ok"
+            assert (await http.get("/containerLogs/ns/p/a")).status_code == 401
+            assert (await http.get("/containerLogs/ns/p/a", headers={
+                "Authorization": "Bearer x"})).status_code == 401
+            logs = await http.get(
+                "/containerLogs/ns/p/a?tailLines=5&timestamps=true&previous=true", headers=good)
+            assert logs.text == "line 1\nline 2\n"
+            assert logs.headers["content-type"].startswith("text/plain")
+            assert runtime.streams == [("prev", {"follow": False, "tail": 5,
+                                                 "timestamps": True})]
+            assert (await http.get("/containerLogs/ns/q/a", headers=good)).status_code == 404
+            assert (await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
+                    ).status_code == 400
+            ran = await http.post("/exec/ns/p/a", json={"command": ["echo", "hi"]},
+                                  headers=good)
+            assert ran.json() == {"exitCode": 3, "output": "ran echo hi in cur\n"}
+            assert (await http.post("/exec/ns/p/a", json={"command": "echo"}, headers=good)
+                    ).status_code == 400
+    asyncio.run(body())
