@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from apimachinery import meta
+from apimachinery.conditions import get_condition
 
 from . import controller_ref as refs
 from .deployment_rollout import (
@@ -49,7 +50,6 @@ from .deployment_util import (
     REVISION_HISTORY,
     ROLLBACK_TO,
     find_new_rs,
-    get_condition,
 )
 
 Object = dict[str, Any]
@@ -139,7 +139,7 @@ def rollout_complete(d: Object, new_rs: Object) -> bool:
 
 def deadline_failure(d: Object) -> Failure | None:
     """Progressing=False with ProgressDeadlineExceeded, about the current template."""
-    cond = get_condition(d.get("status") or {}, "Progressing")
+    cond = get_condition(d, "Progressing")
     if cond is None or cond.get("status") != "False" or cond.get("reason") != DEADLINE_EXCEEDED:
         return None
     if not observed_current(d):

@@ -29,6 +29,7 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
+from apimachinery.conditions import get_condition
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.selectors import selector_from_dict
 
@@ -166,7 +167,7 @@ class DeploymentController(Controller):
                           revision=rollout.revision_of(rs))
         await self._sync_revision(d, rollout.revision_of(rs))
         if rollout.progress_deadline(d) is not None and \
-                util.get_condition(d.get("status") or {}, "Progressing") is None:
+                get_condition(d, "Progressing") is None:
             status = meta.deep_copy(d.get("status") or {})
             util.set_condition(status, util.new_condition(
                 "Progressing", "True", "FoundNewReplicaSet",

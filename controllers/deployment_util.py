@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from apimachinery import meta
+from apimachinery.conditions import find_condition, get_condition
 
 from .deployment_rollout import (
     DESIRED_REPLICAS,
@@ -176,10 +177,6 @@ def build_new_rs(d: Object, pod_hash: str, replicas: int,
 rfc3339 = meta.rfc3339  # condition timestamps, as everywhere
 
 
-def get_condition(status: Object, kind: str) -> Object | None:
-    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
-
-
 def new_condition(kind: str, status: str, reason: str, message: str, now: datetime) -> Object:
     stamp = rfc3339(now)
     return {"type": kind, "status": status, "lastUpdateTime": stamp,
@@ -189,7 +186,7 @@ def new_condition(kind: str, status: str, reason: str, message: str, now: dateti
 def set_condition(status: Object, cond: Object) -> None:
     """SetDeploymentCondition: same status and reason is no change; same status keeps the
     lastTransitionTime."""
-    current = get_condition(status, cond["type"])
+    current = find_condition(status.get("conditions"), cond["type"])
     if current is not None and current.get("status") == cond["status"] \
             and current.get("reason") == cond["reason"]:
         return
@@ -258,7 +255,7 @@ def rollout_status(d: Object, all_rses: list[Object], new_rs: Object | None,
     if deadline is None:
         remove_condition(status, "Progressing")
         return status
-    current = get_condition(d.get("status") or {}, "Progressing")
+    current = get_condition(d, "Progressing")
     finished = status["replicas"] == status["updatedReplicas"] and current is not None \
         and current.get("reason") == "NewReplicaSetAvailable"
     if finished:
@@ -288,7 +285,7 @@ def paused_status(d: Object, now: datetime) -> Object | None:
     if progress_deadline(d) is None:
         return None
     status = meta.deep_copy(d.get("status") or {})
-    cond = get_condition(status, "Progressing")
+    cond = find_condition(status.get("conditions"), "Progressing")
     if cond is not None and cond.get("reason") == "ProgressDeadlineExceeded":
         return None  # a reported lack of progress is not overwritten
     shown = cond is not None and cond.get("reason") == "DeploymentPaused"
@@ -304,7 +301,7 @@ def paused_status(d: Object, now: datetime) -> Object | None:
 def stuck_requeue_after(d: Object, status: Object, now: datetime) -> float | None:
     """requeueStuckDeployment: seconds until the progress deadline passes, if one applies."""
     deadline = progress_deadline(d)
-    cond = get_condition(d.get("status") or {}, "Progressing")
+    cond = get_condition(d, "Progressing")
     if deadline is None or cond is None or deployment_complete(d, status) \
             or cond.get("reason") == "ProgressDeadlineExceeded":
         return None

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery import meta
+from apimachinery.conditions import is_ready, ready_condition
 
 Object = dict[str, Any]
 
@@ -27,18 +28,6 @@ def is_pod_active(pod: Object) -> bool:
         "deletionTimestamp")
 
 
-def ready_condition(pod: Object) -> Object | None:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if isinstance(cond, dict) and cond.get("type") == "Ready":
-            return cond
-    return None
-
-
-def is_pod_ready(pod: Object) -> bool:
-    cond = ready_condition(pod)
-    return cond is not None and cond.get("status") == "True"
-
-
 def pod_ready_time(pod: Object) -> datetime | None:
     """When the Ready condition last became True (None if not ready or unknown)."""
     cond = ready_condition(pod)
@@ -49,7 +38,7 @@ def pod_ready_time(pod: Object) -> datetime | None:
 
 def is_pod_available(pod: Object, min_ready_seconds: int, now: datetime) -> bool:
     """Ready for at least minReadySeconds (IsPodAvailable); no transition time: not yet."""
-    if not is_pod_ready(pod):
+    if not is_ready(pod):
         return False
     if min_ready_seconds <= 0:
         return True
@@ -88,7 +77,7 @@ def _less(a: Object, rank_a: int, b: Object, rank_b: int) -> bool:
     phase_b = _PHASE_ORDINAL.get((b.get("status") or {}).get("phase") or "", 0)
     if phase_a != phase_b:
         return phase_a < phase_b  # 2. Pending < Unknown < Running
-    ready_a, ready_b = is_pod_ready(a), is_pod_ready(b)
+    ready_a, ready_b = is_ready(a), is_ready(b)
     if ready_a != ready_b:
         return not ready_a  # 3. not ready < ready
     if deletion_cost(a) != deletion_cost(b):

@@ -29,13 +29,14 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
+from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.selectors import selector_from_dict
 
 from . import controller_ref as refs
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .expectations import ControllerExpectations
-from .pods import is_pod_active, is_pod_available, is_pod_ready, pods_to_delete
+from .pods import is_pod_active, is_pod_available, pods_to_delete
 
 Object = dict[str, Any]
 
@@ -119,7 +120,7 @@ def calculate_status(rs: Object, pods: list[Object], now: datetime,
     min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
     labeled = sum(1 for p in pods
                   if all(meta.labels_of(p).get(k) == v for k, v in template_labels.items()))
-    ready = [p for p in pods if is_pod_ready(p)]
+    ready = [p for p in pods if is_ready(p)]
     available = sum(1 for p in ready if is_pod_available(p, min_ready, now))
     conditions = [c for c in (rs.get("status") or {}).get("conditions") or []
                   if c.get("type") != "ReplicaFailure"]
@@ -224,7 +225,7 @@ class ReplicaSetController(Controller):
             self.enqueue(owner)
         if rs is not None:  # a pod that just became ready is available minReadySeconds later
             min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
-            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
+            if min_ready > 0 and not is_ready(old) and is_ready(cur):
                 self.enqueue_after(rs, min_ready + 1)
 
     def _pod_deleted(self, pod: Object) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
+from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.selectors import selector_from_dict
 
@@ -40,7 +41,6 @@ from . import controller_ref as refs
 from . import statefulset_util as util
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .expectations import ControllerExpectations
-from .pods import is_pod_ready
 
 Object = dict[str, Any]
 
@@ -117,7 +117,7 @@ class StatefulSetController(Controller):
             self.enqueue(owner)
         if sts is not None:  # a pod that just became ready is available minReadySeconds later
             min_ready = util.min_ready_seconds(sts)
-            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
+            if min_ready > 0 and not is_ready(old) and is_ready(cur):
                 self.enqueue_after(sts, min_ready + 1)
 
     def _pod_deleted(self, pod: Object) -> None:

@@ -28,10 +28,11 @@ from datetime import datetime
 from typing import Any
 
 from apimachinery import meta
+from apimachinery.conditions import is_ready
 
 from . import controller_ref as refs
 from .deployment_util import template_hash
-from .pods import is_pod_available, is_pod_ready
+from .pods import is_pod_available
 
 Object = dict[str, Any]
 
@@ -180,7 +181,7 @@ def is_finished(pod: Object) -> bool:
 
 
 def is_running_and_ready(pod: Object) -> bool:
-    return (pod.get("status") or {}).get("phase") == "Running" and is_pod_ready(pod)
+    return (pod.get("status") or {}).get("phase") == "Running" and is_ready(pod)
 
 
 def is_running_and_available(pod: Object, min_ready: int, now: datetime) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from apimachinery.conditions import find_condition
 from controllers import deployment_util as util
 from controllers.deployment import DeploymentController
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
@@ -71,7 +72,8 @@ def test_a_new_deployment_gets_a_replicaset_at_revision_1() -> None:
         assert created["metadata"]["annotations"][util.REVISION] == "1"
         assert client.writes("patch")[0][3] == {
             "metadata": {"annotations": {util.REVISION: "1"}}}
-        progressing = util.get_condition(client.writes("update_status")[0][3], "Progressing")
+        progressing = find_condition(client.writes("update_status")[0][3].get("conditions"),
+                                     "Progressing")
         assert progressing is not None and progressing["reason"] == "NewReplicaSetCreated"
         final = client.writes("update_status")[-1][3]
         assert (final["observedGeneration"], final["updatedReplicas"]) == (1, 0)
@@ -167,7 +169,8 @@ def test_a_paused_deployment_does_not_roll_out() -> None:
         async with started(client, build) as (ctrl, _):
             await ctrl.reconcile(KEY)
         assert client.writes("create") == []
-        paused = util.get_condition(client.writes("update_status")[0][3], "Progressing")
+        paused = find_condition(client.writes("update_status")[0][3].get("conditions"),
+                                "Progressing")
         assert paused is not None and paused["reason"] == "DeploymentPaused"
     run(scenario)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from apimachinery.conditions import find_condition
 from controllers import deployment_rollout as r
 from controllers import deployment_util as util
 from tests.unit.controllers.controller_fakes import obj
@@ -176,15 +177,15 @@ def test_rollout_status_moves_progressing_along() -> None:
     progressing = util.rollout_status(deploy(3), [rset("old", 1), new], new, NOW)
     assert (progressing["replicas"], progressing["updatedReplicas"],
             progressing["availableReplicas"], progressing["unavailableReplicas"]) == (4, 3, 2, 2)
-    cond = util.get_condition(progressing, "Progressing")
+    cond = find_condition(progressing.get("conditions"), "Progressing")
     assert cond is not None and cond["reason"] == "ReplicaSetUpdated"
     assert cond["message"] == 'ReplicaSet "new" is progressing.'
-    available = util.get_condition(progressing, "Available")
+    available = find_condition(progressing.get("conditions"), "Available")
     assert available is not None and available["status"] == "False"  # 2 < 3 - 0
 
     done = rset("new", 3)
     complete = util.rollout_status(deploy(3), [done], done, NOW)
-    cond = util.get_condition(complete, "Progressing")
+    cond = find_condition(complete.get("conditions"), "Progressing")
     assert cond is not None and cond["reason"] == "NewReplicaSetAvailable"
 
 
@@ -196,11 +197,11 @@ def test_no_progress_within_the_deadline_times_out_and_requeues_before() -> None
     d = deploy(3, status=stalled)
     new, old = rset("new", 1, 0), rset("old", 2, 2)
     same = util.rollout_status(d, [old, new], new, NOW)
-    assert util.get_condition(same, "Progressing") == stalled["conditions"][0]
+    assert find_condition(same.get("conditions"), "Progressing") == stalled["conditions"][0]
     assert util.stuck_requeue_after(d, same, NOW) == 301.0  # 5 minutes left, plus 1s
     later = datetime(2024, 1, 1, 1, 6, tzinfo=UTC)
-    timed_out = util.get_condition(util.rollout_status(d, [old, new], new, later),
-                                   "Progressing")
+    timed_out = find_condition(
+        util.rollout_status(d, [old, new], new, later).get("conditions"), "Progressing")
     assert timed_out is not None and timed_out["status"] == "False"
     assert timed_out["reason"] == "ProgressDeadlineExceeded"
 
@@ -210,8 +211,9 @@ def test_pausing_and_resuming_show_on_progressing() -> None:
     assert util.paused_status(d, NOW) is None
     d["spec"]["paused"] = True
     paused = util.paused_status(d, NOW) or {}
-    assert (util.get_condition(paused, "Progressing") or {}).get("reason") == "DeploymentPaused"
+    assert (find_condition(paused.get("conditions"), "Progressing") or {}).get("reason") == \
+        "DeploymentPaused"
     d["status"], d["spec"]["paused"] = paused, False
     resumed = util.paused_status(d, NOW) or {}
-    assert (util.get_condition(resumed, "Progressing") or {}).get("reason") == \
+    assert (find_condition(resumed.get("conditions"), "Progressing") or {}).get("reason") == \
         "DeploymentResumed"
