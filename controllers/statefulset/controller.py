@@ -5,16 +5,16 @@ Kubernetes' pkg/controller/statefulset (stateful_set.go, stateful_pod_control.go
 
 1. reads the StatefulSet and the namespace's pods from the caches, and claims
    the pods whose names say they are its members (`NAME-<ordinal>`), adopting
-   matching orphans and releasing pods that stopped matching (`controller_ref`);
+   matching orphans and releasing pods that stopped matching (`common.controller_ref`);
 2. unless it still waits for its own creations or deletions to show up in the
-   pod cache, decides with the pure `statefulset_util.plan_pods` and acts:
+   pod cache, decides with the pure `plan.plan_pods` and acts:
    creates the planned ordinals, deletes the planned pods (with their uid as a
    precondition, so a stale cache can never delete a replacement that reuses the
    name), and repairs a missing pod-name label;
 3. writes `status` through the status subresource when it changed.
 
 Names are stable, so a second create of the same pod fails with AlreadyExists
-rather than doubling it; expectations (`expectations.py`) still keep a burst of
+rather than doubling it; expectations (`common.expectations`) still keep a burst of
 events from acting on a cache that has not seen the last action yet.
 
 Revision history: Kubernetes keeps old templates in ControllerRevision objects.
@@ -37,10 +37,11 @@ from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.selectors import selector_from_dict
 
-from . import controller_ref as refs
-from . import statefulset_util as util
-from .base import Controller, ControllerClient, SharedInformerFactory
-from .expectations import ControllerExpectations
+from ..base import Controller, ControllerClient, SharedInformerFactory
+from ..common import controller_ref as refs
+from ..common.expectations import ControllerExpectations
+from . import identity
+from .plan import Plan, compute_status, is_terminating, plan_pods, status_changed
 
 Object = dict[str, Any]
 
@@ -89,12 +90,12 @@ class StatefulSetController(Controller):
                 selector = selector_from_dict((sts.get("spec") or {}).get("selector"))
             except errors.BadRequest:
                 continue
-            if util.is_member_of(sts, pod) and selector.matches(meta.labels_of(pod)):
+            if identity.is_member_of(sts, pod) and selector.matches(meta.labels_of(pod)):
                 found.append(sts)
         return found
 
     def _pod_added(self, pod: Object) -> None:
-        if util.is_terminating(pod):
+        if is_terminating(pod):
             self._pod_deleted(pod)
             return
         if refs.controller_ref(pod) is not None:
@@ -109,14 +110,14 @@ class StatefulSetController(Controller):
     def _pod_updated(self, old: Object, cur: Object) -> None:
         if meta.resource_version_of(old) == meta.resource_version_of(cur):
             return
-        if util.is_terminating(cur):
+        if is_terminating(cur):
             self._pod_deleted(cur)
             return
         owners, sts = refs.owners_to_sync(old, cur, self._owner, self._matching)
         for owner in owners:
             self.enqueue(owner)
         if sts is not None:  # a pod that just became ready is available minReadySeconds later
-            min_ready = util.min_ready_seconds(sts)
+            min_ready = identity.min_ready_seconds(sts)
             if min_ready > 0 and not is_ready(old) and is_ready(cur):
                 self.enqueue_after(sts, min_ready + 1)
 
@@ -141,27 +142,27 @@ class StatefulSetController(Controller):
             return
         synced = self.creations.satisfied(key) and self.deletions.satisfied(key)
         candidates = [p for p in self.pod_informer.store.by_index(
-            NAMESPACE_INDEX, meta.namespace_of(sts)) if util.is_member_of(sts, p)]
+            NAMESPACE_INDEX, meta.namespace_of(sts)) if identity.is_member_of(sts, p)]
         pods = await refs.claim_objects(
             self.client, sts, "statefulsets", "StatefulSet", selector, candidates, "pods",
             lambda action, pod: self.decision(key, action, pod=meta.name_of(pod)))
-        update = util.revision_name(sts)
-        current = util.current_revision(sts, update)
+        update = identity.revision_name(sts)
+        current = identity.current_revision(sts, update)
         self._remember(key, sts, current, update)
         now = self.clock.now()
         if synced:
-            plan = util.plan_pods(sts, pods, current, update, now)
+            plan = plan_pods(sts, pods, current, update, now)
             await self._act(key, sts, plan)
         else:
             self.decision(key, "wait", reason="expectations",
                           creations=self.creations.pending(key),
                           deletions=self.deletions.pending(key))
-        status = util.compute_status(sts, pods, current, update, now)
-        if util.status_changed(sts, status):
+        status = compute_status(sts, pods, current, update, now)
+        if status_changed(sts, status):
             updated = meta.deep_copy(sts)
             updated["status"] = status
             await self.client.update_status("statefulsets", updated)
-        min_ready = util.min_ready_seconds(sts)
+        min_ready = identity.min_ready_seconds(sts)
         if min_ready > 0 and status["availableReplicas"] < status["readyReplicas"]:
             self.queue.add_after(key, min_ready)
 
@@ -174,7 +175,7 @@ class StatefulSetController(Controller):
 
     # -- acting ------------------------------------------------------------------------------
 
-    async def _act(self, key: str, sts: Object, plan: util.Plan) -> None:
+    async def _act(self, key: str, sts: Object, plan: Plan) -> None:
         if plan.wait:
             self.decision(key, "wait", reason=repr(plan.wait))
         for pod in plan.relabel:
@@ -192,12 +193,12 @@ class StatefulSetController(Controller):
                            creations: list[tuple[int, str]]) -> BaseException | None:
         self.creations.expect_creations(key, len(creations))
         known = self.templates.get(key, {})
-        update = util.revision_name(sts)
+        update = identity.revision_name(sts)
 
         async def create_one(ordinal: int, revision: str) -> None:
             if revision not in known:  # forgotten across a restart: the update revision
                 revision = update
-            pod = util.new_stateful_pod(sts, ordinal, revision, known.get(revision))
+            pod = identity.new_stateful_pod(sts, ordinal, revision, known.get(revision))
             self.decision(key, "create", pod=meta.name_of(pod), revision=revision)
             try:
                 await self.client.create("pods", pod, meta.namespace_of(sts))
@@ -233,7 +234,7 @@ class StatefulSetController(Controller):
         md = meta.metadata(pod)
         self.decision(key, "relabel", pod=md.get("name"))
         patch = {"metadata": {"resourceVersion": md.get("resourceVersion"),
-                              "labels": {util.POD_NAME_LABEL: md.get("name")}}}
+                              "labels": {identity.POD_NAME_LABEL: md.get("name")}}}
         try:
             await self.client.patch("pods", md["name"], patch, md.get("namespace"))
         except errors.NotFound:

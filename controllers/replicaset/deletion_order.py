@@ -1,49 +1,29 @@
-"""Pod facts controllers decide on: active, ready, available, and who to delete first.
+"""Which pods a ReplicaSet deletes first when it scales down.
 
-Pure functions over wire-format pod dicts, mirroring Kubernetes' podutil
-(IsPodReady, IsPodAvailable) and controller_utils (IsPodActive,
-ActivePodsWithRanks, the order a ReplicaSet scales down in).
+Kubernetes' controller_utils ActivePodsWithRanks and the ReplicaSet
+controller's getPodsToDelete, as pure functions over wire-format pod dicts:
+unassigned before assigned, Pending before Unknown before Running, not ready
+before ready, lower pod-deletion-cost first, pods doubled up on a node (with
+the related ReplicaSets' pods counted) before lonely ones, recently ready
+before long ready, more restarts before fewer, newer before older.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from apimachinery import meta
-from apimachinery.conditions import is_ready, ready_condition
+from apimachinery.conditions import is_ready
+
+from ..common.pods import is_pod_active, pod_ready_time
 
 Object = dict[str, Any]
 
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
-
-
-def is_pod_active(pod: Object) -> bool:
-    """Not Succeeded, not Failed, not being deleted: it counts towards replicas."""
-    phase = (pod.get("status") or {}).get("phase")
-    return phase not in ("Succeeded", "Failed") and not meta.metadata(pod).get(
-        "deletionTimestamp")
-
-
-def pod_ready_time(pod: Object) -> datetime | None:
-    """When the Ready condition last became True (None if not ready or unknown)."""
-    cond = ready_condition(pod)
-    if cond is None or cond.get("status") != "True":
-        return None
-    return meta.parse_time(cond.get("lastTransitionTime"))
-
-
-def is_pod_available(pod: Object, min_ready_seconds: int, now: datetime) -> bool:
-    """Ready for at least minReadySeconds (IsPodAvailable); no transition time: not yet."""
-    if not is_ready(pod):
-        return False
-    if min_ready_seconds <= 0:
-        return True
-    since = pod_ready_time(pod)
-    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
 
 
 def max_restarts(pod: Object) -> int:

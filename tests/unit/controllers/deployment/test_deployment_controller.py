@@ -6,8 +6,10 @@ import copy
 from typing import Any
 
 from apimachinery.conditions import find_condition
-from controllers import deployment_util as util
+from controllers.common.template_hash import POD_TEMPLATE_HASH, template_hash
 from controllers.deployment import DeploymentController
+from controllers.deployment.revisions import build_new_rs
+from controllers.deployment.rollout import DESIRED_REPLICAS, REVISION
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
 Object = dict[str, Any]
@@ -23,7 +25,7 @@ def deploy(replicas: int = 3, *, image: str = "img:1", strategy: str = "RollingU
     strat: Object = {"type": strategy}
     if strategy == "RollingUpdate":
         strat["rollingUpdate"] = {"maxSurge": "25%", "maxUnavailable": "25%"}
-    annotations = {util.REVISION: revision} if revision else {}
+    annotations = {REVISION: revision} if revision else {}
     return obj("deployments", "web", metadata={"annotations": annotations}, spec={
         "replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
         "template": template, "strategy": strat, "revisionHistoryLimit": 10,
@@ -34,12 +36,12 @@ def owned_rs(d: Object, replicas: int, revision: int, *, available: int | None =
              template: Object | None = None, desired: int | None = None,
              created: str = "2024-01-01T00:00:00Z") -> Object:
     tpl = template if template is not None else d["spec"]["template"]
-    pod_hash = util.template_hash(tpl)
-    rs = util.build_new_rs(d, pod_hash, replicas, {
-        util.REVISION: str(revision),
-        util.DESIRED_REPLICAS: str(d["spec"]["replicas"] if desired is None else desired)})
+    pod_hash = template_hash(tpl)
+    rs = build_new_rs(d, pod_hash, replicas, {
+        REVISION: str(revision),
+        DESIRED_REPLICAS: str(d["spec"]["replicas"] if desired is None else desired)})
     rs["spec"]["template"] = {**copy.deepcopy(tpl), "metadata": {
-        "labels": {"app": "web", util.POD_TEMPLATE_HASH: pod_hash}}}
+        "labels": {"app": "web", POD_TEMPLATE_HASH: pod_hash}}}
     rs["metadata"].update({"uid": f"uid-rs-{revision}", "resourceVersion": "1",
                            "creationTimestamp": created, "generation": 1})
     avail = replicas if available is None else available
@@ -66,12 +68,12 @@ def test_a_new_deployment_gets_a_replicaset_at_revision_1() -> None:
                                  ("update_status", "deployments"),
                                  ("update_status", "deployments")]
         created = client.writes("create")[0][3]
-        pod_hash = util.template_hash(TEMPLATE)
+        pod_hash = template_hash(TEMPLATE)
         assert created["metadata"]["name"] == f"web-{pod_hash}"
         assert created["spec"]["replicas"] == 3
-        assert created["metadata"]["annotations"][util.REVISION] == "1"
+        assert created["metadata"]["annotations"][REVISION] == "1"
         assert client.writes("patch")[0][3] == {
-            "metadata": {"annotations": {util.REVISION: "1"}}}
+            "metadata": {"annotations": {REVISION: "1"}}}
         progressing = find_condition(client.writes("update_status")[0][3].get("conditions"),
                                      "Progressing")
         assert progressing is not None and progressing["reason"] == "NewReplicaSetCreated"
@@ -90,8 +92,8 @@ def test_a_new_template_starts_a_rolling_update_within_max_surge() -> None:
             await ctrl.reconcile(KEY)
         created = client.writes("create")[0][3]
         assert created["spec"]["replicas"] == 1  # 3 + maxSurge 1 = 4 pods at most
-        assert created["metadata"]["annotations"][util.REVISION] == "2"
-        assert client.writes("patch")[0][3]["metadata"]["annotations"] == {util.REVISION: "2"}
+        assert created["metadata"]["annotations"][REVISION] == "2"
+        assert client.writes("patch")[0][3]["metadata"]["annotations"] == {REVISION: "2"}
         assert client.writes("update") == []  # the old ReplicaSet waits for availability
     run(scenario)
 
@@ -121,7 +123,7 @@ def test_a_replicas_change_scales_the_only_replicaset() -> None:
             await ctrl.reconcile(KEY)
         (update,) = client.writes("update")
         assert update[3]["spec"]["replicas"] == 5
-        assert update[3]["metadata"]["annotations"][util.DESIRED_REPLICAS] == "5"
+        assert update[3]["metadata"]["annotations"][DESIRED_REPLICAS] == "5"
         assert client.writes("create") == []
     run(scenario)
 
@@ -156,8 +158,8 @@ def test_rollout_undo_reuses_the_old_replicaset_with_revision_max_plus_one() -> 
         assert client.writes("create") == []
         revived = client.writes("update")[0][3]
         assert revived["metadata"]["name"] == first["metadata"]["name"]
-        assert revived["metadata"]["annotations"][util.REVISION] == "3"
-        assert client.writes("patch")[0][3]["metadata"]["annotations"] == {util.REVISION: "3"}
+        assert revived["metadata"]["annotations"][REVISION] == "3"
+        assert client.writes("patch")[0][3]["metadata"]["annotations"] == {REVISION: "3"}
     run(scenario)
 
 

@@ -10,7 +10,7 @@ import pytest
 from apimachinery import errors
 from controllers.base import Requeue
 from controllers.main import check_node_cidr_flags, enabled_controllers, parse_args
-from controllers.nodeipam import NodeIpamController, pod_cidrs
+from controllers.nodeipam.controller import NodeIpamController, pod_cidrs
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
 Object = dict[str, Any]

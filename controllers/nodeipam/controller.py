@@ -29,7 +29,7 @@ from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
 
-from .base import Controller, ControllerClient, Requeue, SharedInformerFactory
+from ..base import Controller, ControllerClient, Requeue, SharedInformerFactory
 from .cidrset import CIDRRangeFull, CIDRSet, Network, parse_cidr
 
 Object = dict[str, Any]

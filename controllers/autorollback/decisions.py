@@ -23,7 +23,7 @@ says what to do:
   is done again: re-applying a template that was rolled back leaves it in
   place, stalled, for a person to look at.
 
-Nothing here does I/O; `autorollback.py` reads the caches and writes.
+Nothing here does I/O; `controller.py` reads the caches and writes.
 """
 
 from __future__ import annotations
@@ -35,21 +35,16 @@ from typing import Any, Literal
 from apimachinery import meta
 from apimachinery.conditions import get_condition
 
-from . import controller_ref as refs
-from .deployment_rollout import (
+from ..common import controller_ref as refs
+from ..common.template_hash import POD_TEMPLATE_HASH
+from ..deployment.revisions import LAST_APPLIED, REVISION_HISTORY, ROLLBACK_TO, find_new_rs
+from ..deployment.rollout import (
     DESIRED_REPLICAS,
     MAX_REPLICAS,
     REVISION,
     deployment_complete,
     revision_of,
     spec_replicas,
-)
-from .deployment_util import (
-    LAST_APPLIED,
-    POD_TEMPLATE_HASH,
-    REVISION_HISTORY,
-    ROLLBACK_TO,
-    find_new_rs,
 )
 
 Object = dict[str, Any]

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
-from controllers import statefulset_util as util
-from controllers.expectations import EXPECTATIONS_TIMEOUT
+from controllers.common.expectations import EXPECTATIONS_TIMEOUT
 from controllers.statefulset import StatefulSetController
+from controllers.statefulset.identity import new_stateful_pod, revision_name
+from controllers.statefulset.plan import Plan, compute_status, plan_pods
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
 Object = dict[str, Any]
@@ -29,13 +30,13 @@ def sts(replicas: int = 3, *, policy: str = "OrderedReady", image: str = "busybo
                      "spec": {"containers": [{"name": "c", "image": image}]}}, **spec})
 
 
-REV1 = util.revision_name(sts())
-REV2 = util.revision_name(sts(image="busybox:2"))
+REV1 = revision_name(sts())
+REV2 = revision_name(sts(image="busybox:2"))
 
 
 def pod(ordinal: int, *, ready: bool = True, phase: str = "Running", rev: str = REV1,
         deleting: bool = False, owned: bool = True) -> Object:
-    p = util.new_stateful_pod(sts(), ordinal, rev)
+    p = new_stateful_pod(sts(), ordinal, rev)
     md = p["metadata"]
     md.update(uid=f"uid-web-{ordinal}", resourceVersion="1",
               creationTimestamp="2024-01-01T00:00:00Z")
@@ -49,7 +50,7 @@ def pod(ordinal: int, *, ready: bool = True, phase: str = "Running", rev: str = 
     return p
 
 
-def summary(plan: util.Plan) -> tuple[list[int], list[tuple[str, str]]]:
+def summary(plan: Plan) -> tuple[list[int], list[tuple[str, str]]]:
     return ([o for o, _ in plan.create],
             [(p["metadata"]["name"], reason) for p, reason in plan.delete])
 
@@ -106,30 +107,30 @@ CASES: list[tuple[str, Object, list[Object], tuple[list[int], list[tuple[str, st
                          ids=[c[0] for c in CASES])
 def test_plan_pods(sts_obj: Object, pods: list[Object],
                    expected: tuple[list[int], list[tuple[str, str]]]) -> None:
-    update = util.revision_name(sts_obj)
-    assert summary(util.plan_pods(sts_obj, pods, REV1, update, NOW)) == expected
+    update = revision_name(sts_obj)
+    assert summary(plan_pods(sts_obj, pods, REV1, update, NOW)) == expected
 
 
 def test_plan_waits_for_min_ready_seconds_before_the_next_pod() -> None:
     s = sts(minReadySeconds=600)  # pod 0 became ready an hour ago
-    assert summary(util.plan_pods(s, [pod(0)], REV1, REV1, NOW)) == ([1], [])
+    assert summary(plan_pods(s, [pod(0)], REV1, REV1, NOW)) == ([1], [])
     s = sts(minReadySeconds=7200)
-    plan = util.plan_pods(s, [pod(0)], REV1, REV1, NOW)
+    plan = plan_pods(s, [pod(0)], REV1, REV1, NOW)
     assert summary(plan) == ([], []) and plan.wait == "web-0 not available"
 
 
 def test_a_new_pod_below_the_partition_gets_the_current_revision() -> None:
     s = sts(image="busybox:2", strategy=PARTITIONED)
-    plan = util.plan_pods(s, [pod(1), pod(2, rev=REV2)], REV1, REV2, NOW)
+    plan = plan_pods(s, [pod(1), pod(2, rev=REV2)], REV1, REV2, NOW)
     assert plan.create == [(0, REV1)]
-    plan = util.plan_pods(s, [pod(0), pod(1)], REV1, REV2, NOW)
+    plan = plan_pods(s, [pod(0), pod(1)], REV1, REV2, NOW)
     assert plan.create == [(2, REV2)]
 
 
 def test_a_deleting_statefulset_changes_no_pods() -> None:
     s = sts()
     s["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
-    assert summary(util.plan_pods(s, [], REV1, REV1, NOW)) == ([], [])
+    assert summary(plan_pods(s, [], REV1, REV1, NOW)) == ([], [])
 
 
 # -- identity, storage, status ------------------------------------------------------------------
@@ -138,7 +139,7 @@ def test_new_pod_identity_and_storage() -> None:
     s = sts(volumeClaimTemplates=[{"metadata": {"name": "data"}}])
     s["spec"]["template"]["spec"]["volumes"] = [
         {"name": "data", "emptyDir": {}}, {"name": "conf", "configMap": {"name": "c"}}]
-    p = util.new_stateful_pod(s, 1, REV1)
+    p = new_stateful_pod(s, 1, REV1)
     assert p["metadata"]["name"] == "web-1"
     assert p["metadata"]["labels"] == {
         "app": "web", "statefulset.kubernetes.io/pod-name": "web-1",
@@ -155,17 +156,17 @@ def test_new_pod_identity_and_storage() -> None:
 
 def test_revisions_follow_the_template() -> None:
     assert REV1.startswith("web-") and REV1 != REV2
-    assert util.revision_name(sts(replicas=7)) == REV1  # replicas are not the template
+    assert revision_name(sts(replicas=7)) == REV1  # replicas are not the template
 
 
 def test_status_counts_and_completes_a_rollout() -> None:
     s = sts(image="busybox:2")
-    status = util.compute_status(s, [pod(0), pod(1, rev=REV2), pod(2, rev=REV2, ready=False)],
+    status = compute_status(s, [pod(0), pod(1, rev=REV2), pod(2, rev=REV2, ready=False)],
                                  REV1, REV2, NOW)
     assert status == {"observedGeneration": 1, "replicas": 3, "readyReplicas": 2,
                       "currentReplicas": 1, "updatedReplicas": 2, "availableReplicas": 2,
                       "currentRevision": REV1, "updateRevision": REV2, "collisionCount": 0}
-    done = util.compute_status(s, [pod(i, rev=REV2) for i in range(3)], REV1, REV2, NOW)
+    done = compute_status(s, [pod(i, rev=REV2) for i in range(3)], REV1, REV2, NOW)
     assert (done["currentRevision"], done["currentReplicas"]) == (REV2, 3)
 
 

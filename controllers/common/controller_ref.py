@@ -24,7 +24,7 @@ from typing import Any
 from apimachinery import errors, meta
 from apimachinery.selectors import LabelSelector
 
-from .base import ControllerClient
+from ..base import ControllerClient
 
 Object = dict[str, Any]
 

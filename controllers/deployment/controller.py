@@ -19,7 +19,7 @@ rolling.go, recreate.go, progress.go). `reconcile(key)`:
 6. deletes old ReplicaSets beyond revisionHistoryLimit once complete, and
    writes status with the Available and Progressing conditions.
 
-The arithmetic lives in `deployment_rollout` and `deployment_util`; this
+The arithmetic lives in `rollout`, `revisions` and `status`; this
 module only reads caches and calls the API.
 """
 
@@ -33,10 +33,26 @@ from apimachinery.conditions import get_condition
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.selectors import selector_from_dict
 
-from . import controller_ref as refs
-from . import deployment_rollout as rollout
-from . import deployment_util as util
-from .base import Controller, ControllerClient, SharedInformerFactory
+from ..base import Controller, ControllerClient, SharedInformerFactory
+from ..common import controller_ref as refs
+from ..common.template_hash import equal_ignore_hash, template_hash
+from . import rollout
+from .revisions import (
+    build_new_rs,
+    find_new_rs,
+    max_revision,
+    new_rs_annotations,
+    replicas_annotations,
+)
+from .status import (
+    calculate_status,
+    new_condition,
+    paused_status,
+    rollout_status,
+    same_status,
+    set_condition,
+    stuck_requeue_after,
+)
 
 Object = dict[str, Any]
 
@@ -143,9 +159,9 @@ class DeploymentController(Controller):
     async def _get_all(self, key: str, d: Object, rses: list[Object], *,
                        create: bool) -> tuple[Object | None, list[Object]]:
         """getAllReplicaSetsAndSyncRevision: (new ReplicaSet or None, old ReplicaSets)."""
-        existing = util.find_new_rs(d, rses)
+        existing = find_new_rs(d, rses)
         olds = [rs for rs in rses if rs is not existing]
-        new_revision = util.max_revision(olds) + 1
+        new_revision = max_revision(olds) + 1
         if existing is not None:
             return await self._sync_existing_new_rs(key, d, existing, new_revision), olds
         if not create:
@@ -155,7 +171,7 @@ class DeploymentController(Controller):
     async def _sync_existing_new_rs(self, key: str, d: Object, rs: Object,
                                     new_revision: int) -> Object:
         md = meta.metadata(rs)
-        annotations, changed = util.new_rs_annotations(d, md.get("annotations"), new_revision,
+        annotations, changed = new_rs_annotations(d, md.get("annotations"), new_revision,
                                                        exists=True)
         min_ready = (d.get("spec") or {}).get("minReadySeconds") or 0
         if changed or ((rs.get("spec") or {}).get("minReadySeconds") or 0) != min_ready:
@@ -169,7 +185,7 @@ class DeploymentController(Controller):
         if rollout.progress_deadline(d) is not None and \
                 get_condition(d, "Progressing") is None:
             status = meta.deep_copy(d.get("status") or {})
-            util.set_condition(status, util.new_condition(
+            set_condition(status, new_condition(
                 "Progressing", "True", "FoundNewReplicaSet",
                 f'Found new replica set "{meta.name_of(rs)}"', self.clock.now()))
             await self._write_status(d, status)
@@ -179,9 +195,9 @@ class DeploymentController(Controller):
                              new_revision: int) -> Object:
         status = d.get("status") or {}
         collisions = status.get("collisionCount")
-        pod_hash = util.template_hash((d.get("spec") or {}).get("template"), collisions)
-        annotations, _ = util.new_rs_annotations(d, {}, new_revision, exists=False)
-        new_rs = util.build_new_rs(d, pod_hash, 0, annotations)
+        pod_hash = template_hash((d.get("spec") or {}).get("template"), collisions)
+        annotations, _ = new_rs_annotations(d, {}, new_revision, exists=False)
+        new_rs = build_new_rs(d, pod_hash, 0, annotations)
         new_rs["spec"]["replicas"] = rollout.new_rs_new_replicas(d, [*olds, new_rs], new_rs)
         try:
             created = await self.client.create("replicasets", new_rs, meta.namespace_of(d))
@@ -193,7 +209,7 @@ class DeploymentController(Controller):
         await self._sync_revision(d, new_revision)
         if rollout.progress_deadline(d) is not None:
             status = meta.deep_copy(d.get("status") or {})
-            util.set_condition(status, util.new_condition(
+            set_condition(status, new_condition(
                 "Progressing", "True", "NewReplicaSetCreated",
                 f'Created new replica set "{meta.name_of(created)}"', self.clock.now()))
             await self._write_status(d, status)
@@ -206,7 +222,7 @@ class DeploymentController(Controller):
             await self.client.get("replicasets", name, ns)
         owner = refs.controller_ref(current)
         if owner is not None and owner.get("uid") == meta.metadata(d).get("uid") and \
-                util.equal_ignore_hash((current.get("spec") or {}).get("template"),
+                equal_ignore_hash((current.get("spec") or {}).get("template"),
                                        (d.get("spec") or {}).get("template")):
             return current
         status = meta.deep_copy(d.get("status") or {})
@@ -229,7 +245,7 @@ class DeploymentController(Controller):
 
     async def _scale(self, key: str, d: Object, rs: Object, replicas: int) -> Object:
         """scaleReplicaSet: new size and the desired/max-replicas annotations, one update."""
-        wanted = util.replicas_annotations(d)
+        wanted = replicas_annotations(d)
         current = meta.metadata(rs).get("annotations") or {}
         resize = rollout.spec_replicas(rs) != replicas
         if not resize and all(current.get(k) == v for k, v in wanted.items()):
@@ -331,7 +347,7 @@ class DeploymentController(Controller):
 
     async def _check_paused_conditions(self, d: Object) -> None:
         """A Progressing condition of Unknown/DeploymentPaused while paused, Resumed after."""
-        status = util.paused_status(d, self.clock.now())
+        status = paused_status(d, self.clock.now())
         if status is not None:
             await self._write_status(d, status)
 
@@ -339,19 +355,19 @@ class DeploymentController(Controller):
                            new_rs: Object | None) -> None:
         """syncDeploymentStatus: counts and Available only (scaling, paused, deleting)."""
         present = [rs for rs in rses if rs is not None]
-        status = util.calculate_status(d, present, new_rs, self.clock.now())
-        if not util.same_status(d.get("status"), status):
+        status = calculate_status(d, present, new_rs, self.clock.now())
+        if not same_status(d.get("status"), status):
             await self._write_status(d, status)
 
     async def _sync_rollout_status(self, key: str, d: Object, rses: list[Object | None],
                                    new_rs: Object | None) -> None:
         """syncRolloutStatus: write what changed, else look again at the progress deadline."""
         now = self.clock.now()
-        status = util.rollout_status(d, [rs for rs in rses if rs is not None], new_rs, now)
-        if not util.same_status(d.get("status"), status):
+        status = rollout_status(d, [rs for rs in rses if rs is not None], new_rs, now)
+        if not same_status(d.get("status"), status):
             await self._write_status(d, status)
             return
-        after = util.stuck_requeue_after(d, status, now)
+        after = stuck_requeue_after(d, status, now)
         if after is not None:
             self.queue.add_after(key, after)
 

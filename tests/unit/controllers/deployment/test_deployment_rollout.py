@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from apimachinery.conditions import find_condition
-from controllers import deployment_rollout as r
-from controllers import deployment_util as util
+from controllers.deployment import rollout as r
+from controllers.deployment.status import paused_status, rollout_status, stuck_requeue_after
 from tests.unit.controllers.controller_fakes import obj
 
 Object = dict[str, Any]
@@ -174,7 +174,7 @@ NOW = datetime(2024, 1, 1, 1, 0, tzinfo=UTC)
 
 def test_rollout_status_moves_progressing_along() -> None:
     new = rset("new", 3, 1)
-    progressing = util.rollout_status(deploy(3), [rset("old", 1), new], new, NOW)
+    progressing = rollout_status(deploy(3), [rset("old", 1), new], new, NOW)
     assert (progressing["replicas"], progressing["updatedReplicas"],
             progressing["availableReplicas"], progressing["unavailableReplicas"]) == (4, 3, 2, 2)
     cond = find_condition(progressing.get("conditions"), "Progressing")
@@ -184,7 +184,7 @@ def test_rollout_status_moves_progressing_along() -> None:
     assert available is not None and available["status"] == "False"  # 2 < 3 - 0
 
     done = rset("new", 3)
-    complete = util.rollout_status(deploy(3), [done], done, NOW)
+    complete = rollout_status(deploy(3), [done], done, NOW)
     cond = find_condition(complete.get("conditions"), "Progressing")
     assert cond is not None and cond["reason"] == "NewReplicaSetAvailable"
 
@@ -196,24 +196,24 @@ def test_no_progress_within_the_deadline_times_out_and_requeues_before() -> None
          "lastUpdateTime": "2024-01-01T00:55:00Z", "lastTransitionTime": "2024-01-01T00:55:00Z"}]}
     d = deploy(3, status=stalled)
     new, old = rset("new", 1, 0), rset("old", 2, 2)
-    same = util.rollout_status(d, [old, new], new, NOW)
+    same = rollout_status(d, [old, new], new, NOW)
     assert find_condition(same.get("conditions"), "Progressing") == stalled["conditions"][0]
-    assert util.stuck_requeue_after(d, same, NOW) == 301.0  # 5 minutes left, plus 1s
+    assert stuck_requeue_after(d, same, NOW) == 301.0  # 5 minutes left, plus 1s
     later = datetime(2024, 1, 1, 1, 6, tzinfo=UTC)
     timed_out = find_condition(
-        util.rollout_status(d, [old, new], new, later).get("conditions"), "Progressing")
+        rollout_status(d, [old, new], new, later).get("conditions"), "Progressing")
     assert timed_out is not None and timed_out["status"] == "False"
     assert timed_out["reason"] == "ProgressDeadlineExceeded"
 
 
 def test_pausing_and_resuming_show_on_progressing() -> None:
     d = deploy(3)
-    assert util.paused_status(d, NOW) is None
+    assert paused_status(d, NOW) is None
     d["spec"]["paused"] = True
-    paused = util.paused_status(d, NOW) or {}
+    paused = paused_status(d, NOW) or {}
     assert (find_condition(paused.get("conditions"), "Progressing") or {}).get("reason") == \
         "DeploymentPaused"
     d["status"], d["spec"]["paused"] = paused, False
-    resumed = util.paused_status(d, NOW) or {}
+    resumed = paused_status(d, NOW) or {}
     assert (find_condition(resumed.get("conditions"), "Progressing") or {}).get("reason") == \
         "DeploymentResumed"

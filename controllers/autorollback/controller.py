@@ -2,7 +2,7 @@
 
 What Kubernetes leaves to a person (`kubectl rollout undo` after a stalled
 `rollout status`), done for Deployments annotated
-`schooner.io/auto-rollback: "true"`. The decisions are `autorollback_util`'s;
+`schooner.io/auto-rollback: "true"`. The decisions are `decisions`';
 this module only reads the shared caches and writes:
 
 * a complete rollout: `schooner.io/last-available-revision` (merge patch);
@@ -28,16 +28,16 @@ from apimachinery import meta
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
 
-from . import autorollback_util as ar
-from . import controller_ref as refs
-from .base import (
+from ..base import (
     OWNER_UID_INDEX,
     Controller,
     ControllerClient,
     SharedInformerFactory,
     owner_uid_index,
 )
-from .deployment_rollout import revision_of
+from ..common import controller_ref as refs
+from ..deployment.rollout import revision_of
+from . import decisions as ar
 
 Object = dict[str, Any]
 EVENT_COMPONENT = "auto-rollback-controller"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import errors
-from controllers.expectations import EXPECTATIONS_TIMEOUT
+from controllers.common.expectations import EXPECTATIONS_TIMEOUT
 from controllers.replicaset import ReplicaSetController
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 

@@ -10,10 +10,12 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.clock import FakeClock
-from controllers import autorollback_util as ar
-from controllers import deployment_util as util
 from controllers.autorollback import AutoRollbackController
+from controllers.autorollback import decisions as ar
 from controllers.base import SharedInformerFactory
+from controllers.common.template_hash import POD_TEMPLATE_HASH, template_hash
+from controllers.deployment.revisions import REVISION_HISTORY, build_new_rs, new_rs_annotations
+from controllers.deployment.rollout import REVISION
 from controllers.main import selected_controllers
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
@@ -32,7 +34,7 @@ def deploy(image: str = "img:2", *, revision: int = 2, last_available: int | Non
            progressing: tuple[str, str] = ("True", "ReplicaSetUpdated"),
            counts: tuple[int, int, int] = (3, 1, 2), **annotations: str) -> Object:
     """A Deployment mid-rollout by default: 3 pods, 1 of them updated, 2 available."""
-    notes = {ar.AUTO_ROLLBACK: "true", util.REVISION: str(revision), **annotations}
+    notes = {ar.AUTO_ROLLBACK: "true", REVISION: str(revision), **annotations}
     if last_available is not None:
         notes[ar.LAST_AVAILABLE_REVISION] = str(last_available)
     total, updated, available = counts
@@ -46,11 +48,11 @@ def deploy(image: str = "img:2", *, revision: int = 2, last_available: int | Non
 
 
 def rset(d: Object, image: str, revision: int, replicas: int, **annotations: str) -> Object:
-    pod_hash = util.template_hash(template(image))
-    rs = util.build_new_rs(d, pod_hash, replicas,
-                           {util.REVISION: str(revision), **annotations})
+    pod_hash = template_hash(template(image))
+    rs = build_new_rs(d, pod_hash, replicas,
+                           {REVISION: str(revision), **annotations})
     rs["spec"]["template"] = copy.deepcopy(template(image))
-    rs["spec"]["template"]["metadata"]["labels"][util.POD_TEMPLATE_HASH] = pod_hash
+    rs["spec"]["template"]["metadata"]["labels"][POD_TEMPLATE_HASH] = pod_hash
     rs["metadata"].update({"uid": f"uid-rs-{revision}", "resourceVersion": "1",
                            "creationTimestamp": f"2024-01-01T00:00:0{revision}Z"})
     rs["status"] = {"replicas": replicas, "availableReplicas": replicas}
@@ -106,7 +108,7 @@ def test_a_passed_progress_deadline_rolls_back_to_the_last_available_revision() 
     decision = decide(d, [old, new], [])
     assert (decision.action, decision.revision, decision.target) == ("rollback", 2, old)
     assert decision.failure == ar.Failure("ProgressDeadlineExceeded", "m")
-    assert decision.failed_hash == util.template_hash(template("img:2"))
+    assert decision.failed_hash == template_hash(template("img:2"))
 
 
 def test_a_deadline_about_an_older_generation_is_not_a_failure_of_this_one() -> None:
@@ -151,7 +153,7 @@ def test_other_waiting_reasons_are_not_failures() -> None:
 
 def test_a_template_already_rolled_back_is_left_alone() -> None:
     d, old, new = world(deploy(progressing=("False", "ProgressDeadlineExceeded"),
-                               **{ar.FAILED_HASH: util.template_hash(template("img:2"))}))
+                               **{ar.FAILED_HASH: template_hash(template("img:2"))}))
     decision = decide(d, [old, new], [])
     assert (decision.action, decision.why) == ("handled", "failed-hash-seen")
 
@@ -168,15 +170,15 @@ def test_a_revision_that_was_available_is_not_rolled_back_when_it_crashes_later(
     d, old, new = world(deploy(last_available=2))
     crash = pod(new, "p1", reason="CrashLoopBackOff", restarts=5)
     assert decide(d, [old, new], [crash]).why == "revision-was-available"
-    new["metadata"]["annotations"].update({util.REVISION: "4", util.REVISION_HISTORY: "2"})
-    d["metadata"]["annotations"][util.REVISION] = "4"  # rolled back to it since
+    new["metadata"]["annotations"].update({REVISION: "4", REVISION_HISTORY: "2"})
+    d["metadata"]["annotations"][REVISION] = "4"  # rolled back to it since
     assert decide(d, [old, new], [crash]).why == "revision-was-available"
 
 
 def test_the_target_is_found_under_its_new_number_after_a_rollback() -> None:
     d, old, new = world(deploy(progressing=("False", "ProgressDeadlineExceeded"), revision=4))
-    old["metadata"]["annotations"].update({util.REVISION: "3", util.REVISION_HISTORY: "1"})
-    new["metadata"]["annotations"][util.REVISION] = "4"
+    old["metadata"]["annotations"].update({REVISION: "3", REVISION_HISTORY: "1"})
+    new["metadata"]["annotations"][REVISION] = "4"
     decision = decide(d, [old, new], [])
     assert (decision.action, decision.target) == ("rollback", old)
 
@@ -202,7 +204,7 @@ def test_the_rollback_is_rollout_undo_with_the_reason_recorded() -> None:
     updated = ar.rollback_deployment(d, old, decision)
     assert updated["spec"]["template"] == template("img:1")  # no pod-template-hash
     notes = updated["metadata"]["annotations"]
-    assert notes[util.REVISION] == "2"  # the Deployment controller moves it on
+    assert notes[REVISION] == "2"  # the Deployment controller moves it on
     assert notes["kubernetes.io/change-cause"] == "first"  # kubectl copies it back, too
     assert "team" not in notes  # and drops what the revision did not have, as kubectl does
     assert notes[ar.LAST_AVAILABLE_REVISION] == "1"
@@ -214,7 +216,7 @@ def test_the_rollback_is_rollout_undo_with_the_reason_recorded() -> None:
 
 def test_the_deployment_controller_does_not_copy_the_bookkeeping_to_replicasets() -> None:
     d = deploy(**{ar.FAILED_HASH: "h", ar.ROLLBACK_REASON: "r"})
-    annotations, _ = util.new_rs_annotations(d, {}, 3, exists=False)
+    annotations, _ = new_rs_annotations(d, {}, 3, exists=False)
     assert ar.AUTO_ROLLBACK in annotations
     assert not ar.BOOKKEEPING & set(annotations)
 
@@ -283,7 +285,7 @@ def test_reconcile_rolls_back_once_and_records_a_warning() -> None:
 
 
 def test_reapplying_the_failed_template_is_not_rolled_back_again() -> None:
-    d, old, new = world(deploy(**{ar.FAILED_HASH: util.template_hash(template("img:2"))}))
+    d, old, new = world(deploy(**{ar.FAILED_HASH: template_hash(template("img:2"))}))
     crash = pod(new, "web-1", reason="CrashLoopBackOff", restarts=3)
     client, events = FakeClient([d, old, new, crash]), Events()
 
@@ -305,7 +307,7 @@ def test_no_target_is_reported_once() -> None:
             ((verb, _, _, patch),) = client.actions
             assert verb == "patch"
             notes = patch["metadata"]["annotations"]
-            assert notes[ar.FAILED_HASH] == util.template_hash(template("img:2"))
+            assert notes[ar.FAILED_HASH] == template_hash(template("img:2"))
             assert "not rolled back" in notes[ar.ROLLBACK_REASON]
             assert [e[1] for e in events] == ["AutoRollbackRevisionNotFound"]
             ctrl.d_informer.store._put(client.objects[("deployments", KEY)])

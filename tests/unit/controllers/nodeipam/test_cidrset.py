@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from controllers.cidrset import CIDRRangeFull, CIDRSet
+from controllers.nodeipam.cidrset import CIDRRangeFull, CIDRSet
 
 
 def nets(*texts: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

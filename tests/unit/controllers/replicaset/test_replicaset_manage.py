@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from controllers.pods import is_pod_available, pods_to_delete, sort_for_deletion
-from controllers.replicaset import (
+from controllers.common.pods import is_pod_available
+from controllers.replicaset.controller import (
     calculate_status,
     manage_replicas,
     pod_from_template,
     slow_start_batch,
 )
+from controllers.replicaset.deletion_order import pods_to_delete, sort_for_deletion
 from tests.unit.controllers.controller_fakes import obj
 
 Object = dict[str, Any]

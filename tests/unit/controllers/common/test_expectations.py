@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apimachinery.clock import FakeClock
-from controllers.expectations import EXPECTATIONS_TIMEOUT, ControllerExpectations
+from controllers.common.expectations import EXPECTATIONS_TIMEOUT, ControllerExpectations
 
 
 def test_unknown_key_is_satisfied() -> None:

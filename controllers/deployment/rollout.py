@@ -3,7 +3,7 @@
 Kubernetes' pkg/controller/deployment/util/deployment_util.go and the
 decision halves of rolling.go, recreate.go and sync.go. Nothing here does
 I/O: each function says how many replicas a ReplicaSet should have, and the
-controller (`deployment.py`) carries it out. A plan is a list of
+controller (`controller.py`) carries it out. A plan is a list of
 (ReplicaSet name, new spec.replicas) in the order Kubernetes would scale.
 """
 

@@ -4,16 +4,16 @@ Kubernetes' pkg/controller/replicaset/replica_set.go. `reconcile(key)`:
 
 1. reads the ReplicaSet and the namespace's active pods from the caches;
 2. claims pods (keeps its own, adopts matching orphans, releases its pods that
-   no longer match; see `controller_ref`);
+   no longer match; see `common.controller_ref`);
 3. if its expectations are satisfied and it is not being deleted, decides with
    the pure `manage_replicas` how many pods to create or which to delete, and
    acts: creates in slow-start batches (1, 2, 4, ...) so a template the
    apiserver rejects costs one failed call, not hundreds; deletes the pods
-   ranked cheapest to lose (`pods.sort_for_deletion`);
+   ranked cheapest to lose (`deletion_order.sort_for_deletion`);
 4. writes `status` (replicas, fullyLabeledReplicas, readyReplicas,
    availableReplicas, observedGeneration) through the status subresource.
 
-Expectations (`expectations.py`) make a burst of events harmless: until the
+Expectations (`common.expectations`) make a burst of events harmless: until the
 pods it created show up in the informer, a ReplicaSet is not synced again.
 After a restart there are no expectations and the informer's fresh list is
 the truth, so the count of existing pods is never exceeded.
@@ -33,10 +33,11 @@ from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.selectors import selector_from_dict
 
-from . import controller_ref as refs
-from .base import Controller, ControllerClient, SharedInformerFactory
-from .expectations import ControllerExpectations
-from .pods import is_pod_active, is_pod_available, pods_to_delete
+from ..base import Controller, ControllerClient, SharedInformerFactory
+from ..common import controller_ref as refs
+from ..common.expectations import ControllerExpectations
+from ..common.pods import is_pod_active, is_pod_available
+from .deletion_order import pods_to_delete
 
 Object = dict[str, Any]
 
