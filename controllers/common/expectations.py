@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from apimachinery.clock import Clock
 
+from ..base import COMPONENT
+
 log = logging.getLogger(__name__)
 
 EXPECTATIONS_TIMEOUT = 5 * 60.0
@@ -44,8 +46,10 @@ class _Expectation:
 class ControllerExpectations:
     """Per controller key: creations and deletions still to be observed, with a TTL."""
 
-    def __init__(self, clock: Clock, ttl: float = EXPECTATIONS_TIMEOUT) -> None:
+    def __init__(self, clock: Clock, ttl: float = EXPECTATIONS_TIMEOUT, *,
+                 controller: str = "") -> None:
         self._clock = clock
+        self._controller = controller  # for the log line
         self._ttl = ttl
         self._items: dict[str, _Expectation] = {}
 
@@ -55,7 +59,8 @@ class ControllerExpectations:
         if exp is None or exp.fulfilled():
             return True
         if self._clock.monotonic() - exp.timestamp > self._ttl:
-            log.info("expectations expired key=%s add=%d del=%d", key, exp.add, exp.delete)
+            log.info("component=%s controller=%s key=%s decision=expectations-expired "
+                     "add=%d del=%d", COMPONENT, self._controller, key, exp.add, exp.delete)
             return True
         return False
 

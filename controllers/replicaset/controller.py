@@ -167,7 +167,7 @@ class ReplicaSetController(Controller):
                  burst_replicas: int = BURST_REPLICAS) -> None:
         super().__init__(client, factory, workers=workers, clock=clock)
         self.burst_replicas = burst_replicas
-        self.expectations = ControllerExpectations(self.clock)
+        self.expectations = ControllerExpectations(self.clock, controller=self.name)
         self.rs_informer = factory.informer("replicasets")
         self.pod_informer = factory.informer("pods")
         self.rs_informer.add_event_handler(self.enqueue, self._rs_updated, self._rs_deleted)

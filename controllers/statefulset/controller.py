@@ -55,8 +55,8 @@ class StatefulSetController(Controller):
                  workers: int = 2, clock: Clock | None = None) -> None:
         super().__init__(client, factory, workers=workers, clock=clock)
         # Creations and deletions are counted apart: a Parallel sync may do both at once.
-        self.creations = ControllerExpectations(self.clock)
-        self.deletions = ControllerExpectations(self.clock)
+        self.creations = ControllerExpectations(self.clock, controller=self.name)
+        self.deletions = ControllerExpectations(self.clock, controller=self.name)
         self.templates: dict[str, dict[str, Object]] = {}  # key -> revision -> template
         self.sts_informer = factory.informer("statefulsets")
         self.pod_informer = factory.informer("pods")
