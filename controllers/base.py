@@ -2,11 +2,12 @@
 
 This is the skeleton of Kubernetes' sample-controller and of every controller
 in kube-controller-manager: informer event handlers only enqueue a
-`namespace/name` key; `workers` tasks pop keys and call `reconcile(key)`,
-which reads desired and observed state from the informer caches, acts, and is
-safe to run any number of times. An error (a 409 Conflict included, which is
-normal and logged quietly) puts the key back with rate-limited back-off; a
-success forgets the key's failure history (client-go's processNextWorkItem).
+`namespace/name` key; `workers` tasks (`apimachinery.workers`) pop keys and
+call `reconcile(key)`, which reads desired and observed state from the
+informer caches, acts, and is safe to run any number of times. An error (a
+409 Conflict included, which is normal and logged quietly) puts the key back
+with rate-limited back-off; a success forgets the key's failure history
+(client-go's processNextWorkItem).
 
 `SharedInformerFactory` mirrors client-go's: one informer per resource, shared
 by every controller of the process, so the controller-manager lists and
