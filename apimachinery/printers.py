@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from apimachinery.conditions import is_condition_true, is_ready, ready_condition
 from apimachinery.errors import BadRequest
 from apimachinery.meta import Object, labels_of, metadata, name_of, parse_time
 from apimachinery.resources import ResourceInfo
@@ -101,10 +102,6 @@ def _finished(cs: dict[str, Any]) -> datetime | None:
     return parse_time(terminated.get("finishedAt")) if terminated else None
 
 
-def _condition_true(conditions: list[dict[str, Any]] | None, kind: str) -> bool:
-    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions or [])
-
-
 def _summarize_pod(pod: Object) -> _PodSummary:
     """kubectl's printPod, step for step: init containers first, then containers."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
@@ -142,7 +139,7 @@ def _summarize_pod(pod: Object) -> _PodSummary:
             reason = f"Init:{i}/{len(init_specs)}"
         initializing = True
         break
-    if not initializing or _condition_true(status.get("conditions"), "Initialized"):
+    if not initializing or is_condition_true(pod, "Initialized"):
         restarts, last, has_running = sidecar_restarts, sidecar_last, False
         for cs in reversed(status.get("containerStatuses") or []):
             restarts += cs.get("restartCount") or 0
@@ -157,7 +154,7 @@ def _summarize_pod(pod: Object) -> _PodSummary:
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            ready_cond = _condition_true(status.get("conditions"), "Ready")
+            ready_cond = is_ready(pod)
             reason = "Running" if ready_cond else "NotReady"
     if metadata(pod).get("deletionTimestamp"):
         if status.get("reason") == "NodeLost":
@@ -287,9 +284,8 @@ def format_endpoints(endpoints: Object, port_names: set[str] | None = None) -> s
 
 def node_status(node: Object) -> str:
     """The node STATUS column: `Ready`/`NotReady`/`Unknown`, plus `SchedulingDisabled`."""
-    ready = [c.get("status") for c in (node.get("status") or {}).get("conditions") or []
-             if c.get("type") == "Ready"]
-    status = [("Ready" if ready[-1] == "True" else "NotReady") if ready else "Unknown"]
+    ready = ready_condition(node)
+    status = [("Ready" if is_ready(node) else "NotReady") if ready is not None else "Unknown"]
     if (node.get("spec") or {}).get("unschedulable"):
         status.append("SchedulingDisabled")
     return ",".join(status)

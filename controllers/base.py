@@ -2,11 +2,12 @@
 
 This is the skeleton of Kubernetes' sample-controller and of every controller
 in kube-controller-manager: informer event handlers only enqueue a
-`namespace/name` key; `workers` tasks pop keys and call `reconcile(key)`,
-which reads desired and observed state from the informer caches, acts, and is
-safe to run any number of times. An error (a 409 Conflict included, which is
-normal and logged quietly) puts the key back with rate-limited back-off; a
-success forgets the key's failure history (client-go's processNextWorkItem).
+`namespace/name` key; `workers` tasks (`apimachinery.workers`) pop keys and
+call `reconcile(key)`, which reads desired and observed state from the
+informer caches, acts, and is safe to run any number of times. An error (a
+409 Conflict included, which is normal and logged quietly) puts the key back
+with rate-limited back-off; a success forgets the key's failure history
+(client-go's processNextWorkItem).
 
 `SharedInformerFactory` mirrors client-go's: one informer per resource, shared
 by every controller of the process, so the controller-manager lists and
@@ -25,7 +26,8 @@ from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.informer import IndexFunc, Informer, ListerWatcher
 from apimachinery.resources import ResourceInfo, resolve
-from apimachinery.workqueue import RateLimiter, ShutDown, WorkQueue
+from apimachinery.workers import Workers
+from apimachinery.workqueue import RateLimiter, WorkQueue
 
 Object = dict[str, Any]
 COMPONENT = "controller-manager"
@@ -164,6 +166,8 @@ class Controller(ABC):
         self.clock: Clock = clock if clock is not None else RealClock()
         self.queue: WorkQueue[str] = WorkQueue(self.clock, rate_limiter, name=self.name)
         self.log = logging.getLogger(f"controllers.{self.name}")
+        self._workers = Workers(self.queue, lambda key: self.reconcile(key),
+                                on_error=self._sync_failed, name=self.name)
 
     @abstractmethod
     async def reconcile(self, key: str) -> None:
@@ -198,9 +202,7 @@ class Controller(ABC):
         sender = asyncio.create_task(recorder.run(), name=f"{self.name}-events") \
             if isinstance(recorder, EventRecorder) else None
         try:
-            async with asyncio.TaskGroup() as group:
-                for i in range(self.workers):
-                    group.create_task(self._worker(), name=f"{self.name}-worker-{i}")
+            await self._workers.run(self.workers)
         finally:
             if sender is not None:
                 sender.cancel()
@@ -210,38 +212,26 @@ class Controller(ABC):
     def shut_down(self) -> None:
         self.queue.shut_down()
 
-    async def _worker(self) -> None:
-        while await self.process_next():
-            pass
-
     async def process_next(self) -> bool:
         """Pop one key and reconcile it; False once the queue is shut down and drained."""
-        try:
-            key = await self.queue.get()
-        except ShutDown:
-            return False
-        try:
-            await self.reconcile(key)
-        except Requeue as req:
+        return await self._workers.process_next()
+
+    def _sync_failed(self, key: str, exc: Exception) -> None:
+        """Requeue a key whose reconcile raised: as it asked, or with rate-limited back-off."""
+        if isinstance(exc, Requeue):
             self.log.info("component=%s controller=%s key=%s decision=requeue reason=%r",
-                          COMPONENT, self.name, key, str(req))
-            if req.after is not None:
-                self.queue.add_after(key, req.after)
+                          COMPONENT, self.name, key, str(exc))
+            if exc.after is not None:
+                self.queue.add_after(key, exc.after)
             else:
                 self.queue.add_rate_limited(key)
-        except errors.Conflict as exc:
+        elif isinstance(exc, errors.Conflict):
             self.log.info("component=%s controller=%s key=%s decision=requeue conflict=%r",
                           COMPONENT, self.name, key, exc.message)
             self.queue.add_rate_limited(key)
-        except Exception as exc:
+        else:
             self.log.warning("component=%s controller=%s key=%s decision=retry error=%r "
                              "requeues=%d", COMPONENT, self.name, key, exc,
                              self.queue.num_requeues(key),
                              exc_info=not isinstance(exc, errors.APIError))
             self.queue.add_rate_limited(key)
-        else:
-            self.queue.forget(key)
-        finally:
-            self.queue.done(key)
-        return True
-

@@ -31,10 +31,10 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
+from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
 
 from .base import Controller, ControllerClient, Requeue, SharedInformerFactory
-from .pods import is_pod_ready
 
 Object = dict[str, Any]
 
@@ -146,7 +146,7 @@ def compute_subsets(service: Object, pods: list[Object]) -> list[Object]:
             continue  # serves none of the ports (a headless Service may have no ports)
         key = _address_key(address)
         addresses[key] = address
-        ready[key] = publish_not_ready or is_pod_ready(pod)
+        ready[key] = publish_not_ready or is_ready(pod)
         ports_of[key] = {_port_key(p) for p in ports}
         port_objects.update({_port_key(p): p for p in ports})
     groups: dict[frozenset[tuple[str, int, str, str]], list[tuple[str, str]]] = {}

@@ -34,7 +34,6 @@ from apimachinery.clock import Clock
 from apimachinery.informer import Informer
 from apimachinery.resources import UnknownResourceError, by_kind, by_plural
 
-from . import controller_ref as refs
 from .base import (
     OWNER_UID_INDEX,
     UID_INDEX,
@@ -44,6 +43,7 @@ from .base import (
     owner_uid_index,
     uid_index,
 )
+from .common import controller_ref as refs
 
 Object = dict[str, Any]
 

@@ -39,12 +39,12 @@ from apimachinery.leaderelectionflags import (
 
 from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
-from .cidrset import CIDRSet, parse_cidr
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .nodeipam import NodeIpamController
+from .nodeipam.cidrset import CIDRSet, parse_cidr
 from .nodelifecycle import NodeLifecycleController
 from .podgc import PodGCController
 from .replicaset import ReplicaSetController

@@ -33,11 +33,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery import errors, meta
+from apimachinery.conditions import READY, find_condition, ready_condition
 from apimachinery.events import EventRecorder
 from apimachinery.meta import rfc3339
 
 from .base import Controller, ControllerClient, SharedInformerFactory
-from .deployment_util import get_condition
 
 Object = dict[str, Any]
 
@@ -48,10 +48,6 @@ NOT_READY = "node.kubernetes.io/not-ready"
 NODE_TAINT_KEYS = (UNREACHABLE, NOT_READY)
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
-
-
-def ready_condition(node: Object) -> Object | None:
-    return get_condition(node.get("status") or {}, "Ready")
 
 
 def heartbeat_age(node: Object, lease: Object | None, now: datetime) -> float | None:
@@ -137,7 +133,7 @@ def pod_node_index(pod: Object) -> list[str]:
 def with_pod_not_ready(pod: Object, now: datetime) -> Object | None:
     status = pod.get("status") or {}
     conditions = [dict(c) for c in status.get("conditions") or []]
-    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    ready = find_condition(conditions, READY)
     if ready is None or ready.get("status") == "False":
         return None
     ready.update(status="False", reason="NodeNotReady", lastTransitionTime=rfc3339(now),

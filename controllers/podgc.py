@@ -27,9 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import errors, meta
+from apimachinery.conditions import READY, condition_status
 
 from .base import Controller, ControllerClient, SharedInformerFactory
-from .deployment_util import get_condition
 from .nodelifecycle import NODE_NAME_INDEX, pod_node_index
 
 Object = dict[str, Any]
@@ -41,7 +41,7 @@ def out_of_service(node: Object) -> bool:
     """Tainted out-of-service:NoExecute and not Ready: declared off by an operator."""
     tainted = any(t.get("key") == OUT_OF_SERVICE and t.get("effect") == "NoExecute"
                   for t in (node.get("spec") or {}).get("taints") or [])
-    ready = (get_condition(node.get("status") or {}, "Ready") or {}).get("status")
+    ready = condition_status(node, READY)
     return tainted and ready != "True"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.client import Client
+from apimachinery.conditions import is_ready
 
 POLL = 0.5
 
@@ -34,8 +35,7 @@ def node_rows(client: Client) -> list[NodeRow]:
     rows = []
     for node in client.list("nodes").get("items") or []:
         status = node.get("status") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in status.get("conditions") or [])
+        ready = is_ready(node)
         address = next((a.get("address", "") for a in status.get("addresses") or []
                         if a.get("type") == "InternalIP"), "")
         rows.append(NodeRow(node["metadata"]["name"], ready, address,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import meta
+from apimachinery.conditions import READY, condition_status
 
 Object = dict[str, Any]
 
@@ -67,17 +68,10 @@ def pod_spec_changed(old: Object, new: Object) -> bool:
     return _scheduling_view(old) != _scheduling_view(new)
 
 
-def _ready(node: Object) -> str:
-    for condition in _status(node).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("status") or "")
-    return ""
-
-
 def node_scheduling_properties_changed(old: Object, new: Object) -> bool:
     """A change a filter could see: cordon, allocatable, labels, taints, readiness."""
     return (bool(_spec(old).get("unschedulable")) != bool(_spec(new).get("unschedulable"))
             or _status(old).get("allocatable") != _status(new).get("allocatable")
             or meta.labels_of(old) != meta.labels_of(new)
             or (_spec(old).get("taints") or []) != (_spec(new).get("taints") or [])
-            or _ready(old) != _ready(new))
+            or condition_status(old, READY) != condition_status(new, READY))

@@ -55,6 +55,8 @@ class SchedulingQueue:
         """The attempt failed for another reason (API error, plugin error): retry later."""
         self._queue.add_rate_limited(key)
 
+    add_rate_limited = add_backoff  # the name `apimachinery.workers.KeyQueue` knows it by
+
     def delete(self, key: str) -> None:
         """The pod was bound or deleted; any queued entry is skipped when popped."""
         self._unschedulable.discard(key)

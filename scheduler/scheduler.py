@@ -26,7 +26,7 @@ from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer, ListerWatcher
-from apimachinery.workqueue import ShutDown
+from apimachinery.workers import Workers
 from scheduler.cache import DEFAULT_ASSUME_TTL, NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.cycle import ScheduleResult, schedule
 from scheduler.equivalence import EquivalenceCache
@@ -94,6 +94,10 @@ class Scheduler:
         self.nodes.add_event_handler(self._on_node_add, self._on_node_update)
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self._stopped = asyncio.Event()
+        # schedule_one forgets a pod's back-off itself, once its binding lands.
+        self._workers = Workers(self.queue, lambda key: self.schedule_one(key),
+                                on_error=self._schedule_failed, forget_on_success=False,
+                                name="scheduler")
 
     # -- lifecycle: the seam leader election drives --------------------------------------
 
@@ -109,7 +113,8 @@ class Scheduler:
                 log.info("component=scheduler scheduler=%s workers=%d nodes=%d pods=%d "
                          "msg=\"caches synced, scheduling\"", self.name, self.workers,
                          len(self.nodes.store), len(self.pods.store))
-                workers += [asyncio.create_task(self._worker(), name=f"scheduler-worker-{i}")
+                workers += [asyncio.create_task(self._workers.worker(),
+                                                name=f"scheduler-worker-{i}")
                             for i in range(self.workers)]
                 await self._stopped.wait()
         finally:
@@ -173,24 +178,13 @@ class Scheduler:
 
     # -- workers -------------------------------------------------------------------------
 
-    async def _worker(self) -> None:
-        while await self.process_next():
-            pass
-
     async def process_next(self) -> bool:
         """Pop one key and schedule it; False once the queue is shut down."""
-        try:
-            key = await self.queue.get()
-        except ShutDown:
-            return False
-        try:
-            await self.schedule_one(key)
-        except Exception:
-            log.exception("component=scheduler pod=%s decision=error", key)
-            self.queue.add_backoff(key)
-        finally:
-            self.queue.done(key)
-        return True
+        return await self._workers.process_next()
+
+    def _schedule_failed(self, key: str, exc: Exception) -> None:
+        log.error("component=scheduler pod=%s decision=error", key, exc_info=exc)
+        self.queue.add_backoff(key)
 
     async def schedule_one(self, key: str) -> None:
         """One attempt for one pod: decide from the cache, then bind or record why not."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from apimachinery.conditions import READY, condition_status
 from scheduler.framework import SUCCESS, NodeInfo, Status
 from scheduler.plugins.taint_toleration import (
     NO_SCHEDULE,
@@ -29,19 +30,11 @@ TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
 
 
-def ready_status(node: Object) -> str:
-    """The Ready condition's status: "True", "False", "Unknown", or "" when not reported."""
-    for condition in (node.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("status") or "")
-    return ""
-
-
 class NodeReady:
     name: ClassVar[str] = "NodeReady"
 
     def filter(self, pod: Object, node_info: NodeInfo) -> Status:
-        status = ready_status(node_info.node)
+        status = condition_status(node_info.node, READY)
         if status == "True":
             return SUCCESS
         key = TAINT_NODE_UNREACHABLE if status == "Unknown" else TAINT_NODE_NOT_READY
