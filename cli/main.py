@@ -5,7 +5,7 @@ This module is the front door: the global flags (`--kubeconfig`, `--context`,
 about objects (`version`, `api-resources`, `config view`), the registration
 of the object verbs (`cli.commands`), of `rollout` (`cli.rollout`), of
 `cordon`/`uncordon`/`drain` (`cli.nodes`) and of `up`/`down`/`status`
-(`cli.cluster`), and the error boundary.
+(`cli.cluster.updown`), and the error boundary.
 
 The boundary is kubectl's contract with scripts and people: a failure is one
 line on stderr starting `error: `, the exit code is 1, and there is never a
@@ -29,6 +29,7 @@ from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
 from cli import commands, lab, nodes, pods, printers, rollout, wait
+from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
 
@@ -248,12 +249,7 @@ rollout.register(app)
 nodes.register(app)
 wait.register(app)
 lab.register(app)
-try:
-    from cli import cluster
-except ImportError:  # pragma: no cover - the supervisor is optional for the client
-    cluster = None  # type: ignore[assignment]
-if cluster is not None and hasattr(cluster, "register"):
-    cluster.register(app)
+updown.register(app)
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from docker.models.volumes import Volume
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool, Mount
 
 from apiserver.strategies import strategy_for
+from cli.cluster.processes import wait_for
 from cli.manifests import load_manifests
-from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.e2e
 

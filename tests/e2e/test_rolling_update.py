@@ -24,9 +24,9 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
+from cli.cluster.throwaway import local_cluster
 from tests.support.load import SteadyClient
-from tests.support.localcluster import local_cluster
-from tests.support.processes import wait_for
 from tests.support.rollouts import rolled_out, set_image
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(os.geteuid() != 0,

@@ -19,14 +19,14 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
-from tests.integration.test_controllers import mark_ready
-from tests.support.processes import (
+from cli.cluster.processes import (
     Apiserver,
     Process,
     own_control_plane,
     start_controller_manager,
     wait_for,
 )
+from tests.integration.test_controllers import mark_ready
 from tests.support.rollouts import set_image
 
 Object = dict[str, Any]
