@@ -24,6 +24,7 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
+from bench.rollouts import set_image
 from cli.cluster.processes import (
     Apiserver,
     Process,
@@ -31,7 +32,6 @@ from cli.cluster.processes import (
     start_controller_manager,
     wait_for,
 )
-from tests.support.rollouts import set_image
 
 Object = dict[str, Any]
 SCHOONER = str(Path(sys.executable).parent / "schooner")

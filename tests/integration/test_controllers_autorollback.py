@@ -19,6 +19,7 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
+from bench.rollouts import set_image
 from cli.cluster.processes import (
     Apiserver,
     Process,
@@ -27,7 +28,6 @@ from cli.cluster.processes import (
     wait_for,
 )
 from tests.integration.test_controllers import mark_ready
-from tests.support.rollouts import set_image
 
 Object = dict[str, Any]
 TIMEOUT = 30.0
