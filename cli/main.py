@@ -28,7 +28,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import commands, lab, nodes, pods, printers, rollout, wait
+from cli import commands, lab, nodes, output_formats, pods, rollout, wait
 from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
@@ -123,8 +123,8 @@ def version_cmd(
         if output is None:
             typer.echo(f"Server Version: {server.get('gitVersion', 'unknown')}")
     if output is not None:
-        typer.echo((printers.render_json if output == "json" else printers.render_yaml)(info),
-                   nl=False)
+        render = output_formats.render_json if output == "json" else output_formats.render_yaml
+        typer.echo(render(info), nl=False)
 
 
 def _discovery(client: Client) -> list[dict[str, Any]]:
@@ -174,8 +174,8 @@ def api_resources_cmd(
     if output == "wide":
         header += ["VERBS", "CATEGORIES"]
     lines = ["\t".join(cells) for cells in [header, *rows]]
-    typer.echo(printers.tabwrite(lines, minwidth=printers.GET_MINWIDTH,
-                                 padding=printers.GET_PADDING), nl=False)
+    typer.echo(output_formats.tabwrite(lines, minwidth=output_formats.GET_MINWIDTH,
+                                       padding=output_formats.GET_PADDING), nl=False)
 
 
 def redact_config(doc: dict[str, Any]) -> dict[str, Any]:
@@ -238,7 +238,7 @@ def config_view_cmd(
         doc = minify_config(doc, session.context)
     if not raw:
         doc = redact_config(doc)
-    text = (printers.render_json(doc) if output == "json"
+    text = (output_formats.render_json(doc) if output == "json"
             else yaml.safe_dump(doc, sort_keys=True, default_flow_style=False))
     typer.echo(text, nl=False)
 
