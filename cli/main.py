@@ -28,7 +28,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import commands, lab, nodes, output_formats, pods, rollout, wait
+from cli import commands, lab, logs_exec, nodes, output_formats, rollout, wait
 from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
@@ -244,7 +244,7 @@ def config_view_cmd(
 
 
 commands.register(app)
-pods.register(app)
+logs_exec.register(app)
 rollout.register(app)
 nodes.register(app)
 wait.register(app)
