@@ -35,25 +35,41 @@ def find_etcd(required: bool = True) -> str:
     return found or "etcd"
 
 
+def etcd_command(etcd: str, name: str, data_dir: Path, client_port: int, peer_port: int,
+                 *flags: str) -> list[str]:
+    """A single-member etcd named `name` on loopback ports, with its data in `data_dir`."""
+    client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+    return [
+        etcd, "--name", name, "--data-dir", str(data_dir),
+        "--listen-client-urls", client, "--advertise-client-urls", client,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", f"{name}={peer}", *flags,
+    ]
+
+
+def apiserver_command(etcd_url: str, port: int, cert: Path, key: Path, tokens: Path,
+                      *flags: str) -> list[str]:
+    """`python -m apiserver` over TLS on a loopback port, with static tokens."""
+    return [
+        sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url,
+        "--bind-address", "127.0.0.1", "--secure-port", str(port),
+        "--tls-cert-file", str(cert), "--tls-private-key-file", str(key),
+        "--token-auth-file", str(tokens), *flags,
+    ]
+
+
 def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> list[Component]:
     """The control plane in start order; later components are appended here."""
-    client, peer = f"http://127.0.0.1:{ports.etcd}", f"http://127.0.0.1:{ports.etcd_peer}"
+    client = f"http://127.0.0.1:{ports.etcd}"
     pythonpath = os.pathsep.join(p for p in (str(SOURCE_ROOT), os.environ.get("PYTHONPATH")) if p)
     return [
-        Component("etcd", [
-            etcd, "--name", "schooner", "--data-dir", str(paths.etcd_data),
-            "--listen-client-urls", client, "--advertise-client-urls", client,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"schooner={peer}",
-        ], f"{client}/health", ports=(ports.etcd, ports.etcd_peer)),
-        Component("apiserver", [
-            sys.executable, "-m", "apiserver", "--etcd-servers", client,
-            "--bind-address", "127.0.0.1", "--secure-port", str(ports.apiserver),
-            "--tls-cert-file", str(paths.apiserver_cert),
-            "--tls-private-key-file", str(paths.apiserver_key),
-            "--token-auth-file", str(paths.tokens),
+        Component("etcd", etcd_command(etcd, "schooner", paths.etcd_data, ports.etcd,
+                                       ports.etcd_peer),
+                  f"{client}/health", ports=(ports.etcd, ports.etcd_peer)),
+        Component("apiserver", apiserver_command(
+            client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(),
-        ], f"https://127.0.0.1:{ports.apiserver}/readyz",
+        ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),
     ]

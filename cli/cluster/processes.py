@@ -25,7 +25,7 @@ import httpx
 
 from apimachinery.client import AsyncClient, Client
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
-from cli.cluster.components import find_etcd
+from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
 T = TypeVar("T")
 
@@ -101,14 +101,10 @@ class Etcd:
     def __init__(self, workdir: Path) -> None:
         self.client_port, self.peer_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.client_port}"
-        peer = f"http://127.0.0.1:{self.peer_port}"
         workdir.mkdir(parents=True, exist_ok=True)
-        self.process = Process("etcd", [
-            find_etcd(), "--name", "test", "--data-dir", str(workdir / "data"),
-            "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"test={peer}", "--log-level", "warn",
-        ], workdir / "etcd.log")
+        self.process = Process("etcd", etcd_command(
+            find_etcd(), "test", workdir / "data", self.client_port, self.peer_port,
+            "--log-level", "warn"), workdir / "etcd.log")
 
     def start(self) -> Etcd:
         self.process.start()
@@ -150,13 +146,9 @@ class Apiserver:
             (workdir / name).write_bytes(data)
         write_token_file(workdir / "tokens.csv", [
             TokenEntry(self.token, "admin", "admin", ("system:masters",))])
-        self.process = Process("apiserver", [
-            sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url,
-            "--bind-address", "127.0.0.1", "--secure-port", str(self.port),
-            "--tls-cert-file", str(workdir / "apiserver.crt"),
-            "--tls-private-key-file", str(workdir / "apiserver.key"),
-            "--token-auth-file", str(workdir / "tokens.csv"), *(extra_args or []),
-        ], workdir / "apiserver.log")
+        self.process = Process("apiserver", apiserver_command(
+            etcd_url, self.port, workdir / "apiserver.crt", workdir / "apiserver.key",
+            workdir / "tokens.csv", *(extra_args or [])), workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
         self.process.start()
