@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cli.cluster.processes import Apiserver
-from tests.integration.manifests import deployment
+from tests.integration.sample_objects import deployment
 
 kubernetes = pytest.importorskip("kubernetes")
 pytestmark = pytest.mark.integration
