@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/api.py [--quick] [--profile] [--write docs/benchmarks.md]
 
-It starts its own etcd and apiserver (`tests.support.processes`, in a temporary
+It starts its own etcd and apiserver (`cli.cluster.processes`, in a temporary
 directory, on free 127.0.0.1 ports) and measures, in order:
 
 1. raw etcd puts through etcd's v3 JSON gateway at concurrency 1, 16 and 64: the
@@ -55,12 +55,13 @@ import orjson
 import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the repo root
+if str(ROOT) not in sys.path:  # run as a script: `bench` lives at the repo root
     sys.path.insert(0, str(ROOT))
 
 from apimachinery.client import AsyncClient  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from tests.support.processes import Apiserver, Etcd, etcd_binary  # noqa: E402
+from cli.cluster.components import find_etcd  # noqa: E402
+from cli.cluster.processes import Apiserver, Etcd  # noqa: E402
 
 LEVELS = (1, 16, 64)
 # httpx's pool costs CPU per queued request and connection: with 64 requests in one
@@ -689,7 +690,7 @@ def machine() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
     mem = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
-    etcd = subprocess.run([etcd_binary(), "--version"], capture_output=True, text=True,
+    etcd = subprocess.run([find_etcd(), "--version"], capture_output=True, text=True,
                           timeout=10).stdout.splitlines()
     git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
                          capture_output=True, text=True, timeout=10).stdout.strip()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from apimachinery.client import AsyncClient
-from tests.support.processes import Process
+from cli.cluster.processes import Process
 
 NODE_MONITOR_GRACE = ("--node-monitor-grace-period", "40s")  # for the controller-manager
 READY_LINE = "hollow nodes ready"  # logged once every Node, Lease and informer is up

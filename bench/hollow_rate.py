@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the repo root
+if str(ROOT) not in sys.path:  # run as a script: `bench` lives at the repo root
     sys.path.insert(0, str(ROOT))
 
 from apimachinery.client import AsyncClient  # noqa: E402
 from bench.footprint import cpu_seconds  # noqa: E402
-from tests.support.processes import Apiserver, Etcd, Process  # noqa: E402
+from cli.cluster.processes import Apiserver, Etcd, Process  # noqa: E402
 
 NAMESPACE = "hollow-rate"
 READY_LINE = "hollow nodes ready"

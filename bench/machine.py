@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import etcd_binary
+from cli.cluster.components import find_etcd
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ class Stamp:
 
 def etcd_version() -> str:
     """The first line of `etcd --version`, e.g. `etcd Version: 3.5.1` -> `3.5.1`."""
-    out = subprocess.run([etcd_binary(), "--version"], capture_output=True, text=True,
+    out = subprocess.run([find_etcd(), "--version"], capture_output=True, text=True,
                          timeout=10, check=False).stdout.splitlines()
     return out[0].split(":", 1)[-1].strip() if out else "?"
 

@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/pods.py [--quick] [--write docs/benchmarks.md]
 
 It starts a whole cluster of its own through the real launcher
-(`tests.support.localcluster`: etcd, apiserver, controller-manager, scheduler and one
+(`cli.cluster.throwaway`: etcd, apiserver, controller-manager, scheduler and one
 agent on free 127.0.0.1 ports, its own node name and Docker network) and measures, in
 one run and side by side with the Docker engine it drives:
 
@@ -55,14 +55,14 @@ from typing import Any
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the repo root
+if str(ROOT) not in sys.path:  # run as a script: `bench` lives at the repo root
     sys.path.insert(0, str(ROOT))
 
 from apimachinery import errors  # noqa: E402
 from apimachinery.client import AsyncClient  # noqa: E402
 from bench.api import background_load, cpu_seconds, machine_busy, percentile  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from tests.support.localcluster import local_cluster  # noqa: E402
+from cli.cluster.throwaway import local_cluster  # noqa: E402
 
 IMAGE = "schooner/busybox:latest"
 NAMESPACE = "default"

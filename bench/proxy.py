@@ -4,7 +4,7 @@ Run from the repository root, as root (the proxy adds ClusterIPs to `lo`)::
 
     .venv/bin/python bench/proxy.py [--quick] [--write docs/benchmarks.md]
 
-It starts a whole local cluster of its own (`tests.support.localcluster`: etcd,
+It starts a whole local cluster of its own (`cli.cluster.throwaway`: etcd,
 apiserver, controller-manager, scheduler, agent and proxy, on free ports, with its own
 pod network and service range inside 172.28.0.0/16), runs one replica of the web
 example behind a ClusterIP Service, and then, in one run and interleaved round by
@@ -34,13 +34,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: `tests.support` lives at the repo root
+if str(ROOT) not in sys.path:  # run as a script: `bench` lives at the repo root
     sys.path.insert(0, str(ROOT))
 
 from apimachinery.client import Client  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from tests.support.localcluster import local_cluster  # noqa: E402
-from tests.support.processes import wait_for  # noqa: E402
+from cli.cluster.processes import wait_for  # noqa: E402
+from cli.cluster.throwaway import local_cluster  # noqa: E402
 
 REQUEST = b"GET /healthz HTTP/1.0\r\nHost: bench\r\n\r\n"
 POD_CIDR, SERVICE_CIDR = "172.28.97.0/24", "172.28.96.0/24"

@@ -6,7 +6,7 @@ Run from the repository root::
                                     [--nodes 100,1000,5000] [--pods 10000]
                                     [--write docs/benchmarks.md]
 
-Every phase starts an etcd and apiserver of its own (tests/support/processes), bounds its
+Every phase starts an etcd and apiserver of its own (cli/cluster/processes), bounds its
 load in count and time and stops what it started by PID. The scheduler phase also runs
 the real scheduler and controller-manager and one hollow-node process (`python -m agent
 --hollow N`): N Nodes that register, renew their Leases and report their pods Running
@@ -51,7 +51,7 @@ from bench.api import Latencies, RawWatch, closed_loop, deliveries, pod  # noqa:
 from bench.footprint import Sampler, Usage  # noqa: E402
 from bench.machine import Stamp, stamp  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from tests.support.processes import Apiserver, Etcd, Process  # noqa: E402
+from cli.cluster.processes import Apiserver, Etcd, Process  # noqa: E402
 
 TASKS_PER_CLIENT = 4  # httpx spends more CPU than the server with more per pool
 SENT = "bench.schooner.io/sent"  # the annotation with the client's send time
@@ -372,7 +372,7 @@ async def scheduler_run(api: Apiserver, etcd: Etcd, workdir: Path, nodes: int, p
                         ) -> SchedResult:
     """Hollow nodes, the real scheduler and controller-manager; Deployments of `pods` pods."""
     from bench.hollow import NODE_MONITOR_GRACE, start_hollow, wait_nodes_ready
-    from tests.support.processes import start_controller_manager
+    from cli.cluster.processes import start_controller_manager
 
     kubeconfig = api.kubeconfig(workdir / "kubeconfig")
     result = SchedResult(nodes, pods, [], [], 0.0, 0.0)

@@ -40,11 +40,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from apimachinery.client import Client  # noqa: E402
+from bench.load import SteadyClient  # noqa: E402
 from bench.report import write_section  # noqa: E402
+from bench.rollouts import rolled_out, set_image  # noqa: E402
+from cli.cluster.processes import wait_for  # noqa: E402
 from lab.testing import SchoonerCluster  # noqa: E402
-from tests.support.load import SteadyClient  # noqa: E402
-from tests.support.processes import wait_for  # noqa: E402
-from tests.support.rollouts import rolled_out, set_image  # noqa: E402
 
 NS = "bench"
 IMAGE = "schooner/web-example:{}"

@@ -36,8 +36,8 @@ from bench.footprint import Sampler  # noqa: E402
 from bench.machine import stamp  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from cli import cluster  # noqa: E402
-from tests.support.localcluster import own_cluster_env, remove_leftovers  # noqa: E402
-from tests.support.processes import free_port, wait_for  # noqa: E402
+from cli.cluster.processes import free_port, wait_for  # noqa: E402
+from cli.cluster.throwaway import own_cluster_env, remove_leftovers  # noqa: E402
 
 TAG, POD_CIDR, SERVICE_CIDR = "bench-up", "172.28.80.0/24", "172.28.81.0/24"
 MB = 1024 * 1024

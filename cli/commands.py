@@ -6,7 +6,7 @@ through `apimachinery.client`, and prints what kubectl prints. Where kubectl
 carries on past one object's failure (`apply -f`, `delete a b`, `get a b`), so
 do these: that failure is one `error:` line on stderr, the others go ahead,
 and the command exits 1 at the end (`CommandError("")`, "already reported").
-Output formats are `cli.printers`'; `describe`'s text is `cli.describe`'s.
+Output formats are `cli.output_formats`'; `describe`'s text is `cli.describe`'s.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from apimachinery.client import Client
 from apimachinery.meta import name_of, namespace_of, resource_version_of
 from apimachinery.resources import ResourceInfo, by_plural, resolve
 from apimachinery.selectors import selector_from_dict
-from cli import printers
+from cli import output_formats
 from cli.apply import apply_one, object_ref, with_namespace
 from cli.describe import describe as describe_text
 from cli.manifests import load_manifests
@@ -130,7 +130,7 @@ def with_type(resource: ResourceInfo, obj: Object) -> Object:
 
 def _print_document(objects: list[Object], output: str, *, single: bool) -> None:
     doc: Object | list[Object] = objects[0] if single else objects
-    render = printers.render_json if output == "json" else printers.render_yaml
+    render = output_formats.render_json if output == "json" else output_formats.render_yaml
     typer.echo(render(doc), nl=False)
 
 
@@ -222,14 +222,14 @@ def get_cmd(
             groups.setdefault(resource, []).append(obj)
             rv, field_selector = resource_version_of(obj), f"metadata.name={name}"
     now = datetime.now(UTC)
-    tables: dict[ResourceInfo, printers.TablePrinter] = {}
+    tables: dict[ResourceInfo, output_formats.TablePrinter] = {}
     for resource, objects in groups.items():
         if output in ("json", "yaml"):
             _print_document(objects, output, single=kind is None and len(pairs) == 1)
         elif output == "name":
-            typer.echo(printers.render_names(resource, objects), nl=False)
+            typer.echo(output_formats.render_names(resource, objects), nl=False)
         else:
-            tables[resource] = printers.TablePrinter(resource, **table)
+            tables[resource] = output_formats.TablePrinter(resource, **table)
             typer.echo(tables[resource].render(objects, now), nl=False)
     if kind is not None and not groups[kind] and output not in ("json", "yaml"):
         where = f" in {ns} namespace." if ns else ""
@@ -238,12 +238,12 @@ def get_cmd(
         raise CommandError("")
     if watch:
         resource = kind or pairs[0][0]
-        printer = tables.get(resource) or printers.TablePrinter(resource, **table)
+        printer = tables.get(resource) or output_formats.TablePrinter(resource, **table)
         _watch(client, resource, ns, rv, output, printer, selector, field_selector)
 
 
 def _watch(client: Client, resource: ResourceInfo, ns: str | None, rv: str, output: str | None,
-           printer: printers.TablePrinter, selector: str | None, fields: str | None) -> None:
+           printer: output_formats.TablePrinter, selector: str | None, fields: str | None) -> None:
     """`get -w`: one line (or document) per change after the list, until the server ends it."""
     for event in client.watch(resource, ns, resource_version=rv or None,
                               label_selector=selector, field_selector=fields):
@@ -253,11 +253,11 @@ def _watch(client: Client, resource: ResourceInfo, ns: str | None, rv: str, outp
             continue
         obj = with_type(resource, event.object)
         if output == "json":
-            text = printers.render_json(obj)
+            text = output_formats.render_json(obj)
         elif output == "yaml":
-            text = "---\n" + printers.render_yaml(obj)
+            text = "---\n" + output_formats.render_yaml(obj)
         elif output == "name":
-            text = printers.render_names(resource, [obj])
+            text = output_formats.render_names(resource, [obj])
         else:
             text = printer.render([obj], datetime.now(UTC))
         typer.echo(text, nl=False)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from apimachinery import errors
-from cli.cluster import exit_with_error
+from cli.cluster.updown import exit_with_error
 from lab import lifecycle
 from lab.compose import ComposeError
 from lab.images import ImageError

@@ -5,7 +5,7 @@ This module is the front door: the global flags (`--kubeconfig`, `--context`,
 about objects (`version`, `api-resources`, `config view`), the registration
 of the object verbs (`cli.commands`), of `rollout` (`cli.rollout`), of
 `cordon`/`uncordon`/`drain` (`cli.nodes`) and of `up`/`down`/`status`
-(`cli.cluster`), and the error boundary.
+(`cli.cluster.updown`), and the error boundary.
 
 The boundary is kubectl's contract with scripts and people: a failure is one
 line on stderr starting `error: `, the exit code is 1, and there is never a
@@ -28,7 +28,8 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import commands, lab, nodes, pods, printers, rollout, wait
+from cli import commands, lab, logs_exec, nodes, output_formats, rollout, wait
+from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
 
@@ -122,8 +123,8 @@ def version_cmd(
         if output is None:
             typer.echo(f"Server Version: {server.get('gitVersion', 'unknown')}")
     if output is not None:
-        typer.echo((printers.render_json if output == "json" else printers.render_yaml)(info),
-                   nl=False)
+        render = output_formats.render_json if output == "json" else output_formats.render_yaml
+        typer.echo(render(info), nl=False)
 
 
 def _discovery(client: Client) -> list[dict[str, Any]]:
@@ -173,8 +174,8 @@ def api_resources_cmd(
     if output == "wide":
         header += ["VERBS", "CATEGORIES"]
     lines = ["\t".join(cells) for cells in [header, *rows]]
-    typer.echo(printers.tabwrite(lines, minwidth=printers.GET_MINWIDTH,
-                                 padding=printers.GET_PADDING), nl=False)
+    typer.echo(output_formats.tabwrite(lines, minwidth=output_formats.GET_MINWIDTH,
+                                       padding=output_formats.GET_PADDING), nl=False)
 
 
 def redact_config(doc: dict[str, Any]) -> dict[str, Any]:
@@ -237,23 +238,18 @@ def config_view_cmd(
         doc = minify_config(doc, session.context)
     if not raw:
         doc = redact_config(doc)
-    text = (printers.render_json(doc) if output == "json"
+    text = (output_formats.render_json(doc) if output == "json"
             else yaml.safe_dump(doc, sort_keys=True, default_flow_style=False))
     typer.echo(text, nl=False)
 
 
 commands.register(app)
-pods.register(app)
+logs_exec.register(app)
 rollout.register(app)
 nodes.register(app)
 wait.register(app)
 lab.register(app)
-try:
-    from cli import cluster
-except ImportError:  # pragma: no cover - the supervisor is optional for the client
-    cluster = None  # type: ignore[assignment]
-if cluster is not None and hasattr(cluster, "register"):
-    cluster.register(app)
+updown.register(app)
 
 
 def main() -> None:

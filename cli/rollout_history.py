@@ -18,7 +18,7 @@ from typing import Any
 
 from apimachinery.meta import canonical, metadata, name_of, rfc3339
 from apimachinery.resources import ResourceInfo
-from cli.printers import tabwrite
+from cli.output_formats import tabwrite
 
 from .commands import CommandError
 from .rollout_status import REVISION

@@ -26,7 +26,7 @@ from typing import Any
 from apimachinery import meta
 from apimachinery.clock import Clock
 from apimachinery.informer import Store
-from scheduler.events import holds_resources
+from scheduler.event_filters import holds_resources
 from scheduler.framework import NodeInfo
 
 Object = dict[str, Any]

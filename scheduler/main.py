@@ -35,7 +35,7 @@ from apimachinery.leaderelectionflags import (
     leader_election_config,
 )
 from scheduler.cache import DEFAULT_ASSUME_TTL
-from scheduler.events import DEFAULT_SCHEDULER_NAME
+from scheduler.event_filters import DEFAULT_SCHEDULER_NAME
 from scheduler.plugins import default_profile
 from scheduler.queue import DEFAULT_POD_INITIAL_BACKOFF, DEFAULT_POD_MAX_BACKOFF
 from scheduler.scheduler import DEFAULT_BIND_CONCURRENCY, Scheduler

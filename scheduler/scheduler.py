@@ -30,7 +30,7 @@ from apimachinery.workers import Workers
 from scheduler.cache import DEFAULT_ASSUME_TTL, NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.cycle import ScheduleResult, schedule
 from scheduler.equivalence import EquivalenceCache
-from scheduler.events import (
+from scheduler.event_filters import (
     DEFAULT_SCHEDULER_NAME,
     is_bound,
     needs_scheduling,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import Apiserver, Etcd
+from cli.cluster.processes import Apiserver, Etcd
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 
 from apimachinery.meta import Object, labels_of, metadata, name_of, namespace_of, parse_time
 from apimachinery.printers import since
-from cli.printers import tabwrite
+from cli.output_formats import tabwrite
 
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _EPOCH = datetime.min.replace(tzinfo=UTC)

@@ -25,7 +25,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.processes import Apiserver, Process, free_port, wait_for
+from cli.cluster.processes import Apiserver, Process, free_port, wait_for
 
 IMAGE = "schooner/busybox:latest"
 Object = dict[str, Any]

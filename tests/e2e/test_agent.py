@@ -18,7 +18,7 @@ import pytest
 
 from agent.nodestatus.lease import LEASE_DURATION_SECONDS
 from apimachinery import errors
-from tests.support.processes import wait_for
+from cli.cluster.processes import wait_for
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from apimachinery import errors
-from tests.support.processes import start_controller_manager, wait_for
+from cli.cluster.processes import start_controller_manager, wait_for
 
 if TYPE_CHECKING:
     import docker

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from apimachinery import errors
-from tests.support.processes import Process, start_controller_manager, wait_for
+from cli.cluster.processes import Process, start_controller_manager, wait_for
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode

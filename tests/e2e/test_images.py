@@ -33,8 +33,8 @@ from docker.types import EndpointConfig, IPAMConfig, IPAMPool, Mount
 
 from apiserver.kinds import registry
 from apiserver.validation import validate
+from cli.cluster.processes import wait_for
 from cli.manifests import load_manifests
-from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,7 @@ import docker
 import pytest
 
 from apimachinery import errors
-from tests.support.processes import (
+from cli.cluster.processes import (
     Apiserver,
     Process,
     own_control_plane,

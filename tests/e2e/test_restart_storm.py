@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from apimachinery.meta import parse_time
-from tests.support.processes import wait_for
+from cli.cluster.processes import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -24,10 +24,10 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.load import SteadyClient
-from tests.support.localcluster import local_cluster
-from tests.support.processes import wait_for
-from tests.support.rollouts import rolled_out, set_image
+from bench.load import SteadyClient
+from bench.rollouts import rolled_out, set_image
+from cli.cluster.processes import wait_for
+from cli.cluster.throwaway import local_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(os.geteuid() != 0,
                                                   reason="ClusterIPs on the host need root")]

@@ -14,8 +14,8 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.localcluster import local_cluster
-from tests.support.processes import wait_for
+from cli.cluster.processes import wait_for
+from cli.cluster.throwaway import local_cluster
 
 pytestmark = pytest.mark.e2e
 SCHOONER = str(Path(sys.executable).parent / "schooner")

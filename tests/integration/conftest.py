@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from apimachinery.client import Client
-from tests.support.processes import Apiserver
+from cli.cluster.processes import Apiserver
 
 pytestmark = pytest.mark.integration
 

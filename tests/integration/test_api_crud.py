@@ -9,7 +9,7 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.resources import by_plural
-from tests.integration.manifests import deployment, every_kind, pod
+from tests.integration.sample_objects import deployment, every_kind, pod
 
 
 def _unique(prefix: str) -> str:

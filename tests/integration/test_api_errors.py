@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.processes import Apiserver
+from cli.cluster.processes import Apiserver
 
 NS = "default"
 PODS = f"/api/v1/namespaces/{NS}/pods"

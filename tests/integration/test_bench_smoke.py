@@ -17,7 +17,7 @@ import pytest
 
 from bench import scale
 from bench.machine import stamp
-from tests.support.processes import Apiserver, Etcd
+from cli.cluster.processes import Apiserver, Etcd
 
 pytestmark = pytest.mark.integration
 

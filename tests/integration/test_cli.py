@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import Apiserver, free_port
+from cli.cluster.processes import Apiserver, free_port
 
 SCHOONER = str(Path(sys.executable).parent / "schooner")
 

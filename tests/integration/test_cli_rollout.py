@@ -24,14 +24,14 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
-from tests.support.processes import (
+from bench.rollouts import set_image
+from cli.cluster.processes import (
     Apiserver,
     Process,
     own_control_plane,
     start_controller_manager,
     wait_for,
 )
-from tests.support.rollouts import set_image
 
 Object = dict[str, Any]
 SCHOONER = str(Path(sys.executable).parent / "schooner")

@@ -18,7 +18,7 @@ import signal
 import warnings
 
 from apimachinery.transport import ClosingConnector
-from tests.support.processes import Apiserver, Etcd
+from cli.cluster.processes import Apiserver, Etcd
 
 WATCHES = 20
 THAW_AFTER = 0.5  # seconds the apiserver stays stopped

@@ -22,7 +22,7 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import now_rfc3339
-from tests.support.processes import (
+from cli.cluster.processes import (
     Apiserver,
     Process,
     own_control_plane,

@@ -15,7 +15,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.processes import (
+from cli.cluster.processes import (
     Apiserver,
     Etcd,
     Process,

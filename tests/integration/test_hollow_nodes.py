@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from apimachinery.client import Client
-from tests.support.processes import (
+from cli.cluster.processes import (
     Apiserver,
     Process,
     own_control_plane,

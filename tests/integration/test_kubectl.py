@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import Apiserver
+from cli.cluster.processes import Apiserver
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = [pytest.mark.integration,

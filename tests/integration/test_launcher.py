@@ -17,11 +17,12 @@ import pytest
 from apimachinery.kubeconfig import load_kubeconfig
 from cli import cluster
 from cli.cluster import ClusterError, Component, Paths, Ports
-from tests.support.processes import free_port
+from cli.cluster.components import SOURCE_ROOT, control_plane_components, find_etcd
+from cli.cluster.processes import free_port
 
 pytestmark = pytest.mark.integration
 
-APISERVER_MAIN = cluster.SOURCE_ROOT / "apiserver" / "__main__.py"
+APISERVER_MAIN = SOURCE_ROOT / "apiserver" / "__main__.py"
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def ports() -> Ports:
 
 
 def etcd_only(home: Path, ports: Ports) -> list[Component]:
-    return cluster.control_plane_components(Paths(home), ports, cluster.find_etcd())[:1]
+    return control_plane_components(Paths(home), ports, find_etcd())[:1]
 
 
 def up_etcd(home: Path, ports: Ports) -> cluster.ClusterStatus:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from apimachinery.client import Client
-from tests.support.processes import Apiserver, Etcd, Process, wait_for
+from cli.cluster.processes import Apiserver, Etcd, Process, wait_for
 
 pytestmark = pytest.mark.integration
 

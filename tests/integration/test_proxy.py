@@ -32,7 +32,7 @@ from dnslib import QTYPE, RCODE, DNSRecord
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.processes import Apiserver, Process, free_port, wait_for
+from cli.cluster.processes import Apiserver, Process, free_port, wait_for
 
 pytestmark = [
     pytest.mark.integration,

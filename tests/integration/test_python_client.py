@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.manifests import deployment
-from tests.support.processes import Apiserver
+from cli.cluster.processes import Apiserver
+from tests.integration.sample_objects import deployment
 
 kubernetes = pytest.importorskip("kubernetes")
 pytestmark = pytest.mark.integration

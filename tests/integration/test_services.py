@@ -19,7 +19,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.support.processes import Apiserver, Etcd
+from cli.cluster.processes import Apiserver, Etcd
 
 RANGE = ipaddress.ip_network("172.28.255.0/24")
 IPS = "/registry/ranges/serviceips/"

@@ -17,14 +17,14 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from tests.integration.test_controllers_network import holds, set_pod_status
-from tests.support.processes import (
+from cli.cluster.processes import (
     Apiserver,
     Process,
     own_control_plane,
     start_controller_manager,
     wait_for,
 )
+from tests.integration.test_controllers_network import holds, set_pod_status
 
 NS = "default"
 QUARANTINE = 3

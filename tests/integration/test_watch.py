@@ -12,7 +12,7 @@ import pytest
 
 from apimachinery.client import Client
 from apimachinery.informer import Informer
-from tests.support.processes import Apiserver, Etcd
+from cli.cluster.processes import Apiserver, Etcd
 
 NS = "default"
 

@@ -22,8 +22,8 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
-from tests.support.processes import wait_for
 
 Object = dict[str, Any]
 

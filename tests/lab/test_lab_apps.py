@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
 from cli.manifests import load_manifests
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import pod_exec, ready_pods
-from tests.support.processes import wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "flask-postgres"
 NODE_PORT = 30080

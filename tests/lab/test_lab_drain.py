@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import deployment, ready_pods
-from tests.support.processes import wait_for
 
 SCHOONER = str(Path(sys.executable).parent / "schooner")
 NODE = "node2"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import deployment, ready_pods
-from tests.support.processes import wait_for
 
 LEASES = {"kube-scheduler": "scheduler", "kube-controller-manager": "controller-manager"}
 LEASE_DURATION, RETRY_PERIOD = 15.0, 2.0

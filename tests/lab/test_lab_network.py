@@ -11,6 +11,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import (
     deployment,
@@ -20,7 +21,6 @@ from tests.lab.conftest import (
     service,
     wait_serving,
 )
-from tests.support.processes import wait_for
 
 
 def test_nodes_ready_with_distinct_pod_cidrs(cluster: SchoonerCluster) -> None:

@@ -11,10 +11,10 @@ from collections import Counter
 import httpx
 
 from apimachinery.client import Client
+from bench.load import SteadyClient
+from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import deployment, ready_endpoints, ready_pods, service
-from tests.support.load import SteadyClient
-from tests.support.processes import wait_for
 
 
 def node_of(client: Client, namespace: str, app: str) -> Counter[str]:

@@ -13,15 +13,17 @@ from typer.testing import CliRunner
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import read_token_file
 from cli import cluster
-from cli.cluster import (
-    ClusterError,
-    Paths,
-    Ports,
-    cmdline_matches,
+from cli.cluster import local, updown
+from cli.cluster.components import SOURCE_ROOT, control_plane_components, service_cidr
+from cli.cluster.credentials import (
+    HOSTNAME,
+    admin_token,
     component_token,
-    control_plane_components,
-    resolve_ports,
+    ensure_kubeconfig,
+    ensure_pki,
 )
+from cli.cluster.layout import Paths, Ports, resolve_ports, schooner_home
+from cli.cluster.supervisor import ClusterError, cmdline_matches, log_tail, same_component
 
 
 def test_ports_default_to_kubernetes_ports() -> None:
@@ -53,10 +55,10 @@ def test_home_from_argument_environment_or_default(
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("SCHOONER_HOME", raising=False)
-    assert cluster.schooner_home() == tmp_path / ".schooner"
+    assert schooner_home() == tmp_path / ".schooner"
     monkeypatch.setenv("SCHOONER_HOME", str(tmp_path / "env"))
-    assert cluster.schooner_home() == tmp_path / "env"
-    assert cluster.schooner_home(tmp_path / "arg") == tmp_path / "arg"
+    assert schooner_home() == tmp_path / "env"
+    assert schooner_home(tmp_path / "arg") == tmp_path / "arg"
 
 
 def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
@@ -82,10 +84,10 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--tls-cert-file": str(paths.apiserver_cert),
         "--tls-private-key-file": str(paths.apiserver_key),
         "--token-auth-file": str(tmp_path / "tokens.csv"),
-        "--service-cluster-ip-range": cluster.service_cidr(),
+        "--service-cluster-ip-range": service_cidr(),
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
-    assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(cluster.SOURCE_ROOT)
+    assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
 
 
 ETCD_ARGV = ["/venv/bin/etcd", "--name", "schooner", "--data-dir", "/h/etcd"]
@@ -112,44 +114,44 @@ def test_cmdline_matches_only_the_started_program(cmdline: list[str], expected: 
 def test_log_tail_is_the_last_ten_lines(tmp_path: Path) -> None:
     log = tmp_path / "x.log"
     log.write_text("".join(f"line {i}\n" for i in range(25)))
-    assert cluster.log_tail(log).splitlines() == [f"line {i}" for i in range(15, 25)]
-    assert cluster.log_tail(tmp_path / "missing.log") == "(no log)"
+    assert log_tail(log).splitlines() == [f"line {i}" for i in range(15, 25)]
+    assert log_tail(tmp_path / "missing.log") == "(no log)"
 
 
 def test_tokens_are_made_once_and_kept(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
-    admin = cluster.admin_token(paths)
+    admin = admin_token(paths)
     scheduler = component_token(paths, "scheduler")
     node = component_token(paths, "agent")
-    assert cluster.admin_token(paths) == admin
+    assert admin_token(paths) == admin
     assert component_token(paths, "scheduler") == scheduler
     entries = read_token_file(paths.tokens)
     assert entries[admin].groups == ("system:masters",)
     assert entries[scheduler].user == "system:kube-scheduler"
-    assert entries[node].user == f"system:node:{cluster.HOSTNAME}"
+    assert entries[node].user == f"system:node:{HOSTNAME}"
     assert entries[node].groups == ("system:nodes",)
 
 
 def test_pki_and_kubeconfig_are_kept_across_calls(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
-    cluster.ensure_pki(paths)
-    cluster.ensure_kubeconfig(paths, Ports(apiserver=7443))
+    ensure_pki(paths)
+    ensure_kubeconfig(paths, Ports(apiserver=7443))
     before = {p: p.read_bytes() for p in (paths.ca_cert, paths.apiserver_cert, paths.kubeconfig)}
-    cluster.ensure_pki(paths)
-    cluster.ensure_kubeconfig(paths, Ports(apiserver=7443))
+    ensure_pki(paths)
+    ensure_kubeconfig(paths, Ports(apiserver=7443))
     assert {p: p.read_bytes() for p in before} == before
     assert paths.ca_key.stat().st_mode & 0o077 == 0
 
 
 def test_kubeconfig_follows_a_new_apiserver_port_with_the_same_token(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
-    cluster.ensure_pki(paths)
-    cluster.ensure_kubeconfig(paths, Ports(apiserver=7443))
+    ensure_pki(paths)
+    ensure_kubeconfig(paths, Ports(apiserver=7443))
     first = load_kubeconfig(str(paths.kubeconfig))
-    cluster.ensure_kubeconfig(paths, Ports(apiserver=8443))
+    ensure_kubeconfig(paths, Ports(apiserver=8443))
     second = load_kubeconfig(str(paths.kubeconfig))
     assert (first.server, second.server) == ("https://127.0.0.1:7443", "https://127.0.0.1:8443")
-    assert first.token == second.token == cluster.admin_token(paths)
+    assert first.token == second.token == admin_token(paths)
     assert second.ca_data == paths.ca_cert.read_bytes()
 
 
@@ -182,7 +184,7 @@ def test_down_and_status_of_a_home_that_does_not_exist(tmp_path: Path) -> None:
 @pytest.fixture
 def app() -> typer.Typer:
     app = typer.Typer()
-    cluster.register(app)
+    updown.register(app)
     return app
 
 
@@ -201,7 +203,7 @@ def test_errors_are_one_red_line_and_exit_1(
     def failing_up(*args: object, **kwargs: object) -> None:
         raise ClusterError("etcd exited with code 1; last lines of etcd.log:\nbind: in use")
 
-    monkeypatch.setattr(cluster, "up", failing_up)
+    monkeypatch.setattr(local, "up", failing_up)
     result = CliRunner().invoke(app, ["up", "--home", str(tmp_path)])
     assert result.exit_code == 1
     assert "error: etcd exited with code 1" in result.output
@@ -217,7 +219,6 @@ def test_down_command_says_when_nothing_ran(app: typer.Typer, tmp_path: Path) ->
 
 def test_a_component_with_older_flags_is_still_recognised() -> None:
     """After an upgrade changes a component's flags, `down` must still find and stop it."""
-    from cli.supervisor import same_component
 
     home = Path("/h/.schooner")
     argv = [sys.executable, "-m", "apiserver", "--token-auth-file", "/h/.schooner/tokens.csv",

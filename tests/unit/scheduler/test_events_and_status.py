@@ -7,7 +7,7 @@ import copy
 from datetime import UTC, datetime
 
 from apimachinery.clock import FakeClock
-from scheduler.events import (
+from scheduler.event_filters import (
     needs_scheduling,
     node_scheduling_properties_changed,
     pod_spec_changed,

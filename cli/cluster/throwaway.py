@@ -1,7 +1,8 @@
-"""A whole local cluster started through the real launcher (`schooner up`), for e2e tests.
+"""A throwaway local cluster, started by `schooner up`'s launcher, for e2e tests and benchmarks.
 
 It gets its own home, free ports, node name, pod network and CIDR, so it never
-touches a cluster started by `make up` on the same Docker engine.
+touches a cluster started by `make up` on the same Docker engine, and it is
+stopped and its Docker leftovers removed however the `with` block ends.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from apimachinery.client import Client
-from cli import cluster
-from tests.support.processes import free_port
+from cli.cluster import local
+from cli.cluster.processes import free_port
 
 
 def own_cluster_env(tag: str, cidr: str, service_cidr: str) -> dict[str, str]:
@@ -41,15 +42,15 @@ def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.9
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        st = cluster.up(home, etcd_port=free_port(), etcd_peer_port=free_port(),
-                        apiserver_port=free_port(), timeout=60)
+        st = local.up(home, etcd_port=free_port(), etcd_peer_port=free_port(),
+                      apiserver_port=free_port(), timeout=60)
         client = Client.from_kubeconfig(str(st.kubeconfig))
         try:
             yield client, st.kubeconfig
         finally:
             client.close()
     finally:
-        cluster.down(home)
+        local.down(home)
         remove_leftovers(env["SCHOONER_NODE_NAME"], env["SCHOONER_POD_NETWORK"])
         for key, value in saved.items():
             if value is None:

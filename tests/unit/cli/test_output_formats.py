@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from apimachinery.resources import by_plural
-from cli.printers import (
+from cli.output_formats import (
     TablePrinter,
     format_watch_row,
     render_json,

@@ -1,0 +1,109 @@
+"""Where a local cluster lives: its home's files and the loopback ports it listens on.
+
+Everything lives under `$SCHOONER_HOME` (default `~/.schooner`): `pki/`,
+`tokens.csv`, `kubeconfig`, `etcd/`, `logs/<component>.log`,
+`run/<component>.pid` and `cluster.json` (the ports chosen, reused later).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.cluster.supervisor import ClusterError
+
+DEFAULT_ETCD_PORT = 2379
+DEFAULT_APISERVER_PORT = 6443
+
+
+class Paths:
+    """Where each file of a local cluster lives under its home directory."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.pki = home / "pki"
+        self.ca_cert, self.ca_key = self.pki / "ca.crt", self.pki / "ca.key"
+        self.apiserver_cert = self.pki / "apiserver.crt"
+        self.apiserver_key = self.pki / "apiserver.key"
+        self.tokens = home / "tokens.csv"
+        self.kubeconfig = home / "kubeconfig"
+        self.etcd_data = home / "etcd"
+        self.cluster_json = home / "cluster.json"
+        self.run = home / "run"
+
+    def log(self, component: str) -> Path:
+        return self.home / "logs" / f"{component}.log"
+
+    def pid(self, component: str) -> Path:
+        return self.run / f"{component}.pid"
+
+
+def schooner_home(home: Path | str | None = None) -> Path:
+    """The given home, else `$SCHOONER_HOME`, else `~/.schooner`."""
+    return Path(home or os.environ.get("SCHOONER_HOME") or "~/.schooner").expanduser().absolute()
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The loopback ports of the control plane."""
+
+    etcd: int = DEFAULT_ETCD_PORT
+    etcd_peer: int = DEFAULT_ETCD_PORT + 1
+    apiserver: int = DEFAULT_APISERVER_PORT
+    # Health (and, for the agent, logs/exec) ports, Kubernetes' defaults.
+    controller_manager: int = 10257
+    scheduler: int = 10259
+    agent: int = 10250
+    proxy: int = 10256
+
+
+def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
+                  etcd_port: int | None = None, etcd_peer_port: int | None = None,
+                  apiserver_port: int | None = None) -> Ports:
+    """Each port from the argument, else the environment, else cluster.json, else the default.
+
+    The etcd peer port follows a moved client port (client + 1, as 2379/2380)
+    unless it is given itself.
+    """
+
+    def pick(arg: int | None, env: str, key: str, default: int) -> int:
+        if arg is not None:
+            return arg
+        if environ.get(env):
+            if not environ[env].isdigit():
+                raise ClusterError(f"{env}={environ[env]!r} is not a port number")
+            return int(environ[env])
+        return int(saved.get(key, default))
+
+    etcd = pick(etcd_port, "SCHOONER_ETCD_PORT", "etcdPort", DEFAULT_ETCD_PORT)
+    moved = etcd_port is not None or bool(environ.get("SCHOONER_ETCD_PORT"))
+    peer = pick(etcd_peer_port, "SCHOONER_ETCD_PEER_PORT", "etcdPeerPort" if not moved else "",
+                etcd + 1)
+    api = pick(apiserver_port, "SCHOONER_APISERVER_PORT", "apiserverPort", DEFAULT_APISERVER_PORT)
+    return Ports(etcd=etcd, etcd_peer=peer, apiserver=api,
+                 controller_manager=pick(None, "SCHOONER_CONTROLLER_MANAGER_PORT",
+                                         "controllerManagerPort", Ports.controller_manager),
+                 scheduler=pick(None, "SCHOONER_SCHEDULER_PORT", "schedulerPort",
+                                Ports.scheduler),
+                 agent=pick(None, "SCHOONER_AGENT_PORT", "agentPort", Ports.agent),
+                 proxy=pick(None, "SCHOONER_PROXY_PORT", "proxyPort", Ports.proxy))
+
+
+def saved_ports(paths: Paths) -> dict[str, int]:
+    """The ports recorded in cluster.json by the last `up`; none when there is no record."""
+    with contextlib.suppress(OSError, ValueError):
+        return dict(json.loads(paths.cluster_json.read_text()))
+    return {}
+
+
+def save_ports(paths: Paths, ports: Ports) -> None:
+    """Record the ports in cluster.json, so the next `up`, `down` and `status` find them."""
+    paths.cluster_json.write_text(json.dumps({
+        "etcdPort": ports.etcd, "etcdPeerPort": ports.etcd_peer,
+        "apiserverPort": ports.apiserver, "controllerManagerPort": ports.controller_manager,
+        "schedulerPort": ports.scheduler, "agentPort": ports.agent,
+        "proxyPort": ports.proxy}) + "\n")
