@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -196,7 +197,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def _discovery_document(path: str) -> dict | None:
+def _discovery_document(path: str) -> dict[str, Any] | None:
     """`/api/v1`, `/apis/apps`, `/apis/apps/v1`: discovery for one group (version)."""
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["api"] and len(parts) == 2:

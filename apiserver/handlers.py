@@ -9,6 +9,7 @@ here on top of the same registry calls.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,7 +110,8 @@ class Handlers:
         self.max_request_bytes = max_request_bytes
 
     async def handle(self, request: Request, info: RequestInfo) -> Response:
-        handler = getattr(self, f"_{info.verb}")
+        handler: Callable[[Request, RequestInfo], Awaitable[Response]] = getattr(
+            self, f"_{info.verb}")
         token = DRY_RUN.set(_dry_run(request))
         try:
             return await handler(request, info)
