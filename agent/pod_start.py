@@ -64,6 +64,8 @@ class StartRuntime(Protocol):
 
     async def ensure_volume(self, volume: VolumeSpec) -> None: ...
 
+    async def pull_image(self, ref: str) -> str: ...
+
 
 @dataclass
 class StartOutcome:

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.container import LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, Mount, VolumeSpec
+from agent.container import (
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    Mount,
+    MountKind,
+    VolumeSpec,
+)
 from agent.envvars import ConfigError, Lookup
 from apimachinery.quantity import memory_bytes
 
@@ -38,7 +45,7 @@ class PlannedVolume:
 
     name: str
     plugin: str  # "emptyDir" | "configMap" | "secret" | "hostPath" | "persistentVolumeClaim"
-    kind: str  # how it is mounted: "bind" | "volume"
+    kind: MountKind  # how it is mounted
     source: str  # host path, or the runtime volume's name
     read_only: bool = False
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # configMap/secret

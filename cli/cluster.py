@@ -28,6 +28,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -340,7 +341,7 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
             for comp in comps:
                 pid = running_pid(paths, comp)
                 if pid is not None:
-                    if poll(lambda c=comp: probe(client, c.health_url), timeout):
+                    if poll(partial(probe, client, comp.health_url), timeout):
                         continue
                     stop(pid, STOP_TIMEOUT)
                 start(paths, comp, client, timeout)
