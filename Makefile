@@ -66,6 +66,7 @@ status: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## Everything needed, then the whole suite (unit, integration, e2e on Docker, CLI, kubectl).
 test: $(STAMP) lint images image-node
@@ -89,4 +90,4 @@ bench: $(STAMP) images image-node
 	$(BIN)/python bench/scale.py --profile apiserver,scheduler,controller-manager,hollow --write docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

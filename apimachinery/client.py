@@ -22,6 +22,7 @@ for list, watch and delete_collection it means all namespaces.
 
 from __future__ import annotations
 
+import builtins
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -307,7 +308,7 @@ class Client(_BaseClient):
 
     def list_all(self, resource: Resource, namespace: str | None = None, *,
                  label_selector: str | None = None, field_selector: str | None = None,
-                 page_size: int = 500) -> tuple[list[Object], str]:
+                 page_size: int = 500) -> tuple[builtins.list[Object], str]:
         """Every page (following `continue`, as client-go's pager does) and the list RV."""
         items: list[Object] = []
         rv, token = "", None
@@ -440,7 +441,7 @@ class AsyncClient(_BaseClient):
 
     async def list_all(self, resource: Resource, namespace: str | None = None, *,
                        label_selector: str | None = None, field_selector: str | None = None,
-                       page_size: int = 500) -> tuple[list[Object], str]:
+                       page_size: int = 500) -> tuple[builtins.list[Object], str]:
         items: list[Object] = []
         rv, token = "", None
         while True:

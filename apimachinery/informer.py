@@ -19,6 +19,7 @@ modify them: copy first (`copy.deepcopy`), exactly as sample-controller warns
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import inspect
 import logging
@@ -98,7 +99,7 @@ class Store:
     def list(self) -> list[Object]:
         return list(self._items.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._items)
 
     def __len__(self) -> int:
@@ -110,13 +111,13 @@ class Store:
     def __iter__(self) -> Iterator[Object]:
         return iter(list(self._items.values()))
 
-    def index_keys(self, name: str, value: str) -> list[str]:
+    def index_keys(self, name: str, value: str) -> builtins.list[str]:
         """Keys of the objects whose index `name` yields `value` (client-go's IndexKeys)."""
         if name not in self._indices:
             raise KeyError(f"index with name {name!r} does not exist")
         return sorted(self._indices[name].get(value, ()))
 
-    def by_index(self, name: str, value: str) -> list[Object]:
+    def by_index(self, name: str, value: str) -> builtins.list[Object]:
         """The objects whose index `name` yields `value` (client-go's ByIndex)."""
         return [self._items[k] for k in self.index_keys(name, value)]
 
@@ -129,7 +130,7 @@ class Store:
         """
         return self._index_touched[name].get(value, 0)
 
-    def index_changes(self, name: str, since: int) -> tuple[int, list[str] | None]:
+    def index_changes(self, name: str, since: int) -> tuple[int, builtins.list[str] | None]:
         """The index's generation now, and the values touched after generation `since`.
 
         Costs the number of values touched, not the size of the store: values are
@@ -199,8 +200,9 @@ class Store:
             self._unindex(key, old)
         return old
 
-    def _replace(self, objs: list[Object]
-                 ) -> tuple[list[Object], list[tuple[Object, Object]], list[Object]]:
+    def _replace(self, objs: builtins.list[Object]
+                 ) -> tuple[builtins.list[Object], builtins.list[tuple[Object, Object]],
+                            builtins.list[Object]]:
         """Make the store hold exactly `objs`; returns (added, updated (old, new), deleted).
 
         An object whose resourceVersion did not change is not reported as updated:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -88,7 +88,10 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def deep_copy(obj: Any) -> Any:
+_T = TypeVar("_T")
+
+
+def deep_copy(obj: _T) -> _T:
     """A private copy of an API object: through orjson, 9x faster than `copy.deepcopy`.
 
     API objects are JSON, so a JSON round trip copies them exactly; the controllers
@@ -99,6 +102,6 @@ def deep_copy(obj: Any) -> Any:
     comes back a list, as it would from the wire.
     """
     try:
-        return orjson.loads(orjson.dumps(obj))
+        return cast(_T, orjson.loads(orjson.dumps(obj)))
     except TypeError:  # orjson.JSONEncodeError is one
         return copy.deepcopy(obj)

@@ -50,7 +50,7 @@ def prefix_end(prefix: bytes) -> bytes:
 
 def decode(value: bytes, revision: int) -> Object:
     """JSON bytes from etcd to an object carrying its resourceVersion."""
-    obj = orjson.loads(value)
+    obj: Object = orjson.loads(value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
     return obj
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 import jsonpatch
 import jsonpointer
@@ -156,7 +156,7 @@ def apply_patch(content_type: str, target: Object, body: bytes, kind: str) -> Ob
             f"{media_type} body must be an object, not {json_type_name(patch)}"
         )
     if media_type == MERGE_PATCH:
-        return apply_merge_patch(target, patch)
+        return cast(Object, apply_merge_patch(target, patch))  # an object merged into one
     return apply_strategic_merge_patch(target, patch, kind)
 
 

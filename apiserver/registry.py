@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -257,7 +257,7 @@ class Registry:
         return new
 
     async def update_raw(self, resource: ResourceInfo, namespace: str | None, name: str,
-                         change: Any) -> Object:
+                         change: Callable[[Object], Object]) -> Object:
         """Compare-and-swap `change(current)` with no strategy, for subresources that carry
         their own rules (binding may set spec.nodeName, which a normal update may not)."""
 

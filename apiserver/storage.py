@@ -15,6 +15,7 @@ how a Service holds its ClusterIP and NodePorts. Encoding lives in `etcdcodec.py
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextvars
 import logging
 import time
@@ -291,7 +292,8 @@ class Storage:
             raise RevisionMismatchError(key)
         return int(responses[0].response_delete_range.header.revision) if responses else 0
 
-    async def _reservation_ops(self, reservations: Reservations | None) -> tuple[list, list]:
+    async def _reservation_ops(self, reservations: Reservations | None
+                               ) -> tuple[builtins.list[Any], builtins.list[Any]]:
         """The compares and operations that claim and release `reservations` in a transaction."""
         if reservations is None:
             return [], []

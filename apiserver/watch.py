@@ -26,9 +26,10 @@ from apimachinery.printers import Layout, to_table
 from apimachinery.resources import ResourceInfo
 
 from . import metrics
+from .etcdcodec import RawEvent
 from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
-from .storage import CompactedError, RawEvent, Storage
+from .storage import CompactedError, Storage
 from .watchcache import Item, WatchCaches, Watcher
 
 Object = dict[str, Any]

@@ -25,7 +25,8 @@ from typing import Any
 from apimachinery import errors
 
 from . import metrics
-from .storage import CompactedError, RawEvent, Storage
+from .etcdcodec import RawEvent
+from .storage import CompactedError, Storage
 
 log = logging.getLogger("apiserver.watchcache")
 

@@ -384,11 +384,11 @@ def _delete_targets(session: Session, args: list[str], filenames: list[str],
         return [(r, n, _namespace_for(session, r, flag)) for r, n in pairs]
     if not selector:
         raise CommandError("resource(s) were provided, but no name was specified")
-    ns = _namespace_for(session, kind, flag)
-    items, _ = session.client.list_all(kind, ns, label_selector=selector)
+    namespace = _namespace_for(session, kind, flag)
+    items, _ = session.client.list_all(kind, namespace, label_selector=selector)
     if not items:
         typer.echo("No resources found", err=True)
-    return [(kind, name_of(o), ns) for o in items]
+    return [(kind, name_of(o), namespace) for o in items]
 
 
 def wait_for_deletion(client: Client, pending: list[tuple[ResourceInfo, str, str | None, str]],

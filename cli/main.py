@@ -59,7 +59,7 @@ def error_line(exc: BaseException) -> str | None:
 class _Boundary(TyperGroup):
     """The app's group, catching every failure of every command in one place."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer gives its own
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # help, usage errors: typer's

@@ -153,7 +153,7 @@ def compute_subsets(service: Object, pods: list[Object]) -> list[Object]:
     for key, port_keys in ports_of.items():
         groups.setdefault(frozenset(port_keys), []).append(key)
     subsets = []
-    for port_keys, keys in groups.items():
+    for group_ports, keys in groups.items():
         subset: Object = {}
         ready_keys = sorted(k for k in keys if ready[k])
         not_ready_keys = sorted(k for k in keys if not ready[k])
@@ -161,8 +161,8 @@ def compute_subsets(service: Object, pods: list[Object]) -> list[Object]:
             subset["addresses"] = [addresses[k] for k in ready_keys]
         if not_ready_keys:
             subset["notReadyAddresses"] = [addresses[k] for k in not_ready_keys]
-        if port_keys:
-            subset["ports"] = [port_objects[k] for k in sorted(port_keys)]
+        if group_ports:
+            subset["ports"] = [port_objects[k] for k in sorted(group_ports)]
         subsets.append(subset)
     return sorted(subsets, key=_subset_key)
 

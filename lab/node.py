@@ -16,6 +16,7 @@ flags (docs/architecture.md, "Running a node on another host").
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import subprocess
@@ -94,6 +95,14 @@ def stop_all(children: list[subprocess.Popen[bytes]]) -> None:
                 child.wait()
 
 
+def _program(child: subprocess.Popen[bytes]) -> str:
+    """The program a child runs: the first word of the command it was started with."""
+    command = child.args
+    if isinstance(command, str | bytes | os.PathLike):
+        return os.fsdecode(command)
+    return os.fsdecode(command[0])
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     ip = args.node_ip or node_ip()
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         while not stopping:
             for child in children:
                 if child.poll() is not None:
-                    print(f"schooner-node: {child.args[0]} exited with {child.returncode}",
+                    print(f"schooner-node: {_program(child)} exited with {child.returncode}",
                           file=sys.stderr, flush=True)
                     stopping = True
             time.sleep(0.5)

@@ -58,14 +58,14 @@ def free_port() -> int:
 
 def free_subnet(client: docker.DockerClient) -> str:
     """The first candidate /16 that overlaps no Docker network on this engine."""
-    used = []
+    used: list[ipaddress.IPv4Network] = []
     for net in client.networks.list():
         for pool in (net.attrs.get("IPAM") or {}).get("Config") or []:
             with contextlib.suppress(ValueError, KeyError):
                 used.append(ipaddress.IPv4Network(pool["Subnet"]))
     for candidate in CANDIDATE_SUBNETS:
-        net = ipaddress.IPv4Network(candidate)
-        if not any(net.overlaps(u) for u in used):
+        subnet = ipaddress.IPv4Network(candidate)
+        if not any(subnet.overlaps(u) for u in used):
             return candidate
     raise RuntimeError(f"no free lab subnet among {', '.join(CANDIDATE_SUBNETS)}")
 
@@ -170,8 +170,8 @@ class SchoonerCluster:
 
     def _start_container(self, spec: ContainerSpec, labels: dict[str, str]) -> None:
         cfg = self.config
-        container = DockerContainer(cfg.image, command=spec.command,
-                                    name=cfg.container_name(spec.service))
+        container = DockerContainer(cfg.image, name=cfg.container_name(spec.service))
+        container.with_command(spec.command)  # an argv list, which with_command's type allows
         for name, path in spec.volumes.items():
             volume = self._docker.volumes.create(f"{cfg.name}-{name}", labels=labels)
             container.with_volume_mapping(volume.name, path, "rw")
@@ -190,7 +190,7 @@ class SchoonerCluster:
         # A container with published ports is created on the edge network (an internal
         # network publishes nothing), then joins the lab network under its service name.
         first = cfg.edge_network if spec.ports else cfg.lab_network
-        endpoint = EndpointConfig(self._docker.api._version, aliases=[spec.service])
+        endpoint = EndpointConfig(self._docker.api.api_version, aliases=[spec.service])
         container.with_kwargs(network=first, networking_config={first: endpoint}, **kwargs)
         for port, host_port in spec.ports.items():  # on loopback only, never 0.0.0.0
             container.ports[f"{port}/tcp"] = ("127.0.0.1", host_port)  # type: ignore[assignment]
@@ -214,7 +214,7 @@ def remove_lab(client: docker.DockerClient, name: str) -> None:
     By label, so a container whose start failed half-way goes too, and so a test run
     killed before its teardown can be cleaned up: `python -m lab.testing NAME...`.
     """
-    label = {"label": f"schooner.lab={name}"}
+    label: dict[str, str | list[str] | bool] = {"label": f"schooner.lab={name}"}
     for container in client.containers.list(all=True, filters=label):
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True, v=True)

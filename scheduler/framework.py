@@ -258,7 +258,7 @@ class NodeInfo:
     def build(cls, node: Object, pods: Iterable[Object] = ()) -> NodeInfo:
         """NodeInfo.AddPod for each pod, summed in one pass."""
         pods = tuple(pods)
-        requested, non_zero, ports = Resource(), Resource(), set()
+        requested, non_zero, ports = Resource(), Resource(), set[HostPort]()
         for pod in pods:
             requested = requested + pod_requests(pod)
             non_zero = non_zero + pod_requests(pod, non_zero=True)

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from agent.hollow.addresses import node_names, node_pod_cidr
@@ -152,10 +153,10 @@ class HollowNodes:
         for node in self.nodes:
             assert node.lease is not None, "register() first"
             self._spawn(self._after(spread(node.index, count, cfg.lease_renew_interval),
-                                    lambda lease=node.lease: lease.run(cfg.lease_renew_interval)),
+                                    partial(node.lease.run, cfg.lease_renew_interval)),
                         f"lease-{node.name}")
             self._spawn(self._after(spread(node.index, count, cfg.status_period),
-                                    lambda s=node.status: s.run(cfg.status_period)),
+                                    partial(node.status.run, cfg.status_period)),
                         f"status-{node.name}")
 
     async def _after(self, delay: float, loop: Callable[[], Awaitable[None]]) -> None:

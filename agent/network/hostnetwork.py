@@ -124,7 +124,7 @@ def plan_routes(desired: dict[Network, Address], current: Iterable[Route],
                if have.get(dst) != {gw}]
     delete = sorted(Route(dst, gw) for dst, gws in have.items() for gw in gws
                     if dst not in desired and dst.version == cluster_cidr.version
-                    and dst.subnet_of(cluster_cidr))
+                    and dst.subnet_of(cluster_cidr))  # type: ignore[arg-type]  # same version
     return RoutePlan(replace=replace, delete=delete)
 
 

@@ -96,7 +96,8 @@ def _inside(cidr: str, cluster_cidr: Network) -> bool:
         net = ipaddress.ip_network(cidr)
     except ValueError:
         return False
-    return net.version == cluster_cidr.version and net.subnet_of(cluster_cidr)
+    return net.version == cluster_cidr.version and net.subnet_of(
+        cluster_cidr)  # type: ignore[arg-type]  # the same IP version
 
 
 class HostGatewayRoutes:

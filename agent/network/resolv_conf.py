@@ -65,8 +65,9 @@ def _merge_options(base: tuple[str, ...], extra: list[Object]) -> list[str]:
     for option in extra:
         name = str(option.get("name") or "")
         if name:
-            value = option.get("value")
-            merged[name] = f"{name}:{value}" if value not in (None, "") else name
+            option_value = option.get("value")
+            merged[name] = (f"{name}:{option_value}" if option_value not in (None, "")
+                            else name)
     return list(merged.values())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 # Labels on every container the agent creates: how it finds and adopts them again.
 LABEL_NODE = "schooner.node"
@@ -90,6 +91,9 @@ class ContainerSummary:
     state: str
 
 
+MountKind = Literal["bind", "volume"]  # a host path, or a named runtime volume
+
+
 @dataclass(frozen=True)
 class PodObservation:
     """A pod's containers as the runtime reports them, newest first per name.
@@ -136,7 +140,7 @@ class PodObservation:
 class Mount:
     """A volume mount: a host path (`bind`) or a named runtime volume (`volume`)."""
 
-    kind: str  # "bind" | "volume"
+    kind: MountKind
     source: str
     target: str
     read_only: bool = False

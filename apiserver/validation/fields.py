@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 from apimachinery.errors import FieldError
 
@@ -28,7 +28,7 @@ def child(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """A JSON integer (bool is an int to Python, never to Kubernetes)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -96,7 +96,10 @@ def not_found(path: str, value: Any) -> FieldError:
     return FieldError(path, f"Not found: {render(value)}", value, "FieldValueNotFound")
 
 
-def check(path: str, value: Any, checker: Callable[[str], list[str]]) -> Errs:
+_V = TypeVar("_V")
+
+
+def check(path: str, value: _V, checker: Callable[[_V], list[str]]) -> Errs:
     """One `Invalid` error per message the format checker returns."""
     return [invalid(path, value, msg) for msg in checker(value)]
 
@@ -361,12 +364,13 @@ def selector_is_well_typed(selector: dict[str, Any]) -> bool:
 
 def selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     """Whether `labels` satisfy a metav1.LabelSelector (matchLabels AND expressions)."""
-    for key, value in as_dict(selector.get("matchLabels")).items():
-        if labels.get(key) != value:
+    for name, value in as_dict(selector.get("matchLabels")).items():
+        if labels.get(name) != value:
             return False
     for _, req in dict_items(selector.get("matchExpressions")):
-        key, op = req.get("key"), req.get("operator")
-        values = req.get("values") if isinstance(req.get("values"), list) else []
+        key: Any = req.get("key")  # None is in no labels
+        op = req.get("operator")
+        values = req["values"] if isinstance(req.get("values"), list) else []
         present = key in labels
         if ((op == "In" and not (present and labels[key] in values))
                 or (op == "NotIn" and present and labels[key] in values)

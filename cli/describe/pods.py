@@ -89,7 +89,7 @@ def _env(w: Writer, container: dict[str, Any], pod: Object | None) -> None:
         elif "resourceFieldRef" in source:
             w(3, f"{name}:\t ({(source['resourceFieldRef'] or {}).get('resource', '')})")
         else:
-            kind, ref = (("secret", source.get("secretKeyRef")) if "secretKeyRef" in source
+            kind, ref = (("secret", source.get("secretKeyRef") or {}) if "secretKeyRef" in source
                          else ("config map", source.get("configMapKeyRef") or {}))
             prep = "in" if kind == "secret" else "of"
             w(3, f"{name}:\t<set to the key '{ref.get('key', '')}' {prep} {kind} "
@@ -191,7 +191,7 @@ def _qos(pod: Object) -> str:
     """status.qosClass, else GetPodQOS's rule: no resources, equal cpu/memory limits, or neither."""
     qos = (pod.get("status") or {}).get("qosClass")
     if qos:
-        return qos
+        return str(qos)
     resources = [c.get("resources") or {} for c in (pod.get("spec") or {}).get("containers") or []]
     if not any(r.get("limits") or r.get("requests") for r in resources):
         return "BestEffort"

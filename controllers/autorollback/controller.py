@@ -114,12 +114,12 @@ class AutoRollbackController(Controller):
         if cached is None or not ar.enabled(cached):
             return
         d = copy.deepcopy(cached)  # never modify the cache (STYLE rule 14)
-        uid = meta.metadata(d).get("uid")
+        uid = str(meta.metadata(d).get("uid") or "")  # no uid indexes no object
         rses = [rs for rs in self.rs_informer.store.by_index(OWNER_UID_INDEX, uid)
                 if (refs.controller_ref(rs) or {}).get("uid") == uid]
         pods = [p for rs in rses
-                for p in self.pod_informer.store.by_index(OWNER_UID_INDEX,
-                                                          meta.metadata(rs).get("uid"))]
+                for p in self.pod_informer.store.by_index(
+                    OWNER_UID_INDEX, str(meta.metadata(rs).get("uid") or ""))]
         decision = ar.decide(d, rses, pods, self.clock.now(),
                              restart_threshold=self.restart_threshold,
                              image_pull_grace=self.image_pull_grace)

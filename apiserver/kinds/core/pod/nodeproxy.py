@@ -27,7 +27,7 @@ _LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")
 
 def _container(pod: Object, requested: str | None) -> str:
     """The container a request means: named, or the only one (kubectl's rule)."""
-    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    names: list[str] = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
     name = pod["metadata"]["name"]
     if requested:
         if requested not in names:
