@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from apimachinery import errors
+from apimachinery.meta import Object
 
 from . import discovery, kinds, metrics, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
@@ -176,7 +177,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def _discovery_document(served: kinds.Kinds, path: str) -> dict | None:
+def _discovery_document(served: kinds.Kinds, path: str) -> Object | None:
     """`/api/v1`, `/apis/apps`, `/apis/apps/v1`: discovery for one group (version)."""
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["api"] and len(parts) == 2:

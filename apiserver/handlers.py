@@ -9,6 +9,7 @@ answers each verb or refuses it with 405.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,7 +48,9 @@ class Handlers:
         try:
             if info.subresource is not None:
                 return await self._subresource(request, info)
-            return await getattr(self, f"_{info.verb}")(request, info)
+            verb: Callable[[Request, RequestInfo], Awaitable[Response]] = getattr(
+                self, f"_{info.verb}")
+            return await verb(request, info)
         finally:
             DRY_RUN.reset(token)
 

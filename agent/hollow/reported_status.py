@@ -47,7 +47,7 @@ def _image_id(image: str) -> str:
 
 def _records(pod: Object, pod_ip: str, started: datetime) -> list[ContainerRecord]:
     uid = str(meta.metadata(pod).get("uid") or "")
-    common = {"pod_uid": uid, "pod_name": meta.name_of(pod),
+    common: dict[str, Any] = {"pod_uid": uid, "pod_name": meta.name_of(pod),
               "pod_namespace": meta.namespace_of(pod), "state": State.RUNNING,
               "created_at": started, "started_at": started}
     records = [ContainerRecord(id=container_id(uid, SANDBOX_NAME), name=SANDBOX_NAME,

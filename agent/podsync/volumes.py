@@ -32,6 +32,7 @@ from agent.runtime.container import (
     LABEL_POD_NAMESPACE,
     LABEL_POD_UID,
     Mount,
+    MountKind,
     VolumeSpec,
 )
 from apimachinery.quantity import memory_bytes
@@ -46,7 +47,7 @@ class PlannedVolume:
 
     name: str
     plugin: str  # "emptyDir" | "configMap" | "secret" | "hostPath" | "persistentVolumeClaim"
-    kind: str  # how it is mounted: "bind" | "volume"
+    kind: MountKind  # how it is mounted
     source: str  # host path, or the runtime volume's name
     read_only: bool = False
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # configMap/secret

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cli.cluster.components import control_plane_components, find_etcd
@@ -81,7 +82,7 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
             for comp in comps:
                 pid = running_pid(paths, comp)
                 if pid is not None:
-                    if poll(lambda c=comp: probe(client, c.health_url), timeout):
+                    if poll(partial(probe, client, comp.health_url), timeout):
                         continue
                     stop(pid, STOP_TIMEOUT)
                 start(paths, comp, client, timeout)

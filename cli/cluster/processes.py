@@ -43,9 +43,10 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str,
     last: Any = None
     while time.monotonic() < deadline:
         try:
-            last = condition()
-            if last:
-                return last
+            result = condition()
+            last = result
+            if result:
+                return result
         except Exception as exc:  # the condition may fail while things start
             last = exc
         time.sleep(interval)

@@ -62,7 +62,7 @@ def validate_workload_spec(spec: dict[str, Any], kind: str,
         errs += validate_labels(labels, "spec.template.metadata.labels")
         errs += validate_annotations(meta.get("annotations"),
                                      "spec.template.metadata.annotations")
-        if selector_ok and not selector_matches(selector, as_dict(labels)):
+        if selector_ok and not selector_matches(as_dict(selector), as_dict(labels)):
             errs.append(invalid("spec.template.metadata.labels", labels or {},
                                 "`selector` does not match template `labels`"))
         pod_spec = template.get("spec")

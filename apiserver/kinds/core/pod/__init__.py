@@ -16,7 +16,8 @@ from apimachinery.printers import LAYOUTS
 from apimachinery.resources import ResourceInfo
 from apiserver.defaulting import Obj, dict_at, ensure_dict, set_default
 from apiserver.kind import STATUS, Kind, Strategy
-from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log, NodeProxy
+from apiserver.kinds.core.pod.nodeproxy import NodeProxy
+from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log
 from apiserver.kinds.core.podtemplate import (
     default_pod_spec,
     validate_pod_spec,
