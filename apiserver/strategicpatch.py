@@ -3,9 +3,9 @@
 Kubernetes' strategic merge patch (k8s.io/apimachinery/pkg/util/strategicpatch)
 is a JSON merge patch that knows, from `patchStrategy`/`patchMergeKey` struct
 tags, which lists are keyed (containers by `name`, ...) and so merges them item
-by item instead of replacing them. Schooner has no Go structs to read tags
-from, so `list_strategy` holds the same knowledge as a small table keyed by
-field name, the object's kind and the field's parent.
+by item instead of replacing them. Schooner's typed models carry the same tags
+(`apimachinery.models.schema`), and `list_strategy` reads them there by the
+object's kind and the list's path.
 
 Directives understood, as `kubectl apply` sends them:
 
@@ -24,10 +24,12 @@ target did not have (Kubernetes would copy such a value verbatim).
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.models import model_for, schema
 
 Object = dict[str, Any]
 Path = tuple[str, ...]
@@ -49,39 +51,28 @@ class ListStrategy:
 REPLACE = ListStrategy("replace")
 SET = ListStrategy("set")
 
-_CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
-_MERGE_BY_FIELD: dict[str, str] = {
-    "containers": "name",
-    "initContainers": "name",
-    "ephemeralContainers": "name",
-    "env": "name",
-    "volumes": "name",
-    "imagePullSecrets": "name",
-    "volumeMounts": "mountPath",
-    "ownerReferences": "uid",
-    "conditions": "type",
-}
 
-
+@functools.lru_cache(maxsize=4096)
 def list_strategy(kind: str, parent: Path, field: str) -> ListStrategy:
     """The merge strategy of list `field` found under the map at `parent`.
 
-    Mirrors the `patchStrategy:"merge" patchMergeKey:"..."` tags of the
-    Kubernetes API types: `ports` merge by `containerPort` inside a container
-    and by `port` in a Service's spec, `metadata.finalizers` merge as a set,
-    and every list without a tag (tolerations, hostAliases, args, ...) is
-    replaced whole.
+    Read from the kind's model, which carries the `patchStrategy:"merge"
+    patchMergeKey:"..."` tags of the Kubernetes API types: `ports` merge by
+    `containerPort` inside a container and by `port` in a Service's spec,
+    `metadata.finalizers` (a tag without a key) merge as a set, and a tagless
+    list (tolerations, args, ...) is replaced whole. So is every list the models
+    do not type: a kind without a model (`Scale`), a field kept as an extra
+    (`hostAliases`) or anything inside a loose dict, as Kubernetes replaces
+    lists its Go types give no tags.
     """
-    if field in _MERGE_BY_FIELD:
-        return ListStrategy("merge", _MERGE_BY_FIELD[field])
-    if field == "ports":
-        if parent and parent[-1] in _CONTAINER_LISTS:
-            return ListStrategy("merge", "containerPort")
-        if kind == "Service" and parent == ("spec",):
-            return ListStrategy("merge", "port")
-    if field == "finalizers" and parent[-1:] == ("metadata",):
-        return SET
-    return REPLACE
+    try:
+        model = model_for(kind)
+    except KeyError:
+        return REPLACE
+    meta = schema.find(model, (*parent, field))
+    if meta is None or "merge" not in meta.patch_strategies:
+        return REPLACE
+    return SET if meta.merge_key is None else ListStrategy("merge", meta.merge_key)
 
 
 def is_directive(key: str) -> bool:

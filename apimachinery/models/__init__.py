@@ -5,26 +5,59 @@
     obj = pod.to_dict()               # back to the wire dict, nothing lost
 
 `model_for(kind)` picks the model for an object's `kind`, as the apiserver's
-validation does.
+validation does. Every field carries its description, Kubernetes' protobuf
+number and its list and patch semantics (`apimachinery.models.schema`):
+
+    schema.field_meta(PodSpec, "containers").merge_key   # "name"
+    schema.resolve(Pod, "spec.containers.image").protobuf  # 2
 """
 
 from __future__ import annotations
 
+from apimachinery.models import schema
 from apimachinery.models.apps import (
     Deployment,
+    DeploymentCondition,
     DeploymentSpec,
     DeploymentStatus,
     DeploymentStrategy,
     ReplicaSet,
+    ReplicaSetCondition,
     ReplicaSetSpec,
     ReplicaSetStatus,
     RollingUpdateDeployment,
     RollingUpdateStatefulSetStrategy,
     StatefulSet,
+    StatefulSetCondition,
     StatefulSetSpec,
     StatefulSetStatus,
     StatefulSetUpdateStrategy,
-    WorkloadCondition,
+)
+from apimachinery.models.container import (
+    ConfigMapEnvSource,
+    ConfigMapKeySelector,
+    Container,
+    ContainerPort,
+    ContainerState,
+    ContainerStateRunning,
+    ContainerStateTerminated,
+    ContainerStateWaiting,
+    ContainerStatus,
+    EnvFromSource,
+    EnvVar,
+    EnvVarSource,
+    ExecAction,
+    HTTPGetAction,
+    HTTPHeader,
+    Lifecycle,
+    LifecycleHandler,
+    ObjectFieldSelector,
+    Probe,
+    ResourceRequirements,
+    SecretEnvSource,
+    SecretKeySelector,
+    TCPSocketAction,
+    VolumeMount,
 )
 from apimachinery.models.coordination import Lease, LeaseSpec
 from apimachinery.models.core import (
@@ -67,32 +100,15 @@ from apimachinery.models.meta import (
 )
 from apimachinery.models.pod import (
     Affinity,
-    ConfigMapEnvSource,
-    ConfigMapKeySelector,
     ConfigMapVolumeSource,
-    Container,
-    ContainerPort,
-    ContainerState,
-    ContainerStateRunning,
-    ContainerStateTerminated,
-    ContainerStateWaiting,
-    ContainerStatus,
     EmptyDirVolumeSource,
-    EnvFromSource,
-    EnvVar,
-    EnvVarSource,
-    ExecAction,
+    HostIP,
     HostPathVolumeSource,
-    HTTPGetAction,
-    HTTPHeader,
     KeyToPath,
-    Lifecycle,
-    LifecycleHandler,
     NodeAffinity,
     NodeSelector,
     NodeSelectorRequirement,
     NodeSelectorTerm,
-    ObjectFieldSelector,
     PersistentVolumeClaimVolumeSource,
     PodCondition,
     PodIP,
@@ -100,15 +116,9 @@ from apimachinery.models.pod import (
     PodStatus,
     PodTemplateSpec,
     PreferredSchedulingTerm,
-    Probe,
-    ResourceRequirements,
-    SecretEnvSource,
-    SecretKeySelector,
     SecretVolumeSource,
-    TCPSocketAction,
     Toleration,
     Volume,
-    VolumeMount,
 )
 
 _BY_KIND: dict[str, type[TypedObject]] = {
@@ -127,24 +137,24 @@ def model_for(kind: str) -> type[TypedObject]:
 
 
 __all__ = [
-    "Affinity", "ConfigMap", "ConfigMapEnvSource", "ConfigMapKeySelector",
-    "ConfigMapVolumeSource", "Container", "ContainerPort", "ContainerState",
-    "ContainerStateRunning", "ContainerStateTerminated", "ContainerStateWaiting",
-    "ContainerStatus", "Deployment", "DeploymentSpec", "DeploymentStatus",
-    "DeploymentStrategy", "EmptyDirVolumeSource", "EndpointAddress", "EndpointPort",
-    "EndpointSubset", "Endpoints", "EnvFromSource", "EnvVar", "EnvVarSource", "Event",
-    "EventSource", "ExecAction", "HTTPGetAction", "HTTPHeader", "HostPathVolumeSource",
-    "IntOrString", "K8sModel", "KeyToPath", "LabelSelector", "LabelSelectorRequirement",
-    "Lease", "LeaseSpec", "Lifecycle", "LifecycleHandler", "LocalObjectReference",
-    "Namespace", "NamespaceSpec", "NamespaceStatus", "Node", "NodeAddress", "NodeAffinity",
-    "NodeCondition", "NodeSelector", "NodeSelectorRequirement", "NodeSelectorTerm",
-    "NodeSpec", "NodeStatus", "ObjectFieldSelector", "ObjectMeta", "ObjectReference",
-    "OwnerReference", "PersistentVolumeClaimVolumeSource", "Pod", "PodCondition", "PodIP",
-    "PodSpec", "PodStatus", "PodTemplateSpec", "PreferredSchedulingTerm", "Probe",
-    "Quantity", "ReplicaSet", "ReplicaSetSpec", "ReplicaSetStatus", "ResourceList",
-    "ResourceRequirements", "RollingUpdateDeployment", "RollingUpdateStatefulSetStrategy",
-    "Secret", "SecretEnvSource", "SecretKeySelector", "SecretVolumeSource", "Service",
-    "ServicePort", "ServiceSpec", "ServiceStatus", "StatefulSet", "StatefulSetSpec",
-    "StatefulSetStatus", "StatefulSetUpdateStrategy", "TCPSocketAction", "Taint", "Time",
-    "Toleration", "TypedObject", "Volume", "VolumeMount", "WorkloadCondition", "model_for",
+    "Affinity", "ConfigMap", "ConfigMapEnvSource", "ConfigMapKeySelector", "ConfigMapVolumeSource",
+    "Container", "ContainerPort", "ContainerState", "ContainerStateRunning",
+    "ContainerStateTerminated", "ContainerStateWaiting", "ContainerStatus", "Deployment",
+    "DeploymentCondition", "DeploymentSpec", "DeploymentStatus", "DeploymentStrategy",
+    "EmptyDirVolumeSource", "EndpointAddress", "EndpointPort", "EndpointSubset", "Endpoints",
+    "EnvFromSource", "EnvVar", "EnvVarSource", "Event", "EventSource", "ExecAction",
+    "HTTPGetAction", "HTTPHeader", "HostIP", "HostPathVolumeSource", "IntOrString", "K8sModel",
+    "KeyToPath", "LabelSelector", "LabelSelectorRequirement", "Lease", "LeaseSpec", "Lifecycle",
+    "LifecycleHandler", "LocalObjectReference", "Namespace", "NamespaceSpec", "NamespaceStatus",
+    "Node", "NodeAddress", "NodeAffinity", "NodeCondition", "NodeSelector",
+    "NodeSelectorRequirement", "NodeSelectorTerm", "NodeSpec", "NodeStatus", "ObjectFieldSelector",
+    "ObjectMeta", "ObjectReference", "OwnerReference", "PersistentVolumeClaimVolumeSource", "Pod",
+    "PodCondition", "PodIP", "PodSpec", "PodStatus", "PodTemplateSpec", "PreferredSchedulingTerm",
+    "Probe", "Quantity", "ReplicaSet", "ReplicaSetCondition", "ReplicaSetSpec", "ReplicaSetStatus",
+    "ResourceList", "ResourceRequirements", "RollingUpdateDeployment",
+    "RollingUpdateStatefulSetStrategy", "Secret", "SecretEnvSource", "SecretKeySelector",
+    "SecretVolumeSource", "Service", "ServicePort", "ServiceSpec", "ServiceStatus", "StatefulSet",
+    "StatefulSetCondition", "StatefulSetSpec", "StatefulSetStatus", "StatefulSetUpdateStrategy",
+    "TCPSocketAction", "Taint", "Time", "Toleration", "TypedObject", "Volume", "VolumeMount",
+    "model_for", "schema"
 ]

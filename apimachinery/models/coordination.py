@@ -6,20 +6,40 @@ one Lease each; both only read and write these spec fields.
 
 from __future__ import annotations
 
-from apimachinery.models.meta import K8sModel, Time, TypedObject
+from typing import Annotated
+
+from apimachinery.models.meta import ApiVersion, K8sModel, Kind, Time, TypedObject
+from apimachinery.models.schema import field
 
 
 class LeaseSpec(K8sModel):
-    holder_identity: str | None = None
-    lease_duration_seconds: int | None = None
-    acquire_time: Time | None = None
-    renew_time: Time | None = None
-    lease_transitions: int | None = None
-    strategy: str | None = None
-    preferred_holder: str | None = None
+    """Who holds the lease and until when."""
+
+    holder_identity: Annotated[str | None, field(
+        "The holder: a node's name for its heartbeat lease, the elected instance's "
+        "identity for a leader-election lease.", protobuf=1)] = None
+    lease_duration_seconds: Annotated[int | None, field(
+        "How long the lease holds after renewTime; others may take it over once that "
+        "has passed. Must be positive.", protobuf=2)] = None
+    acquire_time: Annotated[Time | None, field(
+        "When the current holder took the lease.", protobuf=3)] = None
+    renew_time: Annotated[Time | None, field(
+        "When the holder last renewed it; the node lifecycle controller reads a node's "
+        "heartbeat from here.", protobuf=4)] = None
+    lease_transitions: Annotated[int | None, field(
+        "How many times the lease changed holders.", protobuf=5)] = None
+    strategy: Annotated[str | None, field(
+        "A coordinated leader election strategy. Stored; Schooner's elector does not "
+        "use it.", protobuf=6)] = None
+    preferred_holder: Annotated[str | None, field(
+        "A holder coordinated election would prefer. Stored; Schooner's elector does "
+        "not use it.", protobuf=7)] = None
 
 
 class Lease(TypedObject):
-    api_version: str = "coordination.k8s.io/v1"
-    kind: str = "Lease"
-    spec: LeaseSpec | None = None
+    """A lock with an expiry, renewed by its holder."""
+
+    api_version: ApiVersion = "coordination.k8s.io/v1"
+    kind: Kind = "Lease"
+    spec: Annotated[LeaseSpec | None, field(
+        "The holder and timing.", protobuf=2)] = None

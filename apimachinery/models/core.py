@@ -8,36 +8,52 @@ are written out instead of generated.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from apimachinery.models.meta import (
     IntOrString,
     K8sModel,
+    Kind,
     ObjectReference,
     ResourceList,
     Time,
     TypedObject,
 )
 from apimachinery.models.pod import PodSpec, PodStatus
+from apimachinery.models.schema import field
 
 # -- Namespace --------------------------------------------------------------------
 
 
 class NamespaceSpec(K8sModel):
-    finalizers: list[str] | None = None
+    """What a namespace needs before it may be removed."""
+
+    finalizers: Annotated[list[str] | None, field(
+        "Set to `kubernetes` at creation; the namespace controller removes it once "
+        "everything in the namespace is gone, and only then is the namespace deleted.",
+        protobuf=1, list_type="atomic")] = None
 
 
 class NamespaceStatus(K8sModel):
-    phase: str | None = None
-    conditions: list[dict[str, Any]] | None = None
+    """Whether the namespace accepts new objects."""
+
+    phase: Annotated[str | None, field(
+        "Active, or Terminating once deletion began; a Terminating namespace refuses "
+        "new objects.", protobuf=1)] = None
+    conditions: Annotated[list[dict[str, Any]] | None, field(
+        "Conditions of the namespace's deletion. Stored; Schooner's namespace controller "
+        "does not write them.", protobuf=2, list_type="map", list_map_keys=("type",),
+        merge_key="type", patch_strategy="merge")] = None
 
 
 class Namespace(TypedObject):
-    kind: str = "Namespace"
-    spec: NamespaceSpec | None = None
-    status: NamespaceStatus | None = None
+    """A scope for names; deleting it deletes everything in it."""
+
+    kind: Kind = "Namespace"
+    spec: Annotated[NamespaceSpec | None, field(
+        "The namespace's finalizers.", protobuf=2)] = None
+    status: Annotated[NamespaceStatus | None, field(
+        "The namespace's phase, set by the apiserver.", protobuf=3)] = None
 
 
 # -- Node -------------------------------------------------------------------------
@@ -46,171 +62,346 @@ class Namespace(TypedObject):
 class Taint(K8sModel):
     """`key=value:effect` that repels pods without a matching toleration."""
 
-    key: str
-    value: str | None = None
-    effect: str
-    time_added: Time | None = None
+    key: Annotated[str, field("The taint's key, a qualified name.", protobuf=1)]
+    value: Annotated[str | None, field(
+        "The taint's value, a label value.", protobuf=2)] = None
+    effect: Annotated[str, field(
+        "NoSchedule (the scheduler keeps new pods off), PreferNoSchedule (it avoids the "
+        "node) or NoExecute (pods not tolerating it are also evicted).", protobuf=3)]
+    time_added: Annotated[Time | None, field(
+        "When a NoExecute taint was added; toleration seconds count from here.",
+        protobuf=4)] = None
 
 
 class NodeSpec(K8sModel):
-    pod_cidr: str | None = Field(default=None, alias="podCIDR")
-    pod_cidrs: list[str] | None = Field(default=None, alias="podCIDRs")
-    provider_id: str | None = Field(default=None, alias="providerID")
-    unschedulable: bool | None = None
-    taints: list[Taint] | None = None
+    """How the node is set up: its pod network range, and whether pods may land on it."""
+
+    pod_cidr: Annotated[str | None, field(
+        "The node's pod IP range, assigned once by the node IPAM controller from the "
+        "cluster CIDR; it may be set only once.", protobuf=1, alias="podCIDR")] = None
+    pod_cidrs: Annotated[list[str] | None, field(
+        "The node's pod IP ranges; the first equals podCIDR.", protobuf=7,
+        list_type="set", patch_strategy="merge", alias="podCIDRs")] = None
+    provider_id: Annotated[str | None, field(
+        "An ID of the machine at its provider; set at most once.", protobuf=3,
+        alias="providerID")] = None
+    unschedulable: Annotated[bool | None, field(
+        "When true (`kubectl cordon`), the scheduler places no new pods on the node.",
+        protobuf=4)] = None
+    taints: Annotated[list[Taint] | None, field(
+        "Taints that repel pods without matching tolerations; the node lifecycle "
+        "controller adds and removes the not-ready and unreachable ones.", protobuf=5,
+        list_type="atomic")] = None
 
 
 class NodeCondition(K8sModel):
-    type: str
-    status: str
-    last_heartbeat_time: Time | None = None
-    last_transition_time: Time | None = None
-    reason: str | None = None
-    message: str | None = None
+    """One aspect of the node's health, written by its agent."""
+
+    type: Annotated[str, field(
+        "Ready, MemoryPressure, DiskPressure or PIDPressure.", protobuf=1)]
+    status: Annotated[str, field(
+        "True, False or Unknown; the node lifecycle controller sets Unknown when the "
+        "agent stops reporting.", protobuf=2)]
+    last_heartbeat_time: Annotated[Time | None, field(
+        "When the agent last reported this condition.", protobuf=3)] = None
+    last_transition_time: Annotated[Time | None, field(
+        "When status last changed.", protobuf=4)] = None
+    reason: Annotated[str | None, field(
+        "A CamelCase reason, e.g. KubeletReady.", protobuf=5)] = None
+    message: Annotated[str | None, field("Details for people.", protobuf=6)] = None
 
 
 class NodeAddress(K8sModel):
-    type: str
-    address: str
+    """One address of the node."""
+
+    type: Annotated[str, field(
+        "InternalIP (what other nodes route pod traffic through) or Hostname.",
+        protobuf=1)]
+    address: Annotated[str, field("The address.", protobuf=2)]
 
 
 class NodeStatus(K8sModel):
-    capacity: ResourceList | None = None
-    allocatable: ResourceList | None = None
-    phase: str | None = None
-    conditions: list[NodeCondition] | None = None
-    addresses: list[NodeAddress] | None = None
-    daemon_endpoints: dict[str, Any] | None = None
-    node_info: dict[str, Any] | None = None
-    images: list[dict[str, Any]] | None = None
+    """What the node's agent last reported about it."""
+
+    capacity: Annotated[ResourceList | None, field(
+        "The node's cpu, memory, ephemeral-storage and pod slots.", protobuf=1)] = None
+    allocatable: Annotated[ResourceList | None, field(
+        "What the scheduler may hand out to pods; equal to capacity in Schooner.",
+        protobuf=2)] = None
+    phase: Annotated[str | None, field(
+        "Deprecated in Kubernetes; stored, not written by Schooner.", protobuf=3)] = None
+    conditions: Annotated[list[NodeCondition] | None, field(
+        "Ready and the pressure conditions, refreshed by the agent on every heartbeat.",
+        protobuf=4, list_type="map", list_map_keys=("type",), merge_key="type",
+        patch_strategy="merge")] = None
+    addresses: Annotated[list[NodeAddress] | None, field(
+        "The node's InternalIP and Hostname.", protobuf=5, list_type="map",
+        list_map_keys=("type",), merge_key="type", patch_strategy="merge")] = None
+    daemon_endpoints: Annotated[dict[str, Any] | None, field(
+        "The port of the agent's own server, which the apiserver calls for logs and "
+        "exec.", protobuf=6)] = None
+    node_info: Annotated[dict[str, Any] | None, field(
+        "Facts about the machine: kernel, OS image, architecture, container runtime.",
+        protobuf=7)] = None
+    images: Annotated[list[dict[str, Any]] | None, field(
+        "Images present on the node. Stored; the agent does not report them.",
+        protobuf=8, list_type="atomic")] = None
 
 
 class Node(TypedObject):
-    kind: str = "Node"
-    spec: NodeSpec | None = None
-    status: NodeStatus | None = None
+    """A machine that runs pods: registered and kept up to date by its agent."""
+
+    kind: Kind = "Node"
+    spec: Annotated[NodeSpec | None, field(
+        "The node's pod range, taints and cordon.", protobuf=2)] = None
+    status: Annotated[NodeStatus | None, field(
+        "What the agent reports: resources, conditions, addresses.", protobuf=3)] = None
 
 
 # -- Pod --------------------------------------------------------------------------
 
 
 class Pod(TypedObject):
-    kind: str = "Pod"
-    spec: PodSpec | None = None
-    status: PodStatus | None = None
+    """Containers that run together on one node, sharing one IP."""
+
+    kind: Kind = "Pod"
+    spec: Annotated[PodSpec | None, field(
+        "What to run, and constraints on where.", protobuf=2)] = None
+    status: Annotated[PodStatus | None, field(
+        "What the pod is doing, written by the scheduler and the agent.",
+        protobuf=3)] = None
 
 
 # -- Service and Endpoints --------------------------------------------------------
 
 
 class ServicePort(K8sModel):
-    name: str | None = None
-    protocol: str | None = None
-    port: int
-    target_port: IntOrString | None = None
-    node_port: int | None = None
-    app_protocol: str | None = None
+    """One port a Service serves, and where it sends the traffic."""
+
+    name: Annotated[str | None, field(
+        "A DNS label, unique in the Service; required when it has several ports, and "
+        "matched to the Endpoints' port names.", protobuf=1)] = None
+    protocol: Annotated[str | None, field(
+        "TCP (the default), UDP or SCTP; the proxy forwards TCP only.", protobuf=2)] = None
+    port: Annotated[int, field(
+        "The port on the Service's cluster IP.", protobuf=3)]
+    target_port: Annotated[IntOrString | None, field(
+        "The pods' port, by number or by container port name; defaults to `port`.",
+        protobuf=4)] = None
+    node_port: Annotated[int | None, field(
+        "For NodePort and LoadBalancer Services, the port on every node, allocated from "
+        "the node port range unless given; refused on ClusterIP Services.",
+        protobuf=5)] = None
+    app_protocol: Annotated[str | None, field(
+        "A hint of the application protocol, copied to the Endpoints' port.",
+        protobuf=6)] = None
 
 
 class ServiceSpec(K8sModel):
-    type: str | None = None
-    selector: dict[str, str] | None = None
-    ports: list[ServicePort] | None = None
-    cluster_ip: str | None = Field(default=None, alias="clusterIP")
-    cluster_ips: list[str] | None = Field(default=None, alias="clusterIPs")
-    external_ips: list[str] | None = Field(default=None, alias="externalIPs")
-    external_name: str | None = None
-    session_affinity: str | None = None
-    session_affinity_config: dict[str, Any] | None = None
-    load_balancer_ip: str | None = Field(default=None, alias="loadBalancerIP")
-    external_traffic_policy: str | None = None
-    internal_traffic_policy: str | None = None
-    ip_families: list[str] | None = None
-    ip_family_policy: str | None = None
-    publish_not_ready_addresses: bool | None = None
+    """How a Service is reached and which pods it sends traffic to."""
+
+    type: Annotated[str | None, field(
+        "ClusterIP (the default) and NodePort are proxied on every node; ExternalName is "
+        "a DNS alias only; LoadBalancer is allocated node ports but neither proxied nor "
+        "given a load balancer.",
+        protobuf=4)] = None
+    selector: Annotated[dict[str, str] | None, field(
+        "The labels of the pods the endpoints controller lists as this Service's "
+        "endpoints; without one, Endpoints are managed by hand.", protobuf=2)] = None
+    ports: Annotated[list[ServicePort] | None, field(
+        "The ports served; at least one unless headless or ExternalName.", protobuf=1,
+        list_type="map", list_map_keys=("port", "protocol"), merge_key="port",
+        patch_strategy="merge")] = None
+    cluster_ip: Annotated[str | None, field(
+        "The virtual IP, allocated from the service cluster IP range unless given, or "
+        "`None` for a headless Service; it cannot change.", protobuf=3,
+        alias="clusterIP")] = None
+    cluster_ips: Annotated[list[str] | None, field(
+        "The virtual IPs; kept equal to [clusterIP].", protobuf=18, list_type="atomic",
+        alias="clusterIPs")] = None
+    external_ips: Annotated[list[str] | None, field(
+        "Stored; the proxy does not serve Services on external IPs.", protobuf=5,
+        list_type="atomic", alias="externalIPs")] = None
+    external_name: Annotated[str | None, field(
+        "For ExternalName Services, the DNS name the cluster DNS answers with a CNAME.",
+        protobuf=10)] = None
+    session_affinity: Annotated[str | None, field(
+        "None (the default) or ClientIP, which makes the proxy send a client to the same "
+        "endpoint while it keeps connecting.", protobuf=7)] = None
+    session_affinity_config: Annotated[dict[str, Any] | None, field(
+        "For ClientIP affinity, `clientIP.timeoutSeconds`: how long an idle client keeps "
+        "its endpoint (default three hours).", protobuf=14)] = None
+    load_balancer_ip: Annotated[str | None, field(
+        "Stored; Schooner provisions no load balancers.", protobuf=8,
+        alias="loadBalancerIP")] = None
+    external_traffic_policy: Annotated[str | None, field(
+        "Cluster or Local, for NodePort and LoadBalancer Services only. Validated and "
+        "stored; the proxy always uses every endpoint.", protobuf=11)] = None
+    internal_traffic_policy: Annotated[str | None, field(
+        "Stored; the proxy always uses every endpoint.", protobuf=22)] = None
+    ip_families: Annotated[list[str] | None, field(
+        "IPv4 or IPv6; stored, as Schooner's service range decides the family.",
+        protobuf=19, list_type="atomic")] = None
+    ip_family_policy: Annotated[str | None, field(
+        "SingleStack, PreferDualStack or RequireDualStack; stored, Schooner allocates a "
+        "single IP.", protobuf=17)] = None
+    publish_not_ready_addresses: Annotated[bool | None, field(
+        "When true, pods are listed as ready endpoints whether they are ready or not.",
+        protobuf=13)] = None
 
 
 class ServiceStatus(K8sModel):
-    load_balancer: dict[str, Any] | None = None
-    conditions: list[dict[str, Any]] | None = None
+    """A Service's load balancer and conditions; Schooner writes neither."""
+
+    load_balancer: Annotated[dict[str, Any] | None, field(
+        "The load balancer's ingress addresses. Stored; Schooner provisions none.",
+        protobuf=1)] = None
+    conditions: Annotated[list[dict[str, Any]] | None, field(
+        "The Service's conditions. Stored; Schooner writes none.", protobuf=2,
+        list_type="map", list_map_keys=("type",), merge_key="type",
+        patch_strategy="merge")] = None
 
 
 class Service(TypedObject):
-    kind: str = "Service"
-    spec: ServiceSpec | None = None
-    status: ServiceStatus | None = None
+    """A stable virtual IP and DNS name in front of a changing set of pods."""
+
+    kind: Kind = "Service"
+    spec: Annotated[ServiceSpec | None, field(
+        "Ports, selector and type of the Service.", protobuf=2)] = None
+    status: Annotated[ServiceStatus | None, field(
+        "Load balancer status; unused in Schooner.", protobuf=3)] = None
 
 
 class EndpointAddress(K8sModel):
-    ip: str
-    hostname: str | None = None
-    node_name: str | None = None
-    target_ref: ObjectReference | None = None
+    """One pod (or other target) behind a Service."""
+
+    ip: Annotated[str, field("The target's IP address.", protobuf=1)]
+    hostname: Annotated[str | None, field(
+        "The pod's hostname, when the pod's subdomain names this Service; the cluster "
+        "DNS then answers `<hostname>.<service>`.", protobuf=3)] = None
+    node_name: Annotated[str | None, field(
+        "The node the target runs on.", protobuf=4)] = None
+    target_ref: Annotated[ObjectReference | None, field(
+        "The pod this address belongs to.", protobuf=2)] = None
 
 
 class EndpointPort(K8sModel):
-    name: str | None = None
-    port: int
-    protocol: str | None = None
-    app_protocol: str | None = None
+    """One port of the endpoints, named after the Service port it serves."""
+
+    name: Annotated[str | None, field(
+        "The Service port's name; required when there are several ports.",
+        protobuf=1)] = None
+    port: Annotated[int, field("The port on the targets.", protobuf=2)]
+    protocol: Annotated[str | None, field(
+        "TCP (the default), UDP or SCTP.", protobuf=3)] = None
+    app_protocol: Annotated[str | None, field(
+        "The Service port's appProtocol.", protobuf=4)] = None
 
 
 class EndpointSubset(K8sModel):
     """Ready `addresses` and `notReadyAddresses`, each served on every one of `ports`."""
 
-    addresses: list[EndpointAddress] | None = None
-    not_ready_addresses: list[EndpointAddress] | None = None
-    ports: list[EndpointPort] | None = None
+    addresses: Annotated[list[EndpointAddress] | None, field(
+        "Targets that are ready; the proxy and the cluster DNS use only these.",
+        protobuf=1, list_type="atomic")] = None
+    not_ready_addresses: Annotated[list[EndpointAddress] | None, field(
+        "Targets that are not ready yet.", protobuf=2, list_type="atomic")] = None
+    ports: Annotated[list[EndpointPort] | None, field(
+        "The ports every address serves.", protobuf=3, list_type="atomic")] = None
 
 
 class Endpoints(TypedObject):
-    kind: str = "Endpoints"
-    subsets: list[EndpointSubset] | None = None
+    """The addresses behind the Service of the same name; the endpoints controller keeps
+    those of Services with a selector up to date."""
+
+    kind: Kind = "Endpoints"
+    subsets: Annotated[list[EndpointSubset] | None, field(
+        "Groups of addresses that share the same ports.", protobuf=2,
+        list_type="atomic")] = None
 
 
 # -- ConfigMap and Secret ---------------------------------------------------------
 
 
 class ConfigMap(TypedObject):
-    kind: str = "ConfigMap"
-    data: dict[str, str] | None = None
-    binary_data: dict[str, str] | None = None
-    immutable: bool | None = None
+    """Configuration as keys and values, for environment variables and volume files."""
+
+    kind: Kind = "ConfigMap"
+    data: Annotated[dict[str, str] | None, field(
+        "UTF-8 values by key; keys are file-name-like, and data plus binaryData may "
+        "hold at most 1 MiB.", protobuf=2)] = None
+    binary_data: Annotated[dict[str, str] | None, field(
+        "Binary values, base64-encoded on the wire; a key may not also be in data.",
+        protobuf=3)] = None
+    immutable: Annotated[bool | None, field(
+        "When true, data and binaryData can no longer change, nor can this flag be "
+        "unset.", protobuf=4)] = None
 
 
 class Secret(TypedObject):
     """`data` values are base64 strings on the wire; `stringData` is write-only plain text."""
 
-    kind: str = "Secret"
-    data: dict[str, str] | None = None
-    string_data: dict[str, str] | None = None
-    type: str | None = None
-    immutable: bool | None = None
+    kind: Kind = "Secret"
+    data: Annotated[dict[str, str] | None, field(
+        "Values by key, base64-encoded on the wire; at most 1 MiB in total. Stored as "
+        "given in etcd, not encrypted.", protobuf=2)] = None
+    string_data: Annotated[dict[str, str] | None, field(
+        "Plain-text values to write: the apiserver encodes them into data (winning over "
+        "a data key of the same name) and never stores this field.", protobuf=4)] = None
+    type: Annotated[str | None, field(
+        "What the Secret holds (Opaque by default, kubernetes.io/tls, "
+        "kubernetes.io/dockerconfigjson...); each type requires its keys. It cannot "
+        "change.", protobuf=3)] = None
+    immutable: Annotated[bool | None, field(
+        "When true, data can no longer change, nor can this flag be unset.",
+        protobuf=5)] = None
 
 
 # -- Event ------------------------------------------------------------------------
 
 
 class EventSource(K8sModel):
-    component: str | None = None
-    host: str | None = None
+    """Who reported an event."""
+
+    component: Annotated[str | None, field(
+        "The reporting component, e.g. `kubelet` for the agent or `default-scheduler`.",
+        protobuf=1)] = None
+    host: Annotated[str | None, field(
+        "The node the reporter runs on, for the agent's events.", protobuf=2)] = None
 
 
 class Event(TypedObject):
     """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
 
-    kind: str = "Event"
-    involved_object: ObjectReference
-    reason: str | None = None
-    message: str | None = None
-    source: EventSource | None = None
-    first_timestamp: Time | None = None
-    last_timestamp: Time | None = None
-    count: int | None = None
-    type: str | None = None
-    event_time: Time | None = None
-    series: dict[str, Any] | None = None
-    action: str | None = None
-    related: ObjectReference | None = None
-    reporting_component: str | None = None
-    reporting_instance: str | None = None
+    kind: Kind = "Event"
+    involved_object: Annotated[ObjectReference, field(
+        "The object the event is about; its namespace must be the event's.", protobuf=2)]
+    reason: Annotated[str | None, field(
+        "A short CamelCase reason, e.g. Scheduled, Pulled, BackOff.", protobuf=3)] = None
+    message: Annotated[str | None, field("What happened, for people.", protobuf=4)] = None
+    source: Annotated[EventSource | None, field(
+        "The component that reported it.", protobuf=5)] = None
+    first_timestamp: Annotated[Time | None, field(
+        "When this event was first seen; filled in by the apiserver when missing.",
+        protobuf=6)] = None
+    last_timestamp: Annotated[Time | None, field(
+        "When it was seen most recently; recorders update it as the event repeats.",
+        protobuf=7)] = None
+    count: Annotated[int | None, field(
+        "How often it was seen; defaults to 1.", protobuf=8)] = None
+    type: Annotated[str | None, field(
+        "Normal or Warning.", protobuf=9)] = None
+    event_time: Annotated[Time | None, field(
+        "The time of the event at microsecond precision, as newer recorders write it.",
+        protobuf=10)] = None
+    series: Annotated[dict[str, Any] | None, field(
+        "Repetition data newer recorders send; stored as given.", protobuf=11)] = None
+    action: Annotated[str | None, field(
+        "What was done or failed, for newer recorders.", protobuf=12)] = None
+    related: Annotated[ObjectReference | None, field(
+        "A second object involved, for newer recorders.", protobuf=13)] = None
+    reporting_component: Annotated[str | None, field(
+        "The controller that emitted the event, for newer recorders.", protobuf=14)] = None
+    reporting_instance: Annotated[str | None, field(
+        "The instance of that controller.", protobuf=15)] = None
+

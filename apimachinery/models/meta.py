@@ -20,6 +20,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from apimachinery.models.schema import TYPE_META, field
+
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
 
@@ -83,78 +85,152 @@ class K8sModel(BaseModel):
 
 
 class OwnerReference(K8sModel):
-    """Points at the controller or owner of an object; drives garbage collection."""
+    """Points at an object that owns this one; the garbage collector follows these links."""
 
-    api_version: str
-    kind: str
-    name: str
-    uid: str
-    controller: bool | None = None
-    block_owner_deletion: bool | None = None
+    api_version: Annotated[str, field(
+        "API group and version of the owner, e.g. `apps/v1`.", protobuf=5)]
+    kind: Annotated[str, field("Kind of the owner, e.g. `ReplicaSet`.", protobuf=1)]
+    name: Annotated[str, field("Name of the owner, in this object's namespace.", protobuf=3)]
+    uid: Annotated[str, field(
+        "UID of the owner. The garbage collector deletes this object once no owner with this "
+        "UID exists any more, so a recreated owner of the same name does not adopt it.",
+        protobuf=4)]
+    controller: Annotated[bool | None, field(
+        "True on the one owner that manages this object (a ReplicaSet for its pods). "
+        "Schooner refuses more than one controller reference per object.", protobuf=6)] = None
+    block_owner_deletion: Annotated[bool | None, field(
+        "When true, a foreground deletion of the owner waits until this object is gone.",
+        protobuf=7)] = None
 
 
 class ObjectReference(K8sModel):
     """A reference to another object, as in `Event.involvedObject` or an endpoint's target."""
 
-    api_version: str | None = None
-    kind: str | None = None
-    namespace: str | None = None
-    name: str | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    field_path: str | None = None
+    api_version: Annotated[str | None, field(
+        "API group and version of the referent.", protobuf=5)] = None
+    kind: Annotated[str | None, field("Kind of the referent.", protobuf=1)] = None
+    namespace: Annotated[str | None, field(
+        "Namespace of the referent; empty for cluster-scoped objects.", protobuf=2)] = None
+    name: Annotated[str | None, field("Name of the referent.", protobuf=3)] = None
+    uid: Annotated[str | None, field("UID of the referent.", protobuf=4)] = None
+    resource_version: Annotated[str | None, field(
+        "The referent's resourceVersion when the reference was made, if it matters.",
+        protobuf=6)] = None
+    field_path: Annotated[str | None, field(
+        "A part of the referent the reference is about, e.g. `spec.containers{web}` for "
+        "an event about one container.", protobuf=7)] = None
 
 
 class LocalObjectReference(K8sModel):
     """A name in the same namespace, as in `imagePullSecrets`."""
 
-    name: str | None = None
+    name: Annotated[str | None, field(
+        "Name of the referenced object, in the referrer's namespace.", protobuf=1)] = None
 
 
 class ObjectMeta(K8sModel):
     """`metadata` of every object (metav1.ObjectMeta)."""
 
-    name: str | None = None
-    generate_name: str | None = None
-    namespace: str | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    generation: int | None = None
-    creation_timestamp: Time | None = None
-    deletion_timestamp: Time | None = None
-    deletion_grace_period_seconds: int | None = None
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
-    owner_references: list[OwnerReference] | None = None
-    finalizers: list[str] | None = None
-    managed_fields: list[dict[str, Any]] | None = None
+    name: Annotated[str | None, field(
+        "The object's name, unique per kind within its namespace. Required unless "
+        "generateName is given; most kinds require a DNS-1123 subdomain, Namespaces a "
+        "DNS label and Services a DNS-1035 label. It cannot change.", protobuf=1)] = None
+    generate_name: Annotated[str | None, field(
+        "A prefix from which the apiserver makes a unique name (five random characters "
+        "appended) when `name` is empty.", protobuf=2)] = None
+    namespace: Annotated[str | None, field(
+        "The namespace of a namespaced object (filled from the request path, required); "
+        "refused on cluster-scoped kinds. It cannot change.", protobuf=3)] = None
+    uid: Annotated[str | None, field(
+        "Set by the apiserver on create, unique for all time; owner references and "
+        "delete preconditions name objects by it. It cannot change.", protobuf=5)] = None
+    resource_version: Annotated[str | None, field(
+        "The etcd revision of the object's last write, set by the apiserver. Sent back on "
+        "an update, it makes the write fail with a Conflict if the object changed since; "
+        "watches resume from it.", protobuf=6)] = None
+    generation: Annotated[int | None, field(
+        "Counts changes to the object's desired state, set by the apiserver; controllers "
+        "report the generation they acted on as status.observedGeneration.",
+        protobuf=7)] = None
+    creation_timestamp: Annotated[Time | None, field(
+        "When the apiserver stored the object first (RFC 3339, set by the server). It "
+        "cannot change.", protobuf=8)] = None
+    deletion_timestamp: Annotated[Time | None, field(
+        "Set by the apiserver when deletion was asked for but finalizers, or a pod's "
+        "graceful termination, still hold the object; read-only for clients.",
+        protobuf=9)] = None
+    deletion_grace_period_seconds: Annotated[int | None, field(
+        "The grace period of a pending deletion, in seconds, set with deletionTimestamp; "
+        "the agent gives a deleted pod's containers this long to stop.",
+        protobuf=10)] = None
+    labels: Annotated[dict[str, str] | None, field(
+        "Key/value pairs selectors match: Services, ReplicaSets, Deployments and "
+        "`kubectl get -l` find objects by them. Keys are qualified names, values label "
+        "values.", protobuf=11)] = None
+    annotations: Annotated[dict[str, str] | None, field(
+        "Key/value pairs for tools and controllers (kubectl's last-applied "
+        "configuration, a Deployment's revision); not used to select objects. At most "
+        "256 KiB in total.", protobuf=12)] = None
+    owner_references: Annotated[list[OwnerReference] | None, field(
+        "The objects this one depends on. The garbage collector deletes the object when "
+        "all its owners are gone, unless it is orphaned.", protobuf=13, list_type="map",
+        list_map_keys=("uid",), merge_key="uid", patch_strategy="merge")] = None
+    finalizers: Annotated[list[str] | None, field(
+        "Names of cleanups that must finish before the object is removed: a deletion only "
+        "sets deletionTimestamp while this list is non-empty, and each controller removes "
+        "its own entry when done.", protobuf=14, list_type="set",
+        patch_strategy="merge")] = None
+    managed_fields: Annotated[list[dict[str, Any]] | None, field(
+        "Which manager set which fields, as clients send it. Schooner stores it as given "
+        "and does not track field ownership itself.", protobuf=17,
+        list_type="atomic")] = None
 
 
 class LabelSelectorRequirement(K8sModel):
     """One `matchExpressions` entry: `key`, `operator` (In, NotIn, Exists, DoesNotExist)."""
 
-    key: str
-    operator: str
-    values: list[str] | None = None
+    key: Annotated[str, field("The label key the requirement tests.", protobuf=1)]
+    operator: Annotated[str, field(
+        "How the label is tested: In, NotIn, Exists or DoesNotExist.", protobuf=2)]
+    values: Annotated[list[str] | None, field(
+        "The values In and NotIn compare with (at least one); must be empty for Exists "
+        "and DoesNotExist.", protobuf=3, list_type="atomic")] = None
 
 
 class LabelSelector(K8sModel):
     """metav1.LabelSelector: matchLabels AND every matchExpressions entry."""
 
-    match_labels: dict[str, str] | None = None
-    match_expressions: list[LabelSelectorRequirement] | None = None
+    match_labels: Annotated[dict[str, str] | None, field(
+        "Labels an object must carry with exactly these values.", protobuf=1)] = None
+    match_expressions: Annotated[list[LabelSelectorRequirement] | None, field(
+        "Further requirements, all of which must hold as well as matchLabels.",
+        protobuf=2, list_type="atomic")] = None
+
+
+# `apiVersion` and `kind` of every top-level object: TypeMeta's fields, which the protobuf
+# encoding carries in the runtime.Unknown envelope (`schema.TYPE_META`).
+ApiVersion = Annotated[str, field(
+    "The API group and version the object is written in (`v1`, `apps/v1`); the "
+    "apiserver fills it in on every object it returns.", protobuf=1, embedded=TYPE_META)]
+Kind = Annotated[str, field(
+    "The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver "
+    "fills it in on every object it returns.", protobuf=2, embedded=TYPE_META)]
+Metadata = Annotated[ObjectMeta, field(
+    "The object's metadata: name, namespace, labels, owners and the fields the apiserver "
+    "sets.", protobuf=1)]
 
 
 class TypedObject(K8sModel):
     """A top-level object: `apiVersion`, `kind`, `metadata` always present in `to_dict`.
 
-    Subclasses set the `api_version` and `kind` defaults; they count as set so a
-    model built in Python serialises as a complete object.
+    Subclasses set the `api_version` and `kind` defaults (annotated with
+    `ApiVersion` and `Kind`); they count as set so a model built in Python
+    serialises as a complete object.
     """
 
-    api_version: str = "v1"
-    kind: str = ""
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    api_version: ApiVersion = "v1"
+    kind: Kind = ""
+    metadata: Metadata = Field(default_factory=ObjectMeta)
 
     def model_post_init(self, context: Any, /) -> None:
         self.__pydantic_fields_set__.update({"api_version", "kind", "metadata"})

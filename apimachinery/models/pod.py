@@ -1,370 +1,386 @@
-"""Typed pod spec and status (core/v1 PodSpec, Container, Volume, PodStatus...).
+"""Typed pod spec and status (core/v1 PodSpec, Volume, scheduling terms, PodStatus...).
 
-The shapes are Kubernetes' own. Fields a component reads are typed; the
-sprawling rest (security contexts, pod affinity, topology spread) stays as
-loose dicts, and anything else a user sends is kept as an extra field. The
-fields the official Python client insists on (a container's `name`, a
-condition's `status`, a container status's `imageID`) are required here too.
+The shapes are Kubernetes' own; containers live in `apimachinery.models.container`.
+Fields a component reads are typed; the sprawling rest (security contexts, pod
+affinity, topology spread) stays as loose dicts, and anything else a user sends
+is kept as an extra field. The fields the official Python client insists on (a
+condition's `status`) are required here too. Each description says what
+Schooner does with the field, and where it only stores it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
-
+from apimachinery.models.container import Container, ContainerStatus
 from apimachinery.models.meta import (
-    IntOrString,
     K8sModel,
     LocalObjectReference,
     ObjectMeta,
     Quantity,
-    ResourceList,
     Time,
 )
-
-# -- environment ------------------------------------------------------------------
-
-
-class ConfigMapKeySelector(K8sModel):
-    name: str | None = None
-    key: str
-    optional: bool | None = None
-
-
-class SecretKeySelector(K8sModel):
-    name: str | None = None
-    key: str
-    optional: bool | None = None
-
-
-class ObjectFieldSelector(K8sModel):
-    """The downward API: `fieldPath: metadata.name`, `status.podIP`..."""
-
-    api_version: str | None = None
-    field_path: str
-
-
-class EnvVarSource(K8sModel):
-    config_map_key_ref: ConfigMapKeySelector | None = None
-    secret_key_ref: SecretKeySelector | None = None
-    field_ref: ObjectFieldSelector | None = None
-    resource_field_ref: dict[str, Any] | None = None
-
-
-class EnvVar(K8sModel):
-    name: str
-    value: str | None = None
-    value_from: EnvVarSource | None = None
-
-
-class ConfigMapEnvSource(K8sModel):
-    name: str | None = None
-    optional: bool | None = None
-
-
-class SecretEnvSource(K8sModel):
-    name: str | None = None
-    optional: bool | None = None
-
-
-class EnvFromSource(K8sModel):
-    prefix: str | None = None
-    config_map_ref: ConfigMapEnvSource | None = None
-    secret_ref: SecretEnvSource | None = None
-
-
-# -- containers -------------------------------------------------------------------
-
-
-class ContainerPort(K8sModel):
-    container_port: int
-    name: str | None = None
-    protocol: str | None = None
-    host_port: int | None = None
-    host_ip: str | None = Field(default=None, alias="hostIP")
-
-
-class VolumeMount(K8sModel):
-    name: str
-    mount_path: str
-    read_only: bool | None = None
-    sub_path: str | None = None
-
-
-class ResourceRequirements(K8sModel):
-    limits: ResourceList | None = None
-    requests: ResourceList | None = None
-
-
-class ExecAction(K8sModel):
-    command: list[str] | None = None
-
-
-class HTTPHeader(K8sModel):
-    name: str
-    value: str
-
-
-class HTTPGetAction(K8sModel):
-    path: str | None = None
-    port: IntOrString
-    host: str | None = None
-    scheme: str | None = None
-    http_headers: list[HTTPHeader] | None = None
-
-
-class TCPSocketAction(K8sModel):
-    port: IntOrString
-    host: str | None = None
-
-
-class Probe(K8sModel):
-    """Liveness/readiness/startup probe: one handler plus the timing fields."""
-
-    exec: ExecAction | None = None
-    http_get: HTTPGetAction | None = None
-    tcp_socket: TCPSocketAction | None = None
-    grpc: dict[str, Any] | None = None
-    initial_delay_seconds: int | None = None
-    timeout_seconds: int | None = None
-    period_seconds: int | None = None
-    success_threshold: int | None = None
-    failure_threshold: int | None = None
-    termination_grace_period_seconds: int | None = None
-
-
-class LifecycleHandler(K8sModel):
-    exec: ExecAction | None = None
-    http_get: HTTPGetAction | None = None
-    tcp_socket: TCPSocketAction | None = None
-    sleep: dict[str, Any] | None = None
-
-
-class Lifecycle(K8sModel):
-    post_start: LifecycleHandler | None = None
-    pre_stop: LifecycleHandler | None = None
-
-
-class Container(K8sModel):
-    name: str
-    image: str | None = None
-    command: list[str] | None = None
-    args: list[str] | None = None
-    working_dir: str | None = None
-    ports: list[ContainerPort] | None = None
-    env: list[EnvVar] | None = None
-    env_from: list[EnvFromSource] | None = None
-    resources: ResourceRequirements | None = None
-    volume_mounts: list[VolumeMount] | None = None
-    liveness_probe: Probe | None = None
-    readiness_probe: Probe | None = None
-    startup_probe: Probe | None = None
-    lifecycle: Lifecycle | None = None
-    image_pull_policy: str | None = None
-    termination_message_path: str | None = None
-    termination_message_policy: str | None = None
-    security_context: dict[str, Any] | None = None
-    stdin: bool | None = None
-    tty: bool | None = None
-
+from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, VOLUME_SOURCE, field
 
 # -- volumes ----------------------------------------------------------------------
 
 
 class KeyToPath(K8sModel):
-    key: str
-    path: str
-    mode: int | None = None
+    """One key of a ConfigMap or Secret volume, written to a file of its own path."""
+
+    key: Annotated[str, field("The key to write.", protobuf=1)]
+    path: Annotated[str, field(
+        "The file's path, relative to the volume's root.", protobuf=2)]
+    mode: Annotated[int | None, field(
+        "The file's permission bits; defaults to the volume's defaultMode.",
+        protobuf=3)] = None
 
 
 class EmptyDirVolumeSource(K8sModel):
-    medium: str | None = None
-    size_limit: Quantity | None = None
+    """A scratch volume that lives as long as the pod (a Docker volume on the node)."""
+
+    medium: Annotated[str | None, field(
+        "`Memory` backs the volume with tmpfs; empty (the default) with the node's disk.",
+        protobuf=1)] = None
+    size_limit: Annotated[Quantity | None, field(
+        "The volume's size cap, passed to Docker when it creates the volume.",
+        protobuf=2)] = None
 
 
 class ConfigMapVolumeSource(K8sModel):
-    name: str | None = None
-    items: list[KeyToPath] | None = None
-    default_mode: int | None = None
-    optional: bool | None = None
+    """A ConfigMap's keys as files, written by the agent and mounted read-only."""
+
+    name: Annotated[str | None, field(
+        "Name of the ConfigMap, in the pod's namespace (required).", protobuf=1,
+        embedded=LOCAL_OBJECT_REFERENCE)] = None
+    items: Annotated[list[KeyToPath] | None, field(
+        "Only these keys, at these paths; by default every key becomes a file named "
+        "after it.", protobuf=2, list_type="atomic")] = None
+    default_mode: Annotated[int | None, field(
+        "Permission bits of the files (0-0777); defaults to 0644.", protobuf=3)] = None
+    optional: Annotated[bool | None, field(
+        "When true, a missing ConfigMap or key gives an empty volume instead of keeping "
+        "the pod from starting.", protobuf=4)] = None
 
 
 class SecretVolumeSource(K8sModel):
-    secret_name: str | None = None
-    items: list[KeyToPath] | None = None
-    default_mode: int | None = None
-    optional: bool | None = None
+    """A Secret's keys as files, decoded, written by the agent and mounted read-only."""
+
+    secret_name: Annotated[str | None, field(
+        "Name of the Secret, in the pod's namespace (required).", protobuf=1)] = None
+    items: Annotated[list[KeyToPath] | None, field(
+        "Only these keys, at these paths; by default every key becomes a file named "
+        "after it.", protobuf=2, list_type="atomic")] = None
+    default_mode: Annotated[int | None, field(
+        "Permission bits of the files (0-0777); defaults to 0644.", protobuf=3)] = None
+    optional: Annotated[bool | None, field(
+        "When true, a missing Secret or key gives an empty volume instead of keeping the "
+        "pod from starting.", protobuf=4)] = None
 
 
 class HostPathVolumeSource(K8sModel):
-    path: str
-    type: str | None = None
+    """A file or directory of the node, bind-mounted into the pod."""
+
+    path: Annotated[str, field("The path on the node.", protobuf=1)]
+    type: Annotated[str | None, field(
+        "What must be at the path: empty (no check), DirectoryOrCreate or FileOrCreate "
+        "(the agent creates it), Directory, File, Socket, CharDevice or BlockDevice.",
+        protobuf=2)] = None
 
 
 class PersistentVolumeClaimVolumeSource(K8sModel):
-    claim_name: str
-    read_only: bool | None = None
+    """A claim's storage. Schooner has no PersistentVolumes: the claim is a node-local
+    Docker volume that outlives the pod, and the scheduler brings the pod back to it."""
+
+    claim_name: Annotated[str, field(
+        "The claim's name, in the pod's namespace; it names the Docker volume.",
+        protobuf=1)]
+    read_only: Annotated[bool | None, field("Mount the volume read-only.", protobuf=2)] = None
 
 
 class Volume(K8sModel):
     """A pod volume; other sources (projected, nfs, csi...) are kept as extra fields."""
 
-    name: str
-    empty_dir: EmptyDirVolumeSource | None = None
-    config_map: ConfigMapVolumeSource | None = None
-    secret: SecretVolumeSource | None = None
-    host_path: HostPathVolumeSource | None = None
-    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
+    name: Annotated[str, field(
+        "A DNS label, unique in the pod; containers' volumeMounts refer to it.",
+        protobuf=1)]
+    empty_dir: Annotated[EmptyDirVolumeSource | None, field(
+        "An empty scratch volume, removed with the pod.", protobuf=2,
+        embedded=VOLUME_SOURCE)] = None
+    config_map: Annotated[ConfigMapVolumeSource | None, field(
+        "A ConfigMap's keys as files.", protobuf=19, embedded=VOLUME_SOURCE)] = None
+    secret: Annotated[SecretVolumeSource | None, field(
+        "A Secret's keys as files.", protobuf=6, embedded=VOLUME_SOURCE)] = None
+    host_path: Annotated[HostPathVolumeSource | None, field(
+        "A path on the node.", protobuf=1, embedded=VOLUME_SOURCE)] = None
+    persistent_volume_claim: Annotated[PersistentVolumeClaimVolumeSource | None, field(
+        "A claim's node-local volume, kept after the pod is gone.", protobuf=10,
+        embedded=VOLUME_SOURCE)] = None
 
 
 # -- scheduling -------------------------------------------------------------------
 
 
 class Toleration(K8sModel):
-    key: str | None = None
-    operator: str | None = None
-    value: str | None = None
-    effect: str | None = None
-    toleration_seconds: int | None = None
+    """Lets the pod onto (or stay on) nodes with a matching taint."""
+
+    key: Annotated[str | None, field(
+        "The taint key it tolerates; empty with operator Exists tolerates every taint.",
+        protobuf=1)] = None
+    operator: Annotated[str | None, field(
+        "Equal (the default: the taint's value must equal `value`) or Exists (any value).",
+        protobuf=2)] = None
+    value: Annotated[str | None, field(
+        "The taint value for Equal; must be empty for Exists.", protobuf=3)] = None
+    effect: Annotated[str | None, field(
+        "The taint effect it tolerates (NoSchedule, PreferNoSchedule, NoExecute); empty "
+        "means all.", protobuf=4)] = None
+    toleration_seconds: Annotated[int | None, field(
+        "For NoExecute only: how long the pod may stay once the taint appears before "
+        "the node lifecycle controller evicts it; unset means forever.",
+        protobuf=5)] = None
 
 
 class NodeSelectorRequirement(K8sModel):
-    key: str
-    operator: str
-    values: list[str] | None = None
+    """One test of a node's labels (or, in matchFields, of its name)."""
+
+    key: Annotated[str, field(
+        "The label key, or `metadata.name` in matchFields.", protobuf=1)]
+    operator: Annotated[str, field(
+        "In, NotIn, Exists, DoesNotExist, Gt or Lt (matchFields: In or NotIn).",
+        protobuf=2)]
+    values: Annotated[list[str] | None, field(
+        "The values to compare with; one integer for Gt and Lt, none for Exists and "
+        "DoesNotExist.", protobuf=3, list_type="atomic")] = None
 
 
 class NodeSelectorTerm(K8sModel):
-    match_expressions: list[NodeSelectorRequirement] | None = None
-    match_fields: list[NodeSelectorRequirement] | None = None
+    """Requirements that must all hold for a node to match the term."""
+
+    match_expressions: Annotated[list[NodeSelectorRequirement] | None, field(
+        "Requirements on the node's labels.", protobuf=1, list_type="atomic")] = None
+    match_fields: Annotated[list[NodeSelectorRequirement] | None, field(
+        "Requirements on the node's fields; only `metadata.name` is supported.",
+        protobuf=2, list_type="atomic")] = None
 
 
 class NodeSelector(K8sModel):
-    node_selector_terms: list[NodeSelectorTerm]
+    """Terms of which a node must match at least one."""
+
+    node_selector_terms: Annotated[list[NodeSelectorTerm], field(
+        "The terms, ORed; at least one is required.", protobuf=1, list_type="atomic")]
 
 
 class PreferredSchedulingTerm(K8sModel):
-    weight: int
-    preference: NodeSelectorTerm
+    """A term that makes matching nodes score higher."""
+
+    weight: Annotated[int, field(
+        "Added to a matching node's affinity score (1-100).", protobuf=1)]
+    preference: Annotated[NodeSelectorTerm, field("The term to match.", protobuf=2)]
 
 
 class NodeAffinity(K8sModel):
-    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
-    preferred_during_scheduling_ignored_during_execution: (
-        list[PreferredSchedulingTerm] | None) = None
+    """Which nodes the pod must or would rather run on, by their labels."""
+
+    required_during_scheduling_ignored_during_execution: Annotated[
+        NodeSelector | None, field(
+            "The scheduler only places the pod on nodes matching these terms; a running "
+            "pod stays even if its node stops matching.", protobuf=1)] = None
+    preferred_during_scheduling_ignored_during_execution: Annotated[
+        list[PreferredSchedulingTerm] | None, field(
+            "Terms that raise a node's score by their weights when it matches.",
+            protobuf=2, list_type="atomic")] = None
 
 
 class Affinity(K8sModel):
     """Node affinity is typed (the scheduler reads it); pod (anti-)affinity stays loose."""
 
-    node_affinity: NodeAffinity | None = None
-    pod_affinity: dict[str, Any] | None = None
-    pod_anti_affinity: dict[str, Any] | None = None
+    node_affinity: Annotated[NodeAffinity | None, field(
+        "Rules on the labels of the node, applied by the scheduler.", protobuf=1)] = None
+    pod_affinity: Annotated[dict[str, Any] | None, field(
+        "Rules to co-locate with other pods. Stored as given; Schooner's scheduler does "
+        "not apply them.", protobuf=2)] = None
+    pod_anti_affinity: Annotated[dict[str, Any] | None, field(
+        "Rules to keep away from other pods. Stored as given; Schooner's scheduler does "
+        "not apply them (it spreads a controller's pods by itself).", protobuf=3)] = None
 
 
 # -- spec and template ------------------------------------------------------------
 
 
 class PodSpec(K8sModel):
-    containers: list[Container]
-    init_containers: list[Container] | None = None
-    volumes: list[Volume] | None = None
-    restart_policy: str | None = None
-    termination_grace_period_seconds: int | None = None
-    active_deadline_seconds: int | None = None
-    dns_policy: str | None = None
-    node_selector: dict[str, str] | None = None
-    service_account_name: str | None = None
-    automount_service_account_token: bool | None = None
-    node_name: str | None = None
-    host_network: bool | None = None
-    host_pid: bool | None = Field(default=None, alias="hostPID")
-    host_ipc: bool | None = Field(default=None, alias="hostIPC")
-    security_context: dict[str, Any] | None = None
-    image_pull_secrets: list[LocalObjectReference] | None = None
-    hostname: str | None = None
-    subdomain: str | None = None
-    affinity: Affinity | None = None
-    scheduler_name: str | None = None
-    tolerations: list[Toleration] | None = None
-    priority_class_name: str | None = None
-    priority: int | None = None
-    enable_service_links: bool | None = None
-    topology_spread_constraints: list[dict[str, Any]] | None = None
+    """What a pod runs and where: containers, volumes, scheduling constraints."""
+
+    containers: Annotated[list[Container], field(
+        "The pod's containers, at least one; the agent runs them together in one "
+        "network namespace. Only their images may change after creation.", protobuf=2,
+        list_type="map", list_map_keys=("name",), merge_key="name",
+        patch_strategy="merge")]
+    init_containers: Annotated[list[Container] | None, field(
+        "Containers meant to run to completion before the others. Validated, and counted "
+        "in the scheduler's resource fit; the agent does not run them.", protobuf=20,
+        list_type="map", list_map_keys=("name",), merge_key="name",
+        patch_strategy="merge")] = None
+    volumes: Annotated[list[Volume] | None, field(
+        "Volumes the containers may mount, each with exactly one source.", protobuf=1,
+        list_type="map", list_map_keys=("name",), merge_key="name",
+        patch_strategy="merge,retainKeys")] = None
+    restart_policy: Annotated[str | None, field(
+        "Always (the default), OnFailure or Never: whether the agent starts a container "
+        "again after it exits. Pod templates of workloads allow only Always.",
+        protobuf=3)] = None
+    termination_grace_period_seconds: Annotated[int | None, field(
+        "Seconds a deleted pod's containers get between SIGTERM (and preStop) and "
+        "SIGKILL; defaults to 30, and the agent allows at least 2.", protobuf=4)] = None
+    active_deadline_seconds: Annotated[int | None, field(
+        "A run-time limit for the pod. Validated and may only shrink, but not enforced: "
+        "the agent does not stop pods that exceed it. Refused in workload templates.",
+        protobuf=5)] = None
+    dns_policy: Annotated[str | None, field(
+        "ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when "
+        "the agent has one; Default keeps Docker's; None uses only the pod's dnsConfig.",
+        protobuf=6)] = None
+    node_selector: Annotated[dict[str, str] | None, field(
+        "Labels a node must have, all of them, for the scheduler to place the pod there.",
+        protobuf=7)] = None
+    service_account_name: Annotated[str | None, field(
+        "A service account name, readable through the downward API. Schooner has no "
+        "ServiceAccount kind and mounts no token.", protobuf=8)] = None
+    automount_service_account_token: Annotated[bool | None, field(
+        "Stored; Schooner mounts no service account tokens either way.",
+        protobuf=21)] = None
+    node_name: Annotated[str | None, field(
+        "The node the pod runs on, set when the scheduler binds it (or given at creation "
+        "to skip the scheduler); a plain update cannot change it.", protobuf=10)] = None
+    host_network: Annotated[bool | None, field(
+        "Stored, and read by DNS policy; the agent still runs the pod on the pod network, "
+        "not the node's.", protobuf=11)] = None
+    host_pid: Annotated[bool | None, field(
+        "Stored; the agent does not share the node's process namespace.", protobuf=12,
+        alias="hostPID")] = None
+    host_ipc: Annotated[bool | None, field(
+        "Stored; the agent does not share the node's IPC namespace.", protobuf=13,
+        alias="hostIPC")] = None
+    security_context: Annotated[dict[str, Any] | None, field(
+        "Pod-wide users, groups and sysctls. Stored as given; the agent does not apply it.",
+        protobuf=14)] = None
+    image_pull_secrets: Annotated[list[LocalObjectReference] | None, field(
+        "Secrets with registry credentials. Stored; the agent pulls with the Docker "
+        "engine's own credentials.", protobuf=15, list_type="map", list_map_keys=("name",),
+        merge_key="name", patch_strategy="merge")] = None
+    hostname: Annotated[str | None, field(
+        "The containers' hostname (a DNS label); defaults to the pod's name. With a "
+        "subdomain it also names the pod in DNS.", protobuf=16)] = None
+    subdomain: Annotated[str | None, field(
+        "A headless Service of this name makes the pod resolvable as "
+        "`<hostname>.<subdomain>.<namespace>.svc`, as StatefulSet pods are.",
+        protobuf=17)] = None
+    affinity: Annotated[Affinity | None, field(
+        "Scheduling rules; the scheduler applies node affinity.", protobuf=18)] = None
+    scheduler_name: Annotated[str | None, field(
+        "The scheduler that places the pod; defaults to default-scheduler, the name "
+        "Schooner's scheduler answers to unless told otherwise.", protobuf=19)] = None
+    tolerations: Annotated[list[Toleration] | None, field(
+        "Taints the pod tolerates. On a running pod, tolerations may be added but not "
+        "changed.", protobuf=22, list_type="atomic")] = None
+    priority_class_name: Annotated[str | None, field(
+        "Stored; Schooner has no PriorityClass yet and schedules without priorities.",
+        protobuf=24)] = None
+    priority: Annotated[int | None, field(
+        "Stored; Schooner's scheduler neither orders nor preempts by priority.",
+        protobuf=25)] = None
+    enable_service_links: Annotated[bool | None, field(
+        "Stored; the agent injects no Service environment variables either way.",
+        protobuf=30)] = None
+    topology_spread_constraints: Annotated[list[dict[str, Any]] | None, field(
+        "Rules to spread pods over topology domains. Stored as given; the scheduler "
+        "does not apply them (it spreads a controller's pods over nodes by itself).",
+        protobuf=33, list_type="map", list_map_keys=("topologyKey", "whenUnsatisfiable"),
+        merge_key="topologyKey", patch_strategy="merge")] = None
 
 
 class PodTemplateSpec(K8sModel):
     """The pod a Deployment, ReplicaSet or StatefulSet stamps out."""
 
-    metadata: ObjectMeta | None = None
-    spec: PodSpec | None = None
+    metadata: Annotated[ObjectMeta | None, field(
+        "Labels and annotations of the pods made from the template; its labels must "
+        "match the workload's selector.", protobuf=1)] = None
+    spec: Annotated[PodSpec | None, field(
+        "The spec of the pods made from the template.", protobuf=2)] = None
 
 
 # -- status -----------------------------------------------------------------------
 
 
 class PodCondition(K8sModel):
-    type: str
-    status: str
-    last_probe_time: Time | None = None
-    last_transition_time: Time | None = None
-    reason: str | None = None
-    message: str | None = None
+    """One aspect of the pod's state: PodScheduled, Initialized, ContainersReady, Ready."""
 
-
-class ContainerStateWaiting(K8sModel):
-    reason: str | None = None
-    message: str | None = None
-
-
-class ContainerStateRunning(K8sModel):
-    started_at: Time | None = None
-
-
-class ContainerStateTerminated(K8sModel):
-    exit_code: int
-    signal: int | None = None
-    reason: str | None = None
-    message: str | None = None
-    started_at: Time | None = None
-    finished_at: Time | None = None
-    container_id: str | None = Field(default=None, alias="containerID")
-
-
-class ContainerState(K8sModel):
-    waiting: ContainerStateWaiting | None = None
-    running: ContainerStateRunning | None = None
-    terminated: ContainerStateTerminated | None = None
-
-
-class ContainerStatus(K8sModel):
-    name: str
-    ready: bool
-    restart_count: int
-    image: str
-    image_id: str = Field(alias="imageID")
-    container_id: str | None = Field(default=None, alias="containerID")
-    state: ContainerState | None = None
-    last_state: ContainerState | None = None
-    started: bool | None = None
+    type: Annotated[str, field(
+        "The aspect: PodScheduled (False from the scheduler while no node fits, True "
+        "once bound), Initialized, ContainersReady or Ready (from the agent).",
+        protobuf=1)]
+    status: Annotated[str, field("True, False or Unknown.", protobuf=2)]
+    last_probe_time: Annotated[Time | None, field(
+        "When the condition was last checked.", protobuf=3)] = None
+    last_transition_time: Annotated[Time | None, field(
+        "When status last changed.", protobuf=4)] = None
+    reason: Annotated[str | None, field(
+        "A CamelCase reason for the status, e.g. Unschedulable or ContainersNotReady.",
+        protobuf=5)] = None
+    message: Annotated[str | None, field(
+        "Details for people, e.g. why no node fits.", protobuf=6)] = None
 
 
 class PodIP(K8sModel):
-    ip: str
+    """One of the pod's IP addresses."""
+
+    ip: Annotated[str, field("The address.", protobuf=1)]
+
+
+class HostIP(K8sModel):
+    """One of the node's IP addresses, as seen from the pod."""
+
+    ip: Annotated[str, field("The address.", protobuf=1)]
 
 
 class PodStatus(K8sModel):
-    phase: str | None = None
-    conditions: list[PodCondition] | None = None
-    message: str | None = None
-    reason: str | None = None
-    host_ip: str | None = Field(default=None, alias="hostIP")
-    host_ips: list[PodIP] | None = Field(default=None, alias="hostIPs")
-    pod_ip: str | None = Field(default=None, alias="podIP")
-    pod_ips: list[PodIP] | None = Field(default=None, alias="podIPs")
-    start_time: Time | None = None
-    container_statuses: list[ContainerStatus] | None = None
-    init_container_statuses: list[ContainerStatus] | None = None
-    qos_class: str | None = None
-    nominated_node_name: str | None = None
+    """What the pod is doing, written by the scheduler and the agent."""
+
+    phase: Annotated[str | None, field(
+        "Pending, Running, Succeeded, Failed or Unknown: the pod's place in its life, "
+        "set by the agent (Pending at creation).", protobuf=1)] = None
+    conditions: Annotated[list[PodCondition] | None, field(
+        "The pod's conditions, one per type.", protobuf=2, list_type="map",
+        list_map_keys=("type",), merge_key="type", patch_strategy="merge")] = None
+    message: Annotated[str | None, field(
+        "Why the pod is in its phase, for people.", protobuf=3)] = None
+    reason: Annotated[str | None, field(
+        "Why the pod is in its phase, CamelCase.", protobuf=4)] = None
+    host_ip: Annotated[str | None, field(
+        "The IP address of the node the pod runs on.", protobuf=5, alias="hostIP")] = None
+    host_ips: Annotated[list[HostIP] | None, field(
+        "The node's IP addresses; the first equals hostIP.", protobuf=16,
+        list_type="atomic", merge_key="ip", patch_strategy="merge",
+        alias="hostIPs")] = None
+    pod_ip: Annotated[str | None, field(
+        "The pod's IP address on the pod network, once its sandbox runs.", protobuf=6,
+        alias="podIP")] = None
+    pod_ips: Annotated[list[PodIP] | None, field(
+        "The pod's IP addresses; the first equals podIP. Endpoints are made from these.",
+        protobuf=12, list_type="map", list_map_keys=("ip",), merge_key="ip",
+        patch_strategy="merge", alias="podIPs")] = None
+    start_time: Annotated[Time | None, field(
+        "When the agent first reported the pod's status, before its images were pulled.",
+        protobuf=7)] = None
+    container_statuses: Annotated[list[ContainerStatus] | None, field(
+        "One status per container, as the agent last saw it.", protobuf=8,
+        list_type="atomic")] = None
+    init_container_statuses: Annotated[list[ContainerStatus] | None, field(
+        "One status per init container; the agent writes none, as it runs none.",
+        protobuf=10, list_type="atomic")] = None
+    qos_class: Annotated[str | None, field(
+        "Guaranteed, Burstable or BestEffort, from the containers' requests and limits; "
+        "set by the apiserver at creation.", protobuf=9)] = None
+    nominated_node_name: Annotated[str | None, field(
+        "Stored; Schooner's scheduler does not preempt, so it nominates no node.",
+        protobuf=11)] = None

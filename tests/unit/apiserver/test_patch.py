@@ -430,3 +430,36 @@ def test_apply_patch_unknown_content_type_is_unsupported_media_type(content_type
     assert caught.value.code == 415
     for supported in PATCH_CONTENT_TYPES:
         assert supported in caught.value.message
+
+
+# --- merge keys come from the models' Kubernetes tags -----------------------------------
+
+@pytest.mark.parametrize(("kind", "target", "patch", "want"), [
+    ("Node", {"status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"},
+                                       {"type": "Hostname", "address": "n1"}]}},
+     {"status": {"addresses": [{"type": "Hostname", "address": "n2"}]}},
+     {"status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"},
+                               {"type": "Hostname", "address": "n2"}]}}),
+    ("Node", {"spec": {"podCIDRs": ["10.1.0.0/24"]}}, {"spec": {"podCIDRs": ["fd00::/64"]}},
+     {"spec": {"podCIDRs": ["10.1.0.0/24", "fd00::/64"]}}),
+    ("Pod", {"status": {"podIPs": [{"ip": "10.1.0.5"}]}},
+     {"status": {"podIPs": [{"ip": "fd00::5"}]}},
+     {"status": {"podIPs": [{"ip": "10.1.0.5"}, {"ip": "fd00::5"}]}}),
+    ("Deployment",
+     tmpl({"topologySpreadConstraints": [{"topologyKey": "zone", "maxSkew": 1},
+                                         {"topologyKey": "host", "maxSkew": 1}]}),
+     tmpl({"topologySpreadConstraints": [{"topologyKey": "zone", "maxSkew": 2}]}),
+     tmpl({"topologySpreadConstraints": [{"topologyKey": "zone", "maxSkew": 2},
+                                         {"topologyKey": "host", "maxSkew": 1}]})),
+    # Lists the models do not type are replaced whole, as Kubernetes does for untagged ones.
+    ("Pod", {"spec": {"ephemeralContainers": [{"name": "a"}, {"name": "b"}]}},
+     {"spec": {"ephemeralContainers": [{"name": "b", "image": "x"}]}},
+     {"spec": {"ephemeralContainers": [{"name": "b", "image": "x"}]}}),
+    ("Scale", {"status": {"conditions": [{"type": "A"}, {"type": "B"}]}},
+     {"status": {"conditions": [{"type": "B", "status": "True"}]}},
+     {"status": {"conditions": [{"type": "B", "status": "True"}]}}),
+])
+def test_smp_lists_merge_as_the_models_declare(kind: str, target: dict[str, Any],
+                                               patch: dict[str, Any],
+                                               want: dict[str, Any]) -> None:
+    assert apply_strategic_merge_patch(target, patch, kind) == want

@@ -1,0 +1,406 @@
+"""Typed containers (core/v1 Container, its env, ports, probes and hooks, and its status).
+
+The shapes are Kubernetes' own; the descriptions say what Schooner's agent
+does with each field. Fields the agent does not act on are stored as given,
+and each says so. The fields the official Python client insists on (a
+container's `name`, a container status's `imageID`) are required here too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from apimachinery.models.meta import IntOrString, K8sModel, ResourceList, Time
+from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, PROBE_HANDLER, field
+
+# -- environment ------------------------------------------------------------------
+
+_OPTIONAL_REF = ("When true, a missing object or key is skipped instead of keeping the "
+                 "container from starting.")
+
+
+class ConfigMapKeySelector(K8sModel):
+    """One key of a ConfigMap in the pod's namespace, as an environment variable's value."""
+
+    name: Annotated[str | None, field(
+        "Name of the ConfigMap, in the pod's namespace (required).", protobuf=1,
+        embedded=LOCAL_OBJECT_REFERENCE)] = None
+    key: Annotated[str, field("The key whose value becomes the variable's.", protobuf=2)]
+    optional: Annotated[bool | None, field(_OPTIONAL_REF, protobuf=3)] = None
+
+
+class SecretKeySelector(K8sModel):
+    """One key of a Secret in the pod's namespace, as an environment variable's value."""
+
+    name: Annotated[str | None, field(
+        "Name of the Secret, in the pod's namespace (required).", protobuf=1,
+        embedded=LOCAL_OBJECT_REFERENCE)] = None
+    key: Annotated[str, field(
+        "The key whose decoded value becomes the variable's.", protobuf=2)]
+    optional: Annotated[bool | None, field(_OPTIONAL_REF, protobuf=3)] = None
+
+
+class ObjectFieldSelector(K8sModel):
+    """The downward API: `fieldPath: metadata.name`, `status.podIP`..."""
+
+    api_version: Annotated[str | None, field(
+        "Version the field path is written against; only `v1`, the default.",
+        protobuf=1)] = None
+    field_path: Annotated[str, field(
+        "The pod field to read: metadata.name, metadata.namespace, metadata.uid, "
+        "metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, "
+        "spec.serviceAccountName, status.hostIP(s) or status.podIP(s).", protobuf=2)]
+
+
+class EnvVarSource(K8sModel):
+    """Where a variable's value comes from; exactly one source may be set."""
+
+    config_map_key_ref: Annotated[ConfigMapKeySelector | None, field(
+        "Take the value from a ConfigMap key.", protobuf=3)] = None
+    secret_key_ref: Annotated[SecretKeySelector | None, field(
+        "Take the value from a Secret key.", protobuf=4)] = None
+    field_ref: Annotated[ObjectFieldSelector | None, field(
+        "Take the value from a field of the pod itself (the downward API).",
+        protobuf=1)] = None
+    resource_field_ref: Annotated[dict[str, Any] | None, field(
+        "Take the value from the container's own cpu or memory request or limit "
+        "(`resource`, optional `containerName` and `divisor`), rounded up.",
+        protobuf=2)] = None
+
+
+class EnvVar(K8sModel):
+    """One environment variable of a container."""
+
+    name: Annotated[str, field(
+        "The variable's name; a later entry of the same name wins.", protobuf=1)]
+    value: Annotated[str | None, field(
+        "A literal value. `$(NAME)` refers to a variable defined earlier in the "
+        "container and is expanded; `$$` writes a `$`.", protobuf=2)] = None
+    value_from: Annotated[EnvVarSource | None, field(
+        "Read the value from elsewhere instead; not allowed together with a non-empty "
+        "value.", protobuf=3)] = None
+
+
+class ConfigMapEnvSource(K8sModel):
+    """A ConfigMap whose every key becomes an environment variable."""
+
+    name: Annotated[str | None, field(
+        "Name of the ConfigMap, in the pod's namespace (required).", protobuf=1,
+        embedded=LOCAL_OBJECT_REFERENCE)] = None
+    optional: Annotated[bool | None, field(
+        "When true, a missing ConfigMap adds nothing instead of keeping the container "
+        "from starting.", protobuf=2)] = None
+
+
+class SecretEnvSource(K8sModel):
+    """A Secret whose every key becomes an environment variable."""
+
+    name: Annotated[str | None, field(
+        "Name of the Secret, in the pod's namespace (required).", protobuf=1,
+        embedded=LOCAL_OBJECT_REFERENCE)] = None
+    optional: Annotated[bool | None, field(
+        "When true, a missing Secret adds nothing instead of keeping the container from "
+        "starting.", protobuf=2)] = None
+
+
+class EnvFromSource(K8sModel):
+    """A whole ConfigMap or Secret as environment variables; exactly one of the two."""
+
+    prefix: Annotated[str | None, field(
+        "Prepended to every key to make the variable's name.", protobuf=1)] = None
+    config_map_ref: Annotated[ConfigMapEnvSource | None, field(
+        "The ConfigMap to read.", protobuf=2)] = None
+    secret_ref: Annotated[SecretEnvSource | None, field(
+        "The Secret to read.", protobuf=3)] = None
+
+
+# -- ports, mounts, resources -----------------------------------------------------
+
+
+class ContainerPort(K8sModel):
+    """A port the container listens on; it names the port for probes and Services."""
+
+    container_port: Annotated[int, field(
+        "The port number inside the pod's network namespace (1-65535).", protobuf=3)]
+    name: Annotated[str | None, field(
+        "An IANA-style name, unique in the container, that probes and a Service's "
+        "targetPort may use instead of the number.", protobuf=1)] = None
+    protocol: Annotated[str | None, field(
+        "TCP (the default), UDP or SCTP.", protobuf=4)] = None
+    host_port: Annotated[int | None, field(
+        "A port on the node claimed for this pod: the scheduler keeps two pods claiming "
+        "the same host port apart, but the agent does not publish it.",
+        protobuf=2)] = None
+    host_ip: Annotated[str | None, field(
+        "The node address the host port is claimed on (default: all); read only by the "
+        "scheduler's port check.", protobuf=5, alias="hostIP")] = None
+
+
+class VolumeMount(K8sModel):
+    """Where one of the pod's volumes appears inside a container."""
+
+    name: Annotated[str, field(
+        "The pod volume to mount; it must be one of spec.volumes.", protobuf=1)]
+    mount_path: Annotated[str, field(
+        "The path in the container, unique among the container's mounts.", protobuf=3)]
+    read_only: Annotated[bool | None, field(
+        "Mount read-only (configMap and secret volumes always are).", protobuf=2)] = None
+    sub_path: Annotated[str | None, field(
+        "Mount only this relative path of the volume; the agent supports it for "
+        "host-backed volumes (configMap, secret, hostPath).", protobuf=4)] = None
+
+
+class ResourceRequirements(K8sModel):
+    """A container's cpu and memory: what the scheduler reserves and what Docker enforces."""
+
+    limits: Annotated[ResourceList | None, field(
+        "The most the container may use: a cpu limit becomes a Docker CPU quota, a "
+        "memory limit Docker's memory limit. A request above its limit is refused.",
+        protobuf=1)] = None
+    requests: Annotated[ResourceList | None, field(
+        "What the scheduler reserves on the node for the container; a cpu request also "
+        "sets Docker's CPU shares. Without one, the limit counts as the request.",
+        protobuf=2)] = None
+
+
+# -- probes and lifecycle hooks ---------------------------------------------------
+
+
+class ExecAction(K8sModel):
+    """Run a command in the container; exit code 0 is success."""
+
+    command: Annotated[list[str] | None, field(
+        "The command and its arguments, run directly (no shell) through Docker exec.",
+        protobuf=1, list_type="atomic")] = None
+
+
+class HTTPHeader(K8sModel):
+    """One header of an httpGet probe or hook request."""
+
+    name: Annotated[str, field("The header's name.", protobuf=1)]
+    value: Annotated[str, field("The header's value.", protobuf=2)]
+
+
+class HTTPGetAction(K8sModel):
+    """An HTTP GET the agent sends to the pod; for a probe, 2xx and 3xx are success."""
+
+    path: Annotated[str | None, field(
+        "The request path; defaults to `/`.", protobuf=1)] = None
+    port: Annotated[IntOrString, field(
+        "The port, by number or by the name of a container port.", protobuf=2)]
+    host: Annotated[str | None, field(
+        "The host to connect to; defaults to the pod's IP.", protobuf=3)] = None
+    scheme: Annotated[str | None, field(
+        "HTTP (the default) or HTTPS; certificates are not verified.", protobuf=4)] = None
+    http_headers: Annotated[list[HTTPHeader] | None, field(
+        "Extra request headers.", protobuf=5, list_type="atomic")] = None
+
+
+class TCPSocketAction(K8sModel):
+    """Open a TCP connection; a connection that opens is success."""
+
+    port: Annotated[IntOrString, field(
+        "The port, by number or by the name of a container port.", protobuf=1)]
+    host: Annotated[str | None, field(
+        "The host to connect to; defaults to the pod's IP.", protobuf=2)] = None
+
+
+class Probe(K8sModel):
+    """Liveness/readiness/startup probe: one handler plus the timing fields."""
+
+    exec: Annotated[ExecAction | None, field(
+        "Probe by running a command in the container.", protobuf=1,
+        embedded=PROBE_HANDLER)] = None
+    http_get: Annotated[HTTPGetAction | None, field(
+        "Probe with an HTTP GET.", protobuf=2, embedded=PROBE_HANDLER)] = None
+    tcp_socket: Annotated[TCPSocketAction | None, field(
+        "Probe by opening a TCP connection.", protobuf=3, embedded=PROBE_HANDLER)] = None
+    grpc: Annotated[dict[str, Any] | None, field(
+        "A gRPC health check. Accepted, but the agent cannot run it: such a probe "
+        "errors every time and never changes the container's state.", protobuf=4,
+        embedded=PROBE_HANDLER)] = None
+    initial_delay_seconds: Annotated[int | None, field(
+        "Seconds after the container starts before the first probe.", protobuf=2)] = None
+    timeout_seconds: Annotated[int | None, field(
+        "Seconds one probe may take before it counts as failed; defaults to 1.",
+        protobuf=3)] = None
+    period_seconds: Annotated[int | None, field(
+        "Seconds between probes; defaults to 10.", protobuf=4)] = None
+    success_threshold: Annotated[int | None, field(
+        "Successes in a row after a failure that make the probe pass; defaults to 1, and "
+        "must be 1 except for readiness.", protobuf=5)] = None
+    failure_threshold: Annotated[int | None, field(
+        "Failures in a row that make the probe fail; defaults to 3. A failed liveness or "
+        "startup probe restarts the container, a failed readiness probe takes the pod "
+        "out of its Services.", protobuf=6)] = None
+    termination_grace_period_seconds: Annotated[int | None, field(
+        "A grace period for kills caused by this probe. Stored; the agent uses the pod's "
+        "grace period instead.", protobuf=7)] = None
+
+
+class LifecycleHandler(K8sModel):
+    """The one action of a postStart or preStop hook."""
+
+    exec: Annotated[ExecAction | None, field(
+        "Run a command in the container; a non-zero exit fails the hook.",
+        protobuf=1)] = None
+    http_get: Annotated[HTTPGetAction | None, field(
+        "Send an HTTP GET; only a request that cannot be made fails the hook, whatever "
+        "the status code.", protobuf=2)] = None
+    tcp_socket: Annotated[TCPSocketAction | None, field(
+        "Accepted for compatibility only: the agent reports it as a handler it cannot run.",
+        protobuf=3)] = None
+    sleep: Annotated[dict[str, Any] | None, field(
+        "Wait `seconds` without running anything in the container; must fit in the "
+        "pod's termination grace period.", protobuf=4)] = None
+
+
+class Lifecycle(K8sModel):
+    """Hooks the agent runs around a container's start and stop."""
+
+    post_start: Annotated[LifecycleHandler | None, field(
+        "Run right after the container starts; if it fails, the container is killed and "
+        "restarted by the pod's restart policy.", protobuf=1)] = None
+    pre_stop: Annotated[LifecycleHandler | None, field(
+        "Run before the container is stopped, within the pod's grace period; a failed "
+        "hook is reported and the stop goes on.", protobuf=2)] = None
+
+
+# -- the container ----------------------------------------------------------------
+
+
+class Container(K8sModel):
+    """One container of a pod; the agent runs it with Docker inside the pod's sandbox."""
+
+    name: Annotated[str, field(
+        "A DNS label, unique among the pod's containers; it cannot change.", protobuf=1)]
+    image: Annotated[str | None, field(
+        "The image to run, as Docker names it (`nginx:1.27`). Required; the one container "
+        "field a pod update may change, which restarts the container.", protobuf=2)] = None
+    command: Annotated[list[str] | None, field(
+        "Replaces the image's ENTRYPOINT (and drops its CMD); `$(NAME)` expands from the "
+        "container's environment.", protobuf=3, list_type="atomic")] = None
+    args: Annotated[list[str] | None, field(
+        "Replaces the image's CMD; `$(NAME)` expands from the container's environment.",
+        protobuf=4, list_type="atomic")] = None
+    working_dir: Annotated[str | None, field(
+        "The working directory; defaults to the image's.", protobuf=5)] = None
+    ports: Annotated[list[ContainerPort] | None, field(
+        "Ports the container listens on. Informational for traffic (the pod's IP reaches "
+        "every port); names are used by probes and Services, host ports by the scheduler.",
+        protobuf=6, list_type="map", list_map_keys=("containerPort", "protocol"),
+        merge_key="containerPort", patch_strategy="merge")] = None
+    env: Annotated[list[EnvVar] | None, field(
+        "Environment variables, applied after envFrom and overriding it.", protobuf=7,
+        list_type="map", list_map_keys=("name",), merge_key="name",
+        patch_strategy="merge")] = None
+    env_from: Annotated[list[EnvFromSource] | None, field(
+        "ConfigMaps and Secrets whose keys all become environment variables, in order.",
+        protobuf=19, list_type="atomic")] = None
+    resources: Annotated[ResourceRequirements | None, field(
+        "The container's cpu and memory requests and limits; they also decide the pod's "
+        "QoS class.", protobuf=8)] = None
+    volume_mounts: Annotated[list[VolumeMount] | None, field(
+        "The pod volumes mounted into this container.", protobuf=9, list_type="map",
+        list_map_keys=("mountPath",), merge_key="mountPath",
+        patch_strategy="merge")] = None
+    liveness_probe: Annotated[Probe | None, field(
+        "Checked periodically; when it fails, the agent restarts the container.",
+        protobuf=10)] = None
+    readiness_probe: Annotated[Probe | None, field(
+        "Checked periodically; the container is Ready, and the pod an endpoint of its "
+        "Services, only while it passes.", protobuf=11)] = None
+    startup_probe: Annotated[Probe | None, field(
+        "Holds the other probes back until it passes once; a failure restarts the "
+        "container.", protobuf=22)] = None
+    lifecycle: Annotated[Lifecycle | None, field(
+        "postStart and preStop hooks.", protobuf=12)] = None
+    image_pull_policy: Annotated[str | None, field(
+        "Always, IfNotPresent or Never: when the agent pulls the image. Defaults to "
+        "Always for `:latest` or untagged images, else IfNotPresent.", protobuf=14)] = None
+    termination_message_path: Annotated[str | None, field(
+        "Defaulted to /dev/termination-log and stored; the agent does not read "
+        "termination messages.", protobuf=13)] = None
+    termination_message_policy: Annotated[str | None, field(
+        "File (the default) or FallbackToLogsOnError; stored, the agent does not read "
+        "termination messages.", protobuf=20)] = None
+    security_context: Annotated[dict[str, Any] | None, field(
+        "Users, capabilities and privileges for the container. Stored as given; the agent "
+        "does not apply it.", protobuf=15)] = None
+    stdin: Annotated[bool | None, field(
+        "Keep a stdin open for the container. Stored; the agent does not attach one.",
+        protobuf=16)] = None
+    tty: Annotated[bool | None, field(
+        "Give the container a terminal. Stored; the agent does not allocate one.",
+        protobuf=18)] = None
+
+
+# -- status -----------------------------------------------------------------------
+
+
+class ContainerStateWaiting(K8sModel):
+    """The container is not running yet (or again), and why."""
+
+    reason: Annotated[str | None, field(
+        "A CamelCase reason: ContainerCreating, ErrImagePull, ImagePullBackOff, "
+        "CrashLoopBackOff, CreateContainerConfigError...", protobuf=1)] = None
+    message: Annotated[str | None, field("Details of the reason.", protobuf=2)] = None
+
+
+class ContainerStateRunning(K8sModel):
+    """The container is running."""
+
+    started_at: Annotated[Time | None, field(
+        "When the container (this instance of it) started.", protobuf=1)] = None
+
+
+class ContainerStateTerminated(K8sModel):
+    """The container ran and exited."""
+
+    exit_code: Annotated[int, field("The process's exit code.", protobuf=1)]
+    signal: Annotated[int | None, field(
+        "The signal that ended it, when one did.", protobuf=2)] = None
+    reason: Annotated[str | None, field(
+        "Completed, Error, OOMKilled...", protobuf=3)] = None
+    message: Annotated[str | None, field("Details of the reason.", protobuf=4)] = None
+    started_at: Annotated[Time | None, field("When it started.", protobuf=5)] = None
+    finished_at: Annotated[Time | None, field("When it exited.", protobuf=6)] = None
+    container_id: Annotated[str | None, field(
+        "The runtime's ID of the container that exited, `docker://<id>`.", protobuf=7,
+        alias="containerID")] = None
+
+
+class ContainerState(K8sModel):
+    """Exactly one of waiting, running, terminated."""
+
+    waiting: Annotated[ContainerStateWaiting | None, field(
+        "Set while the container is not running.", protobuf=1)] = None
+    running: Annotated[ContainerStateRunning | None, field(
+        "Set while it runs.", protobuf=2)] = None
+    terminated: Annotated[ContainerStateTerminated | None, field(
+        "Set once it has exited.", protobuf=3)] = None
+
+
+class ContainerStatus(K8sModel):
+    """What the agent last saw of one container; written by the agent only."""
+
+    name: Annotated[str, field("The container's name in the pod spec.", protobuf=1)]
+    ready: Annotated[bool, field(
+        "Whether its readiness probe passes (true once running when it has none).",
+        protobuf=4)]
+    restart_count: Annotated[int, field(
+        "How often the agent has restarted it.", protobuf=5)]
+    image: Annotated[str, field("The image it runs.", protobuf=6)]
+    image_id: Annotated[str, field(
+        "The ID of the image it runs, as Docker reports it.", protobuf=7,
+        alias="imageID")]
+    container_id: Annotated[str | None, field(
+        "The runtime's ID of its current instance, `docker://<id>`.", protobuf=8,
+        alias="containerID")] = None
+    state: Annotated[ContainerState | None, field(
+        "Its current state.", protobuf=2)] = None
+    last_state: Annotated[ContainerState | None, field(
+        "How its previous instance ended, after a restart.", protobuf=3)] = None
+    started: Annotated[bool | None, field(
+        "Whether its startup probe has passed (true once running when it has none).",
+        protobuf=9)] = None
