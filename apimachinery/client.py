@@ -34,7 +34,7 @@ import orjson
 
 from apimachinery import errors, meta
 from apimachinery.kubeconfig import load_kubeconfig
-from apimachinery.resources import ResourceInfo, resolve
+from apimachinery.resources import ResourceInfo, UnknownResourceError, from_discovery, resolve
 from apimachinery.transport import aiohttp_transport
 
 Resource = ResourceInfo | str
@@ -75,10 +75,6 @@ class _Request:
             content = orjson.dumps(self.body)
             headers.setdefault("Content-Type", self.content_type)
         return {"params": self.params or None, "content": content, "headers": headers}
-
-
-def _info(resource: Resource) -> ResourceInfo:
-    return resource if isinstance(resource, ResourceInfo) else resolve(resource)
 
 
 def _params(**values: Any) -> dict[str, str]:
@@ -154,11 +150,15 @@ class _BaseClient:
         reason = str(exc) or type(exc).__name__
         return errors.Unreachable(f"cannot reach the apiserver at {self.server}: {reason}")
 
+    def _info(self, resource: Resource) -> ResourceInfo:
+        """The resource a name means, from the built-in table."""
+        return resource if isinstance(resource, ResourceInfo) else resolve(resource)
+
     # -- request builders: the only place paths, parameters and bodies are decided --
 
     def _path(self, res: Resource, name: str, namespace: str | None,
               subresource: str | None = None) -> str:
-        info = _info(res)
+        info = self._info(res)
         path = info.object_path(name, (namespace or self.namespace) if info.namespaced else None)
         return f"{path}/{subresource}" if subresource else path
 
@@ -169,18 +169,18 @@ class _BaseClient:
     def _req_list(self, res: Resource, namespace: str | None, label_selector: str | None,
                   field_selector: str | None, limit: int | None, continue_: str | None,
                   resource_version: str | None) -> _Request:
-        return _Request("GET", _info(res).collection_path(namespace), _params(
+        return _Request("GET", self._info(res).collection_path(namespace), _params(
             labelSelector=label_selector, fieldSelector=field_selector, limit=limit,
             resourceVersion=resource_version, **{"continue": continue_}))
 
     def _req_create(self, res: Resource, obj: Object, namespace: str | None) -> _Request:
-        info = _info(res)
+        info = self._info(res)
         ns = namespace or meta.namespace_of(obj) or self.namespace
         return _Request("POST", info.collection_path(ns if info.namespaced else None), body=obj)
 
     def _req_update(self, res: Resource, obj: Object, subresource: str | None) -> _Request:
         if not meta.name_of(obj):
-            raise ValueError(f"cannot update {_info(res).group_resource}: no metadata.name")
+            raise ValueError(f"cannot update {self._info(res).group_resource}: no metadata.name")
         path = self._path(res, meta.name_of(obj), meta.namespace_of(obj), subresource)
         return _Request("PUT", path, body=obj)
 
@@ -212,7 +212,7 @@ class _BaseClient:
     def _req_delete_collection(self, res: Resource, namespace: str | None,
                                label_selector: str | None,
                                field_selector: str | None) -> _Request:
-        return _Request("DELETE", _info(res).collection_path(namespace),
+        return _Request("DELETE", self._info(res).collection_path(namespace),
                         _params(labelSelector=label_selector, fieldSelector=field_selector))
 
     def _req_watch(self, res: Resource, namespace: str | None, resource_version: str | None,
@@ -220,7 +220,7 @@ class _BaseClient:
                    allow_bookmarks: bool, timeout_seconds: int | None) -> _Request:
         """A watch: the read timeout outlives the server's `timeoutSeconds` (none without)."""
         read = None if timeout_seconds is None else timeout_seconds + self.timeout
-        return _Request("GET", _info(res).collection_path(namespace), _params(
+        return _Request("GET", self._info(res).collection_path(namespace), _params(
             watch=True, resourceVersion=resource_version, labelSelector=label_selector,
             fieldSelector=field_selector, allowWatchBookmarks=allow_bookmarks,
             timeoutSeconds=timeout_seconds), read_timeout=read)
@@ -257,9 +257,33 @@ class Client(_BaseClient):
         super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
                          timeout=timeout, namespace=namespace)
         self._http = httpx.Client(**self._http_options(transport))
+        self._discovered: builtins.list[ResourceInfo] | None = None
 
     def close(self) -> None:
         self._http.close()
+
+    def _info(self, resource: Resource) -> ResourceInfo:
+        """The built-in table first, then what the server's discovery serves (read once)."""
+        if isinstance(resource, ResourceInfo):
+            return resource
+        try:
+            return resolve(resource)
+        except UnknownResourceError:
+            return resolve(resource, self.discover())
+
+    def resolve(self, name: str) -> ResourceInfo:
+        """What a user types (`po`, `deploy`, `priorityclasses`) as a served resource."""
+        return self._info(name)
+
+    def discover(self) -> builtins.list[ResourceInfo]:
+        """Every resource the server serves, from its legacy discovery documents."""
+        if self._discovered is None:
+            lists = [_decode(self.request("GET", "/api/v1"))]
+            for group in _decode(self.request("GET", "/apis")).get("groups") or []:
+                for version in group.get("versions") or []:
+                    lists.append(_decode(self.request("GET", f"/apis/{version['groupVersion']}")))
+            self._discovered = [r for rl in lists for r in from_discovery(rl)]
+        return self._discovered
 
     def __enter__(self) -> Self:
         return self

@@ -11,7 +11,9 @@ reachable: the CLI looks it up in the server's discovery.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,11 @@ def by_kind(api_version: str, kind: str) -> ResourceInfo:
         raise UnknownResourceError(f"{kind} in {api_version or '(no apiVersion)'}") from None
 
 
-def resolve(name: str) -> ResourceInfo:
+def resolve(name: str, resources: Iterable[ResourceInfo] = RESOURCES) -> ResourceInfo:
     """Resolve what a user types: `po`, `pod`, `pods`, `Pod`, `deployments.apps`, `deploy`."""
     wanted = name.strip().lower()
     base, _, group = wanted.partition(".")
-    for r in RESOURCES:
+    for r in resources:
         if group and r.group != group:
             continue
         if base in (r.plural, r.singular, *r.short_names):
@@ -138,3 +140,22 @@ def group_versions() -> list[str]:
     for r in RESOURCES:
         seen.setdefault(r.api_version, None)
     return list(seen)
+
+
+def from_discovery(resource_list: dict[str, Any]) -> list[ResourceInfo]:
+    """The resources of one APIResourceList (`/api/v1`, `/apis/GROUP/VERSION`), as kubectl's
+    RESTMapper learns them: subresources (`pods/log`) become their parent's."""
+    group, _, version = str(resource_list.get("groupVersion") or "").rpartition("/")
+    entries = [e for e in resource_list.get("resources") or [] if isinstance(e, dict)]
+    subresources: dict[str, list[str]] = {}
+    for entry in entries:
+        parent, _, sub = str(entry.get("name") or "").partition("/")
+        if sub:
+            subresources.setdefault(parent, []).append(sub)
+    return [ResourceInfo(group, version, str(e.get("kind")), str(e["name"]),
+                         bool(e.get("namespaced")), tuple(e.get("shortNames") or ()),
+                         tuple(e.get("categories") or ()),
+                         tuple(subresources.get(str(e["name"]), ())),
+                         verbs=tuple(e.get("verbs") or ()))
+            for e in entries if "/" not in str(e.get("name") or "/")]
+

@@ -44,9 +44,11 @@ Validator = Callable[[Object, Object | None], Errs]
 NameRule = Callable[[str], list[str]]
 AllocatorFactory = Callable[["Storage", ServerConfig], "Allocator"]
 Bootstrap = Callable[["Registry", ServerConfig], Awaitable[None]]
-# An admission check run on the create of an object of any kind, before it is stored:
-# (registry, resource created, its namespace, the object) -> raise to refuse, or mutate.
-Admission = Callable[["Registry", ResourceInfo, "str | None", Object], Awaitable[None]]
+# An admission check run on every create (old is None) and update of an object of any
+# kind, after validation and before it is stored: (registry, the object's resource, its
+# namespace, the object, the stored object) -> raise to refuse, or mutate the object.
+Admission = Callable[["Registry", ResourceInfo, "str | None", Object, "Object | None"],
+                     Awaitable[None]]
 
 
 def _spec_part(obj: Object) -> Object:

@@ -106,6 +106,12 @@ class Registry:
     def strategy(self, resource: ResourceInfo) -> Strategy:
         return self.kinds.get(resource).strategy
 
+    async def _admit(self, resource: ResourceInfo, namespace: str | None, obj: Object,
+                     old: Object | None) -> None:
+        """The admission checks kinds contribute (NamespaceLifecycle, Priority, ...)."""
+        for admit in self.kinds.admissions():
+            await admit(self, resource, namespace, obj, old)
+
     def _validate(self, kind: Kind, obj: Object, old: Object | None) -> None:
         """Raise errors.Invalid with every offending field path."""
         problems = validate(kind, obj, old)
@@ -138,8 +144,7 @@ class Registry:
         kind.strategy.prepare_for_create(obj)
         kind.defaulted(obj)
         self._validate(kind, obj, None)
-        for admit in self.kinds.admissions():
-            await admit(self, resource, namespace, obj)
+        await self._admit(resource, namespace, obj, None)
         allocator = self._allocators.get(resource.plural)
         name_taken = False
         for _ in range(_MAX_CREATE_ATTEMPTS):
@@ -226,6 +231,7 @@ class Registry:
             if meta.get("name", name) != name:
                 raise errors.BadRequest("metadata.name may not be changed by a patch")
             new = self._next_version(resource, current, body, subresource)
+            await self._admit(resource, namespace, new, current)
             final[:] = [new]
             # The last finalizer went away from an object being deleted: remove it.
             deleting = bool(new["metadata"].get("deletionTimestamp"))

@@ -98,11 +98,13 @@ def resource_ref(resource: ResourceInfo) -> str:
     return f"{kind}.{resource.group}" if resource.group else kind
 
 
-def parse_targets(args: list[str]) -> tuple[ResourceInfo | None, list[tuple[ResourceInfo, str]]]:
+def parse_targets(args: list[str], resolve: Callable[[str], ResourceInfo] = resolve,
+                  ) -> tuple[ResourceInfo | None, list[tuple[ResourceInfo, str]]]:
     """kubectl's two spellings, `KIND NAME...` and `KIND/NAME...`.
 
     Returns the kind alone when no name was given (the verb lists it), else
-    the (resource, name) pairs.
+    the (resource, name) pairs. `resolve` is the session client's, which asks
+    the server's discovery for kinds the built-in table lacks.
     """
     if not args:
         raise CommandError("you must specify the type of resource")
@@ -197,7 +199,7 @@ def get_cmd(
                            f'"{output}", allowed formats are: {",".join(_OUTPUTS)}')
     session = session_of(ctx)
     client = session.client
-    kind, pairs = parse_targets(args)
+    kind, pairs = parse_targets(args, session.client.resolve)
     if watch and kind is None and len(pairs) != 1:
         raise CommandError("watch is only supported on individual resources and resource "
                            f"collections, but {len(pairs)} resources were found")
@@ -269,7 +271,7 @@ def describe_cmd(ctx: typer.Context,
     """Show one object in detail with its recent events (kubectl describe)."""
     session = session_of(ctx)
     client = session.client
-    kind, pairs = parse_targets(args)
+    kind, pairs = parse_targets(args, session.client.resolve)
     if kind is not None:
         items, _ = client.list_all(kind, _namespace_for(session, kind, namespace),
                                    label_selector=selector)
@@ -379,7 +381,7 @@ def _delete_targets(session: Session, args: list[str], filenames: list[str],
         return out
     if not args:
         raise CommandError("you must provide one or more resources by argument or filename")
-    kind, pairs = parse_targets(args)
+    kind, pairs = parse_targets(args, session.client.resolve)
     if kind is None:
         return [(r, n, _namespace_for(session, r, flag)) for r, n in pairs]
     if not selector:
@@ -421,7 +423,7 @@ def scale_cmd(ctx: typer.Context,
               namespace: NamespaceOpt = None) -> None:
     """Set the replica count through the scale subresource (kubectl scale)."""
     session = session_of(ctx)
-    kind, pairs = parse_targets(args)
+    kind, pairs = parse_targets(args, session.client.resolve)
     if kind is not None:
         raise CommandError("resource(s) were provided, but no name was specified")
     for resource, name in pairs:

@@ -40,7 +40,7 @@ TargetArg = Annotated[list[str], typer.Argument(help="KIND/NAME or KIND NAME")]
 def _target(session: Session, args: list[str],
             namespace: str | None) -> tuple[ResourceInfo, str, str]:
     """The one (resource, name, namespace) a rollout command acts on."""
-    kind, pairs = parse_targets(args)
+    kind, pairs = parse_targets(args, session.client.resolve)
     if kind is not None:
         raise CommandError("required resource not specified")
     if len(pairs) != 1:

@@ -34,7 +34,7 @@ def wait_cmd(ctx: typer.Context,
              namespace: NamespaceOpt = None) -> None:
     """Wait until objects meet a condition or are deleted (kubectl wait)."""
     session = session_of(ctx)
-    _, pairs = parse_targets(args)
+    _, pairs = parse_targets(args, session.client.resolve)
     if not pairs:
         raise CommandError("wait needs KIND/NAME")
     if for_ != "delete" and not for_.startswith("condition="):

@@ -35,6 +35,7 @@ class Kinds:
         self._by_gvk = {(k.resource.api_version, k.resource.kind): k for k in self._kinds}
         if len(self._by_resource) != len(self._kinds):
             raise ValueError("two kinds declare the same group and plural")
+        self._admissions = [k.admission for k in self._kinds if k.admission is not None]
 
     def __iter__(self) -> Iterator[Kind]:
         return iter(self._kinds)
@@ -74,8 +75,8 @@ class Kinds:
         return list(dict.fromkeys(k.resource.api_version for k in self._kinds))
 
     def admissions(self) -> list[Admission]:
-        """The admission checks kinds contribute, run on every create."""
-        return [k.admission for k in self._kinds if k.admission is not None]
+        """The admission checks kinds contribute, run on every create and update."""
+        return self._admissions
 
 
 def _group_order(package: str) -> tuple[int, str]:

@@ -79,9 +79,11 @@ async def create_system_namespaces(registry: Registry, config: ServerConfig) -> 
 
 
 async def admit_into_live_namespace(registry: Registry, resource: ResourceInfo,
-                                    namespace: str | None, obj: Object) -> None:
-    """NamespaceLifecycle: a namespaced object needs its namespace, and not a terminating one."""
-    if not resource.namespaced:
+                                    namespace: str | None, obj: Object,
+                                    old: Object | None) -> None:
+    """NamespaceLifecycle: a new namespaced object needs its namespace, and not a terminating
+    one (updates of objects already inside are let through, so they can be finalized)."""
+    if not resource.namespaced or old is not None:
         return
     ns = await registry.get(RESOURCE, None, namespace or "")
     if ns.get("metadata", {}).get("deletionTimestamp"):

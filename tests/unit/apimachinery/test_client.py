@@ -16,7 +16,7 @@ from apimachinery import errors
 from apimachinery.client import AsyncClient, Client, WatchEvent
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import make_ca
-from apimachinery.resources import resolve
+from apimachinery.resources import UnknownResourceError, from_discovery, resolve
 
 SERVER = "https://api.test:6443"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -382,3 +382,43 @@ def test_from_kubeconfig(tmp_path: Path) -> None:
         async with AsyncClient.from_kubeconfig(str(path)) as ac:
             assert ac.server == "https://127.0.0.1:6443"
     asyncio.run(main())
+
+
+# -- names the built-in table lacks: the server's discovery --
+
+
+def _discovery(req: httpx.Request) -> httpx.Response:
+    docs: dict[str, Any] = {
+        "/api/v1": {"groupVersion": "v1", "resources": [
+            {"name": "pods", "kind": "Pod", "namespaced": True, "shortNames": ["po"]},
+            {"name": "pods/log", "kind": "Pod", "namespaced": True}]},
+        "/apis": {"groups": [{"name": "scheduling.k8s.io", "versions": [
+            {"groupVersion": "scheduling.k8s.io/v1", "version": "v1"}]}]},
+        "/apis/scheduling.k8s.io/v1": {"groupVersion": "scheduling.k8s.io/v1", "resources": [
+            {"name": "priorityclasses", "kind": "PriorityClass", "namespaced": False,
+             "shortNames": ["pc"], "verbs": ["get", "list"]}]},
+    }
+    if req.url.path in docs:
+        return json_response(docs[req.url.path])
+    return json_response({"kind": "PriorityClass"})
+
+
+def test_a_kind_the_table_lacks_is_found_in_discovery_once() -> None:
+    rec = Recorder(_discovery)
+    with sync_client(rec) as c:
+        pc = c.resolve("pc")
+        assert (pc.group, pc.version, pc.kind, pc.plural, pc.namespaced) == (
+            "scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False)
+        c.get("priorityclasses.scheduling.k8s.io", "high")
+        assert rec.last.url.path == "/apis/scheduling.k8s.io/v1/priorityclasses/high"
+        assert c.resolve("deploy").kind == "Deployment"  # the table, no request
+        with pytest.raises(UnknownResourceError):
+            c.resolve("gadgets")
+    discovery = [r.url.path for r in rec.requests if r.url.path.startswith("/api")]
+    assert discovery.count("/apis") == 1, "discovery is read once per client"
+
+
+def test_discovery_lists_fold_subresources_into_their_parent() -> None:
+    infos = from_discovery(_discovery(httpx.Request("GET", "http://x/api/v1")).json())
+    assert [(r.plural, r.subresources, r.short_names) for r in infos] == [
+        ("pods", ("log",), ("po",))]

@@ -27,10 +27,13 @@ from apimachinery.models import (
     schema,
 )
 
+# The shared vocabulary, and the models kinds declare in their own modules (PriorityClass).
+from apiserver.kinds import registry
+
 ALL_MODELS = list(schema.iter_models(*(
     m for m in (getattr(models, name) for name in models.__all__)
     if isinstance(m, type) and issubclass(m, models.K8sModel)
-)))
+), *(kind.model for kind in registry())))
 ALL_FIELDS = [meta for model in ALL_MODELS for meta in schema.fields(model).values()]
 # Kept typed so validation stays as it was, but Kubernetes' types have no such field.
 NOT_IN_KUBERNETES = {("ReplicaSetCondition", "lastUpdateTime"),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 from apimachinery.models import TypedObject
 from apimachinery.printers import column_definitions, row_cells
 from apimachinery.resources import RESOURCES
+from apiserver import kinds as kinds_package
 from apiserver.kind import Kind
 from apiserver.kinds import Kinds, discover, registry
 
@@ -101,3 +105,14 @@ def test_the_clients_resource_table_agrees_with_the_served_kinds(client_side) ->
     for the components); the server's kinds are the truth it must not drift from."""
     served = registry().lookup(client_side.group, client_side.plural).resource
     assert client_side == served
+
+
+def test_every_kind_module_is_in_the_independence_contract() -> None:
+    """A new kind module joins the import-linter contract that keeps kinds apart."""
+    pyproject = tomllib.loads((APISERVER.parent / "pyproject.toml").read_text())
+    contract = next(c for c in pyproject["tool"]["importlinter"]["contracts"]
+                    if c["name"] == "Kinds are independent")
+    modules = {m.name for m in pkgutil.walk_packages(kinds_package.__path__,
+                                                     f"{kinds_package.__name__}.")
+               if isinstance(getattr(importlib.import_module(m.name), "KIND", None), Kind)}
+    assert modules == set(contract["modules"])

@@ -41,6 +41,10 @@ class FakeClient:
             self.store[self._key(res, obj["metadata"]["name"],
                                  obj["metadata"].get("namespace"))] = obj
 
+    def resolve(self, name: str) -> ResourceInfo:
+        """Names the built-in table knows; a server would be asked for others (none here)."""
+        return resolve(name)
+
     @staticmethod
     def _key(res: ResourceInfo, name: str, namespace: str | None) -> Key:
         return (res.plural, namespace if res.namespaced else None, name)
