@@ -51,9 +51,9 @@ from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 UID_INDEX = "uid"
 SYNC_RETRY_SECONDS = 2.0
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 _MISSING = object()
 

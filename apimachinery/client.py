@@ -34,11 +34,11 @@ import orjson
 
 from apimachinery import errors, meta
 from apimachinery.kubeconfig import load_kubeconfig
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, UnknownResourceError, from_discovery, resolve
 from apimachinery.transport import aiohttp_transport
 
 Resource = ResourceInfo | str
-Object = dict[str, Any]
 
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 READY = "Ready"
 

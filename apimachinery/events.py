@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 QUEUE_SIZE = 1000
 CACHE_SIZE = 4096
 

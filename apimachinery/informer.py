@@ -25,16 +25,16 @@ import inspect
 import logging
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from apimachinery import errors, meta
 from apimachinery.client import WatchEvent
 from apimachinery.clock import Clock, RealClock
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, resolve
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
 IndexFunc = Callable[[Object], list[str]]
 Handler = Callable[..., Awaitable[None] | None]
 

@@ -39,9 +39,9 @@ from typing import Any, NoReturn, Protocol
 from apimachinery import errors
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 
 # kube-scheduler's and kube-controller-manager's --leader-elect-* defaults.
 DEFAULT_LEASE_DURATION = 15.0

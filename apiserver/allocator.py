@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Container
-from typing import Any, Protocol
+from typing import Protocol
+
+from apimachinery.meta import Object
 
 from .storage import Reservations, Reserver
-
-Object = dict[str, Any]
 
 
 def range_offset(size: int, *, minimum: int, maximum: int, step: int) -> int:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from apimachinery.meta import Object
 from apiserver.validation.fields import is_int
 
-Obj = dict[str, Any]
+Obj = Object  # the wire form: a JSON object
 
 
 def dict_at(parent: Obj, key: str) -> Obj | None:

@@ -16,8 +16,7 @@ from typing import Any
 import orjson
 
 from apimachinery import errors
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 @dataclass

@@ -26,7 +26,7 @@ import jsonpointer
 import yaml
 
 from apimachinery import errors
-from apimachinery.meta import deep_copy
+from apimachinery.meta import Object, deep_copy
 from apiserver.strategicpatch import apply_strategic_merge_patch, json_type_name
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "apply_strategic_merge_patch",
 ]
 
-Object = dict[str, Any]
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apimachinery import errors
-from apimachinery.meta import deep_copy, now_rfc3339
+from apimachinery.meta import Object, deep_copy, now_rfc3339
 from apimachinery.resources import ResourceInfo
 
 from .allocator import Allocator, reserver
@@ -38,7 +38,6 @@ from .validation import validate
 if TYPE_CHECKING:
     from .kinds import Kinds
 
-Object = dict[str, Any]
 
 _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' SimpleNameGenerator
 # Creates retried when a generated name or an allocated value was taken meanwhile.

@@ -29,7 +29,7 @@ import aetcd.exceptions
 from aetcd import rpc
 
 from apimachinery import errors
-from apimachinery.meta import deep_copy
+from apimachinery.meta import Object, deep_copy
 
 from . import metrics
 from .etcdcodec import (
@@ -44,7 +44,6 @@ from .etcdcodec import (
 
 log = logging.getLogger("apiserver.storage")
 
-Object = dict[str, Any]
 
 # gRPC refuses replies over 4 MiB by default; a list of 10,000 pods is ~20 MiB.
 # Kubernetes raises the same limit on its etcd client.

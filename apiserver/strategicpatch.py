@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from apimachinery.models import model_for, schema
 
-Object = dict[str, Any]
 Path = tuple[str, ...]
 
 PATCH_DIRECTIVE = "$patch"

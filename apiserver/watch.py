@@ -22,6 +22,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from apimachinery.printers import Layout, to_table
 from apimachinery.resources import ResourceInfo
 
@@ -31,8 +32,6 @@ from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, Storage
 from .watchcache import Item, WatchCaches, Watcher
-
-Object = dict[str, Any]
 
 DEFAULT_TIMEOUT = (1800, 3600)  # Kubernetes picks a random 30-60 minutes
 

@@ -20,9 +20,9 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from apimachinery import errors
+from apimachinery.meta import Object
 
 from . import metrics
 from .etcdcodec import RawEvent
@@ -30,7 +30,6 @@ from .storage import CompactedError, Storage
 
 log = logging.getLogger("apiserver.watchcache")
 
-Object = dict[str, Any]
 Predicate = Callable[[Object], bool]
 # (type, object, revision, the shared RawEvent when the type is its own, for its encoding)
 Item = tuple[str, Object, int, RawEvent | None]

@@ -54,6 +54,8 @@ from typing import Any
 
 import orjson
 
+from apimachinery.meta import Object
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: `bench` lives at the repo root
     sys.path.insert(0, str(ROOT))
@@ -74,7 +76,6 @@ CLEANUP_RESERVE = 30.0  # seconds of the deadline kept for removing what a phase
 # time.monotonic() of a wall-clock instant (docker events carry wall-clock nanoseconds)
 CLOCK_OFFSET = time.time() - time.monotonic()
 
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True)

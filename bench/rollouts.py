@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery.client import Client
-
-Object = dict[str, Any]
 
 
 def rolled_out(client: Client, namespace: str, name: str, image: str) -> bool:

@@ -22,7 +22,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+
+from apimachinery.meta import Object
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -37,7 +38,6 @@ from scheduler.cycle import schedule  # noqa: E402
 from scheduler.equivalence import EquivalenceCache  # noqa: E402
 from scheduler.plugins import default_profile  # noqa: E402
 
-Object = dict[str, Any]
 REPLICASETS = 10
 CATCH_UP_EVERY = 10  # the watch shows an assumed pod bound after this many more cycles
 

@@ -33,7 +33,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from apimachinery.meta import Object
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -49,7 +50,6 @@ from lab.testing import SchoonerCluster  # noqa: E402
 NS = "bench"
 IMAGE = "schooner/web-example:{}"
 ENTRY_NODE = "node1"  # the steady client goes through this node's NodePort
-Object = dict[str, Any]
 
 
 def web(name: str, replicas: int) -> Object:

@@ -21,12 +21,12 @@ from typing import Any, Literal, Protocol
 
 from apimachinery import errors
 from apimachinery.applypatch import three_way_merge_patch
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from cli.manifests import Manifest, ManifestError
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
-Object = dict[str, Any]
 Action = Literal["created", "configured", "unchanged"]
 
 

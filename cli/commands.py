@@ -21,7 +21,7 @@ import typer
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import name_of, namespace_of, resource_version_of
+from apimachinery.meta import Object, name_of, namespace_of, resource_version_of
 from apimachinery.resources import ResourceInfo, by_plural, resolve
 from apimachinery.selectors import selector_from_dict
 from cli import output_formats
@@ -29,7 +29,6 @@ from cli.apply import apply_one, object_ref, with_namespace
 from cli.describe import describe as describe_text
 from cli.manifests import load_manifests
 
-Object = dict[str, Any]
 ClientFactory = Callable[[str | None, str | None], Client]
 
 DELETE_TIMEOUT = 60.0

@@ -21,16 +21,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import metadata, name_of, namespace_of
+from apimachinery.meta import Object, metadata, name_of, namespace_of
 from apimachinery.resources import by_plural
 
 from .commands import CommandError
-
-Object = dict[str, Any]
 
 MIRROR_POD = "kubernetes.io/config.mirror"
 DAEMONSET_FATAL = "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"

@@ -19,7 +19,7 @@ import typer
 
 from apimachinery import errors
 from apimachinery.durations import duration
-from apimachinery.meta import name_of
+from apimachinery.meta import Object, name_of
 from apimachinery.resources import ResourceInfo, by_plural
 from apimachinery.selectors import selector_from_dict
 from cli.apply import object_ref
@@ -27,7 +27,7 @@ from cli.describe._writer import Writer
 from cli.describe.pods import describe_pod_template
 
 from . import rollout_history as history
-from .commands import CommandError, NamespaceOpt, Object, Session, parse_targets, session_of
+from .commands import CommandError, NamespaceOpt, Session, parse_targets, session_of
 from .rollout_status import STATUS_VIEWERS, BarDisplay, Display, PlainDisplay, watch_until
 
 rollout_app = typer.Typer(name="rollout", no_args_is_help=True,

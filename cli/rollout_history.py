@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
 
-from apimachinery.meta import canonical, metadata, name_of, rfc3339
+from apimachinery.meta import Object, canonical, metadata, name_of, rfc3339
 from apimachinery.resources import ResourceInfo
 from cli.output_formats import tabwrite
 
 from .commands import CommandError
 from .rollout_status import REVISION
-
-Object = dict[str, Any]
 
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 POD_TEMPLATE_HASH = "pod-template-hash"

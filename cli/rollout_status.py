@@ -26,7 +26,7 @@ import typer
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import metadata, name_of
+from apimachinery.meta import Object, metadata, name_of
 from apimachinery.resources import ResourceInfo
 
 from .commands import CommandError
@@ -34,7 +34,6 @@ from .commands import CommandError
 if TYPE_CHECKING:
     from rich.console import Console
 
-Object = dict[str, Any]
 Status = tuple[str, bool]
 
 REVISION = "deployment.kubernetes.io/revision"

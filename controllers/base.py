@@ -25,11 +25,11 @@ from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.informer import IndexFunc, Informer, ListerWatcher
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, resolve
 from apimachinery.workers import Workers
 from apimachinery.workqueue import RateLimiter, WorkQueue
 
-Object = dict[str, Any]
 COMPONENT = "controller-manager"
 
 

@@ -33,10 +33,9 @@ from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
+from apimachinery.meta import Object
 
 from .base import Controller, ControllerClient, Requeue, SharedInformerFactory
-
-Object = dict[str, Any]
 
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 

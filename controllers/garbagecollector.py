@@ -32,6 +32,7 @@ from typing import Any
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.informer import Informer
+from apimachinery.meta import Object
 from apimachinery.resources import UnknownResourceError, by_kind, by_plural
 
 from .base import (
@@ -44,8 +45,6 @@ from .base import (
     uid_index,
 )
 from .common import controller_ref as refs
-
-Object = dict[str, Any]
 
 # The resources whose objects can be owners or dependents (GC's monitored resources).
 GC_RESOURCES: tuple[str, ...] = ("pods", "replicasets", "deployments", "statefulsets")

@@ -18,10 +18,10 @@ a namespace `reconcile(key)`:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
+from apimachinery.meta import Object
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.workqueue import (
     BucketRateLimiter,
@@ -30,8 +30,6 @@ from apimachinery.workqueue import (
 )
 
 from .base import Controller, ControllerClient, Requeue, SharedInformerFactory
-
-Object = dict[str, Any]
 
 FINALIZER = "kubernetes"
 _FIRST = ("deployments", "statefulsets", "replicasets", "pods")

@@ -35,11 +35,9 @@ from typing import Any
 from apimachinery import errors, meta
 from apimachinery.conditions import READY, find_condition, ready_condition
 from apimachinery.events import EventRecorder
-from apimachinery.meta import rfc3339
+from apimachinery.meta import Object, rfc3339
 
 from .base import Controller, ControllerClient, SharedInformerFactory
-
-Object = dict[str, Any]
 
 LEASE_NAMESPACE = "kube-node-lease"
 NODE_NAME_INDEX = "spec.nodeName"

@@ -28,11 +28,11 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.conditions import READY, condition_status
+from apimachinery.meta import Object
 
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .nodelifecycle import NODE_NAME_INDEX, pod_node_index
 
-Object = dict[str, Any]
 OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 RESYNC_SECONDS = 20.0
 

@@ -27,12 +27,11 @@ from __future__ import annotations
 import enum
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from apimachinery import meta
 from apimachinery.informer import NAMESPACE_INDEX
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 class Cache(Protocol):

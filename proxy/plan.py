@@ -29,11 +29,9 @@ import dataclasses
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from apimachinery import meta
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 PROXIED_TYPES = frozenset({"ClusterIP", "NodePort"})
 DEFAULT_AFFINITY_TIMEOUT = 10800  # seconds, Kubernetes' sessionAffinityConfig default

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from apimachinery import meta
 from apimachinery.clock import Clock
 from apimachinery.informer import Store
+from apimachinery.meta import Object
 from scheduler.event_filters import holds_resources
 from scheduler.framework import NodeInfo
-
-Object = dict[str, Any]
 
 NODE_NAME_INDEX = "spec.nodeName"
 DEFAULT_ASSUME_TTL = 30.0

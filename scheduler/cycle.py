@@ -17,6 +17,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from apimachinery.meta import Object
 from scheduler.equivalence import NodeVerdicts
 from scheduler.framework import (
     MAX_NODE_SCORE,
@@ -30,7 +31,6 @@ from scheduler.framework import (
     unschedulable_message,
 )
 
-Object = dict[str, Any]
 T = TypeVar("T")
 
 

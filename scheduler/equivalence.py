@@ -18,14 +18,13 @@ would) must be added to the class key before it can be added to the profile.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 import orjson
 
+from apimachinery.meta import Object
 from scheduler.framework import IdentityMemo, NodeInfo, Status
 from scheduler.plugins.selector_spread import controller_uid
 
-Object = dict[str, Any]
 MAX_CLASSES = 64
 
 

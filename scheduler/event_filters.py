@@ -11,12 +11,9 @@ retry every pending pod, only a change to what filters look at
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery import meta
 from apimachinery.conditions import READY, condition_status
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 _TERMINAL_PHASES = ("Succeeded", "Failed")

@@ -20,9 +20,8 @@ from functools import cached_property
 from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from apimachinery import meta
+from apimachinery.meta import Object
 from apimachinery.quantity import cpu_millis, memory_bytes
-
-Object = dict[str, Any]
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0

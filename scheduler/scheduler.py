@@ -26,6 +26,7 @@ from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer, ListerWatcher
+from apimachinery.meta import Object
 from apimachinery.workers import Workers
 from scheduler.cache import DEFAULT_ASSUME_TTL, NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.cycle import ScheduleResult, schedule
@@ -46,7 +47,6 @@ __all__ = ["ScheduleResult", "Scheduler", "SchedulerClient", "schedule"]
 
 log = logging.getLogger("scheduler")
 
-Object = dict[str, Any]
 SYNC_WAIT_STEP = 5.0
 DEFAULT_BIND_CONCURRENCY = 16
 

@@ -10,9 +10,8 @@ not rewrite itself (and wake every watcher) each time.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 UNSCHEDULABLE = "Unschedulable"
 SCHEDULER_ERROR = "SchedulerError"

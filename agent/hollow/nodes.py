@@ -31,9 +31,9 @@ from agent.nodestatus.node_status import HostFacts, NodeStatusManager, register_
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 KUBELET_PORT = 10250  # nominal: a hollow node serves no logs or exec
 
 

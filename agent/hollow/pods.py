@@ -27,7 +27,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from agent.hollow.addresses import PodIPAllocator, PodIPsExhausted
 from agent.hollow.reported_status import hollow_pod_status
@@ -36,10 +35,10 @@ from apimachinery import errors, meta
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
 from apimachinery.informer import Informer
+from apimachinery.meta import Object
 from apimachinery.workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 NODE_INDEX = "nodeName"
 BOUND_PODS = "spec.nodeName!="
 

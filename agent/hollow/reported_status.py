@@ -19,8 +19,7 @@ from agent.nodestatus.node_status import HostFacts
 from agent.podsync.pod_status import compute_pod_status
 from agent.runtime.container import SANDBOX_NAME, ContainerRecord, PodObservation, State
 from apimachinery import meta
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 HOLLOW_LABEL = "schooner.io/hollow"
 RUNTIME_SCHEME = "hollow"

@@ -34,9 +34,9 @@ from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
 from apimachinery.informer import Informer
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 POLL_SECONDS = 1.0
 LOG_EVERY_SECONDS = 10.0
 RETRY_SECONDS = 5.0

@@ -23,11 +23,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agent.runtime.container import Mount
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 RESOLV_CONF_PATH = "/etc/resolv.conf"
 MAX_NAMESERVERS = 3
 MAX_SEARCH_DOMAINS = 32

@@ -10,14 +10,13 @@ conflict or a missing Lease falls back to a fresh GET or a create.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 
 LEASE_NAMESPACE = "kube-node-lease"
 # Kubernetes' kubelet: a 40 s lease renewed every 10 s (a quarter of it). Schooner's

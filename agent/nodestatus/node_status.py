@@ -19,15 +19,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from agent.runtime.container import ContainerRuntimeError
 from apimachinery import errors, meta
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 
 KUBELET_VERSION = "v1.32.0-schooner"
 MAX_PODS = 110

@@ -25,14 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from agent.podsync.backoff import Backoff, go_duration
 from agent.podsync.phases import TERMINAL_PHASES, restart_policy, should_restart
 from agent.podsync.runspec import container_hash
 from agent.runtime.container import ContainerRecord, PodObservation
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 MIN_GRACE_SECONDS = 2  # kubelet's minimumGracePeriodInSeconds
 KEEP_INSTANCES = 2  # per container: the current one and the last dead one (lastState)
 

@@ -22,9 +22,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from apimachinery.meta import Object
 from apimachinery.quantity import cpu_millis, memory_bytes
 
-Object = dict[str, Any]
 # (kind, name) -> the object, or None when it does not exist
 Lookup = Callable[[str, str], Object | None]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from agent.podsync.backoff import Backoff
 from agent.podsync.pod_status import Waiting
@@ -21,8 +20,8 @@ from agent.runtime.container import ImageNotPresent, ImagePullError
 from agent.runtime.protocol import ContainerRuntime
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 IMAGE_ID_TTL = 5.0
 
 

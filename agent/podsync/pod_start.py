@@ -48,9 +48,9 @@ from agent.runtime.protocol import ContainerRuntime
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 CONFIG_RETRY_SECONDS = 5.0
 SANDBOX_RETRY_SECONDS = 10.0
 

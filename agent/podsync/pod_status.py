@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from agent.podsync.phases import (
     TERMINAL_PHASES,
@@ -27,8 +26,8 @@ from agent.podsync.phases import (
     terminated_reason,
 )
 from agent.runtime.container import ContainerRecord, PodObservation
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 Readiness = Callable[[str, ContainerRecord], bool]
 CONDITION_ORDER = ("Initialized", "Ready", "ContainersReady", "PodScheduled")
 

@@ -21,7 +21,6 @@ import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from agent.network.resolv_conf import ClusterDNS
 from agent.podsync.actions import (
@@ -45,9 +44,9 @@ from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 SANDBOX_STOP_SECONDS = 0  # the sandbox only sleeps: no grace needed
 
 

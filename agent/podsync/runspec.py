@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from agent.podsync.envvars import docker_command
 from agent.runtime.container import (
@@ -28,9 +27,9 @@ from agent.runtime.container import (
     Mount,
     RunSpec,
 )
+from apimachinery.meta import Object
 from apimachinery.quantity import cpu_millis, memory_bytes
 
-Object = dict[str, Any]
 SANDBOX_COMMAND = ["sleep", "2147483647"]
 MIN_CPU_SHARES = 2
 

@@ -22,7 +22,6 @@ never makes a pod take longer than its grace period (plus the 2 s floor).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from agent.podsync.actions import MIN_GRACE_SECONDS
 from agent.probes.hooks import HookRunner, handler_of, run_until
@@ -30,9 +29,9 @@ from agent.runtime.container import ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 
 
 def _describe(pod: Object | None) -> str:

@@ -22,7 +22,6 @@ import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from agent.podsync.envvars import ConfigError, Lookup
 from agent.runtime.container import (
@@ -35,9 +34,9 @@ from agent.runtime.container import (
     MountKind,
     VolumeSpec,
 )
+from apimachinery.meta import Object
 from apimachinery.quantity import memory_bytes
 
-Object = dict[str, Any]
 DEFAULT_MODE = 0o644
 
 

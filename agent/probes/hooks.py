@@ -38,8 +38,8 @@ from agent.probes.runner import ProbeError, probe_headers, probe_url, resolve_po
 from agent.runtime.container import ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from apimachinery.clock import Clock
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 T = TypeVar("T")
 USER_AGENT = "kube-lifecycle/schooner"
 MAX_OUTPUT = 10 * 1024

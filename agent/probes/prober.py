@@ -29,7 +29,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from agent.podsync.phases import TERMINAL_PHASES, restart_policy
 from agent.probes.results import INITIAL, ProbeType, Results
@@ -37,9 +36,9 @@ from agent.probes.runner import ProbeError, ProbeRunner, Result
 from agent.runtime.container import ContainerRecord, PodObservation
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 MAX_PROBE_RETRIES = 3  # an errored probe is retried at once this often (kubelet's maxProbeRetries)
 DEFAULT_PERIOD = 10
 DEFAULT_SUCCESS_THRESHOLD = 1

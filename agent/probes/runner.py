@@ -33,8 +33,8 @@ import httpx
 
 from agent.runtime.container import ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 USER_AGENT = "kube-probe/schooner"
 MAX_OUTPUT = 10 * 1024  # the kubelet's maxReadLength for exec output
 DEFAULT_TIMEOUT = 1

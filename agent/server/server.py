@@ -33,7 +33,6 @@ from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import TokenAuthenticator
 
 log = logging.getLogger(__name__)
-Object = dict[str, Any]
 # (namespace, pod, container, previous) -> the container instance, or an error text
 ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | str]]
 TRUE = ("true", "1", "yes")

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from apimachinery.errors import FieldError
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver.validation.fields import (
     Errs,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
+Obj = Object  # the wire form: a JSON object
 
 
 def validate(kind: Kind, obj: Obj, old: Obj | None = None) -> list[FieldError]:

@@ -22,11 +22,12 @@ the caches afresh, so running a key twice changes nothing the second time.
 from __future__ import annotations
 
 import copy
-from typing import Any, Protocol
+from typing import Protocol
 
 from apimachinery import meta
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 from ..base import (
     OWNER_UID_INDEX,
@@ -39,7 +40,6 @@ from ..common import controller_ref as refs
 from ..deployment.rollout import revision_of
 from . import decisions as ar
 
-Object = dict[str, Any]
 EVENT_COMPONENT = "auto-rollback-controller"
 
 

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from apimachinery import meta
 from apimachinery.conditions import get_condition
+from apimachinery.meta import Object
 
 from ..common import controller_ref as refs
 from ..common.template_hash import POD_TEMPLATE_HASH
@@ -47,7 +48,6 @@ from ..deployment.rollout import (
     spec_replicas,
 )
 
-Object = dict[str, Any]
 Action = Literal["none", "record", "rollback", "no-target", "handled"]
 
 AUTO_ROLLBACK = "schooner.io/auto-rollback"

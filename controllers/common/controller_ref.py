@@ -19,14 +19,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from apimachinery import errors, meta
+from apimachinery.meta import Object
 from apimachinery.selectors import LabelSelector
 
 from ..base import ControllerClient
-
-Object = dict[str, Any]
 
 
 def controller_ref(obj: Object) -> Object | None:

@@ -8,12 +8,10 @@ Pure functions over wire-format pod dicts, mirroring Kubernetes' podutil
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from apimachinery import meta
 from apimachinery.conditions import is_ready, ready_condition
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 def is_pod_active(pod: Object) -> bool:

@@ -16,13 +16,10 @@ ReplicaSet is reused rather than cloned.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from apimachinery import meta
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 POD_TEMPLATE_HASH = "pod-template-hash"
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand

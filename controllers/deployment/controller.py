@@ -25,12 +25,11 @@ module only reads caches and calls the API.
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.conditions import get_condition
 from apimachinery.informer import NAMESPACE_INDEX
+from apimachinery.meta import Object
 from apimachinery.selectors import selector_from_dict
 
 from ..base import Controller, ControllerClient, SharedInformerFactory
@@ -53,8 +52,6 @@ from .status import (
     set_condition,
     stuck_requeue_after,
 )
-
-Object = dict[str, Any]
 
 
 class DeploymentController(Controller):

@@ -10,9 +10,8 @@ the revisions an old ReplicaSet had in `deployment.kubernetes.io/revision-histor
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery import meta
+from apimachinery.meta import Object
 
 from ..common.template_hash import POD_TEMPLATE_HASH, equal_ignore_hash
 from .rollout import (
@@ -24,8 +23,6 @@ from .rollout import (
     revision_of,
     spec_replicas,
 )
-
-Object = dict[str, Any]
 
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

@@ -12,11 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apimachinery import meta
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 Plan = list[tuple[str, int]]
 
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"

@@ -9,10 +9,10 @@ functions: the controller (`controller.py`) writes what they return.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from apimachinery import meta
 from apimachinery.conditions import find_condition, get_condition
+from apimachinery.meta import Object
 
 from .rollout import (
     deployment_complete,
@@ -22,9 +22,6 @@ from .rollout import (
     progress_deadline,
     spec_replicas,
 )
-
-Object = dict[str, Any]
-
 
 # -- conditions --------------------------------------------------------------------------------
 

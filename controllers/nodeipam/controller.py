@@ -23,16 +23,14 @@ Node ever gets service addresses as pod addresses.
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 
 from ..base import Controller, ControllerClient, Requeue, SharedInformerFactory
 from .cidrset import CIDRRangeFull, CIDRSet, Network, parse_cidr
 
-Object = dict[str, Any]
 EVENT_COMPONENT = "cidrAllocator"  # the range allocator's event source in Kubernetes
 
 

@@ -25,12 +25,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
+from apimachinery.meta import Object
 from apimachinery.selectors import selector_from_dict
 
 from ..base import Controller, ControllerClient, SharedInformerFactory
@@ -38,8 +38,6 @@ from ..common import controller_ref as refs
 from ..common.expectations import ControllerExpectations
 from ..common.pods import is_pod_active, is_pod_available
 from .deletion_order import pods_to_delete
-
-Object = dict[str, Any]
 
 BURST_REPLICAS = 500  # Kubernetes' BurstReplicas: at most this many creates/deletes a sync
 SLOW_START_INITIAL_BATCH = 1

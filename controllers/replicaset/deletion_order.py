@@ -13,14 +13,12 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from apimachinery import meta
 from apimachinery.conditions import is_ready
+from apimachinery.meta import Object
 
 from ..common.pods import is_pod_active, pod_ready_time
-
-Object = dict[str, Any]
 
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}

@@ -35,6 +35,7 @@ from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.conditions import is_ready
 from apimachinery.informer import NAMESPACE_INDEX
+from apimachinery.meta import Object
 from apimachinery.selectors import selector_from_dict
 
 from ..base import Controller, ControllerClient, SharedInformerFactory
@@ -42,8 +43,6 @@ from ..common import controller_ref as refs
 from ..common.expectations import ControllerExpectations
 from . import identity
 from .plan import Plan, compute_status, is_terminating, plan_pods, status_changed
-
-Object = dict[str, Any]
 
 
 class StatefulSetController(Controller):

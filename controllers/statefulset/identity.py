@@ -14,14 +14,12 @@ only known to the controller's memory (see `controller.py`).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from apimachinery import meta
+from apimachinery.meta import Object
 
 from ..common import controller_ref as refs
 from ..common.template_hash import template_hash
-
-Object = dict[str, Any]
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from apimachinery import meta
 from apimachinery.conditions import is_ready
+from apimachinery.meta import Object
 
 from ..common import controller_ref as refs
 from ..common.pods import is_pod_available
@@ -36,9 +36,6 @@ from .identity import (
     spec_replicas,
     update_strategy,
 )
-
-Object = dict[str, Any]
-
 
 # -- pod health --------------------------------------------------------------------------------
 

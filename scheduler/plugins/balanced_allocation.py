@@ -10,12 +10,11 @@ since its leftover memory is stranded.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import MAX_NODE_SCORE, NodeInfo
 from scheduler.plugins.resource_allocation import usage_with_pod
-
-Object = dict[str, Any]
 
 
 def balanced_score(fractions: list[float]) -> int:

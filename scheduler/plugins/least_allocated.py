@@ -8,12 +8,11 @@ This is what spreads a burst of identical pods across equal nodes.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import MAX_NODE_SCORE, NodeInfo
 from scheduler.plugins.resource_allocation import usage_with_pod
-
-Object = dict[str, Any]
 
 
 def least_requested_score(requested: int, allocatable: int) -> int:

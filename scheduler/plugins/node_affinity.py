@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import SKIP, SUCCESS, NodeInfo, Status, default_normalize_score
-
-Object = dict[str, Any]
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
 

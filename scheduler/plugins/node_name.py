@@ -7,11 +7,10 @@ scheduling queue, so this matters for callers that run the cycle on such a pod
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import SUCCESS, NodeInfo, Status
-
-Object = dict[str, Any]
 
 REASON = "node(s) didn't match the requested node name"
 

@@ -7,8 +7,9 @@ ports, and the filter compares the pod's ports with those the node's pods hold
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import (
     SKIP,
     SUCCESS,
@@ -17,8 +18,6 @@ from scheduler.framework import (
     host_port_conflicts,
     pod_host_ports,
 )
-
-Object = dict[str, Any]
 
 REASON = "node(s) didn't have free ports for the requested pod ports"
 

@@ -13,9 +13,10 @@ real taints, both checks agree and the first to run names the taint.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from apimachinery.conditions import READY, condition_status
+from apimachinery.meta import Object
 from scheduler.framework import SUCCESS, NodeInfo, Status
 from scheduler.plugins.taint_toleration import (
     NO_SCHEDULE,
@@ -23,8 +24,6 @@ from scheduler.plugins.taint_toleration import (
     tolerated,
     untolerated_taint_reason,
 )
-
-Object = dict[str, Any]
 
 TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"

@@ -9,11 +9,10 @@ reason, so a node short of cpu and memory counts for both in the message.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import SUCCESS, NodeInfo, Resource, Status, pod_requests
-
-Object = dict[str, Any]
 
 TOO_MANY_PODS = "Too many pods"
 

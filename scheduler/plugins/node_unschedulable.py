@@ -7,12 +7,11 @@ still land there.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import SUCCESS, NodeInfo, Status
 from scheduler.plugins.taint_toleration import NO_SCHEDULE, pod_tolerations, tolerated
-
-Object = dict[str, Any]
 
 TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 REASON = "node(s) were unschedulable"

@@ -7,11 +7,10 @@ each with weight 1.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from apimachinery.meta import Object
 from scheduler.framework import NodeInfo, pod_requests
-
-Object = dict[str, Any]
 
 
 class Usage(NamedTuple):

@@ -14,12 +14,11 @@ node gets 100.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from apimachinery import meta
+from apimachinery.meta import Object
 from scheduler.framework import MAX_NODE_SCORE, NodeInfo
-
-Object = dict[str, Any]
 
 
 def controller_uid(pod: Object) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from apimachinery.meta import Object
 from scheduler.framework import SUCCESS, NodeInfo, Status, default_normalize_score
-
-Object = dict[str, Any]
 
 NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE = "NoSchedule", "PreferNoSchedule", "NoExecute"
 

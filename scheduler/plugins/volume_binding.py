@@ -12,12 +12,11 @@ had volume node affinity conflict`. A claim held nowhere yet lets every node in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from apimachinery import meta
+from apimachinery.meta import Object
 from scheduler.framework import NodeInfo
-
-Object = dict[str, Any]
 
 REASON = "node(s) had volume node affinity conflict"
 attached_claim = meta.attached_claim  # how a node reports a claim it holds

@@ -25,10 +25,10 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from cli.cluster.processes import Apiserver, Process, free_port, wait_for
 
 IMAGE = "schooner/busybox:latest"
-Object = dict[str, Any]
 
 
 @pytest.fixture(scope="session")

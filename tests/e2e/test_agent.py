@@ -18,13 +18,13 @@ import pytest
 
 from agent.nodestatus.lease import LEASE_DURATION_SECONDS
 from apimachinery import errors
+from apimachinery.meta import Object
 from cli.cluster.processes import wait_for
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
-Object = dict[str, Any]
 IMAGE = "schooner/busybox:latest"
 HTTPD = ["httpd", "-f", "-p", "8080", "-h", "/www"]
 

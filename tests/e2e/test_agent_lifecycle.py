@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from cli.cluster.processes import start_controller_manager, wait_for
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
-Object = dict[str, Any]
 IMAGE = "schooner/busybox:latest"
 LOOP = "while true; do sleep 1 & wait $!; done"  # `wait` lets a trap run at once
 CGI = """#!/bin/sh

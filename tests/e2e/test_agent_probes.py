@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from cli.cluster.processes import Process, start_controller_manager, wait_for
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
-Object = dict[str, Any]
 IMAGE = "schooner/busybox:latest"
 TIMEOUT = 60.0
 PROBE_TIMEOUT = 5

@@ -8,15 +8,16 @@ does, and with `docker exec` for the sandbox, which has no endpoint).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from apimachinery.meta import Object
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
-Object = dict[str, Any]
 IMAGE = "schooner/busybox:latest"
 DNS = "172.30.255.10"
 

@@ -19,7 +19,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import docker
 import pytest
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
-Object = dict[str, Any]
 CLUSTER_CIDR = "172.28.96.0/22"
 SERVICE_CIDR = "172.28.99.0/24"
 NODE_ADDRESS, PEER_ADDRESS = "172.30.0.2", "172.30.0.3"

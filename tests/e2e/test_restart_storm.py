@@ -23,12 +23,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from apimachinery.meta import parse_time
+from apimachinery.meta import Object, parse_time
 from cli.cluster.processes import wait_for
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
-Object = dict[str, Any]
 IMAGE = "schooner/busybox:latest"
 PODS = 100
 START_LIMIT = 90.0  # Docker here needs 0.4-0.6 s a pod (sandbox on the bridge, container)

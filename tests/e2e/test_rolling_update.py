@@ -18,12 +18,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from bench.load import SteadyClient
 from bench.rollouts import rolled_out, set_image
 from cli.cluster.processes import wait_for
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(os.geteuid() != 0,
 SCHOONER = str(Path(sys.executable).parent / "schooner")
 TAG = f"ru{os.getpid()}"
 NS = "default"
-Object = dict[str, Any]
 _NAMES = itertools.count(1)
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import now_rfc3339
+from apimachinery.meta import Object, now_rfc3339
 from bench.rollouts import set_image
 from cli.cluster.processes import (
     Apiserver,
@@ -33,7 +33,6 @@ from cli.cluster.processes import (
     wait_for,
 )
 
-Object = dict[str, Any]
 SCHOONER = str(Path(sys.executable).parent / "schooner")
 KUBECTL = shutil.which("kubectl")
 TIMEOUT = 40.0

@@ -21,7 +21,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import now_rfc3339
+from apimachinery.meta import Object, now_rfc3339
 from cli.cluster.processes import (
     Apiserver,
     Process,
@@ -30,7 +30,6 @@ from cli.cluster.processes import (
     wait_for,
 )
 
-Object = dict[str, Any]
 TIMEOUT = 30.0
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import now_rfc3339
+from apimachinery.meta import Object, now_rfc3339
 from bench.rollouts import set_image
 from cli.cluster.processes import (
     Apiserver,
@@ -29,7 +29,6 @@ from cli.cluster.processes import (
 )
 from tests.integration.test_controllers import mark_ready
 
-Object = dict[str, Any]
 TIMEOUT = 30.0
 REVISION = "deployment.kubernetes.io/revision"
 AUTO = "schooner.io/auto-rollback"

@@ -17,11 +17,10 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.meta import now_rfc3339
+from apimachinery.meta import Object, now_rfc3339
 from cli.cluster.processes import Apiserver, Process, own_control_plane, wait_for
 from tests.integration.test_controllers import TIMEOUT, exists, start_manager
 
-Object = dict[str, Any]
 QUIET = 1.0  # how long "nothing else happens" is watched for
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from cli.cluster.processes import (
     Apiserver,
     Etcd,
@@ -23,7 +23,6 @@ from cli.cluster.processes import (
     wait_for,
 )
 
-Object = dict[str, Any]
 TIMEOUT = 30.0
 LAB_FLAGS = ["--allocate-node-cidrs", "--cluster-cidr", "172.30.128.0/17",
              "--node-cidr-mask-size", "24", "--service-cluster-ip-range", "172.30.255.0/24"]

@@ -14,11 +14,11 @@ import ipaddress
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from cli.cluster.processes import (
     Apiserver,
     Process,
@@ -29,7 +29,6 @@ from cli.cluster.processes import (
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 NODES, REPLICAS = 20, 200
 PREFIX = "hollow-"
 TIMEOUT = 45.0

@@ -15,16 +15,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from cli.cluster.processes import Apiserver, Etcd, Process, wait_for
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 LEASE, RENEW, RETRY = 4.0, 3.0, 0.5
 TAKEOVER_BOUND = LEASE + 2.2 * RETRY + 2.0  # lease expiry, one jittered retry, slack
 TIMEOUT = 30.0

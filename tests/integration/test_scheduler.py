@@ -16,16 +16,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from cli.cluster.processes import Apiserver, Etcd, Process, wait_for
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 NS = "sched"
 T = TypeVar("T")
 

@@ -22,10 +22,9 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.client import Client
+from apimachinery.meta import Object
 from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
-
-Object = dict[str, Any]
 
 
 @pytest.fixture(scope="session")

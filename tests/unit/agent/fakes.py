@@ -33,8 +33,7 @@ from agent.runtime.container import (
 from agent.runtime.protocol import ContainerLogs, EventWatch
 from apimachinery import errors
 from apimachinery.clock import Clock
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 class UnusedRuntime:

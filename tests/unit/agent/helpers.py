@@ -7,8 +7,8 @@ from typing import Any
 
 from agent.podsync.runspec import container_hash
 from agent.runtime.container import ContainerRecord, State
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
 UID = "uid-1"
 

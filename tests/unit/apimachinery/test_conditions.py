@@ -12,8 +12,7 @@ from apimachinery.conditions import (
     is_ready,
     ready_condition,
 )
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 def node(*conditions: Any) -> Object:

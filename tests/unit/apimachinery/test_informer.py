@@ -14,9 +14,9 @@ from apimachinery import errors
 from apimachinery.client import WatchEvent
 from apimachinery.clock import FakeClock
 from apimachinery.informer import Informer, Store
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 
-Object = dict[str, Any]
 Step = WatchEvent | BaseException
 
 

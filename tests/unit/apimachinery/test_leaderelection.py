@@ -19,8 +19,8 @@ from apimachinery.leaderelection import (
     lead_until,
     new_identity,
 )
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 NS, NAME = "kube-system", "kube-scheduler"
 
 

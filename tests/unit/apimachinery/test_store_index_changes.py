@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery.informer import Store
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 def pod(name: str, node: str | None) -> Object:

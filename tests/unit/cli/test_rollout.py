@@ -17,13 +17,13 @@ from rich.console import Console
 
 from apimachinery import errors
 from apimachinery.client import WatchEvent
+from apimachinery.meta import Object
 from apimachinery.resources import by_plural
 from cli import drain, rollout_history, rollout_status
 from cli.commands import CommandError
 from cli.drain import Drainer, DrainOptions, filter_pod, pods_for_deletion
 from cli.rollout import parse_bool, parse_timeout
 
-Object = dict[str, Any]
 DEPLOYMENTS = by_plural("deployments")
 UID = "d-uid"
 

@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 from apimachinery import errors, meta
 from apimachinery.client import WatchEvent
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, resolve
 from controllers.base import Controller, SharedInformerFactory
 
-Object = dict[str, Any]
 C = TypeVar("C", bound=Controller)
 
 

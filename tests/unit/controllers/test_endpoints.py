@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from controllers.base import Requeue
 from controllers.endpoints import EndpointsController, compute_subsets
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
-
-Object = dict[str, Any]
 
 
 def service(ports: list[Object] | None = None, selector: dict[str, str] | None = None,

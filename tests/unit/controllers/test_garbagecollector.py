@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from apimachinery.meta import Object
 from controllers.garbagecollector import GarbageCollector, OwnerState, Verdict, decide
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 S, D, W = OwnerState.SOLID, OwnerState.DANGLING, OwnerState.WAITING
 
 

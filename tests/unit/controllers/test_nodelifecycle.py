@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from controllers.base import SharedInformerFactory
 from controllers.nodelifecycle import (
     NOT_READY,
@@ -18,7 +18,6 @@ from controllers.nodelifecycle import (
 )
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 

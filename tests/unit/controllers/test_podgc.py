@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from controllers.base import SharedInformerFactory
 from controllers.podgc import OUT_OF_SERVICE, PodGCController, out_of_service
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
-
-Object = dict[str, Any]
 
 
 def node(name: str, ready: str = "True", taints: list[Object] | None = None) -> Object:

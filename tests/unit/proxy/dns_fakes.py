@@ -6,8 +6,7 @@ from typing import Any
 
 from apimachinery import meta
 from apimachinery.informer import NAMESPACE_INDEX
-
-Object = dict[str, Any]
+from apimachinery.meta import Object
 
 
 class FakeCache:

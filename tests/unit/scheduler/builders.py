@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
+from apimachinery.meta import Object
 from scheduler.framework import NodeInfo
-
-Object = dict[str, Any]
 
 
 def make_node(name: str, *, cpu: str = "4", memory: str = "8Gi", pods: int = 110,

@@ -18,9 +18,8 @@ from typing import Any
 
 from apimachinery import errors, meta
 from apimachinery.client import WatchEvent
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
-
-Object = dict[str, Any]
 
 
 class FakeCluster:

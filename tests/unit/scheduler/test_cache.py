@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Any
 
 from apimachinery.clock import FakeClock
 from apimachinery.informer import Store
+from apimachinery.meta import Object
 from scheduler.cache import NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.cycle import schedule
 from scheduler.plugins import default_profile
 from tests.unit.scheduler.builders import make_node, make_pod
-
-Object = dict[str, Any]
 
 
 def stores(nodes: list[Object], pods: list[Object]) -> tuple[Store, Store]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from apimachinery.clock import FakeClock
 from apimachinery.informer import Store
+from apimachinery.meta import Object
 from scheduler.cache import NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.framework import NodeInfo
 from tests.unit.scheduler.builders import make_node, make_pod
-
-Object = dict[str, Any]
 
 
 def setup(nodes: int = 5) -> tuple[Store, Store, SchedulerCache]:

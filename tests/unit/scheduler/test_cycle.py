@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
+from apimachinery.meta import Object
 from scheduler.cycle import schedule, select_host
 from scheduler.framework import NodeInfo, Profile, Status
 from scheduler.plugins import default_profile
 from scheduler.plugins.node_resources_fit import NodeResourcesFit
 from tests.unit.scheduler.builders import make_node, make_pod, node_info
 
-Object = dict[str, Any]
 PROFILE = default_profile()
 
 

@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 
 import pytest
 
+from apimachinery.meta import Object
 from scheduler.cycle import schedule
 from scheduler.equivalence import EquivalenceCache, equivalence_class
 from scheduler.framework import SUCCESS, NodeInfo, Profile, Status
 from scheduler.plugins import default_profile
 from tests.unit.scheduler.builders import make_node, make_pod, node_info
 
-Object = dict[str, Any]
 PROFILE = default_profile()
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from scheduler.scheduler import Scheduler
 from tests.unit.scheduler.builders import make_node, make_pod
 from tests.unit.scheduler.fakes import FakeCluster
 
-Object = dict[str, Any]
 Scenario = Callable[[FakeCluster, Scheduler, FakeClock], Awaitable[None]]
 TOO_BIG = "0/3 nodes are available: 3 Insufficient cpu."
 

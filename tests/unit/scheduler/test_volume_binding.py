@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from apimachinery.meta import Object
 from scheduler.cycle import schedule
 from scheduler.plugins import default_profile
 from scheduler.plugins.volume_binding import VolumeBinding, attached_claim
 from tests.unit.scheduler.builders import make_node, make_pod, node_info
-
-Object = dict[str, Any]
 
 
 def with_claims(node: Object, *claims: str) -> Object:

@@ -12,12 +12,9 @@ POSTs the Eviction as JSON.
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery import errors
+from apimachinery.meta import Object
 from apiserver.registry import DeleteOptions
-
-Object = dict[str, Any]
 
 EVICTION_GROUP, EVICTION_VERSION, EVICTION_KIND = "policy", "v1", "Eviction"
 _ACCEPTED_VERSIONS = ("policy/v1", "policy/v1beta1")

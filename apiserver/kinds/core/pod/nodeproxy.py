@@ -10,17 +10,15 @@ so a user sees only what the apiserver would let them see.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver.registry import Registry
-
-Object = dict[str, Any]
 
 _LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.errors import FieldError
+from apimachinery.meta import Object
 from apiserver.storage import Reservations, Storage
 from apiserver.validation.fields import dict_items, duplicate, invalid, is_int
 
@@ -33,7 +34,6 @@ from .portallocator import PortRange
 
 log = logging.getLogger("apiserver.servicealloc")
 
-Object = dict[str, Any]
 
 
 def _spec(svc: Object | None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -17,10 +16,9 @@ from agent.hollow.reported_status import container_id, hollow_pod_status
 from agent.main import hollow_config_from, parse_args
 from agent.podsync.pod_status import status_changed
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import FakeClient
 from tests.unit.agent.helpers import NOW, UID, make_pod
-
-Object = dict[str, Any]
 
 
 def test_node_names_are_prefix_and_index() -> None:

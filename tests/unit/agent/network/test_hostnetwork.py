@@ -18,8 +18,8 @@ from agent.network.hostnetwork import (
     parse_routes,
     plan_routes,
 )
+from apimachinery.meta import Object
 
-Object = dict[str, Any]
 CLUSTER = ipaddress.ip_network("172.30.128.0/17")
 OWN = ipaddress.ip_network("172.30.128.0/24")
 

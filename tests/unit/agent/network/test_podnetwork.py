@@ -15,9 +15,9 @@ from agent.network.podnetwork import HostGatewayRoutes, PodCIDRTimeout, wait_for
 from apimachinery import errors
 from apimachinery.client import WatchEvent
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from tests.unit.agent.network.test_hostnetwork import FakeRunner, node
 
-Object = dict[str, Any]
 CLUSTER = ipaddress.ip_network("172.30.128.0/17")
 
 

@@ -15,10 +15,10 @@ from agent.podsync.pod_sync import PodSyncer
 from agent.runtime.container import Mount
 from apimachinery.clock import FakeClock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import FakeClient, FakeRuntime
 from tests.unit.agent.helpers import NOW, UID, make_pod
 
-Object = dict[str, Any]
 CLUSTER = ClusterDNS(("172.30.255.10",), "cluster.local")
 CLUSTER_FIRST = ("nameserver 172.30.255.10\n"
                  "search ns.svc.cluster.local svc.cluster.local cluster.local\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
@@ -11,9 +10,8 @@ from agent.podsync.actions import StartContainer, compute_pod_actions, grace_per
 from agent.podsync.backoff import Backoff
 from agent.runtime.container import ContainerRecord, PodObservation, State
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from tests.unit.agent.helpers import NOW, UID, make_pod, rec, sandbox, spec_container
-
-Object = dict[str, Any]
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import pytest
 
@@ -15,9 +14,9 @@ from agent.podsync.envvars import (
     referenced_objects,
 )
 from agent.podsync.runspec import container_spec, resource_limits, sandbox_spec
+from apimachinery.meta import Object
 from tests.unit.agent.helpers import make_pod
 
-Object = dict[str, Any]
 OBJECTS: dict[tuple[str, str], Object] = {
     ("configmap", "cfg"): {"data": {"color": "blue", "size": "3", "bad-name!": "x"}},
     ("secret", "sec"): {"data": {"password": base64.b64encode(b"s3cret").decode()}},

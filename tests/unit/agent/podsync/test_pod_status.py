@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from agent.podsync.phases import Phase, pod_phase
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
 from agent.runtime.container import ContainerRecord, PodObservation, State
+from apimachinery.meta import Object
 from apimachinery.printers import pod_status as kubectl_status
 from tests.unit.agent.helpers import NOW, make_pod, rec, sandbox
 
-Object = dict[str, Any]
 EXITED = State.EXITED
 
 

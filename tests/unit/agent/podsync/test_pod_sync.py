@@ -12,10 +12,9 @@ from agent.podsync.images import ImageManager
 from agent.podsync.pod_sync import PodSyncer
 from apimachinery.clock import FakeClock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import FakeClient, FakeRuntime
 from tests.unit.agent.helpers import NOW, UID, make_pod
-
-Object = dict[str, Any]
 
 
 class World:

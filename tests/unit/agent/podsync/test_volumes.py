@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agent.podsync.envvars import ConfigError
 from agent.podsync.volumes import container_mounts, materialize, plan_volumes, projected_files
 from agent.runtime.container import Mount
+from apimachinery.meta import Object
 from tests.unit.agent.helpers import make_pod
 
-Object = dict[str, Any]
 OBJECTS: dict[tuple[str, str], Object] = {
     ("configmap", "cfg"): {"data": {"a.conf": "A", "b.conf": "B"}},
     ("secret", "sec"): {"data": {"token": base64.b64encode(b"t0k").decode()}},

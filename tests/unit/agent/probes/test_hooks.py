@@ -24,10 +24,10 @@ from agent.probes.hooks import HookResult, HookRunner
 from agent.runtime.container import ContainerRuntimeError
 from apimachinery.clock import FakeClock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import FakeClient, FakeRuntime
 from tests.unit.agent.helpers import NOW, UID, make_pod
 
-Object = dict[str, Any]
 WHO = 'for Container "a" in Pod "p_ns(uid-1)"'
 
 

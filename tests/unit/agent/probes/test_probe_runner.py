@@ -21,9 +21,9 @@ from agent.probes.runner import (
     timeout_seconds,
 )
 from agent.runtime.container import ContainerRuntimeError
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import UnusedRuntime
 
-Object = dict[str, Any]
 CONTAINER: Object = {"name": "web", "ports": [{"name": "http", "containerPort": 8080},
                                               {"name": "admin", "containerPort": 9090}]}
 

@@ -16,10 +16,10 @@ from agent.probes.runner import ProbeError, Result
 from agent.runtime.container import ContainerRecord, PodObservation, State
 from apimachinery.clock import FakeClock
 from apimachinery.events import EventRecorder
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import FakeClient, FakeRuntime
 from tests.unit.agent.helpers import NOW, UID, make_pod, rec, sandbox
 
-Object = dict[str, Any]
 FAIL = Result(False, "it hurts")
 PASS = Result(True)
 

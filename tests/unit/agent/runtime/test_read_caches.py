@@ -17,10 +17,9 @@ from agent.podsync.images import IMAGE_ID_TTL, ImageManager
 from agent.runtime.container import ImageNotPresent, State
 from agent.runtime.docker_runtime import DockerRuntime
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from tests.unit.agent.fakes import UnusedRuntime
 from tests.unit.agent.helpers import NOW
-
-Object = dict[str, Any]
 
 
 class FakeDockerAPI:

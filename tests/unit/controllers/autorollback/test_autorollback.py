@@ -10,6 +10,7 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.clock import FakeClock
+from apimachinery.meta import Object
 from controllers.autorollback import AutoRollbackController
 from controllers.autorollback import decisions as ar
 from controllers.base import SharedInformerFactory
@@ -19,7 +20,6 @@ from controllers.deployment.rollout import REVISION
 from controllers.main import selected_controllers
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 KEY = "ns/web"
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 

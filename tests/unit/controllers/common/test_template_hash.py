@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
+from apimachinery.meta import Object
 from controllers.common.template_hash import POD_TEMPLATE_HASH, equal_ignore_hash, template_hash
 
-Object = dict[str, Any]
 TEMPLATE: Object = {"metadata": {"labels": {"app": "web"}},
                     "spec": {"containers": [{"name": "main", "image": "nginx:1"}]}}
 

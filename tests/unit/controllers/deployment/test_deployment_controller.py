@@ -6,13 +6,13 @@ import copy
 from typing import Any
 
 from apimachinery.conditions import find_condition
+from apimachinery.meta import Object
 from controllers.common.template_hash import POD_TEMPLATE_HASH, template_hash
 from controllers.deployment import DeploymentController
 from controllers.deployment.revisions import build_new_rs
 from controllers.deployment.rollout import DESIRED_REPLICAS, REVISION
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 KEY = "ns/web"
 TEMPLATE: Object = {"metadata": {"labels": {"app": "web"}},
                     "spec": {"containers": [{"name": "c", "image": "img:1"}]}}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
+from apimachinery.meta import Object
 from controllers.common.template_hash import POD_TEMPLATE_HASH
 from controllers.deployment.revisions import (
     REVISION_HISTORY,
@@ -15,7 +15,6 @@ from controllers.deployment.revisions import (
 from controllers.deployment.rollout import REVISION
 from tests.unit.controllers.controller_fakes import obj
 
-Object = dict[str, Any]
 TEMPLATE: Object = {"metadata": {"labels": {"app": "web"}},
                     "spec": {"containers": [{"name": "main", "image": "nginx:1"}]}}
 

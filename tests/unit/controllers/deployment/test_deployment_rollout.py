@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from apimachinery.conditions import find_condition
+from apimachinery.meta import Object
 from controllers.deployment import rollout as r
 from controllers.deployment.status import paused_status, rollout_status, stuck_requeue_after
 from tests.unit.controllers.controller_fakes import obj
-
-Object = dict[str, Any]
 
 
 def deploy(replicas: int, surge: int | str = "25%", unavailable: int | str = "25%",

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from controllers.base import Requeue
 from controllers.main import check_node_cidr_flags, enabled_controllers, parse_args
 from controllers.nodeipam.controller import NodeIpamController, pod_cidrs
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 LAB = {"cluster_cidr": "172.30.128.0/17", "node_cidr_mask_size": 24,
        "service_cidr": "172.30.255.0/24"}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from controllers.common.expectations import EXPECTATIONS_TIMEOUT
 from controllers.replicaset import ReplicaSetController
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 KEY = "ns/web"
 
 

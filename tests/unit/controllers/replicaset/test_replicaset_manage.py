@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
+from apimachinery.meta import Object
 from controllers.common.pods import is_pod_available
 from controllers.replicaset.controller import (
     calculate_status,
@@ -18,7 +18,6 @@ from controllers.replicaset.controller import (
 from controllers.replicaset.deletion_order import pods_to_delete, sort_for_deletion
 from tests.unit.controllers.controller_fakes import obj
 
-Object = dict[str, Any]
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from controllers.common.expectations import EXPECTATIONS_TIMEOUT
 from controllers.statefulset import StatefulSetController
 from controllers.statefulset.identity import new_stateful_pod, revision_name
 from controllers.statefulset.plan import Plan, compute_status, plan_pods
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
 
-Object = dict[str, Any]
 NOW = datetime(2024, 1, 1, 1, 0, tzinfo=UTC)
 KEY = "ns/web"
 
