@@ -63,7 +63,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         ready.set()
-        log.info("apiserver ready etcd=%s", ",".join(config.etcd_servers))
+        log.info("component=apiserver apiserver ready etcd=%s", ",".join(config.etcd_servers))
         try:
             yield
         finally:
@@ -95,9 +95,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ClientDisconnect):  # the client went away: nothing to answer
-            log.debug("client disconnected path=%s", request.url.path)
+            log.debug("component=apiserver client disconnected path=%s", request.url.path)
             return Response(status_code=499)
-        log.exception("internal error path=%s", request.url.path)
+        log.exception("component=apiserver internal error path=%s", request.url.path)
         return json_response(errors.InternalError(f"internal error: {exc!r}").to_status(), 500)
 
     def authenticate(request: Request) -> None:

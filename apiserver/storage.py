@@ -107,7 +107,8 @@ class Storage:
                 await client.connect()
                 await client.status()
                 self._client = client
-                log.info("connected to etcd endpoint=%s", self._endpoints[self._endpoint_index])
+                log.info("component=apiserver connected to etcd endpoint=%s",
+                         self._endpoints[self._endpoint_index])
                 return
             except Exception as exc:  # try the next member
                 last = exc
@@ -318,8 +319,8 @@ class Storage:
                 if value.decode() == release[k]:
                     held[k] = int(meta.mod_revision)
                 else:
-                    log.warning("reservation not released key=%s holder=%s releaser=%s",
-                                k, value.decode(), release[k])
+                    log.warning("component=apiserver reservation not released key=%s "
+                                "holder=%s releaser=%s", k, value.decode(), release[k])
         return held
 
     async def guaranteed_update(self, key: str,
@@ -382,7 +383,7 @@ class Storage:
             try:
                 await asyncio.shield(watch.cancel())
             except Exception:  # the stream may already be gone with the connection
-                log.debug("etcd watch cancel failed prefix=%s", prefix)
+                log.debug("component=apiserver etcd watch cancel failed prefix=%s", prefix)
 
 
 class KeyExistsError(Exception):

@@ -153,14 +153,17 @@ class WatchCache:
                     self._dispatch(event)
                     backoff = 0.1
             except CompactedError:
-                log.warning("watch cache fell behind compaction resource=%s", self._resource)
+                log.warning("component=apiserver watch cache fell behind compaction resource=%s",
+                            self._resource)
                 await self._reset()
             except errors.ServiceUnavailable as exc:
-                log.warning("etcd watch dropped resource=%s err=%s", self._resource, exc)
+                log.warning("component=apiserver etcd watch dropped resource=%s err=%s",
+                            self._resource, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             except Exception:  # a bug must not silently end the fan-out: log, retry
-                log.exception("watch cache pump failed resource=%s", self._resource)
+                log.exception("component=apiserver watch cache pump failed resource=%s",
+                              self._resource)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

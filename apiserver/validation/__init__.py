@@ -79,7 +79,8 @@ def validate(kind: Kind, obj: Obj, old: Obj | None = None) -> list[FieldError]:
         try:
             errs += run()
         except Exception as exc:  # a validator bug must not become a 500 or hide other errors
-            log.exception("validation pass failed kind=%s pass=%s", resource.kind, name)
+            log.exception("component=apiserver validation pass failed kind=%s pass=%s",
+                          resource.kind, name)
             errs.append(FieldError("<root>", f"Internal error: validating {name}: {exc!r}",
                                    type="InternalError"))
     return _dedupe(errs)

@@ -208,11 +208,12 @@ async def _create_kubernetes_service(registry: Registry, service_ips: ServiceIPR
                                 "targetPort": int(port) if port.isdigit() else 6443}]}}
     try:
         await registry.create(RESOURCE, "default", body)
-        log.info("created service default/kubernetes clusterIP=%s", service_ips.kubernetes_ip)
+        log.info("component=apiserver created service default/kubernetes clusterIP=%s",
+                 service_ips.kubernetes_ip)
     except errors.AlreadyExists:
         pass
     except errors.Invalid as exc:
-        log.warning("cannot create service default/kubernetes: %s", exc.message)
+        log.warning("component=apiserver cannot create service default/kubernetes: %s", exc.message)
 
 
 def cluster_dns_ip(service_ips: ServiceIPRange) -> str | None:
@@ -235,8 +236,8 @@ async def _create_dns_service(registry: Registry, service_ips: ServiceIPRange) -
     """
     ip = cluster_dns_ip(service_ips)
     if ip is None:
-        log.warning("no cluster DNS address in service range %s: kube-dns not created",
-                    service_ips)
+        log.warning("component=apiserver no cluster DNS address in service range %s: "
+                    "kube-dns not created", service_ips)
         return
     if await _exists(registry, "kube-system", "kube-dns"):
         return
@@ -249,11 +250,12 @@ async def _create_dns_service(registry: Registry, service_ips: ServiceIPRange) -
                                 "targetPort": 53}]}}
     try:
         await registry.create(RESOURCE, "kube-system", body)
-        log.info("created service kube-system/kube-dns clusterIP=%s", ip)
+        log.info("component=apiserver created service kube-system/kube-dns clusterIP=%s", ip)
     except errors.AlreadyExists:
         pass
     except errors.Invalid as exc:
-        log.warning("cannot create service kube-system/kube-dns: %s", exc.message)
+        log.warning("component=apiserver cannot create service kube-system/kube-dns: %s",
+                    exc.message)
 
 
 KIND = Kind(

@@ -201,7 +201,7 @@ class ServiceAllocator:
                                  problems)
         released = self._released(old, new)
         if claims or released:
-            log.debug("service=%s claim=%s release=%s", holder, sorted(claims),
+            log.debug("component=apiserver service=%s claim=%s release=%s", holder, sorted(claims),
                       sorted(released))
         return Reservations(claim=claims, release=released)
 
