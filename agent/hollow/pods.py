@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from agent.hollow.addresses import PodIPAllocator, PodIPsExhausted
 from agent.hollow.reported_status import hollow_pod_status
@@ -36,7 +37,8 @@ from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
 from apimachinery.informer import Informer
 from apimachinery.meta import Object
-from apimachinery.workqueue import ShutDown, WorkQueue
+from apimachinery.workers import Workers
+from apimachinery.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 NODE_INDEX = "nodeName"
@@ -114,8 +116,9 @@ class HollowPods:
 
     def start(self) -> None:
         self.informer.start()
-        self._workers = [asyncio.create_task(
-            self._worker(self.writers[i % len(self.writers)]), name=f"hollow-pods-{i}")
+        self._workers = [asyncio.create_task(Workers(
+            self.queue, partial(self.sync, writer=self.writers[i % len(self.writers)]),
+            on_error=self._sync_failed, name="hollow-pods").worker(), name=f"hollow-pods-{i}")
             for i in range(self.worker_count)]
 
     async def stop(self) -> None:
@@ -127,23 +130,15 @@ class HollowPods:
         self._workers.clear()
         await self.informer.stop()
 
-    async def _worker(self, writer: AsyncClient) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except ShutDown:
-                return
-            try:
-                await self.sync(key, writer)
-            except errors.APIError as exc:
-                self.stats.errors += 1
-                log.warning("component=agent hollow pod sync failed pod=%s error=%s; requeued",
-                            key, exc.message)
-                self.queue.add_rate_limited(key)
-            else:
-                self.queue.forget(key)
-            finally:
-                self.queue.done(key)
+    def _sync_failed(self, key: str, exc: Exception) -> None:
+        """An API error is counted and retried with back-off; anything else is a bug and
+        ends the worker, as before."""
+        if not isinstance(exc, errors.APIError):
+            raise exc
+        self.stats.errors += 1
+        log.warning("component=agent hollow pod sync failed pod=%s error=%s; requeued",
+                    key, exc.message)
+        self.queue.add_rate_limited(key)
 
     async def sync(self, key: str, writer: AsyncClient | None = None) -> None:
         """Bring one pod to what a hollow node reports for it (level-triggered)."""
