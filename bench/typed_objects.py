@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/typed_objects.py [--pods 1000] [--samples 1000]
-                                            [--list-samples 20] [--repeats 5]
+                                            [--list-samples 10] [--repeats 5]
                                             [--write docs/benchmarks.md]
 
 On one realistic pod (bench/typed_pod.py: a Deployment's pod, two containers, ~4.6 KB
@@ -25,8 +25,14 @@ Each figure is per call, from `time.perf_counter_ns` around a sample; a sample i
 call, or as many as take 20 µs when one call is shorter (the timer's own cost stays
 under 1%). Every way is sampled `--samples` times (the list `--list-samples` times) in
 each of `--repeats` interleaved rounds; p50 and p99 are over all samples, ratios
-against the dict way of the same step. Decision: docs/architecture.md, "Why objects
-travel as dicts".
+against the dict way of the same step. The fixtures are frozen out of the garbage
+collector (`gc.freeze`), so each way pays for collecting what it allocates, not for
+walking 40 MB of the other ways' objects, and each way is called for 20 ms (at least
+once), unrecorded, before its samples of a round: the previous way leaves the CPU
+caches cold, and over 1,000 pods that alone is up to 5x the warm figure. A list way
+shorter than the rest takes more samples, up to 200 ms of them a round.
+
+What the figures decided: docs/architecture.md, "Why objects travel as dicts".
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ from bench.report import write_section  # noqa: E402
 
 Object = dict[str, Any]
 MIN_SAMPLE_NS = 20_000
+WARM_UP_NS = 20_000_000
+LIST_BUDGET_NS = 200_000_000  # a round's samples of a list way shorter than the rest
 POD_RESOURCE = by_kind("v1", "Pod")
 
 
@@ -156,19 +164,27 @@ def read_typed(pod: models.Pod | typed_pod.Pod) -> Read:
 class Way:
     step: str
     name: str
-    one: Callable[[], Any]
-    many: Callable[[], Any] | None
+    fn: Callable[[], Any]
     baseline: bool = False
-    inner: dict[str, int] = field(default_factory=dict)
-    samples: dict[str, list[float]] = field(default_factory=lambda: {"one": [], "many": []})
+    inner: int = 1
+    samples: list[float] = field(default_factory=list)
 
 
-def _calls_per_sample(fn: Callable[[], Any]) -> int:
+def _calibrate(fn: Callable[[], Any]) -> tuple[int, int]:
+    """(calls per sample, ns per call): a sample lasts at least MIN_SAMPLE_NS."""
     fn()
     began = time.perf_counter_ns()
     fn()
     took = max(time.perf_counter_ns() - began, 1)
-    return max(1, -(-MIN_SAMPLE_NS // took))
+    return max(1, -(-MIN_SAMPLE_NS // took)), took
+
+
+def _warm_up(fn: Callable[[], Any]) -> None:
+    """Unrecorded calls, 20 ms' worth (at least one): the previous way left the caches cold."""
+    until = time.perf_counter_ns() + WARM_UP_NS
+    fn()
+    while time.perf_counter_ns() < until:
+        fn()
 
 
 def _sample(fn: Callable[[], Any], inner: int, count: int) -> list[float]:
@@ -189,72 +205,95 @@ def _sample(fn: Callable[[], Any], inner: int, count: int) -> list[float]:
     return out
 
 
-def ways(count: int) -> list[Way]:
-    """Every way of every step, on one pod and on a list of `count` pods."""
-    d, lst = typed_pod.pod(7), typed_pod.pod_list(count)
-    b, lb = orjson.dumps(d), orjson.dumps(lst)
-    items = lst["items"]
-    m, lm = models.Pod.model_validate(d), PodList.model_validate(lst)
-    s = msgspec.json.decode(b, type=typed_pod.Pod)
-    ls = msgspec.json.decode(lb, type=typed_pod.PodList)
-    dec, ldec = msgspec.json.Decoder(typed_pod.Pod), msgspec.json.Decoder(typed_pod.PodList)
-    enc = msgspec.json.Encoder()
+def ways_one() -> list[Way]:
+    """Every way of every step on one pod."""
+    d = typed_pod.pod(7)
+    b = orjson.dumps(d)
+    m, s = models.Pod.model_validate(d), msgspec.json.decode(b, type=typed_pod.Pod)
+    dec, enc = msgspec.json.Decoder(typed_pod.Pod), msgspec.json.Encoder()
     pod_model, loads, dumps = models.Pod, orjson.loads, orjson.dumps
     return [
-        Way("decode", "orjson.loads → dict (= TypedDict)", lambda: loads(b),
-            lambda: loads(lb), baseline=True),
-        Way("decode", "pydantic model_validate_json", lambda: pod_model.model_validate_json(b),
-            lambda: PodList.model_validate_json(lb)),
-        Way("decode", "pydantic model_validate(orjson.loads)",
-            lambda: pod_model.model_validate(loads(b)),
-            lambda: [pod_model.model_validate(i) for i in loads(lb)["items"]]),
-        Way("decode", "msgspec Decoder(Pod).decode", lambda: dec.decode(b),
-            lambda: ldec.decode(lb)),
-        Way("validate", "pydantic strict (apiserver type pass)",
-            lambda: type_errors("Pod", d), lambda: [type_errors("Pod", i) for i in items],
-            baseline=True),
-        Way("validate", "apiserver validate(), all passes",
-            lambda: validate(POD_RESOURCE, d), lambda: [validate(POD_RESOURCE, i)
-                                                        for i in items]),
-        Way("validate", "msgspec.convert(dict, Pod)",
-            lambda: msgspec.convert(d, typed_pod.Pod),
-            lambda: [msgspec.convert(i, typed_pod.Pod) for i in items]),
-        Way("encode", "orjson.dumps(dict)", lambda: dumps(d), lambda: dumps(lst),
-            baseline=True),
-        Way("encode", "pydantic to_dict + orjson.dumps", lambda: dumps(m.to_dict()),
-            lambda: dumps(lm.to_dict())),
-        Way("encode", "pydantic model_dump_json",
-            lambda: m.model_dump_json(by_alias=True, exclude_unset=True),
-            lambda: lm.model_dump_json(by_alias=True, exclude_unset=True)),
-        Way("encode", "msgspec Encoder.encode", lambda: enc.encode(s), lambda: enc.encode(ls)),
-        Way("read", "dict .get chains (= TypedDict)", lambda: read_dict(d),
-            lambda: [read_dict(i) for i in items], baseline=True),
-        Way("read", "thin accessor over the dict", lambda: read_view(d),
-            lambda: [read_view(i) for i in items]),
-        Way("read", "pydantic attributes", lambda: read_typed(m),
-            lambda: [read_typed(i) for i in lm.items]),
-        Way("read", "msgspec attributes", lambda: read_typed(s),
-            lambda: [read_typed(i) for i in ls.items]),
-        Way("copy", "meta.deep_copy(dict)", lambda: deep_copy(d), None, baseline=True),
-        Way("copy", "pydantic model_copy(deep=True)", lambda: m.model_copy(deep=True), None),
-        Way("copy", "msgspec decode(encode(Struct))", lambda: dec.decode(enc.encode(s)), None),
+        Way("decode", DECODE[0], lambda: loads(b), baseline=True),
+        Way("decode", DECODE[1], lambda: pod_model.model_validate_json(b)),
+        Way("decode", DECODE[2], lambda: pod_model.model_validate(loads(b))),
+        Way("decode", DECODE[3], lambda: dec.decode(b)),
+        Way("validate", VALIDATE[0], lambda: type_errors("Pod", d), baseline=True),
+        Way("validate", VALIDATE[1], lambda: validate(POD_RESOURCE, d)),
+        Way("validate", VALIDATE[2], lambda: msgspec.convert(d, typed_pod.Pod)),
+        Way("encode", ENCODE[0], lambda: dumps(d), baseline=True),
+        Way("encode", ENCODE[1], lambda: dumps(m.to_dict())),
+        Way("encode", ENCODE[2], lambda: m.model_dump_json(by_alias=True, exclude_unset=True)),
+        Way("encode", ENCODE[3], lambda: enc.encode(s)),
+        Way("read", READ[0], lambda: read_dict(d), baseline=True),
+        Way("read", READ[1], lambda: read_view(d)),
+        Way("read", READ[2], lambda: read_typed(m)),
+        Way("read", READ[3], lambda: read_typed(s)),
+        Way("copy", "meta.deep_copy(dict)", lambda: deep_copy(d), baseline=True),
+        Way("copy", "pydantic model_copy(deep=True)", lambda: m.model_copy(deep=True)),
+        Way("copy", "msgspec decode(encode(Struct))", lambda: dec.decode(enc.encode(s))),
     ]
 
 
-def measure(count: int, samples: int, list_samples: int, repeats: int) -> list[Way]:
-    """Sample every way, the rounds interleaved so drift on a shared machine spreads evenly."""
-    table = ways(count)
-    for way in table:
-        way.inner["one"] = _calls_per_sample(way.one)
-        if way.many is not None:
-            way.inner["many"] = _calls_per_sample(way.many)
-    for _ in range(repeats):
+def ways_many(count: int) -> list[Way]:
+    """The same on a PodList of `count` pods: a LIST's body, or an informer's whole store."""
+    lst = typed_pod.pod_list(count)
+    lb, items = orjson.dumps(lst), lst["items"]
+    lm, ls = PodList.model_validate(lst), msgspec.json.decode(lb, type=typed_pod.PodList)
+    dec, enc = msgspec.json.Decoder(typed_pod.PodList), msgspec.json.Encoder()
+    pod_model, loads, dumps = models.Pod, orjson.loads, orjson.dumps
+    return [
+        Way("decode", DECODE[0], lambda: loads(lb), baseline=True),
+        Way("decode", DECODE[1], lambda: PodList.model_validate_json(lb)),
+        Way("decode", DECODE[2], lambda: [pod_model.model_validate(i)
+                                          for i in loads(lb)["items"]]),
+        Way("decode", DECODE[3], lambda: dec.decode(lb)),
+        Way("validate", VALIDATE[0], lambda: [type_errors("Pod", i) for i in items],
+            baseline=True),
+        Way("validate", VALIDATE[1], lambda: [validate(POD_RESOURCE, i) for i in items]),
+        Way("validate", VALIDATE[2], lambda: [msgspec.convert(i, typed_pod.Pod)
+                                              for i in items]),
+        Way("encode", ENCODE[0], lambda: dumps(lst), baseline=True),
+        Way("encode", ENCODE[1], lambda: dumps(lm.to_dict())),
+        Way("encode", ENCODE[2], lambda: lm.model_dump_json(by_alias=True, exclude_unset=True)),
+        Way("encode", ENCODE[3], lambda: enc.encode(ls)),
+        Way("read", READ[0], lambda: [read_dict(i) for i in items], baseline=True),
+        Way("read", READ[1], lambda: [read_view(i) for i in items]),
+        Way("read", READ[2], lambda: [read_typed(i) for i in lm.items]),
+        Way("read", READ[3], lambda: [read_typed(i) for i in ls.items]),
+    ]
+
+
+DECODE = ("orjson.loads → dict (= TypedDict)", "pydantic model_validate_json",
+          "pydantic model_validate(orjson.loads)", "msgspec Decoder(Pod).decode")
+VALIDATE = ("pydantic strict (apiserver type pass)", "apiserver validate(), all passes",
+            "msgspec.convert(dict, Pod)")
+ENCODE = ("orjson.dumps(dict)", "pydantic to_dict + orjson.dumps", "pydantic model_dump_json",
+          "msgspec Encoder.encode")
+READ = ("dict .get chains (= TypedDict)", "thin accessor over the dict", "pydantic attributes",
+        "msgspec attributes")
+
+
+def measure(build: Callable[[], list[Way]], samples: int, repeats: int,
+            budget_ns: int = 0) -> list[Way]:
+    """Sample every way `build` makes, in interleaved rounds (a shared machine's drift
+    spreads evenly): `samples` a round, or more while they fit in `budget_ns`. The
+    fixtures are frozen out of the garbage collector, so a way pays for collecting what
+    it allocates itself, not for walking the other ways' objects."""
+    table = build()
+    gc.collect()
+    gc.freeze()
+    try:
+        counts = []
         for way in table:
-            gc.collect()
-            way.samples["one"] += _sample(way.one, way.inner["one"], samples)
-            if way.many is not None:
+            way.inner, took = _calibrate(way.fn)
+            counts.append(max(samples, budget_ns // (took * way.inner)))
+        for _ in range(repeats):
+            for way, count in zip(table, counts, strict=True):
                 gc.collect()
-                way.samples["many"] += _sample(way.many, way.inner["many"], list_samples)
+                _warm_up(way.fn)
+                way.samples += _sample(way.fn, way.inner, count)
+    finally:
+        gc.unfreeze()
     return table
 
 
@@ -310,26 +349,23 @@ def _us(value: float) -> str:
     return f"{value:,.2f}" if value < 10 else f"{value:,.0f}"
 
 
-def render(table: list[Way], count: int) -> str:
+def render(one: list[Way], many: list[Way], count: int) -> str:
     lines = [f"| step | way | one pod p50 µs | p99 µs | ratio "
              f"| {count:,} pods p50 µs | p99 µs | ratio |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
-    base: dict[tuple[str, str], float] = {}
-    for way in table:
-        if way.baseline:
-            for size, values in way.samples.items():
-                if values:
-                    base[(way.step, size)] = _q(values)[0]
-    for way in table:
-        cells = [way.step, way.name]
-        for size in ("one", "many"):
-            values = way.samples[size]
-            if not values:
-                cells += ["", "", ""]
+    cells: dict[tuple[str, str], list[str]] = {(w.step, w.name): [] for w in one + many}
+    for table in (one, many):
+        base = {w.step: _q(w.samples)[0] for w in table if w.baseline}
+        found = {(w.step, w.name): w for w in table}
+        for key, row in cells.items():
+            way = found.get(key)
+            if way is None:
+                row += ["", "", ""]
                 continue
-            p50, p99 = _q(values)
-            cells += [_us(p50), _us(p99), f"{p50 / base[(way.step, size)]:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
+            p50, p99 = _q(way.samples)
+            row += [_us(p50), _us(p99), f"{p50 / base[way.step]:.1f}"]
+    lines += [f"| {step} | {name} | " + " | ".join(row) + " |"
+              for (step, name), row in cells.items()]
     return "\n".join(lines)
 
 
@@ -348,14 +384,16 @@ def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pods", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=1000)
-    ap.add_argument("--list-samples", type=int, default=20)
+    ap.add_argument("--list-samples", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--write", type=Path, help="rewrite this section of docs/benchmarks.md")
     args = ap.parse_args(argv)
-    table = measure(args.pods, args.samples, args.list_samples, args.repeats)
+    one = measure(ways_one, args.samples, args.repeats)
+    many = measure(lambda: ways_many(args.pods), args.list_samples, args.repeats,
+                   budget_ns=LIST_BUDGET_NS)
     kept = unknown_field_kept()
     body = "\n\n".join([
-        render(table, args.pods), render_footprint(footprint(args.pods), args.pods),
+        render(one, many, args.pods), render_footprint(footprint(args.pods), args.pods),
         "A field the schema does not declare (`resizePolicy` in a container) after a "
         "decode and encode: " + ", ".join(f"{name} {'kept' if ok else '**dropped**'}"
                                            for name, ok in kept.items()) + "."])
@@ -367,11 +405,12 @@ def main(argv: list[str] | None = None) -> str:
                    f"--pods {args.pods} --samples {args.samples} --list-samples "
                    f"{args.list_samples} --repeats {args.repeats} --write {args.write}")
         intro = (f"{stamp(command).markdown()}\n"
-                 f"One Deployment pod of {pod_bytes:,} bytes of JSON (bench/typed_pod.py) and "
-                 f"a PodList of {args.pods:,}, in one process; {versions()}. Per call, "
+                 f"One Deployment pod of {pod_bytes:,} bytes of JSON (bench/typed_pod.py) "
+                 f"and a PodList of {args.pods:,}, in one process; {versions()}. Per call: "
                  f"{args.repeats} interleaved rounds of {args.samples} samples "
-                 f"({args.list_samples} for the list); ratio is that of the p50s to the "
-                 "step's first way. What the figures decided: docs/architecture.md, "
+                 f"({args.list_samples} or more for the list), each way warmed up first, "
+                 "the fixtures frozen out of the garbage collector; ratio is of the p50s, "
+                 "to the step's first way. What the figures decided: docs/architecture.md, "
                  "\"Why objects travel as dicts\".\n\n")
         write_section(args.write, "typed-objects", "Typed objects: decode, validate, encode, "
                       "read (bench/typed_objects.py)", intro + body + "\n")
