@@ -29,8 +29,8 @@ against the dict way of the same step. The fixtures are frozen out of the garbag
 collector (`gc.freeze`), so each way pays for collecting what it allocates, not for
 walking 40 MB of the other ways' objects, and each way is called for 20 ms (at least
 once), unrecorded, before its samples of a round: the previous way leaves the CPU
-caches cold, and over 1,000 pods that alone is up to 5x the warm figure. A list way
-shorter than the rest takes more samples, up to 200 ms of them a round.
+caches cold, and over 1,000 pods that alone is up to 5x the warm figure. A short list
+way takes as many more samples as fit in 200 ms a round.
 
 What the figures decided: docs/architecture.md, "Why objects travel as dicts".
 """
@@ -205,6 +205,16 @@ def _sample(fn: Callable[[], Any], inner: int, count: int) -> list[float]:
     return out
 
 
+DECODE = ("orjson.loads → dict (= TypedDict)", "pydantic model_validate_json",
+          "pydantic model_validate(orjson.loads)", "msgspec Decoder(Pod).decode")
+VALIDATE = ("pydantic strict (apiserver type pass)", "apiserver validate(), all passes",
+            "msgspec.convert(dict, Pod)")
+ENCODE = ("orjson.dumps(dict)", "pydantic to_dict + orjson.dumps", "pydantic model_dump_json",
+          "msgspec Encoder.encode")
+READ = ("dict .get chains (= TypedDict)", "thin accessor over the dict", "pydantic attributes",
+        "msgspec attributes")
+
+
 def ways_one() -> list[Way]:
     """Every way of every step on one pod."""
     d = typed_pod.pod(7)
@@ -261,16 +271,6 @@ def ways_many(count: int) -> list[Way]:
         Way("read", READ[2], lambda: [read_typed(i) for i in lm.items]),
         Way("read", READ[3], lambda: [read_typed(i) for i in ls.items]),
     ]
-
-
-DECODE = ("orjson.loads → dict (= TypedDict)", "pydantic model_validate_json",
-          "pydantic model_validate(orjson.loads)", "msgspec Decoder(Pod).decode")
-VALIDATE = ("pydantic strict (apiserver type pass)", "apiserver validate(), all passes",
-            "msgspec.convert(dict, Pod)")
-ENCODE = ("orjson.dumps(dict)", "pydantic to_dict + orjson.dumps", "pydantic model_dump_json",
-          "msgspec Encoder.encode")
-READ = ("dict .get chains (= TypedDict)", "thin accessor over the dict", "pydantic attributes",
-        "msgspec attributes")
 
 
 def measure(build: Callable[[], list[Way]], samples: int, repeats: int,
