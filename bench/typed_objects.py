@@ -59,7 +59,7 @@ import orjson  # noqa: E402
 from apimachinery import models  # noqa: E402
 from apimachinery.meta import deep_copy  # noqa: E402
 from apimachinery.models.meta import K8sModel  # noqa: E402
-from apimachinery.resources import by_kind  # noqa: E402
+from apiserver.kinds import registry  # noqa: E402
 from apiserver.validation import type_errors, validate  # noqa: E402
 from bench import typed_pod  # noqa: E402
 from bench.report import write_section  # noqa: E402
@@ -68,7 +68,7 @@ Object = dict[str, Any]
 MIN_SAMPLE_NS = 20_000
 WARM_UP_NS = 20_000_000
 LIST_BUDGET_NS = 200_000_000  # a round's samples of a list way shorter than the rest
-POD_RESOURCE = by_kind("v1", "Pod")
+POD_KIND = registry().by_kind("v1", "Pod")
 
 
 class PodList(K8sModel):
@@ -227,8 +227,8 @@ def ways_one() -> list[Way]:
         Way("decode", DECODE[1], lambda: pod_model.model_validate_json(b)),
         Way("decode", DECODE[2], lambda: pod_model.model_validate(loads(b))),
         Way("decode", DECODE[3], lambda: dec.decode(b)),
-        Way("validate", VALIDATE[0], lambda: type_errors("Pod", d), baseline=True),
-        Way("validate", VALIDATE[1], lambda: validate(POD_RESOURCE, d)),
+        Way("validate", VALIDATE[0], lambda: type_errors(models.Pod, d), baseline=True),
+        Way("validate", VALIDATE[1], lambda: validate(POD_KIND, d)),
         Way("validate", VALIDATE[2], lambda: msgspec.convert(d, typed_pod.Pod)),
         Way("encode", ENCODE[0], lambda: dumps(d), baseline=True),
         Way("encode", ENCODE[1], lambda: dumps(m.to_dict())),
@@ -257,9 +257,9 @@ def ways_many(count: int) -> list[Way]:
         Way("decode", DECODE[2], lambda: [pod_model.model_validate(i)
                                           for i in loads(lb)["items"]]),
         Way("decode", DECODE[3], lambda: dec.decode(lb)),
-        Way("validate", VALIDATE[0], lambda: [type_errors("Pod", i) for i in items],
+        Way("validate", VALIDATE[0], lambda: [type_errors(models.Pod, i) for i in items],
             baseline=True),
-        Way("validate", VALIDATE[1], lambda: [validate(POD_RESOURCE, i) for i in items]),
+        Way("validate", VALIDATE[1], lambda: [validate(POD_KIND, i) for i in items]),
         Way("validate", VALIDATE[2], lambda: [msgspec.convert(i, typed_pod.Pod)
                                               for i in items]),
         Way("encode", ENCODE[0], lambda: dumps(lst), baseline=True),

@@ -13,7 +13,7 @@ import msgspec
 import orjson
 
 from apimachinery import models
-from apimachinery.resources import by_kind
+from apiserver.kinds import registry
 from apiserver.validation import validate
 from bench import typed_objects, typed_pod
 
@@ -22,7 +22,7 @@ def test_the_pod_is_valid_and_round_trips_through_every_way() -> None:
     pod = typed_pod.pod(3)
     raw = orjson.dumps(pod)
     assert 3_000 <= len(raw) <= 5_000
-    assert validate(by_kind("v1", "Pod"), pod) == []
+    assert validate(registry().by_kind("v1", "Pod"), pod) == []
     assert models.Pod.model_validate_json(raw).to_dict() == pod
     struct = msgspec.json.decode(raw, type=typed_pod.Pod)
     assert orjson.loads(msgspec.json.encode(struct)) == pod
