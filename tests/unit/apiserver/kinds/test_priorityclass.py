@@ -11,6 +11,7 @@ from apimachinery import errors
 from apiserver.kinds import registry
 from apiserver.kinds.scheduling.priorityclass import (
     RESOURCE,
+    ClassCache,
     admit_priority,
     default_priority_class,
     validate_priority_class,
@@ -125,3 +126,54 @@ def test_only_one_global_default() -> None:
         admit(reg, RESOURCE, pc("second", globalDefault=True))
     admit(reg, RESOURCE, pc("first", globalDefault=True, description="edited"))
     admit(reg, RESOURCE, pc("third"))
+
+
+class CountingRegistry(FakeRegistry):
+    def __init__(self, *classes: dict[str, Any]) -> None:
+        super().__init__(*classes)
+        self.lists = 0
+        self.gets = 0
+
+    async def list(self, resource: Any, namespace: str | None) -> tuple[list, int, str]:
+        self.lists += 1
+        await asyncio.sleep(0)
+        return await super().list(resource, namespace)
+
+    async def get(self, resource: Any, namespace: str | None, name: str) -> dict[str, Any]:
+        self.gets += 1
+        return await super().get(resource, namespace, name)
+
+
+def test_the_cache_lists_once_a_ttl_and_shares_one_refresh() -> None:
+    now = [0.0]
+    cache = ClassCache(ttl=1.0, clock=lambda: now[0])
+    reg = CountingRegistry(pc())
+
+    async def run() -> None:
+        await asyncio.gather(*(cache.all(reg) for _ in range(20)))  # type: ignore[arg-type]
+        assert reg.lists == 1
+        now[0] = 0.9
+        assert [c["metadata"]["name"] for c in await cache.all(reg)] == ["high"]  # type: ignore[arg-type]
+        assert reg.lists == 1
+        reg.classes["new"] = pc("new")
+        now[0] = 1.0
+        await cache.all(reg)  # type: ignore[arg-type]
+        assert reg.lists == 2
+
+    asyncio.run(run())
+
+
+def test_a_name_the_cache_lacks_is_read_live() -> None:
+    now = [0.0]
+    cache = ClassCache(ttl=60.0, clock=lambda: now[0])
+    reg = CountingRegistry()
+
+    async def run() -> None:
+        await cache.all(reg)  # type: ignore[arg-type]
+        reg.classes["fresh"] = pc("fresh", value=9)
+        assert (await cache.get(reg, "fresh"))["value"] == 9  # type: ignore[arg-type]
+        with pytest.raises(errors.NotFound):
+            await cache.get(reg, "gone")  # type: ignore[arg-type]
+        assert (reg.lists, reg.gets) == (1, 2)
+
+    asyncio.run(run())
