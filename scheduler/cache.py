@@ -115,7 +115,7 @@ class SchedulerCache:
         entry = self._assumed.get(key)
         if entry is None:
             return
-        cached = cast(Pod | None, self._pods.get(key))
+        cached = cast("Pod | None", self._pods.get(key))
         if (cached is None or _uid(cached) != _uid(entry.pod)
                 or meta.pod_spec(cached).get("nodeName")
                 or (entry.deadline is not None and self._clock.monotonic() >= entry.deadline)):
@@ -149,7 +149,7 @@ class SchedulerCache:
         self._nodes_generation = self._nodes.generation
         old = {info.name: info for info in self._infos} if stale is not None else {}
         self._infos = []
-        nodes = cast(list[Node], self._nodes.list())
+        nodes = cast("list[Node]", self._nodes.list())
         for name, node in sorted((meta.name_of(n), n) for n in nodes):
             info = old.get(name)
             if info is None or info.node is not node or name in (stale or ()):
@@ -159,6 +159,6 @@ class SchedulerCache:
 
     def _build(self, node: Node) -> NodeInfo:
         name = meta.name_of(node)
-        pods = [*cast(list[Pod], self._pods.by_index(NODE_NAME_INDEX, name)),
+        pods = [*cast("list[Pod]", self._pods.by_index(NODE_NAME_INDEX, name)),
                 *self._assumed_on.get(name, {}).values()]
         return NodeInfo.build(node, pods)

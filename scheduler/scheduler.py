@@ -192,7 +192,7 @@ class Scheduler:
 
     async def schedule_one(self, key: str) -> None:
         """One attempt for one pod: decide from the cache, then bind or record why not."""
-        pod = cast(Pod | None, self.pods.store.get(key))
+        pod = cast("Pod | None", self.pods.store.get(key))
         if pod is None or not needs_scheduling(pod, self.name) or self.cache.is_assumed(pod):
             self.queue.forget(key)
             return
