@@ -18,35 +18,36 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
-from apimachinery.typeddicts import (
-    Deployment,
-    DeploymentSpec,
-    DeploymentStatus,
-    Lease,
-    LeaseSpec,
-    Namespace,
-    NamespaceSpec,
-    NamespaceStatus,
-    Node,
-    NodeSpec,
-    NodeStatus,
-    Pod,
-    PodSpec,
-    PodStatus,
-    ReplicaSet,
-    ReplicaSetSpec,
-    ReplicaSetStatus,
-    Service,
-    ServiceSpec,
-    ServiceStatus,
-    StatefulSet,
-    StatefulSetSpec,
-    StatefulSetStatus,
-)
+if TYPE_CHECKING:  # annotations only: a process that imports meta does not build them
+    from apimachinery.typeddicts import (
+        Deployment,
+        DeploymentSpec,
+        DeploymentStatus,
+        Lease,
+        LeaseSpec,
+        Namespace,
+        NamespaceSpec,
+        NamespaceStatus,
+        Node,
+        NodeSpec,
+        NodeStatus,
+        Pod,
+        PodSpec,
+        PodStatus,
+        ReplicaSet,
+        ReplicaSetSpec,
+        ReplicaSetStatus,
+        Service,
+        ServiceSpec,
+        ServiceStatus,
+        StatefulSet,
+        StatefulSetSpec,
+        StatefulSetStatus,
+    )
 
 Object = dict[str, Any]
 # What the readers below accept: a plain `Object` or any TypedDict of apimachinery.typeddicts.
