@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from apimachinery.meta import Object
+from apimachinery.meta import AnyObject, Object, status_of
 
 READY = "Ready"
 
@@ -28,26 +28,26 @@ def find_condition(conditions: Iterable[Any] | None, kind: str) -> Object | None
     return None
 
 
-def get_condition(obj: Object, kind: str) -> Object | None:
+def get_condition(obj: AnyObject, kind: str) -> Object | None:
     """The condition of type `kind` in `obj`'s status.conditions, or None."""
-    return find_condition((obj.get("status") or {}).get("conditions"), kind)
+    return find_condition(status_of(obj).get("conditions"), kind)
 
 
-def condition_status(obj: Object, kind: str) -> str:
+def condition_status(obj: AnyObject, kind: str) -> str:
     """That condition's status ("True", "False", "Unknown"), or "" when it is not reported."""
     cond = get_condition(obj, kind)
     return str(cond.get("status") or "") if cond is not None else ""
 
 
-def is_condition_true(obj: Object, kind: str) -> bool:
+def is_condition_true(obj: AnyObject, kind: str) -> bool:
     return condition_status(obj, kind) == "True"
 
 
-def ready_condition(obj: Object) -> Object | None:
+def ready_condition(obj: AnyObject) -> Object | None:
     """The Ready condition of a pod or a node."""
     return get_condition(obj, READY)
 
 
-def is_ready(obj: Object) -> bool:
+def is_ready(obj: AnyObject) -> bool:
     """Ready=True (IsPodReady for a pod; a node the scheduler may use)."""
     return is_condition_true(obj, READY)

@@ -3,33 +3,70 @@
 Objects travel between processes, through etcd and through informer caches as
 plain dicts, exactly as Kubernetes sends them; `apimachinery.models` gives a
 typed view where a component wants one. These helpers read the common
-metadata without each caller repeating `obj.get("metadata", {})`.
+metadata without each caller repeating `obj.get("metadata", {})`, and an
+object's spec and status without `(obj.get("spec") or {})`.
+
+They take any mapping, so a plain `Object` and a TypedDict of
+`apimachinery.typeddicts` (`Pod`, `Node`...) both fit; the kind-specific ones
+(`pod_spec(pod: Pod) -> PodSpec`) hand back the typed sub-dict. An absent or
+null spec or status reads as a fresh empty dict: read through them, write to
+the object itself.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
+if TYPE_CHECKING:  # annotations only: a process that imports meta does not build them
+    from apimachinery.typeddicts import (
+        Deployment,
+        DeploymentSpec,
+        DeploymentStatus,
+        Lease,
+        LeaseSpec,
+        Namespace,
+        NamespaceSpec,
+        NamespaceStatus,
+        Node,
+        NodeSpec,
+        NodeStatus,
+        Pod,
+        PodSpec,
+        PodStatus,
+        ReplicaSet,
+        ReplicaSetSpec,
+        ReplicaSetStatus,
+        Service,
+        ServiceSpec,
+        ServiceStatus,
+        StatefulSet,
+        StatefulSetSpec,
+        StatefulSetStatus,
+    )
+
 Object = dict[str, Any]
+# What the readers below accept: a plain `Object` or any TypedDict of apimachinery.typeddicts.
+AnyObject = Mapping[str, Any]
 
 
-def metadata(obj: Object) -> dict[str, Any]:
+def metadata(obj: AnyObject) -> dict[str, Any]:
     return obj.get("metadata") or {}
 
 
-def name_of(obj: Object) -> str:
+def name_of(obj: AnyObject) -> str:
     return metadata(obj).get("name") or ""
 
 
-def namespace_of(obj: Object) -> str:
+def namespace_of(obj: AnyObject) -> str:
     return metadata(obj).get("namespace") or ""
 
 
-def key_of(obj: Object) -> str:
+def key_of(obj: AnyObject) -> str:
     """`namespace/name`, or `name` for cluster-scoped objects: client-go's MetaNamespaceKey."""
     ns = namespace_of(obj)
     return f"{ns}/{name_of(obj)}" if ns else name_of(obj)
@@ -51,12 +88,90 @@ def attached_claim(namespace: str, claim: str) -> str:
     return f"{ATTACHED_CLAIM_PREFIX}{namespace}/{claim}"
 
 
-def labels_of(obj: Object) -> dict[str, str]:
+def labels_of(obj: AnyObject) -> dict[str, str]:
     return metadata(obj).get("labels") or {}
 
 
-def resource_version_of(obj: Object) -> str:
+def resource_version_of(obj: AnyObject) -> str:
     return metadata(obj).get("resourceVersion") or ""
+
+
+def undeclared(obj: AnyObject, key: str) -> Any:
+    """A key the models do not declare (kept as an extra field), so no TypedDict has it:
+    `undeclared(pod_spec(pod), "overhead")`. None when absent."""
+    return obj.get(key)
+
+
+# -- spec and status ---------------------------------------------------------------------
+# `spec_of`/`status_of` for any object; per kind, the same typed by its TypedDict.
+
+
+def spec_of(obj: AnyObject) -> dict[str, Any]:
+    return obj.get("spec") or {}
+
+
+def status_of(obj: AnyObject) -> dict[str, Any]:
+    return obj.get("status") or {}
+
+
+def pod_spec(pod: Pod) -> PodSpec:
+    return pod.get("spec") or {}
+
+
+def pod_status(pod: Pod) -> PodStatus:
+    return pod.get("status") or {}
+
+
+def node_spec(node: Node) -> NodeSpec:
+    return node.get("spec") or {}
+
+
+def node_status(node: Node) -> NodeStatus:
+    return node.get("status") or {}
+
+
+def service_spec(service: Service) -> ServiceSpec:
+    return service.get("spec") or {}
+
+
+def service_status(service: Service) -> ServiceStatus:
+    return service.get("status") or {}
+
+
+def namespace_spec(namespace: Namespace) -> NamespaceSpec:
+    return namespace.get("spec") or {}
+
+
+def namespace_status(namespace: Namespace) -> NamespaceStatus:
+    return namespace.get("status") or {}
+
+
+def deployment_spec(deployment: Deployment) -> DeploymentSpec:
+    return deployment.get("spec") or {}
+
+
+def deployment_status(deployment: Deployment) -> DeploymentStatus:
+    return deployment.get("status") or {}
+
+
+def replicaset_spec(replicaset: ReplicaSet) -> ReplicaSetSpec:
+    return replicaset.get("spec") or {}
+
+
+def replicaset_status(replicaset: ReplicaSet) -> ReplicaSetStatus:
+    return replicaset.get("status") or {}
+
+
+def statefulset_spec(statefulset: StatefulSet) -> StatefulSetSpec:
+    return statefulset.get("spec") or {}
+
+
+def statefulset_status(statefulset: StatefulSet) -> StatefulSetStatus:
+    return statefulset.get("status") or {}
+
+
+def lease_spec(lease: Lease) -> LeaseSpec:
+    return lease.get("spec") or {}
 
 
 def rfc3339(when: datetime) -> str:

@@ -15,17 +15,22 @@ snapshots only the nodes whose generation moved: a node's NodeInfo is rebuilt
 only when its Node object, the pods indexed onto it (the pod store's index
 generation) or the pods assumed onto it changed. Rebuilding every node's from
 all bound pods in every cycle made a cycle's cost grow with the cluster's pods.
+
+The stores hold plain dicts; what is read from them is typed here, once, as
+`apimachinery.typeddicts`' Pod and Node (a cast: nothing is checked or copied).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
 from apimachinery import meta
 from apimachinery.clock import Clock
 from apimachinery.informer import Store
 from apimachinery.meta import Object
+from apimachinery.typeddicts import Node, Pod
 from scheduler.event_filters import holds_resources
 from scheduler.framework import NodeInfo
 
@@ -33,19 +38,20 @@ NODE_NAME_INDEX = "spec.nodeName"
 DEFAULT_ASSUME_TTL = 30.0
 
 
-def node_name_index(pod: Object) -> list[str]:
+def node_name_index(obj: Object) -> list[str]:
     """Index pods by the node whose resources they hold (bound, not finished)."""
-    return [pod["spec"]["nodeName"]] if holds_resources(pod) else []
+    pod = cast(Pod, obj)
+    return [meta.pod_spec(pod).get("nodeName") or ""] if holds_resources(pod) else []
 
 
 @dataclass
 class AssumedPod:
-    pod: Object  # a copy of the cached pod with spec.nodeName set; never the cached dict
+    pod: Pod  # a copy of the cached pod with spec.nodeName set; never the cached dict
     node: str
     deadline: float | None = None  # set once binding finished (Kubernetes' FinishBinding)
 
 
-def _uid(pod: Object) -> str:
+def _uid(pod: Pod) -> str:
     return str(meta.metadata(pod).get("uid") or "")
 
 
@@ -56,7 +62,7 @@ class SchedulerCache:
                  ttl: float = DEFAULT_ASSUME_TTL) -> None:
         self._nodes, self._pods, self._clock, self.ttl = nodes, pods, clock, ttl
         self._assumed: dict[str, AssumedPod] = {}
-        self._assumed_on: dict[str, dict[str, Object]] = defaultdict(dict)  # node -> key -> pod
+        self._assumed_on: dict[str, dict[str, Pod]] = defaultdict(dict)  # node -> key -> pod
         self._assumed_changed: set[str] = set()  # nodes whose assumed pods changed
         self._infos: list[NodeInfo] = []  # by node name
         self._position: dict[str, int] = {}
@@ -67,9 +73,9 @@ class SchedulerCache:
         """How many pods are assumed right now."""
         return len(self._assumed)
 
-    def assume(self, pod: Object, node: str) -> None:
+    def assume(self, pod: Pod, node: str) -> None:
         """Count `pod` on `node` from now on (AssumePod); the cached object is not touched."""
-        bound = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": node}}
+        bound: Pod = {**pod, "spec": {**meta.pod_spec(pod), "nodeName": node}}
         key = meta.key_of(pod)
         self.forget(key)
         self._assumed[key] = AssumedPod(bound, node)
@@ -89,7 +95,7 @@ class SchedulerCache:
             self._assumed_on[entry.node].pop(key, None)
             self._assumed_changed.add(entry.node)
 
-    def is_assumed(self, pod: Object) -> bool:
+    def is_assumed(self, pod: Pod) -> bool:
         """This very pod (same uid) is assumed and not yet confirmed by the informer."""
         key = meta.key_of(pod)
         self._expire(key)
@@ -109,9 +115,9 @@ class SchedulerCache:
         entry = self._assumed.get(key)
         if entry is None:
             return
-        cached = self._pods.get(key)
+        cached = cast("Pod | None", self._pods.get(key))
         if (cached is None or _uid(cached) != _uid(entry.pod)
-                or (cached.get("spec") or {}).get("nodeName")
+                or meta.pod_spec(cached).get("nodeName")
                 or (entry.deadline is not None and self._clock.monotonic() >= entry.deadline)):
             self.forget(key)
 
@@ -143,15 +149,16 @@ class SchedulerCache:
         self._nodes_generation = self._nodes.generation
         old = {info.name: info for info in self._infos} if stale is not None else {}
         self._infos = []
-        for name, node in sorted((meta.name_of(n), n) for n in self._nodes.list()):
+        nodes = cast("list[Node]", self._nodes.list())
+        for name, node in sorted((meta.name_of(n), n) for n in nodes):
             info = old.get(name)
             if info is None or info.node is not node or name in (stale or ()):
                 info = self._build(node)
             self._infos.append(info)
         self._position = {info.name: i for i, info in enumerate(self._infos)}
 
-    def _build(self, node: Object) -> NodeInfo:
+    def _build(self, node: Node) -> NodeInfo:
         name = meta.name_of(node)
-        pods = [*self._pods.by_index(NODE_NAME_INDEX, name),
+        pods = [*cast("list[Pod]", self._pods.by_index(NODE_NAME_INDEX, name)),
                 *self._assumed_on.get(name, {}).values()]
         return NodeInfo.build(node, pods)

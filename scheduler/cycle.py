@@ -17,7 +17,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.equivalence import NodeVerdicts
 from scheduler.framework import (
     MAX_NODE_SCORE,
@@ -64,7 +64,7 @@ def _call(plugin: object, point: str, fn: Callable[..., T], *args: Any) -> T:
         raise PluginError(f'running "{name}" {point} plugin: {exc!r}') from exc
 
 
-def run_pre_filters(pod: Object, profile: Profile) -> tuple[set[str], Status | None]:
+def run_pre_filters(pod: Pod, profile: Profile) -> tuple[set[str], Status | None]:
     """Run PreFilter; returns the plugins whose Filter is skipped, and a rejection if any."""
     skipped: set[str] = set()
     for plugin in profile.pre_filters:
@@ -78,7 +78,7 @@ def run_pre_filters(pod: Object, profile: Profile) -> tuple[set[str], Status | N
     return skipped, None
 
 
-def filter_node(pod: Object, node_info: NodeInfo, profile: Profile,
+def filter_node(pod: Pod, node_info: NodeInfo, profile: Profile,
                 skipped: AbstractSet[str] = frozenset()) -> Status:
     """RunFilterPlugins: the first plugin that rejects the node decides its reason."""
     for plugin in profile.filters:
@@ -92,7 +92,7 @@ def filter_node(pod: Object, node_info: NodeInfo, profile: Profile,
     return Status()
 
 
-def restrict_candidates(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile
+def restrict_candidates(pod: Pod, node_infos: Sequence[NodeInfo], profile: Profile
                         ) -> tuple[list[NodeInfo], list[str]]:
     """PreFilterResult.NodeNames: plugins that name the only possible nodes narrow the list.
 
@@ -109,7 +109,7 @@ def restrict_candidates(pod: Object, node_infos: Sequence[NodeInfo], profile: Pr
     return candidates, reasons
 
 
-def find_feasible(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile,
+def find_feasible(pod: Pod, node_infos: Sequence[NodeInfo], profile: Profile,
                   skipped: AbstractSet[str], start: int = 0, memo: NodeVerdicts | None = None
                   ) -> tuple[list[NodeInfo], list[str], int]:
     """Nodes that pass every filter, one reason per rejection, and how many were checked.
@@ -143,7 +143,7 @@ def find_feasible(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile,
     return feasible, reasons, processed
 
 
-def raw_scores(pod: Object, feasible: Sequence[NodeInfo], profile: Profile,
+def raw_scores(pod: Pod, feasible: Sequence[NodeInfo], profile: Profile,
                memo: NodeVerdicts | None = None) -> list[tuple[int, ...]]:
     """Every scorer's raw score of every node (one tuple per node, in scorer order)."""
     scorers, rows = profile.scorers, []
@@ -157,7 +157,7 @@ def raw_scores(pod: Object, feasible: Sequence[NodeInfo], profile: Profile,
     return rows
 
 
-def score_nodes(pod: Object, feasible: Sequence[NodeInfo], profile: Profile,
+def score_nodes(pod: Pod, feasible: Sequence[NodeInfo], profile: Profile,
                 memo: NodeVerdicts | None = None) -> dict[str, int]:
     """Sum over scoring plugins of weight * (normalized) score, per node name."""
     names = [info.name for info in feasible]
@@ -184,7 +184,7 @@ def select_host(totals: Mapping[str, int], rng: random.Random | None = None) -> 
     return rng.choice(tied) if rng is not None and len(tied) > 1 else tied[0]
 
 
-def schedule(pod: Object, node_infos: Sequence[NodeInfo], profile: Profile, *,
+def schedule(pod: Pod, node_infos: Sequence[NodeInfo], profile: Profile, *,
              rng: random.Random | None = None, start: int = 0,
              memo: NodeVerdicts | None = None) -> ScheduleResult:
     """Decide where `pod` goes among `node_infos` (nothing is written anywhere).

@@ -21,17 +21,18 @@ from collections import OrderedDict
 
 import orjson
 
-from apimachinery.meta import Object
+from apimachinery import meta
+from apimachinery.typeddicts import Pod
 from scheduler.framework import IdentityMemo, NodeInfo, Status
 from scheduler.plugins.selector_spread import controller_uid
 
 MAX_CLASSES = 64
 
 
-def _class_key(pod: Object) -> bytes:
+def _class_key(pod: Pod) -> bytes:
     """Namespace, controlling owner and the spec without nodeName, as bytes."""
-    spec = {k: v for k, v in (pod.get("spec") or {}).items() if k != "nodeName"}
-    namespace = (pod.get("metadata") or {}).get("namespace") or ""
+    spec = {k: v for k, v in meta.pod_spec(pod).items() if k != "nodeName"}
+    namespace = meta.namespace_of(pod)
     return orjson.dumps([namespace, controller_uid(pod), spec], option=orjson.OPT_SORT_KEYS)
 
 
@@ -80,7 +81,7 @@ class EquivalenceCache:
     def __len__(self) -> int:
         return len(self._classes)
 
-    def for_pod(self, pod: Object, live_nodes: int) -> NodeVerdicts:
+    def for_pod(self, pod: Pod, live_nodes: int) -> NodeVerdicts:
         """The memo of `pod`'s class, for a cluster of `live_nodes` nodes."""
         key = equivalence_class(pod)
         memo = self._classes.get(key)

@@ -11,64 +11,60 @@ retry every pending pod, only a change to what filters look at
 
 from __future__ import annotations
 
+from typing import Any
+
 from apimachinery import meta
 from apimachinery.conditions import READY, condition_status
-from apimachinery.meta import Object
+from apimachinery.meta import pod_spec, pod_status
+from apimachinery.typeddicts import Node, Pod
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 _TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
-def _spec(obj: Object) -> Object:
-    return obj.get("spec") or {}
-
-
-def _status(obj: Object) -> Object:
-    return obj.get("status") or {}
-
-
-def responsible_for(pod: Object, scheduler_name: str) -> bool:
+def responsible_for(pod: Pod, scheduler_name: str) -> bool:
     """The pod names this scheduler (an empty schedulerName means the default one)."""
-    return (_spec(pod).get("schedulerName") or DEFAULT_SCHEDULER_NAME) == scheduler_name
+    return (pod_spec(pod).get("schedulerName") or DEFAULT_SCHEDULER_NAME) == scheduler_name
 
 
-def is_bound(pod: Object) -> bool:
-    return bool(_spec(pod).get("nodeName"))
+def is_bound(pod: Pod) -> bool:
+    return bool(pod_spec(pod).get("nodeName"))
 
 
-def is_terminal(pod: Object) -> bool:
-    return _status(pod).get("phase") in _TERMINAL_PHASES
+def is_terminal(pod: Pod) -> bool:
+    return pod_status(pod).get("phase") in _TERMINAL_PHASES
 
 
-def holds_resources(pod: Object) -> bool:
+def holds_resources(pod: Pod) -> bool:
     """Bound and not finished: its requests count against its node."""
     return is_bound(pod) and not is_terminal(pod)
 
 
-def needs_scheduling(pod: Object, scheduler_name: str) -> bool:
+def needs_scheduling(pod: Pod, scheduler_name: str) -> bool:
     """Unbound, not being deleted, not finished, not gated, and ours to place."""
     return (not is_bound(pod) and not meta.metadata(pod).get("deletionTimestamp")
-            and not is_terminal(pod) and not _spec(pod).get("schedulingGates")
+            and not is_terminal(pod) and not meta.undeclared(pod_spec(pod), "schedulingGates")
             and responsible_for(pod, scheduler_name))
 
 
 _VOLATILE_METADATA = ("resourceVersion", "generation", "managedFields")
 
 
-def _scheduling_view(pod: Object) -> Object:
+def _scheduling_view(pod: Pod) -> dict[str, Any]:
     metadata = {k: v for k, v in meta.metadata(pod).items() if k not in _VOLATILE_METADATA}
-    return {"metadata": metadata, "spec": _spec(pod)}
+    return {"metadata": metadata, "spec": pod_spec(pod)}
 
 
-def pod_spec_changed(old: Object, new: Object) -> bool:
+def pod_spec_changed(old: Pod, new: Pod) -> bool:
     """isPodUpdated: anything but status and bookkeeping metadata changed."""
     return _scheduling_view(old) != _scheduling_view(new)
 
 
-def node_scheduling_properties_changed(old: Object, new: Object) -> bool:
+def node_scheduling_properties_changed(old: Node, new: Node) -> bool:
     """A change a filter could see: cordon, allocatable, labels, taints, readiness."""
-    return (bool(_spec(old).get("unschedulable")) != bool(_spec(new).get("unschedulable"))
-            or _status(old).get("allocatable") != _status(new).get("allocatable")
+    old_spec, new_spec = meta.node_spec(old), meta.node_spec(new)
+    return (bool(old_spec.get("unschedulable")) != bool(new_spec.get("unschedulable"))
+            or meta.node_status(old).get("allocatable") != meta.node_status(new).get("allocatable")
             or meta.labels_of(old) != meta.labels_of(new)
-            or (_spec(old).get("taints") or []) != (_spec(new).get("taints") or [])
+            or (old_spec.get("taints") or []) != (new_spec.get("taints") or [])
             or condition_status(old, READY) != condition_status(new, READY))

@@ -7,7 +7,7 @@ whose reasons are Kubernetes' own strings ("Insufficient cpu"), and
 `unschedulable_message` assembles them exactly as `FitError.Error()` does, so
 `0/3 nodes are available: 3 Insufficient cpu.` reads the same as on a real
 cluster. Everything here is a pure function of plain objects (wire-format
-dicts): no I/O, no clock.
+dicts, typed as `apimachinery.typeddicts`' Pod and Node): no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from functools import cached_property
 from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from apimachinery import meta
-from apimachinery.meta import Object
 from apimachinery.quantity import cpu_millis, memory_bytes
+from apimachinery.typeddicts import Container, Node, Pod
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0
@@ -36,10 +36,11 @@ NO_NODES_AVAILABLE = "no nodes available to schedule pods"
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 
+K = TypeVar("K")
 R = TypeVar("R")
 
 
-class IdentityMemo(Generic[R]):
+class IdentityMemo(Generic[K, R]):
     """Remember `fn(obj)` for the very object `obj`, for objects nobody mutates.
 
     The pods the scheduler reads are the informer's cached dicts, read-only by
@@ -50,11 +51,11 @@ class IdentityMemo(Generic[R]):
     it forgets everything when full.
     """
 
-    def __init__(self, fn: Callable[[Object], R], size: int = 16384) -> None:
+    def __init__(self, fn: Callable[[K], R], size: int = 16384) -> None:
         self._fn, self._size = fn, size
-        self._memo: dict[int, tuple[Object, R]] = {}
+        self._memo: dict[int, tuple[K, R]] = {}
 
-    def __call__(self, obj: Object) -> R:
+    def __call__(self, obj: K) -> R:
         hit = self._memo.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]
@@ -155,7 +156,7 @@ class Resource:
                    memory_bytes(values.get("ephemeral-storage", 0)), scalar)
 
 
-def _container_requests(container: Object, non_zero: bool) -> Resource:
+def _container_requests(container: Container, non_zero: bool) -> Resource:
     """A container's requests; limits stand in for missing requests.
 
     Kubernetes' defaulting (SetDefaults_Pod) copies limits into missing requests on
@@ -171,36 +172,40 @@ def _container_requests(container: Object, non_zero: bool) -> Resource:
     return req
 
 
-def pod_requests(pod: Object, *, non_zero: bool = False) -> Resource:
+def pod_requests(pod: Pod, *, non_zero: bool = False) -> Resource:
     """What the pod asks of a node (resource.PodRequests), remembered per pod object."""
     return _non_zero_requests(pod) if non_zero else _requests(pod)
 
 
-def compute_pod_requests(pod: Object, *, non_zero: bool = False) -> Resource:
+def compute_pod_requests(pod: Pod, *, non_zero: bool = False) -> Resource:
     """What the pod asks of a node (resource.PodRequests).
 
     The sum of its containers (and of restartable "sidecar" init containers), or
     the largest init container if that is more, since init containers run one at
     a time before the others; plus the pod's `overhead`.
     """
-    spec = pod.get("spec") or {}
+    spec = meta.pod_spec(pod)
     total = Resource()
     for container in spec.get("containers") or []:
         total = total + _container_requests(container, non_zero)
     sidecars, init_peak = Resource(), Resource()
     for container in spec.get("initContainers") or []:
         req = _container_requests(container, non_zero)
-        if container.get("restartPolicy") == "Always":
+        if meta.undeclared(container, "restartPolicy") == "Always":
             total, sidecars = total + req, sidecars + req
             init_peak = init_peak.max(sidecars)
         else:
             init_peak = init_peak.max(sidecars + req)
     total = total.max(init_peak)
-    return total + Resource.from_list(spec.get("overhead"))
+    return total + Resource.from_list(meta.undeclared(spec, "overhead"))
+
+
+def _compute_non_zero_requests(pod: Pod) -> Resource:
+    return compute_pod_requests(pod, non_zero=True)
 
 
 _requests = IdentityMemo(compute_pod_requests)
-_non_zero_requests = IdentityMemo(lambda pod: compute_pod_requests(pod, non_zero=True))
+_non_zero_requests = IdentityMemo(_compute_non_zero_requests)
 
 
 # -- host ports --------------------------------------------------------------------------
@@ -213,9 +218,9 @@ class HostPort(NamedTuple):
     port: int
 
 
-def _host_ports(pod: Object) -> tuple[HostPort, ...]:
+def _host_ports(pod: Pod) -> tuple[HostPort, ...]:
     ports: list[HostPort] = []
-    for container in (pod.get("spec") or {}).get("containers") or []:
+    for container in meta.pod_spec(pod).get("containers") or []:
         for port in container.get("ports") or []:
             if int(port.get("hostPort") or 0) > 0:
                 ports.append(HostPort(port.get("hostIP") or "0.0.0.0",
@@ -226,7 +231,7 @@ def _host_ports(pod: Object) -> tuple[HostPort, ...]:
 _memo_host_ports = IdentityMemo(_host_ports)
 
 
-def pod_host_ports(pod: Object) -> list[HostPort]:
+def pod_host_ports(pod: Pod) -> list[HostPort]:
     """The host ports the pod's containers ask for (GetContainerPorts, hostPort > 0 only)."""
     return list(_memo_host_ports(pod))
 
@@ -247,14 +252,14 @@ class NodeInfo:
     best-effort containers as 100m/200Mi (for scoring), exactly as Kubernetes does.
     """
 
-    node: Object
-    pods: tuple[Object, ...] = ()
+    node: Node
+    pods: tuple[Pod, ...] = ()
     requested: Resource = Resource()
     non_zero_requested: Resource = Resource()
     used_ports: frozenset[HostPort] = frozenset()
 
     @classmethod
-    def build(cls, node: Object, pods: Iterable[Object] = ()) -> NodeInfo:
+    def build(cls, node: Node, pods: Iterable[Pod] = ()) -> NodeInfo:
         """NodeInfo.AddPod for each pod, summed in one pass."""
         pods = tuple(pods)
         requested, non_zero, ports = Resource(), Resource(), set[HostPort]()
@@ -264,7 +269,7 @@ class NodeInfo:
             ports.update(_memo_host_ports(pod))
         return cls(node, pods, requested, non_zero, frozenset(ports))
 
-    def with_pod(self, pod: Object) -> NodeInfo:
+    def with_pod(self, pod: Pod) -> NodeInfo:
         """A new NodeInfo that also counts `pod` (NodeInfo.AddPod)."""
         return NodeInfo(self.node, (*self.pods, pod),
                         self.requested + pod_requests(pod),
@@ -277,17 +282,13 @@ class NodeInfo:
 
     @cached_property
     def allocatable(self) -> Resource:
-        return Resource.from_list(_node_status(self.node).get("allocatable"))
+        return Resource.from_list(meta.node_status(self.node).get("allocatable"))
 
     @cached_property
     def allowed_pod_number(self) -> int:
         """`status.allocatable.pods`; a node that states none takes none, as in Kubernetes."""
-        pods = (_node_status(self.node).get("allocatable") or {}).get("pods", 0)
+        pods = (meta.node_status(self.node).get("allocatable") or {}).get("pods", 0)
         return memory_bytes(pods)
-
-
-def _node_status(node: Object) -> Object:
-    return node.get("status") or {}
 
 
 # -- extension points ----------------------------------------------------------------------
@@ -304,7 +305,7 @@ class PreFilterPlugin(Protocol):
 
     name: ClassVar[str]
 
-    def pre_filter(self, pod: Object) -> Status: ...
+    def pre_filter(self, pod: Pod) -> Status: ...
 
 
 @runtime_checkable
@@ -314,7 +315,7 @@ class CandidateNarrowingPlugin(Protocol):
     name: ClassVar[str]
     reason: ClassVar[str]  # why the other nodes are left out
 
-    def candidate_nodes(self, pod: Object, node_infos: Sequence[NodeInfo]) -> set[str] | None: ...
+    def candidate_nodes(self, pod: Pod, node_infos: Sequence[NodeInfo]) -> set[str] | None: ...
 
 
 @runtime_checkable
@@ -323,7 +324,7 @@ class FilterPlugin(Protocol):
 
     name: ClassVar[str]
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status: ...
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status: ...
 
 
 @runtime_checkable
@@ -332,7 +333,7 @@ class ScorePlugin(Protocol):
 
     name: ClassVar[str]
 
-    def score(self, pod: Object, node_info: NodeInfo) -> int: ...
+    def score(self, pod: Pod, node_info: NodeInfo) -> int: ...
 
 
 @runtime_checkable
@@ -341,7 +342,7 @@ class NormalizeScorePlugin(Protocol):
 
     name: ClassVar[str]
 
-    def normalize_score(self, pod: Object, scores: Mapping[str, int]) -> dict[str, int]: ...
+    def normalize_score(self, pod: Pod, scores: Mapping[str, int]) -> dict[str, int]: ...
 
 
 def default_normalize_score(scores: Mapping[str, int], *, reverse: bool = False,

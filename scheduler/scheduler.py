@@ -20,19 +20,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from apimachinery import errors, meta
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer, ListerWatcher
 from apimachinery.meta import Object
+from apimachinery.typeddicts import Node, Pod
 from apimachinery.workers import Workers
 from scheduler.cache import DEFAULT_ASSUME_TTL, NODE_NAME_INDEX, SchedulerCache, node_name_index
 from scheduler.cycle import ScheduleResult, schedule
 from scheduler.equivalence import EquivalenceCache
 from scheduler.event_filters import (
     DEFAULT_SCHEDULER_NAME,
+    holds_resources,
     is_bound,
     needs_scheduling,
     node_scheduling_properties_changed,
@@ -143,20 +145,22 @@ class Scheduler:
 
     # -- event handlers: only queue keys -------------------------------------------------
 
-    def _on_pod_add(self, pod: Object) -> None:
+    # The informers' dicts, typed: the handlers are called with what the stores hold.
+
+    def _on_pod_add(self, pod: Pod) -> None:
         if needs_scheduling(pod, self.name):
             self.queue.add(meta.key_of(pod))
 
-    def _on_pod_update(self, old: Object, new: Object) -> None:
+    def _on_pod_update(self, old: Pod, new: Pod) -> None:
         key = meta.key_of(new)
         if needs_scheduling(new, self.name):
             self.queue.update(key, relevant=pod_spec_changed(old, new))
             return
         self.queue.delete(key)
-        if node_name_index(old) and not node_name_index(new):  # finished: room freed
+        if holds_resources(old) and not holds_resources(new):  # finished: room freed
             self._move_all("AssignedPodUpdate")
 
-    def _on_pod_delete(self, pod: Object) -> None:
+    def _on_pod_delete(self, pod: Pod) -> None:
         key = meta.key_of(pod)
         held_room = is_bound(pod) or self.cache.assumed_node(key) is not None
         self.queue.delete(key)
@@ -164,10 +168,10 @@ class Scheduler:
         if held_room:
             self._move_all("AssignedPodDelete")
 
-    def _on_node_add(self, node: Object) -> None:
+    def _on_node_add(self, node: Node) -> None:
         self._move_all("NodeAdd")
 
-    def _on_node_update(self, old: Object, new: Object) -> None:
+    def _on_node_update(self, old: Node, new: Node) -> None:
         if node_scheduling_properties_changed(old, new):
             self._move_all("NodeUpdate")
 
@@ -188,7 +192,7 @@ class Scheduler:
 
     async def schedule_one(self, key: str) -> None:
         """One attempt for one pod: decide from the cache, then bind or record why not."""
-        pod = self.pods.store.get(key)
+        pod = cast("Pod | None", self.pods.store.get(key))
         if pod is None or not needs_scheduling(pod, self.name) or self.cache.is_assumed(pod):
             self.queue.forget(key)
             return
@@ -212,7 +216,7 @@ class Scheduler:
         if not task.cancelled() and task.exception() is not None:
             log.error("component=scheduler msg=\"binding failed\" error=%r", task.exception())
 
-    async def _bind(self, pod: Object, result: ScheduleResult) -> None:
+    async def _bind(self, pod: Pod, result: ScheduleResult) -> None:
         """POST the Binding of an assumed pod; forget the assumption if it did not happen.
 
         Any other failure sends the pod back to the queue with back-off, as
@@ -246,7 +250,7 @@ class Scheduler:
         log.info("component=scheduler pod=%s node=%s decision=bound feasible=%d score=%d",
                  key, node, result.feasible, score)
 
-    async def _not_scheduled(self, pod: Object, result: ScheduleResult) -> None:
+    async def _not_scheduled(self, pod: Pod, result: ScheduleResult) -> None:
         """Queue the retry first (so events during the patch still move it), then record."""
         key = meta.key_of(pod)
         if result.error:

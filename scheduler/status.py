@@ -11,32 +11,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from apimachinery.meta import Object
+from apimachinery.meta import Object, pod_status
+from apimachinery.typeddicts import Pod, PodCondition
 
 UNSCHEDULABLE = "Unschedulable"
 SCHEDULER_ERROR = "SchedulerError"
 
 
-def pod_scheduled_condition(pod: Object) -> Object | None:
-    conditions: list[Object] = (pod.get("status") or {}).get("conditions") or []
-    for condition in conditions:
+def pod_scheduled_condition(pod: Pod) -> PodCondition | None:
+    for condition in pod_status(pod).get("conditions") or []:
         if condition.get("type") == "PodScheduled":
             return condition
     return None
 
 
-def unschedulable_patch(pod: Object, reason: str, message: str,
+def unschedulable_patch(pod: Pod, reason: str, message: str,
                         now: datetime) -> Object | None:
     """The status patch recording `PodScheduled=False`, or None if already recorded.
 
     lastTransitionTime moves only when the status changes, as Kubernetes keeps it.
     """
-    current = pod_scheduled_condition(pod) or {}
+    current: PodCondition = pod_scheduled_condition(pod) or {}
     if (current.get("status"), current.get("reason"), current.get("message")) == (
             "False", reason, message):
         return None
     since = current.get("lastTransitionTime") if current.get("status") == "False" else None
-    condition = {"type": "PodScheduled", "status": "False", "reason": reason,
-                 "message": message,
-                 "lastTransitionTime": since or now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    condition: PodCondition = {
+        "type": "PodScheduled", "status": "False", "reason": reason, "message": message,
+        "lastTransitionTime": since or now.strftime("%Y-%m-%dT%H:%M:%SZ")}
     return {"status": {"conditions": [condition]}}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.framework import MAX_NODE_SCORE, NodeInfo
 from scheduler.plugins.resource_allocation import usage_with_pod
 
@@ -32,7 +32,7 @@ def balanced_score(fractions: list[float]) -> int:
 class BalancedAllocation:
     name: ClassVar[str] = "NodeResourcesBalancedAllocation"
 
-    def score(self, pod: Object, node_info: NodeInfo) -> int:
+    def score(self, pod: Pod, node_info: NodeInfo) -> int:
         fractions = [min(u.requested / u.allocatable, 1.0)
                      for u in usage_with_pod(pod, node_info, non_zero=False) if u.allocatable]
         return balanced_score(fractions)

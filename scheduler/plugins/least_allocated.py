@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.framework import MAX_NODE_SCORE, NodeInfo
 from scheduler.plugins.resource_allocation import usage_with_pod
 
@@ -25,7 +25,7 @@ def least_requested_score(requested: int, allocatable: int) -> int:
 class LeastAllocated:
     name: ClassVar[str] = "NodeResourcesLeastAllocated"
 
-    def score(self, pod: Object, node_info: NodeInfo) -> int:
+    def score(self, pod: Pod, node_info: NodeInfo) -> int:
         scored = [least_requested_score(u.requested, u.allocatable)
                   for u in usage_with_pod(pod, node_info, non_zero=True) if u.allocatable]
         return sum(scored) // len(scored) if scored else 0

@@ -12,15 +12,17 @@ weights of the matching preference terms, normalized to 0..100.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery import meta
+from apimachinery.typeddicts import Node, NodeSelectorRequirement, NodeSelectorTerm, Pod
+from apimachinery.typeddicts import NodeAffinity as NodeAffinitySpec  # the plugin is NodeAffinity
 from scheduler.framework import SKIP, SUCCESS, NodeInfo, Status, default_normalize_score
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
 
 
-def requirement_matches(req: Mapping[str, Any], values_by_key: Mapping[str, str]) -> bool:
+def requirement_matches(req: NodeSelectorRequirement, values_by_key: Mapping[str, str]) -> bool:
     """One NodeSelectorRequirement against label (or field) values.
 
     In/NotIn/Exists/DoesNotExist as label selectors (absent keys satisfy NotIn);
@@ -48,7 +50,7 @@ def requirement_matches(req: Mapping[str, Any], values_by_key: Mapping[str, str]
     return False
 
 
-def term_matches(term: Mapping[str, Any] | None, node: Object) -> bool:
+def term_matches(term: NodeSelectorTerm | None, node: Node) -> bool:
     """A NodeSelectorTerm: all matchExpressions on labels and matchFields hold.
 
     The only field Kubernetes supports is `metadata.name`; any other makes the
@@ -60,17 +62,17 @@ def term_matches(term: Mapping[str, Any] | None, node: Object) -> bool:
         return False
     if any(f.get("key") != "metadata.name" for f in fields):
         return False
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    node_fields = {"metadata.name": (node.get("metadata") or {}).get("name") or ""}
+    labels = meta.labels_of(node)
+    node_fields = {"metadata.name": meta.name_of(node)}
     return (all(requirement_matches(e, labels) for e in expressions)
             and all(requirement_matches(f, node_fields) for f in fields))
 
 
-def _node_affinity(pod: Object) -> Object:
-    return ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+def _node_affinity(pod: Pod) -> NodeAffinitySpec:
+    return (meta.pod_spec(pod).get("affinity") or {}).get("nodeAffinity") or {}
 
 
-def _required_terms(pod: Object) -> list[Object] | None:
+def _required_terms(pod: Pod) -> list[NodeSelectorTerm] | None:
     """The required terms, or None when the pod sets no required node affinity at all."""
     required = _node_affinity(pod).get("requiredDuringSchedulingIgnoredDuringExecution")
     if required is None:
@@ -78,10 +80,10 @@ def _required_terms(pod: Object) -> list[Object] | None:
     return list(required.get("nodeSelectorTerms") or [])
 
 
-def pod_matches_node(pod: Object, node: Object) -> bool:
+def pod_matches_node(pod: Pod, node: Node) -> bool:
     """RequiredNodeAffinity.Match: nodeSelector labels AND one of the required terms."""
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    labels = meta.labels_of(node)
+    selector = meta.pod_spec(pod).get("nodeSelector") or {}
     if any(labels.get(k) != v for k, v in selector.items()):
         return False
     terms = _required_terms(pod)
@@ -91,19 +93,19 @@ def pod_matches_node(pod: Object, node: Object) -> bool:
 class NodeAffinity:
     name: ClassVar[str] = "NodeAffinity"
 
-    def pre_filter(self, pod: Object) -> Status:
+    def pre_filter(self, pod: Pod) -> Status:
         """Nothing to check without a nodeSelector or required affinity (Kubernetes skips)."""
-        if (pod.get("spec") or {}).get("nodeSelector") or _required_terms(pod) is not None:
+        if meta.pod_spec(pod).get("nodeSelector") or _required_terms(pod) is not None:
             return SUCCESS
         return SKIP
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
         return SUCCESS if pod_matches_node(pod, node_info.node) else Status.unresolvable(REASON)
 
-    def score(self, pod: Object, node_info: NodeInfo) -> int:
+    def score(self, pod: Pod, node_info: NodeInfo) -> int:
         preferred = _node_affinity(pod).get("preferredDuringSchedulingIgnoredDuringExecution")
         return sum(int(p.get("weight") or 0) for p in preferred or []
                    if term_matches(p.get("preference"), node_info.node))
 
-    def normalize_score(self, pod: Object, scores: Mapping[str, int]) -> dict[str, int]:
+    def normalize_score(self, pod: Pod, scores: Mapping[str, int]) -> dict[str, int]:
         return default_normalize_score(scores)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.meta import pod_spec
+from apimachinery.typeddicts import Pod
 from scheduler.framework import SUCCESS, NodeInfo, Status
 
 REASON = "node(s) didn't match the requested node name"
@@ -18,8 +19,8 @@ REASON = "node(s) didn't match the requested node name"
 class NodeName:
     name: ClassVar[str] = "NodeName"
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
-        wanted = (pod.get("spec") or {}).get("nodeName")
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
+        wanted = pod_spec(pod).get("nodeName")
         if not wanted or wanted == node_info.name:
             return SUCCESS
         return Status.unresolvable(REASON)

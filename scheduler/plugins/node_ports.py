@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.framework import (
     SKIP,
     SUCCESS,
@@ -25,10 +25,10 @@ REASON = "node(s) didn't have free ports for the requested pod ports"
 class NodePorts:
     name: ClassVar[str] = "NodePorts"
 
-    def pre_filter(self, pod: Object) -> Status:
+    def pre_filter(self, pod: Pod) -> Status:
         return SUCCESS if pod_host_ports(pod) else SKIP
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
         for port in pod_host_ports(pod):
             if host_port_conflicts(port, node_info.used_ports):
                 return Status.unschedulable(REASON)

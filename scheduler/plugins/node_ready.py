@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from apimachinery.conditions import READY, condition_status
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod, Taint
 from scheduler.framework import SUCCESS, NodeInfo, Status
 from scheduler.plugins.taint_toleration import (
     NO_SCHEDULE,
@@ -32,12 +32,12 @@ TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
 class NodeReady:
     name: ClassVar[str] = "NodeReady"
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
         status = condition_status(node_info.node, READY)
         if status == "True":
             return SUCCESS
         key = TAINT_NODE_UNREACHABLE if status == "Unknown" else TAINT_NODE_NOT_READY
-        taint = {"key": key, "effect": NO_SCHEDULE}
+        taint: Taint = {"key": key, "effect": NO_SCHEDULE}
         if tolerated(taint, pod_tolerations(pod)):
             return SUCCESS
         return Status.unresolvable(untolerated_taint_reason(taint))

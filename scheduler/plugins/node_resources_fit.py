@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.framework import SUCCESS, NodeInfo, Resource, Status, pod_requests
 
 TOO_MANY_PODS = "Too many pods"
@@ -38,6 +38,6 @@ def insufficient_resources(request: Resource, node_info: NodeInfo) -> list[str]:
 class NodeResourcesFit:
     name: ClassVar[str] = "NodeResourcesFit"
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
         reasons = insufficient_resources(pod_requests(pod), node_info)
         return Status.unschedulable(*reasons) if reasons else SUCCESS

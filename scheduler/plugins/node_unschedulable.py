@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.meta import node_spec
+from apimachinery.typeddicts import Pod, Taint
 from scheduler.framework import SUCCESS, NodeInfo, Status
 from scheduler.plugins.taint_toleration import NO_SCHEDULE, pod_tolerations, tolerated
 
@@ -20,10 +21,10 @@ REASON = "node(s) were unschedulable"
 class NodeUnschedulable:
     name: ClassVar[str] = "NodeUnschedulable"
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
-        if not (node_info.node.get("spec") or {}).get("unschedulable"):
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
+        if not node_spec(node_info.node).get("unschedulable"):
             return SUCCESS
-        taint = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": NO_SCHEDULE}
+        taint: Taint = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": NO_SCHEDULE}
         if tolerated(taint, pod_tolerations(pod)):
             return SUCCESS
         return Status.unresolvable(REASON)

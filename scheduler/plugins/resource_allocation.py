@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.framework import NodeInfo, pod_requests
 
 
@@ -20,7 +20,7 @@ class Usage(NamedTuple):
     allocatable: int
 
 
-def usage_with_pod(pod: Object, node_info: NodeInfo, *, non_zero: bool) -> list[Usage]:
+def usage_with_pod(pod: Pod, node_info: NodeInfo, *, non_zero: bool) -> list[Usage]:
     """cpu and memory usage if the pod were placed on the node.
 
     `non_zero` counts best-effort containers as 100m/200Mi (LeastAllocated does,

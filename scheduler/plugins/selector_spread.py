@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from apimachinery import meta
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Pod
 from scheduler.framework import MAX_NODE_SCORE, NodeInfo
 
 
-def controller_uid(pod: Object) -> str:
+def controller_uid(pod: Pod) -> str:
     """The uid of the pod's controlling owner (metav1.GetControllerOf), or ""."""
     for ref in meta.metadata(pod).get("ownerReferences") or []:
         if ref.get("controller"):
@@ -29,7 +29,7 @@ def controller_uid(pod: Object) -> str:
     return ""
 
 
-def count_siblings(pod: Object, node_info: NodeInfo) -> int:
+def count_siblings(pod: Pod, node_info: NodeInfo) -> int:
     """Pods on the node of the same namespace and controller, not being deleted."""
     owner = controller_uid(pod)
     if not owner:
@@ -43,10 +43,10 @@ def count_siblings(pod: Object, node_info: NodeInfo) -> int:
 class SelectorSpread:
     name: ClassVar[str] = "SelectorSpread"
 
-    def score(self, pod: Object, node_info: NodeInfo) -> int:
+    def score(self, pod: Pod, node_info: NodeInfo) -> int:
         return count_siblings(pod, node_info)
 
-    def normalize_score(self, pod: Object, scores: Mapping[str, int]) -> dict[str, int]:
+    def normalize_score(self, pod: Pod, scores: Mapping[str, int]) -> dict[str, int]:
         highest = max(scores.values(), default=0)
         if highest == 0:
             return {name: MAX_NODE_SCORE for name in scores}

@@ -9,15 +9,16 @@ reject, they only lower the node's score (fewer untolerated ones is better).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from apimachinery.meta import Object
+from apimachinery.meta import node_spec, pod_spec
+from apimachinery.typeddicts import Node, Pod, Taint, Toleration
 from scheduler.framework import SUCCESS, NodeInfo, Status, default_normalize_score
 
 NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE = "NoSchedule", "PreferNoSchedule", "NoExecute"
 
 
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+def tolerates(toleration: Toleration, taint: Taint) -> bool:
     """v1.Toleration.ToleratesTaint: effect and key match when set; Equal compares values.
 
     An empty effect tolerates every effect, an empty key with `Exists` every taint;
@@ -37,19 +38,19 @@ def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
     return False
 
 
-def tolerated(taint: Mapping[str, Any], tolerations: Iterable[Mapping[str, Any]]) -> bool:
+def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
     return any(tolerates(t, taint) for t in tolerations)
 
 
-def pod_tolerations(pod: Object) -> list[Object]:
-    return list((pod.get("spec") or {}).get("tolerations") or [])
+def pod_tolerations(pod: Pod) -> list[Toleration]:
+    return list(pod_spec(pod).get("tolerations") or [])
 
 
-def node_taints(node: Object) -> list[Object]:
-    return list((node.get("spec") or {}).get("taints") or [])
+def node_taints(node: Node) -> list[Taint]:
+    return list(node_spec(node).get("taints") or [])
 
 
-def untolerated_taint_reason(taint: Mapping[str, Any]) -> str:
+def untolerated_taint_reason(taint: Taint) -> str:
     """The reason string Kubernetes prints for an untolerated taint."""
     return f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value') or ''}}}"
 
@@ -59,7 +60,7 @@ class TaintToleration:
 
     name: ClassVar[str] = "TaintToleration"
 
-    def filter(self, pod: Object, node_info: NodeInfo) -> Status:
+    def filter(self, pod: Pod, node_info: NodeInfo) -> Status:
         tolerations = pod_tolerations(pod)
         for taint in node_taints(node_info.node):
             if taint.get("effect") not in (NO_SCHEDULE, NO_EXECUTE):
@@ -68,7 +69,7 @@ class TaintToleration:
                 return Status.unresolvable(untolerated_taint_reason(taint))
         return SUCCESS
 
-    def score(self, pod: Object, node_info: NodeInfo) -> int:
+    def score(self, pod: Pod, node_info: NodeInfo) -> int:
         """How many PreferNoSchedule taints the pod does not tolerate (lower is better).
 
         Only tolerations with an empty or PreferNoSchedule effect count here, as in
@@ -79,5 +80,5 @@ class TaintToleration:
         return sum(1 for taint in node_taints(node_info.node)
                    if taint.get("effect") == PREFER_NO_SCHEDULE and not tolerated(taint, soft))
 
-    def normalize_score(self, pod: Object, scores: Mapping[str, int]) -> dict[str, int]:
+    def normalize_score(self, pod: Pod, scores: Mapping[str, int]) -> dict[str, int]:
         return default_normalize_score(scores, reverse=True)

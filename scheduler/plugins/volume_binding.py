@@ -15,29 +15,30 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from apimachinery import meta
-from apimachinery.meta import Object
+from apimachinery.typeddicts import Node, Pod
 from scheduler.framework import NodeInfo
 
 REASON = "node(s) had volume node affinity conflict"
 attached_claim = meta.attached_claim  # how a node reports a claim it holds
 
 
-def pod_claims(pod: Object) -> list[str]:
+def pod_claims(pod: Pod) -> list[str]:
     namespace = meta.namespace_of(pod)
     return [attached_claim(namespace, str(v["persistentVolumeClaim"]["claimName"]))
-            for v in (pod.get("spec") or {}).get("volumes") or []
+            for v in meta.pod_spec(pod).get("volumes") or []
             if (v.get("persistentVolumeClaim") or {}).get("claimName")]
 
 
-def node_claims(node: Object) -> set[str]:
-    return {str(v.get("name")) for v in (node.get("status") or {}).get("volumesAttached") or []}
+def node_claims(node: Node) -> set[str]:
+    attached = meta.undeclared(meta.node_status(node), "volumesAttached")
+    return {str(v.get("name")) for v in attached or []}
 
 
 class VolumeBinding:
     name: ClassVar[str] = "VolumeBinding"
     reason: ClassVar[str] = REASON
 
-    def candidate_nodes(self, pod: Object, node_infos: Sequence[NodeInfo]) -> set[str] | None:
+    def candidate_nodes(self, pod: Pod, node_infos: Sequence[NodeInfo]) -> set[str] | None:
         """PreFilterResult.NodeNames: the nodes allowed to run the pod, or None for all."""
         claims = pod_claims(pod)
         if not claims:

@@ -1,0 +1,1513 @@
+"""TypedDicts of the objects Schooner serves, in their wire form (camelCase keys).
+
+GENERATED from the pydantic models in apimachinery/models by apimachinery/typeddicts_gen.py;
+do not edit. After changing a model, regenerate with
+
+    python -m apimachinery.typeddicts_gen
+
+(tests/unit/apimachinery/test_typeddicts.py fails until the module matches the models).
+
+These types cost nothing at run time: an object is the dict the informer or the client
+decoded, and `cast(Pod, obj)` (or an accessor of apimachinery.meta) only tells the type
+checker what it holds. Every key is optional and a null reads like an absent key, so read
+with `.get(...)` and a default. Keys the models do not declare (kept as extra fields)
+are not here: read them through a `Mapping[str, Any]` (`meta.undeclared`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+IntOrString = int | str
+Quantity = str | int | float
+ResourceList = dict[str, Quantity]
+
+
+class OwnerReference(TypedDict, total=False):
+    """Points at an object that owns this one; the garbage collector follows these links."""
+
+    # API group and version of the owner, e.g. `apps/v1`.
+    apiVersion: str
+    # Kind of the owner, e.g. `ReplicaSet`.
+    kind: str
+    # Name of the owner, in this object's namespace.
+    name: str
+    # UID of the owner. The garbage collector deletes this object once no owner with this UID
+    # exists any more, so a recreated owner of the same name does not adopt it.
+    uid: str
+    # True on the one owner that manages this object (a ReplicaSet for its pods). Schooner
+    # refuses more than one controller reference per object.
+    controller: bool
+    # When true, a foreground deletion of the owner waits until this object is gone.
+    blockOwnerDeletion: bool
+
+
+class ObjectMeta(TypedDict, total=False):
+    """`metadata` of every object (metav1.ObjectMeta)."""
+
+    # The object's name, unique per kind within its namespace. Required unless generateName is
+    # given; most kinds require a DNS-1123 subdomain, Namespaces a DNS label and Services a
+    # DNS-1035 label. It cannot change.
+    name: str
+    # A prefix from which the apiserver makes a unique name (five random characters appended)
+    # when `name` is empty.
+    generateName: str
+    # The namespace of a namespaced object (filled from the request path, required); refused
+    # on cluster-scoped kinds. It cannot change.
+    namespace: str
+    # Set by the apiserver on create, unique for all time; owner references and delete
+    # preconditions name objects by it. It cannot change.
+    uid: str
+    # The etcd revision of the object's last write, set by the apiserver. Sent back on an
+    # update, it makes the write fail with a Conflict if the object changed since; watches
+    # resume from it.
+    resourceVersion: str
+    # Counts changes to the object's desired state, set by the apiserver; controllers report
+    # the generation they acted on as status.observedGeneration.
+    generation: int
+    # When the apiserver stored the object first (RFC 3339, set by the server). It cannot
+    # change.
+    creationTimestamp: str
+    # Set by the apiserver when deletion was asked for but finalizers, or a pod's graceful
+    # termination, still hold the object; read-only for clients.
+    deletionTimestamp: str
+    # The grace period of a pending deletion, in seconds, set with deletionTimestamp; the
+    # agent gives a deleted pod's containers this long to stop.
+    deletionGracePeriodSeconds: int
+    # Key/value pairs selectors match: Services, ReplicaSets, Deployments and `kubectl get -l`
+    # find objects by them. Keys are qualified names, values label values.
+    labels: dict[str, str]
+    # Key/value pairs for tools and controllers (kubectl's last-applied configuration, a
+    # Deployment's revision); not used to select objects. At most 256 KiB in total.
+    annotations: dict[str, str]
+    # The objects this one depends on. The garbage collector deletes the object when all its
+    # owners are gone, unless it is orphaned.
+    ownerReferences: list[OwnerReference]
+    # Names of cleanups that must finish before the object is removed: a deletion only sets
+    # deletionTimestamp while this list is non-empty, and each controller removes its own
+    # entry when done.
+    finalizers: list[str]
+    # Which manager set which fields, as clients send it. Schooner stores it as given and does
+    # not track field ownership itself.
+    managedFields: list[dict[str, Any]]
+
+
+class NamespaceSpec(TypedDict, total=False):
+    """What a namespace needs before it may be removed."""
+
+    # Set to `kubernetes` at creation; the namespace controller removes it once everything in
+    # the namespace is gone, and only then is the namespace deleted.
+    finalizers: list[str]
+
+
+class NamespaceStatus(TypedDict, total=False):
+    """Whether the namespace accepts new objects."""
+
+    # Active, or Terminating once deletion began; a Terminating namespace refuses new objects.
+    phase: str
+    # Conditions of the namespace's deletion. Stored; Schooner's namespace controller does not
+    # write them.
+    conditions: list[dict[str, Any]]
+
+
+class Namespace(TypedDict, total=False):
+    """A scope for names; deleting it deletes everything in it."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The namespace's finalizers.
+    spec: NamespaceSpec
+    # The namespace's phase, set by the apiserver.
+    status: NamespaceStatus
+
+
+class Taint(TypedDict, total=False):
+    """`key=value:effect` that repels pods without a matching toleration."""
+
+    # The taint's key, a qualified name.
+    key: str
+    # The taint's value, a label value.
+    value: str
+    # NoSchedule (the scheduler keeps new pods off), PreferNoSchedule (it avoids the node) or
+    # NoExecute (pods not tolerating it are also evicted).
+    effect: str
+    # When a NoExecute taint was added; toleration seconds count from here.
+    timeAdded: str
+
+
+class NodeSpec(TypedDict, total=False):
+    """How the node is set up: its pod network range, and whether pods may land on it."""
+
+    # The node's pod IP range, assigned once by the node IPAM controller from the cluster
+    # CIDR; it may be set only once.
+    podCIDR: str
+    # The node's pod IP ranges; the first equals podCIDR.
+    podCIDRs: list[str]
+    # An ID of the machine at its provider; set at most once.
+    providerID: str
+    # When true (`kubectl cordon`), the scheduler places no new pods on the node.
+    unschedulable: bool
+    # Taints that repel pods without matching tolerations; the node lifecycle controller adds
+    # and removes the not-ready and unreachable ones.
+    taints: list[Taint]
+
+
+class NodeCondition(TypedDict, total=False):
+    """One aspect of the node's health, written by its agent."""
+
+    # Ready, MemoryPressure, DiskPressure or PIDPressure.
+    type: str
+    # True, False or Unknown; the node lifecycle controller sets Unknown when the agent stops
+    # reporting.
+    status: str
+    # When the agent last reported this condition.
+    lastHeartbeatTime: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason, e.g. KubeletReady.
+    reason: str
+    # Details for people.
+    message: str
+
+
+class NodeAddress(TypedDict, total=False):
+    """One address of the node."""
+
+    # InternalIP (what other nodes route pod traffic through) or Hostname.
+    type: str
+    # The address.
+    address: str
+
+
+class NodeStatus(TypedDict, total=False):
+    """What the node's agent last reported about it."""
+
+    # The node's cpu, memory, ephemeral-storage and pod slots.
+    capacity: ResourceList
+    # What the scheduler may hand out to pods; equal to capacity in Schooner.
+    allocatable: ResourceList
+    # Deprecated in Kubernetes; stored, not written by Schooner.
+    phase: str
+    # Ready and the pressure conditions, refreshed by the agent on every heartbeat.
+    conditions: list[NodeCondition]
+    # The node's InternalIP and Hostname.
+    addresses: list[NodeAddress]
+    # The port of the agent's own server, which the apiserver calls for logs and exec.
+    daemonEndpoints: dict[str, Any]
+    # Facts about the machine: kernel, OS image, architecture, container runtime.
+    nodeInfo: dict[str, Any]
+    # Images present on the node. Stored; the agent does not report them.
+    images: list[dict[str, Any]]
+
+
+class Node(TypedDict, total=False):
+    """A machine that runs pods: registered and kept up to date by its agent."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The node's pod range, taints and cordon.
+    spec: NodeSpec
+    # What the agent reports: resources, conditions, addresses.
+    status: NodeStatus
+
+
+class ContainerPort(TypedDict, total=False):
+    """A port the container listens on; it names the port for probes and Services."""
+
+    # The port number inside the pod's network namespace (1-65535).
+    containerPort: int
+    # An IANA-style name, unique in the container, that probes and a Service's targetPort may
+    # use instead of the number.
+    name: str
+    # TCP (the default), UDP or SCTP.
+    protocol: str
+    # A port on the node claimed for this pod: the scheduler keeps two pods claiming the same
+    # host port apart, but the agent does not publish it.
+    hostPort: int
+    # The node address the host port is claimed on (default: all); read only by the
+    # scheduler's port check.
+    hostIP: str
+
+
+class ConfigMapKeySelector(TypedDict, total=False):
+    """One key of a ConfigMap in the pod's namespace, as an environment variable's value."""
+
+    # Name of the ConfigMap, in the pod's namespace (required).
+    name: str
+    # The key whose value becomes the variable's.
+    key: str
+    # When true, a missing object or key is skipped instead of keeping the container from
+    # starting.
+    optional: bool
+
+
+class SecretKeySelector(TypedDict, total=False):
+    """One key of a Secret in the pod's namespace, as an environment variable's value."""
+
+    # Name of the Secret, in the pod's namespace (required).
+    name: str
+    # The key whose decoded value becomes the variable's.
+    key: str
+    # When true, a missing object or key is skipped instead of keeping the container from
+    # starting.
+    optional: bool
+
+
+class ObjectFieldSelector(TypedDict, total=False):
+    """The downward API: `fieldPath: metadata.name`, `status.podIP`..."""
+
+    # Version the field path is written against; only `v1`, the default.
+    apiVersion: str
+    # The pod field to read: metadata.name, metadata.namespace, metadata.uid,
+    # metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName,
+    # spec.serviceAccountName, status.hostIP(s) or status.podIP(s).
+    fieldPath: str
+
+
+class EnvVarSource(TypedDict, total=False):
+    """Where a variable's value comes from; exactly one source may be set."""
+
+    # Take the value from a ConfigMap key.
+    configMapKeyRef: ConfigMapKeySelector
+    # Take the value from a Secret key.
+    secretKeyRef: SecretKeySelector
+    # Take the value from a field of the pod itself (the downward API).
+    fieldRef: ObjectFieldSelector
+    # Take the value from the container's own cpu or memory request or limit (`resource`,
+    # optional `containerName` and `divisor`), rounded up.
+    resourceFieldRef: dict[str, Any]
+
+
+class EnvVar(TypedDict, total=False):
+    """One environment variable of a container."""
+
+    # The variable's name; a later entry of the same name wins.
+    name: str
+    # A literal value. `$(NAME)` refers to a variable defined earlier in the container and is
+    # expanded; `$$` writes a `$`.
+    value: str
+    # Read the value from elsewhere instead; not allowed together with a non-empty value.
+    valueFrom: EnvVarSource
+
+
+class ConfigMapEnvSource(TypedDict, total=False):
+    """A ConfigMap whose every key becomes an environment variable."""
+
+    # Name of the ConfigMap, in the pod's namespace (required).
+    name: str
+    # When true, a missing ConfigMap adds nothing instead of keeping the container from
+    # starting.
+    optional: bool
+
+
+class SecretEnvSource(TypedDict, total=False):
+    """A Secret whose every key becomes an environment variable."""
+
+    # Name of the Secret, in the pod's namespace (required).
+    name: str
+    # When true, a missing Secret adds nothing instead of keeping the container from starting.
+    optional: bool
+
+
+class EnvFromSource(TypedDict, total=False):
+    """A whole ConfigMap or Secret as environment variables; exactly one of the two."""
+
+    # Prepended to every key to make the variable's name.
+    prefix: str
+    # The ConfigMap to read.
+    configMapRef: ConfigMapEnvSource
+    # The Secret to read.
+    secretRef: SecretEnvSource
+
+
+class ResourceRequirements(TypedDict, total=False):
+    """A container's cpu and memory: what the scheduler reserves and what Docker enforces."""
+
+    # The most the container may use: a cpu limit becomes a Docker CPU quota, a memory limit
+    # Docker's memory limit. A request above its limit is refused.
+    limits: ResourceList
+    # What the scheduler reserves on the node for the container; a cpu request also sets
+    # Docker's CPU shares. Without one, the limit counts as the request.
+    requests: ResourceList
+
+
+class VolumeMount(TypedDict, total=False):
+    """Where one of the pod's volumes appears inside a container."""
+
+    # The pod volume to mount; it must be one of spec.volumes.
+    name: str
+    # The path in the container, unique among the container's mounts.
+    mountPath: str
+    # Mount read-only (configMap and secret volumes always are).
+    readOnly: bool
+    # Mount only this relative path of the volume; the agent supports it for host-backed
+    # volumes (configMap, secret, hostPath).
+    subPath: str
+
+
+class ExecAction(TypedDict, total=False):
+    """Run a command in the container; exit code 0 is success."""
+
+    # The command and its arguments, run directly (no shell) through Docker exec.
+    command: list[str]
+
+
+class HTTPHeader(TypedDict, total=False):
+    """One header of an httpGet probe or hook request."""
+
+    # The header's name.
+    name: str
+    # The header's value.
+    value: str
+
+
+class HTTPGetAction(TypedDict, total=False):
+    """An HTTP GET the agent sends to the pod; for a probe, 2xx and 3xx are success."""
+
+    # The request path; defaults to `/`.
+    path: str
+    # The port, by number or by the name of a container port.
+    port: int | str
+    # The host to connect to; defaults to the pod's IP.
+    host: str
+    # HTTP (the default) or HTTPS; certificates are not verified.
+    scheme: str
+    # Extra request headers.
+    httpHeaders: list[HTTPHeader]
+
+
+class TCPSocketAction(TypedDict, total=False):
+    """Open a TCP connection; a connection that opens is success."""
+
+    # The port, by number or by the name of a container port.
+    port: int | str
+    # The host to connect to; defaults to the pod's IP.
+    host: str
+
+
+class Probe(TypedDict, total=False):
+    """Liveness/readiness/startup probe: one handler plus the timing fields."""
+
+    # Probe by running a command in the container.
+    exec: ExecAction
+    # Probe with an HTTP GET.
+    httpGet: HTTPGetAction
+    # Probe by opening a TCP connection.
+    tcpSocket: TCPSocketAction
+    # A gRPC health check. Accepted, but the agent cannot run it: such a probe errors every
+    # time and never changes the container's state.
+    grpc: dict[str, Any]
+    # Seconds after the container starts before the first probe.
+    initialDelaySeconds: int
+    # Seconds one probe may take before it counts as failed; defaults to 1.
+    timeoutSeconds: int
+    # Seconds between probes; defaults to 10.
+    periodSeconds: int
+    # Successes in a row after a failure that make the probe pass; defaults to 1, and must be
+    # 1 except for readiness.
+    successThreshold: int
+    # Failures in a row that make the probe fail; defaults to 3. A failed liveness or startup
+    # probe restarts the container, a failed readiness probe takes the pod out of its
+    # Services.
+    failureThreshold: int
+    # A grace period for kills caused by this probe. Stored; the agent uses the pod's grace
+    # period instead.
+    terminationGracePeriodSeconds: int
+
+
+class LifecycleHandler(TypedDict, total=False):
+    """The one action of a postStart or preStop hook."""
+
+    # Run a command in the container; a non-zero exit fails the hook.
+    exec: ExecAction
+    # Send an HTTP GET; only a request that cannot be made fails the hook, whatever the status
+    # code.
+    httpGet: HTTPGetAction
+    # Accepted for compatibility only: the agent reports it as a handler it cannot run.
+    tcpSocket: TCPSocketAction
+    # Wait `seconds` without running anything in the container; must fit in the pod's
+    # termination grace period.
+    sleep: dict[str, Any]
+
+
+class Lifecycle(TypedDict, total=False):
+    """Hooks the agent runs around a container's start and stop."""
+
+    # Run right after the container starts; if it fails, the container is killed and restarted
+    # by the pod's restart policy.
+    postStart: LifecycleHandler
+    # Run before the container is stopped, within the pod's grace period; a failed hook is
+    # reported and the stop goes on.
+    preStop: LifecycleHandler
+
+
+class Container(TypedDict, total=False):
+    """One container of a pod; the agent runs it with Docker inside the pod's sandbox."""
+
+    # A DNS label, unique among the pod's containers; it cannot change.
+    name: str
+    # The image to run, as Docker names it (`nginx:1.27`). Required; the one container field a
+    # pod update may change, which restarts the container.
+    image: str
+    # Replaces the image's ENTRYPOINT (and drops its CMD); `$(NAME)` expands from the
+    # container's environment.
+    command: list[str]
+    # Replaces the image's CMD; `$(NAME)` expands from the container's environment.
+    args: list[str]
+    # The working directory; defaults to the image's.
+    workingDir: str
+    # Ports the container listens on. Informational for traffic (the pod's IP reaches every
+    # port); names are used by probes and Services, host ports by the scheduler.
+    ports: list[ContainerPort]
+    # Environment variables, applied after envFrom and overriding it.
+    env: list[EnvVar]
+    # ConfigMaps and Secrets whose keys all become environment variables, in order.
+    envFrom: list[EnvFromSource]
+    # The container's cpu and memory requests and limits; they also decide the pod's QoS
+    # class.
+    resources: ResourceRequirements
+    # The pod volumes mounted into this container.
+    volumeMounts: list[VolumeMount]
+    # Checked periodically; when it fails, the agent restarts the container.
+    livenessProbe: Probe
+    # Checked periodically; the container is Ready, and the pod an endpoint of its Services,
+    # only while it passes.
+    readinessProbe: Probe
+    # Holds the other probes back until it passes once; a failure restarts the container.
+    startupProbe: Probe
+    # postStart and preStop hooks.
+    lifecycle: Lifecycle
+    # Always, IfNotPresent or Never: when the agent pulls the image. Defaults to Always for
+    # `:latest` or untagged images, else IfNotPresent.
+    imagePullPolicy: str
+    # Defaulted to /dev/termination-log and stored; the agent does not read termination
+    # messages.
+    terminationMessagePath: str
+    # File (the default) or FallbackToLogsOnError; stored, the agent does not read termination
+    # messages.
+    terminationMessagePolicy: str
+    # Users, capabilities and privileges for the container. Stored as given; the agent does
+    # not apply it.
+    securityContext: dict[str, Any]
+    # Keep a stdin open for the container. Stored; the agent does not attach one.
+    stdin: bool
+    # Give the container a terminal. Stored; the agent does not allocate one.
+    tty: bool
+
+
+class EmptyDirVolumeSource(TypedDict, total=False):
+    """A scratch volume that lives as long as the pod (a Docker volume on the node)."""
+
+    # `Memory` backs the volume with tmpfs; empty (the default) with the node's disk.
+    medium: str
+    # The volume's size cap, passed to Docker when it creates the volume.
+    sizeLimit: Quantity
+
+
+class KeyToPath(TypedDict, total=False):
+    """One key of a ConfigMap or Secret volume, written to a file of its own path."""
+
+    # The key to write.
+    key: str
+    # The file's path, relative to the volume's root.
+    path: str
+    # The file's permission bits; defaults to the volume's defaultMode.
+    mode: int
+
+
+class ConfigMapVolumeSource(TypedDict, total=False):
+    """A ConfigMap's keys as files, written by the agent and mounted read-only."""
+
+    # Name of the ConfigMap, in the pod's namespace (required).
+    name: str
+    # Only these keys, at these paths; by default every key becomes a file named after it.
+    items: list[KeyToPath]
+    # Permission bits of the files (0-0777); defaults to 0644.
+    defaultMode: int
+    # When true, a missing ConfigMap or key gives an empty volume instead of keeping the pod
+    # from starting.
+    optional: bool
+
+
+class SecretVolumeSource(TypedDict, total=False):
+    """A Secret's keys as files, decoded, written by the agent and mounted read-only."""
+
+    # Name of the Secret, in the pod's namespace (required).
+    secretName: str
+    # Only these keys, at these paths; by default every key becomes a file named after it.
+    items: list[KeyToPath]
+    # Permission bits of the files (0-0777); defaults to 0644.
+    defaultMode: int
+    # When true, a missing Secret or key gives an empty volume instead of keeping the pod from
+    # starting.
+    optional: bool
+
+
+class HostPathVolumeSource(TypedDict, total=False):
+    """A file or directory of the node, bind-mounted into the pod."""
+
+    # The path on the node.
+    path: str
+    # What must be at the path: empty (no check), DirectoryOrCreate or FileOrCreate (the agent
+    # creates it), Directory, File, Socket, CharDevice or BlockDevice.
+    type: str
+
+
+class PersistentVolumeClaimVolumeSource(TypedDict, total=False):
+    """A claim's storage. Schooner has no PersistentVolumes: the claim is a node-local Docker volume
+    that outlives the pod, and the scheduler brings the pod back to it.
+    """
+
+    # The claim's name, in the pod's namespace; it names the Docker volume.
+    claimName: str
+    # Mount the volume read-only.
+    readOnly: bool
+
+
+class Volume(TypedDict, total=False):
+    """A pod volume; other sources (projected, nfs, csi...) are kept as extra fields."""
+
+    # A DNS label, unique in the pod; containers' volumeMounts refer to it.
+    name: str
+    # An empty scratch volume, removed with the pod.
+    emptyDir: EmptyDirVolumeSource
+    # A ConfigMap's keys as files.
+    configMap: ConfigMapVolumeSource
+    # A Secret's keys as files.
+    secret: SecretVolumeSource
+    # A path on the node.
+    hostPath: HostPathVolumeSource
+    # A claim's node-local volume, kept after the pod is gone.
+    persistentVolumeClaim: PersistentVolumeClaimVolumeSource
+
+
+class LocalObjectReference(TypedDict, total=False):
+    """A name in the same namespace, as in `imagePullSecrets`."""
+
+    # Name of the referenced object, in the referrer's namespace.
+    name: str
+
+
+class NodeSelectorRequirement(TypedDict, total=False):
+    """One test of a node's labels (or, in matchFields, of its name)."""
+
+    # The label key, or `metadata.name` in matchFields.
+    key: str
+    # In, NotIn, Exists, DoesNotExist, Gt or Lt (matchFields: In or NotIn).
+    operator: str
+    # The values to compare with; one integer for Gt and Lt, none for Exists and DoesNotExist.
+    values: list[str]
+
+
+class NodeSelectorTerm(TypedDict, total=False):
+    """Requirements that must all hold for a node to match the term."""
+
+    # Requirements on the node's labels.
+    matchExpressions: list[NodeSelectorRequirement]
+    # Requirements on the node's fields; only `metadata.name` is supported.
+    matchFields: list[NodeSelectorRequirement]
+
+
+class NodeSelector(TypedDict, total=False):
+    """Terms of which a node must match at least one."""
+
+    # The terms, ORed; at least one is required.
+    nodeSelectorTerms: list[NodeSelectorTerm]
+
+
+class PreferredSchedulingTerm(TypedDict, total=False):
+    """A term that makes matching nodes score higher."""
+
+    # Added to a matching node's affinity score (1-100).
+    weight: int
+    # The term to match.
+    preference: NodeSelectorTerm
+
+
+class NodeAffinity(TypedDict, total=False):
+    """Which nodes the pod must or would rather run on, by their labels."""
+
+    # The scheduler only places the pod on nodes matching these terms; a running pod stays
+    # even if its node stops matching.
+    requiredDuringSchedulingIgnoredDuringExecution: NodeSelector
+    # Terms that raise a node's score by their weights when it matches.
+    preferredDuringSchedulingIgnoredDuringExecution: list[PreferredSchedulingTerm]
+
+
+class Affinity(TypedDict, total=False):
+    """Node affinity is typed (the scheduler reads it); pod (anti-)affinity stays loose."""
+
+    # Rules on the labels of the node, applied by the scheduler.
+    nodeAffinity: NodeAffinity
+    # Rules to co-locate with other pods. Stored as given; Schooner's scheduler does not apply
+    # them.
+    podAffinity: dict[str, Any]
+    # Rules to keep away from other pods. Stored as given; Schooner's scheduler does not apply
+    # them (it spreads a controller's pods by itself).
+    podAntiAffinity: dict[str, Any]
+
+
+class Toleration(TypedDict, total=False):
+    """Lets the pod onto (or stay on) nodes with a matching taint."""
+
+    # The taint key it tolerates; empty with operator Exists tolerates every taint.
+    key: str
+    # Equal (the default: the taint's value must equal `value`) or Exists (any value).
+    operator: str
+    # The taint value for Equal; must be empty for Exists.
+    value: str
+    # The taint effect it tolerates (NoSchedule, PreferNoSchedule, NoExecute); empty means
+    # all.
+    effect: str
+    # For NoExecute only: how long the pod may stay once the taint appears before the node
+    # lifecycle controller evicts it; unset means forever.
+    tolerationSeconds: int
+
+
+class PodSpec(TypedDict, total=False):
+    """What a pod runs and where: containers, volumes, scheduling constraints."""
+
+    # The pod's containers, at least one; the agent runs them together in one network
+    # namespace. Only their images may change after creation.
+    containers: list[Container]
+    # Containers meant to run to completion before the others. Validated, and counted in the
+    # scheduler's resource fit; the agent does not run them.
+    initContainers: list[Container]
+    # Volumes the containers may mount, each with exactly one source.
+    volumes: list[Volume]
+    # Always (the default), OnFailure or Never: whether the agent starts a container again
+    # after it exits. Pod templates of workloads allow only Always.
+    restartPolicy: str
+    # Seconds a deleted pod's containers get between SIGTERM (and preStop) and SIGKILL;
+    # defaults to 30, and the agent allows at least 2.
+    terminationGracePeriodSeconds: int
+    # A run-time limit for the pod. Validated and may only shrink, but not enforced: the agent
+    # does not stop pods that exceed it. Refused in workload templates.
+    activeDeadlineSeconds: int
+    # ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when the agent
+    # has one; Default keeps Docker's; None uses only the pod's dnsConfig.
+    dnsPolicy: str
+    # Labels a node must have, all of them, for the scheduler to place the pod there.
+    nodeSelector: dict[str, str]
+    # A service account name, readable through the downward API. Schooner has no
+    # ServiceAccount kind and mounts no token.
+    serviceAccountName: str
+    # Stored; Schooner mounts no service account tokens either way.
+    automountServiceAccountToken: bool
+    # The node the pod runs on, set when the scheduler binds it (or given at creation to skip
+    # the scheduler); a plain update cannot change it.
+    nodeName: str
+    # Stored, and read by DNS policy; the agent still runs the pod on the pod network, not the
+    # node's.
+    hostNetwork: bool
+    # Stored; the agent does not share the node's process namespace.
+    hostPID: bool
+    # Stored; the agent does not share the node's IPC namespace.
+    hostIPC: bool
+    # Pod-wide users, groups and sysctls. Stored as given; the agent does not apply it.
+    securityContext: dict[str, Any]
+    # Secrets with registry credentials. Stored; the agent pulls with the Docker engine's own
+    # credentials.
+    imagePullSecrets: list[LocalObjectReference]
+    # The containers' hostname (a DNS label); defaults to the pod's name. With a subdomain it
+    # also names the pod in DNS.
+    hostname: str
+    # A headless Service of this name makes the pod resolvable as
+    # `<hostname>.<subdomain>.<namespace>.svc`, as StatefulSet pods are.
+    subdomain: str
+    # Scheduling rules; the scheduler applies node affinity.
+    affinity: Affinity
+    # The scheduler that places the pod; defaults to default-scheduler, the name Schooner's
+    # scheduler answers to unless told otherwise.
+    schedulerName: str
+    # Taints the pod tolerates. On a running pod, tolerations may be added but not changed.
+    tolerations: list[Toleration]
+    # Stored; Schooner has no PriorityClass yet and schedules without priorities.
+    priorityClassName: str
+    # Stored; Schooner's scheduler neither orders nor preempts by priority.
+    priority: int
+    # Stored; the agent injects no Service environment variables either way.
+    enableServiceLinks: bool
+    # Rules to spread pods over topology domains. Stored as given; the scheduler does not
+    # apply them (it spreads a controller's pods over nodes by itself).
+    topologySpreadConstraints: list[dict[str, Any]]
+
+
+class PodCondition(TypedDict, total=False):
+    """One aspect of the pod's state: PodScheduled, Initialized, ContainersReady, Ready."""
+
+    # The aspect: PodScheduled (False from the scheduler while no node fits, True once bound),
+    # Initialized, ContainersReady or Ready (from the agent).
+    type: str
+    # True, False or Unknown.
+    status: str
+    # When the condition was last checked.
+    lastProbeTime: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason for the status, e.g. Unschedulable or ContainersNotReady.
+    reason: str
+    # Details for people, e.g. why no node fits.
+    message: str
+
+
+class HostIP(TypedDict, total=False):
+    """One of the node's IP addresses, as seen from the pod."""
+
+    # The address.
+    ip: str
+
+
+class PodIP(TypedDict, total=False):
+    """One of the pod's IP addresses."""
+
+    # The address.
+    ip: str
+
+
+class ContainerStateWaiting(TypedDict, total=False):
+    """The container is not running yet (or again), and why."""
+
+    # A CamelCase reason: ContainerCreating, ErrImagePull, ImagePullBackOff, CrashLoopBackOff,
+    # CreateContainerConfigError...
+    reason: str
+    # Details of the reason.
+    message: str
+
+
+class ContainerStateRunning(TypedDict, total=False):
+    """The container is running."""
+
+    # When the container (this instance of it) started.
+    startedAt: str
+
+
+class ContainerStateTerminated(TypedDict, total=False):
+    """The container ran and exited."""
+
+    # The process's exit code.
+    exitCode: int
+    # The signal that ended it, when one did.
+    signal: int
+    # Completed, Error, OOMKilled...
+    reason: str
+    # Details of the reason.
+    message: str
+    # When it started.
+    startedAt: str
+    # When it exited.
+    finishedAt: str
+    # The runtime's ID of the container that exited, `docker://<id>`.
+    containerID: str
+
+
+class ContainerState(TypedDict, total=False):
+    """Exactly one of waiting, running, terminated."""
+
+    # Set while the container is not running.
+    waiting: ContainerStateWaiting
+    # Set while it runs.
+    running: ContainerStateRunning
+    # Set once it has exited.
+    terminated: ContainerStateTerminated
+
+
+class ContainerStatus(TypedDict, total=False):
+    """What the agent last saw of one container; written by the agent only."""
+
+    # The container's name in the pod spec.
+    name: str
+    # Whether its readiness probe passes (true once running when it has none).
+    ready: bool
+    # How often the agent has restarted it.
+    restartCount: int
+    # The image it runs.
+    image: str
+    # The ID of the image it runs, as Docker reports it.
+    imageID: str
+    # The runtime's ID of its current instance, `docker://<id>`.
+    containerID: str
+    # Its current state.
+    state: ContainerState
+    # How its previous instance ended, after a restart.
+    lastState: ContainerState
+    # Whether its startup probe has passed (true once running when it has none).
+    started: bool
+
+
+class PodStatus(TypedDict, total=False):
+    """What the pod is doing, written by the scheduler and the agent."""
+
+    # Pending, Running, Succeeded, Failed or Unknown: the pod's place in its life, set by the
+    # agent (Pending at creation).
+    phase: str
+    # The pod's conditions, one per type.
+    conditions: list[PodCondition]
+    # Why the pod is in its phase, for people.
+    message: str
+    # Why the pod is in its phase, CamelCase.
+    reason: str
+    # The IP address of the node the pod runs on.
+    hostIP: str
+    # The node's IP addresses; the first equals hostIP.
+    hostIPs: list[HostIP]
+    # The pod's IP address on the pod network, once its sandbox runs.
+    podIP: str
+    # The pod's IP addresses; the first equals podIP. Endpoints are made from these.
+    podIPs: list[PodIP]
+    # When the agent first reported the pod's status, before its images were pulled.
+    startTime: str
+    # One status per container, as the agent last saw it.
+    containerStatuses: list[ContainerStatus]
+    # One status per init container; the agent writes none, as it runs none.
+    initContainerStatuses: list[ContainerStatus]
+    # Guaranteed, Burstable or BestEffort, from the containers' requests and limits; set by
+    # the apiserver at creation.
+    qosClass: str
+    # Stored; Schooner's scheduler does not preempt, so it nominates no node.
+    nominatedNodeName: str
+
+
+class Pod(TypedDict, total=False):
+    """Containers that run together on one node, sharing one IP."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # What to run, and constraints on where.
+    spec: PodSpec
+    # What the pod is doing, written by the scheduler and the agent.
+    status: PodStatus
+
+
+class ServicePort(TypedDict, total=False):
+    """One port a Service serves, and where it sends the traffic."""
+
+    # A DNS label, unique in the Service; required when it has several ports, and matched to
+    # the Endpoints' port names.
+    name: str
+    # TCP (the default), UDP or SCTP; the proxy forwards TCP only.
+    protocol: str
+    # The port on the Service's cluster IP.
+    port: int
+    # The pods' port, by number or by container port name; defaults to `port`.
+    targetPort: IntOrString
+    # For NodePort and LoadBalancer Services, the port on every node, allocated from the node
+    # port range unless given; refused on ClusterIP Services.
+    nodePort: int
+    # A hint of the application protocol, copied to the Endpoints' port.
+    appProtocol: str
+
+
+class ServiceSpec(TypedDict, total=False):
+    """How a Service is reached and which pods it sends traffic to."""
+
+    # ClusterIP (the default) and NodePort are proxied on every node; ExternalName is a DNS
+    # alias only; LoadBalancer is allocated node ports but neither proxied nor given a load
+    # balancer.
+    type: str
+    # The labels of the pods the endpoints controller lists as this Service's endpoints;
+    # without one, Endpoints are managed by hand.
+    selector: dict[str, str]
+    # The ports served; at least one unless headless or ExternalName.
+    ports: list[ServicePort]
+    # The virtual IP, allocated from the service cluster IP range unless given, or `None` for
+    # a headless Service; it cannot change.
+    clusterIP: str
+    # The virtual IPs; kept equal to [clusterIP].
+    clusterIPs: list[str]
+    # Stored; the proxy does not serve Services on external IPs.
+    externalIPs: list[str]
+    # For ExternalName Services, the DNS name the cluster DNS answers with a CNAME.
+    externalName: str
+    # None (the default) or ClientIP, which makes the proxy send a client to the same endpoint
+    # while it keeps connecting.
+    sessionAffinity: str
+    # For ClientIP affinity, `clientIP.timeoutSeconds`: how long an idle client keeps its
+    # endpoint (default three hours).
+    sessionAffinityConfig: dict[str, Any]
+    # Stored; Schooner provisions no load balancers.
+    loadBalancerIP: str
+    # Cluster or Local, for NodePort and LoadBalancer Services only. Validated and stored; the
+    # proxy always uses every endpoint.
+    externalTrafficPolicy: str
+    # Stored; the proxy always uses every endpoint.
+    internalTrafficPolicy: str
+    # IPv4 or IPv6; stored, as Schooner's service range decides the family.
+    ipFamilies: list[str]
+    # SingleStack, PreferDualStack or RequireDualStack; stored, Schooner allocates a single
+    # IP.
+    ipFamilyPolicy: str
+    # When true, pods are listed as ready endpoints whether they are ready or not.
+    publishNotReadyAddresses: bool
+
+
+class ServiceStatus(TypedDict, total=False):
+    """A Service's load balancer and conditions; Schooner writes neither."""
+
+    # The load balancer's ingress addresses. Stored; Schooner provisions none.
+    loadBalancer: dict[str, Any]
+    # The Service's conditions. Stored; Schooner writes none.
+    conditions: list[dict[str, Any]]
+
+
+class Service(TypedDict, total=False):
+    """A stable virtual IP and DNS name in front of a changing set of pods."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # Ports, selector and type of the Service.
+    spec: ServiceSpec
+    # Load balancer status; unused in Schooner.
+    status: ServiceStatus
+
+
+class ObjectReference(TypedDict, total=False):
+    """A reference to another object, as in `Event.involvedObject` or an endpoint's target."""
+
+    # API group and version of the referent.
+    apiVersion: str
+    # Kind of the referent.
+    kind: str
+    # Namespace of the referent; empty for cluster-scoped objects.
+    namespace: str
+    # Name of the referent.
+    name: str
+    # UID of the referent.
+    uid: str
+    # The referent's resourceVersion when the reference was made, if it matters.
+    resourceVersion: str
+    # A part of the referent the reference is about, e.g. `spec.containers{web}` for an event
+    # about one container.
+    fieldPath: str
+
+
+class EndpointAddress(TypedDict, total=False):
+    """One pod (or other target) behind a Service."""
+
+    # The target's IP address.
+    ip: str
+    # The pod's hostname, when the pod's subdomain names this Service; the cluster DNS then
+    # answers `<hostname>.<service>`.
+    hostname: str
+    # The node the target runs on.
+    nodeName: str
+    # The pod this address belongs to.
+    targetRef: ObjectReference
+
+
+class EndpointPort(TypedDict, total=False):
+    """One port of the endpoints, named after the Service port it serves."""
+
+    # The Service port's name; required when there are several ports.
+    name: str
+    # The port on the targets.
+    port: int
+    # TCP (the default), UDP or SCTP.
+    protocol: str
+    # The Service port's appProtocol.
+    appProtocol: str
+
+
+class EndpointSubset(TypedDict, total=False):
+    """Ready `addresses` and `notReadyAddresses`, each served on every one of `ports`."""
+
+    # Targets that are ready; the proxy and the cluster DNS use only these.
+    addresses: list[EndpointAddress]
+    # Targets that are not ready yet.
+    notReadyAddresses: list[EndpointAddress]
+    # The ports every address serves.
+    ports: list[EndpointPort]
+
+
+class Endpoints(TypedDict, total=False):
+    """The addresses behind the Service of the same name; the endpoints controller keeps those of
+    Services with a selector up to date.
+    """
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # Groups of addresses that share the same ports.
+    subsets: list[EndpointSubset]
+
+
+class ConfigMap(TypedDict, total=False):
+    """Configuration as keys and values, for environment variables and volume files."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # UTF-8 values by key; keys are file-name-like, and data plus binaryData may hold at most
+    # 1 MiB.
+    data: dict[str, str]
+    # Binary values, base64-encoded on the wire; a key may not also be in data.
+    binaryData: dict[str, str]
+    # When true, data and binaryData can no longer change, nor can this flag be unset.
+    immutable: bool
+
+
+class Secret(TypedDict, total=False):
+    """`data` values are base64 strings on the wire; `stringData` is write-only plain text."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # Values by key, base64-encoded on the wire; at most 1 MiB in total. Stored as given in
+    # etcd, not encrypted.
+    data: dict[str, str]
+    # Plain-text values to write: the apiserver encodes them into data (winning over a data
+    # key of the same name) and never stores this field.
+    stringData: dict[str, str]
+    # What the Secret holds (Opaque by default, kubernetes.io/tls,
+    # kubernetes.io/dockerconfigjson...); each type requires its keys. It cannot change.
+    type: str
+    # When true, data can no longer change, nor can this flag be unset.
+    immutable: bool
+
+
+class EventSource(TypedDict, total=False):
+    """Who reported an event."""
+
+    # The reporting component, e.g. `kubelet` for the agent or `default-scheduler`.
+    component: str
+    # The node the reporter runs on, for the agent's events.
+    host: str
+
+
+class Event(TypedDict, total=False):
+    """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The object the event is about; its namespace must be the event's.
+    involvedObject: ObjectReference
+    # A short CamelCase reason, e.g. Scheduled, Pulled, BackOff.
+    reason: str
+    # What happened, for people.
+    message: str
+    # The component that reported it.
+    source: EventSource
+    # When this event was first seen; filled in by the apiserver when missing.
+    firstTimestamp: str
+    # When it was seen most recently; recorders update it as the event repeats.
+    lastTimestamp: str
+    # How often it was seen; defaults to 1.
+    count: int
+    # Normal or Warning.
+    type: str
+    # The time of the event at microsecond precision, as newer recorders write it.
+    eventTime: str
+    # Repetition data newer recorders send; stored as given.
+    series: dict[str, Any]
+    # What was done or failed, for newer recorders.
+    action: str
+    # A second object involved, for newer recorders.
+    related: ObjectReference
+    # The controller that emitted the event, for newer recorders.
+    reportingComponent: str
+    # The instance of that controller.
+    reportingInstance: str
+
+
+class LabelSelectorRequirement(TypedDict, total=False):
+    """One `matchExpressions` entry: `key`, `operator` (In, NotIn, Exists, DoesNotExist)."""
+
+    # The label key the requirement tests.
+    key: str
+    # How the label is tested: In, NotIn, Exists or DoesNotExist.
+    operator: str
+    # The values In and NotIn compare with (at least one); must be empty for Exists and
+    # DoesNotExist.
+    values: list[str]
+
+
+class LabelSelector(TypedDict, total=False):
+    """metav1.LabelSelector: matchLabels AND every matchExpressions entry."""
+
+    # Labels an object must carry with exactly these values.
+    matchLabels: dict[str, str]
+    # Further requirements, all of which must hold as well as matchLabels.
+    matchExpressions: list[LabelSelectorRequirement]
+
+
+class PodTemplateSpec(TypedDict, total=False):
+    """The pod a Deployment, ReplicaSet or StatefulSet stamps out."""
+
+    # Labels and annotations of the pods made from the template; its labels must match the
+    # workload's selector.
+    metadata: ObjectMeta
+    # The spec of the pods made from the template.
+    spec: PodSpec
+
+
+class RollingUpdateDeployment(TypedDict, total=False):
+    """How fast a rolling update replaces pods."""
+
+    # How many desired pods may be unavailable during the update, as a number or a percentage
+    # (rounded down); defaults to 25%.
+    maxUnavailable: IntOrString
+    # How many pods may exist above the desired count during the update, as a number or a
+    # percentage (rounded up); defaults to 25%. Not both may be 0.
+    maxSurge: IntOrString
+
+
+class DeploymentStrategy(TypedDict, total=False):
+    """How a Deployment replaces old pods with new ones."""
+
+    # RollingUpdate (the default: scale the new ReplicaSet up as the old ones go down) or
+    # Recreate (remove every old pod first).
+    type: str
+    # The pace of a RollingUpdate; refused with Recreate.
+    rollingUpdate: RollingUpdateDeployment
+
+
+class DeploymentSpec(TypedDict, total=False):
+    """The desired pods of a Deployment, and how to roll out a change to them."""
+
+    # How many pods to run; defaults to 1.
+    replicas: int
+    # Which pods belong to the workload; it must match the template's labels and cannot change
+    # after creation.
+    selector: LabelSelector
+    # The pods to run; changing it starts a rollout to a new ReplicaSet.
+    template: PodTemplateSpec
+    # How a rollout replaces pods; defaults to RollingUpdate 25%/25%.
+    strategy: DeploymentStrategy
+    # Seconds a new pod must stay ready before it counts as available; defaults to 0.
+    minReadySeconds: int
+    # How many old ReplicaSets to keep for `kubectl rollout undo`; defaults to 10.
+    revisionHistoryLimit: int
+    # While true, template changes start no rollout (`kubectl rollout pause`).
+    paused: bool
+    # Seconds a rollout may make no progress before Progressing turns False with
+    # ProgressDeadlineExceeded; defaults to 600, and must exceed minReadySeconds.
+    progressDeadlineSeconds: int
+
+
+class DeploymentCondition(TypedDict, total=False):
+    """A Deployment condition: Available, Progressing or ReplicaFailure."""
+
+    # Available (enough pods available), Progressing (the rollout moves, or stalled past its
+    # deadline) or ReplicaFailure.
+    type: str
+    # True, False or Unknown.
+    status: str
+    # When the condition was last written; a stalled rollout is measured from here.
+    lastUpdateTime: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason, e.g. NewReplicaSetAvailable or ProgressDeadlineExceeded.
+    reason: str
+    # Details for people.
+    message: str
+
+
+class DeploymentStatus(TypedDict, total=False):
+    """How far the Deployment's rollout is, written by the deployment controller."""
+
+    # The metadata.generation the controller last acted on; status is current when it equals
+    # the generation.
+    observedGeneration: int
+    # Pods of all its ReplicaSets.
+    replicas: int
+    # Pods of the current template.
+    updatedReplicas: int
+    # Pods that are ready.
+    readyReplicas: int
+    # Pods ready for at least minReadySeconds.
+    availableReplicas: int
+    # Desired pods not yet available.
+    unavailableReplicas: int
+    # Available, Progressing and ReplicaFailure.
+    conditions: list[DeploymentCondition]
+    # Bumped when a new ReplicaSet's hashed name is taken, to make another name.
+    collisionCount: int
+
+
+class Deployment(TypedDict, total=False):
+    """Runs a number of identical pods through ReplicaSets, and rolls out changes."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The desired pods and the rollout strategy.
+    spec: DeploymentSpec
+    # The rollout's progress.
+    status: DeploymentStatus
+
+
+class ReplicaSetSpec(TypedDict, total=False):
+    """The desired pods of a ReplicaSet."""
+
+    # How many pods to run; defaults to 1.
+    replicas: int
+    # Seconds a new pod must stay ready before it counts as available; defaults to 0.
+    minReadySeconds: int
+    # Which pods belong to the workload; it must match the template's labels and cannot change
+    # after creation.
+    selector: LabelSelector
+    # The pods to create; pods already running are not changed when it changes.
+    template: PodTemplateSpec
+
+
+class ReplicaSetCondition(TypedDict, total=False):
+    """A ReplicaSet condition (ReplicaFailure)."""
+
+    # The aspect the condition is about.
+    type: str
+    # True, False or Unknown.
+    status: str
+    # Not a field of Kubernetes' ReplicaSetCondition; checked as a timestamp when present (as
+    # Schooner always has) and stored, never written by Schooner.
+    lastUpdateTime: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason for the status.
+    reason: str
+    # Details for people.
+    message: str
+
+
+class ReplicaSetStatus(TypedDict, total=False):
+    """What the replicaset controller last counted."""
+
+    # Pods the ReplicaSet owns that are not being deleted.
+    replicas: int
+    # Pods whose labels match the template's.
+    fullyLabeledReplicas: int
+    # Pods that are ready.
+    readyReplicas: int
+    # Pods ready for at least minReadySeconds.
+    availableReplicas: int
+    # The metadata.generation the controller last acted on; status is current when it equals
+    # the generation.
+    observedGeneration: int
+    # ReplicaFailure, when pods cannot be created or deleted.
+    conditions: list[ReplicaSetCondition]
+
+
+class ReplicaSet(TypedDict, total=False):
+    """Keeps a number of pods matching its selector running."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The desired pods.
+    spec: ReplicaSetSpec
+    # The counted pods.
+    status: ReplicaSetStatus
+
+
+class RollingUpdateStatefulSetStrategy(TypedDict, total=False):
+    """How a StatefulSet's rolling update proceeds."""
+
+    # Only pods with an ordinal at or above this are updated; defaults to 0.
+    partition: int
+    # How many pods may be unavailable during the update. Stored; Schooner updates one pod at
+    # a time.
+    maxUnavailable: IntOrString
+
+
+class StatefulSetUpdateStrategy(TypedDict, total=False):
+    """How a StatefulSet replaces its pods when the template changes."""
+
+    # RollingUpdate (the default: replace pods from the highest ordinal down) or OnDelete
+    # (only pods deleted by hand are replaced).
+    type: str
+    # The partition of a RollingUpdate.
+    rollingUpdate: RollingUpdateStatefulSetStrategy
+
+
+class StatefulSetSpec(TypedDict, total=False):
+    """Pods with stable names (`<set>-0`, `<set>-1`...), DNS names and storage."""
+
+    # How many pods to run; defaults to 1.
+    replicas: int
+    # Which pods belong to the workload; it must match the template's labels and cannot change
+    # after creation.
+    selector: LabelSelector
+    # The pods to run; changing it starts a rolling update.
+    template: PodTemplateSpec
+    # Claims each pod gets, named `<claim>-<set>-<ordinal>`; the agent backs each with a
+    # node-local volume that outlives the pod. Only their names are read.
+    volumeClaimTemplates: list[dict[str, Any]]
+    # The headless Service that gives the pods DNS names: pods get it as their subdomain.
+    serviceName: str
+    # OrderedReady (the default: one pod at a time, in ordinal order) or Parallel.
+    podManagementPolicy: str
+    # How template changes reach the pods; defaults to RollingUpdate, partition 0.
+    updateStrategy: StatefulSetUpdateStrategy
+    # How many old revisions to keep for rollback; defaults to 10.
+    revisionHistoryLimit: int
+    # Seconds a new pod must stay ready before it counts as available; defaults to 0.
+    minReadySeconds: int
+    # Whether claims are deleted with the set or on scale-down. Stored; Schooner keeps the
+    # volumes.
+    persistentVolumeClaimRetentionPolicy: dict[str, Any]
+    # A first ordinal other than 0. Stored; Schooner numbers pods from 0.
+    ordinals: dict[str, Any]
+
+
+class StatefulSetCondition(TypedDict, total=False):
+    """A StatefulSet condition; Schooner's controller writes none."""
+
+    # The aspect the condition is about.
+    type: str
+    # True, False or Unknown.
+    status: str
+    # Not a field of Kubernetes' StatefulSetCondition; checked as a timestamp when present (as
+    # Schooner always has) and stored, never written by Schooner.
+    lastUpdateTime: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason for the status.
+    reason: str
+    # Details for people.
+    message: str
+
+
+class StatefulSetStatus(TypedDict, total=False):
+    """What the statefulset controller last counted."""
+
+    # The metadata.generation the controller last acted on; status is current when it equals
+    # the generation.
+    observedGeneration: int
+    # Pods the set owns.
+    replicas: int
+    # Pods that are ready.
+    readyReplicas: int
+    # Pods at currentRevision.
+    currentReplicas: int
+    # Pods at updateRevision.
+    updatedReplicas: int
+    # Pods ready for at least minReadySeconds.
+    availableReplicas: int
+    # The revision of the template the pods below the partition run.
+    currentRevision: str
+    # The revision of the current template.
+    updateRevision: str
+    # Always 0: Schooner's controller does not rename colliding revisions.
+    collisionCount: int
+    # The set's conditions; Schooner's controller writes none.
+    conditions: list[StatefulSetCondition]
+
+
+class StatefulSet(TypedDict, total=False):
+    """Runs pods with stable identities, created and replaced in order."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The desired pods, their storage and update strategy.
+    spec: StatefulSetSpec
+    # The counted pods and revisions.
+    status: StatefulSetStatus
+
+
+class LeaseSpec(TypedDict, total=False):
+    """Who holds the lease and until when."""
+
+    # The holder: a node's name for its heartbeat lease, the elected instance's identity for a
+    # leader-election lease.
+    holderIdentity: str
+    # How long the lease holds after renewTime; others may take it over once that has passed.
+    # Must be positive.
+    leaseDurationSeconds: int
+    # When the current holder took the lease.
+    acquireTime: str
+    # When the holder last renewed it; the node lifecycle controller reads a node's heartbeat
+    # from here.
+    renewTime: str
+    # How many times the lease changed holders.
+    leaseTransitions: int
+    # A coordinated leader election strategy. Stored; Schooner's elector does not use it.
+    strategy: str
+    # A holder coordinated election would prefer. Stored; Schooner's elector does not use it.
+    preferredHolder: str
+
+
+class Lease(TypedDict, total=False):
+    """A lock with an expiry, renewed by its holder."""
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # The holder and timing.
+    spec: LeaseSpec
