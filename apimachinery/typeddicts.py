@@ -736,9 +736,11 @@ class PodSpec(TypedDict, total=False):
     schedulerName: str
     # Taints the pod tolerates. On a running pod, tolerations may be added but not changed.
     tolerations: list[Toleration]
-    # Stored; Schooner has no PriorityClass yet and schedules without priorities.
+    # The PriorityClass whose value becomes spec.priority when the pod is created; a name no
+    # class has is refused. Empty: the global default class, if any.
     priorityClassName: str
-    # Stored; Schooner's scheduler neither orders nor preempts by priority.
+    # Set by the apiserver from the PriorityClass when the pod is created (a different value
+    # sent is refused). The scheduler takes higher priorities first; it never preempts.
     priority: int
     # Stored; the agent injects no Service environment variables either way.
     enableServiceLinks: bool

@@ -27,7 +27,7 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, Protocol, TypeVar
 
 from apimachinery.clock import Clock, RealClock
@@ -131,6 +131,29 @@ def default_controller_rate_limiter(clock: Clock = RealClock()) -> MaxOfRateLimi
 
 # -- the queue -------------------------------------------------------------------------------
 
+class PriorityOrder(Generic[T]):
+    """The ready items highest `priority(item)` first, first come first among equals.
+
+    kube-scheduler's activeQ orders pods so (the PrioritySort plugin); a
+    WorkQueue given `priority=` hands items out in this order instead of FIFO.
+    An item's priority is read once, when it becomes ready.
+    """
+
+    def __init__(self, priority: Callable[[T], int]) -> None:
+        self._priority = priority
+        self._heap: list[tuple[int, int, T]] = []
+        self._seq = itertools.count()
+
+    def append(self, item: T) -> None:
+        heapq.heappush(self._heap, (-self._priority(item), next(self._seq), item))
+
+    def popleft(self) -> T:
+        return heapq.heappop(self._heap)[2]
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
 class WorkQueue(Generic[T]):
     """A rate-limiting, delaying, de-duplicating FIFO of keys for controller workers.
 
@@ -151,11 +174,12 @@ class WorkQueue(Generic[T]):
     """
 
     def __init__(self, clock: Clock = RealClock(), rate_limiter: RateLimiter | None = None,
-                 name: str = "") -> None:
+                 name: str = "", priority: Callable[[T], int] | None = None) -> None:
         self.name = name
         self._clock = clock
         self._rate_limiter = rate_limiter or default_controller_rate_limiter(self._clock)
-        self._queue: deque[T] = deque()
+        self._queue: deque[T] | PriorityOrder[T] = (
+            deque() if priority is None else PriorityOrder(priority))
         self._dirty: set[T] = set()
         self._processing: set[T] = set()
         # Delayed items: heap of (deadline, seq, item); `_deadlines` holds each item's

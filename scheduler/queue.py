@@ -8,9 +8,16 @@ unschedulable, so that a cluster event that may make room (a node added or
 changed, a bound pod deleted) moves every such pod back to the active queue
 at once (`MoveAllToActiveOrBackoffQueue`), and so that updates which cannot
 change the outcome do not retry it early.
+
+Ready pods are taken highest `spec.priority` first, first come first among
+equals: kube-scheduler's PrioritySort, the default QueueSort plugin. The
+priority comes from the apiserver's Priority admission (PriorityClass) and
+never changes on a pod.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from apimachinery.clock import Clock
 from apimachinery.workqueue import ItemExponentialFailureRateLimiter, WorkQueue
@@ -23,9 +30,11 @@ class SchedulingQueue:
     """Pod keys (`namespace/name`) waiting for a scheduling attempt."""
 
     def __init__(self, clock: Clock, *, initial_backoff: float = DEFAULT_POD_INITIAL_BACKOFF,
-                 max_backoff: float = DEFAULT_POD_MAX_BACKOFF) -> None:
+                 max_backoff: float = DEFAULT_POD_MAX_BACKOFF,
+                 priority: Callable[[str], int] | None = None) -> None:
         limiter = ItemExponentialFailureRateLimiter(initial_backoff, max_backoff)
-        self._queue: WorkQueue[str] = WorkQueue(clock, limiter, name="scheduler")
+        self._queue: WorkQueue[str] = WorkQueue(clock, limiter, name="scheduler",
+                                                priority=priority)
         self._unschedulable: set[str] = set()
 
     def __len__(self) -> int:

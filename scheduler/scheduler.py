@@ -88,7 +88,7 @@ class Scheduler:
         self.pods.add_indexer(NODE_NAME_INDEX, node_name_index)
         self.cache = SchedulerCache(self.nodes.store, self.pods.store, self.clock, assume_ttl)
         self.queue = SchedulingQueue(self.clock, initial_backoff=initial_backoff,
-                                     max_backoff=max_backoff)
+                                     max_backoff=max_backoff, priority=self._pod_priority)
         self.classes = EquivalenceCache()
         self._next_start = 0  # nextStartNodeIndex: where the next filter search begins
         self._binds = asyncio.Semaphore(bind_concurrency)
@@ -142,6 +142,12 @@ class Scheduler:
             except TimeoutError as exc:
                 log.warning("component=scheduler msg=\"waiting for caches\" error=%r", str(exc))
         return False
+
+    def _pod_priority(self, key: str) -> int:
+        """PrioritySort's key: the pod's spec.priority (0 when unset or gone)."""
+        pod = cast("Pod | None", self.pods.store.get(key))
+        priority = meta.pod_spec(pod).get("priority") if pod is not None else None
+        return priority if isinstance(priority, int) else 0
 
     # -- event handlers: only queue keys -------------------------------------------------
 

@@ -284,10 +284,13 @@ class PodSpec(K8sModel):
         "Taints the pod tolerates. On a running pod, tolerations may be added but not "
         "changed.", protobuf=22, list_type="atomic")] = None
     priority_class_name: Annotated[str | None, field(
-        "Stored; Schooner has no PriorityClass yet and schedules without priorities.",
+        "The PriorityClass whose value becomes spec.priority when the pod is created; "
+        "a name no class has is refused. Empty: the global default class, if any.",
         protobuf=24)] = None
     priority: Annotated[int | None, field(
-        "Stored; Schooner's scheduler neither orders nor preempts by priority.",
+        "Set by the apiserver from the PriorityClass when the pod is created (a different "
+        "value sent is refused). The scheduler takes higher priorities first; it never "
+        "preempts.",
         protobuf=25)] = None
     enable_service_links: Annotated[bool | None, field(
         "Stored; the agent injects no Service environment variables either way.",

@@ -9,10 +9,10 @@ classes exist from the start and cannot be deleted; other names starting with
 `system-` are reserved, and a user's class is at most 1,000,000,000. A class's
 value and preemption policy never change.
 
-What Schooner does with a pod's priority today: the apiserver resolves and
-checks it as above; the scheduler does not yet order its queue by it
-(Kubernetes' PrioritySort) and never preempts, so `preemptionPolicy` is kept
-for clients and has no effect.
+What Schooner does with a pod's priority: the apiserver resolves and checks
+it as above, and the scheduler takes higher-priority pods first (Kubernetes'
+PrioritySort). It never preempts, so `preemptionPolicy` is kept for clients
+and has no effect.
 """
 
 from __future__ import annotations

@@ -373,3 +373,17 @@ def test_cancelling_a_getter_leaves_no_timer_or_waiter() -> None:
         assert await queue.get() == "x"  # the item itself was not lost
 
     run(body)
+
+
+def test_with_a_priority_the_highest_comes_first_and_equals_in_fifo_order() -> None:
+    priorities = {"ns/low": 0, "ns/high": 1000, "ns/mid-1": 10, "ns/mid-2": 10}
+
+    async def body() -> None:
+        queue: WorkQueue[str] = WorkQueue(FakeClock(), name="test", priority=priorities.get)
+        for key in ("ns/low", "ns/mid-1", "ns/high", "ns/mid-2"):
+            queue.add(key)
+        assert len(queue) == 4
+        assert [await queue.get() for _ in range(4)] == [
+            "ns/high", "ns/mid-1", "ns/mid-2", "ns/low"]
+
+    run(body)

@@ -254,3 +254,18 @@ def test_pods_deleted_or_bound_elsewhere_before_their_turn_are_skipped() -> None
         assert cluster.binds() == []
 
     run(scenario, cluster)
+
+
+def test_higher_priority_pods_are_scheduled_first() -> None:
+    """PrioritySort: of the pods waiting together, spec.priority decides the order."""
+    pods = [make_pod("low"), make_pod("high"), make_pod("mid")]
+    for pod, priority in zip(pods, (0, 2000000000, 100), strict=True):
+        pod["spec"]["priority"] = priority
+    cluster = FakeCluster(three_nodes(), pods)
+
+    async def scenario(cluster: FakeCluster, scheduler: Scheduler, clock: FakeClock) -> None:
+        await until(lambda: len(cluster.binds()) == 3, "three bindings")
+        assert [key for key, _ in cluster.binds()] == ["default/high", "default/mid",
+                                                        "default/low"]
+
+    run(scenario, cluster)
