@@ -127,7 +127,7 @@ class FieldMeta:
 
     @property
     def is_list(self) -> bool:
-        return get_origin(_unwrap(self.annotation)) is list
+        return get_origin(unwrap(self.annotation)) is list
 
     @property
     def value_model(self) -> type[BaseModel] | None:
@@ -135,8 +135,9 @@ class FieldMeta:
         return _value_model(self.annotation)
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Strip `Annotated[...]` and `X | None` down to X."""
+def unwrap(annotation: Any) -> Any:
+    """Strip `Annotated[...]` and `X | None` down to X (the model walks and the apiserver's
+    field paths share it)."""
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
@@ -151,12 +152,12 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _value_model(annotation: Any) -> type[BaseModel] | None:
-    inner = _unwrap(annotation)
+    inner = unwrap(annotation)
     origin = get_origin(inner)
     if origin is list:
-        inner = _unwrap(get_args(inner)[0])
+        inner = unwrap(get_args(inner)[0])
     elif origin is dict:
-        inner = _unwrap(get_args(inner)[1])
+        inner = unwrap(get_args(inner)[1])
     if isinstance(inner, type) and issubclass(inner, BaseModel):
         return inner
     return None

@@ -31,6 +31,7 @@ from pydantic.fields import FieldInfo
 
 from apimachinery.errors import FieldError
 from apimachinery.meta import Object
+from apimachinery.models.schema import unwrap
 from apimachinery.resources import ResourceInfo
 from apiserver.validation.fields import (
     Errs,
@@ -142,7 +143,7 @@ def field_path(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     for part in loc:
         if part == "[key]":  # pydantic's marker for an invalid map key: the path stays
             continue
-        current = _unwrap(current)
+        current = unwrap(current)
         origin = get_origin(current)
         if isinstance(part, int) and origin is not dict:
             path += f"[{part}]"
@@ -158,21 +159,6 @@ def field_path(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
             path = child(path, str(part))
             current = Any
     return path
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Strip `Annotated[...]` and `X | None` down to X."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation
 
 
 @functools.cache
