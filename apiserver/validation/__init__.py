@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
