@@ -22,6 +22,7 @@ import typer
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import Object, name_of, namespace_of, resource_version_of
+from apimachinery.printers import Layout
 from apimachinery.resources import ResourceInfo, by_plural, resolve
 from apimachinery.selectors import selector_from_dict
 from cli import output_formats
@@ -95,6 +96,9 @@ def resource_ref(resource: ResourceInfo) -> str:
     """`deployment.apps` or `pod`: kubectl's spelling in `pod "web" deleted`."""
     kind = resource.kind.lower()
     return f"{kind}.{resource.group}" if resource.group else kind
+
+
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 def parse_targets(args: list[str], resolve: Callable[[str], ResourceInfo] = resolve,
@@ -202,8 +206,8 @@ def get_cmd(
     if watch and kind is None and len(pairs) != 1:
         raise CommandError("watch is only supported on individual resources and resource "
                            f"collections, but {len(pairs)} resources were found")
-    table = {"wide": output == "wide", "all_namespaces": all_namespaces,
-             "show_labels": show_labels, "no_headers": no_headers}
+    table = output_formats.TableOptions(wide=output == "wide", all_namespaces=all_namespaces,
+                                        show_labels=show_labels, no_headers=no_headers)
     failed = False
     groups: dict[ResourceInfo, list[Object]] = {}
     if kind is not None:
@@ -230,7 +234,9 @@ def get_cmd(
         elif output == "name":
             typer.echo(output_formats.render_names(resource, objects), nl=False)
         else:
-            tables[resource] = output_formats.TablePrinter(resource, **table)
+            layout = None if output_formats.has_builtin_layout(resource) else \
+                _server_layout(client, resource, objects)
+            tables[resource] = output_formats.TablePrinter(resource, layout=layout, **table)
             typer.echo(tables[resource].render(objects, now), nl=False)
     if kind is not None and not groups[kind] and output not in ("json", "yaml"):
         where = f" in {ns} namespace." if ns else ""
@@ -241,6 +247,17 @@ def get_cmd(
         resource = kind or pairs[0][0]
         printer = tables.get(resource) or output_formats.TablePrinter(resource, **table)
         _watch(client, resource, ns, rv, output, printer, selector, field_selector)
+
+
+def _server_layout(client: Client, resource: ResourceInfo,
+                   objects: list[Object]) -> Layout | None:
+    """The server's columns for a kind the CLI has none for, from its Table of `objects`."""
+    namespaces = {namespace_of(o) for o in objects} if resource.namespaced else {""}
+    if len(namespaces) != 1:
+        return None
+    table = client.request("GET", resource.collection_path(namespaces.pop() or None),
+                           headers={"Accept": TABLE_ACCEPT}).json()
+    return output_formats.layout_from_table(table) if table.get("kind") == "Table" else None
 
 
 def _watch(client: Client, resource: ResourceInfo, ns: str | None, rv: str, output: str | None,

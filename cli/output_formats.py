@@ -14,12 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
 from apimachinery.meta import Object, labels_of, name_of, namespace_of
-from apimachinery.printers import column_definitions, format_labels, row_cells
+from apimachinery.printers import (
+    LAYOUTS,
+    Layout,
+    column_definitions,
+    format_labels,
+    row_cells,
+)
 from apimachinery.resources import ResourceInfo
 
 GET_MINWIDTH, GET_PADDING = 6, 3
@@ -80,6 +86,15 @@ def _cell_text(cell: Any) -> str:
     return text.replace("\t", " ")
 
 
+class TableOptions(TypedDict):
+    """get's flags that shape a table: `-o wide`, `-A`, `--show-labels`, `--no-headers`."""
+
+    wide: bool
+    all_namespaces: bool
+    show_labels: bool
+    no_headers: bool
+
+
 class TablePrinter:
     """kubectl's table printer with its memory: one header, widths that only grow.
 
@@ -90,9 +105,10 @@ class TablePrinter:
 
     def __init__(self, resource: ResourceInfo, *, wide: bool = False,
                  all_namespaces: bool = False, show_labels: bool = False,
-                 no_headers: bool = False) -> None:
+                 no_headers: bool = False, layout: Layout | None = None) -> None:
         self.resource = resource
-        columns = column_definitions(resource)
+        self.layout = layout
+        columns = column_definitions(resource, layout)
         self._shown = [i for i, c in enumerate(columns) if wide or c.get("priority", 0) == 0]
         self._names = [columns[i]["name"] for i in self._shown]
         self._with_namespace = all_namespaces and resource.namespaced
@@ -111,7 +127,7 @@ class TablePrinter:
 
     def cells(self, obj: Object, now: datetime) -> list[str]:
         """One object's visible cells, with the NAMESPACE and LABELS decorations."""
-        all_cells = row_cells(self.resource, obj, now)
+        all_cells = row_cells(self.resource, obj, now, self.layout)
         cells = [_cell_text(all_cells[i]) if i < len(all_cells) else "" for i in self._shown]
         if self._with_namespace:
             cells.insert(0, namespace_of(obj))
@@ -196,3 +212,24 @@ def render_yaml(objs_or_list: Object | Sequence[Object]) -> str:
     """`-o yaml`: block style, keys in the object's order, multi-line strings as `|` blocks."""
     return yaml.dump(_as_document(objs_or_list), Dumper=_YamlDumper, default_flow_style=False,
                      sort_keys=False, allow_unicode=True)
+
+
+def has_builtin_layout(resource: ResourceInfo) -> bool:
+    """Whether the CLI knows the kind's columns itself (else it asks the server's Table)."""
+    return resource.kind in LAYOUTS
+
+
+def layout_from_table(table: Object) -> Layout:
+    """The columns of a server's `meta.k8s.io/v1` Table, as a layout over the listed objects.
+
+    kubectl prints what the server's Table says for every kind; the CLI does so
+    for kinds whose columns it does not know (PriorityClass), keyed by uid.
+    An object the Table does not hold (a later watch event) shows its name only.
+    """
+    specs = [("+" if col.get("priority") else "") + ("#" if col.get("type") == "integer" else "")
+             + str(col.get("name") or "") for col in table.get("columnDefinitions") or []]
+    cells = {str(((row.get("object") or {}).get("metadata") or {}).get("uid") or ""):
+             list(row.get("cells") or []) for row in table.get("rows") or []}
+    return Layout(",".join(specs), lambda obj, now: cells.get(
+        str((obj.get("metadata") or {}).get("uid") or ""), [name_of(obj)]))
+

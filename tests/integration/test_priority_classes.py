@@ -121,7 +121,8 @@ def test_schooners_cli_finds_the_kind_through_discovery(apiserver: Apiserver,
     out = subprocess.run([schooner, "--kubeconfig", str(config), "get", "pc"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    # The CLI prints kinds without a built-in layout as NAME and AGE (kubectl asks the server
-    # for its Table; the CLI does not yet).
-    assert out.stdout.split()[:2] == ["NAME", "AGE"]
-    assert "system-cluster-critical" in out.stdout
+    header, *rows = out.stdout.splitlines()
+    # Columns the CLI does not know itself come from the server's Table, as kubectl's do.
+    assert header.split() == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    assert any(r.split()[:3] == ["system-cluster-critical", "2000000000", "false"]
+               for r in rows)

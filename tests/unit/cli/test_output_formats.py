@@ -8,10 +8,11 @@ from typing import Any
 
 import yaml
 
-from apimachinery.resources import by_plural
+from apimachinery.resources import ResourceInfo, by_plural
 from cli.output_formats import (
     TablePrinter,
     format_watch_row,
+    layout_from_table,
     render_json,
     render_names,
     render_table,
@@ -160,3 +161,19 @@ def test_render_yaml_block_style_in_object_order_without_aliases() -> None:
     assert "  nginx.conf: |\n    server {\n      listen 80;\n    }\n" in text
     assert yaml.safe_load(text) == obj
     assert yaml.safe_load(render_yaml([obj]))["kind"] == "List"
+
+
+def test_a_servers_table_gives_the_columns_of_a_kind_the_cli_does_not_know() -> None:
+    table = {"kind": "Table", "columnDefinitions": [
+        {"name": "Name", "type": "string", "priority": 0},
+        {"name": "Value", "type": "integer", "priority": 0},
+        {"name": "Description", "type": "string", "priority": 1}],
+        "rows": [{"cells": ["high", 1000, "for the few"],
+                  "object": {"metadata": {"name": "high", "uid": "u1"}}}]}
+    resource = ResourceInfo("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False)
+    printer = TablePrinter(resource, layout=layout_from_table(table), wide=False,
+                           all_namespaces=False, show_labels=False, no_headers=False)
+    known = {"metadata": {"name": "high", "uid": "u1"}}
+    later = {"metadata": {"name": "low", "uid": "u2"}}  # not in the Table: its name only
+    text = printer.render([known, later], datetime.now(UTC))
+    assert text.splitlines() == ["NAME   VALUE", "high   1000", "low    "]
