@@ -1,8 +1,10 @@
 """Discovery and OpenAPI documents, generated from the served kinds (`apiserver/kinds/`).
 
-kubectl learns what a server offers from `/api`, `/apis` and one
-APIResourceList per group version (the legacy discovery form, which kubectl
-accepts), and needs a minimal OpenAPI v3 document per group version for its
+kubectl learns what a server offers from `/api` and `/apis`: in the aggregated
+form (an `apidiscovery.k8s.io` APIGroupDiscoveryList holding every group,
+version and resource), which it asks for first, or in the legacy form
+(APIVersions / APIGroupList, then one APIResourceList per group version).
+It also needs a minimal OpenAPI v3 document per group version for its
 default `--validate=strict`: one PATCH operation per kind carrying
 `x-kubernetes-group-version-kind` and a `fieldValidation` parameter
 (see shared KUBECTL.md).
