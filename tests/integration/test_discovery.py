@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from apimachinery.client import Client
 from cli.cluster.processes import Apiserver
+from tests.integration.sample_objects import deployment
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.integration
@@ -59,6 +61,24 @@ _LEGACY_LIST = re.compile(r"GET https://\S+?/api(?:s/[^/?\s]+)?/v[^/?\s]+\?timeo
 _ROOT = re.compile(r"GET https://\S+?/apis?\?timeout=\S+ 200 OK")
 
 
+def _kubectl(apiserver: Apiserver, home: Path, namespace: str, *args: str
+             ) -> subprocess.CompletedProcess[str]:
+    """The real kubectl with a HOME of its own (no discovery cache), its requests logged."""
+    assert KUBECTL is not None
+    home.mkdir(parents=True, exist_ok=True)
+    config = apiserver.kubeconfig(home / "kubeconfig")
+    return subprocess.run(
+        [KUBECTL, "--kubeconfig", str(config), "-n", namespace, "-v=6", *args],
+        capture_output=True, text=True, timeout=60,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+
+
+def _took_aggregated(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 0, proc.stderr
+    assert len(_ROOT.findall(proc.stderr)) >= 2, proc.stderr  # /api and /apis, both 200
+    assert _LEGACY_LIST.findall(proc.stderr) == [], proc.stderr
+
+
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 @pytest.mark.parametrize("args", [
     ("api-resources",),
@@ -71,15 +91,8 @@ def test_kubectl_discovers_through_the_aggregated_form(apiserver: Apiserver, tmp
                                                        ) -> None:
     """A fresh HOME (no discovery cache): kubectl asks `/api` and `/apis` for the aggregated
     form first; taking it, it never GETs a group version's legacy APIResourceList."""
-    assert KUBECTL is not None
-    config = apiserver.kubeconfig(tmp_path / "kubeconfig")
-    proc = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(config), "-n", namespace, "-v=6", *args],
-        capture_output=True, text=True, timeout=60,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert proc.returncode == 0, proc.stderr
-    assert len(_ROOT.findall(proc.stderr)) >= 2, proc.stderr  # /api and /apis, both 200
-    assert _LEGACY_LIST.findall(proc.stderr) == [], proc.stderr
+    proc = _kubectl(apiserver, tmp_path, namespace, *args)
+    _took_aggregated(proc)
     if args == ("api-resources",):
         rows = proc.stdout.splitlines()
         assert re.search(r"^pods\s+po\s+v1\s+true\s+Pod$", proc.stdout, re.M), proc.stdout
@@ -89,3 +102,22 @@ def test_kubectl_discovers_through_the_aggregated_form(apiserver: Apiserver, tmp
         assert not any("/" in row.split()[0] for row in rows[1:])  # no subresource rows
     else:
         assert "No resources found" in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+def test_kubectl_finds_subresource_kinds_in_the_aggregated_form(
+        apiserver: Apiserver, client: Client, tmp_path: Path, namespace: str) -> None:
+    """`scale --current-replicas` reads the Scale kind of `deployments/scale` from discovery
+    ("could not find scale subresource ... in discovery information" without it)."""
+    client.create("deployments", deployment("web", replicas=1), namespace)
+    proc = _kubectl(apiserver, tmp_path / "scale", namespace, "scale", "deployment/web",
+                    "--current-replicas=1", "--replicas=2")
+    _took_aggregated(proc)
+    assert "scaled" in proc.stdout
+    assert client.get("deployments", "web", namespace)["spec"]["replicas"] == 2
+
+    wide = _kubectl(apiserver, tmp_path / "wide", namespace, "api-resources", "-o", "wide")
+    _took_aggregated(wide)
+    assert re.search(r"^deployments\s+deploy\s+apps/v1\s+true\s+Deployment\s+"
+                     r"create,delete,deletecollection,get,list,patch,update,watch\s+all$",
+                     wide.stdout, re.M), wide.stdout
