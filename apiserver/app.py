@@ -13,9 +13,10 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import orjson
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -131,12 +132,14 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/api")
     async def api_root(request: Request) -> Response:
         authenticate(request)
-        return json_response(discovery.api_versions(config.advertise_address))
+        return _discovery_root(request, served, core=True,
+                               legacy=lambda: discovery.api_versions(config.advertise_address))
 
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:
         authenticate(request)
-        return json_response(discovery.api_groups(served))
+        return _discovery_root(request, served, core=False,
+                               legacy=lambda: discovery.api_groups(served))
 
     @app.get("/openapi/v3")
     async def openapi_index(request: Request) -> Response:
@@ -175,6 +178,21 @@ def create_app(config: ServerConfig) -> FastAPI:
                 metrics.REQUEST_LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
     return app
+
+
+def _discovery_root(request: Request, served: kinds.Kinds, *, core: bool,
+                    legacy: Callable[[], Object]) -> Response:
+    """`/api` or `/apis`: the aggregated APIGroupDiscoveryList when the Accept header asks
+    for it first (kubectl does), else the legacy APIVersions or APIGroupList."""
+    version = discovery.negotiate_discovery(request.headers.get("accept"))
+    if version is None:
+        response = json_response(legacy())
+    else:
+        response = Response(
+            orjson.dumps(discovery.aggregated_discovery(served, core=core, version=version)),
+            media_type=discovery.aggregated_content_type(version))
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def _discovery_document(served: kinds.Kinds, path: str) -> Object | None:
