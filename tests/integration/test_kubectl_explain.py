@@ -1,0 +1,87 @@
+"""kubectl explain and strict validation against Schooner's generated OpenAPI (real kubectl)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from apiserver import kinds
+from cli.cluster.processes import Apiserver
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
+
+CONFIGMAP = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  a: "1"
+"""
+
+
+@pytest.fixture
+def kubectl(apiserver: Apiserver, tmp_path: Path, namespace: str):
+    """Run kubectl with its own HOME (no stale discovery or OpenAPI cache)."""
+    config = apiserver.kubeconfig(tmp_path / "kubeconfig")
+
+    def run(*args: str, ok: bool = True) -> str:
+        proc = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(config), "-n", namespace, *args],
+            capture_output=True, text=True, timeout=60,
+            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+        if ok:
+            assert proc.returncode == 0, f"kubectl {args}: {proc.stderr}"
+        return proc.stdout + proc.stderr
+
+    return run
+
+
+def _resource_names() -> list[str]:
+    return [r.group_resource for r in kinds.registry().resources]
+
+
+@pytest.mark.parametrize("resource", _resource_names())
+def test_explain_every_served_kind(kubectl, resource: str) -> None:
+    r = next(r for r in kinds.registry().resources if r.group_resource == resource)
+    out = kubectl("explain", resource)
+    assert f"KIND:       {r.kind}" in out
+    assert f"VERSION:    {r.version}" in out
+    assert f"GROUP:      {r.group}" in out or not r.group
+    assert "DESCRIPTION:" in out and "FIELDS:" in out
+    assert "metadata\t<ObjectMeta>" in out
+
+
+def test_explain_a_nested_field(kubectl) -> None:
+    out = kubectl("explain", "pods.spec.containers.ports")
+    assert "FIELD: ports <[]ContainerPort>" in out
+    assert "containerPort\t<integer> -required-" in out
+    assert "protocol\t<string>" in out
+    out = kubectl("explain", "deployments.spec.strategy.rollingUpdate.maxSurge")
+    assert "FIELD: maxSurge <IntOrString>" in out
+    out = kubectl("explain", "pods.spec.containers.resources")
+    assert "limits\t<map[string]Quantity>" in out
+
+
+def test_explain_recursive(kubectl) -> None:
+    out = kubectl("explain", "deployments.apps.spec", "--recursive")
+    for line in ("template\t<PodTemplateSpec> -required-", "containers\t<[]Container>",
+                 "containerPort\t<integer> -required-", "matchLabels\t<map[string]string>"):
+        assert line in out, line
+
+
+def test_apply_sends_strict_field_validation(kubectl, tmp_path: Path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(CONFIGMAP)
+    out = kubectl("apply", "-f", str(manifest), "-v=6")
+    assert "configmap/settings created" in out
+    assert "fieldValidation=Strict" in out
+    manifest.write_text(CONFIGMAP.replace('"1"', '"2"'))
+    out = kubectl("apply", "-f", str(manifest), "-v=6")
+    assert "configmap/settings configured" in out
+    assert "fieldValidation=Strict" in out
