@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from apimachinery import errors
+from apimachinery.client import Client
 from apiserver import kinds
 from cli.cluster.processes import Apiserver
 
@@ -85,3 +87,21 @@ def test_apply_sends_strict_field_validation(kubectl, tmp_path: Path) -> None:
     out = kubectl("apply", "-f", str(manifest), "-v=6")
     assert "configmap/settings configured" in out
     assert "fieldValidation=Strict" in out
+
+
+def test_the_openapi_routes(client: Client) -> None:
+    index = client.request("GET", "/openapi/v3").json()["paths"]
+    assert set(index) >= {"api/v1", "apis/apps/v1", "apis/scheduling.k8s.io/v1"}
+    doc = client.request("GET", index["apis/apps/v1"]["serverRelativeURL"]).json()
+    assert "io.k8s.api.apps.v1.Deployment" in doc["components"]["schemas"]
+    with pytest.raises(errors.NotFound):
+        client.request("GET", "/openapi/v3/apis/nope/v1")
+
+    v2 = client.request("GET", "/openapi/v2", headers={"Accept": "application/json"})
+    assert v2.headers["content-type"].startswith("application/json")
+    assert v2.json()["swagger"] == "2.0"
+    assert client.request("GET", "/openapi/v2").json()["swagger"] == "2.0"
+    with pytest.raises(errors.APIError) as refused:  # kubectl's protobuf-only fallback
+        client.request("GET", "/openapi/v2", headers={
+            "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert refused.value.code == 406
