@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,13 +18,31 @@ KUBECTL = shutil.which("kubectl")
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
 
-CONFIGMAP = """
+MANIFEST = """
 apiVersion: v1
 kind: ConfigMap
 metadata:
   name: settings
 data:
   a: "1"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        env: [{name: A, value: "1"}, {name: B, value: "1"}]
+      - name: sidecar
+        image: busybox
 """
 
 
@@ -57,6 +76,8 @@ def test_explain_every_served_kind(kubectl, resource: str) -> None:
     assert f"GROUP:      {r.group}" in out or not r.group
     assert "DESCRIPTION:" in out and "FIELDS:" in out
     assert "metadata\t<ObjectMeta>" in out
+    recursive = kubectl("explain", resource, "--recursive")
+    assert "    uid\t<string>" in recursive  # metadata.uid, two levels down
 
 
 def test_explain_a_nested_field(kubectl) -> None:
@@ -78,15 +99,22 @@ def test_explain_recursive(kubectl) -> None:
 
 
 def test_apply_sends_strict_field_validation(kubectl, tmp_path: Path) -> None:
-    manifest = tmp_path / "cm.yaml"
-    manifest.write_text(CONFIGMAP)
+    manifest = tmp_path / "objects.yaml"
+    manifest.write_text(MANIFEST)
     out = kubectl("apply", "-f", str(manifest), "-v=6")
-    assert "configmap/settings created" in out
-    assert "fieldValidation=Strict" in out
-    manifest.write_text(CONFIGMAP.replace('"1"', '"2"'))
-    out = kubectl("apply", "-f", str(manifest), "-v=6")
-    assert "configmap/settings configured" in out
-    assert "fieldValidation=Strict" in out
+    assert "configmap/settings created" in out and "deployment.apps/web created" in out
+    assert out.count("fieldValidation=Strict") == 2
+    # The update's strategic merge patch is computed from the v3 schemas' merge keys.
+    manifest.write_text(MANIFEST.replace('"1"', '"2"'))
+    out = kubectl("apply", "-f", str(manifest), "-v=8")
+    assert "configmap/settings configured" in out and "deployment.apps/web configured" in out
+    assert out.count("fieldValidation=Strict") >= 2
+    assert "error calculating patch" not in out
+    assert '$setElementOrder/containers' in out
+    deploy = json.loads(kubectl("get", "deploy", "web", "-o", "json"))
+    containers = deploy["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["web", "sidecar"]
+    assert containers[0]["env"] == [{"name": "A", "value": "2"}, {"name": "B", "value": "2"}]
 
 
 def test_the_openapi_routes(client: Client) -> None:
