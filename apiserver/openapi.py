@@ -47,7 +47,7 @@ API_VERSION = f"v1.{KUBERNETES_MINOR}.0"
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-_VALUE_TYPES = frozenset({QUANTITY, INT_OR_STRING})  # refs to a scalar: no `default: {}`
+_VALUE_TYPES = frozenset({QUANTITY, INT_OR_STRING})  # refs to a scalar: no `allOf` for items
 _REF3 = "#/components/schemas/"
 _REF2 = "#/definitions/"
 
@@ -175,14 +175,12 @@ class OpenAPI:
     def _item_schema(self, annotation: Any) -> Object:
         inner = self._value_schema(annotation)
         if "$ref" in inner and inner["$ref"].removeprefix(_REF3) not in _VALUE_TYPES:
-            return {"allOf": [inner], "default": {}}
+            return {"allOf": [inner]}
         return inner
 
     def _field_schema(self, meta: schema.FieldMeta, extra: Object) -> Object:
         value = self._value_schema(meta.annotation)
         out: Object = ({"allOf": [value]} if "$ref" in value else dict(value))
-        if "$ref" in value and value["$ref"].removeprefix(_REF3) not in _VALUE_TYPES:
-            out["default"] = {}
         out["description"] = meta.description
         for key in _EXTENSIONS:
             if key in extra:
@@ -265,6 +263,10 @@ class OpenAPI:
                 definitions.update(doc["components"]["schemas"])
                 for path, item in doc["paths"].items():
                     paths[path] = _v2_path(item)
+            # Swagger 2.0 has no oneOf: the value types are strings, as in Kubernetes' v2.
+            for name in (INT_OR_STRING, QUANTITY):
+                definitions[name] = {key: value for key, value in definitions[name].items()
+                                     if key != "oneOf"} | {"type": "string"}
             v2: Object = {"swagger": "2.0", "info": {"title": TITLE, "version": API_VERSION},
                           "paths": paths, "definitions": dict(sorted(definitions.items())),
                           "securityDefinitions": {"BearerToken": {
@@ -361,8 +363,8 @@ def _list_schema(r: ResourceInfo, item: str) -> Object:
             "apiVersion": {**string, "description": f"`{r.api_version}`."},
             "kind": {**string, "description": f"`{r.list_kind}`."},
             "items": {"type": "array", "description": f"The {r.plural}.",
-                      "items": {"allOf": [{"$ref": _REF3 + item}], "default": {}}},
-            "metadata": {"allOf": [{"$ref": f"{_REF3}{META}.ListMeta"}], "default": {},
+                      "items": {"allOf": [{"$ref": _REF3 + item}]}},
+            "metadata": {"allOf": [{"$ref": f"{_REF3}{META}.ListMeta"}],
                          "description": "The list's resourceVersion and continue token."},
         },
         "x-kubernetes-group-version-kind": [_gvk(r.group, r.version, r.list_kind)],
