@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import discovery, kinds, metrics, requestinfo
+from . import discovery, kinds, metrics, openapi, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
 from .config import ServerConfig
 from .handlers import Handlers
@@ -43,6 +43,7 @@ __all__ = ["ServerConfig", "create_app"]
 def create_app(config: ServerConfig) -> FastAPI:
     storage = Storage(config.etcd_servers)
     served = kinds.registry()
+    documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
         k.resource.plural: k.allocator(storage, config) for k in served if k.allocator})
     caches = WatchCaches(storage, history=config.watch_cache_size,
@@ -144,15 +145,24 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/openapi/v3")
     async def openapi_index(request: Request) -> Response:
         authenticate(request)
-        return json_response(discovery.openapi_index(served))
+        return json_response(documents.index())
 
     @app.get("/openapi/v3/{key:path}")
     async def openapi_document(request: Request, key: str) -> Response:
         authenticate(request)
-        gv = discovery.openapi_key_to_group_version(key)
-        if gv is None or discovery.resource_list(served, gv) is None:
+        gv = openapi.key_to_group_version(key)
+        doc = documents.document(gv) if gv is not None else None
+        if doc is None:
             raise errors.NotFound(f"no OpenAPI document for {key}")
-        return json_response(discovery.openapi_document(served, gv))
+        return json_response(doc)
+
+    @app.get("/openapi/v2")
+    async def openapi_v2(request: Request) -> Response:
+        authenticate(request)
+        # kubectl asks for v2 in protobuf only, as a fallback when v3 fails; JSON only here.
+        if not _accepts_json(request.headers.get("accept", "")):
+            raise errors.NotAcceptable("only application/json is served for /openapi/v2")
+        return json_response(documents.v2())
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
@@ -205,6 +215,14 @@ def _discovery_document(served: kinds.Kinds, path: str) -> Object | None:
     if parts[:1] == ["apis"] and len(parts) == 3:
         return discovery.resource_list(served, f"{parts[1]}/{parts[2]}")
     return None
+
+
+def _accepts_json(accept: str) -> bool:
+    """Whether an Accept header allows a JSON answer (no header allows anything)."""
+    if not accept.strip():
+        return True
+    types_ = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return bool(types_ & {"application/json", "application/*", "*/*"})
 
 
 async def _bootstrap(registry: Registry, config: ServerConfig) -> None:

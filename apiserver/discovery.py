@@ -1,13 +1,10 @@
-"""Discovery and OpenAPI documents, generated from the served kinds (`apiserver/kinds/`).
+"""Discovery documents, generated from the served kinds (`apiserver/kinds/`).
 
 kubectl learns what a server offers from `/api` and `/apis`: in the aggregated
 form (an `apidiscovery.k8s.io` APIGroupDiscoveryList holding every group,
 version and resource), which it asks for first, or in the legacy form
 (APIVersions / APIGroupList, then one APIResourceList per group version).
-It also needs a minimal OpenAPI v3 document per group version for its
-default `--validate=strict`: one PATCH operation per kind carrying
-`x-kubernetes-group-version-kind` and a `fieldValidation` parameter
-(see shared KUBECTL.md).
+The OpenAPI documents are `openapi.py`'s.
 """
 
 from __future__ import annotations
@@ -16,10 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import orjson
-
 from apimachinery.meta import Object
-from apimachinery.resources import ResourceInfo
 
 from . import __version__
 from .kind import Kind
@@ -276,57 +270,3 @@ def resource_list(kinds: Kinds, group_version: str) -> Object | None:
             entries.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
             "resources": entries}
-
-
-def _openapi_key(gv: str) -> str:
-    return f"apis/{gv}" if "/" in gv else f"api/{gv}"
-
-
-def openapi_index(kinds: Kinds) -> Object:
-    paths = {}
-    for gv in kinds.group_versions():
-        digest = hashlib.sha256(orjson.dumps(openapi_document(kinds, gv))).hexdigest()[:16]
-        digest = digest.upper()
-        paths[_openapi_key(gv)] = {"serverRelativeURL": f"/openapi/v3/{_openapi_key(gv)}"
-                                                        f"?hash={digest}"}
-    return {"paths": paths}
-
-
-def openapi_document(kinds: Kinds, group_version: str) -> Object:
-    """A minimal OpenAPI v3 document: what kubectl's strict field validation looks for."""
-    paths: Object = {}
-    for r in kinds.resources:
-        if r.api_version != group_version:
-            continue
-        paths[_object_path_template(r)] = {"patch": _patch_operation(r)}
-    return {"openapi": "3.0.0",
-            "info": {"title": "Schooner", "version": f"v1.{KUBERNETES_MINOR}.0"},
-            "paths": paths}
-
-
-def _object_path_template(r: ResourceInfo) -> str:
-    scope = "/namespaces/{namespace}" if r.namespaced else ""
-    return f"{r.path_prefix}{scope}/{r.plural}/{{name}}"
-
-
-def _patch_operation(r: ResourceInfo) -> Object:
-    return {
-        "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version,
-                                            "kind": r.kind},
-        "x-kubernetes-action": "patch",
-        "parameters": [
-            {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-            {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
-        ],
-        "responses": {"200": {"description": "OK"}},
-    }
-
-
-def openapi_key_to_group_version(key: str) -> str | None:
-    """`apis/apps/v1` -> `apps/v1`; `api/v1` -> `v1`."""
-    parts = key.strip("/").split("/")
-    if parts[:1] == ["api"] and len(parts) == 2:
-        return parts[1]
-    if parts[:1] == ["apis"] and len(parts) == 3:
-        return f"{parts[1]}/{parts[2]}"
-    return None
