@@ -31,6 +31,21 @@ def wants_table(request: Request) -> bool:
     return "as=Table" in first
 
 
+def check_acceptable(request: Request) -> None:
+    """406 when the client accepts nothing but Kubernetes protobuf: answers are JSON only.
+
+    client-go's typed clients send `application/vnd.kubernetes.protobuf,application/json`
+    and decode by the response's Content-Type, so JSON suits them; only a client asking
+    for protobuf alone is refused (Kubernetes would answer in protobuf).
+    """
+    accept = request.headers.get("accept", "")
+    ranges = [r.split(";")[0].strip().lower() for r in accept.split(",") if r.strip()]
+    if ranges and all(r == protobuf.MEDIA_TYPE for r in ranges):
+        raise errors.NotAcceptable(
+            f"only the following media types are accepted: {JSON} (the server does not "
+            f"answer in {protobuf.MEDIA_TYPE} yet)")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past `limit` bytes (etcd's request size limit)."""
     declared = request.headers.get("content-length")

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.requests import Request
 
 from apimachinery import errors
 from apiserver import protobuf
 from apiserver.protobuf.codec import MAGIC, wrap
 from apiserver.protobuf.wireformat import len_field, varint, varint_field
-from apiserver.wire import decode_object
+from apiserver.wire import check_acceptable, decode_object
 from tests.unit.apiserver import validation_objects as objects
 from tests.unit.apiserver.protobuf.recorder import COMMANDS, GOLDEN, capture
 
@@ -328,3 +329,23 @@ def test_empty_value_structs_of_loose_fields_decode_as_empty() -> None:
 def test_content_type_parameters_are_ignored() -> None:
     body = (GOLDEN / "namespace.pb").read_bytes()
     assert decode_object(body, f"{PB}; charset=utf-8") == EXPECTED["namespace"]
+
+
+# -- Accept ---------------------------------------------------------------------------
+
+def _request(accept: str | None) -> Request:
+    headers = [] if accept is None else [(b"accept", accept.encode())]
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
+
+
+@pytest.mark.parametrize("accept", [
+    None, "", "application/json", f"{PB},application/json", f"{PB}, */*",
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"])
+def test_json_is_acceptable(accept: str | None) -> None:
+    check_acceptable(_request(accept))
+
+
+@pytest.mark.parametrize("accept", [PB, f"{PB};stream=watch", f"{PB}, {PB};as=Table"])
+def test_protobuf_alone_is_406(accept: str) -> None:
+    with pytest.raises(errors.NotAcceptable):
+        check_acceptable(_request(accept))
