@@ -234,7 +234,10 @@ def _decode_time(data: bytes, *, micro: bool, parent: Message) -> str | None:
                 nanos = signed(value)
     if not data:
         return None  # Go's zero Time is written as an empty message; JSON says null
-    moment = datetime.fromtimestamp(seconds, UTC)
+    try:
+        moment = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise DecodeError(f"{parent.name}: time {seconds}s is out of range") from None
     if micro:
         return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos // 1000:06d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
