@@ -3,10 +3,11 @@
 Each model field carries its Kubernetes field number (`field(..., protobuf=N)`,
 apimachinery/models/schema.py); this module turns a model into a `Message`: number ->
 `Field` (wire name, value type, repeated or not). Types the JSON schema cannot tell
-apart are named here: `Time` and `MicroTime` ({seconds=1, nanos=2}), `IntOrString`
-({type=1, intVal=2, strVal=3}), `Quantity` ({string=1}), `RawExtension` and `FieldsV1`
-({raw=1}, JSON bytes), the byte maps of Secret and ConfigMap, and `managedFields`
-(kept as loose dicts by the models). Fields Go embeds
+apart are named here: `Time` ({seconds=1, nanos=2}), `IntOrString` ({type=1, intVal=2,
+strVal=3}), `Quantity` ({string=1}), `RawExtension` and `FieldsV1` ({raw=1}, JSON
+bytes) and `managedFields` (kept as loose dicts by the models); what only the Go type
+knows (pointer fields, byte maps, MicroTime) each model declares in its
+`protobuf_hints` (apimachinery/models/meta.py, `K8sModel`). Fields Go embeds
 inline (`embedded`) become an inline sub-message whose fields land in the parent
 object. `apiVersion`/`kind` are not part of an object's message: they travel in the
 `runtime.Unknown` envelope (`codec`).
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import functools
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
 from apimachinery.models import meta as models_meta
-from apimachinery.models.schema import TYPE_META, FieldMeta, fields
+from apimachinery.models.schema import TYPE_META, FieldMeta, ProtobufHint, fields
 
 Scalar = Literal["string", "bytes", "int", "bool", "time", "microtime", "intorstr",
                  "quantity", "rawextension", "loose"]
@@ -52,37 +54,6 @@ class Message:
     fields: dict[int, Field] = field(default_factory=dict, compare=False, hash=False)
     inline: bool = False  # a Go embedded struct: its fields belong to the parent object
 
-
-# Pointer fields where a zero differs from absence (`replicas: 0`, `optional: false`).
-_POINTERS = {
-    "DeploymentSpec": {"replicas", "revisionHistoryLimit", "progressDeadlineSeconds"},
-    "ReplicaSetSpec": {"replicas"},
-    "StatefulSetSpec": {"replicas", "revisionHistoryLimit"},
-    "RollingUpdateStatefulSetStrategy": {"partition"},
-    "PodSpec": {"terminationGracePeriodSeconds", "activeDeadlineSeconds",
-                "automountServiceAccountToken", "enableServiceLinks", "priority",
-                "shareProcessNamespace", "hostUsers", "preemptionPolicy"},
-    "Probe": {"terminationGracePeriodSeconds"},
-    "ConfigMap": {"immutable"},
-    "Secret": {"immutable"},
-    "ConfigMapKeySelector": {"optional"},
-    "SecretKeySelector": {"optional"},
-    "ConfigMapEnvSource": {"optional"},
-    "SecretEnvSource": {"optional"},
-    "ConfigMapVolumeSource": {"optional", "defaultMode"},
-    "SecretVolumeSource": {"optional", "defaultMode"},
-    "KeyToPath": {"mode"},
-    "ServiceSpec": {"allocateLoadBalancerNodePorts"},
-    "LeaseSpec": {"holderIdentity", "leaseDurationSeconds", "leaseTransitions", "strategy",
-                  "preferredHolder"},
-    "PriorityClass": {"value", "preemptionPolicy"},
-    "ContainerStatus": {"restartCount", "ready", "started"},
-    "EndpointPort": {"port"},
-}
-# Fields whose JSON form is base64 of the bytes the protobuf message carries.
-_BYTES = {("Secret", "data"), ("ConfigMap", "binaryData")}
-# metav1.MicroTime: microseconds in JSON.
-_MICRO = {("LeaseSpec", "acquireTime"), ("LeaseSpec", "renewTime"), ("Event", "eventTime")}
 
 # meta/v1 ManagedFieldsEntry (the models keep managedFields as loose dicts).
 MANAGED_FIELDS_ENTRY = Message("ManagedFieldsEntry", {
@@ -145,10 +116,12 @@ def _value_type(annotation: Any) -> Scalar | Message:
 
 
 def _field(model: type[BaseModel], meta: FieldMeta) -> Field:
-    keep = meta.required or meta.json_name in _POINTERS.get(model.__name__, ())
+    hints: Mapping[str, ProtobufHint] = getattr(model, "protobuf_hints", {})
+    hint = hints.get(meta.json_name)
+    keep = meta.required or hint == "pointer"
     annotation = _bare(meta.annotation)
     origin = get_origin(annotation)
-    if (model.__name__, meta.json_name) in _BYTES:
+    if hint == "bytes":
         return Field(meta.json_name, Map("bytes"))
     if model is models_meta.ObjectMeta and meta.json_name == "managedFields":
         return Field(meta.json_name, MANAGED_FIELDS_ENTRY, repeated=True)
@@ -162,7 +135,7 @@ def _field(model: type[BaseModel], meta: FieldMeta) -> Field:
     info = model.model_fields[meta.name]
     full = Annotated[(meta.annotation, *info.metadata)] if info.metadata else meta.annotation
     value = _value_type(full)
-    if value == "time" and (model.__name__, meta.json_name) in _MICRO:
+    if value == "time" and hint == "microtime":
         value = "microtime"
     return Field(meta.json_name, value, keep_zero=keep)
 

@@ -396,3 +396,33 @@ def test_random_messages_of_every_kind_decode_or_fail_cleanly() -> None:
             for body in (bytes(noisy), rng.randbytes(rng.randint(1, 64))):
                 with contextlib.suppress(protobuf.DecodeError):
                     protobuf.decode(wrap(kind.resource.api_version, kind.resource.kind, body))
+
+
+# -- the models' protobuf_hints -------------------------------------------------------
+
+def test_protobuf_hints_name_real_fields_of_the_right_type() -> None:
+    from apimachinery.models.schema import fields, iter_models
+    from apiserver.kinds import registry
+    from apiserver.protobuf.schema import message
+
+    hinted = 0
+    for model in iter_models(*(k.model for k in registry())):
+        hints = getattr(model, "protobuf_hints", {})
+        described = {f.name: f for f in message(model).fields.values()}
+        for name, hint in hints.items():
+            hinted += 1
+            assert name in fields(model), f"{model.__name__}.{name}"
+            kind = described[name].type
+            expected = {"pointer": ("string", "int", "bool"), "microtime": ("microtime",)}
+            if hint == "bytes":
+                assert kind == protobuf.schema.Map("bytes"), f"{model.__name__}.{name}"
+            else:
+                assert kind in expected[hint], f"{model.__name__}.{name}: {kind}"
+    assert hinted >= 30
+
+
+def test_kubectl_create_priorityclass_value_zero_survives() -> None:
+    raw = len_field(1, len_field(1, b"zero")) + varint_field(2, 0) + varint_field(3, 0)
+    assert protobuf.decode(wrap("scheduling.k8s.io/v1", "PriorityClass", raw)) == {
+        "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+        "metadata": {"name": "zero"}, "value": 0}
