@@ -79,6 +79,41 @@ def test_kubectl_create_generators(kubectl, client: Client, namespace: str) -> N
         client.delete("namespaces", created)
 
 
+def test_more_typed_generators(kubectl, client: Client, namespace: str) -> None:
+    """Services, a docker-registry secret, and zeros that mean something (pointer fields)."""
+    assert "service/web created" in kubectl("create", "service", "clusterip", "web",
+                                            "--tcp=80:8080")
+    assert "service/np created" in kubectl("create", "service", "nodeport", "np",
+                                           "--tcp=80:http")
+    web = client.get("services", "web", namespace)
+    assert [(p["port"], p["targetPort"]) for p in web["spec"]["ports"]] == [(80, 8080)]
+    (port,) = client.get("services", "np", namespace)["spec"]["ports"]
+    assert port["targetPort"] == "http" and port["nodePort"] > 0
+
+    assert "secret/reg created" in kubectl(
+        "create", "secret", "docker-registry", "reg", "--docker-server=r.example",
+        "--docker-username=u", "--docker-password=p")
+    reg = client.get("secrets", "reg", namespace)
+    assert reg["type"] == "kubernetes.io/dockerconfigjson"
+    auths = json.loads(base64.b64decode(reg["data"][".dockerconfigjson"]))["auths"]
+    assert auths["r.example"]["username"] == "u"
+
+    assert "deployment.apps/idle created" in kubectl(
+        "create", "deployment", "idle", "--image=a", "--image=b", "--replicas=0")
+    idle = client.get("deployments", "idle", namespace)
+    assert idle["spec"]["replicas"] == 0
+    assert [c["image"] for c in idle["spec"]["template"]["spec"]["containers"]] == ["a", "b"]
+
+    name = f"zero-{namespace}"
+    assert "created" in kubectl("create", "priorityclass", name, "--value=0",
+                                "--preemption-policy=Never")
+    try:
+        pc = client.get("priorityclasses", name)
+        assert pc["value"] == 0 and pc["preemptionPolicy"] == "Never"
+    finally:
+        client.delete("priorityclasses", name)
+
+
 def _post(apiserver: Apiserver, path: str, body: bytes, accept: str) -> httpx.Response:
     with apiserver.http() as http:
         return http.post(path, content=body, headers={"Content-Type": PB, "Accept": accept})
