@@ -114,7 +114,7 @@ def _decode_into(out: dict[str, Any], described: Field, wire_type: int, value: i
         return
     item = _decode_value(kind, wire_type, value, described, parent)
     if described.repeated:
-        out.setdefault(name, []).append(item)
+        out.setdefault(name, []).append(_zero(kind) if item is _ZERO else item)
     elif item is _ZERO:
         if described.keep_zero:
             out[name] = _zero(kind)

@@ -426,3 +426,8 @@ def test_kubectl_create_priorityclass_value_zero_survives() -> None:
     assert protobuf.decode(wrap("scheduling.k8s.io/v1", "PriorityClass", raw)) == {
         "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
         "metadata": {"name": "zero"}, "value": 0}
+
+
+def test_empty_strings_inside_lists_are_kept() -> None:
+    obj = _pod(containers=[{"name": "c", "image": "busybox", "args": ["", "x", ""]}])
+    assert _round_trip(obj) == obj
