@@ -33,7 +33,7 @@ from .registry import Registry
 from .storage import Storage
 from .watch import WatchService
 from .watchcache import WatchCaches
-from .wire import json_response
+from .wire import check_acceptable, json_response
 
 log = logging.getLogger("apiserver")
 
@@ -167,6 +167,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
         authenticate(request)
+        check_acceptable(request)
         path = "/" + root
         doc = _discovery_document(served, path) if request.method == "GET" else None
         if doc is not None:

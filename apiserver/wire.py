@@ -15,6 +15,8 @@ from fastapi import Request, Response
 from apimachinery import errors
 from apimachinery.meta import Object
 
+from . import protobuf
+
 JSON = "application/json"
 
 
@@ -27,6 +29,21 @@ def wants_table(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     first = accept.split(",")[0]
     return "as=Table" in first
+
+
+def check_acceptable(request: Request) -> None:
+    """406 when the client accepts nothing but Kubernetes protobuf: answers are JSON only.
+
+    client-go's typed clients send `application/vnd.kubernetes.protobuf,application/json`
+    and decode by the response's Content-Type, so JSON suits them; only a client asking
+    for protobuf alone is refused (Kubernetes would answer in protobuf).
+    """
+    accept = request.headers.get("accept", "")
+    ranges = [r.split(";")[0].strip().lower() for r in accept.split(",") if r.strip()]
+    if ranges and all(r == protobuf.MEDIA_TYPE for r in ranges):
+        raise errors.NotAcceptable(
+            f"only the following media types are accepted: {JSON} (the server does not "
+            f"answer in {protobuf.MEDIA_TYPE} yet)")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -43,8 +60,16 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def decode_object(body: bytes, content_type: str) -> Object:
-    """A JSON or YAML request body as an object; 400 when it is malformed or not an object."""
+    """A JSON, YAML or Kubernetes protobuf request body as an object; 400 when it is
+    malformed or not an object, 415 for a protobuf kind Schooner cannot read."""
     media = content_type.split(";")[0].strip().lower() or JSON
+    if media == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode(body)
+        except protobuf.Unsupported as exc:
+            raise errors.UnsupportedMediaType(str(exc)) from None
+        except protobuf.DecodeError as exc:
+            raise errors.BadRequest(f"invalid protobuf in request body: {exc}") from None
     if media in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
             obj = yaml.safe_load(body.decode("utf-8", errors="replace"))
@@ -58,7 +83,8 @@ def decode_object(body: bytes, content_type: str) -> Object:
     else:
         raise errors.UnsupportedMediaType(
             f"the body of the request was in an unknown format ({media}); accepted media "
-            "types are application/json and application/yaml")
+            "types are application/json, application/yaml and "
+            f"{protobuf.MEDIA_TYPE}")
     if not isinstance(obj, dict):
         raise errors.BadRequest("the request body must be a JSON or YAML object, got "
                                 f"{type(obj).__name__ if obj is not None else 'nothing'}")

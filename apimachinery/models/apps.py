@@ -7,7 +7,8 @@ since Schooner only reads their names.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
 from apimachinery.models.meta import (
     ApiVersion,
@@ -19,7 +20,7 @@ from apimachinery.models.meta import (
     TypedObject,
 )
 from apimachinery.models.pod import PodTemplateSpec
-from apimachinery.models.schema import field
+from apimachinery.models.schema import ProtobufHint, field
 
 _CONDITION_TYPE = "The aspect the condition is about."
 _CONDITION_STATUS = "True, False or Unknown."
@@ -110,6 +111,10 @@ class DeploymentStrategy(K8sModel):
 class DeploymentSpec(K8sModel):
     """The desired pods of a Deployment, and how to roll out a change to them."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "replicas": "pointer", "revisionHistoryLimit": "pointer",
+        "progressDeadlineSeconds": "pointer"}
+
     replicas: Annotated[int | None, field(
         "How many pods to run; defaults to 1.", protobuf=1)] = None
     selector: Annotated[LabelSelector, field(_SELECTOR, protobuf=2)]
@@ -170,6 +175,8 @@ class Deployment(TypedObject):
 class ReplicaSetSpec(K8sModel):
     """The desired pods of a ReplicaSet."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"replicas": "pointer"}
+
     replicas: Annotated[int | None, field(
         "How many pods to run; defaults to 1.", protobuf=1)] = None
     min_ready_seconds: Annotated[int | None, field(_MIN_READY, protobuf=4)] = None
@@ -213,6 +220,8 @@ class ReplicaSet(TypedObject):
 class RollingUpdateStatefulSetStrategy(K8sModel):
     """How a StatefulSet's rolling update proceeds."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"partition": "pointer"}
+
     partition: Annotated[int | None, field(
         "Only pods with an ordinal at or above this are updated; defaults to 0.",
         protobuf=1)] = None
@@ -233,6 +242,9 @@ class StatefulSetUpdateStrategy(K8sModel):
 
 class StatefulSetSpec(K8sModel):
     """Pods with stable names (`<set>-0`, `<set>-1`...), DNS names and storage."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "replicas": "pointer", "revisionHistoryLimit": "pointer"}
 
     replicas: Annotated[int | None, field(
         "How many pods to run; defaults to 1.", protobuf=1)] = None

@@ -8,10 +8,11 @@ container's `name`, a container status's `imageID`) are required here too.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
 from apimachinery.models.meta import IntOrString, K8sModel, ResourceList, Time
-from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, PROBE_HANDLER, field
+from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, PROBE_HANDLER, ProtobufHint, field
 
 # -- environment ------------------------------------------------------------------
 
@@ -22,6 +23,8 @@ _OPTIONAL_REF = ("When true, a missing object or key is skipped instead of keepi
 class ConfigMapKeySelector(K8sModel):
     """One key of a ConfigMap in the pod's namespace, as an environment variable's value."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
+
     name: Annotated[str | None, field(
         "Name of the ConfigMap, in the pod's namespace (required).", protobuf=1,
         embedded=LOCAL_OBJECT_REFERENCE)] = None
@@ -31,6 +34,8 @@ class ConfigMapKeySelector(K8sModel):
 
 class SecretKeySelector(K8sModel):
     """One key of a Secret in the pod's namespace, as an environment variable's value."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
 
     name: Annotated[str | None, field(
         "Name of the Secret, in the pod's namespace (required).", protobuf=1,
@@ -84,6 +89,8 @@ class EnvVar(K8sModel):
 class ConfigMapEnvSource(K8sModel):
     """A ConfigMap whose every key becomes an environment variable."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
+
     name: Annotated[str | None, field(
         "Name of the ConfigMap, in the pod's namespace (required).", protobuf=1,
         embedded=LOCAL_OBJECT_REFERENCE)] = None
@@ -94,6 +101,8 @@ class ConfigMapEnvSource(K8sModel):
 
 class SecretEnvSource(K8sModel):
     """A Secret whose every key becomes an environment variable."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
 
     name: Annotated[str | None, field(
         "Name of the Secret, in the pod's namespace (required).", protobuf=1,
@@ -207,6 +216,9 @@ class TCPSocketAction(K8sModel):
 
 class Probe(K8sModel):
     """Liveness/readiness/startup probe: one handler plus the timing fields."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "terminationGracePeriodSeconds": "pointer"}
 
     exec: Annotated[ExecAction | None, field(
         "Probe by running a command in the container.", protobuf=1,
@@ -383,6 +395,9 @@ class ContainerState(K8sModel):
 
 class ContainerStatus(K8sModel):
     """What the agent last saw of one container; written by the agent only."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "restartCount": "pointer", "ready": "pointer", "started": "pointer"}
 
     name: Annotated[str, field("The container's name in the pod spec.", protobuf=1)]
     ready: Annotated[bool, field(

@@ -6,14 +6,20 @@ one Lease each; both only read and write these spec fields.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
 from apimachinery.models.meta import ApiVersion, K8sModel, Kind, Time, TypedObject
-from apimachinery.models.schema import field
+from apimachinery.models.schema import ProtobufHint, field
 
 
 class LeaseSpec(K8sModel):
     """Who holds the lease and until when."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "holderIdentity": "pointer", "leaseDurationSeconds": "pointer",
+        "leaseTransitions": "pointer", "acquireTime": "microtime", "renewTime": "microtime",
+        "strategy": "pointer", "preferredHolder": "pointer"}
 
     holder_identity: Annotated[str | None, field(
         "The holder: a node's name for its heartbeat lease, the elected instance's "

@@ -8,7 +8,8 @@ are written out instead of generated.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
 from apimachinery.models.meta import (
     IntOrString,
@@ -20,7 +21,7 @@ from apimachinery.models.meta import (
     TypedObject,
 )
 from apimachinery.models.pod import PodSpec, PodStatus
-from apimachinery.models.schema import field
+from apimachinery.models.schema import ProtobufHint, field
 
 # -- Namespace --------------------------------------------------------------------
 
@@ -288,6 +289,8 @@ class EndpointAddress(K8sModel):
 class EndpointPort(K8sModel):
     """One port of the endpoints, named after the Service port it serves."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "pointer"}
+
     name: Annotated[str | None, field(
         "The Service port's name; required when there are several ports.",
         protobuf=1)] = None
@@ -326,6 +329,9 @@ class Endpoints(TypedObject):
 class ConfigMap(TypedObject):
     """Configuration as keys and values, for environment variables and volume files."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "binaryData": "bytes", "immutable": "pointer"}
+
     kind: Kind = "ConfigMap"
     data: Annotated[dict[str, str] | None, field(
         "UTF-8 values by key; keys are file-name-like, and data plus binaryData may "
@@ -340,6 +346,8 @@ class ConfigMap(TypedObject):
 
 class Secret(TypedObject):
     """`data` values are base64 strings on the wire; `stringData` is write-only plain text."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"data": "bytes", "immutable": "pointer"}
 
     kind: Kind = "Secret"
     data: Annotated[dict[str, str] | None, field(
@@ -372,6 +380,8 @@ class EventSource(K8sModel):
 
 class Event(TypedObject):
     """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"eventTime": "microtime"}
 
     kind: Kind = "Event"
     involved_object: Annotated[ObjectReference, field(

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from apimachinery.models.schema import TYPE_META, field
+from apimachinery.models.schema import TYPE_META, ProtobufHint, field
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
@@ -73,6 +73,12 @@ class K8sModel(BaseModel):
     """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # Facts of Kubernetes' Go type that the JSON types do not tell, by wire name, for the
+    # protobuf codec: "pointer" (Go omits the field when unset, so a zero value on the
+    # wire means something: `replicas: 0`, `optional: false`; other scalars are written
+    # even when zero and a zero there means "unset"), "bytes" (a map of bytes, base64 in
+    # JSON: Secret.data) and "microtime" (metav1.MicroTime, microseconds in JSON).
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

@@ -10,7 +10,8 @@ Schooner does with the field, and where it only stores it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
 from apimachinery.models.container import Container, ContainerStatus
 from apimachinery.models.meta import (
@@ -20,13 +21,15 @@ from apimachinery.models.meta import (
     Quantity,
     Time,
 )
-from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, VOLUME_SOURCE, field
+from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, VOLUME_SOURCE, ProtobufHint, field
 
 # -- volumes ----------------------------------------------------------------------
 
 
 class KeyToPath(K8sModel):
     """One key of a ConfigMap or Secret volume, written to a file of its own path."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"mode": "pointer"}
 
     key: Annotated[str, field("The key to write.", protobuf=1)]
     path: Annotated[str, field(
@@ -50,6 +53,9 @@ class EmptyDirVolumeSource(K8sModel):
 class ConfigMapVolumeSource(K8sModel):
     """A ConfigMap's keys as files, written by the agent and mounted read-only."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "defaultMode": "pointer", "optional": "pointer"}
+
     name: Annotated[str | None, field(
         "Name of the ConfigMap, in the pod's namespace (required).", protobuf=1,
         embedded=LOCAL_OBJECT_REFERENCE)] = None
@@ -65,6 +71,9 @@ class ConfigMapVolumeSource(K8sModel):
 
 class SecretVolumeSource(K8sModel):
     """A Secret's keys as files, decoded, written by the agent and mounted read-only."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "defaultMode": "pointer", "optional": "pointer"}
 
     secret_name: Annotated[str | None, field(
         "Name of the Secret, in the pod's namespace (required).", protobuf=1)] = None
@@ -210,6 +219,11 @@ class Affinity(K8sModel):
 
 class PodSpec(K8sModel):
     """What a pod runs and where: containers, volumes, scheduling constraints."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "terminationGracePeriodSeconds": "pointer", "activeDeadlineSeconds": "pointer",
+        "automountServiceAccountToken": "pointer", "enableServiceLinks": "pointer",
+        "priority": "pointer"}
 
     containers: Annotated[list[Container], field(
         "The pod's containers, at least one; the agent runs them together in one "

@@ -22,7 +22,9 @@ explain` and strategic merge patch read the same declaration:
   `apiVersion` and `kind` are `TypeMeta`'s fields 1 and 2, and `TypeMeta`
   travels as field 1 (`typeMeta`) of the `runtime.Unknown` envelope that frames
   every top-level object, not inside the object's own message (`TYPE_META`).
-  `None` marks a field Kubernetes' type does not have.
+  `None` marks a field Kubernetes' type does not have. What the Go type says and
+  the JSON type cannot (a pointer whose zero means something, a map of bytes, a
+  MicroTime) a model declares once in its `protobuf_hints` (`K8sModel`).
 - `list_type`, `list_map_keys`: the `+listType` (atomic, set, map) and
   `+listMapKey` markers, what server-side apply and OpenAPI read.
 - `merge_key`, `patch_strategy`: the `patchMergeKey` and `patchStrategy` tags
@@ -54,6 +56,8 @@ PROTOBUF = "x-schooner-protobuf"
 PROTOBUF_EMBEDDED = "x-schooner-protobuf-embedded"
 
 ListType = Literal["atomic", "set", "map"]
+# What a model's `protobuf_hints` may say of a field (see K8sModel.protobuf_hints).
+ProtobufHint = Literal["pointer", "bytes", "microtime"]
 _PATCH_STRATEGIES = frozenset({"merge", "retainKeys"})
 
 # The embedded members named in Kubernetes' protobuf tags.

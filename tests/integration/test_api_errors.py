@@ -23,9 +23,11 @@ CASES = [
                                                               "application/yaml"},
      400, "invalid YAML"),
     ("body not an object", "POST", PODS, b"[1, 2]", JSON, 400, "must be a JSON or YAML"),
-    ("unsupported media type", "POST", PODS, b"x", {"Content-Type":
-                                                    "application/vnd.kubernetes.protobuf"},
+    ("unsupported media type", "POST", PODS, b"x", {"Content-Type": "application/cbor"},
      415, "unknown format"),
+    ("malformed protobuf", "POST", PODS, b"x", {"Content-Type":
+                                                "application/vnd.kubernetes.protobuf"},
+     400, "invalid protobuf"),
     ("invalid name", "POST", PODS, _pod("Bad_Name"), JSON, 422, "metadata.name"),
     ("missing name", "POST", PODS, {"kind": "Pod", "metadata": {},
                                     "spec": {"containers": [{"name": "c", "image": "b"}]}},

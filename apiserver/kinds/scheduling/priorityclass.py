@@ -21,17 +21,17 @@ import asyncio
 import math
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from apimachinery import errors
 from apimachinery.meta import Object, name_of
 from apimachinery.models import TypedObject
 from apimachinery.models.meta import ApiVersion
 from apimachinery.models.meta import Kind as KindName
-from apimachinery.models.schema import field
+from apimachinery.models.schema import ProtobufHint, field
 from apimachinery.printers import Layout, age
 from apimachinery.resources import ResourceInfo
 from apiserver.config import ServerConfig
@@ -67,6 +67,9 @@ _INT32 = (-(2**31), 2**31 - 1)
 
 class PriorityClass(TypedObject):
     """A named priority for pods; pods name it in `spec.priorityClassName`."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "value": "pointer", "preemptionPolicy": "pointer"}
 
     api_version: ApiVersion = "scheduling.k8s.io/v1"
     kind: KindName = "PriorityClass"
