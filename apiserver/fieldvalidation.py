@@ -1,0 +1,213 @@
+"""fieldValidation: unknown and duplicate fields of a written object, as Kubernetes treats them.
+
+A field is known when the kind's model declares it (`apimachinery.models.schema`):
+the walk follows the object's keys through the models by wire name, stepping
+into list items and map values; a map (labels, data) keeps any key, and a
+field the models type loosely (`dict[str, Any]`) keeps whatever is under it.
+Every other key is unknown: it is never stored, and the request's
+`fieldValidation` parameter says what the client hears of it
+(`k8s.io/apiserver/pkg/endpoints/handlers/rest.go`):
+
+- `Strict`: 400 BadRequest naming every unknown or duplicate field,
+  `ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding
+  error: unknown field "spec.foo"`;
+- `Warn` (the default when absent): the write goes through without them, and
+  each one comes back as a `Warning: 299 - "unknown field \\"spec.foo\\""` header;
+- `Ignore`: dropped silently.
+
+Paths are Kubernetes': `spec.containers[0].foo`, `metadata.labels[k]` style
+for map values. Duplicate keys are found in a JSON body's text (a parsed body
+has lost them); YAML and protobuf bodies are not checked for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, Final, get_args, get_origin
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from apimachinery import errors
+from apimachinery.meta import Object
+from apimachinery.models.schema import fields, unwrap
+from apimachinery.resources import ResourceInfo
+
+STRICT: Final = "Strict"
+WARN: Final = "Warn"
+IGNORE: Final = "Ignore"
+_MODES = (STRICT, WARN, IGNORE)
+
+# How a declared field's value is walked.
+_LEAF, _MODEL, _LIST, _MAP = 0, 1, 2, 3
+Plan = dict[str, tuple[int, Any]]
+
+
+@functools.cache
+def _plan(model: type[BaseModel]) -> Plan:
+    """For each wire name `model` declares: how to walk its value, and the model below it."""
+    out: Plan = {}
+    for name, meta in fields(model).items():
+        inner = unwrap(meta.annotation)
+        origin = get_origin(inner)
+        if origin is list:
+            item = unwrap(get_args(inner)[0])
+            out[name] = (_LIST, item) if _is_model(item) else (_LEAF, None)
+        elif origin is dict:
+            value = unwrap(get_args(inner)[1])
+            out[name] = (_MAP, value) if _is_model(value) else (_LEAF, None)
+        elif _is_model(inner):
+            out[name] = (_MODEL, inner)
+        else:
+            out[name] = (_LEAF, None)
+    return out
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def prune(model: type[BaseModel], obj: Object) -> list[str]:
+    """Remove from `obj`, in place, every field `model` does not declare; their paths."""
+    unknown: list[str] = []
+    _prune(_plan(model), obj, "", unknown)
+    return unknown
+
+
+def _prune(plan: Plan, obj: dict[str, Any], prefix: str, unknown: list[str]) -> None:
+    drop: list[str] = []
+    for key, value in obj.items():
+        step = plan.get(key)
+        if step is None:
+            drop.append(key)
+            unknown.append(prefix + key)
+            continue
+        how, below = step
+        if how == _LEAF or value is None:
+            continue
+        if how == _MODEL:
+            if isinstance(value, dict):
+                _prune(_plan(below), value, f"{prefix}{key}.", unknown)
+        elif how == _LIST:
+            if isinstance(value, list):
+                sub = _plan(below)
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        _prune(sub, item, f"{prefix}{key}[{i}].", unknown)
+        elif isinstance(value, dict):  # _MAP
+            sub = _plan(below)
+            for k, item in value.items():
+                if isinstance(item, dict):
+                    _prune(sub, item, f"{prefix}{key}[{k}].", unknown)
+    for key in drop:
+        del obj[key]
+
+
+def duplicate_fields(body: bytes, content_type: str) -> list[str]:
+    """The paths of keys a JSON body repeats inside one object (other encodings: none)."""
+    media = content_type.split(";")[0].strip().lower()
+    if media not in ("application/json", "", "*/*", "text/plain", "application/merge-patch+json",
+                     "application/strategic-merge-patch+json", "application/json-patch+json",
+                     "application/apply-patch+json"):
+        return []
+    repeated: dict[int, list[str]] = {}
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            keys: list[str] = []
+            for key, _ in pairs:
+                if key in seen and key not in keys:
+                    keys.append(key)
+                seen.add(key)
+            repeated[id(out)] = keys
+        return out
+
+    try:
+        parsed = json.loads(body, object_pairs_hook=pairs_hook)
+    except ValueError:
+        return []  # the decoder has already refused or will refuse it
+    if not repeated:
+        return []
+    found: list[str] = []
+    _find_repeated(parsed, "", repeated, found)
+    return found
+
+
+def _find_repeated(value: Any, prefix: str, repeated: dict[int, list[str]],
+                   found: list[str]) -> None:
+    if isinstance(value, dict):
+        found.extend(prefix + key for key in repeated.get(id(value), ()))
+        for key, item in value.items():
+            _find_repeated(item, f"{prefix}{key}.", repeated, found)
+    elif isinstance(value, list):
+        base = prefix[:-1]
+        for i, item in enumerate(value):
+            _find_repeated(item, f"{base}[{i}].", repeated, found)
+
+
+def mode(request: Request) -> str:
+    """The request's `fieldValidation` (Warn when absent); 400 for any other value."""
+    value = request.query_params.get("fieldValidation")
+    if value is None or value == "":
+        return WARN
+    if value not in _MODES:
+        raise errors.BadRequest(f'fieldValidation: unsupported value "{value}": must be one '
+                                "of Strict, Warn, Ignore")
+    return value
+
+
+def problems(unknown: list[str], duplicates: list[str]) -> list[str]:
+    return [f'duplicate field "{p}"' for p in duplicates] + \
+        [f'unknown field "{p}"' for p in unknown]
+
+
+class FieldValidation:
+    """One write's fieldValidation: prunes objects, refuses (Strict) or collects warnings."""
+
+    def __init__(self, request: Request, resource: ResourceInfo, model: type[BaseModel]
+                 ) -> None:
+        self.mode = mode(request)
+        self.resource = resource
+        self.model = model
+        self.duplicates: list[str] = []
+        self.unknown: list[str] = []
+
+    def check_body(self, body: bytes, content_type: str) -> None:
+        """Note the body's duplicate keys (JSON only); Strict refuses at `check`."""
+        if self.mode != IGNORE:
+            self.duplicates = duplicate_fields(body, content_type)
+
+    def check(self, obj: Object) -> Object:
+        """Prune `obj` in place; Strict raises BadRequest for any unknown or duplicate field.
+
+        Called again for the same request (a patch retried on a conflict), the
+        latest object's unknown fields replace the earlier ones.
+        """
+        self.unknown = prune(self.model, obj)
+        if self.mode == STRICT and (self.unknown or self.duplicates):
+            kind = self.resource.kind
+            raise errors.BadRequest(
+                f'{kind} in version "{self.resource.version}" cannot be handled as a {kind}: '
+                f"strict decoding error: {', '.join(problems(self.unknown, self.duplicates))}")
+        return obj
+
+    def wrap(self, change: Callable[[Object], Object]) -> Callable[[Object], Object]:
+        """`change` (a patch applied to the stored object) followed by `check`."""
+        return lambda current: self.check(change(current))
+
+    def warn(self, response: Response) -> Response:
+        """Add one `Warning: 299` header per problem (Warn mode); the response, for chaining."""
+        if self.mode == WARN:
+            for text in problems(self.unknown, self.duplicates):
+                response.headers.append("Warning", warning_header(text))
+        return response
+
+
+def warning_header(text: str) -> str:
+    """RFC 7234 warn-value with code 299 and agent `-`, as `k8s.io/apiserver` writes it."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
