@@ -196,8 +196,15 @@ class FieldValidation:
         return obj
 
     def wrap(self, change: Callable[[Object], Object]) -> Callable[[Object], Object]:
-        """`change` (a patch applied to the stored object) followed by `check`."""
-        return lambda current: self.check(change(current))
+        """`change` (a patch applied to a copy of the stored object) followed by `check`.
+
+        The stored object is pruned silently first: an unknown field stored before
+        Schooner pruned writes is dropped, not blamed on the patch.
+        """
+        def patched(current: Object) -> Object:
+            prune(self.model, current)
+            return self.check(change(current))
+        return patched
 
     def warn(self, response: Response) -> Response:
         """Add one `Warning: 299` header per problem (Warn mode); the response, for chaining."""

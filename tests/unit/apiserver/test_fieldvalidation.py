@@ -80,3 +80,18 @@ def test_mode_refuses_other_values() -> None:
     from apimachinery import errors
     with pytest.raises(errors.BadRequest, match="unsupported value"):
         fieldvalidation.mode(Request())  # type: ignore[arg-type]
+
+
+def test_a_patch_is_blamed_only_for_the_unknown_fields_it_brings() -> None:
+    from apimachinery import errors
+    from apimachinery.resources import by_plural
+
+    class Request:
+        query_params = {"fieldValidation": "Strict"}
+    check = fieldvalidation.FieldValidation(Request(), by_plural("configmaps"),  # type: ignore[arg-type]
+                                            models.ConfigMap)
+    stored = {"metadata": {"name": "c"}, "data": {"a": "b"}, "old": 1}
+    assert check.wrap(lambda obj: {**obj, "data": {"a": "c"}})(stored) == {
+        "metadata": {"name": "c"}, "data": {"a": "c"}}
+    with pytest.raises(errors.BadRequest, match='unknown field "new"'):
+        check.wrap(lambda obj: {**obj, "new": 1})({"metadata": {}, "old": 1})
