@@ -57,6 +57,12 @@ def test_duplicate_fields_in_json_bodies_by_path() -> None:
     assert duplicate_fields(b'{"a":1}', "application/json; charset=utf-8") == []
     assert duplicate_fields(b"a: 1\na: 2\n", "application/yaml") == []
     assert duplicate_fields(b"{not json", "application/json") == []
+    # `":` inside strings (kubectl's last-applied annotation) neither hides nor invents one.
+    embedded = b'{"a":"{\\"k\\":1}","b":{"c":"\\u0022:"}}'
+    assert duplicate_fields(embedded, "application/json") == []
+    assert duplicate_fields(embedded[:-1] + b',"b":1}', "application/json") == ["b"]
+    pretty = b'{\n  "a": 1,\n  "a": 2\n}'
+    assert duplicate_fields(pretty, "application/json", {"a": 2}) == ["a"]
 
 
 def test_problems_and_warning_headers() -> None:
