@@ -115,7 +115,7 @@ class Handlers:
         raw = await read_body(request, self.max_request_bytes)
         content_type = request.headers.get("content-type", JSON)
         body = decode_object(raw, content_type)
-        fields.check_body(raw, content_type)
+        fields.check_body(raw, content_type, body)
         if info.name is not None:
             raise errors.MethodNotAllowed(f"POST is not supported on {info.resource.plural}/"
                                           f"{info.name}")
@@ -133,7 +133,7 @@ class Handlers:
         raw = await read_body(request, self.max_request_bytes)
         content_type = request.headers.get("content-type", JSON)
         body = decode_object(raw, content_type)
-        fields.check_body(raw, content_type)
+        fields.check_body(raw, content_type, body)
         check_kind(info.resource.api_version, info.resource.kind, body)
         fields.check(body)
         updated = await self.registry.update(info.resource, info.namespace, info.name or "",

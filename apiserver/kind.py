@@ -205,7 +205,7 @@ class StatusSubresource(Subresource):
         fields = FieldValidation(call.request, call.resource, call.kind.model)
         raw = await call.body()
         body = decode_object(raw, call.content_type or "application/json")
-        fields.check_body(raw, call.content_type)
+        fields.check_body(raw, call.content_type, body)
         check_kind(call.resource.api_version, call.resource.kind, body)
         fields.check(body)
         return fields.warn(json_response(await call.registry.update(
