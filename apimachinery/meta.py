@@ -98,7 +98,7 @@ def resource_version_of(obj: AnyObject) -> str:
 
 def undeclared(obj: AnyObject, key: str) -> Any:
     """A key the models do not declare (kept as an extra field), so no TypedDict has it:
-    `undeclared(pod_spec(pod), "overhead")`. None when absent."""
+    `undeclared(pod_spec(pod), "resourceClaims")`. None when absent."""
     return obj.get(key)
 
 

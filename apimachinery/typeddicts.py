@@ -205,6 +205,9 @@ class NodeStatus(TypedDict, total=False):
     nodeInfo: dict[str, Any]
     # Images present on the node. Stored; the agent does not report them.
     images: list[dict[str, Any]]
+    # The volumes attached to the node (`{name, devicePath}`), as its agent reports them; the
+    # scheduler's volume binding reads them.
+    volumesAttached: list[dict[str, Any]]
 
 
 class Node(TypedDict, total=False):
@@ -505,8 +508,15 @@ class Container(TypedDict, total=False):
     securityContext: dict[str, Any]
     # Keep a stdin open for the container. Stored; the agent does not attach one.
     stdin: bool
+    # Close the container's stdin after the first attach ends. Stored; the agent does not
+    # attach one.
+    stdinOnce: bool
     # Give the container a terminal. Stored; the agent does not allocate one.
     tty: bool
+    # Only `Always`, on an init container: a sidecar that keeps running beside the pod's
+    # containers. The scheduler counts such a container's requests with the containers' rather
+    # than with the other init containers'.
+    restartPolicy: str
 
 
 class EmptyDirVolumeSource(TypedDict, total=False):
@@ -742,6 +752,13 @@ class PodSpec(TypedDict, total=False):
     # Set by the apiserver from the PriorityClass when the pod is created (a different value
     # sent is refused). The scheduler takes higher priorities first; it never preempts.
     priority: int
+    # Resources the pod's sandbox takes beyond its containers. The scheduler adds them to the
+    # pod's requests when it fits the pod on a node; Schooner has no RuntimeClass to fill them
+    # in, so they are as the client sent them.
+    overhead: ResourceList
+    # Named gates (`{name: ...}`) that keep the pod from being scheduled while any remains;
+    # whoever added a gate removes it.
+    schedulingGates: list[dict[str, Any]]
     # Stored; the agent injects no Service environment variables either way.
     enableServiceLinks: bool
     # Rules to spread pods over topology domains. Stored as given; the scheduler does not

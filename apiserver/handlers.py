@@ -26,6 +26,7 @@ from apimachinery.selectors import (
 )
 
 from . import watch
+from .fieldvalidation import FieldValidation
 from .kind import Call, Kind
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
@@ -106,9 +107,15 @@ class Handlers:
 
     # -- writes -----------------------------------------------------------------------
 
+    def _validation(self, request: Request, info: RequestInfo) -> FieldValidation:
+        return FieldValidation(request, info.resource, self.registry.kind(info.resource).model)
+
     async def _create(self, request: Request, info: RequestInfo) -> Response:
-        body = decode_object(await read_body(request, self.max_request_bytes),
-                             request.headers.get("content-type", JSON))
+        fields = self._validation(request, info)
+        raw = await read_body(request, self.max_request_bytes)
+        content_type = request.headers.get("content-type", JSON)
+        body = decode_object(raw, content_type)
+        fields.check_body(raw, content_type, body)
         if info.name is not None:
             raise errors.MethodNotAllowed(f"POST is not supported on {info.resource.plural}/"
                                           f"{info.name}")
@@ -117,40 +124,48 @@ class Handlers:
             raise errors.NotFound("the server could not find the requested resource: "
                                   f"{info.resource.plural} are namespaced; use "
                                   "/namespaces/{namespace}/" + info.resource.plural)
+        fields.check(body)
         created = await self.registry.create(info.resource, info.namespace, body)
-        return json_response(created, 201)
+        return fields.warn(json_response(created, 201))
 
     async def _update(self, request: Request, info: RequestInfo) -> Response:
-        body = decode_object(await read_body(request, self.max_request_bytes),
-                             request.headers.get("content-type", JSON))
+        fields = self._validation(request, info)
+        raw = await read_body(request, self.max_request_bytes)
+        content_type = request.headers.get("content-type", JSON)
+        body = decode_object(raw, content_type)
+        fields.check_body(raw, content_type, body)
         check_kind(info.resource.api_version, info.resource.kind, body)
+        fields.check(body)
         updated = await self.registry.update(info.resource, info.namespace, info.name or "",
                                              body)
-        return json_response(updated)
+        return fields.warn(json_response(updated))
 
     async def _patch(self, request: Request, info: RequestInfo) -> Response:
+        fields = self._validation(request, info)
         body = await read_body(request, self.max_request_bytes)
         content_type = request.headers.get("content-type", "")
+        fields.check_body(body, content_type)
         if content_type.startswith("application/apply-patch"):
-            return await self._server_side_apply(info, body, content_type)
+            return await self._server_side_apply(info, body, content_type, fields)
         kind = info.resource.kind
         updated = await self.registry.update_with(
             info.resource, info.namespace, info.name or "",
-            lambda current: apply_patch(content_type, current, body, kind))
-        return json_response(updated)
+            fields.wrap(lambda current: apply_patch(content_type, current, body, kind)))
+        return fields.warn(json_response(updated))
 
-    async def _server_side_apply(self, info: RequestInfo, body: bytes,
-                                 content_type: str) -> Response:
+    async def _server_side_apply(self, info: RequestInfo, body: bytes, content_type: str,
+                                 fields: FieldValidation) -> Response:
         """Apply as an upsert (approximated by a strategic merge; see docs/architecture.md)."""
         try:
-            return json_response(await self.registry.update_with(
+            return fields.warn(json_response(await self.registry.update_with(
                 info.resource, info.namespace, info.name or "",
-                lambda current: apply_patch(content_type, current, body, info.resource.kind)))
+                fields.wrap(lambda current: apply_patch(content_type, current, body,
+                                                        info.resource.kind)))))
         except errors.NotFound:
-            obj = apply_patch(content_type, {}, body, info.resource.kind)
+            obj = fields.check(apply_patch(content_type, {}, body, info.resource.kind))
             obj.setdefault("metadata", {})["name"] = info.name
             created = await self.registry.create(info.resource, info.namespace, obj)
-            return json_response(created, 201)
+            return fields.warn(json_response(created, 201))
 
     async def _delete(self, request: Request, info: RequestInfo) -> Response:
         raw = await read_body(request, self.max_request_bytes)

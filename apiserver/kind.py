@@ -29,6 +29,7 @@ from apimachinery.printers import Layout
 from apimachinery.resources import ResourceInfo
 
 from .config import ServerConfig
+from .fieldvalidation import FieldValidation
 from .patch import apply_patch
 from .wire import check_kind, decode_object, json_response, read_body
 
@@ -201,18 +202,24 @@ class StatusSubresource(Subresource):
         return json_response(await call.registry.get(call.resource, call.namespace, call.name))
 
     async def update(self, call: Call) -> Response:
-        body = await call.object()
+        fields = FieldValidation(call.request, call.resource, call.kind.model)
+        raw = await call.body()
+        body = decode_object(raw, call.content_type or "application/json")
+        fields.check_body(raw, call.content_type, body)
         check_kind(call.resource.api_version, call.resource.kind, body)
-        return json_response(await call.registry.update(
-            call.resource, call.namespace, call.name, body, subresource="status"))
+        fields.check(body)
+        return fields.warn(json_response(await call.registry.update(
+            call.resource, call.namespace, call.name, body, subresource="status")))
 
     async def patch(self, call: Call) -> Response:
+        fields = FieldValidation(call.request, call.resource, call.kind.model)
         body, content_type = await call.body(), call.content_type
+        fields.check_body(body, content_type)
         kind = call.resource.kind
-        return json_response(await call.registry.update_with(
+        return fields.warn(json_response(await call.registry.update_with(
             call.resource, call.namespace, call.name,
-            lambda current: apply_patch(content_type, current, body, kind),
-            subresource="status"))
+            fields.wrap(lambda current: apply_patch(content_type, current, body, kind)),
+            subresource="status")))
 
 
 STATUS = StatusSubresource()

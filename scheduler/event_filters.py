@@ -43,7 +43,7 @@ def holds_resources(pod: Pod) -> bool:
 def needs_scheduling(pod: Pod, scheduler_name: str) -> bool:
     """Unbound, not being deleted, not finished, not gated, and ours to place."""
     return (not is_bound(pod) and not meta.metadata(pod).get("deletionTimestamp")
-            and not is_terminal(pod) and not meta.undeclared(pod_spec(pod), "schedulingGates")
+            and not is_terminal(pod) and not pod_spec(pod).get("schedulingGates")
             and responsible_for(pod, scheduler_name))
 
 

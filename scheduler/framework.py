@@ -191,13 +191,13 @@ def compute_pod_requests(pod: Pod, *, non_zero: bool = False) -> Resource:
     sidecars, init_peak = Resource(), Resource()
     for container in spec.get("initContainers") or []:
         req = _container_requests(container, non_zero)
-        if meta.undeclared(container, "restartPolicy") == "Always":
+        if container.get("restartPolicy") == "Always":
             total, sidecars = total + req, sidecars + req
             init_peak = init_peak.max(sidecars)
         else:
             init_peak = init_peak.max(sidecars + req)
     total = total.max(init_peak)
-    return total + Resource.from_list(meta.undeclared(spec, "overhead"))
+    return total + Resource.from_list(spec.get("overhead"))
 
 
 def _compute_non_zero_requests(pod: Pod) -> Resource:

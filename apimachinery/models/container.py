@@ -342,9 +342,16 @@ class Container(K8sModel):
     stdin: Annotated[bool | None, field(
         "Keep a stdin open for the container. Stored; the agent does not attach one.",
         protobuf=16)] = None
+    stdin_once: Annotated[bool | None, field(
+        "Close the container's stdin after the first attach ends. Stored; the agent does "
+        "not attach one.", protobuf=17)] = None
     tty: Annotated[bool | None, field(
         "Give the container a terminal. Stored; the agent does not allocate one.",
         protobuf=18)] = None
+    restart_policy: Annotated[str | None, field(
+        "Only `Always`, on an init container: a sidecar that keeps running beside the "
+        "pod's containers. The scheduler counts such a container's requests with the "
+        "containers' rather than with the other init containers'.", protobuf=24)] = None
 
 
 # -- status -----------------------------------------------------------------------

@@ -147,6 +147,10 @@ class NodeStatus(K8sModel):
     images: Annotated[list[dict[str, Any]] | None, field(
         "Images present on the node. Stored; the agent does not report them.",
         protobuf=8, list_type="atomic")] = None
+    volumes_attached: Annotated[list[dict[str, Any]] | None, field(
+        "The volumes attached to the node (`{name, devicePath}`), as its agent reports "
+        "them; the scheduler's volume binding reads them.", protobuf=10,
+        list_type="atomic")] = None
 
 
 class Node(TypedObject):

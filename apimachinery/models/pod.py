@@ -19,6 +19,7 @@ from apimachinery.models.meta import (
     LocalObjectReference,
     ObjectMeta,
     Quantity,
+    ResourceList,
     Time,
 )
 from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, VOLUME_SOURCE, ProtobufHint, field
@@ -306,6 +307,14 @@ class PodSpec(K8sModel):
         "value sent is refused). The scheduler takes higher priorities first; it never "
         "preempts.",
         protobuf=25)] = None
+    overhead: Annotated[ResourceList | None, field(
+        "Resources the pod's sandbox takes beyond its containers. The scheduler adds them "
+        "to the pod's requests when it fits the pod on a node; Schooner has no RuntimeClass "
+        "to fill them in, so they are as the client sent them.", protobuf=32)] = None
+    scheduling_gates: Annotated[list[dict[str, Any]] | None, field(
+        "Named gates (`{name: ...}`) that keep the pod from being scheduled while any "
+        "remains; whoever added a gate removes it.", protobuf=38, list_type="map",
+        list_map_keys=("name",), merge_key="name", patch_strategy="merge")] = None
     enable_service_links: Annotated[bool | None, field(
         "Stored; the agent injects no Service environment variables either way.",
         protobuf=30)] = None

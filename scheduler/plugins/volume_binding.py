@@ -30,7 +30,7 @@ def pod_claims(pod: Pod) -> list[str]:
 
 
 def node_claims(node: Node) -> set[str]:
-    attached = meta.undeclared(meta.node_status(node), "volumesAttached")
+    attached = meta.node_status(node).get("volumesAttached")
     return {str(v.get("name")) for v in attached or []}
 
 

@@ -102,3 +102,47 @@ def test_kubectl_get_create_apply_delete(kubectl, tmp_path: Path) -> None:
     assert "NotFound" in kubectl("get", "deploy", "web", ok=False)
     resources = kubectl("api-resources")
     assert "deployments" in resources and "deploy" in resources
+
+
+UNKNOWN_FIELD_CM = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+  foo: 1
+data: {{a: b}}
+bar: 2
+"""
+
+
+@pytest.mark.parametrize("validate,warned", [("warn", True), ("false", False)])
+def test_kubectl_unknown_fields_are_dropped_with_or_without_warnings(
+        kubectl, tmp_path: Path, validate: str, warned: bool) -> None:
+    name = f"unknown-{validate}"
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(UNKNOWN_FIELD_CM.format(name=name))
+    for verb in ("created", "configured"):  # a create, then a strategic merge patch
+        if verb == "configured":
+            manifest.write_text(UNKNOWN_FIELD_CM.format(name=name).replace("a: b", "a: c"))
+        out = kubectl("apply", f"--validate={validate}", "-f", str(manifest))
+        assert f"configmap/{name} {verb}" in out
+        assert ('Warning: unknown field "metadata.foo"' in out) is warned, out
+        assert ('Warning: unknown field "bar"' in out) is warned, out
+    stored = json.loads(kubectl("get", "configmap", name, "-o", "json"))
+    assert "bar" not in stored and "foo" not in stored["metadata"]
+    assert stored["data"] == {"a": "c"}
+    kubectl("delete", "configmap", name)
+
+
+@pytest.mark.parametrize("flags", [(), ("--validate=strict",)])
+def test_kubectl_validate_strict_refuses_unknown_fields(kubectl, tmp_path: Path,
+                                                        flags: tuple[str, ...]) -> None:
+    """kubectl sends fieldValidation=Strict by default (OpenAPI v3 lists the parameter)."""
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(UNKNOWN_FIELD_CM.format(name="unknown-strict"))
+    out = kubectl("apply", *flags, "-f", str(manifest), ok=False)
+    # kubectl sends the keys sorted, so `bar` comes before `metadata`.
+    assert ('Error from server (BadRequest): error when creating "' in out
+            and 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding '
+            'error: unknown field "bar", unknown field "metadata.foo"' in out), out
+    assert "NotFound" in kubectl("get", "configmap", "unknown-strict", ok=False)

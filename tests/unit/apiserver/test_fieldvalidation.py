@@ -1,0 +1,103 @@
+"""The fieldValidation walk: unknown fields by Kubernetes path, pruned in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from apimachinery import models
+from apiserver import fieldvalidation
+from apiserver.fieldvalidation import duplicate_fields, prune, warning_header
+from apiserver.kinds import registry
+
+
+def test_prune_removes_unknown_fields_at_every_depth_and_names_them_in_order() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "extra": 1,
+           "metadata": {"name": "p", "labels": {"any/key": "v"}, "foo": 1},
+           "spec": {"containers": [{"name": "c", "image": "i", "bar": 2,
+                                    "env": [{"name": "A", "value": "b", "baz": 3}]}],
+                    "nodeSelector": {"free": "form"}, "qux": None}}
+    assert prune(models.Pod, pod) == [
+        "extra", "metadata.foo", "spec.containers[0].bar", "spec.containers[0].env[0].baz",
+        "spec.qux"]
+    assert pod == {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": "p", "labels": {"any/key": "v"}},
+                   "spec": {"containers": [{"name": "c", "image": "i",
+                                            "env": [{"name": "A", "value": "b"}]}],
+                            "nodeSelector": {"free": "form"}}}
+
+
+def test_loosely_typed_fields_keep_what_is_under_them() -> None:
+    pod = {"spec": {"containers": [{"name": "c", "securityContext": {"anything": 1}}],
+                    "affinity": {"podAffinity": {"whatever": [1]}}}}
+    before = repr(pod)
+    assert prune(models.Pod, pod) == []
+    assert repr(pod) == before
+
+
+def test_what_schooner_components_write_is_declared() -> None:
+    pod = {"spec": {"containers": [], "overhead": {"cpu": "1"},
+                    "schedulingGates": [{"name": "g"}],
+                    "initContainers": [{"name": "s", "restartPolicy": "Always",
+                                        "stdinOnce": True}]}}
+    node = {"status": {"volumesAttached": [{"name": "schooner.io/pvc/ns/c",
+                                            "devicePath": ""}]}}
+    assert prune(models.Pod, pod) == [] and prune(models.Node, node) == []
+
+
+def test_every_served_kind_accepts_its_own_wire_names() -> None:
+    for kind in registry():
+        obj = {"apiVersion": kind.resource.api_version, "kind": kind.resource.kind,
+               "metadata": {"name": "x"}}
+        assert prune(kind.model, obj) == [], kind.resource.kind
+
+
+def test_duplicate_fields_in_json_bodies_by_path() -> None:
+    body = b'{"a":1,"a":2,"spec":{"containers":[{"x":1,"y":0,"x":2}]},"m":{"k":1,"k":1}}'
+    assert duplicate_fields(body, "application/json") == ["a", "spec.containers[0].x", "m.k"]
+    assert duplicate_fields(b'{"a":1}', "application/json; charset=utf-8") == []
+    assert duplicate_fields(b"a: 1\na: 2\n", "application/yaml") == []
+    assert duplicate_fields(b"{not json", "application/json") == []
+    # `":` inside strings (kubectl's last-applied annotation) neither hides nor invents one.
+    embedded = b'{"a":"{\\"k\\":1}","b":{"c":"\\u0022:"}}'
+    assert duplicate_fields(embedded, "application/json") == []
+    assert duplicate_fields(embedded[:-1] + b',"b":1}', "application/json") == ["b"]
+    pretty = b'{\n  "a": 1,\n  "a": 2\n}'
+    assert duplicate_fields(pretty, "application/json", {"a": 2}) == ["a"]
+
+
+def test_problems_and_warning_headers() -> None:
+    assert fieldvalidation.problems(["spec.foo"], ["x"]) == [
+        'duplicate field "x"', 'unknown field "spec.foo"']
+    assert warning_header('unknown field "spec.foo"') == \
+        '299 - "unknown field \\"spec.foo\\""'
+
+
+@pytest.mark.parametrize("value,expected", [(None, "Warn"), ("", "Warn"),
+                                            ("Strict", "Strict"), ("Ignore", "Ignore")])
+def test_mode_defaults_to_warn(value: str | None, expected: str) -> None:
+    class Request:
+        query_params = {} if value is None else {"fieldValidation": value}
+    assert fieldvalidation.mode(Request()) == expected  # type: ignore[arg-type]
+
+
+def test_mode_refuses_other_values() -> None:
+    class Request:
+        query_params = {"fieldValidation": "strict"}
+    from apimachinery import errors
+    with pytest.raises(errors.BadRequest, match="unsupported value"):
+        fieldvalidation.mode(Request())  # type: ignore[arg-type]
+
+
+def test_a_patch_is_blamed_only_for_the_unknown_fields_it_brings() -> None:
+    from apimachinery import errors
+    from apimachinery.resources import by_plural
+
+    class Request:
+        query_params = {"fieldValidation": "Strict"}
+    check = fieldvalidation.FieldValidation(Request(), by_plural("configmaps"),  # type: ignore[arg-type]
+                                            models.ConfigMap)
+    stored = {"metadata": {"name": "c"}, "data": {"a": "b"}, "old": 1}
+    assert check.wrap(lambda obj: {**obj, "data": {"a": "c"}})(stored) == {
+        "metadata": {"name": "c"}, "data": {"a": "c"}}
+    with pytest.raises(errors.BadRequest, match='unknown field "new"'):
+        check.wrap(lambda obj: {**obj, "new": 1})({"metadata": {}, "old": 1})
