@@ -391,3 +391,14 @@ def port_protocol(port: dict[str, Any], path: str) -> Errs:
     if isinstance(protocol, str) and protocol not in PROTOCOLS:
         return [not_supported(child(path, "protocol"), protocol, PROTOCOLS)]
     return []
+
+
+def unique_label(path: str, name: str, seen: set[str]) -> Errs:
+    """A name that must be a DNS-1123 label and unique among its siblings (containers,
+    volumes, Service and Endpoints ports); records it in `seen`."""
+    errs = check(path, name, dns1123_label)
+    if name in seen:
+        errs.append(duplicate(path, name))
+    seen.add(name)
+    return errs
+

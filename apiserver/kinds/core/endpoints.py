@@ -19,12 +19,12 @@ from apiserver.validation.fields import (
     dict_items,
     dns1123_label,
     dns1123_subdomain,
-    duplicate,
     ip_address,
     is_int,
     port_number,
     port_protocol,
     required,
+    unique_label,
 )
 
 RESOURCE = ResourceInfo("", "v1", "Endpoints", "endpoints", True, ("ep",))
@@ -67,10 +67,7 @@ def validate_endpoints(obj: Object, old: Object | None) -> Errs:
             if len(ports) > 1 and not name:
                 errs.append(required(child(ppath, "name")))
             elif isinstance(name, str) and name:
-                errs += check(child(ppath, "name"), name, dns1123_label)
-                if name in names:
-                    errs.append(duplicate(child(ppath, "name"), name))
-                names.add(name)
+                errs += unique_label(child(ppath, "name"), name, names)
             if is_int(port.get("port")):
                 errs += check(child(ppath, "port"), port["port"], port_number)
             errs += port_protocol(port, ppath)

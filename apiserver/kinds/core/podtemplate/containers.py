@@ -20,7 +20,6 @@ from apiserver.validation.fields import (
     child,
     config_key,
     dict_items,
-    dns1123_label,
     duplicate,
     env_var_name,
     forbidden,
@@ -34,6 +33,7 @@ from apiserver.validation.fields import (
     port_number,
     regex_error,
     required,
+    unique_label,
 )
 
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -69,10 +69,7 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str],
     if name == "":
         errs.append(required(child(path, "name")))
     elif isinstance(name, str):
-        errs += check(child(path, "name"), name, dns1123_label)
-        if name in names:
-            errs.append(duplicate(child(path, "name"), name))
-        names.add(name)
+        errs += unique_label(child(path, "name"), name, names)
     image = c.get("image")
     if image is None or image == "":
         errs.append(required(child(path, "image")))

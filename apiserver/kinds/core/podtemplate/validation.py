@@ -20,7 +20,6 @@ from apiserver.validation.fields import (
     dict_items,
     dns1123_label,
     dns1123_subdomain,
-    duplicate,
     forbidden,
     invalid,
     is_int,
@@ -29,6 +28,7 @@ from apiserver.validation.fields import (
     not_supported,
     qualified_name,
     required,
+    unique_label,
     validate_labels,
     validate_requirement,
 )
@@ -109,10 +109,7 @@ def _validate_volumes(volumes: Any, path: str) -> tuple[Errs, set[str]]:
         if name == "":
             errs.append(required(child(vpath, "name")))
         elif isinstance(name, str):
-            errs += check(child(vpath, "name"), name, dns1123_label)
-            if name in names:
-                errs.append(duplicate(child(vpath, "name"), name))
-            names.add(name)
+            errs += unique_label(child(vpath, "name"), name, names)
         sources = [s for s in _VOLUME_SOURCES if volume.get(s) is not None]
         if not sources:
             errs.append(required(vpath, "must specify a volume type"))

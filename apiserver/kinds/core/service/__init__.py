@@ -36,7 +36,6 @@ from apiserver.validation.fields import (
     child,
     dict_items,
     dns1035_label,
-    dns1123_label,
     dns1123_subdomain,
     duplicate,
     forbidden,
@@ -47,6 +46,7 @@ from apiserver.validation.fields import (
     port_number,
     port_protocol,
     required,
+    unique_label,
     validate_labels,
 )
 
@@ -141,10 +141,7 @@ def _validate_service_ports(ports: Any, svc_type: Any) -> Errs:
         if len(items) > 1 and not name:
             errs.append(required(child(ppath, "name")))
         elif isinstance(name, str) and name:
-            errs += check(child(ppath, "name"), name, dns1123_label)
-            if name in names:
-                errs.append(duplicate(child(ppath, "name"), name))
-            names.add(name)
+            errs += unique_label(child(ppath, "name"), name, names)
         number = port.get("port")
         if is_int(number):
             errs += check(child(ppath, "port"), number, port_number)
