@@ -506,12 +506,12 @@ class Container(TypedDict, total=False):
     # Users, capabilities and privileges for the container. Stored as given; the agent does
     # not apply it.
     securityContext: dict[str, Any]
-    # Keep a stdin open for the container. Stored; the agent does not attach one.
+    # Keep a stdin open for the container. Refused when true: the agent keeps none.
     stdin: bool
-    # Close the container's stdin after the first attach ends. Stored; the agent does not
-    # attach one.
+    # Close the container's stdin after the first attach ends. Refused when true: the agent
+    # keeps no stdin.
     stdinOnce: bool
-    # Give the container a terminal. Stored; the agent does not allocate one.
+    # Give the container a terminal. Refused when true: the agent allocates none.
     tty: bool
     # Only `Always`, on an init container: a sidecar that keeps running beside the pod's
     # containers. The scheduler counts such a container's requests with the containers' rather

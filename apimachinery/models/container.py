@@ -340,13 +340,13 @@ class Container(K8sModel):
         "Users, capabilities and privileges for the container. Stored as given; the agent "
         "does not apply it.", protobuf=15)] = None
     stdin: Annotated[bool | None, field(
-        "Keep a stdin open for the container. Stored; the agent does not attach one.",
+        "Keep a stdin open for the container. Refused when true: the agent keeps none.",
         protobuf=16)] = None
     stdin_once: Annotated[bool | None, field(
-        "Close the container's stdin after the first attach ends. Stored; the agent does "
-        "not attach one.", protobuf=17)] = None
+        "Close the container's stdin after the first attach ends. Refused when true: the "
+        "agent keeps no stdin.", protobuf=17)] = None
     tty: Annotated[bool | None, field(
-        "Give the container a terminal. Stored; the agent does not allocate one.",
+        "Give the container a terminal. Refused when true: the agent allocates none.",
         protobuf=18)] = None
     restart_policy: Annotated[str | None, field(
         "Only `Always`, on an init container: a sidecar that keeps running beside the "
