@@ -184,7 +184,8 @@ class AgentNode:
                     volume.remove(force=True)
         for network in self.docker.networks.list(names=[self.network]):
             if network.name == self.network:
-                wait_for(lambda n=network: self._removed(n), 15, f"network {self.network} "
+                # After a storm of ~300 containers Docker took more than 15 s here.
+                wait_for(lambda n=network: self._removed(n), 60, f"network {self.network} "
                          "removed (Docker frees endpoints of removed containers lazily)")
         for resource, name, ns in (("leases", self.name, "kube-node-lease"),
                                    ("nodes", self.name, None),
@@ -207,10 +208,14 @@ def agent_factory(apiserver: Apiserver, docker_client: docker.DockerClient,
         client.create("namespaces", {"metadata": {"name": node.namespace}})
         return node.start()
 
-    yield make
-    for node in made:
-        node.cleanup()
-    client.close()
+    try:
+        yield make
+    finally:
+        try:
+            for node in made:
+                node.cleanup()
+        finally:  # a failed cleanup must not leak the client's TLS sockets into later tests
+            client.close()
 
 
 @pytest.fixture
