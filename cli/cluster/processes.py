@@ -147,18 +147,32 @@ class Apiserver:
             (workdir / name).write_bytes(data)
         write_token_file(workdir / "tokens.csv", [
             TokenEntry(self.token, "admin", "admin", ("system:masters",))])
-        self.process = Process("apiserver", apiserver_command(
-            etcd_url, self.port, workdir / "apiserver.crt", workdir / "apiserver.key",
-            workdir / "tokens.csv", *(extra_args or [])), workdir / "apiserver.log")
+        self._etcd_url, self._extra_args = etcd_url, list(extra_args or [])
+        self.process = self._process()
+
+    def _process(self) -> Process:
+        return Process("apiserver", apiserver_command(
+            self._etcd_url, self.port, self.workdir / "apiserver.crt",
+            self.workdir / "apiserver.key", self.workdir / "tokens.csv", *self._extra_args),
+            self.workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
-        self.process.start()
-        try:
-            wait_for(self.ready, 30, f"apiserver readyz at {self.url}\n{self.process.log_tail()}")
-        except BaseException:
-            self.process.stop()  # a fixture that fails to start never reaches its teardown
-            raise
-        return self
+        """Start and wait for readyz. A free port can be taken by another process between
+        free_port() and the bind; then the apiserver starts again on another port."""
+        for attempt in range(3):
+            self.process.start()
+            try:
+                wait_for(self.ready, 30,
+                         f"apiserver readyz at {self.url}\n{self.process.log_tail()}")
+                return self
+            except BaseException:
+                self.process.stop()  # a fixture that fails to start never reaches its teardown
+                if attempt == 2 or "address already in use" not in self.process.log_tail():
+                    raise
+            self.port = free_port()
+            self.url = f"https://127.0.0.1:{self.port}"
+            self.process = self._process()
+        raise AssertionError("unreachable")
 
     def ready(self) -> bool:
         if self.process.popen and self.process.popen.poll() is not None:
