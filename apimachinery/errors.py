@@ -117,6 +117,20 @@ class Invalid(APIError):
         )
 
 
+class Unprocessable(Invalid):
+    """422 Invalid that names no object or field: Kubernetes'
+    `NewGenericServerResponse(422, ...)`, which its PATCH handler returns for a JSON patch
+    operation that does not apply. The server's own words travel as the one cause, of type
+    `UnexpectedServerResponse`, as there."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("", "", [])
+        self.detail = detail
+        self.message = "the server rejected our request due to an error in our request"
+        self.args = (self.message,)
+        self.details = {"causes": [{"reason": "UnexpectedServerResponse", "message": detail}]}
+
+
 class TooManyRequests(APIError):
     code, reason = 429, "TooManyRequests"
 

@@ -79,37 +79,39 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 def apply_json_patch(target: Object, operations: Any) -> Object:
     """Apply an RFC 6902 JSON patch (Kubernetes' json-patch+json) with the `jsonpatch` library.
 
-    Operations run in order on a private copy; the first malformed or failing
-    one (a bad path, a failed `test`) aborts the whole patch with a
-    `BadRequest` naming its index, op and path. The result must still be an
-    object. Neither input is mutated.
+    Operations run in order on a private copy. A body that is not an array of
+    objects is a `BadRequest` (Kubernetes' `DecodePatch`); the first operation that
+    does not apply (an unknown op, a bad path, a failed `test`) aborts the whole
+    patch with a 422 `Unprocessable` naming its index, op and path, as Kubernetes'
+    `patchObj.Apply` failing does. The result must still be an object. Neither
+    input is mutated.
     """
     if not isinstance(operations, list):
         raise errors.BadRequest(
             f"json patch must be a JSON array of operations, not {json_type_name(operations)}"
         )
+    for index, operation in enumerate(operations):
+        if not isinstance(operation, dict):
+            raise errors.BadRequest(f"json patch operation {index} must be an object, "
+                                    f"not {json_type_name(operation)}")
     document: Any = deep_copy(target)
     for index, operation in enumerate(deep_copy(operations)):
         document = _apply_json_operation(document, index, operation)
     if not isinstance(document, dict):
-        raise errors.BadRequest(
+        raise errors.Unprocessable(
             f"json patch must leave an object, but the result is {json_type_name(document)}"
         )
     return document
 
 
-def _apply_json_operation(document: Any, index: int, operation: Any) -> Any:
-    if not isinstance(operation, dict):
-        raise errors.BadRequest(
-            f"json patch operation {index} must be an object, not {json_type_name(operation)}"
-        )
+def _apply_json_operation(document: Any, index: int, operation: dict[str, Any]) -> Any:
     where = " ".join(str(operation[k]) for k in ("op", "from", "path") if k in operation)
     try:
         return jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException,
             TypeError, ValueError, KeyError, IndexError) as exc:
         detail = _readable(exc)
-        raise errors.BadRequest(
+        raise errors.Unprocessable(
             f"json patch operation {index} ({where}) failed: {detail}"
         ) from exc
 

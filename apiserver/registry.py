@@ -90,6 +90,20 @@ def _stale(resource: ResourceInfo, name: str) -> errors.Conflict:
                            "latest version and try again")
 
 
+def _check_preconditions(resource: ResourceInfo, name: str, options: DeleteOptions,
+                         meta: Object) -> None:
+    """A delete's preconditions, refused in Kubernetes' words (storage.Preconditions.Check,
+    turned into a Conflict by the store) so a client sees which one failed and why."""
+    checks = (("UID", options.precondition_uid, meta.get("uid")),
+              ("ResourceVersion", options.precondition_resource_version,
+               meta.get("resourceVersion")))
+    for what, wanted, actual in checks:
+        if wanted and wanted != actual:
+            raise errors.conflict(resource.group_resource, name,
+                                  f"Precondition failed: {what} in precondition: {wanted}, "
+                                  f"{what} in object meta: {actual}")
+
+
 class Registry:
     """Object lifecycle on top of Storage, for any resource in the table."""
 
@@ -290,13 +304,7 @@ class Registry:
         async def mutate(current: Object) -> Object | None:
             nonlocal gone
             meta = current["metadata"]
-            if options.precondition_uid and options.precondition_uid != meta.get("uid"):
-                raise errors.conflict(resource.group_resource, name,
-                                      "Precondition failed: UID in precondition does not "
-                                      "match the object")
-            if options.precondition_resource_version and \
-                    options.precondition_resource_version != meta.get("resourceVersion"):
-                raise _stale(resource, name)
+            _check_preconditions(resource, name, options, meta)
             marked = _mark_for_deletion(strategy, current, options)
             gone = marked is None
             last[:] = [current]

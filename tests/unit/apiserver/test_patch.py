@@ -123,6 +123,16 @@ def test_json_patch_applies_operations_in_order() -> None:
 @pytest.mark.parametrize(("ops", "message"), [
     ({"op": "add"}, "must be a JSON array"),
     (["add"], "operation 0 must be an object"),
+    ([{"op": "add", "path": "/a", "value": 1}, 7], "operation 1 must be an object"),
+])
+def test_json_patch_bodies_that_are_not_operations_are_bad_requests(ops: Any,
+                                                                    message: str) -> None:
+    with pytest.raises(errors.BadRequest) as caught:
+        apply_json_patch(deployment(), ops)
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize(("ops", "message"), [
     ([{"op": "bogus", "path": "/a"}], "Unknown operation 'bogus'"),
     ([{"path": "/a"}], "does not contain 'op'"),
     ([{"op": "replace", "path": "/nope/x", "value": 1}], "member 'nope' not found"),
@@ -133,11 +143,16 @@ def test_json_patch_applies_operations_in_order() -> None:
     ([{"op": "add", "path": "no-slash", "value": 1}], "Location must start with /"),
     ([{"op": "replace", "path": "", "value": [1]}], "must leave an object"),
 ])
-def test_json_patch_failures_are_bad_requests(ops: Any, message: str) -> None:
-    with pytest.raises(errors.BadRequest) as caught:
+def test_json_patch_operations_that_do_not_apply_are_unprocessable(ops: Any,
+                                                                   message: str) -> None:
+    with pytest.raises(errors.Unprocessable) as caught:
         apply_json_patch(deployment(), ops)
-    assert message in caught.value.message
-    assert "rollingUpdate" not in caught.value.message, "must not dump the whole document"
+    status = caught.value.to_status()
+    assert (status["code"], status["reason"]) == (422, "Invalid")
+    assert status["message"] == "the server rejected our request due to an error in our request"
+    [cause] = status["details"]["causes"]
+    assert cause["reason"] == "UnexpectedServerResponse" and message in cause["message"]
+    assert "rollingUpdate" not in cause["message"], "must not dump the whole document"
 
 
 # --- strategic merge patch: the kubectl apply cases (KUBECTL.md section 3) -------------
