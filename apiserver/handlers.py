@@ -28,6 +28,7 @@ from apimachinery.selectors import (
 from . import watch
 from .fieldvalidation import FieldValidation
 from .kind import Call, Kind
+from .listoptions import list_revision
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
@@ -88,16 +89,19 @@ class Handlers:
                                   query.get("fieldSelector"))
         limit = _int_param(query.get("limit"), "limit")
         rv = query.get("resourceVersion") or ""
-        items, revision, token = await self.registry.list(
+        items, revision, token, remaining = await self.registry.list(
             info.resource, info.namespace, limit=limit,
             continue_token=query.get("continue") or None,
-            resource_version=_list_revision(rv, query.get("resourceVersionMatch")), keep=keep)
+            resource_version=list_revision(rv, query.get("resourceVersionMatch") or "",
+                                           query.get("continue") or ""), keep=keep)
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), items,
                                resource_version=str(revision), continue_token=token or "")
         meta: Object = {"resourceVersion": str(revision)}
         if token:
             meta["continue"] = token
+        if remaining is not None:
+            meta["remainingItemCount"] = remaining
         return json_response({"kind": info.resource.list_kind,
                               "apiVersion": info.resource.api_version,
                               "metadata": meta, "items": items})
@@ -184,7 +188,7 @@ class Handlers:
         query = request.query_params
         keep = selector_predicate(info.resource, query.get("labelSelector"),
                                   query.get("fieldSelector"))
-        items, _, _ = await self.registry.list(info.resource, info.namespace, keep=keep)
+        items = (await self.registry.list(info.resource, info.namespace, keep=keep)).items
         deleted = []
         for item in items:
             meta = item["metadata"]
@@ -235,10 +239,3 @@ def _int_param(value: str | None, name: str) -> int:
         raise errors.BadRequest(f"{name}: invalid value {number}: must be >= 0")
     return number
 
-
-def _list_revision(rv: str, match: str | None) -> int:
-    """Lists are served at the latest revision unless an exact one is asked for."""
-    if not rv or rv == "0":
-        return 0
-    number = _int_param(rv, "resourceVersion")
-    return number if match == "Exact" else 0

@@ -29,6 +29,7 @@ from .kind import Kind, Strategy, reject
 from .storage import (
     KeyExistsError,
     KeyMissingError,
+    ListPage,
     ReservationTakenError,
     RevisionMismatchError,
     Storage,
@@ -142,11 +143,11 @@ class Registry:
     async def list(self, resource: ResourceInfo, namespace: str | None, *,
                    limit: int = 0, continue_token: str | None = None,
                    resource_version: int = 0, keep: Any = None,
-                   ) -> tuple[list[Object], int, str]:
-        items, revision, token = await self.storage.list(
+                   ) -> ListPage:
+        page = await self.storage.list(
             collection_prefix(resource, namespace), limit=limit,
             continue_token=continue_token, resource_version=resource_version, keep=keep)
-        return [_with_type(resource, o) for o in items], revision, token
+        return page._replace(items=[_with_type(resource, o) for o in page.items])
 
     # -- create -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import aetcd
@@ -57,6 +57,16 @@ _MAX_UPDATE_ATTEMPTS = 16
 # Set for a request with `?dryRun=All`: every write goes through admission, defaulting
 # and validation, and stops here, before etcd (Kubernetes' dry-run semantics).
 DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", default=False)
+
+
+class ListPage(NamedTuple):
+    """One page of a list: its objects, the revision it was read at, the continue token
+    ("" on the last page) and, when known, how many objects the next pages hold."""
+
+    items: list[Object]
+    revision: int
+    token: str
+    remaining: int | None = None
 
 
 class CompactedError(Exception):
@@ -181,12 +191,15 @@ class Storage:
     async def list(self, prefix: str, *, limit: int = 0, continue_token: str | None = None,
                    resource_version: int = 0,
                    keep: Callable[[Object], bool] | None = None,
-                   ) -> tuple[list[Object], int, str]:
-        """Objects under `prefix` at one revision: (items, revision, continue token).
+                   ) -> ListPage:
+        """Objects under `prefix` at one revision, with the token of the next page.
 
         With a limit, filtered-out objects do not count against it and the
         token resumes after the last key examined, as Kubernetes' paged lists do.
-        A token or resourceVersion older than etcd's compaction raises CompactedError.
+        An unfiltered page that stops early says how many objects follow
+        (`remainingItemCount`, from etcd's count of the range, as Kubernetes' etcd3
+        store does); a filtered one cannot know. A token or resourceVersion older
+        than etcd's compaction raises CompactedError.
         """
         start_key, end_key = prefix.encode(), prefix_end(prefix.encode())
         revision = resource_version
@@ -206,17 +219,19 @@ class Storage:
                     if continue_token else f"too old resource version: {revision}") from None
             revision = revision or int(resp.header.revision)
             kvs = list(resp.kvs)
-            for kv in kvs:
+            for index, kv in enumerate(kvs):
                 obj = decode(kv.value, kv.mod_revision)
                 if keep is None or keep(obj):
                     items.append(obj)
                 if limit and len(items) == limit:
                     if kv is not kvs[-1] or resp.more:
                         next_key = kv.key + b"\0"
-                        return items, revision, encode_continue(revision, next_key.decode())
-                    return items, revision, ""
+                        remaining = int(resp.count) - index - 1 if keep is None else None
+                        return ListPage(items, revision,
+                                        encode_continue(revision, next_key.decode()), remaining)
+                    return ListPage(items, revision, "")
             if not resp.more or not kvs:
-                return items, revision, ""
+                return ListPage(items, revision, "")
             start_key = kvs[-1].key + b"\0"
 
     async def count(self, prefix: str) -> int:

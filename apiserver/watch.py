@@ -59,8 +59,8 @@ class WatchService:
         rv = query.get("resourceVersion") or ""
         initial: list[Object] = []
         if rv in ("", "0"):
-            initial, revision, _ = await self.registry.list(info.resource, info.namespace,
-                                                            keep=keep)
+            initial, revision = (await self.registry.list(info.resource, info.namespace,
+                                                          keep=keep))[:2]
         else:
             revision = _parse_rv(rv)
         stream = self._events(info, initial, revision, matches, timeout, bookmarks, as_table)

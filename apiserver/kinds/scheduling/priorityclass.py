@@ -150,8 +150,7 @@ async def admit_priority(registry: Registry, resource: ResourceInfo, namespace: 
 
 
 async def _classes(registry: Registry) -> list[Object]:
-    items, _, _ = await registry.list(RESOURCE, None)
-    return items
+    return (await registry.list(RESOURCE, None)).items
 
 
 class ClassCache:

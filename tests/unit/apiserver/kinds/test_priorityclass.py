@@ -17,6 +17,7 @@ from apiserver.kinds.scheduling.priorityclass import (
     validate_priority_class,
 )
 from apiserver.registry import DeleteOptions
+from apiserver.storage import ListPage
 
 PODS = registry().by_plural("pods").resource
 
@@ -43,9 +44,9 @@ class FakeRegistry:
             raise errors.not_found(RESOURCE.group_resource, name)
         return self.classes[name]
 
-    async def list(self, resource: Any, namespace: str | None) -> tuple[list, int, str]:
+    async def list(self, resource: Any, namespace: str | None) -> ListPage:
         assert resource == RESOURCE
-        return list(self.classes.values()), 1, ""
+        return ListPage(list(self.classes.values()), 1, "")
 
 
 def admit(reg: FakeRegistry, resource: Any, obj: dict[str, Any],
@@ -134,7 +135,7 @@ class CountingRegistry(FakeRegistry):
         self.lists = 0
         self.gets = 0
 
-    async def list(self, resource: Any, namespace: str | None) -> tuple[list, int, str]:
+    async def list(self, resource: Any, namespace: str | None) -> ListPage:
         self.lists += 1
         await asyncio.sleep(0)
         return await super().list(resource, namespace)
