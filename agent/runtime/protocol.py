@@ -81,8 +81,9 @@ class ContainerRuntime(Protocol):
         ...
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool) -> ContainerLogs:
-        """The container's stdout and stderr."""
+                    timestamps: bool, since: float | None = None) -> ContainerLogs:
+        """The container's stdout and stderr; with `since` (Unix time) only what it wrote
+        from then on."""
         ...
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatch:

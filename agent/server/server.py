@@ -1,8 +1,10 @@
 """The agent's own HTTP server: container logs, exec and health (the kubelet's port 10250).
 
-* `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=`
-  streams the container's output as text/plain from Docker's logs; with
-  `follow` it streams until the container stops or the client goes away. The
+* `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
+  &sinceSeconds=&sinceTime=&limitBytes=` streams the container's output as text/plain
+  from Docker's logs, from `sinceSeconds` ago or `sinceTime` on, cut after `limitBytes`
+  as the kubelet does; with `follow` it streams until the container stops or the
+  client goes away. The
   apiserver proxies `pods/{name}/log` here, forwarding the user's token.
 * `POST /exec/{namespace}/{pod}/{container}` with `{"command": [...]}` runs a
   command to completion: `{"exitCode": n, "output": "..."}` (non-interactive).
@@ -18,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -36,6 +40,33 @@ log = logging.getLogger(__name__)
 # (namespace, pod, container, previous) -> the container instance, or an error text
 ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | str]]
 TRUE = ("true", "1", "yes")
+
+
+def log_since(query: Mapping[str, str], now: float) -> float | None:
+    """The Unix time a log read starts at: `sinceSeconds` before `now`, or `sinceTime`
+    (RFC 3339); None for the whole log. A malformed value raises ValueError."""
+    if query.get("sinceSeconds"):
+        return now - int(query["sinceSeconds"])
+    if query.get("sinceTime"):
+        since = datetime.fromisoformat(query["sinceTime"])
+        if since.tzinfo is None:
+            raise ValueError(f"sinceTime {query['sinceTime']!r} has no time zone")
+        return since.timestamp()
+    return None
+
+
+async def capped(chunks: AsyncIterator[bytes], limit: int | None) -> AsyncIterator[bytes]:
+    """The chunks, cut after `limit` bytes in all (the kubelet's limitBytes); then stop,
+    even when following."""
+    left = limit
+    async for chunk in chunks:
+        if left is not None:
+            chunk = chunk[:left]
+            left -= len(chunk)
+        if chunk:
+            yield chunk
+        if left is not None and left <= 0:
+            return
 
 
 def _text(message: str, code: int) -> Response:
@@ -64,16 +95,18 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
             return _text(found, 404)
         try:
             tail = int(q["tailLines"]) if q.get("tailLines") else None
-        except ValueError:
-            return _text("tailLines must be an integer", 400)
+            since = log_since(q, time.time())
+            limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+        except ValueError as exc:
+            return _text(f"invalid log options: {exc}", 400)
         stream = runtime.stream_logs(found.id, follow=q.get("follow", "").lower() in TRUE,
                                      tail=tail, timestamps=q.get("timestamps", "").lower()
-                                     in TRUE)
+                                     in TRUE, since=since)
         open_streams.add(stream)
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                async for chunk in stream.chunks():
+                async for chunk in capped(stream.chunks(), limit):
                     yield chunk
             except ContainerRuntimeError as exc:
                 log.debug("component=agent log stream ended error=%s", exc)

@@ -75,7 +75,7 @@ class UnusedRuntime:
         self._unexpected("exec")
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool) -> ContainerLogs:
+                    timestamps: bool, since: float | None = None) -> ContainerLogs:
         self._unexpected("stream_logs")
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatch:

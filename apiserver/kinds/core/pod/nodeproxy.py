@@ -18,9 +18,8 @@ from fastapi.responses import StreamingResponse
 from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
+from apiserver.kinds.core.pod.logoptions import log_params
 from apiserver.registry import Registry
-
-_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")
 
 
 def _container(pod: Object, requested: str | None) -> str:
@@ -74,9 +73,9 @@ class NodeProxy:
     async def logs(self, registry: Registry, request: Request, namespace: str, name: str
                    ) -> Response:
         pod = await registry.get(self.pods, namespace, name)
+        params = log_params(name, request.query_params)
         container = _container(pod, request.query_params.get("container"))
         base = await _agent_url(registry, pod)
-        params = {k: v for k, v in request.query_params.items() if k in _LOG_PARAMS}
         upstream = self.http.build_request(
             "GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params,
             headers=_auth(request))

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 
 from agent.runtime.container import ContainerRecord, State
 from agent.server.auth import TokenAuthenticator
-from agent.server.server import create_app
+from agent.server.server import capped, create_app, log_since
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
@@ -63,9 +64,9 @@ class FakeServerRuntime(UnusedRuntime):
         self.streams: list[tuple[str, dict[str, Any]]] = []
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool) -> FakeStream:
+                    timestamps: bool, since: float | None = None) -> FakeStream:
         self.streams.append((container_id, {"follow": follow, "tail": tail,
-                                            "timestamps": timestamps}))
+                                            "timestamps": timestamps, "since": since}))
         return FakeStream()
 
     async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
@@ -97,7 +98,7 @@ def test_server_routes() -> None:
             assert logs.text == "line 1\nline 2\n"
             assert logs.headers["content-type"].startswith("text/plain")
             assert runtime.streams == [("prev", {"follow": False, "tail": 5,
-                                                 "timestamps": True})]
+                                                 "timestamps": True, "since": None})]
             assert (await http.get("/containerLogs/ns/q/a", headers=good)).status_code == 404
             assert (await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
                     ).status_code == 400
@@ -107,3 +108,35 @@ def test_server_routes() -> None:
             assert (await http.post("/exec/ns/p/a", json={"command": "echo"}, headers=good)
                     ).status_code == 400
     asyncio.run(body())
+
+
+@pytest.mark.parametrize(("query", "want"), [
+    ({}, None),
+    ({"sinceSeconds": "30"}, 1_000_000_000.0 - 30),
+    ({"sinceTime": "2001-09-09T01:46:40Z"}, 1_000_000_000.0),
+    ({"sinceTime": "2001-09-09T03:46:40+02:00"}, 1_000_000_000.0),
+])
+def test_log_since(query: dict[str, str], want: float | None) -> None:
+    assert log_since(query, 1_000_000_000.0) == want
+
+
+@pytest.mark.parametrize("query", [{"sinceSeconds": "x"}, {"sinceTime": "2001-09-09T01:46:40"},
+                                   {"sinceTime": "soon"}])
+def test_log_since_refuses_what_does_not_parse(query: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        log_since(query, 0.0)
+
+
+@pytest.mark.parametrize(("limit", "want"), [
+    (None, [b"abc", b"def", b"gh"]), (4, [b"abc", b"d"]), (3, [b"abc"]),
+    (100, [b"abc", b"def", b"gh"]),
+])
+def test_capped_cuts_after_limit_bytes(limit: int | None, want: list[bytes]) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in (b"abc", b"def", b"gh"):
+            yield chunk
+
+    async def collect() -> list[bytes]:
+        return [c async for c in capped(chunks(), limit)]
+
+    assert asyncio.run(collect()) == want
