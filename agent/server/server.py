@@ -22,6 +22,7 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +38,20 @@ from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import TokenAuthenticator
 
 log = logging.getLogger(__name__)
-# (namespace, pod, container, previous) -> the container instance, or an error text
-ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | str]]
+
+
+@dataclass(frozen=True)
+class NoContainer:
+    """Why no container instance can serve a request, and the kubelet's status for it:
+    404 when the pod is not on this node, 400 for a container that is not the pod's,
+    has not started, or has no previous instance."""
+
+    message: str
+    code: int = 400
+
+
+# (namespace, pod, container, previous) -> the container instance, or why there is none
+ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | NoContainer]]
 TRUE = ("true", "1", "yes")
 
 
@@ -91,8 +104,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
         p, q = request.path_params, request.query_params
         found = await finder(p["namespace"], p["pod"], p["container"],
                              q.get("previous", "").lower() in TRUE)
-        if isinstance(found, str):
-            return _text(found, 404)
+        if isinstance(found, NoContainer):
+            return _text(found.message, found.code)
         try:
             tail = int(q["tailLines"]) if q.get("tailLines") else None
             since = log_since(q, time.time())
@@ -129,8 +142,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
             return _text('the body must be {"command": ["...", ...]}', 400)
         p = request.path_params
         found = await finder(p["namespace"], p["pod"], p["container"], False)
-        if isinstance(found, str):
-            return _text(found, 404)
+        if isinstance(found, NoContainer):
+            return _text(found.message, found.code)
         if not found.running:
             return _text(f'container "{p["container"]}" is not running', 400)
         try:

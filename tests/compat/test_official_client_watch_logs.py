@@ -200,7 +200,9 @@ def test_previous_container_log(core: Any, namespace: str) -> None:
     _running(core, namespace, "fresh")
     with pytest.raises(ApiException) as failed:
         core.read_namespaced_pod_log("fresh", namespace, previous=True)
-    assert failed.value.status in (400, 404)
+    assert failed.value.status == 400
+    assert status_of(failed.value)["message"] == \
+        'previous terminated container "main" in pod "fresh" not found'
 
 
 @pytest.mark.compat("read_namespaced_pod_log: follow with _preload_content=False")

@@ -11,7 +11,7 @@ import pytest
 
 from agent.runtime.container import ContainerRecord, State
 from agent.server.auth import TokenAuthenticator
-from agent.server.server import capped, create_app, log_since
+from agent.server.server import NoContainer, capped, create_app, log_since
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
@@ -74,9 +74,11 @@ class FakeServerRuntime(UnusedRuntime):
 
 
 async def finder(namespace: str, pod: str, container: str, previous: bool
-                 ) -> ContainerRecord | str:
-    if (namespace, pod, container) != ("ns", "p", "a"):
-        return f'pods "{pod}" not found'
+                 ) -> ContainerRecord | NoContainer:
+    if (namespace, pod) != ("ns", "p"):
+        return NoContainer(f'pods "{pod}" not found', 404)
+    if container != "a":
+        return NoContainer(f'container "{container}" is not valid for pod "{pod}"')
     return ContainerRecord(id="prev" if previous else "cur", name="a", pod_uid="u",
                            state=State.RUNNING)
 
@@ -100,6 +102,7 @@ def test_server_routes() -> None:
             assert runtime.streams == [("prev", {"follow": False, "tail": 5,
                                                  "timestamps": True, "since": None})]
             assert (await http.get("/containerLogs/ns/q/a", headers=good)).status_code == 404
+            assert (await http.get("/containerLogs/ns/p/b", headers=good)).status_code == 400
             assert (await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
                     ).status_code == 400
             ran = await http.post("/exec/ns/p/a", json={"command": ["echo", "hi"]},
