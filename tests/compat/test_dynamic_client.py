@@ -26,7 +26,8 @@ def dynamic(official: Any, cluster: Cluster, tmp_path: Any) -> Any:
 def test_discovery_finds_every_kind(dynamic: Any) -> None:
     for api_version, kind, plural, namespaced in [
             ("v1", "Pod", "pods", True), ("v1", "Node", "nodes", False),
-            ("v1", "Namespace", "namespaces", False), ("apps/v1", "Deployment", "deployments", True),
+            ("v1", "Namespace", "namespaces", False),
+            ("apps/v1", "Deployment", "deployments", True),
             ("coordination.k8s.io/v1", "Lease", "leases", True),
             ("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False)]:
         resource = dynamic.resources.get(api_version=api_version, kind=kind)
