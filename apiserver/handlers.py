@@ -176,8 +176,10 @@ class Handlers:
         body = decode_object(raw, request.headers.get("content-type", JSON)) \
             if raw.strip() else None
         options = DeleteOptions.from_body(body, dict(request.query_params))
-        obj, _ = await self.registry.delete(info.resource, info.namespace, info.name or "",
-                                            options)
+        obj, gone = await self.registry.delete(info.resource, info.namespace, info.name or "",
+                                               options)
+        if gone and not self.registry.strategy(info.resource).returns_deleted_object:
+            return json_response(deleted_status(info.resource, obj))
         return json_response(obj)
 
     async def _deletecollection(self, request: Request, info: RequestInfo) -> Response:
@@ -201,6 +203,16 @@ class Handlers:
         return json_response({"kind": info.resource.list_kind,
                               "apiVersion": info.resource.api_version,
                               "metadata": {}, "items": deleted})
+
+
+def deleted_status(resource: ResourceInfo, obj: Object) -> Object:
+    """The Success Status a DELETE that removed `obj` at once answers with, naming it by
+    resource as Kubernetes' store does (`finalizeDelete`: "Yes we set Kind field to
+    resource"); an object still pending (grace period, finalizers) is returned itself."""
+    meta = obj.get("metadata") or {}
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": meta.get("name", ""), "group": resource.group,
+                        "kind": resource.plural, "uid": meta.get("uid", "")}}
 
 
 def selector_predicate(resource: ResourceInfo, label_selector: str | None,

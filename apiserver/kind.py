@@ -72,6 +72,9 @@ class Strategy:
     has_status_subresource = True
     # DELETE with propagationPolicy=Orphan adds the `orphan` finalizer (pods own nothing).
     orphans_dependents = True
+    # A DELETE that removes the object at once answers with it rather than a Success
+    # Status (Kubernetes' `ReturnDeletedObject`, set for pods and services).
+    returns_deleted_object = False
 
     # -- create -----------------------------------------------------------------------
 

@@ -95,8 +95,23 @@ def test_every_kind_round_trips_through_the_typed_api(apis: dict[str, Any], name
         assert replaced.metadata.labels["changed"] == "yes", kind.stem
         assert int(replaced.metadata.resource_version) > int(read.metadata.resource_version)
 
-        kind.call(apis, "delete", namespace, name=name)
+        deleted = kind.call(apis, "delete", namespace, name=name)
+        _check_delete_answer(kind, deleted, created)
         gone(lambda kind=kind, name=name: kind.call(apis, "read", namespace, name=name))
+
+
+def _check_delete_answer(kind: Kind, deleted: Any, created: Any) -> None:
+    """As Kubernetes: a Pod (graceful) or a Namespace (finalized) still pending comes back
+    as the object, a Service always (ReturnDeletedObject), any other kind removed at once
+    as a Success Status naming it by resource."""
+    if kind.stem in ("pod", "service"):
+        assert deleted.metadata.uid == created.metadata.uid, kind.stem
+    elif kind.stem == "namespace":
+        assert deleted["kind"] == "Namespace" and deleted["status"]["phase"] == "Terminating"
+    else:
+        assert deleted["kind"] == "Status" and deleted["status"] == "Success", kind.stem
+        assert deleted["details"]["uid"] == created.metadata.uid, kind.stem
+        assert deleted["details"]["name"] == created.metadata.name, kind.stem
 
 
 def relabel(apis: dict[str, Any], kind: Kind, namespace: str, name: str) -> Any:

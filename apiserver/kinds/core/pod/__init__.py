@@ -35,6 +35,7 @@ class PodStrategy(Strategy):
     """Pods start Pending; their status belongs to the agent; deletion waits for the agent."""
 
     orphans_dependents = False
+    returns_deleted_object = True
 
     def prepare_for_create(self, obj: Object) -> None:
         super().prepare_for_create(obj)

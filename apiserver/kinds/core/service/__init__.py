@@ -62,6 +62,8 @@ class ServiceStrategy(Strategy):
     client omits them, and drops those a type change makes meaningless (Kubernetes'
     patchAllocatedValues and dropTypeDependentFields); `allocation` reserves them."""
 
+    returns_deleted_object = True
+
     def prepare_for_update(self, new: Object, old: Object) -> None:
         allocation.patch_allocated_values(new, old)
         allocation.drop_type_dependent_fields(new, old)

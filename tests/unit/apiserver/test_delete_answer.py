@@ -1,0 +1,29 @@
+"""What a DELETE answers: a Success Status naming the removed object by resource."""
+
+from __future__ import annotations
+
+from apimachinery.resources import ResourceInfo
+from apiserver.handlers import deleted_status
+from apiserver.kinds import registry
+
+
+def _resource(group: str, plural: str) -> ResourceInfo:
+    return registry().lookup(group, plural).resource
+
+
+def test_a_removed_object_is_answered_with_a_success_status() -> None:
+    cm = {"metadata": {"name": "cm", "namespace": "ns", "uid": "u-1"}, "data": {"k": "v"}}
+    assert deleted_status(_resource("", "configmaps"), cm) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": "cm", "group": "", "kind": "configmaps", "uid": "u-1"}}
+    web = {"metadata": {"name": "web", "uid": "u-2"}}
+    assert deleted_status(_resource("apps", "deployments"), web)["details"] == {
+        "name": "web", "group": "apps", "kind": "deployments", "uid": "u-2"}
+
+
+def test_pods_and_services_return_the_deleted_object_as_kubernetes() -> None:
+    returning = {plural for group, plural in [("", "pods"), ("", "services"),
+                                               ("", "configmaps"), ("apps", "deployments"),
+                                               ("", "nodes"), ("", "namespaces")]
+                 if registry().lookup(group, plural).strategy.returns_deleted_object}
+    assert returning == {"pods", "services"}
