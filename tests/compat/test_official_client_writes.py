@@ -276,3 +276,20 @@ def test_dry_run_stores_nothing(core: Any, apps: Any, namespace: str) -> None:
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "cm"}})
     core.delete_collection_namespaced_config_map(namespace, dry_run="All")
     core.read_namespaced_config_map("cm", namespace)
+
+
+@pytest.mark.compat("create_namespaced_pod_eviction")
+def test_eviction_deletes_the_pod_gracefully(core: Any, namespace: str) -> None:
+    from kubernetes import client
+
+    core.create_namespaced_pod(namespace, pod("evicted"))
+    wait_for(lambda: core.read_namespaced_pod("evicted", namespace).status.phase == "Running",
+             120, "evicted running")
+    answer = core.create_namespaced_pod_eviction("evicted", namespace, client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="evicted", namespace=namespace),
+        delete_options=client.V1DeleteOptions(grace_period_seconds=1)))
+    assert answer.kind == "Status"  # Kubernetes answers a Success Status; the model keeps kind
+    gone(lambda: core.read_namespaced_pod("evicted", namespace), timeout=60)
+    reasons = [e.reason for e in core.list_namespaced_event(
+        namespace, field_selector="involvedObject.kind=Pod,involvedObject.name=evicted").items]
+    assert "Killing" in reasons
