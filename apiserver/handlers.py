@@ -93,7 +93,8 @@ class Handlers:
             info.resource, info.namespace, limit=limit,
             continue_token=query.get("continue") or None,
             resource_version=list_revision(rv, query.get("resourceVersionMatch") or "",
-                                           query.get("continue") or ""), keep=keep)
+                                           query.get("continue") or "",
+                                           query.get("sendInitialEvents")), keep=keep)
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), items,
                                resource_version=str(revision), continue_token=token or "")

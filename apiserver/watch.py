@@ -28,6 +28,7 @@ from apimachinery.resources import ResourceInfo
 
 from . import metrics
 from .etcdcodec import RawEvent
+from .listoptions import INITIAL_EVENTS_END, watch_start
 from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, Storage
@@ -56,19 +57,24 @@ class WatchService:
         matches = _scoped(info, keep)
         timeout = _timeout(query.get("timeoutSeconds"))
         bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
-        rv = query.get("resourceVersion") or ""
-        initial: list[Object] = []
-        if rv in ("", "0"):
+        start = watch_start(query.get("resourceVersion") or "",
+                            query.get("resourceVersionMatch") or "",
+                            query.get("continue") or "", query.get("sendInitialEvents"),
+                            bookmarks)
+        initial: list[Object] | None = None
+        revision = start.revision
+        if start.initial_events:
             initial, revision = (await self.registry.list(info.resource, info.namespace,
                                                           keep=keep))[:2]
-        else:
-            revision = _parse_rv(rv)
-        stream = self._events(info, initial, revision, matches, timeout, bookmarks, as_table)
+        elif not revision:
+            revision = await self.storage.current_revision()
+        stream = self._events(info, initial or [], revision, matches, timeout, bookmarks,
+                              as_table, start.end_bookmark)
         return StreamingResponse(stream, media_type="application/json")
 
     async def _events(self, info: RequestInfo, initial: list[Object], revision: int,
                       matches: Any, timeout: float, bookmarks: bool, as_table: bool,
-                      ) -> AsyncIterator[bytes]:
+                      end_bookmark: bool = False) -> AsyncIterator[bytes]:
         """The stream: initial objects, then every queued event, a batch per wake-up.
 
         No per-event timer: the watch's timeout closes the queue with a single
@@ -89,6 +95,8 @@ class WatchService:
         try:
             if initial:
                 yield b"".join(encoder.line("ADDED", obj, None) for obj in initial)
+            if end_bookmark:
+                yield encoder.bookmark(revision, {INITIAL_EVENTS_END: "true"})
             while True:
                 batch, done = _drain(await watcher.queue.get(), watcher)
                 if batch:
@@ -148,9 +156,11 @@ class _Encoder:
             return raw.line()  # shared by every watcher that sees the event as it is
         return orjson.dumps({"type": kind, "object": obj}) + b"\n"
 
-    def bookmark(self, revision: int) -> bytes:
-        marker = {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
-                  "metadata": {"resourceVersion": str(revision)}}
+    def bookmark(self, revision: int, annotations: dict[str, str] | None = None) -> bytes:
+        marker: Object = {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
+                          "metadata": {"resourceVersion": str(revision)}}
+        if annotations:
+            marker["metadata"]["annotations"] = annotations
         return orjson.dumps({"type": "BOOKMARK", "object": marker}) + b"\n"
 
 
@@ -187,16 +197,6 @@ def _timeout(value: str | None) -> float:
         except ValueError:
             raise errors.BadRequest(f"timeoutSeconds: invalid value {value!r}") from None
     return float(random.randint(*DEFAULT_TIMEOUT))
-
-
-def _parse_rv(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise errors.BadRequest(f"resourceVersion: invalid value {value!r}") from None
-    if number < 0:
-        raise errors.BadRequest(f"resourceVersion: invalid value {number}")
-    return number
 
 
 __all__ = ["RawEvent", "WatchService"]

@@ -130,3 +130,28 @@ def test_server_side_apply_upserts(dynamic: Any, namespace: str) -> None:
     applied = configmaps.server_side_apply(body=body, namespace=namespace, field_manager="one")
     assert applied.to_dict()["data"] == {"a": "2", "b": "3"}
     assert applied.metadata.uid == made.metadata.uid
+
+
+@pytest.mark.compat("DynamicClient watch with send_initial_events")
+def test_watch_list_ends_initial_events_with_a_bookmark(dynamic: Any, namespace: str) -> None:
+    from kubernetes import watch
+    from kubernetes.dynamic.exceptions import DynamicApiError
+
+    configmaps = dynamic.resources.get(api_version="v1", kind="ConfigMap")
+    for name in ("a", "b"):
+        configmaps.create(body={"metadata": {"name": name}}, namespace=namespace)
+    watcher = watch.Watch()
+    seen: list[tuple[str, str]] = []
+    for event in configmaps.watch(namespace=namespace, send_initial_events=True,
+                                  resource_version_match="NotOlderThan",
+                                  allow_watch_bookmarks=True, timeout=30, watcher=watcher):
+        meta = event["raw_object"]["metadata"]
+        seen.append((event["type"], meta.get("name") or meta["annotations"][
+            "k8s.io/initial-events-end"]))
+        if event["type"] == "BOOKMARK":
+            watcher.stop()
+    assert seen == [("ADDED", "a"), ("ADDED", "b"), ("BOOKMARK", "true")]
+
+    with pytest.raises(DynamicApiError) as failed:
+        list(configmaps.watch(namespace=namespace, send_initial_events=True, timeout=2))
+    assert failed.value.status == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apimachinery import errors
-from apiserver.listoptions import list_revision
+from apiserver.listoptions import WatchStart, list_revision, watch_start
 
 
 @pytest.mark.parametrize(("rv", "match", "want"), [
@@ -41,3 +41,42 @@ def test_matches_kubernetes_refuses_are_invalid_list_options(rv: str, match: str
 def test_a_resource_version_that_is_no_number_is_a_bad_request(rv: str) -> None:
     with pytest.raises(errors.BadRequest):
         list_revision(rv, "Exact", "")
+
+
+def test_a_list_refuses_send_initial_events() -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        list_revision("", "", "", "true")
+    assert "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list" in \
+        caught.value.message
+
+
+@pytest.mark.parametrize(("rv", "match", "send", "bookmarks", "want"), [
+    ("", "", None, False, WatchStart(True, 0, False)),  # legacy: the state first
+    ("0", "", None, True, WatchStart(True, 0, False)),
+    ("42", "", None, True, WatchStart(False, 42, False)),  # legacy: after 42
+    ("", "NotOlderThan", "true", True, WatchStart(True, 0, True)),
+    ("42", "NotOlderThan", "true", True, WatchStart(True, 0, True)),
+    ("42", "NotOlderThan", "true", False, WatchStart(True, 0, False)),
+    ("42", "NotOlderThan", "false", True, WatchStart(False, 42, False)),
+    ("", "NotOlderThan", "false", True, WatchStart(False, 0, False)),
+])
+def test_where_a_watch_starts(rv: str, match: str, send: str | None, bookmarks: bool,
+                              want: WatchStart) -> None:
+    assert watch_start(rv, match, "", send, bookmarks) == want
+
+
+@pytest.mark.parametrize(("match", "send", "token", "why"), [
+    ("", "true", "", "resourceVersionMatch: Forbidden: sendInitialEvents requires setting "
+                     "resourceVersionMatch to NotOlderThan"),
+    ("NotOlderThan", None, "", "resourceVersionMatch: Forbidden: resourceVersionMatch is "
+                               "forbidden for watch unless sendInitialEvents is provided"),
+    ("Exact", "true", "", 'resourceVersionMatch: Unsupported value: "Exact": supported '
+                          'values: "NotOlderThan"'),
+    ("NotOlderThan", "true", "t", "resourceVersionMatch is forbidden when continue is "
+                                  "provided"),
+])
+def test_watch_options_kubernetes_refuses(match: str, send: str | None, token: str,
+                                          why: str) -> None:
+    with pytest.raises(errors.Invalid) as caught:
+        watch_start("", match, token, send, True)
+    assert caught.value.to_status()["code"] == 422 and why in caught.value.message
