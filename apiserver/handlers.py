@@ -9,7 +9,8 @@ answers each verb or refuses it with 405.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,8 +178,9 @@ class Handlers:
         body = decode_object(raw, request.headers.get("content-type", JSON)) \
             if raw.strip() else None
         options = DeleteOptions.from_body(body, dict(request.query_params))
-        obj, gone = await self.registry.delete(info.resource, info.namespace, info.name or "",
-                                               options)
+        with _dry_run_if(options.dry_run):
+            obj, gone = await self.registry.delete(info.resource, info.namespace,
+                                                   info.name or "", options)
         if gone and not self.registry.strategy(info.resource).returns_deleted_object:
             return json_response(deleted_status(info.resource, obj))
         return json_response(obj)
@@ -193,14 +195,15 @@ class Handlers:
                                   query.get("fieldSelector"))
         items = (await self.registry.list(info.resource, info.namespace, keep=keep)).items
         deleted = []
-        for item in items:
-            meta = item["metadata"]
-            try:
-                obj, _ = await self.registry.delete(info.resource, meta.get("namespace"),
-                                                    meta["name"], options)
-                deleted.append(obj)
-            except errors.NotFound:
-                continue
+        with _dry_run_if(options.dry_run):
+            for item in items:
+                meta = item["metadata"]
+                try:
+                    obj, _ = await self.registry.delete(info.resource, meta.get("namespace"),
+                                                        meta["name"], options)
+                    deleted.append(obj)
+                except errors.NotFound:
+                    continue
         return json_response({"kind": info.resource.list_kind,
                               "apiVersion": info.resource.api_version,
                               "metadata": {}, "items": deleted})
@@ -229,6 +232,18 @@ def selector_predicate(resource: ResourceInfo, label_selector: str | None,
         return labels.matches((obj.get("metadata") or {}).get("labels")) and fields.matches(obj)
 
     return keep
+
+
+@contextlib.contextmanager
+def _dry_run_if(dry_run: bool) -> Iterator[None]:
+    """Dry-run what runs inside when the DeleteOptions body asked for it (the query's
+    `dryRun` was set for the whole request already)."""
+    token = DRY_RUN.set(True) if dry_run else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            DRY_RUN.reset(token)
 
 
 def _dry_run(request: Request) -> bool:

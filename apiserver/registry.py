@@ -53,6 +53,9 @@ class DeleteOptions:
     grace_period_seconds: int | None = None
     precondition_uid: str | None = None
     precondition_resource_version: str | None = None
+    # `dryRun: ["All"]` in the body: client libraries that build a DeleteOptions (the
+    # Python client's V1DeleteOptions, client-go's) send it there, not in the query.
+    dry_run: bool = False
 
     @classmethod
     def from_body(cls, body: Object | None, query: dict[str, str]) -> DeleteOptions:
@@ -69,7 +72,11 @@ class DeleteOptions:
             grace_int = None if grace is None else int(grace)
         except (TypeError, ValueError):
             raise errors.BadRequest(f"gracePeriodSeconds: invalid value {grace!r}") from None
-        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"))
+        dry_run = body.get("dryRun") or []
+        if not isinstance(dry_run, list) or any(v != "All" for v in dry_run):
+            raise errors.BadRequest(f"dryRun: unsupported value {dry_run!r}: must be All")
+        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"),
+                   bool(dry_run))
 
 
 def storage_key(resource: ResourceInfo, namespace: str | None, name: str) -> str:

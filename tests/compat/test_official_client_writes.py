@@ -251,6 +251,7 @@ def test_delete_collection_by_label(core: Any, namespace: str) -> None:
 
 @pytest.mark.compat("dry_run=\"All\" on create, patch, replace, delete")
 def test_dry_run_stores_nothing(core: Any, apps: Any, namespace: str) -> None:
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     would = apps.create_namespaced_deployment(namespace, deployment("web"), dry_run="All")
@@ -269,12 +270,16 @@ def test_dry_run_stores_nothing(core: Any, apps: Any, namespace: str) -> None:
     assert apps.replace_namespaced_deployment("web", namespace, current,
                                               dry_run="All").spec.replicas == 4
     apps.delete_namespaced_deployment("web", namespace, dry_run="All")
+    apps.delete_namespaced_deployment("web", namespace,  # in the body, as V1DeleteOptions
+                                      body=client.V1DeleteOptions(dry_run=["All"]))
     stored = apps.read_namespaced_deployment("web", namespace)
     assert stored.spec.replicas == 1 and stored.metadata.deletion_timestamp is None
     assert stored.metadata.generation == 1 and stored.metadata.uid == made.metadata.uid
 
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "cm"}})
     core.delete_collection_namespaced_config_map(namespace, dry_run="All")
+    core.delete_collection_namespaced_config_map(
+        namespace, body=client.V1DeleteOptions(dry_run=["All"]))
     core.read_namespaced_config_map("cm", namespace)
 
 

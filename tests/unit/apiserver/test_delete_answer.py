@@ -1,10 +1,15 @@
-"""What a DELETE answers: a Success Status naming the removed object by resource."""
+"""What a DELETE reads and answers: its options (dryRun in the body too), and a Success
+Status naming the removed object by resource."""
 
 from __future__ import annotations
 
+import pytest
+
+from apimachinery import errors
 from apimachinery.resources import ResourceInfo
 from apiserver.handlers import deleted_status
 from apiserver.kinds import registry
+from apiserver.registry import DeleteOptions
 
 
 def _resource(group: str, plural: str) -> ResourceInfo:
@@ -27,3 +32,11 @@ def test_pods_and_services_return_the_deleted_object_as_kubernetes() -> None:
                                                ("", "nodes"), ("", "namespaces")]
                  if registry().lookup(group, plural).strategy.returns_deleted_object}
     assert returning == {"pods", "services"}
+
+
+def test_delete_options_take_dry_run_from_the_body() -> None:
+    assert DeleteOptions.from_body({"dryRun": ["All"]}, {}).dry_run
+    assert not DeleteOptions.from_body({"gracePeriodSeconds": 3}, {}).dry_run
+    for bad in (["Some"], "All", ["All", "x"]):
+        with pytest.raises(errors.BadRequest):
+            DeleteOptions.from_body({"dryRun": bad}, {})
