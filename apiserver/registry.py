@@ -63,7 +63,10 @@ class DeleteOptions:
         pre = body.get("preconditions") or {}
         grace = body.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
         policy = body.get("propagationPolicy") or query.get("propagationPolicy")
-        if body.get("orphanDependents") is True:
+        orphan = body.get("orphanDependents")
+        if orphan is None and "orphanDependents" in query:  # the dynamic client's way
+            orphan = query["orphanDependents"].lower() in ("true", "1")
+        if orphan is True:
             policy = policy or "Orphan"
         if policy not in (None, "Orphan", "Background", "Foreground"):
             raise errors.BadRequest(f"propagationPolicy: unsupported value {policy!r}: "

@@ -76,6 +76,8 @@ def test_dynamic_crud(dynamic: Any, namespace: str) -> None:
 
     deployments.delete(name="web", namespace=namespace, propagation_policy="Foreground")
     gone(lambda: deployments.get(name="web", namespace=namespace))
+    replicasets = dynamic.resources.get(api_version="apps/v1", kind="ReplicaSet")
+    assert replicasets.get(namespace=namespace, label_selector="app=web").items == []
     with pytest.raises(NotFoundError) as missing:
         deployments.get(name="web", namespace=namespace)
     assert status_of(missing.value)["reason"] == "NotFound"
@@ -155,3 +157,16 @@ def test_watch_list_ends_initial_events_with_a_bookmark(dynamic: Any, namespace:
     with pytest.raises(DynamicApiError) as failed:
         list(configmaps.watch(namespace=namespace, send_initial_events=True, timeout=2))
     assert failed.value.status == 422
+
+
+@pytest.mark.compat("DynamicClient delete with orphan_dependents")
+def test_orphan_dependents_leaves_the_replicaset(dynamic: Any, namespace: str) -> None:
+    deployments = dynamic.resources.get(api_version="apps/v1", kind="Deployment")
+    replicasets = dynamic.resources.get(api_version="apps/v1", kind="ReplicaSet")
+    deployments.create(body=deployment("web"), namespace=namespace)
+    wait_for(lambda: replicasets.get(namespace=namespace, label_selector="app=web").items,
+             120, "web's ReplicaSet")
+    deployments.delete(name="web", namespace=namespace, orphan_dependents=True)
+    gone(lambda: deployments.get(name="web", namespace=namespace))
+    [left] = replicasets.get(namespace=namespace, label_selector="app=web").items
+    assert not left.metadata.ownerReferences

@@ -40,3 +40,12 @@ def test_delete_options_take_dry_run_from_the_body() -> None:
     for bad in (["Some"], "All", ["All", "x"]):
         with pytest.raises(errors.BadRequest):
             DeleteOptions.from_body({"dryRun": bad}, {})
+
+
+def test_orphan_dependents_from_the_body_or_the_query() -> None:
+    assert DeleteOptions.from_body({"orphanDependents": True}, {}).propagation_policy == \
+        "Orphan"
+    assert DeleteOptions.from_body(None, {"orphanDependents": "true"}).propagation_policy == \
+        "Orphan"
+    assert DeleteOptions.from_body(None, {"orphanDependents": "false"}).propagation_policy \
+        is None
