@@ -5,7 +5,9 @@ holds every event after the client's resourceVersion, otherwise a dedicated
 etcd watch from that revision, otherwise (compacted) a single ERROR event
 carrying a 410 Expired Status, after which clients relist. Without a
 resourceVersion the stream begins with a synthetic ADDED per existing object,
-as Kubernetes does and the official Python client relies on.
+as Kubernetes does and the official Python client relies on; `sendInitialEvents`
+(the watch-list form, `listoptions.watch_start`) ends those with a BOOKMARK
+annotated `k8s.io/initial-events-end`.
 """
 
 from __future__ import annotations
@@ -61,14 +63,14 @@ class WatchService:
                             query.get("resourceVersionMatch") or "",
                             query.get("continue") or "", query.get("sendInitialEvents"),
                             bookmarks)
-        initial: list[Object] | None = None
+        initial: list[Object] = []
         revision = start.revision
         if start.initial_events:
             initial, revision = (await self.registry.list(info.resource, info.namespace,
                                                           keep=keep))[:2]
         elif not revision:
             revision = await self.storage.current_revision()
-        stream = self._events(info, initial or [], revision, matches, timeout, bookmarks,
+        stream = self._events(info, initial, revision, matches, timeout, bookmarks,
                               as_table, start.end_bookmark)
         return StreamingResponse(stream, media_type="application/json")
 
