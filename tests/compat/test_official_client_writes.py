@@ -298,3 +298,16 @@ def test_eviction_deletes_the_pod_gracefully(core: Any, namespace: str) -> None:
     reasons = [e.reason for e in core.list_namespaced_event(
         namespace, field_selector="involvedObject.kind=Pod,involvedObject.name=evicted").items]
     assert "Killing" in reasons
+
+
+@pytest.mark.compat("patch_* with _content_type application/apply-patch+yaml")
+def test_typed_server_side_apply_upserts(apps: Any, namespace: str) -> None:
+    """Creates, then updates; field ownership and conflicts are issue 17."""
+    body = deployment("web")
+    made = apps.patch_namespaced_deployment("web", namespace, body, field_manager="compat",
+                                            _content_type="application/apply-patch+yaml")
+    assert made.metadata.uid and made.spec.replicas == 1
+    body["spec"]["replicas"] = 2
+    applied = apps.patch_namespaced_deployment("web", namespace, body, field_manager="compat",
+                                               _content_type="application/apply-patch+yaml")
+    assert applied.metadata.uid == made.metadata.uid and applied.spec.replicas == 2
