@@ -9,10 +9,11 @@ container's `name`, a container status's `imageID`) are required here too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
-from apimachinery.models.meta import IntOrString, K8sModel, ResourceList, Time
+from apimachinery.models.meta import IntOrString, K8sModel, Quantity, ResourceList, Time
 from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, PROBE_HANDLER, ProtobufHint, field
+from apimachinery.models.security import SecurityContext
 
 # -- environment ------------------------------------------------------------------
 
@@ -57,6 +58,19 @@ class ObjectFieldSelector(K8sModel):
         "spec.serviceAccountName, status.hostIP(s) or status.podIP(s).", protobuf=2)]
 
 
+class ResourceFieldSelector(K8sModel):
+    """A container's own cpu or memory request or limit, as an environment variable's value."""
+
+    container_name: Annotated[str | None, field(
+        "The container whose resources are read. Stored; the agent always reads the "
+        "variable's own container.", protobuf=1)] = None
+    resource: Annotated[str | None, field(
+        "limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, "
+        "requests.memory or requests.ephemeral-storage: the value to read.", protobuf=2)] = None
+    divisor: Annotated[Quantity | None, field(
+        "The unit the value is given in, rounded up; defaults to 1.", protobuf=3)] = None
+
+
 class EnvVarSource(K8sModel):
     """Where a variable's value comes from; exactly one source may be set."""
 
@@ -67,10 +81,9 @@ class EnvVarSource(K8sModel):
     field_ref: Annotated[ObjectFieldSelector | None, field(
         "Take the value from a field of the pod itself (the downward API).",
         protobuf=1)] = None
-    resource_field_ref: Annotated[dict[str, Any] | None, field(
-        "Take the value from the container's own cpu or memory request or limit "
-        "(`resource`, optional `containerName` and `divisor`), rounded up.",
-        protobuf=2)] = None
+    resource_field_ref: Annotated[ResourceFieldSelector | None, field(
+        "Take the value from the container's own cpu or memory request or limit, "
+        "rounded up.", protobuf=2)] = None
 
 
 class EnvVar(K8sModel):
@@ -214,6 +227,27 @@ class TCPSocketAction(K8sModel):
         "The host to connect to; defaults to the pod's IP.", protobuf=2)] = None
 
 
+class GRPCAction(K8sModel):
+    """A gRPC health check (grpc.health.v1); the agent cannot run one."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"service": "pointer"}
+
+    port: Annotated[int | None, field(
+        "The port of the gRPC server (1-65535). Stored; the agent cannot probe it.",
+        protobuf=1)] = None
+    service: Annotated[str | None, field(
+        "The service name sent in the health check request. Stored; the agent cannot "
+        "probe it.", protobuf=2)] = None
+
+
+class SleepAction(K8sModel):
+    """A hook that waits instead of running anything in the container."""
+
+    seconds: Annotated[int | None, field(
+        "How long to wait; it must fit in the pod's termination grace period.",
+        protobuf=1)] = None
+
+
 class Probe(K8sModel):
     """Liveness/readiness/startup probe: one handler plus the timing fields."""
 
@@ -227,7 +261,7 @@ class Probe(K8sModel):
         "Probe with an HTTP GET.", protobuf=2, embedded=PROBE_HANDLER)] = None
     tcp_socket: Annotated[TCPSocketAction | None, field(
         "Probe by opening a TCP connection.", protobuf=3, embedded=PROBE_HANDLER)] = None
-    grpc: Annotated[dict[str, Any] | None, field(
+    grpc: Annotated[GRPCAction | None, field(
         "A gRPC health check. Accepted, but the agent cannot run it: such a probe "
         "errors every time and never changes the container's state.", protobuf=4,
         embedded=PROBE_HANDLER)] = None
@@ -262,9 +296,8 @@ class LifecycleHandler(K8sModel):
     tcp_socket: Annotated[TCPSocketAction | None, field(
         "Accepted for compatibility only: the agent reports it as a handler it cannot run.",
         protobuf=3)] = None
-    sleep: Annotated[dict[str, Any] | None, field(
-        "Wait `seconds` without running anything in the container; must fit in the "
-        "pod's termination grace period.", protobuf=4)] = None
+    sleep: Annotated[SleepAction | None, field(
+        "Wait `seconds` without running anything in the container.", protobuf=4)] = None
 
 
 class Lifecycle(K8sModel):
@@ -336,9 +369,9 @@ class Container(K8sModel):
     termination_message_policy: Annotated[str | None, field(
         "File (the default) or FallbackToLogsOnError; stored, the agent does not read "
         "termination messages.", protobuf=20)] = None
-    security_context: Annotated[dict[str, Any] | None, field(
-        "Users, capabilities and privileges for the container. Stored as given; the agent "
-        "does not apply it.", protobuf=15)] = None
+    security_context: Annotated[SecurityContext | None, field(
+        "Users, capabilities and privileges for the container. Stored; the agent does "
+        "not apply it.", protobuf=15)] = None
     stdin: Annotated[bool | None, field(
         "Keep a stdin open for the container. Refused when true: the agent keeps none.",
         protobuf=16)] = None

@@ -202,7 +202,8 @@ def test_resolve_walks_through_lists_and_stops_where_the_models_do() -> None:
     assert (image.model, image.json_name) == (Container, "image")
     assert schema.resolve(Pod, ("spec", "containers")).value_model is Container
     assert schema.find(Pod, "spec.hostAliases") is None  # an extra field
-    assert schema.find(Pod, "spec.securityContext.runAsUser") is None  # a loose dict
+    assert schema.find(Pod, "metadata.managedFields.manager") is None  # a loose dict
+    assert schema.resolve(Pod, "spec.securityContext.runAsUser").protobuf == 2
     assert schema.find(Pod, "spec.topologySpreadConstraints") is not None
     with pytest.raises(KeyError, match=r"no typed field at 'spec\.nope\.x'"):
         schema.resolve(Pod, "spec.nope.x")
