@@ -57,6 +57,7 @@ _MODULE_PACKAGES = {
     "apimachinery.models.container": "io.k8s.api.core.v1",
     "apimachinery.models.pod": "io.k8s.api.core.v1",
     "apimachinery.models.node": "io.k8s.api.core.v1",
+    "apimachinery.models.probe": "io.k8s.api.core.v1",
     "apimachinery.models.scheduling": "io.k8s.api.core.v1",
     "apimachinery.models.security": "io.k8s.api.core.v1",
     "apimachinery.models.storage": "io.k8s.api.core.v1",

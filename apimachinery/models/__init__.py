@@ -48,20 +48,11 @@ from apimachinery.models.container import (
     EnvFromSource,
     EnvVar,
     EnvVarSource,
-    ExecAction,
-    GRPCAction,
-    HTTPGetAction,
-    HTTPHeader,
-    Lifecycle,
-    LifecycleHandler,
     ObjectFieldSelector,
-    Probe,
     ResourceFieldSelector,
     ResourceRequirements,
     SecretEnvSource,
     SecretKeySelector,
-    SleepAction,
-    TCPSocketAction,
     VolumeMount,
 )
 from apimachinery.models.coordination import Lease, LeaseSpec
@@ -132,6 +123,17 @@ from apimachinery.models.pod import (
     PodTemplateSpec,
     SecretVolumeSource,
     Volume,
+)
+from apimachinery.models.probe import (
+    ExecAction,
+    GRPCAction,
+    HTTPGetAction,
+    HTTPHeader,
+    Lifecycle,
+    LifecycleHandler,
+    Probe,
+    SleepAction,
+    TCPSocketAction,
 )
 from apimachinery.models.scheduling import (
     Affinity,
