@@ -789,6 +789,26 @@ class Volume(TypedDict, total=False):
     persistentVolumeClaim: PersistentVolumeClaimVolumeSource
 
 
+class PodDNSConfigOption(TypedDict, total=False):
+    """One resolver option of the pod's resolv.conf (`ndots:2`, `edns0`)."""
+
+    # The option's name; it replaces a cluster option of the same name.
+    name: str
+    # The option's value, written as `name:value`.
+    value: str
+
+
+class PodDNSConfig(TypedDict, total=False):
+    """What the agent adds to the resolv.conf it writes for the pod."""
+
+    # Name servers after the cluster's; the agent writes the first three of all.
+    nameservers: list[str]
+    # Search domains after the cluster's; the agent keeps the first 32 (2048 characters).
+    searches: list[str]
+    # Resolver options, merged with the cluster's by name.
+    options: list[PodDNSConfigOption]
+
+
 class Sysctl(TypedDict, total=False):
     """One namespaced kernel parameter to set for the pod."""
 
@@ -1049,6 +1069,9 @@ class PodSpec(TypedDict, total=False):
     # ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when the agent
     # has one; Default keeps Docker's; None uses only the pod's dnsConfig.
     dnsPolicy: str
+    # Name servers, search domains and options for the pod's resolv.conf, added to the
+    # cluster's (with dnsPolicy None, the only ones).
+    dnsConfig: PodDNSConfig
     # Labels a node must have, all of them, for the scheduler to place the pod there.
     nodeSelector: dict[str, str]
     # A service account name, readable through the downward API. Schooner has no

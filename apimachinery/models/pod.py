@@ -138,6 +138,32 @@ class Volume(K8sModel):
 # -- spec and template ------------------------------------------------------------
 
 
+class PodDNSConfigOption(K8sModel):
+    """One resolver option of the pod's resolv.conf (`ndots:2`, `edns0`)."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"value": "pointer"}
+
+    name: Annotated[str | None, field(
+        "The option's name; it replaces a cluster option of the same name.",
+        protobuf=1)] = None
+    value: Annotated[str | None, field(
+        "The option's value, written as `name:value`.", protobuf=2)] = None
+
+
+class PodDNSConfig(K8sModel):
+    """What the agent adds to the resolv.conf it writes for the pod."""
+
+    nameservers: Annotated[list[str] | None, field(
+        "Name servers after the cluster's; the agent writes the first three of all.",
+        protobuf=1, list_type="atomic")] = None
+    searches: Annotated[list[str] | None, field(
+        "Search domains after the cluster's; the agent keeps the first 32 (2048 "
+        "characters).", protobuf=2, list_type="atomic")] = None
+    options: Annotated[list[PodDNSConfigOption] | None, field(
+        "Resolver options, merged with the cluster's by name.", protobuf=3,
+        list_type="atomic")] = None
+
+
 class PodSpec(K8sModel):
     """What a pod runs and where: containers, volumes, scheduling constraints."""
 
@@ -175,6 +201,9 @@ class PodSpec(K8sModel):
         "ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when "
         "the agent has one; Default keeps Docker's; None uses only the pod's dnsConfig.",
         protobuf=6)] = None
+    dns_config: Annotated[PodDNSConfig | None, field(
+        "Name servers, search domains and options for the pod's resolv.conf, added to "
+        "the cluster's (with dnsPolicy None, the only ones).", protobuf=26)] = None
     node_selector: Annotated[dict[str, str] | None, field(
         "Labels a node must have, all of them, for the scheduler to place the pod there.",
         protobuf=7)] = None

@@ -87,3 +87,21 @@ def test_a_wrongly_typed_security_context_field_is_a_422(
     assert causes == [{"reason": "FieldValueTypeInvalid",
                        "field": "spec.containers[0].securityContext.runAsUser",
                        "message": 'Invalid value: "root": must be an integer'}]
+
+
+def test_a_pods_dns_config_is_stored_for_the_agent(apiserver: Apiserver,
+                                                   namespace: str) -> None:
+    """The agent writes dnsConfig into the pod's resolv.conf; the apiserver used to drop
+    it as an unknown field, so it never reached the agent."""
+    config = {"nameservers": ["192.0.2.53"], "searches": ["example.org"],
+              "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dns"},
+           "spec": {"dnsPolicy": "None", "dnsConfig": config,
+                    "containers": [{"name": "c", "image": "busybox"}]}}
+    with apiserver.http() as http:
+        resp = http.post(f"/api/v1/namespaces/{namespace}/pods?fieldValidation=Strict",
+                         json=pod)
+        assert resp.status_code == 201, resp.text
+        assert not resp.headers.get_list("warning")
+        stored = http.get(f"/api/v1/namespaces/{namespace}/pods/dns").json()["spec"]
+    assert stored["dnsConfig"] == config

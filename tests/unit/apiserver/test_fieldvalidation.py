@@ -67,6 +67,8 @@ def test_security_contexts_affinity_and_claim_templates_are_walked() -> None:
 def test_what_schooner_components_write_is_declared() -> None:
     pod = {"spec": {"containers": [], "overhead": {"cpu": "1"},
                     "schedulingGates": [{"name": "g"}],
+                    "dnsConfig": {"nameservers": ["192.0.2.53"], "searches": ["example.org"],
+                                  "options": [{"name": "ndots", "value": "2"}]},
                     "initContainers": [{"name": "s", "restartPolicy": "Always",
                                         "stdinOnce": True}]}}
     node = {"status": {"volumesAttached": [{"name": "schooner.io/pvc/ns/c",
