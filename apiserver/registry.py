@@ -388,7 +388,8 @@ def _mark_for_deletion(strategy: Strategy, obj: Object,
         meta["deletionGracePeriodSeconds"] = grace
     if grace == 0 and not strategy.has_finalizers(obj):
         return None
-    meta["generation"] = int(meta.get("generation") or 1) + 1
+    if meta.get("generation"):  # BeforeDelete moves only a generation the kind keeps
+        meta["generation"] = int(meta["generation"]) + 1
     return obj
 
 

@@ -35,6 +35,7 @@ _SECRET_REQUIRED_KEYS = {
 
 class SecretStrategy(Strategy):
     has_status_subresource = False
+    tracks_generation = False
 
 
 def default_secret(obj: Obj) -> None:

@@ -1,6 +1,7 @@
 """What the registry and storage do to every write, whatever the kind: a DELETE's body may
 ask for a dry run, ObjectMeta's empty maps and lists are never stored, and an update that
-changes nothing is recognised so it is not written (no new resourceVersion, no event)."""
+changes nothing is recognised so it is not written (no new resourceVersion, no event);
+kinds that are only data keep no metadata.generation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from apimachinery import errors
 from apiserver.etcdcodec import encode, unchanged
+from apiserver.kind import Strategy
 from apiserver.registry import DeleteOptions, _drop_empty
 
 
@@ -61,3 +63,30 @@ def test_an_equal_object_is_unchanged_whatever_its_key_order_and_resource_versio
 def test_any_change_is_a_change(other: dict[str, object]) -> None:
     stored = _stored({"metadata": {"name": "c", "uid": "u"}, "data": {"a": "1", "b": "2"}})
     assert not unchanged(stored, other)
+
+
+class _DataOnly(Strategy):
+    has_status_subresource = False
+    tracks_generation = False
+
+
+def test_kinds_that_are_only_data_keep_no_generation() -> None:
+    obj = {"metadata": {"name": "c"}, "data": {"a": "1"}}
+    _DataOnly().prepare_for_create(obj)
+    assert "generation" not in obj["metadata"]
+    old = {"metadata": {"name": "c", "generation": 3}, "data": {"a": "1"}}
+    new = {"metadata": {"name": "c", "generation": 3}, "data": {"a": "2"}}
+    _DataOnly().prepare_for_update(new, old)
+    assert "generation" not in new["metadata"]  # one stored before is dropped too
+
+
+def test_other_kinds_count_changes_of_desired_state() -> None:
+    obj = {"metadata": {"name": "d"}, "spec": {"replicas": 1}}
+    Strategy().prepare_for_create(obj)
+    assert obj["metadata"]["generation"] == 1
+    new = {"metadata": {"name": "d"}, "spec": {"replicas": 2}}
+    Strategy().prepare_for_update(new, obj)
+    assert new["metadata"]["generation"] == 2
+    same = {"metadata": {"name": "d"}, "spec": {"replicas": 2}}
+    Strategy().prepare_for_update(same, new)
+    assert same["metadata"]["generation"] == 2
