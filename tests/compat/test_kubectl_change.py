@@ -272,7 +272,10 @@ def test_patch_strategic_merge_and_json(kubectl: Kubectl, cluster: Cluster,
                                       "Invalid value: -3: must be greater than or equal to 0")
     bad_path = kubectl("patch", "deployment", "web", "--type=json", "-p",
                        '[{"op":"replace","path":"/spec/nope/x","value":1}]', ok=False)
-    assert bad_path.code == 1 and bad_path.stderr.startswith("Error from server (BadRequest)")
+    assert bad_path.code == 1  # Kubernetes' 422 and message, then which operation and why
+    assert bad_path.stderr.strip() == (
+        "The request is invalid: the server rejected our request due to an error in our "
+        "request: json patch operation 0 (replace /spec/nope/x) failed: member 'nope' not found")
 
 
 @pytest.mark.compat("kubectl patch --subresource")
