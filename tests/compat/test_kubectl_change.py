@@ -91,6 +91,24 @@ def test_set_resources_limits_and_requests(kubectl: Kubectl, cluster: Cluster,
     assert "must be less than or equal to cpu limit" in over.stderr
 
 
+@pytest.mark.compat("kubectl set selector", "kubectl set serviceaccount")
+def test_set_selector_and_serviceaccount(kubectl: Kubectl, cluster: Cluster,
+                                         namespace: str) -> None:
+    kubectl("create", "service", "clusterip", "front", "--tcp=80:8080")
+    assert kubectl("set", "selector", "service", "front", "app=web,tier=edge").stdout == \
+        "service/front selector updated\n"
+    assert cluster.client.get("services", "front", namespace)["spec"]["selector"] == \
+        {"app": "web", "tier": "edge"}
+    _deployment(kubectl)
+    assert kubectl("set", "serviceaccount", "deployment", "web", "robot").stdout == \
+        "deployment.apps/web serviceaccount updated\n"
+    spec = cluster.client.get("deployments", "web", namespace)["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == "robot"
+    bad = kubectl("set", "serviceaccount", "deployment", "web", "Not_A_Name", ok=False)
+    assert bad.code == 1
+    assert "spec.template.spec.serviceAccountName: Invalid value" in bad.stderr
+
+
 @pytest.mark.compat("kubectl label")
 def test_label_add_overwrite_remove_selector_and_all(kubectl: Kubectl, cluster: Cluster,
                                                      namespace: str) -> None:
@@ -270,6 +288,12 @@ def test_patch_strategic_merge_and_json(kubectl: Kubectl, cluster: Cluster,
     invalid = kubectl("patch", "deployment", "web", "-p", '{"spec":{"replicas":-3}}', ok=False)
     assert invalid.stderr.strip() == ('The Deployment "web" is invalid: spec.replicas: '
                                       "Invalid value: -3: must be greater than or equal to 0")
+    two = kubectl("patch", "deployment", "web", "-p",
+                  '{"spec":{"replicas":-3,"revisionHistoryLimit":-1}}', ok=False)
+    assert two.stderr.splitlines() == [
+        'The Deployment "web" is invalid: ',
+        "* spec.replicas: Invalid value: -3: must be greater than or equal to 0",
+        "* spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"]
     bad_path = kubectl("patch", "deployment", "web", "--type=json", "-p",
                        '[{"op":"replace","path":"/spec/nope/x","value":1}]', ok=False)
     assert bad_path.code == 1  # Kubernetes' 422 and message, then which operation and why

@@ -98,6 +98,13 @@ def test_create_secret_generic(kubectl: Kubectl, cluster: Cluster, namespace: st
     secret = cluster.client.get("secrets", "creds", namespace)
     assert secret["type"] == "Opaque"
     assert secret["data"] == {"user": _b64("admin"), "key": _b64(b"\x00\x01secret\xff")}
+    assert kubectl("create", "secret", "generic", "basic", "--type=kubernetes.io/basic-auth",
+                   "--from-literal=username=bob").stdout == "secret/basic created\n"
+    refused = kubectl("create", "secret", "generic", "nobody", "--type=kubernetes.io/basic-auth",
+                      "--from-literal=user=bob", ok=False)
+    assert refused.stderr.strip() == (
+        'error: failed to create secret Secret "nobody" is invalid: '
+        "[data[username]: Required value, data[password]: Required value]")
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -163,6 +170,11 @@ def test_create_deployment_runs_its_replicas(kubectl: Kubectl, cluster: Cluster,
     assert container["imagePullPolicy"] == "IfNotPresent"
     wait_for(lambda: _running_pods(cluster.client, namespace, "app=web", 2), 120,
              "two running pods of deployment web")
+    bad = kubectl("create", "deployment", "bad", f"--image={WEB_IMAGE}", "--replicas=-1",
+                  ok=False)
+    assert bad.stderr.strip() == (
+        'error: failed to create deployment: Deployment.apps "bad" is invalid: '
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0")
 
 
 @pytest.mark.compat("kubectl create service clusterip", "kubectl create service nodeport",
