@@ -91,7 +91,8 @@ def test_set_resources_limits_and_requests(kubectl: Kubectl, cluster: Cluster,
     assert "must be less than or equal to cpu limit" in over.stderr
 
 
-@pytest.mark.compat("kubectl set selector", "kubectl set serviceaccount")
+@pytest.mark.compat("kubectl set selector", "kubectl set serviceaccount",
+                    "kubectl set subject")
 def test_set_selector_and_serviceaccount(kubectl: Kubectl, cluster: Cluster,
                                          namespace: str) -> None:
     kubectl("create", "service", "clusterip", "front", "--tcp=80:8080")
@@ -107,6 +108,9 @@ def test_set_selector_and_serviceaccount(kubectl: Kubectl, cluster: Cluster,
     bad = kubectl("set", "serviceaccount", "deployment", "web", "Not_A_Name", ok=False)
     assert bad.code == 1
     assert "spec.template.spec.serviceAccountName: Invalid value" in bad.stderr
+    subject = kubectl("set", "subject", "rolebinding", "admins", "--user=ann", ok=False)
+    assert subject.stderr.strip() == \
+        'error: the server doesn\'t have a resource type "rolebinding"'
 
 
 @pytest.mark.compat("kubectl label")

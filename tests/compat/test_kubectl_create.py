@@ -184,7 +184,7 @@ def test_create_service_of_each_type(kubectl: Kubectl, cluster: Cluster,
     assert kubectl("create", "service", "clusterip", "ci", "--tcp=80:8080").stdout == \
         "service/ci created\n"
     assert kubectl("create", "service", "nodeport", "np", "--tcp=80:8080",
-                   "--node-port=30123").stdout == "service/np created\n"
+                   "--node-port=32123").stdout == "service/np created\n"
     assert kubectl("create", "service", "loadbalancer", "lb", "--tcp=443:8443").stdout == \
         "service/lb created\n"
     assert kubectl("create", "service", "externalname", "ext",
@@ -195,15 +195,15 @@ def test_create_service_of_each_type(kubectl: Kubectl, cluster: Cluster,
     assert ci["ports"] == [{"name": "80-8080", "port": 80, "protocol": "TCP",
                             "targetPort": 8080}]
     np = get("services", "np", namespace)["spec"]
-    assert np["type"] == "NodePort" and np["ports"][0]["nodePort"] == 30123
+    assert np["type"] == "NodePort" and np["ports"][0]["nodePort"] == 32123
     lb = get("services", "lb", namespace)["spec"]
     assert lb["type"] == "LoadBalancer" and 30000 <= lb["ports"][0]["nodePort"] <= 32767
     ext = get("services", "ext", namespace)["spec"]
     assert ext["type"] == "ExternalName" and ext["externalName"] == "db.example.com"
     assert "clusterIP" not in ext
     taken = kubectl("create", "service", "nodeport", "np2", "--tcp=80:8080",
-                    "--node-port=30123", ok=False)
-    assert taken.code == 1 and "30123" in taken.stderr and "already allocated" in taken.stderr
+                    "--node-port=32123", ok=False)
+    assert taken.code == 1 and "32123" in taken.stderr and "already allocated" in taken.stderr
 
 
 @pytest.mark.compat("kubectl create priorityclass")

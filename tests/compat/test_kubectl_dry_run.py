@@ -43,7 +43,7 @@ def _settled_deployment(kubectl: Kubectl, cluster: Cluster, namespace: str) -> N
 @pytest.mark.compat("kubectl create --dry-run=server")
 def test_create_generators_and_files_store_nothing(kubectl: Kubectl, cluster: Cluster,
                                                    namespace: str, tmp_path: Path) -> None:
-    kubectl("create", "service", "nodeport", "taken", "--tcp=80", "--node-port=30211")
+    kubectl("create", "service", "nodeport", "taken", "--tcp=80", "--node-port=32211")
     before = _snapshot(cluster.client, namespace)
     ns = f"c-dry-{uuid.uuid4().hex[:8]}"
     assert kubectl("create", "namespace", ns, DRY, namespaced=False).stdout == \
@@ -71,13 +71,13 @@ def test_create_generators_and_files_store_nothing(kubectl: Kubectl, cluster: Cl
     # The answer is the object the server would have stored: defaulted, with a uid,
     # an allocated NodePort, and no resourceVersion.
     shown = json.loads(kubectl("create", "service", "nodeport", "np", "--tcp=80",
-                               "--node-port=30212", DRY, "-o", "json").stdout)
-    assert shown["spec"]["ports"][0]["nodePort"] == 30212 and shown["spec"]["clusterIP"]
+                               "--node-port=32212", DRY, "-o", "json").stdout)
+    assert shown["spec"]["ports"][0]["nodePort"] == 32212 and shown["spec"]["clusterIP"]
     assert shown["metadata"]["uid"] and "resourceVersion" not in shown["metadata"]
     # Validation and allocation still refuse what a real create would refuse.
     bad = kubectl("create", "configmap", "Bad_", "--from-literal=a=1", DRY, ok=False)
     assert bad.code == 1 and 'ConfigMap "Bad_" is invalid: metadata.name' in bad.stderr
-    clash = kubectl("create", "service", "nodeport", "np2", "--tcp=80", "--node-port=30211",
+    clash = kubectl("create", "service", "nodeport", "np2", "--tcp=80", "--node-port=32211",
                     DRY, ok=False)
     assert clash.code == 1 and "provided port is already allocated" in clash.stderr
 
@@ -86,7 +86,7 @@ def test_create_generators_and_files_store_nothing(kubectl: Kubectl, cluster: Cl
         with pytest.raises(errors.NotFound):
             cluster.client.get(resource, name)
     # The dry run reserved nothing: the port it showed is free for a real create.
-    kubectl("create", "service", "nodeport", "np", "--tcp=80", "--node-port=30212")
+    kubectl("create", "service", "nodeport", "np", "--tcp=80", "--node-port=32212")
 
 
 @pytest.mark.compat("kubectl apply --dry-run=server", "kubectl replace --dry-run=server",
