@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from apimachinery.client import Client
+from cli.cluster.processes import wait_for
 from tests.compat.conftest import Cluster, Kubectl
+from tests.compat.settled import rollout_settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -276,6 +278,10 @@ def test_patch_strategic_merge_and_json(kubectl: Kubectl, cluster: Cluster,
                    '{"spec":{"revisionHistoryLimit":3},'
                    '"metadata":{"labels":{"patched":"yes"}}}').stdout == \
         "deployment.apps/web patched\n"
+    # kubectl says `(no change)` when the object it read beforehand comes back unchanged,
+    # so no controller may write meanwhile.
+    wait_for(lambda: rollout_settled(cluster.client, namespace, "web"), 60,
+             "deployment web's rollout to settle")
     assert kubectl("patch", "deployment", "web", "--type=merge", "-p",
                    '{"spec":{"revisionHistoryLimit":3}}').stdout == \
         "deployment.apps/web patched (no change)\n"

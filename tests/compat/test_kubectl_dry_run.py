@@ -19,6 +19,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from cli.cluster.processes import wait_for
 from tests.compat.conftest import IMAGE, Cluster, Kubectl
+from tests.compat.settled import rollout_settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -33,11 +34,12 @@ def _snapshot(client: Client, namespace: str) -> dict[tuple[str, str], str]:
 
 
 def _settled_deployment(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
-    """A Deployment of no replicas whose controller has written its status (no later write)."""
+    """A Deployment of no replicas whose controllers have written their last status: the
+    rollout complete (Progressing: NewReplicaSetAvailable), its ReplicaSet observed."""
     kubectl("create", "deployment", "web", f"--image={WEB_IMAGE}", "--replicas=0",
             "--port=8080")
-    wait_for(lambda: (cluster.client.get("deployments", "web", namespace).get("status")
-                      or {}).get("observedGeneration") == 1, 60, "deployment web observed")
+    wait_for(lambda: rollout_settled(cluster.client, namespace, "web"), 60,
+             "deployment web's rollout to settle")
 
 
 @pytest.mark.compat("kubectl create --dry-run=server")
