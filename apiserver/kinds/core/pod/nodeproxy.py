@@ -20,7 +20,7 @@ from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver.registry import Registry
 
-_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")
+_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds", "sinceTime")
 
 
 def _container(pod: Object, requested: str | None) -> str:
