@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,8 +93,14 @@ def test_previous_shows_the_instance_before_a_restart(kubectl: Kubectl, cluster:
     body["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
     body["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
     make(cluster, namespace, "pods", body)
-    wait_pod_ready(cluster, namespace, "crash")
-    status = cluster.client.get("pods", "crash", namespace)["status"]["containerStatuses"][0]
+
+    def restarted_and_running() -> dict[str, object] | None:
+        pod_status = cluster.client.get("pods", "crash", namespace).get("status") or {}
+        statuses = pod_status.get("containerStatuses") or [{}]
+        return statuses[0] if statuses[0].get("restartCount") and statuses[0].get(
+            "ready") else None
+    # (the first instance is briefly Running, even Ready, before it exits)
+    status: dict[str, Any] = wait_for(restarted_and_running, 120, "the second instance ready")
     assert status["restartCount"] == 1
     assert status["lastState"]["terminated"]["exitCode"] == 1
     assert kubectl("logs", "crash").stdout == "run-2\n"
