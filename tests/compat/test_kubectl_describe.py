@@ -138,3 +138,27 @@ def test_describe_node_and_namespace(kubectl: Kubectl, cluster: Cluster,
     missing = kubectl("describe", "pod", "nope", ok=False)
     assert missing.code == 1
     assert missing.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
+
+
+@pytest.mark.compat("kubectl events", "kubectl get events")
+def test_events_for_an_object(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
+    make(cluster, namespace, "pods", pod("p"))
+    wait_pod_ready(cluster, namespace, "p")
+    wait_for(lambda: reasons_recorded(cluster.client, namespace, "p", "Scheduled", "Started"),
+             60, "the pod's events")
+    recorded = {e["reason"] for e in cluster.client.list("events", namespace)["items"]}
+    out = kubectl("events", "--for", "pod/p").stdout.splitlines()
+    assert re.split(r"\s{2,}", out[0].strip()) == ["LAST SEEN", "TYPE", "REASON", "OBJECT",
+                                                   "MESSAGE"]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in out[1:]]
+    assert {r[2] for r in rows} == recorded
+    assert all(r[3] == "Pod/p" for r in rows)
+    assert any(r[2] == "Scheduled" and r[4] == f"Successfully assigned {namespace}/p to "
+               f"{cluster.node}" for r in rows)
+    listed = kubectl("get", "events", "--field-selector", "reason=Started",
+                     "-o", "jsonpath={.items[*].involvedObject.name}").stdout
+    assert listed == "p"
+    table = kubectl("get", "events").stdout.splitlines()
+    assert re.split(r"\s{2,}", table[0].strip()) == ["LAST SEEN", "TYPE", "REASON", "OBJECT",
+                                                     "MESSAGE"]
+    assert any("pod/p" in line and "Started" in line for line in table[1:])
