@@ -45,7 +45,8 @@ from agent.probes.runner import ProbeRunner
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError, PodObservation
 from agent.runtime.protocol import ContainerRuntime, EventWatch
 from agent.server.auth import TokenAuthenticator
-from agent.server.server import AgentServer, Unavailable, create_app
+from agent.server.server import AgentServer, create_app
+from agent.server.unavailable import Unavailable, waiting_to_start
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock, RealClock
@@ -166,8 +167,7 @@ class Agent:
         if previous:
             return started[1] if len(started) > 1 else Unavailable(
                 f'previous terminated container "{container}" in pod "{name}" not found')
-        return started[0] if started else Unavailable(
-            f'container "{container}" in pod "{name}" is waiting to start')
+        return started[0] if started else waiting_to_start(pod, container)
 
     # -- lifecycle ----------------------------------------------------------------------
 

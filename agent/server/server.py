@@ -22,7 +22,6 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,16 +36,9 @@ from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import TokenAuthenticator
 from agent.server.logoptions import InvalidLogOptions, parse
+from agent.server.unavailable import Unavailable
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """Why a request has no container to use, and the HTTP code that says so."""
-
-    message: str
-    code: int = 400
 
 
 # (namespace, pod, container, previous) -> the container instance, or why there is none

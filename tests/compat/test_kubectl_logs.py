@@ -145,3 +145,25 @@ def test_logs_through_a_deployment(kubectl: Kubectl, cluster: Cluster, namespace
     assert out.stdout == f"hello from {chosen.group(1)}\n"
     everyone = kubectl("logs", "deploy/web", "--all-pods", "--prefix").stdout.splitlines()
     assert sorted(everyone) == sorted(f"[pod/{n}/main] hello from {n}" for n in names)
+
+
+@pytest.mark.compat("kubectl logs (not started)")
+def test_logs_of_a_pod_that_has_not_started(kubectl: Kubectl, cluster: Cluster,
+                                            namespace: str) -> None:
+    unpullable = pod("bad", None, container("main"))
+    unpullable["spec"]["containers"][0].update(image="schooner/no-such-image:1",
+                                               imagePullPolicy="Always")
+    make(cluster, namespace, "pods", unpullable)
+    stuck = pod("stuck")
+    stuck["spec"]["nodeSelector"] = {"no-such": "node"}
+    make(cluster, namespace, "pods", stuck)
+    wait_for(lambda: ((cluster.client.get("pods", "bad", namespace).get("status") or {})
+                      .get("containerStatuses") or [{}])[0].get("state", {}).get(
+                          "waiting", {}).get("reason") == "ImagePullBackOff", 120,
+             "the image pull backing off")
+    refused = kubectl("logs", "bad", ok=False)
+    assert refused.code == 1
+    assert refused.stderr == ('Error from server (BadRequest): container "main" in pod "bad" '
+                              "is waiting to start: trying and failing to pull image\n")
+    unscheduled = kubectl("logs", "stuck")
+    assert unscheduled.out == ""  # not on a node yet: no log, as Kubernetes answers

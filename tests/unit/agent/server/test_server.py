@@ -11,7 +11,8 @@ import httpx
 
 from agent.runtime.container import ContainerRecord, State
 from agent.server.auth import TokenAuthenticator
-from agent.server.server import Unavailable, create_app
+from agent.server.server import create_app
+from agent.server.unavailable import Unavailable
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
