@@ -33,7 +33,15 @@ from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
 from .storage import DRY_RUN
-from .wire import JSON, check_kind, decode_object, json_response, read_body, wants_table
+from .wire import (
+    JSON,
+    check_kind,
+    decode_object,
+    json_response,
+    read_body,
+    table_include,
+    wants_table,
+)
 
 
 class Handlers:
@@ -80,7 +88,8 @@ class Handlers:
         obj = await self.registry.get(info.resource, info.namespace, info.name or "")
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), [obj],
-                               resource_version=obj["metadata"]["resourceVersion"])
+                               resource_version=obj["metadata"]["resourceVersion"],
+                               include_object=table_include(request))
         return json_response(obj)
 
     async def _list(self, request: Request, info: RequestInfo) -> Response:
@@ -95,7 +104,8 @@ class Handlers:
             resource_version=_list_revision(rv, query.get("resourceVersionMatch")), keep=keep)
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), items,
-                               resource_version=str(revision), continue_token=token or "")
+                               resource_version=str(revision), continue_token=token or "",
+                               include_object=table_include(request))
         meta: Object = {"resourceVersion": str(revision)}
         if token:
             meta["continue"] = token

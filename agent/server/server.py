@@ -1,8 +1,11 @@
 """The agent's own HTTP server: container logs, exec and health (the kubelet's port 10250).
 
-* `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=`
-  streams the container's output as text/plain from Docker's logs; with
-  `follow` it streams until the container stops or the client goes away. The
+* `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
+  &sinceSeconds=&sinceTime=` streams the container's output as text/plain from Docker's
+  logs (`logoptions` reads and checks the query); with `follow` it streams until the
+  container stops or the client goes away. A container that cannot answer is a 400
+  with the kubelet's words (not yet started, no previous instance), a pod the agent
+  does not know a 404. The
   apiserver proxies `pods/{name}/log` here, forwarding the user's token.
 * `POST /exec/{namespace}/{pod}/{container}` with `{"command": [...]}` runs a
   command to completion: `{"exitCode": n, "output": "..."}` (non-interactive).
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -31,11 +35,14 @@ from starlette.routing import Route
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import TokenAuthenticator
+from agent.server.logoptions import InvalidLogOptions, parse
+from agent.server.unavailable import Unavailable
 
 log = logging.getLogger(__name__)
-# (namespace, pod, container, previous) -> the container instance, or an error text
-ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | str]]
-TRUE = ("true", "1", "yes")
+
+
+# (namespace, pod, container, previous) -> the container instance, or why there is none
+ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | Unavailable]]
 
 
 def _text(message: str, code: int) -> Response:
@@ -57,18 +64,16 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
     async def container_logs(request: Request) -> Response:
         if not await authorized(request):
             return _text("Unauthorized", 401)
-        p, q = request.path_params, request.query_params
-        found = await finder(p["namespace"], p["pod"], p["container"],
-                             q.get("previous", "").lower() in TRUE)
-        if isinstance(found, str):
-            return _text(found, 404)
+        p = request.path_params
         try:
-            tail = int(q["tailLines"]) if q.get("tailLines") else None
-        except ValueError:
-            return _text("tailLines must be an integer", 400)
-        stream = runtime.stream_logs(found.id, follow=q.get("follow", "").lower() in TRUE,
-                                     tail=tail, timestamps=q.get("timestamps", "").lower()
-                                     in TRUE)
+            options = parse(request.query_params, datetime.now(UTC))
+        except InvalidLogOptions as exc:
+            return _text(str(exc), 400)
+        found = await finder(p["namespace"], p["pod"], p["container"], options.previous)
+        if isinstance(found, Unavailable):
+            return _text(found.message, found.code)
+        stream = runtime.stream_logs(found.id, follow=options.follow, tail=options.tail,
+                                     timestamps=options.timestamps, since=options.since)
         open_streams.add(stream)
 
         async def body() -> AsyncIterator[bytes]:
@@ -96,8 +101,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
             return _text('the body must be {"command": ["...", ...]}', 400)
         p = request.path_params
         found = await finder(p["namespace"], p["pod"], p["container"], False)
-        if isinstance(found, str):
-            return _text(found, 404)
+        if isinstance(found, Unavailable):
+            return _text(found.message, found.code)
         if not found.running:
             return _text(f'container "{p["container"]}" is not running', 400)
         try:

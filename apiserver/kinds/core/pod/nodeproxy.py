@@ -20,7 +20,7 @@ from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver.registry import Registry
 
-_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")
+_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds", "sinceTime")
 
 
 def _container(pod: Object, requested: str | None) -> str:
@@ -75,6 +75,10 @@ class NodeProxy:
                    ) -> Response:
         pod = await registry.get(self.pods, namespace, name)
         container = _container(pod, request.query_params.get("container"))
+        if not (pod.get("spec") or {}).get("nodeName"):
+            # Kubernetes' LogLocation: a pod not yet on a node has no log, and says so
+            # with an empty answer (only exec refuses such a pod).
+            return Response(b"", media_type="text/plain")
         base = await _agent_url(registry, pod)
         params = {k: v for k, v in request.query_params.items() if k in _LOG_PARAMS}
         upstream = self.http.build_request(

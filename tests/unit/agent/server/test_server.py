@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import httpx
 from agent.runtime.container import ContainerRecord, State
 from agent.server.auth import TokenAuthenticator
 from agent.server.server import create_app
+from agent.server.unavailable import Unavailable
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
@@ -63,9 +65,9 @@ class FakeServerRuntime(UnusedRuntime):
         self.streams: list[tuple[str, dict[str, Any]]] = []
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool) -> FakeStream:
+                    timestamps: bool, since: datetime | None = None) -> FakeStream:
         self.streams.append((container_id, {"follow": follow, "tail": tail,
-                                            "timestamps": timestamps}))
+                                            "timestamps": timestamps, "since": since}))
         return FakeStream()
 
     async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
@@ -73,9 +75,11 @@ class FakeServerRuntime(UnusedRuntime):
 
 
 async def finder(namespace: str, pod: str, container: str, previous: bool
-                 ) -> ContainerRecord | str:
-    if (namespace, pod, container) != ("ns", "p", "a"):
-        return f'pods "{pod}" not found'
+                 ) -> ContainerRecord | Unavailable:
+    if (namespace, pod) != ("ns", "p"):
+        return Unavailable(f'pods "{pod}" not found', 404)
+    if container != "a":
+        return Unavailable(f'previous terminated container "{container}" in pod "p" not found')
     return ContainerRecord(id="prev" if previous else "cur", name="a", pod_uid="u",
                            state=State.RUNNING)
 
@@ -97,10 +101,19 @@ def test_server_routes() -> None:
             assert logs.text == "line 1\nline 2\n"
             assert logs.headers["content-type"].startswith("text/plain")
             assert runtime.streams == [("prev", {"follow": False, "tail": 5,
-                                                 "timestamps": True})]
+                                                 "timestamps": True, "since": None})]
             assert (await http.get("/containerLogs/ns/q/a", headers=good)).status_code == 404
-            assert (await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
-                    ).status_code == 400
+            no_previous = await http.get("/containerLogs/ns/p/b?previous=true", headers=good)
+            assert no_previous.status_code == 400
+            assert no_previous.text.startswith('previous terminated container "b"')
+            bad = await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
+            assert (bad.status_code, bad.text) == (
+                400, 'tailLines: Invalid value: "x": must be an integer\n')
+            before = datetime.now(UTC)
+            await http.get("/containerLogs/ns/p/a?sinceSeconds=10", headers=good)
+            since = runtime.streams[-1][1]["since"]
+            assert before - timedelta(seconds=11) < since <= datetime.now(UTC) - timedelta(
+                seconds=10)
             ran = await http.post("/exec/ns/p/a", json={"command": ["echo", "hi"]},
                                   headers=good)
             assert ran.json() == {"exitCode": 3, "output": "ran echo hi in cur\n"}
