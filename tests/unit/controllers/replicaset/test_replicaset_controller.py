@@ -181,7 +181,8 @@ def test_each_pod_created_or_deleted_is_an_event_on_the_replicaset() -> None:
     grow = FakeClient([rs(2)])
     shrink = FakeClient([rs(0), owned_pod("web-a")])
     broken = FakeClient([rs(1)])
-    broken.fail("create", "pods", errors.Invalid("Pod", "", []))
+    broken.fail("create", "pods", errors.Invalid(
+        "Pod", "", [errors.FieldError("spec.containers", "Required value")]))
 
     def build_with(client: FakeClient, factory: Any, clock: Any) -> ReplicaSetController:
         return ReplicaSetController(client, factory, clock=clock, recorder=recorder)
@@ -198,6 +199,7 @@ def test_each_pod_created_or_deleted_is_an_event_on_the_replicaset() -> None:
             *[("ReplicaSet", "web", "SuccessfulCreate", f"Created pod: {n}", False)
               for n in created],
             ("ReplicaSet", "web", "SuccessfulDelete", "Deleted pod: web-a", False),
-            ("ReplicaSet", "web", "FailedCreate", 'Error creating: Pod "" is invalid: ', True)]
+            ("ReplicaSet", "web", "FailedCreate",
+         'Error creating: Pod "" is invalid: spec.containers: Required value', True)]
         assert len(created) == 2
     run(scenario)
