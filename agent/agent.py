@@ -45,7 +45,8 @@ from agent.probes.runner import ProbeRunner
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError, PodObservation
 from agent.runtime.protocol import ContainerRuntime, EventWatch
 from agent.server.auth import TokenAuthenticator
-from agent.server.server import AgentServer, NoContainer, create_app
+from agent.server.server import AgentServer, create_app
+from agent.server.unavailable import Unavailable, waiting_to_start
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock, RealClock
@@ -151,23 +152,22 @@ class Agent:
                 self.workers.update(uid)
 
     async def find_container(self, namespace: str, name: str, container: str,
-                             previous: bool) -> ContainerRecord | NoContainer:
+                             previous: bool) -> ContainerRecord | Unavailable:
         """The container instance the server's logs/exec should use, or why there is none
-        (the kubelet's words and status codes)."""
+        (a 400 with the kubelet's words, as the apiserver relays them; 404 for no pod)."""
         pod = self.informer.store.get(f"{namespace}/{name}")
         if pod is None:
-            return NoContainer(f'pods "{name}" not found on node {self.config.node_name}', 404)
+            return Unavailable(f'pods "{name}" not found on node {self.config.node_name}', 404)
         names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
         if container not in names:
-            return NoContainer(f'container "{container}" is not valid for pod "{name}"')
+            return Unavailable(f'container "{container}" is not valid for pod "{name}"')
         uid = str(pod["metadata"].get("uid"))
         observed = PodObservation.of(await self.runtime.pod_containers(uid))
         started = [r for r in observed.containers.get(container, ()) if not r.pending]
         if previous:
-            return started[1] if len(started) > 1 else NoContainer(
+            return started[1] if len(started) > 1 else Unavailable(
                 f'previous terminated container "{container}" in pod "{name}" not found')
-        return started[0] if started else NoContainer(
-            f'container "{container}" in pod "{name}" is waiting to start')
+        return started[0] if started else waiting_to_start(pod, container)
 
     # -- lifecycle ----------------------------------------------------------------------
 

@@ -406,11 +406,13 @@ def row_cells(resource: ResourceInfo, obj: Object, now: datetime,
 
 def to_table(resource: ResourceInfo, objects: list[Object], now: datetime, *,
              resource_version: str = "", continue_token: str = "",
-             include_object: bool = True, layout: Layout | None = None) -> dict[str, Any]:
+             include_object: str = "Metadata", layout: Layout | None = None) -> dict[str, Any]:
     """A `meta.k8s.io/v1` Table, as the apiserver answers `Accept: ...;as=Table`.
 
-    Rows carry a PartialObjectMetadata so `kubectl get -A` and `--show-labels`
-    can fill their NAMESPACE and LABELS columns (KUBECTL.md, section 2).
+    Rows carry a PartialObjectMetadata by default so `kubectl get -A` and `--show-labels`
+    can fill their NAMESPACE and LABELS columns (KUBECTL.md, section 2); `include_object`
+    is the request's `includeObject`: "Object" puts the whole object in each row (what
+    `kubectl get --sort-by` sorts on), "None" leaves it out.
     """
     table_meta: dict[str, Any] = {"resourceVersion": resource_version}
     if continue_token:
@@ -418,7 +420,9 @@ def to_table(resource: ResourceInfo, objects: list[Object], now: datetime, *,
     rows = []
     for obj in objects:
         row: dict[str, Any] = {"cells": row_cells(resource, obj, now, layout)}
-        if include_object:
+        if include_object == "Object":
+            row["object"] = copy.deepcopy(obj)
+        elif include_object == "Metadata":
             row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                              "metadata": copy.deepcopy(metadata(obj))}
         rows.append(row)

@@ -9,8 +9,8 @@ answers each verb or refuses it with 405.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +34,15 @@ from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
 from .storage import DRY_RUN
-from .wire import JSON, check_kind, decode_object, json_response, read_body, wants_table
+from .wire import (
+    JSON,
+    check_kind,
+    decode_object,
+    json_response,
+    read_body,
+    table_include,
+    wants_table,
+)
 
 
 class Handlers:
@@ -81,7 +89,8 @@ class Handlers:
         obj = await self.registry.get(info.resource, info.namespace, info.name or "")
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), [obj],
-                               resource_version=obj["metadata"]["resourceVersion"])
+                               resource_version=obj["metadata"]["resourceVersion"],
+                               include_object=table_include(request))
         return json_response(obj)
 
     async def _list(self, request: Request, info: RequestInfo) -> Response:
@@ -98,7 +107,8 @@ class Handlers:
                                            query.get("sendInitialEvents")), keep=keep)
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), items,
-                               resource_version=str(revision), continue_token=token or "")
+                               resource_version=str(revision), continue_token=token or "",
+                               include_object=table_include(request))
         meta: Object = {"resourceVersion": str(revision)}
         if token:
             meta["continue"] = token
@@ -234,18 +244,6 @@ def selector_predicate(resource: ResourceInfo, label_selector: str | None,
     return keep
 
 
-@contextlib.contextmanager
-def _dry_run_if(dry_run: bool) -> Iterator[None]:
-    """Dry-run what runs inside when the DeleteOptions body asked for it (the query's
-    `dryRun` was set for the whole request already)."""
-    token = DRY_RUN.set(True) if dry_run else None
-    try:
-        yield
-    finally:
-        if token is not None:
-            DRY_RUN.reset(token)
-
-
 def _dry_run(request: Request) -> bool:
     """`?dryRun=All` runs a write through everything but storage; other values are refused."""
     values = request.query_params.getlist("dryRun")
@@ -254,6 +252,21 @@ def _dry_run(request: Request) -> bool:
     if values and request.method == "GET":
         raise errors.BadRequest("dryRun is only valid for writes")
     return bool(values)
+
+
+@contextmanager
+def _dry_run_if(asked: bool) -> Iterator[None]:
+    """A dry run asked for in a DELETE's body (DeleteOptions.dryRun), where kubectl and
+    the client libraries (the Python client's V1DeleteOptions) ask for it; the query's
+    `dryRun` was set for the whole request already."""
+    if not asked:
+        yield
+        return
+    token = DRY_RUN.set(True)
+    try:
+        yield
+    finally:
+        DRY_RUN.reset(token)
 
 
 def _int_param(value: str | None, name: str) -> int:

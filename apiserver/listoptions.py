@@ -83,10 +83,7 @@ def watch_start(rv: str, match: str, continue_token: str, send_initial_events: s
 
 def _raise(problems: list[FieldError]) -> None:
     if problems:
-        err = errors.Invalid("ListOptions", "", problems, group="meta.k8s.io")
-        err.message = err.args[0].replace("ListOptions", "ListOptions.meta.k8s.io", 1)
-        err.args = (err.message,)
-        raise err
+        raise errors.Invalid("ListOptions", "", problems, group="meta.k8s.io")
 
 
 def _revision(rv: str) -> int:

@@ -79,18 +79,18 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 def apply_json_patch(target: Object, operations: Any) -> Object:
     """Apply an RFC 6902 JSON patch (Kubernetes' json-patch+json) with the `jsonpatch` library.
 
-    Operations run in order on a private copy. A body that is not an array of
-    objects is a `BadRequest` (Kubernetes' `DecodePatch`); the first operation that
-    does not apply (an unknown op, a bad path, a failed `test`) aborts the whole
-    patch with a 422 `Unprocessable` naming its index, op and path, as Kubernetes'
-    `patchObj.Apply` failing does. The result must still be an object. Neither
-    input is mutated.
+    Operations run in order on a private copy. A body that is not a list of
+    objects is a `BadRequest` (Kubernetes' `DecodePatch` reads them all before
+    any applies, so it wins over a failing operation before it); the first operation
+    that does not apply (an unknown op, a bad path, a failed `test`) aborts the
+    whole patch with the 422 Kubernetes answers, naming its index, op and path.
+    The result must still be an object. Neither input is mutated.
     """
     if not isinstance(operations, list):
         raise errors.BadRequest(
             f"json patch must be a JSON array of operations, not {json_type_name(operations)}"
         )
-    for index, operation in enumerate(operations):
+    for index, operation in enumerate(operations):  # all decode before any applies
         if not isinstance(operation, dict):
             raise errors.BadRequest(f"json patch operation {index} must be an object, "
                                     f"not {json_type_name(operation)}")
@@ -98,7 +98,7 @@ def apply_json_patch(target: Object, operations: Any) -> Object:
     for index, operation in enumerate(deep_copy(operations)):
         document = _apply_json_operation(document, index, operation)
     if not isinstance(document, dict):
-        raise errors.Unprocessable(
+        raise errors.BadRequest(
             f"json patch must leave an object, but the result is {json_type_name(document)}"
         )
     return document
@@ -111,9 +111,27 @@ def _apply_json_operation(document: Any, index: int, operation: dict[str, Any]) 
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException,
             TypeError, ValueError, KeyError, IndexError) as exc:
         detail = _readable(exc)
-        raise errors.Unprocessable(
-            f"json patch operation {index} ({where}) failed: {detail}"
-        ) from exc
+        raise _does_not_apply(f"json patch operation {index} ({where}) failed: {detail}") \
+            from exc
+
+
+def _does_not_apply(detail: str) -> errors.Invalid:
+    """Kubernetes' answer to a JSON patch that decodes but does not apply.
+
+    Its PATCH handler answers `NewGenericServerResponse(422, ...)`: reason Invalid,
+    no kind, name or causes, and the message "the server rejected our request due
+    to an error in our request", which kubectl prints after `The request is
+    invalid: `. Kubernetes drops the json-patch library's reason there; Schooner
+    appends which operation failed and why, so the same prefix says more.
+    """
+    err = errors.Invalid("", "", [])
+    err.message = f"{_REJECTED}: {detail}"
+    err.args = (err.message,)
+    err.details = {}
+    return err
+
+
+_REJECTED = "the server rejected our request due to an error in our request"
 
 
 def _readable(exc: Exception) -> str:

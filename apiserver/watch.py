@@ -35,6 +35,7 @@ from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, Storage
 from .watchcache import Item, WatchCaches, Watcher
+from .wire import table_include
 
 DEFAULT_TIMEOUT = (1800, 3600)  # Kubernetes picks a random 30-60 minutes
 
@@ -66,16 +67,18 @@ class WatchService:
         initial: list[Object] = []
         revision = start.revision
         if start.initial_events:
-            initial, revision = (await self.registry.list(info.resource, info.namespace,
-                                                          keep=keep))[:2]
+            page = await self.registry.list(info.resource, info.namespace, keep=keep)
+            initial, revision = page.items, page.revision
         elif not revision:
             revision = await self.storage.current_revision()
+        include = table_include(request) if as_table else "Metadata"
         stream = self._events(info, initial, revision, matches, timeout, bookmarks,
-                              as_table, start.end_bookmark)
+                              _Encoder(info.resource, as_table, self.registry.kind(
+                                  info.resource).table, include), start.end_bookmark)
         return StreamingResponse(stream, media_type="application/json")
 
     async def _events(self, info: RequestInfo, initial: list[Object], revision: int,
-                      matches: Any, timeout: float, bookmarks: bool, as_table: bool,
+                      matches: Any, timeout: float, bookmarks: bool, encoder: _Encoder,
                       end_bookmark: bool = False) -> AsyncIterator[bytes]:
         """The stream: initial objects, then every queued event, a batch per wake-up.
 
@@ -84,7 +87,6 @@ class WatchService:
         idle or busy watcher costs nothing but its queue.
         """
         resource = info.resource
-        encoder = _Encoder(resource, as_table, self.registry.kind(resource).table)
         cache = self.caches.get(resource.plural)
         pump: asyncio.Task[None] | None = None
         if cache.can_serve(revision):
@@ -134,10 +136,12 @@ class WatchService:
 class _Encoder:
     """Watch event lines, as raw objects or as one-row Tables for `kubectl get -w`."""
 
-    def __init__(self, resource: ResourceInfo, as_table: bool, layout: Layout | None) -> None:
+    def __init__(self, resource: ResourceInfo, as_table: bool, layout: Layout | None,
+                 include_object: str = "Metadata") -> None:
         self.resource = resource
         self.as_table = as_table
         self.layout = layout
+        self.include_object = include_object
         self.sent_columns = False
 
     def encode(self, item: Item) -> bytes:
@@ -149,7 +153,8 @@ class _Encoder:
     def line(self, kind: str, obj: Object, raw: RawEvent | None) -> bytes:
         if self.as_table and kind != "ERROR":
             table = to_table(self.resource, [obj], datetime.now(UTC), layout=self.layout,
-                             resource_version=obj["metadata"].get("resourceVersion", ""))
+                             resource_version=obj["metadata"].get("resourceVersion", ""),
+                             include_object=self.include_object)
             if self.sent_columns:
                 table["columnDefinitions"] = []
             self.sent_columns = True

@@ -31,6 +31,21 @@ def wants_table(request: Request) -> bool:
     return "as=Table" in first
 
 
+INCLUDE_OBJECT = ("None", "Metadata", "Object")
+
+
+def table_include(request: Request) -> str:
+    """What each Table row carries, from `includeObject` (Kubernetes' TableOptions):
+    `Metadata` (the default) a PartialObjectMetadata, `Object` the whole object (kubectl
+    asks for it with `--sort-by`, which sorts rows by a path into the object), `None`
+    nothing."""
+    value = request.query_params.get("includeObject") or "Metadata"
+    if value not in INCLUDE_OBJECT:
+        raise errors.BadRequest(f"includeObject: Unsupported value: \"{value}\": supported "
+                                f"values: \"None\", \"Metadata\", \"Object\"")
+    return value
+
+
 def check_acceptable(request: Request) -> None:
     """406 when the client accepts nothing but Kubernetes protobuf: answers are JSON only.
 

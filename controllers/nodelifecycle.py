@@ -11,7 +11,10 @@ level-triggered controller keyed by node name:
    (MarkPodsNotReady), so the Endpoints drop them at once.
 2. **Taints.** Ready Unknown -> `node.kubernetes.io/unreachable:NoExecute`;
    Ready False -> `node.kubernetes.io/not-ready:NoExecute`; Ready True -> neither.
-   The scheduler's TaintToleration filter then keeps new pods off the node.
+   The scheduler's TaintToleration filter then keeps new pods off the node. A
+   cordoned node (`spec.unschedulable`, `kubectl cordon`) gets
+   `node.kubernetes.io/unschedulable:NoSchedule`, and loses it when uncordoned, as
+   Kubernetes' NoSchedule tainting pass does.
 3. **Eviction.** A pod on a node with such a taint is deleted once it has
    tolerated it for its toleration's `tolerationSeconds`; a pod without a matching
    toleration gets `--default-unreachable-toleration-seconds` /
@@ -44,6 +47,7 @@ NODE_NAME_INDEX = "spec.nodeName"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 NODE_TAINT_KEYS = (UNREACHABLE, NOT_READY)
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 
@@ -83,14 +87,24 @@ def wanted_taint_key(node: Object) -> str | None:
     return None if status == "True" else UNREACHABLE if status == "Unknown" else NOT_READY
 
 
+def _cordon_taint(taint: Object) -> bool:
+    return taint.get("key") == UNSCHEDULABLE and taint.get("effect") == "NoSchedule"
+
+
 def wanted_taints(node: Object, now: datetime) -> list[Object] | None:
-    """The node's taints with the lifecycle taint right, or None if they already are."""
-    taints = list((node.get("spec") or {}).get("taints") or [])
+    """The node's taints with the lifecycle and cordon taints right, or None if they
+    already are."""
+    spec = node.get("spec") or {}
+    taints = list(spec.get("taints") or [])
     key = wanted_taint_key(node)
     mine = [t for t in taints if t.get("key") in NODE_TAINT_KEYS and t.get("effect") == "NoExecute"]
-    if [t.get("key") for t in mine] == ([key] if key else []):
+    cordoned = bool(spec.get("unschedulable"))
+    if [t.get("key") for t in mine] == ([key] if key else []) and \
+            any(_cordon_taint(t) for t in taints) == cordoned:
         return None
-    kept = [t for t in taints if t not in mine]
+    kept = [t for t in taints if t not in mine and not _cordon_taint(t)]
+    if cordoned:
+        kept.append({"key": UNSCHEDULABLE, "effect": "NoSchedule"})
     if key:
         kept.append({"key": key, "effect": "NoExecute", "timeAdded": rfc3339(now)})
     return kept

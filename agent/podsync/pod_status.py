@@ -155,8 +155,13 @@ def compute_pod_status(pod: Object, observed: PodObservation, *,
                        reasons: dict[str, Waiting], host_ip: str, now: datetime,
                        image_ids: dict[str, str] | None = None,
                        ready: Readiness = _always_ready,
-                       started: Readiness = _always_ready) -> Object:
-    """The status fields the agent owns, for a pod that is not being deleted."""
+                       started: Readiness = _always_ready,
+                       accepted: datetime | None = None) -> Object:
+    """The status fields the agent owns, for a pod that is not being deleted.
+
+    `startTime` is when the agent took the pod on (`accepted`, its first sync), before
+    any container started, as the kubelet's status manager sets it; never changed after.
+    """
     spec, old = pod.get("spec") or {}, pod.get("status") or {}
     policy = restart_policy(spec)
     statuses = [container_status(
@@ -173,7 +178,7 @@ def compute_pod_status(pod: Object, observed: PodObservation, *,
         "conditions": conditions(statuses, phase, old.get("conditions") or [], now),
         "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
         "podIP": pod_ip, "podIPs": [{"ip": pod_ip}] if pod_ip else None,
-        "startTime": old.get("startTime") or rfc3339(now),
+        "startTime": old.get("startTime") or rfc3339(accepted or now),
         "containerStatuses": statuses,
     }
     if old.get("qosClass"):

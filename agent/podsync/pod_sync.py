@@ -20,6 +20,7 @@ import asyncio
 import logging
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from agent.network.resolv_conf import ClusterDNS
@@ -79,6 +80,7 @@ class PodSyncer:
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
         self._reasons: dict[str, dict[str, Waiting]] = {}
         self._written: dict[str, tuple[Object, str]] = {}  # uid -> (status, rv after write)
+        self._accepted: dict[str, datetime] = {}  # uid -> first sync: the pod's startTime
 
     def remember(self, pod: Object) -> None:
         """Keep the newest pod object seen (the informer calls this on every event)."""
@@ -98,6 +100,7 @@ class PodSyncer:
         pod = self.pod_by_uid(uid)
         if pod is not None:
             self.last_known[uid] = pod
+            self._accepted.setdefault(uid, self.clock.now())
         observed = PodObservation.of(await self.runtime.pod_containers(uid))
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
                                       last_known=self.last_known.get(uid),
@@ -209,6 +212,7 @@ class PodSyncer:
         self.last_known.pop(uid, None)
         self._reasons.pop(uid, None)
         self._written.pop(uid, None)
+        self._accepted.pop(uid, None)
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
         self.prober.remove_pod(uid)
@@ -235,7 +239,8 @@ class PodSyncer:
         status = compute_pod_status(pod, observed, reasons=reasons, host_ip=self.node_ip,
                                     now=self.clock.now(),
                                     image_ids=await self._image_ids(pod, observed),
-                                    ready=self.prober.ready, started=self.prober.started)
+                                    ready=self.prober.ready, started=self.prober.started,
+                                    accepted=self._accepted.get(uid))
         if not status_changed(pod.get("status") or {}, status):
             return
         written = self._written.get(uid)

@@ -293,12 +293,15 @@ class DockerRuntime:
         return await self._call(self._exec, container_id, command)
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool, since: float | None = None) -> LogStream:
-        """The container's stdout and stderr, read on a thread of its own."""
+                    timestamps: bool, since: datetime | None = None) -> LogStream:
+        """The container's stdout and stderr, read on a thread of its own; `since` goes to
+        the engine as a fractional Unix time (a datetime would lose its sub-seconds)."""
+        extra: dict[str, Any] = {"since": since.timestamp()} if since is not None else {}
+
         def open_stream() -> Any:
             return self._api.logs(container_id, stream=True, follow=follow,
                                   tail="all" if tail is None else tail, timestamps=timestamps,
-                                  since=since)
+                                  **extra)
         return LogStream(open_stream)
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatcher:

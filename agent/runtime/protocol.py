@@ -13,6 +13,7 @@ handles: `ContainerLogs` (read chunks, close) and `EventWatch` (stop).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from agent.runtime.container import ContainerRecord, ContainerSummary, RunSpec, VolumeSpec
@@ -81,9 +82,8 @@ class ContainerRuntime(Protocol):
         ...
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool, since: float | None = None) -> ContainerLogs:
-        """The container's stdout and stderr; with `since` (Unix time) only what it wrote
-        from then on."""
+                    timestamps: bool, since: datetime | None = None) -> ContainerLogs:
+        """The container's stdout and stderr (from `since` on, when given)."""
         ...
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatch:

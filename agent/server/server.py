@@ -2,9 +2,11 @@
 
 * `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
   &sinceSeconds=&sinceTime=&limitBytes=` streams the container's output as text/plain
-  from Docker's logs, from `sinceSeconds` ago or `sinceTime` on, cut after `limitBytes`
+  from Docker's logs (`logoptions` reads and checks the query), cut after `limitBytes`
   as the kubelet does; with `follow` it streams until the container stops or the
-  client goes away. The
+  client goes away. A container that cannot answer is a 400
+  with the kubelet's words (not yet started, no previous instance), a pod the agent
+  does not know a 404. The
   apiserver proxies `pods/{name}/log` here, forwarding the user's token.
 * `POST /exec/{namespace}/{pod}/{container}` with `{"command": [...]}` runs a
   command to completion: `{"exitCode": n, "output": "..."}` (non-interactive).
@@ -20,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -36,36 +36,14 @@ from starlette.routing import Route
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import TokenAuthenticator
+from agent.server.logoptions import InvalidLogOptions, parse
+from agent.server.unavailable import Unavailable
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class NoContainer:
-    """Why no container instance can serve a request, and the kubelet's status for it:
-    404 when the pod is not on this node, 400 for a container that is not the pod's,
-    has not started, or has no previous instance."""
-
-    message: str
-    code: int = 400
-
-
 # (namespace, pod, container, previous) -> the container instance, or why there is none
-ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | NoContainer]]
-TRUE = ("true", "1", "yes")
-
-
-def log_since(query: Mapping[str, str], now: float) -> float | None:
-    """The Unix time a log read starts at: `sinceSeconds` before `now`, or `sinceTime`
-    (RFC 3339); None for the whole log. A malformed value raises ValueError."""
-    if query.get("sinceSeconds"):
-        return now - int(query["sinceSeconds"])
-    if query.get("sinceTime"):
-        since = datetime.fromisoformat(query["sinceTime"])
-        if since.tzinfo is None:
-            raise ValueError(f"sinceTime {query['sinceTime']!r} has no time zone")
-        return since.timestamp()
-    return None
+ContainerFinder = Callable[[str, str, str, bool], Awaitable[ContainerRecord | Unavailable]]
 
 
 async def capped(chunks: AsyncIterator[bytes], limit: int | None) -> AsyncIterator[bytes]:
@@ -101,25 +79,21 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
     async def container_logs(request: Request) -> Response:
         if not await authorized(request):
             return _text("Unauthorized", 401)
-        p, q = request.path_params, request.query_params
-        found = await finder(p["namespace"], p["pod"], p["container"],
-                             q.get("previous", "").lower() in TRUE)
-        if isinstance(found, NoContainer):
-            return _text(found.message, found.code)
+        p = request.path_params
         try:
-            tail = int(q["tailLines"]) if q.get("tailLines") else None
-            since = log_since(q, time.time())
-            limit = int(q["limitBytes"]) if q.get("limitBytes") else None
-        except ValueError as exc:
-            return _text(f"invalid log options: {exc}", 400)
-        stream = runtime.stream_logs(found.id, follow=q.get("follow", "").lower() in TRUE,
-                                     tail=tail, timestamps=q.get("timestamps", "").lower()
-                                     in TRUE, since=since)
+            options = parse(request.query_params, datetime.now(UTC))
+        except InvalidLogOptions as exc:
+            return _text(str(exc), 400)
+        found = await finder(p["namespace"], p["pod"], p["container"], options.previous)
+        if isinstance(found, Unavailable):
+            return _text(found.message, found.code)
+        stream = runtime.stream_logs(found.id, follow=options.follow, tail=options.tail,
+                                     timestamps=options.timestamps, since=options.since)
         open_streams.add(stream)
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                async for chunk in capped(stream.chunks(), limit):
+                async for chunk in capped(stream.chunks(), options.limit_bytes):
                     yield chunk
             except ContainerRuntimeError as exc:
                 log.debug("component=agent log stream ended error=%s", exc)
@@ -142,7 +116,7 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
             return _text('the body must be {"command": ["...", ...]}', 400)
         p = request.path_params
         found = await finder(p["namespace"], p["pod"], p["container"], False)
-        if isinstance(found, NoContainer):
+        if isinstance(found, Unavailable):
             return _text(found.message, found.code)
         if not found.running:
             return _text(f'container "{p["container"]}" is not running', 400)

@@ -34,6 +34,7 @@ from apimachinery.selectors import selector_from_dict
 
 from ..base import Controller, ControllerClient, SharedInformerFactory
 from ..common import controller_ref as refs
+from ..common.recorder import Recorder, about, recorder_for
 from ..common.template_hash import equal_ignore_hash, template_hash
 from . import rollout
 from .revisions import (
@@ -60,8 +61,10 @@ class DeploymentController(Controller):
     name = "deployment"
 
     def __init__(self, client: ControllerClient, factory: SharedInformerFactory, *,
-                 workers: int = 2, clock: Clock | None = None) -> None:
+                 workers: int = 2, clock: Clock | None = None,
+                 recorder: Recorder | None = None) -> None:
         super().__init__(client, factory, workers=workers, clock=clock)
+        self.recorder = recorder_for(client, "deployment-controller", self.clock, recorder)
         self.d_informer = factory.informer("deployments")
         self.rs_informer = factory.informer("replicasets")
         self.pod_informer = factory.informer("pods")
@@ -203,6 +206,8 @@ class DeploymentController(Controller):
         else:
             self.decision(key, "create-rs", replicaset=meta.name_of(created),
                           replicas=rollout.spec_replicas(created), revision=new_revision)
+            if rollout.spec_replicas(created) > 0:
+                self._scaled(d, created, 0, rollout.spec_replicas(created))
         await self._sync_revision(d, new_revision)
         if rollout.progress_deadline(d) is not None:
             status = meta.deep_copy(d.get("status") or {})
@@ -254,7 +259,16 @@ class DeploymentController(Controller):
         if resize:
             self.decision(key, "scale", replicaset=meta.name_of(rs),
                           replicas=f"{rollout.spec_replicas(rs)}->{replicas}")
+            self._scaled(d, rs, rollout.spec_replicas(rs), replicas)
         return result
+
+    def _scaled(self, d: Object, rs: Object, before: int, after: int) -> None:
+        """The ScalingReplicaSet event `kubectl describe deployment` lists, as Kubernetes
+        words it."""
+        direction = "up" if after > before else "down"
+        self.recorder.record(about(d, "Deployment", "apps/v1"), "ScalingReplicaSet",
+                             f"Scaled {direction} replica set {meta.name_of(rs)} "
+                             f"from {before} to {after}")
 
     async def _apply(self, key: str, d: Object, plan: rollout.Plan,
                      rses: list[Object]) -> list[Object]:

@@ -37,6 +37,7 @@ from ..base import Controller, ControllerClient, SharedInformerFactory
 from ..common import controller_ref as refs
 from ..common.expectations import ControllerExpectations
 from ..common.pods import is_pod_active, is_pod_available
+from ..common.recorder import Recorder, about, recorder_for
 from .deletion_order import pods_to_delete
 
 BURST_REPLICAS = 500  # Kubernetes' BurstReplicas: at most this many creates/deletes a sync
@@ -162,8 +163,9 @@ class ReplicaSetController(Controller):
 
     def __init__(self, client: ControllerClient, factory: SharedInformerFactory, *,
                  workers: int = 2, clock: Clock | None = None,
-                 burst_replicas: int = BURST_REPLICAS) -> None:
+                 burst_replicas: int = BURST_REPLICAS, recorder: Recorder | None = None) -> None:
         super().__init__(client, factory, workers=workers, clock=clock)
+        self.recorder = recorder_for(client, "replicaset-controller", self.clock, recorder)
         self.burst_replicas = burst_replicas
         self.expectations = ControllerExpectations(self.clock, controller=self.name)
         self.rs_informer = factory.informer("replicasets")
@@ -292,7 +294,7 @@ class ReplicaSetController(Controller):
         if decision.create:
             await self._create_pods(key, rs, decision.create, len(pods))
         elif decision.delete:
-            await self._delete_pods(key, decision.delete, len(pods))
+            await self._delete_pods(key, rs, decision.delete, len(pods))
 
     async def _create_pods(self, key: str, rs: Object, count: int, have: int) -> None:
         self.expectations.expect_creations(key, count)
@@ -302,11 +304,17 @@ class ReplicaSetController(Controller):
 
         async def create_one() -> None:
             try:
-                await self.client.create("pods", meta.deep_copy(template), namespace)
+                pod = await self.client.create("pods", meta.deep_copy(template), namespace)
             except errors.Forbidden as exc:
                 if not _namespace_terminating(exc):
+                    self._event(rs, "FailedCreate", f"Error creating: {exc.message}", True)
                     raise
                 self.expectations.creation_observed(key)  # nothing will ever be observed
+            except errors.APIError as exc:
+                self._event(rs, "FailedCreate", f"Error creating: {exc.message}", True)
+                raise
+            else:
+                self._event(rs, "SuccessfulCreate", f"Created pod: {meta.name_of(pod)}")
 
         created, error = await slow_start_batch(count, SLOW_START_INITIAL_BATCH, create_one)
         for _ in range(count - created):  # never attempted or failed: not to be observed
@@ -316,7 +324,14 @@ class ReplicaSetController(Controller):
                           error=repr(error))
             raise error
 
-    async def _delete_pods(self, key: str, victims: list[Object], have: int) -> None:
+    def _event(self, rs: Object, reason: str, message: str, warning: bool = False) -> None:
+        """SuccessfulCreate, SuccessfulDelete and their failures, as `kubectl describe rs`
+        lists them in Kubernetes."""
+        self.recorder.record(about(rs, "ReplicaSet", "apps/v1"), reason, message,
+                             warning=warning)
+
+    async def _delete_pods(self, key: str, rs: Object, victims: list[Object],
+                           have: int) -> None:
         self.expectations.expect_deletions(key, [meta.key_of(p) for p in victims])
         self.decision(key, "delete", count=len(victims), have=have,
                       pods=",".join(meta.name_of(p) for p in victims))
@@ -327,7 +342,10 @@ class ReplicaSetController(Controller):
             except errors.APIError as exc:
                 self.expectations.deletion_observed(key, meta.key_of(pod))
                 if not isinstance(exc, errors.NotFound):
+                    self._event(rs, "FailedDelete", f"Error deleting: {exc.message}", True)
                     raise
+            else:
+                self._event(rs, "SuccessfulDelete", f"Deleted pod: {meta.name_of(pod)}")
 
         results = await asyncio.gather(*(delete_one(p) for p in victims),
                                        return_exceptions=True)

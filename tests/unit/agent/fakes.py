@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, NoReturn
 
 from agent.runtime.container import (
@@ -75,7 +76,7 @@ class UnusedRuntime:
         self._unexpected("exec")
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool, since: float | None = None) -> ContainerLogs:
+                    timestamps: bool, since: datetime | None = None) -> ContainerLogs:
         self._unexpected("stream_logs")
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatch:

@@ -361,7 +361,16 @@ def test_to_table_is_a_meta_v1_table() -> None:
 
 def test_to_table_options() -> None:
     table = to_table(by_plural("pods"), [make_pod()], NOW, continue_token="abc",
-                     include_object=False)
+                     include_object="None")
     assert table["metadata"] == {"resourceVersion": "", "continue": "abc"}
     assert "object" not in table["rows"][0]
     assert to_table(by_plural("pods"), [], NOW)["rows"] == []
+
+
+def test_to_table_rows_carry_the_whole_object_when_asked() -> None:
+    """`includeObject=Object` (kubectl get --sort-by) puts the object itself in each row."""
+    pod = make_pod()
+    row = to_table(by_plural("pods"), [pod], NOW, include_object="Object")["rows"][0]
+    assert row["object"] == pod
+    row["object"]["spec"]["nodeName"] = "elsewhere"
+    assert pod["spec"].get("nodeName") != "elsewhere", "the table must not alias the object"

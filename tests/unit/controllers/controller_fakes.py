@@ -193,3 +193,14 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
         leaked = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert leaked == [], f"leaked tasks: {leaked}"
     asyncio.run(main())
+
+
+class ListRecorder:
+    """Records events as (kind, name, reason, message, warning) tuples, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str, str, bool]] = []
+
+    def record(self, obj: Object, reason: str, message: str, *, container: str | None = None,
+               warning: bool = False) -> None:
+        self.events.append((obj.get("kind", ""), meta.name_of(obj), reason, message, warning))

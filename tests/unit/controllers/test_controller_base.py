@@ -101,5 +101,7 @@ def test_run_controllers_works_until_stopped() -> None:
             await asyncio.sleep(0.001)
         stop.set()
         await asyncio.wait_for(task, 5)
-        assert [a[1] for a in client.writes("create")] == ["pods"]
+        created = [a[1] for a in client.writes("create")]
+        assert created[0] == "pods" and created.count("pods") == 1
+        assert set(created) <= {"pods", "events"}  # the SuccessfulCreate event, if sent yet
     run(scenario)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 from apimachinery.clock import FakeClock
@@ -10,6 +11,7 @@ from controllers.base import SharedInformerFactory
 from controllers.nodelifecycle import (
     NOT_READY,
     UNREACHABLE,
+    UNSCHEDULABLE,
     NodeLifecycleController,
     eviction_due,
     heartbeat_age,
@@ -66,6 +68,20 @@ def test_taints_follow_the_ready_condition() -> None:
     assert [t["key"] for t in not_ready or []] == [NOT_READY]
     other = {"key": "dedicated", "value": "db", "effect": "NoSchedule"}
     assert wanted_taints(node(taints=[other, *unknown]), NOW) == [other]
+
+
+def test_a_cordoned_node_gets_the_unschedulable_taint_until_uncordoned() -> None:
+    cordoned = node()
+    cordoned["spec"]["unschedulable"] = True
+    taints = wanted_taints(cordoned, NOW)
+    assert taints == [{"key": UNSCHEDULABLE, "effect": "NoSchedule"}]
+    cordoned["spec"]["taints"] = taints
+    assert wanted_taints(cordoned, NOW) is None
+    unknown = copy.deepcopy(cordoned)
+    unknown["status"]["conditions"][0]["status"] = "Unknown"
+    assert [t["key"] for t in wanted_taints(unknown, NOW) or []] == [UNSCHEDULABLE, UNREACHABLE]
+    cordoned["spec"]["unschedulable"] = False
+    assert wanted_taints(cordoned, NOW) == []
 
 
 def test_eviction_waits_for_the_toleration() -> None:

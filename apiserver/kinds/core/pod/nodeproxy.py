@@ -75,6 +75,10 @@ class NodeProxy:
         pod = await registry.get(self.pods, namespace, name)
         params = log_params(name, request.query_params)
         container = _container(pod, request.query_params.get("container"))
+        if not (pod.get("spec") or {}).get("nodeName"):
+            # Kubernetes' LogLocation: a pod not yet on a node has no log, and says so
+            # with an empty answer (only exec refuses such a pod).
+            return Response(b"", media_type="text/plain")
         base = await _agent_url(registry, pod)
         upstream = self.http.build_request(
             "GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params,

@@ -168,3 +168,17 @@ def test_the_probe_seams_set_started_ready_and_the_conditions(
     assert (cs["started"], cs["ready"], conditions(st)["Ready"]) == expected
     assert conditions(st)["ContainersReady"] == expected[2]
     assert st["phase"] == "Running"
+
+
+def test_start_time_is_when_the_agent_took_the_pod_on_and_never_changes() -> None:
+    """Before its containers started (the kubelet's status manager sets it on the
+    first sync), even when the first status goes out later."""
+    accepted = NOW - timedelta(seconds=7)
+    first = compute_pod_status(make_pod("a"), PodObservation.of([sandbox(), rec("a")]),
+                               reasons={}, host_ip="192.0.2.10", now=NOW, accepted=accepted)
+    assert first["startTime"] == "2024-01-01T11:59:53Z"
+    again = compute_pod_status(make_pod("a", **first), PodObservation.of([sandbox(), rec("a")]),
+                               reasons={}, host_ip="192.0.2.10", now=NOW + timedelta(hours=1),
+                               accepted=NOW)
+    assert again["startTime"] == first["startTime"]
+    assert status(make_pod("a"), [sandbox(), rec("a")])["startTime"] == "2024-01-01T12:00:00Z"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +12,8 @@ import pytest
 
 from agent.runtime.container import ContainerRecord, State
 from agent.server.auth import TokenAuthenticator
-from agent.server.server import NoContainer, capped, create_app, log_since
+from agent.server.server import capped, create_app
+from agent.server.unavailable import Unavailable
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
@@ -64,7 +66,7 @@ class FakeServerRuntime(UnusedRuntime):
         self.streams: list[tuple[str, dict[str, Any]]] = []
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
-                    timestamps: bool, since: float | None = None) -> FakeStream:
+                    timestamps: bool, since: datetime | None = None) -> FakeStream:
         self.streams.append((container_id, {"follow": follow, "tail": tail,
                                             "timestamps": timestamps, "since": since}))
         return FakeStream()
@@ -74,11 +76,11 @@ class FakeServerRuntime(UnusedRuntime):
 
 
 async def finder(namespace: str, pod: str, container: str, previous: bool
-                 ) -> ContainerRecord | NoContainer:
+                 ) -> ContainerRecord | Unavailable:
     if (namespace, pod) != ("ns", "p"):
-        return NoContainer(f'pods "{pod}" not found', 404)
+        return Unavailable(f'pods "{pod}" not found', 404)
     if container != "a":
-        return NoContainer(f'container "{container}" is not valid for pod "{pod}"')
+        return Unavailable(f'previous terminated container "{container}" in pod "p" not found')
     return ContainerRecord(id="prev" if previous else "cur", name="a", pod_uid="u",
                            state=State.RUNNING)
 
@@ -102,32 +104,25 @@ def test_server_routes() -> None:
             assert runtime.streams == [("prev", {"follow": False, "tail": 5,
                                                  "timestamps": True, "since": None})]
             assert (await http.get("/containerLogs/ns/q/a", headers=good)).status_code == 404
-            assert (await http.get("/containerLogs/ns/p/b", headers=good)).status_code == 400
-            assert (await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
-                    ).status_code == 400
+            no_previous = await http.get("/containerLogs/ns/p/b?previous=true", headers=good)
+            assert no_previous.status_code == 400
+            assert no_previous.text.startswith('previous terminated container "b"')
+            bad = await http.get("/containerLogs/ns/p/a?tailLines=x", headers=good)
+            assert (bad.status_code, bad.text) == (
+                400, 'tailLines: Invalid value: "x": must be an integer\n')
+            before = datetime.now(UTC)
+            await http.get("/containerLogs/ns/p/a?sinceSeconds=10", headers=good)
+            since = runtime.streams[-1][1]["since"]
+            assert before - timedelta(seconds=11) < since <= datetime.now(UTC) - timedelta(
+                seconds=10)
+            capped_logs = await http.get("/containerLogs/ns/p/a?limitBytes=4", headers=good)
+            assert capped_logs.text == "line"
             ran = await http.post("/exec/ns/p/a", json={"command": ["echo", "hi"]},
                                   headers=good)
             assert ran.json() == {"exitCode": 3, "output": "ran echo hi in cur\n"}
             assert (await http.post("/exec/ns/p/a", json={"command": "echo"}, headers=good)
                     ).status_code == 400
     asyncio.run(body())
-
-
-@pytest.mark.parametrize(("query", "want"), [
-    ({}, None),
-    ({"sinceSeconds": "30"}, 1_000_000_000.0 - 30),
-    ({"sinceTime": "2001-09-09T01:46:40Z"}, 1_000_000_000.0),
-    ({"sinceTime": "2001-09-09T03:46:40+02:00"}, 1_000_000_000.0),
-])
-def test_log_since(query: dict[str, str], want: float | None) -> None:
-    assert log_since(query, 1_000_000_000.0) == want
-
-
-@pytest.mark.parametrize("query", [{"sinceSeconds": "x"}, {"sinceTime": "2001-09-09T01:46:40"},
-                                   {"sinceTime": "soon"}])
-def test_log_since_refuses_what_does_not_parse(query: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
-        log_since(query, 0.0)
 
 
 @pytest.mark.parametrize(("limit", "want"), [

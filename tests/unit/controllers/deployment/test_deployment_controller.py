@@ -11,7 +11,13 @@ from controllers.common.template_hash import POD_TEMPLATE_HASH, template_hash
 from controllers.deployment import DeploymentController
 from controllers.deployment.revisions import build_new_rs
 from controllers.deployment.rollout import DESIRED_REPLICAS, REVISION
-from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
+from tests.unit.controllers.controller_fakes import (
+    FakeClient,
+    ListRecorder,
+    obj,
+    run,
+    started,
+)
 
 KEY = "ns/web"
 TEMPLATE: Object = {"metadata": {"labels": {"app": "web"}},
@@ -186,4 +192,31 @@ def test_a_deployment_being_deleted_only_gets_status() -> None:
         async with started(client, build) as (ctrl, _):
             await ctrl.reconcile(KEY)
         assert steps(client) and set(steps(client)) == {("update_status", "deployments")}
+    run(scenario)
+
+
+def test_scaling_a_replicaset_is_a_scaling_replicaset_event() -> None:
+    """`kubectl describe deployment` lists how each ReplicaSet was resized."""
+    recorder = ListRecorder()
+    created = FakeClient([deploy(3)])
+    d = deploy(5, revision="1")
+    rs = owned_rs(deploy(3), 3, 1, desired=3)
+    scaled = FakeClient([d, rs])
+    shrunk = FakeClient([deploy(1, revision="1"), owned_rs(deploy(3), 3, 1, desired=3)])
+
+    def build_with(client: FakeClient, factory: Any, clock: Any) -> DeploymentController:
+        return DeploymentController(client, factory, clock=clock, recorder=recorder)
+
+    async def scenario() -> None:
+        for client in (created, scaled, shrunk):
+            async with started(client, build_with) as (ctrl, _):
+                await ctrl.reconcile(KEY)
+        name = rs["metadata"]["name"]
+        assert recorder.events == [
+            ("Deployment", "web", "ScalingReplicaSet",
+             f"Scaled up replica set {name} from 0 to 3", False),
+            ("Deployment", "web", "ScalingReplicaSet",
+             f"Scaled up replica set {name} from 3 to 5", False),
+            ("Deployment", "web", "ScalingReplicaSet",
+             f"Scaled down replica set {name} from 3 to 1", False)]
     run(scenario)

@@ -8,7 +8,13 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from controllers.common.expectations import EXPECTATIONS_TIMEOUT
 from controllers.replicaset import ReplicaSetController
-from tests.unit.controllers.controller_fakes import FakeClient, obj, run, started
+from tests.unit.controllers.controller_fakes import (
+    FakeClient,
+    ListRecorder,
+    obj,
+    run,
+    started,
+)
 
 KEY = "ns/web"
 
@@ -166,4 +172,34 @@ def test_a_gone_replicaset_is_forgotten() -> None:
             await ctrl.reconcile(KEY)
             assert ctrl.expectations.pending(KEY) is None
         assert client.actions == []
+    run(scenario)
+
+
+def test_each_pod_created_or_deleted_is_an_event_on_the_replicaset() -> None:
+    """SuccessfulCreate / SuccessfulDelete / FailedCreate, worded as Kubernetes words them."""
+    recorder = ListRecorder()
+    grow = FakeClient([rs(2)])
+    shrink = FakeClient([rs(0), owned_pod("web-a")])
+    broken = FakeClient([rs(1)])
+    broken.fail("create", "pods", errors.Invalid(
+        "Pod", "", [errors.FieldError("spec.containers", "Required value")]))
+
+    def build_with(client: FakeClient, factory: Any, clock: Any) -> ReplicaSetController:
+        return ReplicaSetController(client, factory, clock=clock, recorder=recorder)
+
+    async def scenario() -> None:
+        for client in (grow, shrink, broken):
+            async with started(client, build_with) as (ctrl, _):
+                try:
+                    await ctrl.reconcile(KEY)
+                except errors.Invalid:
+                    assert client is broken
+        created = [a[2] for a in grow.writes("create")]
+        assert recorder.events == [
+            *[("ReplicaSet", "web", "SuccessfulCreate", f"Created pod: {n}", False)
+              for n in created],
+            ("ReplicaSet", "web", "SuccessfulDelete", "Deleted pod: web-a", False),
+            ("ReplicaSet", "web", "FailedCreate",
+         'Error creating: Pod "" is invalid: spec.containers: Required value', True)]
+        assert len(created) == 2
     run(scenario)
