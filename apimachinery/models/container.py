@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 from apimachinery.models.meta import IntOrString, K8sModel, ResourceList, Time
-from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, PROBE_HANDLER, ProtobufHint, field
+from apimachinery.models.schema import (
+    LOCAL_OBJECT_REFERENCE,
+    PROBE_HANDLER,
+    ProtobufHint,
+    ProtobufZero,
+    field,
+)
 
 # -- environment ------------------------------------------------------------------
 
@@ -148,6 +154,9 @@ class ContainerPort(K8sModel):
 class VolumeMount(K8sModel):
     """Where one of the pod's volumes appears inside a container."""
 
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "subPathExpr": (6, "string")}
+
     name: Annotated[str, field(
         "The pod volume to mount; it must be one of spec.volumes.", protobuf=1)]
     mount_path: Annotated[str, field(
@@ -193,6 +202,8 @@ class HTTPHeader(K8sModel):
 class HTTPGetAction(K8sModel):
     """An HTTP GET the agent sends to the pod; for a probe, 2xx and 3xx are success."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "value"}
+
     path: Annotated[str | None, field(
         "The request path; defaults to `/`.", protobuf=1)] = None
     port: Annotated[IntOrString, field(
@@ -207,6 +218,8 @@ class HTTPGetAction(K8sModel):
 
 class TCPSocketAction(K8sModel):
     """Open a TCP connection; a connection that opens is success."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "value"}
 
     port: Annotated[IntOrString, field(
         "The port, by number or by the name of a container port.", protobuf=1)]
@@ -283,6 +296,9 @@ class Lifecycle(K8sModel):
 
 class Container(K8sModel):
     """One container of a pod; the agent runs it with Docker inside the pod's sandbox."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "resources": "value", "restartPolicy": "pointer"}
 
     name: Annotated[str, field(
         "A DNS label, unique among the pod's containers; it cannot change.", protobuf=1)]
@@ -369,12 +385,17 @@ class ContainerStateWaiting(K8sModel):
 class ContainerStateRunning(K8sModel):
     """The container is running."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"startedAt": "value"}
+
     started_at: Annotated[Time | None, field(
         "When the container (this instance of it) started.", protobuf=1)] = None
 
 
 class ContainerStateTerminated(K8sModel):
     """The container ran and exited."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "finishedAt": "value", "startedAt": "value"}
 
     exit_code: Annotated[int, field("The process's exit code.", protobuf=1)]
     signal: Annotated[int | None, field(
@@ -404,7 +425,7 @@ class ContainerStatus(K8sModel):
     """What the agent last saw of one container; written by the agent only."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "restartCount": "pointer", "ready": "pointer", "started": "pointer"}
+        "started": "pointer", "lastState": "value", "state": "value"}
 
     name: Annotated[str, field("The container's name in the pod spec.", protobuf=1)]
     ready: Annotated[bool, field(

@@ -21,7 +21,7 @@ from apimachinery.models.meta import (
     TypedObject,
 )
 from apimachinery.models.pod import PodSpec, PodStatus
-from apimachinery.models.schema import ProtobufHint, field
+from apimachinery.models.schema import ProtobufHint, ProtobufZero, field
 
 # -- Namespace --------------------------------------------------------------------
 
@@ -50,6 +50,8 @@ class NamespaceStatus(K8sModel):
 class Namespace(TypedObject):
     """A scope for names; deleting it deletes everything in it."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
     kind: Kind = "Namespace"
     spec: Annotated[NamespaceSpec | None, field(
         "The namespace's finalizers.", protobuf=2)] = None
@@ -77,6 +79,9 @@ class Taint(K8sModel):
 class NodeSpec(K8sModel):
     """How the node is set up: its pod network range, and whether pods may land on it."""
 
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "externalID": (2, "string")}
+
     pod_cidr: Annotated[str | None, field(
         "The node's pod IP range, assigned once by the node IPAM controller from the "
         "cluster CIDR; it may be set only once.", protobuf=1, alias="podCIDR")] = None
@@ -97,6 +102,9 @@ class NodeSpec(K8sModel):
 
 class NodeCondition(K8sModel):
     """One aspect of the node's health, written by its agent."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "lastHeartbeatTime": "value", "lastTransitionTime": "value"}
 
     type: Annotated[str, field(
         "Ready, MemoryPressure, DiskPressure or PIDPressure.", protobuf=1)]
@@ -123,6 +131,9 @@ class NodeAddress(K8sModel):
 
 class NodeStatus(K8sModel):
     """What the node's agent last reported about it."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "daemonEndpoints": "value", "nodeInfo": "value"}
 
     capacity: Annotated[ResourceList | None, field(
         "The node's cpu, memory, ephemeral-storage and pod slots.", protobuf=1)] = None
@@ -156,6 +167,8 @@ class NodeStatus(K8sModel):
 class Node(TypedObject):
     """A machine that runs pods: registered and kept up to date by its agent."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
     kind: Kind = "Node"
     spec: Annotated[NodeSpec | None, field(
         "The node's pod range, taints and cordon.", protobuf=2)] = None
@@ -168,6 +181,8 @@ class Node(TypedObject):
 
 class Pod(TypedObject):
     """Containers that run together on one node, sharing one IP."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
 
     kind: Kind = "Pod"
     spec: Annotated[PodSpec | None, field(
@@ -182,6 +197,9 @@ class Pod(TypedObject):
 
 class ServicePort(K8sModel):
     """One port a Service serves, and where it sends the traffic."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "targetPort": "value", "appProtocol": "pointer"}
 
     name: Annotated[str | None, field(
         "A DNS label, unique in the Service; required when it has several ports, and "
@@ -204,6 +222,11 @@ class ServicePort(K8sModel):
 
 class ServiceSpec(K8sModel):
     """How a Service is reached and which pods it sends traffic to."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "internalTrafficPolicy": "pointer", "ipFamilyPolicy": "pointer"}
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "healthCheckNodePort": (12, "int")}
 
     type: Annotated[str | None, field(
         "ClusterIP (the default) and NodePort are proxied on every node; ExternalName is "
@@ -258,6 +281,8 @@ class ServiceSpec(K8sModel):
 class ServiceStatus(K8sModel):
     """A Service's load balancer and conditions; Schooner writes neither."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"loadBalancer": "value"}
+
     load_balancer: Annotated[dict[str, Any] | None, field(
         "The load balancer's ingress addresses. Stored; Schooner provisions none.",
         protobuf=1)] = None
@@ -270,6 +295,8 @@ class ServiceStatus(K8sModel):
 class Service(TypedObject):
     """A stable virtual IP and DNS name in front of a changing set of pods."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
     kind: Kind = "Service"
     spec: Annotated[ServiceSpec | None, field(
         "Ports, selector and type of the Service.", protobuf=2)] = None
@@ -279,6 +306,8 @@ class Service(TypedObject):
 
 class EndpointAddress(K8sModel):
     """One pod (or other target) behind a Service."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"nodeName": "pointer"}
 
     ip: Annotated[str, field("The target's IP address.", protobuf=1)]
     hostname: Annotated[str | None, field(
@@ -293,7 +322,7 @@ class EndpointAddress(K8sModel):
 class EndpointPort(K8sModel):
     """One port of the endpoints, named after the Service port it serves."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "pointer"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"appProtocol": "pointer"}
 
     name: Annotated[str | None, field(
         "The Service port's name; required when there are several ports.",
@@ -385,7 +414,9 @@ class EventSource(K8sModel):
 class Event(TypedObject):
     """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"eventTime": "microtime"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint | tuple[ProtobufHint, ...]]] = {
+        "eventTime": ("microtime", "value"), "firstTimestamp": "value",
+        "lastTimestamp": "value", "involvedObject": "value", "source": "value"}
 
     kind: Kind = "Event"
     involved_object: Annotated[ObjectReference, field(

@@ -22,7 +22,13 @@ from apimachinery.models.meta import (
     ResourceList,
     Time,
 )
-from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, VOLUME_SOURCE, ProtobufHint, field
+from apimachinery.models.schema import (
+    LOCAL_OBJECT_REFERENCE,
+    VOLUME_SOURCE,
+    ProtobufHint,
+    ProtobufZero,
+    field,
+)
 
 # -- volumes ----------------------------------------------------------------------
 
@@ -91,6 +97,8 @@ class SecretVolumeSource(K8sModel):
 class HostPathVolumeSource(K8sModel):
     """A file or directory of the node, bind-mounted into the pod."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"type": "pointer"}
+
     path: Annotated[str, field("The path on the node.", protobuf=1)]
     type: Annotated[str | None, field(
         "What must be at the path: empty (no check), DirectoryOrCreate or FileOrCreate "
@@ -133,6 +141,8 @@ class Volume(K8sModel):
 
 class Toleration(K8sModel):
     """Lets the pod onto (or stay on) nodes with a matching taint."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"tolerationSeconds": "pointer"}
 
     key: Annotated[str | None, field(
         "The taint key it tolerates; empty with operator Exists tolerates every taint.",
@@ -184,6 +194,8 @@ class NodeSelector(K8sModel):
 class PreferredSchedulingTerm(K8sModel):
     """A term that makes matching nodes score higher."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"preference": "value"}
+
     weight: Annotated[int, field(
         "Added to a matching node's affinity score (1-100).", protobuf=1)]
     preference: Annotated[NodeSelectorTerm, field("The term to match.", protobuf=2)]
@@ -225,6 +237,8 @@ class PodSpec(K8sModel):
         "terminationGracePeriodSeconds": "pointer", "activeDeadlineSeconds": "pointer",
         "automountServiceAccountToken": "pointer", "enableServiceLinks": "pointer",
         "priority": "pointer"}
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "serviceAccount": (9, "string")}
 
     containers: Annotated[list[Container], field(
         "The pod's containers, at least one; the agent runs them together in one "
@@ -328,6 +342,8 @@ class PodSpec(K8sModel):
 class PodTemplateSpec(K8sModel):
     """The pod a Deployment, ReplicaSet or StatefulSet stamps out."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"metadata": "value", "spec": "value"}
+
     metadata: Annotated[ObjectMeta | None, field(
         "Labels and annotations of the pods made from the template; its labels must "
         "match the workload's selector.", protobuf=1)] = None
@@ -340,6 +356,9 @@ class PodTemplateSpec(K8sModel):
 
 class PodCondition(K8sModel):
     """One aspect of the pod's state: PodScheduled, Initialized, ContainersReady, Ready."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "lastProbeTime": "value", "lastTransitionTime": "value"}
 
     type: Annotated[str, field(
         "The aspect: PodScheduled (False from the scheduler while no node fits, True "
@@ -371,6 +390,9 @@ class HostIP(K8sModel):
 
 class PodStatus(K8sModel):
     """What the pod is doing, written by the scheduler and the agent."""
+
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "resize": (14, "string")}
 
     phase: Annotated[str | None, field(
         "Pending, Running, Succeeded, Failed or Unknown: the pod's place in its life, "
