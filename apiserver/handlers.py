@@ -32,7 +32,7 @@ from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
 from .storage import DRY_RUN
-from .wire import JSON, check_kind, decode_object, json_response, read_body, wants_table
+from .wire import JSON, check_kind, decode_object, json_response, read_body, respond, wants_table
 
 
 class Handlers:
@@ -80,7 +80,7 @@ class Handlers:
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), [obj],
                                resource_version=obj["metadata"]["resourceVersion"])
-        return json_response(obj)
+        return respond(request, obj)
 
     async def _list(self, request: Request, info: RequestInfo) -> Response:
         query = request.query_params
@@ -98,9 +98,9 @@ class Handlers:
         meta: Object = {"resourceVersion": str(revision)}
         if token:
             meta["continue"] = token
-        return json_response({"kind": info.resource.list_kind,
-                              "apiVersion": info.resource.api_version,
-                              "metadata": meta, "items": items})
+        return respond(request, {"kind": info.resource.list_kind,
+                                 "apiVersion": info.resource.api_version,
+                                 "metadata": meta, "items": items})
 
     async def _watch(self, request: Request, info: RequestInfo) -> Response:
         return await self.watches.serve(request, info, wants_table(request))
@@ -126,7 +126,7 @@ class Handlers:
                                   "/namespaces/{namespace}/" + info.resource.plural)
         fields.check(body)
         created = await self.registry.create(info.resource, info.namespace, body)
-        return fields.warn(json_response(created, 201))
+        return fields.warn(respond(request, created, 201))
 
     async def _update(self, request: Request, info: RequestInfo) -> Response:
         fields = self._validation(request, info)
@@ -138,7 +138,7 @@ class Handlers:
         fields.check(body)
         updated = await self.registry.update(info.resource, info.namespace, info.name or "",
                                              body)
-        return fields.warn(json_response(updated))
+        return fields.warn(respond(request, updated))
 
     async def _patch(self, request: Request, info: RequestInfo) -> Response:
         fields = self._validation(request, info)
@@ -146,18 +146,18 @@ class Handlers:
         content_type = request.headers.get("content-type", "")
         fields.check_body(body, content_type)
         if content_type.startswith("application/apply-patch"):
-            return await self._server_side_apply(info, body, content_type, fields)
+            return await self._server_side_apply(request, info, body, content_type, fields)
         kind = info.resource.kind
         updated = await self.registry.update_with(
             info.resource, info.namespace, info.name or "",
             fields.wrap(lambda current: apply_patch(content_type, current, body, kind)))
-        return fields.warn(json_response(updated))
+        return fields.warn(respond(request, updated))
 
-    async def _server_side_apply(self, info: RequestInfo, body: bytes, content_type: str,
-                                 fields: FieldValidation) -> Response:
+    async def _server_side_apply(self, request: Request, info: RequestInfo, body: bytes,
+                                 content_type: str, fields: FieldValidation) -> Response:
         """Apply as an upsert (approximated by a strategic merge; see docs/architecture.md)."""
         try:
-            return fields.warn(json_response(await self.registry.update_with(
+            return fields.warn(respond(request, await self.registry.update_with(
                 info.resource, info.namespace, info.name or "",
                 fields.wrap(lambda current: apply_patch(content_type, current, body,
                                                         info.resource.kind)))))
@@ -165,7 +165,7 @@ class Handlers:
             obj = fields.check(apply_patch(content_type, {}, body, info.resource.kind))
             obj.setdefault("metadata", {})["name"] = info.name
             created = await self.registry.create(info.resource, info.namespace, obj)
-            return fields.warn(json_response(created, 201))
+            return fields.warn(respond(request, created, 201))
 
     async def _delete(self, request: Request, info: RequestInfo) -> Response:
         raw = await read_body(request, self.max_request_bytes)
@@ -174,7 +174,7 @@ class Handlers:
         options = DeleteOptions.from_body(body, dict(request.query_params))
         obj, _ = await self.registry.delete(info.resource, info.namespace, info.name or "",
                                             options)
-        return json_response(obj)
+        return respond(request, obj)
 
     async def _deletecollection(self, request: Request, info: RequestInfo) -> Response:
         raw = await read_body(request, self.max_request_bytes)
@@ -194,9 +194,9 @@ class Handlers:
                 deleted.append(obj)
             except errors.NotFound:
                 continue
-        return json_response({"kind": info.resource.list_kind,
-                              "apiVersion": info.resource.api_version,
-                              "metadata": {}, "items": deleted})
+        return respond(request, {"kind": info.resource.list_kind,
+                                 "apiVersion": info.resource.api_version,
+                                 "metadata": {}, "items": deleted})
 
 
 def selector_predicate(resource: ResourceInfo, label_selector: str | None,

@@ -18,7 +18,7 @@ from apimachinery import errors
 from apiserver import protobuf
 from apiserver.protobuf.codec import MAGIC, wrap
 from apiserver.protobuf.wireformat import iter_fields, len_field, varint, varint_field
-from apiserver.wire import check_acceptable, decode_object
+from apiserver.wire import answer_media, check_acceptable, decode_object
 from tests.unit.apiserver import validation_objects as objects
 from tests.unit.apiserver.protobuf.recorder import COMMANDS, GOLDEN, capture
 from tests.unit.apiserver.protobuf.roundtrip import assert_round_trip
@@ -339,14 +339,24 @@ def _request(accept: str | None) -> Request:
 @pytest.mark.parametrize("accept", [
     None, "", "application/json", f"{PB},application/json", f"{PB}, */*",
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"])
-def test_json_is_acceptable(accept: str | None) -> None:
+def test_json_is_the_answer_when_json_is_acceptable(accept: str | None) -> None:
+    assert answer_media(_request(accept)) == "application/json"
     check_acceptable(_request(accept))
 
 
-@pytest.mark.parametrize("accept", [PB, f"{PB};stream=watch", f"{PB}, {PB};as=Table"])
-def test_protobuf_alone_is_406(accept: str) -> None:
-    with pytest.raises(errors.NotAcceptable):
+@pytest.mark.parametrize("accept", [PB, f"{PB};stream=watch", f"{PB};as=Table;g=meta.k8s.io, {PB}",
+                                    f"{PB}; q=0.9"])
+def test_protobuf_is_the_answer_when_nothing_else_is_accepted(accept: str) -> None:
+    assert answer_media(_request(accept)) == PB
+    with pytest.raises(errors.NotAcceptable):  # discovery documents are JSON only
         check_acceptable(_request(accept))
+
+
+@pytest.mark.parametrize("accept", [f"{PB};as=Table;v=v1;g=meta.k8s.io",
+                                    f"{PB};as=PartialObjectMetadata;v=v1;g=meta.k8s.io"])
+def test_tables_in_protobuf_alone_are_406(accept: str) -> None:
+    with pytest.raises(errors.NotAcceptable, match="Table"):
+        answer_media(_request(accept))
 
 
 # -- robustness -----------------------------------------------------------------------
