@@ -188,6 +188,8 @@ class _ProtobufEncoder(_Encoder):
     def line(self, kind: str, obj: Object, raw: RawEvent | None) -> bytes:
         """One frame; an object protobuf cannot carry ends the stream with an ERROR event
         holding a 406 Status that names the field (the client relists, and sees the 406)."""
+        if self.failed:
+            return b""  # the rest of a batch after the ERROR event: the stream ends there
         try:
             return protobuf.frame(kind, obj)
         except (protobuf.Unencodable, protobuf.Unsupported) as exc:

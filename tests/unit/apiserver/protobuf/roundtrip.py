@@ -21,11 +21,18 @@ def is_empty(value: Any) -> bool:
     return value in (None, "", [], 0, False)
 
 
-def covers(decoded: Any, original: Any, path: str = "") -> list[str]:
-    """Where `decoded` loses or changes something `original` said, or adds a non-empty value."""
+def covers(decoded: Any, original: Any, path: str = "", *, zeros_may_go: bool = False
+           ) -> list[str]:
+    """Where `decoded` loses or changes something `original` said, or adds a non-empty value.
+
+    `zeros_may_go` forgives a lost `""`, `0` or `false`: a value field's zero, which the
+    decoder drops as Go's JSON `omitempty` would (the server's JSON may still carry it).
+    """
     if isinstance(original, dict) and isinstance(decoded, dict):
         problems = [p for key, value in original.items()
-                    for p in (covers(decoded[key], value, f"{path}.{key}") if key in decoded
+                    for p in (covers(decoded[key], value, f"{path}.{key}",
+                                     zeros_may_go=zeros_may_go) if key in decoded
+                              else [] if zeros_may_go and value in ("", 0, False)
                               else [f"{path}.{key}: lost ({value!r})"])]
         problems += [f"{path}.{key}: added {value!r}" for key, value in decoded.items()
                      if key not in original and not is_empty(value)]
@@ -33,7 +40,7 @@ def covers(decoded: Any, original: Any, path: str = "") -> list[str]:
     if isinstance(original, list) and isinstance(decoded, list) \
             and len(original) == len(decoded):
         return [p for i, (d, o) in enumerate(zip(decoded, original, strict=True))
-                for p in covers(d, o, f"{path}[{i}]")]
+                for p in covers(d, o, f"{path}[{i}]", zeros_may_go=zeros_may_go)]
     if decoded != original or type(decoded) is not type(original):
         return [f"{path}: {original!r} came back as {decoded!r}"]
     return []

@@ -288,3 +288,34 @@ def test_wrap_writes_the_envelope_as_go_does() -> None:
     assert wrap("v1", "ConfigMap", b"\x0a\x00") == (
         MAGIC + len_field(1, len_field(1, b"v1") + len_field(2, b"ConfigMap"))
         + len_field(2, b"\x0a\x00") + len_field(3, b"") + len_field(4, b""))
+
+
+def test_watch_encoder_ends_at_an_object_it_cannot_carry() -> None:
+    """A batch [ok, unencodable, ok]: a frame, an ERROR frame with a 406, then nothing."""
+    from apiserver.kinds import registry
+    from apiserver.watch import _ProtobufEncoder
+
+    pods = registry().by_kind("v1", "Pod").resource
+    encoder = _ProtobufEncoder(pods)
+
+    def pod(name: str, **spec: Any) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                "spec": {"containers": [{"name": "c", "image": "i"}], **spec}}
+
+    batch = [("ADDED", pod("a"), 5, None),
+             ("ADDED", pod("b", securityContext={"runAsUser": 1}), 6, None),
+             ("ADDED", pod("c"), 7, None), ("BOOKMARK", {}, 8, None)]
+    out = b"".join(encoder.encode(item) for item in batch)  # type: ignore[arg-type]
+    frames = []
+    while out:
+        size = int.from_bytes(out[:4], "big")
+        frames.append(out[4:4 + size])
+        out = out[4 + size:]
+    assert [_field(f, 1) for f in frames] == [b"ADDED", b"ERROR"]
+    assert encoder.failed
+    raw_extension = _field(frames[1], 2)
+    assert isinstance(raw_extension, bytes)
+    raw = _field(raw_extension, 1)
+    assert isinstance(raw, bytes)
+    status = protobuf.decode(raw)
+    assert status["code"] == 406 and "spec.securityContext" in status["message"]
