@@ -75,7 +75,8 @@ def encode(obj: dict[str, Any]) -> bytes:
         raw = encode_message(obj, described)
     except Unencodable:
         raise
-    except (TypeError, ValueError, AttributeError) as exc:  # not the shape the API stores
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+        # not the shape the API stores
         raise Unencodable(f"{kind} cannot be encoded as protobuf: {exc}") from None
     return wrap(api_version, kind, raw)
 

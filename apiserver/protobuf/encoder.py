@@ -65,9 +65,19 @@ def _uvarint(value: int) -> bytes:
 Step = tuple[int, bytes, str, bool, Any]
 
 
-@functools.cache
+_PLANS: dict[int, tuple[Message, tuple[Step, ...]]] = {}
+
+
 def _plan(message: Message) -> tuple[Step, ...]:
-    """(code, tag bytes, JSON name, pointer, detail) per field, in field-number order."""
+    """(code, tag bytes, JSON name, pointer, detail) per field, in field-number order;
+    compiled once per message (kept by id: hashing the dataclass costs more)."""
+    found = _PLANS.get(id(message))
+    if found is None:
+        found = _PLANS[id(message)] = (message, _compile(message))
+    return found[1]
+
+
+def _compile(message: Message) -> tuple[Step, ...]:
     steps: list[Step] = []
     for number in sorted(message.fields):
         described = message.fields[number]
@@ -161,10 +171,14 @@ def _write_many(out: bytearray, code: int, key: bytes, value: Any, detail: Any) 
     """A list's items, or a map's entries sorted by key as Go sorts them."""
     if code == _MAP:
         for entry_key in sorted(value):
-            entry = len_field(1, entry_key.encode()) + _map_value(detail, value[entry_key])
+            name = entry_key.encode()
+            item = _map_value(detail, value[entry_key])
             out += key
-            out += _uvarint(len(entry))
-            out += entry
+            out += _uvarint(len(name) + len(item) + 1 + len(_uvarint(len(name))))
+            out += b"\x0a"
+            out += _uvarint(len(name))
+            out += name
+            out += item
         return
     index = 0
     try:
@@ -191,7 +205,8 @@ def _write_many(out: bytearray, code: int, key: bytes, value: Any, detail: Any) 
 
 def _map_value(kind: Any, value: Any) -> bytes:
     if kind == "string":
-        return len_field(2, str(value).encode())
+        data = value.encode() if isinstance(value, str) else str(value).encode()
+        return b"\x12" + _uvarint(len(data)) + data
     if kind == "bytes":  # Go writes a nil []byte as no value field; JSON has no nil here
         return len_field(2, _base64(value))
     if isinstance(kind, Message):
