@@ -49,6 +49,19 @@ EXPECTED: dict[str, dict[str, Any]] = {
                                   "ports": [{"containerPort": 80}], "resources": {}}]}},
                  "strategy": {}},
         "status": {}},
+    "service": {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "np", "namespace": "default", "creationTimestamp": None,
+                     "labels": {"app": "np"}},
+        "spec": {"ports": [{"name": "80-http", "protocol": "TCP", "port": 80,
+                            "targetPort": "http"},
+                           {"name": "443-8443", "protocol": "TCP", "port": 443,
+                            "targetPort": 8443}],
+                 "selector": {"app": "np"}, "type": "NodePort"},
+        "status": {"loadBalancer": {}}},
+    "priorityclass": {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                      "metadata": {"name": "zero", "creationTimestamp": None},
+                      "value": 0, "description": "none", "preemptionPolicy": "Never"},
 }
 
 
