@@ -62,15 +62,17 @@ def _uvarint(value: int) -> bytes:
     return _SMALL[value] if 0 <= value < 16384 else varint(value)
 
 
-Step = tuple[int, bytes, str, bool, Any]
+# (code, tag bytes, JSON name, the field's zero as Go writes it or None for a pointer,
+# the value's type); `zero` is tag + a zero varint or length, ready to append.
+Step = tuple[int, bytes, str, bytes | None, Any]
 
 
 _PLANS: dict[int, tuple[Message, tuple[Step, ...]]] = {}
 
 
 def _plan(message: Message) -> tuple[Step, ...]:
-    """(code, tag bytes, JSON name, pointer, detail) per field, in field-number order;
-    compiled once per message (kept by id: hashing the dataclass costs more)."""
+    """A `Step` per field, in field-number order; compiled once per message (kept by id:
+    hashing the dataclass costs more)."""
     found = _PLANS.get(id(message))
     if found is None:
         found = _PLANS[id(message)] = (message, _compile(message))
@@ -85,7 +87,9 @@ def _compile(message: Message) -> tuple[Step, ...]:
         wire = VARINT if kind in ("int", "bool") and not described.repeated else LEN
         if described.repeated and kind in ("int", "bool"):
             wire = VARINT  # proto2 repeated numbers are not packed in Kubernetes' protos
-        steps.append((_code(described), tag(number, wire), described.name, described.pointer,
+        key = tag(number, wire)
+        steps.append((_code(described), key, described.name,
+                      None if described.pointer else key + _EMPTY,
                       kind.value if isinstance(kind, Map) else kind))
     return tuple(steps)
 
@@ -118,10 +122,10 @@ def _write(out: bytearray, obj: Mapping[str, Any], plan: tuple[Step, ...]) -> No
     get = obj.get
     name = ""
     try:
-        for code, key, name, pointer, detail in plan:
+        for code, key, name, zero, detail in plan:
             value: Any = get(name)
             if value is None and code < _INLINE:
-                if pointer:
+                if zero is None:  # a pointer: left out when unset
                     continue
                 if code == _MESSAGE:  # a value struct: its zero, value scalars and all
                     value = _NO_FIELDS
@@ -129,8 +133,7 @@ def _write(out: bytearray, obj: Mapping[str, Any], plan: tuple[Step, ...]) -> No
                     out += _special(key, detail, None)
                     continue
                 else:
-                    out += key
-                    out += _EMPTY
+                    out += zero
                     continue
             if code == _STRING:
                 data = value.encode() if isinstance(value, str) else str(value).encode()
