@@ -84,10 +84,8 @@ def _compile(message: Message) -> tuple[Step, ...]:
     for number in sorted(message.fields):
         described = message.fields[number]
         kind = described.type
-        wire = VARINT if kind in ("int", "bool") and not described.repeated else LEN
-        if described.repeated and kind in ("int", "bool"):
-            wire = VARINT  # proto2 repeated numbers are not packed in Kubernetes' protos
-        key = tag(number, wire)
+        # numbers are varints, repeated ones too: Kubernetes' proto2 fields are not packed
+        key = tag(number, VARINT if kind in ("int", "bool") else LEN)
         steps.append((_code(described), key, described.name,
                       None if described.pointer else key + _EMPTY,
                       kind.value if isinstance(kind, Map) else kind))
