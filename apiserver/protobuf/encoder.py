@@ -205,11 +205,13 @@ def _write_many(out: bytearray, code: int, key: bytes, value: Any, detail: Any) 
 
 
 def _map_value(kind: Any, value: Any) -> bytes:
+    """An entry's value=2; a JSON null is Go's zero ("", a nil []byte written as nothing)."""
     if kind == "string":
-        data = value.encode() if isinstance(value, str) else str(value).encode()
+        data = value.encode() if isinstance(value, str) else \
+            b"" if value is None else str(value).encode()
         return b"\x12" + _uvarint(len(data)) + data
-    if kind == "bytes":  # Go writes a nil []byte as no value field; JSON has no nil here
-        return len_field(2, _base64(value))
+    if kind == "bytes":
+        return b"" if value is None else len_field(2, _base64(value))
     if isinstance(kind, Message):
         return len_field(2, encode_message(value or {}, kind))
     return _special(b"\x12", kind, value)

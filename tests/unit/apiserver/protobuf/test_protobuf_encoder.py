@@ -143,6 +143,14 @@ def test_map_entries_are_sorted_by_key_bytes() -> None:
     assert keys == [b"B", b"a", b"b", "\u00e9".encode()]
 
 
+def test_null_map_values_are_go_zeros() -> None:
+    obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+           "data": {"k": None}, "stringData": {"s": None}}
+    raw = unwrap(protobuf.encode(obj))[2]
+    assert dict(_fields(raw))[2] == len_field(1, b"k")  # a nil []byte: no value field
+    assert dict(_fields(raw))[4] == len_field(1, b"s") + len_field(2, b"")
+
+
 def test_secret_data_is_raw_bytes_and_bad_base64_is_unencodable() -> None:
     obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
            "data": {"k": base64.b64encode(b"\x00\xff").decode()}}
