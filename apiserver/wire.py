@@ -40,8 +40,9 @@ def answer_media(request: Request) -> str:
 
     client-go's typed clients send `application/vnd.kubernetes.protobuf,application/json`
     and decode by the response's Content-Type, so they keep getting JSON, which every
-    client reads; a client asking for protobuf alone (`kubectl top`'s metrics client,
-    a Go client built with ContentType protobuf and no JSON fallback) gets protobuf.
+    client reads (as does `kubectl top`, which accepts protobuf and `*/*`); a client
+    asking for protobuf alone (a Go client whose AcceptContentTypes name only protobuf)
+    gets protobuf.
     Tables and other `as=` forms are JSON only: protobuf alone with `as=` is a 406, as in
     Kubernetes.
     """
@@ -79,8 +80,8 @@ def respond(request: Request, obj: Object, status_code: int = 200) -> Response:
     try:
         body = protobuf.encode(obj)
     except protobuf.Unencodable as exc:
-        name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"),
-                                                                      dict) else None
+        meta = obj.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
         shown = f'{obj.get("kind")} "{name}"' if name else str(obj.get("kind"))
         raise errors.NotAcceptable(
             f"{shown} cannot be served as {protobuf.MEDIA_TYPE} by this server: {exc}; "
