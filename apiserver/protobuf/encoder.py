@@ -161,11 +161,17 @@ def _write(out: bytearray, obj: Mapping[str, Any], plan: tuple[Step, ...]) -> No
 
 
 def _nested(out: bytearray, key: bytes, value: Mapping[str, Any], message: Message) -> None:
-    inner = bytearray()
-    _write(inner, value, _plan(message))
+    """A message field written in place: a one-byte length, widened when the message is
+    longer than 127 bytes (one memmove, cheaper than building and copying a buffer)."""
     out += key
-    out += _uvarint(len(inner))
-    out += inner
+    start = len(out)
+    out.append(0)
+    _write(out, value, _plan(message))
+    size = len(out) - start - 1
+    if size < 128:
+        out[start] = size
+    else:
+        out[start:start + 1] = varint(size)
 
 
 def _write_many(out: bytearray, code: int, key: bytes, value: Any, detail: Any) -> None:
