@@ -102,19 +102,30 @@ class UnsupportedMediaType(APIError):
 
 
 class Invalid(APIError):
-    """422: the object failed validation; `causes` name each offending field."""
+    """422: the object failed validation; `causes` name each offending field.
+
+    The message is Kubernetes' NewInvalid: the group-qualified kind
+    (`Deployment.apps "web" is invalid: ...`, which kubectl's create generators
+    print as is) and the errors as an aggregate, bracketed when there are several.
+    """
 
     code, reason = 422, "Invalid"
 
     def __init__(self, kind: str, name: str, errors: list[FieldError],
                  *, group: str = "") -> None:
         self.kind, self.name, self.errors = kind, name, errors
-        joined = ", ".join(str(e) for e in errors)
+        qualified = f"{kind}.{group}" if group else kind
         super().__init__(
-            f'{kind} "{name}" is invalid: {joined}',
+            f'{qualified} "{name}" is invalid: {_aggregate(errors)}',
             details={"name": name, "group": group, "kind": kind,
                      "causes": [e.to_cause() for e in errors]},
         )
+
+
+def _aggregate(errors: list[FieldError]) -> str:
+    """apimachinery's Aggregate.Error(): one message alone, several as `[a, b]`, no repeats."""
+    messages = list(dict.fromkeys(str(e) for e in errors))
+    return messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
 
 
 class TooManyRequests(APIError):

@@ -100,6 +100,21 @@ class NamespaceSpec(TypedDict, total=False):
     finalizers: list[str]
 
 
+class NamespaceCondition(TypedDict, total=False):
+    """One aspect of a namespace's deletion, such as content that cannot be removed."""
+
+    # The aspect, e.g. NamespaceDeletionContentFailure or NamespaceContentRemaining.
+    type: str
+    # True, False or Unknown.
+    status: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason for the status.
+    reason: str
+    # Details for people.
+    message: str
+
+
 class NamespaceStatus(TypedDict, total=False):
     """Whether the namespace accepts new objects."""
 
@@ -107,7 +122,7 @@ class NamespaceStatus(TypedDict, total=False):
     phase: str
     # Conditions of the namespace's deletion. Stored; Schooner's namespace controller does not
     # write them.
-    conditions: list[dict[str, Any]]
+    conditions: list[NamespaceCondition]
 
 
 class Namespace(TypedDict, total=False):
@@ -186,6 +201,64 @@ class NodeAddress(TypedDict, total=False):
     address: str
 
 
+class DaemonEndpoint(TypedDict, total=False):
+    """A port a daemon of the node listens on."""
+
+    # The port. Its wire name is capitalised (`Port`), as in Kubernetes.
+    Port: int
+
+
+class NodeDaemonEndpoints(TypedDict, total=False):
+    """Where the node's daemons listen."""
+
+    # The agent's own server, which the apiserver calls for logs, exec and port-forward.
+    kubeletEndpoint: DaemonEndpoint
+
+
+class NodeSystemInfo(TypedDict, total=False):
+    """Facts about the machine, reported by its agent."""
+
+    # The machine ID (/etc/machine-id).
+    machineID: str
+    # The system UUID; Schooner's agent reports the machine ID.
+    systemUUID: str
+    # Changes at every boot of the machine.
+    bootID: str
+    # The kernel release, as `uname -r` prints it.
+    kernelVersion: str
+    # The operating system's name, from /etc/os-release.
+    osImage: str
+    # The container runtime and its version, `docker://<version>`.
+    containerRuntimeVersion: str
+    # The agent's version, as a kubelet's (`v1.32.0-schooner`).
+    kubeletVersion: str
+    # Deprecated in Kubernetes; the agent reports its own version.
+    kubeProxyVersion: str
+    # The GOOS-style system name: linux.
+    operatingSystem: str
+    # The GOARCH-style architecture: amd64, arm64...
+    architecture: str
+
+
+class ContainerImage(TypedDict, total=False):
+    """An image present on the node."""
+
+    # The image's names and digests.
+    names: list[str]
+    # The image's size in bytes.
+    sizeBytes: int
+
+
+class AttachedVolume(TypedDict, total=False):
+    """A volume the node holds."""
+
+    # The volume's unique name; Schooner's agent writes `schooner.io/pvc/<namespace>/<claim>`
+    # for a claim's volume.
+    name: str
+    # Where the volume is on the node; Schooner's agent writes the Docker volume's name.
+    devicePath: str
+
+
 class NodeStatus(TypedDict, total=False):
     """What the node's agent last reported about it."""
 
@@ -200,14 +273,14 @@ class NodeStatus(TypedDict, total=False):
     # The node's InternalIP and Hostname.
     addresses: list[NodeAddress]
     # The port of the agent's own server, which the apiserver calls for logs and exec.
-    daemonEndpoints: dict[str, Any]
+    daemonEndpoints: NodeDaemonEndpoints
     # Facts about the machine: kernel, OS image, architecture, container runtime.
-    nodeInfo: dict[str, Any]
+    nodeInfo: NodeSystemInfo
     # Images present on the node. Stored; the agent does not report them.
-    images: list[dict[str, Any]]
-    # The volumes attached to the node (`{name, devicePath}`), as its agent reports them; the
-    # scheduler's volume binding reads them.
-    volumesAttached: list[dict[str, Any]]
+    images: list[ContainerImage]
+    # The volumes attached to the node, as its agent reports them; the scheduler's volume
+    # binding reads them.
+    volumesAttached: list[AttachedVolume]
 
 
 class Node(TypedDict, total=False):
@@ -281,6 +354,19 @@ class ObjectFieldSelector(TypedDict, total=False):
     fieldPath: str
 
 
+class ResourceFieldSelector(TypedDict, total=False):
+    """A container's own cpu or memory request or limit, as an environment variable's value."""
+
+    # The container whose resources are read. Stored; the agent always reads the variable's
+    # own container.
+    containerName: str
+    # limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory or
+    # requests.ephemeral-storage: the value to read.
+    resource: str
+    # The unit the value is given in, rounded up; defaults to 1.
+    divisor: Quantity
+
+
 class EnvVarSource(TypedDict, total=False):
     """Where a variable's value comes from; exactly one source may be set."""
 
@@ -290,9 +376,8 @@ class EnvVarSource(TypedDict, total=False):
     secretKeyRef: SecretKeySelector
     # Take the value from a field of the pod itself (the downward API).
     fieldRef: ObjectFieldSelector
-    # Take the value from the container's own cpu or memory request or limit (`resource`,
-    # optional `containerName` and `divisor`), rounded up.
-    resourceFieldRef: dict[str, Any]
+    # Take the value from the container's own cpu or memory request or limit, rounded up.
+    resourceFieldRef: ResourceFieldSelector
 
 
 class EnvVar(TypedDict, total=False):
@@ -402,6 +487,15 @@ class TCPSocketAction(TypedDict, total=False):
     host: str
 
 
+class GRPCAction(TypedDict, total=False):
+    """A gRPC health check (grpc.health.v1); the agent cannot run one."""
+
+    # The port of the gRPC server (1-65535). Stored; the agent cannot probe it.
+    port: int
+    # The service name sent in the health check request. Stored; the agent cannot probe it.
+    service: str
+
+
 class Probe(TypedDict, total=False):
     """Liveness/readiness/startup probe: one handler plus the timing fields."""
 
@@ -413,7 +507,7 @@ class Probe(TypedDict, total=False):
     tcpSocket: TCPSocketAction
     # A gRPC health check. Accepted, but the agent cannot run it: such a probe errors every
     # time and never changes the container's state.
-    grpc: dict[str, Any]
+    grpc: GRPCAction
     # Seconds after the container starts before the first probe.
     initialDelaySeconds: int
     # Seconds one probe may take before it counts as failed; defaults to 1.
@@ -432,6 +526,13 @@ class Probe(TypedDict, total=False):
     terminationGracePeriodSeconds: int
 
 
+class SleepAction(TypedDict, total=False):
+    """A hook that waits instead of running anything in the container."""
+
+    # How long to wait; it must fit in the pod's termination grace period.
+    seconds: int
+
+
 class LifecycleHandler(TypedDict, total=False):
     """The one action of a postStart or preStop hook."""
 
@@ -442,9 +543,8 @@ class LifecycleHandler(TypedDict, total=False):
     httpGet: HTTPGetAction
     # Accepted for compatibility only: the agent reports it as a handler it cannot run.
     tcpSocket: TCPSocketAction
-    # Wait `seconds` without running anything in the container; must fit in the pod's
-    # termination grace period.
-    sleep: dict[str, Any]
+    # Wait `seconds` without running anything in the container.
+    sleep: SleepAction
 
 
 class Lifecycle(TypedDict, total=False):
@@ -456,6 +556,90 @@ class Lifecycle(TypedDict, total=False):
     # Run before the container is stopped, within the pod's grace period; a failed hook is
     # reported and the stop goes on.
     preStop: LifecycleHandler
+
+
+class Capabilities(TypedDict, total=False):
+    """Linux capabilities to add to or drop from the runtime's default set."""
+
+    # Capabilities to add, e.g. NET_ADMIN. Stored; the agent does not apply it.
+    add: list[str]
+    # Capabilities to drop, e.g. ALL. Stored; the agent does not apply it.
+    drop: list[str]
+
+
+class SELinuxOptions(TypedDict, total=False):
+    """An SELinux label for a pod or container."""
+
+    # The SELinux user of the label. Stored; the agent does not apply it.
+    user: str
+    # The SELinux role of the label. Stored; the agent does not apply it.
+    role: str
+    # The SELinux type of the label. Stored; the agent does not apply it.
+    type: str
+    # The SELinux level of the label. Stored; the agent does not apply it.
+    level: str
+
+
+class WindowsSecurityContextOptions(TypedDict, total=False):
+    """Windows-only settings: a GMSA credential spec, the user name, host-process mode."""
+
+    # The GMSACredentialSpec resource to use. Stored; the agent does not apply it.
+    gmsaCredentialSpecName: str
+    # The GMSA credential spec's content, inlined. Stored; the agent does not apply it.
+    gmsaCredentialSpec: str
+    # The Windows user to run the entrypoint as. Stored; the agent does not apply it.
+    runAsUserName: str
+    # Run as a Windows host process container. Stored; the agent does not apply it.
+    hostProcess: bool
+
+
+class SeccompProfile(TypedDict, total=False):
+    """Which seccomp profile confines the processes."""
+
+    # RuntimeDefault, Unconfined or Localhost. Stored; the agent does not apply it.
+    type: str
+    # For type Localhost, the profile's path on the node. Stored; the agent does not apply it.
+    localhostProfile: str
+
+
+class AppArmorProfile(TypedDict, total=False):
+    """Which AppArmor profile confines the processes."""
+
+    # RuntimeDefault, Unconfined or Localhost. Stored; the agent does not apply it.
+    type: str
+    # For type Localhost, the name of a profile loaded on the node. Stored; the agent does not
+    # apply it.
+    localhostProfile: str
+
+
+class SecurityContext(TypedDict, total=False):
+    """Users, capabilities and privileges for one container; over the pod's where both set."""
+
+    # Capabilities to add and drop. Stored; the agent does not apply it.
+    capabilities: Capabilities
+    # Run the container privileged, as root on the node. Stored; the agent does not apply it.
+    privileged: bool
+    # The container's SELinux label. Stored; the agent does not apply it.
+    seLinuxOptions: SELinuxOptions
+    # The container's Windows settings. Stored; the agent does not apply it.
+    windowsOptions: WindowsSecurityContextOptions
+    # The user ID the container's process runs as. Stored; the agent does not apply it.
+    runAsUser: int
+    # The primary group ID of the container's process. Stored; the agent does not apply it.
+    runAsGroup: int
+    # When true, the container must not run as root. Stored; the agent does not apply it.
+    runAsNonRoot: bool
+    # Mount the container's root filesystem read-only. Stored; the agent does not apply it.
+    readOnlyRootFilesystem: bool
+    # Whether a process may gain more privileges than its parent. Stored; the agent does not
+    # apply it.
+    allowPrivilegeEscalation: bool
+    # Default or Unmasked: how /proc is mounted. Stored; the agent does not apply it.
+    procMount: str
+    # The container's seccomp profile. Stored; the agent does not apply it.
+    seccompProfile: SeccompProfile
+    # The container's AppArmor profile. Stored; the agent does not apply it.
+    appArmorProfile: AppArmorProfile
 
 
 class Container(TypedDict, total=False):
@@ -503,9 +687,9 @@ class Container(TypedDict, total=False):
     # File (the default) or FallbackToLogsOnError; stored, the agent does not read termination
     # messages.
     terminationMessagePolicy: str
-    # Users, capabilities and privileges for the container. Stored as given; the agent does
-    # not apply it.
-    securityContext: dict[str, Any]
+    # Users, capabilities and privileges for the container. Stored; the agent does not apply
+    # it.
+    securityContext: SecurityContext
     # Keep a stdin open for the container. Refused when true: the agent keeps none.
     stdin: bool
     # Close the container's stdin after the first attach ends. Refused when true: the agent
@@ -605,6 +789,71 @@ class Volume(TypedDict, total=False):
     persistentVolumeClaim: PersistentVolumeClaimVolumeSource
 
 
+class PodDNSConfigOption(TypedDict, total=False):
+    """One resolver option of the pod's resolv.conf (`ndots:2`, `edns0`)."""
+
+    # The option's name; it replaces a cluster option of the same name.
+    name: str
+    # The option's value, written as `name:value`.
+    value: str
+
+
+class PodDNSConfig(TypedDict, total=False):
+    """What the agent adds to the resolv.conf it writes for the pod."""
+
+    # Name servers after the cluster's; the agent writes the first three of all.
+    nameservers: list[str]
+    # Search domains after the cluster's; the agent keeps the first 32 (2048 characters).
+    searches: list[str]
+    # Resolver options, merged with the cluster's by name.
+    options: list[PodDNSConfigOption]
+
+
+class Sysctl(TypedDict, total=False):
+    """One namespaced kernel parameter to set for the pod."""
+
+    # The parameter, e.g. net.ipv4.ip_local_port_range. Stored; the agent does not apply it.
+    name: str
+    # The value to set. Stored; the agent does not apply it.
+    value: str
+
+
+class PodSecurityContext(TypedDict, total=False):
+    """Users, groups and kernel settings for every container of the pod."""
+
+    # The SELinux label of the pod's containers. Stored; the agent does not apply it.
+    seLinuxOptions: SELinuxOptions
+    # Windows settings of the pod's containers. Stored; the agent does not apply it.
+    windowsOptions: WindowsSecurityContextOptions
+    # The user ID the containers' processes run as. Stored; the agent does not apply it.
+    runAsUser: int
+    # The primary group ID of the containers' processes. Stored; the agent does not apply it.
+    runAsGroup: int
+    # When true, containers must not run as root. Stored; the agent does not apply it.
+    runAsNonRoot: bool
+    # Further group IDs of the containers' first processes. Stored; the agent does not apply
+    # it.
+    supplementalGroups: list[int]
+    # Merge or Strict: whether the image's groups are added to those. Stored; the agent does
+    # not apply it.
+    supplementalGroupsPolicy: str
+    # A group that owns the pod's volumes and is added to every container. Stored; the agent
+    # does not apply it.
+    fsGroup: int
+    # Namespaced kernel parameters for the pod. Stored; the agent does not apply it.
+    sysctls: list[Sysctl]
+    # OnRootMismatch or Always: when volumes' ownership is changed. Stored; the agent does not
+    # apply it.
+    fsGroupChangePolicy: str
+    # The seccomp profile of the pod's containers. Stored; the agent does not apply it.
+    seccompProfile: SeccompProfile
+    # The AppArmor profile of the pod's containers. Stored; the agent does not apply it.
+    appArmorProfile: AppArmorProfile
+    # MountOption or Recursive: how the SELinux label reaches volumes. Stored; the agent does
+    # not apply it.
+    seLinuxChangePolicy: str
+
+
 class LocalObjectReference(TypedDict, total=False):
     """A name in the same namespace, as in `imagePullSecrets`."""
 
@@ -658,17 +907,91 @@ class NodeAffinity(TypedDict, total=False):
     preferredDuringSchedulingIgnoredDuringExecution: list[PreferredSchedulingTerm]
 
 
+class LabelSelectorRequirement(TypedDict, total=False):
+    """One `matchExpressions` entry: `key`, `operator` (In, NotIn, Exists, DoesNotExist)."""
+
+    # The label key the requirement tests.
+    key: str
+    # How the label is tested: In, NotIn, Exists or DoesNotExist.
+    operator: str
+    # The values In and NotIn compare with (at least one); must be empty for Exists and
+    # DoesNotExist.
+    values: list[str]
+
+
+class LabelSelector(TypedDict, total=False):
+    """metav1.LabelSelector: matchLabels AND every matchExpressions entry."""
+
+    # Labels an object must carry with exactly these values.
+    matchLabels: dict[str, str]
+    # Further requirements, all of which must hold as well as matchLabels.
+    matchExpressions: list[LabelSelectorRequirement]
+
+
+class PodAffinityTerm(TypedDict, total=False):
+    """Pods (by labels, in some namespaces) whose topology domain the pod is placed by."""
+
+    # The pods the term is about. Stored; Schooner's scheduler does not apply it.
+    labelSelector: LabelSelector
+    # Namespaces to look for those pods in; empty means the pod's own. Stored; Schooner's
+    # scheduler does not apply it.
+    namespaces: list[str]
+    # The node label whose value defines a domain, e.g. kubernetes.io/hostname. Stored;
+    # Schooner's scheduler does not apply it.
+    topologyKey: str
+    # Namespaces, by their labels, to look for those pods in. Stored; Schooner's scheduler
+    # does not apply it.
+    namespaceSelector: LabelSelector
+    # Label keys whose values, taken from the incoming pod, are added to labelSelector as In
+    # requirements. Stored; Schooner's scheduler does not apply it.
+    matchLabelKeys: list[str]
+    # Label keys whose values, taken from the incoming pod, are added to labelSelector as
+    # NotIn requirements. Stored; Schooner's scheduler does not apply it.
+    mismatchLabelKeys: list[str]
+
+
+class WeightedPodAffinityTerm(TypedDict, total=False):
+    """A pod affinity term that raises (or, for anti-affinity, lowers) a node's score."""
+
+    # Added to a matching node's score (1-100). Stored; Schooner's scheduler does not apply
+    # it.
+    weight: int
+    # The term to match. Stored; Schooner's scheduler does not apply it.
+    podAffinityTerm: PodAffinityTerm
+
+
+class PodAffinity(TypedDict, total=False):
+    """Rules to place the pod in the same domain as other pods."""
+
+    # Terms every node must meet, each for its own domain. Stored; Schooner's scheduler does
+    # not apply it.
+    requiredDuringSchedulingIgnoredDuringExecution: list[PodAffinityTerm]
+    # Terms that raise a node's score by their weights. Stored; Schooner's scheduler does not
+    # apply it.
+    preferredDuringSchedulingIgnoredDuringExecution: list[WeightedPodAffinityTerm]
+
+
+class PodAntiAffinity(TypedDict, total=False):
+    """Rules to keep the pod out of the domains of other pods."""
+
+    # Terms no node may meet, each for its own domain. Stored; Schooner's scheduler does not
+    # apply it.
+    requiredDuringSchedulingIgnoredDuringExecution: list[PodAffinityTerm]
+    # Terms that lower a node's score by their weights. Stored; Schooner's scheduler does not
+    # apply it.
+    preferredDuringSchedulingIgnoredDuringExecution: list[WeightedPodAffinityTerm]
+
+
 class Affinity(TypedDict, total=False):
-    """Node affinity is typed (the scheduler reads it); pod (anti-)affinity stays loose."""
+    """Node affinity, which the scheduler applies, and pod (anti-)affinity, stored only."""
 
     # Rules on the labels of the node, applied by the scheduler.
     nodeAffinity: NodeAffinity
-    # Rules to co-locate with other pods. Stored as given; Schooner's scheduler does not apply
-    # them.
-    podAffinity: dict[str, Any]
-    # Rules to keep away from other pods. Stored as given; Schooner's scheduler does not apply
-    # them (it spreads a controller's pods by itself).
-    podAntiAffinity: dict[str, Any]
+    # Rules to co-locate with other pods. Stored; Schooner's scheduler does not apply them.
+    podAffinity: PodAffinity
+    # Rules to keep away from other pods. Stored; Schooner's scheduler does not apply them (it
+    # spreads a controller's pods by itself).
+    podAntiAffinity: PodAntiAffinity
 
 
 class Toleration(TypedDict, total=False):
@@ -686,6 +1009,41 @@ class Toleration(TypedDict, total=False):
     # For NoExecute only: how long the pod may stay once the taint appears before the node
     # lifecycle controller evicts it; unset means forever.
     tolerationSeconds: int
+
+
+class PodSchedulingGate(TypedDict, total=False):
+    """A gate that keeps the pod from being scheduled while it is listed."""
+
+    # The gate's name; whoever added the gate removes it.
+    name: str
+
+
+class TopologySpreadConstraint(TypedDict, total=False):
+    """How evenly matching pods must spread over the domains of a node label."""
+
+    # The largest allowed difference in matching pods between two domains. Stored; Schooner's
+    # scheduler does not apply it.
+    maxSkew: int
+    # The node label whose value defines a domain. Stored; Schooner's scheduler does not apply
+    # it.
+    topologyKey: str
+    # DoNotSchedule or ScheduleAnyway: what to do when no node keeps the skew. Stored;
+    # Schooner's scheduler does not apply it.
+    whenUnsatisfiable: str
+    # The pods that are counted. Stored; Schooner's scheduler does not apply it.
+    labelSelector: LabelSelector
+    # The fewest eligible domains, for DoNotSchedule. Stored; Schooner's scheduler does not
+    # apply it.
+    minDomains: int
+    # Honor or Ignore: whether the pod's node affinity limits the domains counted. Stored;
+    # Schooner's scheduler does not apply it.
+    nodeAffinityPolicy: str
+    # Honor or Ignore: whether tainted nodes' domains are counted. Stored; Schooner's
+    # scheduler does not apply it.
+    nodeTaintsPolicy: str
+    # Label keys whose values, taken from the incoming pod, narrow labelSelector. Stored;
+    # Schooner's scheduler does not apply it.
+    matchLabelKeys: list[str]
 
 
 class PodSpec(TypedDict, total=False):
@@ -711,6 +1069,9 @@ class PodSpec(TypedDict, total=False):
     # ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when the agent
     # has one; Default keeps Docker's; None uses only the pod's dnsConfig.
     dnsPolicy: str
+    # Name servers, search domains and options for the pod's resolv.conf, added to the
+    # cluster's (with dnsPolicy None, the only ones).
+    dnsConfig: PodDNSConfig
     # Labels a node must have, all of them, for the scheduler to place the pod there.
     nodeSelector: dict[str, str]
     # A service account name, readable through the downward API. Schooner has no
@@ -728,8 +1089,8 @@ class PodSpec(TypedDict, total=False):
     hostPID: bool
     # Stored; the agent does not share the node's IPC namespace.
     hostIPC: bool
-    # Pod-wide users, groups and sysctls. Stored as given; the agent does not apply it.
-    securityContext: dict[str, Any]
+    # Pod-wide users, groups and sysctls. Stored; the agent does not apply it.
+    securityContext: PodSecurityContext
     # Secrets with registry credentials. Stored; the agent pulls with the Docker engine's own
     # credentials.
     imagePullSecrets: list[LocalObjectReference]
@@ -758,12 +1119,12 @@ class PodSpec(TypedDict, total=False):
     overhead: ResourceList
     # Named gates (`{name: ...}`) that keep the pod from being scheduled while any remains;
     # whoever added a gate removes it.
-    schedulingGates: list[dict[str, Any]]
+    schedulingGates: list[PodSchedulingGate]
     # Stored; the agent injects no Service environment variables either way.
     enableServiceLinks: bool
-    # Rules to spread pods over topology domains. Stored as given; the scheduler does not
-    # apply them (it spreads a controller's pods over nodes by itself).
-    topologySpreadConstraints: list[dict[str, Any]]
+    # Rules to spread pods over topology domains. Stored; the scheduler does not apply them
+    # (it spreads a controller's pods over nodes by itself).
+    topologySpreadConstraints: list[TopologySpreadConstraint]
 
 
 class PodCondition(TypedDict, total=False):
@@ -938,6 +1299,21 @@ class ServicePort(TypedDict, total=False):
     appProtocol: str
 
 
+class ClientIPConfig(TypedDict, total=False):
+    """How long ClientIP affinity lasts."""
+
+    # How long an idle client keeps its endpoint, in seconds; defaults to 10800, three hours.
+    # The proxy applies it.
+    timeoutSeconds: int
+
+
+class SessionAffinityConfig(TypedDict, total=False):
+    """The settings of a Service's session affinity."""
+
+    # The settings of ClientIP affinity.
+    clientIP: ClientIPConfig
+
+
 class ServiceSpec(TypedDict, total=False):
     """How a Service is reached and which pods it sends traffic to."""
 
@@ -962,9 +1338,8 @@ class ServiceSpec(TypedDict, total=False):
     # None (the default) or ClientIP, which makes the proxy send a client to the same endpoint
     # while it keeps connecting.
     sessionAffinity: str
-    # For ClientIP affinity, `clientIP.timeoutSeconds`: how long an idle client keeps its
-    # endpoint (default three hours).
-    sessionAffinityConfig: dict[str, Any]
+    # The settings of ClientIP affinity.
+    sessionAffinityConfig: SessionAffinityConfig
     # Stored; Schooner provisions no load balancers.
     loadBalancerIP: str
     # Cluster or Local, for NodePort and LoadBalancer Services only. Validated and stored; the
@@ -981,13 +1356,61 @@ class ServiceSpec(TypedDict, total=False):
     publishNotReadyAddresses: bool
 
 
+class PortStatus(TypedDict, total=False):
+    """The state of one port of a load balancer."""
+
+    # The port number.
+    port: int
+    # TCP, UDP or SCTP.
+    protocol: str
+    # Why the port is not served, as a CamelCase reason.
+    error: str
+
+
+class LoadBalancerIngress(TypedDict, total=False):
+    """An address a load balancer takes traffic on."""
+
+    # The address, when it is an IP.
+    ip: str
+    # The address, when it is a DNS name.
+    hostname: str
+    # VIP or Proxy: how traffic reaches the endpoints.
+    ipMode: str
+    # The state of the load balancer's ports.
+    ports: list[PortStatus]
+
+
+class LoadBalancerStatus(TypedDict, total=False):
+    """The addresses of a Service's load balancer."""
+
+    # The addresses traffic for the Service arrives on.
+    ingress: list[LoadBalancerIngress]
+
+
+class Condition(TypedDict, total=False):
+    """metav1.Condition: one aspect of an object's state, the shape newer kinds share."""
+
+    # The aspect, in CamelCase (or `foo.example.com/CamelCase`).
+    type: str
+    # True, False or Unknown.
+    status: str
+    # The metadata.generation the condition was set for.
+    observedGeneration: int
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason for the last transition.
+    reason: str
+    # Details of the transition, for people.
+    message: str
+
+
 class ServiceStatus(TypedDict, total=False):
     """A Service's load balancer and conditions; Schooner writes neither."""
 
     # The load balancer's ingress addresses. Stored; Schooner provisions none.
-    loadBalancer: dict[str, Any]
+    loadBalancer: LoadBalancerStatus
     # The Service's conditions. Stored; Schooner writes none.
-    conditions: list[dict[str, Any]]
+    conditions: list[Condition]
 
 
 class Service(TypedDict, total=False):
@@ -1139,6 +1562,15 @@ class EventSource(TypedDict, total=False):
     host: str
 
 
+class EventSeries(TypedDict, total=False):
+    """How often an event repeated, as newer recorders report it."""
+
+    # How often the event has been seen so far.
+    count: int
+    # When it was last seen, at microsecond precision.
+    lastObservedTime: str
+
+
 class Event(TypedDict, total=False):
     """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
 
@@ -1169,8 +1601,8 @@ class Event(TypedDict, total=False):
     type: str
     # The time of the event at microsecond precision, as newer recorders write it.
     eventTime: str
-    # Repetition data newer recorders send; stored as given.
-    series: dict[str, Any]
+    # Repetition data newer recorders send; stored.
+    series: EventSeries
     # What was done or failed, for newer recorders.
     action: str
     # A second object involved, for newer recorders.
@@ -1179,27 +1611,6 @@ class Event(TypedDict, total=False):
     reportingComponent: str
     # The instance of that controller.
     reportingInstance: str
-
-
-class LabelSelectorRequirement(TypedDict, total=False):
-    """One `matchExpressions` entry: `key`, `operator` (In, NotIn, Exists, DoesNotExist)."""
-
-    # The label key the requirement tests.
-    key: str
-    # How the label is tested: In, NotIn, Exists or DoesNotExist.
-    operator: str
-    # The values In and NotIn compare with (at least one); must be empty for Exists and
-    # DoesNotExist.
-    values: list[str]
-
-
-class LabelSelector(TypedDict, total=False):
-    """metav1.LabelSelector: matchLabels AND every matchExpressions entry."""
-
-    # Labels an object must carry with exactly these values.
-    matchLabels: dict[str, str]
-    # Further requirements, all of which must hold as well as matchLabels.
-    matchExpressions: list[LabelSelectorRequirement]
 
 
 class PodTemplateSpec(TypedDict, total=False):
@@ -1382,6 +1793,133 @@ class ReplicaSet(TypedDict, total=False):
     status: ReplicaSetStatus
 
 
+class VolumeResourceRequirements(TypedDict, total=False):
+    """The storage a claim asks for."""
+
+    # The most storage the volume may have. Stored; Schooner's node-local volumes ignore it.
+    limits: ResourceList
+    # The least storage the volume must have, e.g. `storage: 1Gi`. Stored; Schooner's
+    # node-local volumes ignore it.
+    requests: ResourceList
+
+
+class TypedLocalObjectReference(TypedDict, total=False):
+    """An object in the claim's namespace, by API group, kind and name."""
+
+    # The referent's API group; empty for the core group.
+    apiGroup: str
+    # The referent's kind.
+    kind: str
+    # The referent's name.
+    name: str
+
+
+class TypedObjectReference(TypedDict, total=False):
+    """An object, by API group, kind, name and (optionally) namespace."""
+
+    # The referent's API group; empty for the core group.
+    apiGroup: str
+    # The referent's kind.
+    kind: str
+    # The referent's name.
+    name: str
+    # The referent's namespace; defaults to the claim's.
+    namespace: str
+
+
+class PersistentVolumeClaimSpec(TypedDict, total=False):
+    """The storage a claim wants: size, access modes, class, source."""
+
+    # ReadWriteOnce, ReadOnlyMany, ReadWriteMany or ReadWriteOncePod. Stored; Schooner's
+    # node-local volumes ignore it.
+    accessModes: list[str]
+    # Labels of the PersistentVolumes the claim may bind. Stored; Schooner's node-local
+    # volumes ignore it.
+    selector: LabelSelector
+    # The storage requested. Stored; Schooner's node-local volumes ignore it.
+    resources: VolumeResourceRequirements
+    # A PersistentVolume to bind by name. Stored; Schooner's node-local volumes ignore it.
+    volumeName: str
+    # The StorageClass of the volume; empty asks for none. Stored; Schooner's node-local
+    # volumes ignore it.
+    storageClassName: str
+    # Filesystem (the default) or Block. Stored; Schooner's node-local volumes ignore it.
+    volumeMode: str
+    # A snapshot or claim to fill the new volume from. Stored; Schooner's node-local volumes
+    # ignore it.
+    dataSource: TypedLocalObjectReference
+    # Any populator object to fill the new volume from. Stored; Schooner's node-local volumes
+    # ignore it.
+    dataSourceRef: TypedObjectReference
+    # The VolumeAttributesClass of the volume. Stored; Schooner's node-local volumes ignore
+    # it.
+    volumeAttributesClassName: str
+
+
+class PersistentVolumeClaimCondition(TypedDict, total=False):
+    """One aspect of a claim's state, such as a resize in progress."""
+
+    # The aspect, e.g. Resizing or FileSystemResizePending.
+    type: str
+    # True, False or Unknown.
+    status: str
+    # When the condition was last checked.
+    lastProbeTime: str
+    # When status last changed.
+    lastTransitionTime: str
+    # A CamelCase reason for the status.
+    reason: str
+    # Details for people.
+    message: str
+
+
+class ModifyVolumeStatus(TypedDict, total=False):
+    """The state of a change of the volume's VolumeAttributesClass."""
+
+    # The class being applied.
+    targetVolumeAttributesClassName: str
+    # Pending, InProgress or Infeasible.
+    status: str
+
+
+class PersistentVolumeClaimStatus(TypedDict, total=False):
+    """A claim's binding state; no Schooner component writes it."""
+
+    # Pending, Bound or Lost.
+    phase: str
+    # The access modes of the bound volume.
+    accessModes: list[str]
+    # The storage of the bound volume.
+    capacity: ResourceList
+    # The claim's conditions.
+    conditions: list[PersistentVolumeClaimCondition]
+    # The storage allocated to the claim during a resize.
+    allocatedResources: ResourceList
+    # The state of each resource's resize.
+    allocatedResourceStatuses: dict[str, str]
+    # The VolumeAttributesClass the volume has now.
+    currentVolumeAttributesClassName: str
+    # The state of a change of VolumeAttributesClass.
+    modifyVolumeStatus: ModifyVolumeStatus
+
+
+class PersistentVolumeClaim(TypedDict, total=False):
+    """A request for storage; here, one entry of a StatefulSet's volumeClaimTemplates."""
+
+    # `v1`, when the template names it; optional inside a StatefulSet.
+    apiVersion: str
+    # `PersistentVolumeClaim`, when the template names it; optional inside a StatefulSet.
+    kind: str
+    # The claim's name, labels and annotations. Each pod's volume is named
+    # `<name>-<set>-<ordinal>`, and its containers mount it by `<name>`.
+    metadata: ObjectMeta
+    # The storage wanted. Stored; Schooner's node-local volumes have no size, class or access
+    # mode.
+    spec: PersistentVolumeClaimSpec
+    # The claim's binding state. Stored; no Schooner component writes it.
+    status: PersistentVolumeClaimStatus
+
+
 class RollingUpdateStatefulSetStrategy(TypedDict, total=False):
     """How a StatefulSet's rolling update proceeds."""
 
@@ -1402,6 +1940,24 @@ class StatefulSetUpdateStrategy(TypedDict, total=False):
     rollingUpdate: RollingUpdateStatefulSetStrategy
 
 
+class StatefulSetPersistentVolumeClaimRetentionPolicy(TypedDict, total=False):
+    """Whether a StatefulSet's claims are deleted with it or when it scales down."""
+
+    # Retain (the default) or Delete, when the set is deleted. Stored; Schooner keeps the
+    # volumes.
+    whenDeleted: str
+    # Retain (the default) or Delete, when the set scales down. Stored; Schooner keeps the
+    # volumes.
+    whenScaled: str
+
+
+class StatefulSetOrdinals(TypedDict, total=False):
+    """Where a StatefulSet's pod numbering starts."""
+
+    # The first ordinal. Stored; Schooner numbers pods from 0.
+    start: int
+
+
 class StatefulSetSpec(TypedDict, total=False):
     """Pods with stable names (`<set>-0`, `<set>-1`...), DNS names and storage."""
 
@@ -1414,7 +1970,7 @@ class StatefulSetSpec(TypedDict, total=False):
     template: PodTemplateSpec
     # Claims each pod gets, named `<claim>-<set>-<ordinal>`; the agent backs each with a
     # node-local volume that outlives the pod. Only their names are read.
-    volumeClaimTemplates: list[dict[str, Any]]
+    volumeClaimTemplates: list[PersistentVolumeClaim]
     # The headless Service that gives the pods DNS names: pods get it as their subdomain.
     serviceName: str
     # OrderedReady (the default: one pod at a time, in ordinal order) or Parallel.
@@ -1427,9 +1983,9 @@ class StatefulSetSpec(TypedDict, total=False):
     minReadySeconds: int
     # Whether claims are deleted with the set or on scale-down. Stored; Schooner keeps the
     # volumes.
-    persistentVolumeClaimRetentionPolicy: dict[str, Any]
+    persistentVolumeClaimRetentionPolicy: StatefulSetPersistentVolumeClaimRetentionPolicy
     # A first ordinal other than 0. Stored; Schooner numbers pods from 0.
-    ordinals: dict[str, Any]
+    ordinals: StatefulSetOrdinals
 
 
 class StatefulSetCondition(TypedDict, total=False):

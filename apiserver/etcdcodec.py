@@ -62,6 +62,22 @@ def encode(obj: Object) -> bytes:
     return orjson.dumps(obj)
 
 
+def unchanged(stored: bytes, obj: Object) -> bool:
+    """Whether writing `obj` would store what `stored` already holds (resourceVersion aside).
+
+    The bytes are compared first; only when they differ (keys in another order) is
+    the stored value decoded to compare the objects themselves.
+    """
+    data = encode(obj)
+    if data == stored:
+        return True
+    if len(data) != len(stored):
+        return False
+    meta = obj.get("metadata") or {}
+    bare = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
+    return bool(orjson.loads(stored) == bare)
+
+
 def encode_continue(revision: int, next_key: str) -> str:
     """Kubernetes-style continue token: the list's revision and where to resume."""
     raw = orjson.dumps({"v": "schooner/v1", "rv": revision, "start": next_key})

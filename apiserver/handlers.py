@@ -9,7 +9,8 @@ answers each verb or refuses it with 405.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,8 +173,9 @@ class Handlers:
         body = decode_object(raw, request.headers.get("content-type", JSON)) \
             if raw.strip() else None
         options = DeleteOptions.from_body(body, dict(request.query_params))
-        obj, _ = await self.registry.delete(info.resource, info.namespace, info.name or "",
-                                            options)
+        with _dry_run_if(options.dry_run):
+            obj, _ = await self.registry.delete(info.resource, info.namespace,
+                                                info.name or "", options)
         return respond(request, obj)
 
     async def _deletecollection(self, request: Request, info: RequestInfo) -> Response:
@@ -186,14 +188,15 @@ class Handlers:
                                   query.get("fieldSelector"))
         items, _, _ = await self.registry.list(info.resource, info.namespace, keep=keep)
         deleted = []
-        for item in items:
-            meta = item["metadata"]
-            try:
-                obj, _ = await self.registry.delete(info.resource, meta.get("namespace"),
-                                                    meta["name"], options)
-                deleted.append(obj)
-            except errors.NotFound:
-                continue
+        with _dry_run_if(options.dry_run):
+            for item in items:
+                meta = item["metadata"]
+                try:
+                    obj, _ = await self.registry.delete(info.resource, meta.get("namespace"),
+                                                        meta["name"], options)
+                    deleted.append(obj)
+                except errors.NotFound:
+                    continue
         return respond(request, {"kind": info.resource.list_kind,
                                  "apiVersion": info.resource.api_version,
                                  "metadata": {}, "items": deleted})
@@ -222,6 +225,19 @@ def _dry_run(request: Request) -> bool:
     if values and request.method == "GET":
         raise errors.BadRequest("dryRun is only valid for writes")
     return bool(values)
+
+
+@contextmanager
+def _dry_run_if(asked: bool) -> Iterator[None]:
+    """A dry run asked for in a DELETE's body (DeleteOptions.dryRun), as kubectl asks."""
+    if not asked:
+        yield
+        return
+    token = DRY_RUN.set(True)
+    try:
+        yield
+    finally:
+        DRY_RUN.reset(token)
 
 
 def _int_param(value: str | None, name: str) -> int:

@@ -72,6 +72,9 @@ class Strategy:
     has_status_subresource = True
     # DELETE with propagationPolicy=Orphan adds the `orphan` finalizer (pods own nothing).
     orphans_dependents = True
+    # Whether metadata.generation counts changes of desired state. Kubernetes' strategies
+    # for kinds that are only data (ConfigMap, Secret) never set it, so they show none.
+    tracks_generation = True
 
     # -- create -----------------------------------------------------------------------
 
@@ -79,7 +82,8 @@ class Strategy:
         """Reset what a client may not set on create (Kubernetes clears status)."""
         if self.has_status_subresource:
             obj.pop("status", None)
-        obj["metadata"]["generation"] = 1
+        if self.tracks_generation:
+            obj["metadata"]["generation"] = 1
 
     # -- update -----------------------------------------------------------------------
 
@@ -90,6 +94,9 @@ class Strategy:
                 new["status"] = deep_copy(old["status"])
             else:
                 new.pop("status", None)
+        if not self.tracks_generation:
+            new["metadata"].pop("generation", None)
+            return
         generation = int(old["metadata"].get("generation") or 1)
         if _spec_part(new) != _spec_part(old):
             generation += 1

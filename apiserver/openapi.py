@@ -56,6 +56,11 @@ _MODULE_PACKAGES = {
     "apimachinery.models.meta": META,
     "apimachinery.models.container": "io.k8s.api.core.v1",
     "apimachinery.models.pod": "io.k8s.api.core.v1",
+    "apimachinery.models.node": "io.k8s.api.core.v1",
+    "apimachinery.models.probe": "io.k8s.api.core.v1",
+    "apimachinery.models.scheduling": "io.k8s.api.core.v1",
+    "apimachinery.models.security": "io.k8s.api.core.v1",
+    "apimachinery.models.storage": "io.k8s.api.core.v1",
 }
 # The extensions `schema.field` keeps that belong in the documents (not the protobuf keys).
 _EXTENSIONS = (schema.LIST_TYPE, schema.LIST_MAP_KEYS, schema.PATCH_MERGE_KEY,

@@ -79,10 +79,11 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 def apply_json_patch(target: Object, operations: Any) -> Object:
     """Apply an RFC 6902 JSON patch (Kubernetes' json-patch+json) with the `jsonpatch` library.
 
-    Operations run in order on a private copy; the first malformed or failing
-    one (a bad path, a failed `test`) aborts the whole patch with a
-    `BadRequest` naming its index, op and path. The result must still be an
-    object. Neither input is mutated.
+    Operations run in order on a private copy. A body that is not a list of
+    objects is a `BadRequest` (Kubernetes cannot decode it); the first operation
+    that does not apply (an unknown op, a bad path, a failed `test`) aborts the
+    whole patch with the 422 Kubernetes answers, naming its index, op and path.
+    The result must still be an object. Neither input is mutated.
     """
     if not isinstance(operations, list):
         raise errors.BadRequest(
@@ -109,9 +110,27 @@ def _apply_json_operation(document: Any, index: int, operation: Any) -> Any:
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException,
             TypeError, ValueError, KeyError, IndexError) as exc:
         detail = _readable(exc)
-        raise errors.BadRequest(
-            f"json patch operation {index} ({where}) failed: {detail}"
-        ) from exc
+        raise _does_not_apply(f"json patch operation {index} ({where}) failed: {detail}") \
+            from exc
+
+
+def _does_not_apply(detail: str) -> errors.Invalid:
+    """Kubernetes' answer to a JSON patch that decodes but does not apply.
+
+    Its PATCH handler answers `NewGenericServerResponse(422, ...)`: reason Invalid,
+    no kind, name or causes, and the message "the server rejected our request due
+    to an error in our request", which kubectl prints after `The request is
+    invalid: `. Kubernetes drops the json-patch library's reason there; Schooner
+    appends which operation failed and why, so the same prefix says more.
+    """
+    err = errors.Invalid("", "", [])
+    err.message = f"{_REJECTED}: {detail}"
+    err.args = (err.message,)
+    err.details = {}
+    return err
+
+
+_REJECTED = "the server rejected our request due to an error in our request"
 
 
 def _readable(exc: Exception) -> str:

@@ -52,10 +52,16 @@ class DeleteOptions:
     grace_period_seconds: int | None = None
     precondition_uid: str | None = None
     precondition_resource_version: str | None = None
+    # `dryRun: ["All"]` in the body: kubectl's `delete --dry-run=server` asks there, not in
+    # the query, so a handler that looked only at the query would really delete.
+    dry_run: bool = False
 
     @classmethod
     def from_body(cls, body: Object | None, query: dict[str, str]) -> DeleteOptions:
         body = body or {}
+        dry_run = body.get("dryRun") or []
+        if not isinstance(dry_run, list) or any(v != "All" for v in dry_run):
+            raise errors.BadRequest(f"dryRun: unsupported value {dry_run!r}: must be All")
         pre = body.get("preconditions") or {}
         grace = body.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
         policy = body.get("propagationPolicy") or query.get("propagationPolicy")
@@ -68,7 +74,8 @@ class DeleteOptions:
             grace_int = None if grace is None else int(grace)
         except (TypeError, ValueError):
             raise errors.BadRequest(f"gracePeriodSeconds: invalid value {grace!r}") from None
-        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"))
+        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"),
+                   bool(dry_run))
 
 
 def storage_key(resource: ResourceInfo, namespace: str | None, name: str) -> str:
@@ -179,6 +186,7 @@ class Registry:
             raise reject(resource, "", "metadata", "must be an object")
         for field in _SERVER_SET:
             meta.pop(field, None)
+        _drop_empty(meta)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = _generate_name(str(meta["generateName"]))
         if resource.namespaced:
@@ -257,6 +265,7 @@ class Registry:
         else:
             strategy.prepare_for_update(new, current)
         _keep_server_metadata(new, current, resource)
+        _drop_empty(new["metadata"])
         kind.defaulted(new)
         self._validate(kind, new, current)
         return new
@@ -330,6 +339,24 @@ def _keep_server_metadata(new: Object, current: Object, resource: ResourceInfo) 
         meta.pop("namespace", None)
 
 
+# ObjectMeta's maps and lists, `omitempty` in Kubernetes: empty ones are never stored.
+_OMIT_EMPTY = ("labels", "annotations", "finalizers", "ownerReferences")
+
+
+def _drop_empty(meta: Object) -> None:
+    """Remove empty labels, annotations, finalizers and ownerReferences.
+
+    Kubernetes stores ObjectMeta through Go's `omitempty`, so `kubectl label x a-` on
+    the last label, or the `annotations: {}` that `kubectl diff` and `apply` send for
+    an object without annotations, leave no empty map behind; a stored `{}` would show
+    up in every `kubectl diff` as a change.
+    """
+    for name in _OMIT_EMPTY:
+        if name in meta and (meta[name] is None or (
+                isinstance(meta[name], dict | list) and not meta[name])):
+            del meta[name]
+
+
 def _mark_for_deletion(strategy: Strategy, obj: Object,
                        options: DeleteOptions) -> Object | None:
     """What DELETE does to a stored object: None to remove it now, else the marked object.
@@ -361,7 +388,8 @@ def _mark_for_deletion(strategy: Strategy, obj: Object,
         meta["deletionGracePeriodSeconds"] = grace
     if grace == 0 and not strategy.has_finalizers(obj):
         return None
-    meta["generation"] = int(meta.get("generation") or 1) + 1
+    if meta.get("generation"):  # BeforeDelete moves only a generation the kind keeps
+        meta["generation"] = int(meta["generation"]) + 1
     return obj
 
 

@@ -40,6 +40,7 @@ from .etcdcodec import (
     encode_continue,
     prefix_end,
     to_raw_event,
+    unchanged,
 )
 
 log = logging.getLogger("apiserver.storage")
@@ -242,7 +243,10 @@ class Storage:
         if DRY_RUN.get():
             if await self.get(key) is not None:
                 raise KeyExistsError(key)
-            return decode(data, 0) | {"metadata": {**obj["metadata"], "resourceVersion": ""}}
+            # Nothing was stored, so there is no resourceVersion (Kubernetes omits it).
+            dry = decode(data, 0)
+            dry["metadata"].pop("resourceVersion")
+            return dry
         compare, ops = await self._reservation_ops(reservations)
         ok, responses = await self._call("create", lambda: self.client.transaction(
             compare=[txn.create(key.encode()) == 0, *compare],
@@ -333,15 +337,22 @@ class Storage:
         `reserve(before, after)` then says what the write claims and releases
         (`after` None: a delete) and may fill in what it allocated, as the hook
         Kubernetes' Service REST runs before an update.
+
+        A new object equal to the stored one is not written: as in Kubernetes' etcd3
+        store, a no-op update keeps its resourceVersion and sends no watch event
+        (kubectl prints `patched (no change)` when the resourceVersion stays).
         """
         for _ in range(_MAX_UPDATE_ATTEMPTS):
-            current = await self.get(key)
-            if current is None:
+            kv = await self._call("get", lambda: self.client.get(key.encode()))
+            if kv is None:
                 raise KeyMissingError(key)
-            revision = int(current["metadata"]["resourceVersion"])
+            current = decode(kv.value, kv.mod_revision)
+            revision = int(kv.mod_revision)
             before = deep_copy(current) if reserve is not None else current
             updated = await mutate(current)
             reservations = await reserve(before, updated) if reserve is not None else None
+            if updated is not None and not reservations and unchanged(kv.value, updated):
+                return decode(kv.value, revision)
             try:
                 if updated is None:
                     await self.delete(key, revision, reservations=reservations)

@@ -1,14 +1,15 @@
 """Typed apps/v1 kinds: Deployment, ReplicaSet, StatefulSet.
 
 Shapes follow `k8s.io/api/apps/v1`. The status fields are the ones `kubectl
-rollout status` and the Python client read; `volumeClaimTemplates` stays loose
-since Schooner only reads their names.
+rollout status` and the Python client read. A StatefulSet's `volumeClaimTemplates`
+are typed PersistentVolumeClaims (`apimachinery.models.storage`), of which Schooner
+reads only the names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from apimachinery.models.meta import (
     ApiVersion,
@@ -21,6 +22,7 @@ from apimachinery.models.meta import (
 )
 from apimachinery.models.pod import PodTemplateSpec
 from apimachinery.models.schema import ProtobufHint, field
+from apimachinery.models.storage import PersistentVolumeClaim
 
 _CONDITION_TYPE = "The aspect the condition is about."
 _CONDITION_STATUS = "True, False or Unknown."
@@ -254,6 +256,24 @@ class StatefulSetUpdateStrategy(K8sModel):
         "The partition of a RollingUpdate.", protobuf=2)] = None
 
 
+class StatefulSetPersistentVolumeClaimRetentionPolicy(K8sModel):
+    """Whether a StatefulSet's claims are deleted with it or when it scales down."""
+
+    when_deleted: Annotated[str | None, field(
+        "Retain (the default) or Delete, when the set is deleted. Stored; Schooner keeps "
+        "the volumes.", protobuf=1)] = None
+    when_scaled: Annotated[str | None, field(
+        "Retain (the default) or Delete, when the set scales down. Stored; Schooner keeps "
+        "the volumes.", protobuf=2)] = None
+
+
+class StatefulSetOrdinals(K8sModel):
+    """Where a StatefulSet's pod numbering starts."""
+
+    start: Annotated[int | None, field(
+        "The first ordinal. Stored; Schooner numbers pods from 0.", protobuf=1)] = None
+
+
 class StatefulSetSpec(K8sModel):
     """Pods with stable names (`<set>-0`, `<set>-1`...), DNS names and storage."""
 
@@ -266,7 +286,7 @@ class StatefulSetSpec(K8sModel):
     selector: Annotated[LabelSelector, field(_SELECTOR, protobuf=2)]
     template: Annotated[PodTemplateSpec, field(
         "The pods to run; changing it starts a rolling update.", protobuf=3)]
-    volume_claim_templates: Annotated[list[dict[str, Any]] | None, field(
+    volume_claim_templates: Annotated[list[PersistentVolumeClaim] | None, field(
         "Claims each pod gets, named `<claim>-<set>-<ordinal>`; the agent backs each "
         "with a node-local volume that outlives the pod. Only their names are read.",
         protobuf=4, list_type="atomic")] = None
@@ -281,10 +301,11 @@ class StatefulSetSpec(K8sModel):
         protobuf=7)] = None
     revision_history_limit: Annotated[int | None, field(_REVISION_HISTORY, protobuf=8)] = None
     min_ready_seconds: Annotated[int | None, field(_MIN_READY, protobuf=9)] = None
-    persistent_volume_claim_retention_policy: Annotated[dict[str, Any] | None, field(
-        "Whether claims are deleted with the set or on scale-down. Stored; Schooner "
-        "keeps the volumes.", protobuf=10)] = None
-    ordinals: Annotated[dict[str, Any] | None, field(
+    persistent_volume_claim_retention_policy: Annotated[
+        StatefulSetPersistentVolumeClaimRetentionPolicy | None, field(
+            "Whether claims are deleted with the set or on scale-down. Stored; Schooner "
+            "keeps the volumes.", protobuf=10)] = None
+    ordinals: Annotated[StatefulSetOrdinals | None, field(
         "A first ordinal other than 0. Stored; Schooner numbers pods from 0.",
         protobuf=11)] = None
 

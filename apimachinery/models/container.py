@@ -1,24 +1,26 @@
-"""Typed containers (core/v1 Container, its env, ports, probes and hooks, and its status).
+"""Typed containers (core/v1 Container, its env, ports and mounts, and its status).
 
-The shapes are Kubernetes' own; the descriptions say what Schooner's agent
-does with each field. Fields the agent does not act on are stored as given,
-and each says so. The fields the official Python client insists on (a
+The shapes are Kubernetes' own (probes and lifecycle hooks live in
+`apimachinery.models.probe`, security contexts in `apimachinery.models.security`);
+the descriptions say what Schooner's agent does with each field. Fields the agent
+does not act on are stored, and each says so. The fields the official Python client insists on (a
 container's `name`, a container status's `imageID`) are required here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
-from apimachinery.models.meta import IntOrString, K8sModel, ResourceList, Time
+from apimachinery.models.meta import K8sModel, Quantity, ResourceList, Time
+from apimachinery.models.probe import Lifecycle, Probe
 from apimachinery.models.schema import (
     LOCAL_OBJECT_REFERENCE,
-    PROBE_HANDLER,
     ProtobufHint,
     ProtobufZero,
     field,
 )
+from apimachinery.models.security import SecurityContext
 
 # -- environment ------------------------------------------------------------------
 
@@ -63,6 +65,19 @@ class ObjectFieldSelector(K8sModel):
         "spec.serviceAccountName, status.hostIP(s) or status.podIP(s).", protobuf=2)]
 
 
+class ResourceFieldSelector(K8sModel):
+    """A container's own cpu or memory request or limit, as an environment variable's value."""
+
+    container_name: Annotated[str | None, field(
+        "The container whose resources are read. Stored; the agent always reads the "
+        "variable's own container.", protobuf=1)] = None
+    resource: Annotated[str | None, field(
+        "limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, "
+        "requests.memory or requests.ephemeral-storage: the value to read.", protobuf=2)] = None
+    divisor: Annotated[Quantity | None, field(
+        "The unit the value is given in, rounded up; defaults to 1.", protobuf=3)] = None
+
+
 class EnvVarSource(K8sModel):
     """Where a variable's value comes from; exactly one source may be set."""
 
@@ -73,10 +88,9 @@ class EnvVarSource(K8sModel):
     field_ref: Annotated[ObjectFieldSelector | None, field(
         "Take the value from a field of the pod itself (the downward API).",
         protobuf=1)] = None
-    resource_field_ref: Annotated[dict[str, Any] | None, field(
-        "Take the value from the container's own cpu or memory request or limit "
-        "(`resource`, optional `containerName` and `divisor`), rounded up.",
-        protobuf=2)] = None
+    resource_field_ref: Annotated[ResourceFieldSelector | None, field(
+        "Take the value from the container's own cpu or memory request or limit, "
+        "rounded up.", protobuf=2)] = None
 
 
 class EnvVar(K8sModel):
@@ -181,116 +195,6 @@ class ResourceRequirements(K8sModel):
         protobuf=2)] = None
 
 
-# -- probes and lifecycle hooks ---------------------------------------------------
-
-
-class ExecAction(K8sModel):
-    """Run a command in the container; exit code 0 is success."""
-
-    command: Annotated[list[str] | None, field(
-        "The command and its arguments, run directly (no shell) through Docker exec.",
-        protobuf=1, list_type="atomic")] = None
-
-
-class HTTPHeader(K8sModel):
-    """One header of an httpGet probe or hook request."""
-
-    name: Annotated[str, field("The header's name.", protobuf=1)]
-    value: Annotated[str, field("The header's value.", protobuf=2)]
-
-
-class HTTPGetAction(K8sModel):
-    """An HTTP GET the agent sends to the pod; for a probe, 2xx and 3xx are success."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "value"}
-
-    path: Annotated[str | None, field(
-        "The request path; defaults to `/`.", protobuf=1)] = None
-    port: Annotated[IntOrString, field(
-        "The port, by number or by the name of a container port.", protobuf=2)]
-    host: Annotated[str | None, field(
-        "The host to connect to; defaults to the pod's IP.", protobuf=3)] = None
-    scheme: Annotated[str | None, field(
-        "HTTP (the default) or HTTPS; certificates are not verified.", protobuf=4)] = None
-    http_headers: Annotated[list[HTTPHeader] | None, field(
-        "Extra request headers.", protobuf=5, list_type="atomic")] = None
-
-
-class TCPSocketAction(K8sModel):
-    """Open a TCP connection; a connection that opens is success."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "value"}
-
-    port: Annotated[IntOrString, field(
-        "The port, by number or by the name of a container port.", protobuf=1)]
-    host: Annotated[str | None, field(
-        "The host to connect to; defaults to the pod's IP.", protobuf=2)] = None
-
-
-class Probe(K8sModel):
-    """Liveness/readiness/startup probe: one handler plus the timing fields."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "terminationGracePeriodSeconds": "pointer"}
-
-    exec: Annotated[ExecAction | None, field(
-        "Probe by running a command in the container.", protobuf=1,
-        embedded=PROBE_HANDLER)] = None
-    http_get: Annotated[HTTPGetAction | None, field(
-        "Probe with an HTTP GET.", protobuf=2, embedded=PROBE_HANDLER)] = None
-    tcp_socket: Annotated[TCPSocketAction | None, field(
-        "Probe by opening a TCP connection.", protobuf=3, embedded=PROBE_HANDLER)] = None
-    grpc: Annotated[dict[str, Any] | None, field(
-        "A gRPC health check. Accepted, but the agent cannot run it: such a probe "
-        "errors every time and never changes the container's state.", protobuf=4,
-        embedded=PROBE_HANDLER)] = None
-    initial_delay_seconds: Annotated[int | None, field(
-        "Seconds after the container starts before the first probe.", protobuf=2)] = None
-    timeout_seconds: Annotated[int | None, field(
-        "Seconds one probe may take before it counts as failed; defaults to 1.",
-        protobuf=3)] = None
-    period_seconds: Annotated[int | None, field(
-        "Seconds between probes; defaults to 10.", protobuf=4)] = None
-    success_threshold: Annotated[int | None, field(
-        "Successes in a row after a failure that make the probe pass; defaults to 1, and "
-        "must be 1 except for readiness.", protobuf=5)] = None
-    failure_threshold: Annotated[int | None, field(
-        "Failures in a row that make the probe fail; defaults to 3. A failed liveness or "
-        "startup probe restarts the container, a failed readiness probe takes the pod "
-        "out of its Services.", protobuf=6)] = None
-    termination_grace_period_seconds: Annotated[int | None, field(
-        "A grace period for kills caused by this probe. Stored; the agent uses the pod's "
-        "grace period instead.", protobuf=7)] = None
-
-
-class LifecycleHandler(K8sModel):
-    """The one action of a postStart or preStop hook."""
-
-    exec: Annotated[ExecAction | None, field(
-        "Run a command in the container; a non-zero exit fails the hook.",
-        protobuf=1)] = None
-    http_get: Annotated[HTTPGetAction | None, field(
-        "Send an HTTP GET; only a request that cannot be made fails the hook, whatever "
-        "the status code.", protobuf=2)] = None
-    tcp_socket: Annotated[TCPSocketAction | None, field(
-        "Accepted for compatibility only: the agent reports it as a handler it cannot run.",
-        protobuf=3)] = None
-    sleep: Annotated[dict[str, Any] | None, field(
-        "Wait `seconds` without running anything in the container; must fit in the "
-        "pod's termination grace period.", protobuf=4)] = None
-
-
-class Lifecycle(K8sModel):
-    """Hooks the agent runs around a container's start and stop."""
-
-    post_start: Annotated[LifecycleHandler | None, field(
-        "Run right after the container starts; if it fails, the container is killed and "
-        "restarted by the pod's restart policy.", protobuf=1)] = None
-    pre_stop: Annotated[LifecycleHandler | None, field(
-        "Run before the container is stopped, within the pod's grace period; a failed "
-        "hook is reported and the stop goes on.", protobuf=2)] = None
-
-
 # -- the container ----------------------------------------------------------------
 
 
@@ -352,9 +256,9 @@ class Container(K8sModel):
     termination_message_policy: Annotated[str | None, field(
         "File (the default) or FallbackToLogsOnError; stored, the agent does not read "
         "termination messages.", protobuf=20)] = None
-    security_context: Annotated[dict[str, Any] | None, field(
-        "Users, capabilities and privileges for the container. Stored as given; the agent "
-        "does not apply it.", protobuf=15)] = None
+    security_context: Annotated[SecurityContext | None, field(
+        "Users, capabilities and privileges for the container. Stored; the agent does "
+        "not apply it.", protobuf=15)] = None
     stdin: Annotated[bool | None, field(
         "Keep a stdin open for the container. Refused when true: the agent keeps none.",
         protobuf=16)] = None

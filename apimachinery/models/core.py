@@ -1,7 +1,8 @@
-"""Typed core/v1 kinds: Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Event.
+"""Typed core/v1 kinds: Namespace, Pod, Service, Endpoints, ConfigMap, Secret, Event.
 
 Each top-level kind is a `TypedObject` (`from_dict` / `to_dict`); the pod's
-spec and status live in `apimachinery.models.pod`. Acronyms keep Kubernetes'
+spec and status live in `apimachinery.models.pod`, the Node in
+`apimachinery.models.node`. Acronyms keep Kubernetes'
 spelling on the wire (`clusterIP`, `podCIDR`, `providerID`), so those aliases
 are written out instead of generated.
 """
@@ -9,14 +10,14 @@ are written out instead of generated.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from apimachinery.models.meta import (
+    Condition,
     IntOrString,
     K8sModel,
     Kind,
     ObjectReference,
-    ResourceList,
     Time,
     TypedObject,
 )
@@ -35,13 +36,27 @@ class NamespaceSpec(K8sModel):
         protobuf=1, list_type="atomic")] = None
 
 
+class NamespaceCondition(K8sModel):
+    """One aspect of a namespace's deletion, such as content that cannot be removed."""
+
+    type: Annotated[str | None, field(
+        "The aspect, e.g. NamespaceDeletionContentFailure or NamespaceContentRemaining.",
+        protobuf=1)] = None
+    status: Annotated[str | None, field("True, False or Unknown.", protobuf=2)] = None
+    last_transition_time: Annotated[Time | None, field(
+        "When status last changed.", protobuf=4)] = None
+    reason: Annotated[str | None, field(
+        "A CamelCase reason for the status.", protobuf=5)] = None
+    message: Annotated[str | None, field("Details for people.", protobuf=6)] = None
+
+
 class NamespaceStatus(K8sModel):
     """Whether the namespace accepts new objects."""
 
     phase: Annotated[str | None, field(
         "Active, or Terminating once deletion began; a Terminating namespace refuses "
         "new objects.", protobuf=1)] = None
-    conditions: Annotated[list[dict[str, Any]] | None, field(
+    conditions: Annotated[list[NamespaceCondition] | None, field(
         "Conditions of the namespace's deletion. Stored; Schooner's namespace controller "
         "does not write them.", protobuf=2, list_type="map", list_map_keys=("type",),
         merge_key="type", patch_strategy="merge")] = None
@@ -57,123 +72,6 @@ class Namespace(TypedObject):
         "The namespace's finalizers.", protobuf=2)] = None
     status: Annotated[NamespaceStatus | None, field(
         "The namespace's phase, set by the apiserver.", protobuf=3)] = None
-
-
-# -- Node -------------------------------------------------------------------------
-
-
-class Taint(K8sModel):
-    """`key=value:effect` that repels pods without a matching toleration."""
-
-    key: Annotated[str, field("The taint's key, a qualified name.", protobuf=1)]
-    value: Annotated[str | None, field(
-        "The taint's value, a label value.", protobuf=2)] = None
-    effect: Annotated[str, field(
-        "NoSchedule (the scheduler keeps new pods off), PreferNoSchedule (it avoids the "
-        "node) or NoExecute (pods not tolerating it are also evicted).", protobuf=3)]
-    time_added: Annotated[Time | None, field(
-        "When a NoExecute taint was added; toleration seconds count from here.",
-        protobuf=4)] = None
-
-
-class NodeSpec(K8sModel):
-    """How the node is set up: its pod network range, and whether pods may land on it."""
-
-    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
-        "externalID": (2, "string")}
-
-    pod_cidr: Annotated[str | None, field(
-        "The node's pod IP range, assigned once by the node IPAM controller from the "
-        "cluster CIDR; it may be set only once.", protobuf=1, alias="podCIDR")] = None
-    pod_cidrs: Annotated[list[str] | None, field(
-        "The node's pod IP ranges; the first equals podCIDR.", protobuf=7,
-        list_type="set", patch_strategy="merge", alias="podCIDRs")] = None
-    provider_id: Annotated[str | None, field(
-        "An ID of the machine at its provider; set at most once.", protobuf=3,
-        alias="providerID")] = None
-    unschedulable: Annotated[bool | None, field(
-        "When true (`kubectl cordon`), the scheduler places no new pods on the node.",
-        protobuf=4)] = None
-    taints: Annotated[list[Taint] | None, field(
-        "Taints that repel pods without matching tolerations; the node lifecycle "
-        "controller adds and removes the not-ready and unreachable ones.", protobuf=5,
-        list_type="atomic")] = None
-
-
-class NodeCondition(K8sModel):
-    """One aspect of the node's health, written by its agent."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "lastHeartbeatTime": "value", "lastTransitionTime": "value"}
-
-    type: Annotated[str, field(
-        "Ready, MemoryPressure, DiskPressure or PIDPressure.", protobuf=1)]
-    status: Annotated[str, field(
-        "True, False or Unknown; the node lifecycle controller sets Unknown when the "
-        "agent stops reporting.", protobuf=2)]
-    last_heartbeat_time: Annotated[Time | None, field(
-        "When the agent last reported this condition.", protobuf=3)] = None
-    last_transition_time: Annotated[Time | None, field(
-        "When status last changed.", protobuf=4)] = None
-    reason: Annotated[str | None, field(
-        "A CamelCase reason, e.g. KubeletReady.", protobuf=5)] = None
-    message: Annotated[str | None, field("Details for people.", protobuf=6)] = None
-
-
-class NodeAddress(K8sModel):
-    """One address of the node."""
-
-    type: Annotated[str, field(
-        "InternalIP (what other nodes route pod traffic through) or Hostname.",
-        protobuf=1)]
-    address: Annotated[str, field("The address.", protobuf=2)]
-
-
-class NodeStatus(K8sModel):
-    """What the node's agent last reported about it."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "daemonEndpoints": "value", "nodeInfo": "value"}
-
-    capacity: Annotated[ResourceList | None, field(
-        "The node's cpu, memory, ephemeral-storage and pod slots.", protobuf=1)] = None
-    allocatable: Annotated[ResourceList | None, field(
-        "What the scheduler may hand out to pods; equal to capacity in Schooner.",
-        protobuf=2)] = None
-    phase: Annotated[str | None, field(
-        "Deprecated in Kubernetes; stored, not written by Schooner.", protobuf=3)] = None
-    conditions: Annotated[list[NodeCondition] | None, field(
-        "Ready and the pressure conditions, refreshed by the agent on every heartbeat.",
-        protobuf=4, list_type="map", list_map_keys=("type",), merge_key="type",
-        patch_strategy="merge")] = None
-    addresses: Annotated[list[NodeAddress] | None, field(
-        "The node's InternalIP and Hostname.", protobuf=5, list_type="map",
-        list_map_keys=("type",), merge_key="type", patch_strategy="merge")] = None
-    daemon_endpoints: Annotated[dict[str, Any] | None, field(
-        "The port of the agent's own server, which the apiserver calls for logs and "
-        "exec.", protobuf=6)] = None
-    node_info: Annotated[dict[str, Any] | None, field(
-        "Facts about the machine: kernel, OS image, architecture, container runtime.",
-        protobuf=7)] = None
-    images: Annotated[list[dict[str, Any]] | None, field(
-        "Images present on the node. Stored; the agent does not report them.",
-        protobuf=8, list_type="atomic")] = None
-    volumes_attached: Annotated[list[dict[str, Any]] | None, field(
-        "The volumes attached to the node (`{name, devicePath}`), as its agent reports "
-        "them; the scheduler's volume binding reads them.", protobuf=10,
-        list_type="atomic")] = None
-
-
-class Node(TypedObject):
-    """A machine that runs pods: registered and kept up to date by its agent."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
-
-    kind: Kind = "Node"
-    spec: Annotated[NodeSpec | None, field(
-        "The node's pod range, taints and cordon.", protobuf=2)] = None
-    status: Annotated[NodeStatus | None, field(
-        "What the agent reports: resources, conditions, addresses.", protobuf=3)] = None
 
 
 # -- Pod --------------------------------------------------------------------------
@@ -220,6 +118,23 @@ class ServicePort(K8sModel):
         protobuf=6)] = None
 
 
+class ClientIPConfig(K8sModel):
+    """How long ClientIP affinity lasts."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"timeoutSeconds": "pointer"}
+
+    timeout_seconds: Annotated[int | None, field(
+        "How long an idle client keeps its endpoint, in seconds; defaults to 10800, "
+        "three hours. The proxy applies it.", protobuf=1)] = None
+
+
+class SessionAffinityConfig(K8sModel):
+    """The settings of a Service's session affinity."""
+
+    client_ip: Annotated[ClientIPConfig | None, field(
+        "The settings of ClientIP affinity.", protobuf=1, alias="clientIP")] = None
+
+
 class ServiceSpec(K8sModel):
     """How a Service is reached and which pods it sends traffic to."""
 
@@ -256,9 +171,8 @@ class ServiceSpec(K8sModel):
     session_affinity: Annotated[str | None, field(
         "None (the default) or ClientIP, which makes the proxy send a client to the same "
         "endpoint while it keeps connecting.", protobuf=7)] = None
-    session_affinity_config: Annotated[dict[str, Any] | None, field(
-        "For ClientIP affinity, `clientIP.timeoutSeconds`: how long an idle client keeps "
-        "its endpoint (default three hours).", protobuf=14)] = None
+    session_affinity_config: Annotated[SessionAffinityConfig | None, field(
+        "The settings of ClientIP affinity.", protobuf=14)] = None
     load_balancer_ip: Annotated[str | None, field(
         "Stored; Schooner provisions no load balancers.", protobuf=8,
         alias="loadBalancerIP")] = None
@@ -278,15 +192,48 @@ class ServiceSpec(K8sModel):
         protobuf=13)] = None
 
 
+class PortStatus(K8sModel):
+    """The state of one port of a load balancer."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"error": "pointer"}
+
+    port: Annotated[int | None, field("The port number.", protobuf=1)] = None
+    protocol: Annotated[str | None, field("TCP, UDP or SCTP.", protobuf=2)] = None
+    error: Annotated[str | None, field(
+        "Why the port is not served, as a CamelCase reason.", protobuf=3)] = None
+
+
+class LoadBalancerIngress(K8sModel):
+    """An address a load balancer takes traffic on."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"ipMode": "pointer"}
+
+    ip: Annotated[str | None, field("The address, when it is an IP.", protobuf=1)] = None
+    hostname: Annotated[str | None, field(
+        "The address, when it is a DNS name.", protobuf=2)] = None
+    ip_mode: Annotated[str | None, field(
+        "VIP or Proxy: how traffic reaches the endpoints.", protobuf=3)] = None
+    ports: Annotated[list[PortStatus] | None, field(
+        "The state of the load balancer's ports.", protobuf=4, list_type="atomic")] = None
+
+
+class LoadBalancerStatus(K8sModel):
+    """The addresses of a Service's load balancer."""
+
+    ingress: Annotated[list[LoadBalancerIngress] | None, field(
+        "The addresses traffic for the Service arrives on.", protobuf=1,
+        list_type="atomic")] = None
+
+
 class ServiceStatus(K8sModel):
     """A Service's load balancer and conditions; Schooner writes neither."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"loadBalancer": "value"}
 
-    load_balancer: Annotated[dict[str, Any] | None, field(
+    load_balancer: Annotated[LoadBalancerStatus | None, field(
         "The load balancer's ingress addresses. Stored; Schooner provisions none.",
         protobuf=1)] = None
-    conditions: Annotated[list[dict[str, Any]] | None, field(
+    conditions: Annotated[list[Condition] | None, field(
         "The Service's conditions. Stored; Schooner writes none.", protobuf=2,
         list_type="map", list_map_keys=("type",), merge_key="type",
         patch_strategy="merge")] = None
@@ -411,6 +358,17 @@ class EventSource(K8sModel):
         "The node the reporter runs on, for the agent's events.", protobuf=2)] = None
 
 
+class EventSeries(K8sModel):
+    """How often an event repeated, as newer recorders report it."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastObservedTime": "microtime"}
+
+    count: Annotated[int | None, field(
+        "How often the event has been seen so far.", protobuf=1)] = None
+    last_observed_time: Annotated[Time | None, field(
+        "When it was last seen, at microsecond precision.", protobuf=2)] = None
+
+
 class Event(TypedObject):
     """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
 
@@ -439,8 +397,8 @@ class Event(TypedObject):
     event_time: Annotated[Time | None, field(
         "The time of the event at microsecond precision, as newer recorders write it.",
         protobuf=10)] = None
-    series: Annotated[dict[str, Any] | None, field(
-        "Repetition data newer recorders send; stored as given.", protobuf=11)] = None
+    series: Annotated[EventSeries | None, field(
+        "Repetition data newer recorders send; stored.", protobuf=11)] = None
     action: Annotated[str | None, field(
         "What was done or failed, for newer recorders.", protobuf=12)] = None
     related: Annotated[ObjectReference | None, field(

@@ -234,6 +234,22 @@ class LabelSelector(K8sModel):
         protobuf=2, list_type="atomic")] = None
 
 
+class Condition(K8sModel):
+    """metav1.Condition: one aspect of an object's state, the shape newer kinds share."""
+
+    type: Annotated[str | None, field(
+        "The aspect, in CamelCase (or `foo.example.com/CamelCase`).", protobuf=1)] = None
+    status: Annotated[str | None, field("True, False or Unknown.", protobuf=2)] = None
+    observed_generation: Annotated[int | None, field(
+        "The metadata.generation the condition was set for.", protobuf=3)] = None
+    last_transition_time: Annotated[Time | None, field(
+        "When status last changed.", protobuf=4)] = None
+    reason: Annotated[str | None, field(
+        "A CamelCase reason for the last transition.", protobuf=5)] = None
+    message: Annotated[str | None, field(
+        "Details of the transition, for people.", protobuf=6)] = None
+
+
 # `apiVersion` and `kind` of every top-level object: TypeMeta's fields, which the protobuf
 # encoding carries in the runtime.Unknown envelope (`schema.TYPE_META`).
 ApiVersion = Annotated[str, field(

@@ -1,9 +1,9 @@
-"""Typed pod spec and status (core/v1 PodSpec, Volume, scheduling terms, PodStatus...).
+"""Typed pod spec and status (core/v1 PodSpec, Volume, PodTemplateSpec, PodStatus...).
 
-The shapes are Kubernetes' own; containers live in `apimachinery.models.container`.
-Fields a component reads are typed; the sprawling rest (security contexts, pod
-affinity, topology spread) stays as loose dicts, and anything else a user sends
-is kept as an extra field. The fields the official Python client insists on (a
+The shapes are Kubernetes' own; containers live in `apimachinery.models.container`,
+scheduling constraints in `apimachinery.models.scheduling` and security contexts
+in `apimachinery.models.security`. Fields a component reads are typed, and so are
+those Schooner only stores. The fields the official Python client insists on (a
 condition's `status`) are required here too. Each description says what
 Schooner does with the field, and where it only stores it.
 """
@@ -11,7 +11,7 @@ Schooner does with the field, and where it only stores it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from apimachinery.models.container import Container, ContainerStatus
 from apimachinery.models.meta import (
@@ -22,6 +22,12 @@ from apimachinery.models.meta import (
     ResourceList,
     Time,
 )
+from apimachinery.models.scheduling import (
+    Affinity,
+    PodSchedulingGate,
+    Toleration,
+    TopologySpreadConstraint,
+)
 from apimachinery.models.schema import (
     LOCAL_OBJECT_REFERENCE,
     VOLUME_SOURCE,
@@ -29,6 +35,7 @@ from apimachinery.models.schema import (
     ProtobufZero,
     field,
 )
+from apimachinery.models.security import PodSecurityContext
 
 # -- volumes ----------------------------------------------------------------------
 
@@ -136,98 +143,33 @@ class Volume(K8sModel):
         embedded=VOLUME_SOURCE)] = None
 
 
-# -- scheduling -------------------------------------------------------------------
-
-
-class Toleration(K8sModel):
-    """Lets the pod onto (or stay on) nodes with a matching taint."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"tolerationSeconds": "pointer"}
-
-    key: Annotated[str | None, field(
-        "The taint key it tolerates; empty with operator Exists tolerates every taint.",
-        protobuf=1)] = None
-    operator: Annotated[str | None, field(
-        "Equal (the default: the taint's value must equal `value`) or Exists (any value).",
-        protobuf=2)] = None
-    value: Annotated[str | None, field(
-        "The taint value for Equal; must be empty for Exists.", protobuf=3)] = None
-    effect: Annotated[str | None, field(
-        "The taint effect it tolerates (NoSchedule, PreferNoSchedule, NoExecute); empty "
-        "means all.", protobuf=4)] = None
-    toleration_seconds: Annotated[int | None, field(
-        "For NoExecute only: how long the pod may stay once the taint appears before "
-        "the node lifecycle controller evicts it; unset means forever.",
-        protobuf=5)] = None
-
-
-class NodeSelectorRequirement(K8sModel):
-    """One test of a node's labels (or, in matchFields, of its name)."""
-
-    key: Annotated[str, field(
-        "The label key, or `metadata.name` in matchFields.", protobuf=1)]
-    operator: Annotated[str, field(
-        "In, NotIn, Exists, DoesNotExist, Gt or Lt (matchFields: In or NotIn).",
-        protobuf=2)]
-    values: Annotated[list[str] | None, field(
-        "The values to compare with; one integer for Gt and Lt, none for Exists and "
-        "DoesNotExist.", protobuf=3, list_type="atomic")] = None
-
-
-class NodeSelectorTerm(K8sModel):
-    """Requirements that must all hold for a node to match the term."""
-
-    match_expressions: Annotated[list[NodeSelectorRequirement] | None, field(
-        "Requirements on the node's labels.", protobuf=1, list_type="atomic")] = None
-    match_fields: Annotated[list[NodeSelectorRequirement] | None, field(
-        "Requirements on the node's fields; only `metadata.name` is supported.",
-        protobuf=2, list_type="atomic")] = None
-
-
-class NodeSelector(K8sModel):
-    """Terms of which a node must match at least one."""
-
-    node_selector_terms: Annotated[list[NodeSelectorTerm], field(
-        "The terms, ORed; at least one is required.", protobuf=1, list_type="atomic")]
-
-
-class PreferredSchedulingTerm(K8sModel):
-    """A term that makes matching nodes score higher."""
-
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"preference": "value"}
-
-    weight: Annotated[int, field(
-        "Added to a matching node's affinity score (1-100).", protobuf=1)]
-    preference: Annotated[NodeSelectorTerm, field("The term to match.", protobuf=2)]
-
-
-class NodeAffinity(K8sModel):
-    """Which nodes the pod must or would rather run on, by their labels."""
-
-    required_during_scheduling_ignored_during_execution: Annotated[
-        NodeSelector | None, field(
-            "The scheduler only places the pod on nodes matching these terms; a running "
-            "pod stays even if its node stops matching.", protobuf=1)] = None
-    preferred_during_scheduling_ignored_during_execution: Annotated[
-        list[PreferredSchedulingTerm] | None, field(
-            "Terms that raise a node's score by their weights when it matches.",
-            protobuf=2, list_type="atomic")] = None
-
-
-class Affinity(K8sModel):
-    """Node affinity is typed (the scheduler reads it); pod (anti-)affinity stays loose."""
-
-    node_affinity: Annotated[NodeAffinity | None, field(
-        "Rules on the labels of the node, applied by the scheduler.", protobuf=1)] = None
-    pod_affinity: Annotated[dict[str, Any] | None, field(
-        "Rules to co-locate with other pods. Stored as given; Schooner's scheduler does "
-        "not apply them.", protobuf=2)] = None
-    pod_anti_affinity: Annotated[dict[str, Any] | None, field(
-        "Rules to keep away from other pods. Stored as given; Schooner's scheduler does "
-        "not apply them (it spreads a controller's pods by itself).", protobuf=3)] = None
-
-
 # -- spec and template ------------------------------------------------------------
+
+
+class PodDNSConfigOption(K8sModel):
+    """One resolver option of the pod's resolv.conf (`ndots:2`, `edns0`)."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"value": "pointer"}
+
+    name: Annotated[str | None, field(
+        "The option's name; it replaces a cluster option of the same name.",
+        protobuf=1)] = None
+    value: Annotated[str | None, field(
+        "The option's value, written as `name:value`.", protobuf=2)] = None
+
+
+class PodDNSConfig(K8sModel):
+    """What the agent adds to the resolv.conf it writes for the pod."""
+
+    nameservers: Annotated[list[str] | None, field(
+        "Name servers after the cluster's; the agent writes the first three of all.",
+        protobuf=1, list_type="atomic")] = None
+    searches: Annotated[list[str] | None, field(
+        "Search domains after the cluster's; the agent keeps the first 32 (2048 "
+        "characters).", protobuf=2, list_type="atomic")] = None
+    options: Annotated[list[PodDNSConfigOption] | None, field(
+        "Resolver options, merged with the cluster's by name.", protobuf=3,
+        list_type="atomic")] = None
 
 
 class PodSpec(K8sModel):
@@ -269,6 +211,9 @@ class PodSpec(K8sModel):
         "ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when "
         "the agent has one; Default keeps Docker's; None uses only the pod's dnsConfig.",
         protobuf=6)] = None
+    dns_config: Annotated[PodDNSConfig | None, field(
+        "Name servers, search domains and options for the pod's resolv.conf, added to "
+        "the cluster's (with dnsPolicy None, the only ones).", protobuf=26)] = None
     node_selector: Annotated[dict[str, str] | None, field(
         "Labels a node must have, all of them, for the scheduler to place the pod there.",
         protobuf=7)] = None
@@ -290,8 +235,8 @@ class PodSpec(K8sModel):
     host_ipc: Annotated[bool | None, field(
         "Stored; the agent does not share the node's IPC namespace.", protobuf=13,
         alias="hostIPC")] = None
-    security_context: Annotated[dict[str, Any] | None, field(
-        "Pod-wide users, groups and sysctls. Stored as given; the agent does not apply it.",
+    security_context: Annotated[PodSecurityContext | None, field(
+        "Pod-wide users, groups and sysctls. Stored; the agent does not apply it.",
         protobuf=14)] = None
     image_pull_secrets: Annotated[list[LocalObjectReference] | None, field(
         "Secrets with registry credentials. Stored; the agent pulls with the Docker "
@@ -325,15 +270,15 @@ class PodSpec(K8sModel):
         "Resources the pod's sandbox takes beyond its containers. The scheduler adds them "
         "to the pod's requests when it fits the pod on a node; Schooner has no RuntimeClass "
         "to fill them in, so they are as the client sent them.", protobuf=32)] = None
-    scheduling_gates: Annotated[list[dict[str, Any]] | None, field(
+    scheduling_gates: Annotated[list[PodSchedulingGate] | None, field(
         "Named gates (`{name: ...}`) that keep the pod from being scheduled while any "
         "remains; whoever added a gate removes it.", protobuf=38, list_type="map",
         list_map_keys=("name",), merge_key="name", patch_strategy="merge")] = None
     enable_service_links: Annotated[bool | None, field(
         "Stored; the agent injects no Service environment variables either way.",
         protobuf=30)] = None
-    topology_spread_constraints: Annotated[list[dict[str, Any]] | None, field(
-        "Rules to spread pods over topology domains. Stored as given; the scheduler "
+    topology_spread_constraints: Annotated[list[TopologySpreadConstraint] | None, field(
+        "Rules to spread pods over topology domains. Stored; the scheduler "
         "does not apply them (it spreads a controller's pods over nodes by itself).",
         protobuf=33, list_type="map", list_map_keys=("topologyKey", "whenUnsatisfiable"),
         merge_key="topologyKey", patch_strategy="merge")] = None

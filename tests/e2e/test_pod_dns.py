@@ -75,3 +75,14 @@ def test_dns_policy_default_keeps_dockers_resolv_conf(dns_agent: AgentNode) -> N
     text = read_resolv_conf(agent, "host-dns", "a")
     assert DNS not in text
     assert "nameserver 127.0.0.11" in text  # Docker's embedded DNS on a user network
+
+
+def test_dns_config_reaches_the_containers(dns_agent: AgentNode) -> None:
+    """dnsPolicy None: only the pod's dnsConfig, stored by the apiserver as sent."""
+    agent = dns_agent
+    agent.create_pod("own-dns", [sleeper("a")], dnsPolicy="None", dnsConfig={
+        "nameservers": ["192.0.2.53"], "searches": ["example.org"],
+        "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]})
+    agent.wait_pod("own-dns", running, "Running")
+    assert read_resolv_conf(agent, "own-dns", "a") == (
+        "nameserver 192.0.2.53\nsearch example.org\noptions ndots:2 edns0\n")

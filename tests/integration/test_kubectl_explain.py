@@ -133,3 +133,36 @@ def test_the_openapi_routes(client: Client) -> None:
         client.request("GET", "/openapi/v2", headers={
             "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
     assert refused.value.code == 406
+
+
+@pytest.mark.parametrize(("path", "field", "lines"), [
+    ("pod.spec.securityContext", "securityContext <PodSecurityContext>",
+     ("runAsUser\t<integer>", "sysctls\t<[]Sysctl>", "seccompProfile\t<SeccompProfile>",
+      "Stored; the agent does not apply it.")),
+    ("pod.spec.containers.securityContext.capabilities", "capabilities <Capabilities>",
+     ("add\t<[]string>", "drop\t<[]string>")),
+    ("pod.spec.affinity.podAntiAffinity", "podAntiAffinity <PodAntiAffinity>",
+     ("requiredDuringSchedulingIgnoredDuringExecution\t<[]PodAffinityTerm>",
+      "preferredDuringSchedulingIgnoredDuringExecution\t<[]WeightedPodAffinityTerm>")),
+    ("pod.spec.affinity.nodeAffinity", "nodeAffinity <NodeAffinity>",
+     ("requiredDuringSchedulingIgnoredDuringExecution\t<NodeSelector>",)),
+    ("pod.spec.topologySpreadConstraints",
+     "topologySpreadConstraints <[]TopologySpreadConstraint>",
+     ("maxSkew\t<integer>", "whenUnsatisfiable\t<string>", "labelSelector\t<LabelSelector>")),
+    ("statefulset.spec.volumeClaimTemplates", "volumeClaimTemplates <[]PersistentVolumeClaim>",
+     ("metadata\t<ObjectMeta>", "spec\t<PersistentVolumeClaimSpec>",
+      "status\t<PersistentVolumeClaimStatus>")),
+    ("statefulset.spec.volumeClaimTemplates.spec.resources",
+     "resources <VolumeResourceRequirements>", ("requests\t<map[string]Quantity>",)),
+    ("node.status.nodeInfo", "nodeInfo <NodeSystemInfo>",
+     ("kernelVersion\t<string>", "containerRuntimeVersion\t<string>", "machineID\t<string>")),
+    ("node.status.daemonEndpoints.kubeletEndpoint", "kubeletEndpoint <DaemonEndpoint>",
+     ("Port\t<integer>",)),
+])
+def test_explain_the_fields_schooner_only_stores(kubectl, path: str, field: str,
+                                                  lines: tuple[str, ...]) -> None:
+    """Typed as Kubernetes' types, these are described down to their leaves."""
+    out = kubectl("explain", path)
+    assert f"FIELD: {field}" in out, out
+    for line in lines:
+        assert line in out, f"{line!r} not in:\n{out}"

@@ -24,6 +24,7 @@ RESOURCE = ResourceInfo("", "v1", "ConfigMap", "configmaps", True, ("cm",))
 
 class ConfigMapStrategy(Strategy):
     has_status_subresource = False
+    tracks_generation = False
 
 
 def validate_config_map(obj: Object, old: Object | None) -> Errs:

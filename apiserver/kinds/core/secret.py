@@ -2,13 +2,16 @@
 
 `stringData` is folded into base64 `data` on write and never stored; values
 must be base64, the whole at most 1 MiB; typed Secrets (TLS, docker config,
-SSH, service-account token) need their keys; the type never changes, and an
-`immutable` Secret never changes again. Error messages never echo a value.
+SSH, basic-auth, service-account token) need their keys, a Docker config
+Secret a JSON object; the type never changes, and an `immutable` Secret never
+changes again. Error messages never echo a value.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 
 from apimachinery.meta import Object
 from apimachinery.models import Secret
@@ -31,10 +34,16 @@ _SECRET_REQUIRED_KEYS = {
     "kubernetes.io/dockercfg": (".dockercfg",),
     "kubernetes.io/ssh-auth": ("ssh-privatekey",),
 }
+# Types whose one key must hold a JSON object (a Docker config file).
+_JSON_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+              "kubernetes.io/dockercfg": ".dockercfg"}
+_BASIC_AUTH_KEYS = ("username", "password")
+_JSON_TYPES = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
 
 
 class SecretStrategy(Strategy):
     has_status_subresource = False
+    tracks_generation = False
 
 
 def default_secret(obj: Obj) -> None:
@@ -68,9 +77,8 @@ def validate_secret(obj: Object, old: Object | None) -> Errs:
     if size > MAX_DATA_BYTES:
         errs.append(too_long("data", MAX_DATA_BYTES))
     secret_type = obj.get("type")
-    for key in _SECRET_REQUIRED_KEYS.get(secret_type, ()) if isinstance(secret_type, str) else ():
-        if key not in data:
-            errs.append(required(f"data[{key}]"))
+    if isinstance(secret_type, str):
+        errs += _validate_type_keys(secret_type, data)
     if secret_type == "kubernetes.io/service-account-token":
         annotations = as_dict(as_dict(obj.get("metadata")).get("annotations"))
         if not annotations.get("kubernetes.io/service-account.name"):
@@ -78,6 +86,42 @@ def validate_secret(obj: Object, old: Object | None) -> Errs:
     if old is not None and old.get("type") and secret_type != old.get("type"):
         errs.append(invalid("type", secret_type, "field is immutable"))
     return errs + validate_immutable(obj, old, ("data",))
+
+
+def _validate_type_keys(secret_type: str, data: dict[str, object]) -> Errs:
+    """The keys a typed Secret needs, as ValidateSecret: TLS needs both halves, SSH a
+    non-empty private key, basic-auth a username or a password, a Docker config a
+    JSON object. Contents are never echoed."""
+    missing = [required(f"data[{key}]") for key in _SECRET_REQUIRED_KEYS.get(secret_type, ())
+               if key not in data]
+    if secret_type == "kubernetes.io/ssh-auth" and not missing and not data["ssh-privatekey"]:
+        missing.append(required("data[ssh-privatekey]"))
+    if secret_type == "kubernetes.io/basic-auth" and not any(k in data
+                                                             for k in _BASIC_AUTH_KEYS):
+        missing += [required(f"data[{key}]") for key in _BASIC_AUTH_KEYS]
+    json_key = _JSON_KEYS.get(secret_type)
+    if json_key and not missing and isinstance(data.get(json_key), str):
+        problem = _not_a_json_object(str(data[json_key]))
+        if problem:
+            missing.append(invalid(f"data[{json_key}]", "<secret contents redacted>", problem))
+    return missing
+
+
+def _not_a_json_object(encoded: str) -> str | None:
+    """Why base64 `encoded` is not a JSON object, or None (bad base64 is reported apart)."""
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except UnicodeDecodeError:
+        return "invalid JSON: not UTF-8"
+    if not isinstance(value, dict):
+        return "must be a JSON object, not " + _JSON_TYPES.get(type(value), "a number")
+    return None
 
 
 KIND = Kind(

@@ -41,7 +41,9 @@ def test_value_types_follow_the_models() -> None:
     assert hints["containers"] == list[typeddicts.Container]
     assert hints["nodeSelector"] == dict[str, str]
     assert hints["nodeName"] is str
-    assert hints["securityContext"] == dict[str, typing.Any]
+    assert hints["securityContext"] is typeddicts.PodSecurityContext
+    assert typing.get_type_hints(typeddicts.ObjectMeta)["managedFields"] == list[
+        dict[str, typing.Any]]
     assert typing.get_type_hints(typeddicts.ServicePort)["targetPort"] == int | str
     assert typing.get_type_hints(typeddicts.NodeStatus)["allocatable"] == dict[
         str, str | int | float]

@@ -27,16 +27,48 @@ def test_prune_removes_unknown_fields_at_every_depth_and_names_them_in_order() -
 
 
 def test_loosely_typed_fields_keep_what_is_under_them() -> None:
-    pod = {"spec": {"containers": [{"name": "c", "securityContext": {"anything": 1}}],
-                    "affinity": {"podAffinity": {"whatever": [1]}}}}
+    pod = {"metadata": {"managedFields": [{"manager": "kubectl", "anything": 1,
+                                           "fieldsV1": {"f:spec": {".": {}}}}]}}
     before = repr(pod)
     assert prune(models.Pod, pod) == []
     assert repr(pod) == before
 
 
+def test_security_contexts_affinity_and_claim_templates_are_walked() -> None:
+    """Typed now: what Kubernetes' types lack under them is unknown, like anywhere else."""
+    pod = {"spec": {"containers": [{"name": "c", "securityContext": {
+                        "runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"], "x": 1},
+                        "anything": 1}}],
+                    "securityContext": {"sysctls": [{"name": "a", "value": "1", "y": 2}]},
+                    "affinity": {"podAntiAffinity": {"whatever": [1],
+                                                     "requiredDuringSchedulingIgnored"
+                                                     "DuringExecution": [
+                                                         {"topologyKey": "k", "z": 3}]}},
+                    "topologySpreadConstraints": [{"maxSkew": 1, "q": 1}]}}
+    assert prune(models.Pod, pod) == [
+        "spec.containers[0].securityContext.capabilities.x",
+        "spec.containers[0].securityContext.anything",
+        "spec.securityContext.sysctls[0].y",
+        "spec.affinity.podAntiAffinity.whatever",
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].z",
+        "spec.topologySpreadConstraints[0].q"]
+    assert pod["spec"]["containers"][0]["securityContext"] == {
+        "runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}
+    sts = {"spec": {"volumeClaimTemplates": [{
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                 "size": "big"}}]}}
+    assert prune(models.StatefulSet, sts) == ["spec.volumeClaimTemplates[0].spec.size"]
+    node = {"status": {"nodeInfo": {"kernelVersion": "6.1", "gpu": "none"},
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}}
+    assert prune(models.Node, node) == ["status.nodeInfo.gpu"]
+
+
 def test_what_schooner_components_write_is_declared() -> None:
     pod = {"spec": {"containers": [], "overhead": {"cpu": "1"},
                     "schedulingGates": [{"name": "g"}],
+                    "dnsConfig": {"nameservers": ["192.0.2.53"], "searches": ["example.org"],
+                                  "options": [{"name": "ndots", "value": "2"}]},
                     "initContainers": [{"name": "s", "restartPolicy": "Always",
                                         "stdinOnce": True}]}}
     node = {"status": {"volumesAttached": [{"name": "schooner.io/pvc/ns/c",

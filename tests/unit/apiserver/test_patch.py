@@ -123,6 +123,15 @@ def test_json_patch_applies_operations_in_order() -> None:
 @pytest.mark.parametrize(("ops", "message"), [
     ({"op": "add"}, "must be a JSON array"),
     (["add"], "operation 0 must be an object"),
+    ([{"op": "replace", "path": "", "value": [1]}], "must leave an object"),
+])
+def test_json_patches_that_do_not_decode_are_bad_requests(ops: Any, message: str) -> None:
+    with pytest.raises(errors.BadRequest) as caught:
+        apply_json_patch(deployment(), ops)
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize(("ops", "message"), [
     ([{"op": "bogus", "path": "/a"}], "Unknown operation 'bogus'"),
     ([{"path": "/a"}], "does not contain 'op'"),
     ([{"op": "replace", "path": "/nope/x", "value": 1}], "member 'nope' not found"),
@@ -131,13 +140,18 @@ def test_json_patch_applies_operations_in_order() -> None:
       {"op": "test", "path": "/spec/replicas", "value": 9}], "operation 1 (test /spec/replicas)"),
     ([{"op": "move", "from": "/q", "path": "/x"}], "member 'q' not found"),
     ([{"op": "add", "path": "no-slash", "value": 1}], "Location must start with /"),
-    ([{"op": "replace", "path": "", "value": [1]}], "must leave an object"),
 ])
-def test_json_patch_failures_are_bad_requests(ops: Any, message: str) -> None:
-    with pytest.raises(errors.BadRequest) as caught:
+def test_json_patch_operations_that_do_not_apply_are_invalid(ops: Any, message: str) -> None:
+    """As Kubernetes: a 422 Invalid with no details and its generic message (plus the why)."""
+    with pytest.raises(errors.Invalid) as caught:
         apply_json_patch(deployment(), ops)
-    assert message in caught.value.message
-    assert "rollingUpdate" not in caught.value.message, "must not dump the whole document"
+    status = caught.value.to_status()
+    assert (status["code"], status["reason"]) == (422, "Invalid")
+    assert "details" not in status
+    assert status["message"].startswith(
+        "the server rejected our request due to an error in our request: json patch operation ")
+    assert message in status["message"]
+    assert "rollingUpdate" not in status["message"], "must not dump the whole document"
 
 
 # --- strategic merge patch: the kubectl apply cases (KUBECTL.md section 3) -------------

@@ -9,12 +9,14 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from starlette.requests import Request
 
 from apimachinery import errors
+from apimachinery.models import K8sModel
+from apimachinery.models.schema import field
 from apiserver import protobuf
 from apiserver.protobuf.codec import MAGIC, wrap
 from apiserver.protobuf.wireformat import iter_fields, len_field, varint, varint_field
@@ -104,9 +106,7 @@ def _without_projected(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stateful_set() -> dict[str, Any]:
-    obj = _without_projected(objects.stateful_set())
-    del obj["spec"]["volumeClaimTemplates"]  # loose in the models: no protobuf form yet
-    return obj
+    return _without_projected(objects.stateful_set())
 
 
 def _priority_class() -> dict[str, Any]:
@@ -324,14 +324,30 @@ def test_content_encoding_is_415() -> None:
         decode_object(body, PB)
 
 
+class _Loose(K8sModel):
+    """A model with an untyped field, as the served kinds no longer have."""
+
+    anything: Annotated[dict[str, Any] | None, field("Untyped.", protobuf=1)] = None
+
+
 def test_fields_without_a_protobuf_form_yet_are_415_not_dropped() -> None:
-    security = len_field(14, varint_field(1, 1))  # PodSpec.securityContext, non-empty
-    raw = len_field(1, len_field(1, b"p")) + len_field(2, security)
-    with pytest.raises(errors.UnsupportedMediaType, match="securityContext"):
-        decode_object(wrap("v1", "Pod", raw), PB)
+    loose = protobuf.schema.message(_Loose)
+    with pytest.raises(protobuf.Unsupported, match="anything"):
+        protobuf.codec.decode_message(len_field(1, varint_field(1, 1)), loose)
+    assert protobuf.codec.decode_message(len_field(1, b""), loose) == {"anything": {}}
 
 
-def test_empty_value_structs_of_loose_fields_decode_as_empty() -> None:
+def test_no_served_kind_has_an_untyped_field_but_managed_fields() -> None:
+    from apimachinery.models.schema import iter_models
+    from apiserver.kinds import registry
+
+    loose = {(model.__name__, f.name)
+             for model in iter_models(*(k.model for k in registry()))
+             for f in protobuf.schema.message(model).fields.values() if f.type == "loose"}
+    assert loose == set()
+
+
+def test_empty_value_structs_decode_as_empty() -> None:
     """Go writes `status.loadBalancer` (a value struct) even when empty."""
     raw = len_field(1, len_field(1, b"s")) + len_field(3, len_field(1, b""))
     assert protobuf.decode(wrap("v1", "Service", raw))["status"] == {"loadBalancer": {}}
