@@ -68,6 +68,8 @@ class ObjectFieldSelector(K8sModel):
 class ResourceFieldSelector(K8sModel):
     """A container's own cpu or memory request or limit, as an environment variable's value."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"divisor": "value"}
+
     container_name: Annotated[str | None, field(
         "The container whose resources are read. Stored; the agent always reads the "
         "variable's own container.", protobuf=1)] = None

@@ -39,6 +39,8 @@ class NamespaceSpec(K8sModel):
 class NamespaceCondition(K8sModel):
     """One aspect of a namespace's deletion, such as content that cannot be removed."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastTransitionTime": "value"}
+
     type: Annotated[str | None, field(
         "The aspect, e.g. NamespaceDeletionContentFailure or NamespaceContentRemaining.",
         protobuf=1)] = None
@@ -361,7 +363,8 @@ class EventSource(K8sModel):
 class EventSeries(K8sModel):
     """How often an event repeated, as newer recorders report it."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastObservedTime": "microtime"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint | tuple[ProtobufHint, ...]]] = {
+        "lastObservedTime": ("microtime", "value")}
 
     count: Annotated[int | None, field(
         "How often the event has been seen so far.", protobuf=1)] = None

@@ -237,6 +237,8 @@ class LabelSelector(K8sModel):
 class Condition(K8sModel):
     """metav1.Condition: one aspect of an object's state, the shape newer kinds share."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastTransitionTime": "value"}
+
     type: Annotated[str | None, field(
         "The aspect, in CamelCase (or `foo.example.com/CamelCase`).", protobuf=1)] = None
     status: Annotated[str | None, field("True, False or Unknown.", protobuf=2)] = None

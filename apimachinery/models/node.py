@@ -92,6 +92,8 @@ class DaemonEndpoint(K8sModel):
 class NodeDaemonEndpoints(K8sModel):
     """Where the node's daemons listen."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"kubeletEndpoint": "value"}
+
     kubelet_endpoint: Annotated[DaemonEndpoint | None, field(
         "The agent's own server, which the apiserver calls for logs, exec and "
         "port-forward.", protobuf=1)] = None

@@ -118,6 +118,8 @@ class PodAffinityTerm(K8sModel):
 class WeightedPodAffinityTerm(K8sModel):
     """A pod affinity term that raises (or, for anti-affinity, lowers) a node's score."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"podAffinityTerm": "value"}
+
     weight: Annotated[int | None, field(
         f"Added to a matching node's score (1-100). {_NOT_APPLIED}", protobuf=1)] = None
     pod_affinity_term: Annotated[PodAffinityTerm | None, field(

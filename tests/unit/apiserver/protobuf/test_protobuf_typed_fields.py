@@ -285,3 +285,33 @@ def test_claim_template_type_meta_is_json_only() -> None:
     (template,) = decoded["spec"]["volumeClaimTemplates"]
     assert "apiVersion" not in template and "kind" not in template
     assert covers(template, {"metadata": {"name": "data"}}) == []
+
+
+def test_value_structs_of_the_typed_fields_are_written_when_absent() -> None:
+    """Go holds a condition's lastTransitionTime, a Node's nodeInfo and a claim
+    template's spec.resources by value and writes them even when empty (an empty
+    message, holding the zeros of its own value fields); a pointer struct such as a
+    security context stays absent."""
+    from apiserver.protobuf.codec import unwrap
+    from apiserver.protobuf.wireformat import iter_fields
+
+    def sub(buf: bytes, *path: int) -> dict[int, Any]:
+        for number in path:
+            buf = dict((n, v) for n, _, v in iter_fields(buf))[number]
+        return dict((n, v) for n, _, v in iter_fields(buf))
+
+    namespace = protobuf.encode({"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": "n"}, "status": {"conditions": [
+                                     {"type": "T", "status": "True"}]}})
+    assert sub(unwrap(namespace)[2], 3, 2)[4] == b""  # status.conditions[0].lastTransitionTime
+    node = protobuf.encode({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}})
+    status = sub(unwrap(node)[2], 3)
+    assert status[6] == m(1, v(1, 0))  # daemonEndpoints {kubeletEndpoint {Port: 0}}
+    assert status[7] == b"".join(s(n, "") for n in range(1, 11))  # nodeInfo's ten strings
+    claim = protobuf.encode({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                             "metadata": {"name": "db"}, "spec": {"volumeClaimTemplates": [
+                                 {"metadata": {"name": "data"}}]}})
+    assert sub(unwrap(claim)[2], 2, 4, 2)[2] == b""  # the template's spec.resources
+    pod = protobuf.encode({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                           "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    assert 14 not in sub(unwrap(pod)[2], 2) and 15 not in sub(unwrap(pod)[2], 2, 2)
