@@ -6,7 +6,8 @@ Kubernetes protobuf. `decode` reads such a body into the object's JSON form: the
 envelope names the kind, the registry gives its model, and the model's field
 numbers (`field(..., protobuf=N)`) say what each field is (`schema`). `encode` is
 the inverse, byte for byte as Go writes it (`encoder`): objects, their lists and
-v1 Status, what the server answers a client that accepts protobuf alone; `frame`
+v1 Status (and the Scale that `{workload}/scale` serves), what the server answers a
+client that accepts protobuf alone; `frame`
 is one event of a protobuf watch stream. Custom resources, when they come, stay
 JSON-only, as in Kubernetes.
 """
@@ -14,6 +15,9 @@ JSON-only, as in Kubernetes.
 from __future__ import annotations
 
 from typing import Any
+
+from apimachinery.models.autoscaling import Scale
+from apimachinery.models.meta import TypedObject
 
 from .codec import DecodeError, Unsupported, decode_message, unwrap, wrap
 from .encoder import Unencodable, encode_message
@@ -28,15 +32,22 @@ __all__ = ["MEDIA_TYPE", "WATCH_MEDIA_TYPE", "DecodeError", "Unencodable", "Unsu
 
 # Kinds every group version has, whatever the registry serves.
 _SHARED = {"DeleteOptions": DELETE_OPTIONS, "Status": STATUS}
+# Kinds only subresources serve: `{workload}/scale`.
+SUBRESOURCE_MODELS: dict[tuple[str, str], type[TypedObject]] = {
+    ("autoscaling/v1", "Scale"): Scale}
 
 
 def message_for(api_version: str, kind: str) -> Message:
-    """The message of a served kind, of its list, or of DeleteOptions or Status."""
+    """The message of a served kind, of its list, of a subresource's kind (Scale), or of
+    DeleteOptions or Status."""
     shared = _SHARED.get(kind)
     if shared is not None:
         return shared
     from ..kinds import UnknownKindError, registry  # the kinds import the wire module
 
+    subresource = SUBRESOURCE_MODELS.get((api_version, kind))
+    if subresource is not None:
+        return message(subresource)
     served = registry()
     try:
         return message(served.by_kind(api_version, kind).model)

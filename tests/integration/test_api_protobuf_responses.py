@@ -176,6 +176,25 @@ def test_typed_security_and_scheduling_fields_in_protobuf(
     _same_answer(listed_pb, listed_json.json())
 
 
+def test_scale_subresource_in_protobuf(http: httpx.Client, client: Client,
+                                      namespace: str) -> None:
+    """`deployments/scale` answers autoscaling/v1 Scale in protobuf, and a protobuf Scale
+    body (client-go's typed UpdateScale) with `replicas: 0` scales the Deployment to 0."""
+    client.create("deployments", _deployment("web") | {"spec": {
+        **_deployment("web")["spec"], "replicas": 2}}, namespace=namespace)
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/web/scale"
+    as_pb, as_json = _both(http, "GET", path)
+    assert as_pb.status_code == as_json.status_code == 200
+    scale = _same_answer(as_pb, as_json.json())
+    assert scale["kind"] == "Scale" and scale["spec"] == {"replicas": 2}
+    scale["spec"]["replicas"] = 0
+    put = http.put(path, content=protobuf.encode(scale),
+                   headers={"Content-Type": PB, "Accept": PB})
+    assert put.status_code == 200, put.text
+    assert protobuf.decode(put.content)["spec"] == {"replicas": 0}
+    assert client.get("deployments", "web", namespace=namespace)["spec"]["replicas"] == 0
+
+
 def test_tables_are_json_only(http: httpx.Client, namespace: str) -> None:
     path = f"/api/v1/namespaces/{namespace}/configmaps"
     table = f"{PB};as=Table;v=v1;g=meta.k8s.io"

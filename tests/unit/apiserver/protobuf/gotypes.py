@@ -34,7 +34,7 @@ from pydantic import BaseModel
 
 OUT = Path(__file__).with_name("go_fields.json")
 API_FILES = ("core/v1/types.go", "apps/v1/types.go", "coordination/v1/types.go",
-             "scheduling/v1/types.go")
+             "scheduling/v1/types.go", "autoscaling/v1/types.go")
 APIMACHINERY_FILES = ("pkg/apis/meta/v1/types.go",)
 _SCALARS = frozenset({"string", "int32", "int64", "bool", "float64", "byte", "types.UID"})
 _STRUCT = re.compile(r"^type (\w+) struct \{\n(.*?)^\}", re.M | re.S)
@@ -108,10 +108,11 @@ def _show(repo: str, tag: str, path: str) -> str:
 
 
 def roots() -> list[type[BaseModel]]:
-    """The models of every served kind."""
+    """The models of every served kind, and of the kinds subresources serve (Scale)."""
     from apiserver.kinds import registry
+    from apiserver.protobuf import SUBRESOURCE_MODELS
 
-    return [k.model for k in registry()]
+    return [*(k.model for k in registry()), *SUBRESOURCE_MODELS.values()]
 
 
 def model_names() -> set[str]:

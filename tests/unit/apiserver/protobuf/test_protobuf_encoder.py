@@ -350,3 +350,20 @@ def test_watch_encoder_ends_at_an_object_it_cannot_carry() -> None:
     status = protobuf.decode(raw)
     assert status["code"] == 406 and "data" in status["message"]
 
+
+# -- Scale, the kind of the scale subresource ---------------------------------------------
+
+def test_scale_round_trips_and_keeps_replicas_zero() -> None:
+    """autoscaling/v1 Scale is served by `{workload}/scale` only; its replicas are value
+    int32s, so `replicas: 0` is on the wire and read back as 0 ("zero"), not dropped."""
+    from apiserver.kinds.apps.scale import to_scale
+
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "d", "namespace": "n", "resourceVersion": "5"},
+                  "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "d"}}}}
+    scale = to_scale(deployment)
+    body = protobuf.encode(scale)
+    spec = dict(_fields(dict(_fields(unwrap(body)[2]))[2]))  # type: ignore[arg-type]
+    assert spec == {1: 0}
+    assert assert_round_trip(scale) == {**scale, "metadata": {**scale["metadata"],
+                                                               "creationTimestamp": None}}

@@ -1,5 +1,7 @@
 """Every model's protobuf hints agree with Kubernetes' Go type, field by field.
 
+The models are those of the served kinds and of Scale, which `{workload}/scale` serves.
+
 `go_fields.json` is how k8s.io/api v0.32 holds each field (`gotypes.py` reads it from the
 Go source). A pointer scalar the models do not hint would be written as `0` where Go
 writes nothing; a value struct not hinted would be missing where Go writes an empty
