@@ -88,6 +88,7 @@ bench: $(STAMP) images image-node
 	$(BIN)/python bench/up.py --write docs/benchmarks.md
 	$(BIN)/python bench/sched_cycle.py --write docs/benchmarks.md
 	$(BIN)/python bench/typed_objects.py --write docs/benchmarks.md
+	$(BIN)/python bench/protobuf_codec.py --write docs/benchmarks.md
 	$(BIN)/python bench/scale.py --profile apiserver,scheduler,controller-manager,hollow --write docs/benchmarks.md
 
 clean:

@@ -33,7 +33,7 @@ from .registry import Registry
 from .storage import Storage
 from .watch import WatchService
 from .watchcache import WatchCaches
-from .wire import check_acceptable, json_response
+from .wire import answer_media, check_acceptable, error_response, json_response
 
 log = logging.getLogger("apiserver")
 
@@ -79,8 +79,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(errors.APIError)
-    async def api_error(_: Request, exc: errors.APIError) -> Response:
-        return json_response(exc.to_status(), exc.code)
+    async def api_error(request: Request, exc: errors.APIError) -> Response:
+        return error_response(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -92,7 +92,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         else:
             err = errors.InternalError(str(exc.detail))
             err.code = exc.status_code  # type: ignore[misc]
-        return json_response(err.to_status(), err.code)
+        return error_response(request, err)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -100,7 +100,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             log.debug("component=apiserver client disconnected path=%s", request.url.path)
             return Response(status_code=499)
         log.exception("component=apiserver internal error path=%s", request.url.path)
-        return json_response(errors.InternalError(f"internal error: {exc!r}").to_status(), 500)
+        return error_response(request, errors.InternalError(f"internal error: {exc!r}"))
 
     def authenticate(request: Request) -> None:
         if request.url.path not in PUBLIC_PATHS:
@@ -167,10 +167,11 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
         authenticate(request)
-        check_acceptable(request)
+        answer_media(request)  # a 406 before any work for what cannot be answered
         path = "/" + root
         doc = _discovery_document(served, path) if request.method == "GET" else None
         if doc is not None:
+            check_acceptable(request)
             return json_response(doc)
         info = requestinfo.parse(request.method, path, dict(request.query_params), served)
         started = time.perf_counter()

@@ -40,6 +40,7 @@ from .wire import (
     decode_object,
     json_response,
     read_body,
+    respond,
     table_include,
     wants_table,
 )
@@ -91,7 +92,7 @@ class Handlers:
             return self._table(self.registry.kind(info.resource), [obj],
                                resource_version=obj["metadata"]["resourceVersion"],
                                include_object=table_include(request))
-        return json_response(obj)
+        return respond(request, obj)
 
     async def _list(self, request: Request, info: RequestInfo) -> Response:
         query = request.query_params
@@ -114,9 +115,9 @@ class Handlers:
             meta["continue"] = token
         if remaining is not None:
             meta["remainingItemCount"] = remaining
-        return json_response({"kind": info.resource.list_kind,
-                              "apiVersion": info.resource.api_version,
-                              "metadata": meta, "items": items})
+        return respond(request, {"kind": info.resource.list_kind,
+                                 "apiVersion": info.resource.api_version,
+                                 "metadata": meta, "items": items})
 
     async def _watch(self, request: Request, info: RequestInfo) -> Response:
         return await self.watches.serve(request, info, wants_table(request))
@@ -142,7 +143,7 @@ class Handlers:
                                   "/namespaces/{namespace}/" + info.resource.plural)
         fields.check(body)
         created = await self.registry.create(info.resource, info.namespace, body)
-        return fields.warn(json_response(created, 201))
+        return fields.warn(respond(request, created, 201))
 
     async def _update(self, request: Request, info: RequestInfo) -> Response:
         fields = self._validation(request, info)
@@ -154,7 +155,7 @@ class Handlers:
         fields.check(body)
         updated = await self.registry.update(info.resource, info.namespace, info.name or "",
                                              body)
-        return fields.warn(json_response(updated))
+        return fields.warn(respond(request, updated))
 
     async def _patch(self, request: Request, info: RequestInfo) -> Response:
         fields = self._validation(request, info)
@@ -162,18 +163,18 @@ class Handlers:
         content_type = request.headers.get("content-type", "")
         fields.check_body(body, content_type)
         if content_type.startswith("application/apply-patch"):
-            return await self._server_side_apply(info, body, content_type, fields)
+            return await self._server_side_apply(request, info, body, content_type, fields)
         kind = info.resource.kind
         updated = await self.registry.update_with(
             info.resource, info.namespace, info.name or "",
             fields.wrap(lambda current: apply_patch(content_type, current, body, kind)))
-        return fields.warn(json_response(updated))
+        return fields.warn(respond(request, updated))
 
-    async def _server_side_apply(self, info: RequestInfo, body: bytes, content_type: str,
-                                 fields: FieldValidation) -> Response:
+    async def _server_side_apply(self, request: Request, info: RequestInfo, body: bytes,
+                                 content_type: str, fields: FieldValidation) -> Response:
         """Apply as an upsert (approximated by a strategic merge; see docs/architecture.md)."""
         try:
-            return fields.warn(json_response(await self.registry.update_with(
+            return fields.warn(respond(request, await self.registry.update_with(
                 info.resource, info.namespace, info.name or "",
                 fields.wrap(lambda current: apply_patch(content_type, current, body,
                                                         info.resource.kind)))))
@@ -181,7 +182,7 @@ class Handlers:
             obj = fields.check(apply_patch(content_type, {}, body, info.resource.kind))
             obj.setdefault("metadata", {})["name"] = info.name
             created = await self.registry.create(info.resource, info.namespace, obj)
-            return fields.warn(json_response(created, 201))
+            return fields.warn(respond(request, created, 201))
 
     async def _delete(self, request: Request, info: RequestInfo) -> Response:
         raw = await read_body(request, self.max_request_bytes)
@@ -192,8 +193,8 @@ class Handlers:
             obj, gone = await self.registry.delete(info.resource, info.namespace,
                                                    info.name or "", options)
         if gone and not self.registry.strategy(info.resource).returns_deleted_object:
-            return json_response(deleted_status(info.resource, obj))
-        return json_response(obj)
+            return respond(request, deleted_status(info.resource, obj))
+        return respond(request, obj)
 
     async def _deletecollection(self, request: Request, info: RequestInfo) -> Response:
         raw = await read_body(request, self.max_request_bytes)
@@ -214,9 +215,9 @@ class Handlers:
                     deleted.append(obj)
                 except errors.NotFound:
                     continue
-        return json_response({"kind": info.resource.list_kind,
-                              "apiVersion": info.resource.api_version,
-                              "metadata": {}, "items": deleted})
+        return respond(request, {"kind": info.resource.list_kind,
+                                 "apiVersion": info.resource.api_version,
+                                 "metadata": {}, "items": deleted})
 
 
 def deleted_status(resource: ResourceInfo, obj: Object) -> Object:

@@ -31,7 +31,7 @@ from apimachinery.resources import ResourceInfo
 from .config import ServerConfig
 from .fieldvalidation import FieldValidation
 from .patch import apply_patch
-from .wire import check_kind, decode_object, json_response, read_body
+from .wire import check_kind, decode_object, read_body, respond
 
 if TYPE_CHECKING:
     from .allocator import Allocator
@@ -209,7 +209,8 @@ class StatusSubresource(Subresource):
     name, verbs = "status", ("get", "patch", "update")
 
     async def get(self, call: Call) -> Response:
-        return json_response(await call.registry.get(call.resource, call.namespace, call.name))
+        return respond(call.request, await call.registry.get(call.resource, call.namespace,
+                                                            call.name))
 
     async def update(self, call: Call) -> Response:
         fields = FieldValidation(call.request, call.resource, call.kind.model)
@@ -218,7 +219,7 @@ class StatusSubresource(Subresource):
         fields.check_body(raw, call.content_type, body)
         check_kind(call.resource.api_version, call.resource.kind, body)
         fields.check(body)
-        return fields.warn(json_response(await call.registry.update(
+        return fields.warn(respond(call.request, await call.registry.update(
             call.resource, call.namespace, call.name, body, subresource="status")))
 
     async def patch(self, call: Call) -> Response:
@@ -226,7 +227,7 @@ class StatusSubresource(Subresource):
         body, content_type = await call.body(), call.content_type
         fields.check_body(body, content_type)
         kind = call.resource.kind
-        return fields.warn(json_response(await call.registry.update_with(
+        return fields.warn(respond(call.request, await call.registry.update_with(
             call.resource, call.namespace, call.name,
             fields.wrap(lambda current: apply_patch(content_type, current, body, kind)),
             subresource="status")))

@@ -1,4 +1,6 @@
-"""Serving `?watch=true`: one JSON event a line over a long-lived chunked response.
+"""Serving `?watch=true`: one JSON event a line over a long-lived chunked response, or,
+for a client that accepts Kubernetes protobuf alone, length-framed protobuf WatchEvents
+(`application/vnd.kubernetes.protobuf;stream=watch`).
 
 Where the events come from: the resource's shared WatchCache when it still
 holds every event after the client's resourceVersion, otherwise a dedicated
@@ -28,14 +30,14 @@ from apimachinery.meta import Object
 from apimachinery.printers import Layout, to_table
 from apimachinery.resources import ResourceInfo
 
-from . import metrics
+from . import metrics, protobuf
 from .etcdcodec import RawEvent
 from .listoptions import INITIAL_EVENTS_END, watch_start
 from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, Storage
 from .watchcache import Item, WatchCaches, Watcher
-from .wire import table_include
+from .wire import answer_media, table_include
 
 DEFAULT_TIMEOUT = (1800, 3600)  # Kubernetes picks a random 30-60 minutes
 
@@ -71,15 +73,24 @@ class WatchService:
             initial, revision = page.items, page.revision
         elif not revision:
             revision = await self.storage.current_revision()
+        resource = info.resource
         include = table_include(request) if as_table else "Metadata"
-        stream = self._events(info, initial, revision, matches, timeout, bookmarks,
-                              _Encoder(info.resource, as_table, self.registry.kind(
-                                  info.resource).table, include), start.end_bookmark)
-        return StreamingResponse(stream, media_type="application/json")
+        encoder: _Encoder = _Encoder(resource, as_table, self.registry.kind(resource).table,
+                                     include)
+        media_type = "application/json"
+        if not as_table and answer_media(request) == protobuf.MEDIA_TYPE:
+            encoder, media_type = _ProtobufEncoder(resource), protobuf.WATCH_MEDIA_TYPE
+        # Encoded before the response starts, so that an object protobuf cannot carry is
+        # a 406 rather than a broken stream.
+        first = encoder.initial(initial)
+        if start.end_bookmark:
+            first += encoder.bookmark(revision, {INITIAL_EVENTS_END: "true"})
+        stream = self._events(info, first, revision, matches, timeout, bookmarks, encoder)
+        return StreamingResponse(stream, media_type=media_type)
 
-    async def _events(self, info: RequestInfo, initial: list[Object], revision: int,
+    async def _events(self, info: RequestInfo, first: bytes, revision: int,
                       matches: Any, timeout: float, bookmarks: bool, encoder: _Encoder,
-                      end_bookmark: bool = False) -> AsyncIterator[bytes]:
+                      ) -> AsyncIterator[bytes]:
         """The stream: initial objects, then every queued event, a batch per wake-up.
 
         No per-event timer: the watch's timeout closes the queue with a single
@@ -97,16 +108,14 @@ class WatchService:
         closer = asyncio.get_running_loop().call_later(timeout, watcher.close)
         metrics.WATCHERS.labels(resource.plural).inc()
         try:
-            if initial:
-                yield b"".join(encoder.line("ADDED", obj, None) for obj in initial)
-            if end_bookmark:
-                yield encoder.bookmark(revision, {INITIAL_EVENTS_END: "true"})
+            if first:
+                yield first
             while True:
                 batch, done = _drain(await watcher.queue.get(), watcher)
                 if batch:
                     metrics.WATCH_EVENTS.labels(resource.plural).inc(len(batch))
                     yield b"".join(encoder.encode(item) for item in batch)
-                if done:
+                if done or encoder.failed:
                     return
         finally:
             closer.cancel()
@@ -143,6 +152,11 @@ class _Encoder:
         self.layout = layout
         self.include_object = include_object
         self.sent_columns = False
+        self.failed = False  # an event could not be written: the stream ends after it
+
+    def initial(self, objects: list[Object]) -> bytes:
+        """The synthetic ADDED events a watch without resourceVersion starts with."""
+        return b"".join(self.line("ADDED", obj, None) for obj in objects)
 
     def encode(self, item: Item) -> bytes:
         kind, obj, revision, raw = item
@@ -164,11 +178,52 @@ class _Encoder:
         return orjson.dumps({"type": kind, "object": obj}) + b"\n"
 
     def bookmark(self, revision: int, annotations: dict[str, str] | None = None) -> bytes:
+        return orjson.dumps({"type": "BOOKMARK",
+                             "object": self.marker(revision, annotations)}) + b"\n"
+
+    def marker(self, revision: int, annotations: dict[str, str] | None) -> Object:
+        """A BOOKMARK's object: the kind at a revision, annotated when it ends the initial
+        events of a watch-list."""
         marker: Object = {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
                           "metadata": {"resourceVersion": str(revision)}}
         if annotations:
             marker["metadata"]["annotations"] = annotations
-        return orjson.dumps({"type": "BOOKMARK", "object": marker}) + b"\n"
+        return marker
+
+
+class _ProtobufEncoder(_Encoder):
+    """Protobuf watch frames (`protobuf.frame`): each a 4-byte length and a WatchEvent
+    whose object is the `k8s\\0`-prefixed object, as Kubernetes' watch handler writes."""
+
+    def __init__(self, resource: ResourceInfo) -> None:
+        super().__init__(resource, False, None)
+
+    def initial(self, objects: list[Object]) -> bytes:
+        try:
+            return b"".join(protobuf.frame("ADDED", obj) for obj in objects)
+        except (protobuf.Unencodable, protobuf.Unsupported) as exc:
+            raise errors.NotAcceptable(
+                f"{self.resource.plural} cannot be watched as {protobuf.MEDIA_TYPE} by this "
+                f"server: {exc}; only the following media types are accepted: "
+                "application/json") from None
+
+    def line(self, kind: str, obj: Object, raw: RawEvent | None) -> bytes:
+        """One frame; an object protobuf cannot carry ends the stream with an ERROR event
+        holding a 406 Status that names the field (the client relists, and sees the 406)."""
+        if self.failed:
+            return b""  # the rest of a batch after the ERROR event: the stream ends there
+        try:
+            return protobuf.frame(kind, obj)
+        except (protobuf.Unencodable, protobuf.Unsupported) as exc:
+            self.failed = True
+            name = (obj.get("metadata") or {}).get("name", "")
+            status = errors.NotAcceptable(
+                f'{self.resource.kind} "{name}" cannot be served as {protobuf.MEDIA_TYPE} '
+                f"by this server: {exc}").to_status()
+            return protobuf.frame("ERROR", status)
+
+    def bookmark(self, revision: int, annotations: dict[str, str] | None = None) -> bytes:
+        return self.line("BOOKMARK", self.marker(revision, annotations), None)
 
 
 def _drain(first: Item | None, watcher: Watcher) -> tuple[list[Item], bool]:

@@ -25,10 +25,40 @@ def json_response(obj: Any, status_code: int = 200) -> Response:
 
 
 def wants_table(request: Request) -> bool:
-    """kubectl asks for `application/json;as=Table;v=v1;g=meta.k8s.io` first when it prints."""
+    """kubectl asks for `application/json;as=Table;v=v1;g=meta.k8s.io` first when it prints.
+
+    Tables are JSON only: a client that takes protobuf alone gets the plain object.
+    """
     accept = request.headers.get("accept", "")
     first = accept.split(",")[0]
-    return "as=Table" in first
+    return "as=Table" in first and answer_media(request) == JSON
+
+
+def answer_media(request: Request) -> str:
+    """The media type to answer in: Kubernetes protobuf for a client that accepts nothing
+    else, JSON for everyone else.
+
+    client-go's typed clients send `application/vnd.kubernetes.protobuf,application/json`
+    and decode by the response's Content-Type, so they keep getting JSON, which every
+    client reads (as does `kubectl top`, which accepts protobuf and `*/*`); a client
+    asking for protobuf alone (a Go client whose AcceptContentTypes name only protobuf)
+    gets protobuf.
+    Tables and other `as=` forms are JSON only: protobuf alone with `as=` is a 406, as in
+    Kubernetes.
+    """
+    accept = request.headers.get("accept", "")
+    ranges = [r for r in accept.split(",") if r.strip()]
+    if not ranges or any(_media(r) != protobuf.MEDIA_TYPE for r in ranges):
+        return JSON
+    if all("as=" in r for r in ranges):
+        raise errors.NotAcceptable(
+            f"only the following media types are accepted: {JSON} (Tables and other "
+            f"as= forms are not served in {protobuf.MEDIA_TYPE})")
+    return protobuf.MEDIA_TYPE
+
+
+def _media(media_range: str) -> str:
+    return media_range.split(";")[0].strip().lower()
 
 
 INCLUDE_OBJECT = ("None", "Metadata", "Object")
@@ -47,18 +77,45 @@ def table_include(request: Request) -> str:
 
 
 def check_acceptable(request: Request) -> None:
-    """406 when the client accepts nothing but Kubernetes protobuf: answers are JSON only.
-
-    client-go's typed clients send `application/vnd.kubernetes.protobuf,application/json`
-    and decode by the response's Content-Type, so JSON suits them; only a client asking
-    for protobuf alone is refused (Kubernetes would answer in protobuf).
-    """
-    accept = request.headers.get("accept", "")
-    ranges = [r.split(";")[0].strip().lower() for r in accept.split(",") if r.strip()]
-    if ranges and all(r == protobuf.MEDIA_TYPE for r in ranges):
+    """406 for a client that accepts protobuf alone where only JSON is served (discovery)."""
+    if answer_media(request) != JSON:
         raise errors.NotAcceptable(
-            f"only the following media types are accepted: {JSON} (the server does not "
-            f"answer in {protobuf.MEDIA_TYPE} yet)")
+            f"only the following media types are accepted: {JSON} (this document is not "
+            f"served in {protobuf.MEDIA_TYPE})")
+
+
+def respond(request: Request, obj: Object, status_code: int = 200) -> Response:
+    """`obj` in the media type the client accepts (`answer_media`).
+
+    An object holding a field Schooner has no protobuf form for is a 406 naming the
+    field, rather than protobuf that silently lacks it.
+    """
+    if answer_media(request) == JSON:
+        return json_response(obj, status_code)
+    try:
+        body = protobuf.encode(obj)
+    except protobuf.Unencodable as exc:
+        meta = obj.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        shown = f'{obj.get("kind")} "{name}"' if name else str(obj.get("kind"))
+        raise errors.NotAcceptable(
+            f"{shown} cannot be served as {protobuf.MEDIA_TYPE} by this server: {exc}; "
+            f"only the following media types are accepted: {JSON}") from None
+    except protobuf.Unsupported as exc:
+        raise errors.NotAcceptable(
+            f"{exc}; only the following media types are accepted: {JSON}") from None
+    return Response(body, status_code=status_code, media_type=protobuf.MEDIA_TYPE)
+
+
+def error_response(request: Request, exc: errors.APIError) -> Response:
+    """An error's Status, in protobuf for a protobuf-only client; a 406 stays JSON, as
+    Kubernetes writes a failed negotiation's Status (`WriteRawJSON`)."""
+    if isinstance(exc, errors.NotAcceptable):
+        return json_response(exc.to_status(), exc.code)
+    try:
+        return respond(request, exc.to_status(), exc.code)
+    except errors.NotAcceptable:
+        return json_response(exc.to_status(), exc.code)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

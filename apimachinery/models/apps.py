@@ -40,6 +40,9 @@ _MIN_READY = ("Seconds a new pod must stay ready before it counts as available; 
 class DeploymentCondition(K8sModel):
     """A Deployment condition: Available, Progressing or ReplicaFailure."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "lastTransitionTime": "value", "lastUpdateTime": "value"}
+
     type: Annotated[str, field(
         "Available (enough pods available), Progressing (the rollout moves, or stalled "
         "past its deadline) or ReplicaFailure.", protobuf=1)]
@@ -62,6 +65,8 @@ _NOT_IN_KUBERNETES = ("Not a field of Kubernetes' {}; checked as a timestamp whe
 class ReplicaSetCondition(K8sModel):
     """A ReplicaSet condition (ReplicaFailure)."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastTransitionTime": "value"}
+
     type: Annotated[str, field(_CONDITION_TYPE, protobuf=1)]
     status: Annotated[str, field(_CONDITION_STATUS, protobuf=2)]
     last_update_time: Annotated[Time | None, field(
@@ -74,6 +79,8 @@ class ReplicaSetCondition(K8sModel):
 
 class StatefulSetCondition(K8sModel):
     """A StatefulSet condition; Schooner's controller writes none."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastTransitionTime": "value"}
 
     type: Annotated[str, field(_CONDITION_TYPE, protobuf=1)]
     status: Annotated[str, field(_CONDITION_STATUS, protobuf=2)]
@@ -115,7 +122,7 @@ class DeploymentSpec(K8sModel):
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
         "replicas": "pointer", "revisionHistoryLimit": "pointer",
-        "progressDeadlineSeconds": "pointer"}
+        "progressDeadlineSeconds": "pointer", "strategy": "value", "template": "value"}
 
     replicas: Annotated[int | None, field(
         "How many pods to run; defaults to 1.", protobuf=1)] = None
@@ -142,6 +149,8 @@ class DeploymentSpec(K8sModel):
 class DeploymentStatus(K8sModel):
     """How far the Deployment's rollout is, written by the deployment controller."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"collisionCount": "pointer"}
+
     observed_generation: Annotated[int | None, field(_OBSERVED_GENERATION, protobuf=1)] = None
     replicas: Annotated[int | None, field(
         "Pods of all its ReplicaSets.", protobuf=2)] = None
@@ -163,6 +172,8 @@ class DeploymentStatus(K8sModel):
 class Deployment(TypedObject):
     """Runs a number of identical pods through ReplicaSets, and rolls out changes."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
     api_version: ApiVersion = "apps/v1"
     kind: Kind = "Deployment"
     spec: Annotated[DeploymentSpec | None, field(
@@ -177,7 +188,8 @@ class Deployment(TypedObject):
 class ReplicaSetSpec(K8sModel):
     """The desired pods of a ReplicaSet."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"replicas": "pointer"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "replicas": "pointer", "template": "value"}
 
     replicas: Annotated[int | None, field(
         "How many pods to run; defaults to 1.", protobuf=1)] = None
@@ -207,6 +219,8 @@ class ReplicaSetStatus(K8sModel):
 
 class ReplicaSet(TypedObject):
     """Keeps a number of pods matching its selector running."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
 
     api_version: ApiVersion = "apps/v1"
     kind: Kind = "ReplicaSet"
@@ -264,7 +278,8 @@ class StatefulSetSpec(K8sModel):
     """Pods with stable names (`<set>-0`, `<set>-1`...), DNS names and storage."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "replicas": "pointer", "revisionHistoryLimit": "pointer"}
+        "replicas": "pointer", "revisionHistoryLimit": "pointer", "template": "value",
+        "updateStrategy": "value"}
 
     replicas: Annotated[int | None, field(
         "How many pods to run; defaults to 1.", protobuf=1)] = None
@@ -298,6 +313,8 @@ class StatefulSetSpec(K8sModel):
 class StatefulSetStatus(K8sModel):
     """What the statefulset controller last counted."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"collisionCount": "pointer"}
+
     observed_generation: Annotated[int | None, field(_OBSERVED_GENERATION, protobuf=1)] = None
     replicas: Annotated[int, field("Pods the set owns.", protobuf=2)]
     ready_replicas: Annotated[int | None, field("Pods that are ready.", protobuf=3)] = None
@@ -323,6 +340,8 @@ class StatefulSetStatus(K8sModel):
 
 class StatefulSet(TypedObject):
     """Runs pods with stable identities, created and replaced in order."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
 
     api_version: ApiVersion = "apps/v1"
     kind: Kind = "StatefulSet"

@@ -14,7 +14,12 @@ from typing import Annotated, ClassVar
 
 from apimachinery.models.meta import K8sModel, Quantity, ResourceList, Time
 from apimachinery.models.probe import Lifecycle, Probe
-from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, ProtobufHint, field
+from apimachinery.models.schema import (
+    LOCAL_OBJECT_REFERENCE,
+    ProtobufHint,
+    ProtobufZero,
+    field,
+)
 from apimachinery.models.security import SecurityContext
 
 # -- environment ------------------------------------------------------------------
@@ -62,6 +67,8 @@ class ObjectFieldSelector(K8sModel):
 
 class ResourceFieldSelector(K8sModel):
     """A container's own cpu or memory request or limit, as an environment variable's value."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"divisor": "value"}
 
     container_name: Annotated[str | None, field(
         "The container whose resources are read. Stored; the agent always reads the "
@@ -163,6 +170,9 @@ class ContainerPort(K8sModel):
 class VolumeMount(K8sModel):
     """Where one of the pod's volumes appears inside a container."""
 
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "subPathExpr": (6, "string")}
+
     name: Annotated[str, field(
         "The pod volume to mount; it must be one of spec.volumes.", protobuf=1)]
     mount_path: Annotated[str, field(
@@ -192,6 +202,9 @@ class ResourceRequirements(K8sModel):
 
 class Container(K8sModel):
     """One container of a pod; the agent runs it with Docker inside the pod's sandbox."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "resources": "value", "restartPolicy": "pointer"}
 
     name: Annotated[str, field(
         "A DNS label, unique among the pod's containers; it cannot change.", protobuf=1)]
@@ -278,12 +291,17 @@ class ContainerStateWaiting(K8sModel):
 class ContainerStateRunning(K8sModel):
     """The container is running."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"startedAt": "value"}
+
     started_at: Annotated[Time | None, field(
         "When the container (this instance of it) started.", protobuf=1)] = None
 
 
 class ContainerStateTerminated(K8sModel):
     """The container ran and exited."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "finishedAt": "value", "startedAt": "value"}
 
     exit_code: Annotated[int, field("The process's exit code.", protobuf=1)]
     signal: Annotated[int | None, field(
@@ -313,7 +331,7 @@ class ContainerStatus(K8sModel):
     """What the agent last saw of one container; written by the agent only."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "restartCount": "pointer", "ready": "pointer", "started": "pointer"}
+        "started": "pointer", "lastState": "value", "state": "value"}
 
     name: Annotated[str, field("The container's name in the pod spec.", protobuf=1)]
     ready: Annotated[bool, field(

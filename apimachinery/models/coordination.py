@@ -45,6 +45,8 @@ class LeaseSpec(K8sModel):
 class Lease(TypedObject):
     """A lock with an expiry, renewed by its holder."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value"}
+
     api_version: ApiVersion = "coordination.k8s.io/v1"
     kind: Kind = "Lease"
     spec: Annotated[LeaseSpec | None, field(

@@ -22,7 +22,7 @@ from apimachinery.models.meta import (
     TypedObject,
 )
 from apimachinery.models.pod import PodSpec, PodStatus
-from apimachinery.models.schema import ProtobufHint, field
+from apimachinery.models.schema import ProtobufHint, ProtobufZero, field
 
 # -- Namespace --------------------------------------------------------------------
 
@@ -38,6 +38,8 @@ class NamespaceSpec(K8sModel):
 
 class NamespaceCondition(K8sModel):
     """One aspect of a namespace's deletion, such as content that cannot be removed."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastTransitionTime": "value"}
 
     type: Annotated[str | None, field(
         "The aspect, e.g. NamespaceDeletionContentFailure or NamespaceContentRemaining.",
@@ -65,6 +67,8 @@ class NamespaceStatus(K8sModel):
 class Namespace(TypedObject):
     """A scope for names; deleting it deletes everything in it."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
     kind: Kind = "Namespace"
     spec: Annotated[NamespaceSpec | None, field(
         "The namespace's finalizers.", protobuf=2)] = None
@@ -77,6 +81,8 @@ class Namespace(TypedObject):
 
 class Pod(TypedObject):
     """Containers that run together on one node, sharing one IP."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
 
     kind: Kind = "Pod"
     spec: Annotated[PodSpec | None, field(
@@ -91,6 +97,9 @@ class Pod(TypedObject):
 
 class ServicePort(K8sModel):
     """One port a Service serves, and where it sends the traffic."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "targetPort": "value", "appProtocol": "pointer"}
 
     name: Annotated[str | None, field(
         "A DNS label, unique in the Service; required when it has several ports, and "
@@ -130,6 +139,11 @@ class SessionAffinityConfig(K8sModel):
 
 class ServiceSpec(K8sModel):
     """How a Service is reached and which pods it sends traffic to."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "internalTrafficPolicy": "pointer", "ipFamilyPolicy": "pointer"}
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "healthCheckNodePort": (12, "int")}
 
     type: Annotated[str | None, field(
         "ClusterIP (the default) and NodePort are proxied on every node; ExternalName is "
@@ -216,6 +230,8 @@ class LoadBalancerStatus(K8sModel):
 class ServiceStatus(K8sModel):
     """A Service's load balancer and conditions; Schooner writes neither."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"loadBalancer": "value"}
+
     load_balancer: Annotated[LoadBalancerStatus | None, field(
         "The load balancer's ingress addresses. Stored; Schooner provisions none.",
         protobuf=1)] = None
@@ -228,6 +244,8 @@ class ServiceStatus(K8sModel):
 class Service(TypedObject):
     """A stable virtual IP and DNS name in front of a changing set of pods."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
     kind: Kind = "Service"
     spec: Annotated[ServiceSpec | None, field(
         "Ports, selector and type of the Service.", protobuf=2)] = None
@@ -237,6 +255,8 @@ class Service(TypedObject):
 
 class EndpointAddress(K8sModel):
     """One pod (or other target) behind a Service."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"nodeName": "pointer"}
 
     ip: Annotated[str, field("The target's IP address.", protobuf=1)]
     hostname: Annotated[str | None, field(
@@ -251,7 +271,7 @@ class EndpointAddress(K8sModel):
 class EndpointPort(K8sModel):
     """One port of the endpoints, named after the Service port it serves."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "pointer"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"appProtocol": "pointer"}
 
     name: Annotated[str | None, field(
         "The Service port's name; required when there are several ports.",
@@ -343,7 +363,8 @@ class EventSource(K8sModel):
 class EventSeries(K8sModel):
     """How often an event repeated, as newer recorders report it."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastObservedTime": "microtime"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint | tuple[ProtobufHint, ...]]] = {
+        "lastObservedTime": ("microtime", "value")}
 
     count: Annotated[int | None, field(
         "How often the event has been seen so far.", protobuf=1)] = None
@@ -354,7 +375,9 @@ class EventSeries(K8sModel):
 class Event(TypedObject):
     """A core/v1 Event, what `kubectl describe` lists under `Events:`."""
 
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"eventTime": "microtime"}
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint | tuple[ProtobufHint, ...]]] = {
+        "eventTime": ("microtime", "value"), "firstTimestamp": "value",
+        "lastTimestamp": "value", "involvedObject": "value", "source": "value"}
 
     kind: Kind = "Event"
     involved_object: Annotated[ObjectReference, field(

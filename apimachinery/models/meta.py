@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from apimachinery.models.schema import TYPE_META, ProtobufHint, field
+from apimachinery.models.schema import TYPE_META, ProtobufHint, ProtobufZero, field
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
@@ -74,11 +74,24 @@ class K8sModel(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
     # Facts of Kubernetes' Go type that the JSON types do not tell, by wire name, for the
-    # protobuf codec: "pointer" (Go omits the field when unset, so a zero value on the
-    # wire means something: `replicas: 0`, `optional: false`; other scalars are written
-    # even when zero and a zero there means "unset"), "bytes" (a map of bytes, base64 in
-    # JSON: Secret.data) and "microtime" (metav1.MicroTime, microseconds in JSON).
-    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {}
+    # protobuf codec, which writes bytes as Go's gogo-protobuf does. A subclass's hints
+    # add to its bases'.
+    # - "pointer": a pointer scalar (`*int32`, `*bool`, `*string`). Go omits it when
+    #   unset, so a zero on the wire means something (`replicas: 0`, `optional: false`).
+    #   Other scalars are written even when zero, where a zero means "unset".
+    # - "value": a struct, Time, IntOrString or Quantity held by value, which Go writes
+    #   even when empty (`metadata`, `spec`, `creationTimestamp`, `resources`). Without
+    #   the hint such a field is a pointer, written only when present.
+    # - "zero": a value scalar Go's JSON always carries (no `omitempty`), so a zero read
+    #   from protobuf is kept: PriorityClass `value: 0`.
+    # - "bytes": a map of bytes, base64 in JSON (Secret.data); "microtime":
+    #   metav1.MicroTime, microseconds in JSON.
+    # A field may carry several: `("microtime", "value")`.
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint | tuple[ProtobufHint, ...]]] = {}
+    # Value scalars of Kubernetes' Go type that Schooner does not serve (deprecated or not
+    # implemented), by wire name: (field number, zero). Go writes them even when zero, so
+    # the encoder writes their zero for bytes equal to Kubernetes'; the decoder skips them.
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -92,6 +105,9 @@ class K8sModel(BaseModel):
 
 class OwnerReference(K8sModel):
     """Points at an object that owns this one; the garbage collector follows these links."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "controller": "pointer", "blockOwnerDeletion": "pointer"}
 
     api_version: Annotated[str, field(
         "API group and version of the owner, e.g. `apps/v1`.", protobuf=5)]
@@ -136,6 +152,11 @@ class LocalObjectReference(K8sModel):
 
 class ObjectMeta(K8sModel):
     """`metadata` of every object (metav1.ObjectMeta)."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "creationTimestamp": "value", "deletionGracePeriodSeconds": "pointer"}
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "selfLink": (4, "string")}
 
     name: Annotated[str | None, field(
         "The object's name, unique per kind within its namespace. Required unless "
@@ -216,6 +237,8 @@ class LabelSelector(K8sModel):
 class Condition(K8sModel):
     """metav1.Condition: one aspect of an object's state, the shape newer kinds share."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"lastTransitionTime": "value"}
+
     type: Annotated[str | None, field(
         "The aspect, in CamelCase (or `foo.example.com/CamelCase`).", protobuf=1)] = None
     status: Annotated[str | None, field("True, False or Unknown.", protobuf=2)] = None
@@ -249,6 +272,9 @@ class TypedObject(K8sModel):
     `ApiVersion` and `Kind`); they count as set so a model built in Python
     serialises as a complete object.
     """
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint | tuple[ProtobufHint, ...]]] = {
+        "metadata": "value"}
 
     api_version: ApiVersion = "v1"
     kind: Kind = ""

@@ -7,10 +7,11 @@ daemon endpoint and the claim volumes it holds.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
 from apimachinery.models.meta import K8sModel, Kind, ResourceList, Time, TypedObject
-from apimachinery.models.schema import field
+from apimachinery.models.schema import ProtobufHint, ProtobufZero, field
 
 
 class Taint(K8sModel):
@@ -29,6 +30,9 @@ class Taint(K8sModel):
 
 class NodeSpec(K8sModel):
     """How the node is set up: its pod network range, and whether pods may land on it."""
+
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "externalID": (2, "string")}
 
     pod_cidr: Annotated[str | None, field(
         "The node's pod IP range, assigned once by the node IPAM controller from the "
@@ -50,6 +54,9 @@ class NodeSpec(K8sModel):
 
 class NodeCondition(K8sModel):
     """One aspect of the node's health, written by its agent."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "lastHeartbeatTime": "value", "lastTransitionTime": "value"}
 
     type: Annotated[str, field(
         "Ready, MemoryPressure, DiskPressure or PIDPressure.", protobuf=1)]
@@ -84,6 +91,8 @@ class DaemonEndpoint(K8sModel):
 
 class NodeDaemonEndpoints(K8sModel):
     """Where the node's daemons listen."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"kubeletEndpoint": "value"}
 
     kubelet_endpoint: Annotated[DaemonEndpoint | None, field(
         "The agent's own server, which the apiserver calls for logs, exec and "
@@ -141,6 +150,9 @@ class AttachedVolume(K8sModel):
 class NodeStatus(K8sModel):
     """What the node's agent last reported about it."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "daemonEndpoints": "value", "nodeInfo": "value"}
+
     capacity: Annotated[ResourceList | None, field(
         "The node's cpu, memory, ephemeral-storage and pod slots.", protobuf=1)] = None
     allocatable: Annotated[ResourceList | None, field(
@@ -172,6 +184,8 @@ class NodeStatus(K8sModel):
 
 class Node(TypedObject):
     """A machine that runs pods: registered and kept up to date by its agent."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
 
     kind: Kind = "Node"
     spec: Annotated[NodeSpec | None, field(

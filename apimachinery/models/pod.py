@@ -28,7 +28,13 @@ from apimachinery.models.scheduling import (
     Toleration,
     TopologySpreadConstraint,
 )
-from apimachinery.models.schema import LOCAL_OBJECT_REFERENCE, VOLUME_SOURCE, ProtobufHint, field
+from apimachinery.models.schema import (
+    LOCAL_OBJECT_REFERENCE,
+    VOLUME_SOURCE,
+    ProtobufHint,
+    ProtobufZero,
+    field,
+)
 from apimachinery.models.security import PodSecurityContext
 
 # -- volumes ----------------------------------------------------------------------
@@ -97,6 +103,8 @@ class SecretVolumeSource(K8sModel):
 
 class HostPathVolumeSource(K8sModel):
     """A file or directory of the node, bind-mounted into the pod."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"type": "pointer"}
 
     path: Annotated[str, field("The path on the node.", protobuf=1)]
     type: Annotated[str | None, field(
@@ -171,6 +179,8 @@ class PodSpec(K8sModel):
         "terminationGracePeriodSeconds": "pointer", "activeDeadlineSeconds": "pointer",
         "automountServiceAccountToken": "pointer", "enableServiceLinks": "pointer",
         "priority": "pointer"}
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "serviceAccount": (9, "string")}
 
     containers: Annotated[list[Container], field(
         "The pod's containers, at least one; the agent runs them together in one "
@@ -277,6 +287,8 @@ class PodSpec(K8sModel):
 class PodTemplateSpec(K8sModel):
     """The pod a Deployment, ReplicaSet or StatefulSet stamps out."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"metadata": "value", "spec": "value"}
+
     metadata: Annotated[ObjectMeta | None, field(
         "Labels and annotations of the pods made from the template; its labels must "
         "match the workload's selector.", protobuf=1)] = None
@@ -289,6 +301,9 @@ class PodTemplateSpec(K8sModel):
 
 class PodCondition(K8sModel):
     """One aspect of the pod's state: PodScheduled, Initialized, ContainersReady, Ready."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "lastProbeTime": "value", "lastTransitionTime": "value"}
 
     type: Annotated[str, field(
         "The aspect: PodScheduled (False from the scheduler while no node fits, True "
@@ -320,6 +335,9 @@ class HostIP(K8sModel):
 
 class PodStatus(K8sModel):
     """What the pod is doing, written by the scheduler and the agent."""
+
+    protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {
+        "resize": (14, "string")}
 
     phase: Annotated[str | None, field(
         "Pending, Running, Succeeded, Failed or Unknown: the pod's place in its life, "

@@ -34,6 +34,8 @@ class HTTPHeader(K8sModel):
 class HTTPGetAction(K8sModel):
     """An HTTP GET the agent sends to the pod; for a probe, 2xx and 3xx are success."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "value"}
+
     path: Annotated[str | None, field(
         "The request path; defaults to `/`.", protobuf=1)] = None
     port: Annotated[IntOrString, field(
@@ -48,6 +50,8 @@ class HTTPGetAction(K8sModel):
 
 class TCPSocketAction(K8sModel):
     """Open a TCP connection; a connection that opens is success."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"port": "value"}
 
     port: Annotated[IntOrString, field(
         "The port, by number or by the name of a container port.", protobuf=1)]

@@ -21,6 +21,8 @@ _NOT_APPLIED = "Stored; Schooner's scheduler does not apply it."
 class Toleration(K8sModel):
     """Lets the pod onto (or stay on) nodes with a matching taint."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"tolerationSeconds": "pointer"}
+
     key: Annotated[str | None, field(
         "The taint key it tolerates; empty with operator Exists tolerates every taint.",
         protobuf=1)] = None
@@ -71,6 +73,8 @@ class NodeSelector(K8sModel):
 class PreferredSchedulingTerm(K8sModel):
     """A term that makes matching nodes score higher."""
 
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"preference": "value"}
+
     weight: Annotated[int, field(
         "Added to a matching node's affinity score (1-100).", protobuf=1)]
     preference: Annotated[NodeSelectorTerm, field("The term to match.", protobuf=2)]
@@ -113,6 +117,8 @@ class PodAffinityTerm(K8sModel):
 
 class WeightedPodAffinityTerm(K8sModel):
     """A pod affinity term that raises (or, for anti-affinity, lowers) a node's score."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"podAffinityTerm": "value"}
 
     weight: Annotated[int | None, field(
         f"Added to a matching node's score (1-100). {_NOT_APPLIED}", protobuf=1)] = None

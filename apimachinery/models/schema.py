@@ -23,8 +23,9 @@ explain` and strategic merge patch read the same declaration:
   travels as field 1 (`typeMeta`) of the `runtime.Unknown` envelope that frames
   every top-level object, not inside the object's own message (`TYPE_META`).
   `None` marks a field Kubernetes' type does not have. What the Go type says and
-  the JSON type cannot (a pointer whose zero means something, a map of bytes, a
-  MicroTime) a model declares once in its `protobuf_hints` (`K8sModel`).
+  the JSON type cannot (a pointer scalar, a struct held by value, a map of bytes, a
+  MicroTime) a model declares once in its `protobuf_hints`, and the value fields
+  of the Go type Schooner does not serve in its `protobuf_unserved` (`K8sModel`).
 - `list_type`, `list_map_keys`: the `+listType` (atomic, set, map) and
   `+listMapKey` markers, what server-side apply and OpenAPI read.
 - `merge_key`, `patch_strategy`: the `patchMergeKey` and `patchStrategy` tags
@@ -57,7 +58,9 @@ PROTOBUF_EMBEDDED = "x-schooner-protobuf-embedded"
 
 ListType = Literal["atomic", "set", "map"]
 # What a model's `protobuf_hints` may say of a field (see K8sModel.protobuf_hints).
-ProtobufHint = Literal["pointer", "bytes", "microtime"]
+ProtobufHint = Literal["pointer", "value", "zero", "bytes", "microtime"]
+# The zero a model's `protobuf_unserved` field is written as (see K8sModel.protobuf_unserved).
+ProtobufZero = Literal["string", "int"]
 _PATCH_STRATEGIES = frozenset({"merge", "retainKeys"})
 
 # The embedded members named in Kubernetes' protobuf tags.

@@ -58,7 +58,7 @@ class PersistentVolumeClaimSpec(K8sModel):
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
         "storageClassName": "pointer", "volumeMode": "pointer",
-        "volumeAttributesClassName": "pointer"}
+        "volumeAttributesClassName": "pointer", "resources": "value"}
 
     access_modes: Annotated[list[str] | None, field(
         f"ReadWriteOnce, ReadOnlyMany, ReadWriteMany or ReadWriteOncePod. {_STORED}",
@@ -86,6 +86,9 @@ class PersistentVolumeClaimSpec(K8sModel):
 
 class PersistentVolumeClaimCondition(K8sModel):
     """One aspect of a claim's state, such as a resize in progress."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "lastProbeTime": "value", "lastTransitionTime": "value"}
 
     type: Annotated[str | None, field(
         "The aspect, e.g. Resizing or FileSystemResizePending.", protobuf=1)] = None
@@ -135,6 +138,9 @@ class PersistentVolumeClaimStatus(K8sModel):
 
 class PersistentVolumeClaim(K8sModel):
     """A request for storage; here, one entry of a StatefulSet's volumeClaimTemplates."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
+        "metadata": "value", "spec": "value", "status": "value"}
 
     api_version: Annotated[str | None, field(
         "`v1`, when the template names it; optional inside a StatefulSet.", protobuf=1,

@@ -1,16 +1,16 @@
 """Kubernetes protobuf objects to and from their JSON form, driven by `schema.Message`.
 
 A body is `k8s\\0` and a proto2 `runtime.Unknown`: typeMeta=1 {apiVersion=1, kind=2},
-raw=2 (the object's own message), contentEncoding=3, contentType=4. Decoding gives the
-object as the JSON decoder would: Go writes value-typed scalars even when zero, which
-JSON's omitempty leaves out, so zeros are dropped except where `Field.keep_zero` says
-they mean something; an empty Time is null; Secret bytes come back base64.
+raw=2 (the object's own message), contentEncoding=3, contentType=4 (`unwrap`, `wrap`;
+`encoder` writes the message itself). Decoding gives the object as the JSON decoder
+would: Go writes value-typed scalars even when zero, which JSON's omitempty leaves out,
+so zeros are dropped except where `Field.keep_zero` says they mean something; an empty
+Time is null; Secret bytes come back base64.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,6 @@ from .wireformat import (
     len_field,
     read_varint,
     signed,
-    varint_field,
 )
 
 MAGIC = b"k8s\x00"
@@ -91,7 +90,7 @@ def decode_message(buf: bytes, message: Message) -> dict[str, Any]:
         raise DecodeError(f"malformed {message.name} message: {exc}") from None
     for number, wire_type, value in entries:
         described = message.fields.get(number)
-        if described is None:
+        if described is None or described.unserved:
             continue  # a field Schooner's model does not have: skipped, as Go skips them
         _decode_into(out, described, wire_type, value, message)
     return out
@@ -253,76 +252,3 @@ def _decode_int_or_string(data: bytes, described: Field, parent: Message) -> int
         elif field_number == 3 and isinstance(value, bytes):
             text = _text(value, described, parent)
     return text if kind == 1 else number
-
-
-# -- encoding -------------------------------------------------------------------------
-
-def encode_message(obj: dict[str, Any], message: Message) -> bytes:
-    """The JSON object `obj` as `message`, fields in number order as Go writes them."""
-    out = bytearray()
-    for number in sorted(message.fields):
-        described = message.fields[number]
-        kind = described.type
-        if isinstance(kind, Message) and kind.inline and not described.repeated:
-            inner = {f.name: obj[f.name] for f in kind.fields.values() if f.name in obj}
-            if inner:
-                out += len_field(number, encode_message(inner, kind))
-            continue
-        if described.name not in obj:
-            continue
-        value = obj[described.name]
-        if isinstance(kind, Map):
-            for key in sorted(value or {}):
-                entry = len_field(1, key.encode()) + _encode_value(
-                    2, kind.value, value[key], described)
-                out += len_field(number, entry)
-        elif described.repeated:
-            for item in value or []:
-                out += _encode_value(number, kind, item, described)
-        else:
-            out += _encode_value(number, kind, value, described)
-    return bytes(out)
-
-
-def _encode_value(number: int, kind: Scalar | Message, value: Any, described: Field) -> bytes:
-    if isinstance(kind, Message):
-        return b"" if value is None else len_field(number, encode_message(value, kind))
-    if kind in ("time", "microtime"):
-        return len_field(number, _encode_time(value))
-    if value is None:
-        return b""
-    if kind == "bool":
-        return varint_field(number, int(bool(value)))
-    if kind == "int":
-        return varint_field(number, int(value))
-    if kind == "string":
-        return len_field(number, str(value).encode())
-    if kind == "bytes":
-        try:
-            return len_field(number, base64.b64decode(value, validate=True))
-        except (binascii.Error, TypeError):
-            raise DecodeError(f"{described.name}: not base64") from None
-    if kind == "intorstr":
-        if isinstance(value, str):
-            body = varint_field(1, 1) + varint_field(2, 0) + len_field(3, value.encode())
-        else:
-            body = varint_field(1, 0) + varint_field(2, int(value)) + len_field(3, b"")
-        return len_field(number, body)
-    if kind == "quantity":
-        return len_field(number, len_field(1, str(value).encode()))
-    if kind == "rawextension":
-        return len_field(number, len_field(1, orjson.dumps(value)))
-    if value == {}:
-        return len_field(number, b"")
-    raise Unsupported(f"{described.name} cannot be encoded as protobuf by this server yet")
-
-
-def _encode_time(value: str | None) -> bytes:
-    if value is None:
-        return b""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    seconds = int(moment.timestamp())
-    body = varint_field(1, seconds) if seconds else b""
-    if moment.microsecond:
-        body += varint_field(2, moment.microsecond * 1000)
-    return body

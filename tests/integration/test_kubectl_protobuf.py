@@ -2,7 +2,8 @@
 
 The real kubectl against the real apiserver (skipped without kubectl): each generator
 succeeds and the object reads back as written. Beside it, raw protobuf requests with
-the Accept header client-go's typed clients send, and with protobuf alone (406).
+the Accept header client-go's typed clients send, answered in JSON (protobuf alone is
+answered in protobuf: test_api_protobuf_responses.py).
 """
 
 from __future__ import annotations
@@ -127,15 +128,6 @@ def test_typed_client_accept_gets_json(apiserver: Apiserver, namespace: str) -> 
     assert resp.status_code == 201, resp.text
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.json()["data"] == {"k": "v"}
-
-
-def test_protobuf_only_accept_is_406(apiserver: Apiserver, namespace: str) -> None:
-    body = protobuf.encode({"apiVersion": "v1", "kind": "ConfigMap",
-                            "metadata": {"name": "pbonly"}})
-    resp = _post(apiserver, f"/api/v1/namespaces/{namespace}/configmaps", body, PB)
-    assert resp.status_code == 406, resp.text
-    status = resp.json()
-    assert status["kind"] == "Status" and status["reason"] == "NotAcceptable"
 
 
 def test_update_and_delete_with_protobuf_bodies(apiserver: Apiserver, client: Client,

@@ -17,7 +17,7 @@ from apimachinery.meta import Object, deep_copy
 from apimachinery.selectors import selector_from_dict
 from apiserver.kind import Call, Subresource
 from apiserver.patch import apply_patch
-from apiserver.wire import check_kind, json_response
+from apiserver.wire import check_kind, respond
 
 
 def to_scale(obj: Object) -> Object:
@@ -61,7 +61,7 @@ class ScaleSubresource(Subresource):
     group, version, kind = "autoscaling", "v1", "Scale"
 
     async def get(self, call: Call) -> Response:
-        return json_response(to_scale(await call.registry.get(call.resource, call.namespace,
+        return respond(call.request, to_scale(await call.registry.get(call.resource, call.namespace,
                                                               call.name)))
 
     async def update(self, call: Call) -> Response:
@@ -83,7 +83,7 @@ class ScaleSubresource(Subresource):
 
         updated = await call.registry.update_with(call.resource, call.namespace, call.name,
                                                   change)
-        return json_response(to_scale(updated))
+        return respond(call.request, to_scale(updated))
 
 
 SCALE = ScaleSubresource()

@@ -22,7 +22,7 @@ from apiserver.config import ServerConfig
 from apiserver.kind import STATUS, Call, Kind, Strategy, Subresource
 from apiserver.registry import Registry
 from apiserver.validation.fields import dns1123_label
-from apiserver.wire import json_response
+from apiserver.wire import respond
 
 RESOURCE = ResourceInfo("", "v1", "Namespace", "namespaces", False, ("ns",),
                         selectable_fields=("status.phase",))
@@ -64,8 +64,8 @@ class Finalize(Subresource):
                 (body.get("spec") or {}).get("finalizers") or []
             return updated
 
-        return json_response(await call.registry.update_with(RESOURCE, None, call.name,
-                                                             finalize))
+        finalized = await call.registry.update_with(RESOURCE, None, call.name, finalize)
+        return respond(call.request, finalized)
 
 
 async def create_system_namespaces(registry: Registry, config: ServerConfig) -> None:

@@ -69,7 +69,7 @@ class PriorityClass(TypedObject):
     """A named priority for pods; pods name it in `spec.priorityClassName`."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
-        "value": "pointer", "preemptionPolicy": "pointer"}
+        "value": "zero", "preemptionPolicy": "pointer"}
 
     api_version: ApiVersion = "scheduling.k8s.io/v1"
     kind: KindName = "PriorityClass"

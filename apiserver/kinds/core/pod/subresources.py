@@ -19,7 +19,7 @@ from apiserver.kind import Call, Subresource
 from apiserver.kinds.core.pod import eviction
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
 from apiserver.storage import DRY_RUN
-from apiserver.wire import check_kind, json_response
+from apiserver.wire import check_kind, respond
 
 _CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
             "code": 201}
@@ -68,7 +68,7 @@ class Binding(Subresource):
         check_kind("v1", "Binding", binding, check_version=False)
         await call.registry.update_raw(call.resource, call.namespace, call.name,
                                        lambda pod: bind(pod, binding))
-        return json_response(_CREATED, 201)
+        return respond(call.request, _CREATED, 201)
 
 
 class Eviction(Subresource):
@@ -86,7 +86,7 @@ class Eviction(Subresource):
         finally:
             if token is not None:
                 DRY_RUN.reset(token)
-        return json_response(eviction.success(), 201)
+        return respond(call.request, eviction.success(), 201)
 
 
 class Log(Subresource):

@@ -31,12 +31,16 @@ COMMANDS: dict[str, tuple[str, ...]] = {
                "--from-literal=password=s3cr\u00e9t"),
     "deployment": ("create", "deployment", "web", "--image=nginx:1.25", "--replicas=2",
                    "--port=80"),
+    "service": ("create", "service", "nodeport", "np", "--tcp=80:http", "--tcp=443:8443"),
+    "priorityclass": ("create", "priorityclass", "zero", "--value=0",
+                      "--preemption-policy=Never", "--description=none"),
 }
 
 _RESOURCES = {
     "v1": [("namespaces", "Namespace", False), ("configmaps", "ConfigMap", True),
-           ("secrets", "Secret", True)],
+           ("secrets", "Secret", True), ("services", "Service", True)],
     "apps/v1": [("deployments", "Deployment", True)],
+    "scheduling.k8s.io/v1": [("priorityclasses", "PriorityClass", False)],
 }
 
 
@@ -62,10 +66,12 @@ _DISCOVERY: dict[str, Any] = {
              "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
                                              "serverAddress": "127.0.0.1"}]},
     "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
-         "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}]},
+        {"name": group, "versions": [{"groupVersion": f"{group}/v1", "version": "v1"}],
+         "preferredVersion": {"groupVersion": f"{group}/v1", "version": "v1"}}
+        for group in ("apps", "scheduling.k8s.io")]},
     "/api/v1": _resource_list("v1"),
     "/apis/apps/v1": _resource_list("apps/v1"),
+    "/apis/scheduling.k8s.io/v1": _resource_list("scheduling.k8s.io/v1"),
     "/version": {"major": "1", "minor": "32", "gitVersion": "v1.32.0"},
 }
 

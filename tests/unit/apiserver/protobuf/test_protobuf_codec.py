@@ -19,10 +19,11 @@ from apimachinery.models import K8sModel
 from apimachinery.models.schema import field
 from apiserver import protobuf
 from apiserver.protobuf.codec import MAGIC, wrap
-from apiserver.protobuf.wireformat import len_field, varint, varint_field
-from apiserver.wire import check_acceptable, decode_object
+from apiserver.protobuf.wireformat import iter_fields, len_field, varint, varint_field
+from apiserver.wire import answer_media, check_acceptable, decode_object
 from tests.unit.apiserver import validation_objects as objects
 from tests.unit.apiserver.protobuf.recorder import COMMANDS, GOLDEN, capture
+from tests.unit.apiserver.protobuf.roundtrip import assert_round_trip
 
 PB = protobuf.MEDIA_TYPE
 
@@ -50,6 +51,19 @@ EXPECTED: dict[str, dict[str, Any]] = {
                                   "ports": [{"containerPort": 80}], "resources": {}}]}},
                  "strategy": {}},
         "status": {}},
+    "service": {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "np", "namespace": "default", "creationTimestamp": None,
+                     "labels": {"app": "np"}},
+        "spec": {"ports": [{"name": "80-http", "protocol": "TCP", "port": 80,
+                            "targetPort": "http"},
+                           {"name": "443-8443", "protocol": "TCP", "port": 443,
+                            "targetPort": 8443}],
+                 "selector": {"app": "np"}, "type": "NodePort"},
+        "status": {"loadBalancer": {}}},
+    "priorityclass": {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                      "metadata": {"name": "zero", "creationTimestamp": None},
+                      "value": 0, "description": "none", "preemptionPolicy": "Never"},
 }
 
 
@@ -120,12 +134,7 @@ def test_every_served_kind_has_a_round_trip() -> None:
 
 @pytest.mark.parametrize("plural", sorted(ROUND_TRIP))
 def test_round_trip_every_kind(plural: str) -> None:
-    obj = ROUND_TRIP[plural]()
-    assert protobuf.decode(protobuf.encode(obj)) == obj
-
-
-def _round_trip(obj: dict[str, Any]) -> dict[str, Any]:
-    return protobuf.decode(protobuf.encode(obj))
+    assert_round_trip(ROUND_TRIP[plural]())
 
 
 def _pod(**spec: Any) -> dict[str, Any]:
@@ -139,7 +148,7 @@ def test_time_zero_value_is_null_and_real_times_keep_seconds() -> None:
                         "deletionTimestamp": "2025-03-04T05:06:07Z"},
            "firstTimestamp": "1970-01-01T00:00:01Z", "lastTimestamp": "2038-01-19T03:14:08Z",
            "eventTime": "2025-03-04T05:06:07.123456Z"}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_empty_time_message_decodes_as_null() -> None:
@@ -155,14 +164,14 @@ def test_micro_time_keeps_microseconds() -> None:
            "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15, "leaseTransitions": 0,
                     "acquireTime": "2025-01-02T03:04:05.000001Z",
                     "renewTime": "2025-01-02T03:04:05.999999Z"}}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 @pytest.mark.parametrize("target", [8080, "http", 0, -1])
 def test_int_or_string(target: int | str) -> None:
     obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
            "spec": {"ports": [{"port": 80, "targetPort": target}]}}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_int_or_string_percent_in_a_rolling_update() -> None:
@@ -172,7 +181,7 @@ def test_int_or_string_percent_in_a_rolling_update() -> None:
                                  "spec": {"containers": [{"name": "c", "image": "i"}]}},
                     "strategy": {"type": "RollingUpdate",
                                  "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_quantities_and_resource_maps() -> None:
@@ -180,7 +189,7 @@ def test_quantities_and_resource_maps() -> None:
         "requests": {"cpu": "250m", "memory": "64Mi", "ephemeral-storage": "1G"},
         "limits": {"cpu": "2", "memory": "1.5Gi"}}}],
         volumes=[{"name": "scratch", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}}])
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_maps_labels_annotations_and_selectors() -> None:
@@ -188,7 +197,7 @@ def test_maps_labels_annotations_and_selectors() -> None:
            "metadata": {"name": "s", "labels": {"b": "2", "a": "1"},
                         "annotations": {"note": "", "x/y": "z"}},
            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_secret_bytes_are_base64_in_json_and_raw_on_the_wire() -> None:
@@ -198,14 +207,14 @@ def test_secret_bytes_are_base64_in_json_and_raw_on_the_wire() -> None:
            "stringData": {"plain": "text"}, "type": "Opaque", "immutable": False}
     body = protobuf.encode(obj)
     assert payload in body
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_config_map_binary_data_is_bytes() -> None:
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
            "binaryData": {"logo": base64.b64encode(b"\x89PNG\r\n").decode()}}
     assert b"\x89PNG\r\n" in protobuf.encode(obj)
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_managed_fields_carry_fields_v1_as_raw_json() -> None:
@@ -215,7 +224,7 @@ def test_managed_fields_carry_fields_v1_as_raw_json() -> None:
                "time": "2025-01-02T03:04:05Z", "fieldsType": "FieldsV1",
                "fieldsV1": {"f:data": {".": {}, "f:a": {}}}}]},
            "data": {"a": "1"}}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_volume_and_probe_embedded_structs() -> None:
@@ -230,7 +239,7 @@ def test_volume_and_probe_embedded_structs() -> None:
                  {"name": "c", "configMap": {"name": "cm", "items": [
                      {"key": "a", "path": "a.txt", "mode": 420}]}},
                  {"name": "h", "hostPath": {"path": "/tmp", "type": "Directory"}}])
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 def test_pointer_zeros_survive_value_zeros_do_not() -> None:
@@ -242,7 +251,7 @@ def test_pointer_zeros_survive_value_zeros_do_not() -> None:
                     "template": {"metadata": {"labels": {"a": "b"}},
                                  "spec": {"terminationGracePeriodSeconds": 0,
                                           "containers": [{"name": "c", "image": "i"}]}}}}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
     meta = len_field(1, b"n") + varint_field(7, 0) + len_field(2, b"")
     decoded = protobuf.decode(wrap("v1", "ConfigMap", len_field(1, meta)))
     assert decoded["metadata"] == {"name": "n"}
@@ -252,7 +261,7 @@ def test_negative_numbers_travel_as_ten_byte_varints() -> None:
     assert len(varint(-1)) == 10
     obj = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
            "metadata": {"name": "low"}, "value": -100}
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)
 
 
 # -- DeleteOptions --------------------------------------------------------------------
@@ -359,14 +368,24 @@ def _request(accept: str | None) -> Request:
 @pytest.mark.parametrize("accept", [
     None, "", "application/json", f"{PB},application/json", f"{PB}, */*",
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"])
-def test_json_is_acceptable(accept: str | None) -> None:
+def test_json_is_the_answer_when_json_is_acceptable(accept: str | None) -> None:
+    assert answer_media(_request(accept)) == "application/json"
     check_acceptable(_request(accept))
 
 
-@pytest.mark.parametrize("accept", [PB, f"{PB};stream=watch", f"{PB}, {PB};as=Table"])
-def test_protobuf_alone_is_406(accept: str) -> None:
-    with pytest.raises(errors.NotAcceptable):
+@pytest.mark.parametrize("accept", [PB, f"{PB};stream=watch", f"{PB};as=Table;g=meta.k8s.io, {PB}",
+                                    f"{PB}; q=0.9"])
+def test_protobuf_is_the_answer_when_nothing_else_is_accepted(accept: str) -> None:
+    assert answer_media(_request(accept)) == PB
+    with pytest.raises(errors.NotAcceptable):  # discovery documents are JSON only
         check_acceptable(_request(accept))
+
+
+@pytest.mark.parametrize("accept", [f"{PB};as=Table;v=v1;g=meta.k8s.io",
+                                    f"{PB};as=PartialObjectMetadata;v=v1;g=meta.k8s.io"])
+def test_tables_in_protobuf_alone_are_406(accept: str) -> None:
+    with pytest.raises(errors.NotAcceptable, match="Table"):
+        answer_media(_request(accept))
 
 
 # -- robustness -----------------------------------------------------------------------
@@ -416,25 +435,71 @@ def test_random_messages_of_every_kind_decode_or_fail_cleanly() -> None:
 
 # -- the models' protobuf_hints -------------------------------------------------------
 
+def _flat(message: protobuf.schema.Message) -> dict[str, protobuf.schema.Field]:
+    """A message's fields by name, those of Go's embedded structs included."""
+    out: dict[str, protobuf.schema.Field] = {}
+    for described in message.fields.values():
+        kind = described.type
+        if isinstance(kind, protobuf.schema.Message) and kind.inline:
+            out.update(_flat(kind))
+        else:
+            out[described.name] = described
+    return out
+
+
 def test_protobuf_hints_name_real_fields_of_the_right_type() -> None:
+    from apimachinery.models.schema import fields, iter_models
+    from apiserver.kinds import registry
+    from apiserver.protobuf.schema import Map, Message, hints, message
+
+    structs = ("time", "microtime", "intorstr", "quantity", "loose")
+    expected = {"pointer": ("string", "int", "bool"), "zero": ("string", "int", "bool"),
+                "microtime": ("microtime",)}
+    hinted = 0
+    for model in iter_models(*(k.model for k in registry())):
+        described = _flat(message(model))
+        for name, declared in hints(model).items():
+            where = f"{model.__name__}.{name}"
+            assert name in fields(model), where
+            field = described[name]
+            for hint in declared:
+                hinted += 1
+                if hint == "bytes":
+                    assert field.type == Map("bytes"), where
+                elif hint == "value":
+                    assert isinstance(field.type, Message) or field.type in structs, where
+                    assert not field.repeated and not field.pointer, where
+                else:
+                    assert field.type in expected[hint], f"{where}: {field.type}"
+    assert hinted >= 80
+
+
+def test_unserved_fields_take_numbers_the_model_leaves_free() -> None:
     from apimachinery.models.schema import fields, iter_models
     from apiserver.kinds import registry
     from apiserver.protobuf.schema import message
 
-    hinted = 0
+    seen = 0
     for model in iter_models(*(k.model for k in registry())):
-        hints = getattr(model, "protobuf_hints", {})
-        described = {f.name: f for f in message(model).fields.values()}
-        for name, hint in hints.items():
-            hinted += 1
-            assert name in fields(model), f"{model.__name__}.{name}"
-            kind = described[name].type
-            expected = {"pointer": ("string", "int", "bool"), "microtime": ("microtime",)}
-            if hint == "bytes":
-                assert kind == protobuf.schema.Map("bytes"), f"{model.__name__}.{name}"
-            else:
-                assert kind in expected[hint], f"{model.__name__}.{name}: {kind}"
-    assert hinted >= 30
+        declared = getattr(model, "protobuf_unserved", {})
+        numbers = {m.protobuf for m in fields(model).values() if m.embedded is None}
+        for name, (number, _) in declared.items():
+            seen += 1
+            assert name not in fields(model) and number not in numbers, model.__name__
+            assert message(model).fields[number].unserved
+    assert seen >= 6
+
+
+def test_unserved_fields_are_written_as_zeros_and_skipped_when_read() -> None:
+    """ObjectMeta.selfLink (4) and PodSpec.serviceAccount (9): Go writes "" for both."""
+    raw = protobuf.codec.unwrap(protobuf.encode(_pod()))[2]
+    meta = dict((n, v) for n, _, v in iter_fields(dict(
+        (n, v) for n, _, v in iter_fields(raw))[1]))
+    assert meta[4] == b""
+    spec = dict((n, v) for n, _, v in iter_fields(dict((n, v) for n, _, v in iter_fields(raw))[2]))
+    assert spec[9] == b""
+    sent = wrap("v1", "Pod", len_field(1, len_field(1, b"p") + len_field(4, b"/api/v1/p")))
+    assert protobuf.decode(sent)["metadata"] == {"name": "p"}
 
 
 def test_kubectl_create_priorityclass_value_zero_survives() -> None:
@@ -446,4 +511,4 @@ def test_kubectl_create_priorityclass_value_zero_survives() -> None:
 
 def test_empty_strings_inside_lists_are_kept() -> None:
     obj = _pod(containers=[{"name": "c", "image": "busybox", "args": ["", "x", ""]}])
-    assert _round_trip(obj) == obj
+    assert_round_trip(obj)

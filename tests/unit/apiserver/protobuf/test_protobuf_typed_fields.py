@@ -4,7 +4,9 @@ topology spread, claim templates, node facts and the small status structs.
 Each body is built by hand with the field numbers of k8s.io/api v1.32's `protobuf:"..."`
 tags, as client-go writes them (fields in number order, value scalars even when zero),
 and must decode to what the same object is as JSON; each JSON object must survive an
-encode and decode; and each decoded object must pass the kinds' type checks.
+encode and decode (`roundtrip.assert_round_trip`: Go's value zeros may be added,
+pointers never, and the decoded object re-encodes to the same bytes); and each decoded
+object must pass the kinds' type checks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from apiserver import protobuf
 from apiserver.protobuf.codec import wrap
 from apiserver.protobuf.wireformat import len_field, varint_field
 from apiserver.wire import decode_object
+from tests.unit.apiserver.protobuf.roundtrip import assert_round_trip, covers
 
 
 def m(number: int, *parts: bytes) -> bytes:
@@ -219,8 +222,39 @@ def test_go_bodies_carrying_the_typed_fields_decode_as_json(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_the_typed_fields_round_trip(name: str) -> None:
-    expected = CASES[name][3]
-    assert protobuf.decode(protobuf.encode(expected)) == expected
+    """What the JSON said comes back, Go's value zeros aside; no pointer field is gained
+    (`runAsUser: 0` where the JSON had none); the decoded object re-encodes to the same
+    bytes."""
+    assert_round_trip(CASES[name][3])
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_typed_fields_reencode_to_what_go_decoded(name: str) -> None:
+    """Decoding the Go body and encoding it again is stable: a second pass gives the same
+    bytes (the hand-built bodies leave out the value zeros Go writes, so the first
+    encoding may be longer)."""
+    api_version, kind, raw, _ = CASES[name]
+    once = protobuf.encode(protobuf.decode(wrap(api_version, kind, raw)))
+    assert protobuf.encode(protobuf.decode(once)) == once
+
+
+def test_empty_security_contexts_gain_no_pointer_zeros() -> None:
+    """An empty securityContext, a toleration without tolerationSeconds, a claim template
+    without storageClassName: pointers Go leaves nil stay absent through protobuf."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"securityContext": {}, "tolerations": [{"key": "k", "operator": "Exists"}],
+                    "containers": [{"name": "c", "image": "i", "securityContext": {},
+                                    "livenessProbe": {"grpc": {"port": 9000}}}]}}
+    decoded = assert_round_trip(pod)
+    assert decoded["spec"]["securityContext"] == {}
+    assert decoded["spec"]["containers"][0]["securityContext"] == {}
+    assert "tolerationSeconds" not in decoded["spec"]["tolerations"][0]
+    assert "service" not in decoded["spec"]["containers"][0]["livenessProbe"]["grpc"]
+    claim = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+             "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                                "spec": {"accessModes": ["ReadWriteOnce"]}}]}}
+    spec = assert_round_trip(claim)["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert not {"storageClassName", "volumeMode", "volumeAttributesClassName"} & set(spec)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -248,4 +282,36 @@ def test_claim_template_type_meta_is_json_only() -> None:
                                               "kind": "PersistentVolumeClaim",
                                               "metadata": {"name": "data"}}]}}
     decoded = protobuf.decode(protobuf.encode(obj))
-    assert decoded["spec"]["volumeClaimTemplates"] == [{"metadata": {"name": "data"}}]
+    (template,) = decoded["spec"]["volumeClaimTemplates"]
+    assert "apiVersion" not in template and "kind" not in template
+    assert covers(template, {"metadata": {"name": "data"}}) == []
+
+
+def test_value_structs_of_the_typed_fields_are_written_when_absent() -> None:
+    """Go holds a condition's lastTransitionTime, a Node's nodeInfo and a claim
+    template's spec.resources by value and writes them even when empty (an empty
+    message, holding the zeros of its own value fields); a pointer struct such as a
+    security context stays absent."""
+    from apiserver.protobuf.codec import unwrap
+    from apiserver.protobuf.wireformat import iter_fields
+
+    def sub(buf: bytes, *path: int) -> dict[int, Any]:
+        for number in path:
+            buf = dict((n, v) for n, _, v in iter_fields(buf))[number]
+        return dict((n, v) for n, _, v in iter_fields(buf))
+
+    namespace = protobuf.encode({"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": "n"}, "status": {"conditions": [
+                                     {"type": "T", "status": "True"}]}})
+    assert sub(unwrap(namespace)[2], 3, 2)[4] == b""  # status.conditions[0].lastTransitionTime
+    node = protobuf.encode({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}})
+    status = sub(unwrap(node)[2], 3)
+    assert status[6] == m(1, v(1, 0))  # daemonEndpoints {kubeletEndpoint {Port: 0}}
+    assert status[7] == b"".join(s(n, "") for n in range(1, 11))  # nodeInfo's ten strings
+    claim = protobuf.encode({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                             "metadata": {"name": "db"}, "spec": {"volumeClaimTemplates": [
+                                 {"metadata": {"name": "data"}}]}})
+    assert sub(unwrap(claim)[2], 2, 4, 2)[2] == b""  # the template's spec.resources
+    pod = protobuf.encode({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                           "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    assert 14 not in sub(unwrap(pod)[2], 2) and 15 not in sub(unwrap(pod)[2], 2, 2)
