@@ -42,7 +42,7 @@ def marked_rows() -> dict[str, list[str]]:
 
 
 def test_the_table_has_rows() -> None:
-    assert len(table_rows()) >= 2
+    assert len(table_rows()) >= 150  # a table cut by accident fails here
 
 
 def test_every_working_row_is_proven_by_a_test() -> None:
