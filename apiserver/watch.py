@@ -28,6 +28,7 @@ from apimachinery.resources import ResourceInfo
 
 from . import metrics
 from .etcdcodec import RawEvent
+from .params import parse_bool, parse_int64, parse_non_negative
 from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, Storage
@@ -55,7 +56,7 @@ class WatchService:
                                   query.get("fieldSelector"))
         matches = _scoped(info, keep)
         timeout = _timeout(query.get("timeoutSeconds"))
-        bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
+        bookmarks = parse_bool(query.get("allowWatchBookmarks"))
         rv = query.get("resourceVersion") or ""
         initial: list[Object] = []
         if rv in ("", "0"):
@@ -181,22 +182,15 @@ def _scoped(info: RequestInfo, keep: Any) -> Any:
 
 
 def _timeout(value: str | None) -> float:
+    """`timeoutSeconds`, an int64 as in Kubernetes (`1e99` or `1.5` is a 400); without one,
+    a random 30-60 minutes as Kubernetes' minRequestTimeout gives."""
     if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            raise errors.BadRequest(f"timeoutSeconds: invalid value {value!r}") from None
+        return float(max(0, parse_int64(value, "timeoutSeconds")))
     return float(random.randint(*DEFAULT_TIMEOUT))
 
 
 def _parse_rv(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise errors.BadRequest(f"resourceVersion: invalid value {value!r}") from None
-    if number < 0:
-        raise errors.BadRequest(f"resourceVersion: invalid value {number}")
-    return number
+    return parse_non_negative(value, "resourceVersion")
 
 
 __all__ = ["RawEvent", "WatchService"]
