@@ -16,6 +16,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 
 from . import protobuf
+from .bodies import check_depth, load_yaml
 
 JSON = "application/json"
 
@@ -47,16 +48,21 @@ def check_acceptable(request: Request) -> None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past `limit` bytes (etcd's request size limit)."""
+    """The request body, refused with 413 past `limit` bytes (etcd's request size limit),
+    without holding more than `limit` bytes of a body that declares no Content-Length."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.RequestEntityTooLarge(
             f"request body of {declared} bytes is larger than the limit of {limit} bytes")
-    body = await request.body()
-    if len(body) > limit:
-        raise errors.RequestEntityTooLarge(
-            f"request body of {len(body)} bytes is larger than the limit of {limit} bytes")
-    return body
+    chunks, size = [], 0
+    async for chunk in request.stream():  # a chunked body declares no length: count as it comes
+        size += len(chunk)
+        if size > limit:
+            raise errors.RequestEntityTooLarge(
+                f"request body of more than {limit} bytes is larger than the limit of "
+                f"{limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def decode_object(body: bytes, content_type: str) -> Object:
@@ -65,12 +71,12 @@ def decode_object(body: bytes, content_type: str) -> Object:
     media = content_type.split(";")[0].strip().lower() or JSON
     if media == protobuf.MEDIA_TYPE:
         try:
-            return protobuf.decode(body)
+            obj: Any = protobuf.decode(body)
         except protobuf.Unsupported as exc:
             raise errors.UnsupportedMediaType(str(exc)) from None
         except protobuf.DecodeError as exc:
             raise errors.BadRequest(f"invalid protobuf in request body: {exc}") from None
-    if media in ("application/yaml", "application/x-yaml", "text/yaml"):
+    elif media in ("application/yaml", "application/x-yaml", "text/yaml"):
         obj = _load_yaml(body)
     elif media in (JSON, "*/*", "text/plain"):
         try:
@@ -85,25 +91,18 @@ def decode_object(body: bytes, content_type: str) -> Object:
     if not isinstance(obj, dict):
         raise errors.BadRequest("the request body must be a JSON or YAML object, got "
                                 f"{type(obj).__name__ if obj is not None else 'nothing'}")
+    check_depth(obj)
     return obj
 
 
 def _load_yaml(body: bytes) -> Any:
-    """YAML as the JSON it stands for, as Kubernetes converts YAML to JSON before decoding.
-
-    YAML can say what JSON cannot: a lone surrogate (`"\\ud800"`), bytes
-    (`!!binary`), a set, a date, a key that is a number. Each went on into the
-    apiserver as a Python object no JSON encoder takes (a 500 when the answer
-    was written). A round trip through JSON turns dates and number keys into
-    strings, as Kubernetes' YAML-to-JSON does, and refuses the rest with a 400.
-    """
+    """YAML as the JSON it stands for (Kubernetes converts YAML to JSON before decoding),
+    bounded in depth and alias expansion (`apiserver.bodies`)."""
     try:
-        loaded = yaml.safe_load(body.decode("utf-8", errors="replace"))
+        return load_yaml(body.decode("utf-8", errors="replace"))
     except yaml.YAMLError as exc:
         raise errors.BadRequest(f"invalid YAML in request body: {exc}") from None
-    try:
-        return orjson.loads(orjson.dumps(loaded, option=orjson.OPT_NON_STR_KEYS))
-    except orjson.JSONEncodeError as exc:
+    except ValueError as exc:
         raise errors.BadRequest(
             f"invalid YAML in request body: it has no JSON equivalent: {exc}") from None
 
