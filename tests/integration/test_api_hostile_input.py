@@ -1,0 +1,139 @@
+"""Hostile requests get a v1 Status with a 4xx, promptly: each case names the input, and
+those marked "was a 500" (or "took 22 s") are what the API fuzzer and its probes found."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from cli.cluster.processes import Apiserver
+
+NS = "default"
+CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
+PODS = f"/api/v1/namespaces/{NS}/pods"
+JSON = {"Content-Type": "application/json"}
+YAML = {"Content-Type": "application/yaml"}
+MERGE = {"Content-Type": "application/merge-patch+json"}
+DEEP_JSON = b'{"a":' * 500 + b"1" + b"}" * 500
+BOMB = b"metadata: {name: bomb}\nz:\n  a: &a [x,x,x,x,x,x,x,x,x]\n" + b"".join(
+    b"  %c: &%c [%s]\n" % (c, c, b",".join([b"*" + bytes([c - 1])] * 9)) for c in b"bcdefgh")
+
+CASES = [
+    # (what, method, path, body, headers, expected code, text expected in the message)
+    ("limit past int64 (was a 500)", "GET", f"{CONFIGMAPS}?limit=99999999999999999999999",
+     b"", {}, 400, "limit: invalid value"),
+    ("limit=-1", "GET", f"{CONFIGMAPS}?limit=-1", b"", {}, 400, "must be >= 0"),
+    ("limit=1_000", "GET", f"{CONFIGMAPS}?limit=1_000", b"", {}, 400, "must be an integer"),
+    ("resourceVersion=abc", "GET", f"{CONFIGMAPS}?resourceVersion=abc", b"", {}, 400,
+     "resourceVersion: invalid value"),
+    ("resourceVersion past int64 (was a 500)", "GET",
+     f"{CONFIGMAPS}?resourceVersion=99999999999999999999&resourceVersionMatch=Exact", b"", {},
+     400, "out of the range of a 64-bit integer"),
+    ("timeoutSeconds=1e99 on a list", "GET", f"{CONFIGMAPS}?timeoutSeconds=1e99", b"", {}, 400,
+     "timeoutSeconds: invalid value"),
+    ("timeoutSeconds=1e99 on a watch", "GET", f"{CONFIGMAPS}?watch=1&timeoutSeconds=1e99", b"",
+     {}, 400, "timeoutSeconds: invalid value"),
+    ("gracePeriodSeconds=1e99", "DELETE", f"{CONFIGMAPS}/x?gracePeriodSeconds=1e99", b"", {},
+     400, "gracePeriodSeconds: invalid value"),
+    ("gracePeriodSeconds a string in the body", "DELETE", f"{CONFIGMAPS}/x",
+     b'{"gracePeriodSeconds": "5"}', JSON, 400, "must be a 64-bit integer"),
+    ("dryRun=bogus", "POST", f"{CONFIGMAPS}?dryRun=bogus", b'{"metadata":{"name":"d"}}', JSON,
+     400, "dryRun"),
+    ("propagationPolicy=bogus", "DELETE", f"{CONFIGMAPS}/x?propagationPolicy=bogus", b"", {},
+     400, "propagationPolicy"),
+    ("huge body, declared", "POST", CONFIGMAPS, b"x" * 20_000_000, JSON, 413, "larger than"),
+    ("JSON nested 500 deep (was a 500 in a patch)", "PATCH", f"{CONFIGMAPS}/x",
+     b'{"z":' + DEEP_JSON + b"}", MERGE, 400, "nested more than 100 levels"),
+    ("JSON nested 500 deep in a create", "POST", CONFIGMAPS,
+     b'{"metadata":{"name":"deep"},"z":' + DEEP_JSON + b"}", JSON, 400, "nested more than"),
+    ("JSON nested 100,000 deep", "POST", CONFIGMAPS, b"[" * 100_000 + b"]" * 100_000, JSON, 400,
+     "invalid JSON"),
+    ("YAML nested 5,000 deep (was a 500)", "POST", CONFIGMAPS, b"[" * 5000 + b"]" * 5000, YAML,
+     400, "nesting depth"),
+    ("YAML billion laughs (took 22 s)", "POST", CONFIGMAPS, BOMB, YAML, 400,
+     "aliases expand to more nodes"),
+    ("YAML billion laughs as apply", "PATCH", f"{CONFIGMAPS}/x?fieldManager=m", BOMB,
+     {"Content-Type": "application/apply-patch+yaml"}, 400, "aliases expand"),
+    ("YAML binary value", "POST", CONFIGMAPS, b"metadata: {name: b}\ndata: {a: !!binary aGk=}\n",
+     YAML, 400, "no JSON equivalent"),
+    ("invalid UTF-8 in JSON", "POST", CONFIGMAPS, b'{"metadata":{"name":"\xff\xfe"}}', JSON,
+     400, "invalid JSON"),
+    ("lone surrogate in JSON", "POST", CONFIGMAPS, b'{"metadata":{"name":"\\ud800"}}', JSON, 400,
+     "invalid JSON"),
+    ("lone surrogate in YAML (was a 500)", "POST", CONFIGMAPS,
+     b'metadata: {name: "\\ud800"}\n', YAML, 400, "invalid YAML"),
+    ("XML", "POST", CONFIGMAPS, b"<ConfigMap/>", {"Content-Type": "application/xml"}, 415,
+     "unknown format"),
+    ("multipart", "POST", CONFIGMAPS, b"--x--", {"Content-Type": "multipart/form-data"}, 415,
+     "unknown format"),
+    ("a patch as text/plain", "PATCH", f"{CONFIGMAPS}/x", b"{}", {"Content-Type": "text/plain"},
+     415, "unknown format"),
+    ("a patch with no content type", "PATCH", f"{CONFIGMAPS}/x", b"{}", {}, 415,
+     "no Content-Type"),
+    ("JSON patch that is no list", "PATCH", f"{CONFIGMAPS}/x", b'{"op":"add"}',
+     {"Content-Type": "application/json-patch+json"}, 400, ""),
+    ("NaN", "POST", CONFIGMAPS, b'{"metadata":{"name":"n"},"data":{"a":NaN}}', JSON, 400,
+     "invalid JSON"),
+]
+
+
+@pytest.fixture(scope="module")
+def configmap_x(apiserver: Apiserver) -> Iterator[None]:
+    """The ConfigMap the PATCH and DELETE cases aim at (so they pass the lookup)."""
+    with apiserver.http() as http:
+        http.post(CONFIGMAPS, json={"metadata": {"name": "x"}})
+        yield
+        http.delete(f"{CONFIGMAPS}/x")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input_gets_a_status(apiserver: Apiserver, configmap_x: None,
+                                     case: tuple) -> None:
+    _, method, path, body, headers, code, text = case
+    started = time.monotonic()
+    with apiserver.http() as http:
+        resp = http.request(method, path, content=body, headers=headers)
+    assert resp.status_code == code, resp.text
+    status = resp.json()
+    assert (status["kind"], status["apiVersion"], status["code"]) == ("Status", "v1", code)
+    assert text in status["message"], status["message"]
+    assert time.monotonic() - started < 5, "answered, but not promptly"
+
+
+def test_a_huge_chunked_body_is_refused_as_it_streams(apiserver: Apiserver) -> None:
+    """No Content-Length to refuse by: the body is counted as it comes, never held whole."""
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 1_000_000
+
+    with apiserver.http() as http:
+        resp = http.post(CONFIGMAPS, content=chunks(), headers=JSON)
+    assert resp.status_code == 413, resp.text
+    assert "larger than the limit" in resp.json()["message"]
+
+
+def test_a_field_name_past_latin1_comes_back_in_the_warning(apiserver: Apiserver) -> None:
+    """An unknown field named with characters past Latin-1 or control characters made the
+    Warning header unwritable (a 500); it is UTF-8 now, a control character a space."""
+    with apiserver.http() as http:
+        resp = http.post(CONFIGMAPS, json={"metadata": {"name": "warned"},
+                                           "\U000326c3\n": "x"})
+        http.delete(f"{CONFIGMAPS}/warned")
+    assert resp.status_code == 201, resp.text
+    assert resp.headers.get_list("warning") == ['299 - "unknown field \\"\U000326c3 \\""']
+
+
+def test_watch_maybe_is_a_watch(apiserver: Apiserver) -> None:
+    """Kubernetes reads any value but `false` or `0` as true: `?watch=maybe` watches (here
+    for one second, with the object already there as its first event)."""
+    with apiserver.http() as http:
+        http.post(CONFIGMAPS, json={"metadata": {"name": "watched"}})
+        try:
+            resp = http.get(f"{CONFIGMAPS}?watch=maybe&timeoutSeconds=1"
+                            "&fieldSelector=metadata.name%3Dwatched")
+        finally:
+            http.delete(f"{CONFIGMAPS}/watched")
+    assert resp.status_code == 200
+    assert resp.json()["type"] == "ADDED"
