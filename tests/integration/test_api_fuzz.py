@@ -43,13 +43,14 @@ from apiserver.params import parse_bool
 from cli.cluster.processes import Apiserver, own_control_plane
 from tests.integration.sample_objects import every_kind
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))  # per operation; `make fuzz` sets more
 SEED = int(os.environ.get("FUZZ_SEED", "14"))
 REQUEST_TIMEOUT = float(os.environ.get("FUZZ_REQUEST_TIMEOUT", "10"))
 RSS_GROWTH_MB = float(os.environ.get("FUZZ_RSS_GROWTH_MB", "64"))
 SEED_NAME = "fuzz"
 
-pytestmark = pytest.mark.timeout(float(os.environ.get("FUZZ_TIMEOUT", "3600")))
+# About 0.1 s a case here; the bound leaves room for a slower machine, not for a hang.
+pytestmark = pytest.mark.timeout(float(os.environ.get("FUZZ_TIMEOUT", 120 + 20 * EXAMPLES)))
 
 
 @pytest.fixture(scope="module")
