@@ -59,6 +59,11 @@ class DeleteOptions:
     def from_body(cls, body: Object | None, query: dict[str, str]) -> DeleteOptions:
         body = body or {}
         pre = body.get("preconditions") or {}
+        if not isinstance(pre, dict) or not all(
+                isinstance(pre.get(k), str | None) for k in ("uid", "resourceVersion")):
+            # was an AttributeError (a 500) for `"preconditions": "abc"`
+            raise errors.BadRequest(f"preconditions: invalid value {pre!r}: must be an object "
+                                    "of uid and resourceVersion strings")
         policy = body.get("propagationPolicy") or query.get("propagationPolicy")
         if body.get("orphanDependents") is True:
             policy = policy or "Orphan"

@@ -74,6 +74,10 @@ CASES = [
      "no Content-Type"),
     ("JSON patch that is no list", "PATCH", f"{CONFIGMAPS}/x", b'{"op":"add"}',
      {"Content-Type": "application/json-patch+json"}, 400, ""),
+    ("DELETE with preconditions a string (was a 500)", "DELETE", f"{CONFIGMAPS}/x",
+     b'{"preconditions": "abc"}', JSON, 400, "preconditions: invalid value"),
+    ("finalize with spec a list (was a 500)", "PUT", f"/api/v1/namespaces/{NS}/finalize",
+     b'{"spec": [1]}', JSON, 400, "spec: expected an object"),
     ("NaN", "POST", CONFIGMAPS, b'{"metadata":{"name":"n"},"data":{"a":NaN}}', JSON, 400,
      "invalid JSON"),
 ]

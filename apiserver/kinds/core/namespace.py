@@ -56,12 +56,14 @@ class Finalize(Subresource):
     name, verbs = "finalize", ("update",)
 
     async def update(self, call: Call) -> Response:
-        body = await call.object()
+        spec = (await call.object()).get("spec") or {}
+        if not isinstance(spec, dict):  # was an AttributeError (a 500) for `"spec": [1]`
+            raise errors.BadRequest('Namespace in version "v1" cannot be handled as a '
+                                    f"Namespace: spec: expected an object, got {spec!r}")
 
         def finalize(namespace: Object) -> Object:
             updated = deep_copy(namespace)
-            updated.setdefault("spec", {})["finalizers"] = \
-                (body.get("spec") or {}).get("finalizers") or []
+            updated.setdefault("spec", {})["finalizers"] = spec.get("finalizers") or []
             return updated
 
         return json_response(await call.registry.update_with(RESOURCE, None, call.name,

@@ -72,3 +72,10 @@ def test_a_grace_period_past_year_9999_ends_at_the_last_timestamp() -> None:
     """A bound pod deleted with gracePeriodSeconds=2**62 overflowed the timedelta: a 500."""
     assert _deletion_time(2**62) == "9999-12-31T23:59:59Z"
     assert _deletion_time(0).startswith("20")
+
+
+@pytest.mark.parametrize("preconditions", ["abc", [1], {"uid": [1]}, {"resourceVersion": 5}])
+def test_preconditions_that_are_no_object_of_strings_are_a_400(preconditions: object) -> None:
+    """`"preconditions": "abc"` was an AttributeError: a 500."""
+    with pytest.raises(errors.BadRequest, match="preconditions: invalid value"):
+        DeleteOptions.from_body({"preconditions": preconditions}, {})
