@@ -23,15 +23,18 @@ import yaml
 from apimachinery import errors
 
 MAX_DEPTH = 100
+INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
 
 
 def too_deep(what: str) -> errors.BadRequest:
     return errors.BadRequest(f"{what} is nested more than {MAX_DEPTH} levels deep")
 
 
-def check_depth(value: Any, what: str = "the request body") -> None:
-    """Refuse `value` with a 400 when its dicts and lists nest past MAX_DEPTH (iteratively,
-    so the check itself has no recursion to exhaust)."""
+def check_bounds(value: Any, what: str = "the request body") -> None:
+    """Refuse `value` with a 400 when its dicts and lists nest past MAX_DEPTH, or an integer
+    in it is past 64 bits (what orjson can write; Python's json and YAML read any size, and
+    a patch's `"replicas": 2**70` was stored before failing to encode: a 500). Iterative,
+    so the check itself has no recursion to exhaust."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -41,6 +44,26 @@ def check_depth(value: Any, what: str = "the request body") -> None:
                 if depth >= MAX_DEPTH:
                     raise too_deep(what)
                 stack.append((child, depth + 1))
+            elif isinstance(child, int) and not INT64_MIN <= child <= UINT64_MAX:
+                raise errors.BadRequest(f"{what} has an integer past 64 bits: {child}")
+
+
+def require_object(value: Any, path: str, what: str = "the request body") -> dict[str, Any]:
+    """`value` if it is an object (or absent: {}), else a 400, as Kubernetes' decoding into a
+    typed struct refuses `"metadata": [1]`; code reading `.get` from it was an AttributeError
+    (a 500) in the Scale, Binding and Eviction subresources and after a patch."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.BadRequest(
+            f"{what} is not valid: {path}: expected an object, got {json_type(value)}")
+    return value
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, for messages."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
 
 
 # libyaml's parser when PyYAML has it: it refuses nesting past 1,000 levels in a millisecond,

@@ -25,8 +25,9 @@ import jsonpointer
 import yaml
 
 from apimachinery import errors
+from apimachinery.errors import FieldError
 from apimachinery.meta import Object, deep_copy
-from apiserver.bodies import check_depth, load_yaml, too_deep
+from apiserver.bodies import check_bounds, json_type, load_yaml, too_deep
 from apiserver.strategicpatch import apply_strategic_merge_patch, json_type_name
 
 __all__ = [
@@ -149,8 +150,22 @@ def apply_patch(content_type: str, target: Object, body: bytes, kind: str) -> Ob
         )
     patch = _parse_yaml(body) if media_type == APPLY_PATCH else _parse_json(body)
     result = _apply(media_type, target, patch, kind)
-    check_depth(result, "the patched object")  # a JSON patch can nest a value under a path
+    check_bounds(result, "the patched object")  # a JSON patch can nest a value under a path
+    _check_shape(result, target, kind)
     return result
+
+
+def _check_shape(result: Any, target: Object, kind: str) -> None:
+    """The patched object must still be an object with object metadata: Kubernetes decodes
+    it into the kind's type and answers 422 on `patch` when that fails. (`"metadata": [1]`
+    was a TypeError further on: a 500.)"""
+    metadata = result.get("metadata") if isinstance(result, dict) else None
+    if isinstance(result, dict) and isinstance(metadata, dict | None):
+        return
+    what = f"metadata: expected an object, got {json_type(metadata)}" \
+        if isinstance(result, dict) else f"expected an object, got {json_type(result)}"
+    name = (target.get("metadata") or {}).get("name", "")
+    raise errors.Invalid(kind, str(name), [FieldError("patch", f"Invalid value: {what}")])
 
 
 def _apply(media_type: str, target: Object, patch: Any, kind: str) -> Object:
@@ -191,7 +206,7 @@ def _parse_json(body: bytes) -> Any:
         ) from exc
     except ValueError as exc:
         raise errors.BadRequest(f"patch body is invalid JSON: {exc}") from exc
-    check_depth(patch, "the patch body")
+    check_bounds(patch, "the patch body")
     return patch
 
 

@@ -16,7 +16,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 
 from . import protobuf
-from .bodies import check_depth, load_yaml
+from .bodies import check_bounds, load_yaml, require_object
 
 JSON = "application/json"
 
@@ -91,7 +91,8 @@ def decode_object(body: bytes, content_type: str) -> Object:
     if not isinstance(obj, dict):
         raise errors.BadRequest("the request body must be a JSON or YAML object, got "
                                 f"{type(obj).__name__ if obj is not None else 'nothing'}")
-    check_depth(obj)
+    check_bounds(obj)
+    require_object(obj.get("metadata"), "metadata")
     return obj
 
 

@@ -3,6 +3,7 @@ those marked "was a 500" (or "took 22 s") are what the API fuzzer and its probes
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -141,3 +142,74 @@ def test_watch_maybe_is_a_watch(apiserver: Apiserver) -> None:
             http.delete(f"{CONFIGMAPS}/watched")
     assert resp.status_code == 200
     assert resp.json()["type"] == "ADDED"
+
+
+WRONG_SHAPES = [
+    # (what, method, path under the namespace, body, content type, code, text in the message)
+    ("Scale with metadata a list", "PUT", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     {"metadata": [1], "spec": {"replicas": 1}}, "application/json", 400,
+     "metadata: expected an object, got array"),
+    ("Scale with spec a string", "PUT", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     {"metadata": {"name": "d"}, "spec": "x"}, "application/json", 400,
+     "spec: expected an object, got string"),
+    ("Scale patched to spec a list", "PATCH",
+     "apis/apps/v1/namespaces/{ns}/deployments/d/scale", {"spec": [1]},
+     "application/merge-patch+json", 400, "spec: expected an object"),
+    ("Scale replicas past 64 bits", "PATCH", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     b'{"spec": {"replicas": 1180591620717411303424}}', "application/merge-patch+json", 400,
+     "integer past 64 bits"),
+    ("Scale replicas past 32 bits", "PUT", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     {"metadata": {"name": "d"}, "spec": {"replicas": 2**40}}, "application/json", 422,
+     "must be a 32-bit integer"),
+    ("Binding with target a string", "POST", "api/v1/namespaces/{ns}/pods/p/binding",
+     {"metadata": {"name": "p"}, "target": "x"}, "application/json", 400,
+     "target: expected an object"),
+    ("Binding with annotations a list", "POST", "api/v1/namespaces/{ns}/pods/p/binding",
+     {"metadata": {"name": "p", "annotations": [1]}, "target": {"name": "n"}},
+     "application/json", 400, "metadata.annotations: expected an object"),
+    ("Eviction with metadata a string", "POST", "api/v1/namespaces/{ns}/pods/p/eviction",
+     {"metadata": "p"}, "application/json", 400, "metadata: expected an object"),
+    ("merge patch making metadata a list", "PATCH", "api/v1/namespaces/{ns}/pods/p",
+     {"metadata": [1]}, "application/merge-patch+json", 422, "patch: Invalid value: metadata"),
+    ("JSON patch replacing metadata with a list", "PATCH", "api/v1/namespaces/{ns}/pods/p",
+     [{"op": "replace", "path": "/metadata", "value": [1]}], "application/json-patch+json",
+     422, "patch: Invalid value: metadata"),
+    ("strategic merge patch making metadata a string", "PATCH",
+     "apis/apps/v1/namespaces/{ns}/deployments/d", {"metadata": "x"},
+     "application/strategic-merge-patch+json", 422, "patch: Invalid value: metadata"),
+]
+
+
+@pytest.fixture(scope="module")
+def workloads(apiserver: Apiserver) -> Iterator[str]:
+    """A namespace with a Deployment `d` and an unscheduled Pod `p` for the subresources."""
+    ns = "hostile-shapes"
+    with apiserver.http() as http:
+        http.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+        http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json={
+            "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}},
+                     "template": {"metadata": {"labels": {"a": "b"}},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
+        ).raise_for_status()
+        http.post(f"/api/v1/namespaces/{ns}/pods", json={
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}}).raise_for_status()
+        yield ns
+        http.delete(f"/api/v1/namespaces/{ns}")
+
+
+@pytest.mark.parametrize("case", WRONG_SHAPES, ids=[c[0] for c in WRONG_SHAPES])
+def test_a_body_of_the_wrong_shape_gets_a_status(apiserver: Apiserver, workloads: str,
+                                                 case: tuple) -> None:
+    """Each was an AttributeError or TypeError (a 500) where the code read `.get` or an
+    index from what the client sent (found by probing the subresources the fuzzer reaches)."""
+    _, method, path, body, content_type, code, text = case
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    with apiserver.http() as http:
+        resp = http.request(method, "/" + path.format(ns=workloads), content=content,
+                            headers={"Content-Type": content_type})
+    assert resp.status_code == code, resp.text
+    status = resp.json()
+    assert (status["kind"], status["code"]) == ("Status", code)
+    assert text in status["message"], status["message"]

@@ -1,11 +1,12 @@
-"""YAML request bodies become the JSON they stand for, or a 400 (inputs the fuzzer found)."""
+"""Request bodies: YAML as the JSON it stands for, bounded nesting, alias expansion and
+integers, object-shaped metadata (inputs the API fuzzer and its probes found)."""
 
 from __future__ import annotations
 
 import pytest
 
 from apimachinery import errors
-from apiserver.bodies import MAX_DEPTH, check_depth, load_yaml
+from apiserver.bodies import MAX_DEPTH, check_bounds, load_yaml
 from apiserver.patch import apply_patch
 from apiserver.wire import decode_object
 
@@ -95,7 +96,34 @@ def test_depth_bound_is_exact() -> None:
     at_bound: object = 1
     for _ in range(MAX_DEPTH):
         at_bound = [at_bound]
-    check_depth(at_bound)
+    check_bounds(at_bound)
     with pytest.raises(errors.BadRequest):
-        check_depth([at_bound])
+        check_bounds([at_bound])
     assert load_yaml("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 2**70])
+def test_an_integer_past_64_bits_is_a_400(number: int) -> None:
+    """Python's json reads any size; orjson could not write it back once stored (a 500)."""
+    with pytest.raises(errors.BadRequest, match="integer past 64 bits"):
+        check_bounds({"spec": {"replicas": number}})
+    check_bounds({"a": [2**64 - 1, -(2**63)]})
+
+
+@pytest.mark.parametrize("body", [b'{"metadata": [1]}', b'{"metadata": "x"}',
+                                  b'{"metadata": 5}'])
+def test_metadata_that_is_no_object_is_a_400(body: bytes) -> None:
+    with pytest.raises(errors.BadRequest, match="metadata: expected an object"):
+        decode_object(body, "application/json")
+
+
+@pytest.mark.parametrize("content_type, patch", [
+    ("application/merge-patch+json", b'{"metadata": [1]}'),
+    ("application/strategic-merge-patch+json", b'{"metadata": "x"}'),
+    ("application/json-patch+json", b'[{"op": "replace", "path": "/metadata", "value": 5}]'),
+])
+def test_a_patch_that_leaves_no_object_metadata_is_a_422(content_type: str, patch: bytes
+                                                         ) -> None:
+    """As Kubernetes, which decodes the patched object into its type: 422 on `patch`."""
+    with pytest.raises(errors.Invalid, match='Pod "x" is invalid: patch: Invalid value'):
+        apply_patch(content_type, {"metadata": {"name": "x"}}, patch, "Pod")
