@@ -40,6 +40,7 @@ from schemathesis import GenerationMode
 
 from apiserver.params import parse_bool
 from cli.cluster.processes import Apiserver, own_control_plane
+from tests.integration.fuzz_mutations import NodePath, as_body, mutations, subresource_body
 from tests.integration.sample_objects import every_kind
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))  # per operation; `make fuzz` sets more
@@ -91,6 +92,7 @@ class Target:
     plural: str
     collection: str  # the seed's collection path; `{namespace}` is filled in when seeding
     name: str
+    subresource: str | None
 
     def manifest(self, namespace: str) -> dict[str, Any]:
         return dict(MANIFESTS[self.plural](self.name, namespace))
@@ -123,7 +125,8 @@ def target(path: str) -> Target:
         plural = rest[0]
         collection = "/".join([*parts[:prefix], plural])
     name = f"{SEED_NAME}-target" if plural == "namespaces" else SEED_NAME
-    return Target(plural, "/" + collection, name)
+    after = path.split("{name}/", 1)
+    return Target(plural, "/" + collection, name, after[1] if len(after) == 2 else None)
 
 
 @dataclass
@@ -195,8 +198,14 @@ class Fuzzer:
             check_status(response.status_code, response.content)
         assert time.monotonic() - started < REQUEST_TIMEOUT
 
+    def valid_body(self, operation: schemathesis.APIOperation, where: Target) -> Any:
+        return subresource_body(where.subresource, operation.method.upper(), where.name,
+                                self.namespace, where.manifest(self.namespace))
+
     def run(self, operation: schemathesis.APIOperation) -> None:
-        """EXAMPLES cases, positive and negative, half of them aimed at a seeded object."""
+        """EXAMPLES cases, positive and negative, a third as generated, a third aimed at a
+        seeded object, a third aimed with a valid body that has one node made wrong
+        (`fuzz_mutations`; operations without a body are aimed only)."""
         where = target(operation.path)
         cases = st.one_of([operation.as_strategy(generation_mode=mode)
                            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)])
@@ -205,10 +214,14 @@ class Fuzzer:
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
-        @given(case=cases, aimed=st.booleans())
-        def fuzz(case: schemathesis.Case, aimed: bool) -> None:
-            if aimed:
+        @given(case=cases, mode=st.sampled_from(["generated", "aimed", "mutated"]),
+               mutation=mutations(self.valid_body(operation, where)))
+        def fuzz(case: schemathesis.Case, mode: str, mutation: tuple[NodePath, Any]) -> None:
+            if mode != "generated":
                 self.aim(case, where)
+            if mode == "mutated" and case.media_type is not None:
+                case.body = as_body(case.media_type, self.valid_body(operation, where),
+                                    *mutation)
             try:
                 self.send(case)
             except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup is Base
