@@ -37,7 +37,7 @@ def check_bounds(value: Any, what: str = "the request body") -> None:
     in it is past 64 bits (what orjson can write; Python's json and YAML read any size, and
     a patch's `"replicas": 2**70` was stored before failing to encode: a 500). Iterative,
     so the check itself has no recursion to exhaust."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int]] = [({"": value}, 0)]  # the root is a child too: a scalar
     while stack:
         node, depth = stack.pop()
         children = node.values() if isinstance(node, dict) else node

@@ -79,6 +79,10 @@ CASES = [
      b'{"preconditions": "abc"}', JSON, 400, "preconditions: invalid value"),
     ("finalize with spec a list (was a 500)", "PUT", f"/api/v1/namespaces/{NS}/finalize",
      b'{"spec": [1]}', JSON, 400, "spec: expected an object"),
+    ("a JSON patch that is `false` (was a 500)", "PATCH", f"{CONFIGMAPS}/x", b"false",
+     {"Content-Type": "application/json-patch+json"}, 400, "must be a JSON array"),
+    ("a merge patch that is 1.5 (was a 500)", "PATCH", f"{CONFIGMAPS}/x", b"1.5", MERGE, 400,
+     "must be an object"),
     ("NaN", "POST", CONFIGMAPS, b'{"metadata":{"name":"n"},"data":{"a":NaN}}', JSON, 400,
      "invalid JSON"),
 ]

@@ -35,7 +35,11 @@ class NamespaceStrategy(Strategy):
 
     def prepare_for_create(self, obj: Object) -> None:
         super().prepare_for_create(obj)
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        spec = obj.get("spec")
+        if spec is None:  # absent, or `null` (which was an AttributeError: a 500)
+            spec = obj["spec"] = {}
+        if isinstance(spec, dict) and spec.get("finalizers") is None:  # else: a 422 on spec
+            spec["finalizers"] = ["kubernetes"]
         obj["status"] = {"phase": "Active"}
 
     def check_delete(self, name: str) -> None:

@@ -127,3 +127,11 @@ def test_a_patch_that_leaves_no_object_metadata_is_a_422(content_type: str, patc
     """As Kubernetes, which decodes the patched object into its type: 422 on `patch`."""
     with pytest.raises(errors.Invalid, match='Pod "x" is invalid: patch: Invalid value'):
         apply_patch(content_type, {"metadata": {"name": "x"}}, patch, "Pod")
+
+
+@pytest.mark.parametrize("scalar", [False, 1.5, None, "s", 7])
+def test_a_scalar_body_passes_the_walk_to_the_check_that_names_it(scalar: object) -> None:
+    """The walk iterated a scalar root (a patch body of `false`): a TypeError, a 500."""
+    check_bounds(scalar)
+    with pytest.raises(errors.BadRequest, match="integer past 64 bits"):
+        check_bounds(2**70)
