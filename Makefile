@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status lab lab-down lab-status test test-unit test-integration lint bench clean venv
+.PHONY: up down status lab lab-down lab-status test test-unit test-integration fuzz lint bench clean venv
 
 venv: $(STAMP)
 
@@ -77,6 +77,15 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
+
+## The API fuzzer's long run: schemathesis over every operation of the served OpenAPI, FUZZ_EXAMPLES
+## cases each (make test runs 10), from FUZZ_SEED; no 5xx, no hang, RSS growth under FUZZ_RSS_GROWTH_MB.
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEED ?= 14
+FUZZ_RSS_GROWTH_MB ?= 64
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_RSS_GROWTH_MB=$(FUZZ_RSS_GROWTH_MB) \
+	  $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_api_fuzz.py
 
 ## The benchmarks (not tests): figures and commands go to docs/benchmarks.md.
 bench: $(STAMP) images image-node

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Final, get_args, get_origin
 
@@ -244,7 +245,17 @@ class FieldValidation:
         return response
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def warning_header(text: str) -> str:
-    """RFC 7234 warn-value with code 299 and agent `-`, as `k8s.io/apiserver` writes it."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'299 - "{escaped}"'
+    """RFC 7234 warn-value with code 299 and agent `-`, as `k8s.io/apiserver` writes it.
+
+    The text names fields a client wrote, so it may hold any character. As Go's
+    net/http writes a header, a control character (which HTTP forbids in a header,
+    and uvicorn refuses with a 500) becomes a space and the rest goes out as UTF-8;
+    starlette encodes header values as Latin-1, hence the UTF-8 bytes decoded as
+    Latin-1 here. A lone surrogate (YAML's `"\\ud800"`) becomes `?`.
+    """
+    escaped = _CONTROL.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'.encode("utf-8", errors="replace").decode("latin-1")

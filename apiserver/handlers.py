@@ -30,6 +30,7 @@ from . import watch
 from .fieldvalidation import FieldValidation
 from .kind import Call, Kind
 from .listoptions import list_revision
+from .params import parse_int64, parse_non_negative
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
 from .requestinfo import RequestInfo
@@ -99,6 +100,8 @@ class Handlers:
         keep = selector_predicate(info.resource, query.get("labelSelector"),
                                   query.get("fieldSelector"))
         limit = _int_param(query.get("limit"), "limit")
+        if query.get("timeoutSeconds"):  # unused by a list, but ListOptions as Kubernetes reads it
+            parse_int64(query["timeoutSeconds"], "timeoutSeconds")
         rv = query.get("resourceVersion") or ""
         items, revision, token, remaining = await self.registry.list(
             info.resource, info.namespace, limit=limit,
@@ -271,13 +274,5 @@ def _dry_run_if(asked: bool) -> Iterator[None]:
 
 
 def _int_param(value: str | None, name: str) -> int:
-    if not value:
-        return 0
-    try:
-        number = int(value)
-    except ValueError:
-        raise errors.BadRequest(f"{name}: invalid value {value!r}: must be an integer") from None
-    if number < 0:
-        raise errors.BadRequest(f"{name}: invalid value {number}: must be >= 0")
-    return number
+    return parse_non_negative(value, name) if value else 0
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from apimachinery import errors
 from apimachinery.errors import FieldError
 
+from .params import parse_non_negative
 from .validation.fields import forbidden, not_supported
 
 __all__ = ["WatchStart", "list_revision", "watch_start"]
@@ -50,7 +51,8 @@ def list_revision(rv: str, match: str, continue_token: str,
         problems.append(forbidden("sendInitialEvents", "sendInitialEvents is forbidden "
                                   "for list"))
     _raise(problems)
-    return _revision(rv) if match == "Exact" else 0
+    revision = _revision(rv)  # a version that is no number is a 400 whatever the match
+    return revision if match == "Exact" else 0
 
 
 def watch_start(rv: str, match: str, continue_token: str, send_initial_events: str | None,
@@ -90,14 +92,7 @@ def _revision(rv: str) -> int:
     """A resourceVersion as a revision; `""` and `0` are 0, "any"."""
     if not rv or rv == "0":
         return 0
-    try:
-        number = int(rv)
-    except ValueError:
-        raise errors.BadRequest(f"resourceVersion: invalid value {rv!r}: "
-                                "must be an integer") from None
-    if number < 0:
-        raise errors.BadRequest(f"resourceVersion: invalid value {number}: must be >= 0")
-    return number
+    return parse_non_negative(rv, "resourceVersion")
 
 
 def _problems(rv: str, match: str, continue_token: str) -> list[FieldError]:

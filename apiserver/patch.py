@@ -17,7 +17,6 @@ never mutates its inputs, which may be shared cache entries.
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any, cast
 
@@ -26,7 +25,9 @@ import jsonpointer
 import yaml
 
 from apimachinery import errors
+from apimachinery.errors import FieldError
 from apimachinery.meta import Object, deep_copy
+from apiserver.bodies import check_bounds, json_type, load_yaml, too_deep
 from apiserver.strategicpatch import apply_strategic_merge_patch, json_type_name
 
 __all__ = [
@@ -168,6 +169,26 @@ def apply_patch(content_type: str, target: Object, body: bytes, kind: str) -> Ob
             + (f" (got {media_type!r})" if media_type else " (no Content-Type given)")
         )
     patch = _parse_yaml(body) if media_type == APPLY_PATCH else _parse_json(body)
+    result = _apply(media_type, target, patch, kind)
+    check_bounds(result, "the patched object")  # a JSON patch can nest a value under a path
+    _check_shape(result, target, kind)
+    return result
+
+
+def _check_shape(result: Any, target: Object, kind: str) -> None:
+    """The patched object must still be an object with object metadata: Kubernetes decodes
+    it into the kind's type and answers 422 on `patch` when that fails. (`"metadata": [1]`
+    was a TypeError further on: a 500.)"""
+    metadata = result.get("metadata") if isinstance(result, dict) else None
+    if isinstance(result, dict) and isinstance(metadata, dict | None):
+        return
+    what = f"metadata: expected an object, got {json_type(metadata)}" \
+        if isinstance(result, dict) else f"expected an object, got {json_type(result)}"
+    name = (target.get("metadata") or {}).get("name", "")
+    raise errors.Invalid(kind, str(name), [FieldError("patch", f"Invalid value: {what}")])
+
+
+def _apply(media_type: str, target: Object, patch: Any, kind: str) -> Object:
     if media_type == JSON_PATCH:
         return apply_json_patch(target, patch)
     if not isinstance(patch, dict):
@@ -196,59 +217,28 @@ def _parse_json(body: bytes) -> Any:
     """Parse a JSON body strictly (no NaN/Infinity); errors carry line and column."""
     text = _decode(body, "JSON")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        patch = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise too_deep("the patch body") from None
     except json.JSONDecodeError as exc:
         raise errors.BadRequest(
             f"patch body is invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
     except ValueError as exc:
         raise errors.BadRequest(f"patch body is invalid JSON: {exc}") from exc
-
-
-class _JSONCompatibleLoader(yaml.SafeLoader):
-    """A SafeLoader that leaves timestamps as strings, as sigs.k8s.io/yaml does."""
-
-
-_JSONCompatibleLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    check_bounds(patch, "the patch body")
+    return patch
 
 
 def _parse_yaml(body: bytes) -> Any:
     """Parse one YAML (or JSON) document into JSON-shaped data; errors carry line and column."""
     text = _decode(body, "YAML")
     try:
-        data = yaml.load(text, Loader=_JSONCompatibleLoader)
+        return load_yaml(text, "the patch body")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise errors.BadRequest(f"patch body is invalid YAML: {problem}{where}") from exc
-    return _to_json_shape(data)
-
-
-def _to_json_shape(value: Any) -> Any:
-    """Stringify non-string map keys and reject values JSON cannot carry (sigs.k8s.io/yaml)."""
-    if isinstance(value, dict):
-        return {_json_key(k): _to_json_shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_json_shape(v) for v in value]
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    raise errors.BadRequest(f"patch body is invalid YAML: {value!r} cannot be represented in JSON")
-
-
-def _json_key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if key is None:
-        return "null"
-    if isinstance(key, int | float):
-        return str(key)
-    raise errors.BadRequest(f"patch body is invalid YAML: map key {key!r} is not a scalar")
-
+    except ValueError as exc:
+        raise errors.BadRequest(f"patch body is invalid YAML: {exc}") from exc

@@ -26,6 +26,7 @@ from apimachinery.resources import ResourceInfo
 
 from .allocator import Allocator, reserver
 from .kind import Kind, Strategy, reject
+from .params import INT64_MAX, INT64_MIN, parse_int64
 from .storage import (
     KeyExistsError,
     KeyMissingError,
@@ -35,6 +36,7 @@ from .storage import (
     Storage,
 )
 from .validation import validate
+from .validation.fields import is_int
 
 if TYPE_CHECKING:
     from .kinds import Kinds
@@ -65,7 +67,11 @@ class DeleteOptions:
         if not isinstance(dry_run, list) or any(v != "All" for v in dry_run):
             raise errors.BadRequest(f"dryRun: unsupported value {dry_run!r}: must be All")
         pre = body.get("preconditions") or {}
-        grace = body.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
+        if not isinstance(pre, dict) or not all(
+                isinstance(pre.get(k), str | None) for k in ("uid", "resourceVersion")):
+            # was an AttributeError (a 500) for `"preconditions": "abc"`
+            raise errors.BadRequest(f"preconditions: invalid value {pre!r}: must be an object "
+                                    "of uid and resourceVersion strings")
         policy = body.get("propagationPolicy") or query.get("propagationPolicy")
         orphan = body.get("orphanDependents")
         if orphan is None and "orphanDependents" in query:  # the dynamic client's way
@@ -75,12 +81,24 @@ class DeleteOptions:
         if policy not in (None, "Orphan", "Background", "Foreground"):
             raise errors.BadRequest(f"propagationPolicy: unsupported value {policy!r}: "
                                     "must be Orphan, Background or Foreground")
-        try:
-            grace_int = None if grace is None else int(grace)
-        except (TypeError, ValueError):
-            raise errors.BadRequest(f"gracePeriodSeconds: invalid value {grace!r}") from None
-        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"),
-                   bool(dry_run))
+        return cls(policy, _grace_period(body, query), pre.get("uid"),
+                   pre.get("resourceVersion"), bool(dry_run))
+
+
+def _grace_period(body: Object, query: dict[str, str]) -> int | None:
+    """DeleteOptions.gracePeriodSeconds, an int64: a JSON integer in the body, else a decimal
+    in the query; a float, a bool, a string in the body or a number past 64 bits is a 400
+    (`int()` truncated 1.5 and took "5", and 2**62 seconds overflowed the deletion time)."""
+    if "gracePeriodSeconds" not in body:
+        value = query.get("gracePeriodSeconds")
+        return None if value is None else parse_int64(value, "gracePeriodSeconds")
+    value = body["gracePeriodSeconds"]
+    if value is None:
+        return None
+    if not is_int(value) or not INT64_MIN <= value <= INT64_MAX:
+        raise errors.BadRequest(
+            f"gracePeriodSeconds: invalid value {value!r}: must be a 64-bit integer")
+    return value
 
 
 def storage_key(resource: ResourceInfo, namespace: str | None, name: str) -> str:
@@ -396,14 +414,23 @@ def _mark_for_deletion(strategy: Strategy, obj: Object,
         meta.pop("finalizers")
     if not meta.get("deletionTimestamp") or grace < int(meta.get(
             "deletionGracePeriodSeconds") or 0):
-        when = datetime.now(UTC) + timedelta(seconds=grace)
-        meta["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta["deletionTimestamp"] = _deletion_time(grace)
         meta["deletionGracePeriodSeconds"] = grace
     if grace == 0 and not strategy.has_finalizers(obj):
         return None
     if meta.get("generation"):  # BeforeDelete moves only a generation the kind keeps
         meta["generation"] = int(meta["generation"]) + 1
     return obj
+
+
+def _deletion_time(grace: int) -> str:
+    """Now plus the grace period, as RFC 3339; a grace period past the year 9999 (an int64
+    of seconds may be) ends at the last second a timestamp can carry."""
+    try:
+        when = datetime.now(UTC) + timedelta(seconds=grace)
+    except OverflowError:
+        when = datetime.max
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _generate_name(prefix: str) -> str:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from apimachinery import errors
 from apimachinery.resources import ResourceInfo
 
+from .params import parse_bool
+
 if TYPE_CHECKING:
     from .kinds import Kinds
 
@@ -84,7 +86,7 @@ def _lookup(kinds: Kinds, plural: str, group: str, version: str, path: str) -> R
 
 
 def _verb(method: str, name: str | None, query: dict[str, str]) -> str:
-    watch = query.get("watch", "").lower() in ("true", "1")
+    watch = parse_bool(query.get("watch"))
     verbs = {
         "GET": ("watch" if watch else "list") if name is None else "get",
         "POST": "create",

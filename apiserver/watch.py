@@ -33,6 +33,7 @@ from apimachinery.resources import ResourceInfo
 from . import metrics, protobuf
 from .etcdcodec import RawEvent
 from .listoptions import INITIAL_EVENTS_END, watch_start
+from .params import parse_bool, parse_int64
 from .registry import Registry, collection_prefix
 from .requestinfo import RequestInfo
 from .storage import CompactedError, Storage
@@ -61,7 +62,7 @@ class WatchService:
                                   query.get("fieldSelector"))
         matches = _scoped(info, keep)
         timeout = _timeout(query.get("timeoutSeconds"))
-        bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
+        bookmarks = parse_bool(query.get("allowWatchBookmarks"))
         start = watch_start(query.get("resourceVersion") or "",
                             query.get("resourceVersionMatch") or "",
                             query.get("continue") or "", query.get("sendInitialEvents"),
@@ -253,11 +254,10 @@ def _scoped(info: RequestInfo, keep: Any) -> Any:
 
 
 def _timeout(value: str | None) -> float:
+    """`timeoutSeconds`, an int64 as in Kubernetes (`1e99` or `1.5` is a 400); without one,
+    a random 30-60 minutes as Kubernetes' minRequestTimeout gives."""
     if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            raise errors.BadRequest(f"timeoutSeconds: invalid value {value!r}") from None
+        return float(max(0, parse_int64(value, "timeoutSeconds")))
     return float(random.randint(*DEFAULT_TIMEOUT))
 
 

@@ -16,6 +16,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 
 from . import protobuf
+from .bodies import check_bounds, load_yaml, require_object
 
 JSON = "application/json"
 
@@ -119,16 +120,21 @@ def error_response(request: Request, exc: errors.APIError) -> Response:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past `limit` bytes (etcd's request size limit)."""
+    """The request body, refused with 413 past `limit` bytes (etcd's request size limit),
+    without holding more than `limit` bytes of a body that declares no Content-Length."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.RequestEntityTooLarge(
             f"request body of {declared} bytes is larger than the limit of {limit} bytes")
-    body = await request.body()
-    if len(body) > limit:
-        raise errors.RequestEntityTooLarge(
-            f"request body of {len(body)} bytes is larger than the limit of {limit} bytes")
-    return body
+    chunks, size = [], 0
+    async for chunk in request.stream():  # a chunked body declares no length: count as it comes
+        size += len(chunk)
+        if size > limit:
+            raise errors.RequestEntityTooLarge(
+                f"request body of more than {limit} bytes is larger than the limit of "
+                f"{limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def decode_object(body: bytes, content_type: str) -> Object:
@@ -137,16 +143,13 @@ def decode_object(body: bytes, content_type: str) -> Object:
     media = content_type.split(";")[0].strip().lower() or JSON
     if media == protobuf.MEDIA_TYPE:
         try:
-            return protobuf.decode(body)
+            obj: Any = protobuf.decode(body)
         except protobuf.Unsupported as exc:
             raise errors.UnsupportedMediaType(str(exc)) from None
         except protobuf.DecodeError as exc:
             raise errors.BadRequest(f"invalid protobuf in request body: {exc}") from None
-    if media in ("application/yaml", "application/x-yaml", "text/yaml"):
-        try:
-            obj = yaml.safe_load(body.decode("utf-8", errors="replace"))
-        except yaml.YAMLError as exc:
-            raise errors.BadRequest(f"invalid YAML in request body: {exc}") from None
+    elif media in ("application/yaml", "application/x-yaml", "text/yaml"):
+        obj = _load_yaml(body)
     elif media in (JSON, "*/*", "text/plain"):
         try:
             obj = orjson.loads(body) if body.strip() else None
@@ -160,7 +163,21 @@ def decode_object(body: bytes, content_type: str) -> Object:
     if not isinstance(obj, dict):
         raise errors.BadRequest("the request body must be a JSON or YAML object, got "
                                 f"{type(obj).__name__ if obj is not None else 'nothing'}")
+    check_bounds(obj)
+    require_object(obj.get("metadata"), "metadata")
     return obj
+
+
+def _load_yaml(body: bytes) -> Any:
+    """YAML as the JSON it stands for (Kubernetes converts YAML to JSON before decoding),
+    bounded in depth and alias expansion (`apiserver.bodies`)."""
+    try:
+        return load_yaml(body.decode("utf-8", errors="replace"))
+    except yaml.YAMLError as exc:
+        raise errors.BadRequest(f"invalid YAML in request body: {exc}") from None
+    except ValueError as exc:
+        raise errors.BadRequest(
+            f"invalid YAML in request body: it has no JSON equivalent: {exc}") from None
 
 
 def check_kind(api_version: str, kind: str, obj: Object, *, check_version: bool = True

@@ -263,7 +263,10 @@ def bind_all(client: Client, ns: str, node: str) -> list[str]:
     names = []
     for pod in client.list("pods", ns)["items"]:
         if not pod["spec"].get("nodeName"):
-            client.bind(pod["metadata"]["name"], node, ns)
+            try:
+                client.bind(pod["metadata"]["name"], node, ns)
+            except errors.NotFound:  # a rollout's ReplicaSet deleted it since the list
+                continue
             names.append(pod["metadata"]["name"])
     return names
 

@@ -15,9 +15,12 @@ from apimachinery import errors
 from apimachinery.errors import FieldError
 from apimachinery.meta import Object, deep_copy
 from apimachinery.selectors import selector_from_dict
+from apiserver.bodies import require_object
 from apiserver.kind import Call, Subresource
 from apiserver.patch import apply_patch
 from apiserver.wire import check_kind, respond
+
+INT32_MAX = 2**31 - 1  # Scale.spec.replicas is an int32
 
 
 def to_scale(obj: Object) -> Object:
@@ -38,10 +41,11 @@ def to_scale(obj: Object) -> Object:
 def apply_scale(obj: Object, scale: Object) -> Object:
     """The workload with `scale.spec.replicas` written into it (validated here: >= 0)."""
     name = (obj.get("metadata") or {}).get("name", "")
-    replicas = (scale.get("spec") or {}).get("replicas")
-    if isinstance(replicas, bool) or not isinstance(replicas, int):
+    replicas = require_object(scale.get("spec"), "spec", "the Scale").get("replicas")
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas > INT32_MAX:
         raise errors.Invalid("Scale", name, [FieldError(
-            "spec.replicas", f"Invalid value: {replicas!r}: must be an integer", replicas)],
+            "spec.replicas", f"Invalid value: {replicas!r}: must be a 32-bit integer",
+            replicas)],
             group="autoscaling")
     if replicas < 0:
         raise errors.Invalid("Scale", name, [FieldError(
@@ -49,7 +53,9 @@ def apply_scale(obj: Object, scale: Object) -> Object:
             replicas)], group="autoscaling")
     updated = deep_copy(obj)
     updated["spec"]["replicas"] = replicas
-    rv = (scale.get("metadata") or {}).get("resourceVersion")
+    rv = require_object(scale.get("metadata"), "metadata", "the Scale").get("resourceVersion")
+    if not isinstance(rv, str | None):
+        raise errors.BadRequest(f"the Scale is not valid: metadata.resourceVersion: {rv!r}")
     updated["metadata"]["resourceVersion"] = rv or ""
     return updated
 

@@ -35,7 +35,11 @@ class NamespaceStrategy(Strategy):
 
     def prepare_for_create(self, obj: Object) -> None:
         super().prepare_for_create(obj)
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        spec = obj.get("spec")
+        if spec is None:  # absent, or `null` (which was an AttributeError: a 500)
+            spec = obj["spec"] = {}
+        if isinstance(spec, dict) and spec.get("finalizers") is None:  # else: a 422 on spec
+            spec["finalizers"] = ["kubernetes"]
         obj["status"] = {"phase": "Active"}
 
     def check_delete(self, name: str) -> None:
@@ -56,12 +60,14 @@ class Finalize(Subresource):
     name, verbs = "finalize", ("update",)
 
     async def update(self, call: Call) -> Response:
-        body = await call.object()
+        spec = (await call.object()).get("spec") or {}
+        if not isinstance(spec, dict):  # was an AttributeError (a 500) for `"spec": [1]`
+            raise errors.BadRequest('Namespace in version "v1" cannot be handled as a '
+                                    f"Namespace: spec: expected an object, got {spec!r}")
 
         def finalize(namespace: Object) -> Object:
             updated = deep_copy(namespace)
-            updated.setdefault("spec", {})["finalizers"] = \
-                (body.get("spec") or {}).get("finalizers") or []
+            updated.setdefault("spec", {})["finalizers"] = spec.get("finalizers") or []
             return updated
 
         finalized = await call.registry.update_with(RESOURCE, None, call.name, finalize)

@@ -133,3 +133,14 @@ def test_a_patch_is_blamed_only_for_the_unknown_fields_it_brings() -> None:
         "metadata": {"name": "c"}, "data": {"a": "c"}}
     with pytest.raises(errors.BadRequest, match='unknown field "new"'):
         check.wrap(lambda obj: {**obj, "new": 1})({"metadata": {}, "old": 1})
+
+
+def test_warning_header_carries_any_field_name_a_client_wrote() -> None:
+    """The fuzzer's PATCH with a field named `\\U000326c3` (past Latin-1) and one with a
+    control character were 500s: starlette could not encode the header, uvicorn refused
+    it. Control characters become spaces (as Go's net/http writes CR and LF), the rest
+    goes out as UTF-8."""
+    header = warning_header('unknown field "\U000326c3\x00a\nb\x7f"')
+    assert header.encode("latin-1").decode("utf-8") == \
+        '299 - "unknown field \\"\U000326c3 a b \\""'
+    assert warning_header("\ud800") == '299 - "?"'

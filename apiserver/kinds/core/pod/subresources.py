@@ -15,6 +15,7 @@ from fastapi import Response
 from apimachinery import errors
 from apimachinery.errors import FieldError
 from apimachinery.meta import Object, deep_copy
+from apiserver.bodies import require_object
 from apiserver.kind import Call, Subresource
 from apiserver.kinds.core.pod import eviction
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
@@ -28,8 +29,7 @@ _CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Suc
 def bind(pod: Object, binding: Object) -> Object:
     """Assign `pod` to the binding's target node, once (BindingREST.setPodHostAndAnnotations)."""
     meta = pod["metadata"]
-    target = binding.get("target") or {}
-    node = target.get("name")
+    node = require_object(binding.get("target"), "target", "the Binding").get("name")
     if not node or not isinstance(node, str):
         raise errors.Invalid("Binding", meta.get("name", ""), [
             FieldError("target.name", "Required value")])
@@ -42,7 +42,12 @@ def bind(pod: Object, binding: Object) -> Object:
                               f"pod {meta['name']} is already assigned to node {current!r}")
     bound = deep_copy(pod)
     bound["spec"]["nodeName"] = node
-    annotations = (binding.get("metadata") or {}).get("annotations")
+    annotations = require_object(require_object(binding.get("metadata"), "metadata", "the "
+                                                "Binding").get("annotations"),
+                                 "metadata.annotations", "the Binding")
+    if not all(isinstance(v, str) for v in annotations.values()):
+        raise errors.BadRequest("the Binding is not valid: metadata.annotations: values must "
+                                "be strings")
     if annotations:
         bound["metadata"].setdefault("annotations", {}).update(annotations)
     return _scheduled(bound)

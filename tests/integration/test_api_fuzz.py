@@ -1,0 +1,290 @@
+"""Fuzz every path and verb of the API from the OpenAPI documents it serves (schemathesis).
+
+The apiserver's own `/openapi/v3` documents (one per group version, merged into
+one) drive schemathesis: for every operation it generates path and query
+parameters and bodies, valid by the schema (positive) and not (negative). Half
+of the cases aim their `{namespace}`/`{name}` at an object seeded just before
+(and the body's metadata at the same names), so updates, patches, subresources
+and deletes reach the code behind a found object rather than stopping at 404.
+
+Each response must be below 500, and every error a v1 Status whose code is the
+HTTP status; each request must end within `FUZZ_REQUEST_TIMEOUT` (a watch the
+fuzzer asks for gets `timeoutSeconds=1`, since a watch is meant to stay open),
+and the apiserver's resident memory may grow by at most `FUZZ_RSS_GROWTH_MB`
+over the run. The apiserver and etcd are this module's own: the fuzzer deletes
+collections of Namespaces and Nodes, which must not reach other tests' objects,
+and the memory figure must be this run's alone.
+
+`make test` runs a bounded, derandomized pass (a few examples per operation);
+`make fuzz` runs a long one (`FUZZ_EXAMPLES`, `FUZZ_SEED`). A failure lists
+each failing operation once with the request as a curl command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from apiserver.params import parse_bool
+from cli.cluster.processes import Apiserver, own_control_plane
+from tests.integration.fuzz_mutations import NodePath, as_body, mutations, subresource_body
+from tests.integration.sample_objects import every_kind
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))  # per operation; `make fuzz` sets more
+SEED = int(os.environ.get("FUZZ_SEED", "14"))
+REQUEST_TIMEOUT = float(os.environ.get("FUZZ_REQUEST_TIMEOUT", "10"))
+RSS_GROWTH_MB = float(os.environ.get("FUZZ_RSS_GROWTH_MB", "64"))
+SEED_NAME = "fuzz"
+
+# About 0.1 s a case here; the bound leaves room for a slower machine, not for a hang.
+pytestmark = pytest.mark.timeout(float(os.environ.get("FUZZ_TIMEOUT", 120 + 20 * EXAMPLES)))
+
+
+@pytest.fixture(scope="module")
+def fuzz_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
+    with own_control_plane(tmp_path_factory.mktemp("fuzz")) as server:
+        yield server
+
+
+def served_openapi(server: Apiserver) -> dict[str, Any]:
+    """Every group version's `/openapi/v3` document as one: the paths are disjoint and a
+    schema two documents share (ObjectMeta, PodTemplateSpec) must be the same in both."""
+    with server.http() as http:
+        index = http.get("/openapi/v3").raise_for_status().json()
+        docs = [http.get(entry["serverRelativeURL"]).raise_for_status().json()
+                for entry in index["paths"].values()]
+    merged: dict[str, Any] = {**docs[0], "paths": {}, "components": {"schemas": {}}}
+    for doc in docs:
+        components = doc.get("components", {})
+        for name, schema in components.get("schemas", {}).items():
+            assert merged["components"]["schemas"].setdefault(name, schema) == schema, name
+        merged["components"].setdefault("securitySchemes", components.get("securitySchemes"))
+        assert not merged["paths"].keys() & doc["paths"].keys()
+        merged["paths"].update(doc["paths"])
+    return merged
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process, from /proc (KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class Target:
+    """Where an operation's path parameters point when a case aims at a seeded object."""
+
+    plural: str
+    collection: str  # the seed's collection path; `{namespace}` is filled in when seeding
+    name: str
+    subresource: str | None
+
+    def manifest(self, namespace: str) -> dict[str, Any]:
+        return dict(MANIFESTS[self.plural](self.name, namespace))
+
+
+def _priority_class(name: str, namespace: str) -> dict[str, Any]:
+    return {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": name}, "value": 1000}
+
+
+def _sample(plural: str) -> Any:
+    return lambda name, namespace: dict(every_kind(name, namespace))[plural]
+
+
+MANIFESTS = {plural: _sample(plural) for plural, _ in every_kind("x")} | {
+    "priorityclasses": _priority_class}
+
+
+def target(path: str) -> Target:
+    """The kind an operation's path addresses: `/api/v1/namespaces/{namespace}/pods/{name}/log`
+    -> the pod `fuzz`; `/api/v1/namespaces/{name}` -> the namespace `fuzz-target` (not the
+    one the namespaced seeds live in, which its delete would leave terminating)."""
+    parts = path.strip("/").split("/")
+    prefix = 2 if parts[0] == "api" else 3
+    rest = parts[prefix:]
+    if rest[:2] == ["namespaces", "{namespace}"]:
+        plural = rest[2]
+        collection = "/".join([*parts[:prefix], "namespaces", "{namespace}", plural])
+    else:
+        plural = rest[0]
+        collection = "/".join([*parts[:prefix], plural])
+    name = f"{SEED_NAME}-target" if plural == "namespaces" else SEED_NAME
+    after = path.split("{name}/", 1)
+    return Target(plural, "/" + collection, name, after[1] if len(after) == 2 else None)
+
+
+@dataclass
+class Findings:
+    """What the run saw: how many answers of each status, and each operation's first
+    failure (with the request as a curl command)."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+
+class Fuzzer:
+    """Sends schemathesis' cases for one operation at a time and checks each answer."""
+
+    def __init__(self, server: Apiserver, session: requests.Session) -> None:
+        self.server, self.session, self.findings = server, session, Findings()
+        self.namespace, self.generation = SEED_NAME, 0
+
+    def seed(self, where: Target) -> None:
+        """The operation's kind named `fuzz` in the seed namespace, made again when a case
+        deleted it. A Namespace the fuzzer deleted stays terminating (no namespace
+        controller finalizes it here), so then the seeds move to a new namespace."""
+        created = self._post("/api/v1/namespaces", MANIFESTS["namespaces"](self.namespace, ""))
+        if created.status_code == 409 and self._terminating(self.namespace):
+            self.generation += 1
+            self.namespace = f"{SEED_NAME}-{self.generation}"
+            self._post("/api/v1/namespaces", MANIFESTS["namespaces"](self.namespace, ""))
+        self._post(where.collection.replace("{namespace}", self.namespace),
+                   where.manifest(self.namespace))
+
+    def _post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        response = self.session.post(self.server.url + path, json=body, timeout=REQUEST_TIMEOUT)
+        assert response.status_code < 500, (path, response.text)
+        return response
+
+    def _terminating(self, namespace: str) -> bool:
+        response = self.session.get(f"{self.server.url}/api/v1/namespaces/{namespace}",
+                                    timeout=REQUEST_TIMEOUT)
+        return bool(response.json().get("metadata", {}).get("deletionTimestamp"))
+
+    def aim(self, case: schemathesis.Case, where: Target) -> None:
+        """Point the case at the seeded object: path parameters and the body's metadata."""
+        self.seed(where)
+        if "namespace" in case.path_parameters:
+            case.path_parameters["namespace"] = self.namespace
+        if "name" in case.path_parameters:
+            case.path_parameters["name"] = where.name
+        if isinstance(case.body, dict) and isinstance(case.body.get("metadata"), dict):
+            case.body["metadata"]["name"] = where.name
+            if "namespace" in case.path_parameters:
+                case.body["metadata"]["namespace"] = self.namespace
+
+    def send(self, case: schemathesis.Case) -> None:
+        """One request, checked: no hang, no 5xx, every error a v1 Status."""
+        query = case.query or {}
+        if "watch" in query and parse_bool(str(query["watch"])):
+            case.query = {**query, "timeoutSeconds": 1}  # a watch stays open by design
+        started = time.monotonic()
+        try:
+            response = case.call(base_url=self.server.url, session=self.session,
+                                 timeout=REQUEST_TIMEOUT, verify=self.session.verify)
+        except requests.Timeout:
+            raise AssertionError(f"no answer within {REQUEST_TIMEOUT}s") from None
+        self.findings.requests += 1
+        self.findings.statuses[response.status_code] += 1
+        case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])
+        if response.status_code >= 400:
+            check_status(response.status_code, response.content)
+        assert time.monotonic() - started < REQUEST_TIMEOUT
+
+    def valid_body(self, operation: schemathesis.APIOperation, where: Target) -> Any:
+        return subresource_body(where.subresource, operation.method.upper(), where.name,
+                                self.namespace, where.manifest(self.namespace))
+
+    def run(self, operation: schemathesis.APIOperation) -> None:
+        """EXAMPLES cases, positive and negative, a third as generated, a third aimed at a
+        seeded object, a third aimed with a valid body that has one node made wrong
+        (`fuzz_mutations`; operations without a body are aimed only)."""
+        where = target(operation.path)
+        cases = st.one_of([operation.as_strategy(generation_mode=mode)
+                           for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)])
+
+        @seed(SEED)
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+                  phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(case=cases, mode=st.sampled_from(["generated", "aimed", "mutated"]),
+               mutation=mutations(self.valid_body(operation, where)))
+        def fuzz(case: schemathesis.Case, mode: str, mutation: tuple[NodePath, Any]) -> None:
+            if mode != "generated":
+                self.aim(case, where)
+            if mode == "mutated" and case.media_type is not None:
+                case.body = as_body(case.media_type, self.valid_body(operation, where),
+                                    *mutation)
+            try:
+                self.send(case)
+            except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup is Base
+                self.findings.failures.setdefault(
+                    operation.label, f"{exc}\n    {case.as_curl_command(verify=False)}")
+                raise AssertionError(operation.label) from exc
+
+        try:
+            fuzz()
+        except (Exception, BaseExceptionGroup) as exc:  # on to the next operation
+            # A failure is recorded already; this keeps what was not one (a replay that
+            # answered differently is hypothesis' Flaky, the server's state having moved on).
+            self.findings.failures.setdefault(operation.label, repr(exc))
+
+
+def check_status(code: int, body: bytes) -> None:
+    """An error answer is a v1 Status carrying the HTTP status as its code."""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        raise AssertionError(f"{code} answer is not JSON: {body[:200]!r}") from None
+    assert isinstance(status, dict) and status.get("kind") == "Status" \
+        and status.get("apiVersion") == "v1" and status.get("code") == code, \
+        f"{code} answer is not a v1 Status with code {code}: {body[:200]!r}"
+
+
+def test_every_operation_survives_generated_requests(fuzz_apiserver: Apiserver,
+                                                     tmp_path: Path) -> None:
+    document = served_openapi(fuzz_apiserver)
+    schema = schemathesis.openapi.from_dict(document)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 100, "the documents lost operations"
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(fuzz_apiserver.ca_pem)
+    with requests.Session() as session:
+        session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies would override ours
+        session.verify = str(ca)
+        session.headers["Authorization"] = f"Bearer {fuzz_apiserver.token}"
+        fuzzer = Fuzzer(fuzz_apiserver, session)
+        pid = fuzz_apiserver.process.pid
+        before = rss_kib(pid)
+        started = time.monotonic()
+        for operation in operations:
+            fuzzer.run(operation)
+        elapsed = time.monotonic() - started
+        after = rss_kib(pid)
+    findings = fuzzer.findings
+    print(f"\nfuzz: {len(operations)} operations, {findings.requests} requests in "
+          f"{elapsed:.0f}s ({EXAMPLES} examples each, seed {SEED}); statuses "
+          f"{dict(sorted(findings.statuses.items()))}; apiserver RSS {before // 1024} MiB -> "
+          f"{after // 1024} MiB")
+    assert not findings.failures, "\n\n".join(
+        f"{label}: {failure}" for label, failure in findings.failures.items())
+    assert findings.statuses.keys() & {200, 201}, "no request succeeded: is the auth right?"
+    assert (after - before) / 1024 < RSS_GROWTH_MB, (
+        f"apiserver RSS grew from {before // 1024} MiB to {after // 1024} MiB")
+
+
+def test_the_status_check_refuses_what_is_not_a_v1_status() -> None:
+    """The check the fuzzer applies to each error answer refuses what is not a v1 Status."""
+    check_status(404, b'{"kind":"Status","apiVersion":"v1","code":404}')
+    for body in (b"Internal Server Error", b'{"kind":"Status","apiVersion":"v1","code":500}',
+                 b'{"kind":"Pod","apiVersion":"v1"}'):
+        with pytest.raises(AssertionError):
+            check_status(404, body)
+

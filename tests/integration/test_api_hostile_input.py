@@ -1,0 +1,219 @@
+"""Hostile requests get a v1 Status with a 4xx, promptly: each case names the input, and
+those marked "was a 500" (or "took 22 s") are what the API fuzzer and its probes found."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from cli.cluster.processes import Apiserver
+
+NS = "default"
+CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
+PODS = f"/api/v1/namespaces/{NS}/pods"
+JSON = {"Content-Type": "application/json"}
+YAML = {"Content-Type": "application/yaml"}
+MERGE = {"Content-Type": "application/merge-patch+json"}
+DEEP_JSON = b'{"a":' * 500 + b"1" + b"}" * 500
+BOMB = b"metadata: {name: bomb}\nz:\n  a: &a [x,x,x,x,x,x,x,x,x]\n" + b"".join(
+    b"  %c: &%c [%s]\n" % (c, c, b",".join([b"*" + bytes([c - 1])] * 9)) for c in b"bcdefgh")
+
+CASES = [
+    # (what, method, path, body, headers, expected code, text expected in the message)
+    ("limit past int64 (was a 500)", "GET", f"{CONFIGMAPS}?limit=99999999999999999999999",
+     b"", {}, 400, "limit: invalid value"),
+    ("limit=-1", "GET", f"{CONFIGMAPS}?limit=-1", b"", {}, 400, "must be >= 0"),
+    ("limit=1_000", "GET", f"{CONFIGMAPS}?limit=1_000", b"", {}, 400, "must be an integer"),
+    ("resourceVersion=abc", "GET", f"{CONFIGMAPS}?resourceVersion=abc", b"", {}, 400,
+     "resourceVersion: invalid value"),
+    ("resourceVersion past int64 (was a 500)", "GET",
+     f"{CONFIGMAPS}?resourceVersion=99999999999999999999&resourceVersionMatch=Exact", b"", {},
+     400, "out of the range of a 64-bit integer"),
+    ("timeoutSeconds=1e99 on a list", "GET", f"{CONFIGMAPS}?timeoutSeconds=1e99", b"", {}, 400,
+     "timeoutSeconds: invalid value"),
+    ("timeoutSeconds=1e99 on a watch", "GET", f"{CONFIGMAPS}?watch=1&timeoutSeconds=1e99", b"",
+     {}, 400, "timeoutSeconds: invalid value"),
+    ("gracePeriodSeconds=1e99", "DELETE", f"{CONFIGMAPS}/x?gracePeriodSeconds=1e99", b"", {},
+     400, "gracePeriodSeconds: invalid value"),
+    ("gracePeriodSeconds a string in the body", "DELETE", f"{CONFIGMAPS}/x",
+     b'{"gracePeriodSeconds": "5"}', JSON, 400, "must be a 64-bit integer"),
+    ("dryRun=bogus", "POST", f"{CONFIGMAPS}?dryRun=bogus", b'{"metadata":{"name":"d"}}', JSON,
+     400, "dryRun"),
+    ("propagationPolicy=bogus", "DELETE", f"{CONFIGMAPS}/x?propagationPolicy=bogus", b"", {},
+     400, "propagationPolicy"),
+    ("huge body, declared", "POST", CONFIGMAPS, b"x" * 20_000_000, JSON, 413, "larger than"),
+    ("JSON nested 500 deep (was a 500 in a patch)", "PATCH", f"{CONFIGMAPS}/x",
+     b'{"z":' + DEEP_JSON + b"}", MERGE, 400, "nested more than 100 levels"),
+    ("JSON nested 500 deep in a create", "POST", CONFIGMAPS,
+     b'{"metadata":{"name":"deep"},"z":' + DEEP_JSON + b"}", JSON, 400, "nested more than"),
+    ("JSON nested 100,000 deep", "POST", CONFIGMAPS, b"[" * 100_000 + b"]" * 100_000, JSON, 400,
+     "invalid JSON"),
+    ("YAML nested 5,000 deep (was a 500)", "POST", CONFIGMAPS, b"[" * 5000 + b"]" * 5000, YAML,
+     400, "nesting depth"),
+    ("YAML billion laughs (took 22 s)", "POST", CONFIGMAPS, BOMB, YAML, 400,
+     "aliases expand to more nodes"),
+    ("YAML billion laughs as apply", "PATCH", f"{CONFIGMAPS}/x?fieldManager=m", BOMB,
+     {"Content-Type": "application/apply-patch+yaml"}, 400, "aliases expand"),
+    ("YAML binary value", "POST", CONFIGMAPS, b"metadata: {name: b}\ndata: {a: !!binary aGk=}\n",
+     YAML, 400, "no JSON equivalent"),
+    ("invalid UTF-8 in JSON", "POST", CONFIGMAPS, b'{"metadata":{"name":"\xff\xfe"}}', JSON,
+     400, "invalid JSON"),
+    ("lone surrogate in JSON", "POST", CONFIGMAPS, b'{"metadata":{"name":"\\ud800"}}', JSON, 400,
+     "invalid JSON"),
+    ("lone surrogate in YAML (was a 500)", "POST", CONFIGMAPS,
+     b'metadata: {name: "\\ud800"}\n', YAML, 400, "invalid YAML"),
+    ("XML", "POST", CONFIGMAPS, b"<ConfigMap/>", {"Content-Type": "application/xml"}, 415,
+     "unknown format"),
+    ("multipart", "POST", CONFIGMAPS, b"--x--", {"Content-Type": "multipart/form-data"}, 415,
+     "unknown format"),
+    ("a patch as text/plain", "PATCH", f"{CONFIGMAPS}/x", b"{}", {"Content-Type": "text/plain"},
+     415, "unknown format"),
+    ("a patch with no content type", "PATCH", f"{CONFIGMAPS}/x", b"{}", {}, 415,
+     "no Content-Type"),
+    ("JSON patch that is no list", "PATCH", f"{CONFIGMAPS}/x", b'{"op":"add"}',
+     {"Content-Type": "application/json-patch+json"}, 400, ""),
+    ("DELETE with preconditions a string (was a 500)", "DELETE", f"{CONFIGMAPS}/x",
+     b'{"preconditions": "abc"}', JSON, 400, "preconditions: invalid value"),
+    ("finalize with spec a list (was a 500)", "PUT", f"/api/v1/namespaces/{NS}/finalize",
+     b'{"spec": [1]}', JSON, 400, "spec: expected an object"),
+    ("a JSON patch that is `false` (was a 500)", "PATCH", f"{CONFIGMAPS}/x", b"false",
+     {"Content-Type": "application/json-patch+json"}, 400, "must be a JSON array"),
+    ("a merge patch that is 1.5 (was a 500)", "PATCH", f"{CONFIGMAPS}/x", b"1.5", MERGE, 400,
+     "must be an object"),
+    ("NaN", "POST", CONFIGMAPS, b'{"metadata":{"name":"n"},"data":{"a":NaN}}', JSON, 400,
+     "invalid JSON"),
+]
+
+
+@pytest.fixture(scope="module")
+def configmap_x(apiserver: Apiserver) -> Iterator[None]:
+    """The ConfigMap the PATCH and DELETE cases aim at (so they pass the lookup)."""
+    with apiserver.http() as http:
+        http.post(CONFIGMAPS, json={"metadata": {"name": "x"}})
+        yield
+        http.delete(f"{CONFIGMAPS}/x")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input_gets_a_status(apiserver: Apiserver, configmap_x: None,
+                                     case: tuple) -> None:
+    _, method, path, body, headers, code, text = case
+    started = time.monotonic()
+    with apiserver.http() as http:
+        resp = http.request(method, path, content=body, headers=headers)
+    assert resp.status_code == code, resp.text
+    status = resp.json()
+    assert (status["kind"], status["apiVersion"], status["code"]) == ("Status", "v1", code)
+    assert text in status["message"], status["message"]
+    assert time.monotonic() - started < 5, "answered, but not promptly"
+
+
+def test_a_huge_chunked_body_is_refused_as_it_streams(apiserver: Apiserver) -> None:
+    """No Content-Length to refuse by: the body is counted as it comes, never held whole."""
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 1_000_000
+
+    with apiserver.http() as http:
+        resp = http.post(CONFIGMAPS, content=chunks(), headers=JSON)
+    assert resp.status_code == 413, resp.text
+    assert "larger than the limit" in resp.json()["message"]
+
+
+def test_a_field_name_past_latin1_comes_back_in_the_warning(apiserver: Apiserver) -> None:
+    """An unknown field named with characters past Latin-1 or control characters made the
+    Warning header unwritable (a 500); it is UTF-8 now, a control character a space."""
+    with apiserver.http() as http:
+        resp = http.post(CONFIGMAPS, json={"metadata": {"name": "warned"},
+                                           "\U000326c3\n": "x"})
+        http.delete(f"{CONFIGMAPS}/warned")
+    assert resp.status_code == 201, resp.text
+    assert resp.headers.get_list("warning") == ['299 - "unknown field \\"\U000326c3 \\""']
+
+
+def test_watch_maybe_is_a_watch(apiserver: Apiserver) -> None:
+    """Kubernetes reads any value but `false` or `0` as true: `?watch=maybe` watches (here
+    for one second, with the object already there as its first event)."""
+    with apiserver.http() as http:
+        http.post(CONFIGMAPS, json={"metadata": {"name": "watched"}})
+        try:
+            resp = http.get(f"{CONFIGMAPS}?watch=maybe&timeoutSeconds=1"
+                            "&fieldSelector=metadata.name%3Dwatched")
+        finally:
+            http.delete(f"{CONFIGMAPS}/watched")
+    assert resp.status_code == 200
+    assert resp.json()["type"] == "ADDED"
+
+
+WRONG_SHAPES = [
+    # (what, method, path under the namespace, body, content type, code, text in the message)
+    ("Scale with metadata a list", "PUT", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     {"metadata": [1], "spec": {"replicas": 1}}, "application/json", 400,
+     "metadata: expected an object, got array"),
+    ("Scale with spec a string", "PUT", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     {"metadata": {"name": "d"}, "spec": "x"}, "application/json", 400,
+     "spec: expected an object, got string"),
+    ("Scale patched to spec a list", "PATCH",
+     "apis/apps/v1/namespaces/{ns}/deployments/d/scale", {"spec": [1]},
+     "application/merge-patch+json", 400, "spec: expected an object"),
+    ("Scale replicas past 64 bits", "PATCH", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     b'{"spec": {"replicas": 1180591620717411303424}}', "application/merge-patch+json", 400,
+     "integer past 64 bits"),
+    ("Scale replicas past 32 bits", "PUT", "apis/apps/v1/namespaces/{ns}/deployments/d/scale",
+     {"metadata": {"name": "d"}, "spec": {"replicas": 2**40}}, "application/json", 422,
+     "must be a 32-bit integer"),
+    ("Binding with target a string", "POST", "api/v1/namespaces/{ns}/pods/p/binding",
+     {"metadata": {"name": "p"}, "target": "x"}, "application/json", 400,
+     "target: expected an object"),
+    ("Binding with annotations a list", "POST", "api/v1/namespaces/{ns}/pods/p/binding",
+     {"metadata": {"name": "p", "annotations": [1]}, "target": {"name": "n"}},
+     "application/json", 400, "metadata.annotations: expected an object"),
+    ("Eviction with metadata a string", "POST", "api/v1/namespaces/{ns}/pods/p/eviction",
+     {"metadata": "p"}, "application/json", 400, "metadata: expected an object"),
+    ("merge patch making metadata a list", "PATCH", "api/v1/namespaces/{ns}/pods/p",
+     {"metadata": [1]}, "application/merge-patch+json", 422, "patch: Invalid value: metadata"),
+    ("JSON patch replacing metadata with a list", "PATCH", "api/v1/namespaces/{ns}/pods/p",
+     [{"op": "replace", "path": "/metadata", "value": [1]}], "application/json-patch+json",
+     422, "patch: Invalid value: metadata"),
+    ("strategic merge patch making metadata a string", "PATCH",
+     "apis/apps/v1/namespaces/{ns}/deployments/d", {"metadata": "x"},
+     "application/strategic-merge-patch+json", 422, "patch: Invalid value: metadata"),
+]
+
+
+@pytest.fixture(scope="module")
+def workloads(apiserver: Apiserver) -> Iterator[str]:
+    """A namespace with a Deployment `d` and an unscheduled Pod `p` for the subresources."""
+    ns = "hostile-shapes"
+    with apiserver.http() as http:
+        http.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+        http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json={
+            "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}},
+                     "template": {"metadata": {"labels": {"a": "b"}},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
+        ).raise_for_status()
+        http.post(f"/api/v1/namespaces/{ns}/pods", json={
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}}).raise_for_status()
+        yield ns
+        http.delete(f"/api/v1/namespaces/{ns}")
+
+
+@pytest.mark.parametrize("case", WRONG_SHAPES, ids=[c[0] for c in WRONG_SHAPES])
+def test_a_body_of_the_wrong_shape_gets_a_status(apiserver: Apiserver, workloads: str,
+                                                 case: tuple) -> None:
+    """Each was an AttributeError or TypeError (a 500) where the code read `.get` or an
+    index from what the client sent (found by probing the subresources the fuzzer reaches)."""
+    _, method, path, body, content_type, code, text = case
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    with apiserver.http() as http:
+        resp = http.request(method, "/" + path.format(ns=workloads), content=content,
+                            headers={"Content-Type": content_type})
+    assert resp.status_code == code, resp.text
+    status = resp.json()
+    assert (status["kind"], status["code"]) == ("Status", code)
+    assert text in status["message"], status["message"]
