@@ -3,9 +3,9 @@
 Kubernetes' pkg/controller/endpointslice (reconciler.go's desired state and
 utils.go's podToEndpoint, getEndpointPorts). Pure functions of plain objects.
 
-* A pod counts once it has an IP; finished pods are left out as
-  ShouldPodBeInEndpoints says for their restartPolicy. Unlike core/v1
-  Endpoints, a terminating pod stays, marked `terminating`.
+* A pod counts once it has an IP; terminal pods (Succeeded, Failed) are left
+  out (ShouldPodBeInEndpoints). Unlike core/v1 Endpoints, a terminating pod
+  stays, marked `terminating`.
 * Conditions as Kubernetes computes them: `serving` is the pod's Ready
   condition, `terminating` whether it has a deletionTimestamp, and `ready` is
   serving and not terminating (or always true when the Service publishes
@@ -61,16 +61,11 @@ def address_types(service: Object) -> list[str]:
 
 
 def should_be_in_slices(pod: Object) -> bool:
-    """ShouldPodBeInEndpoints(pod, includeTerminating=true)."""
-    status, spec = pod.get("status") or {}, pod.get("spec") or {}
-    if not status.get("podIP") and not status.get("podIPs"):
+    """ShouldPodBeInEndpoints(pod, includeTerminating=true): an IP, not terminal."""
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Succeeded", "Failed"):
         return False
-    phase, policy = status.get("phase"), spec.get("restartPolicy") or "Always"
-    if policy == "Never":
-        return phase not in ("Failed", "Succeeded")
-    if policy == "OnFailure":
-        return phase != "Succeeded"
-    return True
+    return bool(status.get("podIP") or status.get("podIPs"))
 
 
 def pod_addresses(pod: Object, address_type: str) -> list[str]:

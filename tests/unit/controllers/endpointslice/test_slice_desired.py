@@ -86,13 +86,9 @@ def test_conditions_as_kubernetes_computes_them(kwargs: dict[str, Any], publish:
 def test_pods_without_ip_or_finished_are_left_out_terminating_stay() -> None:
     assert not should_be_in_slices(pod("a"))
     assert should_be_in_slices(pod("a", "10.0.0.1", deleting=True))
-    assert should_be_in_slices(pod("a", "10.0.0.1", phase="Succeeded"))  # Always restarts
-    assert not should_be_in_slices(pod("a", "10.0.0.1", phase="Succeeded",
-                                       restartPolicy="OnFailure"))
-    assert should_be_in_slices(pod("a", "10.0.0.1", phase="Failed",
-                                   restartPolicy="OnFailure"))
-    assert not should_be_in_slices(pod("a", "10.0.0.1", phase="Failed",
-                                       restartPolicy="Never"))
+    assert should_be_in_slices(pod("a", "10.0.0.1", phase="Pending"))
+    for phase in ("Succeeded", "Failed"):
+        assert not should_be_in_slices(pod("a", "10.0.0.1", phase=phase))
 
 
 def test_named_target_ports_resolve_per_pod_into_separate_groups() -> None:
