@@ -67,7 +67,7 @@ class ResourceInfo:
         return f"{self.collection_path(namespace)}/{name}"
 
 
-_CORE, _APPS, _COORD = "", "apps", "coordination.k8s.io"
+_CORE, _APPS, _COORD, _DISCOVERY = "", "apps", "coordination.k8s.io", "discovery.k8s.io"
 
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_CORE, "v1", "Namespace", "namespaces", False, ("ns",),
@@ -96,6 +96,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_APPS, "v1", "StatefulSet", "statefulsets", True, ("sts",), ("all",),
                  ("status", "scale")),
     ResourceInfo(_COORD, "v1", "Lease", "leases", True),
+    ResourceInfo(_DISCOVERY, "v1", "EndpointSlice", "endpointslices", True),
 )
 
 _BY_PLURAL = {r.plural: r for r in RESOURCES}

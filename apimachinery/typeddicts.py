@@ -2086,3 +2086,94 @@ class Lease(TypedDict, total=False):
     metadata: ObjectMeta
     # The holder and timing.
     spec: LeaseSpec
+
+
+class EndpointConditions(TypedDict, total=False):
+    """The state of one endpoint, as consumers should read it."""
+
+    # Whether the endpoint should receive new traffic: the pod is Ready and not terminating
+    # (or the Service publishes not-ready addresses). Unset means unknown, to be read as
+    # ready.
+    ready: bool
+    # The pod's Ready condition, whether or not it is terminating; lets a consumer fall back
+    # to terminating endpoints that still serve.
+    serving: bool
+    # Whether the pod is being deleted (it has a deletionTimestamp).
+    terminating: bool
+
+
+class ForZone(TypedDict, total=False):
+    """A zone an endpoint should serve in topology-aware routing."""
+
+    # The zone's name.
+    name: str
+
+
+class EndpointHints(TypedDict, total=False):
+    """Topology hints for consumers. Stored; Schooner's controller writes none and its proxy ignores
+    them.
+    """
+
+    # Zones this endpoint should serve; at most 8.
+    forZones: list[ForZone]
+
+
+class Endpoint(TypedDict, total=False):
+    """One backend of the Service: a pod, its addresses and its state."""
+
+    # The endpoint's addresses, of the slice's addressType; between 1 and 100. The controller
+    # writes the pod's IP; consumers use the first.
+    addresses: list[str]
+    # Whether the endpoint is ready, serving and terminating.
+    conditions: EndpointConditions
+    # The pod's hostname when its subdomain names the Service (a DNS-1123 label).
+    hostname: str
+    # The pod this endpoint is.
+    targetRef: ObjectReference
+    # Topology labels of v1beta1, kept for compatibility; the controller writes none. Stored
+    # only.
+    deprecatedTopology: dict[str, str]
+    # The node the pod runs on.
+    nodeName: str
+    # The zone of that node (its topology.kubernetes.io/zone label).
+    zone: str
+    # Topology hints. Stored only.
+    hints: EndpointHints
+
+
+class DiscoveryEndpointPort(TypedDict, total=False):
+    """A port every endpoint of the slice serves, named after the Service port."""
+
+    # The Service port's name (empty when the Service has one unnamed port); a DNS-1123 label,
+    # unique in the slice.
+    name: str
+    # TCP (the default), UDP or SCTP.
+    protocol: str
+    # The port number on the endpoints, from the Service port's targetPort; unset means every
+    # port.
+    port: int
+    # The Service port's appProtocol.
+    appProtocol: str
+
+
+class EndpointSlice(TypedDict, total=False):
+    """A subset of a Service's endpoints; the endpointslice controller keeps those of Services with
+    a selector, labelled kubernetes.io/service-name.
+    """
+
+    # The API group and version the object is written in (`v1`, `apps/v1`); the apiserver
+    # fills it in on every object it returns.
+    apiVersion: str
+    # The object's kind (`Pod`, `Deployment`), which picks its schema; the apiserver fills it
+    # in on every object it returns.
+    kind: str
+    # The object's metadata: name, namespace, labels, owners and the fields the apiserver
+    # sets.
+    metadata: ObjectMeta
+    # IPv4, IPv6 or FQDN: the type of every address in the slice. Required; immutable.
+    addressType: str
+    # The endpoints; at most 1000 (the controller puts at most 100 in a slice).
+    endpoints: list[Endpoint]
+    # The ports every endpoint serves; at most 100. None means no ports are exposed; a port
+    # without a number means all ports.
+    ports: list[DiscoveryEndpointPort]

@@ -35,14 +35,19 @@ TARGET = Path(__file__).with_name("typeddicts.py")
 ROOTS: tuple[type[BaseModel], ...] = (
     models.Namespace, models.Node, models.Pod, models.Service, models.Endpoints,
     models.ConfigMap, models.Secret, models.Event, models.Deployment, models.ReplicaSet,
-    models.StatefulSet, models.Lease, models.LabelSelector,
+    models.StatefulSet, models.Lease, models.LabelSelector, models.EndpointSlice,
 )
+# Models whose Kubernetes name another group already uses: the TypedDict takes the group's
+# prefix (discovery/v1's EndpointPort is `DiscoveryEndpointPort`; core's keeps its name).
+_PREFIXES = {"apimachinery.models.discovery": "Discovery"}
 # Value types named in the module instead of spelled out.
 _ALIASES: tuple[tuple[Any, str, str], ...] = (
     (model_meta.IntOrString, "IntOrString", "int | str"),
     (model_meta.Quantity, "Quantity", "str | int | float"),
     (model_meta.ResourceList, "ResourceList", "dict[str, Quantity]"),
 )
+_CORE_NAMES = frozenset(m.__name__ for m in schema.iter_models(*ROOTS)
+                        if m.__module__ not in _PREFIXES)
 _SCALARS = {str: "str", int: "int", bool: "bool", float: "float"}
 _WIDTH = 100
 
@@ -89,8 +94,16 @@ def _annotation(ann: Any) -> str:
     if ann in _SCALARS:
         return _SCALARS[ann]
     if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann.__name__
+        return typed_name(ann)
     raise TypeError(f"no TypedDict spelling for {ann!r}")
+
+
+def typed_name(model: type[BaseModel]) -> str:
+    """The TypedDict's name: the model's, prefixed by its group when core has the name."""
+    prefix = _PREFIXES.get(model.__module__, "")
+    if prefix and model.__name__ in _CORE_NAMES:
+        return prefix + model.__name__
+    return model.__name__
 
 
 def _comment(text: str, indent: str) -> list[str]:
@@ -131,11 +144,12 @@ def render() -> str:
     """The module's text."""
     out = [_HEADER.rstrip("\n"), ""]
     out += [f"{name} = {spelling}" for _, name, spelling in _ALIASES]
-    names = [model.__name__ for model in _models()]
+    names = [typed_name(model) for model in _models()]
     if len(set(names)) != len(names):
         raise ValueError("two models share a name")
     for model in _models():
-        out += ["", "", f"class {model.__name__}(TypedDict, total=False):", *_docstring(model)]
+        out += ["", "", f"class {typed_name(model)}(TypedDict, total=False):",
+                *_docstring(model)]
         fields = schema.fields(model)
         if fields:
             out.append("")

@@ -46,8 +46,10 @@ from .base import (
 )
 from .common import controller_ref as refs
 
-# The resources whose objects can be owners or dependents (GC's monitored resources).
-GC_RESOURCES: tuple[str, ...] = ("pods", "replicasets", "deployments", "statefulsets")
+# The resources whose objects can be owners or dependents (GC's monitored resources):
+# the workloads and their pods, and Services with the EndpointSlices they own.
+GC_RESOURCES: tuple[str, ...] = ("pods", "replicasets", "deployments", "statefulsets",
+                                 "services", "endpointslices")
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 _ABSENT_CACHE_SIZE = 10_000

@@ -1,7 +1,7 @@
 """`schooner-controller-manager`: the controllers in one process, as kube-controller-manager.
 
 Flags are kube-controller-manager's (`--controllers`, `--concurrent-*-syncs`,
-`--min-resync-period`, `--kubeconfig`, `-v`, and for node IPAM
+`--max-endpoints-per-slice`, `--min-resync-period`, `--kubeconfig`, `-v`, and for node IPAM
 `--allocate-node-cidrs`, `--cluster-cidr`, `--node-cidr-mask-size`,
 `--service-cluster-ip-range`). Every controller shares one
 informer per resource; workers start once every cache has synced. SIGTERM
@@ -41,6 +41,7 @@ from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
+from .endpointslice import EndpointSliceController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .nodeipam import NodeIpamController
@@ -64,6 +65,9 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, workers=a.concurrent_namespace_syncs),
     "endpoints": lambda c, f, a: EndpointsController(
         c, f, workers=a.concurrent_endpoint_syncs),
+    "endpointslice": lambda c, f, a: EndpointSliceController(
+        c, f, workers=a.concurrent_service_endpoint_syncs,
+        max_endpoints_per_slice=a.max_endpoints_per_slice),
     "statefulset": lambda c, f, a: StatefulSetController(
         c, f, workers=a.concurrent_statefulset_syncs),
     "auto-rollback": lambda c, f, a: AutoRollbackController(
@@ -82,6 +86,14 @@ CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
 SHUTDOWN_GRACE = 5.0
 LEASE_NAME = "kube-controller-manager"
 EVENT_COMPONENT = "kube-controller-manager"
+
+
+def _endpoints_per_slice(value: str) -> int:
+    """kube-controller-manager's bound on --max-endpoints-per-slice: 1 to 1000."""
+    number = int(value)
+    if not 1 <= number <= 1000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return number
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -103,6 +115,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="namespaces emptied at once")
     p.add_argument("--concurrent-endpoint-syncs", type=int, default=5,
                    help="Services whose Endpoints are synced at once")
+    p.add_argument("--concurrent-service-endpoint-syncs", type=int, default=5,
+                   help="Services whose EndpointSlices are synced at once")
+    p.add_argument("--max-endpoints-per-slice", type=_endpoints_per_slice, default=100,
+                   help="endpoints the endpointslice controller puts in one slice (1-1000)")
     p.add_argument("--concurrent-statefulset-syncs", type=int, default=2,
                    help="StatefulSets synced at once")
     p.add_argument("--allocate-node-cidrs", action="store_true",

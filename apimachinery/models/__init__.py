@@ -81,6 +81,13 @@ from apimachinery.models.core import (
     ServiceStatus,
     SessionAffinityConfig,
 )
+from apimachinery.models.discovery import (
+    Endpoint,
+    EndpointConditions,
+    EndpointHints,
+    EndpointSlice,
+    ForZone,
+)
 from apimachinery.models.meta import (
     Condition,
     IntOrString,
@@ -174,7 +181,7 @@ from apimachinery.models.storage import (
 _BY_KIND: dict[str, type[TypedObject]] = {
     model.model_fields["kind"].default: model
     for model in (Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Event,
-                  Deployment, ReplicaSet, StatefulSet, Lease)
+                  Deployment, ReplicaSet, StatefulSet, Lease, EndpointSlice)
 }
 
 
@@ -192,9 +199,11 @@ __all__ = [
     "ContainerImage", "ContainerPort", "ContainerState", "ContainerStateRunning",
     "ContainerStateTerminated", "ContainerStateWaiting", "ContainerStatus", "DaemonEndpoint",
     "Deployment", "DeploymentCondition", "DeploymentSpec", "DeploymentStatus", "DeploymentStrategy",
-    "EmptyDirVolumeSource", "EndpointAddress", "EndpointPort", "EndpointSubset", "Endpoints",
+    "EmptyDirVolumeSource", "Endpoint", "EndpointAddress", "EndpointConditions",
+    "EndpointHints", "EndpointPort", "EndpointSlice", "EndpointSubset", "Endpoints",
     "EnvFromSource", "EnvVar", "EnvVarSource", "Event", "EventSeries", "EventSource", "ExecAction",
-    "GRPCAction", "HTTPGetAction", "HTTPHeader", "HostIP", "HostPathVolumeSource", "IntOrString",
+    "ForZone", "GRPCAction", "HTTPGetAction", "HTTPHeader", "HostIP", "HostPathVolumeSource",
+    "IntOrString",
     "K8sModel", "KeyToPath", "LabelSelector", "LabelSelectorRequirement", "Lease", "LeaseSpec",
     "Lifecycle", "LifecycleHandler", "LoadBalancerIngress", "LoadBalancerStatus",
     "LocalObjectReference", "ModifyVolumeStatus", "Namespace", "NamespaceCondition",

@@ -92,6 +92,12 @@ def too_long(path: str, max_bytes: int) -> FieldError:
                       "FieldValueTooLong")
 
 
+def too_many(path: str, actual: int, maximum: int) -> FieldError:
+    """field.TooMany: a list longer than its limit."""
+    return FieldError(path, f"Too many: {actual}: must have at most {maximum} items", actual,
+                      "FieldValueTooMany")
+
+
 def not_found(path: str, value: Any) -> FieldError:
     return FieldError(path, f"Not found: {render(value)}", value, "FieldValueNotFound")
 

@@ -96,14 +96,21 @@ def test_describe_deployment(kubectl: Kubectl, cluster: Cluster, namespace: str)
                              for p in pods_of(cluster, namespace, "app=web"))
 
 
+def slice_addresses(client: Client, namespace: str, service: str) -> list[str]:
+    """The addresses in the Service's EndpointSlices, as the controller wrote them."""
+    slices = client.list("endpointslices", namespace,
+                         label_selector=f"kubernetes.io/service-name={service}")["items"]
+    return sorted(e["addresses"][0] for s in slices for e in s.get("endpoints") or [])
+
+
 @pytest.mark.compat("kubectl describe service")
 def test_describe_service(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
     make(cluster, namespace, "deployments", deployment("web", 2))
     make(cluster, namespace, "services", service("web", 8080))
     wait_available(cluster, namespace, "web")
     ips = sorted(p["status"]["podIP"] for p in pods_of(cluster, namespace, "app=web"))
-    wait_for(lambda: len((cluster.client.get("endpoints", "web", namespace).get("subsets")
-                          or [{}])[0].get("addresses") or []) == 2, 60, "the endpoints")
+    wait_for(lambda: slice_addresses(cluster.client, namespace, "web") == ips, 60,
+             f"the EndpointSlice listing {ips}")
     svc = cluster.client.get("services", "web", namespace)
     out = kubectl("describe", "svc", "web").stdout
     assert field(out, "Type") == "ClusterIP" and field(out, "Selector") == "app=web"
@@ -111,10 +118,8 @@ def test_describe_service(kubectl: Kubectl, cluster: Cluster, namespace: str) ->
     assert field(out, "Port") == "<unset>  8080/TCP"
     assert field(out, "TargetPort") == "8080/TCP"
     assert field(out, "Session Affinity") == "None"
-    # kubectl 1.32 reads a service's endpoints from EndpointSlices (discovery.k8s.io/v1)
-    # only; Schooner serves Endpoints, so the line is empty although the pods are there.
-    assert field(out, "Endpoints") == "<none>"
-    assert len(ips) == 2
+    # kubectl 1.32 reads a service's endpoints from its EndpointSlices.
+    assert sorted(field(out, "Endpoints").split(",")) == [f"{ip}:8080" for ip in ips]
 
 
 @pytest.mark.compat("kubectl describe node", "kubectl describe namespace")

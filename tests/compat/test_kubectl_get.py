@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from cli.cluster.processes import wait_for
 from tests.compat.conftest import Cluster, Kubectl
 from tests.compat.readkit import deployment, make, pods_of, service, wait_available
 
@@ -198,6 +200,37 @@ def test_several_kinds_at_once_and_get_all(kubectl: Kubectl, cluster: Cluster,
     assert names == ({f"pod/{p['metadata']['name']}" for p in pods}
                      | {"service/web", "deployment.apps/web"}
                      | {f"replicaset.apps/{r['metadata']['name']}" for r in rs})
+
+
+@pytest.mark.compat("kubectl get endpointslices -l kubernetes.io/service-name=X")
+def test_endpointslices_of_a_service(kubectl: Kubectl, cluster: Cluster, namespace: str,
+                                     web: dict[str, object]) -> None:
+    ips = sorted(p["status"]["podIP"] for p in pods_of(cluster, namespace, "app=web"))
+    selector = "kubernetes.io/service-name=web"
+
+    def slices() -> list[dict[str, Any]]:
+        return list(cluster.client.list("endpointslices", namespace,
+                                        label_selector=selector)["items"])
+
+    wait_for(lambda: sorted(e["addresses"][0] for s in slices()
+                            for e in s.get("endpoints") or []) == ips,
+             60, f"the EndpointSlice of web listing {ips}")
+    (stored,) = slices()
+    name = stored["metadata"]["name"]
+    lines = kubectl("get", "endpointslices", "-l", selector).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    row = lines[1].split()
+    assert row[:3] == [name, "IPv4", "80"] and len(lines) == 2
+    assert sorted(row[3].split(",")) == ips
+    as_json = json.loads(kubectl("get", "endpointslice", name, "-o", "json").stdout)
+    assert as_json["apiVersion"] == "discovery.k8s.io/v1"
+    assert as_json["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == \
+        "endpointslice-controller.k8s.io"
+    assert as_json["metadata"]["ownerReferences"][0]["kind"] == "Service"
+    assert {e["conditions"]["ready"] for e in as_json["endpoints"]} == {True}
+    assert {e["nodeName"] for e in as_json["endpoints"]} == {cluster.node}
+    assert kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=nope",
+                   "-o", "name").stdout == ""
 
 
 @pytest.mark.compat("kubectl get --chunk-size")

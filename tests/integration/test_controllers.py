@@ -356,3 +356,57 @@ def test_deleting_a_namespace_removes_its_objects_then_itself(
 
     client.delete("pods", "bound", ns, grace_period_seconds=0)  # the agent's last word
     wait_for(lambda: exists(client, "namespaces", ns) is None, TIMEOUT, "namespace removed")
+
+
+def _slices(client: Client, ns: str, service: str) -> list[Object]:
+    return client.list("endpointslices", ns,
+                       label_selector=f"kubernetes.io/service-name={service}")["items"]
+
+
+def _slice_endpoints(client: Client, ns: str, service: str) -> list[tuple[str, bool, str]]:
+    return sorted((e["addresses"][0], e["conditions"]["ready"], e.get("zone", ""))
+                  for s in _slices(client, ns, service) for e in s.get("endpoints") or [])
+
+
+def test_endpointslices_follow_a_services_pods(manager: Any, client: Client,
+                                               namespace: str) -> None:
+    node = f"n-{uuid.uuid4().hex[:6]}"
+    client.create("nodes", {"metadata": {"name": node,
+                                         "labels": {"topology.kubernetes.io/zone": "z1"}}})
+    try:
+        client.create("services", {"metadata": {"name": "web"}, "spec": {
+            "selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}, namespace)
+        wait_for(lambda: [s["endpoints"] for s in _slices(client, namespace, "web")] == [[]],
+                 TIMEOUT, "the placeholder slice of a Service without pods")
+        for i in (1, 2):
+            client.create("pods", {"metadata": {"name": f"web-{i}", "labels": {"app": "web"}},
+                                   "spec": {"nodeName": node, "containers": [{
+                                       "name": "main", "image": "busybox:1",
+                                       "ports": [{"name": "http", "containerPort": 8080}]}]}},
+                          namespace)
+            pod = client.get("pods", f"web-{i}", namespace)
+            pod["status"] = {"phase": "Running", "podIP": f"10.244.9.{i}",
+                             "podIPs": [{"ip": f"10.244.9.{i}"}], "conditions": [
+                                 {"type": "Ready", "status": "True" if i == 1 else "False",
+                                  "lastTransitionTime": now_rfc3339()}]}
+            client.update_status("pods", pod)
+        wait_for(lambda: _slice_endpoints(client, namespace, "web") == [
+            ("10.244.9.1", True, "z1"), ("10.244.9.2", False, "z1")],
+            TIMEOUT, "both pods in the Service's slice")
+        (slice_,) = _slices(client, namespace, "web")
+        assert slice_["metadata"]["name"].startswith("web-")
+        assert slice_["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+        assert owner_of(slice_)["kind"] == "Service"  # type: ignore[index]
+
+        client.delete("pods", "web-2", namespace, grace_period_seconds=0)
+        wait_for(lambda: _slice_endpoints(client, namespace, "web") == [
+            ("10.244.9.1", True, "z1")], TIMEOUT, "the deleted pod gone from the slice")
+        assert [s["metadata"]["name"] for s in _slices(client, namespace, "web")] == \
+            [slice_["metadata"]["name"]]  # updated in place
+
+        client.delete("services", "web", namespace)
+        wait_for(lambda: not _slices(client, namespace, "web"), TIMEOUT,
+                 "the slices collected with their Service")
+    finally:
+        client.delete("nodes", node)

@@ -158,6 +158,11 @@ def test_the_openapi_routes(client: Client) -> None:
      ("kernelVersion\t<string>", "containerRuntimeVersion\t<string>", "machineID\t<string>")),
     ("node.status.daemonEndpoints.kubeletEndpoint", "kubeletEndpoint <DaemonEndpoint>",
      ("Port\t<integer>",)),
+    ("endpointslice.endpoints", "endpoints <[]Endpoint>",
+     ("addresses\t<[]string> -required-", "conditions\t<EndpointConditions>",
+      "targetRef\t<ObjectReference>", "zone\t<string>")),
+    ("endpointslice.ports", "ports <[]EndpointPort>",
+     ("appProtocol\t<string>", "port\t<integer>", "protocol\t<string>")),
 ])
 def test_explain_the_fields_schooner_only_stores(kubectl, path: str, field: str,
                                                   lines: tuple[str, ...]) -> None:

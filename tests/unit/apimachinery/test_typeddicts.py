@@ -24,7 +24,7 @@ def test_check_mode_passes_on_the_committed_module() -> None:
 
 @pytest.mark.parametrize("model", typeddicts_gen._models(), ids=lambda m: m.__name__)
 def test_each_typeddict_has_its_models_wire_keys(model: type[BaseModel]) -> None:
-    typed = getattr(typeddicts, model.__name__)
+    typed = getattr(typeddicts, typeddicts_gen.typed_name(model))
     assert typed.__total__ is False
     assert list(typed.__annotations__) == list(schema.fields(model))
 

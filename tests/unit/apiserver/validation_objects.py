@@ -94,6 +94,20 @@ def endpoints() -> Obj:
                          "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}]}]}
 
 
+def endpoint_slice() -> Obj:
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {**meta("web-abc12"), "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.1.5"],
+                           "conditions": {"ready": True, "serving": True,
+                                          "terminating": False},
+                           "nodeName": "node-1", "zone": "zone-a",
+                           "targetRef": {"kind": "Pod", "namespace": "default",
+                                         "name": "web-1", "uid": "u-1"}}],
+            "ports": [{"name": "http", "protocol": "TCP", "port": 8080,
+                       "appProtocol": "http"}]}
+
+
 def config_map() -> Obj:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("cfg"),
             "data": {"app.conf": "x=1", "KEY_NAME": "v"}, "binaryData": {"logo": "iVBORw=="}}
@@ -134,7 +148,7 @@ BUILDERS: dict[str, Callable[[], Obj]] = {
     "pods": pod, "deployments": deployment, "replicasets": replica_set,
     "statefulsets": stateful_set, "services": service, "endpoints": endpoints,
     "configmaps": config_map, "secrets": secret, "namespaces": namespace, "nodes": node,
-    "events": event, "leases": lease,
+    "events": event, "leases": lease, "endpointslices": endpoint_slice,
 }
 
 

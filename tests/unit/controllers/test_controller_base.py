@@ -74,7 +74,7 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 
 def test_controller_selection_and_flags() -> None:
     every = ["replicaset", "deployment", "garbagecollector", "namespace", "endpoints",
-             "statefulset", "auto-rollback", "nodelifecycle", "podgc", "nodeipam"]
+             "endpointslice", "statefulset", "auto-rollback", "nodelifecycle", "podgc", "nodeipam"]
     assert selected_controllers("*") == every
     assert selected_controllers("*,-garbagecollector") == [
         n for n in every if n != "garbagecollector"]
@@ -84,6 +84,10 @@ def test_controller_selection_and_flags() -> None:
     args = parse_args(["--kubeconfig", "kc"])
     assert (args.concurrent_replicaset_syncs, args.concurrent_deployment_syncs) == (2, 2)
     assert args.controllers == "*" and args.kubeconfig == "kc"
+    assert (args.concurrent_service_endpoint_syncs, args.max_endpoints_per_slice) == (5, 100)
+    assert parse_args(["--max-endpoints-per-slice", "1000"]).max_endpoints_per_slice == 1000
+    with pytest.raises(SystemExit):
+        parse_args(["--max-endpoints-per-slice", "1001"])
 
 
 def test_run_controllers_works_until_stopped() -> None:

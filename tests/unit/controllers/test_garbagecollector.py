@@ -112,3 +112,29 @@ def test_orphan_finalizer_strips_owner_references_then_goes() -> None:
             ("patch", "replicasets", "web", {"metadata": {"finalizers": None,
                                                           "resourceVersion": "1"}})]
     run(scenario)
+
+
+def test_a_services_endpointslice_goes_when_the_service_is_deleted() -> None:
+    service_ref = {"apiVersion": "v1", "kind": "Service", "name": "web", "uid": "uid-web",
+                   "controller": True, "blockOwnerDeletion": True}
+    es = obj("endpointslices", "web-abc", metadata={"ownerReferences": [service_ref]},
+             addressType="IPv4", endpoints=[])
+    client = FakeClient([es, obj("services", "web")])
+
+    async def scenario() -> None:
+        async with started(client, build) as (gc, _):
+            while len(gc.queue):  # the slice is enqueued as a dependent on start
+                gc.queue.done(await gc.queue.get())
+            await gc.reconcile("endpointslices/ns/web-abc")
+            assert client.actions == []  # its Service lives
+            service = gc.informers["services"].store.get("ns/web")
+            assert service is not None
+            gc.informers["services"].store._pop("ns/web")
+            del client.objects[("services", "ns/web")]
+            _, _, on_delete = gc._handlers("services")  # what the watch's DELETED runs
+            on_delete(service)
+            assert await gc.queue.get() == "endpointslices/ns/web-abc"
+            await gc.reconcile("endpointslices/ns/web-abc")
+        assert client.actions == [("delete", "endpointslices", "web-abc", "Background",
+                                   {"uid": "uid-web-abc"})]
+    run(scenario)

@@ -34,7 +34,11 @@ from pydantic import BaseModel
 
 OUT = Path(__file__).with_name("go_fields.json")
 API_FILES = ("core/v1/types.go", "apps/v1/types.go", "coordination/v1/types.go",
-             "scheduling/v1/types.go", "autoscaling/v1/types.go")
+             "scheduling/v1/types.go", "autoscaling/v1/types.go", "discovery/v1/types.go")
+# Go packages whose struct names core/v1 also uses: their entries are keyed
+# `<package>.<Struct>` (discovery/v1's EndpointPort is not core's).
+QUALIFIED = {"discovery/v1/types.go": "discovery/v1"}
+_MODEL_PACKAGES = {"apimachinery.models.discovery": "discovery/v1"}
 APIMACHINERY_FILES = ("pkg/apis/meta/v1/types.go",)
 _SCALARS = frozenset({"string", "int32", "int64", "bool", "float64", "byte", "types.UID"})
 _STRUCT = re.compile(r"^type (\w+) struct \{\n(.*?)^\}", re.M | re.S)
@@ -56,16 +60,19 @@ class GoField:
 class GoTypes:
     """The structs and named types of some Go source files."""
 
-    def __init__(self, sources: list[str]) -> None:
+    def __init__(self, sources: list[str], packages: list[str] | None = None) -> None:
+        """`packages[i]`, when not empty, qualifies the struct names of `sources[i]`."""
         self.structs: dict[str, list[GoField]] = {}
         self.scalar_names: set[str] = set()
         self.collection_names: set[str] = set()
-        for text in sources:
+        for i, text in enumerate(sources):
+            package = packages[i] if packages else ""
             self.scalar_names.update(_SCALAR_ALIAS.findall(text))
             self.collection_names.update(_COLLECTION_ALIAS.findall(text))
             for name, body in _STRUCT.findall(text):
-                self.structs.setdefault(name, [f for line in body.splitlines()
-                                               if (f := _parse(line)) is not None])
+                key = f"{package}.{name}" if package else name
+                self.structs.setdefault(key, [f for line in body.splitlines()
+                                              if (f := _parse(line)) is not None])
 
     def how(self, go_type: str) -> str:
         """"pointer", "value", "scalar", "ptrstruct" or "repeated" (see the module doc)."""
@@ -115,17 +122,24 @@ def roots() -> list[type[BaseModel]]:
     return [*(k.model for k in registry()), *SUBRESOURCE_MODELS.values()]
 
 
+def go_key(model: type[BaseModel]) -> str:
+    """The model's entry in the table: its name, qualified by its Go package if need be."""
+    package = _MODEL_PACKAGES.get(model.__module__)
+    return f"{package}.{model.__name__}" if package else model.__name__
+
+
 def model_names() -> set[str]:
-    """The names of every model the roots reach."""
+    """The table keys of every model the roots reach."""
     from apimachinery.models.schema import iter_models
 
-    return {m.__name__ for m in iter_models(*roots())}
+    return {go_key(m) for m in iter_models(*roots())}
 
 
 def main(api: str, apimachinery: str, tag: str) -> None:
     sources = [_show(api, tag, p) for p in API_FILES]
     sources += [_show(apimachinery, tag, p) for p in APIMACHINERY_FILES]
-    types = GoTypes(sources)
+    packages = [QUALIFIED.get(p, "") for p in API_FILES] + ["" for _ in APIMACHINERY_FILES]
+    types = GoTypes(sources, packages)
     table = {name: {k: list(v) for k, v in types.flat(name).items()}
              for name in sorted(model_names() & set(types.structs))}
     OUT.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")

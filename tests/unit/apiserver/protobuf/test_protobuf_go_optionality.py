@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from apimachinery.models.schema import TYPE_META, fields, iter_models
 from apiserver.protobuf.schema import hints
-from tests.unit.apiserver.protobuf.gotypes import OUT, GoTypes, roots
+from tests.unit.apiserver.protobuf.gotypes import OUT, GoTypes, go_key, roots
 
 GO: dict[str, dict[str, list[object]]] = json.loads(Path(OUT).read_text())
 HINTED = {"pointer": "pointer", "value": "value"}  # Go's `how` -> the hint it needs
@@ -32,7 +32,7 @@ def _models() -> Iterator[type[BaseModel]]:
 
 def test_every_served_model_is_named_after_a_go_struct_in_the_table() -> None:
     """A newly typed model needs the table regenerated (see gotypes.py) to be checked."""
-    missing = sorted(m.__name__ for m in _models() if m.__name__ not in GO)
+    missing = sorted(go_key(m) for m in _models() if go_key(m) not in GO)
     assert missing == [], "regenerate go_fields.json: python -m " \
         "tests.unit.apiserver.protobuf.gotypes ..."
 
@@ -41,7 +41,7 @@ def test_every_served_model_is_named_after_a_go_struct_in_the_table() -> None:
                          ids=lambda m: m.__name__)
 def test_hints_and_numbers_are_the_go_types(model: type[BaseModel]) -> None:
     go = {name: (int(number) if number is not None else None, str(how))  # type: ignore[call-overload]
-          for name, (number, how) in GO[model.__name__].items()}
+          for name, (number, how) in GO[go_key(model)].items()}
     declared = hints(model)
     problems = []
     for name, meta in fields(model).items():
