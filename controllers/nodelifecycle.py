@@ -93,6 +93,13 @@ def ready_status(node: Object) -> str:
     return str((ready_condition(node) or {}).get("status", "Unknown"))
 
 
+def _alive(node: Object) -> bool:
+    """Ready, or Unknown only because this controller said so (its Lease moves again)."""
+    ready = ready_condition(node) or {}
+    return ready.get("status") == "True" or (ready.get("status") == "Unknown"
+                                             and ready.get("reason") == UNKNOWN_REASON)
+
+
 def wanted_taint_key(node: Object) -> str | None:
     """The NoExecute taint the node's Ready condition calls for, if any."""
     status = (ready_condition(node) or {}).get("status", "Unknown")
@@ -217,6 +224,8 @@ class NodeLifecycleController(Controller):
         self.limiters: dict[str, TokenBucket] = {}
         self.waiting: dict[str, dict[str, None]] = defaultdict(dict)  # zone -> nodes, FIFO
         self.fully_disrupted = False
+        self.control_plane_away = False
+        self.unwritten: set[str] = set()  # nodes whose Unknown could not be written (logged once)
         self.nodes = factory.informer("nodes")
         self.leases = factory.informer("leases")
         self.pods = factory.informer("pods")
@@ -256,6 +265,8 @@ class NodeLifecycleController(Controller):
     async def monitor(self) -> None:
         """One pass: judge every node, update the zone states, taint at the zones' rates."""
         now = self.clock.now()
+        if not await self._control_plane_answers(now):
+            return
         nodes = sorted(self.nodes.store.list(), key=meta.name_of)
         ages = self._observe(nodes, now)
         judged = [await self._judge(node, age, now) for node, age in zip(nodes, ages, strict=True)]
@@ -269,6 +280,30 @@ class NodeLifecycleController(Controller):
         for j in judged:
             self.queue.add(j.name)
 
+    async def _control_plane_answers(self, now: datetime) -> bool:
+        """Whether the apiserver and etcd answer a read (the Lease namespace, from etcd).
+
+        While they do not, this controller cannot see a Lease change, so it judges
+        nothing and every node's grace period restarts each pass: once they answer
+        again, every agent has a full grace period to get a renewal through. (A
+        Kubernetes controller-manager gets the same from losing its leader Lease,
+        exiting and starting with an empty nodeHealthMap.)"""
+        try:
+            await self.client.get("namespaces", LEASE_NAMESPACE)
+        except errors.NotFound:
+            pass
+        except errors.APIError as exc:
+            if not self.control_plane_away:
+                self.decision("-", "control-plane-away", error=repr(str(exc)))
+            self.control_plane_away = True
+            self.health.reset(now)
+            return False
+        if self.control_plane_away:
+            self.control_plane_away = False
+            self.health.reset(now)
+            self.decision("-", "control-plane-back", grace=f"{self.grace_period:g}s")
+        return True
+
     def _observe(self, nodes: list[Object], now: datetime) -> list[float | None]:
         """Each node's heartbeat age; after a full disruption, 0 for all as soon as one
         Ready node shows life again, before anything is judged (the others' agents may
@@ -276,7 +311,7 @@ class NodeLifecycleController(Controller):
         ages = [self.health.observe(meta.name_of(n), n,
                                     self.leases.store.get(f"{LEASE_NAMESPACE}/{meta.name_of(n)}"),
                                     now) for n in nodes]
-        alive = any(age is not None and age <= self.grace_period and ready_status(n) == "True"
+        alive = any(age is not None and age <= self.grace_period and _alive(n)
                     for n, age in zip(nodes, ages, strict=True))
         if self.fully_disrupted and alive:
             self.health.reset(now)
@@ -291,8 +326,8 @@ class NodeLifecycleController(Controller):
             node = await self._mark_unknown(name, node, now)
         status = ready_status(node)
         # A fresh heartbeat under an Unknown we wrote waits for the agent's next status:
-        # it is not judged again before its grace runs out.
-        return Judgement(name, node, zone_of(node), ready=not stale and status == "True",
+        # it counts as alive, and is not judged again before its grace runs out.
+        return Judgement(name, node, zone_of(node), ready=not stale and _alive(node),
                          taint=stale or status == "False")
 
     async def _handle_disruption(self, zones: dict[str, list[Judgement]],
@@ -345,9 +380,11 @@ class NodeLifecycleController(Controller):
         try:
             node = await self.client.update_status("nodes", updated)
         except errors.APIError as exc:  # the apiserver or etcd away: judged here, written later
-            self.log.info("component=%s controller=%s key=%s decision=node-unknown-unwritten "
-                          "error=%r", COMPONENT, self.name, key, str(exc))
+            if key not in self.unwritten:
+                self.unwritten.add(key)
+                self.decision(key, "node-unknown-unwritten", error=repr(str(exc)))
             return updated
+        self.unwritten.discard(key)
         self.decision(key, "node-unknown", grace=f"{self.grace_period:g}s")
         self.recorder.record(node, "NodeNotReady", f"Node {key} status is now: NodeNotReady")
         for pod in self.pods.store.by_index(NODE_NAME_INDEX, key):
