@@ -277,8 +277,7 @@ class NodeLifecycleController(Controller):
             return
         if not self.fully_disrupted:
             await self._taint_pass(zones, now)
-        for j in judged:
-            self.queue.add(j.name)
+        # The per-node queue hears of every write here through the Node informer.
 
     async def _control_plane_answers(self, now: datetime) -> bool:
         """Whether the apiserver and etcd answer a read (the Lease namespace, from etcd).
