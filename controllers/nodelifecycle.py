@@ -304,9 +304,9 @@ class NodeLifecycleController(Controller):
         return True
 
     def _observe(self, nodes: list[Object], now: datetime) -> list[float | None]:
-        """Each node's heartbeat age; after a full disruption, 0 for all as soon as one
-        Ready node shows life again, before anything is judged (the others' agents may
-        not have got through to renew yet)."""
+        """Each node's heartbeat age; during a full disruption, 0 for all as soon as one
+        node is alive again, before anything is judged (the others' agents may not have
+        got through to renew yet)."""
         ages = [self.health.observe(meta.name_of(n), n,
                                     self.leases.store.get(f"{LEASE_NAMESPACE}/{meta.name_of(n)}"),
                                     now) for n in nodes]
