@@ -18,3 +18,6 @@ class ServerConfig:
     # Inside the local cluster's 172.28.0.0/16, so no service address leaves the machine.
     service_cluster_ip_range: str = "172.28.255.0/24"
     service_node_port_range: str = "30000-32767"
+    # DefaultTolerationSeconds admission: what a new pod tolerates of a failed node.
+    default_not_ready_toleration_seconds: int = 300
+    default_unreachable_toleration_seconds: int = 300

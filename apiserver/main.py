@@ -40,6 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--service-node-port-range", default="30000-32767",
                    help="port range (LOW-HIGH) NodePort and LoadBalancer Services' "
                         "nodePorts come from")
+    p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
+                   help="the tolerationSeconds of the notReady:NoExecute toleration added to "
+                        "every pod that has no such toleration (DefaultTolerationSeconds)")
+    p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
+                   help="the tolerationSeconds of the unreachable:NoExecute toleration added "
+                        "to every pod that has no such toleration (DefaultTolerationSeconds)")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -65,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         advertise_address=args.advertise_address or f"{args.bind_address}:{args.secure_port}",
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
+        default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
+        default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
     )
     uvicorn.run(
         create_app(config), host=args.bind_address, port=args.secure_port,

@@ -74,9 +74,10 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, restart_threshold=a.auto_rollback_restart_threshold,
         image_pull_grace=a.auto_rollback_image_pull_grace),
     "nodelifecycle": lambda c, f, a: NodeLifecycleController(
-        c, f, grace_period=a.node_monitor_grace_period,
-        unreachable_seconds=a.default_unreachable_toleration_seconds,
-        not_ready_seconds=a.default_not_ready_toleration_seconds),
+        c, f, grace_period=a.node_monitor_grace_period, monitor_period=a.node_monitor_period,
+        eviction_rate=a.node_eviction_rate, secondary_eviction_rate=a.secondary_node_eviction_rate,
+        unhealthy_zone_threshold=a.unhealthy_zone_threshold,
+        large_cluster_size=a.large_cluster_size_threshold),
     "podgc": lambda c, f, a: PodGCController(c, f, quarantine=a.orphan_pod_quarantine),
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
@@ -135,11 +136,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--node-monitor-grace-period", type=duration, default=15.0,
                    help="how long a node may go without renewing its Lease before it is "
                         "marked Unknown (Kubernetes: 40s)")
-    p.add_argument("--default-unreachable-toleration-seconds", type=duration, default=10.0,
-                   help="how long a pod without its own toleration stays on an unreachable "
-                        "node before eviction (Kubernetes: 300s)")
-    p.add_argument("--default-not-ready-toleration-seconds", type=duration, default=10.0,
-                   help="the same for a node that reports NotReady (Kubernetes: 300s)")
+    p.add_argument("--node-monitor-period", type=duration, default=5.0,
+                   help="how often every node's health is judged and the zones' disruption "
+                        "state computed")
+    p.add_argument("--node-eviction-rate", type=float, default=0.1,
+                   help="nodes per second whose pods may be evicted (NoExecute-tainted) in a "
+                        "zone that is healthy or fully disrupted")
+    p.add_argument("--secondary-node-eviction-rate", type=float, default=0.01,
+                   help="the same in a zone whose nodes are mostly unhealthy, when it has more "
+                        "than --large-cluster-size-threshold nodes (a smaller one: 0)")
+    p.add_argument("--unhealthy-zone-threshold", type=float, default=0.55,
+                   help="fraction of not-Ready nodes (at least 3) that puts a zone in "
+                        "PartialDisruption")
+    p.add_argument("--large-cluster-size-threshold", type=int, default=50,
+                   help="zones with more nodes than this keep evicting, at the secondary "
+                        "rate, in PartialDisruption")
     p.add_argument("--orphan-pod-quarantine", type=duration, default=40.0,
                    help="how long a pod's node must be missing before the pod is "
                         "force-deleted (Kubernetes' PodGC quarantine: 40s)")

@@ -1,36 +1,50 @@
-"""Node lifecycle: a node that stops renewing its Lease is marked Unknown, tainted, emptied.
+"""Node lifecycle: a node that stops renewing its Lease is marked Unknown, tainted, emptied,
+unless the whole cluster looks down at once.
 
-Kubernetes' node lifecycle controller and its taint-based eviction, in one
-level-triggered controller keyed by node name:
+Kubernetes' node lifecycle controller and its taint-based eviction. A monitor
+pass every `--node-monitor-period` (5 s) does what Kubernetes' monitorNodeHealth
+does; a work queue keyed by node name does the rest:
 
-1. **Health.** The node's last heartbeat is the later of its Lease's
-   `spec.renewTime` and its Ready condition's `lastHeartbeatTime`. When that is
-   older than `--node-monitor-grace-period` (default 15 s; Kubernetes: 40 s), every
-   condition the agent posts goes to `Unknown`, reason `NodeStatusUnknown`,
-   "Kubelet stopped posting node status.", and the node's pods get Ready=False
-   (MarkPodsNotReady), so the Endpoints drop them at once.
-2. **Taints.** Ready Unknown -> `node.kubernetes.io/unreachable:NoExecute`;
-   Ready False -> `node.kubernetes.io/not-ready:NoExecute`; Ready True -> neither.
-   The scheduler's TaintToleration filter then keeps new pods off the node. A
-   cordoned node (`spec.unschedulable`, `kubectl cordon`) gets
-   `node.kubernetes.io/unschedulable:NoSchedule`, and loses it when uncordoned, as
-   Kubernetes' NoSchedule tainting pass does.
-3. **Eviction.** A pod on a node with such a taint is deleted once it has
-   tolerated it for its toleration's `tolerationSeconds`; a pod without a matching
-   toleration gets `--default-unreachable-toleration-seconds` /
-   `--default-not-ready-toleration-seconds` (default 10 s; Kubernetes' admission
-   default is 300 s); a toleration without seconds tolerates forever. The deletion
-   is graceful: with the node's agent gone the pod stays Terminating, which is enough
-   for its ReplicaSet to replace it (terminating pods are not active) and for a
-   StatefulSet *not* to start its replacement until the old pod is really gone.
+1. **Health, by the controller's own clock** (`nodehealth.py`). A node's
+   heartbeat is the moment this controller *saw* its Lease `renewTime` (or its
+   Ready condition's `lastHeartbeatTime`) change, never the agent's timestamp,
+   so a skewed agent clock changes nothing, and a controller that just started
+   gives every node a full grace period. A node not seen to change for
+   `--node-monitor-grace-period` (default 15 s; Kubernetes: 40 s) gets every
+   condition `Unknown`, reason `NodeStatusUnknown`, "Kubelet stopped posting
+   node status.", and its pods Ready=False (MarkPodsNotReady), so the Endpoints
+   drop them at once.
+2. **Disruption** (`disruption.py`). Each pass sorts the nodes into zones and
+   computes each zone's state from readiness as the controller judges it (a node
+   whose grace ran out is not ready even when writing so failed, as it does while
+   the apiserver or etcd is away). When every zone is in FullDisruption the
+   controller removes its NoExecute taints and evicts nothing: the fault is the
+   control plane's or the network's. When a node is Ready again, every node's
+   grace period restarts from then, so after an outage the agents have a full
+   grace period to renew before anyone is judged.
+3. **Taints.** A node not Ready gets `node.kubernetes.io/unreachable:NoExecute`
+   (Ready Unknown) or `node.kubernetes.io/not-ready:NoExecute` (Ready False),
+   at most `--node-eviction-rate` nodes a second per zone (lower or nil in a
+   PartialDisruption); a Ready node loses them at once, and a tainted node whose
+   Ready status flips between False and Unknown has its taint swapped at once.
+   A cordoned node (`spec.unschedulable`) gets `node.kubernetes.io/unschedulable:NoSchedule`.
+4. **Eviction.** A pod on a node with such a taint is deleted once it has
+   tolerated it for its toleration's `tolerationSeconds` (the apiserver's
+   DefaultTolerationSeconds admission gives every pod 300 s for both keys unless
+   it says otherwise); a pod with no matching toleration is deleted at once; a
+   toleration without seconds tolerates for ever. The deletion is graceful: with
+   the node's agent gone the pod stays Terminating, which is enough for its
+   ReplicaSet to replace it and for a StatefulSet *not* to start its replacement
+   until the old pod is really gone.
 
-Pure decisions (`heartbeat_age`, `wanted_taints`, `eviction_due`) are functions of
-plain objects; `reconcile` does the writes and requeues itself for the next moment
-something can change.
+Pure decisions (`wanted_taints`, `eviction_due`, the zone states) are functions
+of plain objects; the controller does the writes.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +54,9 @@ from apimachinery.conditions import READY, find_condition, ready_condition
 from apimachinery.events import EventRecorder
 from apimachinery.meta import Object, rfc3339
 
-from .base import Controller, ControllerClient, SharedInformerFactory
+from .base import COMPONENT, Controller, ControllerClient, SharedInformerFactory
+from .disruption import FULL, TokenBucket, zone_of, zone_qps, zone_state
+from .nodehealth import NodeHealth
 
 LEASE_NAMESPACE = "kube-node-lease"
 NODE_NAME_INDEX = "spec.nodeName"
@@ -50,14 +66,6 @@ NODE_TAINT_KEYS = (UNREACHABLE, NOT_READY)
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
-
-
-def heartbeat_age(node: Object, lease: Object | None, now: datetime) -> float | None:
-    """Seconds since the node last showed life, or None if it never did."""
-    times = [meta.parse_time(((lease or {}).get("spec") or {}).get("renewTime")),
-             meta.parse_time((ready_condition(node) or {}).get("lastHeartbeatTime"))]
-    seen = [t for t in times if t is not None]
-    return (now - max(seen)).total_seconds() if seen else None
 
 
 def with_unknown_conditions(node: Object, now: datetime) -> Object | None:
@@ -81,6 +89,17 @@ def with_unknown_conditions(node: Object, now: datetime) -> Object | None:
     return updated
 
 
+def ready_status(node: Object) -> str:
+    return str((ready_condition(node) or {}).get("status", "Unknown"))
+
+
+def _alive(node: Object) -> bool:
+    """Ready, or Unknown only because this controller said so (its Lease moves again)."""
+    ready = ready_condition(node) or {}
+    return ready.get("status") == "True" or (ready.get("status") == "Unknown"
+                                             and ready.get("reason") == UNKNOWN_REASON)
+
+
 def wanted_taint_key(node: Object) -> str | None:
     """The NoExecute taint the node's Ready condition calls for, if any."""
     status = (ready_condition(node) or {}).get("status", "Unknown")
@@ -91,27 +110,46 @@ def _cordon_taint(taint: Object) -> bool:
     return taint.get("key") == UNSCHEDULABLE and taint.get("effect") == "NoSchedule"
 
 
-def wanted_taints(node: Object, now: datetime) -> list[Object] | None:
+def lifecycle_taints(node: Object) -> list[Object]:
+    """The NoExecute taints this controller owns on the node."""
+    return [t for t in (node.get("spec") or {}).get("taints") or []
+            if t.get("key") in NODE_TAINT_KEYS and t.get("effect") == "NoExecute"]
+
+
+def _wanted_lifecycle(node: Object, now: datetime, may_add: bool, clear: bool) -> list[Object]:
+    key = wanted_taint_key(node)
+    mine = lifecycle_taints(node)
+    if key is None or clear:
+        return []
+    same = [t for t in mine if t.get("key") == key]
+    if same:
+        return same[:1]
+    if mine or may_add:  # a taint of the other key is swapped at once, as Kubernetes does
+        return [{"key": key, "effect": "NoExecute", "timeAdded": rfc3339(now)}]
+    return []
+
+
+def wanted_taints(node: Object, now: datetime, *, may_add: bool = True,
+                  clear: bool = False) -> list[Object] | None:
     """The node's taints with the lifecycle and cordon taints right, or None if they
-    already are."""
+    already are. `may_add`: the zone's rate limit lets a new NoExecute taint on;
+    `clear`: every zone is fully disrupted, so the NoExecute taints come off."""
     spec = node.get("spec") or {}
     taints = list(spec.get("taints") or [])
-    key = wanted_taint_key(node)
-    mine = [t for t in taints if t.get("key") in NODE_TAINT_KEYS and t.get("effect") == "NoExecute"]
+    mine = lifecycle_taints(node)
+    wanted = _wanted_lifecycle(node, now, may_add, clear)
     cordoned = bool(spec.get("unschedulable"))
-    if [t.get("key") for t in mine] == ([key] if key else []) and \
-            any(_cordon_taint(t) for t in taints) == cordoned:
+    if mine == wanted and any(_cordon_taint(t) for t in taints) == cordoned:
         return None
     kept = [t for t in taints if t not in mine and not _cordon_taint(t)]
     if cordoned:
         kept.append({"key": UNSCHEDULABLE, "effect": "NoSchedule"})
-    if key:
-        kept.append({"key": key, "effect": "NoExecute", "timeAdded": rfc3339(now)})
-    return kept
+    return kept + wanted
 
 
-def toleration_seconds(pod: Object, taint: Object, default: float) -> float | None:
-    """How long the pod tolerates the taint: its toleration's seconds, None for ever."""
+def toleration_seconds(pod: Object, taint: Object) -> float | None:
+    """How long the pod tolerates the taint: its toleration's seconds, None for ever,
+    0 without a matching toleration (Kubernetes evicts such a pod at once)."""
     for tol in (pod.get("spec") or {}).get("tolerations") or []:
         effect_ok = not tol.get("effect") or tol.get("effect") == taint.get("effect")
         key_ok = (tol.get("operator") == "Exists" and not tol.get("key")) or \
@@ -119,7 +157,7 @@ def toleration_seconds(pod: Object, taint: Object, default: float) -> float | No
         if effect_ok and key_ok:
             seconds = tol.get("tolerationSeconds")
             return None if seconds is None else max(0.0, float(seconds))
-    return default
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -128,8 +166,8 @@ class Eviction:
     wait: float | None  # seconds until due; None when never
 
 
-def eviction_due(pod: Object, taint: Object, now: datetime, default: float) -> Eviction:
-    seconds = toleration_seconds(pod, taint, default)
+def eviction_due(pod: Object, taint: Object, now: datetime) -> Eviction:
+    seconds = toleration_seconds(pod, taint)
     if seconds is None:
         return Eviction(False, None)
     added = meta.parse_time(taint.get("timeAdded")) or now
@@ -155,59 +193,197 @@ def with_pod_not_ready(pod: Object, now: datetime) -> Object | None:
     return updated
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """One node as a monitor pass judged it."""
+
+    name: str
+    node: Object    # as judged: with the Unknown conditions written (or meant) this pass
+    zone: str
+    ready: bool     # counts as Ready for its zone's state
+    taint: bool     # wants a NoExecute taint (stale, or the agent itself says NotReady)
+
+
 class NodeLifecycleController(Controller):
     name = "nodelifecycle"
 
     def __init__(self, client: ControllerClient, factory: SharedInformerFactory, *,
-                 grace_period: float = 15.0, unreachable_seconds: float = 10.0,
-                 not_ready_seconds: float = 10.0, workers: int = 1, **kwargs: Any) -> None:
+                 grace_period: float = 15.0, monitor_period: float = 5.0,
+                 eviction_rate: float = 0.1, secondary_eviction_rate: float = 0.01,
+                 unhealthy_zone_threshold: float = 0.55, large_cluster_size: int = 50,
+                 workers: int = 1, **kwargs: Any) -> None:
         super().__init__(client, factory, workers=workers, **kwargs)
         self.grace_period = grace_period
-        self.defaults = {UNREACHABLE: unreachable_seconds, NOT_READY: not_ready_seconds}
+        self.monitor_period = monitor_period
+        self.eviction_rate = eviction_rate
+        self.secondary_eviction_rate = secondary_eviction_rate
+        self.large_cluster_size = large_cluster_size
+        self.unhealthy_zone_threshold = unhealthy_zone_threshold
+        self.health = NodeHealth()
+        self.zone_states: dict[str, str] = {}
+        self.limiters: dict[str, TokenBucket] = {}
+        self.waiting: dict[str, dict[str, None]] = defaultdict(dict)  # zone -> nodes, FIFO
+        self.fully_disrupted = False
+        self.control_plane_away = False
+        self.unwritten: set[str] = set()  # nodes whose Unknown could not be written (logged once)
         self.nodes = factory.informer("nodes")
         self.leases = factory.informer("leases")
         self.pods = factory.informer("pods")
         factory.add_indexer("pods", NODE_NAME_INDEX, pod_node_index)
         self.recorder = EventRecorder(client, "node-controller", self.clock)  # type: ignore[arg-type]
         self.nodes.add_event_handler(self.enqueue, lambda _o, n: self.enqueue(n), self._forget)
-        self.leases.add_event_handler(self._lease_changed, lambda _o, n: self._lease_changed(n),
-                                      None)
         self.pods.add_event_handler(self._pod_changed, lambda _o, n: self._pod_changed(n), None)
 
     def _forget(self, node: Object) -> None:
         self.queue.forget(meta.name_of(node))
-
-    def _lease_changed(self, lease: Object) -> None:
-        if meta.namespace_of(lease) == LEASE_NAMESPACE:
-            self.queue.add(meta.name_of(lease))
+        self.health.forget(meta.name_of(node))
 
     def _pod_changed(self, pod: Object) -> None:
         for node in pod_node_index(pod):
             self.queue.add(node)
 
-    async def reconcile(self, key: str) -> None:
-        node = self.nodes.store.get(key)
-        if node is None:
-            return
+    # -- the monitor pass -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The workers, and beside them a monitor pass every `monitor_period`."""
+        monitor = asyncio.create_task(self._monitor_loop(), name=f"{self.name}-monitor")
+        try:
+            await super().run()
+        finally:
+            monitor.cancel()
+            await asyncio.gather(monitor, return_exceptions=True)
+
+    async def _monitor_loop(self) -> None:
+        while True:
+            try:
+                await self.monitor()
+            except Exception:  # a bug must not stop the node monitor for good
+                self.log.exception("component=%s controller=%s monitor pass failed",
+                                   COMPONENT, self.name)
+            await self.clock.sleep(self.monitor_period)
+
+    async def monitor(self) -> None:
+        """One pass: judge every node, update the zone states, taint at the zones' rates."""
         now = self.clock.now()
-        lease = self.leases.store.get(f"{LEASE_NAMESPACE}/{key}")
-        age = heartbeat_age(node, lease, now)
-        next_check: float | None = None
-        if age is not None and age > self.grace_period:
-            node = await self._mark_unknown(key, node, now)
-        elif age is not None:
-            next_check = self.grace_period - age + 0.5
-        node = await self._sync_taints(key, node, now)
-        wait = await self._evict(key, node, now)
-        delays = [d for d in (next_check, wait) if d is not None]
-        if delays:
-            self.queue.add_after(key, max(0.5, min(delays)))
+        if not await self._control_plane_answers(now):
+            return
+        nodes = sorted(self.nodes.store.list(), key=meta.name_of)
+        ages = self._observe(nodes, now)
+        judged = [await self._judge(node, age, now) for node, age in zip(nodes, ages, strict=True)]
+        zones: dict[str, list[Judgement]] = defaultdict(list)
+        for j in judged:
+            zones[j.zone].append(j)
+        if await self._handle_disruption(zones, now):
+            return
+        if not self.fully_disrupted:
+            await self._taint_pass(zones, now)
+        # The per-node queue hears of every write here through the Node informer.
+
+    async def _control_plane_answers(self, now: datetime) -> bool:
+        """Whether the apiserver and etcd answer a read (the Lease namespace, from etcd).
+
+        While they do not, this controller cannot see a Lease change, so it judges
+        nothing and every node's grace period restarts each pass: once they answer
+        again, every agent has a full grace period to get a renewal through. (A
+        Kubernetes controller-manager gets the same from losing its leader Lease,
+        exiting and starting with an empty nodeHealthMap.)"""
+        try:
+            await self.client.get("namespaces", LEASE_NAMESPACE)
+        except errors.NotFound:
+            pass
+        except errors.APIError as exc:
+            if not self.control_plane_away:
+                self.decision("-", "control-plane-away", error=repr(str(exc)))
+            self.control_plane_away = True
+            self.health.reset(now)
+            return False
+        if self.control_plane_away:
+            self.control_plane_away = False
+            self.health.reset(now)
+            self.decision("-", "control-plane-back", grace=f"{self.grace_period:g}s")
+        return True
+
+    def _observe(self, nodes: list[Object], now: datetime) -> list[float | None]:
+        """Each node's heartbeat age; during a full disruption, 0 for all as soon as one
+        node is alive again, before anything is judged (the others' agents may not have
+        got through to renew yet)."""
+        ages = [self.health.observe(meta.name_of(n), n,
+                                    self.leases.store.get(f"{LEASE_NAMESPACE}/{meta.name_of(n)}"),
+                                    now) for n in nodes]
+        alive = any(age is not None and age <= self.grace_period and _alive(n)
+                    for n, age in zip(nodes, ages, strict=True))
+        if self.fully_disrupted and alive:
+            self.health.reset(now)
+            ages = [None if age is None else 0.0 for age in ages]
+        return ages
+
+    async def _judge(self, node: Object, age: float | None, now: datetime) -> Judgement:
+        """Mark a node whose grace ran out Unknown; judge it for the zone and the tainter."""
+        name = meta.name_of(node)
+        stale = age is not None and age > self.grace_period
+        if stale:
+            node = await self._mark_unknown(name, node, now)
+        status = ready_status(node)
+        # A fresh heartbeat under an Unknown we wrote waits for the agent's next status:
+        # it counts as alive, and is not judged again before its grace runs out.
+        return Judgement(name, node, zone_of(node), ready=not stale and _alive(node),
+                         taint=stale or status == "False")
+
+    async def _handle_disruption(self, zones: dict[str, list[Judgement]],
+                                 now: datetime) -> bool:
+        """Kubernetes' handleDisruption; True when the pass should stop here."""
+        states = {z: zone_state((j.ready for j in js), self.unhealthy_zone_threshold)
+                  for z, js in zones.items()}
+        all_full = bool(states) and all(s == FULL for s in states.values())
+        self.zone_states = states
+        for zone, state in states.items():
+            qps = 0.0 if all_full else zone_qps(
+                state, len(zones[zone]), rate=self.eviction_rate,
+                secondary_rate=self.secondary_eviction_rate, large_cluster=self.large_cluster_size)
+            self.limiters.setdefault(zone, TokenBucket(qps, self.clock)).set_qps(qps)
+        if all_full and not self.fully_disrupted:
+            self.fully_disrupted = True
+            self.decision("-", "full-disruption", nodes=sum(len(js) for js in zones.values()))
+            for js in zones.values():
+                for j in js:
+                    self.queue.add(j.name)  # its reconcile takes the NoExecute taints off
+            return True
+        if not all_full and self.fully_disrupted:
+            self.fully_disrupted = False
+            self.health.reset(now)
+            self.waiting.clear()
+            self.decision("-", "disruption-over", grace=f"{self.grace_period:g}s",
+                          states=",".join(f"{z or '-'}={s}" for z, s in states.items()))
+            return True
+        return False
+
+    async def _taint_pass(self, zones: dict[str, list[Judgement]], now: datetime) -> None:
+        """Taint the nodes that want it, oldest first, as each zone's rate allows."""
+        for zone, judged in zones.items():
+            waiting = self.waiting[zone]
+            wanted = {j.name: j.node for j in judged if j.taint and not lifecycle_taints(j.node)}
+            for name in [n for n in waiting if n not in wanted]:
+                del waiting[name]
+            for name in sorted(wanted):
+                waiting.setdefault(name)
+            for name in list(waiting):
+                if not self.limiters[zone].try_accept():
+                    break
+                waiting.pop(name)
+                await self._write_taints(name, wanted[name], now, may_add=True)
 
     async def _mark_unknown(self, key: str, node: Object, now: datetime) -> Object:
         updated = with_unknown_conditions(node, now)
         if updated is None:
             return node
-        node = await self.client.update_status("nodes", updated)
+        try:
+            node = await self.client.update_status("nodes", updated)
+        except errors.APIError as exc:  # the apiserver or etcd away: judged here, written later
+            if key not in self.unwritten:
+                self.unwritten.add(key)
+                self.decision(key, "node-unknown-unwritten", error=repr(str(exc)))
+            return updated
+        self.unwritten.discard(key)
         self.decision(key, "node-unknown", grace=f"{self.grace_period:g}s")
         self.recorder.record(node, "NodeNotReady", f"Node {key} status is now: NodeNotReady")
         for pod in self.pods.store.by_index(NODE_NAME_INDEX, key):
@@ -215,32 +391,50 @@ class NodeLifecycleController(Controller):
             if not_ready is not None:
                 try:
                     await self.client.update_status("pods", not_ready)
-                except (errors.NotFound, errors.Conflict):
-                    continue  # gone or changed: the next pass looks again
+                except errors.APIError:
+                    continue  # gone, changed or unreachable: the next pass looks again
         return node
 
-    async def _sync_taints(self, key: str, node: Object, now: datetime) -> Object:
-        taints = wanted_taints(node, now)
+    async def _write_taints(self, key: str, node: Object, now: datetime, *,
+                            may_add: bool) -> Object:
+        taints = wanted_taints(node, now, may_add=may_add, clear=self.fully_disrupted)
         if taints is None:
             return node
         updated = meta.deep_copy(node)
         updated.setdefault("spec", {})["taints"] = taints
-        node = await self.client.update("nodes", updated)
+        try:
+            node = await self.client.update("nodes", updated)
+        except errors.APIError as exc:
+            if may_add:  # the monitor's write: the next pass tries again
+                self.log.info("component=%s controller=%s key=%s decision=taint-unwritten "
+                              "error=%r", COMPONENT, self.name, key, str(exc))
+                return node
+            raise
         self.decision(key, "taints", taints=",".join(str(t.get("key")) for t in taints) or "-")
         return node
 
+    # -- per node: taints off, cordon, evictions ---------------------------------------------
+
+    async def reconcile(self, key: str) -> None:
+        node = self.nodes.store.get(key)
+        if node is None:
+            return
+        now = self.clock.now()
+        node = await self._write_taints(key, node, now, may_add=False)
+        wait = await self._evict(key, node, now)
+        if wait is not None:
+            self.queue.add_after(key, max(0.5, wait))
+
     async def _evict(self, key: str, node: Object, now: datetime) -> float | None:
         """Delete the pods whose toleration ran out; the seconds until the next one is due."""
-        taint = next((t for t in (node.get("spec") or {}).get("taints") or []
-                      if t.get("key") in NODE_TAINT_KEYS and t.get("effect") == "NoExecute"),
-                     None)
-        if taint is None:
+        taint = next(iter(lifecycle_taints(node)), None)
+        if taint is None or self.fully_disrupted:
             return None
         waits: list[float] = []
         for pod in self.pods.store.by_index(NODE_NAME_INDEX, key):
             if meta.metadata(pod).get("deletionTimestamp"):
                 continue
-            eviction = eviction_due(pod, taint, now, self.defaults[str(taint["key"])])
+            eviction = eviction_due(pod, taint, now)
             if not eviction.due:
                 if eviction.wait is not None:
                     waits.append(eviction.wait)

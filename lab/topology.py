@@ -185,7 +185,10 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
                  "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
-                 "--service-cluster-ip-range", config.service_cidr],
+                 "--service-cluster-ip-range", config.service_cidr,
+                 # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
+                 "--default-not-ready-toleration-seconds", "10",
+                 "--default-unreachable-toleration-seconds", "10"],
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
         depends_on=tuple(config.etcd_names()))

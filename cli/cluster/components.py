@@ -58,6 +58,13 @@ def apiserver_command(etcd_url: str, port: int, cert: Path, key: Path, tokens: P
     ]
 
 
+# Schooner's clusters move a dead node's pods after 10 s of its NoExecute taint (25 s
+# after it went silent), not Kubernetes' 300 s: the apiserver's DefaultTolerationSeconds
+# admission gives every new pod that much unless the pod says otherwise.
+FAILOVER_TOLERATION_FLAGS = ("--default-not-ready-toleration-seconds", "10",
+                             "--default-unreachable-toleration-seconds", "10")
+
+
 def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> list[Component]:
     """The control plane in start order; later components are appended here."""
     client = f"http://127.0.0.1:{ports.etcd}"
@@ -68,7 +75,7 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
                   f"{client}/health", ports=(ports.etcd, ports.etcd_peer)),
         Component("apiserver", apiserver_command(
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
-            "--service-cluster-ip-range", service_cidr(),
+            "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),

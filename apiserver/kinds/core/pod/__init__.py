@@ -18,6 +18,10 @@ from apiserver.defaulting import Obj, dict_at, ensure_dict, set_default
 from apiserver.kind import STATUS, Kind, Strategy
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
 from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log
+from apiserver.kinds.core.pod.tolerations import (
+    admit_default_tolerations,
+    remember_toleration_defaults,
+)
 from apiserver.kinds.core.podtemplate import (
     default_pod_spec,
     validate_pod_spec,
@@ -98,4 +102,6 @@ KIND = Kind(
     validate=validate_pod,
     table=LAYOUTS["Pod"],
     subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY), Eviction()),
+    bootstrap=remember_toleration_defaults,
+    admission=admit_default_tolerations,
 )
