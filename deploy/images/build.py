@@ -87,6 +87,7 @@ NODE_PACKAGES = (
     "python3-venv",
     "docker-registry",
     "procps",
+    "etcd-server",  # the lab's etcd members: Debian's 3.4.23, not the withdrawn 3.5.0-3.5.2
 )
 NODE_PRUNE = (
     "usr/share/locale/*",  # message translations
@@ -326,7 +327,7 @@ def build_node_base() -> None:
         "/opt/schooner/venv/bin/pip install --quiet --no-index --no-deps --no-cache-dir"
         " --disable-pip-version-check /wheels/*.whl\n"
         "rm -rf /wheels\n"
-        "/opt/schooner/venv/bin/etcd --version\n"
+        "etcd --version | grep -q 'etcd Version: 3.4'\n"
         "dockerd --version\n"
     )
     key = rootfs_key(NODE_PACKAGES, NODE_PRUNE)
@@ -392,6 +393,13 @@ def build_node() -> None:
     report(NODE_IMAGE, "built", started, "(wheel cached)" if cached else "(wheel built)")
 
 
+def install_host_etcd() -> None:
+    """Debian's etcd-server on this host, for `make up` and the tests (apt-get if missing)."""
+    started = time.monotonic()
+    ensure_deb("etcd-server", "/usr/bin/etcd")
+    report("/usr/bin/etcd", "present", started)
+
+
 BUILDERS: dict[str, Callable[[], None]] = {
     "busybox": build_busybox,
     "python": build_python,
@@ -399,6 +407,7 @@ BUILDERS: dict[str, Callable[[], None]] = {
     "postgres": build_postgres,
     "flask-postgres": build_flask_postgres,
     "node": build_node,
+    "host-etcd": install_host_etcd,
 }
 # `make images` (run by `make up`) stays quick: the node image is for the lab only.
 ALL = ("busybox", "python", "web", "postgres", "flask-postgres")
