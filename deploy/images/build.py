@@ -10,9 +10,10 @@ Debian packages and wheels made on the host (DESIGN.md section 6):
 - schooner/postgres:15         bookworm minbase + postgresql-15 + an entrypoint
                                that initialises $PGDATA (deploy/images/postgres)
 - schooner/flask-postgres:1    the examples/flask-postgres app on schooner/python:3
-- schooner/node:latest         a lab host: dockerd, docker-registry and Schooner
-                               in /opt/schooner/venv (not in `all`: `make image-node`),
-                               on schooner/node-base:latest (all but Schooner's code)
+- schooner/node:latest         a lab host: dockerd, docker-registry, Debian's
+                               etcd-server (3.4.23) and Schooner in /opt/schooner/venv
+                               (not in `all`: `make image-node`), on
+                               schooner/node-base:latest (all but Schooner's code)
 
 Each image carries the label ``schooner.content-hash``: a hash of everything
 that goes into it (files, build recipe, base image ID, Schooner's source for
@@ -22,7 +23,11 @@ debootstrap root filesystems and the node's wheels are cached under
 their inputs (_rootfs.py, _wheels.py), so a rebuild after ``docker rmi`` only
 re-imports.
 
-Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node]...
+`build.py host-etcd` is no image: it installs Debian's etcd-server on this host
+with apt-get when missing (`make up` and `make test` run it), as the images'
+builds install debootstrap.
+
+Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node|host-etcd]...
 (stdlib only; run from anywhere)
 """
 
@@ -308,9 +313,10 @@ def build_flask_postgres() -> None:
 def build_node_base() -> None:
     """schooner/node-base:latest: the node image without Schooner's own code.
 
-    Bookworm minbase with dockerd, iptables and Debian's docker-registry (with an
-    open config), and a venv holding Schooner's dependencies, installed without
-    an index from the wheelhouse built on the host (_wheels.py). Rebuilt only
+    Bookworm minbase with dockerd, iptables, Debian's docker-registry (with an
+    open config) and etcd-server (the lab's etcd members), and a venv holding
+    Schooner's dependencies, installed without an index from the wheelhouse
+    built on the host (_wheels.py). Rebuilt only
     when the package list or pyproject.toml changes. Equivalent to, on the rootfs:
         COPY registry-config.yml /etc/docker/registry/config.yml
         COPY wheelhouse/ /wheels/
