@@ -400,9 +400,19 @@ def build_node() -> None:
 
 
 def install_host_etcd() -> None:
-    """Debian's etcd-server on this host, for `make up` and the tests (apt-get if missing)."""
+    """Debian's etcd-server on this host, for `make up` and the tests (apt-get if missing).
+
+    Only the binary is wanted. Where systemd runs, the package also starts a
+    system etcd on 127.0.0.1:2379, the port `schooner up` takes: when this
+    installed the package, that service is stopped and disabled again.
+    """
     started = time.monotonic()
+    was_there = Path("/usr/bin/etcd").exists()
     ensure_deb("etcd-server", "/usr/bin/etcd")
+    if not was_there and Path("/run/systemd/system").is_dir():
+        print("  stopping the system etcd service etcd-server started (schooner runs its own)",
+              flush=True)
+        subprocess.run(["systemctl", "disable", "--now", "etcd"], check=False)
     report("/usr/bin/etcd", "present", started)
 
 
