@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 ## Start a local cluster, deploy the example app, and print where to look.
-up: $(STAMP) images
+up: $(STAMP) host-etcd images
 	$(BIN)/schooner up
 	$(BIN)/schooner apply -f examples/web
 	$(BIN)/schooner wait deployment/web --for condition=Available --timeout 180
@@ -69,13 +69,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## Everything needed, then the whole suite (unit, integration, e2e on Docker, CLI, kubectl).
-test: $(STAMP) lint images image-node
+test: $(STAMP) lint host-etcd images image-node
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) host-etcd
 	$(BIN)/python -m pytest -q tests/integration
 
 ## The API fuzzer's long run: schemathesis over every operation of the served OpenAPI, FUZZ_EXAMPLES
@@ -88,7 +88,7 @@ fuzz: $(STAMP)
 	  $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_api_fuzz.py
 
 ## The benchmarks (not tests): figures and commands go to docs/benchmarks.md.
-bench: $(STAMP) images image-node
+bench: $(STAMP) host-etcd images image-node
 	$(BIN)/python bench/api.py --write docs/benchmarks.md
 	$(BIN)/python bench/pods.py --write docs/benchmarks.md
 	$(BIN)/python bench/proxy.py --write docs/benchmarks.md

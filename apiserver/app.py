@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import discovery, kinds, metrics, openapi, requestinfo
+from . import discovery, health, kinds, metrics, openapi, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
 from .config import ServerConfig
 from .handlers import Handlers
@@ -41,7 +41,7 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    storage = Storage(config.etcd_servers)
+    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout)
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
@@ -109,17 +109,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/healthz")
     @app.get("/livez")
     async def healthz() -> Response:
+        """Liveness: the process serves. An etcd outage is not a reason to restart it."""
         return Response("ok", media_type="text/plain")
 
     @app.get("/readyz")
-    async def readyz() -> Response:
-        if not ready.is_set():
-            return Response("not ready: starting", status_code=503, media_type="text/plain")
-        try:
-            await asyncio.wait_for(storage.current_revision(), 2.0)
-        except Exception as exc:
-            return Response(f"not ready: etcd: {exc}", status_code=503, media_type="text/plain")
-        return Response("ok", media_type="text/plain")
+    async def readyz(request: Request) -> Response:
+        return await health.readyz(storage, ready, verbose="verbose" in request.query_params)
 
     @app.get("/version")
     async def version() -> Response:

@@ -10,6 +10,9 @@ class ServerConfig:
     """What the apiserver needs to run; flags map onto these fields (see main.py)."""
 
     etcd_servers: list[str]
+    # The deadline of each etcd get and write: past it the member is deemed gone and
+    # the next one is used (apiserver/etcdclient.py). Full lists get longer.
+    etcd_request_timeout: float = 3.0
     token_auth_file: str | None = None
     max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
     watch_cache_size: int = 4096

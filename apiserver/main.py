@@ -18,7 +18,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="schooner-apiserver",
                                 description="Kubernetes-style REST API over etcd.")
     p.add_argument("--etcd-servers", default="http://127.0.0.1:2379",
-                   help="comma-separated etcd client URLs (the first that answers is used)")
+                   help="comma-separated etcd client URLs: the first that answers is used, "
+                        "and the next when it stops answering")
     p.add_argument("--bind-address", default="127.0.0.1", help="address to listen on")
     p.add_argument("--secure-port", type=int, default=6443,
                    help="port for HTTPS (plain HTTP if no certificate is given)")

@@ -22,16 +22,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import aetcd
 import aetcd.exceptions
-from aetcd import rpc
+from aetcd import rpc, rtypes
 
 from apimachinery import errors
 from apimachinery.meta import Object, deep_copy
 
 from . import metrics
+from .etcdclient import EtcdEndpoints
 from .etcdcodec import (
     RawEvent,
     decode,
@@ -46,10 +46,9 @@ from .etcdcodec import (
 log = logging.getLogger("apiserver.storage")
 
 
-# gRPC refuses replies over 4 MiB by default; a list of 10,000 pods is ~20 MiB.
-# Kubernetes raises the same limit on its etcd client.
-_GRPC_OPTIONS = {"grpc.max_receive_message_length": 1 << 30,
-                 "grpc.max_send_message_length": 1 << 27}
+# A full list may be large (10,000 pods is ~20 MiB) and gets this long; keepalive,
+# not this deadline, notices a member that froze under it.
+_LIST_TIMEOUT = 60.0
 
 # How often a conflicting guaranteed_update is retried before giving up.
 _MAX_UPDATE_ATTEMPTS = 16
@@ -92,65 +91,60 @@ class Reservations:
 
 
 Reserver = Callable[[Object, Object | None], Awaitable[Reservations | None]]
+Call = Callable[[aetcd.Client], Awaitable[Any]]
+
+# Errors that mean the member did not answer (refused, reset, deadline, keepalive
+# lost, or its client retired under the call): the caller may move to another.
+_NO_ANSWER = (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED,
+              rpc.StatusCode.CANCELLED)
 
 
 class Storage:
     """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
 
-    def __init__(self, endpoints: list[str], *, timeout: float = 10.0) -> None:
-        if not endpoints:
-            raise ValueError("at least one etcd endpoint is required")
-        self._endpoints = endpoints
-        self._endpoint_index = 0
-        self._timeout = timeout
-        self._client: aetcd.Client | None = None
+    def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0) -> None:
+        self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout)
+        self._timeout = request_timeout
 
     # -- connection -------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Connect to the first etcd endpoint that answers; the others are failover."""
-        last: Exception | None = None
-        for _ in range(len(self._endpoints)):
-            url = urlsplit(self._endpoints[self._endpoint_index])
-            client = aetcd.Client(host=url.hostname or "127.0.0.1", port=url.port or 2379,
-                                  timeout=self._timeout, options=_GRPC_OPTIONS)
-            try:
-                await client.connect()
-                await client.status()
-                self._client = client
-                log.info("component=apiserver connected to etcd endpoint=%s",
-                         self._endpoints[self._endpoint_index])
-                return
-            except Exception as exc:  # try the next member
-                last = exc
-                await client.close()
-                self._endpoint_index = (self._endpoint_index + 1) % len(self._endpoints)
-        raise errors.ServiceUnavailable(f"etcd is unreachable at {self._endpoints}: {last}")
+        """Connect to the first etcd member that answers; the others are failover."""
+        await self._etcd.connect()
+        log.info("component=apiserver connected to etcd endpoint=%s",
+                 self._etcd.current_endpoint)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        await self._etcd.close()
 
     @property
     def client(self) -> aetcd.Client:
-        if self._client is None:
-            raise errors.ServiceUnavailable("storage is not connected to etcd")
-        return self._client
+        return self._etcd.client
 
-    async def _call(self, operation: str, fn: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one etcd request, timing it and mapping etcd errors to API errors."""
+    async def _call(self, operation: str, fn: Call, *, read: bool = False) -> Any:
+        """Run one etcd request on the member in use, timing it and mapping etcd errors.
+
+        A member that does not answer is reported, so the next request goes to
+        another; a read is then tried once more there. A write is not: whether
+        it was applied is unknown, so its caller gets 503 and decides.
+        """
         start = time.perf_counter()
         try:
-            return await fn()
-        except (aetcd.exceptions.ConnectionFailedError,
-                aetcd.exceptions.ConnectionTimeoutError) as exc:
-            raise errors.ServiceUnavailable(f"etcd request failed: {exc}") from exc
+            for attempt in (1, 2):
+                client = self._etcd.client
+                try:
+                    return await fn(client)
+                except (aetcd.exceptions.ClientError, rpc.AioRpcError) as exc:
+                    if not _no_answer(exc):
+                        raise
+                    await self._etcd.failed(client, _details(exc))
+                    if not read or attempt == 2:
+                        raise errors.ServiceUnavailable(
+                            f"etcd request failed: {_details(exc)}") from exc
+            raise AssertionError("unreachable")
         except rpc.AioRpcError as exc:
             if exc.code() == rpc.StatusCode.OUT_OF_RANGE:
                 raise CompactedError(0) from exc
-            if exc.code() in (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED):
-                raise errors.ServiceUnavailable(f"etcd request failed: {exc.details()}") from exc
             if exc.code() == rpc.StatusCode.INVALID_ARGUMENT and "too large" in str(
                     exc.details()):
                 raise errors.RequestEntityTooLarge(str(exc.details())) from exc
@@ -170,7 +164,7 @@ class Storage:
 
     async def get(self, key: str) -> Object | None:
         """The object at `key`, or None."""
-        kv = await self._call("get", lambda: self.client.get(key.encode()))
+        kv = await self._call("get", lambda c: c.get(key.encode()), read=True)
         if kv is None:
             return None
         return decode(kv.value, kv.mod_revision)
@@ -181,13 +175,14 @@ class Storage:
         request = rpc.RangeRequest(key=key, range_end=range_end, limit=limit,
                                    revision=revision, count_only=count_only,
                                    keys_only=keys_only)
+        timeout = self._timeout if count_only or keys_only else _LIST_TIMEOUT
 
-        async def call() -> Any:
-            await self.client.connect()
-            return await self.client.kvstub.Range(request, timeout=self._timeout,
-                                                  metadata=self.client.metadata)
+        async def call(client: aetcd.Client) -> Any:
+            await client.connect()
+            return await client.kvstub.Range(request, timeout=timeout,
+                                             metadata=client.metadata)
 
-        return await self._call("list", call)
+        return await self._call("list", call, read=True)
 
     async def list(self, prefix: str, *, limit: int = 0, continue_token: str | None = None,
                    resource_version: int = 0,
@@ -263,7 +258,7 @@ class Storage:
             dry["metadata"].pop("resourceVersion")
             return dry
         compare, ops = await self._reservation_ops(reservations)
-        ok, responses = await self._call("create", lambda: self.client.transaction(
+        ok, responses = await self._call("create", lambda c: c.transaction(
             compare=[txn.create(key.encode()) == 0, *compare],
             success=[txn.put(key.encode(), data), *ops],
             failure=[txn.get(key.encode())] if compare else [],
@@ -286,7 +281,7 @@ class Storage:
         if DRY_RUN.get():
             return decode(data, expected_revision)
         compare, ops = await self._reservation_ops(reservations)
-        ok, responses = await self._call("update", lambda: self.client.transaction(
+        ok, responses = await self._call("update", lambda c: c.transaction(
             compare=[txn.mod(key.encode()) == expected_revision, *compare],
             success=[txn.put(key.encode(), data), *ops],
             failure=[],
@@ -302,7 +297,7 @@ class Storage:
             return expected_revision
         txn = self.client.transactions
         compare, ops = await self._reservation_ops(reservations)
-        ok, responses = await self._call("delete", lambda: self.client.transaction(
+        ok, responses = await self._call("delete", lambda c: c.transaction(
             compare=[txn.mod(key.encode()) == expected_revision, *compare],
             success=[txn.delete(key.encode()), *ops],
             failure=[],
@@ -330,8 +325,8 @@ class Storage:
             return {}
         txn = self.client.transactions
         keys = list(release)
-        _, responses = await self._call("get", lambda: self.client.transaction(
-            compare=[], success=[txn.get(k.encode()) for k in keys], failure=[]))
+        _, responses = await self._call("get", lambda c: c.transaction(
+            compare=[], success=[txn.get(k.encode()) for k in keys], failure=[]), read=True)
         held: dict[str, int] = {}
         for k, kvs in zip(keys, responses, strict=True):
             for value, meta in kvs:
@@ -358,7 +353,7 @@ class Storage:
         (kubectl prints `patched (no change)` when the resourceVersion stays).
         """
         for _ in range(_MAX_UPDATE_ATTEMPTS):
-            kv = await self._call("get", lambda: self.client.get(key.encode()))
+            kv = await self._call("get", lambda c: c.get(key.encode()), read=True)
             if kv is None:
                 raise KeyMissingError(key)
             current = decode(kv.value, kv.mod_revision)
@@ -378,38 +373,78 @@ class Storage:
         raise errors.Conflict(f"{key}: too many concurrent updates, try again")
 
     async def compact(self, revision: int) -> None:
-        await self._call("compact", lambda: self.client.compact(revision, physical=True))
+        await self._call("compact", lambda c: c.compact(revision, physical=True))
 
     # -- watch ------------------------------------------------------------------------
 
     async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[RawEvent]:
         """Every change under `prefix` from `start_revision` (inclusive), decoded.
 
-        Raises CompactedError if etcd no longer has that revision, and
-        errors.ServiceUnavailable when the connection to etcd drops.
+        One stream across member changes: when the member in use stops answering
+        (or is left for another), the watch resumes on the next from the revision
+        after the last one it delivered, so nothing is lost or repeated; etcd's
+        members share one revision history. Raises CompactedError if etcd no
+        longer has that revision, and errors.ServiceUnavailable once every member
+        has failed in turn without a single event in between.
         """
-        try:
-            watch = await self.client.watch(
-                prefix.encode(), range_end=prefix_end(prefix.encode()),
-                start_revision=start_revision, prev_kv=True)
-        except aetcd.exceptions.RevisionCompactedError as exc:
-            raise CompactedError(exc.compacted_revision) from exc
-        except (aetcd.exceptions.ConnectionFailedError,
-                aetcd.exceptions.ConnectionTimeoutError) as exc:
-            raise errors.ServiceUnavailable(f"etcd watch failed: {exc}") from exc
-        try:
-            async for event in watch:
-                yield to_raw_event(event)
-        except aetcd.exceptions.RevisionCompactedError as exc:
-            raise CompactedError(exc.compacted_revision) from exc
-        except (aetcd.exceptions.ConnectionFailedError,
-                aetcd.exceptions.ConnectionTimeoutError, aetcd.exceptions.ClientError) as exc:
-            raise errors.ServiceUnavailable(f"etcd watch failed: {exc}") from exc
-        finally:
+        next_revision, failures = start_revision, 0
+        while True:
+            client = self._etcd.client
             try:
-                await asyncio.shield(watch.cancel())
-            except Exception:  # the stream may already be gone with the connection
-                log.debug("component=apiserver etcd watch cancel failed prefix=%s", prefix)
+                async for event in self._watch_once(client, prefix, next_revision):
+                    failures = 0
+                    next_revision = event.revision + 1
+                    yield event
+            except (aetcd.exceptions.ClientError, rpc.AioRpcError) as exc:
+                if not _no_answer(exc):
+                    raise errors.ServiceUnavailable(f"etcd watch failed: {exc}") from exc
+                failures += 1
+                await self._etcd.failed(client, _details(exc))
+                if failures > len(self._etcd.endpoints):
+                    raise errors.ServiceUnavailable(
+                        f"etcd watch failed: {_details(exc)}") from exc
+            # The stream also ends without an error when its client is retired.
+            if client is self._etcd.client:
+                await asyncio.sleep(0.1)
+            log.info("component=apiserver etcd watch resumed prefix=%s revision=%d",
+                     prefix, next_revision)
+
+    async def _watch_once(self, client: aetcd.Client, prefix: str,
+                          start_revision: int) -> AsyncIterator[RawEvent]:
+        """One etcd watch on `client`'s member, on a gRPC stream of its own, until it ends.
+
+        Not aetcd's watcher: it multiplexes every watch of a client on one stream
+        and, once that stream broke with its member gone, could leave later
+        watches waiting out their timeouts one after another. One stream per
+        watch (etcd allows any number) fails alone and is simply opened again.
+        The creation is awaited with the request deadline; after that only
+        keepalive judges the member, as a watch may rightly be quiet for hours.
+        """
+        await client.connect()
+        stub = rpc.WatchStub(client.channel)
+        call = stub.Watch(metadata=client.metadata)
+        try:
+            await call.write(rpc.WatchRequest(create_request=rpc.WatchCreateRequest(
+                key=prefix.encode(), range_end=prefix_end(prefix.encode()),
+                start_revision=start_revision, prev_kv=True)))
+            created = await asyncio.wait_for(_read(call), self._timeout)
+            if not isinstance(created, rpc.WatchResponse) or not created.created:
+                raise aetcd.exceptions.ConnectionFailedError("etcd did not create the watch")
+            while True:
+                if created.compact_revision:
+                    raise CompactedError(int(created.compact_revision))
+                if created.canceled:
+                    raise aetcd.exceptions.ConnectionFailedError(
+                        f"etcd canceled the watch: {created.cancel_reason}")
+                for event in created.events:
+                    yield to_raw_event(rtypes.Event(event.type, event.kv, event.prev_kv))
+                created = await _read(call)
+                if not isinstance(created, rpc.WatchResponse):  # the stream's end (EOF)
+                    return
+        except TimeoutError as exc:
+            raise aetcd.exceptions.WatchTimeoutError("etcd did not create the watch") from exc
+        finally:
+            call.cancel()
 
 
 class KeyExistsError(Exception):
@@ -426,3 +461,30 @@ class RevisionMismatchError(Exception):
 
 class ReservationTakenError(Exception):
     """create() lost a race: another write claimed one of its reservation keys first."""
+
+
+async def _read(call: Any) -> Any:
+    """The next message of a gRPC stream. gRPC raises CancelledError in the reader when
+    the channel is closed under it (its client retired): that is a lost member, not
+    this task being cancelled, and must not end the watch cache's pump."""
+    try:
+        return await call.read()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        raise aetcd.exceptions.ConnectionFailedError("etcd watch stream closed") from None
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """Whether `exc` says the member did not answer (aetcd wraps gRPC's errors, or not)."""
+    if isinstance(exc, aetcd.exceptions.ConnectionFailedError
+                  | aetcd.exceptions.ConnectionTimeoutError
+                  | aetcd.exceptions.WatchTimeoutError):
+        return True
+    cause = exc if isinstance(exc, rpc.AioRpcError) else exc.__cause__
+    return isinstance(cause, rpc.AioRpcError) and cause.code() in _NO_ANSWER
+
+
+def _details(exc: BaseException) -> str:
+    return str(exc.details()) if isinstance(exc, rpc.AioRpcError) else str(exc)

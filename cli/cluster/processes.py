@@ -1,4 +1,4 @@
-"""An etcd, an apiserver or a controller-manager as a child process on free loopback ports.
+"""etcd (one member or a cluster), an apiserver or a controller-manager as child processes.
 
 Unlike `cli.cluster.supervisor`'s detached components, these belong to the
 process that starts them (an integration test's fixture, a benchmark): each
@@ -81,8 +81,14 @@ class Process:
             os.kill(self.popen.pid, signal.SIGKILL)
             self.popen.wait(10)
 
+    def signal(self, sig: int) -> None:
+        """Send `sig` to this process (by its PID) if it still runs."""
+        if self.popen and self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+
     def stop(self) -> None:
         if self.popen and self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGCONT)  # a frozen process cannot act on SIGTERM
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(10)
@@ -97,28 +103,56 @@ class Process:
 
 
 class Etcd:
-    """A single-member etcd on free loopback ports with a fresh data dir."""
+    """An etcd member on free loopback ports with a fresh data dir: alone, or one of an
+    `EtcdCluster` when given the cluster's `initial_cluster`."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.client_port, self.peer_port = free_port(), free_port()
+    def __init__(self, workdir: Path, *, name: str = "test",
+                 ports: tuple[int, int] | None = None,
+                 initial_cluster: str | None = None, cluster_token: str | None = None) -> None:
+        self.name = name
+        self.client_port, self.peer_port = ports or (free_port(), free_port())
         self.url = f"http://127.0.0.1:{self.client_port}"
         workdir.mkdir(parents=True, exist_ok=True)
+        flags = ["--log-level", "warn"]
+        if cluster_token:
+            flags += ["--initial-cluster-token", cluster_token]
         self.process = Process("etcd", etcd_command(
-            find_etcd(), "test", workdir / "data", self.client_port, self.peer_port,
-            "--log-level", "warn"), workdir / "etcd.log")
+            find_etcd(), name, workdir / "data", self.client_port, self.peer_port,
+            *flags, initial_cluster=initial_cluster), workdir / "etcd.log")
 
     def start(self) -> Etcd:
-        self.process.start()
+        """Start (or start again, on the same ports and data) and wait until healthy."""
+        self.launch()
         try:
-            wait_for(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200,
-                     20, f"etcd health at {self.url}\n{self.process.log_tail()}")
+            self.wait_healthy(20)
         except BaseException:
             self.process.stop()  # a fixture that fails to start never reaches its teardown
             raise
         return self
 
+    def launch(self) -> None:
+        """Start without waiting: a cluster's members wait for each other to be healthy."""
+        self.process.start()
+
+    def wait_healthy(self, timeout: float) -> None:
+        wait_for(self.healthy, timeout, f"etcd health at {self.url}\n{self.process.log_tail()}")
+
+    def healthy(self) -> bool:
+        """etcd's /health: 200 once this member has a leader and no alarm."""
+        return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+
     def stop(self) -> None:
         self.process.stop()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def freeze(self) -> None:
+        """SIGSTOP: the member keeps its sockets open but answers nothing (a half-open peer)."""
+        self.process.signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.signal(signal.SIGCONT)
 
     def compact(self) -> int:
         """Compact etcd to its current revision (etcdctl-free: the v3 JSON gateway)."""
@@ -127,6 +161,36 @@ class Etcd:
         httpx.post(f"{self.url}/v3/kv/compaction", json={"revision": rev, "physical": True},
                    timeout=10).raise_for_status()
         return rev
+
+
+class EtcdCluster:
+    """`size` etcd members on loopback ports forming one new cluster; `url` lists them all,
+    as an apiserver's `--etcd-servers` takes them."""
+
+    def __init__(self, workdir: Path, size: int = 3) -> None:
+        names = [f"member{i}" for i in range(1, size + 1)]
+        ports = [(free_port(), free_port()) for _ in names]
+        initial = ",".join(f"{n}=http://127.0.0.1:{peer}" for n, (_, peer) in zip(
+            names, ports, strict=True))
+        token = f"schooner-test-{workdir.name}-{os.getpid()}"
+        self.members = [Etcd(workdir / n, name=n, ports=p, initial_cluster=initial,
+                             cluster_token=token) for n, p in zip(names, ports, strict=True)]
+        self.url = ",".join(m.url for m in self.members)
+
+    def start(self) -> EtcdCluster:
+        try:
+            for member in self.members:
+                member.launch()
+            for member in self.members:
+                member.wait_healthy(30)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()
 
 
 class Apiserver:

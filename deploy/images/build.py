@@ -10,9 +10,10 @@ Debian packages and wheels made on the host (DESIGN.md section 6):
 - schooner/postgres:15         bookworm minbase + postgresql-15 + an entrypoint
                                that initialises $PGDATA (deploy/images/postgres)
 - schooner/flask-postgres:1    the examples/flask-postgres app on schooner/python:3
-- schooner/node:latest         a lab host: dockerd, docker-registry and Schooner
-                               in /opt/schooner/venv (not in `all`: `make image-node`),
-                               on schooner/node-base:latest (all but Schooner's code)
+- schooner/node:latest         a lab host: dockerd, docker-registry, Debian's
+                               etcd-server (3.4.23) and Schooner in /opt/schooner/venv
+                               (not in `all`: `make image-node`), on
+                               schooner/node-base:latest (all but Schooner's code)
 
 Each image carries the label ``schooner.content-hash``: a hash of everything
 that goes into it (files, build recipe, base image ID, Schooner's source for
@@ -22,7 +23,11 @@ debootstrap root filesystems and the node's wheels are cached under
 their inputs (_rootfs.py, _wheels.py), so a rebuild after ``docker rmi`` only
 re-imports.
 
-Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node]...
+`build.py host-etcd` is no image: it installs Debian's etcd-server on this host
+with apt-get when missing (`make up` and `make test` run it), as the images'
+builds install debootstrap.
+
+Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node|host-etcd]...
 (stdlib only; run from anywhere)
 """
 
@@ -87,6 +92,7 @@ NODE_PACKAGES = (
     "python3-venv",
     "docker-registry",
     "procps",
+    "etcd-server",  # the lab's etcd members: Debian's 3.4.23, not the withdrawn 3.5.0-3.5.2
 )
 NODE_PRUNE = (
     "usr/share/locale/*",  # message translations
@@ -307,9 +313,10 @@ def build_flask_postgres() -> None:
 def build_node_base() -> None:
     """schooner/node-base:latest: the node image without Schooner's own code.
 
-    Bookworm minbase with dockerd, iptables and Debian's docker-registry (with an
-    open config), and a venv holding Schooner's dependencies, installed without
-    an index from the wheelhouse built on the host (_wheels.py). Rebuilt only
+    Bookworm minbase with dockerd, iptables, Debian's docker-registry (with an
+    open config) and etcd-server (the lab's etcd members), and a venv holding
+    Schooner's dependencies, installed without an index from the wheelhouse
+    built on the host (_wheels.py). Rebuilt only
     when the package list or pyproject.toml changes. Equivalent to, on the rootfs:
         COPY registry-config.yml /etc/docker/registry/config.yml
         COPY wheelhouse/ /wheels/
@@ -326,7 +333,7 @@ def build_node_base() -> None:
         "/opt/schooner/venv/bin/pip install --quiet --no-index --no-deps --no-cache-dir"
         " --disable-pip-version-check /wheels/*.whl\n"
         "rm -rf /wheels\n"
-        "/opt/schooner/venv/bin/etcd --version\n"
+        "etcd --version | grep -q 'etcd Version: 3.4'\n"
         "dockerd --version\n"
     )
     key = rootfs_key(NODE_PACKAGES, NODE_PRUNE)
@@ -392,6 +399,23 @@ def build_node() -> None:
     report(NODE_IMAGE, "built", started, "(wheel cached)" if cached else "(wheel built)")
 
 
+def install_host_etcd() -> None:
+    """Debian's etcd-server on this host, for `make up` and the tests (apt-get if missing).
+
+    Only the binary is wanted. Where systemd runs, the package also starts a
+    system etcd on 127.0.0.1:2379, the port `schooner up` takes: when this
+    installed the package, that service is stopped and disabled again.
+    """
+    started = time.monotonic()
+    was_there = Path("/usr/bin/etcd").exists()
+    ensure_deb("etcd-server", "/usr/bin/etcd")
+    if not was_there and Path("/run/systemd/system").is_dir():
+        print("  stopping the system etcd service etcd-server started (schooner runs its own)",
+              flush=True)
+        subprocess.run(["systemctl", "disable", "--now", "etcd"], check=False)
+    report("/usr/bin/etcd", "present", started)
+
+
 BUILDERS: dict[str, Callable[[], None]] = {
     "busybox": build_busybox,
     "python": build_python,
@@ -399,6 +423,7 @@ BUILDERS: dict[str, Callable[[], None]] = {
     "postgres": build_postgres,
     "flask-postgres": build_flask_postgres,
     "node": build_node,
+    "host-etcd": install_host_etcd,
 }
 # `make images` (run by `make up`) stays quick: the node image is for the lab only.
 ALL = ("busybox", "python", "web", "postgres", "flask-postgres")

@@ -8,6 +8,7 @@
 #   image-web             schooner/web-example:1 and :2 (examples/web; on image-python)
 #   image-postgres        schooner/postgres:15 (debootstrap bookworm minbase + postgresql-15)
 #   image-flask-postgres  schooner/flask-postgres:1 (examples/flask-postgres; on image-python)
+#   host-etcd             Debian's etcd-server (3.4.23) on this host, for `make up` and tests
 #   image-node            schooner/node:latest, the lab's hosts: dockerd, docker-registry and
 #                         Schooner from wheels built here, on schooner/node-base:latest (all but
 #                         Schooner's code); the top layer is rebuilt whenever the source changes
@@ -18,10 +19,14 @@ SCHOONER_IMAGES_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 SCHOONER_IMAGES_PYTHON ?= $(firstword $(wildcard $(SCHOONER_IMAGES_DIR)/../../.venv/bin/python) python3)
 SCHOONER_IMAGES_BUILD := $(SCHOONER_IMAGES_PYTHON) $(SCHOONER_IMAGES_DIR)/build.py
 
-.PHONY: images image-busybox image-python image-web image-postgres image-flask-postgres image-node
+.PHONY: host-etcd images image-busybox image-python image-web image-postgres image-flask-postgres image-node
 
 images:
 	@$(SCHOONER_IMAGES_BUILD) all
+
+# Not an image: Debian's etcd-server on this host (apt-get when missing), as debootstrap.
+host-etcd:
+	@$(SCHOONER_IMAGES_BUILD) host-etcd
 
 image-busybox:
 	@$(SCHOONER_IMAGES_BUILD) busybox

@@ -493,8 +493,8 @@ def test_node_image_runs_dockerd_schooner_and_a_registry(
     info = wait_for(docker_info, 60, "the inner dockerd", interval=0.2)
     assert info.endswith("overlay2"), info
 
-    assert exec_ok(node, ["sh", "-c", "command -v etcd"]) == "/opt/schooner/venv/bin/etcd"
-    assert exec_ok(node, ["etcd", "--version"]).startswith("etcd Version: 3.5")
+    assert exec_ok(node, ["sh", "-c", "command -v etcd"]) == "/usr/bin/etcd"
+    assert exec_ok(node, ["etcd", "--version"]).startswith("etcd Version: 3.4.23")
     for entrypoint in ("schooner-agent", "schooner-proxy", "schooner-apiserver",
                        "schooner-scheduler", "schooner-controller-manager", "schooner-node"):
         assert f"usage: {entrypoint}" in exec_ok(node, [entrypoint, "--help"])

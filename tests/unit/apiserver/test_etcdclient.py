@@ -1,0 +1,122 @@
+"""EtcdEndpoints: which member the apiserver uses, and moving off one that stops answering.
+
+The aetcd clients are fakes that answer (or not) a status request; the clock is
+injected so the minimum client age never needs a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from apimachinery import errors
+from apiserver.etcdclient import EtcdEndpoints
+
+URLS = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
+
+
+class FakeClient:
+    """A client of one member: status() answers while that member is `up`."""
+
+    def __init__(self, index: int, up: set[int]) -> None:
+        self.index, self.up, self.closed = index, up, False
+
+    async def status(self) -> None:
+        if self.index not in self.up:
+            raise ConnectionError(f"member {self.index} does not answer")
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Endpoints(EtcdEndpoints):
+    def __init__(self, up: set[int]) -> None:
+        self.now = 0.0
+        super().__init__(URLS, clock=lambda: self.now)
+        self.up, self.made = up, []
+
+    def _new_client(self, index: int) -> Any:
+        client = FakeClient(index, self.up)
+        self.made.append(client)
+        return client
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_connects_to_the_first_member_that_answers() -> None:
+    async def scenario() -> str:
+        etcd = Endpoints({1, 2})
+        await etcd.connect()
+        await etcd.close()
+        return etcd.current_endpoint
+    assert run(scenario()) == URLS[1]
+
+
+def test_no_member_answering_is_503() -> None:
+    async def scenario() -> None:
+        await Endpoints(set()).connect()
+    with pytest.raises(errors.ServiceUnavailable):
+        run(scenario())
+
+
+def test_a_failure_moves_to_the_next_member_that_answers_and_closes_the_old() -> None:
+    async def scenario() -> tuple[str, bool]:
+        etcd = Endpoints({0, 2})
+        await etcd.connect()
+        old = etcd.client
+        etcd.up.discard(0)
+        etcd.now = 10
+        await etcd.failed(old, "deadline exceeded")
+        await etcd.close()
+        return etcd.current_endpoint, old.closed  # type: ignore[attr-defined]
+    assert run(scenario()) == (URLS[2], True)  # member 1 never answered: skipped
+
+
+def test_many_calls_failing_on_one_member_move_once() -> None:
+    async def scenario() -> tuple[str, int]:
+        etcd = Endpoints({0, 1, 2})
+        await etcd.connect()
+        old = etcd.client
+        etcd.now = 10
+        await asyncio.gather(*(etcd.failed(old, "reset") for _ in range(20)))
+        await etcd.close()
+        return etcd.current_endpoint, len(etcd.made)
+    assert run(scenario()) == (URLS[1], 2)
+
+
+def test_a_young_client_is_kept_and_a_stale_report_ignored() -> None:
+    async def scenario() -> list[str]:
+        etcd = Endpoints({0, 1, 2})
+        await etcd.connect()
+        first = etcd.client
+        seen = []
+        await etcd.failed(first, "too soon")  # younger than MIN_CLIENT_AGE
+        seen.append(etcd.current_endpoint)
+        etcd.now = 10
+        await etcd.failed(first, "reset")
+        seen.append(etcd.current_endpoint)
+        etcd.now = 20
+        await etcd.failed(first, "a late report about the member already left")
+        seen.append(etcd.current_endpoint)
+        await etcd.close()
+        return seen
+    assert run(scenario()) == [URLS[0], URLS[1], URLS[1]]
+
+
+def test_with_no_member_answering_it_keeps_trying_them_in_turn() -> None:
+    async def scenario() -> list[str]:
+        etcd = Endpoints({0})
+        await etcd.connect()
+        etcd.up.clear()
+        seen = []
+        for step in range(1, 4):
+            etcd.now = 10 * step
+            await etcd.failed(etcd.client, "refused")
+            seen.append(etcd.current_endpoint)
+        await etcd.close()
+        return seen
+    assert run(scenario()) == [URLS[1], URLS[2], URLS[0]]
