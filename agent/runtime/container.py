@@ -176,6 +176,13 @@ class RunSpec:
     mem_limit: int | None = None
 
 
+# An exec's output kept by default: the API's non-interactive exec answers in one JSON
+# document, so an endless writer must not grow the agent without bound. Probes and hooks
+# keep less (the kubelet's 10 KiB `maxReadLength`); the rest is read and dropped, so
+# the command never blocks on a full pipe.
+EXEC_OUTPUT_LIMIT = 1 << 20
+
+
 # -- errors -----------------------------------------------------------------------------
 
 class ContainerRuntimeError(Exception):
@@ -204,3 +211,7 @@ class StartContainerError(ContainerRuntimeError):
 
 class ContainerNotFound(ContainerRuntimeError):
     """The container is gone (removed meanwhile)."""
+
+
+class ExecTimeout(ContainerRuntimeError):
+    """An exec outlived its timeout; its process (and what it started) has been killed."""

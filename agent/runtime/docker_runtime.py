@@ -8,7 +8,8 @@ event stream. Every blocking Docker SDK call runs on a thread pool via
 `run_in_executor`, never on the event loop (STYLE rule 6); creates+starts and
 removals, which the engine works through one after another, go through a
 prioritised gate onto threads of their own (`gate`), so they never hold up the
-reads. Docker objects never leave this module: callers get
+reads; execs have a bounded pool of their own, and one that times out is killed
+(`proctree`). Docker objects never leave this module: callers get
 `agent.runtime.container` types, and Docker's errors are turned into
 `ContainerRuntimeError`s.
 """
@@ -28,7 +29,9 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 from docker.types import Mount as DockerMount
 
+from agent.runtime import proctree
 from agent.runtime.container import (
+    EXEC_OUTPUT_LIMIT,
     LABEL_CLAIM_NAME,
     LABEL_CLAIM_NAMESPACE,
     LABEL_CONTAINER_HASH,
@@ -44,6 +47,7 @@ from agent.runtime.container import (
     ContainerRuntimeError,
     ContainerSummary,
     CreateContainerError,
+    ExecTimeout,
     ImageNotPresent,
     ImagePullError,
     RunSpec,
@@ -58,6 +62,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 ENGINE_SLOTS = 8  # creates+starts and removals in flight in the engine at once
+EXEC_SLOTS = 8  # execs (API, probes, hooks) running at once, on threads of their own
+EXEC_KILL_WAIT = 5.0  # seconds a killed exec's output stream gets to close
 
 # List states whose inspection cannot change until the state does: a running container's
 # IP, start time and labels stay put, an exited one's exit is final (the agent never
@@ -124,6 +130,9 @@ class DockerRuntime:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="docker")
         self._engine = ThreadPoolExecutor(ENGINE_SLOTS, thread_name_prefix="docker-engine")
         self._gate = PriorityGate(ENGINE_SLOTS)
+        self._exec_pool = ThreadPoolExecutor(EXEC_SLOTS, thread_name_prefix="docker-exec")
+        self._exec_slots = asyncio.Semaphore(EXEC_SLOTS)
+        self._killing: set[asyncio.Future[None]] = set()  # kills of cancelled execs
         # pod uid -> container id -> (list state, record): see `_inspect_pod`
         self._inspected: dict[str, dict[str, tuple[str, ContainerRecord]]] = {}
 
@@ -152,6 +161,7 @@ class DockerRuntime:
         """Drop queued calls; calls already running finish on their threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._engine.shutdown(wait=False, cancel_futures=True)
+        self._exec_pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
     # -- engine and network -------------------------------------------------------------
@@ -282,15 +292,76 @@ class DockerRuntime:
             await self._engine_call(Priority.REMOVAL, self._api.remove_container, container_id,
                                     force=True)
 
-    def _exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
-        exec_id = self._api.exec_create(container_id, command, stdout=True, stderr=True)["Id"]
-        output = self._api.exec_start(exec_id)
-        code = self._api.exec_inspect(exec_id).get("ExitCode")
-        return int(code if code is not None else -1), output.decode("utf-8", "replace")
+    def _read_exec(self, exec_id: str, max_output: int) -> str:
+        """Start the exec and read its output to the end, keeping `max_output` bytes and
+        dropping the rest (read all the same, so the command never blocks on the pipe)."""
+        kept, dropped = bytearray(), 0
+        for chunk in self._api.exec_start(exec_id, stream=True):
+            room = max(0, max_output - len(kept))
+            kept += chunk[:room]
+            dropped += max(0, len(chunk) - room)
+        if dropped:
+            log.debug("component=agent exec output capped exec=%s dropped=%d", exec_id[:12],
+                      dropped)
+        return kept.decode("utf-8", "replace")
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
-        """Run a command to completion in a running container: (exit code, output)."""
-        return await self._call(self._exec, container_id, command)
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
+        """Run a command to completion in a running container: (exit code, output).
+
+        Execs (the API's, probes', hooks') run on a pool of their own with
+        `EXEC_SLOTS` threads, so commands that hang never take the threads the pod
+        syncs read with; waiting for a slot counts against `timeout`. Past it, or
+        when the caller is cancelled (a client gone), the command's processes are
+        killed (`_kill_exec`), which also frees the thread reading them.
+        """
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._exec_slots.acquire()
+        except TimeoutError:
+            raise ExecTimeout(f"no exec slot free within {timeout:g}s") from None
+        try:
+            exec_id = str((await self._on(self._exec_pool, self._api.exec_create, container_id,
+                                          command, stdout=True, stderr=True))["Id"])
+            return await self._run_exec(exec_id, deadline, timeout, max_output)
+        finally:
+            self._exec_slots.release()
+
+    async def _run_exec(self, exec_id: str, deadline: float | None, timeout: float | None,
+                        max_output: int) -> tuple[int, str]:
+        reading = asyncio.ensure_future(self._on(self._exec_pool, self._read_exec, exec_id,
+                                                 max_output))
+        try:
+            async with asyncio.timeout_at(deadline):
+                output = await asyncio.shield(reading)
+        except TimeoutError:
+            await self._kill_exec(exec_id, reading)
+            raise ExecTimeout(f"command timed out after {timeout:g}s") from None
+        except asyncio.CancelledError:
+            task = asyncio.ensure_future(self._kill_exec(exec_id, reading))
+            self._killing.add(task)
+            task.add_done_callback(self._killing.discard)
+            raise
+        code = (await self._call(self._api.exec_inspect, exec_id)).get("ExitCode")
+        return int(code if code is not None else -1), output
+
+    async def _kill_exec(self, exec_id: str, reading: asyncio.Future[str]) -> None:
+        """Kill a running exec's process tree, then wait (briefly) for its reader to end."""
+        try:
+            info = await self._call(self._api.exec_inspect, exec_id)
+            pid = int(info.get("Pid") or 0)
+            if info.get("Running") and pid > 0:
+                killed = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, proctree.kill_tree, pid)
+                log.info("component=agent killed timed-out exec exec=%s pid=%d processes=%d",
+                         exec_id[:12], pid, killed)
+            async with asyncio.timeout(EXEC_KILL_WAIT):
+                await asyncio.shield(reading)
+        except (TimeoutError, ContainerRuntimeError, OSError) as exc:
+            log.warning("component=agent timed-out exec did not end exec=%s error=%r",
+                        exec_id[:12], exc)
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> LogStream:

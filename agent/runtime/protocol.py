@@ -16,7 +16,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from agent.runtime.container import ContainerRecord, ContainerSummary, RunSpec, VolumeSpec
+from agent.runtime.container import (
+    EXEC_OUTPUT_LIMIT,
+    ContainerRecord,
+    ContainerSummary,
+    RunSpec,
+    VolumeSpec,
+)
 
 
 class ContainerLogs(Protocol):
@@ -77,8 +83,16 @@ class ContainerRuntime(Protocol):
         """Remove a container; a gone container is no error."""
         ...
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
-        """Run a command to completion in a running container: (exit code, output)."""
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
+        """Run a command to completion in a running container: (exit code, output).
+
+        Execs share a bounded pool of their own (waiting for it counts against
+        `timeout`); past `timeout` the command is killed and ExecTimeout raised, and
+        a caller cancelled meanwhile kills it too. Output past `max_output` bytes is
+        read and dropped.
+        """
         ...
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from agent.runtime.container import (
+    EXEC_OUTPUT_LIMIT,
     LABEL_CONTAINER_HASH,
     LABEL_CONTAINER_NAME,
     LABEL_POD_NAME,
@@ -72,7 +73,9 @@ class UnusedRuntime:
     async def remove_container(self, container_id: str) -> None:
         self._unexpected("remove_container")
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
         self._unexpected("exec")
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
