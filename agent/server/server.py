@@ -13,7 +13,8 @@
   runtime (`EXEC_OUTPUT_LIMIT`), and the command killed if the caller hangs up.
 * `GET /healthz`: `ok`, without authentication.
 Everything but /healthz needs `Authorization: Bearer <token>` with a token the
-apiserver accepts (`agent.server.auth`). It runs as a uvicorn server inside the
+apiserver accepts (`agent.server.auth`; an unknown token past its lookup rate
+limit is a 429 with Retry-After). It runs as a uvicorn server inside the
 agent's own event loop, on a socket bound before it starts, so a taken port is
 a clear error at start-up and signals stay with the agent.
 """
@@ -37,7 +38,7 @@ from starlette.routing import Route
 
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
-from agent.server.auth import TokenAuthenticator
+from agent.server.auth import TokenAuthenticator, Verdict
 from agent.server.logoptions import InvalidLogOptions, parse
 from agent.server.unavailable import Unavailable
 
@@ -85,15 +86,24 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
     open_streams: set[Any] = set()
     api_execs = asyncio.Semaphore(API_EXECS_IN_FLIGHT)
 
-    async def authorized(request: Request) -> bool:
-        return await authn.authenticate(request.headers.get("authorization"))
+    async def refused(request: Request) -> Response | None:
+        """None for a caller the apiserver accepts, else the 401 (or 429, `auth`)."""
+        verdict = await authn.verdict(request.headers.get("authorization"))
+        if verdict is Verdict.ALLOWED:
+            return None
+        if verdict is Verdict.THROTTLED:
+            response = _text("Too many requests with unknown tokens, please try again later",
+                             429)
+            response.headers["Retry-After"] = "1"
+            return response
+        return _text("Unauthorized", 401)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def container_logs(request: Request) -> Response:
-        if not await authorized(request):
-            return _text("Unauthorized", 401)
+        if (refusal := await refused(request)) is not None:
+            return refusal
         p = request.path_params
         try:
             options = parse(request.query_params, datetime.now(UTC))
@@ -120,8 +130,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
         return StreamingResponse(body(), media_type="text/plain; charset=utf-8")
 
     async def exec_command(request: Request) -> Response:
-        if not await authorized(request):
-            return _text("Unauthorized", 401)
+        if (refusal := await refused(request)) is not None:
+            return refusal
         try:
             command = orjson.loads(await request.body()).get("command")
         except (orjson.JSONDecodeError, AttributeError):

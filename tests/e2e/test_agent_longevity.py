@@ -3,17 +3,20 @@
 On the real Docker engine: an exec probe whose command never ends (timeoutSeconds
 1, every second) leaves no processes behind in the container, where each run used
 to leave one more; the API's exec keeps at most `EXEC_OUTPUT_LIMIT` bytes of a
-command's output, and a caller that hangs up takes its command with it.
+command's output, and a caller that hangs up takes its command with it; a
+flood of made-up tokens is mostly answered 429 without asking the apiserver.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from agent.runtime.container import EXEC_OUTPUT_LIMIT
+from agent.server.auth import LOOKUP_BURST, LOOKUP_QPS
 from apimachinery.meta import Object
 from cli.cluster.processes import wait_for
 
@@ -82,3 +85,26 @@ def test_api_exec_output_is_capped_and_a_gone_caller_kills_its_command(
         http.post(path, json={"command": ["sleep", "4244"]}, timeout=2)
     wait_for(lambda: processes(container, "sleep 4244") == 0, 10,
              "the exec of the caller that hung up killed")
+
+
+def test_a_flood_of_made_up_tokens_is_throttled_before_the_apiserver(
+        agent: AgentNode) -> None:
+    """300 requests, each with a new token: at most the burst plus `LOOKUP_QPS` a second
+    are asked of the apiserver (the 401s); the rest are 429s; the admin still gets in."""
+    agent.create_pod("quiet", [box("app", "echo hello; exec sleep 3600")])
+    agent.wait_pod("quiet", running, "Running")
+    path = f"/containerLogs/{agent.namespace}/quiet/app"
+    started = time.monotonic()
+    codes: list[int] = []
+    with httpx.Client(base_url=agent.url, timeout=10) as http:
+        for i in range(300):
+            codes.append(http.get(path, headers={"Authorization": f"Bearer fake-{i}"})
+                         .status_code)
+    elapsed = time.monotonic() - started
+    asked = codes.count(401)
+    assert set(codes) <= {401, 429}, codes
+    assert asked <= LOOKUP_BURST + LOOKUP_QPS * elapsed + 1, (asked, elapsed)
+    assert codes.count(429) >= 300 - asked
+    print(f"flood: 300 requests in {elapsed:.1f}s, {asked} asked, {codes.count(429)} x 429")
+    with agent.http() as http:  # (the output may reach Docker's log a moment after the start)
+        wait_for(lambda: http.get(path).text == "hello\n", 10, "the admin reads the log")
