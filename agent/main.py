@@ -20,7 +20,7 @@ from agent.hollow.run import HollowConfig, run_hollow
 from agent.network.podnetwork import PodCIDRTimeout
 from agent.nodestatus.node_status import MAX_PODS
 from agent.podsync.backoff import DEFAULT_BASE, DEFAULT_MAX
-from agent.runtime.container import ContainerRuntimeError
+from agent.runtime.container import ContainerRuntimeError, LogRotation
 from agent.runtime.docker_runtime import DockerRuntime
 from apimachinery import quantity
 from apimachinery.client import AsyncClient
@@ -98,8 +98,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # Run `ip` and `iptables` inside this network namespace: tests keep the host's untouched.
     p.add_argument("--host-network-netns", default="", help=argparse.SUPPRESS)
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
+    add_node_health_flags(p)
     add_hollow_flags(p)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_node_health_flags(p, args)
+    return args
+
+
+def add_node_health_flags(p: argparse.ArgumentParser) -> None:
+    """What keeps a node up for months: log rotation (the kubelet's flags and defaults)."""
+    p.add_argument("--container-log-max-size", type=memory_bytes, default=10 * 1024**2,
+                   help="a container's log file is rotated at this size (e.g. 10Mi)")
+    p.add_argument("--container-log-max-files", type=int, default=5,
+                   help="log files kept per container, the current one included (>= 2)")
+
+
+def check_node_health_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.container_log_max_files < 2:
+        p.error("--container-log-max-files must be at least 2")
+    if args.container_log_max_size < 1024:
+        p.error("--container-log-max-size must be at least 1Ki")
 
 
 def add_hollow_flags(p: argparse.ArgumentParser) -> None:
@@ -171,7 +189,8 @@ async def run(args: argparse.Namespace) -> int:
         return await run_hollow_nodes(args, stop)
     config = config_from(args)
     client = AsyncClient.from_kubeconfig(args.kubeconfig)
-    runtime = DockerRuntime(config.node_name, config.network_name)
+    runtime = DockerRuntime(config.node_name, config.network_name, log_rotation=LogRotation(
+        args.container_log_max_size, args.container_log_max_files))
     agent = Agent(config, client, runtime)
     try:
         starting = asyncio.create_task(agent.start())

@@ -176,6 +176,16 @@ class RunSpec:
     mem_limit: int | None = None
 
 
+@dataclass(frozen=True)
+class LogRotation:
+    """How a container's log is rotated (the kubelet's `containerLogMaxSize` and
+    `containerLogMaxFiles`): a file is rotated at `max_size` bytes and at most
+    `max_files` files (the current one included) are kept."""
+
+    max_size: int = 10 * 1024 * 1024
+    max_files: int = 5
+
+
 # An exec's output kept by default: the API's non-interactive exec answers in one JSON
 # document, so an endless writer must not grow the agent without bound. Probes and hooks
 # keep less (the kubelet's 10 KiB `maxReadLength`); the rest is read and dropped, so

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
-from docker.types import IPAMConfig, IPAMPool
+from docker.types import IPAMConfig, IPAMPool, LogConfig
 from docker.types import Mount as DockerMount
 
 from agent.runtime import proctree
@@ -50,12 +50,14 @@ from agent.runtime.container import (
     ExecTimeout,
     ImageNotPresent,
     ImagePullError,
+    LogRotation,
     RunSpec,
     StartContainerError,
     State,
     VolumeSpec,
 )
 from agent.runtime.gate import Priority, PriorityGate
+from agent.runtime.logfollow import DedupedStream
 from agent.runtime.streams import EventWatcher, LogStream
 
 log = logging.getLogger(__name__)
@@ -115,13 +117,22 @@ def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
         spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
 
 
+def docker_log_config(rotation: LogRotation) -> LogConfig:
+    """Docker's json-file driver with rotation, whatever the daemon's default driver: the
+    engine rotates the file at `max-size` and keeps `max-file` of them, and its logs API
+    (hence `kubectl logs`, tail and follow) reads across the rotated files."""
+    return LogConfig(type=LogConfig.types.JSON, config={
+        "max-size": str(rotation.max_size), "max-file": str(rotation.max_files)})
+
+
 class DockerRuntime:
     """Docker Engine as the agent's container runtime; every method is a coroutine."""
 
     def __init__(self, node_name: str, network: str, *, max_workers: int = 16,
-                 client: Any = None) -> None:
+                 client: Any = None, log_rotation: LogRotation | None = None) -> None:
         self.node_name = node_name
         self.network = network
+        self._log_config = docker_log_config(log_rotation or LogRotation())
         try:
             self._client = client or docker.from_env(max_pool_size=max_workers + 4)
         except docker.errors.DockerException as exc:
@@ -261,7 +272,8 @@ class DockerRuntime:
             ipc_mode=f"container:{spec.join_container}" if spec.join_container else "shareable",
             mounts=[DockerMount(m.target, m.source, type=m.kind, read_only=m.read_only)
                     for m in spec.mounts],
-            nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit)
+            nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit,
+            log_config=self._log_config)
         try:
             created = self._api.create_container(
                 spec.image, command=spec.cmd, entrypoint=spec.entrypoint, name=spec.name,
@@ -370,9 +382,11 @@ class DockerRuntime:
         extra: dict[str, Any] = {"since": since.timestamp()} if since is not None else {}
 
         def open_stream() -> Any:
-            return self._api.logs(container_id, stream=True, follow=follow,
-                                  tail="all" if tail is None else tail, timestamps=timestamps,
-                                  **extra)
+            stream = self._api.logs(container_id, stream=True, follow=follow,
+                                    tail="all" if tail is None else tail,
+                                    timestamps=timestamps or follow, **extra)
+            # a follow sees rotations: drop what Docker repeats at them (`logfollow`)
+            return DedupedStream(stream, timestamps) if follow else stream
         return LogStream(open_stream)
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatcher:

@@ -9,7 +9,10 @@ flood of made-up tokens is mostly answered 429 without asking the apiserver.
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -108,3 +111,53 @@ def test_a_flood_of_made_up_tokens_is_throttled_before_the_apiserver(
     print(f"flood: 300 requests in {elapsed:.1f}s, {asked} asked, {codes.count(429)} x 429")
     with agent.http() as http:  # (the output may reach Docker's log a moment after the start)
         wait_for(lambda: http.get(path).text == "hello\n", 10, "the admin reads the log")
+
+
+# 1500 numbered lines at about 500 a second (a json-file line is ~100 bytes: a 16 KiB
+# file rotates every ~0.3 s), once /tmp/go exists. A follower must keep up within
+# `max-file` rotations: lines it falls further behind on are gone, by design.
+LINES = 1500
+WRITE_LINES = ("while [ ! -e /tmp/go ]; do sleep 0.1; done; i=0; while [ $i -lt 1500 ]; do "
+               "echo \"line $i ..............................\"; i=$((i+1)); "
+               "[ $((i % 50)) = 0 ] && sleep 0.1; done; exec sleep 3600")
+
+
+def numbers(text: str) -> list[int]:
+    return [int(line.split()[1]) for line in text.splitlines() if line.startswith("line ")]
+
+
+def test_container_logs_rotate_and_logs_read_across_the_files(
+        agent_factory: Callable[..., AgentNode]) -> None:
+    """16 KiB files, 3 kept: 1500 lines (~140 KiB of json-file) leave at most 3 files
+    of about 16 KiB; a follower that started before them sees every line once, in
+    order, across the ~9 rotations (Docker 20.10 alone repeats lines at each), and a
+    plain read returns the newest lines, contiguous, from more than one file."""
+    agent = agent_factory("--container-log-max-size", "16Ki", "--container-log-max-files", "3")
+    agent.create_pod("chatty", [box("app", WRITE_LINES)])
+    pod = agent.wait_pod("chatty", running, "Running")
+    container = container_of(agent, pod)
+    assert container.attrs["HostConfig"]["LogConfig"] == {
+        "Type": "json-file", "Config": {"max-size": "16384", "max-file": "3"}}
+    path = f"/containerLogs/{agent.namespace}/chatty/app"
+    seen: list[int] = []
+    with agent.http() as http, http.stream("GET", path, params={"follow": "true"}) as stream:
+        container.exec_run(["touch", "/tmp/go"])
+        for line in stream.iter_lines():
+            seen += numbers(line)
+            if seen and seen[-1] == LINES - 1:
+                break
+    jumps = [(a, b) for a, b in itertools.pairwise(seen) if b != a + 1]
+    assert seen == list(range(LINES)), f"follow: {len(seen)} read, jumps {jumps[:20]}"
+    log_path = Path(container.attrs["LogPath"])
+    files = sorted(log_path.parent.glob(log_path.name + "*"))
+    assert 1 < len(files) <= 3, files
+    # Docker rotates once a write has taken a file past max-size: one message over at most
+    assert all(f.stat().st_size <= 16 * 1024 + 200 for f in files), [
+        f.stat().st_size for f in files]
+    with agent.http() as http:
+        kept = numbers(http.get(path).text)
+        assert kept == list(range(kept[0], LINES)) and kept[0] > 0  # the oldest rotated away
+        per_file = 16 * 1024 // len(log_path.read_text().splitlines()[0])
+        assert len(kept) > per_file + 1, (len(kept), per_file)  # read from several files
+        assert numbers(http.get(path, params={"tailLines": "5"}).text) == list(
+            range(LINES - 5, LINES))
