@@ -14,7 +14,7 @@ the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 * probe results: a liveness, readiness or startup result that changes
   (`probes/prober.py`, one task per container probe) re-syncs its pod at once.
 Beside them: node status updates, the Lease, the event sender, the HTTP
-server and (with `--cluster-cidr`) the routes. On stop everything is
+server, the image GC and (with `--cluster-cidr`) the routes. On stop everything is
 cancelled and the containers are left running; the next start adopts them by
 their labels.
 """
@@ -26,10 +26,11 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.imagegc.manager import ImageGC, ImageGCConfig
 from agent.network.hostnetwork import HostNetwork, SubprocessRunner
 from agent.network.podnetwork import HostGatewayRoutes, wait_for_pod_cidr
 from agent.network.resolv_conf import ClusterDNS
@@ -81,6 +82,7 @@ class AgentConfig:
     cluster_dns: tuple[str, ...] = ()  # set: pods get a resolv.conf naming these
     cluster_domain: str = "cluster.local"
     host_network_netns: str = ""  # tests: routes and rules go to this network namespace
+    image_gc: ImageGCConfig = field(default_factory=ImageGCConfig)
 
 
 def _uid_index(pod: Object) -> list[str]:
@@ -151,6 +153,12 @@ class Agent:
             for uid in uids | self.pleg.pod_uids():
                 self.workers.update(uid)
 
+    def declared_images(self) -> list[str]:
+        """The images this node's pods name (the image GC keeps them)."""
+        return [str(c["image"]) for pod in self.informer.store.list()
+                for key in ("initContainers", "containers")
+                for c in (pod.get("spec") or {}).get(key) or [] if c.get("image")]
+
     async def find_container(self, namespace: str, name: str, container: str,
                              previous: bool) -> ContainerRecord | Unavailable:
         """The container instance the server's logs/exec should use, or why there is none
@@ -216,6 +224,9 @@ class Agent:
         self._watcher = self.runtime.watch_events(self.pleg.on_runtime_event)
         self._spawn(self.pleg.run(cfg.relist_period), "pleg")
         self._spawn(self._resync_loop(), "resync")
+        self._spawn(ImageGC(self.runtime, self.clock, self.recorder, cfg.node_name, cfg.image_gc,
+                            declared=self.declared_images, pinned=[cfg.sandbox_image]).run(),
+                    "image-gc")
         log.info("component=agent agent ready node=%s ip=%s port=%d network=%s subnet=%s "
                  "runtime=docker://%s pods=%d", cfg.node_name, cfg.node_ip, server.port,
                  cfg.network_name, subnet, version, len(self.informer.store))

@@ -17,6 +17,8 @@ import uvloop
 from agent.agent import Agent, AgentConfig
 from agent.hollow.nodes import HollowNodeConfig
 from agent.hollow.run import HollowConfig, run_hollow
+from agent.imagegc.manager import ImageGCConfig
+from agent.imagegc.policy import Thresholds
 from agent.network.podnetwork import PodCIDRTimeout
 from agent.nodestatus.node_status import MAX_PODS
 from agent.podsync.backoff import DEFAULT_BASE, DEFAULT_MAX
@@ -106,14 +108,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def add_node_health_flags(p: argparse.ArgumentParser) -> None:
-    """What keeps a node up for months: log rotation (the kubelet's flags and defaults)."""
+    """What keeps a node up for months: log rotation, image GC (the kubelet's flags and
+    defaults)."""
     p.add_argument("--container-log-max-size", type=memory_bytes, default=10 * 1024**2,
                    help="a container's log file is rotated at this size (e.g. 10Mi)")
     p.add_argument("--container-log-max-files", type=int, default=5,
                    help="log files kept per container, the current one included (>= 2)")
 
 
+    p.add_argument("--image-gc-high-threshold", type=int, default=85,
+                   help="percent of the image filesystem used at which unused images are "
+                        "removed (100: never)")
+    p.add_argument("--image-gc-low-threshold", type=int, default=80,
+                   help="percent of the image filesystem the image GC frees down to")
+    p.add_argument("--minimum-image-gc-age", type=duration, default=120.0,
+                   help="an unused image is kept at least this long after it is first seen")
+    p.add_argument("--image-gc-period", type=duration, default=300.0,
+                   help=argparse.SUPPRESS)  # the kubelet's fixed 5 minutes; tests shorten it
+    # Only images with this label (KEY=VALUE) are collected: tests never touch the host's.
+    p.add_argument("--image-gc-only-label", default="", help=argparse.SUPPRESS)
+
+
 def check_node_health_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    high, low = args.image_gc_high_threshold, args.image_gc_low_threshold
+    if not 0 <= high <= 100:
+        p.error(f"--image-gc-high-threshold: {high} must be between 0 and 100")
+    if not 0 <= low <= 100:
+        p.error(f"--image-gc-low-threshold: {low} must be between 0 and 100")
+    if low > high:
+        p.error(f"--image-gc-low-threshold ({low}) must not be above "
+                f"--image-gc-high-threshold ({high})")
     if args.container_log_max_files < 2:
         p.error("--container-log-max-files must be at least 2")
     if args.container_log_max_size < 1024:
@@ -177,7 +201,11 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
         backoff_max=args.backoff_max, sandbox_image=args.pod_infra_container_image,
         cluster_cidr=args.cluster_cidr, pod_cidr_timeout=args.pod_cidr_timeout,
         cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
-        host_network_netns=args.host_network_netns)
+        host_network_netns=args.host_network_netns,
+        image_gc=ImageGCConfig(Thresholds(args.image_gc_high_threshold,
+                                          args.image_gc_low_threshold,
+                                          args.minimum_image_gc_age),
+                               args.image_gc_period, args.image_gc_only_label))
 
 
 async def run(args: argparse.Namespace) -> int:

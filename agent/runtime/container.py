@@ -177,6 +177,25 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
+class ImageRecord:
+    """One local image, with what removing it would free (the image GC's view)."""
+
+    id: str  # sha256:...
+    tags: tuple[str, ...] = ()
+    size: int = 0  # bytes only this image holds (its size less the layers it shares)
+    created: float = 0.0  # Unix time
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FsStats:
+    """A filesystem's size and free space, in bytes (the image filesystem, the node's)."""
+
+    capacity: int
+    available: int
+
+
+@dataclass(frozen=True)
 class LogRotation:
     """How a container's log is rotated (the kubelet's `containerLogMaxSize` and
     `containerLogMaxFiles`): a file is rotated at `max_size` bytes and at most

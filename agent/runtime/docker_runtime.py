@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -48,8 +49,10 @@ from agent.runtime.container import (
     ContainerSummary,
     CreateContainerError,
     ExecTimeout,
+    FsStats,
     ImageNotPresent,
     ImagePullError,
+    ImageRecord,
     LogRotation,
     RunSpec,
     StartContainerError,
@@ -117,6 +120,21 @@ def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
         spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
 
 
+def image_record(row: dict[str, Any]) -> ImageRecord:
+    """An `ImageRecord` from a row of Docker's df (SharedSize is -1 when not computed)."""
+    size, shared = int(row.get("Size") or 0), int(row.get("SharedSize") or 0)
+    tags = tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>")
+    labels = tuple(sorted((row.get("Labels") or {}).items()))
+    return ImageRecord(id=str(row["Id"]), tags=tags, size=max(0, size - max(0, shared)),
+                       created=float(row.get("Created") or 0), labels=labels)
+
+
+def fs_stats(path: str) -> FsStats:
+    """Size and space available to unprivileged users, as the kubelet's cadvisor reads them."""
+    st = os.statvfs(path)
+    return FsStats(capacity=st.f_blocks * st.f_frsize, available=st.f_bavail * st.f_frsize)
+
+
 def docker_log_config(rotation: LogRotation) -> LogConfig:
     """Docker's json-file driver with rotation, whatever the daemon's default driver: the
     engine rotates the file at `max-size` and keeps `max-file` of them, and its logs API
@@ -133,6 +151,7 @@ class DockerRuntime:
         self.node_name = node_name
         self.network = network
         self._log_config = docker_log_config(log_rotation or LogRotation())
+        self._root_dir: str | None = None  # DockerRootDir, asked on first use
         try:
             self._client = client or docker.from_env(max_pool_size=max_workers + 4)
         except docker.errors.DockerException as exc:
@@ -413,6 +432,30 @@ class DockerRuntime:
         except ContainerRuntimeError as exc:
             raise ImagePullError(str(exc)) from exc
         return await self.image_id(ref)
+
+    async def list_images(self) -> list[ImageRecord]:
+        """Docker's disk usage (`docker system df -v`): each image's size less the layers it
+        shares with others, which is what removing it frees."""
+        usage = await self._call(self._api.df)
+        return [image_record(row) for row in usage.get("Images") or []]
+
+    async def images_in_use(self) -> set[str]:
+        """Image ids of every container on the engine, this node's or not, running or not."""
+        rows = await self._call(self._api.containers, all=True)
+        return {str(r["ImageID"]) for r in rows if r.get("ImageID")}
+
+    async def remove_image(self, image_id: str) -> None:
+        """`docker rmi` without force: an image a container uses stays (a 409)."""
+        with contextlib.suppress(ContainerNotFound):
+            await self._call(self._api.remove_image, image_id, force=False, noprune=False)
+
+    async def image_fs(self) -> FsStats:
+        """statvfs of Docker's root directory (`DockerRootDir`), read once from the engine."""
+        if self._root_dir is None:
+            self._root_dir = str((await self._call(self._api.info)).get("DockerRootDir")
+                                 or "/var/lib/docker")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fs_stats,
+                                                                self._root_dir)
 
     # -- volumes ------------------------------------------------------------------------
 

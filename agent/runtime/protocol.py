@@ -20,6 +20,8 @@ from agent.runtime.container import (
     EXEC_OUTPUT_LIMIT,
     ContainerRecord,
     ContainerSummary,
+    FsStats,
+    ImageRecord,
     RunSpec,
     VolumeSpec,
 )
@@ -111,6 +113,22 @@ class ContainerRuntime(Protocol):
 
     async def pull_image(self, ref: str) -> str:
         """Pull the image; its id, or ImagePullError."""
+        ...
+
+    async def list_images(self) -> list[ImageRecord]:
+        """Every local image, sized by what removing it would free."""
+        ...
+
+    async def images_in_use(self) -> set[str]:
+        """Ids of the images any container on the engine uses, running or not."""
+        ...
+
+    async def remove_image(self, image_id: str) -> None:
+        """Remove an image (never by force); a gone image is no error."""
+        ...
+
+    async def image_fs(self) -> FsStats:
+        """The filesystem the runtime keeps images and containers on (the kubelet's imagefs)."""
         ...
 
     # -- volumes

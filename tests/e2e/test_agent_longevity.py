@@ -4,17 +4,22 @@ On the real Docker engine: an exec probe whose command never ends (timeoutSecond
 1, every second) leaves no processes behind in the container, where each run used
 to leave one more; the API's exec keeps at most `EXEC_OUTPUT_LIMIT` bytes of a
 command's output, and a caller that hangs up takes its command with it; a
-flood of made-up tokens is mostly answered 429 without asking the apiserver.
+flood of made-up tokens is mostly answered 429 without asking the apiserver;
+logs rotate and can still be read and followed; the image GC removes only images
+nothing uses or names.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import docker.errors
 import httpx
 import pytest
 
@@ -161,3 +166,63 @@ def test_container_logs_rotate_and_logs_read_across_the_files(
         assert len(kept) > per_file + 1, (len(kept), per_file)  # read from several files
         assert numbers(http.get(path, params={"tailLines": "5"}).text) == list(
             range(LINES - 5, LINES))
+
+
+def throwaway_image(client: Any, repo: str, tag: str, label: str) -> str:
+    """A small image of our own: busybox plus one file, labelled for this test only."""
+    made = client.containers.create(IMAGE, ["sh", "-c", f"echo {tag} > /made"])
+    try:
+        made.start()
+        made.wait(timeout=30)
+        image = made.commit(repository=repo, tag=tag, changes=[f"LABEL {label}"])
+    finally:
+        made.remove(force=True)
+    return str(image.id)
+
+
+@pytest.fixture
+def gc_label(docker_client: Any) -> Iterator[str]:
+    """This test's image label; its images are removed after the agent's containers
+    (this fixture is set up before the agent's, so torn down after it)."""
+    label = f"schooner.e2e-gc={uuid.uuid4().hex[:8]}"
+    yield label
+    for image in docker_client.images.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(image.id, force=True)
+
+
+def test_image_gc_removes_only_images_nothing_uses_or_names(
+        gc_label: str, agent_factory: Callable[..., AgentNode], docker_client: Any) -> None:
+    """Thresholds at 1% (this disk is over it), a pass a second, 5 s minimum age (the
+    pods are made meanwhile): the unused image goes; the image a running container
+    uses and the one a pod names (whose container cannot be created: its ConfigMap is
+    missing) stay. Only images with this test's label are candidates
+    (`--image-gc-only-label`): the host's images are never touched."""
+    label, repo = gc_label, f"schooner-e2e-gc-{gc_label.rpartition('=')[2]}"
+    ids = {tag: throwaway_image(docker_client, repo, tag, label)
+           for tag in ("unused", "running", "named")}
+    agent = agent_factory("--image-gc-high-threshold", "1", "--image-gc-low-threshold", "1",
+                          "--minimum-image-gc-age", "5s", "--image-gc-period", "1s",
+                          "--image-gc-only-label", label)
+    agent.create_pod("runs", [{"name": "app", "image": f"{repo}:running",
+                               "imagePullPolicy": "Never", "command": ["sleep", "3600"]}])
+    agent.create_pod("names", [{  # never starts: its ConfigMap is missing
+        "name": "app", "image": f"{repo}:named", "imagePullPolicy": "Never",
+        "command": ["sleep", "3600"], "envFrom": [{"configMapRef": {"name": "absent"}}]}])
+    agent.wait_pod("runs", running, "Running")
+    agent.wait_pod("names", lambda p: "CreateContainerConfigError" in str(
+        p["status"].get("containerStatuses")), "waiting for its ConfigMap")
+
+    def present() -> set[str]:
+        found = {i.id for i in docker_client.images.list(filters={"label": label})}
+        return {tag for tag, image_id in ids.items() if image_id in found}
+    try:
+        wait_for(lambda: present() == {"running", "named"}, 20, "only the unused image removed")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; present: {sorted(present())}\n"
+                             f"{agent.process.log_tail()}") from None
+    events = [e for e in agent.client.list("events", "default")["items"]
+              if e["reason"] == "FreeDiskSpaceFailed"
+              and e["involvedObject"]["name"] == agent.name]
+    assert events, "1% cannot be reached by removing one small image: the node says so"
+    assert events[0]["message"].startswith("Failed to garbage collect required amount")

@@ -26,8 +26,10 @@ from agent.runtime.container import (
     ContainerNotFound,
     ContainerRecord,
     ContainerSummary,
+    FsStats,
     ImageNotPresent,
     ImagePullError,
+    ImageRecord,
     RunSpec,
     State,
     VolumeSpec,
@@ -90,6 +92,18 @@ class UnusedRuntime:
 
     async def pull_image(self, ref: str) -> str:
         self._unexpected("pull_image")
+
+    async def list_images(self) -> list[ImageRecord]:
+        self._unexpected("list_images")
+
+    async def images_in_use(self) -> set[str]:
+        self._unexpected("images_in_use")
+
+    async def remove_image(self, image_id: str) -> None:
+        self._unexpected("remove_image")
+
+    async def image_fs(self) -> FsStats:
+        self._unexpected("image_fs")
 
     async def ensure_volume(self, volume: VolumeSpec) -> None:
         self._unexpected("ensure_volume")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.main import parse_args
+from agent.imagegc.manager import ImageGCConfig
+from agent.imagegc.policy import Thresholds
+from agent.main import config_from, parse_args
 
 
 def test_log_rotation_flags() -> None:
@@ -14,7 +16,20 @@ def test_log_rotation_flags() -> None:
     assert (small.container_log_max_size, small.container_log_max_files) == (16384, 3)
 
 
+def test_image_gc_flags() -> None:
+    config = config_from(parse_args([]))
+    assert config.image_gc == ImageGCConfig(Thresholds(85, 80, 120.0), 300.0, "")
+    off = config_from(parse_args(["--image-gc-high-threshold", "100",
+                                  "--image-gc-low-threshold", "90",
+                                  "--minimum-image-gc-age", "1m"]))
+    assert off.image_gc.thresholds == Thresholds(100, 90, 60.0)
+
+
 @pytest.mark.parametrize(("argv", "words"), [
+    (["--image-gc-high-threshold", "101"], "must be between 0 and 100"),
+    (["--image-gc-low-threshold", "-1"], "must be between 0 and 100"),
+    (["--image-gc-high-threshold", "70"],
+     "--image-gc-low-threshold (80) must not be above --image-gc-high-threshold (70)"),
     (["--container-log-max-files", "1"], "--container-log-max-files must be at least 2"),
     (["--container-log-max-size", "10"], "--container-log-max-size must be at least 1Ki"),
     (["--container-log-max-size", "ten"], "invalid quantity"),

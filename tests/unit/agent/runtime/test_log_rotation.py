@@ -1,11 +1,12 @@
-"""Log rotation's runtime side: Docker's log options, and a follow without repeated lines."""
+"""Log rotation's runtime side (Docker's log options, a follow without repeated lines), and
+the image GC's view of Docker's df."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from agent.runtime.container import LogRotation
-from agent.runtime.docker_runtime import docker_log_config
+from agent.runtime.docker_runtime import docker_log_config, image_record
 from agent.runtime.logfollow import DedupedStream, FollowDeduper, timestamp_ns
 
 
@@ -51,3 +52,12 @@ def test_the_deduped_stream_closes_the_sdk_stream() -> None:
     assert list(stream) == [b"a\n"]
     stream.close()
     assert sdk.closed
+
+
+def test_an_image_from_a_df_row_is_sized_by_what_it_alone_holds() -> None:
+    row = {"Id": "sha256:x", "RepoTags": ["x:1", "<none>:<none>"], "Size": 5000,
+           "SharedSize": 4200, "Created": 1700000000, "Labels": {"k": "v"}, "Containers": 0}
+    image = image_record(row)
+    assert (image.id, image.tags, image.size, image.labels) == ("sha256:x", ("x:1",), 800,
+                                                                (("k", "v"),))
+    assert image_record({**row, "SharedSize": -1, "Labels": None}).size == 5000
