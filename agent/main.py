@@ -15,6 +15,8 @@ from pathlib import Path
 import uvloop
 
 from agent.agent import Agent, AgentConfig
+from agent.eviction.manager import EvictionConfig
+from agent.eviction.signals import DEFAULT_EVICTION_HARD, Threshold, parse_thresholds
 from agent.hollow.nodes import HollowNodeConfig
 from agent.hollow.run import HollowConfig, run_hollow
 from agent.imagegc.manager import ImageGCConfig
@@ -108,8 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def add_node_health_flags(p: argparse.ArgumentParser) -> None:
-    """What keeps a node up for months: log rotation, image GC (the kubelet's flags and
-    defaults)."""
+    """What keeps a node up for months: log rotation, image GC, node-pressure eviction (the
+    kubelet's flags and defaults)."""
     p.add_argument("--container-log-max-size", type=memory_bytes, default=10 * 1024**2,
                    help="a container's log file is rotated at this size (e.g. 10Mi)")
     p.add_argument("--container-log-max-files", type=int, default=5,
@@ -127,6 +129,25 @@ def add_node_health_flags(p: argparse.ArgumentParser) -> None:
                    help=argparse.SUPPRESS)  # the kubelet's fixed 5 minutes; tests shorten it
     # Only images with this label (KEY=VALUE) are collected: tests never touch the host's.
     p.add_argument("--image-gc-only-label", default="", help=argparse.SUPPRESS)
+    p.add_argument("--eviction-hard", type=eviction_thresholds,
+                   default=eviction_thresholds(DEFAULT_EVICTION_HARD),
+                   help="thresholds that evict pods when met, e.g. memory.available<100Mi,"
+                        "nodefs.available<10%% (default "
+                        f"{DEFAULT_EVICTION_HARD.replace('%', '%%')}; "
+                        "signals: memory.available, nodefs.available, imagefs.available)")
+    p.add_argument("--eviction-pressure-transition-period", type=duration, default=300.0,
+                   help="how long a pressure condition stays after its threshold is no "
+                        "longer met (e.g. 5m)")
+    p.add_argument("--eviction-monitoring-interval", type=duration, default=10.0,
+                   help=argparse.SUPPRESS)  # the kubelet's 10 s housekeeping; tests shorten it
+
+
+def eviction_thresholds(text: str) -> tuple[Threshold, ...]:
+    """`--eviction-hard`, in the kubelet's syntax."""
+    try:
+        return tuple(parse_thresholds(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_node_health_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -205,7 +226,9 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
         image_gc=ImageGCConfig(Thresholds(args.image_gc_high_threshold,
                                           args.image_gc_low_threshold,
                                           args.minimum_image_gc_age),
-                               args.image_gc_period, args.image_gc_only_label))
+                               args.image_gc_period, args.image_gc_only_label),
+        eviction=EvictionConfig(args.eviction_hard, args.eviction_pressure_transition_period,
+                                args.eviction_monitoring_interval))
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,9 @@ level-triggered controller keyed by node name:
    The scheduler's TaintToleration filter then keeps new pods off the node. A
    cordoned node (`spec.unschedulable`, `kubectl cordon`) gets
    `node.kubernetes.io/unschedulable:NoSchedule`, and loses it when uncordoned, as
-   Kubernetes' NoSchedule tainting pass does.
+   Kubernetes' NoSchedule tainting pass does; so do the agent's pressure conditions:
+   MemoryPressure, DiskPressure, PIDPressure True -> `node.kubernetes.io/memory-pressure`,
+   `disk-pressure`, `pid-pressure` `:NoSchedule` (TaintNodesByCondition).
 3. **Eviction.** A pod on a node with such a taint is deleted once it has
    tolerated it for its toleration's `tolerationSeconds`; a pod without a matching
    toleration gets `--default-unreachable-toleration-seconds` /
@@ -36,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery import errors, meta
-from apimachinery.conditions import READY, find_condition, ready_condition
+from apimachinery.conditions import READY, find_condition, get_condition, ready_condition
 from apimachinery.events import EventRecorder
 from apimachinery.meta import Object, rfc3339
 
@@ -48,6 +50,10 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 NODE_TAINT_KEYS = (UNREACHABLE, NOT_READY)
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+# condition (status True) -> its NoSchedule taint, as Kubernetes' TaintNodesByCondition
+PRESSURE_TAINTS = {"MemoryPressure": "node.kubernetes.io/memory-pressure",
+                   "DiskPressure": "node.kubernetes.io/disk-pressure",
+                   "PIDPressure": "node.kubernetes.io/pid-pressure"}
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 
@@ -91,20 +97,34 @@ def _cordon_taint(taint: Object) -> bool:
     return taint.get("key") == UNSCHEDULABLE and taint.get("effect") == "NoSchedule"
 
 
+def pressure_taint_keys(node: Object) -> list[str]:
+    """The NoSchedule taints the node's pressure conditions call for (TaintNodesByCondition)."""
+    return [key for kind, key in PRESSURE_TAINTS.items()
+            if (get_condition(node, kind) or {}).get("status") == "True"]
+
+
+def _pressure_taint(taint: Object) -> bool:
+    return taint.get("key") in PRESSURE_TAINTS.values() and taint.get("effect") == "NoSchedule"
+
+
 def wanted_taints(node: Object, now: datetime) -> list[Object] | None:
-    """The node's taints with the lifecycle and cordon taints right, or None if they
-    already are."""
+    """The node's taints with the lifecycle, cordon and pressure taints right, or None if
+    they already are."""
     spec = node.get("spec") or {}
     taints = list(spec.get("taints") or [])
     key = wanted_taint_key(node)
     mine = [t for t in taints if t.get("key") in NODE_TAINT_KEYS and t.get("effect") == "NoExecute"]
     cordoned = bool(spec.get("unschedulable"))
+    pressure = pressure_taint_keys(node)
     if [t.get("key") for t in mine] == ([key] if key else []) and \
-            any(_cordon_taint(t) for t in taints) == cordoned:
+            any(_cordon_taint(t) for t in taints) == cordoned and \
+            sorted(t.get("key") for t in taints if _pressure_taint(t)) == sorted(pressure):
         return None
-    kept = [t for t in taints if t not in mine and not _cordon_taint(t)]
+    kept = [t for t in taints if t not in mine and not _cordon_taint(t)
+            and not _pressure_taint(t)]
     if cordoned:
         kept.append({"key": UNSCHEDULABLE, "effect": "NoSchedule"})
+    kept.extend({"key": k, "effect": "NoSchedule", "timeAdded": rfc3339(now)} for k in pressure)
     if key:
         kept.append({"key": key, "effect": "NoExecute", "timeAdded": rfc3339(now)})
     return kept

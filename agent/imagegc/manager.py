@@ -23,6 +23,7 @@ from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
 
 log = logging.getLogger(__name__)
+EVERYTHING = 1 << 62  # bytes to free when every unused image should go
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,43 @@ class ImageGC:
         amount = policy.bytes_to_free(fs, self.config.thresholds)
         if amount <= 0:
             return 0
+        freed = await self._free(images, used, amount)
+        log.info("component=agent image GC node=%s usage=%d%% to_free=%d freed=%d", self._node,
+                 policy.usage_percent(fs), amount, freed)
+        if freed < amount:
+            self._recorder.record(
+                {"kind": "Node", "apiVersion": "v1",
+                 "metadata": {"name": self._node, "uid": self._node, "namespace": "default"}},
+                "FreeDiskSpaceFailed", f"Failed to garbage collect required amount of images. "
+                f"Attempted to free {amount} bytes, but only found {freed} bytes eligible to "
+                "free.", warning=True)
+        return freed
+
+    async def delete_unused(self) -> int:
+        """Every image that may go, whatever the thresholds (the eviction manager's
+        node-level reclaim under disk pressure, the kubelet's DeleteUnusedImages). With
+        image GC off (a high threshold of 100) the agent removes no image at all: on a
+        Docker engine shared with its user (`schooner up`) the images are not its own."""
+        if self.config.thresholds.high >= 100:
+            return 0
+        images, used = await self._observe()
+        freed = await self._free(images, used, EVERYTHING)
+        log.info("component=agent unused images removed node=%s freed=%d", self._node, freed)
+        return freed
+
+    async def _sized(self, images: list[ImageRecord]) -> list[ImageRecord]:
+        """The same images sized by what each alone holds (Docker's df, which is slow:
+        asked only when there is something to remove)."""
+        sized = {i.id: i for i in await self._runtime.list_images(sized=True)}
+        return [sized.get(i.id, i) for i in images]
+
+    async def _free(self, images: list[ImageRecord], used: set[str], amount: int) -> int:
         ordered = policy.removal_order(
             self._candidates(images), used, self._pinned, self.last_used, self.first_seen,
             self._clock.monotonic(), self.config.thresholds.min_age)
+        if not ordered:
+            return 0
+        ordered = await self._sized(ordered)
         freed = 0
         for image in policy.choose(ordered, amount):
             try:
@@ -98,15 +133,6 @@ class ImageGC:
             self.last_used.pop(image.id, None)
             log.info("component=agent image GC removed image=%s tags=%s size=%d", image.id[:19],
                      ",".join(image.tags), image.size)
-        log.info("component=agent image GC node=%s usage=%d%% to_free=%d freed=%d", self._node,
-                 policy.usage_percent(fs), amount, freed)
-        if freed < amount:
-            self._recorder.record(
-                {"kind": "Node", "apiVersion": "v1",
-                 "metadata": {"name": self._node, "uid": self._node, "namespace": "default"}},
-                "FreeDiskSpaceFailed", f"Failed to garbage collect required amount of images. "
-                f"Attempted to free {amount} bytes, but only found {freed} bytes eligible to "
-                "free.", warning=True)
         return freed
 
 

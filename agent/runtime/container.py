@@ -188,6 +188,15 @@ class ImageRecord:
 
 
 @dataclass(frozen=True)
+class ContainerUsage:
+    """What one container of a pod uses now (the kubelet's summary stats, reduced)."""
+
+    name: str
+    memory: int = 0  # working set: usage less inactive file cache, bytes
+    disk: int = 0  # its writable layer and its log files, bytes
+
+
+@dataclass(frozen=True)
 class FsStats:
     """A filesystem's size and free space, in bytes (the image filesystem, the node's)."""
 

@@ -47,6 +47,7 @@ from agent.runtime.container import (
     ContainerRecord,
     ContainerRuntimeError,
     ContainerSummary,
+    ContainerUsage,
     CreateContainerError,
     ExecTimeout,
     FsStats,
@@ -121,12 +122,34 @@ def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
 
 
 def image_record(row: dict[str, Any]) -> ImageRecord:
-    """An `ImageRecord` from a row of Docker's df (SharedSize is -1 when not computed)."""
+    """An `ImageRecord` from a row of Docker's df or image list (SharedSize -1: not computed)."""
     size, shared = int(row.get("Size") or 0), int(row.get("SharedSize") or 0)
     tags = tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>")
     labels = tuple(sorted((row.get("Labels") or {}).items()))
     return ImageRecord(id=str(row["Id"]), tags=tags, size=max(0, size - max(0, shared)),
                        created=float(row.get("Created") or 0), labels=labels)
+
+
+def working_set(stats: dict[str, Any]) -> int:
+    """Memory usage less the inactive file cache, as the kubelet's working set (cgroup v1
+    `total_inactive_file`, v2 `inactive_file`)."""
+    memory = stats.get("memory_stats") or {}
+    detail = memory.get("stats") or {}
+    inactive = detail.get("total_inactive_file", detail.get("inactive_file", 0))
+    return max(0, int(memory.get("usage") or 0) - int(inactive or 0))
+
+
+def log_bytes(log_path: str) -> int:
+    """The size of a container's json-file log and its rotated files."""
+    if not log_path:
+        return 0
+    total = 0
+    folder, name = os.path.split(log_path)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.name.startswith(name):
+                total += entry.stat().st_size
+    return total
 
 
 def fs_stats(path: str) -> FsStats:
@@ -433,11 +456,15 @@ class DockerRuntime:
             raise ImagePullError(str(exc)) from exc
         return await self.image_id(ref)
 
-    async def list_images(self) -> list[ImageRecord]:
-        """Docker's disk usage (`docker system df -v`): each image's size less the layers it
-        shares with others, which is what removing it frees."""
-        usage = await self._call(self._api.df)
-        return [image_record(row) for row in usage.get("Images") or []]
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
+        """Every local image. `sized`: from Docker's disk usage (`docker system df -v`),
+        each image's size less the layers it shares, which is what removing it frees; it
+        sizes every container and volume too (12 s on a busy engine here), so only the
+        image GC's removals ask for it. Unsized: the quick list, whole sizes."""
+        if sized:
+            usage = await self._call(self._api.df)
+            return [image_record(row) for row in usage.get("Images") or []]
+        return [image_record(row) for row in await self._call(self._api.images)]
 
     async def images_in_use(self) -> set[str]:
         """Image ids of every container on the engine, this node's or not, running or not."""
@@ -456,6 +483,30 @@ class DockerRuntime:
                                  or "/var/lib/docker")
         return await asyncio.get_running_loop().run_in_executor(self._pool, fs_stats,
                                                                 self._root_dir)
+
+    # -- usage (node-pressure eviction) ---------------------------------------------------
+
+    def _usage(self) -> dict[str, list[ContainerUsage]]:
+        rows = self._api.containers(size=True, filters=self._node_filter())
+        found: dict[str, list[ContainerUsage]] = {}
+        for row in rows:
+            labels = row.get("Labels") or {}
+            if labels.get(LABEL_SANDBOX) == "true":
+                continue
+            try:
+                stats = self._api.stats(row["Id"], stream=False, one_shot=True)
+                log_path = str(self._api.inspect_container(row["Id"]).get("LogPath") or "")
+            except docker.errors.NotFound:
+                continue  # gone meanwhile
+            found.setdefault(labels.get(LABEL_POD_UID, ""), []).append(ContainerUsage(
+                name=labels.get(LABEL_CONTAINER_NAME, ""), memory=working_set(stats),
+                disk=int(row.get("SizeRw") or 0) + log_bytes(log_path)))
+        return found
+
+    async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
+        """Per pod uid, what each running container uses: memory (working set, from
+        one-shot stats) and disk (`SizeRw`, from a sized list, plus its log files)."""
+        return await self._call(self._usage)
 
     # -- volumes ------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from agent.runtime.container import (
     EXEC_OUTPUT_LIMIT,
     ContainerRecord,
     ContainerSummary,
+    ContainerUsage,
     FsStats,
     ImageRecord,
     RunSpec,
@@ -115,8 +116,8 @@ class ContainerRuntime(Protocol):
         """Pull the image; its id, or ImagePullError."""
         ...
 
-    async def list_images(self) -> list[ImageRecord]:
-        """Every local image, sized by what removing it would free."""
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
+        """Every local image; `sized` (slower): sized by what removing it would free."""
         ...
 
     async def images_in_use(self) -> set[str]:
@@ -129,6 +130,11 @@ class ContainerRuntime(Protocol):
 
     async def image_fs(self) -> FsStats:
         """The filesystem the runtime keeps images and containers on (the kubelet's imagefs)."""
+        ...
+
+    # -- usage
+    async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
+        """Per pod uid, the memory and disk each of its running containers uses."""
         ...
 
     # -- volumes

@@ -26,6 +26,7 @@ from agent.runtime.container import (
     ContainerNotFound,
     ContainerRecord,
     ContainerSummary,
+    ContainerUsage,
     FsStats,
     ImageNotPresent,
     ImagePullError,
@@ -93,7 +94,7 @@ class UnusedRuntime:
     async def pull_image(self, ref: str) -> str:
         self._unexpected("pull_image")
 
-    async def list_images(self) -> list[ImageRecord]:
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
         self._unexpected("list_images")
 
     async def images_in_use(self) -> set[str]:
@@ -104,6 +105,9 @@ class UnusedRuntime:
 
     async def image_fs(self) -> FsStats:
         self._unexpected("image_fs")
+
+    async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
+        self._unexpected("pod_usage")
 
     async def ensure_volume(self, volume: VolumeSpec) -> None:
         self._unexpected("ensure_volume")

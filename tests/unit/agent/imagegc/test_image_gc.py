@@ -60,8 +60,10 @@ class ImageRuntime(UnusedRuntime):
         self.fs, self.images, self.in_use = fs, list(images), set(in_use)
         self.removed: list[str] = []
         self.refuse: set[str] = set()
+        self.listed: list[bool] = []  # sized or not, each time the images are listed
 
-    async def list_images(self) -> list[ImageRecord]:
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
+        self.listed.append(sized)
         return list(self.images)
 
     async def images_in_use(self) -> set[str]:
@@ -109,6 +111,7 @@ def test_a_pass_frees_down_to_the_low_threshold_in_lru_order() -> None:
         # b and c (never used, first seen together) go first, then a; pause is pinned
         assert runtime.removed == ["sha256:b", "sha256:c", "sha256:a"]
         assert freed == 6 * GIB
+        assert runtime.listed == [False, False, False, True]  # sized (slow) only to remove
         assert [e[1] for e in recorder.events] == ["FreeDiskSpaceFailed"]  # the young pass
     asyncio.run(body())
 
@@ -142,3 +145,12 @@ def test_only_labelled_images_when_asked() -> None:
                  declared=lambda: [])
     asyncio.run(gc.collect())
     assert runtime.removed == ["sha256:t"]
+
+
+def test_with_image_gc_off_no_image_is_ever_removed() -> None:
+    clock, recorder = FakeClock(), Recorder()
+    runtime = ImageRuntime(FsStats(100 * GIB, 1 * GIB), IMAGES, set())
+    gc = ImageGC(runtime, clock, recorder, "n1",  # type: ignore[arg-type]
+                 ImageGCConfig(Thresholds(100, 80, 0.0)), declared=lambda: [])
+    assert asyncio.run(gc.collect()) == 0 and asyncio.run(gc.delete_unused()) == 0
+    assert runtime.removed == [] and recorder.events == []
