@@ -1,6 +1,7 @@
 """A log request's options (Kubernetes' PodLogOptions), read from the query and checked.
 
-`tailLines`, `sinceSeconds`, `sinceTime`, `timestamps`, `follow` and `previous`, with
+`tailLines`, `sinceSeconds`, `sinceTime`, `timestamps`, `follow`, `previous` and
+`limitBytes` (the output ends after that many bytes), with
 the checks Kubernetes' ValidatePodLogOptions makes and its words; `sinceSeconds` and
 `sinceTime` both become `since`, the moment from which output is kept (the kubelet
 turns sinceSeconds into now minus that many seconds the same way).
@@ -26,6 +27,7 @@ class LogOptions:
     timestamps: bool = False
     tail: int | None = None
     since: datetime | None = None
+    limit_bytes: int | None = None  # stop after this many bytes (the kubelet's LimitWriter)
 
 
 def _int(query: Mapping[str, str], name: str, minimum: int, words: str) -> int | None:
@@ -54,6 +56,7 @@ def _since_time(raw: str | None) -> datetime | None:
 def parse(query: Mapping[str, str], now: datetime) -> LogOptions:
     """The options of one request; InvalidLogOptions names the first bad field."""
     tail = _int(query, "tailLines", 0, "greater than or equal to 0")
+    limit_bytes = _int(query, "limitBytes", 1, "greater than 0")
     since_seconds = _int(query, "sinceSeconds", 1, "greater than 0")
     since_time = _since_time(query.get("sinceTime"))
     if since_seconds is not None and since_time is not None:
@@ -62,4 +65,4 @@ def parse(query: Mapping[str, str], now: datetime) -> LogOptions:
     return LogOptions(follow=query.get("follow", "").lower() in TRUE,
                       previous=query.get("previous", "").lower() in TRUE,
                       timestamps=query.get("timestamps", "").lower() in TRUE,
-                      tail=tail, since=since)
+                      tail=tail, since=since, limit_bytes=limit_bytes)

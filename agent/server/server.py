@@ -117,9 +117,14 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
         open_streams.add(stream)
 
         async def body() -> AsyncIterator[bytes]:
+            left = options.limit_bytes
             try:
                 async for chunk in stream.chunks():
+                    if left is not None:
+                        chunk, left = chunk[:left], left - len(chunk[:left])
                     yield chunk
+                    if left == 0:
+                        break
             except ContainerRuntimeError as exc:
                 log.debug("component=agent log stream ended error=%s", exc)
             except Exception as exc:  # the engine went away mid-stream

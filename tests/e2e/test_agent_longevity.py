@@ -166,6 +166,7 @@ def test_container_logs_rotate_and_logs_read_across_the_files(
         assert len(kept) > per_file + 1, (len(kept), per_file)  # read from several files
         assert numbers(http.get(path, params={"tailLines": "5"}).text) == list(
             range(LINES - 5, LINES))
+        assert len(http.get(path, params={"limitBytes": "100"}).content) == 100
 
 
 def throwaway_image(client: Any, repo: str, tag: str, label: str) -> str:

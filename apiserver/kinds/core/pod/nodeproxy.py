@@ -20,7 +20,8 @@ from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver.registry import Registry
 
-_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds", "sinceTime")
+_LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds", "sinceTime",
+               "limitBytes")
 
 
 def _container(pod: Object, requested: str | None) -> str:
