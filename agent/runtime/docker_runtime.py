@@ -408,7 +408,7 @@ class DockerRuntime:
             pid = int(info.get("Pid") or 0)
             if info.get("Running") and pid > 0:
                 killed = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, proctree.kill_tree, pid)
+                    self._pool, proctree.kill_tree, pid, str(info.get("ContainerID") or ""))
                 log.info("component=agent killed timed-out exec exec=%s pid=%d processes=%d",
                          exec_id[:12], pid, killed)
             async with asyncio.timeout(EXEC_KILL_WAIT):
@@ -481,8 +481,12 @@ class DockerRuntime:
         if self._root_dir is None:
             self._root_dir = str((await self._call(self._api.info)).get("DockerRootDir")
                                  or "/var/lib/docker")
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fs_stats,
-                                                                self._root_dir)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fs_stats,
+                                                                    self._root_dir)
+        except OSError as exc:  # an engine on another host: its root is not here
+            raise ContainerRuntimeError(f"cannot stat Docker's root {self._root_dir}: "
+                                        f"{exc}") from exc
 
     # -- usage (node-pressure eviction) ---------------------------------------------------
 

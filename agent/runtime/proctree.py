@@ -10,7 +10,8 @@ it reads the process tree from `/proc`, so a `sh -c` and the children it
 forked go together (a child left behind would hold the output pipe open, and
 the exec would never end). This needs the agent in the engine's PID namespace
 with the right to signal the container's processes (root on the node, as the
-kubelet runs), which a node has.
+kubelet runs), which a node has; a PID whose cgroup does not name the container
+is left alone.
 """
 
 from __future__ import annotations
@@ -65,9 +66,24 @@ def read_parents(proc: Path = PROC) -> dict[int, int]:
     return parents
 
 
-def kill_tree(root: int, pids: Iterable[int] | None = None) -> int:
-    """SIGKILL `root` and its descendants; how many were signalled. The tree is read
-    first and killed after, so no child is reparented out of sight in between."""
+def in_container(pid: int, container_id: str, proc: Path = PROC) -> bool:
+    """Whether process `pid`, as this agent sees it, belongs to the container (its cgroup
+    path names the container's id). If the agent is not in the engine's PID namespace the
+    engine's PID may name another process here: that one must never be killed."""
+    try:
+        return container_id in (proc / str(pid) / "cgroup").read_text()
+    except OSError:
+        return False
+
+
+def kill_tree(root: int, container_id: str, pids: Iterable[int] | None = None) -> int:
+    """SIGKILL `root` and its descendants, if `root` is the container's; how many were
+    signalled. The tree is read first and killed after, so no child is reparented out
+    of sight in between."""
+    if not in_container(root, container_id):
+        log.warning("component=agent exec process pid=%d is not container %s's as this agent "
+                    "sees it; not killed", root, container_id[:12])
+        return 0
     tree = list(pids) if pids is not None else descendants(root, read_parents())
     killed = 0
     for pid in tree:
@@ -81,4 +97,4 @@ def kill_tree(root: int, pids: Iterable[int] | None = None) -> int:
     return killed
 
 
-__all__ = ["descendants", "kill_tree", "parent_of", "read_parents"]
+__all__ = ["descendants", "in_container", "kill_tree", "parent_of", "read_parents"]

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +52,8 @@ class FakeExecAPI:
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         ended = self.ends[exec_id].is_set() or not self.hang
-        return {"Running": not ended, "Pid": 4242 + int(exec_id[1:]), "ExitCode": 0}
+        return {"Running": not ended, "Pid": 4242 + int(exec_id[1:]), "ExitCode": 0,
+                "ContainerID": "c1"}
 
 
 class FakeClient:
@@ -66,7 +68,8 @@ def runtime_with(api: FakeExecAPI, monkeypatch: pytest.MonkeyPatch) -> tuple[Doc
                                                                            list[int]]:
     killed: list[int] = []
 
-    def kill_tree(pid: int) -> int:
+    def kill_tree(pid: int, container_id: str) -> int:
+        assert container_id == "c1"
         killed.append(pid)
         api.ends[f"e{pid - 4242}"].set()
         return 1
@@ -148,7 +151,10 @@ def test_kill_tree_kills_a_shell_and_what_it_started() -> None:
             assert time.monotonic() < deadline, "the shell did not fork its sleeps"
             time.sleep(0.02)
         tree = proctree.descendants(shell.pid, proctree.read_parents())
-        assert proctree.kill_tree(shell.pid) == 3
+        cgroup = Path(f"/proc/{shell.pid}/cgroup").read_text()
+        assert proctree.kill_tree(shell.pid, "not-this-container") == 0  # another's: never
+        assert shell.poll() is None
+        assert proctree.kill_tree(shell.pid, cgroup.strip().splitlines()[-1]) == 3
         assert shell.wait(5) == -9
         deadline = time.monotonic() + 5
         while any(_alive(pid) for pid in tree[1:]):
