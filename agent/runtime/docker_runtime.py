@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,7 +26,7 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
-from docker.types import IPAMConfig, IPAMPool, LogConfig
+from docker.types import IPAMConfig, IPAMPool
 from docker.types import Mount as DockerMount
 
 from agent.runtime import proctree
@@ -59,6 +58,13 @@ from agent.runtime.container import (
     StartContainerError,
     State,
     VolumeSpec,
+)
+from agent.runtime.docker_host import (
+    docker_log_config,
+    fs_stats,
+    image_record,
+    log_bytes,
+    working_set,
 )
 from agent.runtime.gate import Priority, PriorityGate
 from agent.runtime.logfollow import DedupedStream
@@ -119,51 +125,6 @@ def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
         image=(data.get("Config") or {}).get("Image", ""), image_id=data.get("Image", ""),
         ip=(networks.get(network) or {}).get("IPAddress", ""),
         spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
-
-
-def image_record(row: dict[str, Any]) -> ImageRecord:
-    """An `ImageRecord` from a row of Docker's df or image list (SharedSize -1: not computed)."""
-    size, shared = int(row.get("Size") or 0), int(row.get("SharedSize") or 0)
-    tags = tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>")
-    labels = tuple(sorted((row.get("Labels") or {}).items()))
-    return ImageRecord(id=str(row["Id"]), tags=tags, size=max(0, size - max(0, shared)),
-                       created=float(row.get("Created") or 0), labels=labels)
-
-
-def working_set(stats: dict[str, Any]) -> int:
-    """Memory usage less the inactive file cache, as the kubelet's working set (cgroup v1
-    `total_inactive_file`, v2 `inactive_file`)."""
-    memory = stats.get("memory_stats") or {}
-    detail = memory.get("stats") or {}
-    inactive = detail.get("total_inactive_file", detail.get("inactive_file", 0))
-    return max(0, int(memory.get("usage") or 0) - int(inactive or 0))
-
-
-def log_bytes(log_path: str) -> int:
-    """The size of a container's json-file log and its rotated files."""
-    if not log_path:
-        return 0
-    total = 0
-    folder, name = os.path.split(log_path)
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            if entry.name.startswith(name):
-                total += entry.stat().st_size
-    return total
-
-
-def fs_stats(path: str) -> FsStats:
-    """Size and space available to unprivileged users, as the kubelet's cadvisor reads them."""
-    st = os.statvfs(path)
-    return FsStats(capacity=st.f_blocks * st.f_frsize, available=st.f_bavail * st.f_frsize)
-
-
-def docker_log_config(rotation: LogRotation) -> LogConfig:
-    """Docker's json-file driver with rotation, whatever the daemon's default driver: the
-    engine rotates the file at `max-size` and keeps `max-file` of them, and its logs API
-    (hence `kubectl logs`, tail and follow) reads across the rotated files."""
-    return LogConfig(type=LogConfig.types.JSON, config={
-        "max-size": str(rotation.max_size), "max-file": str(rotation.max_files)})
 
 
 class DockerRuntime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agent.runtime.container import LogRotation
-from agent.runtime.docker_runtime import docker_log_config, image_record
+from agent.runtime.docker_host import docker_log_config, image_record
 from agent.runtime.logfollow import DedupedStream, FollowDeduper, timestamp_ns
 
 
