@@ -116,7 +116,7 @@ class Agent:
             node_ip=config.node_ip, root_dir=config.root_dir,
             sandbox_image=config.sandbox_image,
             cluster_dns=ClusterDNS(config.cluster_dns, config.cluster_domain),
-            prober=self.prober)
+            prober=self.prober, admit=self._admit)
         self.workers = PodWorkers(self._sync, self.clock)
         self.image_gc = ImageGC(runtime, self.clock, self.recorder, config.node_name,
                                 config.image_gc, declared=self.declared_images,
@@ -161,6 +161,9 @@ class Agent:
             uids = {u for p in self.informer.store.list() for u in _uid_index(p)}
             for uid in uids | self.pleg.pod_uids():
                 self.workers.update(uid)
+
+    def _admit(self, pod: Object) -> str | None:
+        return self.eviction.admit(pod)
 
     def _evict(self, uid: str, message: str) -> None:
         self.syncer.evict(uid, message)

@@ -15,6 +15,8 @@ pod is evicted per pass, the first of `ranking.rank` for the starved
 resource, with the kubelet's message, a Warning `Evicted` event on the pod
 and `EvictionThresholdMet` on the Node. The pod sync then fails it (phase
 Failed, reason Evicted) and kills it at once (a hard threshold: no grace).
+`admit` is the kubelet's admission under pressure: a pod new to the node is
+failed the same way, "The node had condition: [DiskPressure]. ", before it runs.
 """
 
 from __future__ import annotations
@@ -146,6 +148,16 @@ class EvictionManager:
         meta, status = pod.get("metadata") or {}, pod.get("status") or {}
         return (status.get("phase") not in TERMINAL and not meta.get("deletionTimestamp")
                 and _uid(pod) not in self.evicted)
+
+    def admit(self, pod: Object) -> str | None:
+        """Why a pod new to the node is refused now, in the kubelet's words, or None: under
+        MemoryPressure a BestEffort pod, under DiskPressure any pod (critical pods never)."""
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        if int(spec.get("priority") or 0) >= ranking.CRITICAL_PRIORITY:
+            return None
+        refused = sorted(c for c in self.pressure if c == "DiskPressure" or (
+            c == "MemoryPressure" and status.get("qosClass") == "BestEffort"))
+        return f"The node had condition: [{', '.join(refused)}]. " if refused else None
 
     def _node_ref(self) -> Object:
         return {"kind": "Node", "apiVersion": "v1",

@@ -66,7 +66,8 @@ class PodSyncer:
                  images: ImageManager, backoff: Backoff, clock: Clock,
                  pod_by_uid: Callable[[str], Object | None], node_ip: str, root_dir: Path,
                  sandbox_image: str, cluster_dns: ClusterDNS | None = None,
-                 prober: ProbeManager | None = None) -> None:
+                 prober: ProbeManager | None = None,
+                 admit: Callable[[Object], str | None] | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
         self.images, self.backoff, self.clock = images, backoff, clock
         self.pod_by_uid = pod_by_uid
@@ -85,6 +86,15 @@ class PodSyncer:
         self._written: dict[str, tuple[Object, str]] = {}  # uid -> (status, rv after write)
         self._accepted: dict[str, datetime] = {}  # uid -> first sync: the pod's startTime
         self.evictions: dict[str, str] = {}  # uid -> why the eviction manager evicts it
+        self.admit = admit  # why a new pod cannot run here now (node pressure), or None
+
+    def _admit(self, pod: Object, uid: str) -> None:
+        """A pod new to this node that the node cannot take now (`admit` says why) is
+        failed as the kubelet's admission fails it: reason Evicted, the message given."""
+        refusal = self.admit(pod) if self.admit is not None else None
+        if refusal:
+            log.info("component=agent pod refused pod=%s why=%r", _describe(pod, uid), refusal)
+            self.evictions.setdefault(uid, refusal)
 
     def evict(self, uid: str, message: str) -> None:
         """Mark pod `uid` evicted (node pressure); its next sync fails it and kills it."""
@@ -106,12 +116,14 @@ class PodSyncer:
     async def sync(self, uid: str) -> SyncResult:
         """Bring pod `uid` one step closer to its spec (or gone); what the worker does next."""
         pod = self.pod_by_uid(uid)
+        observed = PodObservation.of(await self.runtime.pod_containers(uid))
         if pod is not None:
             self.last_known[uid] = pod
+            if uid not in self._accepted and not observed.all():
+                self._admit(pod, uid)
             self._accepted.setdefault(uid, self.clock.now())
             if uid in self.evictions:
                 pod = await self._fail_evicted(pod, uid)
-        observed = PodObservation.of(await self.runtime.pod_containers(uid))
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
                                       last_known=self.last_known.get(uid),
                                       unhealthy=self.prober.unhealthy(uid))

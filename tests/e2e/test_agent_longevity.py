@@ -235,7 +235,8 @@ def test_disk_pressure_evicts_pods_in_the_kubelets_order(agent_factory: Callable
     """`nodefs.available<99%` is met on any real disk: the node reports DiskPressure and
     evicts its pods one a pass, the BestEffort pod writing 8 MB before the pod within
     its ephemeral-storage request; each ends Failed, reason Evicted, with the kubelet's
-    message, and its containers stop. (The image reclaim that comes first is limited
+    message, and its containers stop; a pod that comes later is refused without
+    running, as the kubelet's admission refuses it. (The image reclaim that comes first is limited
     to this test's label: it must not touch the host's images.)"""
     agent = agent_factory("--eviction-hard", "nodefs.available<99%",
                           "--eviction-monitoring-interval", "2s",
@@ -261,3 +262,7 @@ def test_disk_pressure_evicts_pods_in_the_kubelets_order(agent_factory: Callable
     for pod in (heavy, light):
         wait_for(lambda p=pod: not any(c.status == "running" for c in agent.containers(
             p["metadata"]["uid"])), 20, f"{pod['metadata']['name']}'s containers stopped")
+    late = agent.create_pod("late", [box("app", "exec sleep 3600")])  # the kubelet's admission
+    refused = agent.wait_pod("late", evicted, "refused", 20)
+    assert refused["status"]["message"] == "The node had condition: [DiskPressure]. "
+    assert agent.containers(late["metadata"]["uid"], sandbox=None) == []  # never ran

@@ -206,3 +206,39 @@ def test_an_evicted_pod_is_failed_then_killed_at_once(tmp_path: Path) -> None:
     assert ("stop", "a/2") in world.runtime.actions()  # no grace period: 2 s minimum
     # nothing wrote it back to Running afterwards
     assert all(s["phase"] == "Failed" for s in statuses[statuses.index(failed):])
+
+
+def test_admission_under_pressure_as_the_kubelets() -> None:
+    h = Harness([])
+    best_effort = {**pod("be"), "status": {"qosClass": "BestEffort"}}
+    burstable = {**pod("b", memory_request="10Mi"), "status": {"qosClass": "Burstable"}}
+    critical = {**pod("c", priority=2_000_000_000), "status": {"qosClass": "BestEffort"}}
+    assert h.manager.admit(best_effort) is None
+    h.manager.pressure = {"MemoryPressure"}
+    assert h.manager.admit(best_effort) == "The node had condition: [MemoryPressure]. "
+    assert h.manager.admit(burstable) is None and h.manager.admit(critical) is None
+    h.manager.pressure = {"MemoryPressure", "DiskPressure"}
+    assert h.manager.admit(burstable) == "The node had condition: [DiskPressure]. "
+    assert h.manager.admit(best_effort) == ("The node had condition: [DiskPressure, "
+                                            "MemoryPressure]. ")
+
+
+def test_a_new_pod_refused_by_admission_fails_without_running(tmp_path: Path) -> None:
+    world = World(tmp_path, make_pod("a"))
+    world.syncer.admit = lambda p: "The node had condition: [DiskPressure]. "
+    asyncio.run(world.syncer.sync(UID))
+    assert world.runtime.actions() == []  # nothing started
+    failed = world.client.statuses()[0]
+    assert (failed["phase"], failed["reason"], failed["message"]) == (
+        "Failed", "Evicted", "The node had condition: [DiskPressure]. ")
+
+
+def test_a_running_pod_is_not_refused_after_an_agent_restart(tmp_path: Path) -> None:
+    world = World(tmp_path, make_pod("a"))
+    asyncio.run(world.syncer.sync(UID))
+    world.accept_status()
+    restarted = World(tmp_path, world.pod)  # a new agent: same containers, nothing accepted
+    restarted.runtime.containers = world.runtime.containers
+    restarted.syncer.admit = lambda p: "The node had condition: [DiskPressure]. "
+    asyncio.run(restarted.syncer.sync(UID))
+    assert all(s.get("reason") != "Evicted" for s in restarted.client.statuses())
