@@ -14,7 +14,8 @@ the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
 * probe results: a liveness, readiness or startup result that changes
   (`probes/prober.py`, one task per container probe) re-syncs its pod at once.
 Beside them: node status updates, the Lease, the event sender, the HTTP
-server and (with `--cluster-cidr`) the routes. On stop everything is
+server, the image GC, the eviction manager and (with `--cluster-cidr`) the
+routes. On stop everything is
 cancelled and the containers are left running; the next start adopts them by
 their labels.
 """
@@ -26,10 +27,12 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.eviction.manager import EvictionConfig, EvictionManager
+from agent.imagegc.manager import ImageGC, ImageGCConfig
 from agent.network.hostnetwork import HostNetwork, SubprocessRunner
 from agent.network.podnetwork import HostGatewayRoutes, wait_for_pod_cidr
 from agent.network.resolv_conf import ClusterDNS
@@ -81,6 +84,8 @@ class AgentConfig:
     cluster_dns: tuple[str, ...] = ()  # set: pods get a resolv.conf naming these
     cluster_domain: str = "cluster.local"
     host_network_netns: str = ""  # tests: routes and rules go to this network namespace
+    image_gc: ImageGCConfig = field(default_factory=ImageGCConfig)
+    eviction: EvictionConfig = field(default_factory=EvictionConfig)
 
 
 def _uid_index(pod: Object) -> list[str]:
@@ -111,8 +116,14 @@ class Agent:
             node_ip=config.node_ip, root_dir=config.root_dir,
             sandbox_image=config.sandbox_image,
             cluster_dns=ClusterDNS(config.cluster_dns, config.cluster_domain),
-            prober=self.prober)
+            prober=self.prober, admit=self._admit)
         self.workers = PodWorkers(self._sync, self.clock)
+        self.image_gc = ImageGC(runtime, self.clock, self.recorder, config.node_name,
+                                config.image_gc, declared=self.declared_images,
+                                pinned=[config.sandbox_image])
+        self.eviction = EvictionManager(runtime, self.clock, self.recorder, config.node_name,
+                                        config.eviction, pods=self.informer.store.list,
+                                        evict=self._evict, reclaim_disk=self.image_gc.delete_unused)
         self.pleg = PLEG(runtime, self.clock, self.workers.update)
         self.informer.add_event_handler(self._on_pod, lambda old, new: self._on_pod(new),
                                         self._on_pod)
@@ -151,6 +162,19 @@ class Agent:
             for uid in uids | self.pleg.pod_uids():
                 self.workers.update(uid)
 
+    def _admit(self, pod: Object) -> str | None:
+        return self.eviction.admit(pod)
+
+    def _evict(self, uid: str, message: str) -> None:
+        self.syncer.evict(uid, message)
+        self.workers.update(uid)
+
+    def declared_images(self) -> list[str]:
+        """The images this node's pods name (the image GC keeps them)."""
+        return [str(c["image"]) for pod in self.informer.store.list()
+                for key in ("initContainers", "containers")
+                for c in (pod.get("spec") or {}).get(key) or [] if c.get("image")]
+
     async def find_container(self, namespace: str, name: str, container: str,
                              previous: bool) -> ContainerRecord | Unavailable:
         """The container instance the server's logs/exec should use, or why there is none
@@ -185,7 +209,9 @@ class Agent:
         node_status = NodeStatusManager(self.client, self.clock, name=cfg.node_name,
                                         node_ip=cfg.node_ip, port=server.port,
                                         runtime_version=version, facts=facts,
-                                        claims=self.runtime.claim_volumes)
+                                        claims=self.runtime.claim_volumes,
+                                        pressure=lambda: self.eviction.pressure)
+        self.eviction.on_pressure_change = node_status.update
         node = await register_with_retry(node_status, self.clock)
         cluster_cidr = ipaddress.ip_network(cfg.cluster_cidr) if cfg.cluster_cidr else None
         if cluster_cidr is not None:
@@ -216,6 +242,8 @@ class Agent:
         self._watcher = self.runtime.watch_events(self.pleg.on_runtime_event)
         self._spawn(self.pleg.run(cfg.relist_period), "pleg")
         self._spawn(self._resync_loop(), "resync")
+        self._spawn(self.image_gc.run(), "image-gc")
+        self._spawn(self.eviction.run(), "eviction")
         log.info("component=agent agent ready node=%s ip=%s port=%d network=%s subnet=%s "
                  "runtime=docker://%s pods=%d", cfg.node_name, cfg.node_ip, server.port,
                  cfg.network_name, subnet, version, len(self.informer.store))

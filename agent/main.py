@@ -15,12 +15,16 @@ from pathlib import Path
 import uvloop
 
 from agent.agent import Agent, AgentConfig
+from agent.eviction.manager import EvictionConfig
+from agent.eviction.signals import DEFAULT_EVICTION_HARD, Threshold, parse_thresholds
 from agent.hollow.nodes import HollowNodeConfig
 from agent.hollow.run import HollowConfig, run_hollow
+from agent.imagegc.manager import ImageGCConfig
+from agent.imagegc.policy import Thresholds
 from agent.network.podnetwork import PodCIDRTimeout
 from agent.nodestatus.node_status import MAX_PODS
 from agent.podsync.backoff import DEFAULT_BASE, DEFAULT_MAX
-from agent.runtime.container import ContainerRuntimeError
+from agent.runtime.container import ContainerRuntimeError, LogRotation
 from agent.runtime.docker_runtime import DockerRuntime
 from apimachinery import quantity
 from apimachinery.client import AsyncClient
@@ -98,8 +102,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # Run `ip` and `iptables` inside this network namespace: tests keep the host's untouched.
     p.add_argument("--host-network-netns", default="", help=argparse.SUPPRESS)
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
+    add_node_health_flags(p)
     add_hollow_flags(p)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_node_health_flags(p, args)
+    return args
+
+
+def add_node_health_flags(p: argparse.ArgumentParser) -> None:
+    """What keeps a node up for months: log rotation, image GC, node-pressure eviction (the
+    kubelet's flags and defaults)."""
+    p.add_argument("--container-log-max-size", type=memory_bytes, default=10 * 1024**2,
+                   help="a container's log file is rotated at this size (e.g. 10Mi)")
+    p.add_argument("--container-log-max-files", type=int, default=5,
+                   help="log files kept per container, the current one included (>= 2)")
+
+
+    p.add_argument("--image-gc-high-threshold", type=int, default=85,
+                   help="percent of the image filesystem used at which unused images are "
+                        "removed (100: never)")
+    p.add_argument("--image-gc-low-threshold", type=int, default=80,
+                   help="percent of the image filesystem the image GC frees down to")
+    p.add_argument("--minimum-image-gc-age", type=duration, default=120.0,
+                   help="an unused image is kept at least this long after it is first seen")
+    p.add_argument("--image-gc-period", type=duration, default=300.0,
+                   help=argparse.SUPPRESS)  # the kubelet's fixed 5 minutes; tests shorten it
+    # Only images with this label (KEY=VALUE) are collected: tests never touch the host's.
+    p.add_argument("--image-gc-only-label", default="", help=argparse.SUPPRESS)
+    p.add_argument("--eviction-hard", type=eviction_thresholds,
+                   default=eviction_thresholds(DEFAULT_EVICTION_HARD),
+                   help="thresholds that evict pods when met, e.g. memory.available<100Mi,"
+                        "nodefs.available<10%% (default "
+                        f"{DEFAULT_EVICTION_HARD.replace('%', '%%')}; "
+                        "signals: memory.available, nodefs.available, imagefs.available)")
+    p.add_argument("--eviction-pressure-transition-period", type=duration, default=300.0,
+                   help="how long a pressure condition stays after its threshold is no "
+                        "longer met (e.g. 5m)")
+    p.add_argument("--eviction-monitoring-interval", type=duration, default=10.0,
+                   help=argparse.SUPPRESS)  # the kubelet's 10 s housekeeping; tests shorten it
+
+
+def eviction_thresholds(text: str) -> tuple[Threshold, ...]:
+    """`--eviction-hard`, in the kubelet's syntax."""
+    try:
+        return tuple(parse_thresholds(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_node_health_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    high, low = args.image_gc_high_threshold, args.image_gc_low_threshold
+    if not 0 <= high <= 100:
+        p.error(f"--image-gc-high-threshold: {high} must be between 0 and 100")
+    if not 0 <= low <= 100:
+        p.error(f"--image-gc-low-threshold: {low} must be between 0 and 100")
+    if low > high:
+        p.error(f"--image-gc-low-threshold ({low}) must not be above "
+                f"--image-gc-high-threshold ({high})")
+    if args.container_log_max_files < 2:
+        p.error("--container-log-max-files must be at least 2")
+    if args.container_log_max_size < 1024:
+        p.error("--container-log-max-size must be at least 1Ki")
 
 
 def add_hollow_flags(p: argparse.ArgumentParser) -> None:
@@ -159,7 +222,13 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
         backoff_max=args.backoff_max, sandbox_image=args.pod_infra_container_image,
         cluster_cidr=args.cluster_cidr, pod_cidr_timeout=args.pod_cidr_timeout,
         cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
-        host_network_netns=args.host_network_netns)
+        host_network_netns=args.host_network_netns,
+        image_gc=ImageGCConfig(Thresholds(args.image_gc_high_threshold,
+                                          args.image_gc_low_threshold,
+                                          args.minimum_image_gc_age),
+                               args.image_gc_period, args.image_gc_only_label),
+        eviction=EvictionConfig(args.eviction_hard, args.eviction_pressure_transition_period,
+                                args.eviction_monitoring_interval))
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -171,7 +240,8 @@ async def run(args: argparse.Namespace) -> int:
         return await run_hollow_nodes(args, stop)
     config = config_from(args)
     client = AsyncClient.from_kubeconfig(args.kubeconfig)
-    runtime = DockerRuntime(config.node_name, config.network_name)
+    runtime = DockerRuntime(config.node_name, config.network_name, log_rotation=LogRotation(
+        args.container_log_max_size, args.container_log_max_files))
     agent = Agent(config, client, runtime)
     try:
         starting = asyncio.create_task(agent.start())

@@ -27,7 +27,10 @@ does; a work queue keyed by node name does the rest:
    at most `--node-eviction-rate` nodes a second per zone (lower or nil in a
    PartialDisruption); a Ready node loses them at once, and a tainted node whose
    Ready status flips between False and Unknown has its taint swapped at once.
-   A cordoned node (`spec.unschedulable`) gets `node.kubernetes.io/unschedulable:NoSchedule`.
+   A cordoned node (`spec.unschedulable`) gets `node.kubernetes.io/unschedulable:NoSchedule`,
+   and the agent's pressure conditions (MemoryPressure, DiskPressure, PIDPressure
+   True) get `node.kubernetes.io/memory-pressure`, `disk-pressure`, `pid-pressure`
+   `:NoSchedule` (Kubernetes' TaintNodesByCondition).
 4. **Eviction.** A pod on a node with such a taint is deleted once it has
    tolerated it for its toleration's `tolerationSeconds` (the apiserver's
    DefaultTolerationSeconds admission gives every pod 300 s for both keys unless
@@ -50,7 +53,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery import errors, meta
-from apimachinery.conditions import READY, find_condition, ready_condition
+from apimachinery.conditions import READY, find_condition, get_condition, ready_condition
 from apimachinery.events import EventRecorder
 from apimachinery.meta import Object, rfc3339
 
@@ -64,6 +67,10 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 NODE_TAINT_KEYS = (UNREACHABLE, NOT_READY)
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+# condition (status True) -> its NoSchedule taint, as Kubernetes' TaintNodesByCondition
+PRESSURE_TAINTS = {"MemoryPressure": "node.kubernetes.io/memory-pressure",
+                   "DiskPressure": "node.kubernetes.io/disk-pressure",
+                   "PIDPressure": "node.kubernetes.io/pid-pressure"}
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 
@@ -129,9 +136,19 @@ def _wanted_lifecycle(node: Object, now: datetime, may_add: bool, clear: bool) -
     return []
 
 
+def pressure_taint_keys(node: Object) -> list[str]:
+    """The NoSchedule taints the node's pressure conditions call for (TaintNodesByCondition)."""
+    return [key for kind, key in PRESSURE_TAINTS.items()
+            if (get_condition(node, kind) or {}).get("status") == "True"]
+
+
+def _pressure_taint(taint: Object) -> bool:
+    return taint.get("key") in PRESSURE_TAINTS.values() and taint.get("effect") == "NoSchedule"
+
+
 def wanted_taints(node: Object, now: datetime, *, may_add: bool = True,
                   clear: bool = False) -> list[Object] | None:
-    """The node's taints with the lifecycle and cordon taints right, or None if they
+    """The node's taints with the lifecycle, cordon and pressure taints right, or None if they
     already are. `may_add`: the zone's rate limit lets a new NoExecute taint on;
     `clear`: every zone is fully disrupted, so the NoExecute taints come off."""
     spec = node.get("spec") or {}
@@ -139,11 +156,18 @@ def wanted_taints(node: Object, now: datetime, *, may_add: bool = True,
     mine = lifecycle_taints(node)
     wanted = _wanted_lifecycle(node, now, may_add, clear)
     cordoned = bool(spec.get("unschedulable"))
-    if mine == wanted and any(_cordon_taint(t) for t in taints) == cordoned:
+    pressure = pressure_taint_keys(node)
+    held = [t for t in taints if _pressure_taint(t)]
+    if mine == wanted and any(_cordon_taint(t) for t in taints) == cordoned and \
+            sorted(t.get("key") for t in held) == sorted(pressure):
         return None
-    kept = [t for t in taints if t not in mine and not _cordon_taint(t)]
+    kept = [t for t in taints if t not in mine and not _cordon_taint(t)
+            and not _pressure_taint(t)]
     if cordoned:
         kept.append({"key": UNSCHEDULABLE, "effect": "NoSchedule"})
+    kept.extend(next((t for t in held if t.get("key") == k), None)
+                or {"key": k, "effect": "NoSchedule", "timeAdded": rfc3339(now)}
+                for k in pressure)
     return kept + wanted
 
 

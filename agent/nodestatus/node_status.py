@@ -15,7 +15,7 @@ import logging
 import os
 import platform
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,12 @@ CONDITIONS: dict[str, tuple[str, str, str]] = {
     "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
     "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
     "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
+}
+# type -> (status, reason, message) while the eviction manager reports the pressure
+PRESSURE: dict[str, tuple[str, str, str]] = {
+    "MemoryPressure": ("True", "KubeletHasInsufficientMemory",
+                       "kubelet has insufficient memory available"),
+    "DiskPressure": ("True", "KubeletHasDiskPressure", "kubelet has disk pressure"),
 }
 
 
@@ -95,10 +101,13 @@ def rfc3339(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def node_conditions(now: datetime, old: list[Object] | None) -> list[Object]:
+def node_conditions(now: datetime, old: list[Object] | None,
+                    pressure: Collection[str] = ()) -> list[Object]:
+    """The conditions; those in `pressure` (MemoryPressure, DiskPressure) say so."""
     previous = {c.get("type"): c for c in old or []}
     conditions = []
-    for kind, (status, reason, message) in CONDITIONS.items():
+    for kind, healthy in CONDITIONS.items():
+        status, reason, message = PRESSURE[kind] if kind in pressure else healthy
         before = previous.get(kind) or {}
         since = before.get("lastTransitionTime") if before.get("status") == status else None
         conditions.append({"type": kind, "status": status, "reason": reason,
@@ -115,7 +124,8 @@ def volumes_attached(claims: list[tuple[str, str, str]]) -> list[Object]:
 
 def node_status(facts: HostFacts, *, node_ip: str, port: int, runtime_version: str,
                 now: datetime, old: Object | None = None,
-                claims: list[tuple[str, str, str]] | None = None) -> Object:
+                claims: list[tuple[str, str, str]] | None = None,
+                pressure: Collection[str] = ()) -> Object:
     """The Node's status as the kubelet sets it (pure).
 
     `claims` (when known) become `volumesAttached`, written even when empty so a
@@ -135,7 +145,7 @@ def node_status(facts: HostFacts, *, node_ip: str, port: int, runtime_version: s
             "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
             "operatingSystem": "linux", "architecture": facts.architecture,
         },
-        "conditions": node_conditions(now, (old or {}).get("conditions")),
+        "conditions": node_conditions(now, (old or {}).get("conditions"), pressure),
         **({"volumesAttached": volumes_attached(claims)} if claims is not None else {}),
     }
 
@@ -152,8 +162,8 @@ class NodeStatusManager:
     def __init__(self, client: AsyncClient, clock: Clock, *, name: str, node_ip: str,
                  port: int, runtime_version: str, facts: HostFacts,
                  claims: Callable[[], Awaitable[list[tuple[str, str, str]]]] | None = None,
-                 extra_labels: dict[str, str] | None = None, spec: Object | None = None
-                 ) -> None:
+                 extra_labels: dict[str, str] | None = None, spec: Object | None = None,
+                 pressure: Callable[[], Collection[str]] | None = None) -> None:
         self.client, self.clock = client, clock
         self.name, self.node_ip, self.port = name, node_ip, port
         self.runtime_version, self.facts = runtime_version, facts
@@ -161,13 +171,15 @@ class NodeStatusManager:
         # Hollow nodes add their own label and bring their podCIDR (spec is used on create
         # only: an existing Node's spec belongs to others).
         self.extra_labels, self.spec = dict(extra_labels or {}), dict(spec or {})
+        self.pressure = pressure  # the eviction manager's conditions under pressure
         self.node: Object = {}
         self._claims: list[tuple[str, str, str]] | None = None
 
     def _status(self, old: Object | None) -> Object:
         return node_status(self.facts, node_ip=self.node_ip, port=self.port,
                            runtime_version=self.runtime_version, now=self.clock.now(), old=old,
-                           claims=self._claims)
+                           claims=self._claims,
+                           pressure=self.pressure() if self.pressure is not None else ())
 
     async def _refresh_claims(self) -> None:
         if self.claims is None:

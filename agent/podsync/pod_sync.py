@@ -32,6 +32,7 @@ from agent.podsync.actions import (
 )
 from agent.podsync.backoff import Backoff
 from agent.podsync.images import ImageManager
+from agent.podsync.phases import TERMINAL_PHASES
 from agent.podsync.pod_start import PodStarter
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
 from agent.podsync.pod_workers import SyncResult
@@ -45,10 +46,12 @@ from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
 from apimachinery.events import EventRecorder
-from apimachinery.meta import Object
+from apimachinery.meta import Object, rfc3339
 
 log = logging.getLogger(__name__)
 SANDBOX_STOP_SECONDS = 0  # the sandbox only sleeps: no grace needed
+# A hard eviction kills at once: the kubelet's grace override of 0, raised to its 2 s minimum
+EVICTION_GRACE = 2
 
 
 def _describe(pod: Object | None, uid: str) -> str:
@@ -63,7 +66,8 @@ class PodSyncer:
                  images: ImageManager, backoff: Backoff, clock: Clock,
                  pod_by_uid: Callable[[str], Object | None], node_ip: str, root_dir: Path,
                  sandbox_image: str, cluster_dns: ClusterDNS | None = None,
-                 prober: ProbeManager | None = None) -> None:
+                 prober: ProbeManager | None = None,
+                 admit: Callable[[Object], str | None] | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
         self.images, self.backoff, self.clock = images, backoff, clock
         self.pod_by_uid = pod_by_uid
@@ -81,6 +85,20 @@ class PodSyncer:
         self._reasons: dict[str, dict[str, Waiting]] = {}
         self._written: dict[str, tuple[Object, str]] = {}  # uid -> (status, rv after write)
         self._accepted: dict[str, datetime] = {}  # uid -> first sync: the pod's startTime
+        self.evictions: dict[str, str] = {}  # uid -> why the eviction manager evicts it
+        self.admit = admit  # why a new pod cannot run here now (node pressure), or None
+
+    def _admit(self, pod: Object, uid: str) -> None:
+        """A pod new to this node that the node cannot take now (`admit` says why) is
+        failed as the kubelet's admission fails it: reason Evicted, the message given."""
+        refusal = self.admit(pod) if self.admit is not None else None
+        if refusal:
+            log.info("component=agent pod refused pod=%s why=%r", _describe(pod, uid), refusal)
+            self.evictions.setdefault(uid, refusal)
+
+    def evict(self, uid: str, message: str) -> None:
+        """Mark pod `uid` evicted (node pressure); its next sync fails it and kills it."""
+        self.evictions.setdefault(uid, message)
 
     def remember(self, pod: Object) -> None:
         """Keep the newest pod object seen (the informer calls this on every event)."""
@@ -98,10 +116,14 @@ class PodSyncer:
     async def sync(self, uid: str) -> SyncResult:
         """Bring pod `uid` one step closer to its spec (or gone); what the worker does next."""
         pod = self.pod_by_uid(uid)
+        observed = PodObservation.of(await self.runtime.pod_containers(uid))
         if pod is not None:
             self.last_known[uid] = pod
+            if uid not in self._accepted and not observed.all():
+                self._admit(pod, uid)
             self._accepted.setdefault(uid, self.clock.now())
-        observed = PodObservation.of(await self.runtime.pod_containers(uid))
+            if uid in self.evictions:
+                pod = await self._fail_evicted(pod, uid)
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
                                       last_known=self.last_known.get(uid),
                                       unhealthy=self.prober.unhealthy(uid))
@@ -129,7 +151,8 @@ class PodSyncer:
                                  f"{name} in pod {pod_full_name(pod)}",
                                  container=name, warning=True)
         if actions.kill:
-            await self._kill(pod, observed, actions.kill, grace_period(pod))
+            grace = EVICTION_GRACE if uid in self.evictions else grace_period(pod)
+            await self._kill(pod, observed, actions.kill, grace)
         if actions.kill_sandbox:
             await self._stop_sandboxes(observed)
         for container_id in actions.remove:
@@ -145,6 +168,27 @@ class PodSyncer:
             else:
                 reasons[name] = waiting
         return outcome.retry_after
+
+    async def _fail_evicted(self, pod: Object, uid: str) -> Object:
+        """Write the evicted pod's status first, as the kubelet does (phase Failed, reason
+        Evicted, a DisruptionTarget condition): a terminal pod is then only killed."""
+        old = pod.get("status") or {}
+        if old.get("phase") in TERMINAL_PHASES:
+            return pod
+        message = self.evictions[uid]
+        conditions = [c for c in old.get("conditions") or [] if c.get("type") !=
+                      "DisruptionTarget"] + [{
+                          "type": "DisruptionTarget", "status": "True",
+                          "reason": "TerminationByKubelet", "message": message,
+                          "lastProbeTime": None, "lastTransitionTime": rfc3339(self.clock.now())}]
+        meta, failed = pod["metadata"], {"phase": "Failed", "reason": "Evicted",
+                                         "message": message, "conditions": conditions}
+        try:
+            await self.client.patch("pods", meta["name"], {"status": failed},
+                                    meta.get("namespace"), subresource="status")
+        except errors.NotFound:
+            return pod
+        return {**pod, "status": {**old, **failed}}
 
     async def _kill(self, pod: Object | None, observed: PodObservation, ids: dict[str, str],
                     grace: int) -> None:
@@ -217,6 +261,7 @@ class PodSyncer:
         self.recorder.forget(uid)
         self.prober.remove_pod(uid)
         self._stopping.pop(uid, None)
+        self.evictions.pop(uid, None)
 
     # -- reporting ----------------------------------------------------------------------
 

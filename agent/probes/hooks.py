@@ -104,7 +104,8 @@ class HookRunner:
         command = [str(part) for part in action.get("command") or []]
         shown = f"[{' '.join(command)}]"
         try:
-            code, output = await self._runtime.exec(container_id, command)
+            code, output = await self._runtime.exec(container_id, command,
+                                                    max_output=MAX_OUTPUT)
         except ContainerRuntimeError as exc:
             error, output = str(exc), ""
         else:

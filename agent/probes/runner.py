@@ -12,8 +12,9 @@ The rules are the kubelet's (`pkg/probe/{http,tcp,exec}`):
   passes the rest);
 * tcpSocket: a TCP connection to `host:port` (host defaulting to the pod's IP)
   that opens in time passes;
-* exec: the command runs in the container through the runtime's `exec`;
-  exit code 0 passes; the output (at most 10 KiB) is kept.
+* exec: the command runs in the container through the runtime's `exec`
+  within `timeoutSeconds` (past it the runtime kills it); exit code 0 passes;
+  the output is capped at 10 KiB (the kubelet's `maxReadLength`).
 
 A port is a number or the name of one of the container's ports. A probe that
 cannot run at all (no handler, an unknown port name, the runtime failing) raises
@@ -31,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from agent.runtime.container import ContainerRuntimeError
+from agent.runtime.container import ContainerRuntimeError, ExecTimeout
 from agent.runtime.protocol import ContainerRuntime
 from apimachinery.meta import Object
 
@@ -180,10 +181,9 @@ class ProbeRunner:
         if not command:
             raise ProbeError("exec probe without a command")
         try:
-            async with asyncio.timeout(timeout):
-                code, output = await self._runtime.exec(container_id, command)
-        except TimeoutError:
-            # the command may go on in the container: Docker cannot cancel an exec
+            code, output = await self._runtime.exec(container_id, command, timeout=timeout,
+                                                    max_output=MAX_OUTPUT)
+        except ExecTimeout:  # the runtime has killed the command (the kubelet's words)
             return Result(False, f'command "{" ".join(command)}" timed out')
         except ContainerRuntimeError as exc:
             raise ProbeError(str(exc)) from exc

@@ -8,5 +8,8 @@
 * `docker_runtime`: `DockerRuntime`, the implementation over Docker Engine and
   the only module of the agent that imports `docker` (an import-linter
   contract checks it); `streams` reads its long-lived streams (logs, events)
-  on threads of their own, `gate` bounds and orders the engine's serial calls.
+  on threads of their own, `gate` bounds and orders the engine's serial calls,
+  `logfollow` drops what Docker repeats to a log follower at rotations,
+  `proctree` kills a timed-out exec's processes, `docker_host` reads what
+  Docker says about images, disk and usage.
 """

@@ -176,6 +176,51 @@ class RunSpec:
     mem_limit: int | None = None
 
 
+@dataclass(frozen=True)
+class ImageRecord:
+    """One local image, with what removing it would free (the image GC's view)."""
+
+    id: str  # sha256:...
+    tags: tuple[str, ...] = ()
+    size: int = 0  # bytes only this image holds (its size less the layers it shares)
+    created: float = 0.0  # Unix time
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainerUsage:
+    """What one container of a pod uses now (the kubelet's summary stats, reduced)."""
+
+    name: str
+    memory: int = 0  # working set: usage less inactive file cache, bytes
+    disk: int = 0  # its writable layer and its log files, bytes
+
+
+@dataclass(frozen=True)
+class FsStats:
+    """A filesystem's size and free space, in bytes (the image filesystem, the node's)."""
+
+    capacity: int
+    available: int
+
+
+@dataclass(frozen=True)
+class LogRotation:
+    """How a container's log is rotated (the kubelet's `containerLogMaxSize` and
+    `containerLogMaxFiles`): a file is rotated at `max_size` bytes and at most
+    `max_files` files (the current one included) are kept."""
+
+    max_size: int = 10 * 1024 * 1024
+    max_files: int = 5
+
+
+# An exec's output kept by default: the API's non-interactive exec answers in one JSON
+# document, so an endless writer must not grow the agent without bound. Probes and hooks
+# keep less (the kubelet's 10 KiB `maxReadLength`); the rest is read and dropped, so
+# the command never blocks on a full pipe.
+EXEC_OUTPUT_LIMIT = 1 << 20
+
+
 # -- errors -----------------------------------------------------------------------------
 
 class ContainerRuntimeError(Exception):
@@ -204,3 +249,7 @@ class StartContainerError(ContainerRuntimeError):
 
 class ContainerNotFound(ContainerRuntimeError):
     """The container is gone (removed meanwhile)."""
+
+
+class ExecTimeout(ContainerRuntimeError):
+    """An exec outlived its timeout; its process (and what it started) has been killed."""

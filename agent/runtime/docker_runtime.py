@@ -8,7 +8,8 @@ event stream. Every blocking Docker SDK call runs on a thread pool via
 `run_in_executor`, never on the event loop (STYLE rule 6); creates+starts and
 removals, which the engine works through one after another, go through a
 prioritised gate onto threads of their own (`gate`), so they never hold up the
-reads. Docker objects never leave this module: callers get
+reads; execs have a bounded pool of their own, and one that times out is killed
+(`proctree`). Docker objects never leave this module: callers get
 `agent.runtime.container` types, and Docker's errors are turned into
 `ContainerRuntimeError`s.
 """
@@ -28,7 +29,9 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 from docker.types import Mount as DockerMount
 
+from agent.runtime import proctree
 from agent.runtime.container import (
+    EXEC_OUTPUT_LIMIT,
     LABEL_CLAIM_NAME,
     LABEL_CLAIM_NAMESPACE,
     LABEL_CONTAINER_HASH,
@@ -43,21 +46,36 @@ from agent.runtime.container import (
     ContainerRecord,
     ContainerRuntimeError,
     ContainerSummary,
+    ContainerUsage,
     CreateContainerError,
+    ExecTimeout,
+    FsStats,
     ImageNotPresent,
     ImagePullError,
+    ImageRecord,
+    LogRotation,
     RunSpec,
     StartContainerError,
     State,
     VolumeSpec,
 )
+from agent.runtime.docker_host import (
+    docker_log_config,
+    fs_stats,
+    image_record,
+    log_bytes,
+    working_set,
+)
 from agent.runtime.gate import Priority, PriorityGate
+from agent.runtime.logfollow import DedupedStream
 from agent.runtime.streams import EventWatcher, LogStream
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 ENGINE_SLOTS = 8  # creates+starts and removals in flight in the engine at once
+EXEC_SLOTS = 8  # execs (API, probes, hooks) running at once, on threads of their own
+EXEC_KILL_WAIT = 5.0  # seconds a killed exec's output stream gets to close
 
 # List states whose inspection cannot change until the state does: a running container's
 # IP, start time and labels stay put, an exited one's exit is final (the agent never
@@ -113,9 +131,11 @@ class DockerRuntime:
     """Docker Engine as the agent's container runtime; every method is a coroutine."""
 
     def __init__(self, node_name: str, network: str, *, max_workers: int = 16,
-                 client: Any = None) -> None:
+                 client: Any = None, log_rotation: LogRotation | None = None) -> None:
         self.node_name = node_name
         self.network = network
+        self._log_config = docker_log_config(log_rotation or LogRotation())
+        self._root_dir: str | None = None  # DockerRootDir, asked on first use
         try:
             self._client = client or docker.from_env(max_pool_size=max_workers + 4)
         except docker.errors.DockerException as exc:
@@ -124,6 +144,9 @@ class DockerRuntime:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="docker")
         self._engine = ThreadPoolExecutor(ENGINE_SLOTS, thread_name_prefix="docker-engine")
         self._gate = PriorityGate(ENGINE_SLOTS)
+        self._exec_pool = ThreadPoolExecutor(EXEC_SLOTS, thread_name_prefix="docker-exec")
+        self._exec_slots = asyncio.Semaphore(EXEC_SLOTS)
+        self._killing: set[asyncio.Future[None]] = set()  # kills of cancelled execs
         # pod uid -> container id -> (list state, record): see `_inspect_pod`
         self._inspected: dict[str, dict[str, tuple[str, ContainerRecord]]] = {}
 
@@ -152,6 +175,7 @@ class DockerRuntime:
         """Drop queued calls; calls already running finish on their threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._engine.shutdown(wait=False, cancel_futures=True)
+        self._exec_pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
     # -- engine and network -------------------------------------------------------------
@@ -251,7 +275,8 @@ class DockerRuntime:
             ipc_mode=f"container:{spec.join_container}" if spec.join_container else "shareable",
             mounts=[DockerMount(m.target, m.source, type=m.kind, read_only=m.read_only)
                     for m in spec.mounts],
-            nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit)
+            nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit,
+            log_config=self._log_config)
         try:
             created = self._api.create_container(
                 spec.image, command=spec.cmd, entrypoint=spec.entrypoint, name=spec.name,
@@ -282,15 +307,76 @@ class DockerRuntime:
             await self._engine_call(Priority.REMOVAL, self._api.remove_container, container_id,
                                     force=True)
 
-    def _exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
-        exec_id = self._api.exec_create(container_id, command, stdout=True, stderr=True)["Id"]
-        output = self._api.exec_start(exec_id)
-        code = self._api.exec_inspect(exec_id).get("ExitCode")
-        return int(code if code is not None else -1), output.decode("utf-8", "replace")
+    def _read_exec(self, exec_id: str, max_output: int) -> str:
+        """Start the exec and read its output to the end, keeping `max_output` bytes and
+        dropping the rest (read all the same, so the command never blocks on the pipe)."""
+        kept, dropped = bytearray(), 0
+        for chunk in self._api.exec_start(exec_id, stream=True):
+            room = max(0, max_output - len(kept))
+            kept += chunk[:room]
+            dropped += max(0, len(chunk) - room)
+        if dropped:
+            log.debug("component=agent exec output capped exec=%s dropped=%d", exec_id[:12],
+                      dropped)
+        return kept.decode("utf-8", "replace")
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
-        """Run a command to completion in a running container: (exit code, output)."""
-        return await self._call(self._exec, container_id, command)
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
+        """Run a command to completion in a running container: (exit code, output).
+
+        Execs (the API's, probes', hooks') run on a pool of their own with
+        `EXEC_SLOTS` threads, so commands that hang never take the threads the pod
+        syncs read with; waiting for a slot counts against `timeout`. Past it, or
+        when the caller is cancelled (a client gone), the command's processes are
+        killed (`_kill_exec`), which also frees the thread reading them.
+        """
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._exec_slots.acquire()
+        except TimeoutError:
+            raise ExecTimeout(f"no exec slot free within {timeout:g}s") from None
+        try:
+            exec_id = str((await self._on(self._exec_pool, self._api.exec_create, container_id,
+                                          command, stdout=True, stderr=True))["Id"])
+            return await self._run_exec(exec_id, deadline, timeout, max_output)
+        finally:
+            self._exec_slots.release()
+
+    async def _run_exec(self, exec_id: str, deadline: float | None, timeout: float | None,
+                        max_output: int) -> tuple[int, str]:
+        reading = asyncio.ensure_future(self._on(self._exec_pool, self._read_exec, exec_id,
+                                                 max_output))
+        try:
+            async with asyncio.timeout_at(deadline):
+                output = await asyncio.shield(reading)
+        except TimeoutError:
+            await self._kill_exec(exec_id, reading)
+            raise ExecTimeout(f"command timed out after {timeout:g}s") from None
+        except asyncio.CancelledError:
+            task = asyncio.ensure_future(self._kill_exec(exec_id, reading))
+            self._killing.add(task)
+            task.add_done_callback(self._killing.discard)
+            raise
+        code = (await self._call(self._api.exec_inspect, exec_id)).get("ExitCode")
+        return int(code if code is not None else -1), output
+
+    async def _kill_exec(self, exec_id: str, reading: asyncio.Future[str]) -> None:
+        """Kill a running exec's process tree, then wait (briefly) for its reader to end."""
+        try:
+            info = await self._call(self._api.exec_inspect, exec_id)
+            pid = int(info.get("Pid") or 0)
+            if info.get("Running") and pid > 0:
+                killed = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, proctree.kill_tree, pid, str(info.get("ContainerID") or ""))
+                log.info("component=agent killed timed-out exec exec=%s pid=%d processes=%d",
+                         exec_id[:12], pid, killed)
+            async with asyncio.timeout(EXEC_KILL_WAIT):
+                await asyncio.shield(reading)
+        except (TimeoutError, ContainerRuntimeError, OSError) as exc:
+            log.warning("component=agent timed-out exec did not end exec=%s error=%r",
+                        exec_id[:12], exc)
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> LogStream:
@@ -299,9 +385,11 @@ class DockerRuntime:
         extra: dict[str, Any] = {"since": since.timestamp()} if since is not None else {}
 
         def open_stream() -> Any:
-            return self._api.logs(container_id, stream=True, follow=follow,
-                                  tail="all" if tail is None else tail, timestamps=timestamps,
-                                  **extra)
+            stream = self._api.logs(container_id, stream=True, follow=follow,
+                                    tail="all" if tail is None else tail,
+                                    timestamps=timestamps or follow, **extra)
+            # a follow sees rotations: drop what Docker repeats at them (`logfollow`)
+            return DedupedStream(stream, timestamps) if follow else stream
         return LogStream(open_stream)
 
     def watch_events(self, on_event: Callable[[str, str], None]) -> EventWatcher:
@@ -328,6 +416,62 @@ class DockerRuntime:
         except ContainerRuntimeError as exc:
             raise ImagePullError(str(exc)) from exc
         return await self.image_id(ref)
+
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
+        """Every local image. `sized`: from Docker's disk usage (`docker system df -v`),
+        each image's size less the layers it shares, which is what removing it frees; it
+        sizes every container and volume too (12 s on a busy engine here), so only the
+        image GC's removals ask for it. Unsized: the quick list, whole sizes."""
+        if sized:
+            usage = await self._call(self._api.df)
+            return [image_record(row) for row in usage.get("Images") or []]
+        return [image_record(row) for row in await self._call(self._api.images)]
+
+    async def images_in_use(self) -> set[str]:
+        """Image ids of every container on the engine, this node's or not, running or not."""
+        rows = await self._call(self._api.containers, all=True)
+        return {str(r["ImageID"]) for r in rows if r.get("ImageID")}
+
+    async def remove_image(self, image_id: str) -> None:
+        """`docker rmi` without force: an image a container uses stays (a 409)."""
+        with contextlib.suppress(ContainerNotFound):
+            await self._call(self._api.remove_image, image_id, force=False, noprune=False)
+
+    async def image_fs(self) -> FsStats:
+        """statvfs of Docker's root directory (`DockerRootDir`), read once from the engine."""
+        if self._root_dir is None:
+            self._root_dir = str((await self._call(self._api.info)).get("DockerRootDir")
+                                 or "/var/lib/docker")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fs_stats,
+                                                                    self._root_dir)
+        except OSError as exc:  # an engine on another host: its root is not here
+            raise ContainerRuntimeError(f"cannot stat Docker's root {self._root_dir}: "
+                                        f"{exc}") from exc
+
+    # -- usage (node-pressure eviction) ---------------------------------------------------
+
+    def _usage(self) -> dict[str, list[ContainerUsage]]:
+        rows = self._api.containers(size=True, filters=self._node_filter())
+        found: dict[str, list[ContainerUsage]] = {}
+        for row in rows:
+            labels = row.get("Labels") or {}
+            if labels.get(LABEL_SANDBOX) == "true":
+                continue
+            try:
+                stats = self._api.stats(row["Id"], stream=False, one_shot=True)
+                log_path = str(self._api.inspect_container(row["Id"]).get("LogPath") or "")
+            except docker.errors.NotFound:
+                continue  # gone meanwhile
+            found.setdefault(labels.get(LABEL_POD_UID, ""), []).append(ContainerUsage(
+                name=labels.get(LABEL_CONTAINER_NAME, ""), memory=working_set(stats),
+                disk=int(row.get("SizeRw") or 0) + log_bytes(log_path)))
+        return found
+
+    async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
+        """Per pod uid, what each running container uses: memory (working set, from
+        one-shot stats) and disk (`SizeRw`, from a sized list, plus its log files)."""
+        return await self._call(self._usage)
 
     # -- volumes ------------------------------------------------------------------------
 

@@ -16,7 +16,16 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from agent.runtime.container import ContainerRecord, ContainerSummary, RunSpec, VolumeSpec
+from agent.runtime.container import (
+    EXEC_OUTPUT_LIMIT,
+    ContainerRecord,
+    ContainerSummary,
+    ContainerUsage,
+    FsStats,
+    ImageRecord,
+    RunSpec,
+    VolumeSpec,
+)
 
 
 class ContainerLogs(Protocol):
@@ -77,8 +86,16 @@ class ContainerRuntime(Protocol):
         """Remove a container; a gone container is no error."""
         ...
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
-        """Run a command to completion in a running container: (exit code, output)."""
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
+        """Run a command to completion in a running container: (exit code, output).
+
+        Execs share a bounded pool of their own (waiting for it counts against
+        `timeout`); past `timeout` the command is killed and ExecTimeout raised, and
+        a caller cancelled meanwhile kills it too. Output past `max_output` bytes is
+        read and dropped.
+        """
         ...
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
@@ -97,6 +114,27 @@ class ContainerRuntime(Protocol):
 
     async def pull_image(self, ref: str) -> str:
         """Pull the image; its id, or ImagePullError."""
+        ...
+
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
+        """Every local image; `sized` (slower): sized by what removing it would free."""
+        ...
+
+    async def images_in_use(self) -> set[str]:
+        """Ids of the images any container on the engine uses, running or not."""
+        ...
+
+    async def remove_image(self, image_id: str) -> None:
+        """Remove an image (never by force); a gone image is no error."""
+        ...
+
+    async def image_fs(self) -> FsStats:
+        """The filesystem the runtime keeps images and containers on (the kubelet's imagefs)."""
+        ...
+
+    # -- usage
+    async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
+        """Per pod uid, the memory and disk each of its running containers uses."""
         ...
 
     # -- volumes

@@ -9,16 +9,20 @@
   does not know a 404. The
   apiserver proxies `pods/{name}/log` here, forwarding the user's token.
 * `POST /exec/{namespace}/{pod}/{container}` with `{"command": [...]}` runs a
-  command to completion: `{"exitCode": n, "output": "..."}` (non-interactive).
+  command to completion: `{"exitCode": n, "output": "..."}` (non-interactive). At
+  most `API_EXECS_IN_FLIGHT` at once (more get a 429), the output capped by the
+  runtime (`EXEC_OUTPUT_LIMIT`), and the command killed if the caller hangs up.
 * `GET /healthz`: `ok`, without authentication.
 Everything but /healthz needs `Authorization: Bearer <token>` with a token the
-apiserver accepts (`agent.server.auth`). It runs as a uvicorn server inside the
+apiserver accepts (`agent.server.auth`; an unknown token past its lookup rate
+limit is a 429 with Retry-After). It runs as a uvicorn server inside the
 agent's own event loop, on a socket bound before it starts, so a taken port is
 a clear error at start-up and signals stay with the agent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -35,11 +39,14 @@ from starlette.routing import Route
 
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
-from agent.server.auth import TokenAuthenticator
+from agent.server.auth import TokenAuthenticator, Verdict
 from agent.server.logoptions import InvalidLogOptions, parse
 from agent.server.unavailable import Unavailable
 
 log = logging.getLogger(__name__)
+# API execs at once: half the runtime's exec slots, so probes and hooks always find one
+API_EXECS_IN_FLIGHT = 4
+DISCONNECT_POLL = 1.0  # seconds between checks that an exec's caller is still there
 
 
 # (namespace, pod, container, previous) -> the container instance, or why there is none
@@ -60,6 +67,29 @@ async def capped(chunks: AsyncIterator[bytes], limit: int | None) -> AsyncIterat
             return
 
 
+class ClientGone(Exception):
+    """The caller hung up while its exec ran (the exec has been killed)."""
+
+
+async def _exec_while_connected(request: Request, runtime: ContainerRuntime, container_id: str,
+                                command: list[str]) -> tuple[int, str]:
+    """Run the exec, cancelling it (the runtime then kills the command) if the client
+    goes away: a non-interactive exec otherwise holds its slot as long as it runs."""
+    running = asyncio.ensure_future(runtime.exec(container_id, command))
+    try:
+        while True:
+            done, _ = await asyncio.wait({running}, timeout=DISCONNECT_POLL)
+            if done:
+                return running.result()
+            if await request.is_disconnected():
+                raise ClientGone()
+    finally:
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ContainerRuntimeError):
+                await running
+
+
 def _text(message: str, code: int) -> Response:
     return PlainTextResponse(message + "\n", status_code=code)
 
@@ -69,16 +99,26 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
     """The ASGI app; `finder` resolves a pod's container from the agent's cache."""
 
     open_streams: set[Any] = set()
+    api_execs = asyncio.Semaphore(API_EXECS_IN_FLIGHT)
 
-    async def authorized(request: Request) -> bool:
-        return await authn.authenticate(request.headers.get("authorization"))
+    async def refused(request: Request) -> Response | None:
+        """None for a caller the apiserver accepts, else the 401 (or 429, `auth`)."""
+        verdict = await authn.verdict(request.headers.get("authorization"))
+        if verdict is Verdict.ALLOWED:
+            return None
+        if verdict is Verdict.THROTTLED:
+            response = _text("Too many requests with unknown tokens, please try again later",
+                             429)
+            response.headers["Retry-After"] = "1"
+            return response
+        return _text("Unauthorized", 401)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def container_logs(request: Request) -> Response:
-        if not await authorized(request):
-            return _text("Unauthorized", 401)
+        if (refusal := await refused(request)) is not None:
+            return refusal
         p = request.path_params
         try:
             options = parse(request.query_params, datetime.now(UTC))
@@ -105,8 +145,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
         return StreamingResponse(body(), media_type="text/plain; charset=utf-8")
 
     async def exec_command(request: Request) -> Response:
-        if not await authorized(request):
-            return _text("Unauthorized", 401)
+        if (refusal := await refused(request)) is not None:
+            return refusal
         try:
             command = orjson.loads(await request.body()).get("command")
         except (orjson.JSONDecodeError, AttributeError):
@@ -120,10 +160,15 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
             return _text(found.message, found.code)
         if not found.running:
             return _text(f'container "{p["container"]}" is not running', 400)
-        try:
-            code, output = await runtime.exec(found.id, command)
-        except ContainerRuntimeError as exc:
-            return _text(f"exec failed: {exc}", 500)
+        if api_execs.locked():
+            return _text("too many execs in flight on this node", 429)
+        async with api_execs:
+            try:
+                code, output = await _exec_while_connected(request, runtime, found.id, command)
+            except ClientGone:
+                return _text("client gone", 499)
+            except ContainerRuntimeError as exc:
+                return _text(f"exec failed: {exc}", 500)
         return Response(orjson.dumps({"exitCode": code, "output": output}),
                         media_type="application/json")
 

@@ -172,6 +172,8 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             "--node-name", node, "--node-ip", "127.0.0.1",
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
             "--network-name", network, "--pod-cidr", cidr, *cluster_dns_flags(),
+            # the local engine is the user's own: its images are not the agent's to remove
+            "--image-gc-high-threshold", "100",
         ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
         *proxy_components(paths, ports, env),
     ]

@@ -62,13 +62,15 @@ def test_one_container_all_containers_and_by_label(kubectl: Kubectl, cluster: Cl
     assert bad.code == 1 and "container zz is not valid for pod two" in bad.stderr
 
 
-@pytest.mark.compat("kubectl logs --tail", "kubectl logs --timestamps", "kubectl logs --since")
+@pytest.mark.compat("kubectl logs --tail", "kubectl logs --timestamps", "kubectl logs --since",
+                    "kubectl logs --limit-bytes")
 def test_tail_timestamps_and_since(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
     two_containers(cluster, namespace)
     wait_for(lambda: kubectl("logs", "two", "-c", "a").stdout == "a-1\na-2\na-3\n", 60,
              "container a's output")
     assert kubectl("logs", "two", "-c", "a", "--tail=2").stdout == "a-2\na-3\n"
     assert kubectl("logs", "two", "-c", "a", "--tail=0").stdout == ""
+    assert kubectl("logs", "two", "-c", "a", "--limit-bytes=6").stdout == "a-1\na-"
     stamped = kubectl("logs", "two", "-c", "a", "--timestamps").stdout.splitlines()
     started = cluster.client.get("pods", "two", namespace)["status"]["startTime"]
     for line, n in zip(stamped, (1, 2, 3), strict=True):

@@ -78,7 +78,9 @@ class AgentNode:
             sys.executable, "-m", "agent", "--kubeconfig", str(kubeconfig),
             "--node-name", self.name, "--node-ip", "127.0.0.1", "--port", str(self.port),
             "--pod-cidr", self.subnet, "--network-name", self.network,
-            "--root-dir", str(self.root_dir), "--sync-frequency", "5s", *extra_args,
+            "--root-dir", str(self.root_dir), "--sync-frequency", "5s",
+            # the host's engine is shared: no image GC unless a test asks (the last flag wins)
+            "--image-gc-high-threshold", "100", *extra_args,
         ], workdir / "agent.log")
 
     # -- process ------------------------------------------------------------------------

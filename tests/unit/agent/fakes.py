@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from agent.runtime.container import (
+    EXEC_OUTPUT_LIMIT,
     LABEL_CONTAINER_HASH,
     LABEL_CONTAINER_NAME,
     LABEL_POD_NAME,
@@ -25,8 +26,11 @@ from agent.runtime.container import (
     ContainerNotFound,
     ContainerRecord,
     ContainerSummary,
+    ContainerUsage,
+    FsStats,
     ImageNotPresent,
     ImagePullError,
+    ImageRecord,
     RunSpec,
     State,
     VolumeSpec,
@@ -72,7 +76,9 @@ class UnusedRuntime:
     async def remove_container(self, container_id: str) -> None:
         self._unexpected("remove_container")
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
         self._unexpected("exec")
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
@@ -87,6 +93,21 @@ class UnusedRuntime:
 
     async def pull_image(self, ref: str) -> str:
         self._unexpected("pull_image")
+
+    async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
+        self._unexpected("list_images")
+
+    async def images_in_use(self) -> set[str]:
+        self._unexpected("images_in_use")
+
+    async def remove_image(self, image_id: str) -> None:
+        self._unexpected("remove_image")
+
+    async def image_fs(self) -> FsStats:
+        self._unexpected("image_fs")
+
+    async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
+        self._unexpected("pod_usage")
 
     async def ensure_volume(self, volume: VolumeSpec) -> None:
         self._unexpected("ensure_volume")

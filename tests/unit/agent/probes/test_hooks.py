@@ -21,7 +21,7 @@ from agent.podsync.pod_sync import PodSyncer
 from agent.podsync.runspec import container_spec
 from agent.podsync.termination import ContainerTermination
 from agent.probes.hooks import HookResult, HookRunner
-from agent.runtime.container import ContainerRuntimeError
+from agent.runtime.container import EXEC_OUTPUT_LIMIT, ContainerRuntimeError
 from apimachinery.clock import FakeClock
 from apimachinery.events import EventRecorder
 from apimachinery.meta import Object
@@ -38,7 +38,9 @@ class HookRuntime(FakeRuntime):
         super().__init__(clock)
         self.results: dict[str, tuple[int, str] | Exception] = {}
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
         name = self.containers[container_id].name if container_id in self.containers \
             else container_id
         self.calls.append(("exec", f"{name}:{' '.join(command)}"))
@@ -291,9 +293,10 @@ def test_post_start_runs_after_the_start_and_before_the_status_says_running(
     written_before_hook: list[int] = []
     original = world.runtime.exec
 
-    async def exec_and_look(container_id: str, command: list[str]) -> tuple[int, str]:
+    async def exec_and_look(container_id: str, command: list[str],
+                            **limits: Any) -> tuple[int, str]:
         written_before_hook.append(len(world.client.statuses()))
-        return await original(container_id, command)
+        return await original(container_id, command, **limits)
     world.runtime.exec = exec_and_look  # type: ignore[method-assign]
     run(lambda: world.syncer.sync(UID))
     assert [a[0] for a in world.runtime.actions()] == ["run", "run", "exec"]

@@ -20,7 +20,7 @@ from agent.probes.runner import (
     resolve_port,
     timeout_seconds,
 )
-from agent.runtime.container import ContainerRuntimeError
+from agent.runtime.container import EXEC_OUTPUT_LIMIT, ContainerRuntimeError, ExecTimeout
 from apimachinery.meta import Object
 from tests.unit.agent.fakes import UnusedRuntime
 
@@ -43,13 +43,20 @@ class FakeExec(UnusedRuntime):
                  error: str = "") -> None:
         self.code, self.output, self.delay, self.error = code, output, delay, error
         self.calls: list[tuple[str, list[str]]] = []
+        self.limits: tuple[float | None, int] = (None, 0)
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
         self.calls.append((container_id, command))
+        self.limits = (timeout, max_output)
         if self.error:
             raise ContainerRuntimeError(self.error)
+        if timeout is not None and self.delay > timeout:  # as the runtime: kill, then say so
+            await asyncio.sleep(timeout)
+            raise ExecTimeout(f"command timed out after {timeout:g}s")
         await asyncio.sleep(self.delay)
-        return self.code, self.output
+        return self.code, self.output[:max_output]
 
 
 def http_runner(handler: Callable[[httpx.Request], Awaitable[httpx.Response]]) -> ProbeRunner:
@@ -236,9 +243,10 @@ def test_exec_fails_on_another_exit_code_with_at_most_10k_of_output() -> None:
 
 def test_exec_past_its_timeout_fails() -> None:
     async def body() -> None:
-        runner = ProbeRunner(FakeExec(delay=5))
-        result = await runner.exec("c1", {"command": ["sleep", "9"]}, 0.05)
+        fake = FakeExec(delay=5)
+        result = await ProbeRunner(fake).exec("c1", {"command": ["sleep", "9"]}, 0.05)
         assert result == Result(False, 'command "sleep 9" timed out')
+        assert fake.limits == (0.05, MAX_OUTPUT)  # the runtime kills it and caps its output
     run(body)
 
 

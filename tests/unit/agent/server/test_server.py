@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.runtime.container import ContainerRecord, State
+from agent.runtime.container import EXEC_OUTPUT_LIMIT, ContainerRecord, State
+from agent.server import server as server_module
 from agent.server.auth import TokenAuthenticator
 from agent.server.server import capped, create_app
 from agent.server.unavailable import Unavailable
@@ -71,7 +72,9 @@ class FakeServerRuntime(UnusedRuntime):
                                             "timestamps": timestamps, "since": since}))
         return FakeStream()
 
-    async def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
         return 3, f"ran {' '.join(command)} in {container_id}\n"
 
 
@@ -138,3 +141,50 @@ def test_capped_cuts_after_limit_bytes(limit: int | None, want: list[bytes]) -> 
         return [c async for c in capped(chunks(), limit)]
 
     assert asyncio.run(collect()) == want
+
+
+class HangingExecRuntime(UnusedRuntime):
+    """An exec that runs until cancelled (the real runtime kills the command then)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.cancelled = 0
+
+    async def exec(self, container_id: str, command: list[str], *,
+                   timeout: float | None = None,
+                   max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
+        self.started += 1
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return 0, ""
+
+
+def test_api_execs_are_bounded_and_a_gone_caller_cancels_its_exec(
+        monkeypatch: Any) -> None:
+    monkeypatch.setattr(server_module, "DISCONNECT_POLL", 0.05)
+    runtime = HangingExecRuntime()
+    app = create_app(finder, runtime, TokenAuthenticator(FakeAPI(), FakeClock()))  # type: ignore[arg-type]
+    good = {"Authorization": "Bearer good"}
+
+    async def body() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as http:
+            calls = [asyncio.ensure_future(http.post(
+                "/exec/ns/p/a", json={"command": ["sleep", "1d"]}, headers=good))
+                for _ in range(server_module.API_EXECS_IN_FLIGHT)]
+            while runtime.started < server_module.API_EXECS_IN_FLIGHT:
+                await asyncio.sleep(0.01)
+            over = await http.post("/exec/ns/p/a", json={"command": ["true"]}, headers=good)
+            assert (over.status_code, over.text) == (429, "too many execs in flight on this "
+                                                          "node\n")
+            for call in calls:  # the callers hang up: their execs are cancelled (killed)
+                call.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+            deadline = asyncio.get_running_loop().time() + 5
+            while runtime.cancelled < server_module.API_EXECS_IN_FLIGHT:
+                assert asyncio.get_running_loop().time() < deadline, runtime.cancelled
+                await asyncio.sleep(0.02)
+    asyncio.run(body())
