@@ -27,6 +27,7 @@ from apimachinery.meta import Object
 
 from . import discovery, health, kinds, metrics, openapi, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
+from .compactor import Compactor
 from .config import ServerConfig
 from .handlers import Handlers
 from .registry import Registry
@@ -52,6 +53,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
     authenticator = TokenAuthenticator(config.token_auth_file)
+    compactor = Compactor(storage, config.etcd_compaction_interval)
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -59,6 +61,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect()
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
+        compactor.start()
         # Long-lived start-up objects need not be scanned by every collection, and
         # the default thresholds collect far too often for a server that allocates
         # a dict per object (measured: ~48% of a 10,000-pod list was GC).
@@ -70,6 +73,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             yield
         finally:
             ready.clear()
+            await compactor.stop()
             for kind in served:
                 for sub in kind.subresources:
                     await sub.close()

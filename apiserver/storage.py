@@ -31,6 +31,7 @@ from apimachinery import errors
 from apimachinery.meta import Object, deep_copy
 
 from . import metrics
+from .compactor import COMPACT_REV_KEY, Swap
 from .etcdclient import EtcdEndpoints
 from .etcdcodec import (
     RawEvent,
@@ -374,6 +375,31 @@ class Storage:
 
     async def compact(self, revision: int) -> None:
         await self._call("compact", lambda c: c.compact(revision, physical=True))
+
+    async def swap_compact_key(self, expected_version: int, revision: int) -> Swap:
+        """Write `revision` to compact_rev_key if its version is still `expected_version`.
+
+        The compactors of every apiserver on this etcd take turns through it
+        (apiserver/compactor.py). One raw Txn, as aetcd's helper hides the header.
+        """
+        key = COMPACT_REV_KEY
+        request = rpc.TxnRequest(
+            compare=[rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.VERSION,
+                                 key=key, version=expected_version)],
+            success=[rpc.RequestOp(request_put=rpc.PutRequest(
+                key=key, value=str(revision).encode()))],
+            failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=key))])
+
+        async def call(client: aetcd.Client) -> Any:
+            await client.connect()
+            return await client.kvstub.Txn(request, timeout=self._timeout,
+                                           metadata=client.metadata)
+
+        resp = await self._call("compact", call)
+        if resp.succeeded:
+            return Swap(True, expected_version + 1, int(resp.header.revision))
+        kvs = resp.responses[0].response_range.kvs
+        return Swap(False, int(kvs[0].version) if kvs else 0, int(resp.header.revision))
 
     # -- watch ------------------------------------------------------------------------
 
