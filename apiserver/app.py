@@ -46,7 +46,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
-        k.resource.plural: k.allocator(storage, config) for k in served if k.allocator})
+        k.resource.plural: k.allocator(storage, config) for k in served if k.allocator},
+        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl})
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,

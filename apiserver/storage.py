@@ -43,6 +43,7 @@ from .etcdcodec import (
     to_raw_event,
     unchanged,
 )
+from .leases import LeaseManager
 
 log = logging.getLogger("apiserver.storage")
 
@@ -106,6 +107,7 @@ class Storage:
     def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0) -> None:
         self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout)
         self._timeout = request_timeout
+        self.leases = LeaseManager(self._grant)
 
     # -- connection -------------------------------------------------------------------
 
@@ -149,6 +151,11 @@ class Storage:
             if exc.code() == rpc.StatusCode.INVALID_ARGUMENT and "too large" in str(
                     exc.details()):
                 raise errors.RequestEntityTooLarge(str(exc.details())) from exc
+            if exc.code() == rpc.StatusCode.NOT_FOUND and "lease" in str(exc.details()):
+                # A reused lease was revoked under us (etcd restored, or by hand): grant
+                # afresh on the client's retry.
+                self.leases.forget()
+                raise errors.ServiceUnavailable(f"etcd: {exc.details()}") from exc
             raise errors.InternalError(f"etcd: {exc.details()}") from exc
         except aetcd.exceptions.InvalidArgumentError as exc:
             if "too large" in str(exc):
@@ -242,12 +249,24 @@ class Storage:
 
     # -- writes -----------------------------------------------------------------------
 
+    async def _grant(self, ttl: int) -> int:
+        """A new etcd lease of `ttl` seconds (for LeaseManager, which reuses it)."""
+        lease = await self._call("lease", lambda c: c.lease(ttl))
+        return int(lease.id)
+
+    async def _lease(self, ttl: int | None) -> int | None:
+        """The lease a write with a TTL is attached to (None: the key never expires)."""
+        return None if not ttl else await self.leases.lease(ttl)
+
     async def create(self, key: str, obj: Object, *,
-                     reservations: Reservations | None = None) -> Object:
+                     reservations: Reservations | None = None,
+                     ttl: int | None = None) -> Object:
         """Store `obj` at `key` if nothing is there; return it with its resourceVersion.
 
         Raises KeyExistsError, or ReservationTakenError when another write
         claimed one of `reservations.claim` first (the caller allocates again).
+        With a `ttl`, etcd deletes the key that many seconds (or a little more:
+        leases.py) after this write.
         """
         txn = self.client.transactions
         data = encode(obj)
@@ -259,9 +278,10 @@ class Storage:
             dry["metadata"].pop("resourceVersion")
             return dry
         compare, ops = await self._reservation_ops(reservations)
+        lease = await self._lease(ttl)
         ok, responses = await self._call("create", lambda c: c.transaction(
             compare=[txn.create(key.encode()) == 0, *compare],
-            success=[txn.put(key.encode(), data), *ops],
+            success=[txn.put(key.encode(), data, lease=lease), *ops],
             failure=[txn.get(key.encode())] if compare else [],
         ))
         if not ok:
@@ -271,7 +291,8 @@ class Storage:
         return decode(data, int(responses[0].response_put.header.revision))
 
     async def replace(self, key: str, obj: Object, expected_revision: int, *,
-                      reservations: Reservations | None = None) -> Object:
+                      reservations: Reservations | None = None,
+                      ttl: int | None = None) -> Object:
         """Write `obj` if the key's mod revision is still `expected_revision`.
 
         RevisionMismatchError when the object changed, or a claimed or released
@@ -282,9 +303,10 @@ class Storage:
         if DRY_RUN.get():
             return decode(data, expected_revision)
         compare, ops = await self._reservation_ops(reservations)
+        lease = await self._lease(ttl)
         ok, responses = await self._call("update", lambda c: c.transaction(
             compare=[txn.mod(key.encode()) == expected_revision, *compare],
-            success=[txn.put(key.encode(), data), *ops],
+            success=[txn.put(key.encode(), data, lease=lease), *ops],
             failure=[],
         ))
         if not ok:
@@ -340,7 +362,8 @@ class Storage:
 
     async def guaranteed_update(self, key: str,
                                 mutate: Callable[[Object], Awaitable[Object | None]], *,
-                                reserve: Reserver | None = None) -> Object | None:
+                                reserve: Reserver | None = None,
+                                ttl: int | None = None) -> Object | None:
         """Read, mutate, write with compare-and-swap, retrying on races (etcd3 store's loop).
 
         `mutate` receives a private copy and returns the new object, or None to
@@ -352,6 +375,8 @@ class Storage:
         A new object equal to the stored one is not written: as in Kubernetes' etcd3
         store, a no-op update keeps its resourceVersion and sends no watch event
         (kubectl prints `patched (no change)` when the resourceVersion stays).
+        With a `ttl`, every write renews the key's life (a lease from now), as
+        Kubernetes' TTL of Events applies on update too.
         """
         for _ in range(_MAX_UPDATE_ATTEMPTS):
             kv = await self._call("get", lambda c: c.get(key.encode()), read=True)
@@ -368,7 +393,8 @@ class Storage:
                 if updated is None:
                     await self.delete(key, revision, reservations=reservations)
                     return None
-                return await self.replace(key, updated, revision, reservations=reservations)
+                return await self.replace(key, updated, revision, reservations=reservations,
+                                          ttl=ttl)
             except RevisionMismatchError:
                 await asyncio.sleep(0)
         raise errors.Conflict(f"{key}: too many concurrent updates, try again")

@@ -6,14 +6,18 @@ Real etcd and a real apiserver with short intervals (`--etcd-compaction-interval
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aetcd
 import httpx
 import pytest
+from aetcd import rpc
 
 from cli.cluster.processes import Apiserver, Etcd
 
@@ -115,3 +119,79 @@ def test_compaction_interval_zero_compacts_nothing(tmp_path: Path) -> None:
             time.sleep(3)
         assert _etcd_get(etcd, b"/registry/configmaps/default/kept", int(rv))["kvs"]
         assert "kvs" not in _etcd_get(etcd, b"compact_rev_key")
+
+
+def _event(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "reason": "Tested", "message": "a test event",
+            "type": "Normal",
+            "involvedObject": {"kind": "ConfigMap", "name": "x", "namespace": NS}}
+
+
+def _event_leases(etcd: Etcd) -> tuple[dict[bytes, int], dict[int, int]]:
+    """Each stored Event's lease, and every lease etcd holds with its granted TTL (aetcd)."""
+
+    async def read() -> tuple[dict[bytes, int], dict[int, int]]:
+        async with aetcd.Client(port=etcd.client_port) as client:
+            prefix = f"/registry/events/{NS}/".encode()
+            resp = await client.kvstub.Range(rpc.RangeRequest(
+                key=prefix, range_end=prefix[:-1] + b"0"))
+            leases = await client.leasestub.LeaseLeases(rpc.LeaseLeasesRequest())
+            granted = {}
+            for lease in leases.leases:
+                info = await client.get_lease_info(lease.ID, keys=False)
+                granted[int(lease.ID)] = int(info.grantedTTL)
+            return {kv.key: int(kv.lease) for kv in resp.kvs}, granted
+
+    return asyncio.run(read())
+
+
+def test_an_event_expires_after_event_ttl_and_watchers_see_it_go(
+        short_events: tuple[Etcd, Apiserver]) -> None:
+    etcd, server = short_events
+    with server.client() as client:
+        rv = client.list("events", NS)["metadata"]["resourceVersion"]
+        client.create("configmaps", {"metadata": {"name": "stays"}}, NS)
+        created = client.create("events", _event("fleeting"), NS)
+        start = time.monotonic()
+        keys, granted = _event_leases(etcd)
+        lease = keys[f"/registry/events/{NS}/fleeting".encode()]
+        assert lease and granted[lease] == 3  # a 3 s TTL is too short to share (window 0)
+        seen: list[tuple[str, str]] = []
+        for event in client.watch("events", NS, resource_version=rv, timeout_seconds=10):
+            seen.append((event.type, event.object["metadata"]["name"]))
+            if event.type == "DELETED":
+                break
+        gone_after = time.monotonic() - start
+        assert seen == [("ADDED", "fleeting"), ("DELETED", "fleeting")]
+        assert 2.0 < gone_after < 8.0, gone_after
+        assert client.list("events", NS)["items"] == []
+        assert client.get("configmaps", "stays", NS)  # only the kind with a TTL expires
+    assert created["metadata"]["name"] == "fleeting"
+
+
+def test_events_written_together_share_a_lease_of_ttl_plus_window(
+        long_events: tuple[Etcd, Apiserver]) -> None:
+    etcd, server = long_events
+
+    def write(names: list[str]) -> None:
+        with server.client() as client:
+            for name in names:
+                client.create("events", _event(name), NS)
+
+    names = [f"burst-{i}" for i in range(50)]
+    threads = [threading.Thread(target=write, args=(names[i::5],)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keys, granted = _event_leases(etcd)
+    assert len(keys) == 50 and all(keys.values())
+    used = set(keys.values())
+    # 50 writes within a 5 s window (5% of 100 s) share one lease, two if they straddle one.
+    assert 1 <= len(used) <= 2, used
+    assert {granted[lease] for lease in used} == {105}
+    # An update keeps the Event on a lease: a put without one would make it immortal.
+    with server.client() as client:
+        client.patch("events", "burst-0", {"count": 2}, NS)
+    keys, _ = _event_leases(etcd)
+    assert keys[f"/registry/events/{NS}/burst-0".encode()] != 0
