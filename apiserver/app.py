@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import discovery, health, kinds, metrics, openapi, requestinfo
+from . import defrag, discovery, health, kinds, metrics, openapi, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
 from .compactor import Compactor
 from .config import ServerConfig
@@ -54,7 +54,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
     authenticator = TokenAuthenticator(config.token_auth_file)
-    compactor = Compactor(storage, config.etcd_compaction_interval)
+    compactor = Compactor(storage, config.etcd_compaction_interval,
+                          after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
     ready = asyncio.Event()
 
     @asynccontextmanager

@@ -87,8 +87,11 @@ class Compactor:
     """Runs `compact_round` every `interval` seconds until stopped."""
 
     def __init__(self, store: CompactionStore, interval: float, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 after: Callable[[], Awaitable[object]] | None = None) -> None:
         self._store = store
+        # Run after each compaction this apiserver made (defragmentation: defrag.py).
+        self._after = after
         self._interval = interval
         self._sleep = sleep
         self.state = CompactionState()
@@ -104,11 +107,12 @@ class Compactor:
             await self._sleep(self._interval)
             try:
                 compacted = await compact_round(self._store, self.state)
+                if compacted is not None:
+                    log.info("component=apiserver etcd compacted revision=%d", compacted)
+                    if self._after is not None:
+                        await self._after()
             except Exception as exc:  # etcd away, or already compacted: next round
                 log.warning("component=apiserver etcd compaction failed err=%s", exc)
-                continue
-            if compacted is not None:
-                log.info("component=apiserver etcd compacted revision=%d", compacted)
 
     async def stop(self) -> None:
         if self._task is not None:

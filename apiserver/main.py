@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--etcd-compaction-interval", type=duration, default=300.0,
                    help="how often the apiserver compacts etcd to the revision of one interval "
                         "ago (e.g. 5m0s); 0 disables compaction")
+    p.add_argument("--etcd-defrag-min-bytes", type=int, default=100 * 1024 * 1024,
+                   help="after a compaction, defragment (one at a time) each etcd member whose "
+                        "database file is at least this big and at least half free")
     p.add_argument("--event-ttl", type=duration, default=3600.0,
                    help="how long an Event is kept after its last write (e.g. 1h0m0s)")
     p.add_argument("--bind-address", default="127.0.0.1", help="address to listen on")
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     config = ServerConfig(
         etcd_servers=[s.strip() for s in args.etcd_servers.split(",") if s.strip()],
         etcd_compaction_interval=args.etcd_compaction_interval,
+        etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
         max_request_bytes=args.max_request_bytes,

@@ -32,6 +32,7 @@ from apimachinery.meta import Object, deep_copy
 
 from . import metrics
 from .compactor import COMPACT_REV_KEY, Swap
+from .defrag import MemberSize
 from .etcdclient import EtcdEndpoints
 from .etcdcodec import (
     RawEvent,
@@ -426,6 +427,34 @@ class Storage:
             return Swap(True, expected_version + 1, int(resp.header.revision))
         kvs = resp.responses[0].response_range.kvs
         return Swap(False, int(kvs[0].version) if kvs else 0, int(resp.header.revision))
+
+    # -- per-member maintenance (defrag.py) --------------------------------------------
+
+    def member_endpoints(self) -> builtins.list[str]:
+        return self._etcd.members_in_use_last()
+
+    async def member_size(self, endpoint: str) -> MemberSize:
+        """One member's file size and the part of it in use (its own status)."""
+        client = self._etcd.client_for(endpoint)
+        try:
+            await client.connect()
+            resp = await client.maintenancestub.Status(
+                rpc.StatusRequest(), timeout=self._timeout, metadata=client.metadata)
+            return MemberSize(int(resp.dbSize), int(resp.dbSizeInUse))
+        finally:
+            await client.close()
+
+    async def defragment_member(self, endpoint: str) -> None:
+        """Rewrite one member's file without its free pages; it answers nothing meanwhile."""
+        client = self._etcd.client_for(endpoint)
+        start = time.perf_counter()
+        try:
+            await client.connect()
+            await client.maintenancestub.Defragment(
+                rpc.DefragmentRequest(), timeout=_LIST_TIMEOUT, metadata=client.metadata)
+        finally:
+            await client.close()
+            metrics.ETCD_LATENCY.labels("defragment").observe(time.perf_counter() - start)
 
     # -- watch ------------------------------------------------------------------------
 

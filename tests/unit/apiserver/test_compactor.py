@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from apiserver.compactor import CompactionState, Compactor, Swap, compact_round
+from apiserver.defrag import MemberSize, defragment, needs_defrag
 from apiserver.main import duration, parse_args
 
 
@@ -117,5 +118,66 @@ def test_flag_defaults_are_kubernetes() -> None:
     args = parse_args([])
     assert args.etcd_compaction_interval == 300.0
     assert args.event_ttl == 3600.0
+    assert args.etcd_defrag_min_bytes == 100 * 1024 * 1024
     with pytest.raises(SystemExit):
         parse_args(["--etcd-compaction-interval", "5 minutes"])
+
+
+class FakeMembers:
+    """Three members' sizes; records defragmentations in order."""
+
+    def __init__(self, sizes: dict[str, MemberSize], broken: str = "") -> None:
+        self.sizes, self.broken, self.done = sizes, broken, []
+
+    def member_endpoints(self) -> list[str]:
+        return list(self.sizes)
+
+    async def member_size(self, endpoint: str) -> MemberSize:
+        if endpoint == self.broken:
+            raise ConnectionError("member away")
+        return self.sizes[endpoint]
+
+    async def defragment_member(self, endpoint: str) -> None:
+        self.done.append(endpoint)
+        self.sizes[endpoint] = MemberSize(self.sizes[endpoint].in_use,
+                                          self.sizes[endpoint].in_use)
+
+
+def test_defrag_rule_is_big_enough_and_half_free() -> None:
+    assert needs_defrag(MemberSize(200, 100), 100)
+    assert not needs_defrag(MemberSize(200, 101), 100)  # less than half free
+    assert not needs_defrag(MemberSize(99, 1), 100)  # too small to bother
+
+
+def test_members_are_defragmented_one_at_a_time_in_the_order_given_skipping_failures() -> None:
+    members = FakeMembers({"a": MemberSize(1000, 100), "b": MemberSize(1000, 900),
+                           "c": MemberSize(1000, 10), "d": MemberSize(1000, 1)}, broken="c")
+    assert asyncio.run(defragment(members, 500)) == ["a", "d"]
+    assert asyncio.run(defragment(members, 500)) == []  # nothing left to free
+
+
+def test_defragmentation_follows_only_a_compaction_this_apiserver_made() -> None:
+    async def scenario() -> int:
+        etcd, calls, slept = FakeEtcd(), [], 0
+
+        async def sleep(_: float) -> None:
+            nonlocal slept
+            slept += 1
+            if slept == 4:
+                await asyncio.Event().wait()
+            etcd.revision += 5
+            if slept == 3:
+                etcd.key_version += 1  # another apiserver won this round
+
+        async def after() -> None:
+            calls.append(etcd.revision)
+
+        compactor = Compactor(etcd, 1.0, sleep=sleep, after=after)
+        compactor.start()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await compactor.stop()
+        return len(calls)
+
+    # Round 1 compacts nothing, round 2 compacts, round 3 is lost to another apiserver.
+    assert asyncio.run(scenario()) == 1
