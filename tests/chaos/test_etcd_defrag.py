@@ -9,6 +9,7 @@ p99 before, and p99 and the longest write while the members are defragmented.
 
 from __future__ import annotations
 
+import re
 import statistics
 import threading
 import time
@@ -99,3 +100,9 @@ def test_members_are_defragmented_one_at_a_time_under_writes(
           f"{len(writes) + len(failures)}")
     assert not failures, failures
     assert max(during) < 5.0
+    # One member after another, the one the apiserver uses last.
+    log = server.process.log_path.read_text(errors="replace")
+    order = re.findall(r"etcd defragmenting endpoint=(\S+)", log)[:3]
+    in_use = re.findall(r"using etcd endpoint=(\S+)", log)[-1]
+    assert sorted(order) == sorted(m.url for m in cluster.members), order
+    assert order[-1] == in_use, (order, in_use)
