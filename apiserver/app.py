@@ -25,8 +25,9 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import discovery, health, kinds, metrics, openapi, requestinfo
+from . import defrag, discovery, health, kinds, metrics, openapi, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
+from .compactor import Compactor
 from .config import ServerConfig
 from .handlers import Handlers
 from .registry import Registry
@@ -45,13 +46,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
-        k.resource.plural: k.allocator(storage, config) for k in served if k.allocator})
+        k.resource.plural: k.allocator(storage, config) for k in served if k.allocator},
+        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl})
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
     authenticator = TokenAuthenticator(config.token_auth_file)
+    compactor = Compactor(storage, config.etcd_compaction_interval,
+                          after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -59,6 +63,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect()
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
+        compactor.start()
         # Long-lived start-up objects need not be scanned by every collection, and
         # the default thresholds collect far too often for a server that allocates
         # a dict per object (measured: ~48% of a 10,000-pod list was GC).
@@ -70,6 +75,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             yield
         finally:
             ready.clear()
+            await compactor.stop()
             for kind in served:
                 for sub in kind.subresources:
                     await sub.close()

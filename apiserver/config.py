@@ -13,6 +13,13 @@ class ServerConfig:
     # The deadline of each etcd get and write: past it the member is deemed gone and
     # the next one is used (apiserver/etcdclient.py). Full lists get longer.
     etcd_request_timeout: float = 3.0
+    # Seconds between compactions of etcd (apiserver/compactor.py); 0 disables them.
+    etcd_compaction_interval: float = 300.0
+    # A member's file is defragmented after a compaction once at least this big and
+    # half free (apiserver/defrag.py).
+    etcd_defrag_min_bytes: int = 100 * 1024 * 1024
+    # How long an Event lives in etcd after its last write (a kind's Strategy asks for it).
+    event_ttl: int = 3600
     token_auth_file: str | None = None
     max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
     watch_cache_size: int = 4096

@@ -134,6 +134,15 @@ class EtcdEndpoints:
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
+    def members_in_use_last(self) -> list[str]:
+        """Every member, the one in use last (defrag.py blocks each while it runs)."""
+        return [e for i, e in enumerate(self.endpoints) if i != self._index] + [
+            self.current_endpoint]
+
+    def client_for(self, endpoint: str) -> aetcd.Client:
+        """A client of its own on one named member (the caller closes it)."""
+        return self._new_client(self.endpoints.index(endpoint))
+
     def _new_client(self, index: int) -> aetcd.Client:
         url = urlsplit(self.endpoints[index])
         return aetcd.Client(host=url.hostname or "127.0.0.1", port=url.port or 2379,

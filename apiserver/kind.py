@@ -45,6 +45,9 @@ Validator = Callable[[Object, Object | None], Errs]
 NameRule = Callable[[str], list[str]]
 AllocatorFactory = Callable[["Storage", ServerConfig], "Allocator"]
 Bootstrap = Callable[["Registry", ServerConfig], Awaitable[None]]
+# Seconds an object of the kind lives after its last write (an etcd lease), from the
+# server's flags (Kubernetes' `TTLFunc` of a kind's store: Events and `--event-ttl`).
+TTL = Callable[[ServerConfig], int]
 # An admission check run on every create (old is None) and update of an object of any
 # kind, after validation and before it is stored: (registry, the object's resource, its
 # namespace, the object, the stored object) -> raise to refuse, or mutate the object.
@@ -258,6 +261,7 @@ class Kind:
     allocator: AllocatorFactory | None = None
     bootstrap: Bootstrap | None = None
     admission: Admission | None = None
+    ttl: TTL | None = None
 
     def __post_init__(self) -> None:
         names = tuple(s.name for s in self.subresources)

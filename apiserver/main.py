@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 import uvicorn
@@ -13,6 +14,19 @@ from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def duration(text: str) -> float:
+    """A Go duration (`5m`, `1h30m`, `2s`, `0`), as kube-apiserver's flags take, in seconds."""
+    if text == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 5m0s, 2s, 0)")
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="schooner-apiserver",
@@ -20,6 +34,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--etcd-servers", default="http://127.0.0.1:2379",
                    help="comma-separated etcd client URLs: the first that answers is used, "
                         "and the next when it stops answering")
+    p.add_argument("--etcd-compaction-interval", type=duration, default=300.0,
+                   help="how often the apiserver compacts etcd to the revision of one interval "
+                        "ago (e.g. 5m0s); 0 disables compaction")
+    p.add_argument("--etcd-defrag-min-bytes", type=int, default=100 * 1024 * 1024,
+                   help="after a compaction, defragment (one at a time) each etcd member whose "
+                        "database file is at least this big and at least half free")
+    p.add_argument("--event-ttl", type=duration, default=3600.0,
+                   help="how long an Event is kept after its last write (e.g. 1h0m0s)")
     p.add_argument("--bind-address", default="127.0.0.1", help="address to listen on")
     p.add_argument("--secure-port", type=int, default=6443,
                    help="port for HTTPS (plain HTTP if no certificate is given)")
@@ -65,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     config = ServerConfig(
         etcd_servers=[s.strip() for s in args.etcd_servers.split(",") if s.strip()],
+        etcd_compaction_interval=args.etcd_compaction_interval,
+        etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
+        event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
         max_request_bytes=args.max_request_bytes,
         watch_cache_size=args.watch_cache_size,

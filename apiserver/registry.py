@@ -138,10 +138,13 @@ class Registry:
     """Object lifecycle on top of Storage, for any resource in the table."""
 
     def __init__(self, storage: Storage, kinds: Kinds,
-                 allocators: Mapping[str, Allocator] | None = None) -> None:
+                 allocators: Mapping[str, Allocator] | None = None,
+                 ttls: Mapping[str, int] | None = None) -> None:
         self.storage = storage
         self.kinds = kinds
         self._allocators = dict(allocators or {})
+        # Seconds each expiring resource lives after a write (its Kind's ttl hook).
+        self._ttls = dict(ttls or {})
 
     def kind(self, resource: ResourceInfo) -> Kind:
         return self.kinds.get(resource)
@@ -198,7 +201,7 @@ class Registry:
             try:
                 created = await self.storage.create(
                     storage_key(resource, namespace, obj["metadata"]["name"]), candidate,
-                    reservations=reservations)
+                    reservations=reservations, ttl=self._ttls.get(resource.plural))
                 return _with_type(resource, created)
             except ReservationTakenError:
                 name_taken = False  # another write got an IP or port first: allocate again
@@ -284,7 +287,8 @@ class Registry:
         key = storage_key(resource, namespace, name)
         try:
             result = await self.storage.guaranteed_update(
-                key, mutate, reserve=reserver(self._allocators.get(resource.plural)))
+                key, mutate, reserve=reserver(self._allocators.get(resource.plural)),
+                ttl=self._ttls.get(resource.plural))
         except KeyMissingError:
             raise errors.not_found(resource.group_resource, name) from None
         return _with_type(resource, result if result is not None else final[0])
@@ -317,7 +321,8 @@ class Registry:
 
         try:
             result = await self.storage.guaranteed_update(
-                storage_key(resource, namespace, name), mutate)
+                storage_key(resource, namespace, name), mutate,
+                ttl=self._ttls.get(resource.plural))
         except KeyMissingError:
             raise errors.not_found(resource.group_resource, name) from None
         assert result is not None
@@ -345,7 +350,8 @@ class Registry:
         key = storage_key(resource, namespace, name)
         try:
             result = await self.storage.guaranteed_update(
-                key, mutate, reserve=reserver(self._allocators.get(resource.plural)))
+                key, mutate, reserve=reserver(self._allocators.get(resource.plural)),
+                ttl=self._ttls.get(resource.plural))
         except KeyMissingError:
             raise errors.not_found(resource.group_resource, name) from None
         return _with_type(resource, result if result is not None else last[0]), gone

@@ -31,6 +31,8 @@ from apimachinery import errors
 from apimachinery.meta import Object, deep_copy
 
 from . import metrics
+from .compactor import COMPACT_REV_KEY, Swap
+from .defrag import MemberSize
 from .etcdclient import EtcdEndpoints
 from .etcdcodec import (
     RawEvent,
@@ -42,6 +44,7 @@ from .etcdcodec import (
     to_raw_event,
     unchanged,
 )
+from .leases import LeaseManager
 
 log = logging.getLogger("apiserver.storage")
 
@@ -105,6 +108,7 @@ class Storage:
     def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0) -> None:
         self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout)
         self._timeout = request_timeout
+        self.leases = LeaseManager(self._grant)
 
     # -- connection -------------------------------------------------------------------
 
@@ -148,6 +152,11 @@ class Storage:
             if exc.code() == rpc.StatusCode.INVALID_ARGUMENT and "too large" in str(
                     exc.details()):
                 raise errors.RequestEntityTooLarge(str(exc.details())) from exc
+            if exc.code() == rpc.StatusCode.NOT_FOUND and "lease" in str(exc.details()):
+                # A reused lease was revoked under us (etcd restored, or by hand): grant
+                # afresh on the client's retry.
+                self.leases.forget()
+                raise errors.ServiceUnavailable(f"etcd: {exc.details()}") from exc
             raise errors.InternalError(f"etcd: {exc.details()}") from exc
         except aetcd.exceptions.InvalidArgumentError as exc:
             if "too large" in str(exc):
@@ -241,12 +250,24 @@ class Storage:
 
     # -- writes -----------------------------------------------------------------------
 
+    async def _grant(self, ttl: int) -> int:
+        """A new etcd lease of `ttl` seconds (for LeaseManager, which reuses it)."""
+        lease = await self._call("lease", lambda c: c.lease(ttl))
+        return int(lease.id)
+
+    async def _lease(self, ttl: int | None) -> int | None:
+        """The lease a write with a TTL is attached to (None: the key never expires)."""
+        return None if not ttl else await self.leases.lease(ttl)
+
     async def create(self, key: str, obj: Object, *,
-                     reservations: Reservations | None = None) -> Object:
+                     reservations: Reservations | None = None,
+                     ttl: int | None = None) -> Object:
         """Store `obj` at `key` if nothing is there; return it with its resourceVersion.
 
         Raises KeyExistsError, or ReservationTakenError when another write
         claimed one of `reservations.claim` first (the caller allocates again).
+        With a `ttl`, etcd deletes the key that many seconds (or a little more:
+        leases.py) after this write.
         """
         txn = self.client.transactions
         data = encode(obj)
@@ -258,9 +279,10 @@ class Storage:
             dry["metadata"].pop("resourceVersion")
             return dry
         compare, ops = await self._reservation_ops(reservations)
+        lease = await self._lease(ttl)
         ok, responses = await self._call("create", lambda c: c.transaction(
             compare=[txn.create(key.encode()) == 0, *compare],
-            success=[txn.put(key.encode(), data), *ops],
+            success=[txn.put(key.encode(), data, lease=lease), *ops],
             failure=[txn.get(key.encode())] if compare else [],
         ))
         if not ok:
@@ -270,7 +292,8 @@ class Storage:
         return decode(data, int(responses[0].response_put.header.revision))
 
     async def replace(self, key: str, obj: Object, expected_revision: int, *,
-                      reservations: Reservations | None = None) -> Object:
+                      reservations: Reservations | None = None,
+                      ttl: int | None = None) -> Object:
         """Write `obj` if the key's mod revision is still `expected_revision`.
 
         RevisionMismatchError when the object changed, or a claimed or released
@@ -281,9 +304,10 @@ class Storage:
         if DRY_RUN.get():
             return decode(data, expected_revision)
         compare, ops = await self._reservation_ops(reservations)
+        lease = await self._lease(ttl)
         ok, responses = await self._call("update", lambda c: c.transaction(
             compare=[txn.mod(key.encode()) == expected_revision, *compare],
-            success=[txn.put(key.encode(), data), *ops],
+            success=[txn.put(key.encode(), data, lease=lease), *ops],
             failure=[],
         ))
         if not ok:
@@ -339,7 +363,8 @@ class Storage:
 
     async def guaranteed_update(self, key: str,
                                 mutate: Callable[[Object], Awaitable[Object | None]], *,
-                                reserve: Reserver | None = None) -> Object | None:
+                                reserve: Reserver | None = None,
+                                ttl: int | None = None) -> Object | None:
         """Read, mutate, write with compare-and-swap, retrying on races (etcd3 store's loop).
 
         `mutate` receives a private copy and returns the new object, or None to
@@ -351,6 +376,8 @@ class Storage:
         A new object equal to the stored one is not written: as in Kubernetes' etcd3
         store, a no-op update keeps its resourceVersion and sends no watch event
         (kubectl prints `patched (no change)` when the resourceVersion stays).
+        With a `ttl`, every write renews the key's life (a lease from now), as
+        Kubernetes' TTL of Events applies on update too.
         """
         for _ in range(_MAX_UPDATE_ATTEMPTS):
             kv = await self._call("get", lambda c: c.get(key.encode()), read=True)
@@ -367,13 +394,67 @@ class Storage:
                 if updated is None:
                     await self.delete(key, revision, reservations=reservations)
                     return None
-                return await self.replace(key, updated, revision, reservations=reservations)
+                return await self.replace(key, updated, revision, reservations=reservations,
+                                          ttl=ttl)
             except RevisionMismatchError:
                 await asyncio.sleep(0)
         raise errors.Conflict(f"{key}: too many concurrent updates, try again")
 
     async def compact(self, revision: int) -> None:
         await self._call("compact", lambda c: c.compact(revision, physical=True))
+
+    async def swap_compact_key(self, expected_version: int, revision: int) -> Swap:
+        """Write `revision` to compact_rev_key if its version is still `expected_version`.
+
+        The compactors of every apiserver on this etcd take turns through it
+        (apiserver/compactor.py). One raw Txn, as aetcd's helper hides the header.
+        """
+        key = COMPACT_REV_KEY
+        request = rpc.TxnRequest(
+            compare=[rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.VERSION,
+                                 key=key, version=expected_version)],
+            success=[rpc.RequestOp(request_put=rpc.PutRequest(
+                key=key, value=str(revision).encode()))],
+            failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=key))])
+
+        async def call(client: aetcd.Client) -> Any:
+            await client.connect()
+            return await client.kvstub.Txn(request, timeout=self._timeout,
+                                           metadata=client.metadata)
+
+        resp = await self._call("compact", call)
+        if resp.succeeded:
+            return Swap(True, expected_version + 1, int(resp.header.revision))
+        kvs = resp.responses[0].response_range.kvs
+        return Swap(False, int(kvs[0].version) if kvs else 0, int(resp.header.revision))
+
+    # -- per-member maintenance (defrag.py) --------------------------------------------
+
+    def member_endpoints(self) -> builtins.list[str]:
+        return self._etcd.members_in_use_last()
+
+    async def member_size(self, endpoint: str) -> MemberSize:
+        """One member's file size and the part of it in use (its own status)."""
+        client = self._etcd.client_for(endpoint)
+        try:
+            await client.connect()
+            resp = await client.maintenancestub.Status(
+                rpc.StatusRequest(), timeout=self._timeout, metadata=client.metadata)
+            return MemberSize(int(resp.dbSize), int(resp.dbSizeInUse))
+        finally:
+            await client.close()
+
+    async def defragment_member(self, endpoint: str) -> None:
+        """Rewrite one member's file without its free pages; it answers nothing meanwhile."""
+        client = self._etcd.client_for(endpoint)
+        start = time.perf_counter()
+        try:
+            await client.connect()
+            await client.maintenancestub.Defragment(
+                rpc.DefragmentRequest(), timeout=_LIST_TIMEOUT, metadata=client.metadata)
+        finally:
+            await client.close()
+            metrics.ETCD_LATENCY.labels("defragment").observe(time.perf_counter() - start)
 
     # -- watch ------------------------------------------------------------------------
 

@@ -161,6 +161,10 @@ def kubeconfig_path(apiserver: str) -> str:
     return f"{CONFIG_DIR}/{apiserver}.kubeconfig"
 
 
+# etcd's space quota, stated (cli/cluster/components.py ETCD_QUOTA_BACKEND_BYTES).
+ETCD_QUOTA_BACKEND_BYTES = 2 * 1024 ** 3
+
+
 def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
     cluster = ",".join(f"{n}=http://{n}:{ETCD_PEER_PORT}" for n in config.etcd_names())
     return ContainerSpec(
@@ -168,6 +172,9 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
         command=["etcd", "--name", name, "--data-dir", "/var/lib/etcd", "--logger", "zap",
                  # the apiservers ping every 2 s (apiserver/etcdclient.py)
                  "--grpc-keepalive-min-time", "1s",
+                 # an explicit quota; etcd's auto-compaction off: the apiservers compact
+                 "--quota-backend-bytes", str(ETCD_QUOTA_BACKEND_BYTES),
+                 "--auto-compaction-retention", "0",
                  "--listen-client-urls", f"http://0.0.0.0:{ETCD_CLIENT_PORT}",
                  "--advertise-client-urls", f"http://{name}:{ETCD_CLIENT_PORT}",
                  "--listen-peer-urls", f"http://0.0.0.0:{ETCD_PEER_PORT}",

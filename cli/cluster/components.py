@@ -31,6 +31,17 @@ WITHDRAWN_ETCD = ((3, 5, 0), (3, 5, 1), (3, 5, 2))
 # Debian's etcd-server, which `make` installs (3.4.23; Kubernetes' minimum is 3.4.22).
 DEBIAN_ETCD = "/usr/bin/etcd"
 
+# etcd's space quota, explicit (its default is 2 GiB too, but unstated defaults change:
+# etcd 3.6 raises it to 8 GiB). Past it etcd raises a NOSPACE alarm and refuses every
+# write until it is compacted, defragmented and the alarm disarmed; the apiserver's
+# compaction (apiserver/compactor.py) and Events' TTL keep a cluster far below it.
+ETCD_QUOTA_BACKEND_BYTES = 2 * 1024 ** 3
+
+
+def etcd_bounds_flags(quota: int = ETCD_QUOTA_BACKEND_BYTES) -> list[str]:
+    """The space quota, and etcd's own compaction off: the apiserver compacts (5 min)."""
+    return ["--quota-backend-bytes", str(quota), "--auto-compaction-retention", "0"]
+
 
 def find_etcd(required: bool = True) -> str:
     """The etcd binary: the first sound one of Debian's, PATH's and the one beside Python.
@@ -78,12 +89,13 @@ def etcd_command(etcd: str, name: str, data_dir: Path, client_port: int, peer_po
     a new cluster. `--logger zap` because etcd 3.4's default logger (capnslog) is
     deprecated and warns so at every start. The keepalive floor is lowered to 1 s
     so the apiserver's pings (every 5 s, apiserver/etcdclient.py) are never taken
-    as abuse (etcd's default floor is exactly 5 s).
+    as abuse (etcd's default floor is exactly 5 s). The space quota is explicit and
+    etcd's auto-compaction off (`etcd_bounds_flags`).
     """
     client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
     return [
         etcd, "--name", name, "--data-dir", str(data_dir), "--logger", "zap",
-        "--grpc-keepalive-min-time", "1s",
+        "--grpc-keepalive-min-time", "1s", *etcd_bounds_flags(),
         "--listen-client-urls", client, "--advertise-client-urls", client,
         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, *flags,
         "--initial-cluster", initial_cluster or f"{name}={peer}",

@@ -2,7 +2,9 @@
 
 Events are written whole (no status subresource). The apiserver fills `count`
 and the first/last timestamps when a recorder left them out, so `kubectl get
-events` and `describe` never show `<unknown>` ages.
+events` and `describe` never show `<unknown>` ages. Events expire `--event-ttl`
+(default 1 h) after their last write, on etcd leases shared between Events
+written close together (apiserver/leases.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from apimachinery.meta import Object, now_rfc3339
 from apimachinery.models import Event
 from apimachinery.printers import LAYOUTS
 from apimachinery.resources import ResourceInfo
+from apiserver.config import ServerConfig
 from apiserver.defaulting import Obj, dict_at, set_default
 from apiserver.kind import Kind, Strategy
 from apiserver.validation.fields import Errs, as_dict, invalid, non_negative, not_supported
@@ -61,6 +64,11 @@ def validate_event(obj: Object, old: Object | None) -> Errs:
     return errs
 
 
+def event_ttl(config: ServerConfig) -> int:
+    """`--event-ttl`: how long an Event is kept after its last write (Kubernetes: 1 h)."""
+    return config.event_ttl
+
+
 KIND = Kind(
     resource=RESOURCE,
     model=Event,
@@ -68,4 +76,5 @@ KIND = Kind(
     default=default_event,
     validate=validate_event,
     table=LAYOUTS["Event"],
+    ttl=event_ttl,
 )

@@ -97,3 +97,16 @@ def test_node_init_commands() -> None:
     assert agent[agent.index("--node-ip") + 1] == "172.30.0.9"
     proxy = proxy_command(args, "172.30.0.9")
     assert proxy[proxy.index("--nodeport-addresses") + 1] == "172.30.0.9"
+
+
+def test_every_lab_etcd_has_the_stated_quota_and_no_auto_compaction() -> None:
+    from cli.cluster.components import ETCD_QUOTA_BACKEND_BYTES, etcd_command
+    from lab.topology import ETCD_QUOTA_BACKEND_BYTES as LAB_QUOTA
+    assert LAB_QUOTA == ETCD_QUOTA_BACKEND_BYTES == 2 * 1024 ** 3
+    local = etcd_command("etcd", "m", Path("/d"), 1, 2)
+    members = [c.command for c in lab_containers(LabConfig()) if c.service.startswith("etcd")]
+    assert len(members) == 3
+    for argv in (local, *members):
+        flags = dict(zip(argv[1::2], argv[2::2], strict=False))
+        assert flags["--quota-backend-bytes"] == str(2 * 1024 ** 3)
+        assert flags["--auto-compaction-retention"] == "0"
