@@ -33,7 +33,7 @@ class TokenAuthenticator:
         """True when the `Authorization: Bearer ...` header carries a token the apiserver takes."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token or not _is_token_text(token):
             return False
         key = hashlib.sha256(token.encode()).hexdigest()
         now = self._clock.monotonic()
@@ -53,3 +53,9 @@ class TokenAuthenticator:
             self._cache.clear()
         self._cache[key] = (ok, now + (POSITIVE_TTL if ok else NEGATIVE_TTL))
         return ok
+
+
+def _is_token_text(token: str) -> bool:
+    """A token is printable ASCII (RFC 6750's b64token): anything else could not be sent
+    on to the apiserver (the client encodes headers as ASCII) and is no token of its."""
+    return token.isascii() and token.isprintable()

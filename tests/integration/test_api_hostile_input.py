@@ -85,6 +85,10 @@ CASES = [
      "must be an object"),
     ("NaN", "POST", CONFIGMAPS, b'{"metadata":{"name":"n"},"data":{"a":NaN}}', JSON, 400,
      "invalid JSON"),
+    ("a bearer token past ASCII (was a 500)", "GET", CONFIGMAPS, b"",
+     {"Authorization": "Bearer s3cr\xe9t\xff".encode("latin-1")}, 401, "Unauthorized"),
+    ("a bearer token in UTF-8", "GET", CONFIGMAPS, b"",
+     {"Authorization": "Bearer \U0001f600".encode()}, 401, "Unauthorized"),
 ]
 
 
