@@ -233,11 +233,33 @@ def deleted_status(resource: ResourceInfo, obj: Object) -> Object:
                         "kind": resource.plural, "uid": meta.get("uid", "")}}
 
 
+MAX_SELECTOR_LENGTH = 10 * 1024
+MAX_SELECTOR_REQUIREMENTS = 100
+
+
+def _bounded(name: str, text: str | None) -> str | None:
+    """A selector no longer than 10 KiB: Kubernetes bounds it only by the request line,
+    and every requirement is matched against every object a list or watch reads."""
+    if text is not None and len(text) > MAX_SELECTOR_LENGTH:
+        raise errors.BadRequest(f"{name}: Too long: may not be more than "
+                                f"{MAX_SELECTOR_LENGTH} characters")
+    return text
+
+
+def _count_requirements(name: str, count: int) -> None:
+    """At most 100 requirements (`a,b,c,...` is short per term and costly per object)."""
+    if count > MAX_SELECTOR_REQUIREMENTS:
+        raise errors.BadRequest(f"{name}: Too many: {count}: must have at most "
+                                f"{MAX_SELECTOR_REQUIREMENTS} requirements")
+
+
 def selector_predicate(resource: ResourceInfo, label_selector: str | None,
                        field_selector: str | None) -> Any:
     """A function keeping the objects both selectors match, or None when both are empty."""
-    labels = parse_label_selector(label_selector)
-    fields = parse_field_selector(field_selector)
+    labels = parse_label_selector(_bounded("labelSelector", label_selector))
+    fields = parse_field_selector(_bounded("fieldSelector", field_selector))
+    _count_requirements("labelSelector", len(labels.requirements))
+    _count_requirements("fieldSelector", len(fields.requirements))
     validate_field_selector(fields, resource.selectable_fields)
     if labels.empty and not fields.requirements:
         return None

@@ -41,6 +41,7 @@ from .watchcache import Item, WatchCaches, Watcher
 from .wire import answer_media, table_include
 
 DEFAULT_TIMEOUT = (1800, 3600)  # Kubernetes picks a random 30-60 minutes
+MAX_TIMEOUT = 3600  # seconds: the longest watch a client's timeoutSeconds asks for
 
 
 class WatchService:
@@ -255,9 +256,11 @@ def _scoped(info: RequestInfo, keep: Any) -> Any:
 
 def _timeout(value: str | None) -> float:
     """`timeoutSeconds`, an int64 as in Kubernetes (`1e99` or `1.5` is a 400); without one,
-    a random 30-60 minutes as Kubernetes' minRequestTimeout gives."""
+    a random 30-60 minutes as Kubernetes' minRequestTimeout gives. A longer one is cut to
+    an hour (Kubernetes honours any): a watch holds a connection and a queue, and a client
+    re-watches from its last resourceVersion when one ends."""
     if value:
-        return float(max(0, parse_int64(value, "timeoutSeconds")))
+        return float(min(MAX_TIMEOUT, max(0, parse_int64(value, "timeoutSeconds"))))
     return float(random.randint(*DEFAULT_TIMEOUT))
 
 

@@ -89,6 +89,15 @@ CASES = [
      {"Authorization": "Bearer s3cr\xe9t\xff".encode("latin-1")}, 401, "Unauthorized"),
     ("a bearer token in UTF-8", "GET", CONFIGMAPS, b"",
      {"Authorization": "Bearer \U0001f600".encode()}, 401, "Unauthorized"),
+    ("a label selector of 11,000 characters", "GET",
+     f"{CONFIGMAPS}?labelSelector=a%3D{'x' * 11_000}", b"", {}, 400,
+     "labelSelector: Too long"),
+    ("a field selector of 11,000 characters on a watch", "GET",
+     f"{CONFIGMAPS}?watch=1&fieldSelector=metadata.name%3D{'x' * 11_000}", b"", {}, 400,
+     "fieldSelector: Too long"),
+    ("a label selector of 500 requirements", "GET",
+     f"{CONFIGMAPS}?labelSelector={','.join(f'k{i}' for i in range(500))}", b"", {}, 400,
+     "labelSelector: Too many: 500"),
 ]
 
 
