@@ -103,12 +103,18 @@ def _priority_class(name: str, namespace: str) -> dict[str, Any]:
             "metadata": {"name": name}, "value": 1000}
 
 
+def _endpoint_slice(name: str, namespace: str) -> dict[str, Any]:
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name}, "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.0.0.1"]}], "ports": [{"port": 80}]}
+
+
 def _sample(plural: str) -> Any:
     return lambda name, namespace: dict(every_kind(name, namespace))[plural]
 
 
 MANIFESTS = {plural: _sample(plural) for plural, _ in every_kind("x")} | {
-    "priorityclasses": _priority_class}
+    "priorityclasses": _priority_class, "endpointslices": _endpoint_slice}
 
 
 def target(path: str) -> Target:

@@ -4,6 +4,7 @@ those marked "was a 500" (or "took 22 s") are what the API fuzzer and its probes
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -20,6 +21,8 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 DEEP_JSON = b'{"a":' * 500 + b"1" + b"}" * 500
 BOMB = b"metadata: {name: bomb}\nz:\n  a: &a [x,x,x,x,x,x,x,x,x]\n" + b"".join(
     b"  %c: &%c [%s]\n" % (c, c, b",".join([b"*" + bytes([c - 1])] * 9)) for c in b"bcdefgh")
+
+AHEAD = 2**62  # a resourceVersion etcd will not reach during the 3 s wait
 
 CASES = [
     # (what, method, path, body, headers, expected code, text expected in the message)
@@ -98,6 +101,15 @@ CASES = [
     ("a label selector of 500 requirements", "GET",
      f"{CONFIGMAPS}?labelSelector={','.join(f'k{i}' for i in range(500))}", b"", {}, 400,
      "labelSelector: Too many: 500"),
+    ("a get at a resourceVersion etcd has not reached", "GET",
+     f"{CONFIGMAPS}/x?resourceVersion={AHEAD}", b"", {}, 504,
+     f"Too large resource version: {AHEAD}, current: "),
+    ("a list at a resourceVersion etcd has not reached", "GET",
+     f"{CONFIGMAPS}?resourceVersion={AHEAD}&resourceVersionMatch=NotOlderThan", b"", {}, 504,
+     f"Too large resource version: {AHEAD}"),
+    ("an Exact list at a resourceVersion etcd has not reached", "GET",
+     f"{CONFIGMAPS}?resourceVersion={AHEAD}&resourceVersionMatch=Exact", b"", {}, 504,
+     f"Too large resource version: {AHEAD}"),
 ]
 
 
@@ -122,6 +134,50 @@ def test_hostile_input_gets_a_status(apiserver: Apiserver, configmap_x: None,
     assert (status["kind"], status["apiVersion"], status["code"]) == ("Status", "v1", code)
     assert text in status["message"], status["message"]
     assert time.monotonic() - started < 5, "answered, but not promptly"
+
+
+def test_a_watch_ahead_of_etcd_ends_with_an_error_event(apiserver: Apiserver) -> None:
+    """Kubernetes' errWatcher: after the 3 s wait, a 200 stream of one ERROR event holding
+    the 504 Status, which a reflector reads and retries after its retryAfterSeconds."""
+    started = time.monotonic()
+    with apiserver.http() as http:
+        resp = http.get(f"{CONFIGMAPS}?watch=1&resourceVersion={AHEAD}")
+    assert 3 <= time.monotonic() - started < 5
+    assert resp.status_code == 200
+    lines = resp.text.splitlines()
+    assert len(lines) == 1, lines
+    event = json.loads(lines[0])
+    assert event["type"] == "ERROR"
+    status = event["object"]
+    assert (status["kind"], status["code"], status["reason"]) == ("Status", 504, "Timeout")
+    assert status["details"]["causes"] == [{"reason": "ResourceVersionTooLarge",
+                                            "message": "Too large resource version"}]
+    assert status["details"]["retryAfterSeconds"] == 1
+
+
+def test_a_list_ahead_of_etcd_waits_for_the_write_that_reaches_it(
+        apiserver: Apiserver) -> None:
+    """A version one past etcd's, written a second later, is waited for (a 200), and a
+    504 carries Retry-After as Kubernetes' error writer sets it."""
+    with apiserver.http() as http:
+        current = int(http.get(CONFIGMAPS).json()["metadata"]["resourceVersion"])
+        with apiserver.http() as writer:
+            def write_later() -> None:
+                time.sleep(1)
+                writer.post(CONFIGMAPS, json={"metadata": {"name": "later"}})
+
+            thread = threading.Thread(target=write_later)
+            thread.start()
+            started = time.monotonic()
+            resp = http.get(f"{CONFIGMAPS}?resourceVersion={current + 1}")
+            waited = time.monotonic() - started
+            thread.join()
+        http.delete(f"{CONFIGMAPS}/later")
+        too_far = http.get(f"{CONFIGMAPS}?resourceVersion={AHEAD}")
+    assert resp.status_code == 200, resp.text
+    assert 0.5 < waited < 3
+    assert int(resp.json()["metadata"]["resourceVersion"]) >= current + 1
+    assert too_far.status_code == 504 and too_far.headers["Retry-After"] == "1"
 
 
 def test_a_huge_chunked_body_is_refused_as_it_streams(apiserver: Apiserver) -> None:
@@ -184,6 +240,14 @@ WRONG_SHAPES = [
     ("Binding with annotations a list", "POST", "api/v1/namespaces/{ns}/pods/p/binding",
      {"metadata": {"name": "p", "annotations": [1]}, "target": {"name": "n"}},
      "application/json", 400, "metadata.annotations: expected an object"),
+    ("Binding with an annotation key no object may carry (made the pod unwritable)",
+     "POST", "api/v1/namespaces/{ns}/pods/p/binding",
+     {"metadata": {"name": "p", "annotations": {"bad key!": "x"}}, "target": {"name": "n"}},
+     "application/json", 422, 'Binding "p" is invalid: metadata.annotations: Invalid value'),
+    ("Binding with a label value no object may carry", "POST",
+     "api/v1/namespaces/{ns}/pods/p/binding",
+     {"metadata": {"name": "p", "labels": {"a": "b c"}}, "target": {"name": "n"}},
+     "application/json", 422, "metadata.labels: Invalid value"),
     ("Eviction with metadata a string", "POST", "api/v1/namespaces/{ns}/pods/p/eviction",
      {"metadata": "p"}, "application/json", 400, "metadata: expected an object"),
     ("merge patch making metadata a list", "PATCH", "api/v1/namespaces/{ns}/pods/p",
@@ -230,3 +294,20 @@ def test_a_body_of_the_wrong_shape_gets_a_status(apiserver: Apiserver, workloads
     status = resp.json()
     assert (status["kind"], status["code"]) == ("Status", code)
     assert text in status["message"], status["message"]
+
+
+def test_a_refused_binding_leaves_the_pod_unbound_and_writable(apiserver: Apiserver,
+                                                                workloads: str) -> None:
+    """A Binding's bad annotation key was written into the pod, after which every update
+    of the pod (its validation sees the key) was a 422: now the Binding is refused."""
+    pod = f"/api/v1/namespaces/{workloads}/pods/p"
+    with apiserver.http() as http:
+        refused = http.post(f"{pod}/binding", json={
+            "metadata": {"name": "p", "annotations": {"bad key!": "x"}},
+            "target": {"name": "n"}})
+        patched = http.patch(pod, json={"metadata": {"labels": {"still": "writable"}}},
+                             headers=MERGE)
+    assert refused.status_code == 422, refused.text
+    assert patched.status_code == 200, patched.text
+    assert "nodeName" not in patched.json()["spec"]
+    assert "bad key!" not in (patched.json()["metadata"].get("annotations") or {})
