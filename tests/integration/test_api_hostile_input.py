@@ -101,6 +101,19 @@ CASES = [
     ("a label selector of 500 requirements", "GET",
      f"{CONFIGMAPS}?labelSelector={','.join(f'k{i}' for i in range(500))}", b"", {}, 400,
      "labelSelector: Too many: 500"),
+    ("Endpoints at a loopback address", "POST", f"/api/v1/namespaces/{NS}/endpoints",
+     b'{"metadata":{"name":"lo"},"subsets":[{"addresses":[{"ip":"127.0.0.1"}],'
+     b'"ports":[{"port":80}]}]}', JSON, 422,
+     "subsets[0].addresses[0].ip: Invalid value: \"127.0.0.1\": may not be in the loopback"),
+    ("Endpoints at the unspecified address", "POST", f"/api/v1/namespaces/{NS}/endpoints",
+     b'{"metadata":{"name":"any"},"subsets":[{"addresses":[{"ip":"::"}],'
+     b'"ports":[{"port":80}]}]}', JSON, 422, "may not be unspecified (::)"),
+    ("an EndpointSlice at the metadata service", "POST",
+     f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices",
+     b'{"metadata":{"name":"meta"},"addressType":"IPv4",'
+     b'"endpoints":[{"addresses":["169.254.169.254"]}]}', JSON, 422,
+     "endpoints[0].addresses[0]: Invalid value: \"169.254.169.254\": may not be in the "
+     "link-local range"),
     ("a get at a resourceVersion etcd has not reached", "GET",
      f"{CONFIGMAPS}/x?resourceVersion={AHEAD}", b"", {}, 504,
      f"Too large resource version: {AHEAD}, current: "),
