@@ -105,8 +105,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         if isinstance(exc, ClientDisconnect):  # the client went away: nothing to answer
             log.debug("component=apiserver client disconnected path=%s", request.url.path)
             return Response(status_code=499)
-        log.exception("component=apiserver internal error path=%s", request.url.path)
-        return error_response(request, errors.InternalError(f"internal error: {exc!r}"))
+        return error_response(request, internal_error(request.url.path, exc))
 
     def authenticate(request: Request) -> None:
         if request.url.path not in PUBLIC_PATHS:
@@ -191,6 +190,17 @@ def create_app(config: ServerConfig) -> FastAPI:
                 metrics.REQUEST_LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
     return app
+
+
+INTERNAL_ERROR_MESSAGE = ("Internal error occurred: the request could not be completed; "
+                          "the apiserver's log holds the details")
+
+
+def internal_error(path: str, exc: BaseException) -> errors.InternalError:
+    """The 500 an unexpected exception answers: its text and traceback go to the log only,
+    as an exception's text may hold another object's data or the server's internals."""
+    log.error("component=apiserver internal error path=%s error=%r", path, exc, exc_info=exc)
+    return errors.InternalError(INTERNAL_ERROR_MESSAGE)
 
 
 def _discovery_root(request: Request, served: kinds.Kinds, *, core: bool,

@@ -45,8 +45,14 @@ class TokenAuthenticator:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise errors.Unauthorized("Unauthorized")
-        token = token.strip()
+        presented = _token_bytes(token.strip())
         for known, user in self._users.items():
-            if hmac.compare_digest(known, token):
+            if hmac.compare_digest(known.encode(), presented):
                 return user
         raise errors.Unauthorized("Unauthorized")
+
+
+def _token_bytes(token: str) -> bytes:
+    """The token as bytes: `hmac.compare_digest` refuses a str past ASCII with a TypeError
+    (a 500 per request), and a header is any Latin-1 text; such a token matches no entry."""
+    return token.encode("utf-8", "surrogateescape")

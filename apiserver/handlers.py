@@ -28,6 +28,7 @@ from apimachinery.selectors import (
 
 from . import watch
 from .fieldvalidation import FieldValidation
+from .freshness import wait_until_fresh
 from .kind import Call, Kind
 from .listoptions import list_revision
 from .params import parse_int64, parse_non_negative
@@ -88,12 +89,20 @@ class Handlers:
     # -- reads ------------------------------------------------------------------------
 
     async def _get(self, request: Request, info: RequestInfo) -> Response:
+        await self._fresh(request.query_params.get("resourceVersion") or "")
         obj = await self.registry.get(info.resource, info.namespace, info.name or "")
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), [obj],
                                resource_version=obj["metadata"]["resourceVersion"],
                                include_object=table_include(request))
         return respond(request, obj)
+
+    async def _fresh(self, rv: str) -> None:
+        """Wait (up to 3 s) for etcd to reach a read's resourceVersion, as Kubernetes'
+        cacher does; `""` and `0` ask for no particular version."""
+        if rv and rv != "0":
+            await wait_until_fresh(self.registry.storage.current_revision,
+                                   parse_non_negative(rv, "resourceVersion"))
 
     async def _list(self, request: Request, info: RequestInfo) -> Response:
         query = request.query_params
@@ -103,12 +112,13 @@ class Handlers:
         if query.get("timeoutSeconds"):  # unused by a list, but ListOptions as Kubernetes reads it
             parse_int64(query["timeoutSeconds"], "timeoutSeconds")
         rv = query.get("resourceVersion") or ""
+        at = list_revision(rv, query.get("resourceVersionMatch") or "",
+                           query.get("continue") or "", query.get("sendInitialEvents"))
+        if not query.get("continue"):  # a continue token carries its own revision
+            await self._fresh(rv)
         items, revision, token, remaining = await self.registry.list(
             info.resource, info.namespace, limit=limit,
-            continue_token=query.get("continue") or None,
-            resource_version=list_revision(rv, query.get("resourceVersionMatch") or "",
-                                           query.get("continue") or "",
-                                           query.get("sendInitialEvents")), keep=keep)
+            continue_token=query.get("continue") or None, resource_version=at, keep=keep)
         if wants_table(request):
             return self._table(self.registry.kind(info.resource), items,
                                resource_version=str(revision), continue_token=token or "",
@@ -233,11 +243,33 @@ def deleted_status(resource: ResourceInfo, obj: Object) -> Object:
                         "kind": resource.plural, "uid": meta.get("uid", "")}}
 
 
+MAX_SELECTOR_LENGTH = 10 * 1024
+MAX_SELECTOR_REQUIREMENTS = 100
+
+
+def _bounded(name: str, text: str | None) -> str | None:
+    """A selector no longer than 10 KiB: Kubernetes bounds it only by the request line,
+    and every requirement is matched against every object a list or watch reads."""
+    if text is not None and len(text) > MAX_SELECTOR_LENGTH:
+        raise errors.BadRequest(f"{name}: Too long: may not be more than "
+                                f"{MAX_SELECTOR_LENGTH} characters")
+    return text
+
+
+def _count_requirements(name: str, count: int) -> None:
+    """At most 100 requirements (`a,b,c,...` is short per term and costly per object)."""
+    if count > MAX_SELECTOR_REQUIREMENTS:
+        raise errors.BadRequest(f"{name}: Too many: {count}: must have at most "
+                                f"{MAX_SELECTOR_REQUIREMENTS} requirements")
+
+
 def selector_predicate(resource: ResourceInfo, label_selector: str | None,
                        field_selector: str | None) -> Any:
     """A function keeping the objects both selectors match, or None when both are empty."""
-    labels = parse_label_selector(label_selector)
-    fields = parse_field_selector(field_selector)
+    labels = parse_label_selector(_bounded("labelSelector", label_selector))
+    fields = parse_field_selector(_bounded("fieldSelector", field_selector))
+    _count_requirements("labelSelector", len(labels.requirements))
+    _count_requirements("fieldSelector", len(fields.requirements))
     validate_field_selector(fields, resource.selectable_fields)
     if labels.empty and not fields.requirements:
         return None

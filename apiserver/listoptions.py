@@ -34,6 +34,7 @@ class WatchStart:
     initial_events: bool
     revision: int
     end_bookmark: bool
+    required: int = 0  # the version asked for, which etcd must reach before the watch starts
 
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -78,9 +79,9 @@ def watch_start(rv: str, match: str, continue_token: str, send_initial_events: s
     _raise(problems)
     revision = _revision(rv)
     if send_initial_events is None:
-        return WatchStart(revision == 0, revision, False)
+        return WatchStart(revision == 0, revision, False, revision)
     initial = send_initial_events.lower() in ("true", "1")
-    return WatchStart(initial, 0 if initial else revision, initial and bookmarks)
+    return WatchStart(initial, 0 if initial else revision, initial and bookmarks, revision)
 
 
 def _raise(problems: list[FieldError]) -> None:

@@ -32,6 +32,7 @@ from apimachinery.resources import ResourceInfo
 
 from . import metrics, protobuf
 from .etcdcodec import RawEvent
+from .freshness import wait_until_fresh
 from .listoptions import INITIAL_EVENTS_END, watch_start
 from .params import parse_bool, parse_int64
 from .registry import Registry, collection_prefix
@@ -41,6 +42,7 @@ from .watchcache import Item, WatchCaches, Watcher
 from .wire import answer_media, table_include
 
 DEFAULT_TIMEOUT = (1800, 3600)  # Kubernetes picks a random 30-60 minutes
+MAX_TIMEOUT = 3600  # seconds: the longest watch a client's timeoutSeconds asks for
 
 
 class WatchService:
@@ -67,13 +69,6 @@ class WatchService:
                             query.get("resourceVersionMatch") or "",
                             query.get("continue") or "", query.get("sendInitialEvents"),
                             bookmarks)
-        initial: list[Object] = []
-        revision = start.revision
-        if start.initial_events:
-            page = await self.registry.list(info.resource, info.namespace, keep=keep)
-            initial, revision = page.items, page.revision
-        elif not revision:
-            revision = await self.storage.current_revision()
         resource = info.resource
         include = table_include(request) if as_table else "Metadata"
         encoder: _Encoder = _Encoder(resource, as_table, self.registry.kind(resource).table,
@@ -81,6 +76,18 @@ class WatchService:
         media_type = "application/json"
         if not as_table and answer_media(request) == protobuf.MEDIA_TYPE:
             encoder, media_type = _ProtobufEncoder(resource), protobuf.WATCH_MEDIA_TYPE
+        try:
+            await wait_until_fresh(self.storage.current_revision, start.required)
+        except errors.Timeout as exc:  # Kubernetes' errWatcher: the Status as one ERROR event
+            error = encoder.encode(("ERROR", exc.to_status(), 0, None))
+            return StreamingResponse(iter([error]), media_type=media_type)
+        initial: list[Object] = []
+        revision = start.revision
+        if start.initial_events:
+            page = await self.registry.list(info.resource, info.namespace, keep=keep)
+            initial, revision = page.items, page.revision
+        elif not revision:
+            revision = await self.storage.current_revision()
         # Encoded before the response starts, so that an object protobuf cannot carry is
         # a 406 rather than a broken stream.
         first = encoder.initial(initial)
@@ -255,9 +262,11 @@ def _scoped(info: RequestInfo, keep: Any) -> Any:
 
 def _timeout(value: str | None) -> float:
     """`timeoutSeconds`, an int64 as in Kubernetes (`1e99` or `1.5` is a 400); without one,
-    a random 30-60 minutes as Kubernetes' minRequestTimeout gives."""
+    a random 30-60 minutes as Kubernetes' minRequestTimeout gives. A longer one is cut to
+    an hour (Kubernetes honours any): a watch holds a connection and a queue, and a client
+    re-watches from its last resourceVersion when one ends."""
     if value:
-        return float(max(0, parse_int64(value, "timeoutSeconds")))
+        return float(min(MAX_TIMEOUT, max(0, parse_int64(value, "timeoutSeconds"))))
     return float(random.randint(*DEFAULT_TIMEOUT))
 
 

@@ -114,9 +114,13 @@ def error_response(request: Request, exc: errors.APIError) -> Response:
     if isinstance(exc, errors.NotAcceptable):
         return json_response(exc.to_status(), exc.code)
     try:
-        return respond(request, exc.to_status(), exc.code)
+        response = respond(request, exc.to_status(), exc.code)
     except errors.NotAcceptable:
-        return json_response(exc.to_status(), exc.code)
+        response = json_response(exc.to_status(), exc.code)
+    retry = exc.details.get("retryAfterSeconds")
+    if isinstance(retry, int) and retry > 0:  # as Kubernetes' ErrorNegotiated does
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from apimachinery import meta
 from apimachinery.meta import Object
+from apimachinery.specialip import is_special_ip
 
 PROXIED_TYPES = frozenset({"ClusterIP", "NodePort"})
 DEFAULT_AFFINITY_TIMEOUT = 10800  # seconds, Kubernetes' sessionAffinityConfig default
@@ -148,7 +149,11 @@ def _subset_port(subset: Object, port_name: str, single_service_port: bool) -> i
 
 def ready_backends(endpoints: Object | None, port_name: str,
                    single_service_port: bool = False) -> list[Backend]:
-    """The ready addresses serving `port_name`, in the Endpoints' order, without repeats."""
+    """The ready addresses serving `port_name`, in the Endpoints' order, without repeats.
+
+    An address validation refuses today (no IP, or unspecified, loopback or link-local:
+    the node itself or its metadata service) is never a backend, even if stored before.
+    """
     backends: list[Backend] = []
     for subset in (endpoints or {}).get("subsets") or []:
         number = _subset_port(subset, port_name, single_service_port)
@@ -156,9 +161,17 @@ def ready_backends(endpoints: Object | None, port_name: str,
             continue
         for address in subset.get("addresses") or []:
             backend = Backend(str(address.get("ip") or ""), number)
-            if backend.ip and backend not in backends:
+            if _forwardable(backend.ip) and backend not in backends:
                 backends.append(backend)
     return backends
+
+
+def _forwardable(ip: str) -> bool:
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not is_special_ip(ip)
 
 
 def desired_state(services: Iterable[Object], endpoints: Mapping[str, Object],

@@ -109,7 +109,7 @@ class TokenAuthenticator:
         """ALLOWED, DENIED, or THROTTLED when the token is unknown and lookups are spent."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token or not _is_token_text(token):
             return Verdict.DENIED
         key = hashlib.sha256(token.encode()).hexdigest()
         now = self._clock.monotonic()
@@ -144,3 +144,9 @@ class TokenAuthenticator:
             return Verdict.DENIED
         self._good.add(key, self._clock.monotonic() + POSITIVE_TTL)
         return Verdict.ALLOWED
+
+
+def _is_token_text(token: str) -> bool:
+    """A token is printable ASCII (RFC 6750's b64token): anything else could not be sent
+    on to the apiserver (the client encodes headers as ASCII) and is no token of its."""
+    return token.isascii() and token.isprintable()

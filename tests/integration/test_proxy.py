@@ -1,6 +1,8 @@
 """The service proxy as a real process: ClusterIPs on `lo`, forwarding to real backends.
 
-Three tiny HTTP servers on 127.0.0.2-4 play the pods; each test creates a Service
+Three tiny HTTP servers on 172.28.254.2-4 (put on `lo` for the test: Endpoints may not
+name loopback addresses, and the proxy forwards to none) play the pods; each test
+creates a Service
 without a selector (so the endpoints controller leaves it alone) with a clusterIP
 picked from 172.28.255.200-250, and writes its Endpoints by hand. Teardown removes
 every 172.28.0.0/16 address that appeared on `lo` during the test, even if the
@@ -40,7 +42,7 @@ pytestmark = [
                        reason="needs root and `ip` to put ClusterIPs on lo"),
 ]
 
-BACKEND_IPS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+BACKEND_IPS = ("172.28.254.2", "172.28.254.3", "172.28.254.4")
 SERVICE_PORT = 80
 
 
@@ -88,11 +90,22 @@ class Backend:
 
 @pytest.fixture
 def backends() -> Iterator[tuple[int, list[Backend]]]:
+    """The three pods, on addresses this fixture puts on lo and removes (only those it put)."""
+    added = [f"{ip}/32" for ip in BACKEND_IPS if f"{ip}/32" not in lo_addresses()]
+    for address in added:
+        subprocess.run(["ip", "addr", "add", address, "dev", "lo"], check=True,
+                       capture_output=True, timeout=10)
     port = free_port()
-    servers = [Backend(ip, port) for ip in BACKEND_IPS]
-    yield port, servers
-    for server in servers:
-        server.stop()
+    servers: list[Backend] = []
+    try:
+        servers = [Backend(ip, port) for ip in BACKEND_IPS]
+        yield port, servers
+    finally:
+        for server in servers:
+            server.stop()
+        for address in added:
+            subprocess.run(["ip", "addr", "del", address, "dev", "lo"], check=False,
+                           capture_output=True, timeout=10)
 
 
 def free_udp_and_tcp_port() -> int:
@@ -317,13 +330,13 @@ def test_dns_answers_from_real_services_and_endpoints(
     client.create("services", {"metadata": {"name": "db"}, "spec": {
         "clusterIP": "None", "ports": [{"name": "pg", "port": 5432}]}}, namespace)
     client.create("endpoints", {"metadata": {"name": "db"}, "subsets": [{
-        "addresses": [{"ip": "127.0.0.2", "hostname": "db-0"},
-                      {"ip": "127.0.0.3", "hostname": "db-1"}],
+        "addresses": [{"ip": "10.64.0.2", "hostname": "db-0"},
+                      {"ip": "10.64.0.3", "hostname": "db-1"}],
         "ports": [{"name": "pg", "port": 5432, "protocol": "TCP"}]}]}, namespace)
     headless = f"db.{namespace}.svc.cluster.local"
-    wait_for(lambda: dns(proxy, headless) == ("NOERROR", ["127.0.0.2", "127.0.0.3"]), 20,
+    wait_for(lambda: dns(proxy, headless) == ("NOERROR", ["10.64.0.2", "10.64.0.3"]), 20,
              f"{headless}\n{proxy.log_tail()}")
-    assert dns(proxy, f"db-1.{headless}") == ("NOERROR", ["127.0.0.3"])
+    assert dns(proxy, f"db-1.{headless}") == ("NOERROR", ["10.64.0.3"])
 
     assert dns(proxy, f"nothere.{namespace}.svc.cluster.local")[0] == "NXDOMAIN"
     assert dns(proxy, "example.com") == ("REFUSED", [])

@@ -1,7 +1,8 @@
 """Endpoints (core/v1): the addresses behind a Service, kept by the endpoints controller.
 
 The proxies follow them to balance a Service's traffic. Addresses must be
-valid IPs, ports well formed and named when there are several.
+valid IPs outside the unspecified, loopback and link-local ranges (Kubernetes'
+ValidateEndpointIP), ports well formed and named when there are several.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from apimachinery.meta import Object
 from apimachinery.models import Endpoints
 from apimachinery.printers import LAYOUTS
 from apimachinery.resources import ResourceInfo
+from apimachinery.specialip import special_ip_problems
 from apiserver.defaulting import Obj, dicts_at, set_default
 from apiserver.kind import Kind, Strategy
 from apiserver.validation.fields import (
@@ -53,7 +55,8 @@ def validate_endpoints(obj: Object, old: Object | None) -> Errs:
                 apath = f"{child(spath, key)}[{j}]"
                 ip = address.get("ip")
                 if isinstance(ip, str):
-                    errs += check(child(apath, "ip"), ip, ip_address)
+                    errs += check(child(apath, "ip"), ip,
+                                  lambda v: ip_address(v) or special_ip_problems(v))
                 for field, checker in (("hostname", dns1123_label),
                                        ("nodeName", dns1123_subdomain)):
                     value = address.get(field)

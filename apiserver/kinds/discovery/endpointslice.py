@@ -18,6 +18,7 @@ from apimachinery.meta import Object, name_of
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.printers import Layout, age
 from apimachinery.resources import ResourceInfo
+from apimachinery.specialip import special_ip_problems
 from apiserver.defaulting import Obj, dicts_at, set_default
 from apiserver.kind import Kind, Strategy
 from apiserver.validation.fields import (
@@ -83,10 +84,11 @@ def _fqdn(value: str) -> list[str]:
 
 
 def _check_address(address_type: Any, value: str) -> list[str]:
+    """The address as its type requires; an IP also outside the special ranges."""
     if address_type == "IPv4":
-        return _ip_of_family(value, 4)
+        return _ip_of_family(value, 4) or special_ip_problems(value)
     if address_type == "IPv6":
-        return _ip_of_family(value, 6)
+        return _ip_of_family(value, 6) or special_ip_problems(value)
     if address_type == "FQDN":
         return _fqdn(value)
     return []

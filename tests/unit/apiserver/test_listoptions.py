@@ -53,11 +53,11 @@ def test_a_list_refuses_send_initial_events() -> None:
 @pytest.mark.parametrize(("rv", "match", "send", "bookmarks", "want"), [
     ("", "", None, False, WatchStart(True, 0, False)),  # legacy: the state first
     ("0", "", None, True, WatchStart(True, 0, False)),
-    ("42", "", None, True, WatchStart(False, 42, False)),  # legacy: after 42
+    ("42", "", None, True, WatchStart(False, 42, False, 42)),  # legacy: after 42
     ("", "NotOlderThan", "true", True, WatchStart(True, 0, True)),
-    ("42", "NotOlderThan", "true", True, WatchStart(True, 0, True)),
-    ("42", "NotOlderThan", "true", False, WatchStart(True, 0, False)),
-    ("42", "NotOlderThan", "false", True, WatchStart(False, 42, False)),
+    ("42", "NotOlderThan", "true", True, WatchStart(True, 0, True, 42)),  # once etcd has 42
+    ("42", "NotOlderThan", "true", False, WatchStart(True, 0, False, 42)),
+    ("42", "NotOlderThan", "false", True, WatchStart(False, 42, False, 42)),
     ("", "NotOlderThan", "false", True, WatchStart(False, 0, False)),
 ])
 def test_where_a_watch_starts(rv: str, match: str, send: str | None, bookmarks: bool,

@@ -184,3 +184,12 @@ def test_no_node_port_listeners_without_node_addresses_or_for_cluster_ip_service
         {"name": "http", "port": 80, "nodePort": 30080}])
     assert sorted(desired_state([cluster_ip], endpoints, RANGE, ["127.0.0.1"]).listeners) == [
         ("172.28.255.40", 80)]
+
+
+def test_ready_backends_never_include_an_address_validation_refuses() -> None:
+    """Stored before validation refused them, or by a writer that skipped it: the node
+    itself, its metadata service or no IP at all is never forwarded to."""
+    refused = ["0.0.0.0", "127.0.0.1", "127.9.9.9", "169.254.169.254", "224.0.0.1", "::",
+               "::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "not-an-ip", ""]
+    endpoints = eps("web", subset([*refused, "10.1.0.1"], [{"name": "http", "port": 80}]))
+    assert ready_backends(endpoints, "http") == [Backend("10.1.0.1", 80)]

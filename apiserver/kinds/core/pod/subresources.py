@@ -20,6 +20,7 @@ from apiserver.kind import Call, Subresource
 from apiserver.kinds.core.pod import eviction
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
 from apiserver.storage import DRY_RUN
+from apiserver.validation.fields import validate_annotations, validate_labels
 from apiserver.wire import check_kind, respond
 
 _CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
@@ -40,17 +41,33 @@ def bind(pod: Object, binding: Object) -> Object:
     if current:
         raise errors.conflict("pods/binding", meta["name"],
                               f"pod {meta['name']} is already assigned to node {current!r}")
+    annotations = _binding_annotations(binding)
     bound = deep_copy(pod)
     bound["spec"]["nodeName"] = node
-    annotations = require_object(require_object(binding.get("metadata"), "metadata", "the "
-                                                "Binding").get("annotations"),
-                                 "metadata.annotations", "the Binding")
-    if not all(isinstance(v, str) for v in annotations.values()):
-        raise errors.BadRequest("the Binding is not valid: metadata.annotations: values must "
-                                "be strings")
     if annotations:
-        bound["metadata"].setdefault("annotations", {}).update(annotations)
+        merged = bound["metadata"].setdefault("annotations", {})
+        merged.update(annotations)
+        problems = validate_annotations(merged, "metadata.annotations")
+        if problems:  # the pod's own update validation: e.g. its annotations past 256 KiB
+            raise errors.Invalid("Pod", meta.get("name", ""), problems)
     return _scheduled(bound)
+
+
+def _binding_annotations(binding: Object) -> dict[str, str]:
+    """The annotations a Binding adds to its pod, checked as ObjectMeta validation checks
+    a Binding's labels and annotations: a key that no object may carry would otherwise be
+    written into the pod, and every later update of the pod refused for it."""
+    meta = require_object(binding.get("metadata"), "metadata", "the Binding")
+    annotations = require_object(meta.get("annotations"), "metadata.annotations", "the Binding")
+    labels = require_object(meta.get("labels"), "metadata.labels", "the Binding")
+    for path, values in (("metadata.annotations", annotations), ("metadata.labels", labels)):
+        if not all(isinstance(v, str) for v in values.values()):
+            raise errors.BadRequest(f"the Binding is not valid: {path}: values must be strings")
+    problems = (validate_labels(labels, "metadata.labels")
+                + validate_annotations(annotations, "metadata.annotations"))
+    if problems:
+        raise errors.Invalid("Binding", str(meta.get("name") or ""), problems)
+    return annotations
 
 
 def _scheduled(pod: Object) -> Object:

@@ -16,6 +16,7 @@ from tests.unit.apiserver.validation_objects import (
     assert_error,
     changed,
     endpoint_slice,
+    endpoints,
     problems,
 )
 
@@ -127,3 +128,26 @@ def test_ports_and_endpoints_columns_show_three_then_more() -> None:
     assert format_ports(obj) == "1,x,* + 1 more..."
     assert format_endpoints(obj) == "10.0.0.0,10.0.0.1,10.0.0.2 + 2 more..."
     assert format_ports({}) == format_endpoints({}) == "<unset>"
+
+
+def test_special_addresses_are_refused_as_kubernetes_refuses_them() -> None:
+    for address_type, address, message in [
+            ("IPv4", "127.0.0.1", "may not be in the loopback range"),
+            ("IPv4", "0.0.0.0", "may not be unspecified"),
+            ("IPv4", "169.254.169.254", "may not be in the link-local range"),
+            ("IPv4", "224.0.0.5", "may not be in the link-local multicast range"),
+            ("IPv6", "::1", "may not be in the loopback range"),
+            ("IPv6", "fe80::2", "may not be in the link-local range")]:
+        refused = slice_with(addressType=address_type, endpoints__0__addresses=[address])
+        assert_error(problems("endpointslices", refused), "endpoints[0].addresses[0]",
+                     message)
+
+
+def test_endpoints_refuse_special_addresses_in_ready_and_not_ready_ones() -> None:
+    refused = changed(endpoints(), {"subsets/0/addresses/0/ip": "127.0.0.1"})
+    assert_error(problems("endpoints", refused), "subsets[0].addresses[0].ip",
+                 "may not be in the loopback range (127.0.0.0/8, ::1/128)")
+    not_ready = changed(endpoints(), {"subsets/0/notReadyAddresses": [{"ip": "169.254.1.1"}]})
+    assert_error(problems("endpoints", not_ready), "subsets[0].notReadyAddresses[0].ip",
+                 "may not be in the link-local range")
+    assert problems("endpoints", endpoints()) == []
