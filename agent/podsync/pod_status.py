@@ -73,8 +73,10 @@ def _waiting(waiting: Waiting) -> Object:
 
 def container_status(container: Object, instances: tuple[ContainerRecord, ...],
                      waiting: Waiting | None, *, image_id: str, ready: Readiness,
-                     started: Readiness = _always_ready) -> Object:
-    """One entry of status.containerStatuses (state, lastState, restartCount, ...)."""
+                     started: Readiness = _always_ready,
+                     before: Waiting = Waiting("ContainerCreating")) -> Object:
+    """One entry of status.containerStatuses (state, lastState, restartCount, ...);
+    `before` is the waiting reason of a container that never ran and has no other."""
     name = str(container.get("name"))
     ran = [r for r in instances if not r.pending]
     latest = ran[0] if ran else None
@@ -82,7 +84,7 @@ def container_status(container: Object, instances: tuple[ContainerRecord, ...],
                       "imageID": image_id, "restartCount": 0, "ready": False,
                       "started": False, "state": {}, "lastState": {}}
     if latest is None:
-        status["state"] = _waiting(waiting or Waiting("ContainerCreating"))
+        status["state"] = _waiting(waiting or before)
         return status
     status.update(restartCount=latest.restart_count, containerID=f"docker://{latest.id}",
                   imageID=latest.image_id or image_id)
@@ -107,8 +109,8 @@ def init_container_status(container: Object, instances: tuple[ContainerRecord, .
                           waiting: Waiting | None, *, image_id: str) -> Object:
     """One entry of status.initContainerStatuses: ready once it exited 0, started while
     it runs (the kubelet's words for a non-sidecar init container)."""
-    status = container_status(container, instances, waiting or Waiting("PodInitializing"),
-                              image_id=image_id, ready=_never)
+    status = container_status(container, instances, waiting, image_id=image_id,
+                              ready=_never, before=Waiting("PodInitializing"))
     state = status["state"]
     status["started"] = "running" in state
     status["ready"] = _completed(status)
@@ -208,11 +210,10 @@ def compute_pod_status(pod: Object, observed: PodObservation, *,
     inits = [init_container_status(
         c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
         image_id=ids.get(str(c.get("image")), "")) for c in init_containers(spec)]
-    before = None if done else Waiting("PodInitializing")
+    before = Waiting("ContainerCreating" if done else "PodInitializing")
     statuses = [container_status(
-        c, observed.containers.get(str(c.get("name")), ()),
-        reasons.get(str(c.get("name"))) or before,
-        image_id=ids.get(str(c.get("image")), ""), ready=ready, started=started)
+        c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
+        image_id=ids.get(str(c.get("image")), ""), ready=ready, started=started, before=before)
         for c in spec.get("containers") or []]
     phase = compute_phase(policy, statuses) if done else _init_phase(policy, inits)
     incomplete = [] if done else [cs["name"] for cs in inits if not _completed(cs)]
