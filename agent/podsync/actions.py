@@ -131,10 +131,6 @@ def _new_sandbox(spec: Object, policy: str, observed: PodObservation) -> PodActi
               for c in [*init_containers(spec), *(spec.get("containers") or [])])
     if policy == "Never" and ran:
         return PodActions(kill=kill, remove=garbage)  # kubelet: don't recreate the sandbox
-    inits = init_containers(spec)
-    if inits:  # a new sandbox runs its init containers again, from the first
-        return PodActions(create_sandbox=True, kill=kill, remove=garbage,
-                          start=(StartContainer(str(inits[0].get("name"))),))
     start = []
     for c in spec.get("containers") or []:
         latest = observed.latest(str(c.get("name")))
@@ -143,6 +139,9 @@ def _new_sandbox(spec: Object, policy: str, observed: PodObservation) -> PodActi
         start.append(StartContainer(str(c.get("name"))))
     if not start:
         return PodActions(kill=kill, remove=garbage)
+    inits = init_containers(spec)
+    if inits:  # a new sandbox runs its init containers again, from the first
+        start = [StartContainer(str(inits[0].get("name")))]
     return PodActions(create_sandbox=True, kill=kill, start=tuple(start), remove=garbage)
 
 

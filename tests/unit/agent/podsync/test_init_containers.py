@@ -90,6 +90,13 @@ def test_a_new_sandbox_runs_the_init_containers_again_from_the_first() -> None:
     assert actions_for(pod, again)[0] == ["a"]
 
 
+def test_a_dead_sandbox_of_a_finished_on_failure_pod_is_not_remade_for_its_inits() -> None:
+    pod = init_pod("a", policy="OnFailure")
+    finished = [sandbox(running=False), rec("a", state=EXITED, exit_code=0),
+                rec("web", state=EXITED, exit_code=0)]
+    assert actions_for(pod, finished)[0:2] == ([], False)
+
+
 # -- status -------------------------------------------------------------------------------
 
 def status_of(pod: Object, observed: list[ContainerRecord]) -> Object:
