@@ -182,7 +182,8 @@ class Agent:
         pod = self.informer.store.get(f"{namespace}/{name}")
         if pod is None:
             return Unavailable(f'pods "{name}" not found on node {self.config.node_name}', 404)
-        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        names = [c.get("name") for key in ("initContainers", "containers")
+                 for c in (pod.get("spec") or {}).get(key) or []]
         if container not in names:
             return Unavailable(f'container "{container}" is not valid for pod "{name}"')
         uid = str(pod["metadata"].get("uid"))

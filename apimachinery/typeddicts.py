@@ -698,8 +698,8 @@ class Container(TypedDict, total=False):
     # Give the container a terminal. Refused when true: the agent allocates none.
     tty: bool
     # Only `Always`, on an init container: a sidecar that keeps running beside the pod's
-    # containers. The scheduler counts such a container's requests with the containers' rather
-    # than with the other init containers'.
+    # containers. Refused (a 422): Schooner's agent does not run sidecars yet; on an app
+    # container it is forbidden, as in Kubernetes.
     restartPolicy: str
 
 
@@ -1052,8 +1052,10 @@ class PodSpec(TypedDict, total=False):
     # The pod's containers, at least one; the agent runs them together in one network
     # namespace. Only their images may change after creation.
     containers: list[Container]
-    # Containers meant to run to completion before the others. Validated, and counted in the
-    # scheduler's resource fit; the agent does not run them.
+    # Containers run one after another, each to completion (exit 0), before any app container
+    # starts; a failed one is restarted with the crash-loop back-off, or fails the pod under
+    # restartPolicy Never. Sidecars (restartPolicy Always), probes and lifecycle hooks are
+    # refused.
     initContainers: list[Container]
     # Volumes the containers may mount, each with exactly one source.
     volumes: list[Volume]

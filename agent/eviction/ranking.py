@@ -55,9 +55,11 @@ def usage_of(used: ContainerUsage, resource: str) -> int:
 
 def candidate(pod: Object, usage: Iterable[ContainerUsage], resource: str) -> Candidate:
     spec = pod.get("spec") or {}
+    apps = sum(container_request(c, resource) for c in spec.get("containers") or [])
+    inits = max((container_request(c, resource) for c in spec.get("initContainers") or []),
+                default=0)
     return Candidate(pod=pod, usage=sum(usage_of(u, resource) for u in usage),
-                     request=sum(container_request(c, resource)
-                                 for c in spec.get("containers") or []),
+                     request=max(apps, inits),  # the pod's request, as PodRequests sums it
                      priority=int(spec.get("priority") or 0))
 
 

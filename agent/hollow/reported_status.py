@@ -51,7 +51,14 @@ def _records(pod: Object, pod_ip: str, started: datetime) -> list[ContainerRecor
               "created_at": started, "started_at": started}
     records = [ContainerRecord(id=container_id(uid, SANDBOX_NAME), name=SANDBOX_NAME,
                                sandbox=True, ip=pod_ip, **common)]
-    for container in (pod.get("spec") or {}).get("containers") or []:
+    spec = pod.get("spec") or {}
+    for container in spec.get("initContainers") or []:  # each one done, exit 0
+        name, image = str(container.get("name") or ""), str(container.get("image") or "")
+        records.append(ContainerRecord(id=container_id(uid, name), name=name, image=image,
+                                       image_id=_image_id(image), **{
+                                           **common, "state": State.EXITED, "exit_code": 0,
+                                           "finished_at": started}))
+    for container in spec.get("containers") or []:
         name, image = str(container.get("name") or ""), str(container.get("image") or "")
         records.append(ContainerRecord(id=container_id(uid, name), name=name, image=image,
                                        image_id=_image_id(image), **common))
@@ -59,7 +66,8 @@ def _records(pod: Object, pod_ip: str, started: datetime) -> list[ContainerRecor
 
 
 def hollow_pod_status(pod: Object, *, pod_ip: str, host_ip: str, now: datetime) -> Object:
-    """The status a hollow node writes: Running, every container running and ready.
+    """The status a hollow node writes: Running, every container running and ready
+    (every init container completed).
 
     The same fields as the real agent's (`compute_pod_status`): phase,
     conditions, hostIP(s), podIP(s), startTime and containerStatuses, with

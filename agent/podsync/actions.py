@@ -17,7 +17,14 @@ The rules are the kubelet's:
   again at once, or after the back-off if its previous instance died within
   it (kubelet's doBackOff);
 * an exited container is restarted if `phases.RESTART` says so, once its
-  back-off has passed, else it waits in CrashLoopBackOff.
+  back-off has passed, else it waits in CrashLoopBackOff;
+* init containers come first (kubelet's findNextInitContainerToRun): a new
+  sandbox starts only the first one; then each sync starts the next once the
+  one before exited 0, and no app container starts until the last did. A
+  failed one is restarted with the same back-off unless the pod's policy is
+  `Never`, which fails the pod (its sandbox is stopped). Only instances made
+  in the running sandbox count, so a re-created sandbox runs them all again, as
+  Kubernetes does; once an app container has run, initialization is done.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.podsync.backoff import Backoff, go_duration
-from agent.podsync.phases import TERMINAL_PHASES, restart_policy, should_restart
+from agent.podsync.phases import TERMINAL_PHASES, restart_policy, should_restart, succeeded
 from agent.podsync.runspec import container_hash
 from agent.runtime.container import ContainerRecord, PodObservation
 from apimachinery.meta import Object
@@ -120,7 +127,8 @@ def _new_sandbox(spec: Object, policy: str, observed: PodObservation) -> PodActi
     kill = {r.id: "pod sandbox changed, it will be killed and re-created"
             for r in observed.running()}
     garbage = _garbage(observed, None)
-    ran = any(observed.latest(str(c.get("name"))) for c in spec.get("containers") or [])
+    ran = any(observed.latest(str(c.get("name")))
+              for c in [*init_containers(spec), *(spec.get("containers") or [])])
     if policy == "Never" and ran:
         return PodActions(kill=kill, remove=garbage)  # kubelet: don't recreate the sandbox
     start = []
@@ -131,6 +139,9 @@ def _new_sandbox(spec: Object, policy: str, observed: PodObservation) -> PodActi
         start.append(StartContainer(str(c.get("name"))))
     if not start:
         return PodActions(kill=kill, remove=garbage)
+    inits = init_containers(spec)
+    if inits:  # a new sandbox runs its init containers again, from the first
+        start = [StartContainer(str(inits[0].get("name")))]
     return PodActions(create_sandbox=True, kill=kill, start=tuple(start), remove=garbage)
 
 
@@ -138,6 +149,9 @@ def _in_sandbox(pod: Object, spec: Object, policy: str, observed: PodObservation
                 sandbox: ContainerRecord, backoff: Backoff, now: datetime,
                 unhealthy: Mapping[str, str]) -> PodActions:
     uid = str((pod.get("metadata") or {}).get("uid") or "")
+    pending_init = _init_step(pod, spec, policy, observed, sandbox, backoff, now)
+    if pending_init is not None:
+        return pending_init
     start: list[StartContainer] = []
     kill: dict[str, str] = {}
     waits: dict[str, str] = {}
@@ -177,6 +191,70 @@ def _in_sandbox(pod: Object, spec: Object, policy: str, observed: PodObservation
                       kill_sandbox=not active, remove=_garbage(observed, sandbox))
 
 
+def init_containers(spec: Object) -> list[Object]:
+    """The pod's init containers (a list of container specs, maybe empty)."""
+    return [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+
+
+def initialized(spec: Object, observed: PodObservation,
+                sandbox: ContainerRecord | None = None) -> bool:
+    """Whether every init container has succeeded (in `sandbox`, when given), or an app
+    container has run (there): then they all did, even if their instances are gone."""
+    if any(_latest_in(observed, str(c.get("name")), sandbox)
+           for c in spec.get("containers") or []):
+        return True
+    for c in init_containers(spec):
+        latest = _latest_in(observed, str(c.get("name")), sandbox)
+        if latest is None or not succeeded(latest):
+            return False
+    return True
+
+
+def _latest_in(observed: PodObservation, name: str,
+               sandbox: ContainerRecord | None) -> ContainerRecord | None:
+    """The newest started instance of `name`, ignoring those made before `sandbox` was."""
+    latest = observed.latest(name)
+    if latest is None or sandbox is None or sandbox.created_at is None:
+        return latest
+    made = latest.created_at
+    return latest if made is None or made >= sandbox.created_at else None
+
+
+def _init_step(pod: Object, spec: Object, policy: str, observed: PodObservation,
+               sandbox: ContainerRecord, backoff: Backoff, now: datetime) -> PodActions | None:
+    """What to do while the pod initializes, or None once its init containers are done.
+
+    The first init container that has not succeeded in this sandbox decides: not run
+    yet -> start it; running -> wait for it; failed -> restart it after the back-off,
+    or, with restartPolicy Never, stop the sandbox (the status makes the pod Failed).
+    """
+    if initialized(spec, observed, sandbox):
+        return None
+    uid = str((pod.get("metadata") or {}).get("uid") or "")
+    garbage = _garbage(observed, sandbox)
+    for c in init_containers(spec):
+        name = str(c.get("name"))
+        latest = _latest_in(observed, name, sandbox)
+        if latest is None:
+            return PodActions(start=(StartContainer(name),), remove=garbage)
+        if latest.running:
+            return PodActions(remove=garbage)
+        if succeeded(latest):
+            continue
+        if policy == "Never":
+            return PodActions(kill_sandbox=True, remove=garbage)
+        ended = latest.ended_at or now
+        left = backoff.remaining(backoff_key(uid, name), ended)
+        if left <= 0:
+            return PodActions(start=(StartContainer(name, after_failure_at=ended),),
+                              remove=garbage)
+        delay = go_duration(backoff.get(backoff_key(uid, name)))
+        return PodActions(backoff={name: f"back-off {delay} restarting failed container="
+                                         f"{name} pod={pod_full_name(pod)}"},
+                          requeue_after=left, remove=garbage)
+    return None
+
+
 def _restart_after_probe(uid: str, name: str, observed: PodObservation, backoff: Backoff,
                          now: datetime) -> StartContainer | None:
     """The restart of a container killed for a failed probe, unless the back-off holds it.
@@ -194,5 +272,5 @@ def _restart_after_probe(uid: str, name: str, observed: PodObservation, backoff:
     return StartContainer(name, after_failure_at=ended)
 
 
-__all__ = ["PodActions", "StartContainer", "backoff_key",
-           "compute_pod_actions", "grace_period", "pod_full_name"]
+__all__ = ["PodActions", "StartContainer", "backoff_key", "compute_pod_actions",
+           "grace_period", "init_containers", "initialized", "pod_full_name"]

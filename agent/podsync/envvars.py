@@ -196,7 +196,7 @@ def referenced_objects(pod: Object) -> set[tuple[str, str]]:
     """Every (kind, name) the pod's env and volumes read, so they can be fetched first."""
     spec = pod.get("spec") or {}
     refs: set[tuple[str, str]] = set()
-    for container in spec.get("containers") or []:
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         for source in container.get("envFrom") or []:
             if source.get("configMapRef"):
                 refs.add(("configmap", str(source["configMapRef"].get("name") or "")))

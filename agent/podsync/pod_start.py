@@ -27,7 +27,13 @@ from agent.network.resolv_conf import (
     resolv_conf_mount,
     write_resolv_conf,
 )
-from agent.podsync.actions import PodActions, StartContainer, backoff_key, grace_period
+from agent.podsync.actions import (
+    PodActions,
+    StartContainer,
+    backoff_key,
+    grace_period,
+    init_containers,
+)
 from agent.podsync.backoff import Backoff
 from agent.podsync.envvars import ConfigError, build_env, referenced_objects
 from agent.podsync.images import ImageManager
@@ -106,7 +112,9 @@ class PodStarter:
                 return outcome
         if sandbox is None:
             return outcome
-        specs = {str(c.get("name")): c for c in (pod.get("spec") or {}).get("containers") or []}
+        spec = pod.get("spec") or {}
+        specs = {str(c.get("name")): c
+                 for c in [*init_containers(spec), *(spec.get("containers") or [])]}
         stopping = self.stopping(str((pod.get("metadata") or {}).get("uid") or ""))
         for start in actions.start:
             if stopping.is_set():

@@ -7,7 +7,11 @@ node's IP, the clock's now, and two probe seams (`agent.probes.prober`): `starte
 passed, or there is none); without them a running container is started and
 ready. A container that has not started is not ready, as the kubelet's
 UpdatePodStatus has it. Output: the status fields the agent owns: phase,
-conditions, IPs, startTime, qosClass and containerStatuses.
+conditions, IPs, startTime, qosClass, initContainerStatuses and containerStatuses.
+While the init containers run (`actions.initialized` is false) the pod is
+Pending (Failed once one failed under restartPolicy Never), its app containers
+wait as `PodInitializing`, and `Initialized` is False naming the init
+containers that have not succeeded; an init container that exited 0 is ready.
 Condition transition times are carried over when a condition did not change,
 so an unchanged pod yields an identical status and no write.
 """
@@ -18,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from agent.podsync.actions import init_containers, initialized
 from agent.podsync.phases import (
     TERMINAL_PHASES,
     Phase,
@@ -68,8 +73,10 @@ def _waiting(waiting: Waiting) -> Object:
 
 def container_status(container: Object, instances: tuple[ContainerRecord, ...],
                      waiting: Waiting | None, *, image_id: str, ready: Readiness,
-                     started: Readiness = _always_ready) -> Object:
-    """One entry of status.containerStatuses (state, lastState, restartCount, ...)."""
+                     started: Readiness = _always_ready,
+                     before: Waiting = Waiting("ContainerCreating")) -> Object:
+    """One entry of status.containerStatuses (state, lastState, restartCount, ...);
+    `before` is the waiting reason of a container that never ran and has no other."""
     name = str(container.get("name"))
     ran = [r for r in instances if not r.pending]
     latest = ran[0] if ran else None
@@ -77,7 +84,7 @@ def container_status(container: Object, instances: tuple[ContainerRecord, ...],
                       "imageID": image_id, "restartCount": 0, "ready": False,
                       "started": False, "state": {}, "lastState": {}}
     if latest is None:
-        status["state"] = _waiting(waiting or Waiting("ContainerCreating"))
+        status["state"] = _waiting(waiting or before)
         return status
     status.update(restartCount=latest.restart_count, containerID=f"docker://{latest.id}",
                   imageID=latest.image_id or image_id)
@@ -96,6 +103,36 @@ def container_status(container: Object, instances: tuple[ContainerRecord, ...],
         if previous is not None:
             status["lastState"] = _terminated(previous)
     return status
+
+
+def init_container_status(container: Object, instances: tuple[ContainerRecord, ...],
+                          waiting: Waiting | None, *, image_id: str) -> Object:
+    """One entry of status.initContainerStatuses: ready once it exited 0, started while
+    it runs (the kubelet's words for a non-sidecar init container)."""
+    status = container_status(container, instances, waiting, image_id=image_id,
+                              ready=_never, before=Waiting("PodInitializing"))
+    state = status["state"]
+    status["started"] = "running" in state
+    status["ready"] = _completed(status)
+    return status
+
+
+def _never(name: str, record: ContainerRecord) -> bool:
+    return False
+
+
+def _completed(status: Object) -> bool:
+    return ((status.get("state") or {}).get("terminated") or {}).get("exitCode") == 0
+
+
+def _init_phase(policy: str, statuses: list[Object]) -> Phase:
+    """kubelet's getPhase while initializing: Failed if an init container failed and
+    the pod never restarts, else Pending."""
+    failed = any(("terminated" in (cs.get("state") or {}) and not _completed(cs))
+                 or ("waiting" in (cs.get("state") or {})
+                     and (cs.get("lastState") or {}).get("terminated"))
+                 for cs in statuses)
+    return Phase.FAILED if failed and policy == "Never" else Phase.PENDING
 
 
 def compute_phase(policy: str, statuses: list[Object]) -> Phase:
@@ -131,8 +168,10 @@ def _condition(kind: str, ok: bool, old: dict[str, Object], now: datetime,
 
 
 def conditions(statuses: list[Object], phase: Phase, old: list[Object],
-               now: datetime) -> list[Object]:
-    """Initialized, Ready, ContainersReady and PodScheduled, as the kubelet words them."""
+               now: datetime, incomplete: list[str] | None = None) -> list[Object]:
+    """Initialized, Ready, ContainersReady and PodScheduled, as the kubelet words them.
+
+    `incomplete` names the init containers still to succeed (Initialized False)."""
     by_type = {c.get("type", ""): c for c in old or []}
     unready = [cs["name"] for cs in statuses if not cs.get("ready")]
     if phase in TERMINAL_PHASES:
@@ -142,7 +181,9 @@ def conditions(statuses: list[Object], phase: Phase, old: list[Object],
         message = f"containers with unready status: [{' '.join(unready)}]"
     ready = not unready and phase not in TERMINAL_PHASES
     made = {
-        "Initialized": _condition("Initialized", True, by_type, now),
+        "Initialized": _condition(
+            "Initialized", not incomplete, by_type, now, "ContainersNotInitialized",
+            f"containers with incomplete status: [{' '.join(incomplete or [])}]"),
         "Ready": _condition("Ready", ready, by_type, now, reason, message),
         "ContainersReady": _condition("ContainersReady", ready, by_type, now, reason, message),
         "PodScheduled": _condition("PodScheduled", True, by_type, now),
@@ -164,23 +205,33 @@ def compute_pod_status(pod: Object, observed: PodObservation, *,
     """
     spec, old = pod.get("spec") or {}, pod.get("status") or {}
     policy = restart_policy(spec)
+    ids = image_ids or {}
+    done = initialized(spec, observed, observed.running_sandbox)
+    inits = [init_container_status(
+        c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
+        image_id=ids.get(str(c.get("image")), "")) for c in init_containers(spec)]
+    before = Waiting("ContainerCreating" if done else "PodInitializing")
     statuses = [container_status(
         c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
-        image_id=(image_ids or {}).get(str(c.get("image")), ""), ready=ready, started=started)
+        image_id=ids.get(str(c.get("image")), ""), ready=ready, started=started, before=before)
         for c in spec.get("containers") or []]
-    phase = compute_phase(policy, statuses)
+    phase = compute_phase(policy, statuses) if done else _init_phase(policy, inits)
+    incomplete = [] if done else [cs["name"] for cs in inits if not _completed(cs)]
     if old.get("phase") in TERMINAL_PHASES:
         phase = Phase(old["phase"])  # a terminal phase is final
     sandbox = observed.running_sandbox
     pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else old.get("podIP")
     status: Object = {
         "phase": phase.value,
-        "conditions": conditions(statuses, phase, old.get("conditions") or [], now),
+        "conditions": conditions(statuses, phase, old.get("conditions") or [], now,
+                                 incomplete),
         "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
         "podIP": pod_ip, "podIPs": [{"ip": pod_ip}] if pod_ip else None,
         "startTime": old.get("startTime") or rfc3339(accepted or now),
         "containerStatuses": statuses,
     }
+    if inits:
+        status["initContainerStatuses"] = inits
     if old.get("qosClass"):
         status["qosClass"] = old["qosClass"]
     return status

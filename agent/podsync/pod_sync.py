@@ -268,7 +268,8 @@ class PodSyncer:
     async def _image_ids(self, pod: Object, observed: PodObservation) -> dict[str, str]:
         """Local image ids for containers that have no instance yet (imageID must be set)."""
         ids: dict[str, str] = {}
-        for c in (pod.get("spec") or {}).get("containers") or []:
+        spec = pod.get("spec") or {}
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
             image = str(c.get("image") or "")
             if observed.latest(str(c.get("name"))) is None and image not in ids:
                 ids[image] = await self.images.local_id(image)

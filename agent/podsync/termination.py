@@ -41,7 +41,8 @@ def _describe(pod: Object | None) -> str:
 
 def container_spec(pod: Object | None, name: str) -> Object | None:
     """The pod's current spec of container `name` (the kubelet, too, runs the newest preStop)."""
-    for container in ((pod or {}).get("spec") or {}).get("containers") or []:
+    spec = (pod or {}).get("spec") or {}
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if isinstance(container, dict) and container.get("name") == name:
             return container
     return None

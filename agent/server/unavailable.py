@@ -29,7 +29,9 @@ class Unavailable:
 def waiting_to_start(pod: Object, container: str) -> Unavailable:
     """A container with no instance started yet, with its waiting reason when it has one."""
     name = (pod.get("metadata") or {}).get("name")
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    status = pod.get("status") or {}
+    statuses = [*(status.get("initContainerStatuses") or []),
+                *(status.get("containerStatuses") or [])]
     state = next((s.get("state") or {} for s in statuses if s.get("name") == container), {})
     reason = (state.get("waiting") or {}).get("reason") or ""
     message = f'container "{container}" in pod "{name}" is waiting to start'

@@ -272,8 +272,8 @@ class Container(K8sModel):
         protobuf=18)] = None
     restart_policy: Annotated[str | None, field(
         "Only `Always`, on an init container: a sidecar that keeps running beside the "
-        "pod's containers. The scheduler counts such a container's requests with the "
-        "containers' rather than with the other init containers'.", protobuf=24)] = None
+        "pod's containers. Refused (a 422): Schooner's agent does not run sidecars yet; "
+        "on an app container it is forbidden, as in Kubernetes.", protobuf=24)] = None
 
 
 # -- status -----------------------------------------------------------------------

@@ -188,8 +188,10 @@ class PodSpec(K8sModel):
         list_type="map", list_map_keys=("name",), merge_key="name",
         patch_strategy="merge")]
     init_containers: Annotated[list[Container] | None, field(
-        "Containers meant to run to completion before the others. Validated, and counted "
-        "in the scheduler's resource fit; the agent does not run them.", protobuf=20,
+        "Containers run one after another, each to completion (exit 0), before any app "
+        "container starts; a failed one is restarted with the crash-loop back-off, or "
+        "fails the pod under restartPolicy Never. Sidecars (restartPolicy Always), probes "
+        "and lifecycle hooks are refused.", protobuf=20,
         list_type="map", list_map_keys=("name",), merge_key="name",
         patch_strategy="merge")] = None
     volumes: Annotated[list[Volume] | None, field(

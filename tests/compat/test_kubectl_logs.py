@@ -169,3 +169,16 @@ def test_logs_of_a_pod_that_has_not_started(kubectl: Kubectl, cluster: Cluster,
                               "is waiting to start: trying and failing to pull image\n")
     unscheduled = kubectl("logs", "stuck")
     assert unscheduled.out == ""  # not on a node yet: no log, as Kubernetes answers
+
+
+@pytest.mark.compat("kubectl logs -c")
+def test_logs_of_an_init_container(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
+    body = pod("init", None, shell(f"echo app-ran; {IDLE}"))
+    body["spec"]["initContainers"] = [shell("echo init-ran", "setup")]
+    make(cluster, namespace, "pods", body)
+    wait_pod_ready(cluster, namespace, "init")
+    assert kubectl("logs", "init", "-c", "setup").stdout == "init-ran\n"
+    assert wait_for(lambda: kubectl("logs", "init").stdout, 30, "the app's output") == \
+        "app-ran\n"
+    assert kubectl("get", "pod", "init", "--no-headers").stdout.split()[1:3] == [
+        "1/1", "Running"]

@@ -50,8 +50,10 @@ class PodStrategy(Strategy):
 
 
 def _qos_class(pod: Object) -> str:
-    """Kubernetes' QoS class: Guaranteed, Burstable or BestEffort from requests and limits."""
-    containers = (pod.get("spec") or {}).get("containers") or []
+    """Kubernetes' QoS class: Guaranteed, Burstable or BestEffort from requests and limits
+    of every container, init containers included (GetPodQOS)."""
+    spec = pod.get("spec") or {}
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
     resources = [c.get("resources") or {} for c in containers]
     if not any(r.get("requests") or r.get("limits") for r in resources):
         return "BestEffort"

@@ -23,15 +23,18 @@ from apiserver.registry import Registry
 
 
 def _container(pod: Object, requested: str | None) -> str:
-    """The container a request means: named, or the only one (kubectl's rule)."""
-    names: list[str] = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    """The container a request means: named (an init container too), or the only app
+    container (Kubernetes' validateContainer; its list names init containers first)."""
+    spec = pod.get("spec") or {}
+    apps: list[str] = [c["name"] for c in spec.get("containers") or []]
+    names = [c["name"] for c in spec.get("initContainers") or []] + apps
     name = pod["metadata"]["name"]
     if requested:
         if requested not in names:
             raise errors.BadRequest(f"container {requested} is not valid for pod {name}")
         return requested
-    if len(names) == 1:
-        return names[0]
+    if len(apps) == 1:
+        return apps[0]
     raise errors.BadRequest(f"a container name must be specified for pod {name}, choose one "
                             f"of: [{' '.join(names)}]")
 

@@ -87,6 +87,7 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str],
     errs += _validate_env_from(c.get("envFrom"), child(path, "envFrom"))
     errs += _validate_resources(c.get("resources"), child(path, "resources"))
     errs += _validate_mounts(c.get("volumeMounts"), child(path, "volumeMounts"), volume_names)
+    errs += _validate_restart_policy(c, path, init=init)
     sidecar = c.get("restartPolicy") == "Always"
     for probe_key in ("livenessProbe", "readinessProbe", "startupProbe"):
         probe = c.get(probe_key)
@@ -97,10 +98,30 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str],
             continue
         errs += _validate_probe(probe, child(path, probe_key),
                                 single_success=probe_key != "readinessProbe")
-    errs += _validate_lifecycle(as_dict(c.get("lifecycle")), child(path, "lifecycle"), grace)
+    if init and not sidecar and isinstance(c.get("lifecycle"), dict):
+        errs.append(forbidden(child(path, "lifecycle"),
+                              "may not be set for init containers without restartPolicy=Always"))
+    else:
+        errs += _validate_lifecycle(as_dict(c.get("lifecycle")), child(path, "lifecycle"),
+                                    grace)
     errs += [forbidden(child(path, key), _NO_ATTACH) for key in _ATTACH_FIELDS
              if c.get(key) is True]
     return errs
+
+
+def _validate_restart_policy(c: dict[str, Any], path: str, *, init: bool) -> Errs:
+    """A container's own restartPolicy: Kubernetes allows it only on init containers,
+    only `Always` (a sidecar). Schooner's agent runs init containers to completion and
+    has no sidecars yet, so `Always` is refused rather than stored and ignored."""
+    if "restartPolicy" not in c or c.get("restartPolicy") is None:
+        return []
+    rpath, value = child(path, "restartPolicy"), c.get("restartPolicy")
+    if not init:
+        return [forbidden(rpath, "may not be set for non-init containers")]
+    if value != "Always":
+        return [not_supported(rpath, value, ("Always",))]
+    return [forbidden(rpath, "sidecar init containers (restartPolicy Always) are not "
+                      "supported by Schooner's agent yet")]
 
 
 def _validate_lifecycle(lifecycle: dict[str, Any], path: str, grace: int | None) -> Errs:

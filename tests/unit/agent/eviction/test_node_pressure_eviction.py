@@ -79,6 +79,14 @@ def test_pods_ranked_as_the_kubelet_ranks_them() -> None:
         "over-low-prio", "besteffort-big", "besteffort-small", "guaranteed-big"]
 
 
+def test_a_pods_request_counts_its_largest_init_container() -> None:
+    p = pod("p", memory_request="10Mi")
+    p["spec"]["initContainers"] = [{"name": "i", "resources": {"requests": {"memory": "1Gi"}}}]
+    assert ranking.candidate(p, usage(300 * MI), "memory").request == 1024 * MI
+    assert ranking.candidate(pod("p", memory_request="10Mi"), usage(300 * MI),
+                             "memory").request == 10 * MI
+
+
 def test_the_eviction_message_is_the_kubelets() -> None:
     threshold = Threshold(MEMORY, quantity=100 * MI)
     message = ranking.eviction_message(threshold, Observation(50 * MI, 2048 * MI),

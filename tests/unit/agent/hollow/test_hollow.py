@@ -96,6 +96,18 @@ def test_hollow_pod_status_is_running_and_ready_like_the_agents() -> None:
     assert app["imageID"].startswith("sha256:") and sidecar["name"] == "sidecar"
 
 
+def test_a_hollow_pod_reports_its_init_containers_completed() -> None:
+    pod = make_pod("app")
+    pod["spec"]["initContainers"] = [{"name": "setup", "image": "schooner/busybox:latest"}]
+    status = hollow_pod_status(pod, pod_ip="10.64.3.2", host_ip="127.0.0.1", now=NOW)
+    assert status["phase"] == "Running"
+    (setup,) = status["initContainerStatuses"]
+    assert setup["state"]["terminated"]["reason"] == "Completed" and setup["ready"]
+    assert status["conditions"][0] == {"type": "Initialized", "status": "True",
+                                       "lastProbeTime": None,
+                                       "lastTransitionTime": "2024-01-01T12:00:00Z"}
+
+
 def test_a_reported_pod_yields_the_same_status_later() -> None:
     pod = make_pod("app")
     first = hollow_pod_status(pod, pod_ip="10.64.3.2", host_ip="127.0.0.1", now=NOW)

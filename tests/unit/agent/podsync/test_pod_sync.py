@@ -18,9 +18,11 @@ from tests.unit.agent.helpers import NOW, UID, make_pod
 
 
 class World:
-    def __init__(self, tmp_path: Path, pod: Object | None, *objects: Object) -> None:
-        self.clock = FakeClock(wall=NOW)
-        self.runtime = FakeRuntime(self.clock)
+    def __init__(self, tmp_path: Path, pod: Object | None, *objects: Object,
+                 runtime: FakeRuntime | None = None) -> None:
+        """`runtime`: an engine that outlived a previous agent (an agent restart)."""
+        self.clock = runtime.clock if runtime is not None else FakeClock(wall=NOW)
+        self.runtime = runtime or FakeRuntime(self.clock)
         self.client = FakeClient(*objects)
         self.pod = pod
         recorder = EventRecorder(self.client, "kubelet", self.clock, host="n1")  # type: ignore[arg-type]
