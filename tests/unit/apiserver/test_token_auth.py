@@ -10,6 +10,7 @@ import pytest
 
 from agent.server.auth import TokenAuthenticator as AgentAuthenticator
 from apimachinery import errors
+from apimachinery.clock import FakeClock
 from apiserver.auth import TokenAuthenticator
 
 
@@ -45,5 +46,5 @@ class _NeverAsked:
 @pytest.mark.parametrize("token", ["s3cr\u00e9t", "a\x00b", "\U0001f600"])
 def test_the_agent_refuses_a_token_it_could_not_send_on(token: str) -> None:
     """The agent asks the apiserver about a token in a header its client encodes as ASCII."""
-    agent = AgentAuthenticator(_NeverAsked(), None)  # type: ignore[arg-type]
+    agent = AgentAuthenticator(_NeverAsked(), FakeClock())  # type: ignore[arg-type]
     assert not asyncio.run(agent.authenticate(f"Bearer {token}"))
