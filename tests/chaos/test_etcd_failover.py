@@ -126,6 +126,9 @@ class WatchRecorder:
                                      params={"watch": "1", "resourceVersion": rv,
                                              "timeoutSeconds": "300"},
                                      timeout=httpx.Timeout(10, read=None)) as r:
+                        if r.status_code != 200:  # e.g. a 503 while etcd is away: retry,
+                            time.sleep(0.2)       # as client-go's reflector does
+                            continue
                         for line in r.iter_lines():
                             event = json.loads(line)
                             obj = event["object"]
