@@ -135,6 +135,10 @@ def _event_rv(event: WatchEvent, current: str | None) -> str | None:
     return str(rv) if rv else current
 
 
+APISERVER_URLS_HELP = ("more apiserver URLs, comma-separated, to fail over to when the "
+                       "kubeconfig's server stops answering (all must share its CA)")
+
+
 def split_urls(text: str | None) -> builtins.list[str]:
     """`--apiserver-urls`: a comma-separated list, blanks ignored."""
     return [u.strip() for u in (text or "").split(",") if u.strip()]
