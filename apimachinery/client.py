@@ -45,13 +45,11 @@ from apimachinery import errors, meta
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, UnknownResourceError, from_discovery, resolve
-from apimachinery.transport import aiohttp_transport
+from apimachinery.transport import aiohttp_transport, never_sent
 
 Resource = ResourceInfo | str
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Failures that happen before a request's first byte leaves: safe to resend anything.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
@@ -204,7 +202,7 @@ class _BaseClient:
         """Resend on the next URL? Reads always, writes only if nothing was sent."""
         if attempt + 1 >= len(self.servers):
             return False
-        return req.method in IDEMPOTENT_METHODS or isinstance(exc, NOT_SENT)
+        return req.method in IDEMPOTENT_METHODS or never_sent(exc)
 
     def _http_options(self, transport: Any) -> dict[str, Any]:
         return {"base_url": self.servers[0], "headers": self._headers, "verify": self._verify,

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import httpx
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from apimachinery import errors
 from apimachinery.client import AsyncClient, Client, split_urls
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import make_ca
+from apimachinery.transport import never_sent
 
 A, B = "https://a.test:6443", "https://b.test:6443"
 Behaviour = Callable[[httpx.Request], httpx.Response]
@@ -186,3 +188,16 @@ def test_urls_from_the_flag_follow_the_kubeconfig_server(tmp_path: Path) -> None
     assert c.servers == (A, B)
     assert c.server == A
     c.close()
+
+
+def test_aiohttp_failures_count_as_unsent_only_before_connecting() -> None:
+    """httpx-aiohttp maps a server hanging up mid-reply to ConnectTimeout too."""
+    key = aiohttp.client_reqrep.ConnectionKey("a.test", 6443, True, True, None, None, None)
+    refused_exc = httpx.ConnectTimeout("refused")
+    refused_exc.__cause__ = aiohttp.ClientConnectorError(key, OSError(111, "refused"))
+    hung_up = httpx.ConnectTimeout("Server disconnected")
+    hung_up.__cause__ = aiohttp.ServerDisconnectedError()
+    assert never_sent(refused_exc)
+    assert not never_sent(hung_up)
+    assert never_sent(httpx.ConnectError("refused"))
+    assert not never_sent(httpx.RemoteProtocolError("Server disconnected"))
