@@ -115,8 +115,10 @@ def test_clients_keep_working_after_the_first_apiserver_is_killed(
         failed: list[str] = []
         names: list[str] = []
         stop = asyncio.Event()
-        async with AsyncClient(both(a, b), token=a.token, ca_data=a.ca_pem) as client:
-            tasks = [asyncio.create_task(probe(client, stop, ok, failed)),
+        # The prober has a client of its own: no watch on it notices the kill first.
+        async with AsyncClient(both(a, b), token=a.token, ca_data=a.ca_pem) as client, \
+                AsyncClient(both(a, b), token=a.token, ca_data=a.ca_pem) as prober:
+            tasks = [asyncio.create_task(probe(prober, stop, ok, failed)),
                      asyncio.create_task(collect(client, rv, names))]
             await client.create("configmaps", configmap("before"), NS)
             await asyncio.sleep(1.0)
@@ -124,7 +126,7 @@ def test_clients_keep_working_after_the_first_apiserver_is_killed(
             a.process.kill()
             killed = time.monotonic()
             await asyncio.sleep(2.0)
-            assert client.server == b.url
+            assert client.server == b.url and prober.server == b.url
             await client.create("configmaps", configmap("after-async"), NS)
             assert len((await client.list("configmaps", NS))["items"]) >= 3
             deadline = time.monotonic() + 10
