@@ -27,7 +27,7 @@ from agent.podsync.backoff import DEFAULT_BASE, DEFAULT_MAX
 from agent.runtime.container import ContainerRuntimeError, LogRotation
 from agent.runtime.docker_runtime import DockerRuntime
 from apimachinery import quantity
-from apimachinery.client import AsyncClient
+from apimachinery.client import APISERVER_URLS_HELP, AsyncClient, split_urls
 from apimachinery.durations import duration
 from apimachinery.kubeconfig import KubeconfigError
 
@@ -64,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 description="The node agent: runs this node's pods on Docker.")
     p.add_argument("--kubeconfig", help="kubeconfig for the apiserver (default: "
                    "$KUBECONFIG, $SCHOONER_HOME/kubeconfig, ~/.schooner/kubeconfig)")
+    p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--node-name", default=socket.gethostname().lower(),
                    help="the Node's name (default: the hostname)")
     p.add_argument("--node-ip", default="127.0.0.1",
@@ -239,7 +240,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.hollow:
         return await run_hollow_nodes(args, stop)
     config = config_from(args)
-    client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    client = AsyncClient.from_kubeconfig(args.kubeconfig, extra_servers=args.apiserver_urls)
     runtime = DockerRuntime(config.node_name, config.network_name, log_rotation=LogRotation(
         args.container_log_max_size, args.container_log_max_files))
     agent = Agent(config, client, runtime)
@@ -265,8 +266,8 @@ async def run(args: argparse.Namespace) -> int:
 async def run_hollow_nodes(args: argparse.Namespace, stop: asyncio.Event) -> int:
     """`--hollow N`: no Docker, no server; the same client, informer and node code paths."""
     config = hollow_config_from(args)
-    client = AsyncClient.from_kubeconfig(args.kubeconfig)
-    writers = [AsyncClient.from_kubeconfig(args.kubeconfig)
+    client = AsyncClient.from_kubeconfig(args.kubeconfig, extra_servers=args.apiserver_urls)
+    writers = [AsyncClient.from_kubeconfig(args.kubeconfig, extra_servers=args.apiserver_urls)
                for _ in range(-(-config.workers // HOLLOW_WORKERS_PER_CLIENT))]
     try:
         return await run_hollow(config, client, stop, writers)

@@ -18,13 +18,22 @@ pool and anyio's streams cost 3.4 ms of client CPU per request here, aiohttp's
 (`pods`, `po`, `deployments.apps`). For a single namespaced object a missing
 namespace means the client's default (`default`, or the kubeconfig context's);
 for list, watch and delete_collection it means all namespaces.
+
+A client may be given several apiserver URLs (the kubeconfig's server first,
+then `--apiserver-urls`). It sends to one at a time and moves to the next when a
+request meets a transport failure (refused, reset, timed out), never on an HTTP
+error answer. A read (GET, which includes list and watch) is retried on the next
+URL at once; a write is retried only when the connection was never made, since
+otherwise it may have been applied; an interrupted watch re-opens on the next URL
+from the last resourceVersion it delivered. One URL behaves exactly as before:
+no retry. docs/architecture.md, "Apiserver failover".
 """
 
 from __future__ import annotations
 
 import builtins
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -36,9 +45,11 @@ from apimachinery import errors, meta
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, UnknownResourceError, from_discovery, resolve
-from apimachinery.transport import aiohttp_transport
+from apimachinery.transport import aiohttp_transport, never_sent
 
 Resource = ResourceInfo | str
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
@@ -114,13 +125,48 @@ def _parse_event(line: str) -> WatchEvent | None:
     return WatchEvent(str(data.get("type", "")), data.get("object") or {})
 
 
+def _event_rv(event: WatchEvent, current: str | None) -> str | None:
+    """The resourceVersion a watch resumes from after `event` (ERROR events carry none)."""
+    if event.type == "ERROR":
+        return current
+    rv = (event.object.get("metadata") or {}).get("resourceVersion")
+    return str(rv) if rv else current
+
+
+APISERVER_URLS_HELP = ("more apiserver URLs, comma-separated, to fail over to when the "
+                       "kubeconfig's server stops answering (all must share its CA)")
+
+
+def split_urls(text: str | None) -> builtins.list[str]:
+    """`--apiserver-urls`: a comma-separated list, blanks ignored."""
+    return [u.strip() for u in (text or "").split(",") if u.strip()]
+
+
+class _Stream:
+    """Where a watch is: the resourceVersion to resume from, and failures since its last event."""
+
+    def __init__(self, resource_version: str | None) -> None:
+        self.rv = resource_version
+        self.failures = 0
+
+    def resumable(self, servers: int) -> bool:
+        """Re-open after a mid-stream failure? Only with somewhere else to go and a
+        concrete resourceVersion (None or "0" would replay or skip events)."""
+        self.failures += 1
+        return servers > 1 and self.rv not in (None, "", "0") and self.failures < servers
+
+
 class _BaseClient:
     """Connection settings and request builders shared by `Client` and `AsyncClient`."""
 
-    def __init__(self, server: str, *, token: str | None = None, ca_data: bytes | None = None,
-                 insecure: bool = False, timeout: float = 30.0,
+    def __init__(self, server: str | Sequence[str], *, token: str | None = None,
+                 ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
                  namespace: str = "default") -> None:
-        self.server = server.rstrip("/")
+        urls = [server] if isinstance(server, str) else builtins.list(server)
+        self.servers = tuple(dict.fromkeys(u.rstrip("/") for u in urls if u))
+        if not self.servers:
+            raise ValueError("a client needs at least one apiserver URL")
+        self._current = 0
         self.namespace = namespace
         self.timeout = timeout
         self._headers = {"Accept": "application/json", "User-Agent": "schooner/0.1"}
@@ -131,14 +177,35 @@ class _BaseClient:
             self._verify = ssl.create_default_context(cadata=ca_data.decode("ascii"))
 
     @classmethod
-    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> Self:
-        """A client for the kubeconfig's context, with its namespace as the default."""
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None, *,
+                        extra_servers: Sequence[str] = ()) -> Self:
+        """A client for the kubeconfig's context, with its namespace as the default;
+        `extra_servers` are failover URLs after the kubeconfig's own server."""
         cfg = load_kubeconfig(path, context)
-        return cls(cfg.server, token=cfg.token, ca_data=cfg.ca_data, insecure=cfg.insecure,
-                   namespace=cfg.namespace)
+        return cls([cfg.server, *extra_servers], token=cfg.token, ca_data=cfg.ca_data,
+                   insecure=cfg.insecure, namespace=cfg.namespace)
+
+    @property
+    def server(self) -> str:
+        """The apiserver URL requests go to now."""
+        return self.servers[self._current]
+
+    def _url(self, index: int, path: str) -> str:
+        return self.servers[index] + path
+
+    def _failed(self, index: int) -> None:
+        """Move on from the URL at `index`, unless a concurrent request already did."""
+        if self._current == index:
+            self._current = (index + 1) % len(self.servers)
+
+    def _retryable(self, req: _Request, exc: httpx.TransportError, attempt: int) -> bool:
+        """Resend on the next URL? Reads always, writes only if nothing was sent."""
+        if attempt + 1 >= len(self.servers):
+            return False
+        return req.method in IDEMPOTENT_METHODS or never_sent(exc)
 
     def _http_options(self, transport: Any) -> dict[str, Any]:
-        return {"base_url": self.server, "headers": self._headers, "verify": self._verify,
+        return {"base_url": self.servers[0], "headers": self._headers, "verify": self._verify,
                 "timeout": httpx.Timeout(self.timeout), "http1": True, "http2": False,
                 "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 "transport": transport}
@@ -146,9 +213,10 @@ class _BaseClient:
     def _stream_timeout(self, req: _Request) -> httpx.Timeout:
         return httpx.Timeout(self.timeout, read=req.read_timeout)
 
-    def _unreachable(self, exc: Exception) -> errors.Unreachable:
+    def _unreachable(self, exc: Exception, index: int) -> errors.Unreachable:
         reason = str(exc) or type(exc).__name__
-        return errors.Unreachable(f"cannot reach the apiserver at {self.server}: {reason}")
+        return errors.Unreachable(
+            f"cannot reach the apiserver at {self.servers[index]}: {reason}")
 
     def _info(self, resource: Resource) -> ResourceInfo:
         """The resource a name means, from the built-in table."""
@@ -292,25 +360,42 @@ class Client(_BaseClient):
         self.close()
 
     def _send(self, req: _Request) -> httpx.Response:
-        try:
-            resp = self._http.request(req.method, req.path, **req.send_args())
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
-        _check(resp)
+        _, resp = self._attempt(req, stream=False)
         return resp
+
+    def _attempt(self, req: _Request, *, stream: bool) -> tuple[int, httpx.Response]:
+        """Send to the current URL, failing over as `_retryable` allows; the index used."""
+        attempt = 0
+        while True:
+            index = self._current
+            timeout = self._stream_timeout(req) if stream else httpx.USE_CLIENT_DEFAULT
+            request = self._http.build_request(req.method, self._url(index, req.path),
+                                               timeout=timeout, **req.send_args())
+            try:
+                resp = self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                self._failed(index)
+                if not self._retryable(req, exc, attempt):
+                    raise self._unreachable(exc, index) from exc
+                attempt += 1
+                continue
+            if stream and not resp.is_success:
+                resp.read()
+                resp.close()
+            _check(resp)
+            return index, resp
 
     @contextmanager
     def _stream(self, req: _Request) -> Iterator[httpx.Response]:
         """A streamed reply; transport errors while reading it also become Unreachable."""
+        index, resp = self._attempt(req, stream=True)
         try:
-            with self._http.stream(req.method, req.path, timeout=self._stream_timeout(req),
-                                   **req.send_args()) as resp:
-                if not resp.is_success:
-                    resp.read()
-                    _check(resp)
-                yield resp
+            yield resp
         except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
+            self._failed(index)
+            raise self._unreachable(exc, index) from exc
+        finally:
+            resp.close()
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 json: Any = None, content: bytes | None = None,
@@ -379,13 +464,26 @@ class Client(_BaseClient):
               resource_version: str | None = None, label_selector: str | None = None,
               field_selector: str | None = None, allow_bookmarks: bool = False,
               timeout_seconds: int | None = None) -> Iterator[WatchEvent]:
-        """Events until the server ends the stream; ERROR events are yielded, not raised."""
-        req = self._req_watch(resource, namespace, resource_version, label_selector,
-                              field_selector, allow_bookmarks, timeout_seconds)
-        with self._stream(req) as resp:
-            for line in resp.iter_lines():
-                if event := _parse_event(line):
-                    yield event
+        """Events until the server ends the stream; ERROR events are yielded, not raised.
+
+        With several URLs a stream cut mid-way re-opens on the next one from the last
+        resourceVersion delivered (`_Stream.resumable` says when)."""
+        where = _Stream(resource_version)
+        while True:
+            req = self._req_watch(resource, namespace, where.rv, label_selector,
+                                  field_selector, allow_bookmarks, timeout_seconds)
+            opened = False
+            try:
+                with self._stream(req) as resp:
+                    opened = True
+                    for line in resp.iter_lines():
+                        if event := _parse_event(line):
+                            where.rv, where.failures = _event_rv(event, where.rv), 0
+                            yield event
+                return
+            except errors.Unreachable:
+                if not opened or not where.resumable(len(self.servers)):
+                    raise
 
     def bind(self, name: str, node_name: str, namespace: str) -> None:
         """POST a v1 Binding to `pods/{name}/binding`, as kube-scheduler's binder does."""
@@ -427,24 +525,41 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
     async def _send(self, req: _Request) -> httpx.Response:
-        try:
-            resp = await self._http.request(req.method, req.path, **req.send_args())
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
-        _check(resp)
+        _, resp = await self._attempt(req, stream=False)
         return resp
+
+    async def _attempt(self, req: _Request, *, stream: bool) -> tuple[int, httpx.Response]:
+        """Send to the current URL, failing over as `_retryable` allows; the index used."""
+        attempt = 0
+        while True:
+            index = self._current
+            timeout = self._stream_timeout(req) if stream else httpx.USE_CLIENT_DEFAULT
+            request = self._http.build_request(req.method, self._url(index, req.path),
+                                               timeout=timeout, **req.send_args())
+            try:
+                resp = await self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                self._failed(index)
+                if not self._retryable(req, exc, attempt):
+                    raise self._unreachable(exc, index) from exc
+                attempt += 1
+                continue
+            if stream and not resp.is_success:
+                await resp.aread()
+                await resp.aclose()
+            _check(resp)
+            return index, resp
 
     @asynccontextmanager
     async def _stream(self, req: _Request) -> AsyncIterator[httpx.Response]:
+        index, resp = await self._attempt(req, stream=True)
         try:
-            async with self._http.stream(req.method, req.path, timeout=self._stream_timeout(req),
-                                         **req.send_args()) as resp:
-                if not resp.is_success:
-                    await resp.aread()
-                    _check(resp)
-                yield resp
+            yield resp
         except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
+            self._failed(index)
+            raise self._unreachable(exc, index) from exc
+        finally:
+            await resp.aclose()
 
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                       json: Any = None, content: bytes | None = None,
@@ -514,12 +629,23 @@ class AsyncClient(_BaseClient):
                     resource_version: str | None = None, label_selector: str | None = None,
                     field_selector: str | None = None, allow_bookmarks: bool = False,
                     timeout_seconds: int | None = None) -> AsyncGenerator[WatchEvent, None]:
-        req = self._req_watch(resource, namespace, resource_version, label_selector,
-                              field_selector, allow_bookmarks, timeout_seconds)
-        async with self._stream(req) as resp:
-            async for line in resp.aiter_lines():
-                if event := _parse_event(line):
-                    yield event
+        """Events until the server ends the stream; resumes on another URL as `Client.watch`."""
+        where = _Stream(resource_version)
+        while True:
+            req = self._req_watch(resource, namespace, where.rv, label_selector,
+                                  field_selector, allow_bookmarks, timeout_seconds)
+            opened = False
+            try:
+                async with self._stream(req) as resp:
+                    opened = True
+                    async for line in resp.aiter_lines():
+                        if event := _parse_event(line):
+                            where.rv, where.failures = _event_rv(event, where.rv), 0
+                            yield event
+                return
+            except errors.Unreachable:
+                if not opened or not where.resumable(len(self.servers)):
+                    raise
 
     async def bind(self, name: str, node_name: str, namespace: str) -> None:
         await self._send(self._req_bind(name, node_name, namespace))

@@ -61,3 +61,16 @@ def aiohttp_transport(verify: ssl.SSLContext | bool, limits: httpx.Limits) -> Ai
 
     transport.client = session
     return transport
+
+
+def never_sent(exc: httpx.TransportError) -> bool:
+    """Did this failure happen before any byte of the request could reach a server?
+
+    Only then may a write be resent to another apiserver. httpx-aiohttp maps every
+    aiohttp connection error, a connection the server dropped mid-reply included, to
+    httpx.ConnectTimeout, so the aiohttp cause decides: failing to connect (refused,
+    unroutable, TLS handshake, connect timeout) is safe, anything later is not."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientError):
+        return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from apimachinery.client import AsyncClient
+from apimachinery.client import APISERVER_URLS_HELP, AsyncClient, split_urls
 from apimachinery.durations import duration
 from apimachinery.healthz import serve_healthz
 from apimachinery.leaderelection import AlwaysLeader, Elector, lead_until
@@ -103,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kubeconfig", default=None,
                    help="kubeconfig with the apiserver and credentials "
                         "(default: $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--controllers", default="*",
                    help="controllers to run: '*' for all, a name to enable one, "
                         f"'-name' to disable one; names: {', '.join(CONTROLLERS)}")
@@ -275,7 +276,8 @@ async def _main(args: argparse.Namespace, names: list[str]) -> None:
     if args.secure_port:
         health = await serve_healthz(args.bind_address, args.secure_port, lambda: True)
     try:
-        async with AsyncClient.from_kubeconfig(args.kubeconfig) as client:
+        async with AsyncClient.from_kubeconfig(args.kubeconfig,
+                                           extra_servers=args.apiserver_urls) as client:
             elector = elector_from_flags(args, client, EVENT_COMPONENT)
             await run_controllers(client, names, args, stop, elector)
     finally:

@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="schooner-node",
                                 description="Run dockerd, the agent and the proxy on a lab node.")
     p.add_argument("--kubeconfig", required=True, help="kubeconfig of the apiserver to use")
+    p.add_argument("--apiserver-urls", default="",
+                   help="more apiservers to fail over to, comma-separated (agent and proxy)")
     p.add_argument("--node-name", default=socket.gethostname().lower())
     p.add_argument("--node-ip", default="", help="default: this host's address")
     p.add_argument("--registry-mirror", default="",
@@ -57,14 +59,18 @@ def dockerd_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def failover(args: argparse.Namespace) -> list[str]:
+    return ["--apiserver-urls", args.apiserver_urls] if args.apiserver_urls else []
+
+
 def agent_command(args: argparse.Namespace, ip: str) -> list[str]:
-    return ["schooner-agent", "--kubeconfig", args.kubeconfig, "--node-name", args.node_name,
-            "--node-ip", ip, "--root-dir", args.root_dir,
+    return ["schooner-agent", "--kubeconfig", args.kubeconfig, *failover(args),
+            "--node-name", args.node_name, "--node-ip", ip, "--root-dir", args.root_dir,
             "--cluster-cidr", args.cluster_cidr, "--cluster-dns", args.cluster_dns]
 
 
 def proxy_command(args: argparse.Namespace, ip: str) -> list[str]:
-    return ["schooner-proxy", "--kubeconfig", args.kubeconfig,
+    return ["schooner-proxy", "--kubeconfig", args.kubeconfig, *failover(args),
             "--service-cluster-ip-range", args.service_cluster_ip_range,
             "--cluster-dns", args.cluster_dns, "--nodeport-addresses", ip,
             "--healthz-bind-address", "0.0.0.0"]

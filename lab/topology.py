@@ -133,6 +133,15 @@ class LabConfig:
         names = self.apiserver_names()
         return names[index % len(names)]
 
+    def failover_flags(self, index: int) -> list[str]:
+        """`--apiserver-urls` for the client `apiserver_for(index)` serves: every other
+        apiserver, in order after it, so losing one apiserver strands no component."""
+        names = self.apiserver_names()
+        others = [names[(index + step) % len(names)] for step in range(1, len(names))]
+        if not others:
+            return []
+        return ["--apiserver-urls", ",".join(f"https://{n}:{APISERVER_PORT}" for n in others)]
+
     def server_names(self) -> list[str]:
         """Every name the apiservers' serving certificate must carry."""
         service_ip = str(ipaddress.IPv4Network(self.service_cidr).network_address + 1)
@@ -222,6 +231,7 @@ def scheduler_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         service=name,
         command=["schooner-scheduler",
                  "--kubeconfig", kubeconfig_path(config.apiserver_for(index)),
+                 *config.failover_flags(index),
                  "--secure-port", "10259", "--leader-elect"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
         restart="unless-stopped")
@@ -234,6 +244,7 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
         service=name,
         command=["schooner-controller-manager",
                  "--kubeconfig", kubeconfig_path(config.apiserver_for(index + 1)),
+                 *config.failover_flags(index + 1),
                  "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
                  "--node-cidr-mask-size", "24",
@@ -247,6 +258,7 @@ def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
     return ContainerSpec(
         service=name,
         command=["schooner-node", "--kubeconfig", kubeconfig_path(config.apiserver_for(index)),
+                 *config.failover_flags(index),
                  "--registry-mirror", f"registry:{REGISTRY_PORT}",
                  "--cluster-cidr", config.cluster_cidr,
                  "--service-cluster-ip-range", config.service_cidr,

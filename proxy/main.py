@@ -24,7 +24,7 @@ import sys
 
 import uvloop
 
-from apimachinery.client import AsyncClient
+from apimachinery.client import APISERVER_URLS_HELP, AsyncClient, split_urls
 from apimachinery.healthz import serve_healthz
 from apimachinery.kubeconfig import KubeconfigError
 from proxy.addresses import DEFAULT_DEVICE, LoopbackAddresses
@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kubeconfig", default=None,
                    help="kubeconfig file (default: $KUBECONFIG, $SCHOONER_HOME/kubeconfig, "
                         "~/.schooner/kubeconfig)")
+    p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--bind-address-lo", action=argparse.BooleanOptionalAction, default=True,
                    help="add each ClusterIP as a /32 on the loopback device (and remove it "
                         "again); --no-bind-address-lo when something else routes them here")
@@ -124,7 +125,7 @@ async def run(args: argparse.Namespace) -> int:
 
     Returns the exit code: 0 after a signal, 1 if the sync loop or the DNS server died.
     """
-    client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    client = AsyncClient.from_kubeconfig(args.kubeconfig, extra_servers=args.apiserver_urls)
     addresses = LoopbackAddresses(args.loopback_device) if args.bind_address_lo else None
     proxier = Proxier(client, args.service_range, addresses=addresses,
                       dial_timeout=args.dial_timeout_seconds,

@@ -23,7 +23,7 @@ import logging
 import signal
 import sys
 
-from apimachinery.client import AsyncClient
+from apimachinery.client import APISERVER_URLS_HELP, AsyncClient, split_urls
 from apimachinery.clock import RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.healthz import serve_healthz
@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kubeconfig", default=None,
                    help="kubeconfig file (default: $KUBECONFIG, $SCHOONER_HOME/kubeconfig, "
                         "~/.schooner/kubeconfig)")
+    p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
                    help="schedule pods whose spec.schedulerName is this (empty means "
                         f"{DEFAULT_SCHEDULER_NAME})")
@@ -91,7 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace) -> None:
     """Build the client and scheduler, and run until SIGTERM/SIGINT."""
-    client = AsyncClient.from_kubeconfig(args.kubeconfig)
+    client = AsyncClient.from_kubeconfig(args.kubeconfig, extra_servers=args.apiserver_urls)
     scheduler = Scheduler(client, scheduler_name=args.scheduler_name, workers=args.workers,
                           assume_ttl=args.assume_ttl_seconds,
                           initial_backoff=args.pod_initial_backoff_seconds,

@@ -110,3 +110,26 @@ def test_every_lab_etcd_has_the_stated_quota_and_no_auto_compaction() -> None:
         flags = dict(zip(argv[1::2], argv[2::2], strict=False))
         assert flags["--quota-backend-bytes"] == str(2 * 1024 ** 3)
         assert flags["--auto-compaction-retention"] == "0"
+
+
+def test_every_lab_client_is_given_the_other_apiserver_to_fail_over_to() -> None:
+    specs = lab_containers(LabConfig())
+    clients = [s for s in specs if "--kubeconfig" in s.command]
+    assert len(clients) == 7
+    for spec in clients:
+        cmd = spec.command
+        own = cmd[cmd.index("--kubeconfig") + 1].rsplit("/", 1)[1].removesuffix(".kubeconfig")
+        other = "apiserver2" if own == "apiserver1" else "apiserver1"
+        assert cmd[cmd.index("--apiserver-urls") + 1] == f"https://{other}:6443", spec.service
+    single = lab_containers(LabConfig(apiservers=1))
+    assert not any("--apiserver-urls" in s.command for s in single)
+
+
+def test_node_init_passes_the_failover_urls_to_agent_and_proxy() -> None:
+    base = ["--kubeconfig", "/k", "--cluster-cidr", "172.30.128.0/17",
+            "--service-cluster-ip-range", "172.30.255.0/24", "--cluster-dns", "172.30.255.10"]
+    args = parse_args([*base, "--apiserver-urls", "https://apiserver2:6443"])
+    for cmd in (agent_command(args, "172.30.0.9"), proxy_command(args, "172.30.0.9")):
+        assert cmd[cmd.index("--apiserver-urls") + 1] == "https://apiserver2:6443"
+    bare = parse_args(base)
+    assert "--apiserver-urls" not in agent_command(bare, "172.30.0.9")
