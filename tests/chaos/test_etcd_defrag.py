@@ -21,7 +21,7 @@ import pytest
 
 from cli.cluster.processes import Apiserver, EtcdCluster, wait_for
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.long]  # `make chaos`, not `make test`
 
 NS = "default"
 

@@ -19,7 +19,7 @@ import pytest
 
 from cli.cluster.processes import Apiserver, Etcd
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.long]  # `make chaos`, not `make test`
 
 SECONDS = float(os.environ.get("SCHOONER_CHURN_SECONDS", "15"))
 INTERVAL = 2.0  # --etcd-compaction-interval of the compacting run

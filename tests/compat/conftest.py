@@ -69,12 +69,23 @@ def free_cidrs() -> tuple[str, str]:
                 for cfg in (net.get("IPAM") or {}).get("Config") or [] if cfg.get("Subnet")]
     finally:
         engine.close()
+    used += _host_addresses()
     for step in range(19):
         third = 60 + (os.getpid() + step) % 19
         pods = ipaddress.ip_network(f"172.28.{third}.0/24")
-        if not any(pods.overlaps(u) for u in used):
+        services = ipaddress.ip_network(f"172.28.{third + 20}.0/24")
+        if not any(pods.overlaps(u) or services.overlaps(u) for u in used):
             return str(pods), f"172.28.{third + 20}.0/24"
     raise RuntimeError("no free pod /24 left in 172.28.60-78.0")
+
+
+def _host_addresses() -> list[ipaddress.IPv4Network]:
+    """The host's own IPv4 addresses: a proxy puts its Service IPs on `lo`, and another
+    suite's proxy (or one killed before its cleanup) may hold some of a range."""
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True,
+                         check=False).stdout
+    return [ipaddress.ip_network(line.split()[3], strict=False) for line in out.splitlines()
+            if len(line.split()) > 3]
 
 
 @pytest.fixture(scope="package")

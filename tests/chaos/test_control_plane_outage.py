@@ -41,7 +41,7 @@ from cli.cluster.processes import (
 )
 from tests.integration.test_hollow_nodes import ready, start_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.chaos, pytest.mark.long]  # `make chaos`, not `make test`
 
 PREFIX = "outage-"
 NODES, PODS_PER_NODE = 3, 2
