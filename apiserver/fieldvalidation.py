@@ -240,9 +240,32 @@ class FieldValidation:
     def warn(self, response: Response) -> Response:
         """Add one `Warning: 299` header per problem (Warn mode); the response, for chaining."""
         if self.mode == WARN:
-            for text in problems(self.unknown, self.duplicates):
+            for text in bounded_warnings(problems(self.unknown, self.duplicates)):
                 response.headers.append("Warning", warning_header(text))
         return response
+
+
+MAX_WARNINGS = 50  # Python's http.client (the official client, requests) refuses > 100 headers
+MAX_WARNING_RUNES = 4 * 1024  # k8s.io/apiserver's truncateAtTotalRunes
+WARNING_ITEM_RUNES = 256  # and its truncateItemRunes
+
+
+def bounded_warnings(texts: list[str]) -> list[str]:
+    """The warnings a response carries: Kubernetes' bound of 4 KiB in all (an item past it
+    cut to 256 characters, then none), and at most MAX_WARNINGS headers, the last of them
+    saying how many were left out, so a body with thousands of unknown fields cannot make
+    a response no client can read."""
+    kept: list[str] = []
+    total = 0
+    for text in texts:
+        if total + len(text) > MAX_WARNING_RUNES:
+            text = text[:WARNING_ITEM_RUNES]
+        if total + len(text) > MAX_WARNING_RUNES or len(kept) == MAX_WARNINGS - 1:
+            kept.append(f"{len(texts) - len(kept)} more warnings left out")
+            break
+        kept.append(text)
+        total += len(text)
+    return kept
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -144,3 +144,15 @@ def test_warning_header_carries_any_field_name_a_client_wrote() -> None:
     assert header.encode("latin-1").decode("utf-8") == \
         '299 - "unknown field \\"\U000326c3 a b \\""'
     assert warning_header("\ud800") == '299 - "?"'
+
+
+def test_warnings_are_bounded_in_count_and_size() -> None:
+    from apiserver.fieldvalidation import MAX_WARNINGS, bounded_warnings
+
+    texts = [f'unknown field "spec.f{i}"' for i in range(500)]
+    kept = bounded_warnings(texts)
+    assert len(kept) == MAX_WARNINGS
+    assert kept[:3] == texts[:3] and kept[-1] == f"{500 - MAX_WARNINGS + 1} more warnings left out"
+    big = ["x" * 3000] + ["y" * 3000] * 19
+    assert bounded_warnings(big) == ["x" * 3000, *["y" * 256] * 4, "15 more warnings left out"]
+    assert bounded_warnings(texts[:4]) == texts[:4]
