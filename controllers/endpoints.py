@@ -32,7 +32,7 @@ from typing import Any
 from apimachinery import errors, meta
 from apimachinery.clock import Clock
 from apimachinery.conditions import is_ready
-from apimachinery.informer import NAMESPACE_INDEX
+from apimachinery.informer import NAMESPACE_INDEX, Informer
 from apimachinery.meta import Object
 
 from .base import Controller, ControllerClient, Requeue, SharedInformerFactory
@@ -187,7 +187,33 @@ def endpoints_up_to_date(current: Object, subsets: list[Object], labels: dict[st
 
 # -- the controller ----------------------------------------------------------------------------
 
-class EndpointsController(Controller):
+class PodServiceHandlers(Controller):
+    """Pod events turned into the keys of the Services that select the pod, shared by the
+    Endpoints and EndpointSlice controllers (both keyed by Service)."""
+
+    service_informer: Informer
+
+    def _services_for(self, pod: Object) -> list[Object]:
+        """getPodServiceMemberships: the Services of the pod's namespace that select it."""
+        return [s for s in self.service_informer.store.by_index(
+            NAMESPACE_INDEX, meta.namespace_of(pod)) if selects(s, pod)]
+
+    def _pod_added(self, pod: Object) -> None:
+        for service in self._services_for(pod):
+            self.enqueue(service)
+
+    def _pod_updated(self, old: Object, cur: Object) -> None:
+        """The Services of the pod now, and of its old labels if they changed."""
+        if meta.resource_version_of(old) == meta.resource_version_of(cur):
+            return
+        keys = {meta.key_of(s) for s in self._services_for(cur)}
+        if meta.labels_of(old) != meta.labels_of(cur):
+            keys |= {meta.key_of(s) for s in self._services_for(old)}
+        for key in keys:
+            self.queue.add(key)
+
+
+class EndpointsController(PodServiceHandlers):
     """Keeps each selector Service's Endpoints equal to its matching pods."""
 
     name = "endpoints"
@@ -204,24 +230,6 @@ class EndpointsController(Controller):
                                             self._pod_added)
         # Someone deleted an Endpoints object: put it back if its Service wants one.
         self.endpoints_informer.add_event_handler(None, None, self.enqueue)
-
-    def _services_for(self, pod: Object) -> list[Object]:
-        """getPodServiceMemberships: the Services of the pod's namespace that select it."""
-        return [s for s in self.service_informer.store.by_index(
-            NAMESPACE_INDEX, meta.namespace_of(pod)) if selects(s, pod)]
-
-    def _pod_added(self, pod: Object) -> None:
-        for service in self._services_for(pod):
-            self.enqueue(service)
-
-    def _pod_updated(self, old: Object, cur: Object) -> None:
-        if meta.resource_version_of(old) == meta.resource_version_of(cur):
-            return
-        keys = {meta.key_of(s) for s in self._services_for(cur)}
-        if meta.labels_of(old) != meta.labels_of(cur):
-            keys |= {meta.key_of(s) for s in self._services_for(old)}
-        for key in keys:
-            self.queue.add(key)
 
     async def reconcile(self, key: str) -> None:
         namespace, name = meta.split_key(key)

@@ -22,8 +22,8 @@ from apimachinery.clock import Clock
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.meta import Object
 
-from ..base import Controller, ControllerClient, Requeue, SharedInformerFactory
-from ..endpoints import selects, service_selector
+from ..base import ControllerClient, Requeue, SharedInformerFactory
+from ..endpoints import PodServiceHandlers, service_selector
 from .desired import ZONE_LABEL, address_types, desired_groups
 from .reconciler import (
     CONTROLLER_NAME,
@@ -49,7 +49,7 @@ def service_index(slice_: Object) -> list[str]:
     return [f"{meta.namespace_of(slice_)}/{name}"]
 
 
-class EndpointSliceController(Controller):
+class EndpointSliceController(PodServiceHandlers):
     """Keeps each selector Service's EndpointSlices equal to its matching pods."""
 
     name = "endpointslice"
@@ -78,23 +78,6 @@ class EndpointSliceController(Controller):
 
     def _service_deleted(self, service: Object) -> None:
         self.tracker.forget(meta.key_of(service))
-
-    def _services_for(self, pod: Object) -> list[Object]:
-        return [s for s in self.service_informer.store.by_index(
-            NAMESPACE_INDEX, meta.namespace_of(pod)) if selects(s, pod)]
-
-    def _pod_added(self, pod: Object) -> None:
-        for service in self._services_for(pod):
-            self.enqueue(service)
-
-    def _pod_updated(self, old: Object, cur: Object) -> None:
-        if meta.resource_version_of(old) == meta.resource_version_of(cur):
-            return
-        keys = {meta.key_of(s) for s in self._services_for(cur)}
-        if meta.labels_of(old) != meta.labels_of(cur):
-            keys |= {meta.key_of(s) for s in self._services_for(old)}
-        for key in keys:
-            self.queue.add(key)
 
     def _node_updated(self, old: Object, cur: Object) -> None:
         """A node's zone changed: the Services of its pods rewrite their endpoints."""
