@@ -21,9 +21,11 @@ on 127.0.0.1 for the host.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 
-NODE_IMAGE = "schooner/node:latest"
+# The node image; SCHOONER_NODE_IMAGE names another tag (deploy/images/build.py builds it).
+NODE_IMAGE = os.environ.get("SCHOONER_NODE_IMAGE", "schooner/node:latest")
 APISERVER_PORT = 6443
 REGISTRY_PORT = 5000
 ETCD_CLIENT_PORT = 2379

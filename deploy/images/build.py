@@ -34,6 +34,7 @@ Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node|host-etcd].
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -66,7 +67,9 @@ WEB_REPO = "schooner/web-example"
 WEB_VERSIONS = ("1", "2")
 POSTGRES_IMAGE = "schooner/postgres:15"
 FLASK_POSTGRES_IMAGE = "schooner/flask-postgres:1"
-NODE_IMAGE = "schooner/node:latest"
+# SCHOONER_NODE_IMAGE names another tag, so two checkouts (git worktrees) can each
+# build and run a lab of their own code side by side; lab/topology.py reads it too.
+NODE_IMAGE = os.environ.get("SCHOONER_NODE_IMAGE", "schooner/node:latest")
 NODE_BASE_IMAGE = "schooner/node-base:latest"
 
 PYTHON_PACKAGES = ("python3", "python3-flask", "python3-psycopg2", "iproute2", "ca-certificates")
