@@ -174,7 +174,11 @@ def read(source: Path, into: Path) -> Manifest:
             raise bad(f"{name} does not match its SHA-256 (the file is damaged)")
     if not (into / SNAPSHOT).is_file():
         raise bad(f"{SNAPSHOT} is missing")
-    info = etcdsnapshot.status(into / SNAPSHOT)
+    try:
+        etcdsnapshot.check_sha256(into / SNAPSHOT)
+    except ClusterError as exc:
+        raise bad(str(exc)) from None
+    info = etcdsnapshot.status(into / SNAPSHOT)  # bolt's reading; etcdctl's errors as they are
     if info.sha256 != manifest.snapshot.sha256 or info.revision != manifest.snapshot.revision:
         raise bad(f"{SNAPSHOT} is not the snapshot the manifest describes")
     return manifest
