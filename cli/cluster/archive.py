@@ -97,6 +97,8 @@ def etcd_endpoint(paths: Paths) -> str:
 def backup(paths: Paths, dest: Path, *, credentials: bool = True,
            force: bool = False) -> Manifest:
     """Snapshot the home's etcd, check it, and write the archive to `dest` (mode 0600)."""
+    if not dest.parent.is_dir():
+        raise BackupError(f"cannot write {dest}: {dest.parent} is not a directory")
     if dest.exists() and not force:
         raise BackupError(f"{dest} exists: choose another name, or --force to replace it")
     endpoint = etcd_endpoint(paths)
@@ -148,8 +150,10 @@ def read(source: Path, into: Path) -> Manifest:
     def bad(why: str) -> BackupError:
         return BackupError(f"{source} is not a Schooner backup: {why}")
 
-    if not source.is_file():
+    if not source.exists():
         raise BackupError(f"{source}: no such file")
+    if not source.is_file():
+        raise BackupError(f"{source} is not a file")
     try:
         with tarfile.open(source, mode="r:gz") as tar:
             members = tar.getmembers()

@@ -108,7 +108,11 @@ def schooner(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds ClusterIPs to lo: needs root")
 def test_a_backup_restored_into_a_fresh_cluster(tmp_path: Path) -> None:
-    engine = docker.from_env()
+    try:
+        engine = docker.from_env()
+        engine.images.get(IMAGE)
+    except docker.errors.DockerException as exc:
+        pytest.skip(f"no Docker engine or no {IMAGE}: {exc}")
     try:
         cidr = free_subnet(engine)
     finally:

@@ -169,3 +169,19 @@ def test_cli_errors_are_one_line_and_exit_1(app: typer.Typer, tmp_path: Path,
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     assert "Traceback" not in result.output
+
+
+def test_backup_into_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BackupError, match="is not a directory"):
+        archive.backup(Paths(tmp_path / "home"), tmp_path / "nowhere" / "b.tar.gz")
+
+
+def test_the_schooner_app_has_both_commands_behind_its_error_boundary(tmp_path: Path) -> None:
+    from cli.main import app as schooner_app
+
+    result = CliRunner().invoke(schooner_app, ["restore", str(tmp_path),
+                                               "--home", str(tmp_path / "home")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: {tmp_path} is not a file"
+    help_text = CliRunner().invoke(schooner_app, ["--help"]).output
+    assert "backup" in help_text and "restore" in help_text
