@@ -170,6 +170,7 @@ def test_a_backup_restored_into_a_fresh_cluster(tmp_path: Path) -> None:
             while time.monotonic() < deadline:  # nothing started twice while it settles
                 now = containers()
                 assert now == kept, f"containers changed: {kept} -> {now}"
+                assert available(restored, 2), restored.get("deployments", "web", "default")
                 time.sleep(0.5)
             assert identity(restored) == before
             pods = restored.list("pods", "default", label_selector="app=web")["items"]
