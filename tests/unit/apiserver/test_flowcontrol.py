@@ -84,7 +84,7 @@ async def settle() -> None:
 
 
 def run(coro: Awaitable[None]) -> None:
-    asyncio.run(asyncio.wait_for(coro, 5))  # type: ignore[arg-type]
+    asyncio.run(asyncio.wait_for(coro, 5))
 
 
 def test_a_full_queue_is_rejected_at_once() -> None:

@@ -170,8 +170,9 @@ def test_each_component_gets_a_kubeconfig_of_its_own(tmp_path: Path) -> None:
     for component in ("scheduler", "controller-manager", "proxy", "agent"):
         config = load_kubeconfig(str(paths.component_kubeconfig(component)))
         assert config.server == "https://127.0.0.1:7443"
-        assert config.token != admin_token(paths)
-        users[component] = (entries[config.token].user, entries[config.token].groups)
+        token = config.token
+        assert token is not None and token != admin_token(paths)
+        users[component] = (entries[token].user, entries[token].groups)
     assert users == {
         "scheduler": ("system:kube-scheduler", ()),
         "controller-manager": ("system:kube-controller-manager", ()),

@@ -148,7 +148,7 @@ def test_lab_files_give_each_client_its_own_identity(tmp_path: Path) -> None:
                 path = spec.command[spec.command.index(flag) + 1]
                 local = files.etc / path.removeprefix("/etc/schooner/")
                 token = load_kubeconfig(str(local)).token
-                assert token != admin
+                assert token is not None and token != admin
                 seen[spec.service, flag] = entries[token].user, entries[token].groups
     assert seen["node2", "--kubeconfig"] == ("system:node:node2", ("system:nodes",))
     assert seen["node2", "--proxy-kubeconfig"] == ("system:kube-proxy", ())
