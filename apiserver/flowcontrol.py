@@ -63,6 +63,9 @@ SYSTEM_USERS = frozenset({"system:kube-scheduler", "system:kube-controller-manag
                           "system:kube-proxy"})
 LEADER_ELECTION_USERS = frozenset({"system:kube-scheduler", "system:kube-controller-manager"})
 LEADER_ELECTION_NAMESPACE = "kube-system"
+# The group of Leases, the only objects leader election writes here (APF's
+# leader-election FlowSchema also names endpoints and configmaps, long since unused).
+COORDINATION = "coordination.k8s.io"
 
 MUTATING_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 LONG_RUNNING_SUBRESOURCES = frozenset({"log", "exec", "attach", "portforward", "proxy"})
@@ -104,8 +107,7 @@ def priority_level(work: Work) -> str:
         return EXEMPT
     if NODES in groups:
         return NODE_HIGH
-    if (work.user in LEADER_ELECTION_USERS and work.resource == "leases"
-            and work.group == "coordination.k8s.io"
+    if (work.user in LEADER_ELECTION_USERS and work.group == COORDINATION
             and work.namespace == LEADER_ELECTION_NAMESPACE):
         return LEADER_ELECTION
     if work.user in SYSTEM_USERS:
