@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.nodestatus.lease import LeaseRenewer
+from agent.nodestatus.lease import LEASE_DURATION_SECONDS, LeaseRenewer
 from apimachinery.client import AsyncClient
 from apimachinery.clock import RealClock
 from apimachinery.pki import TokenEntry, new_token
@@ -155,7 +155,10 @@ def test_a_flood_from_one_user_leaves_node_leases_renewed(
 
     assert failures == [], report
     assert len(latencies) >= 10, report
-    assert max(latencies) < 5.0, report  # the agent renews every 5 s
+    # The Lease lasts 20 s; a renewal past half of it would leave a node at risk. (The
+    # longest ones, ~1-4 s on a busy machine, come as the flood's 300 TLS connections
+    # are accepted: handshakes are CPU on the apiserver's one event loop.)
+    assert max(latencies) < LEASE_DURATION_SECONDS / 2, report
     assert metric(text, "apiserver_flowcontrol_rejected_requests_total",
                   priority_level="node-high") == 0, report
     assert metric(text, "apiserver_request_total", resource="leases", code="429") == 0
