@@ -3,7 +3,8 @@
 One concern per module:
 
 - `layout`: where a cluster lives, its home's files (`Paths`) and its ports (`Ports`);
-- `credentials`: its PKI, tokens and admin kubeconfig, made once and kept;
+- `credentials`: its PKI, tokens and kubeconfigs (the admin's, and one per component
+  with its own identity), made once and kept;
 - `components`: what it runs, each component's command line, health URL and ports;
 - `supervisor`: detached components with pid files: start, stop, health, the lock;
 - `local`: the cluster as a whole, `up`, `down` and `status` of one home;

@@ -1,8 +1,9 @@
 """Where a local cluster lives: its home's files and the loopback ports it listens on.
 
 Everything lives under `$SCHOONER_HOME` (default `~/.schooner`): `pki/`,
-`tokens.csv`, `kubeconfig`, `etcd/`, `logs/<component>.log`,
-`run/<component>.pid` and `cluster.json` (the ports chosen, reused later).
+`tokens.csv`, `kubeconfig` (the admin's), `kubeconfigs/<component>.kubeconfig`,
+`etcd/`, `logs/<component>.log`, `run/<component>.pid` and `cluster.json` (the
+ports chosen, reused later).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Paths:
         self.etcd_data = home / "etcd"
         self.cluster_json = home / "cluster.json"
         self.run = home / "run"
+
+    def component_kubeconfig(self, component: str) -> Path:
+        """The kubeconfig a component (scheduler, agent, ...) uses: its own identity."""
+        return self.home / "kubeconfigs" / f"{component}.kubeconfig"
 
     def log(self, component: str) -> Path:
         return self.home / "logs" / f"{component}.log"
