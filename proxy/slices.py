@@ -12,8 +12,9 @@ reduced to what a userspace proxy needs, as pure functions of plain objects:
 * absent conditions mean what the API says they mean: `ready` and `serving`
   unknown count as true, `terminating` unknown as false;
 * the same address:port in several slices (an endpoint moving between slices,
-  two managers) counts once: the first by slice name wins, as in kube-proxy's
-  cache, which keys endpoints by address:port;
+  two managers) counts once, as kube-proxy's cache keys endpoints by
+  address:port; where kube-proxy keeps whichever slice its map iteration meets
+  first, here the first slice by name wins, so the result never varies;
 * which endpoints get traffic is kube-proxy's CategorizeEndpoints: the ready
   ones, or, only when none is ready, the serving and terminating ones (a
   rolling update's last pods finish their work rather than nothing answering).
