@@ -68,6 +68,7 @@ class ResourceInfo:
 
 
 _CORE, _APPS, _COORD, _DISCOVERY = "", "apps", "coordination.k8s.io", "discovery.k8s.io"
+_RBAC = "rbac.authorization.k8s.io"
 
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_CORE, "v1", "Namespace", "namespaces", False, ("ns",),
@@ -97,6 +98,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  ("status", "scale")),
     ResourceInfo(_COORD, "v1", "Lease", "leases", True),
     ResourceInfo(_DISCOVERY, "v1", "EndpointSlice", "endpointslices", True),
+    ResourceInfo(_RBAC, "v1", "Role", "roles", True),
+    ResourceInfo(_RBAC, "v1", "ClusterRole", "clusterroles", False),
+    ResourceInfo(_RBAC, "v1", "RoleBinding", "rolebindings", True),
+    ResourceInfo(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
 )
 
 _BY_PLURAL = {r.plural: r for r in RESOURCES}

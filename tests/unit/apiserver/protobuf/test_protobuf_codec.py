@@ -8,6 +8,7 @@ import copy
 import json
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -115,7 +116,27 @@ def _priority_class() -> dict[str, Any]:
             "description": "important", "preemptionPolicy": "Never"}
 
 
+_RBAC = "rbac.authorization.k8s.io/v1"
+_RULES = [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "pods/log"],
+           "resourceNames": ["web"]}]
+_BINDING = {"subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                          "name": "alice"},
+                         {"kind": "ServiceAccount", "name": "ci", "namespace": "dev"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "view"}}
+
+
+def _rbac(kind: str, **fields: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: {"apiVersion": _RBAC, "kind": kind, "metadata": {"name": "r:x"}, **fields}
+
+
 ROUND_TRIP = {
+    "roles": _rbac("Role", rules=_RULES),
+    "clusterroles": _rbac("ClusterRole", rules=[{"verbs": ["get"], "nonResourceURLs": ["/x/*"]}],
+                          aggregationRule={"clusterRoleSelectors": [
+                              {"matchLabels": {"a": "b"}}]}),
+    "rolebindings": _rbac("RoleBinding", **_BINDING),
+    "clusterrolebindings": _rbac("ClusterRoleBinding", **_BINDING),
     "pods": lambda: _without_projected(objects.pod()),
     "deployments": lambda: _without_projected(objects.deployment()),
     "replicasets": lambda: _without_projected(objects.replica_set()),

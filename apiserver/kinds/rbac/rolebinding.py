@@ -1,0 +1,37 @@
+"""RoleBinding (rbac.authorization.k8s.io/v1): a Role or ClusterRole granted in a namespace.
+
+Binding a role needs `bind` on it or holding its rules (apiserver/escalation.py).
+"""
+
+from __future__ import annotations
+
+from apimachinery.meta import Object
+from apimachinery.models.rbac import RoleBinding
+from apimachinery.printers import Layout
+from apimachinery.resources import ResourceInfo
+from apiserver.kind import Kind, Strategy
+from apiserver.validation.fields import Errs
+
+from .policy import binding_row, default_binding, path_segment_name, validate_binding
+
+RESOURCE = ResourceInfo("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True)
+
+
+class RoleBindingStrategy(Strategy):
+    has_status_subresource = False
+
+
+def validate_role_binding(obj: Object, old: Object | None) -> Errs:
+    """ValidateRoleBinding(Update): a Role or ClusterRole, valid subjects, roleRef fixed."""
+    return validate_binding(obj, old, namespaced=True)
+
+
+KIND = Kind(
+    resource=RESOURCE,
+    model=RoleBinding,
+    strategy=RoleBindingStrategy(),
+    default=default_binding,
+    validate=validate_role_binding,
+    name_rule=path_segment_name,
+    table=Layout("Name,Role,Age,+Users,+Groups,+ServiceAccounts", binding_row),
+)
