@@ -25,7 +25,19 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo
+from . import (
+    authorizer,
+    bootstrappolicy,
+    defrag,
+    discovery,
+    flowcontrol,
+    health,
+    kinds,
+    metrics,
+    openapi,
+    rbac,
+    requestinfo,
+)
 from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
@@ -54,6 +66,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
     authenticator = TokenAuthenticator(config.token_auth_file)
+    policy = rbac.PolicyCache(registry)
+    authz = _authorizer(config, policy)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
@@ -64,6 +78,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await storage.connect()
         await _bootstrap(registry, config)
+        await bootstrappolicy.reconcile(registry)
         await caches.start([r.plural for r in served.resources])
         compactor.start()
         # Long-lived start-up objects need not be scanned by every collection, and
@@ -113,6 +128,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         if request.url.path not in PUBLIC_PATHS:
             request.state.user = authenticator.authenticate(request.headers.get("authorization"))
 
+    async def authorize_path(request: Request) -> None:
+        """Authenticate, then authorize a non-resource request (discovery, OpenAPI, metrics)."""
+        authenticate(request)
+        await authorizer.check(authz, authorizer.path_attributes(
+            _user(request), request.method, request.url.path))
+
     def admit(request: Request,
               info: requestinfo.RequestInfo | None = None) -> AbstractAsyncContextManager[str]:
         """A seat for an authenticated request (flowcontrol.py); a 429 when there is none."""
@@ -134,13 +155,13 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
-        authenticate(request)
+        await authorize_path(request)
         async with admit(request):
             return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api")
     async def api_root(request: Request) -> Response:
-        authenticate(request)
+        await authorize_path(request)
         async with admit(request):
             return _discovery_root(
                 request, served, core=True,
@@ -148,20 +169,20 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:
-        authenticate(request)
+        await authorize_path(request)
         async with admit(request):
             return _discovery_root(request, served, core=False,
                                    legacy=lambda: discovery.api_groups(served))
 
     @app.get("/openapi/v3")
     async def openapi_index(request: Request) -> Response:
-        authenticate(request)
+        await authorize_path(request)
         async with admit(request):
             return json_response(documents.index())
 
     @app.get("/openapi/v3/{key:path}")
     async def openapi_document(request: Request, key: str) -> Response:
-        authenticate(request)
+        await authorize_path(request)
         gv = openapi.key_to_group_version(key)
         doc = documents.document(gv) if gv is not None else None
         if doc is None:
@@ -171,7 +192,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/openapi/v2")
     async def openapi_v2(request: Request) -> Response:
-        authenticate(request)
+        await authorize_path(request)
         # kubectl asks for v2 in protobuf only, as a fallback when v3 fails; JSON only here.
         if not _accepts_json(request.headers.get("accept", "")):
             raise errors.NotAcceptable("only application/json is served for /openapi/v2")
@@ -185,16 +206,21 @@ def create_app(config: ServerConfig) -> FastAPI:
         path = "/" + root
         doc = _discovery_document(served, path) if request.method == "GET" else None
         if doc is not None:
+            await authorizer.check(authz, authorizer.path_attributes(
+                _user(request), request.method, path))
             check_acceptable(request)
             async with admit(request):
                 return json_response(doc)
         info = requestinfo.parse(request.method, path, dict(request.query_params), served)
+        await authorizer.check(authz, authorizer.resource_attributes(_user(request), info))
         started = time.perf_counter()
         code = 500
         try:
             async with admit(request, info):
                 response = await handlers.handle(request, info)
             code = response.status_code
+            if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:
+                policy.invalidate()
             return response
         except errors.APIError as exc:
             code = exc.code
@@ -217,6 +243,18 @@ def internal_error(path: str, exc: BaseException) -> errors.InternalError:
     as an exception's text may hold another object's data or the server's internals."""
     log.error("component=apiserver internal error path=%s error=%r", path, exc, exc_info=exc)
     return errors.InternalError(INTERNAL_ERROR_MESSAGE)
+
+
+def _user(request: Request) -> UserInfo:
+    return getattr(request.state, "user", ANONYMOUS)
+
+
+def _authorizer(config: ServerConfig, policy: rbac.PolicyCache) -> authorizer.Authorizer:
+    """`--authorization-mode`'s modes in order, behind the system:masters check."""
+    modes: list[authorizer.Authorizer] = [
+        rbac.RBACAuthorizer(policy) if mode == "RBAC" else authorizer.AlwaysAllow()
+        for mode in authorizer.parse_modes(config.authorization_mode)]
+    return authorizer.Privileged(modes[0] if len(modes) == 1 else authorizer.Union(modes))
 
 
 def _work(user: UserInfo, info: requestinfo.RequestInfo | None) -> flowcontrol.Work:

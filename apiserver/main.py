@@ -10,6 +10,7 @@ import sys
 import uvicorn
 
 from .app import create_app
+from .authorizer import parse_modes
 from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
     p.add_argument("--token-auth-file",
                    help="static token file (token,user,uid,\"groups\"); without it, no authn")
+    p.add_argument("--authorization-mode", default="AlwaysAllow",
+                   help="ordered list of authorizers, comma-separated: AlwaysAllow, RBAC "
+                        "(system:masters is always allowed)")
     p.add_argument("--max-requests-inflight", type=int, default=400,
                    help="reads (and non-resource requests) worked on at once, shared between "
                         "priority levels; past it a request waits briefly, then gets 429 "
@@ -93,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
+        parse_modes(args.authorization_mode)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     config = ServerConfig(
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
+        authorization_mode=args.authorization_mode,
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,

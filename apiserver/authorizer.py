@@ -1,0 +1,153 @@
+"""Authorization: may this user do this request? (`--authorization-mode`).
+
+Runs after authentication (auth.py). The request is described as Kubernetes'
+authorizer.Attributes: a resource request (verb, API group, resource,
+subresource, namespace, name) or a non-resource one (verb and path). Two modes,
+as Kubernetes names them: `AlwaysAllow` (every authenticated user may do
+everything; the behaviour before RBAC) and `RBAC` (rbac.py). Members of
+`system:masters` are always allowed, as Kubernetes' privileged-group
+authorizer does before any mode is asked.
+
+A refusal is Kubernetes' 403 Status, word for word, so kubectl prints
+`pods is forbidden: User "alice" cannot list resource "pods" in API group ""
+in the namespace "default"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from apimachinery import errors
+
+from .auth import UserInfo
+from .requestinfo import RequestInfo
+
+SUPERUSER_GROUP = "system:masters"
+MODES = ("AlwaysAllow", "RBAC")
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """What is asked: a resource request when `resource` is set, else a non-resource path."""
+
+    user: UserInfo
+    verb: str
+    namespace: str = ""
+    api_group: str = ""
+    api_version: str = ""
+    resource: str = ""
+    subresource: str = ""
+    name: str = ""
+    path: str = ""
+
+    @property
+    def resource_request(self) -> bool:
+        return bool(self.resource)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+class Authorizer(Protocol):
+    async def authorize(self, attrs: Attributes) -> Decision: ...
+
+
+class AlwaysAllow:
+    """`--authorization-mode=AlwaysAllow`: every authenticated request may proceed."""
+
+    async def authorize(self, attrs: Attributes) -> Decision:
+        return Decision(True)
+
+
+class Privileged:
+    """system:masters first (Kubernetes' superuser group), then the configured mode."""
+
+    def __init__(self, mode: Authorizer) -> None:
+        self.mode = mode
+
+    async def authorize(self, attrs: Attributes) -> Decision:
+        if SUPERUSER_GROUP in attrs.user.groups:
+            return Decision(True)
+        return await self.mode.authorize(attrs)
+
+
+class Union:
+    """Several modes in order: the first that allows decides (Kubernetes' union authorizer)."""
+
+    def __init__(self, modes: list[Authorizer]) -> None:
+        self.modes = modes
+
+    async def authorize(self, attrs: Attributes) -> Decision:
+        reasons = []
+        for mode in self.modes:
+            decision = await mode.authorize(attrs)
+            if decision.allowed:
+                return decision
+            if decision.reason:
+                reasons.append(decision.reason)
+        return Decision(False, ", ".join(reasons))
+
+
+def parse_modes(value: str) -> list[str]:
+    """`--authorization-mode`: a comma-separated list of known modes; ValueError otherwise."""
+    modes = [m.strip() for m in value.split(",") if m.strip()]
+    if not modes:
+        raise ValueError("--authorization-mode: at least one authorization mode must be passed")
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"--authorization-mode: authorization mode {mode!r} is not "
+                             f"supported (supported: {', '.join(MODES)})")
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"--authorization-mode: {value!r} names a mode more than once")
+    return modes
+
+
+def resource_attributes(user: UserInfo, info: RequestInfo) -> Attributes:
+    """The attributes of a request the apiserver parsed into a RequestInfo."""
+    return Attributes(user, info.verb, info.namespace or "", info.resource.group,
+                      info.resource.version, info.resource.plural, info.subresource or "",
+                      info.name or "")
+
+
+def path_attributes(user: UserInfo, method: str, path: str) -> Attributes:
+    """A non-resource request (`/api`, `/openapi/v3`, `/metrics`): the verb is the method."""
+    return Attributes(user, method.lower(), path=path)
+
+
+def forbidden(attrs: Attributes, reason: str = "") -> errors.Forbidden:
+    """Kubernetes' responsewriters.Forbidden: the message and details as it builds them."""
+    message = forbidden_message(attrs)
+    if reason:
+        message = f"{message}: {reason}"
+    if not attrs.resource_request:
+        return errors.Forbidden(f"forbidden: {message}")
+    qualified = f"{attrs.resource}.{attrs.api_group}" if attrs.api_group else attrs.resource
+    if attrs.name:
+        text = f'{qualified} "{attrs.name}" is forbidden: {message}'
+    else:
+        text = f"{qualified} is forbidden: {message}"
+    details = {"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource}
+    return errors.Forbidden(text, details={k: v for k, v in details.items() if v})
+
+
+def forbidden_message(attrs: Attributes) -> str:
+    """`User "alice" cannot list resource "pods" in API group "" in the namespace "x"`."""
+    user = attrs.user.name
+    if not attrs.resource_request:
+        return f'User "{user}" cannot {attrs.verb} path "{attrs.path}"'
+    resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+    where = (f'in the namespace "{attrs.namespace}"' if attrs.namespace
+             else "at the cluster scope")
+    return (f'User "{user}" cannot {attrs.verb} resource "{resource}" in API group '
+            f'"{attrs.api_group}" {where}')
+
+
+async def check(authorizer: Authorizer, attrs: Attributes) -> None:
+    """Raise the 403 when `authorizer` does not allow `attrs`."""
+    decision = await authorizer.authorize(attrs)
+    if not decision.allowed:
+        raise forbidden(attrs, decision.reason)
