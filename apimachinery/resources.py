@@ -68,7 +68,7 @@ class ResourceInfo:
 
 
 _CORE, _APPS, _COORD, _DISCOVERY = "", "apps", "coordination.k8s.io", "discovery.k8s.io"
-_RBAC = "rbac.authorization.k8s.io"
+_RBAC, _AUTHZ = "rbac.authorization.k8s.io", "authorization.k8s.io"
 
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_CORE, "v1", "Namespace", "namespaces", False, ("ns",),
@@ -102,6 +102,12 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_RBAC, "v1", "ClusterRole", "clusterroles", False),
     ResourceInfo(_RBAC, "v1", "RoleBinding", "rolebindings", True),
     ResourceInfo(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    ResourceInfo(_AUTHZ, "v1", "SubjectAccessReview", "subjectaccessreviews", False,
+                 verbs=("create",)),
+    ResourceInfo(_AUTHZ, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
+                 verbs=("create",)),
+    ResourceInfo(_AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+                 verbs=("create",)),
 )
 
 _BY_PLURAL = {r.plural: r for r in RESOURCES}

@@ -27,7 +27,6 @@ from apimachinery.meta import Object
 
 from . import (
     authorizer,
-    bootstrappolicy,
     defrag,
     discovery,
     flowcontrol,
@@ -35,13 +34,14 @@ from . import (
     kinds,
     metrics,
     openapi,
-    rbac,
     requestinfo,
 )
 from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
 from .handlers import Handlers
+from .kinds.authorization import reviews
+from .kinds.rbac import rbacauthorizer as rbac
 from .registry import Registry
 from .storage import Storage
 from .watch import WatchService
@@ -78,7 +78,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await storage.connect()
         await _bootstrap(registry, config)
-        await bootstrappolicy.reconcile(registry)
         await caches.start([r.plural for r in served.resources])
         compactor.start()
         # Long-lived start-up objects need not be scanned by every collection, and
@@ -217,7 +216,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         code = 500
         try:
             async with admit(request, info):
-                response = await handlers.handle(request, info)
+                if reviews.is_review(info):
+                    response = await reviews.create(
+                        request, info, served.get(info.resource), _user(request), authz,
+                        config.max_request_bytes)
+                else:
+                    response = await handlers.handle(request, info)
             code = response.status_code
             if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:
                 policy.invalidate()

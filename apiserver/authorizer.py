@@ -4,7 +4,7 @@ Runs after authentication (auth.py). The request is described as Kubernetes'
 authorizer.Attributes: a resource request (verb, API group, resource,
 subresource, namespace, name) or a non-resource one (verb and path). Two modes,
 as Kubernetes names them: `AlwaysAllow` (every authenticated user may do
-everything; the behaviour before RBAC) and `RBAC` (rbac.py). Members of
+everything; the behaviour before RBAC) and `RBAC` (kinds/rbac/rbacauthorizer.py). Members of
 `system:masters` are always allowed, as Kubernetes' privileged-group
 authorizer does before any mode is asked.
 
@@ -15,8 +15,8 @@ in the namespace "default"`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from apimachinery import errors
 
@@ -52,8 +52,24 @@ class Decision:
     reason: str = ""
 
 
+@dataclass
+class Rules:
+    """What a user may do in a namespace, as SelfSubjectRulesReview's status lists it."""
+
+    resource_rules: list[dict[str, Any]] = field(default_factory=list)
+    non_resource_rules: list[dict[str, Any]] = field(default_factory=list)
+    incomplete: bool = False
+    evaluation_error: str = ""
+
+
 class Authorizer(Protocol):
     async def authorize(self, attrs: Attributes) -> Decision: ...
+
+    async def rules_for(self, user: UserInfo, namespace: str) -> Rules: ...
+
+
+EVERYTHING = Rules([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                   [{"verbs": ["*"], "nonResourceURLs": ["*"]}])
 
 
 class AlwaysAllow:
@@ -61,6 +77,9 @@ class AlwaysAllow:
 
     async def authorize(self, attrs: Attributes) -> Decision:
         return Decision(True)
+
+    async def rules_for(self, user: UserInfo, namespace: str) -> Rules:
+        return EVERYTHING
 
 
 class Privileged:
@@ -73,6 +92,10 @@ class Privileged:
         if SUPERUSER_GROUP in attrs.user.groups:
             return Decision(True)
         return await self.mode.authorize(attrs)
+
+    async def rules_for(self, user: UserInfo, namespace: str) -> Rules:
+        """The mode's rules (RBAC lists system:masters' through the cluster-admin binding)."""
+        return await self.mode.rules_for(user, namespace)
 
 
 class Union:
@@ -90,6 +113,16 @@ class Union:
             if decision.reason:
                 reasons.append(decision.reason)
         return Decision(False, ", ".join(reasons))
+
+    async def rules_for(self, user: UserInfo, namespace: str) -> Rules:
+        union = Rules()
+        for mode in self.modes:
+            rules = await mode.rules_for(user, namespace)
+            union.resource_rules += rules.resource_rules
+            union.non_resource_rules += rules.non_resource_rules
+            union.incomplete = union.incomplete or rules.incomplete
+            union.evaluation_error = union.evaluation_error or rules.evaluation_error
+        return union
 
 
 def parse_modes(value: str) -> list[str]:

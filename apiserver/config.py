@@ -21,7 +21,8 @@ class ServerConfig:
     # How long an Event lives in etcd after its last write (a kind's Strategy asks for it).
     event_ttl: int = 3600
     token_auth_file: str | None = None
-    # AlwaysAllow (Kubernetes' default) or RBAC (apiserver/authorizer.py, rbac.py).
+    # AlwaysAllow (Kubernetes' default) or RBAC, a comma-separated list
+    # (apiserver/authorizer.py, kinds/rbac/rbacauthorizer.py).
     authorization_mode: str = "AlwaysAllow"
     # Requests worked on at once, reads and writes, split between priority levels
     # (apiserver/flowcontrol.py); Kubernetes' flags and defaults, 0 for no limit.

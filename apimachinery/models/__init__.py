@@ -35,6 +35,11 @@ from apimachinery.models.apps import (
     StatefulSetStatus,
     StatefulSetUpdateStrategy,
 )
+from apimachinery.models.authorization import (
+    SelfSubjectAccessReview,
+    SelfSubjectRulesReview,
+    SubjectAccessReview,
+)
 from apimachinery.models.container import (
     ConfigMapEnvSource,
     ConfigMapKeySelector,
@@ -183,7 +188,8 @@ _BY_KIND: dict[str, type[TypedObject]] = {
     model.model_fields["kind"].default: model
     for model in (Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Event,
                   Deployment, ReplicaSet, StatefulSet, Lease, EndpointSlice,
-                  Role, ClusterRole, RoleBinding, ClusterRoleBinding)
+                  Role, ClusterRole, RoleBinding, ClusterRoleBinding, SubjectAccessReview,
+                  SelfSubjectAccessReview, SelfSubjectRulesReview)
 }
 
 

@@ -253,14 +253,6 @@ MISSING_KINDS = [
     (["create", "quota", "q", "--hard=pods=2"], "/api/v1/namespaces/{ns}/resourcequotas"),
     (["create", "poddisruptionbudget", "pdb", "--selector=app=x", "--min-available=1"],
      "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"),
-    (["create", "role", "r", "--verb=get", "--resource=pods"],
-     "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles"),
-    (["create", "rolebinding", "rb", "--role=r", "--user=u"],
-     "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"),
-    (["create", "clusterrole", "cr", "--verb=get", "--resource=pods"],
-     "/apis/rbac.authorization.k8s.io/v1/clusterroles"),
-    (["create", "clusterrolebinding", "crb", "--clusterrole=cr", "--user=u"],
-     "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"),
     (["create", "serviceaccount", "sa"], "/api/v1/namespaces/{ns}/serviceaccounts"),
     (["create", "token", "sa"], "/api/v1/namespaces/{ns}/serviceaccounts/sa/token"),
 ]
@@ -268,8 +260,6 @@ MISSING_KINDS = [
 
 @pytest.mark.compat("kubectl create job", "kubectl create cronjob", "kubectl create ingress",
                     "kubectl create quota", "kubectl create poddisruptionbudget",
-                    "kubectl create role", "kubectl create rolebinding",
-                    "kubectl create clusterrole", "kubectl create clusterrolebinding",
                     "kubectl create serviceaccount", "kubectl create token")
 def test_generators_of_kinds_not_served_fail_cleanly(kubectl: Kubectl, namespace: str) -> None:
     for args, path in MISSING_KINDS:

@@ -2,7 +2,8 @@
 
 A ClusterRole with an `aggregationRule` has its rules kept by the controller-manager
 (controllers/clusterroleaggregation.py) from the ClusterRoles its selectors match;
-`admin`, `edit` and `view` are built that way by the bootstrap policy.
+`admin`, `edit` and `view` are built that way by the bootstrap policy
+(bootstrappolicy.py), reconciled at every start as this kind's bootstrap.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from apimachinery.resources import ResourceInfo
 from apiserver.kind import Kind, Strategy
 from apiserver.validation.fields import Errs, as_dict, required, validate_label_selector
 
+from .bootstrappolicy import reconcile
 from .policy import created_at_row, path_segment_name, validate_rules
 
 RESOURCE = ResourceInfo("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False)
@@ -45,4 +47,5 @@ KIND = Kind(
     validate=validate_cluster_role,
     name_rule=path_segment_name,
     table=Layout("Name,Created At", created_at_row),
+    bootstrap=reconcile,
 )

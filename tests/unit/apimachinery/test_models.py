@@ -270,7 +270,8 @@ def test_model_for_every_served_kind() -> None:
     from apimachinery.resources import RESOURCES
 
     required = {"Event": {"involvedObject": {}}, "RoleBinding": {"roleRef": {}},
-                "ClusterRoleBinding": {"roleRef": {}}}
+                "ClusterRoleBinding": {"roleRef": {}}, "SubjectAccessReview": {"spec": {}},
+                "SelfSubjectAccessReview": {"spec": {}}, "SelfSubjectRulesReview": {"spec": {}}}
     for resource in RESOURCES:
         empty = model_for(resource.kind).from_dict(required.get(resource.kind, {})).to_dict()
         assert empty["kind"] == resource.kind

@@ -127,7 +127,15 @@ def test_the_value_types() -> None:
     assert "containerPort" in required
 
 
-@pytest.mark.parametrize("kind", list(SERVED), ids=lambda k: k.resource.group_resource)
+def test_a_create_only_kind_has_a_collection_post_and_no_object_path() -> None:
+    r = SERVED.lookup("authorization.k8s.io", "selfsubjectaccessreviews").resource
+    paths = _doc(r.api_version)["paths"]
+    assert set(paths[f"{r.path_prefix}/{r.plural}"]) == {"parameters", "post"}
+    assert f"{r.path_prefix}/{r.plural}/{{name}}" not in paths
+
+
+@pytest.mark.parametrize("kind", [k for k in SERVED if "get" in k.resource.verbs],
+                         ids=lambda k: k.resource.group_resource)
 def test_every_path_of_a_kind_with_its_operations(kind: kinds.Kind) -> None:
     r = kind.resource
     paths = _doc(r.api_version)["paths"]

@@ -137,6 +137,23 @@ ROUND_TRIP = {
                               {"matchLabels": {"a": "b"}}]}),
     "rolebindings": _rbac("RoleBinding", **_BINDING),
     "clusterrolebindings": _rbac("ClusterRoleBinding", **_BINDING),
+    "subjectaccessreviews": lambda: {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "metadata": {}, "spec": {"resourceAttributes": {"namespace": "dev", "verb": "get",
+                                                        "resource": "pods", "name": "web"},
+                                 "user": "alice", "groups": ["devs"], "uid": "1"},
+        "status": {"allowed": True, "reason": "yes"}},
+    "selfsubjectaccessreviews": lambda: {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "metadata": {}, "spec": {"nonResourceAttributes": {"path": "/api", "verb": "get"}},
+        "status": {"allowed": False}},
+    "selfsubjectrulesreviews": lambda: {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+        "metadata": {}, "spec": {"namespace": "dev"},
+        "status": {"resourceRules": [{"verbs": ["get"], "apiGroups": [""],
+                                      "resources": ["pods"]}],
+                   "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/api"]}],
+                   "incomplete": False}},
     "pods": lambda: _without_projected(objects.pod()),
     "deployments": lambda: _without_projected(objects.deployment()),
     "replicasets": lambda: _without_projected(objects.replica_set()),

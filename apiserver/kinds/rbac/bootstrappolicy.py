@@ -25,9 +25,10 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.meta import Object, metadata
 from apimachinery.rbacaggregation import aggregated_rules
+from apiserver.config import ServerConfig
+from apiserver.registry import Registry
 
-from .rbac import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, GROUP
-from .registry import Registry
+from .rbacauthorizer import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, GROUP
 
 log = logging.getLogger("apiserver")
 
@@ -229,7 +230,7 @@ def cluster_role_bindings() -> list[Object]:
     ]
 
 
-async def reconcile(registry: Registry) -> None:
+async def reconcile(registry: Registry, config: ServerConfig) -> None:
     """Create or complete the bootstrap roles and bindings (concurrent apiservers may race:
     the loser of a create or an update simply finds the work done on its next start)."""
     roles = cluster_roles()

@@ -25,10 +25,9 @@ from typing import Any
 
 from apimachinery.meta import Object, metadata, name_of
 from apimachinery.resources import ResourceInfo, resolve
-
-from .auth import UserInfo
-from .authorizer import Attributes, Decision
-from .registry import Registry
+from apiserver.auth import UserInfo
+from apiserver.authorizer import Attributes, Decision, Rules
+from apiserver.registry import Registry
 
 GROUP = "rbac.authorization.k8s.io"
 ROLES, CLUSTER_ROLES = resolve("roles"), resolve("clusterroles")
@@ -210,6 +209,22 @@ class RBACAuthorizer:
             if rule_allows(rule, attrs):
                 return Decision(True)
         return Decision(False, _reason(missing))
+
+    async def rules_for(self, user: UserInfo, namespace: str) -> Rules:
+        """Every rule bound to `user` (cluster-wide, and in `namespace`), split as
+        SelfSubjectRulesReview lists them; a missing role is the evaluation error."""
+        policy = await self.cache.policy()
+        missing: list[str] = []
+        rules = Rules()
+        for rule in policy.rules_for(user, namespace, missing):
+            if rule.get("nonResourceURLs"):
+                rules.non_resource_rules.append(
+                    {"verbs": rule.get("verbs") or [], "nonResourceURLs": rule["nonResourceURLs"]})
+            else:
+                rules.resource_rules.append({k: rule[k] for k in (
+                    "verbs", "apiGroups", "resources", "resourceNames") if rule.get(k)})
+        rules.evaluation_error = _reason(missing).removeprefix("RBAC: ")
+        return rules
 
 
 def _reason(missing: list[str]) -> str:

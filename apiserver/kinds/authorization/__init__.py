@@ -1,0 +1,1 @@
+"""The authorization.k8s.io group: access reviews, answered and never stored (reviews.py)."""

@@ -1,0 +1,21 @@
+"""SubjectAccessReview (authorization.k8s.io/v1): create-only.
+
+The apiserver answers it in `status` and stores nothing (reviews.py).
+"""
+
+from __future__ import annotations
+
+from apimachinery.models.authorization import SubjectAccessReview
+from apimachinery.resources import ResourceInfo
+from apiserver.kind import Kind, Strategy
+
+RESOURCE = ResourceInfo("authorization.k8s.io", "v1", "SubjectAccessReview",
+                        "subjectaccessreviews", False, verbs=("create",))
+
+
+class SubjectAccessReviewStrategy(Strategy):
+    has_status_subresource = False
+
+
+KIND = Kind(resource=RESOURCE, model=SubjectAccessReview,
+            strategy=SubjectAccessReviewStrategy())
