@@ -10,6 +10,7 @@ logged traceback, never an HTML page or a FastAPI `{"detail": ...}`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import logging
 import time
@@ -214,7 +215,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         await authorizer.check(authz, authorizer.resource_attributes(_user(request), info))
         started = time.perf_counter()
         code = 500
+        requester: contextvars.Token[authorizer.Requester | None] | None = None
         try:
+            requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
                 if reviews.is_review(info):
                     response = await reviews.create(
@@ -230,6 +233,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             code = exc.code
             raise
         finally:
+            if requester is not None:
+                authorizer.REQUESTER.reset(requester)
             labels = (info.verb, info.resource.plural, info.subresource or "")
             metrics.REQUESTS.labels(*labels, str(code)).inc()
             if info.verb != "watch":

@@ -15,6 +15,7 @@ in the namespace "default"`.
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -184,3 +185,17 @@ async def check(authorizer: Authorizer, attrs: Attributes) -> None:
     decision = await authorizer.authorize(attrs)
     if not decision.allowed:
         raise forbidden(attrs, decision.reason)
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who is making the current request, and the authorizer that judges them: what the
+    RBAC kinds' escalation checks need (kinds/rbac/escalation.py) deep in a write."""
+
+    user: UserInfo
+    authorizer: Authorizer
+
+
+# Unset for the apiserver's own writes (the bootstrap policy): those are never refused.
+REQUESTER: contextvars.ContextVar[Requester | None] = contextvars.ContextVar(
+    "requester", default=None)

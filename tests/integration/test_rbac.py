@@ -147,3 +147,61 @@ def test_invalid_rbac_objects_are_422(server: Apiserver) -> None:
         causes = {c["field"] for c in binding.json()["details"]["causes"]}
         assert causes == {"roleRef.kind", "subjects[0].namespace"}
 
+
+
+def _bind(admin: httpx.Client, namespace: str, role: str, user: str) -> None:
+    admin.post(f"{RBAC}/namespaces/{namespace}/rolebindings", json={
+        "metadata": {"name": f"{user}-{role}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": role},
+        "subjects": [{"kind": "User", "name": user}]}).raise_for_status()
+
+
+def test_no_one_grants_what_they_do_not_hold(server: Apiserver,
+                                             namespaces: tuple[str, str]) -> None:
+    _, theirs = namespaces
+    with server.http() as admin:
+        _bind(admin, theirs, "admin", "bob")
+    roles = f"{RBAC}/namespaces/{theirs}/roles"
+    bindings = f"{RBAC}/namespaces/{theirs}/rolebindings"
+    with _as(server, BOB) as bob:
+        held = bob.post(roles, json={"metadata": {"name": "pod-reader"}, "rules": [
+            {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}]})
+        assert held.status_code == 201, held.text
+        more = bob.post(roles, json={"metadata": {"name": "node-reader"}, "rules": [
+            {"verbs": ["get"], "apiGroups": [""], "resources": ["nodes"]},
+            {"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]})
+        assert more.status_code == 403
+        assert more.json()["message"] == (
+            'roles.rbac.authorization.k8s.io "node-reader" is forbidden: user "bob" '
+            '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not '
+            'currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}')
+        view = bob.post(bindings, json={
+            "metadata": {"name": "alice-view"}, "subjects": [{"kind": "User", "name": "alice"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "view"}})
+        assert view.status_code == 201, view.text
+        root = bob.post(bindings, json={
+            "metadata": {"name": "alice-root"}, "subjects": [{"kind": "User", "name": "alice"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "cluster-admin"}})
+        assert root.status_code == 403
+        assert root.json()["message"].startswith(
+            'rolebindings.rbac.authorization.k8s.io "alice-root" is forbidden: user "bob" '
+            '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not '
+            'currently held:\n{APIGroups:["*"], Resources:["*"], Verbs:["*"]}')
+    with server.http() as admin:  # `bind` on the role lets bob grant it after all
+        admin.post(f"{RBAC}/clusterroles", json={
+            "metadata": {"name": f"bind-admin-{theirs}"}, "rules": [
+                {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"],
+                 "resources": ["clusterroles"], "resourceNames": ["cluster-admin"]}]}
+                   ).raise_for_status()
+        _bind(admin, theirs, f"bind-admin-{theirs}", "bob")
+    with _as(server, BOB) as bob:
+        again = bob.post(bindings, json={
+            "metadata": {"name": "alice-root"}, "subjects": [{"kind": "User", "name": "alice"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "cluster-admin"}})
+        assert again.status_code == 201, again.text
+    with server.http() as admin:
+        admin.delete(f"{RBAC}/clusterroles/bind-admin-{theirs}")

@@ -13,9 +13,11 @@ from apimachinery.models.rbac import ClusterRole
 from apimachinery.printers import Layout
 from apimachinery.resources import ResourceInfo
 from apiserver.kind import Kind, Strategy
+from apiserver.registry import Registry
 from apiserver.validation.fields import Errs, as_dict, required, validate_label_selector
 
 from .bootstrappolicy import reconcile
+from .escalation import check_role
 from .policy import created_at_row, path_segment_name, validate_rules
 
 RESOURCE = ResourceInfo("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False)
@@ -40,6 +42,13 @@ def validate_cluster_role(obj: Object, old: Object | None) -> Errs:
     return errs
 
 
+async def _admit(registry: Registry, resource: ResourceInfo, namespace: str | None,
+                 obj: Object, old: Object | None) -> None:
+    """Escalation prevention (escalation.py), for this kind's writes only."""
+    if resource == RESOURCE:
+        await check_role(registry, resource, namespace, obj, old)
+
+
 KIND = Kind(
     resource=RESOURCE,
     model=ClusterRole,
@@ -48,4 +57,5 @@ KIND = Kind(
     name_rule=path_segment_name,
     table=Layout("Name,Created At", created_at_row),
     bootstrap=reconcile,
+    admission=_admit,
 )

@@ -10,8 +10,10 @@ from apimachinery.models.rbac import Role
 from apimachinery.printers import Layout
 from apimachinery.resources import ResourceInfo
 from apiserver.kind import Kind, Strategy
+from apiserver.registry import Registry
 from apiserver.validation.fields import Errs
 
+from .escalation import check_role
 from .policy import created_at_row, path_segment_name, validate_rules
 
 RESOURCE = ResourceInfo("rbac.authorization.k8s.io", "v1", "Role", "roles", True)
@@ -26,6 +28,13 @@ def validate_role(obj: Object, old: Object | None) -> Errs:
     return validate_rules(obj, namespaced=True)
 
 
+async def _admit(registry: Registry, resource: ResourceInfo, namespace: str | None,
+                 obj: Object, old: Object | None) -> None:
+    """Escalation prevention (escalation.py), for this kind's writes only."""
+    if resource == RESOURCE:
+        await check_role(registry, resource, namespace, obj, old)
+
+
 KIND = Kind(
     resource=RESOURCE,
     model=Role,
@@ -33,4 +42,5 @@ KIND = Kind(
     validate=validate_role,
     name_rule=path_segment_name,
     table=Layout("Name,Created At", created_at_row),
+    admission=_admit,
 )

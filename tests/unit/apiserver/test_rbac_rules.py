@@ -18,6 +18,7 @@ from apiserver.authorizer import (
     parse_modes,
 )
 from apiserver.kinds.rbac.bootstrappolicy import cluster_role_bindings, cluster_roles
+from apiserver.kinds.rbac.escalation import covers
 from apiserver.kinds.rbac.rbacauthorizer import Policy, rule_allows, subject_matches
 
 ALICE = UserInfo("alice", groups=("devs", "system:authenticated"))
@@ -145,3 +146,24 @@ def test_modes_and_superusers() -> None:
     root = UserInfo("root", groups=("system:masters",))
     assert asyncio.run(guarded.authorize(Attributes(root, "delete", resource="nodes"))).allowed
     assert not asyncio.run(guarded.authorize(_res("get", "pods"))).allowed
+
+
+@pytest.mark.parametrize(("owner", "servant", "covered"), [
+    ([_rule(verbs=["get", "list"])], _rule(), True),
+    ([_rule()], _rule(verbs=["get", "list"]), False),
+    ([_rule(), _rule(verbs=["list"])], _rule(verbs=["get", "list"]), True),  # two rules
+    ([_rule(verbs=["*"])], _rule(verbs=["*"]), True),
+    ([_rule(verbs=["get", "list"])], _rule(verbs=["*"]), False),
+    ([_rule(resources=["*"])], _rule(resources=["pods/log"]), True),
+    ([_rule()], _rule(resources=["pods/log"]), False),
+    ([_rule(resources=["*/log"])], _rule(resources=["pods/log"]), True),
+    ([_rule(resourceNames=["web"])], _rule(), False),  # a named grant covers no wildcard
+    ([_rule()], _rule(resourceNames=["web"]), True),
+    ([_rule(resourceNames=["web"])], _rule(resourceNames=["web"]), True),
+    ([{"verbs": ["get"], "nonResourceURLs": ["/apis/*"]}],
+     {"verbs": ["get"], "nonResourceURLs": ["/apis/apps"]}, True),
+    ([{"verbs": ["get"], "nonResourceURLs": ["/apis"]}],
+     {"verbs": ["get"], "nonResourceURLs": ["/apis/*"]}, False),
+])
+def test_covers(owner: list[dict[str, Any]], servant: dict[str, Any], covered: bool) -> None:
+    assert covers(owner, servant) is covered
