@@ -4,7 +4,7 @@ This module is the front door: the global flags (`--kubeconfig`, `--context`,
 `-n`), the commands that are about the client and the cluster rather than
 about objects (`version`, `api-resources`, `config view`), the registration
 of the object verbs (`cli.commands`), of `rollout` (`cli.rollout`), of
-`cordon`/`uncordon`/`drain` (`cli.nodes`) and of `up`/`down`/`status`
+`cordon`/`uncordon`/`drain` (`cli.nodes`), of `auth can-i` (`cli.auth`) and of `up`/`down`/`status`
 (`cli.cluster.updown`), and the error boundary.
 
 The boundary is kubectl's contract with scripts and people: a failure is one
@@ -28,7 +28,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import backup, commands, lab, logs_exec, nodes, output_formats, rollout, wait
+from cli import auth, backup, commands, lab, logs_exec, nodes, output_formats, rollout, wait
 from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
@@ -251,6 +251,7 @@ wait.register(app)
 lab.register(app)
 updown.register(app)
 backup.register(app)
+auth.register(app)
 
 
 def main() -> None:

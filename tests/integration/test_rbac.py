@@ -3,14 +3,18 @@ the bootstrap policy is there, and no one grants what they do not hold."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import TokenEntry, new_token
 from cli.cluster.processes import Apiserver, Etcd
+from tests.integration.test_cli import SCHOONER
 
 pytestmark = pytest.mark.integration
 
@@ -205,3 +209,29 @@ def test_no_one_grants_what_they_do_not_hold(server: Apiserver,
         assert again.status_code == 201, again.text
     with server.http() as admin:
         admin.delete(f"{RBAC}/clusterroles/bind-admin-{theirs}")
+
+
+def test_schooner_auth_can_i(server: Apiserver, namespaces: tuple[str, str],
+                             tmp_path: Path) -> None:
+    mine, other = namespaces
+    config = tmp_path / "alice.kubeconfig"
+    write_kubeconfig(str(config), server.url, server.ca_pem, ALICE, user="alice")
+
+    def can_i(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([SCHOONER, "--kubeconfig", str(config), "auth", "can-i", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    yes = can_i("list", "pods", "-n", mine)
+    assert (yes.returncode, yes.stdout, yes.stderr) == (0, "yes\n", "")
+    no = can_i("list", "pods", "-n", other)
+    assert (no.returncode, no.stdout) == (1, "no\n")
+    assert can_i("get", "/metrics").stdout == "no\n"
+    listed = can_i("--list", "-n", mine)
+    assert listed.returncode == 0
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert rows[0] == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
+    assert ["pods", "[]", "[]", "[get", "list", "watch]"] in rows
+    assert ["deployments.apps", "[]", "[]", "[get", "list", "watch]"] in rows
+    bad = can_i("list", "widgets", "-n", mine)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ")
+    assert "Traceback" not in bad.stderr
