@@ -4,8 +4,8 @@ The user gets the admin kubeconfig (group system:masters); each component gets a
 kubeconfig with a token of its own (`kubeconfigs/<component>.kubeconfig`), named as
 Kubernetes names these identities, so the apiserver knows who calls: its flow control
 serves a node's Lease renewals at a priority level a flooding user cannot take
-(apiserver/flowcontrol.py). There is no authorization yet: every identity may still
-do everything (RBAC is issue 16's work).
+(apiserver/flowcontrol.py), and its RBAC authorizer gives each only what the bootstrap
+policy binds to that user (apiserver/kinds/rbac/bootstrappolicy.py, docs/security.md).
 """
 
 from __future__ import annotations
