@@ -39,6 +39,7 @@ from apimachinery.leaderelectionflags import (
 
 from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
+from .clusterroleaggregation import ClusterRoleAggregationController
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .endpointslice import EndpointSliceController
@@ -83,6 +84,7 @@ CONTROLLERS: dict[str, Factory] = {
         unhealthy_zone_threshold=a.unhealthy_zone_threshold,
         large_cluster_size=a.large_cluster_size_threshold),
     "podgc": lambda c, f, a: PodGCController(c, f, quarantine=a.orphan_pod_quarantine),
+    "clusterrole-aggregation": lambda c, f, a: ClusterRoleAggregationController(c, f),
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),

@@ -13,12 +13,12 @@ import pytest
 
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import TokenEntry, new_token
-from cli.cluster.processes import Apiserver, Etcd
+from cli.cluster.processes import Apiserver, Etcd, start_controller_manager, wait_for
 from tests.integration.test_cli import SCHOONER
 
 pytestmark = pytest.mark.integration
 
-ALICE, BOB = new_token(), new_token()
+ALICE, BOB, MANAGER = new_token(), new_token(), new_token()
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
@@ -27,7 +27,9 @@ def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api
     apiserver = Apiserver(tmp_path_factory.mktemp("rbac"), etcd.url,
                           extra_args=["--authorization-mode", "RBAC"],
                           users=[TokenEntry(ALICE, "alice", "alice", ("devs",)),
-                                 TokenEntry(BOB, "bob", "bob", ())]).start()
+                                 TokenEntry(BOB, "bob", "bob", ()),
+                                 TokenEntry(MANAGER, "system:kube-controller-manager",
+                                            "kcm", ())]).start()
     yield apiserver
     apiserver.stop()
 
@@ -235,3 +237,32 @@ def test_schooner_auth_can_i(server: Apiserver, namespaces: tuple[str, str],
     bad = can_i("list", "widgets", "-n", mine)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")
     assert "Traceback" not in bad.stderr
+
+
+def test_the_controller_manager_aggregates_on_its_bootstrap_role(server: Apiserver,
+                                                                 tmp_path: Path) -> None:
+    """As system:kube-controller-manager (no system:masters): a ClusterRole labelled
+    aggregate-to-view reaches view, and through it edit and admin."""
+    config = tmp_path / "kcm.kubeconfig"
+    write_kubeconfig(str(config), server.url, server.ca_pem, MANAGER,
+                     user="system:kube-controller-manager")
+    name = f"widgets-{uuid.uuid4().hex[:6]}"
+    rule = {"verbs": ["get"], "apiGroups": ["example.com"], "resources": [name]}
+    manager = start_controller_manager(config, tmp_path / "kcm.log",
+                                       "--controllers", "clusterrole-aggregation")
+    try:
+        with server.http() as admin:
+            admin.post(f"{RBAC}/clusterroles", json={"metadata": {"name": name, "labels": {
+                "rbac.authorization.k8s.io/aggregate-to-view": "true"}}, "rules": [rule]}
+                       ).raise_for_status()
+
+            def aggregated() -> bool:
+                return all(rule in admin.get(f"{RBAC}/clusterroles/{role}").json()["rules"]
+                           for role in ("view", "edit", "admin"))
+            wait_for(aggregated, 20, f"{name} aggregated\n{manager.log_tail()}")
+            admin.delete(f"{RBAC}/clusterroles/{name}")
+            wait_for(lambda: rule not in admin.get(f"{RBAC}/clusterroles/view").json()["rules"],
+                     20, f"{name} gone from view\n{manager.log_tail()}")
+        assert "forbidden" not in (tmp_path / "kcm.log").read_text().lower()
+    finally:
+        manager.stop()
