@@ -212,7 +212,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             async with admit(request):
                 return json_response(doc)
         info = requestinfo.parse(request.method, path, dict(request.query_params), served)
-        await authorizer.check(authz, authorizer.resource_attributes(_user(request), info))
+        await authorizer.check(authz, authorizer.resource_attributes(
+            _user(request), info, request.query_params.get("fieldSelector")))
         started = time.perf_counter()
         code = 500
         requester: contextvars.Token[authorizer.Requester | None] | None = None

@@ -140,11 +140,27 @@ def parse_modes(value: str) -> list[str]:
     return modes
 
 
-def resource_attributes(user: UserInfo, info: RequestInfo) -> Attributes:
-    """The attributes of a request the apiserver parsed into a RequestInfo."""
+def resource_attributes(user: UserInfo, info: RequestInfo,
+                        field_selector: str | None = None) -> Attributes:
+    """The attributes of a request the apiserver parsed into a RequestInfo.
+
+    A list or watch whose field selector is only `metadata.name=X` is about the object X,
+    as Kubernetes' RequestInfoFactory has it (`kubectl get pod x -w`), so a rule with
+    resourceNames may allow it.
+    """
+    name = info.name or ""
+    if info.verb in ("list", "watch") and not name:
+        name = _selected_name(field_selector or "")
     return Attributes(user, info.verb, info.namespace or "", info.resource.group,
                       info.resource.version, info.resource.plural, info.subresource or "",
-                      info.name or "")
+                      name)
+
+
+def _selected_name(selector: str) -> str:
+    key, op, value = selector.partition("==") if "==" in selector else selector.partition("=")
+    if op and key.strip() == "metadata.name" and "," not in value and not key.endswith("!"):
+        return value.strip()
+    return ""
 
 
 def path_attributes(user: UserInfo, method: str, path: str) -> Attributes:

@@ -167,3 +167,19 @@ def test_modes_and_superusers() -> None:
 ])
 def test_covers(owner: list[dict[str, Any]], servant: dict[str, Any], covered: bool) -> None:
     assert covers(owner, servant) is covered
+
+
+def test_a_list_or_watch_of_one_name_is_about_that_object() -> None:
+    from apimachinery.resources import resolve
+    from apiserver.authorizer import resource_attributes
+    from apiserver.requestinfo import RequestInfo
+
+    pods = resolve("pods")
+    watch = RequestInfo("watch", pods, "dev", None, None)
+    assert resource_attributes(ALICE, watch, "metadata.name=web").name == "web"
+    assert resource_attributes(ALICE, watch, "metadata.name==web").name == "web"
+    assert resource_attributes(ALICE, watch, "metadata.name!=web").name == ""
+    assert resource_attributes(ALICE, watch, "metadata.name=web,spec.nodeName=n").name == ""
+    assert resource_attributes(ALICE, watch, "spec.nodeName=n").name == ""
+    assert resource_attributes(ALICE, RequestInfo("create", pods, "dev", None, None),
+                               "metadata.name=web").name == ""
