@@ -25,6 +25,7 @@ from .auth import UserInfo
 from .requestinfo import RequestInfo
 
 SUPERUSER_GROUP = "system:masters"
+_NAMESPACES = "namespaces"  # URL grammar: the segment that scopes a path (requestinfo.py)
 MODES = ("AlwaysAllow", "RBAC")
 
 
@@ -151,7 +152,10 @@ def resource_attributes(user: UserInfo, info: RequestInfo,
     name = info.name or ""
     if info.verb in ("list", "watch") and not name:
         name = _selected_name(field_selector or "")
-    return Attributes(user, info.verb, info.namespace or "", info.resource.group,
+    namespace = info.namespace or ""
+    if not info.resource.group and info.resource.plural == _NAMESPACES and name:
+        namespace = name  # `/api/v1/namespaces/x` is in the namespace x, as Kubernetes parses it
+    return Attributes(user, info.verb, namespace, info.resource.group,
                       info.resource.version, info.resource.plural, info.subresource or "",
                       name)
 

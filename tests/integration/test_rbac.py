@@ -63,6 +63,9 @@ def test_view_in_one_namespace_reads_there_only(server: Apiserver,
         assert alice.get(f"/api/v1/namespaces/{mine}/pods").status_code == 200
         assert alice.get(f"/api/v1/namespaces/{mine}/configmaps").status_code == 200
         assert alice.get(f"/api/v1/namespaces/{mine}/secrets").status_code == 403
+        assert alice.get(f"/api/v1/namespaces/{mine}").status_code == 200  # her namespace
+        assert alice.get(f"/api/v1/namespaces/{other}").status_code == 403
+        assert alice.get("/api/v1/namespaces").status_code == 403
         refused = alice.get(f"/api/v1/namespaces/{other}/pods")
         assert refused.status_code == 403
         body = refused.json()

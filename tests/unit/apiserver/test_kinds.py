@@ -23,6 +23,7 @@ APISERVER = Path(__file__).resolve().parents[3] / "apiserver"
 ALLOWED = {
     # `/api/v1/namespaces/{ns}/...` is URL grammar: the segment that scopes a path.
     ("requestinfo.py", "namespaces"),
+    ("authorizer.py", "namespaces"),
 }
 
 
