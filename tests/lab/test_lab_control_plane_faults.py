@@ -11,6 +11,8 @@
   (uids and restartCounts unchanged), no NoExecute taint, nodes Ready, through
   a node grace after the return.
 
+Neither may make an apiserver answer a 500 (an exception it let through).
+
 Each test starts what it stopped and waits for a healthy lab before it ends.
 Figures are printed (`-s`); docs/reliability.md records them.
 """
@@ -229,6 +231,7 @@ def test_one_apiserver_lost_leaves_nodes_ready_and_deployments_scaling(
                 time.sleep(max(0.0, OUTAGE - (time.time() - start)))
             end = time.time()
             wait_healthy(cluster)
+    crashes = unhandled_errors(cluster, start)
     gaps = longest_gaps(leases, start, end)
     node_gaps = {k: v for k, v in gaps.items() if k.startswith("kube-node-lease/")}
     print(f"\n{how} {target} (the clients of {', '.join(on_target)}) for "
@@ -237,8 +240,11 @@ def test_one_apiserver_lost_leaves_nodes_ready_and_deployments_scaling(
           + ", ".join(f"{k} {v:.1f}s" for k, v in sorted(gaps.items()))
           + f"; leader holders: scheduler {holders(leases, 'kube-scheduler')}, "
           f"controller-manager {holders(leases, 'kube-controller-manager')}; "
-          f"not-Ready node versions seen: {len(not_ready(nodes))}")
+          f"not-Ready node versions seen: {len(not_ready(nodes))}; "
+          f"unhandled exceptions (500s) in the apiservers: "
+          f"{ {name: len(found) for name, found in crashes.items()} }")
     assert not not_ready(nodes), not_ready(nodes)
+    assert not any(crashes.values()), crashes
     assert len(node_gaps) == len(cluster.config.node_names()), gaps
     assert max(node_gaps.values()) < NODE_GRACE, node_gaps
 
@@ -258,6 +264,30 @@ def no_execute_taints(client: Client) -> list[str]:
             for t in (n.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
 
 
+ASGI_ERROR = "Exception in ASGI application"
+
+
+def unhandled_errors(cluster: SchoonerCluster, since: float) -> dict[str, list[str]]:
+    """Per apiserver, the exceptions it let through to its ASGI server (which answers
+    500 and logs "Exception in ASGI application" and a traceback) since then: the
+    last frames and the exception of each."""
+    found = {}
+    for name in cluster.config.apiserver_names():
+        text = cluster.container(name).logs(since=int(since)).decode(errors="replace")
+        found[name] = [_exception_of(chunk) for chunk in text.split(ASGI_ERROR)[1:]]
+    return found
+
+
+def _exception_of(traceback: str) -> str:
+    """The exception line of a logged traceback and the frames just above it."""
+    lines = traceback.splitlines()[1:]
+    for i, line in enumerate(lines):
+        if line and not line[0].isspace() and not line.startswith(
+                ("Traceback", "During handling", "The above exception", "+", "|")):
+            return "\n".join(lines[max(0, i - 6):i + 4])
+    return "\n".join(lines[:8])
+
+
 OUTAGES = {"apiservers": lambda cfg: cfg.apiserver_names(),
            "etcd-quorum": lambda cfg: cfg.etcd_names()[1:]}
 
@@ -269,6 +299,7 @@ def test_control_plane_away_evicts_deletes_and_restarts_nothing(
     client.create("deployments", deployment("steady", 3), namespace)
     ready_pods(client, namespace, "steady", 3)
     before = snapshot(client, namespace)
+    began = time.time()
     assert len(before) == 3 and len({node for node, _, _ in before.values()}) >= 2, before
     services = OUTAGES[what](cluster.config)
     with Recorder(cluster, cluster.apiserver_urls, "nodes") as nodes, \
@@ -301,9 +332,13 @@ def test_control_plane_away_evicts_deletes_and_restarts_nothing(
             time.sleep(1)
         wait_healthy(cluster)
     lost = [seen for seen in not_ready(nodes) if seen[0] > back]
+    crashes = unhandled_errors(cluster, began)
     print(f"\n{what} ({', '.join(services)}) away {OUTAGE:.0f}s: apiserver answering "
           f"{answering:.1f}s after the start, every node Lease renewed after "
           f"{renewed:.1f}s; pods evicted/deleted/restarted: {len(changes)}; "
-          f"not-Ready node versions seen after the return: {len(lost)}")
+          f"not-Ready node versions seen after the return: {len(lost)}; "
+          f"unhandled exceptions (500s) in the apiservers: "
+          f"{ {name: len(found) for name, found in crashes.items()} }")
     assert not changes, changes[:3]
     assert not lost, lost
+    assert not any(crashes.values()), crashes
