@@ -102,6 +102,27 @@ _NO_ANSWER = (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED,
               rpc.StatusCode.CANCELLED)
 
 
+# etcd's words for a request it could not complete: while it has no quorum or no
+# leader, a member answers "context deadline exceeded" (gRPC code UNKNOWN, which
+# aetcd wraps in a bare ClientError) or "etcdserver: request timed out".
+_ETCD_UNAVAILABLE = ("deadline exceeded", "timed out", "no leader", "leader changed")
+
+
+def _unmapped(details: str) -> errors.APIError:
+    """An etcd error with no mapping of its own: 503 when etcd could not complete the
+    request (it was a 500 the apiserver let through while etcd's quorum was away in
+    the lab), otherwise a 500 Status naming it."""
+    if any(words in details for words in _ETCD_UNAVAILABLE):
+        return errors.ServiceUnavailable(f"etcd request failed: {details}")
+    return errors.InternalError(f"etcd: {details}")
+
+
+def _being_cancelled() -> bool:
+    """Is the running task itself being cancelled (the client went away, a timeout)?"""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Storage:
     """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
 
@@ -138,6 +159,16 @@ class Storage:
                 client = self._etcd.client
                 try:
                     return await fn(client)
+                except asyncio.CancelledError:
+                    if client is self._etcd.client or _being_cancelled():
+                        raise
+                    # Another request gave this member up and closed its client under
+                    # this call; grpc says so with a local cancellation. No answer, as
+                    # below (it was a 500 while etcd's quorum was away in the lab).
+                    if not read or attempt == 2:
+                        raise errors.ServiceUnavailable(
+                            "etcd request failed: the etcd member in use was given up "
+                            "during the request") from None
                 except (aetcd.exceptions.ClientError, rpc.AioRpcError) as exc:
                     if not _no_answer(exc):
                         raise
@@ -157,11 +188,13 @@ class Storage:
                 # afresh on the client's retry.
                 self.leases.forget()
                 raise errors.ServiceUnavailable(f"etcd: {exc.details()}") from exc
-            raise errors.InternalError(f"etcd: {exc.details()}") from exc
+            raise _unmapped(str(exc.details())) from exc
         except aetcd.exceptions.InvalidArgumentError as exc:
             if "too large" in str(exc):
                 raise errors.RequestEntityTooLarge(str(exc)) from exc
             raise errors.InternalError(f"etcd: {exc}") from exc
+        except aetcd.exceptions.ClientError as exc:  # aetcd's wrapper of any other code
+            raise _unmapped(str(exc)) from exc
         finally:
             metrics.ETCD_LATENCY.labels(operation).observe(time.perf_counter() - start)
 

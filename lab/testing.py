@@ -9,7 +9,7 @@ and leaves nothing behind:
     from lab.testing import SchoonerCluster
 
     with SchoonerCluster(nodes=3) as cluster:
-        client = cluster.client()             # apimachinery.client.Client, admin
+        client = cluster.client()             # apimachinery.client.Client, admin, every apiserver
         cluster.kubeconfig                    # a kubeconfig file for schooner/kubectl
         cluster.stop_node("node2")            # `docker stop` one host; start_node() again
 
@@ -38,6 +38,7 @@ from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 from testcontainers.core.container import DockerContainer
 
 from apimachinery.client import Client
+from apimachinery.kubeconfig import load_kubeconfig
 
 from . import images
 from .compose import DOCKER_IN_DOCKER
@@ -104,8 +105,21 @@ class SchoonerCluster:
     def kubeconfig(self) -> Path:
         return self.files.kubeconfig
 
-    def client(self) -> Client:
-        return Client.from_kubeconfig(str(self.files.kubeconfig))
+    @property
+    def apiserver_urls(self) -> list[str]:
+        """Every apiserver as the host reaches it (127.0.0.1), the kubeconfig's first."""
+        base = self.config.apiserver_host_port
+        return [f"https://127.0.0.1:{base + i}" for i in range(self.config.apiservers)]
+
+    def client(self, *servers: str) -> Client:
+        """An admin client of the kubeconfig's apiserver failing over to the others, or
+        of `servers` (from `apiserver_urls`) in that order."""
+        if servers:
+            cfg = load_kubeconfig(str(self.files.kubeconfig))
+            return Client(list(servers), token=cfg.token, ca_data=cfg.ca_data,
+                          namespace=cfg.namespace)
+        return Client.from_kubeconfig(str(self.files.kubeconfig),
+                                      extra_servers=self.apiserver_urls[1:])
 
     def container(self, service: str) -> Any:
         """The Docker SDK container of a service (`node1`, `apiserver1`, `registry`...)."""
