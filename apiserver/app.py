@@ -29,6 +29,7 @@ from . import defrag, discovery, health, kinds, metrics, openapi, requestinfo
 from .auth import PUBLIC_PATHS, TokenAuthenticator
 from .compactor import Compactor
 from .config import ServerConfig
+from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .registry import Registry
 from .storage import Storage
@@ -42,7 +43,10 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout)
+    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
+                      credentials=etcd_credentials(config.etcd_cafile,
+                                                          config.etcd_certfile,
+                                                          config.etcd_keyfile))
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={

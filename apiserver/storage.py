@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import aetcd
 import aetcd.exceptions
+import grpc
 from aetcd import rpc, rtypes
 
 from apimachinery import errors
@@ -105,8 +106,10 @@ _NO_ANSWER = (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED,
 class Storage:
     """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
 
-    def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0) -> None:
-        self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout)
+    def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0,
+                 credentials: grpc.ChannelCredentials | None = None) -> None:
+        self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout,
+                                   credentials=credentials)
         self._timeout = request_timeout
         self.leases = LeaseManager(self._grant)
 
