@@ -53,9 +53,9 @@ class EtcdServerTLS:
         """etcd's flags: TLS with client certificates required on both ports."""
         return [
             "--cert-file", str(self.cert), "--key-file", str(self.key),
-            "--client-cert-auth", "--trusted-ca-file", str(self.ca),
+            "--client-cert-auth=true", "--trusted-ca-file", str(self.ca),
             "--peer-cert-file", str(self.peer_cert), "--peer-key-file", str(self.peer_key),
-            "--peer-client-cert-auth", "--peer-trusted-ca-file", str(self.ca),
+            "--peer-client-cert-auth=true", "--peer-trusted-ca-file", str(self.ca),
         ]
 
 

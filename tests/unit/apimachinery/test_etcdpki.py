@@ -119,7 +119,7 @@ def test_flags_are_etcds_and_kube_apiservers() -> None:
     assert pairs["--trusted-ca-file"] == pairs["--peer-trusted-ca-file"] == "/etc/etcd/ca.crt"
     assert pairs["--peer-cert-file"] == "/etc/etcd/peer.crt"
     assert pairs["--peer-key-file"] == "/etc/etcd/peer.key"
-    assert {"--client-cert-auth", "--peer-client-cert-auth"} <= set(flags)
+    assert {"--client-cert-auth=true", "--peer-client-cert-auth=true"} <= set(flags)
     client = EtcdClientTLS.in_dir(PurePosixPath("/etc/x"))
     assert client.apiserver_flags() == [
         "--etcd-cafile", "/etc/x/ca.crt", "--etcd-certfile", "/etc/x/apiserver-etcd-client.crt",

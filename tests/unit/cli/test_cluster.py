@@ -86,7 +86,7 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
                        ("--peer-key-file", "etcd/peer.key"),
                        ("--peer-trusted-ca-file", "etcd/ca.crt")):
         assert etcd_flags[etcd_flags.index(flag) + 1] == str(paths.pki / path)
-    assert {"--client-cert-auth", "--peer-client-cert-auth"} <= set(etcd_flags)
+    assert {"--client-cert-auth=true", "--peer-client-cert-auth=true"} <= set(etcd_flags)
     # health in the clear on loopback only, on a port of its own (kubeadm's 2381)
     assert etcd_flags[etcd_flags.index("--listen-metrics-urls") + 1] == "http://127.0.0.1:4"
     assert etcd.health_url == "http://127.0.0.1:4/health"
