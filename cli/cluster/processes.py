@@ -166,12 +166,18 @@ class Etcd:
     def http(self, timeout: float = 5) -> httpx.Client:
         """A client of etcd's JSON gateway (`/v3/...`, `/health`) at `url`: over TLS with
         the apiserver's client certificate when etcd is private."""
+        return httpx.Client(base_url=self.url, timeout=timeout, verify=self.ssl_context(),
+                            trust_env=False)
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What an HTTP client of this etcd verifies with: the etcd CA and the apiserver's
+        client certificate when etcd is private; True (nothing to present) when plain."""
         if self.client_tls is None:
-            return httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+            return True
         tls = self.client_tls
         context = ssl.create_default_context(cafile=str(tls.ca))
         context.load_cert_chain(str(tls.cert), str(tls.key))
-        return httpx.Client(base_url=self.url, timeout=timeout, verify=context, trust_env=False)
+        return context
 
     def healthy(self) -> bool:
         """etcd's /health: 200 once this member has a leader and no alarm."""
