@@ -43,10 +43,10 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
+    credentials = etcd_credentials(config.etcd_cafile, config.etcd_certfile,
+                                   config.etcd_keyfile)
     storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
-                      credentials=etcd_credentials(config.etcd_cafile,
-                                                          config.etcd_certfile,
-                                                          config.etcd_keyfile))
+                      credentials=credentials)
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={

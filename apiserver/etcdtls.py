@@ -10,7 +10,6 @@ the gRPC options of etcdclient.py) is aetcd's.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ from aetcd import rpc, watcher
 def etcd_credentials(cafile: str | None, certfile: str | None,
                      keyfile: str | None) -> grpc.ChannelCredentials | None:
     """The credentials the three flags give; None when none is set (the defaults then)."""
-    return channel_credentials(cafile, certfile, keyfile) if (cafile or certfile or keyfile) \
-        else None
+    if not (cafile or certfile or keyfile):
+        return None
+    return channel_credentials(cafile, certfile, keyfile)
 
 
 def channel_credentials(cafile: str | None, certfile: str | None,
@@ -47,11 +47,9 @@ class TLSClient(aetcd.Client):  # type: ignore[misc]  # aetcd ships no types
         self._credentials = credentials
 
     async def connect(self) -> None:
-        """aetcd's connect, on `secure_channel`; etcd checks the certificate at the handshake."""
+        """aetcd's connect, on `secure_channel`; etcd checks the certificate at the handshake
+        (the first call). Nothing here awaits, so no other task finds it half done."""
         if self._connected.is_set():
-            return
-        if self._is_connecting:  # another task opens it: wait, as aetcd does
-            await asyncio.wait_for(self._connected.wait(), self._connect_wait_timeout)
             return
         self.channel = rpc.secure_channel(f"{self._host}:{self._port}", self._credentials,
                                           options=list(self._options.items()))
