@@ -64,7 +64,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await storage.connect()
+        await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
         compactor.start()

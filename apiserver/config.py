@@ -15,6 +15,8 @@ class ServerConfig:
     etcd_cafile: str | None = None
     etcd_certfile: str | None = None
     etcd_keyfile: str | None = None
+    # How long start-up waits for an etcd member to answer before the apiserver exits.
+    storage_initialization_timeout: float = 60.0
     # The deadline of each etcd get and write: past it the member is deemed gone and
     # the next one is used (apiserver/etcdclient.py). Full lists get longer.
     etcd_request_timeout: float = 3.0

@@ -68,6 +68,8 @@ GRPC_OPTIONS: dict[str, int] = {
 
 # A member must answer a status request within this to be moved to.
 PROBE_TIMEOUT = 1.0
+# Between rounds of probes while no member answers at start.
+RETRY_PAUSE = 0.5
 # A client younger than this is not replaced: during a full outage every call
 # fails, and one new channel per failing call would only add churn.
 MIN_CLIENT_AGE = 0.25
@@ -104,11 +106,27 @@ class EtcdEndpoints:
             raise errors.ServiceUnavailable("storage is not connected to etcd")
         return self._client
 
-    async def connect(self) -> None:
-        """Use the first member, in `--etcd-servers` order, that answers."""
+    async def connect(self, wait: float = 0.0) -> None:
+        """Use the first member, in `--etcd-servers` order, that answers; while none does,
+        try them all again every RETRY_PAUSE for up to `wait` seconds.
+
+        An apiserver started beside etcd (the lab's containers, a host booting) may ask
+        before etcd serves, or before a first TLS handshake fits in PROBE_TIMEOUT on a
+        busy host; kube-apiserver waits for its storage too
+        (`--storage-initialization-timeout`, 1m).
+        """
+        deadline = self._clock() + wait
         async with self._lock:
-            if not await self._move(self._index):
-                raise errors.ServiceUnavailable(f"etcd is unreachable at {self.endpoints}")
+            while not await self._move(self._index):
+                if self._clock() >= deadline:
+                    raise errors.ServiceUnavailable(
+                        f"etcd is unreachable at {self.endpoints}")
+                log.warning("component=apiserver waiting for etcd endpoints=%s",
+                            ",".join(self.endpoints))
+                await self._pause()
+
+    async def _pause(self) -> None:
+        await asyncio.sleep(RETRY_PAUSE)
 
     async def failed(self, client: aetcd.Client, reason: object) -> None:
         """A call on `client` got no answer: move to another member unless one already did."""

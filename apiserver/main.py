@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--etcd-certfile", help="SSL certification file used to secure etcd "
                    "communication (the apiserver's client certificate)")
     p.add_argument("--etcd-keyfile", help="SSL key file used to secure etcd communication")
+    p.add_argument("--storage-initialization-timeout", type=duration, default=60.0,
+                   help="maximum amount of time to wait for storage initialization (an etcd "
+                        "member answering) at start before the apiserver exits (e.g. 1m0s)")
     p.add_argument("--etcd-compaction-interval", type=duration, default=300.0,
                    help="how often the apiserver compacts etcd to the revision of one interval "
                         "ago (e.g. 5m0s); 0 disables compaction")
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         etcd_cafile=args.etcd_cafile,
         etcd_certfile=args.etcd_certfile,
         etcd_keyfile=args.etcd_keyfile,
+        storage_initialization_timeout=args.storage_initialization_timeout,
         etcd_compaction_interval=args.etcd_compaction_interval,
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),

@@ -115,9 +115,10 @@ class Storage:
 
     # -- connection -------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """Connect to the first etcd member that answers; the others are failover."""
-        await self._etcd.connect()
+    async def connect(self, wait: float = 0.0) -> None:
+        """Connect to the first etcd member that answers, waiting up to `wait` seconds for
+        one; the others are failover."""
+        await self._etcd.connect(wait)
         log.info("component=apiserver connected to etcd endpoint=%s",
                  self._etcd.current_endpoint)
 

@@ -120,3 +120,34 @@ def test_with_no_member_answering_it_keeps_trying_them_in_turn() -> None:
         await etcd.close()
         return seen
     assert run(scenario()) == [URLS[1], URLS[2], URLS[0]]
+
+
+class LateEndpoints(Endpoints):
+    """Members that start answering only after `late` rounds of probes (0.5 s apart)."""
+
+    def __init__(self, late: int | None) -> None:
+        super().__init__(set())
+        self.late, self.pauses = late, 0
+
+    async def _pause(self) -> None:
+        self.pauses += 1
+        self.now += 0.5
+        if self.pauses == self.late:
+            self.up.add(1)
+
+
+def test_start_waits_for_a_member_that_comes_up() -> None:
+    """An apiserver started beside etcd waits for it (--storage-initialization-timeout)."""
+    async def scenario() -> tuple[str, int]:
+        etcd = LateEndpoints(late=3)
+        await etcd.connect(wait=60)
+        await etcd.close()
+        return etcd.current_endpoint, etcd.pauses
+    assert run(scenario()) == (URLS[1], 3)
+
+
+def test_start_gives_up_after_the_wait() -> None:
+    etcd = LateEndpoints(late=None)
+    with pytest.raises(errors.ServiceUnavailable, match="unreachable"):
+        run(etcd.connect(wait=2.0))
+    assert etcd.pauses == 4  # probed at 0, 0.5, 1.0, 1.5 and 2.0 s
