@@ -142,10 +142,11 @@ def test_a_certificate_of_the_cluster_ca_is_refused(
 
 
 def test_plain_http_gets_nothing(private: tuple[Etcd, Apiserver]) -> None:
-    """etcd 3.4 closes a plain HTTP connection to its TLS port without an answer."""
+    """etcd 3.4 closes a plain HTTP connection to its TLS port without an answer (the
+    client sees the close, or a reset or nothing when the close races its request)."""
     etcd, _ = private
     with httpx.Client(timeout=5, trust_env=False) as http, pytest.raises(
-            httpx.RemoteProtocolError, match="without sending a response"):
+            httpx.TransportError):
         http.post(f"http://127.0.0.1:{etcd.client_port}/v3/kv/range", json={"key": "AA=="})
 
 

@@ -115,7 +115,9 @@ def test_no_node_scheduler_or_controller_manager_holds_any_etcd_file(
 
 def test_etcd_answers_only_tls_with_a_client_certificate(cluster: SchoonerCluster) -> None:
     plain = json.loads(run(cluster, "node1", "python3", "-c", ASK_ETCD, "plain"))
-    assert plain.get("error", "").startswith("RemoteDisconnected"), plain
+    # closed without an answer (or reset, when the close races the request)
+    assert plain.get("error", "").startswith(("RemoteDisconnected", "ConnectionResetError",
+                                              "URLError")) and "status" not in plain, plain
     no_cert = json.loads(run(cluster, "node1", "python3", "-c", ASK_ETCD, "no-cert"))
     # etcd ends the handshake: the client reads its bad_certificate alert, or, when the
     # close wins the race, an EOF; etcd's log says why either way
