@@ -29,9 +29,10 @@ from cli.cluster.processes import Apiserver, Etcd, EtcdCluster, wait_for
 NS = "default"
 # What gRPC says when etcd ends the handshake (aetcd maps UNAVAILABLE to
 # ConnectionFailedError), and what Python's ssl says: etcd's bad_certificate alert, or an
-# EOF when its close wins the race (the tests then check etcd's log for the reason).
+# EOF or a reset when its close wins the race (the tests then check etcd's log for
+# the reason).
 REFUSED = r"UNAVAILABLE"
-BAD_CERTIFICATE = r"(?i)bad certificate|EOF occurred in violation of protocol"
+BAD_CERTIFICATE = r"(?i)bad certificate|EOF occurred in violation of protocol|connection reset"
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,8 @@ except Exception as e:
 """
 
 
-REFUSED = r"(?i)bad certificate|certificate required|EOF occurred in violation of protocol"
+REFUSED = (r"(?i)bad certificate|certificate required|EOF occurred in violation of protocol"
+           r"|connection reset")
 
 
 def needles(pki: Path) -> dict[str, list[str]]:
