@@ -27,12 +27,18 @@ URL at once; a write is retried only when the connection was never made, since
 otherwise it may have been applied; an interrupted watch re-opens on the next URL
 from the last resourceVersion it delivered. One URL behaves exactly as before:
 no retry. docs/architecture.md, "Apiserver failover".
+
+An answer of 429 (the apiserver's flow control shedding load) or 5xx that carries
+Retry-After is sent again after that long, with exponential back-off and jitter, up
+to 10 times as client-go does (apimachinery/retryafter.py); then its error is raised.
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import ssl
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +47,7 @@ from typing import Any, Self
 import httpx
 import orjson
 
-from apimachinery import errors, meta
+from apimachinery import errors, meta, retryafter
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo, UnknownResourceError, from_discovery, resolve
@@ -204,6 +210,14 @@ class _BaseClient:
             return False
         return req.method in IDEMPOTENT_METHODS or never_sent(exc)
 
+    def _resend_after(self, resp: httpx.Response, resends: int) -> float | None:
+        """Seconds to wait before sending again because the server said Retry-After (a 429
+        or 5xx, apimachinery.retryafter), or None to answer with this reply now."""
+        if resends >= retryafter.MAX_RETRIES:
+            return None
+        server_wait = retryafter.retry_after(resp.status_code, resp.headers)
+        return None if server_wait is None else retryafter.delay(resends, server_wait)
+
     def _http_options(self, transport: Any) -> dict[str, Any]:
         return {"base_url": self.servers[0], "headers": self._headers, "verify": self._verify,
                 "timeout": httpx.Timeout(self.timeout), "http1": True, "http2": False,
@@ -364,8 +378,9 @@ class Client(_BaseClient):
         return resp
 
     def _attempt(self, req: _Request, *, stream: bool) -> tuple[int, httpx.Response]:
-        """Send to the current URL, failing over as `_retryable` allows; the index used."""
-        attempt = 0
+        """Send to the current URL, failing over as `_retryable` allows and sending again
+        when the server asks with Retry-After (`_resend_after`); the index used."""
+        attempt = resends = 0
         while True:
             index = self._current
             timeout = self._stream_timeout(req) if stream else httpx.USE_CLIENT_DEFAULT
@@ -382,6 +397,11 @@ class Client(_BaseClient):
             if stream and not resp.is_success:
                 resp.read()
                 resp.close()
+            wait = self._resend_after(resp, resends)
+            if wait is not None:
+                time.sleep(wait)
+                resends += 1
+                continue
             _check(resp)
             return index, resp
 
@@ -529,8 +549,9 @@ class AsyncClient(_BaseClient):
         return resp
 
     async def _attempt(self, req: _Request, *, stream: bool) -> tuple[int, httpx.Response]:
-        """Send to the current URL, failing over as `_retryable` allows; the index used."""
-        attempt = 0
+        """Send to the current URL, failing over as `_retryable` allows and sending again
+        when the server asks with Retry-After (`_resend_after`); the index used."""
+        attempt = resends = 0
         while True:
             index = self._current
             timeout = self._stream_timeout(req) if stream else httpx.USE_CLIENT_DEFAULT
@@ -547,6 +568,11 @@ class AsyncClient(_BaseClient):
             if stream and not resp.is_success:
                 await resp.aread()
                 await resp.aclose()
+            wait = self._resend_after(resp, resends)
+            if wait is not None:
+                await asyncio.sleep(wait)
+                resends += 1
+                continue
             _check(resp)
             return index, resp
 

@@ -14,7 +14,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -25,8 +25,8 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import defrag, discovery, health, kinds, metrics, openapi, requestinfo
-from .auth import PUBLIC_PATHS, TokenAuthenticator
+from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo
+from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
 from .etcdtls import etcd_credentials
@@ -58,6 +58,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
     authenticator = TokenAuthenticator(config.token_auth_file)
+    flow = flowcontrol.FlowControl(config.max_requests_inflight,
+                                   config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
                           after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
     ready = asyncio.Event()
@@ -115,6 +117,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         if request.url.path not in PUBLIC_PATHS:
             request.state.user = authenticator.authenticate(request.headers.get("authorization"))
 
+    def admit(request: Request,
+              info: requestinfo.RequestInfo | None = None) -> AbstractAsyncContextManager[str]:
+        """A seat for an authenticated request (flowcontrol.py); a 429 when there is none."""
+        return flow.admit(_work(getattr(request.state, "user", ANONYMOUS), info))
+
     @app.get("/healthz")
     @app.get("/livez")
     async def healthz() -> Response:
@@ -132,24 +139,29 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
         authenticate(request)
-        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        async with admit(request):
+            return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api")
     async def api_root(request: Request) -> Response:
         authenticate(request)
-        return _discovery_root(request, served, core=True,
-                               legacy=lambda: discovery.api_versions(config.advertise_address))
+        async with admit(request):
+            return _discovery_root(
+                request, served, core=True,
+                legacy=lambda: discovery.api_versions(config.advertise_address))
 
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:
         authenticate(request)
-        return _discovery_root(request, served, core=False,
-                               legacy=lambda: discovery.api_groups(served))
+        async with admit(request):
+            return _discovery_root(request, served, core=False,
+                                   legacy=lambda: discovery.api_groups(served))
 
     @app.get("/openapi/v3")
     async def openapi_index(request: Request) -> Response:
         authenticate(request)
-        return json_response(documents.index())
+        async with admit(request):
+            return json_response(documents.index())
 
     @app.get("/openapi/v3/{key:path}")
     async def openapi_document(request: Request, key: str) -> Response:
@@ -158,7 +170,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         doc = documents.document(gv) if gv is not None else None
         if doc is None:
             raise errors.NotFound(f"no OpenAPI document for {key}")
-        return json_response(doc)
+        async with admit(request):
+            return json_response(doc)
 
     @app.get("/openapi/v2")
     async def openapi_v2(request: Request) -> Response:
@@ -166,7 +179,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         # kubectl asks for v2 in protobuf only, as a fallback when v3 fails; JSON only here.
         if not _accepts_json(request.headers.get("accept", "")):
             raise errors.NotAcceptable("only application/json is served for /openapi/v2")
-        return json_response(documents.v2())
+        async with admit(request):
+            return json_response(documents.v2())
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
@@ -176,12 +190,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         doc = _discovery_document(served, path) if request.method == "GET" else None
         if doc is not None:
             check_acceptable(request)
-            return json_response(doc)
+            async with admit(request):
+                return json_response(doc)
         info = requestinfo.parse(request.method, path, dict(request.query_params), served)
         started = time.perf_counter()
         code = 500
         try:
-            response = await handlers.handle(request, info)
+            async with admit(request, info):
+                response = await handlers.handle(request, info)
             code = response.status_code
             return response
         except errors.APIError as exc:
@@ -205,6 +221,14 @@ def internal_error(path: str, exc: BaseException) -> errors.InternalError:
     as an exception's text may hold another object's data or the server's internals."""
     log.error("component=apiserver internal error path=%s error=%r", path, exc, exc_info=exc)
     return errors.InternalError(INTERNAL_ERROR_MESSAGE)
+
+
+def _work(user: UserInfo, info: requestinfo.RequestInfo | None) -> flowcontrol.Work:
+    """What flow control classifies: the user, and the request (None: a non-resource GET)."""
+    if info is None:
+        return flowcontrol.Work(user.name, user.groups, "get")
+    return flowcontrol.Work(user.name, user.groups, info.verb, info.resource.plural,
+                            info.resource.group, info.subresource or "", info.namespace or "")
 
 
 def _discovery_root(request: Request, served: kinds.Kinds, *, core: bool,

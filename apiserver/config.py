@@ -28,6 +28,10 @@ class ServerConfig:
     # How long an Event lives in etcd after its last write (a kind's Strategy asks for it).
     event_ttl: int = 3600
     token_auth_file: str | None = None
+    # Requests worked on at once, reads and writes, split between priority levels
+    # (apiserver/flowcontrol.py); Kubernetes' flags and defaults, 0 for no limit.
+    max_requests_inflight: int = 400
+    max_mutating_requests_inflight: int = 200
     max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
     watch_cache_size: int = 4096
     watcher_queue_size: int = 2048

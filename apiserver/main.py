@@ -58,6 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
     p.add_argument("--token-auth-file",
                    help="static token file (token,user,uid,\"groups\"); without it, no authn")
+    p.add_argument("--max-requests-inflight", type=int, default=400,
+                   help="reads (and non-resource requests) worked on at once, shared between "
+                        "priority levels; past it a request waits briefly, then gets 429 "
+                        "(watches and log/exec streams are not counted; 0: no limit)")
+    p.add_argument("--max-mutating-requests-inflight", type=int, default=200,
+                   help="writes (create, update, patch, delete) worked on at once, shared "
+                        "between priority levels as --max-requests-inflight (0: no limit)")
     p.add_argument("--max-request-bytes", type=int, default=1_572_864,
                    help="largest request body accepted (etcd's own limit by default)")
     p.add_argument("--watch-cache-size", type=int, default=4096,
@@ -94,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     for flag in ("etcd_cafile", "etcd_certfile", "etcd_keyfile"):
         if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
             sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
+    if args.max_requests_inflight < 0 or args.max_mutating_requests_inflight < 0:
+        sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
+                 "must be 0 (no limit) or more")
     try:
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
@@ -109,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
+        max_requests_inflight=args.max_requests_inflight,
+        max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,
         watch_cache_size=args.watch_cache_size,
         watcher_queue_size=args.watcher_queue_size,

@@ -31,3 +31,33 @@ WATCH_EVENTS = Counter(
 WATCHERS_TERMINATED = Counter(
     "apiserver_terminated_watchers_total",
     "Watchers closed because they fell too far behind.", ["resource"], registry=REGISTRY)
+
+# Flow control (apiserver/flowcontrol.py), named as APF's metrics are.
+FLOWCONTROL_REJECTED = Counter(
+    "apiserver_flowcontrol_rejected_requests_total",
+    "Requests refused with 429 by priority level and reason (queue-full, time-out).",
+    ["priority_level", "reason"], registry=REGISTRY)
+
+FLOWCONTROL_DISPATCHED = Counter(
+    "apiserver_flowcontrol_dispatched_requests_total",
+    "Requests given a seat (or exempt, or long-running) by priority level.",
+    ["priority_level"], registry=REGISTRY)
+
+FLOWCONTROL_EXECUTING = Gauge(
+    "apiserver_flowcontrol_current_executing_requests",
+    "Requests holding a seat now, by priority level.", ["priority_level"], registry=REGISTRY)
+
+FLOWCONTROL_INQUEUE = Gauge(
+    "apiserver_flowcontrol_current_inqueue_requests",
+    "Requests waiting for a seat now, by priority level.", ["priority_level"], registry=REGISTRY)
+
+FLOWCONTROL_NOMINAL_SEATS = Gauge(
+    "apiserver_flowcontrol_nominal_limit_seats",
+    "Seats of each priority level for reads (readOnly) and writes (mutating); 0: no limit.",
+    ["priority_level", "request_kind"], registry=REGISTRY)
+
+FLOWCONTROL_WAIT = Histogram(
+    "apiserver_flowcontrol_request_wait_duration_seconds",
+    "Time a request waited for a seat (or to be refused), by priority level.",
+    ["priority_level"], registry=REGISTRY,
+    buckets=(0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15))

@@ -47,9 +47,10 @@ from .base import (
 from .common import controller_ref as refs
 
 # The resources whose objects can be owners or dependents (GC's monitored resources):
-# the workloads and their pods, and Services with the EndpointSlices they own.
+# the workloads and their pods, and Services and Endpoints (mirrored ones) with the
+# EndpointSlices they own.
 GC_RESOURCES: tuple[str, ...] = ("pods", "replicasets", "deployments", "statefulsets",
-                                 "services", "endpointslices")
+                                 "services", "endpoints", "endpointslices")
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 _ABSENT_CACHE_SIZE = 10_000

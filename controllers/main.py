@@ -42,6 +42,7 @@ from .base import Controller, ControllerClient, SharedInformerFactory
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .endpointslice import EndpointSliceController
+from .endpointslicemirroring import EndpointSliceMirroringController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .nodeipam import NodeIpamController
@@ -68,6 +69,9 @@ CONTROLLERS: dict[str, Factory] = {
     "endpointslice": lambda c, f, a: EndpointSliceController(
         c, f, workers=a.concurrent_service_endpoint_syncs,
         max_endpoints_per_slice=a.max_endpoints_per_slice),
+    "endpointslicemirroring": lambda c, f, a: EndpointSliceMirroringController(
+        c, f, workers=a.mirroring_concurrent_service_endpoint_syncs,
+        max_endpoints_per_subset=a.mirroring_max_endpoints_per_subset),
     "statefulset": lambda c, f, a: StatefulSetController(
         c, f, workers=a.concurrent_statefulset_syncs),
     "auto-rollback": lambda c, f, a: AutoRollbackController(
@@ -121,6 +125,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="Services whose EndpointSlices are synced at once")
     p.add_argument("--max-endpoints-per-slice", type=_endpoints_per_slice, default=100,
                    help="endpoints the endpointslice controller puts in one slice (1-1000)")
+    p.add_argument("--mirroring-concurrent-service-endpoint-syncs", type=int, default=5,
+                   help="Endpoints the endpointslicemirroring controller syncs at once")
+    p.add_argument("--mirroring-max-endpoints-per-subset", type=_endpoints_per_slice,
+                   default=1000, help="addresses of one Endpoints subset mirrored into "
+                   "EndpointSlices, the rest skipped (1-1000)")
     p.add_argument("--concurrent-statefulset-syncs", type=int, default=2,
                    help="StatefulSets synced at once")
     p.add_argument("--allocate-node-cidrs", action="store_true",

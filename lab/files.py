@@ -5,18 +5,23 @@ The lab home (default `~/.schooner/lab`) holds:
     etc/ca.crt, etc/ca.key         the lab's CA, made once and kept
     etc/apiserver.crt, .key        the apiservers' serving certificate (all their names)
     etc/tokens.csv                 the static token file the apiservers read
-    etc/apiserverN.kubeconfig      what components inside the lab use to reach apiserverN
-    kubeconfig                     what `schooner` and `kubectl` on the host use
+    etc/ID-apiserverN.kubeconfig   what a client inside the lab uses to reach apiserverN:
+                                   ID is scheduler, controller-manager, proxy or a node
+                                   (its agent), each with a token of its own
+    kubeconfig                     what `schooner` and `kubectl` on the host use (admin)
     etcd-pki/ca/ca.crt, ca.key     etcd's own CA (kubeadm's etcd/ca), never mounted
     etcd-pki/etcdN/                a member's ca.crt, server.crt/.key, peer.crt/.key
     etcd-pki/apiserver/            ca.crt, apiserver-etcd-client.crt/.key
 
 `etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
-and the registry's. Components use the admin token for now, as the local
-cluster's do; per-component identities come with RBAC. etcd is private: each
-member's folder is mounted (read-only, at /etc/schooner-etcd) into that member
-only, `apiserver/` into the apiservers only; no node, scheduler or
-controller-manager receives the etcd CA or any etcd certificate.
+and the registry's. Each client has its own identity
+(lab.topology.component_identities), so the apiservers' flow control knows a node's
+Lease renewal from a user's flood; there is no authorization yet, and the token file
+itself is in `etc/` (the apiservers read it), so this names callers rather than
+confines them: RBAC and certificates come later. etcd is private: each member's
+folder is mounted (read-only, at /etc/schooner-etcd) into that member only,
+`apiserver/` into the apiservers only; no node, scheduler or controller-manager
+receives the etcd CA or any etcd certificate.
 """
 
 from __future__ import annotations
@@ -33,7 +38,13 @@ from apimachinery.etcdpki import (
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
 
-from .topology import APISERVER_ETCD_PKI, APISERVER_PORT, LabConfig
+from .topology import (
+    APISERVER_ETCD_PKI,
+    APISERVER_PORT,
+    LabConfig,
+    component_identities,
+    kubeconfig_name,
+)
 
 
 class LabFiles:
@@ -55,8 +66,8 @@ class LabFiles:
         """The host folder mounted at ETCD_PKI_DIR into the container(s) of `name`."""
         return self.etcd_pki / name
 
-    def incluster_kubeconfig(self, apiserver: str) -> Path:
-        return self.etc / f"{apiserver}.kubeconfig"
+    def incluster_kubeconfig(self, identity: str, apiserver: str) -> Path:
+        return self.etc / kubeconfig_name(identity, apiserver)
 
     def ensure(self, config: LabConfig) -> str:
         """Make whatever is missing; returns the admin token."""
@@ -65,9 +76,11 @@ class LabFiles:
         ensure_serving_cert(self.serving_cert, self.serving_key, self.ca_cert, self.ca_key,
                             config.server_names())
         token = ensure_token(self.tokens, "admin", groups=("system:masters",))
-        for name in config.apiserver_names():
-            write_kubeconfig(str(self.incluster_kubeconfig(name)),
-                             f"https://{name}:{APISERVER_PORT}", ca, token)
+        for identity, (user, groups) in component_identities(config).items():
+            own = ensure_token(self.tokens, user, groups=groups)
+            for name in config.apiserver_names():
+                write_kubeconfig(str(self.incluster_kubeconfig(identity, name)),
+                                 f"https://{name}:{APISERVER_PORT}", ca, own, user=user)
         write_kubeconfig(str(self.kubeconfig),
                          f"https://127.0.0.1:{config.apiserver_host_port}", ca, token,
                          cluster=config.name, context=config.name)

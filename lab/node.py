@@ -36,7 +36,10 @@ def node_ip() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="schooner-node",
                                 description="Run dockerd, the agent and the proxy on a lab node.")
-    p.add_argument("--kubeconfig", required=True, help="kubeconfig of the apiserver to use")
+    p.add_argument("--kubeconfig", required=True,
+                   help="the agent's kubeconfig (the node's identity, system:node:NAME)")
+    p.add_argument("--proxy-kubeconfig", default="",
+                   help="the proxy's kubeconfig (system:kube-proxy); default: --kubeconfig")
     p.add_argument("--apiserver-urls", default="",
                    help="more apiservers to fail over to, comma-separated (agent and proxy)")
     p.add_argument("--node-name", default=socket.gethostname().lower())
@@ -70,7 +73,8 @@ def agent_command(args: argparse.Namespace, ip: str) -> list[str]:
 
 
 def proxy_command(args: argparse.Namespace, ip: str) -> list[str]:
-    return ["schooner-proxy", "--kubeconfig", args.kubeconfig, *failover(args),
+    return ["schooner-proxy", "--kubeconfig", args.proxy_kubeconfig or args.kubeconfig,
+            *failover(args),
             "--service-cluster-ip-range", args.service_cluster_ip_range,
             "--cluster-dns", args.cluster_dns, "--nodeport-addresses", ip,
             "--healthz-bind-address", "0.0.0.0"]

@@ -34,7 +34,7 @@ REGISTRY_PORT = 5000
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 # Inside every container but etcd's and the registry's: the lab's CA, tokens, serving
-# cert and kubeconfigs.
+# cert and each client's kubeconfigs.
 CONFIG_DIR = "/etc/schooner"
 # Inside the etcd members and the apiservers only (kubeadm's /etc/kubernetes/pki/etcd):
 # etcd's certificates, each container its own (lab/files.py). No node, scheduler or
@@ -178,9 +178,27 @@ class ContainerSpec:
     restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
 
 
-def kubeconfig_path(apiserver: str) -> str:
-    """The in-lab kubeconfig that talks to one apiserver (written by lab.files)."""
-    return f"{CONFIG_DIR}/{apiserver}.kubeconfig"
+def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Who each lab client is to the apiservers: identity -> (user, groups), as Kubernetes
+    names them. Schedulers share one identity, as do controller-managers and proxies;
+    each node's agent is `system:node:<node>` in group system:nodes. No authorization
+    yet: each may still do everything (RBAC is issue 16's work)."""
+    return {
+        "scheduler": ("system:kube-scheduler", ()),
+        "controller-manager": ("system:kube-controller-manager", ()),
+        "proxy": ("system:kube-proxy", ()),
+        **{node: (f"system:node:{node}", ("system:nodes",)) for node in config.node_names()},
+    }
+
+
+def kubeconfig_name(identity: str, apiserver: str) -> str:
+    """The file name of `identity`'s kubeconfig for one apiserver (written by lab.files)."""
+    return f"{identity}-{apiserver}.kubeconfig"
+
+
+def kubeconfig_path(identity: str, apiserver: str) -> str:
+    """The in-lab kubeconfig with which `identity` talks to one apiserver."""
+    return f"{CONFIG_DIR}/{kubeconfig_name(identity, apiserver)}"
 
 
 # etcd's space quota, stated (cli/cluster/components.py ETCD_QUOTA_BACKEND_BYTES).
@@ -251,7 +269,7 @@ def scheduler_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
     return ContainerSpec(
         service=name,
         command=["schooner-scheduler",
-                 "--kubeconfig", kubeconfig_path(config.apiserver_for(index)),
+                 "--kubeconfig", kubeconfig_path("scheduler", config.apiserver_for(index)),
                  *config.failover_flags(index),
                  "--secure-port", "10259", "--leader-elect"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
@@ -264,7 +282,8 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
     return ContainerSpec(
         service=name,
         command=["schooner-controller-manager",
-                 "--kubeconfig", kubeconfig_path(config.apiserver_for(index + 1)),
+                 "--kubeconfig",
+                 kubeconfig_path("controller-manager", config.apiserver_for(index + 1)),
                  *config.failover_flags(index + 1),
                  "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
@@ -275,10 +294,13 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
 
 
 def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
-    """A host of its own: dockerd, the agent and the proxy (`schooner-node`, lab.node)."""
+    """A host of its own: dockerd, the agent and the proxy (`schooner-node`, lab.node);
+    the agent calls as the node, the proxy as system:kube-proxy."""
+    apiserver = config.apiserver_for(index)
     return ContainerSpec(
         service=name,
-        command=["schooner-node", "--kubeconfig", kubeconfig_path(config.apiserver_for(index)),
+        command=["schooner-node", "--kubeconfig", kubeconfig_path(name, apiserver),
+                 "--proxy-kubeconfig", kubeconfig_path("proxy", apiserver),
                  *config.failover_flags(index),
                  "--registry-mirror", f"registry:{REGISTRY_PORT}",
                  "--cluster-cidr", config.cluster_cidr,

@@ -1,7 +1,7 @@
 """The cluster DNS server: UDP and TCP on the kube-dns address, answers from the caches.
 
 The part of CoreDNS a Schooner cluster needs, in the proxy because the proxy already
-holds informer caches of Services and Endpoints (`dnsrecords` decides the records,
+holds informer caches of Services and EndpointSlices (`dnsrecords` decides the records,
 pure; this module speaks the wire format with `dnslib`). It is authoritative for the
 cluster domain and nothing else: a name outside it is REFUSED, never forwarded, so
 the server sends no DNS traffic anywhere. Until both caches have synced every
@@ -62,7 +62,7 @@ class DNSHandler:
             f"ns.dns.{zone}", f"hostmaster.{zone}", (serial, *_SOA_TIMES)))
 
     def invalidate(self) -> None:
-        """Forget every cached reply: call on any change to the Services or Endpoints."""
+        """Forget every cached reply: call on any change to the Services or EndpointSlices."""
         self._cache.clear()
 
     def handle(self, packet: bytes, limit: int | None = None) -> bytes | None:

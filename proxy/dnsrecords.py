@@ -1,7 +1,8 @@
-"""Which DNS records a cluster name has, as a pure function of Services and Endpoints.
+"""Which DNS records a cluster name has, as a pure function of Services and EndpointSlices.
 
 The Kubernetes DNS specification (`dns/specification.md` of kubernetes/dns), as
-CoreDNS's `kubernetes` plugin serves it, reduced to Services and Endpoints:
+CoreDNS's `kubernetes` plugin serves it, reduced to Services and the EndpointSlices
+labelled with their name (merged by `slices`; IPv4 slices only):
 
 * `SVC.NS.svc.DOMAIN` A: the Service's clusterIP; for a headless Service
   (`clusterIP: None`) every ready endpoint address, and NXDOMAIN while it has none,
@@ -18,8 +19,8 @@ CoreDNS's `kubernetes` plugin serves it, reduced to Services and Endpoints:
 
 Names compare case-insensitively and a trailing dot does not matter. An existing
 name asked for a type it has no record of (AAAA, MX ...) is NOERROR with no answers.
-Each answer reads at most two objects by key from the caches (`get`), so its cost
-does not grow with the number of Services.
+Each answer reads one Service by key and its slices by index from the caches, so
+its cost does not grow with the number of Services.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from apimachinery import meta
 from apimachinery.informer import NAMESPACE_INDEX
 from apimachinery.meta import Object
 
+from .slices import SERVICE_INDEX, port_number
+from .slices import ready_addresses as slice_addresses
+
 
 class Cache(Protocol):
     """The part of an informer store the records read (`apimachinery.informer.Store`)."""
@@ -40,6 +44,8 @@ class Cache(Protocol):
     def get(self, key: str) -> Object | None: ...
 
     def index_keys(self, name: str, value: str) -> list[str]: ...
+
+    def by_index(self, name: str, value: str) -> list[Object]: ...
 
 
 class Rcode(enum.IntEnum):
@@ -116,43 +122,27 @@ def _cluster_ip(service: Object) -> str | None:
         return None
 
 
-def ready_addresses(endpoints: Object | None) -> list[tuple[str, str]]:
-    """(ip, label) of each ready endpoint address, in order, without repeats.
+def ready_addresses(slices: list[Object]) -> list[tuple[str, str]]:
+    """(ip, label) of each ready endpoint address across the slices, once per ip.
 
-    The label is the address's `hostname` when set, else its dashed IP.
+    The label is the endpoint's `hostname` when set, else its dashed IP.
     """
-    seen: set[str] = set()
-    found: list[tuple[str, str]] = []
-    for subset in (endpoints or {}).get("subsets") or []:
-        for address in subset.get("addresses") or []:
-            ip = str(address.get("ip") or "")
-            if not ip or ip in seen:
-                continue
-            seen.add(ip)
-            found.append((ip, str(address.get("hostname") or dashed(ip)).lower()))
-    return found
-
-
-def _endpoint_port(endpoints: Object | None, name: str, protocol: str) -> int | None:
-    """The target port number the Endpoints give for the named service port."""
-    for subset in (endpoints or {}).get("subsets") or []:
-        for port in subset.get("ports") or []:
-            if ((port.get("name") or "").lower() == name
-                    and (port.get("protocol") or "TCP").lower() == protocol
-                    and isinstance(port.get("port"), int)):
-                return int(port["port"])
-    return None
+    return [(ip, (host or dashed(ip)).lower()) for ip, host in slice_addresses(slices)]
 
 
 class ClusterRecords:
-    """Answers for names under one cluster domain, read from the Services and Endpoints
-    caches at query time (so they are never staler than the caches themselves)."""
+    """Answers for names under one cluster domain, read from the Services and
+    EndpointSlices caches at query time (so they are never staler than the caches
+    themselves); the slices cache is indexed by `slices.service_index`."""
 
-    def __init__(self, services: Cache, endpoints: Cache, domain: str = "cluster.local") -> None:
+    def __init__(self, services: Cache, slices: Cache, domain: str = "cluster.local") -> None:
         self.services = services
-        self.endpoints = endpoints
+        self.slices = slices
         self.domain = normalize(domain)
         self._suffix = "." + self.domain
+
+    def _slices_of(self, service_key: str) -> list[Object]:
+        return self.slices.by_index(SERVICE_INDEX, service_key)
 
     def answer(self, qname: str, qtype: str) -> Answer:
         """The answer to one question; `qtype` is the type's mnemonic (`A`, `SRV` ...)."""
@@ -190,7 +180,7 @@ class ClusterRecords:
                 return Answer(Rcode.NXDOMAIN)
             return Answer(Rcode.NOERROR, [CNAME(name, target)])
         if _headless(service):
-            addresses = ready_addresses(self.endpoints.get(meta.key_of(service)))
+            addresses = ready_addresses(self._slices_of(meta.key_of(service)))
             if not addresses:
                 return Answer(Rcode.NXDOMAIN)
             answers: list[Record] = [A(name, ip) for ip, _ in addresses]
@@ -202,7 +192,7 @@ class ClusterRecords:
         return Answer(Rcode.NOERROR, answers if qtype in ("A", "ANY") else [])
 
     def _endpoint(self, name: str, qtype: str, label: str, key: str) -> Answer:
-        ips = [ip for ip, host in ready_addresses(self.endpoints.get(key)) if host == label]
+        ips = [ip for ip, host in ready_addresses(self._slices_of(key)) if host == label]
         if not ips:
             return Answer(Rcode.NXDOMAIN)
         return Answer(Rcode.NOERROR, [A(name, ip) for ip in ips] if qtype in ("A", "ANY")
@@ -223,9 +213,9 @@ class ClusterRecords:
             records: list[Record] = [SRV(name, int(port["port"]), service_fqdn)]
             extra: list[Record] = [A(service_fqdn, ip)]
         else:
-            endpoints = self.endpoints.get(meta.key_of(service))
-            number = _endpoint_port(endpoints, port_name, protocol)
-            addresses = ready_addresses(endpoints)
+            own = self._slices_of(meta.key_of(service))
+            number = port_number(own, port_name, protocol)
+            addresses = ready_addresses(own)
             if number is None or not addresses:
                 return Answer(Rcode.NXDOMAIN)
             records = [SRV(name, number, f"{label}.{service_fqdn}") for _, label in addresses]

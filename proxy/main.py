@@ -108,14 +108,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def dns_server(args: argparse.Namespace, proxier: Proxier) -> DNSServer:
     """The DNS server over the proxier's caches, its replies forgotten on every change."""
     handler = DNSHandler(
-        ClusterRecords(proxier.services.store, proxier.endpoints.store, args.cluster_domain),
-        ready=lambda: proxier.services.has_synced and proxier.endpoints.has_synced)
+        ClusterRecords(proxier.services.store, proxier.slices.store, args.cluster_domain),
+        ready=lambda: proxier.services.has_synced and proxier.slices.has_synced)
 
     def changed(*objs: object) -> None:
         if len(objs) != 2 or objs[0] is not objs[1]:  # a resync's update changes nothing
             handler.invalidate()
 
-    for informer in (proxier.services, proxier.endpoints):
+    for informer in (proxier.services, proxier.slices):
         informer.add_event_handler(changed, changed, changed)
     return DNSServer(handler, args.cluster_dns, args.dns_port)
 

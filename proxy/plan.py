@@ -1,18 +1,20 @@
-"""What the proxy should serve, as a pure function of Services and Endpoints.
+"""What the proxy should serve, as a pure function of Services and EndpointSlices.
 
-kube-proxy's userspace mode builds a `ServicePortName -> (clusterIP, port)` map from
-Services and a `ServicePortName -> [endpoint]` map from Endpoints, then makes the
-sockets match. This module is those two maps and their join, with no sockets and no
-`ip` commands, so every rule below is unit-tested in microseconds:
+kube-proxy builds a `ServicePortName -> (clusterIP, port)` map from Services and a
+`ServicePortName -> [endpoint]` map from EndpointSlices (`slices` merges a
+Service's slices), then makes the sockets match. This module is those two maps and
+their join, with no sockets and no `ip` commands, so every rule below is unit-tested
+in microseconds:
 
 * A Service is proxied when its type is ClusterIP or NodePort (an absent type means
   ClusterIP), its clusterIP is set and not "None" (headless), and it lies inside the
   service range the proxy was given (a safety belt: the proxy only ever adds
   addresses of the cluster's own service range to `lo`). Only TCP ports are served.
-* A service port's backends are the ready `addresses` of the Endpoints subsets whose
+* A service port's backends are the endpoints of the Service's IPv4 slices whose
   port has the same name as the service port, or, when both sides have exactly one
-  port, that port (an unnamed single port, as users write by hand).
-  `notReadyAddresses` never receive traffic.
+  port, that port (an unnamed single port, as users write by hand): the ready ones,
+  or only when none is ready the serving terminating ones (`slices`). A not-ready
+  endpoint never receives traffic.
 * The clusterIP is bound while the Service exists, but a port gets a listener only
   while it has a ready backend: with no listener the kernel refuses a connection at
   once, where a listener with nowhere to send it would accept and then drop it.
@@ -33,6 +35,8 @@ from dataclasses import dataclass, field
 from apimachinery import meta
 from apimachinery.meta import Object
 from apimachinery.specialip import is_special_ip
+
+from .slices import port_endpoints, traffic_endpoints
 
 PROXIED_TYPES = frozenset({"ClusterIP", "NodePort"})
 DEFAULT_AFFINITY_TIMEOUT = 10800  # seconds, Kubernetes' sessionAffinityConfig default
@@ -136,34 +140,17 @@ def service_ports(service: Object, service_range: ipaddress.IPv4Network) -> list
     return ports
 
 
-def _subset_port(subset: Object, port_name: str, single_service_port: bool) -> int | None:
-    """The port number a subset serves for the named service port, if any."""
-    ports = [p for p in subset.get("ports") or [] if (p.get("protocol") or "TCP") == "TCP"]
-    for port in ports:
-        if (port.get("name") or "") == port_name and isinstance(port.get("port"), int):
-            return int(port["port"])
-    if single_service_port and len(ports) == 1 and isinstance(ports[0].get("port"), int):
-        return int(ports[0]["port"])
-    return None
-
-
-def ready_backends(endpoints: Object | None, port_name: str,
+def ready_backends(slices: Sequence[Object], port_name: str,
                    single_service_port: bool = False) -> list[Backend]:
-    """The ready addresses serving `port_name`, in the Endpoints' order, without repeats.
+    """The backends that get traffic for `port_name`, in the slices' order, once each.
 
-    An address validation refuses today (no IP, or unspecified, loopback or link-local:
-    the node itself or its metadata service) is never a backend, even if stored before.
+    An address validation refuses today (not an IP, or unspecified, loopback or
+    link-local: the node itself or its metadata service) is never a backend, even if
+    stored before.
     """
-    backends: list[Backend] = []
-    for subset in (endpoints or {}).get("subsets") or []:
-        number = _subset_port(subset, port_name, single_service_port)
-        if number is None:
-            continue
-        for address in subset.get("addresses") or []:
-            backend = Backend(str(address.get("ip") or ""), number)
-            if _forwardable(backend.ip) and backend not in backends:
-                backends.append(backend)
-    return backends
+    endpoints = port_endpoints(slices, port_name, "TCP", single_service_port)
+    return [Backend(e.ip, e.port) for e in traffic_endpoints(endpoints)
+            if _forwardable(e.ip)]
 
 
 def _forwardable(ip: str) -> bool:
@@ -174,10 +161,11 @@ def _forwardable(ip: str) -> bool:
     return not is_special_ip(ip)
 
 
-def desired_state(services: Iterable[Object], endpoints: Mapping[str, Object],
+def desired_state(services: Iterable[Object], slices: Mapping[str, Sequence[Object]],
                   service_range: ipaddress.IPv4Network,
                   node_addresses: Sequence[str] = ()) -> DesiredState:
-    """Join Services with their Endpoints (by `namespace/name`) into what to serve.
+    """Join Services with their EndpointSlices (by the Service's `namespace/name`) into
+    what to serve.
 
     Two Services cannot share a clusterIP or a nodePort (the apiserver allocates each
     once), but if the cache ever shows it mid-update, the first Service by key keeps
@@ -189,10 +177,10 @@ def desired_state(services: Iterable[Object], endpoints: Mapping[str, Object],
         if not ports:
             continue
         state.cluster_ips.add(ports[0].cluster_ip)
-        eps = endpoints.get(meta.key_of(service))
+        own = slices.get(meta.key_of(service), ())
         for sp in ports:
             state.service_ports[sp.key] = sp
-            backends = ready_backends(eps, sp.port_name, single_service_port=len(ports) == 1)
+            backends = ready_backends(own, sp.port_name, single_service_port=len(ports) == 1)
             if not backends:
                 continue
             served = [sp] + ([sp.on_node(ip) for ip in node_addresses]

@@ -1,8 +1,10 @@
 """The proxy's sync loop: make addresses, listeners and balancers match the API.
 
-kube-proxy's shape: informers on Services and Endpoints only mark the state dirty;
-one sync (its `syncProxyRules`, run by a coalescing runner) reads both caches,
-computes the desired state (`plan.desired_state`, pure) and applies the difference,
+kube-proxy's shape: informers on Services and EndpointSlices (discovery.k8s.io/v1,
+indexed by their Service, `slices.service_index`; hand-made v1 Endpoints reach the
+proxy as the slices the endpointslicemirroring controller makes of them) only mark
+the state dirty; one sync (its `syncProxyRules`, run by a coalescing runner) reads
+both caches, computes the desired state (`plan.desired_state`, pure) and applies the difference,
 in an order that never leaves a listener without its address:
 
 1. balancers get their new backends (new connections use them at once; open
@@ -34,6 +36,7 @@ from .addresses import LoopbackAddresses
 from .balancer import RoundRobin
 from .forwarder import DIAL_TIMEOUT, PortForwarder
 from .plan import desired_state
+from .slices import SERVICE_INDEX, service_index
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,9 @@ class Proxier:
         self.dial_timeout = dial_timeout
         self.node_addresses = tuple(node_addresses)  # where NodePorts listen
         self.services = Informer(client, "services", clock=self._clock)
-        self.endpoints = Informer(client, "endpoints", clock=self._clock)
-        for informer in (self.services, self.endpoints):
+        self.slices = Informer(client, "endpointslices", clock=self._clock)
+        self.slices.add_indexer(SERVICE_INDEX, service_index)
+        for informer in (self.services, self.slices):
             informer.add_event_handler(self._mark, self._mark_update, self._mark)
         self._dirty = asyncio.Event()
         self._bound_ips: set[str] = set()
@@ -77,17 +81,17 @@ class Proxier:
     @property
     def healthy(self) -> bool:
         """Both caches synced and the last sync applied everything."""
-        return self.services.has_synced and self.endpoints.has_synced and self.last_sync_ok
+        return self.services.has_synced and self.slices.has_synced and self.last_sync_ok
 
     # -- the loop --
 
     async def run(self) -> None:
         """Start the informers and sync whenever something changed; runs until cancelled."""
         self.services.start()
-        self.endpoints.start()
+        self.slices.start()
         try:
             await self.services.wait_for_sync(SYNC_TIMEOUT)
-            await self.endpoints.wait_for_sync(SYNC_TIMEOUT)
+            await self.slices.wait_for_sync(SYNC_TIMEOUT)
             self._dirty.set()
             while True:
                 await self._dirty.wait()
@@ -103,12 +107,14 @@ class Proxier:
                     self._dirty.set()
         finally:
             await self.services.stop()
-            await self.endpoints.stop()
+            await self.slices.stop()
 
     async def sync(self) -> None:
         """Apply the difference between the caches' desired state and what is running."""
-        endpoints = {meta.key_of(ep): ep for ep in self.endpoints.store.list()}
-        state = desired_state(self.services.store.list(), endpoints, self.service_range,
+        services = self.services.store.list()
+        slices = {key: self.slices.store.by_index(SERVICE_INDEX, key)
+                  for key in map(meta.key_of, services)}
+        state = desired_state(services, slices, self.service_range,
                               self.node_addresses)
         wanted = {sp.key: backends for sp, backends in state.listeners.values()}
 

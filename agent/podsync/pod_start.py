@@ -40,7 +40,13 @@ from agent.podsync.images import ImageManager
 from agent.podsync.pod_status import Waiting
 from agent.podsync.runspec import container_spec, sandbox_spec
 from agent.podsync.termination import ContainerTermination
-from agent.podsync.volumes import PlannedVolume, container_mounts, materialize, plan_volumes
+from agent.podsync.volumes import (
+    PlannedVolume,
+    adopt_claim_volumes,
+    container_mounts,
+    materialize,
+    plan_volumes,
+)
 from agent.probes.hooks import HookRunner, handler_of, run_until
 from agent.runtime.container import (
     ContainerRecord,
@@ -96,7 +102,7 @@ class PodStarter:
         try:
             lookup = await self._fetch_references(pod)
             planned = plan_volumes(pod, self.root_dir, lambda k, n: lookup.get((k, n)))
-            await self._provide(planned)
+            planned = await self._provide(planned)
             dns = await self._provide_dns(pod)
         except ConfigError as exc:
             self.recorder.record(pod, "FailedMount", f"MountVolume.SetUp failed: {exc}",
@@ -137,7 +143,13 @@ class PodStarter:
         found = await asyncio.gather(*(fetch(k, n) for k, n in refs))
         return dict(zip(refs, found, strict=True))
 
-    async def _provide(self, planned: dict[str, PlannedVolume]) -> None:
+    async def _provide(self, planned: dict[str, PlannedVolume]) -> dict[str, PlannedVolume]:
+        """Make every volume exist on this host; the plan, with claims on the volumes held."""
+        if any(v.plugin == "persistentVolumeClaim" for v in planned.values()):
+            try:
+                planned = adopt_claim_volumes(planned, await self.runtime.claim_volumes())
+            except ContainerRuntimeError as exc:
+                raise ConfigError(f"listing this node's claim volumes: {exc}") from exc
         for volume in planned.values():
             if volume.runtime_volume is not None:
                 try:
@@ -146,6 +158,7 @@ class PodStarter:
                     raise ConfigError(f'volume "{volume.name}": {exc}') from exc
             else:
                 await asyncio.to_thread(materialize, volume)
+        return planned
 
     async def _provide_dns(self, pod: Object) -> tuple[Mount, ...]:
         """Write the pod's resolv.conf; the mount that shows it, or none (Docker's own)."""

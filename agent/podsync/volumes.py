@@ -8,7 +8,7 @@ Mirrors the kubelet's volume plugins for the kinds Schooner supports:
   the item's `mode`), bind-mounted read-only as the kubelet mounts them;
 * `hostPath` -> a bind mount of the host path (`DirectoryOrCreate`,
   `FileOrCreate` create it first);
-* `persistentVolumeClaim` -> a runtime volume `schooner-pvc-<namespace>-<claim>`
+* `persistentVolumeClaim` -> a runtime volume `schooner-pvc_<namespace>_<claim>`
   on this node, labelled with the claim, not the pod, so it outlives the pod:
   a StatefulSet pod that comes back to this node finds its data (the
   scheduler's volume affinity to bring it back here is issue 4's).
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agent.podsync.envvars import ConfigError, Lookup
@@ -59,8 +59,35 @@ def emptydir_name(pod_uid: str, volume: str) -> str:
 
 
 def claim_volume_name(namespace: str, claim: str) -> str:
-    """The node-local volume that backs a claim; stable, so a returning pod finds it."""
-    return f"schooner-pvc-{namespace}-{claim}"
+    """The node-local volume that backs a claim; stable, so a returning pod finds it.
+
+    `_` joins the parts because neither a namespace (a DNS label) nor a claim
+    name (a DNS subdomain) may hold one, so no two claims share a volume; with
+    `-`, claim `c` of namespace `a-b` and claim `b-c` of namespace `a` did.
+    """
+    return f"schooner-pvc_{namespace}_{claim}"
+
+
+def adopt_claim_volumes(planned: dict[str, PlannedVolume],
+                        held: list[tuple[str, str, str]]) -> dict[str, PlannedVolume]:
+    """`planned` with each claim backed by the volume this node already holds for it.
+
+    Volumes are found by their claim labels, not by name, so a volume made by
+    an older Schooner under the former `schooner-pvc-<namespace>-<claim>` name
+    keeps serving its claim (and its data) after an upgrade.
+    """
+    by_claim = {(ns, claim): name for ns, claim, name in held}
+    adopted = dict(planned)
+    for key, volume in planned.items():
+        spec = volume.runtime_volume
+        if volume.plugin != "persistentVolumeClaim" or spec is None:
+            continue
+        name = by_claim.get((spec.labels.get(LABEL_CLAIM_NAMESPACE, ""),
+                             spec.labels.get(LABEL_CLAIM_NAME, "")))
+        if name and name != spec.name:
+            adopted[key] = replace(volume, source=name,
+                                   runtime_volume=replace(spec, name=name))
+    return adopted
 
 
 def volume_dir(root_dir: Path, pod_uid: str, volume: str) -> Path:

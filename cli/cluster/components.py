@@ -171,31 +171,39 @@ def cluster_dns_flags() -> list[str]:
     return ["--cluster-dns", cluster_dns()] if os.geteuid() == 0 else []
 
 
+def node_name() -> str:
+    """This host's node: `$SCHOONER_NODE_NAME`, default the host name (lower case)."""
+    return os.environ.get("SCHOONER_NODE_NAME", socket.gethostname().lower())
+
+
 def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Component]:
     """Controller-manager, scheduler and this host's agent, all clients of the apiserver.
 
-    They use the admin kubeconfig for now; per-component identities come with RBAC.
-    The agent's node is `$SCHOONER_NODE_NAME` (default: the host name), its pod network
+    Each uses its own kubeconfig (`Paths.component_kubeconfig`, written by `up`), so the
+    apiserver knows who calls; there is no authorization yet, so each may still do
+    everything. The agent's node is `node_name()`, its pod network
     `$SCHOONER_POD_NETWORK` (default `schooner-pods`) on `$SCHOONER_POD_CIDR` (default
     172.28.1.0/24): a second cluster on the same Docker engine (a test's) must differ in
     all three, since an agent removes the containers of its node that its cluster lacks.
     """
-    kubeconfig = str(paths.kubeconfig)
     network = os.environ.get("SCHOONER_POD_NETWORK", "schooner-pods")
-    node = os.environ.get("SCHOONER_NODE_NAME", socket.gethostname().lower())
+    node = node_name()
     cidr = os.environ.get("SCHOONER_POD_CIDR", "172.28.1.0/24")
     return [
         Component("controller-manager", [
-            sys.executable, "-m", "controllers", "--kubeconfig", kubeconfig,
+            sys.executable, "-m", "controllers",
+            "--kubeconfig", str(paths.component_kubeconfig("controller-manager")),
             "--secure-port", str(ports.controller_manager),
         ], f"http://127.0.0.1:{ports.controller_manager}/healthz", env=env,
             ports=(ports.controller_manager,)),
         Component("scheduler", [
-            sys.executable, "-m", "scheduler", "--kubeconfig", kubeconfig,
+            sys.executable, "-m", "scheduler",
+            "--kubeconfig", str(paths.component_kubeconfig("scheduler")),
             "--secure-port", str(ports.scheduler),
         ], f"http://127.0.0.1:{ports.scheduler}/healthz", env=env, ports=(ports.scheduler,)),
         Component("agent", [
-            sys.executable, "-m", "agent", "--kubeconfig", kubeconfig,
+            sys.executable, "-m", "agent",
+            "--kubeconfig", str(paths.component_kubeconfig("agent")),
             "--node-name", node, "--node-ip", "127.0.0.1",
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
             "--network-name", network, "--pod-cidr", cidr, *cluster_dns_flags(),
@@ -211,6 +219,6 @@ def proxy_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Co
     if os.geteuid() != 0:
         return []
     return [Component("proxy", [
-        sys.executable, "-m", "proxy", "--kubeconfig", str(paths.kubeconfig),
+        sys.executable, "-m", "proxy", "--kubeconfig", str(paths.component_kubeconfig("proxy")),
         "--service-cluster-ip-range", service_cidr(), "--healthz-port", str(ports.proxy),
     ], f"http://127.0.0.1:{ports.proxy}/healthz", env=env, ports=(ports.proxy,))]

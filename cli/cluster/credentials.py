@@ -1,4 +1,12 @@
-"""A local cluster's PKI, tokens and admin kubeconfig: made once, kept across restarts."""
+"""A local cluster's PKI, tokens and kubeconfigs: made once, kept across restarts.
+
+The user gets the admin kubeconfig (group system:masters); each component gets a
+kubeconfig with a token of its own (`kubeconfigs/<component>.kubeconfig`), named as
+Kubernetes names these identities, so the apiserver knows who calls: its flow control
+serves a node's Lease renewals at a priority level a flooding user cannot take
+(apiserver/flowcontrol.py). There is no authorization yet: every identity may still
+do everything (RBAC is issue 16's work).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +21,22 @@ from cli.cluster.layout import Paths, Ports
 HOSTNAME = socket.gethostname().lower()
 
 # The components' identities, named as Kubernetes names them so RBAC rules read
-# the same here: component -> (user, groups). Tokens are made by component_token.
+# the same here: component -> (user, groups); the agent's is its node's
+# (`component_identity`). Tokens are made by component_token.
 COMPONENT_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scheduler": ("system:kube-scheduler", ()),
     "controller-manager": ("system:kube-controller-manager", ()),
     "proxy": ("system:kube-proxy", ()),
     "agent": (f"system:node:{HOSTNAME}", ("system:nodes",)),
 }
+COMPONENTS = tuple(COMPONENT_USERS)
+
+
+def component_identity(component: str, node: str = HOSTNAME) -> tuple[str, tuple[str, ...]]:
+    """The user and groups of a component; an agent is `system:node:<node>` in system:nodes."""
+    if component == "agent":
+        return f"system:node:{node}", ("system:nodes",)
+    return COMPONENT_USERS[component]
 
 
 def ensure_pki(paths: Paths) -> None:
@@ -46,14 +63,28 @@ def admin_token(paths: Paths) -> str:
     return ensure_token(paths.tokens, "admin", groups=("system:masters",))
 
 
-def component_token(paths: Paths, component: str) -> str:
+def component_token(paths: Paths, component: str, node: str = HOSTNAME) -> str:
     """The token of a component (`scheduler`, `controller-manager`, `agent`, `proxy`).
 
     The apiserver reads tokens.csv when it starts, so a token added while it
     runs is accepted after its next restart: add them before `up` starts it.
     """
-    user, groups = COMPONENT_USERS[component]
+    user, groups = component_identity(component, node)
     return ensure_token(paths.tokens, user, groups=groups)
+
+
+def ensure_component_kubeconfigs(paths: Paths, ports: Ports, node: str) -> bool:
+    """Write each component's kubeconfig, with its own token; True when a token was new
+    (the running apiserver has not read it yet and must be restarted)."""
+    before = paths.tokens.read_bytes() if paths.tokens.exists() else b""
+    server = f"https://127.0.0.1:{ports.apiserver}"
+    ca = paths.ca_cert.read_bytes()
+    for component in COMPONENTS:
+        path = paths.component_kubeconfig(component)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_kubeconfig(str(path), server, ca, component_token(paths, component, node),
+                         user=component_identity(component, node)[0])
+    return paths.tokens.read_bytes() != before
 
 
 def ensure_kubeconfig(paths: Paths, ports: Ports) -> None:

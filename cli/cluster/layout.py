@@ -3,8 +3,9 @@
 Everything lives under `$SCHOONER_HOME` (default `~/.schooner`): `pki/` (the
 cluster CA and the apiserver's certificates, kubeadm's `/etc/kubernetes/pki`;
 `pki/etcd/` the etcd CA and etcd's certificates, kubeadm's `pki/etcd`),
-`tokens.csv`, `kubeconfig`, `etcd/` (etcd's data), `logs/<component>.log`,
-`run/<component>.pid` and `cluster.json` (the ports chosen, reused later).
+`tokens.csv`, `kubeconfig` (the admin's), `kubeconfigs/<component>.kubeconfig`,
+`etcd/` (etcd's data), `logs/<component>.log`, `run/<component>.pid` and
+`cluster.json` (the ports chosen, reused later).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class Paths:
         self.etcd_data = home / "etcd"
         self.cluster_json = home / "cluster.json"
         self.run = home / "run"
+
+    def component_kubeconfig(self, component: str) -> Path:
+        """The kubeconfig a component (scheduler, agent, ...) uses: its own identity."""
+        return self.home / "kubeconfigs" / f"{component}.kubeconfig"
 
     def log(self, component: str) -> Path:
         return self.home / "logs" / f"{component}.log"

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cli.cluster.components import control_plane_components, find_etcd
-from cli.cluster.credentials import ensure_kubeconfig, ensure_pki
+from cli.cluster.components import control_plane_components, find_etcd, node_name
+from cli.cluster.credentials import ensure_component_kubeconfigs, ensure_kubeconfig, ensure_pki
 from cli.cluster.layout import Paths, Ports, resolve_ports, save_ports, saved_ports, schooner_home
 from cli.cluster.supervisor import (
     START_TIMEOUT,
@@ -79,10 +79,14 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         save_ports(paths, ports)
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
+        new_tokens = ensure_component_kubeconfigs(paths, ports, node_name())
         comps = components or control_plane_components(paths, ports, find_etcd())
         with health_client(paths) as client:
             for comp in comps:
                 pid = running_pid(paths, comp)
+                if pid is not None and new_tokens and comp.name == "apiserver":
+                    stop(pid, STOP_TIMEOUT)  # it reads tokens.csv only when it starts
+                    pid = None
                 if pid is not None:
                     if poll(partial(probe, client, comp.health_url), timeout):
                         continue

@@ -16,7 +16,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,7 +244,10 @@ class Apiserver:
     """`python -m apiserver` over TLS with a static admin token, on a free port."""
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
-                 etcd_tls: EtcdClientTLS | None = None) -> None:
+                 etcd_tls: EtcdClientTLS | None = None,
+                 users: Sequence[TokenEntry] = ()) -> None:
+        """`users` are more token file entries beside the admin's (other identities);
+        `etcd_tls` the client certificate for a TLS etcd."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -257,7 +260,7 @@ class Apiserver:
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)
         write_token_file(workdir / "tokens.csv", [
-            TokenEntry(self.token, "admin", "admin", ("system:masters",))])
+            TokenEntry(self.token, "admin", "admin", ("system:masters",)), *users])
         self._etcd_url, self._extra_args = etcd_url, list(extra_args or [])
         self._etcd_tls = etcd_tls
         self.process = self._process()

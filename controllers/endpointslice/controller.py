@@ -49,6 +49,26 @@ def service_index(slice_: Object) -> list[str]:
     return [f"{meta.namespace_of(slice_)}/{name}"]
 
 
+async def apply_plan(client: ControllerClient, tracker: SliceTracker, key: str,
+                     namespace: str, plan: Plan) -> None:
+    """Creates first, then updates, then deletes, as Kubernetes' finalize does, so
+    endpoints never vanish between two writes; each write is noted in the tracker."""
+    for body in plan.create:
+        try:
+            created = await client.create("endpointslices", body, namespace)
+        except errors.Forbidden as exc:
+            if "being terminated" in exc.message:
+                return  # a terminating namespace refuses it: nothing to retry
+            raise
+        tracker.written(key, created)
+    for updated in plan.update:
+        tracker.written(key, await client.update("endpointslices", updated))
+    for stale in plan.delete:
+        with contextlib.suppress(errors.NotFound):
+            await client.delete("endpointslices", meta.name_of(stale), namespace)
+        tracker.deleted(key, meta.name_of(stale))
+
+
 class EndpointSliceController(PodServiceHandlers):
     """Keeps each selector Service's EndpointSlices equal to its matching pods."""
 
@@ -114,25 +134,7 @@ class EndpointSliceController(PodServiceHandlers):
             self.decision(key, "sync", create=len(plan.create), update=len(plan.update),
                           delete=len(plan.delete),
                           endpoints=sum(len(g.endpoints) for g in groups.values()))
-            await self._apply(key, namespace, plan)
+            await apply_plan(self.client, self.tracker, key, namespace, plan)
         if waiting:  # pods on a node the cache does not know yet: look again soon
             raise Requeue(f"nodes of pods {','.join(waiting)} not in the cache",
                           after=NODE_RETRY_SECONDS)
-
-    async def _apply(self, key: str, namespace: str, plan: Plan) -> None:
-        """Creates first, then updates, then deletes, as Kubernetes' finalize does, so
-        endpoints never vanish between two writes."""
-        for body in plan.create:
-            try:
-                created = await self.client.create("endpointslices", body, namespace)
-            except errors.Forbidden as exc:
-                if "being terminated" in exc.message:
-                    return  # a terminating namespace refuses it: nothing to retry
-                raise
-            self.tracker.written(key, created)
-        for updated in plan.update:
-            self.tracker.written(key, await self.client.update("endpointslices", updated))
-        for stale in plan.delete:
-            with contextlib.suppress(errors.NotFound):
-                await self.client.delete("endpointslices", meta.name_of(stale), namespace)
-            self.tracker.deleted(key, meta.name_of(stale))

@@ -16,7 +16,10 @@ as a pure function over plain objects:
 Slices are named by the apiserver from `generateName: <service>-`, labelled
 with the Service's labels plus kubernetes.io/service-name and
 endpointslice.kubernetes.io/managed-by, and owned by the Service
-(controller: true), so the garbage collector removes them with it.
+(controller: true), so the garbage collector removes them with it. Who owns
+the slices and how they are labelled is a `SliceOwner`, so the
+endpointslicemirroring controller plans its slices (owned by an Endpoints)
+with the same reconciler.
 """
 
 from __future__ import annotations
@@ -45,6 +48,24 @@ class Plan:
 
     def empty(self) -> bool:
         return not (self.create or self.update or self.delete)
+
+
+@dataclass(frozen=True)
+class SliceOwner:
+    """What every slice of one owner carries: its namespace, name prefix, labels and
+    controller ownerReference; and whether an owner without endpoints keeps one empty
+    placeholder slice (the endpointslice controller's, not the mirroring one's)."""
+
+    namespace: str
+    generate_name: str
+    labels: dict[str, str]
+    reference: Object
+    placeholder: bool = True
+
+
+def service_owner(service: Object) -> SliceOwner:
+    return SliceOwner(meta.namespace_of(service), f"{meta.name_of(service)}-",
+                      slice_labels(service), owner_reference(service))
 
 
 def slice_labels(service: Object) -> dict[str, str]:
@@ -81,34 +102,34 @@ def _ordered(endpoints: dict[EndpointKey, Object]) -> list[Object]:
     return [endpoints[k] for k in sorted(endpoints, key=lambda k: (k[1], k[0]))]
 
 
-def _new_slice(service: Object, group: Group, endpoints: list[Object]) -> Object:
+def _new_slice(owner: SliceOwner, group: Group, endpoints: list[Object]) -> Object:
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"generateName": f"{meta.name_of(service)}-",
-                         "namespace": meta.namespace_of(service),
-                         "labels": slice_labels(service),
-                         "ownerReferences": [owner_reference(service)]},
+            "metadata": {"generateName": owner.generate_name,
+                         "namespace": owner.namespace,
+                         "labels": dict(owner.labels),
+                         "ownerReferences": [dict(owner.reference)]},
             "addressType": group.address_type, "endpoints": endpoints,
             "ports": [dict(p) for p in group.ports]}
 
 
-def _changed(service: Object, current: Object, group: Group,
+def _changed(owner: SliceOwner, current: Object, group: Group,
              endpoints: list[Object]) -> Object | None:
     """The updated slice, or None when it already holds exactly this."""
     md = meta.metadata(current)
-    wanted = (endpoints, group.ports, slice_labels(service), [owner_reference(service)])
+    wanted = (endpoints, group.ports, owner.labels, [owner.reference])
     have = (current.get("endpoints") or [], current.get("ports") or [],
             meta.labels_of(current), md.get("ownerReferences") or [])
     if wanted == have:
         return None
     updated = meta.deep_copy(current)
-    updated["metadata"]["labels"] = wanted[2]
-    updated["metadata"]["ownerReferences"] = wanted[3]
+    updated["metadata"]["labels"] = dict(owner.labels)
+    updated["metadata"]["ownerReferences"] = [dict(owner.reference)]
     updated["endpoints"] = endpoints
     updated["ports"] = [dict(p) for p in group.ports]
     return updated
 
 
-def _reconcile_group(service: Object, group: Group, slices: list[Object],
+def _reconcile_group(owner: SliceOwner, group: Group, slices: list[Object],
                      max_per_slice: int, plan: Plan, *, keep_one: bool = False) -> None:
     """reconcileByPortMapping for one group: keep endpoints in place, fill, then add."""
     remaining = dict(group.endpoints)
@@ -129,29 +150,38 @@ def _reconcile_group(service: Object, group: Group, slices: list[Object],
         if not kept and not (keep_one and index == 0):
             plan.delete.append(current)
             continue
-        updated = _changed(service, current, group, _ordered(kept))
+        updated = _changed(owner, current, group, _ordered(kept))
         if updated is not None:
             plan.update.append(updated)
     ordered = _ordered(remaining)
     for start in range(0, len(ordered), max_per_slice):
-        plan.create.append(_new_slice(service, group, ordered[start:start + max_per_slice]))
+        plan.create.append(_new_slice(owner, group, ordered[start:start + max_per_slice]))
     if keep_one and not contents and not ordered:
-        plan.create.append(_new_slice(service, group, []))
+        plan.create.append(_new_slice(owner, group, []))
 
 
 def plan_slices(service: Object, groups: dict[GroupKey, Group], existing: list[Object],
                 placeholder_type: str, max_per_slice: int = MAX_ENDPOINTS_PER_SLICE) -> Plan:
     """The creates, updates and deletes that make `existing` (the Service's managed
     slices) hold `groups`; a Service without endpoints keeps one empty slice."""
+    return plan_owned_slices(service_owner(service), groups, existing, placeholder_type,
+                             max_per_slice)
+
+
+def plan_owned_slices(owner: SliceOwner, groups: dict[GroupKey, Group],
+                      existing: list[Object], placeholder_type: str,
+                      max_per_slice: int = MAX_ENDPOINTS_PER_SLICE) -> Plan:
+    """`plan_slices` for any owner: without groups, one empty placeholder slice of
+    `placeholder_type` if the owner keeps one, else no slice at all."""
     plan = Plan()
     by_key: dict[GroupKey, list[Object]] = {}
     for current in sorted(existing, key=meta.name_of):
         by_key.setdefault(_existing_key(current), []).append(current)
-    if not groups:  # the placeholder: one slice, no endpoints, no ports
+    if not groups and owner.placeholder:  # one slice, no endpoints, no ports
         empty = Group(placeholder_type, [])
         groups = {group_key(placeholder_type, []): empty}
     for key, group in sorted(groups.items()):
-        _reconcile_group(service, group, by_key.pop(key, []), max_per_slice, plan,
+        _reconcile_group(owner, group, by_key.pop(key, []), max_per_slice, plan,
                          keep_one=not group.endpoints)
     for stale in by_key.values():
         plan.delete.extend(stale)

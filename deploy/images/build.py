@@ -23,7 +23,7 @@ debootstrap root filesystems and the node's wheels are cached under
 their inputs (_rootfs.py, _wheels.py), so a rebuild after ``docker rmi`` only
 re-imports.
 
-`build.py host-etcd` is no image: it installs Debian's etcd-server on this host
+`build.py host-etcd` is no image: it installs Debian's etcd-server and etcd-client on this host
 with apt-get when missing (`make up` and `make test` run it), as the images'
 builds install debootstrap.
 
@@ -403,7 +403,8 @@ def build_node() -> None:
 
 
 def install_host_etcd() -> None:
-    """Debian's etcd-server on this host, for `make up` and the tests (apt-get if missing).
+    """Debian's etcd-server and etcd-client on this host, for `make up`, `schooner backup`
+    and `restore` (etcdctl) and the tests (apt-get if missing).
 
     Only the binary is wanted. Where systemd runs, the package also starts a
     system etcd on 127.0.0.1:2379, the port `schooner up` takes: when this
@@ -412,6 +413,7 @@ def install_host_etcd() -> None:
     started = time.monotonic()
     was_there = Path("/usr/bin/etcd").exists()
     ensure_deb("etcd-server", "/usr/bin/etcd")
+    ensure_deb("etcd-client", "/usr/bin/etcdctl")
     if not was_there and Path("/run/systemd/system").is_dir():
         print("  stopping the system etcd service etcd-server started (schooner runs its own)",
               flush=True)

@@ -118,6 +118,8 @@ class WatchRecorder:
     resource_version: str
     events: list[tuple[str, str]] = field(default_factory=list)
     streams: int = 0
+    answers: list[str] = field(default_factory=list)  # status of each stream opened
+    opened: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -132,6 +134,9 @@ class WatchRecorder:
                                      params={"watch": "1", "resourceVersion": rv,
                                              "timeoutSeconds": "300"},
                                      timeout=httpx.Timeout(10, read=None)) as r:
+                        self.answers.append(f"{r.status_code} rv={rv}")
+                        if r.status_code == 200:
+                            self.opened.set()
                         if r.status_code != 200:  # e.g. a 503 while etcd is away: retry,
                             time.sleep(0.2)       # as client-go's reflector does
                             continue
@@ -140,7 +145,8 @@ class WatchRecorder:
                             obj = event["object"]
                             rv = obj.get("metadata", {}).get("resourceVersion", rv)
                             self.events.append((event["type"], obj["metadata"].get("name", "")))
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
+                    self.answers.append(repr(exc))
                     time.sleep(0.2)
 
     def added(self) -> list[str]:
@@ -229,6 +235,8 @@ def test_etcd_restart_under_apiserver(tmp_path: Path) -> None:
             watch = WatchRecorder(server, "default", rv)
             thread = threading.Thread(target=watch.run, daemon=True)
             thread.start()
+            # Opened before the outage, as the test says (the headers come at once).
+            assert watch.opened.wait(10), f"the watch did not open: {watch.answers}"
             etcd.kill()
             killed = time.monotonic()
             not_ready = wait_for(lambda: (r := http.get("/readyz")).status_code == 503 and r,
@@ -240,6 +248,10 @@ def test_etcd_restart_under_apiserver(tmp_path: Path) -> None:
             down = http.post("/api/v1/namespaces/default/configmaps",
                              json={"metadata": {"name": "while-down"}})
             assert down.status_code == 503, down.text
+            # A client that starts watching during the outage retries through the
+            # 503s (as client-go's reflector does) and must see the same write.
+            late = WatchRecorder(server, "default", rv)
+            threading.Thread(target=late.run, daemon=True).start()
             time.sleep(5)  # long enough for every reconnect back-off to have grown
             etcd.start()
             back = time.monotonic()
@@ -250,9 +262,15 @@ def test_etcd_restart_under_apiserver(tmp_path: Path) -> None:
             created = http.post("/api/v1/namespaces/default/configmaps",
                                 json={"metadata": {"name": "after-restart"}})
             assert created.status_code == 201, created.text
-            wait_for(lambda: "after-restart" in watch.added(), 15,
-                     "the watch opened before the outage to see a write after it")
-            watch.stop.set()
+            for recorder, opened in ((watch, "before"), (late, "during")):
+                try:
+                    wait_for(lambda r=recorder: "after-restart" in r.added(), 15,
+                             f"the watch opened {opened} the outage to see a write after it")
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc} (its streams: {recorder.answers}, "
+                                         f"events: {recorder.events})") from None
+                finally:
+                    recorder.stop.set()
     finally:
         server.stop()
         etcd.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from dnslib import RCODE, DNSRecord
 
 from apimachinery import errors
 from apimachinery.client import Client
@@ -239,3 +241,87 @@ def test_service_cluster_ip_balances_over_ready_pods(stack: tuple[Client, Path])
         client.delete("deployments", "svc", "default")
         wait_for(lambda: not client.list("pods", "default", label_selector="app=svc")["items"],
                  90, "svc pods gone")
+
+
+# -- the proxy and the cluster DNS on EndpointSlices made by hand ----------------------------
+
+ES = "endpointslices.discovery.k8s.io"
+DNS_IP = "172.28.99.10"  # the proxy's cluster DNS: the service range's 10th address
+
+
+def _hand_slice(service: str, ip: str, **endpoint: object) -> dict:
+    """A slice for a selector-less Service, managed by "someone else" than a controller."""
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": f"{service}-by-hand", "labels": {
+                "kubernetes.io/service-name": service,
+                "endpointslice.kubernetes.io/managed-by": "e2e.schooner.example"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}, **endpoint}],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}
+
+
+def _answers(cluster_ip: str) -> bool:
+    try:
+        return "schooner busybox" in httpx.get(f"http://{cluster_ip}/", timeout=3).text
+    except httpx.HTTPError:
+        return False
+
+
+def _dns(qname: str) -> tuple[str, list[str]]:
+    reply = DNSRecord.parse(DNSRecord.question(qname).send(DNS_IP, 53, timeout=2))
+    return RCODE[reply.header.rcode], [str(rr.rdata) for rr in reply.rr]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the proxy adds ClusterIPs to lo: needs root")
+def test_hand_made_slices_and_endpoints_reach_a_pod_through_the_proxy(
+        stack: tuple[Client, Path]) -> None:
+    """Selector-less Services pointed at a pod's IP by hand, no controller choosing it: an
+    EndpointSlice, a v1 Endpoints (mirrored into a slice by the endpointslicemirroring
+    controller) and, for a headless Service, a slice naming the endpoint's hostname; the
+    ClusterIPs answer through the real proxy and the names through its DNS."""
+    client, _ = stack
+    client.create("pods", {"metadata": {"name": "backend"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "web", "image": "schooner/busybox:latest",
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["httpd", "-f", "-p", "8080", "-h", "/www"]}]}}, "default")
+    services = ("by-slice", "by-endpoints", "headless")
+    try:
+        pod_ip = wait_for(lambda: (s := client.get("pods", "backend", "default")["status"])
+                          .get("phase") == "Running" and s.get("podIP"), 90, "backend Running")
+        ips = {name: client.create("services", {"metadata": {"name": name}, "spec": {
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+            **({"clusterIP": "None"} if name == "headless" else {})}}, "default")
+            ["spec"]["clusterIP"] for name in services}
+        assert not _answers(ips["by-slice"])  # no endpoints yet: refused
+
+        client.create(ES, _hand_slice("by-slice", pod_ip), "default")
+        wait_for(lambda: _answers(ips["by-slice"]), 30, "by-slice answering")
+
+        client.create("endpoints", {"metadata": {"name": "by-endpoints"}, "subsets": [{
+            "addresses": [{"ip": pod_ip}],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}, "default")
+        wait_for(lambda: _answers(ips["by-endpoints"]), 30, "by-endpoints answering")
+        (mirrored,) = client.list(ES, "default", label_selector=(
+            "kubernetes.io/service-name=by-endpoints"))["items"]
+        assert mirrored["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == \
+            "endpointslicemirroring-controller.k8s.io"
+
+        client.create(ES, _hand_slice("headless", pod_ip, hostname="box"), "default")
+        name = "headless.default.svc.cluster.local"
+        wait_for(lambda: _dns(name) == ("NOERROR", [pod_ip]), 30, f"{name} -> {pod_ip}")
+        assert _dns(f"box.{name}") == ("NOERROR", [pod_ip])
+
+        client.delete(ES, "by-slice-by-hand", "default")
+        wait_for(lambda: not _answers(ips["by-slice"]), 30, "by-slice refusing again")
+    finally:
+        for name in services:
+            with contextlib.suppress(errors.NotFound):
+                client.delete("services", name, "default")
+        for kind, name in ((ES, "by-slice-by-hand"), (ES, "headless-by-hand"),
+                           ("endpoints", "by-endpoints"), ("pods", "backend")):
+            with contextlib.suppress(errors.NotFound):
+                client.delete(kind, name, "default")
+        wait_for(lambda: not _exists(client, "backend"), 60, "backend deleted")
+        wait_for(lambda: not client.list(ES, "default", label_selector=(
+            "kubernetes.io/service-name=by-endpoints"))["items"], 30, "mirrored slice gone")

@@ -4,7 +4,9 @@ Three tiny HTTP servers on 172.28.254.2-4 (put on `lo` for the test: Endpoints m
 name loopback addresses, and the proxy forwards to none) play the pods; each test
 creates a Service
 without a selector (so the endpoints controller leaves it alone) with a clusterIP
-picked from 172.28.255.200-250, and writes its Endpoints by hand. Teardown removes
+picked from 172.28.255.200-250, and writes its Endpoints by hand, which a real
+controller-manager running only the endpointslicemirroring controller mirrors into
+the EndpointSlices the proxy reads, or writes EndpointSlices by hand. Teardown removes
 every 172.28.0.0/16 address that appeared on `lo` during the test, even if the
 proxy crashed, and never touches any other address. The proxy's DNS server answers
 on 127.0.0.1 on a free port, and NodePorts listen on 127.0.0.1.
@@ -34,7 +36,13 @@ from dnslib import QTYPE, RCODE, DNSRecord
 
 from apimachinery import errors
 from apimachinery.client import Client
-from cli.cluster.processes import Apiserver, Process, free_port, wait_for
+from cli.cluster.processes import (
+    Apiserver,
+    Process,
+    free_port,
+    start_controller_manager,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -155,8 +163,23 @@ def running_proxy(apiserver: Apiserver, tmp_path: Path,
                                capture_output=True, timeout=10)
 
 
+@pytest.fixture(scope="module")
+def mirroring(apiserver: Apiserver, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[Process]:
+    """A controller-manager running only the endpointslicemirroring controller, so the
+    Endpoints these tests write by hand reach the proxy as EndpointSlices."""
+    workdir = tmp_path_factory.mktemp("mirroring")
+    manager = start_controller_manager(
+        apiserver.kubeconfig(workdir / "kubeconfig"), workdir / "controller-manager.log",
+        "--controllers", "endpointslicemirroring")
+    try:
+        yield manager
+    finally:
+        manager.stop()
+
+
 @pytest.fixture
-def proxy(apiserver: Apiserver, tmp_path: Path) -> Iterator[ProxyProcess]:
+def proxy(apiserver: Apiserver, tmp_path: Path, mirroring: Process) -> Iterator[ProxyProcess]:
     with running_proxy(apiserver, tmp_path) as process:
         yield process
 
@@ -394,7 +417,7 @@ def test_a_node_port_is_served_on_the_node_address_like_its_cluster_ip(
 
 def test_the_dns_address_is_put_on_lo_kept_across_syncs_and_removed_at_exit(
         apiserver: Apiserver, client: Client, namespace: str, tmp_path: Path,
-        backends: tuple[int, list[Backend]]) -> None:
+        backends: tuple[int, list[Backend]], mirroring: Process) -> None:
     taken = {a.split("/")[0] for a in lo_addresses()}
     dns_ip = next(f"172.28.255.{n}" for n in range(250, 199, -1)
                   if f"172.28.255.{n}" not in taken)
@@ -415,3 +438,76 @@ def test_the_dns_address_is_put_on_lo_kept_across_syncs_and_removed_at_exit(
         proxy.stop()
         assert proxy.popen is not None and proxy.popen.returncode == 0, proxy.log_tail()
         assert f"{dns_ip}/32" not in lo_addresses(), proxy.log_tail()
+
+
+ES = "endpointslices.discovery.k8s.io"
+
+
+def hand_slice(name: str, service: str, port: int, *endpoints: dict[str, Any],
+               manager: str = "test.schooner.example") -> dict[str, Any]:
+    """An EndpointSlice made by hand for `service`: managed by someone other than the
+    endpointslice controller, as a user or another controller would make it."""
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "labels": {
+                "kubernetes.io/service-name": service,
+                "endpointslice.kubernetes.io/managed-by": manager}},
+            "addressType": "IPv4", "endpoints": list(endpoints),
+            "ports": [{"name": "http", "port": port, "protocol": "TCP"}]}
+
+
+def endpoint(ip: str, ready: bool = True, **extra: Any) -> dict[str, Any]:
+    return {"addresses": [ip], "conditions": {"ready": ready}, **extra}
+
+
+def test_hand_made_slices_are_merged_and_follow_their_service_label(
+        client: Client, namespace: str, proxy: ProxyProcess,
+        backends: tuple[int, list[Backend]]) -> None:
+    """Two slices of one Service (one address in both, one not ready) serve the union of
+    their ready addresses; relabelling a slice moves its addresses off the Service."""
+    port, _ = backends
+    ip = create_service(client, namespace, port)
+    client.create(ES, hand_slice("web-a", "web", port, endpoint(BACKEND_IPS[0]),
+                                 endpoint(BACKEND_IPS[1])), namespace)
+    client.create(ES, hand_slice("web-b", "web", port, endpoint(BACKEND_IPS[1]),
+                                 endpoint(BACKEND_IPS[2], ready=False)), namespace)
+    wait_for(lambda: {get(ip) for _ in range(6)} == set(BACKEND_IPS[:2]), 20,
+             f"both ready backends via {ip}\n{proxy.log_tail()}")
+    answered = Counter(get(ip) for _ in range(40))
+    assert answered == {BACKEND_IPS[0]: 20, BACKEND_IPS[1]: 20}, proxy.log_tail()
+
+    moved = client.get(ES, "web-a", namespace)
+    moved["metadata"]["labels"]["kubernetes.io/service-name"] = "other"
+    client.update(ES, moved)
+    wait_for(lambda: {get(ip) for _ in range(6)} == {BACKEND_IPS[1]}, 20,
+             f"{BACKEND_IPS[0]} to leave with its slice\n{proxy.log_tail()}")
+
+    # a headless Service's DNS records come from its slices, hostnames included
+    client.create("services", {"metadata": {"name": "db"}, "spec": {
+        "clusterIP": "None", "ports": [{"name": "http", "port": 5432}]}}, namespace)
+    client.create(ES, hand_slice("db-a", "db", 5432, endpoint("10.64.0.2", hostname="db-0"),
+                                 endpoint("10.64.0.4", ready=False, hostname="db-2")),
+                  namespace)
+    headless = f"db.{namespace}.svc.cluster.local"
+    wait_for(lambda: dns(proxy, headless) == ("NOERROR", ["10.64.0.2"]), 20,
+             f"{headless}\n{proxy.log_tail()}")
+    assert dns(proxy, f"db-0.{headless}") == ("NOERROR", ["10.64.0.2"])
+    assert dns(proxy, f"db-2.{headless}")[0] == "NXDOMAIN"
+
+
+def test_hand_made_endpoints_are_mirrored_into_slices_and_removed_with_them(
+        client: Client, namespace: str, proxy: ProxyProcess,
+        backends: tuple[int, list[Backend]]) -> None:
+    port, _ = backends
+    ip = create_service(client, namespace, port)
+    set_endpoints(client, namespace, port, [BACKEND_IPS[0]])
+    wait_for(lambda: get(ip) == BACKEND_IPS[0], 20, f"request via {ip}\n{proxy.log_tail()}")
+    (mirrored,) = client.list(ES, namespace)["items"]
+    labels = mirrored["metadata"]["labels"]
+    assert (labels["kubernetes.io/service-name"],
+            labels["endpointslice.kubernetes.io/managed-by"]) == (
+        "web", "endpointslicemirroring-controller.k8s.io")
+    assert mirrored["metadata"]["ownerReferences"][0]["kind"] == "Endpoints"
+
+    client.delete("endpoints", "web", namespace)
+    wait_for(lambda: not client.list(ES, namespace)["items"], 20, "mirrored slice gone")
+    wait_for(lambda: refused(ip) is not None, 20, f"{ip}:80 refused\n{proxy.log_tail()}")

@@ -20,6 +20,7 @@ from cli.cluster.credentials import (
     HOSTNAME,
     admin_token,
     component_token,
+    ensure_component_kubeconfigs,
     ensure_kubeconfig,
     ensure_pki,
 )
@@ -195,6 +196,34 @@ def test_kubeconfig_follows_a_new_apiserver_port_with_the_same_token(tmp_path: P
     assert (first.server, second.server) == ("https://127.0.0.1:7443", "https://127.0.0.1:8443")
     assert first.token == second.token == admin_token(paths)
     assert second.ca_data == paths.ca_cert.read_bytes()
+
+
+def test_each_component_gets_a_kubeconfig_of_its_own(tmp_path: Path) -> None:
+    """The scheduler, controller-manager, proxy and agent call as themselves, not as admin;
+    a second `up` adds no token (so the running apiserver need not restart)."""
+    paths = Paths(tmp_path)
+    ensure_pki(paths)
+    ensure_kubeconfig(paths, Ports(apiserver=7443))
+    assert ensure_component_kubeconfigs(paths, Ports(apiserver=7443), "worker-1") is True
+    entries = read_token_file(paths.tokens)
+    users = {}
+    for component in ("scheduler", "controller-manager", "proxy", "agent"):
+        config = load_kubeconfig(str(paths.component_kubeconfig(component)))
+        assert config.server == "https://127.0.0.1:7443"
+        token = config.token
+        assert token is not None and token != admin_token(paths)
+        users[component] = (entries[token].user, entries[token].groups)
+    assert users == {
+        "scheduler": ("system:kube-scheduler", ()),
+        "controller-manager": ("system:kube-controller-manager", ()),
+        "proxy": ("system:kube-proxy", ()),
+        "agent": ("system:node:worker-1", ("system:nodes",)),
+    }
+    assert ensure_component_kubeconfigs(paths, Ports(apiserver=7443), "worker-1") is False
+    comps = {c.name: c.argv for c in control_plane_components(paths, Ports())}
+    for name in ("scheduler", "controller-manager", "agent"):
+        assert str(paths.kubeconfig) not in comps[name]
+        assert str(paths.component_kubeconfig(name)) in comps[name]
 
 
 def test_down_never_signals_a_recycled_pid(tmp_path: Path) -> None:

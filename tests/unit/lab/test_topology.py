@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from apimachinery.kubeconfig import load_kubeconfig
+from apimachinery.pki import read_token_file
 from lab import compose
+from lab.files import LabFiles
 from lab.node import agent_command, dockerd_command, parse_args, proxy_command
 from lab.topology import LabConfig, lab_containers
 
@@ -57,13 +60,19 @@ def test_containers_of_the_default_lab() -> None:
     for pair in (("scheduler1", "scheduler2"), ("controller-manager1", "controller-manager2")):
         commands = [specs[s].command for s in pair]
         assert all("--leader-elect" in c for c in commands)
+        who = pair[0].removesuffix("1")
         assert {c[c.index("--kubeconfig") + 1] for c in commands} == {
-            "/etc/schooner/apiserver1.kubeconfig", "/etc/schooner/apiserver2.kubeconfig"}
+            f"/etc/schooner/{who}-apiserver1.kubeconfig",
+            f"/etc/schooner/{who}-apiserver2.kubeconfig"}
         assert all(specs[s].restart == "unless-stopped" for s in pair)
     assert "--leader-elect" not in specs["node1"].command
-    # Nodes are spread over both apiservers.
-    assert "/etc/schooner/apiserver1.kubeconfig" in specs["node1"].command
-    assert "/etc/schooner/apiserver2.kubeconfig" in specs["node2"].command
+    # Nodes are spread over both apiservers; the agent calls as its node, the proxy as
+    # system:kube-proxy.
+    assert "/etc/schooner/node1-apiserver1.kubeconfig" in specs["node1"].command
+    assert "/etc/schooner/node2-apiserver2.kubeconfig" in specs["node2"].command
+    node2 = specs["node2"].command
+    assert node2[node2.index("--proxy-kubeconfig") + 1] == \
+        "/etc/schooner/proxy-apiserver2.kubeconfig"
     assert specs["node1"].docker_in_docker and not specs["etcd1"].docker_in_docker
     assert specs["node1"].extra_hosts["registry-1.docker.io"] == "127.0.0.1"
 
@@ -170,11 +179,43 @@ def test_every_lab_client_is_given_the_other_apiserver_to_fail_over_to() -> None
     assert len(clients) == 7
     for spec in clients:
         cmd = spec.command
-        own = cmd[cmd.index("--kubeconfig") + 1].rsplit("/", 1)[1].removesuffix(".kubeconfig")
+        own = cmd[cmd.index("--kubeconfig") + 1].removesuffix(".kubeconfig").rsplit("-", 1)[1]
         other = "apiserver2" if own == "apiserver1" else "apiserver1"
         assert cmd[cmd.index("--apiserver-urls") + 1] == f"https://{other}:6443", spec.service
     single = lab_containers(LabConfig(apiservers=1))
     assert not any("--apiserver-urls" in s.command for s in single)
+
+
+def test_lab_files_give_each_client_its_own_identity(tmp_path: Path) -> None:
+    """Each identity has a token of its own and a kubeconfig per apiserver; no client
+    container is handed the admin's."""
+    cfg = LabConfig(nodes=2)
+    files = LabFiles(tmp_path)
+    admin = files.ensure(cfg)
+    entries = read_token_file(files.tokens)
+    seen = {}
+    for spec in lab_containers(cfg):
+        for flag in ("--kubeconfig", "--proxy-kubeconfig"):
+            if flag in spec.command:
+                path = spec.command[spec.command.index(flag) + 1]
+                local = files.etc / path.removeprefix("/etc/schooner/")
+                token = load_kubeconfig(str(local)).token
+                assert token is not None and token != admin
+                seen[spec.service, flag] = entries[token].user, entries[token].groups
+    assert seen["node2", "--kubeconfig"] == ("system:node:node2", ("system:nodes",))
+    assert seen["node2", "--proxy-kubeconfig"] == ("system:kube-proxy", ())
+    assert seen["scheduler1", "--kubeconfig"] == ("system:kube-scheduler", ())
+    assert seen["controller-manager2", "--kubeconfig"] == ("system:kube-controller-manager", ())
+    assert files.ensure(cfg) == admin  # tokens are kept
+
+
+def test_node_init_gives_the_proxy_its_own_kubeconfig() -> None:
+    base = ["--kubeconfig", "/agent", "--cluster-cidr", "172.30.128.0/17",
+            "--service-cluster-ip-range", "172.30.255.0/24", "--cluster-dns", "172.30.255.10"]
+    own = proxy_command(parse_args([*base, "--proxy-kubeconfig", "/proxy"]), "172.30.0.9")
+    assert own[own.index("--kubeconfig") + 1] == "/proxy"
+    same = proxy_command(parse_args(base), "172.30.0.9")
+    assert same[same.index("--kubeconfig") + 1] == "/agent"
 
 
 def test_node_init_passes_the_failover_urls_to_agent_and_proxy() -> None:

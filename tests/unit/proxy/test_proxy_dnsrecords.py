@@ -1,4 +1,4 @@
-"""dnsrecords: which records a cluster name has, from Services and Endpoints."""
+"""dnsrecords: which records a cluster name has, from Services and EndpointSlices."""
 
 from __future__ import annotations
 
@@ -116,8 +116,37 @@ def test_another_cluster_domain() -> None:
     assert r.answer("web.default.svc.cluster.local", "A").rcode == Rcode.REFUSED
 
 
-def test_ready_addresses_skip_repeats_and_empty_ips() -> None:
-    eps = {"subsets": [{"addresses": [{"ip": "10.0.0.1"}, {"ip": ""}]},
-                       {"addresses": [{"ip": "10.0.0.1", "hostname": "x"}, {"ip": "10.0.0.2"}]}]}
-    assert ready_addresses(eps) == [("10.0.0.1", "10-0-0-1"), ("10.0.0.2", "10-0-0-2")]
-    assert ready_addresses(None) == []
+def test_ready_addresses_merge_slices_skipping_repeats_empty_and_ipv6() -> None:
+    slices = [
+        {"metadata": {"name": "a"}, "addressType": "IPv4", "endpoints": [
+            {"addresses": ["10.0.0.1"]}, {"addresses": []}, {"addresses": [""]}]},
+        {"metadata": {"name": "b"}, "addressType": "IPv4", "endpoints": [
+            {"addresses": ["10.0.0.1"], "hostname": "x"}, {"addresses": ["10.0.0.2"]},
+            {"addresses": ["10.0.0.3"], "conditions": {"ready": False}}]},
+        {"metadata": {"name": "c"}, "addressType": "IPv6", "endpoints": [
+            {"addresses": ["fd00::1"]}]}]
+    assert ready_addresses(slices) == [("10.0.0.1", "10-0-0-1"), ("10.0.0.2", "10-0-0-2")]
+    assert ready_addresses([]) == []
+
+
+def test_a_statefulset_hostname_from_a_second_slice_and_srv_ports_from_slices() -> None:
+    second = endpoints("db", [{"ip": "10.1.3.3", "hostname": "db-3"}],
+                       ports=[{"name": "pg", "port": 5433, "protocol": "TCP"}])
+    second["metadata"]["name"] = "db-zzzzz"
+    r = ClusterRecords(FakeCache(DB), FakeCache(DB_EPS, second))
+    assert r.answer("db-3.db.default.svc.cluster.local", "A").answers == [
+        A("db-3.db.default.svc.cluster.local", "10.1.3.3")]
+    srv = r.answer("_pg._tcp.db.default.svc.cluster.local", "SRV").answers
+    assert [(s.target, s.port) for s in srv if isinstance(s, SRV)] == [
+        ("db-0.db.default.svc.cluster.local", 5433), ("db-1.db.default.svc.cluster.local", 5433),
+        ("db-3.db.default.svc.cluster.local", 5433)]
+
+
+def test_a_slice_labelled_for_another_service_is_not_this_ones() -> None:
+    other = endpoints("db", [{"ip": "10.1.9.9", "hostname": "db-9"}])
+    other["metadata"]["labels"]["kubernetes.io/service-name"] = "web"
+    unlabelled = endpoints("db", [{"ip": "10.1.9.8", "hostname": "db-8"}])
+    unlabelled["metadata"]["name"] = "db-yyyyy"
+    del unlabelled["metadata"]["labels"]
+    r = ClusterRecords(FakeCache(DB), FakeCache(other, unlabelled))
+    assert r.answer("db.default.svc.cluster.local", "A").rcode == Rcode.NXDOMAIN

@@ -1,4 +1,4 @@
-"""plan: which addresses and listeners the proxy wants, from Services and Endpoints."""
+"""plan: which addresses and listeners the proxy wants, from Services and EndpointSlices."""
 
 from __future__ import annotations
 
@@ -26,14 +26,19 @@ def svc(name: str, ip: str | None = "172.28.255.10", ports: list[dict[str, Any]]
     return {"metadata": {"name": name, "namespace": ns}, "spec": body}
 
 
-def eps(name: str, *subsets: dict[str, Any], ns: str = "default") -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": ns}, "subsets": list(subsets)}
+def eps(name: str, *subsets: dict[str, Any], ns: str = "default") -> list[dict[str, Any]]:
+    """The Service's slices: one per subset, named in order."""
+    return [{"metadata": {"name": f"{name}-{i}", "namespace": ns,
+                          "labels": {"kubernetes.io/service-name": name}},
+             "addressType": "IPv4", **sub} for i, sub in enumerate(subsets)]
 
 
 def subset(ips: list[str], ports: list[dict[str, Any]],
            not_ready: list[str] | None = None) -> dict[str, Any]:
-    return {"addresses": [{"ip": ip} for ip in ips],
-            "notReadyAddresses": [{"ip": ip} for ip in not_ready or []], "ports": ports}
+    """One slice's endpoints and ports: `ips` ready, `not_ready` not."""
+    return {"endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips]
+            + [{"addresses": [ip], "conditions": {"ready": False}} for ip in not_ready or []],
+            "ports": ports}
 
 
 @pytest.mark.parametrize("service", [
@@ -79,7 +84,7 @@ def test_ready_backends_by_port_name_skipping_not_ready_and_repeats() -> None:
     assert ready_backends(endpoints, "metrics") == [Backend("10.1.0.1", 9090),
                                                     Backend("10.1.0.2", 9090)]
     assert ready_backends(endpoints, "missing") == []
-    assert ready_backends(None, "http") == []
+    assert ready_backends([], "http") == []
 
 
 def test_single_unnamed_port_matches_single_endpoint_port_of_any_name() -> None:

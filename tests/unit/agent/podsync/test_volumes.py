@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from agent.podsync.envvars import ConfigError
-from agent.podsync.volumes import container_mounts, materialize, plan_volumes, projected_files
+from agent.podsync.volumes import (
+    adopt_claim_volumes,
+    claim_volume_name,
+    container_mounts,
+    materialize,
+    plan_volumes,
+    projected_files,
+)
 from agent.runtime.container import Mount
 from apimachinery.meta import Object
 from tests.unit.agent.helpers import make_pod
@@ -104,7 +111,25 @@ def test_claims_become_node_volumes_that_outlive_the_pod(tmp_path: Path) -> None
                    [{"name": "data", "mountPath": "/var/lib/db"}])
     planned = plan_volumes(pod, tmp_path, lookup)["data"]
     ns = pod["metadata"].get("namespace", "")
-    assert planned.source == f"schooner-pvc-{ns}-data-db-0"
+    assert planned.source == f"schooner-pvc_{ns}_data-db-0"
     assert planned.runtime_volume is not None
     assert "schooner.pod.uid" not in planned.runtime_volume.labels
     assert planned.runtime_volume.labels["schooner.claim.name"] == "data-db-0"
+
+
+def test_claim_volume_names_cannot_collide_across_namespaces() -> None:
+    """Claim `c` of namespace `a-b` and claim `b-c` of namespace `a` get two volumes."""
+    assert claim_volume_name("a-b", "c") != claim_volume_name("a", "b-c")
+
+
+def test_a_volume_held_for_the_claim_is_adopted_whatever_its_name(tmp_path: Path) -> None:
+    """A volume an older Schooner made (`schooner-pvc-<ns>-<claim>`) keeps its claim's data;
+    a volume labelled for another claim that shares the old name is not taken."""
+    pod = pod_with([{"name": "data", "persistentVolumeClaim": {"claimName": "b-c"}}],
+                   [{"name": "data", "mountPath": "/d"}])
+    ns = pod["metadata"].get("namespace", "")
+    planned = plan_volumes(pod, tmp_path, lookup)
+    held = [(ns, "b-c", f"schooner-pvc-{ns}-b-c"), (f"{ns}-b", "c", "other")]
+    adopted = adopt_claim_volumes(planned, held)["data"]
+    assert adopted.source == adopted.runtime_volume.name == f"schooner-pvc-{ns}-b-c"  # type: ignore[union-attr]
+    assert adopt_claim_volumes(planned, [(f"{ns}-b", "c", f"schooner-pvc-{ns}-b-c")]) == planned

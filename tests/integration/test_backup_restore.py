@@ -1,0 +1,158 @@
+"""`schooner backup` and `restore` of a real etcd started by the launcher, in a tmp home.
+
+The round trip at etcd's level: keys and their revisions come back, a key
+written after the backup does not, the archive is 0600 and holds the home's
+credentials byte for byte, and each refusal (a running cluster, a home with
+data, a damaged archive) leaves the home as it was. The whole cluster's case
+(workloads, the agent adopting its containers) is tests/chaos/test_backup_restore_cluster.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import shutil
+import stat
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cli import cluster
+from cli.cluster import Component, Paths, Ports, archive
+from cli.cluster.archive import BackupError
+from cli.cluster.components import control_plane_components, find_etcd
+from cli.cluster.credentials import admin_token, ensure_pki
+from cli.cluster.etcdsnapshot import find_etcdctl
+from cli.cluster.processes import free_port
+from cli.cluster.restore import restore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for var in ("SCHOONER_HOME", "SCHOONER_ETCD_PORT", "SCHOONER_ETCD_PEER_PORT",
+                "SCHOONER_APISERVER_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    yield home
+    cluster.down(home, components=etcd_only(home, ports_of(home)))
+
+
+def ports_of(home: Path) -> Ports:
+    doc = json.loads((home / "cluster.json").read_text()) if (home / "cluster.json").exists() \
+        else {}
+    return Ports(etcd=doc.get("etcdPort", 2379), etcd_peer=doc.get("etcdPeerPort", 2380))
+
+
+def etcd_only(home: Path, ports: Ports) -> list[Component]:
+    return control_plane_components(Paths(home), ports, find_etcd())[:1]
+
+
+def up_etcd(home: Path, ports: Ports | None = None) -> Ports:
+    ports = ports or Ports(etcd=free_port(), etcd_peer=free_port(), apiserver=free_port())
+    cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
+               apiserver_port=ports.apiserver, components=etcd_only(home, ports))
+    return ports
+
+
+def etcdctl(ports: Ports, *args: str) -> str:
+    return subprocess.run([find_etcdctl(), "--endpoints", f"http://127.0.0.1:{ports.etcd}",
+                           *args], capture_output=True, text=True, check=True).stdout
+
+
+def keys(ports: Ports) -> dict[str, tuple[str, int, int]]:
+    """Every key under /t/: (value, create_revision, mod_revision)."""
+    doc = json.loads(etcdctl(ports, "get", "/t/", "--prefix", "-w", "json"))
+    return {base64.b64decode(kv["key"]).decode(): (base64.b64decode(kv["value"]).decode(),
+                                                   kv["create_revision"], kv["mod_revision"])
+            for kv in doc.get("kvs") or []}
+
+
+def test_a_backup_restored_into_a_fresh_home_has_the_keys_and_revisions(
+        home: Path, tmp_path: Path) -> None:
+    paths = Paths(home)
+    ports = up_etcd(home)
+    ensure_pki(paths)
+    admin_token(paths)
+    for i in range(20):
+        etcdctl(ports, "put", f"/t/k{i}", f"v{i}")
+    etcdctl(ports, "put", "/t/k3", "changed")
+    before = keys(ports)
+    dest = tmp_path / "backup.tar.gz"
+    manifest = archive.backup(paths, dest)
+    etcdctl(ports, "put", "/t/after", "not in the backup")
+
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+    with tarfile.open(dest) as tar:
+        names = tar.getnames()
+        assert names[0] == archive.MANIFEST
+        assert set(names) == {archive.MANIFEST, archive.SNAPSHOT, *archive.CREDENTIALS,
+                              "cluster.json"}
+        ca_key = tar.extractfile("pki/ca.key")
+        assert ca_key is not None and ca_key.read() == paths.ca_key.read_bytes()
+    assert manifest.snapshot.revision == max(r for _, _, r in before.values())
+
+    with pytest.raises(BackupError, match="is running"):
+        restore(paths, dest)
+    cluster.down(home, components=etcd_only(home, ports))
+    with pytest.raises(BackupError, match="already holds a cluster's data"):
+        restore(paths, dest)
+
+    fresh = Paths(tmp_path / "fresh")  # another machine: nothing but the archive
+    restored = restore(fresh, dest)
+    assert sorted(restored.files) == sorted(archive.CREDENTIALS)
+    assert fresh.ca_key.read_bytes() == paths.ca_key.read_bytes()
+    assert stat.S_IMODE(fresh.ca_key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(fresh.etcd_data.stat().st_mode) == 0o700
+    assert json.loads(fresh.cluster_json.read_text()) == json.loads(
+        paths.cluster_json.read_text())
+    assert not list(fresh.home.glob(".restore-*"))
+    up_etcd(fresh.home, ports)
+    assert keys(ports) == before  # same values, same create and mod revisions
+    etcdctl(ports, "put", "/t/new", "x")  # writable, and revisions go on from the snapshot's
+    assert keys(ports)["/t/new"][2] == manifest.snapshot.revision + 1
+
+
+def test_force_sets_the_old_data_aside(home: Path, tmp_path: Path) -> None:
+    paths = Paths(home)
+    ports = up_etcd(home)
+    etcdctl(ports, "put", "/t/a", "1")
+    dest = tmp_path / "b.tar.gz"
+    archive.backup(paths, dest, credentials=False)
+    with tarfile.open(dest) as tar:
+        assert set(tar.getnames()) == {archive.MANIFEST, archive.SNAPSHOT, "cluster.json"}
+    etcdctl(ports, "put", "/t/b", "2")
+    cluster.down(home, components=etcd_only(home, ports))
+    restored = restore(paths, dest, force=True)
+    assert restored.set_aside is not None and (restored.set_aside / "member").is_dir()
+    up_etcd(home, ports)
+    assert set(keys(ports)) == {"/t/a"}
+
+
+def test_a_damaged_snapshot_in_the_archive_is_refused(home: Path, tmp_path: Path) -> None:
+    paths = Paths(home)
+    ports = up_etcd(home)
+    etcdctl(ports, "put", "/t/a", "1")
+    dest = tmp_path / "b.tar.gz"
+    archive.backup(paths, dest, credentials=False)
+    cluster.down(home, components=etcd_only(home, ports))
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(dest) as tar:
+        tar.extractall(unpacked, filter="data")
+    snap = unpacked / archive.SNAPSHOT
+    data = bytearray(snap.read_bytes())
+    data[5000] ^= 0xFF
+    snap.write_bytes(bytes(data))
+    damaged = tmp_path / "damaged.tar.gz"
+    with gzip.open(damaged, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as tar:
+        for name in (archive.MANIFEST, archive.SNAPSHOT, "cluster.json"):
+            tar.add(unpacked / name, arcname=name)
+    shutil.rmtree(paths.etcd_data)
+    with pytest.raises(BackupError, match="damaged"):
+        restore(paths, damaged)
+    assert not paths.etcd_data.exists()
