@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -249,8 +250,18 @@ def _still_good(cert_path: Path, ca_pem: bytes, hosts: Iterable[str], server: bo
     wanted = {oid for oid, on in ((ExtendedKeyUsageOID.SERVER_AUTH, server),
                                   (ExtendedKeyUsageOID.CLIENT_AUTH, client)) if on}
     fresh = cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=30)
-    issuer_ok = cert.issuer == x509.load_pem_x509_certificate(ca_pem).subject
-    return fresh and issuer_ok and set(hosts) <= names and wanted == usages
+    return fresh and _signed_by(cert, ca_pem) and set(hosts) <= names and wanted == usages
+
+
+def _signed_by(cert: x509.Certificate, ca_pem: bytes) -> bool:
+    """Whether this CA signed `cert`: its signature checked, not only the issuer's name,
+    since every etcd CA is named `etcd-ca` (a restored backup's CA replaces the home's,
+    and the certificates the old one signed must be signed again)."""
+    try:
+        cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_pem))
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def cert_names(cert: x509.Certificate) -> set[str]:

@@ -132,9 +132,19 @@ FAILOVER_TOLERATION_FLAGS = ("--default-not-ready-toleration-seconds", "10",
                              "--default-unreachable-toleration-seconds", "10")
 
 
+def etcd_client_url(ports: Ports) -> str:
+    """The local cluster's etcd client URL: TLS with client certificates (private etcd)."""
+    return f"https://127.0.0.1:{ports.etcd}"
+
+
+def etcd_peer_url(ports: Ports) -> str:
+    """The local cluster's etcd peer URL, as etcd advertises it (and a restore records it)."""
+    return f"https://127.0.0.1:{ports.etcd_peer}"
+
+
 def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> list[Component]:
     """The control plane in start order; later components are appended here."""
-    client = f"https://127.0.0.1:{ports.etcd}"
+    client = etcd_client_url(ports)
     pythonpath = os.pathsep.join(p for p in (str(SOURCE_ROOT), os.environ.get("PYTHONPATH")) if p)
     return [
         Component("etcd", etcd_command(etcd, "schooner", paths.etcd_data, ports.etcd,
