@@ -103,6 +103,13 @@ _NO_ANSWER = (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED,
               rpc.StatusCode.CANCELLED)
 
 
+def _cancelled_by_caller() -> bool:
+    """Whether this task itself is being cancelled (a client gone, shutdown), as opposed to
+    gRPC cancelling a call because its channel was closed under it."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Storage:
     """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
 
@@ -149,6 +156,15 @@ class Storage:
                     if not read or attempt == 2:
                         raise errors.ServiceUnavailable(
                             f"etcd request failed: {_details(exc)}") from exc
+                except asyncio.CancelledError:
+                    if _cancelled_by_caller() or client is self._etcd.client:
+                        raise
+                    # gRPC cancels the calls of a channel that is closed: another request
+                    # found this member not answering and retired its client mid-call.
+                    if not read or attempt == 2:
+                        raise errors.ServiceUnavailable(
+                            "etcd request failed: its member was left during the call"
+                        ) from None
             raise AssertionError("unreachable")
         except rpc.AioRpcError as exc:
             if exc.code() == rpc.StatusCode.OUT_OF_RANGE:

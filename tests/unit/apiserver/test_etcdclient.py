@@ -13,6 +13,7 @@ import pytest
 
 from apimachinery import errors
 from apiserver.etcdclient import EtcdEndpoints
+from apiserver.storage import Storage
 
 URLS = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
 
@@ -151,3 +152,53 @@ def test_start_gives_up_after_the_wait() -> None:
     with pytest.raises(errors.ServiceUnavailable, match="unreachable"):
         run(etcd.connect(wait=2.0))
     assert etcd.pauses == 4  # probed at 0, 0.5, 1.0, 1.5 and 2.0 s
+
+
+def retired_mid_call_storage() -> tuple[Storage, Endpoints]:
+    storage = Storage(URLS)
+    etcd = storage._etcd = Endpoints({0, 1})
+    return storage, etcd
+
+
+async def leave_member_then_cancel(etcd: Endpoints, client: Any) -> str:
+    """What a call sees when another request retires its client: gRPC closes the channel
+    and the call raises asyncio.CancelledError, though nobody cancelled this task."""
+    if client is etcd.made[0]:
+        etcd.up.discard(0)
+        etcd.now = 10
+        await etcd.failed(client, "deadline exceeded")
+        raise asyncio.CancelledError()
+    return f"answered by member {client.index}"
+
+
+def test_a_call_whose_client_is_retired_mid_call_is_retried_or_503_not_500() -> None:
+    async def scenario() -> tuple[str, str]:
+        storage, etcd = retired_mid_call_storage()
+        await etcd.connect()
+        read = await storage._call("get", lambda c: leave_member_then_cancel(etcd, c),
+                                   read=True)
+        storage, etcd = retired_mid_call_storage()
+        await etcd.connect()
+        try:
+            await storage._call("put", lambda c: leave_member_then_cancel(etcd, c))
+        except errors.ServiceUnavailable as exc:
+            return read, str(exc)
+        return read, "no error"
+    read, write = run(scenario())
+    assert read == "answered by member 1"  # a read goes on to the next member
+    assert "its member was left during the call" in write  # a write may have been applied
+
+
+def test_a_cancelled_caller_is_still_cancelled() -> None:
+    async def scenario() -> None:
+        storage, etcd = retired_mid_call_storage()
+        await etcd.connect()
+
+        async def slow(client: Any) -> None:
+            await asyncio.sleep(10)
+        task = asyncio.create_task(storage._call("get", slow, read=True))
+        await asyncio.sleep(0)
+        task.cancel()
+        await task
+    with pytest.raises(asyncio.CancelledError):
+        run(scenario())
