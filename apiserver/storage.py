@@ -525,9 +525,10 @@ class Storage:
         stub = rpc.WatchStub(client.channel)
         call = stub.Watch(metadata=client.metadata)
         try:
-            await call.write(rpc.WatchRequest(create_request=rpc.WatchCreateRequest(
-                key=prefix.encode(), range_end=prefix_end(prefix.encode()),
-                start_revision=start_revision, prev_kv=True)))
+            await _closed_is_lost(call.write(rpc.WatchRequest(
+                create_request=rpc.WatchCreateRequest(
+                    key=prefix.encode(), range_end=prefix_end(prefix.encode()),
+                    start_revision=start_revision, prev_kv=True))))
             created = await asyncio.wait_for(_read(call), self._timeout)
             if not isinstance(created, rpc.WatchResponse) or not created.created:
                 raise aetcd.exceptions.ConnectionFailedError("etcd did not create the watch")
@@ -568,11 +569,17 @@ async def _read(call: Any) -> Any:
     """The next message of a gRPC stream. gRPC raises CancelledError in the reader when
     the channel is closed under it (its client retired): that is a lost member, not
     this task being cancelled, and must not end the watch cache's pump."""
+    return await _closed_is_lost(call.read())
+
+
+async def _closed_is_lost(step: Awaitable[Any]) -> Any:
+    """A read or write of a gRPC stream, its channel's closing a lost member: the
+    CancelledError gRPC raises then (in the writer as in the reader) becomes a
+    ConnectionFailedError, unless this task itself is being cancelled."""
     try:
-        return await call.read()
+        return await step
     except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
+        if _cancelled_by_caller():
             raise
         raise aetcd.exceptions.ConnectionFailedError("etcd watch stream closed") from None
 
