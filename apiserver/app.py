@@ -29,6 +29,7 @@ from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, r
 from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
+from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .registry import Registry
 from .storage import Storage
@@ -42,7 +43,10 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout)
+    credentials = etcd_credentials(config.etcd_cafile, config.etcd_certfile,
+                                   config.etcd_keyfile)
+    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
+                      credentials=credentials)
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
@@ -62,7 +66,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await storage.connect()
+        await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
         compactor.start()
