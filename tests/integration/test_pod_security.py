@@ -64,7 +64,7 @@ def _host_path(name: str, path: str) -> list[Object]:
     (_pod("x", volumes=_host_path("root", "/")), 'hostPath volumes (volume "root")'),
     (_pod("sock", volumes=_host_path("docker", "/var/run/docker.sock")),
      'hostPath volumes (volume "docker")'),
-    (_pod("net", hostNetwork=True), "host namespaces (hostNetwork)"),
+    (_pod("pid", hostPID=True, hostIPC=True), "host namespaces (hostIPC, hostPID)"),
     (_pod("port", container={"ports": [{"containerPort": 80, "hostPort": 8080}]}),
      'hostPort (container "c" uses hostPort 8080)'),
     (_pod("caps", container={"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}),
@@ -86,9 +86,35 @@ def test_a_namespace_without_labels_refuses_what_baseline_refuses(
 def test_a_privileged_namespace_and_kube_system_admit_host_paths(http: httpx.Client) -> None:
     ns = _namespace(http, {P + "enforce": "privileged"})
     assert _create(http, ns, _pod("root", volumes=_host_path("root", "/"))).status_code == 201
-    resp = _create(http, "kube-system", _pod(f"net-{ns}", hostNetwork=True))
+    resp = _create(http, "kube-system", _pod(f"pid-{ns}", hostPID=True))
     assert resp.status_code == 201, resp.text
-    http.delete(f"/api/v1/namespaces/kube-system/pods/net-{ns}")
+    http.delete(f"/api/v1/namespaces/kube-system/pods/pid-{ns}")
+
+
+@pytest.mark.parametrize(("pod", "field", "why"), [
+    (_pod("priv", container={"securityContext": {"privileged": True}}),
+     "spec.containers[0].securityContext.privileged",
+     "Forbidden: privileged containers are not supported: the Docker engines of Schooner's "
+     "nodes (these machines' and the lab nodes') refuse them"),
+    (_pod("net", hostNetwork=True), "spec.hostNetwork",
+     "Forbidden: the node's network namespace is not supported by Schooner's agent yet"),
+    (_pod("se", securityContext={"seLinuxOptions": {"type": "spc_t"}}),
+     "spec.securityContext.seLinuxOptions",
+     "Forbidden: SELinux labelling is not supported by Schooner's agent"),
+])
+def test_what_the_agent_cannot_carry_is_a_422_even_in_a_privileged_namespace(
+        http: httpx.Client, pod: Object, field: str, why: str) -> None:
+    ns = _namespace(http, {P + "enforce": "privileged"})
+    resp = _create(http, ns, pod)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["details"]["causes"] == [
+        {"reason": "FieldValueForbidden", "field": field, "message": why}]
+    deployment = _deployment("d")
+    deployment["spec"]["template"]["spec"] = pod["spec"]
+    resp = http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["details"]["causes"][0]["field"] == \
+        field.replace("spec.", "spec.template.spec.", 1)
 
 
 def test_restricted_refuses_a_plain_pod_and_admits_a_hardened_one(http: httpx.Client) -> None:
