@@ -72,11 +72,6 @@ def validate_security(spec: dict[str, Any], path: str) -> Errs:
     if spec.get("hostNetwork") is True:
         errs.append(forbidden(child(path, "hostNetwork"),
                               f"the node's network namespace {_NOT_CARRIED} yet"))
-    if spec.get("hostUsers") is False:
-        errs.append(forbidden(child(path, "hostUsers"), f"user namespaces {_NOT_CARRIED}"))
-    if spec.get("shareProcessNamespace") is True:
-        errs.append(forbidden(child(path, "shareProcessNamespace"),
-                              f"a shared process namespace {_NOT_CARRIED}"))
     for key in ("initContainers", "containers"):
         for i, container in dict_items(spec.get(key)):
             cpath = f"{child(path, key)}[{i}]"
