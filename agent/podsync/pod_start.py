@@ -183,7 +183,7 @@ class PodStarter:
                                  "Pod sandbox changed, it will be killed and re-created.")
         spec = sandbox_spec(pod, attempt=attempt, image=self.sandbox_image,
                             network=self.runtime.network, mounts=dns,
-                            pids_limit=self.pids_limit)
+                            pids_limit=self.pids_limit, node_ip=self.node_ip)
         try:
             if not await self.images.local_id(self.sandbox_image):  # the kubelet pulls its
                 await self.runtime.pull_image(self.sandbox_image)  # pause image as needed

@@ -9,7 +9,7 @@ shares, memory limit -> bytes), and a hash of the container's spec so a changed
 container (a new image) is restarted, as kubelet's `HashContainer` does. The
 security context goes through `security.py`; the sandbox runs with no
 capabilities and no-new-privileges (it only sleeps) and publishes the pod's
-hostPorts.
+hostPorts, or holds the node's network for a hostNetwork pod.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from agent.podsync.security import security_spec
 from agent.runtime.container import (
     LABEL_CONTAINER_HASH,
     LABEL_CONTAINER_NAME,
+    LABEL_HOST_NETWORK_IP,
     LABEL_POD_NAME,
     LABEL_POD_NAMESPACE,
     LABEL_POD_UID,
@@ -77,21 +78,28 @@ def host_ports(pod: Object) -> tuple[tuple[int, str, int, str], ...]:
 
 
 def sandbox_spec(pod: Object, *, attempt: int, image: str, network: str,
-                 mounts: tuple[Mount, ...] = (), pids_limit: int | None = None) -> RunSpec:
+                 mounts: tuple[Mount, ...] = (), pids_limit: int | None = None,
+                 node_ip: str = "") -> RunSpec:
     """The pod's "pause" container: it holds the pod's network namespace and IP, and
-    publishes its hostPorts.
+    publishes its hostPorts. A hostNetwork pod's sandbox is in the node's network
+    namespace instead (Docker's `host` network, where it may not set a hostname and
+    publishes nothing: its ports are the node's), and the pod's IP is the node's.
 
     `mounts` is the pod's resolv.conf when the agent writes one (`network/resolv_conf.py`).
     """
     labels = {**pod_labels(pod), LABEL_CONTAINER_NAME: SANDBOX_NAME, LABEL_SANDBOX: "true",
               LABEL_RESTART_COUNT: str(attempt)}
     spec = pod.get("spec") or {}
+    host_network = spec.get("hostNetwork") is True
+    if host_network:
+        labels[LABEL_HOST_NETWORK_IP] = node_ip
     security = SecuritySpec(pids_limit=pids_limit, host_ipc=spec.get("hostIPC") is True,
                             cap_drop=("ALL",), security_opt=("no-new-privileges",))
     return RunSpec(name=runtime_name(pod, SANDBOX_NAME, attempt), image=image, labels=labels,
-                   entrypoint=None, cmd=list(SANDBOX_COMMAND), network=network,
-                   hostname=pod_hostname(pod), mounts=mounts, security=security,
-                   published=host_ports(pod))
+                   entrypoint=None, cmd=list(SANDBOX_COMMAND),
+                   network="host" if host_network else network,
+                   hostname=None if host_network else pod_hostname(pod), mounts=mounts,
+                   security=security, published=() if host_network else host_ports(pod))
 
 
 def resource_limits(container: Object) -> tuple[int | None, int | None, int | None]:

@@ -6,7 +6,8 @@ and group (`--user uid:gid`), supplemental groups, a read-only root
 filesystem, capabilities added and dropped, `no-new-privileges` for
 `allowPrivilegeEscalation: false`, the seccomp profile (Docker's default is
 RuntimeDefault; `Unconfined` turns it off), the host's PID and IPC
-namespaces, and the node's pids limit. The apiserver refuses what cannot be
+namespaces, and the node's pids limit (the host network and hostPorts are the
+sandbox's: runspec.py). The apiserver refuses what cannot be
 carried here (privileged, SELinux, AppArmor other than the runtime's
 default, Localhost seccomp profiles, fsGroup, ...), so nothing a pod asks
 for is dropped on the way. `runAsNonRoot` is checked against the image's

@@ -23,6 +23,9 @@ LABEL_CONTAINER_NAME = "schooner.container.name"
 LABEL_RESTART_COUNT = "schooner.container.restart-count"
 LABEL_CONTAINER_HASH = "schooner.container.hash"
 LABEL_SANDBOX = "schooner.sandbox"
+# On a hostNetwork pod's sandbox: the node's IP, which is the pod's (it has no address of
+# its own on the pods' network).
+LABEL_HOST_NETWORK_IP = "schooner.pod.host-network-ip"
 # Labels on a claim's volume (it belongs to the claim, not to a pod: it outlives pods).
 LABEL_CLAIM_NAMESPACE = "schooner.claim.namespace"
 LABEL_CLAIM_NAME = "schooner.claim.name"

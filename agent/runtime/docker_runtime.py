@@ -36,6 +36,7 @@ from agent.runtime.container import (
     LABEL_CLAIM_NAMESPACE,
     LABEL_CONTAINER_HASH,
     LABEL_CONTAINER_NAME,
+    LABEL_HOST_NETWORK_IP,
     LABEL_NODE,
     LABEL_POD_NAME,
     LABEL_POD_NAMESPACE,
@@ -125,7 +126,8 @@ def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
         error=str(state.get("Error") or ""), created_at=_time(data.get("Created")),
         started_at=_time(state.get("StartedAt")), finished_at=_time(state.get("FinishedAt")),
         image=(data.get("Config") or {}).get("Image", ""), image_id=data.get("Image", ""),
-        ip=(networks.get(network) or {}).get("IPAddress", ""),
+        ip=labels.get(LABEL_HOST_NETWORK_IP) or (networks.get(network) or {}).get(
+            "IPAddress", ""),
         spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
 
 

@@ -2,8 +2,9 @@
 
 The enforced user and group, a read-only root filesystem, dropped and added
 capabilities, no-new-privileges, the pids limit (`--pod-max-pids`), the host's
-PID namespace, a hostPort published on the sandbox, and runAsNonRoot refused
-for an image that runs as root (the kubelet's CreateContainerConfigError).
+PID namespace, a hostPort published on the sandbox, the node's network for a
+hostNetwork pod, and runAsNonRoot refused for an image that runs as root (the
+kubelet's CreateContainerConfigError).
 """
 
 from __future__ import annotations
@@ -103,3 +104,26 @@ def test_host_pid_and_a_published_host_port(agent: AgentNode) -> None:
         except httpx.HTTPError:
             return None
     assert wait_for(served, 20, f"the pod answering on 127.0.0.1:{port}") == "ok\n"
+
+
+def test_a_host_network_pod_serves_on_the_nodes_address(agent: AgentNode) -> None:
+    agent.client.patch("namespaces", agent.namespace, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "privileged"}}})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pod = agent.create_pod("hostnet", [sh(
+        "c", f"mkdir -p /www && echo host > /www/index.html && "
+             f"httpd -f -p 127.0.0.1:{port} -h /www")], hostNetwork=True)
+    running = agent.wait_pod("hostnet", lambda p: "running" in state(p)
+                             and p["status"].get("podIP"), "running with an IP")
+    assert running["status"]["podIP"] == running["status"]["hostIP"] == "127.0.0.1"
+    (sandbox,) = agent.containers(pod["metadata"]["uid"], sandbox=True)
+    assert agent.docker.api.inspect_container(sandbox.id)["HostConfig"]["NetworkMode"] == "host"
+
+    def served() -> str | None:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text
+        except httpx.HTTPError:
+            return None
+    assert wait_for(served, 20, f"the pod answering on the node's 127.0.0.1:{port}") == "host\n"

@@ -65,6 +65,7 @@ def _host_path(name: str, path: str) -> list[Object]:
     (_pod("sock", volumes=_host_path("docker", "/var/run/docker.sock")),
      'hostPath volumes (volume "docker")'),
     (_pod("pid", hostPID=True, hostIPC=True), "host namespaces (hostIPC, hostPID)"),
+    (_pod("net", hostNetwork=True), "host namespaces (hostNetwork)"),
     (_pod("port", container={"ports": [{"containerPort": 80, "hostPort": 8080}]}),
      'hostPort (container "c" uses hostPort 8080)'),
     (_pod("caps", container={"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}),
@@ -86,9 +87,9 @@ def test_a_namespace_without_labels_refuses_what_baseline_refuses(
 def test_a_privileged_namespace_and_kube_system_admit_host_paths(http: httpx.Client) -> None:
     ns = _namespace(http, {P + "enforce": "privileged"})
     assert _create(http, ns, _pod("root", volumes=_host_path("root", "/"))).status_code == 201
-    resp = _create(http, "kube-system", _pod(f"pid-{ns}", hostPID=True))
+    resp = _create(http, "kube-system", _pod(f"net-{ns}", hostNetwork=True))
     assert resp.status_code == 201, resp.text
-    http.delete(f"/api/v1/namespaces/kube-system/pods/pid-{ns}")
+    http.delete(f"/api/v1/namespaces/kube-system/pods/net-{ns}")
 
 
 @pytest.mark.parametrize(("pod", "field", "why"), [
@@ -96,8 +97,6 @@ def test_a_privileged_namespace_and_kube_system_admit_host_paths(http: httpx.Cli
      "spec.containers[0].securityContext.privileged",
      "Forbidden: privileged containers are not supported: the Docker engines of Schooner's "
      "nodes (these machines' and the lab nodes') refuse them"),
-    (_pod("net", hostNetwork=True), "spec.hostNetwork",
-     "Forbidden: the node's network namespace is not supported by Schooner's agent yet"),
     (_pod("se", securityContext={"seLinuxOptions": {"type": "spc_t"}}),
      "spec.securityContext.seLinuxOptions",
      "Forbidden: SELinux labelling is not supported by Schooner's agent"),

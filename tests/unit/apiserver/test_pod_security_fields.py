@@ -19,12 +19,13 @@ def _container(**sc: Any) -> dict[str, Any]:
 
 
 def test_what_the_agent_carries_is_valid() -> None:
-    assert _fields({"hostPID": True, "hostIPC": True, "securityContext": {
+    assert _fields({"hostPID": True, "hostIPC": True, "hostNetwork": True, "securityContext": {
         "runAsUser": 1, "runAsGroup": 2, "runAsNonRoot": True, "supplementalGroups": [3],
         "supplementalGroupsPolicy": "Merge", "seccompProfile": {"type": "Unconfined"},
         "appArmorProfile": {"type": "RuntimeDefault"}},
         "containers": [{"name": "c", "image": "x", "ports": [
-            {"containerPort": 80, "hostPort": 80, "hostIP": "127.0.0.1"}],
+            {"containerPort": 80, "hostPort": 80, "hostIP": "127.0.0.1"},
+            {"containerPort": 81}],
             "securityContext": {
                 "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                 "privileged": False, "procMount": "Default",
@@ -50,7 +51,8 @@ def test_what_the_agent_carries_is_valid() -> None:
     ({"securityContext": {"windowsOptions": {}}}, "spec.securityContext.windowsOptions"),
     ({"securityContext": {"supplementalGroupsPolicy": "Strict"}},
      "spec.securityContext.supplementalGroupsPolicy"),
-    ({"hostNetwork": True}, "spec.hostNetwork"),
+    ({"hostNetwork": True, "containers": [{"name": "c", "image": "x", "ports": [
+        {"containerPort": 80, "hostPort": 8080}]}]}, "spec.containers[0].ports[0].hostPort"),
     ({"containers": [{"name": "c", "image": "x",
                       "ports": [{"containerPort": 80, "hostIP": "1.2.3.4"}]}]},
      "spec.containers[0].ports[0].hostIP"),

@@ -2,7 +2,7 @@
 
 Every security field the API accepts is either applied by the agent
 (`agent/podsync/security.py`: users and groups, read-only root, capabilities,
-no-new-privileges, seccomp RuntimeDefault/Unconfined, host PID/IPC, hostPort)
+no-new-privileges, seccomp RuntimeDefault/Unconfined, host network/PID/IPC, hostPort)
 or refused here with a 422 naming it, so nothing is stored and silently
 ignored. `privileged: true` is refused even in a `privileged` namespace: the
 Docker engines Schooner's nodes run on (these machines' and the lab's nodes)
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiserver.validation.fields import Errs, as_dict, child, dict_items, forbidden
+from apiserver.validation.fields import Errs, as_dict, child, dict_items, forbidden, invalid
 
 _PRIVILEGED = ("privileged containers are not supported: the Docker engines of Schooner's "
                "nodes (these machines' and the lab nodes') refuse them")
@@ -69,9 +69,7 @@ def validate_security(spec: dict[str, Any], path: str) -> Errs:
     """The pod's and each container's security settings the agent could not apply."""
     pod_sc = as_dict(spec.get("securityContext"))
     errs = _pod_context(pod_sc, child(path, "securityContext"))
-    if spec.get("hostNetwork") is True:
-        errs.append(forbidden(child(path, "hostNetwork"),
-                              f"the node's network namespace {_NOT_CARRIED} yet"))
+    host_network = spec.get("hostNetwork") is True
     for key in ("initContainers", "containers"):
         for i, container in dict_items(spec.get(key)):
             cpath = f"{child(path, key)}[{i}]"
@@ -82,9 +80,13 @@ def validate_security(spec: dict[str, Any], path: str) -> Errs:
                 errs.append(forbidden(child(child(cpath, "securityContext"), "runAsGroup"),
                                       _GROUP_WITHOUT_USER))
             for j, port in dict_items(container.get("ports")):
+                ppath = f"{child(cpath, 'ports')}[{j}]"
                 if port.get("hostIP") and not port.get("hostPort"):
-                    errs.append(forbidden(child(f"{child(cpath, 'ports')}[{j}]", "hostIP"),
-                                          "hostIP needs a hostPort"))
+                    errs.append(forbidden(child(ppath, "hostIP"), "hostIP needs a hostPort"))
+                host_port = port.get("hostPort")
+                if host_network and host_port and host_port != port.get("containerPort"):
+                    errs.append(invalid(child(ppath, "hostPort"), host_port,
+                                        "must match `containerPort` when `hostNetwork` is true"))
     if pod_sc.get("runAsGroup") is not None and pod_sc.get("runAsUser") is None and any(
             as_dict(c.get("securityContext")).get("runAsUser") is None
             for key in ("initContainers", "containers") for _, c in dict_items(spec.get(key))):

@@ -6,7 +6,8 @@ from typing import Any
 
 from agent.podsync.runspec import container_spec, host_ports, sandbox_spec
 from agent.podsync.security import effective, security_spec, user_refusal
-from agent.runtime.container import SecuritySpec, non_root_refusal
+from agent.runtime.container import LABEL_HOST_NETWORK_IP, SecuritySpec, non_root_refusal
+from agent.runtime.docker_runtime import record_from_inspect
 
 META = {"name": "p", "namespace": "ns", "uid": "u-1"}
 
@@ -86,3 +87,17 @@ def test_the_sandbox_publishes_host_ports_and_runs_without_privileges() -> None:
     app = container_spec(pod, pod["spec"]["containers"][0], sandbox_id="s", restart_count=0,
                          env={}, mounts=(), pids_limit=64)
     assert app.published == () and app.security.pids_limit == 64 and app.security.host_ipc
+
+
+def test_a_host_network_sandbox_is_on_the_nodes_network_with_the_nodes_ip() -> None:
+    pod = _pod(hostNetwork=True)
+    pod["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 80}]
+    sandbox = sandbox_spec(pod, attempt=0, image="pause", network="pods", node_ip="10.0.0.5")
+    assert sandbox.network == "host" and sandbox.hostname is None
+    assert sandbox.published == ()
+    assert sandbox.labels[LABEL_HOST_NETWORK_IP] == "10.0.0.5"
+    record = record_from_inspect({"Id": "s", "Config": {"Labels": sandbox.labels},
+                                  "NetworkSettings": {"Networks": {"host": {}}}}, "pods")
+    assert record.ip == "10.0.0.5"
+    plain = sandbox_spec(_pod(), attempt=0, image="pause", network="pods", node_ip="10.0.0.5")
+    assert plain.network == "pods" and LABEL_HOST_NETWORK_IP not in plain.labels
