@@ -193,3 +193,28 @@ def test_a_deployment_is_warned_and_its_pods_fail_with_failed_create(
         '(volume "root")' in event["message"]
     assert event["message"].startswith("Error creating: pods ")
     assert http.get(f"/api/v1/namespaces/{ns}/pods").json()["items"] == []
+
+
+def test_a_stricter_enforce_label_names_the_pods_already_violating_it(
+        http: httpx.Client) -> None:
+    ns = _namespace(http)
+    for name in ("b", "a", "c"):
+        assert _create(http, ns, _pod(name)).status_code == 201
+    hardened = _pod("z", container={"securityContext": {
+        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}},
+        securityContext={"runAsNonRoot": True, "runAsUser": 1000,
+                         "seccompProfile": {"type": "RuntimeDefault"}})
+    assert _create(http, ns, hardened).status_code == 201
+    resp = http.patch(f"/api/v1/namespaces/{ns}",
+                      json={"metadata": {"labels": {P + "enforce": "restricted"}}},
+                      headers={"Content-Type": "application/merge-patch+json"})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers.get_list("warning") == [
+        f'299 - "existing pods in namespace \\"{ns}\\" violate the new PodSecurity enforce '
+        'level \\"restricted:latest\\""',
+        '299 - "a (and 2 other pods): allowPrivilegeEscalation != false, unrestricted '
+        'capabilities, runAsNonRoot != true, seccompProfile"']
+    assert http.get(f"/api/v1/namespaces/{ns}/pods/a").status_code == 200  # still there
+    resp = http.patch(f"/api/v1/namespaces/{ns}", json={"metadata": {"labels": {"x": "y"}}},
+                      headers={"Content-Type": "application/merge-patch+json"})
+    assert resp.status_code == 200 and not resp.headers.get_list("warning")

@@ -10,7 +10,9 @@ Job, CronJob, ReplicationController, PodTemplate) is never refused: its
 template is judged against `warn` and `audit`, so its author hears of it at
 once, and its controller's pod creates fail later with the 403 in a
 FailedCreate event. A namespace's own pod-security labels are checked for
-valid values when it is written.
+valid values when it is written; when its enforce level changes, the pods
+already in it that violate the new level are named in warnings (they keep
+running, as in Kubernetes).
 
 Schooner's `warn` and `audit` levels, when their labels are absent, follow the
 namespace's `enforce` level (Kubernetes leaves them at its configured default),
@@ -29,6 +31,7 @@ from apiserver import admissionnotes
 from apiserver.kinds.core.podsecurity.checks import evaluate, message
 from apiserver.kinds.core.podsecurity.levels import (
     PREFIX,
+    Level,
     LevelVersion,
     Policy,
     label_errors,
@@ -120,14 +123,48 @@ async def _admit_workload(registry: Registry, namespace: str, spec: dict[str, An
     _note(spec, await namespace_policy(registry, namespace), None)
 
 
+def _labels(obj: Object | None) -> dict[str, Any]:
+    labels = ((obj or {}).get("metadata") or {}).get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
 def _check_namespace_labels(resource: ResourceInfo, obj: Object) -> None:
-    meta = obj.get("metadata") or {}
-    labels = meta.get("labels")
-    problems = label_errors(labels if isinstance(labels, dict) else {})
+    problems = label_errors(_labels(obj))
     if problems:
-        raise errors.Invalid(resource.kind, str(meta.get("name") or ""), [
+        name = str((obj.get("metadata") or {}).get("name") or "")
+        raise errors.Invalid(resource.kind, name, [
             FieldError(f"metadata.labels[{key}]", f'Invalid value: "{value}": {why}', value)
             for key, value, why in problems])
+
+
+async def _warn_existing_pods(registry: Registry, obj: Object, old: Object) -> None:
+    """A namespace's enforce level changed: warn about the pods already there that violate
+    it, as Kubernetes does (pods with the same violations on one line)."""
+    name = str((obj.get("metadata") or {}).get("name") or "")
+    new, before = policy_for(name, _labels(obj)).enforce, policy_for(name, _labels(old)).enforce
+    if new == before or new.level == Level.PRIVILEGED:
+        return
+    page = await registry.list(ResourceInfo("", "v1", "Pod", "pods", True), name)
+    by_reasons: dict[str, list[str]] = {}
+    for pod in page.items:
+        spec = pod.get("spec")
+        found = evaluate(spec, new) if isinstance(spec, dict) else []
+        if found:
+            reasons = ", ".join(dict.fromkeys(v.reason for v in found))
+            by_reasons.setdefault(reasons, []).append(
+                str((pod.get("metadata") or {}).get("name") or ""))
+    if not by_reasons:
+        return
+    admissionnotes.warn(f'existing pods in namespace "{name}" violate the new PodSecurity '
+                        f'enforce level "{new}"')
+    lines = []
+    for reasons, pods in by_reasons.items():
+        others = len(pods) - 1
+        who = min(pods) + ("" if not others else " (and 1 other pod)" if others == 1
+                           else f" (and {others} other pods)")
+        lines.append(f"{who}: {reasons}")
+    for line in sorted(lines):
+        admissionnotes.warn(line)
 
 
 async def admit_pod_security(registry: Registry, resource: ResourceInfo,
@@ -137,6 +174,8 @@ async def admit_pod_security(registry: Registry, resource: ResourceInfo,
     key = (resource.group, resource.plural)
     if key == ("", "namespaces"):
         _check_namespace_labels(resource, obj)
+        if old is not None:
+            await _warn_existing_pods(registry, obj, old)
     elif key == ("", "pods") and namespace:
         await _admit_pod(registry, namespace, obj, old)
     elif key in _TEMPLATE_PATHS and namespace:
