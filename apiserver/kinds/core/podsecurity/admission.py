@@ -85,18 +85,21 @@ def _without_images(spec: Any) -> Any:
     return copy
 
 
-def _note(spec: dict[str, Any], policy: Policy, skip: LevelVersion | None) -> None:
-    """The `warn` warning and the `audit` annotation, unless that level was just enforced."""
+def _warn(spec: dict[str, Any], policy: Policy, skip: LevelVersion | None) -> None:
+    """The `warn` level's warning, unless that level was just enforced (and passed)."""
     if policy.warn != skip:
         found = evaluate(spec, policy.warn)
         if found:
             admissionnotes.warn(f'would violate PodSecurity "{policy.warn}": {message(found)}')
-    if policy.audit != skip:
-        found = evaluate(spec, policy.audit)
-        if found:
-            admissionnotes.annotate_audit(
-                "pod-security.kubernetes.io/audit-violations",
-                f'would violate PodSecurity "{policy.audit}": {message(found)}')
+
+
+def _audit(spec: dict[str, Any], policy: Policy) -> None:
+    """The `audit` level's annotation for the request's audit event (refused or not)."""
+    found = evaluate(spec, policy.audit)
+    if found:
+        admissionnotes.annotate_audit(
+            "pod-security.kubernetes.io/audit-violations",
+            f'would violate PodSecurity "{policy.audit}": {message(found)}')
 
 
 async def _admit_pod(registry: Registry, namespace: str, obj: Object,
@@ -105,22 +108,25 @@ async def _admit_pod(registry: Registry, namespace: str, obj: Object,
     if not isinstance(spec, dict) or old is not None:
         return  # a pod's security fields are immutable: judged once, on create
     policy = await namespace_policy(registry, namespace)
+    admissionnotes.annotate_audit("pod-security.kubernetes.io/enforce-policy",
+                                  str(policy.enforce))
+    _audit(spec, policy)
     found = evaluate(spec, policy.enforce)
     if found:
         name = str((obj.get("metadata") or {}).get("name") or "")
         raise errors.Forbidden(
             f'pods "{name}" is forbidden: violates PodSecurity "{policy.enforce}": '
             f"{message(found)}", details={"name": name, "kind": "pods"})
-    admissionnotes.annotate_audit("pod-security.kubernetes.io/enforce-policy",
-                                  str(policy.enforce))
-    _note(spec, policy, policy.enforce)
+    _warn(spec, policy, policy.enforce)
 
 
 async def _admit_workload(registry: Registry, namespace: str, spec: dict[str, Any],
                           old_spec: dict[str, Any] | None) -> None:
     if old_spec is not None and _without_images(spec) == _without_images(old_spec):
         return
-    _note(spec, await namespace_policy(registry, namespace), None)
+    policy = await namespace_policy(registry, namespace)
+    _audit(spec, policy)
+    _warn(spec, policy, None)
 
 
 def _labels(obj: Object | None) -> dict[str, Any]:
