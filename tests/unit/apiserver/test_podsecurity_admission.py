@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any, cast
 
 import pytest
@@ -81,7 +82,7 @@ def test_a_workload_is_never_refused_only_warned() -> None:
 
 
 def test_outside_a_request_notes_are_dropped() -> None:
-    async def run() -> admissionnotes.Notes | None:
-        admissionnotes.warn("nobody hears this")  # no begin() in this task's context
+    def outside() -> admissionnotes.Notes | None:
+        admissionnotes.warn("nobody hears this")  # no begin() in this context
         return admissionnotes.current()
-    assert asyncio.run(run()) is None
+    assert contextvars.Context().run(outside) is None
