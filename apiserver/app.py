@@ -25,8 +25,8 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo
-from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
+from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo, tlspeer
+from .auth import ANONYMOUS, PUBLIC_PATHS, Authenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
 from .handlers import Handlers
@@ -53,7 +53,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     watches = WatchService(registry, storage, caches,
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
-    authenticator = TokenAuthenticator(config.token_auth_file)
+    authenticator = Authenticator(config.token_auth_file, config.client_ca_file)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
@@ -111,7 +111,8 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     def authenticate(request: Request) -> None:
         if request.url.path not in PUBLIC_PATHS:
-            request.state.user = authenticator.authenticate(request.headers.get("authorization"))
+            request.state.user = authenticator.authenticate(
+                request.headers.get("authorization"), tlspeer.peer_certificate(request.scope))
 
     def admit(request: Request,
               info: requestinfo.RequestInfo | None = None) -> AbstractAsyncContextManager[str]:

@@ -1,15 +1,23 @@
-"""Authentication: bearer tokens checked against a static token file.
+"""Authentication: X.509 client certificates and bearer tokens, as kube-apiserver does it.
 
-Kubernetes' `--token-auth-file` in CSV form (`token,user,uid,"group1,group2"`).
-The authenticated user is kept on the request for the authorizer that a later
-issue adds (RBAC); today every authenticated user may do everything.
+A request is authenticated by the first of these that knows it (Kubernetes'
+union authenticator, in its order):
+- a client certificate signed by the `--client-ca-file` CA (verified during the
+  TLS handshake, tlspeer.py): the user is the subject's CN, its groups the O values;
+- a bearer token from the static `--token-auth-file` (`token,user,uid,"group1,group2"`).
+Every authenticated user is also in `system:authenticated`. The user is kept on
+the request (`request.state.user`) for the authorizer.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from apimachinery import errors
 from apimachinery.pki import read_token_file
@@ -25,6 +33,7 @@ class UserInfo:
 
 
 ANONYMOUS = UserInfo("system:anonymous", groups=("system:unauthenticated",))
+AUTHENTICATED = "system:authenticated"
 
 
 class TokenAuthenticator:
@@ -36,7 +45,7 @@ class TokenAuthenticator:
         if token_file:
             for token, entry in read_token_file(Path(token_file)).items():
                 self._users[token] = UserInfo(entry.user, entry.uid,
-                                              (*entry.groups, "system:authenticated"))
+                                              (*entry.groups, AUTHENTICATED))
 
     def authenticate(self, authorization: str | None) -> UserInfo:
         """The user a request's Authorization header names, or 401 Unauthorized."""
@@ -56,3 +65,38 @@ def _token_bytes(token: str) -> bytes:
     """The token as bytes: `hmac.compare_digest` refuses a str past ASCII with a TypeError
     (a 500 per request), and a header is any Latin-1 text; such a token matches no entry."""
     return token.encode("utf-8", "surrogateescape")
+
+
+@functools.lru_cache(maxsize=1024)
+def user_from_certificate(pem: str) -> UserInfo:
+    """The user a verified client certificate names: CN the user, each O a group
+    (Kubernetes' CommonNameUserConversion); a certificate without a CN is refused."""
+    subject = x509.load_pem_x509_certificate(pem.encode()).subject
+    names = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if not names or not names[0]:
+        raise errors.Unauthorized("Unauthorized")
+    groups = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    return UserInfo(names[0], groups=(*dict.fromkeys(groups), AUTHENTICATED))
+
+
+class Authenticator:
+    """Client certificate first, then bearer token; with neither configured, no authentication.
+
+    `client_ca_file` only says whether certificates are trusted at all: the TLS layer
+    verified the certificate against it before the request reached here.
+    """
+
+    def __init__(self, token_file: str | None, client_ca_file: str | None = None) -> None:
+        self.tokens = TokenAuthenticator(token_file)
+        self.certificates = client_ca_file is not None
+        self.enabled = self.tokens.enabled or self.certificates
+
+    def authenticate(self, authorization: str | None, certificate: str | None) -> UserInfo:
+        """The request's user, or 401 Unauthorized."""
+        if not self.enabled:
+            return ANONYMOUS
+        if certificate is not None and self.certificates:
+            return user_from_certificate(certificate)
+        if not self.tokens.enabled:
+            raise errors.Unauthorized("Unauthorized")
+        return self.tokens.authenticate(authorization)

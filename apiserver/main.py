@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import ssl
 import sys
 
 import uvicorn
@@ -13,6 +14,7 @@ from .app import create_app
 from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
+from .tlspeer import ClientCertHttpToolsProtocol
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -48,7 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-cert-file", help="serving certificate (PEM)")
     p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
     p.add_argument("--token-auth-file",
-                   help="static token file (token,user,uid,\"groups\"); without it, no authn")
+                   help="static token file (token,user,uid,\"groups\"); without it and "
+                        "--client-ca-file, no authn")
+    p.add_argument("--client-ca-file",
+                   help="CA (PEM) whose signed client certificates authenticate: the "
+                        "subject's CN is the user, its O values the groups (needs TLS)")
     p.add_argument("--max-requests-inflight", type=int, default=400,
                    help="reads (and non-resource requests) worked on at once, shared between "
                         "priority levels; past it a request waits briefly, then gets 429 "
@@ -87,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         sys.exit("error: --tls-cert-file and --tls-private-key-file go together")
+    if args.client_ca_file and not args.tls_cert_file:
+        sys.exit("error: --client-ca-file needs --tls-cert-file (certificates come over TLS)")
     if args.max_requests_inflight < 0 or args.max_mutating_requests_inflight < 0:
         sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
                  "must be 0 (no limit) or more")
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
+        client_ca_file=args.client_ca_file,
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,
@@ -115,7 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.run(
         create_app(config), host=args.bind_address, port=args.secure_port,
         ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
-        http="httptools", loop="uvloop", log_level="warning", access_log=False,
+        # A client may send a certificate; one it sends must verify (tlspeer.py).
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
+        ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
+        log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
     )
 

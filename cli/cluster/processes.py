@@ -194,7 +194,8 @@ class EtcdCluster:
 
 
 class Apiserver:
-    """`python -m apiserver` over TLS with a static admin token, on a free port."""
+    """`python -m apiserver` over TLS with a static admin token, on a free port; client
+    certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too."""
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  users: Sequence[TokenEntry] = ()) -> None:
@@ -206,7 +207,8 @@ class Apiserver:
         self.token = new_token()
         ca_cert, ca_key = make_ca()
         cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
-        self.ca_pem = ca_cert
+        self.ca_pem, self.ca_key_pem = ca_cert, ca_key
+        extra_args = ["--client-ca-file", str(workdir / "ca.crt"), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)
