@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apimachinery.client import Client
+from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import make_ca, make_serving_cert
 from apimachinery.usercert import make_client_cert
 from cli.cluster.processes import Apiserver
@@ -73,3 +75,45 @@ def test_a_serving_certificate_is_no_client_certificate(apiserver: Apiserver,
     cert, key = make_serving_cert(apiserver.ca_pem, apiserver.ca_key_pem, hosts=["x"],
                                   common_name="system:masters-impostor")
     _refused(apiserver, tmp_path, cert, key)
+
+
+REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+BODY = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+
+
+def test_self_subject_review_names_the_certificate_user(apiserver: Apiserver,
+                                                        tmp_path: Path) -> None:
+    cert, key = make_client_cert(apiserver.ca_pem, apiserver.ca_key_pem, "system:node:n1",
+                                 ["system:nodes"])
+    with _client(apiserver, tmp_path, cert, key) as http:
+        response = http.post(REVIEW, json=BODY)
+    assert response.status_code == 201, response.text
+    review = response.json()
+    assert review["kind"] == "SelfSubjectReview"
+    assert review["metadata"]["creationTimestamp"]
+    assert review["status"]["userInfo"] == {
+        "username": "system:node:n1", "groups": ["system:nodes", "system:authenticated"]}
+
+
+def test_self_subject_review_names_the_token_user(apiserver: Apiserver) -> None:
+    with apiserver.http() as http:
+        review = http.post(REVIEW, json=BODY).json()
+        assert review["status"]["userInfo"] == {
+            "username": "admin", "uid": "admin",
+            "groups": ["system:masters", "system:authenticated"]}
+        # computed, never stored: nothing to list, get or delete
+        for response in (http.get(REVIEW), http.get(f"{REVIEW}/x"), http.delete(f"{REVIEW}/x")):
+            assert response.status_code == 405, response.text
+            assert response.json()["reason"] == "MethodNotAllowed"
+
+
+def test_schooners_client_presents_a_kubeconfig_certificate(apiserver: Apiserver,
+                                                            tmp_path: Path) -> None:
+    cert, key = make_client_cert(apiserver.ca_pem, apiserver.ca_key_pem,
+                                 "system:kube-scheduler")
+    path = tmp_path / "scheduler.kubeconfig"
+    write_kubeconfig(str(path), apiserver.url, apiserver.ca_pem, None,
+                     client_cert=cert, client_key=key)
+    with Client.from_kubeconfig(str(path)) as client:
+        review = client.create("selfsubjectreviews", BODY)
+    assert review["status"]["userInfo"]["username"] == "system:kube-scheduler"

@@ -115,7 +115,15 @@ def _priority_class() -> dict[str, Any]:
             "description": "important", "preemptionPolicy": "Never"}
 
 
+def _self_subject_review() -> dict[str, Any]:
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+            "metadata": {"creationTimestamp": "2026-01-02T03:04:05Z"},
+            "status": {"userInfo": {"username": "system:node:n1", "uid": "u1",
+                                    "groups": ["system:nodes", "system:authenticated"]}}}
+
+
 ROUND_TRIP = {
+    "selfsubjectreviews": _self_subject_review,
     "pods": lambda: _without_projected(objects.pod()),
     "deployments": lambda: _without_projected(objects.deployment()),
     "replicasets": lambda: _without_projected(objects.replica_set()),

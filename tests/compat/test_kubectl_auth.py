@@ -1,0 +1,45 @@
+"""kubectl's identity commands against Schooner: `auth whoami` with a client certificate
+signed by the cluster's CA and with the admin's static token."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
+from apimachinery.usercert import make_client_cert
+from tests.compat.conftest import KUBECTL, Cluster, Kubectl
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+def _cert_kubeconfig(cluster: Cluster, path: Path, user: str, groups: list[str]) -> Path:
+    """A kubeconfig whose user is a client certificate from the cluster CA (as kubeadm's)."""
+    pki = cluster.kubeconfig.parent / "pki"
+    cert, key = make_client_cert((pki / "ca.crt").read_bytes(), (pki / "ca.key").read_bytes(),
+                                 user, groups)
+    admin = load_kubeconfig(str(cluster.kubeconfig))
+    write_kubeconfig(str(path), admin.server, admin.ca_data or b"", None, user=user,
+                     client_cert=cert, client_key=key)
+    return path
+
+
+@pytest.mark.compat("kubectl auth whoami")
+def test_whoami_with_a_client_certificate(cluster: Cluster, tmp_path: Path) -> None:
+    kubeconfig = _cert_kubeconfig(cluster, tmp_path / "alice", "alice", ["dev", "qa"])
+    proc = subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "auth", "whoami",
+                           "-o", "jsonpath={.status.userInfo.username}|"
+                           "{.status.userInfo.groups}"],
+                          capture_output=True, text=True, timeout=60,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == 'alice|["dev","qa","system:authenticated"]'
+
+
+@pytest.mark.compat("kubectl auth whoami")
+def test_whoami_with_the_admin_token(kubectl: Kubectl) -> None:
+    table = kubectl("auth", "whoami", namespaced=False).stdout.split()
+    assert table[:2] == ["ATTRIBUTE", "VALUE"]
+    assert "admin" in table and "system:masters" in " ".join(table)
