@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -55,3 +56,22 @@ def make_client_cert(ca_cert_pem: bytes, ca_key_pem: bytes, user: str,
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def certificate_names(cert_pem: bytes) -> tuple[str, tuple[str, ...]]:
+    """The (user, groups) a client certificate names: its CN and its O values."""
+    subject = x509.load_pem_x509_certificate(cert_pem).subject
+    cn = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    orgs = tuple(str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME))
+    return (cn[0] if cn else ""), orgs
+
+
+def still_good(cert_pem: bytes, ca_cert_pem: bytes, margin: timedelta = timedelta(days=30)
+               ) -> bool:
+    """Whether the CA signed the certificate and it stays valid for `margin` more."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    try:
+        cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_cert_pem))
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return cert.not_valid_after_utc > datetime.now(UTC) + margin

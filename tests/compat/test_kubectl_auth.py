@@ -43,3 +43,21 @@ def test_whoami_with_the_admin_token(kubectl: Kubectl) -> None:
     table = kubectl("auth", "whoami", namespaced=False).stdout.split()
     assert table[:2] == ["ATTRIBUTE", "VALUE"]
     assert "admin" in table and "system:masters" in " ".join(table)
+
+
+@pytest.mark.compat("kubectl auth whoami")
+def test_each_component_calls_as_itself(cluster: Cluster, tmp_path: Path) -> None:
+    """`schooner up` gave each component a certificate kubeconfig; the node is Ready, so
+    the agent's works, and the apiserver takes each for its own identity."""
+    seen = {}
+    for component in ("scheduler", "controller-manager", "agent"):
+        kubeconfig = cluster.kubeconfig.parent / "kubeconfigs" / f"{component}.kubeconfig"
+        proc = subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "auth", "whoami",
+                               "-o", "jsonpath={.status.userInfo.username}"],
+                              capture_output=True, text=True, timeout=60,
+                              env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+        assert proc.returncode == 0, proc.stderr
+        seen[component] = proc.stdout
+    assert seen == {"scheduler": "system:kube-scheduler",
+                    "controller-manager": "system:kube-controller-manager",
+                    "agent": f"system:node:{cluster.node}"}
