@@ -4,7 +4,11 @@ A request is authenticated by the first of these that knows it (Kubernetes'
 union authenticator, in its order):
 - a client certificate signed by the `--client-ca-file` CA (verified during the
   TLS handshake, tlspeer.py): the user is the subject's CN, its groups the O values;
-- a bearer token from the static `--token-auth-file` (`token,user,uid,"group1,group2"`).
+- a bearer token from the static `--token-auth-file` (`token,user,uid,"group1,group2"`);
+- a service-account token (a JWT this apiserver signed, serviceaccount/tokens.py) whose
+  ServiceAccount, and Pod when bound to one, still exist with the uids it names: the
+  user `system:serviceaccount:NS:NAME` in `system:serviceaccounts` and
+  `system:serviceaccounts:NS`.
 Every authenticated user is also in `system:authenticated`. The user is kept on
 the request (`request.state.user`) for the authorizer.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +25,10 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from apimachinery import errors
+from apimachinery.meta import Object
 from apimachinery.pki import read_token_file
+
+from .serviceaccount.tokens import InvalidToken, ServiceAccountTokens
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version"})
 
@@ -79,24 +87,73 @@ def user_from_certificate(pem: str) -> UserInfo:
     return UserInfo(names[0], groups=(*dict.fromkeys(groups), AUTHENTICATED))
 
 
+# Reads an object (plural, namespace, name) for the service-account check; None if gone.
+Lookup = Callable[[str, str, str], Awaitable[Object | None]]
+
+
 class Authenticator:
-    """Client certificate first, then bearer token; with neither configured, no authentication.
+    """Client certificate first, then static token, then service-account token; with
+    none configured, no authentication.
 
     `client_ca_file` only says whether certificates are trusted at all: the TLS layer
     verified the certificate against it before the request reached here.
     """
 
-    def __init__(self, token_file: str | None, client_ca_file: str | None = None) -> None:
+    def __init__(self, token_file: str | None, client_ca_file: str | None = None,
+                 service_accounts: ServiceAccountTokens | None = None,
+                 lookup: Lookup | None = None) -> None:
         self.tokens = TokenAuthenticator(token_file)
         self.certificates = client_ca_file is not None
-        self.enabled = self.tokens.enabled or self.certificates
+        self.service_accounts = service_accounts if service_accounts is not None and \
+            service_accounts.enabled and lookup is not None else None
+        self._lookup = lookup
+        self.enabled = self.tokens.enabled or self.certificates or \
+            self.service_accounts is not None
 
-    def authenticate(self, authorization: str | None, certificate: str | None) -> UserInfo:
+    async def authenticate(self, authorization: str | None,
+                           certificate: str | None) -> UserInfo:
         """The request's user, or 401 Unauthorized."""
         if not self.enabled:
             return ANONYMOUS
         if certificate is not None and self.certificates:
             return user_from_certificate(certificate)
-        if not self.tokens.enabled:
+        if self.tokens.enabled:
+            try:
+                return self.tokens.authenticate(authorization)
+            except errors.Unauthorized:
+                if self.service_accounts is None:
+                    raise
+        if self.service_accounts is None:
             raise errors.Unauthorized("Unauthorized")
-        return self.tokens.authenticate(authorization)
+        return await self._service_account(_bearer(authorization))
+
+    async def _service_account(self, token: str) -> UserInfo:
+        """A service-account token's user, once its ServiceAccount (and bound Pod) are
+        found alive with the uids it names (Kubernetes' legacy-free validator)."""
+        assert self.service_accounts is not None and self._lookup is not None
+        try:
+            claims = self.service_accounts.verify(token)
+        except InvalidToken:
+            raise errors.Unauthorized("Unauthorized") from None
+        account = await self._lookup("serviceaccounts", claims.namespace, claims.name)
+        if account is None or _uid(account) != claims.uid:
+            raise errors.Unauthorized("Unauthorized")
+        if claims.bound is not None:
+            pod = await self._lookup("pods", claims.namespace, claims.bound.name)
+            if pod is None or _uid(pod) != claims.bound.uid or \
+                    (pod.get("metadata") or {}).get("deletionTimestamp"):
+                raise errors.Unauthorized("Unauthorized")
+        return UserInfo(claims.username, claims.uid, (
+            "system:serviceaccounts", f"system:serviceaccounts:{claims.namespace}",
+            AUTHENTICATED))
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized("Unauthorized")
+    return token.strip()
+
+
+def _uid(obj: Object) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")

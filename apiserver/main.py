@@ -55,6 +55,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--client-ca-file",
                    help="CA (PEM) whose signed client certificates authenticate: the "
                         "subject's CN is the user, its O values the groups (needs TLS)")
+    p.add_argument("--service-account-issuer",
+                   default="https://kubernetes.default.svc.cluster.local",
+                   help="the iss of the service-account tokens this apiserver issues and "
+                        "accepts")
+    p.add_argument("--service-account-signing-key-file",
+                   help="private key (PEM, EC P-256 or RSA) that signs service-account tokens "
+                        "(TokenRequest); without it no token is issued")
+    p.add_argument("--service-account-key-file", action="append", default=[],
+                   help="PEM file of keys (public, or private) that verify service-account "
+                        "tokens, beside the signing key's; may repeat")
+    p.add_argument("--api-audiences", default="",
+                   help="comma-separated audiences a service-account token must name one "
+                        "of (default: the issuer)")
     p.add_argument("--max-requests-inflight", type=int, default=400,
                    help="reads (and non-resource requests) worked on at once, shared between "
                         "priority levels; past it a request waits briefly, then gets 429 "
@@ -110,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
         client_ca_file=args.client_ca_file,
+        service_account_issuer=args.service_account_issuer,
+        service_account_signing_key_file=args.service_account_signing_key_file,
+        service_account_key_files=args.service_account_key_file,
+        api_audiences=[a.strip() for a in args.api_audiences.split(",") if a.strip()],
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,

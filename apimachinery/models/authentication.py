@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, ClassVar
 
-from apimachinery.models.meta import ApiVersion, K8sModel, Kind, TypedObject
+from apimachinery.models.meta import ApiVersion, K8sModel, Kind, Time, TypedObject
 from apimachinery.models.schema import ProtobufHint, field
 
 
@@ -44,3 +44,51 @@ class SelfSubjectReview(TypedObject):
     kind: Kind = "SelfSubjectReview"
     status: Annotated[SelfSubjectReviewStatus | None, field(
         "Filled in by the apiserver; anything sent here is ignored.", protobuf=2)] = None
+
+
+class BoundObjectReference(K8sModel):
+    """The object a requested token is bound to: the token dies with it."""
+
+    kind: Annotated[str | None, field("Pod (the kind Schooner binds to).", protobuf=1)] = None
+    api_version: Annotated[str | None, field("v1 for a Pod.", protobuf=2)] = None
+    name: Annotated[str | None, field("The object's name, in the account's namespace.",
+                                      protobuf=3)] = None
+    uid: Annotated[str | None, field(
+        "The object's uid; filled in when empty, refused when it differs.",
+        protobuf=4)] = None
+
+
+class TokenRequestSpec(K8sModel):
+    """What token is asked for."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"expirationSeconds": "pointer"}
+
+    audiences: Annotated[list[str] | None, field(
+        "Who the token is for; the apiserver's own audiences when empty.", protobuf=1,
+        list_type="atomic")] = None
+    expiration_seconds: Annotated[int | None, field(
+        "How long the token lives: at least 600, 3600 by default.", protobuf=4)] = None
+    bound_object_ref: Annotated[BoundObjectReference | None, field(
+        "A Pod the token is bound to.", protobuf=3)] = None
+
+
+class TokenRequestStatus(K8sModel):
+    """The token issued."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"expirationTimestamp": "value"}
+
+    token: Annotated[str | None, field("The signed token (a JWT).", protobuf=1)] = None
+    expiration_timestamp: Annotated[Time | None, field(
+        "When the token expires.", protobuf=2)] = None
+
+
+class TokenRequest(TypedObject):
+    """`serviceaccounts/NAME/token`: a token for the service account."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
+    api_version: ApiVersion = "authentication.k8s.io/v1"
+    kind: Kind = "TokenRequest"
+    spec: Annotated[TokenRequestSpec | None, field("The token asked for.", protobuf=2)] = None
+    status: Annotated[TokenRequestStatus | None, field(
+        "The token issued.", protobuf=3)] = None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apimachinery.sakey import ensure_service_account_key
 from apimachinery.usercert import certificate_names, make_client_cert, still_good
 from cli.cluster.layout import Paths, Ports
 
@@ -52,6 +53,7 @@ def ensure_pki(paths: Paths) -> None:
              "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
     ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
                         paths.ca_key, hosts)
+    ensure_service_account_key(paths.pki / "sa.key")
 
 
 def admin_token(paths: Paths) -> str:

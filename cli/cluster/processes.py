@@ -25,6 +25,7 @@ import httpx
 
 from apimachinery.client import AsyncClient, Client
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from apimachinery.sakey import ensure_service_account_key
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
 T = TypeVar("T")
@@ -195,7 +196,8 @@ class EtcdCluster:
 
 class Apiserver:
     """`python -m apiserver` over TLS with a static admin token, on a free port; client
-    certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too."""
+    certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
+    issues service-account tokens (its own `sa.key`)."""
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  users: Sequence[TokenEntry] = ()) -> None:
@@ -208,7 +210,9 @@ class Apiserver:
         ca_cert, ca_key = make_ca()
         cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
         self.ca_pem, self.ca_key_pem = ca_cert, ca_key
-        extra_args = ["--client-ca-file", str(workdir / "ca.crt"), *(extra_args or [])]
+        extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
+                      "--service-account-signing-key-file",
+                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)

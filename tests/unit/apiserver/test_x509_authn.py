@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from apimachinery import errors
@@ -34,19 +36,20 @@ def test_an_empty_user_cannot_be_issued() -> None:
 
 def test_the_certificate_wins_over_a_token() -> None:
     auth = Authenticator(None, "ca.crt")
-    user = auth.authenticate("Bearer whatever", _pem("bob", ["team"]))
+    user = asyncio.run(auth.authenticate("Bearer whatever", _pem("bob", ["team"])))
     assert user.name == "bob"
 
 
 def test_without_a_certificate_and_no_token_file_it_is_401() -> None:
     auth = Authenticator(None, "ca.crt")
     with pytest.raises(errors.Unauthorized):
-        auth.authenticate("Bearer x", None)
+        asyncio.run(auth.authenticate("Bearer x", None))
 
 
 def test_certificates_are_ignored_without_a_client_ca() -> None:
     """No --client-ca-file: nothing verified a certificate, so none is read."""
-    assert Authenticator(None, None).authenticate(None, _pem("bob", [])) is ANONYMOUS
+    assert asyncio.run(Authenticator(None, None).authenticate(None, _pem("bob", []))) \
+        is ANONYMOUS
 
 
 def test_peer_certificate_reads_the_asgi_tls_extension() -> None:

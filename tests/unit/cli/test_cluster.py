@@ -90,6 +90,7 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--default-not-ready-toleration-seconds": "10",
         "--default-unreachable-toleration-seconds": "10",
         "--client-ca-file": str(paths.ca_cert),
+        "--service-account-signing-key-file": str(paths.pki / "sa.key"),
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
