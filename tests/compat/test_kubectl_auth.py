@@ -10,6 +10,7 @@ import pytest
 
 from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
 from apimachinery.usercert import make_client_cert
+from cli.cluster.processes import wait_for
 from tests.compat.conftest import KUBECTL, Cluster, Kubectl
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -61,3 +62,38 @@ def test_each_component_calls_as_itself(cluster: Cluster, tmp_path: Path) -> Non
     assert seen == {"scheduler": "system:kube-scheduler",
                     "controller-manager": "system:kube-controller-manager",
                     "agent": f"system:node:{cluster.node}"}
+
+
+@pytest.mark.compat("kubectl create serviceaccount", "kubectl create token")
+def test_create_token_and_whoami_as_the_service_account(cluster: Cluster, kubectl: Kubectl,
+                                                        namespace: str,
+                                                        tmp_path: Path) -> None:
+    assert kubectl("create", "serviceaccount", "ci").stdout.strip() == \
+        "serviceaccount/ci created"
+    token = kubectl("create", "token", "ci", "--duration", "10m").stdout.strip()
+    short = kubectl("create", "token", "ci", "--duration", "5m", ok=False)
+    assert short.code != 0 and "less than 10 minutes" in short.out
+    admin = load_kubeconfig(str(cluster.kubeconfig))
+    path = tmp_path / "ci"
+    write_kubeconfig(str(path), admin.server, admin.ca_data or b"", token, user="ci")
+    proc = subprocess.run([str(KUBECTL), "--kubeconfig", str(path), "auth", "whoami",
+                           "-o", "jsonpath={.status.userInfo.username}|"
+                           "{.status.userInfo.groups}"],
+                          capture_output=True, text=True, timeout=60,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (f"system:serviceaccount:{namespace}:ci|"
+                           f'["system:serviceaccounts","system:serviceaccounts:{namespace}",'
+                           '"system:authenticated"]')
+    kubectl("delete", "serviceaccount", "ci")
+    gone = subprocess.run([str(KUBECTL), "--kubeconfig", str(path), "auth", "whoami"],
+                          capture_output=True, text=True, timeout=60,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert gone.returncode != 0 and "Unauthorized" in gone.stderr
+
+
+@pytest.mark.compat("kubectl create serviceaccount")
+def test_the_controller_gives_each_namespace_a_default_account(kubectl: Kubectl) -> None:
+    wait_for(lambda: kubectl("get", "serviceaccount", "default", ok=False).code == 0, 15,
+             "the default ServiceAccount")
+    assert kubectl("get", "sa", "-o", "name").stdout.split() == ["serviceaccount/default"]
