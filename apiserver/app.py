@@ -99,6 +99,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     # The TokenRequest subresource (kinds/core/serviceaccount.py) issues with these.
     app.state.service_account_tokens = service_accounts
+    app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
 
     @app.exception_handler(errors.APIError)
     async def api_error(request: Request, exc: errors.APIError) -> Response:

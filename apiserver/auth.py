@@ -15,9 +15,10 @@ the request (`request.state.user`) for the authorizer.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.pki import read_token_file
 
-from .serviceaccount.tokens import InvalidToken, ServiceAccountTokens
+from .serviceaccount.tokens import InvalidToken, ServiceAccountTokens, TokenClaims
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version"})
 
@@ -38,6 +39,17 @@ class UserInfo:
     name: str
     uid: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
+
+
+def user_info(user: UserInfo) -> Object:
+    """A user as authentication.k8s.io/v1 UserInfo on the wire (empty fields left out,
+    as Go's omitempty): what SelfSubjectReview and TokenReview answer."""
+    out: Object = {"username": user.name}
+    if user.uid:
+        out["uid"] = user.uid
+    if user.groups:
+        out["groups"] = list(user.groups)
+    return out
 
 
 ANONYMOUS = UserInfo("system:anonymous", groups=("system:unauthenticated",))
@@ -127,12 +139,34 @@ class Authenticator:
             raise errors.Unauthorized("Unauthorized")
         return await self._service_account(_bearer(authorization))
 
+    async def review(self, token: str, audiences: Sequence[str]
+                     ) -> tuple[UserInfo, tuple[str, ...]]:
+        """A TokenReview: the token's user and the audiences it is good for, or 401.
+        Static tokens are good for the apiserver's own audiences only, as Kubernetes
+        wraps audience-agnostic authenticators."""
+        own = self.service_accounts.api_audiences if self.service_accounts else ()
+        wanted = tuple(audiences) or own
+        if self.tokens.enabled:
+            with contextlib.suppress(errors.Unauthorized):
+                user = self.tokens.authenticate(f"Bearer {token}")
+                good = tuple(a for a in wanted if a in own) if audiences else own
+                if good or not audiences:
+                    return user, good
+        if self.service_accounts is None:
+            raise errors.Unauthorized("Unauthorized")
+        claims, user = await self._verified(token, wanted)
+        return user, claims.audiences
+
     async def _service_account(self, token: str) -> UserInfo:
-        """A service-account token's user, once its ServiceAccount (and bound Pod) are
-        found alive with the uids it names (Kubernetes' legacy-free validator)."""
+        return (await self._verified(token, ()))[1]
+
+    async def _verified(self, token: str, audiences: Sequence[str]
+                        ) -> tuple[TokenClaims, UserInfo]:
+        """A service-account token's claims and user, once its ServiceAccount (and bound
+        Pod) are found alive with the uids it names (Kubernetes' legacy-free validator)."""
         assert self.service_accounts is not None and self._lookup is not None
         try:
-            claims = self.service_accounts.verify(token)
+            claims = self.service_accounts.verify(token, audiences=audiences)
         except InvalidToken:
             raise errors.Unauthorized("Unauthorized") from None
         account = await self._lookup("serviceaccounts", claims.namespace, claims.name)
@@ -143,7 +177,7 @@ class Authenticator:
             if pod is None or _uid(pod) != claims.bound.uid or \
                     (pod.get("metadata") or {}).get("deletionTimestamp"):
                 raise errors.Unauthorized("Unauthorized")
-        return UserInfo(claims.username, claims.uid, (
+        return claims, UserInfo(claims.username, claims.uid, (
             "system:serviceaccounts", f"system:serviceaccounts:{claims.namespace}",
             AUTHENTICATED))
 

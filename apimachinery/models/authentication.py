@@ -92,3 +92,38 @@ class TokenRequest(TypedObject):
     spec: Annotated[TokenRequestSpec | None, field("The token asked for.", protobuf=2)] = None
     status: Annotated[TokenRequestStatus | None, field(
         "The token issued.", protobuf=3)] = None
+
+
+class TokenReviewSpec(K8sModel):
+    """The token to check, and for whom."""
+
+    token: Annotated[str | None, field("The bearer token.", protobuf=1)] = None
+    audiences: Annotated[list[str] | None, field(
+        "Audiences the token must be good for one of; the apiserver's own when empty.",
+        protobuf=2, list_type="atomic")] = None
+
+
+class TokenReviewStatus(K8sModel):
+    """Whether the token authenticates, and as whom."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"user": "value"}
+
+    authenticated: Annotated[bool | None, field(
+        "True when the token is good.", protobuf=1)] = None
+    user: Annotated[UserInfo | None, field(
+        "The user the token authenticates as.", protobuf=2)] = None
+    audiences: Annotated[list[str] | None, field(
+        "The audiences the token is good for.", protobuf=4, list_type="atomic")] = None
+    error: Annotated[str | None, field("Why the token is not good.", protobuf=3)] = None
+
+
+class TokenReview(TypedObject):
+    """Ask the apiserver whether a bearer token authenticates (a webhook's question)."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"spec": "value", "status": "value"}
+
+    api_version: ApiVersion = "authentication.k8s.io/v1"
+    kind: Kind = "TokenReview"
+    spec: Annotated[TokenReviewSpec | None, field("The token to check.", protobuf=2)] = None
+    status: Annotated[TokenReviewStatus | None, field(
+        "Filled in by the apiserver.", protobuf=3)] = None

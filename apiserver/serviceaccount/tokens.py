@@ -95,19 +95,22 @@ class ServiceAccountTokens:
                   "nbf": issued, "sub": f"{PREFIX}{namespace}:{name}"}
         return jws.sign(claims, self.signing_key), issued + seconds
 
-    def verify(self, token: str, now: int | None = None) -> TokenClaims:
-        """The claims of a good token; InvalidToken saying why otherwise."""
+    def verify(self, token: str, now: int | None = None,
+               audiences: Sequence[str] = ()) -> TokenClaims:
+        """The claims of a good token for one of `audiences` (default: the apiserver's);
+        InvalidToken saying why otherwise. Its `audiences` are those it was good for."""
+        accepted = set(audiences or self.api_audiences)
         try:
             claims = jws.verify(token, self.keys)
         except jws.JWSError as exc:
             raise InvalidToken(str(exc)) from None
         if claims.get("iss") != self.issuer:
             raise InvalidToken("token issuer is not this apiserver")
-        audiences = claims.get("aud")
-        audiences = [audiences] if isinstance(audiences, str) else audiences
-        if not isinstance(audiences, list) or not set(map(str, audiences)) & set(
-                self.api_audiences):
+        named = claims.get("aud")
+        named = [named] if isinstance(named, str) else named
+        if not isinstance(named, list) or not set(map(str, named)) & accepted:
             raise InvalidToken("token audiences are not accepted")
+        good = tuple(a for a in map(str, named) if a in accepted)
         at = int(time.time()) if now is None else now
         exp, nbf = claims.get("exp"), claims.get("nbf", 0)
         if not isinstance(exp, int) or not isinstance(nbf, int):
@@ -116,7 +119,7 @@ class ServiceAccountTokens:
             raise InvalidToken("token has expired")
         if at < nbf - LEEWAY:
             raise InvalidToken("token is not valid yet")
-        return _parse_private(claims, tuple(map(str, audiences)), exp)
+        return _parse_private(claims, good, exp)
 
 
 def _parse_private(claims: dict[str, Any], audiences: tuple[str, ...],

@@ -113,3 +113,39 @@ def test_the_admin_client_still_works_beside_service_accounts(apiserver: Apiserv
     with Client(apiserver.url, token=apiserver.token, ca_data=apiserver.ca_pem) as client:
         assert client.create("selfsubjectreviews", BODY)["status"]["userInfo"][
             "username"] == "admin"
+
+
+TOKEN_REVIEW = "/apis/authentication.k8s.io/v1/tokenreviews"
+
+
+def _review(http: httpx.Client, token: str, *audiences: str) -> dict[str, object]:
+    spec: dict[str, object] = {"token": token}
+    if audiences:
+        spec["audiences"] = list(audiences)
+    answer = http.post(TOKEN_REVIEW, json={"apiVersion": "authentication.k8s.io/v1",
+                                           "kind": "TokenReview", "spec": spec})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["status"]
+
+
+def test_token_review_says_who_a_token_is(apiserver: Apiserver, ns: str) -> None:
+    issuer = "https://kubernetes.default.svc.cluster.local"
+    with apiserver.client() as client, apiserver.http() as http:
+        client.create("serviceaccounts", {"metadata": {"name": "hook"}}, namespace=ns)
+        token = _token(http, ns, "hook").json()["status"]["token"]
+        vault = _token(http, ns, "hook", audiences=["vault"]).json()["status"]["token"]
+        good = _review(http, token)
+        assert good["authenticated"] is True and good["audiences"] == [issuer]
+        assert good["user"]["username"] == f"system:serviceaccount:{ns}:hook"  # type: ignore[index]
+        # a token for another audience is good for that audience only
+        assert _review(http, vault, "vault")["audiences"] == ["vault"]
+        assert "authenticated" not in _review(http, vault)
+        # the admin's static token is good for the apiserver's own audiences only
+        assert _review(http, apiserver.token)["authenticated"] is True
+        assert "authenticated" not in _review(http, apiserver.token, "vault")
+        bad = _review(http, "nonsense")
+        assert "authenticated" not in bad and bad["error"]
+        empty = http.post(TOKEN_REVIEW, json={"apiVersion": "authentication.k8s.io/v1",
+                                              "kind": "TokenReview", "spec": {}})
+        assert empty.status_code == 422
+        assert empty.json()["details"]["causes"][0]["field"] == "spec.token"

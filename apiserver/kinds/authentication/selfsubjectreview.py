@@ -14,21 +14,11 @@ from fastapi import Request
 from apimachinery.meta import Object
 from apimachinery.models.authentication import SelfSubjectReview
 from apimachinery.resources import ResourceInfo
-from apiserver.auth import ANONYMOUS, UserInfo
+from apiserver.auth import ANONYMOUS, user_info
 from apiserver.kind import Kind, Strategy
 
 RESOURCE = ResourceInfo("authentication.k8s.io", "v1", "SelfSubjectReview",
                         "selfsubjectreviews", False, verbs=("create",))
-
-
-def user_info(user: UserInfo) -> Object:
-    """A UserInfo as the wire carries it (empty fields left out, as Go's omitempty)."""
-    out: Object = {"username": user.name}
-    if user.uid:
-        out["uid"] = user.uid
-    if user.groups:
-        out["groups"] = list(user.groups)
-    return out
 
 
 async def review(request: Request, body: Object) -> Object:

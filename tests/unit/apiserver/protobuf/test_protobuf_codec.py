@@ -124,6 +124,12 @@ def _self_subject_review() -> dict[str, Any]:
 
 ROUND_TRIP = {
     "selfsubjectreviews": _self_subject_review,
+    "tokenreviews": lambda: {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+        "metadata": {"creationTimestamp": "2026-01-02T03:04:05Z"},
+        "spec": {"token": "a.b.c", "audiences": ["x"]},
+        "status": {"authenticated": True, "audiences": ["x"],
+                   "user": {"username": "u", "groups": ["g"]}}},
     "serviceaccounts": lambda: {"apiVersion": "v1", "kind": "ServiceAccount",
                                 "metadata": {"name": "default", "namespace": "d"},
                                 "automountServiceAccountToken": False},
