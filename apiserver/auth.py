@@ -20,6 +20,7 @@ import functools
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -174,8 +175,7 @@ class Authenticator:
             raise errors.Unauthorized("Unauthorized")
         if claims.bound is not None:
             pod = await self._lookup("pods", claims.namespace, claims.bound.name)
-            if pod is None or _uid(pod) != claims.bound.uid or \
-                    (pod.get("metadata") or {}).get("deletionTimestamp"):
+            if pod is None or _uid(pod) != claims.bound.uid or _deleted(pod):
                 raise errors.Unauthorized("Unauthorized")
         return claims, UserInfo(claims.username, claims.uid, (
             "system:serviceaccounts", f"system:serviceaccounts:{claims.namespace}",
@@ -191,3 +191,15 @@ def _bearer(authorization: str | None) -> str:
 
 def _uid(obj: Object) -> str:
     return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def _deleted(obj: Object) -> bool:
+    """Past its deletionTimestamp (Kubernetes: "marked for deletion"): a pod's tokens keep
+    working through its grace period, while it shuts down, and stop after."""
+    stamp = (obj.get("metadata") or {}).get("deletionTimestamp")
+    if not stamp:
+        return False
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) < datetime.now(UTC)
+    except ValueError:
+        return True

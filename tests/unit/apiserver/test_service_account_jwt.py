@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from apimachinery import errors
 from apimachinery.sakey import make_service_account_key
+from apiserver.auth import Authenticator
 from apiserver.serviceaccount import jws
 from apiserver.serviceaccount.tokens import Bound, InvalidToken, ServiceAccountTokens
 
@@ -115,3 +119,43 @@ def test_key_files_hold_public_or_private_keys() -> None:
     assert len(jws.load_public_keys(private + public)) == 2
     with pytest.raises(ValueError, match="no PEM key"):
         jws.load_public_keys(b"nothing")
+
+
+def _authenticator(objects: dict[tuple[str, str, str], dict[str, object]]
+                   ) -> tuple[Authenticator, ServiceAccountTokens]:
+    tokens = _tokens()
+
+    async def lookup(plural: str, namespace: str, name: str) -> dict[str, object] | None:
+        return objects.get((plural, namespace, name))
+
+    return Authenticator(None, None, tokens, lookup), tokens
+
+
+def _stamp(seconds: int) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(("deletion", "works"), [(None, True), (60, True), (-1, False)])
+def test_a_bound_token_works_through_its_pods_grace_period(deletion: int | None,
+                                                           works: bool) -> None:
+    pod_meta: dict[str, object] = {"uid": "pu"}
+    if deletion is not None:
+        pod_meta["deletionTimestamp"] = _stamp(deletion)
+    auth, tokens = _authenticator({
+        ("serviceaccounts", "ns", "a"): {"metadata": {"uid": "su"}},
+        ("pods", "ns", "p"): {"metadata": pod_meta}})
+    token, _ = tokens.issue("ns", "a", "su", audiences=[], seconds=600,
+                            bound=Bound("pod", "p", "pu"))
+    if works:
+        user = asyncio.run(auth.authenticate(f"Bearer {token}", None))
+        assert user.name == "system:serviceaccount:ns:a" and user.uid == "su"
+    else:
+        with pytest.raises(errors.Unauthorized):
+            asyncio.run(auth.authenticate(f"Bearer {token}", None))
+
+
+def test_an_account_made_again_does_not_revive_old_tokens() -> None:
+    auth, tokens = _authenticator({("serviceaccounts", "ns", "a"): {"metadata": {"uid": "new"}}})
+    token, _ = tokens.issue("ns", "a", "old", audiences=[], seconds=600)
+    with pytest.raises(errors.Unauthorized):
+        asyncio.run(auth.authenticate(f"Bearer {token}", None))
