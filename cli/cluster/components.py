@@ -155,6 +155,8 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
         Component("apiserver", apiserver_command(
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
+            "--client-ca-file", str(paths.ca_cert),
+            "--service-account-signing-key-file", str(paths.pki / "sa.key"),
             etcd_tls=paths.apiserver_etcd_client,
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),

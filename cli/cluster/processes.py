@@ -33,6 +33,7 @@ from apimachinery.etcdpki import (
     ensure_member,
 )
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from apimachinery.sakey import ensure_service_account_key
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
 T = TypeVar("T")
@@ -241,7 +242,9 @@ class EtcdCluster:
 
 
 class Apiserver:
-    """`python -m apiserver` over TLS with a static admin token, on a free port."""
+    """`python -m apiserver` over TLS with a static admin token, on a free port; client
+    certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
+    issues service-account tokens (its own `sa.key`)."""
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  etcd_tls: EtcdClientTLS | None = None,
@@ -255,7 +258,10 @@ class Apiserver:
         self.token = new_token()
         ca_cert, ca_key = make_ca()
         cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
-        self.ca_pem = ca_cert
+        self.ca_pem, self.ca_key_pem = ca_cert, ca_key
+        extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
+                      "--service-account-signing-key-file",
+                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)
