@@ -36,14 +36,16 @@ from . import (
     metrics,
     openapi,
     requestinfo,
+    tlspeer,
 )
-from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
+from .auth import ANONYMOUS, PUBLIC_PATHS, Authenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
+from .etcdtls import etcd_credentials
 from .handlers import Handlers
-from .kinds.authorization import reviews
 from .kinds.rbac import rbacauthorizer as rbac
 from .registry import Registry
+from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
 from .watch import WatchService
 from .watchcache import WatchCaches
@@ -55,7 +57,10 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout)
+    credentials = etcd_credentials(config.etcd_cafile, config.etcd_certfile,
+                                   config.etcd_keyfile)
+    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
+                      credentials=credentials)
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
@@ -66,7 +71,18 @@ def create_app(config: ServerConfig) -> FastAPI:
     watches = WatchService(registry, storage, caches,
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
-    authenticator = TokenAuthenticator(config.token_auth_file)
+    service_accounts = ServiceAccountTokens.from_files(
+        config.service_account_issuer, config.service_account_signing_key_file,
+        config.service_account_key_files, config.api_audiences)
+
+    async def lookup(plural: str, namespace: str, name: str) -> Object | None:
+        try:
+            return await registry.get(served.lookup("", plural).resource, namespace, name)
+        except errors.NotFound:
+            return None
+
+    authenticator = Authenticator(config.token_auth_file, config.client_ca_file,
+                                  service_accounts, lookup)
     policy = rbac.PolicyCache(registry)
     authz = _authorizer(config, policy)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
@@ -77,7 +93,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await storage.connect()
+        await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
         compactor.start()
@@ -100,6 +116,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             await storage.close()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # The TokenRequest subresource (kinds/core/serviceaccount.py) issues with these.
+    app.state.service_account_tokens = service_accounts
+    app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
+    app.state.authorizer = authz  # the access reviews (kinds/authorization/) ask it
 
     @app.exception_handler(errors.APIError)
     async def api_error(request: Request, exc: errors.APIError) -> Response:
@@ -124,13 +144,14 @@ def create_app(config: ServerConfig) -> FastAPI:
             return Response(status_code=499)
         return error_response(request, internal_error(request.url.path, exc))
 
-    def authenticate(request: Request) -> None:
+    async def authenticate(request: Request) -> None:
         if request.url.path not in PUBLIC_PATHS:
-            request.state.user = authenticator.authenticate(request.headers.get("authorization"))
+            request.state.user = await authenticator.authenticate(
+                request.headers.get("authorization"), tlspeer.peer_certificate(request.scope))
 
     async def authorize_path(request: Request) -> None:
         """Authenticate, then authorize a non-resource request (discovery, OpenAPI, metrics)."""
-        authenticate(request)
+        await authenticate(request)
         await authorizer.check(authz, authorizer.path_attributes(
             _user(request), request.method, request.url.path))
 
@@ -201,7 +222,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
-        authenticate(request)
+        await authenticate(request)
         answer_media(request)  # a 406 before any work for what cannot be answered
         path = "/" + root
         doc = _discovery_document(served, path) if request.method == "GET" else None
@@ -220,12 +241,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
-                if reviews.is_review(info):
-                    response = await reviews.create(
-                        request, info, served.get(info.resource), _user(request), authz,
-                        config.max_request_bytes)
-                else:
-                    response = await handlers.handle(request, info)
+                response = await handlers.handle(request, info)
             code = response.status_code
             if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:
                 policy.invalidate()

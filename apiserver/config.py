@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -10,6 +10,13 @@ class ServerConfig:
     """What the apiserver needs to run; flags map onto these fields (see main.py)."""
 
     etcd_servers: list[str]
+    # etcd's TLS (Kubernetes' --etcd-cafile/--etcd-certfile/--etcd-keyfile): the CA the
+    # members are checked by and the apiserver's client certificate (apiserver/etcdtls.py).
+    etcd_cafile: str | None = None
+    etcd_certfile: str | None = None
+    etcd_keyfile: str | None = None
+    # How long start-up waits for an etcd member to answer before the apiserver exits.
+    storage_initialization_timeout: float = 60.0
     # The deadline of each etcd get and write: past it the member is deemed gone and
     # the next one is used (apiserver/etcdclient.py). Full lists get longer.
     etcd_request_timeout: float = 3.0
@@ -24,6 +31,15 @@ class ServerConfig:
     # AlwaysAllow (Kubernetes' default) or RBAC, a comma-separated list
     # (apiserver/authorizer.py, kinds/rbac/rbacauthorizer.py).
     authorization_mode: str = "AlwaysAllow"
+    # CA whose signed client certificates authenticate their CN (user) and O (groups).
+    client_ca_file: str | None = None
+    # Service-account tokens (serviceaccount/tokens.py): the issuer they name, the key
+    # that signs them (TokenRequest), more keys that verify, and the audiences accepted
+    # (none: the issuer alone).
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    service_account_signing_key_file: str | None = None
+    service_account_key_files: list[str] = field(default_factory=list)
+    api_audiences: list[str] = field(default_factory=list)
     # Requests worked on at once, reads and writes, split between priority levels
     # (apiserver/flowcontrol.py); Kubernetes' flags and defaults, 0 for no limit.
     max_requests_inflight: int = 400

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
+import ssl
 import sys
 
 import uvicorn
@@ -14,6 +16,7 @@ from .authorizer import parse_modes
 from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
+from .tlspeer import ClientCertHttpToolsProtocol
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -35,6 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--etcd-servers", default="http://127.0.0.1:2379",
                    help="comma-separated etcd client URLs: the first that answers is used, "
                         "and the next when it stops answering")
+    p.add_argument("--etcd-cafile",
+                   help="SSL Certificate Authority file used to secure etcd communication")
+    p.add_argument("--etcd-certfile", help="SSL certification file used to secure etcd "
+                   "communication (the apiserver's client certificate)")
+    p.add_argument("--etcd-keyfile", help="SSL key file used to secure etcd communication")
+    p.add_argument("--storage-initialization-timeout", type=duration, default=60.0,
+                   help="maximum amount of time to wait for storage initialization (an etcd "
+                        "member answering) at start before the apiserver exits (e.g. 1m0s)")
     p.add_argument("--etcd-compaction-interval", type=duration, default=300.0,
                    help="how often the apiserver compacts etcd to the revision of one interval "
                         "ago (e.g. 5m0s); 0 disables compaction")
@@ -49,7 +60,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-cert-file", help="serving certificate (PEM)")
     p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
     p.add_argument("--token-auth-file",
-                   help="static token file (token,user,uid,\"groups\"); without it, no authn")
+                   help="static token file (token,user,uid,\"groups\"); without it and "
+                        "--client-ca-file, no authn")
+    p.add_argument("--client-ca-file",
+                   help="CA (PEM) whose signed client certificates authenticate: the "
+                        "subject's CN is the user, its O values the groups (needs TLS)")
+    p.add_argument("--service-account-issuer",
+                   default="https://kubernetes.default.svc.cluster.local",
+                   help="the iss of the service-account tokens this apiserver issues and "
+                        "accepts")
+    p.add_argument("--service-account-signing-key-file",
+                   help="private key (PEM, EC P-256 or RSA) that signs service-account tokens "
+                        "(TokenRequest); without it no token is issued")
+    p.add_argument("--service-account-key-file", action="append", default=[],
+                   help="PEM file of keys (public, or private) that verify service-account "
+                        "tokens, beside the signing key's; may repeat")
+    p.add_argument("--api-audiences", default="",
+                   help="comma-separated audiences a service-account token must name one "
+                        "of (default: the issuer)")
     p.add_argument("--authorization-mode", default="AlwaysAllow",
                    help="ordered list of authorizers, comma-separated: AlwaysAllow, RBAC "
                         "(system:masters is always allowed)")
@@ -91,6 +119,13 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         sys.exit("error: --tls-cert-file and --tls-private-key-file go together")
+    if bool(args.etcd_certfile) != bool(args.etcd_keyfile):
+        sys.exit("error: --etcd-certfile and --etcd-keyfile go together")
+    for flag in ("etcd_cafile", "etcd_certfile", "etcd_keyfile"):
+        if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
+            sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
+    if args.client_ca_file and not args.tls_cert_file:
+        sys.exit("error: --client-ca-file needs --tls-cert-file (certificates come over TLS)")
     if args.max_requests_inflight < 0 or args.max_mutating_requests_inflight < 0:
         sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
                  "must be 0 (no limit) or more")
@@ -102,11 +137,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     config = ServerConfig(
         etcd_servers=[s.strip() for s in args.etcd_servers.split(",") if s.strip()],
+        etcd_cafile=args.etcd_cafile,
+        etcd_certfile=args.etcd_certfile,
+        etcd_keyfile=args.etcd_keyfile,
+        storage_initialization_timeout=args.storage_initialization_timeout,
         etcd_compaction_interval=args.etcd_compaction_interval,
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
         authorization_mode=args.authorization_mode,
+        client_ca_file=args.client_ca_file,
+        service_account_issuer=args.service_account_issuer,
+        service_account_signing_key_file=args.service_account_signing_key_file,
+        service_account_key_files=args.service_account_key_file,
+        api_audiences=[a.strip() for a in args.api_audiences.split(",") if a.strip()],
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,
@@ -121,7 +165,10 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.run(
         create_app(config), host=args.bind_address, port=args.secure_port,
         ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
-        http="httptools", loop="uvloop", log_level="warning", access_log=False,
+        # A client may send a certificate; one it sends must verify (tlspeer.py).
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
+        ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
+        log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
     )
 

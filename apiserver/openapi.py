@@ -492,7 +492,7 @@ def _paths(r: ResourceInfo, name: str, list_name: str,
         item["patch"] = _operation(r, f"patch{ident}", "patch", gvk, name, ("200", "201"),
                                    [*write, _FORCE], body=f"{META}.Patch",
                                    body_types=PATCH_TYPES)
-    if len(item) > 1:  # a create-only kind (the access reviews) has no object path
+    if len(item) > 1 or subresources:  # a create-only kind (a review) has no object path
         paths[f"{collection}/{{name}}"] = item
 
     for sub, sub_verbs, group, version, kind in subresources:

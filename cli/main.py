@@ -28,7 +28,18 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import auth, backup, commands, lab, logs_exec, nodes, output_formats, rollout, wait
+from cli import (
+    auth,
+    backup,
+    commands,
+    lab,
+    logs_exec,
+    nodes,
+    output_formats,
+    rollout,
+    tokens,
+    wait,
+)
 from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
@@ -252,6 +263,7 @@ lab.register(app)
 updown.register(app)
 backup.register(app)
 auth.register(app)
+tokens.register(app)
 
 
 def main() -> None:

@@ -58,7 +58,8 @@ def _status(paths: Paths, ports: Ports, comps: list[Component]) -> ClusterStatus
 
 def up(home: Path | str | None = None, *, etcd_port: int | None = None,
        etcd_peer_port: int | None = None, apiserver_port: int | None = None,
-       components: list[Component] | None = None, timeout: float = START_TIMEOUT) -> ClusterStatus:
+       etcd_metrics_port: int | None = None, components: list[Component] | None = None,
+       timeout: float = START_TIMEOUT) -> ClusterStatus:
     """Start whatever part of the local control plane is not running and healthy.
 
     A component that runs but stays unhealthy for `timeout` is restarted.
@@ -68,7 +69,8 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
     with locked(paths):
         saved = saved_ports(paths)
         ports = resolve_ports(saved, os.environ, etcd_port=etcd_port,
-                              etcd_peer_port=etcd_peer_port, apiserver_port=apiserver_port)
+                              etcd_peer_port=etcd_peer_port, apiserver_port=apiserver_port,
+                              etcd_metrics_port=etcd_metrics_port)
         old = resolve_ports(saved, {})
         running = control_plane_components(paths, old, find_etcd(required=False))
         if ports != old and any(running_pid(paths, c) for c in running):
@@ -77,13 +79,13 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         save_ports(paths, ports)
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
-        new_tokens = ensure_component_kubeconfigs(paths, ports, node_name())
+        new_credentials = ensure_component_kubeconfigs(paths, ports, node_name())
         comps = components or control_plane_components(paths, ports, find_etcd())
         with health_client(paths) as client:
             for comp in comps:
                 pid = running_pid(paths, comp)
-                if pid is not None and new_tokens and comp.name == "apiserver":
-                    stop(pid, STOP_TIMEOUT)  # it reads tokens.csv only when it starts
+                if pid is not None and new_credentials and comp.name == "apiserver":
+                    stop(pid, STOP_TIMEOUT)  # it may predate --client-ca-file
                     pid = None
                 if pid is not None:
                     if poll(partial(probe, client, comp.health_url), timeout):

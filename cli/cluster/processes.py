@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -24,7 +25,15 @@ from typing import Any, TypeVar
 import httpx
 
 from apimachinery.client import AsyncClient, Client
+from apimachinery.etcdpki import (
+    EtcdClientTLS,
+    EtcdServerTLS,
+    ensure_client,
+    ensure_etcd_ca,
+    ensure_member,
+)
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from apimachinery.sakey import ensure_service_account_key
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
 T = TypeVar("T")
@@ -104,21 +113,39 @@ class Process:
 
 class Etcd:
     """An etcd member on free loopback ports with a fresh data dir: alone, or one of an
-    `EtcdCluster` when given the cluster's `initial_cluster`."""
+    `EtcdCluster` when given the cluster's `initial_cluster`.
+
+    Plain HTTP by default, for speed. With `tls`, it is private as `schooner up`'s and
+    the lab's: TLS with client certificates of an etcd CA on both ports. The CA is
+    `ca_dir`'s (a cluster's members share one), else made in `workdir/etcd-ca`;
+    `client_tls` is then the apiserver's client certificate, and `http()` a JSON
+    gateway client that presents it.
+    """
 
     def __init__(self, workdir: Path, *, name: str = "test",
                  ports: tuple[int, int] | None = None,
-                 initial_cluster: str | None = None, cluster_token: str | None = None) -> None:
+                 initial_cluster: str | None = None, cluster_token: str | None = None,
+                 tls: bool = False, ca_dir: Path | None = None) -> None:
         self.name = name
         self.client_port, self.peer_port = ports or (free_port(), free_port())
-        self.url = f"http://127.0.0.1:{self.client_port}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
         workdir.mkdir(parents=True, exist_ok=True)
+        self.client_tls: EtcdClientTLS | None = None
+        server_tls = None
+        if tls:
+            ca_dir = ca_dir or workdir / "etcd-ca"
+            ensure_etcd_ca(ca_dir)
+            server_tls = EtcdServerTLS.in_dir(workdir / "pki")
+            ensure_member(ca_dir, server_tls, name, ["127.0.0.1", "localhost"])
+            self.client_tls = EtcdClientTLS.in_dir(ca_dir / "apiserver")
+            ensure_client(ca_dir, self.client_tls)
         flags = ["--log-level", "warn"]
         if cluster_token:
             flags += ["--initial-cluster-token", cluster_token]
         self.process = Process("etcd", etcd_command(
             find_etcd(), name, workdir / "data", self.client_port, self.peer_port,
-            *flags, initial_cluster=initial_cluster), workdir / "etcd.log")
+            *flags, initial_cluster=initial_cluster, tls=server_tls), workdir / "etcd.log")
 
     def start(self) -> Etcd:
         """Start (or start again, on the same ports and data) and wait until healthy."""
@@ -137,9 +164,26 @@ class Etcd:
     def wait_healthy(self, timeout: float) -> None:
         wait_for(self.healthy, timeout, f"etcd health at {self.url}\n{self.process.log_tail()}")
 
+    def http(self, timeout: float = 5) -> httpx.Client:
+        """A client of etcd's JSON gateway (`/v3/...`, `/health`) at `url`: over TLS with
+        the apiserver's client certificate when etcd is private."""
+        return httpx.Client(base_url=self.url, timeout=timeout, verify=self.ssl_context(),
+                            trust_env=False)
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What an HTTP client of this etcd verifies with: the etcd CA and the apiserver's
+        client certificate when etcd is private; True (nothing to present) when plain."""
+        if self.client_tls is None:
+            return True
+        tls = self.client_tls
+        context = ssl.create_default_context(cafile=str(tls.ca))
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        return context
+
     def healthy(self) -> bool:
         """etcd's /health: 200 once this member has a leader and no alarm."""
-        return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        with self.http(timeout=1) as http:
+            return http.get("/health").status_code == 200
 
     def stop(self) -> None:
         self.process.stop()
@@ -156,26 +200,30 @@ class Etcd:
 
     def compact(self) -> int:
         """Compact etcd to its current revision (etcdctl-free: the v3 JSON gateway)."""
-        rev = int(httpx.post(f"{self.url}/v3/kv/range", json={"key": "AA=="}, timeout=5)
-                  .json()["header"]["revision"])
-        httpx.post(f"{self.url}/v3/kv/compaction", json={"revision": rev, "physical": True},
-                   timeout=10).raise_for_status()
+        with self.http(timeout=10) as http:
+            rev = int(http.post("/v3/kv/range", json={"key": "AA=="}).json()["header"]["revision"])
+            http.post("/v3/kv/compaction", json={"revision": rev, "physical": True}
+                      ).raise_for_status()
         return rev
 
 
 class EtcdCluster:
     """`size` etcd members on loopback ports forming one new cluster; `url` lists them all,
-    as an apiserver's `--etcd-servers` takes them."""
+    as an apiserver's `--etcd-servers` takes them. With `tls`, the members share one etcd
+    CA and talk to each other over TLS too (peer certificates)."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
+    def __init__(self, workdir: Path, size: int = 3, *, tls: bool = False) -> None:
         names = [f"member{i}" for i in range(1, size + 1)]
         ports = [(free_port(), free_port()) for _ in names]
-        initial = ",".join(f"{n}=http://127.0.0.1:{peer}" for n, (_, peer) in zip(
+        scheme = "https" if tls else "http"
+        initial = ",".join(f"{n}={scheme}://127.0.0.1:{peer}" for n, (_, peer) in zip(
             names, ports, strict=True))
         token = f"schooner-test-{workdir.name}-{os.getpid()}"
         self.members = [Etcd(workdir / n, name=n, ports=p, initial_cluster=initial,
-                             cluster_token=token) for n, p in zip(names, ports, strict=True)]
+                             cluster_token=token, tls=tls, ca_dir=workdir / "etcd-ca")
+                        for n, p in zip(names, ports, strict=True)]
         self.url = ",".join(m.url for m in self.members)
+        self.client_tls = self.members[0].client_tls
 
     def start(self) -> EtcdCluster:
         try:
@@ -194,11 +242,15 @@ class EtcdCluster:
 
 
 class Apiserver:
-    """`python -m apiserver` over TLS with a static admin token, on a free port."""
+    """`python -m apiserver` over TLS with a static admin token, on a free port; client
+    certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
+    issues service-account tokens (its own `sa.key`)."""
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
+                 etcd_tls: EtcdClientTLS | None = None,
                  users: Sequence[TokenEntry] = ()) -> None:
-        """`users` are more token file entries beside the admin's (other identities)."""
+        """`users` are more token file entries beside the admin's (other identities);
+        `etcd_tls` the client certificate for a TLS etcd."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -206,20 +258,24 @@ class Apiserver:
         self.token = new_token()
         ca_cert, ca_key = make_ca()
         cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
-        self.ca_pem = ca_cert
+        self.ca_pem, self.ca_key_pem = ca_cert, ca_key
+        extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
+                      "--service-account-signing-key-file",
+                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)
         write_token_file(workdir / "tokens.csv", [
             TokenEntry(self.token, "admin", "admin", ("system:masters",)), *users])
         self._etcd_url, self._extra_args = etcd_url, list(extra_args or [])
+        self._etcd_tls = etcd_tls
         self.process = self._process()
 
     def _process(self) -> Process:
         return Process("apiserver", apiserver_command(
             self._etcd_url, self.port, self.workdir / "apiserver.crt",
-            self.workdir / "apiserver.key", self.workdir / "tokens.csv", *self._extra_args),
-            self.workdir / "apiserver.log")
+            self.workdir / "apiserver.key", self.workdir / "tokens.csv", *self._extra_args,
+            etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
         """Start and wait for readyz. A free port can be taken by another process between

@@ -253,14 +253,11 @@ MISSING_KINDS = [
     (["create", "quota", "q", "--hard=pods=2"], "/api/v1/namespaces/{ns}/resourcequotas"),
     (["create", "poddisruptionbudget", "pdb", "--selector=app=x", "--min-available=1"],
      "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"),
-    (["create", "serviceaccount", "sa"], "/api/v1/namespaces/{ns}/serviceaccounts"),
-    (["create", "token", "sa"], "/api/v1/namespaces/{ns}/serviceaccounts/sa/token"),
 ]
 
 
 @pytest.mark.compat("kubectl create job", "kubectl create cronjob", "kubectl create ingress",
-                    "kubectl create quota", "kubectl create poddisruptionbudget",
-                    "kubectl create serviceaccount", "kubectl create token")
+                    "kubectl create quota", "kubectl create poddisruptionbudget")
 def test_generators_of_kinds_not_served_fail_cleanly(kubectl: Kubectl, namespace: str) -> None:
     for args, path in MISSING_KINDS:
         result = kubectl(*args, ok=False)

@@ -1,70 +1,79 @@
 """Answering the access reviews: SubjectAccessReview, SelfSubjectAccessReview,
 SelfSubjectRulesReview (`kubectl auth can-i`, `auth can-i --list`).
 
-Not a kind (no KIND): the apiserver hands a create of any of the three here
-instead of to the registry. Each is decoded and field-checked as any create
-is, answered in `status` by the configured authorizer, and sent back with 201;
-nothing is stored. Who may ask is the authorizer's business too: creating a
-SelfSubject*Review is granted to every authenticated user by `system:basic-user`,
-a SubjectAccessReview (about someone else) is not.
+Not a kind (no KIND): each of the three kinds computes its POST's answer here
+(Kind.compute, as authentication.k8s.io's reviews). The handler decodes and
+field-checks the body as any create's; it is answered in `status` by the
+configured authorizer and sent back with 201; nothing is stored. Who may ask
+is the authorizer's business too: creating a SelfSubject*Review is granted to
+every authenticated user by `system:basic-user`, a SubjectAccessReview (about
+someone else) is not.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request
 
 from apimachinery import errors
 from apimachinery.meta import Object
-from apiserver.auth import UserInfo
+from apiserver.auth import ANONYMOUS, UserInfo
 from apiserver.authorizer import Attributes, Authorizer, Rules
-from apiserver.fieldvalidation import FieldValidation
-from apiserver.kind import Kind
-from apiserver.requestinfo import RequestInfo
 from apiserver.validation.fields import Errs, as_dict, invalid, required
-from apiserver.wire import JSON, check_kind, decode_object, read_body, respond
 
 GROUP = "authorization.k8s.io"
-_SUBJECT, _SELF, _RULES = ("subjectaccessreviews", "selfsubjectaccessreviews",
-                           "selfsubjectrulesreviews")
+SUBJECT, SELF = "SubjectAccessReview", "SelfSubjectAccessReview"
 
 
-def is_review(info: RequestInfo) -> bool:
-    return info.resource.group == GROUP
-
-
-async def create(request: Request, info: RequestInfo, kind: Kind, user: UserInfo,
-                 authorizer: Authorizer, max_request_bytes: int) -> Response:
-    """POST of a review: the body back with its `status` filled in."""
-    if info.verb != "create" or info.name is not None:
-        raise errors.MethodNotAllowed(f"{info.verb} is not supported on {info.resource.plural}")
-    fields = FieldValidation(request, info.resource, kind.model)
-    raw = await read_body(request, max_request_bytes)
-    content_type = request.headers.get("content-type", JSON)
-    body = decode_object(raw, content_type)
-    fields.check_body(raw, content_type, body)
-    check_kind(info.resource.api_version, info.resource.kind, body)
-    fields.check(body)
+async def subject_access_review(request: Request, body: Object) -> Object:
+    """SubjectAccessReview: may the spec's user (and groups) do what the spec says?"""
     spec = as_dict(body.get("spec"))
-    if info.resource.plural == _RULES:
-        rules = await authorizer.rules_for(user, str(spec.get("namespace") or ""))
-        body["status"] = _rules_status(rules)
-    else:
-        subject = user
-        if info.resource.plural == _SUBJECT:
-            _check(kind, body, _subject_errors(spec))
-            subject = UserInfo(str(spec.get("user") or ""), str(spec.get("uid") or ""),
-                               tuple(spec.get("groups") or ()))
-        else:
-            _check(kind, body, _attribute_errors(spec))
-        decision = await authorizer.authorize(attributes(subject, spec))
-        status: dict[str, Any] = {"allowed": decision.allowed}
-        if decision.reason:
-            status["reason"] = decision.reason
-        body["status"] = status
+    _check(SUBJECT, body, _subject_errors(spec))
+    subject = UserInfo(str(spec.get("user") or ""), str(spec.get("uid") or ""),
+                       tuple(spec.get("groups") or ()))
+    return await _decide(request, body, subject, spec)
+
+
+async def self_subject_access_review(request: Request, body: Object) -> Object:
+    """SelfSubjectAccessReview: may the caller do what the spec says (`auth can-i`)?"""
+    spec = as_dict(body.get("spec"))
+    _check(SELF, body, _attribute_errors(spec))
+    return await _decide(request, body, _caller(request), spec)
+
+
+async def self_subject_rules_review(request: Request, body: Object) -> Object:
+    """SelfSubjectRulesReview: what may the caller do in spec.namespace (`auth can-i --list`)?"""
+    spec = as_dict(body.get("spec"))
+    rules = await _authorizer(request).rules_for(_caller(request),
+                                                 str(spec.get("namespace") or ""))
+    return _answer(body, _rules_status(rules))
+
+
+async def _decide(request: Request, body: Object, subject: UserInfo,
+                  spec: dict[str, Any]) -> Object:
+    decision = await _authorizer(request).authorize(attributes(subject, spec))
+    status: dict[str, Any] = {"allowed": decision.allowed}
+    if decision.reason:
+        status["reason"] = decision.reason
+    return _answer(body, status)
+
+
+def _answer(body: Object, status: dict[str, Any]) -> Object:
+    """The body back with its status, as Kubernetes' review REST handlers answer."""
+    body["status"] = status
     body.setdefault("metadata", {})
-    return respond(request, body, 201)
+    return body
+
+
+def _caller(request: Request) -> UserInfo:
+    return getattr(request.state, "user", ANONYMOUS)
+
+
+def _authorizer(request: Request) -> Authorizer:
+    """The apiserver's configured authorizer (apiserver/app.py puts it on app.state)."""
+    authorizer: Authorizer = request.app.state.authorizer
+    return authorizer
 
 
 def attributes(user: UserInfo, spec: dict[str, Any]) -> Attributes:
@@ -81,9 +90,10 @@ def attributes(user: UserInfo, spec: dict[str, Any]) -> Attributes:
     return Attributes(user, str(path.get("verb") or ""), path=str(path.get("path") or ""))
 
 
-def _check(kind: Kind, body: Object, errs: Errs) -> None:
+def _check(kind: str, body: Object, errs: Errs) -> None:
     if errs:
-        raise kind.invalid(body, errs)
+        name = str(as_dict(body.get("metadata")).get("name") or "")
+        raise errors.Invalid(kind, name, errs, group=GROUP)
 
 
 def _attribute_errors(spec: dict[str, Any]) -> Errs:

@@ -24,6 +24,9 @@ ALLOWED = {
     # `/api/v1/namespaces/{ns}/...` is URL grammar: the segment that scopes a path.
     ("requestinfo.py", "namespaces"),
     ("authorizer.py", "namespaces"),
+    # A service-account token is good while the ServiceAccount and the Pod it names
+    # exist (Kubernetes' token validator reads both): authentication knows these two.
+    ("auth.py", "serviceaccounts"), ("auth.py", "pods"),
 }
 
 
