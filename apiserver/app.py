@@ -29,6 +29,8 @@ from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, r
 from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
+from .encryption import NO_ENCRYPTION
+from .encryption import load as load_encryption
 from .handlers import Handlers
 from .registry import Registry
 from .storage import Storage
@@ -42,7 +44,9 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout)
+    storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
+                      encryption=load_encryption(config.encryption_provider_config)
+                      if config.encryption_provider_config else NO_ENCRYPTION)
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={

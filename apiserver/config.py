@@ -21,6 +21,8 @@ class ServerConfig:
     # How long an Event lives in etcd after its last write (a kind's Strategy asks for it).
     event_ttl: int = 3600
     token_auth_file: str | None = None
+    # Kubernetes' EncryptionConfiguration for values at rest (apiserver/encryption.py).
+    encryption_provider_config: str | None = None
     # Requests worked on at once, reads and writes, split between priority levels
     # (apiserver/flowcontrol.py); Kubernetes' flags and defaults, 0 for no limit.
     max_requests_inflight: int = 400

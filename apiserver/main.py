@@ -9,6 +9,7 @@ import sys
 
 import uvicorn
 
+from . import encryption
 from .app import create_app
 from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
     p.add_argument("--token-auth-file",
                    help="static token file (token,user,uid,\"groups\"); without it, no authn")
+    p.add_argument("--encryption-provider-config",
+                   help="EncryptionConfiguration file (apiserver.config.k8s.io/v1): how "
+                        "the resources it names are encrypted in etcd")
     p.add_argument("--max-requests-inflight", type=int, default=400,
                    help="reads (and non-resource requests) worked on at once, shared between "
                         "priority levels; past it a request waits briefly, then gets 429 "
@@ -93,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
+        if args.encryption_provider_config:
+            encryption.load(args.encryption_provider_config)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     config = ServerConfig(
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
+        encryption_provider_config=args.encryption_provider_config,
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,

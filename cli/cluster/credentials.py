@@ -11,10 +11,12 @@ do everything (RBAC is issue 16's work).
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apiserver import encryption
 from cli.cluster.layout import Paths, Ports
 
 HOSTNAME = socket.gethostname().lower()
@@ -48,6 +50,19 @@ def ensure_pki(paths: Paths) -> None:
              "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
     ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
                         paths.ca_key, hosts)
+
+
+def ensure_encryption_config(paths: Paths) -> bool:
+    """Write the apiserver's EncryptionConfiguration (one new aesgcm key for Secrets, then
+    identity, so Secrets stored before it still read) once, 0600; True when new (the
+    running apiserver has not read it yet and must be restarted)."""
+    if paths.encryption_config.exists():
+        return False
+    paths.encryption_config.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(paths.encryption_config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(encryption.new_config(["secrets"]))
+    return True
 
 
 def admin_token(paths: Paths) -> str:

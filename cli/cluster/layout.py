@@ -31,6 +31,8 @@ class Paths:
         self.apiserver_cert = self.pki / "apiserver.crt"
         self.apiserver_key = self.pki / "apiserver.key"
         self.tokens = home / "tokens.csv"
+        # The key Secrets are encrypted with in etcd: 0600, given to the apiserver only.
+        self.encryption_config = self.pki / "encryption-config.yaml"
         self.kubeconfig = home / "kubeconfig"
         self.etcd_data = home / "etcd"
         self.cluster_json = home / "cluster.json"

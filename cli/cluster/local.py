@@ -19,7 +19,12 @@ from functools import partial
 from pathlib import Path
 
 from cli.cluster.components import control_plane_components, find_etcd, node_name
-from cli.cluster.credentials import ensure_component_kubeconfigs, ensure_kubeconfig, ensure_pki
+from cli.cluster.credentials import (
+    ensure_component_kubeconfigs,
+    ensure_encryption_config,
+    ensure_kubeconfig,
+    ensure_pki,
+)
 from cli.cluster.layout import Paths, Ports, resolve_ports, save_ports, saved_ports, schooner_home
 from cli.cluster.supervisor import (
     START_TIMEOUT,
@@ -77,7 +82,8 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         save_ports(paths, ports)
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
-        new_tokens = ensure_component_kubeconfigs(paths, ports, node_name())
+        new_tokens = (ensure_component_kubeconfigs(paths, ports, node_name())
+                      | ensure_encryption_config(paths))
         comps = components or control_plane_components(paths, ports, find_etcd())
         with health_client(paths) as client:
             for comp in comps:
