@@ -132,6 +132,8 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
             "--encryption-provider-config", str(paths.encryption_config),
+            "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
+            str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),

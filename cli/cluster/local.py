@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from apimachinery.auditpolicy import ensure_default_policy
 from cli.cluster.components import control_plane_components, find_etcd, node_name
 from cli.cluster.credentials import (
     ensure_component_kubeconfigs,
@@ -83,7 +84,8 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
         new_tokens = (ensure_component_kubeconfigs(paths, ports, node_name())
-                      | ensure_encryption_config(paths))
+                      | ensure_encryption_config(paths)
+                      | ensure_default_policy(paths.audit_policy))
         comps = components or control_plane_components(paths, ports, find_etcd())
         with health_client(paths) as client:
             for comp in comps:

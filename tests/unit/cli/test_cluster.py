@@ -91,6 +91,10 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--default-not-ready-toleration-seconds": "10",
         "--default-unreachable-toleration-seconds": "10",
         "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
+        "--audit-policy-file": str(tmp_path / "audit-policy.yaml"),
+        "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
+        "--audit-log-maxsize": "100",
+        "--audit-log-maxbackup": "5",
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
