@@ -16,7 +16,14 @@ from typing import Any
 
 import yaml
 
-from .topology import CONFIG_DIR, ContainerSpec, LabConfig, lab_containers
+from .topology import (
+    APISERVER_DIR,
+    CONFIG_DIR,
+    ContainerSpec,
+    LabConfig,
+    apiserver_folder,
+    lab_containers,
+)
 
 DOCKER_IN_DOCKER: dict[str, Any] = {
     # --privileged is refused by this engine (no CAP_SYS_RESOURCE): RECIPES.md. Its
@@ -48,6 +55,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path) -> dict[str, A
     volumes = [f"{name}:{path}" for name, path in spec.volumes.items()]
     if spec.config_mount:
         volumes.append(f"{etc}:{CONFIG_DIR}:ro")
+    if spec.apiserver_mount:
+        volumes.append(f"{apiserver_folder(etc)}:{APISERVER_DIR}:ro")
     if spec.docker_in_docker:
         service.update(DOCKER_IN_DOCKER)
         volumes.append("/sys/fs/cgroup:/sys/fs/cgroup:rw")

@@ -9,6 +9,11 @@ The lab home (default `~/.schooner/lab`) holds:
                                    ID is scheduler, controller-manager, proxy or a node
                                    (its agent), each with a token of its own
     kubeconfig                     what `schooner` and `kubectl` on the host use (admin)
+    apiserver/encryption-config.yaml  the key Secrets are encrypted with in etcd (0600)
+    apiserver/audit-policy.yaml    the audit policy (apimachinery.auditpolicy's default)
+
+`apiserver/` is mounted read-only at /etc/schooner-apiserver in the apiserver
+containers only; no node, scheduler or controller-manager sees the key.
 
 `etc/` is mounted read-only at /etc/schooner in the lab's containers. Each client
 has its own identity (lab.topology.component_identities), so the apiservers' flow
@@ -19,12 +24,21 @@ callers rather than confines them: RBAC and certificates come later.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from apimachinery.auditpolicy import ensure_default_policy
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apiserver import encryption
 
-from .topology import APISERVER_PORT, LabConfig, component_identities, kubeconfig_name
+from .topology import (
+    APISERVER_PORT,
+    LabConfig,
+    apiserver_folder,
+    component_identities,
+    kubeconfig_name,
+)
 
 
 class LabFiles:
@@ -39,6 +53,9 @@ class LabFiles:
         self.tokens = self.etc / "tokens.csv"
         self.kubeconfig = home / "kubeconfig"
         self.compose_file = home / "docker-compose.yml"
+        self.apiserver = apiserver_folder(self.etc)
+        self.encryption_config = self.apiserver / "encryption-config.yaml"
+        self.audit_policy = self.apiserver / "audit-policy.yaml"
 
     def incluster_kubeconfig(self, identity: str, apiserver: str) -> Path:
         return self.etc / kubeconfig_name(identity, apiserver)
@@ -61,4 +78,16 @@ class LabFiles:
         # The containers' processes read these as root through a read-only bind mount;
         # the folder stays closed to other users of the host.
         self.etc.chmod(0o700)
+        self._ensure_apiserver_folder()
         return token
+
+    def _ensure_apiserver_folder(self) -> None:
+        """The encryption key (made once: a new one would lose every Secret) and the audit
+        policy, in a folder only the apiserver containers mount."""
+        self.apiserver.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.apiserver.chmod(0o700)
+        if not self.encryption_config.exists():
+            fd = os.open(self.encryption_config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(encryption.new_config(["secrets"]))
+        ensure_default_policy(self.audit_policy)

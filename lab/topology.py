@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # The node image; SCHOONER_NODE_IMAGE names another tag (deploy/images/build.py builds it).
 NODE_IMAGE = os.environ.get("SCHOONER_NODE_IMAGE", "schooner/node:latest")
@@ -32,6 +33,10 @@ ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 # Inside every container: the lab's CA, tokens, serving cert and each client's kubeconfigs.
 CONFIG_DIR = "/etc/schooner"
+# The apiservers' own folder (the key Secrets are encrypted with, the audit policy),
+# mounted into the apiserver containers only; the audit log goes to a volume of each.
+APISERVER_DIR = "/etc/schooner-apiserver"
+AUDIT_LOG_DIR = "/var/log/schooner"
 # Registry hosts a node must never reach: a failed mirror lookup would fall back to
 # them. They resolve to loopback inside nodes, so such a pull fails at once, locally.
 BLOCKED_REGISTRIES = ("registry-1.docker.io", "index.docker.io", "auth.docker.io",
@@ -161,10 +166,16 @@ class ContainerSpec:
     ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
     volumes: dict[str, str] = field(default_factory=dict)  # named volume -> mount path
     config_mount: bool = True  # the lab's config folder at CONFIG_DIR, read-only
+    apiserver_mount: bool = False  # the apiservers' folder at APISERVER_DIR, read-only
     docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
+
+
+def apiserver_folder(etc: Path) -> Path:
+    """The host folder mounted at APISERVER_DIR, beside the lab's `etc/`."""
+    return etc.parent / "apiserver"
 
 
 def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -226,9 +237,14 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--service-cluster-ip-range", config.service_cidr,
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
                  "--default-not-ready-toleration-seconds", "10",
-                 "--default-unreachable-toleration-seconds", "10"],
+                 "--default-unreachable-toleration-seconds", "10",
+                 "--encryption-provider-config", f"{APISERVER_DIR}/encryption-config.yaml",
+                 "--audit-policy-file", f"{APISERVER_DIR}/audit-policy.yaml",
+                 "--audit-log-path", f"{AUDIT_LOG_DIR}/audit.log",
+                 "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5"],
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
+        volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
         depends_on=tuple(config.etcd_names()))
 
 
