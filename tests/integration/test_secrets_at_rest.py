@@ -1,6 +1,6 @@
 """Secrets encrypted in etcd (apiserver/encryption.py) on a real etcd and apiservers.
 
-One etcd, three apiservers in turn: without encryption (a Secret stored in clear),
+One etcd, apiservers in turn: identity only (a Secret stored in clear, as before),
 with [aesgcm key1, identity] (new Secrets encrypted, the old one still read, and
 rewritten encrypted by a replace), then with [aesgcm key2, aesgcm key1] (rotation:
 replacing every Secret unchanged re-encrypts it with key2). etcd is read raw through
@@ -76,8 +76,13 @@ def test_secrets_encrypted_identity_read_and_rotation(tmp_path: Path) -> None:
     etcd = Etcd(tmp_path / "etcd").start()
     servers: list[Apiserver] = []
 
+    clear = tmp_path / "clear.yaml"
+    clear.write_text(yaml.safe_dump({
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
+        "resources": [{"resources": ["secrets"], "providers": [{"identity": {}}]}]}))
+
     def start(name: str, config: Path | None) -> Apiserver:
-        args = ["--encryption-provider-config", str(config)] if config else []
+        args = ["--encryption-provider-config", str(config or clear)]
         server = Apiserver(tmp_path / name, etcd.url, extra_args=args)
         servers.append(server)
         return server.start()

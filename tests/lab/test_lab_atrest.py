@@ -11,8 +11,7 @@ import pytest
 from apimachinery.client import Client
 from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
-
-from .conftest import deployment, pod_exec, ready_pods
+from tests.lab.conftest import deployment, pod_exec, ready_pods
 
 pytestmark = pytest.mark.lab
 
