@@ -122,7 +122,9 @@ class Auditor:
             return
         record.event["stage"] = stage
         record.event["stageTimestamp"] = timestamp()
-        self.writer.submit(dict(record.event))
+        # Serialized here: later stages change the record while the writer may not yet
+        # have reached this one (a few microseconds; the disk is the writer's).
+        self.writer.submit(orjson.dumps(record.event))
 
     def close(self) -> None:
         self.writer.close()

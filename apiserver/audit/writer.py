@@ -58,8 +58,8 @@ class AuditWriter:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._thread.start()
 
-    def submit(self, event: dict[str, Any]) -> bool:
-        """Queue one event; False (and counted) when the queue is full."""
+    def submit(self, event: dict[str, Any] | bytes) -> bool:
+        """Queue one event (or its JSON); False (and counted) when the queue is full."""
         try:
             self._queue.put_nowait(event)
         except queue.Full:
@@ -85,7 +85,8 @@ class AuditWriter:
             if event is _STOP:
                 break
             try:
-                self._write(orjson.dumps(event) + b"\n")
+                data = event if isinstance(event, bytes) else orjson.dumps(event)
+                self._write(data + b"\n")
             except OSError as exc:
                 ERRORS.labels("log").inc()
                 log.error("component=apiserver audit write failed path=%s error=%s",

@@ -6,14 +6,10 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-
 from apimachinery.client import Client
 from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
 from tests.lab.conftest import deployment, pod_exec, ready_pods
-
-pytestmark = pytest.mark.lab
 
 PASSWORD = b"lab-secret-never-on-disk"
 
@@ -37,11 +33,13 @@ def test_secret_encrypted_in_etcd_read_from_memory_and_audited(
     assert PASSWORD not in stored
 
     # Only the apiservers have the key.
-    for service in ("apiserver1", "apiserver2"):
+    config = cluster.config
+    for service in config.apiserver_names():
         code, _ = cluster.container(service).exec_run(
             ["test", "-s", "/etc/schooner-apiserver/encryption-config.yaml"])
         assert code == 0, service
-    for service in ("node1", "scheduler1"):
+    for service in (*config.node_names(), *config.scheduler_names(),
+                    *config.controller_manager_names()):
         code, out = cluster.container(service).exec_run(
             ["sh", "-c", "ls /etc/schooner-apiserver; grep -rl aesgcm /etc/schooner"])
         assert code != 0 and b"encryption" not in out, (service, out)
