@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from apimachinery.client import Client
 from cli.cluster.processes import Apiserver, Etcd
 
 pytestmark = pytest.mark.integration
@@ -140,28 +141,20 @@ def test_secrets_encrypted_identity_read_and_rotation(tmp_path: Path) -> None:
         etcd.stop()
 
 
-def test_watch_of_an_encrypted_secret_is_clear(tmp_path: Path) -> None:
-    etcd = Etcd(tmp_path / "etcd").start()
-    server = Apiserver(tmp_path / "a", etcd.url, extra_args=[
-        "--encryption-provider-config",
-        str(write_config(tmp_path / "enc.yaml", ("key1", b"w" * 32)))])
-    try:
-        server.start()
-        with server.client() as c:
-            rv = c.list("secrets", "default")["metadata"]["resourceVersion"]
-            c.create("secrets", secret("watched"), "default")
-            c.patch("secrets", "watched", {"metadata": {"labels": {"a": "b"}}}, "default")
-            events = []
-            for event in c.watch("secrets", "default", resource_version=rv, timeout_seconds=2):
-                events.append(event)
-                if len(events) == 2:
-                    break
-            assert [e.type for e in events] == ["ADDED", "MODIFIED"]
-            assert all(base64.b64decode(e.object["data"]["password"]) == PASSWORD
-                       for e in events)
-    finally:
-        server.stop()
-        etcd.stop()
+def test_the_session_apiserver_encrypts_and_its_watch_is_clear(
+        etcd: Etcd, client: Client, namespace: str) -> None:
+    """Every test apiserver runs as `up` runs it: Secrets encrypted, watches decrypted."""
+    rv = client.list("secrets", namespace)["metadata"]["resourceVersion"]
+    client.create("secrets", secret("watched"), namespace)
+    client.patch("secrets", "watched", {"metadata": {"labels": {"a": "b"}}}, namespace)
+    assert_sealed(raw(etcd, f"/registry/secrets/{namespace}/watched"), "key1")
+    events = []
+    for event in client.watch("secrets", namespace, resource_version=rv, timeout_seconds=2):
+        events.append(event)
+        if len(events) == 2:
+            break
+    assert [e.type for e in events] == ["ADDED", "MODIFIED"]
+    assert all(base64.b64decode(e.object["data"]["password"]) == PASSWORD for e in events)
 
 
 def test_bad_config_stops_the_apiserver_with_one_line(tmp_path: Path) -> None:
