@@ -206,6 +206,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         record = auditor.begin(request, request.state.user, info) if auditor else None
         response: Response | None = None
         panicked = False
+        failure: errors.APIError | None = None
         try:
             async with admit(request, info):
                 response = await handlers.handle(request, info)
@@ -214,7 +215,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 response.headers["Audit-Id"] = record.event["auditID"]
             return response
         except errors.APIError as exc:
-            code = exc.code
+            code, failure = exc.code, exc
             raise
         except ClientDisconnect:
             code = 499
@@ -224,7 +225,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise
         finally:
             if auditor is not None and record is not None:
-                auditor.finish(record, request, response, code, panic=panicked)
+                auditor.finish(record, request, response, code, panic=panicked,
+                               failure=failure)
             labels = (info.verb, info.resource.plural, info.subresource or "")
             metrics.REQUESTS.labels(*labels, str(code)).inc()
             if info.verb != "watch":

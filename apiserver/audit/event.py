@@ -21,6 +21,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from apimachinery.errors import APIError
+
 from ..auth import UserInfo
 from ..requestinfo import RequestInfo
 from ..wire import decode_object
@@ -76,10 +78,14 @@ class Auditor:
         return record
 
     def finish(self, record: Record, request: Request, response: Response | None,
-               code: int, *, panic: bool = False) -> None:
-        """ResponseComplete (or Panic, or ResponseStarted for a stream) with the code."""
+               code: int, *, panic: bool = False, failure: APIError | None = None) -> None:
+        """ResponseComplete (or Panic, or ResponseStarted for a stream) with the code, and
+        a refusal's status, reason and message as Kubernetes records them."""
         event = record.event
         event["responseStatus"] = {"metadata": {}, "code": code}
+        if failure is not None:
+            event["responseStatus"].update(status="Failure", message=failure.message,
+                                           reason=failure.reason)
         self._objects(record, request, response)
         if panic:
             event["responseStatus"]["message"] = "APIServer panic'd"

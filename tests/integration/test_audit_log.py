@@ -75,6 +75,9 @@ def test_default_policy_one_event_per_write_with_user_and_code(tmp_path: Path) -
                                     ("create", "namespaces", 409), ("delete", "secrets", 200),
                                     ("create", "configmaps", 201)]
         assert {e["stage"] for e in found} == {"ResponseComplete"}
+        conflict = found[2]["responseStatus"]
+        assert (conflict["status"], conflict["reason"]) == ("Failure", "AlreadyExists")
+        assert conflict["message"] == 'namespaces "audited" already exists'
         assert all(e["level"] == "Metadata" and "requestObject" not in e for e in found)
         secret = found[1]
         assert secret["objectRef"] == {"resource": "secrets", "namespace": "audited",
