@@ -166,3 +166,13 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
     assert time.perf_counter() - started < 0.1
     assert results == [True] * 3 + [False] * 7
     assert ERRORS.labels("log")._value.get() - before == 7
+
+
+def test_dash_writes_to_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    writer = AuditWriter("-")
+    writer.start()
+    writer.submit({"i": 1})
+    writer.submit(b'{"i":2}')
+    writer.close()
+    out = capfd.readouterr().out
+    assert [orjson.loads(line)["i"] for line in out.splitlines()] == [1, 2]
