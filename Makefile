@@ -88,11 +88,13 @@ fuzz: $(STAMP)
 	  $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/integration/test_api_fuzz.py
 
 ## The fault-injection suite at full length: tests/chaos (make test runs only its etcd failover),
-## the control-plane outage at 60 s, etcd's churn for CHURN_SECONDS (the issue's 30 minutes).
+## the control-plane outage at 60 s, etcd's churn for CHURN_SECONDS (the issue's 30 minutes), and
+## the lab's control-plane faults (an apiserver frozen, etcd quorum lost, both apiservers 60 s).
 CHURN_SECONDS ?= 1800
 chaos: $(STAMP) host-etcd images image-node
 	SCHOONER_OUTAGE_SECONDS=60 SCHOONER_OUTAGE_GRACE=15 SCHOONER_CHURN_SECONDS=$(CHURN_SECONDS) \
-	  $(BIN)/python -m pytest -q -s -p no:cacheprovider --timeout 2400 tests/chaos
+	  $(BIN)/python -m pytest -q -s -p no:cacheprovider --timeout 2400 tests/chaos \
+	  tests/lab/test_lab_control_plane_faults.py
 
 ## The benchmarks (not tests): figures and commands go to docs/benchmarks.md.
 bench: $(STAMP) host-etcd images image-node

@@ -26,7 +26,10 @@ error answer. A read (GET, which includes list and watch) is retried on the next
 URL at once; a write is retried only when the connection was never made, since
 otherwise it may have been applied; an interrupted watch re-opens on the next URL
 from the last resourceVersion it delivered. One URL behaves exactly as before:
-no retry. docs/architecture.md, "Apiserver failover".
+no retry. A frozen apiserver (it accepts connections, then never answers) is a
+timeout: the client's, a shorter one for heartbeats (`request_timeout`), and for a
+watch with bookmarks `WATCH_IDLE_TIMEOUT` of silence. docs/architecture.md,
+"Apiserver failover".
 
 An answer of 429 (the apiserver's flow control shedding load) or 5xx that carries
 Retry-After is sent again after that long, with exponential back-off and jitter, up
@@ -41,6 +44,7 @@ import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -56,6 +60,33 @@ from apimachinery.transport import aiohttp_transport, never_sent
 Resource = ResourceInfo | str
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# A watch that asked for bookmarks hears from a live Schooner apiserver at least every
+# 5 s (apiserver/watchcache.py BOOKMARK_INTERVAL: an event, or a BOOKMARK when idle).
+# Silence for longer means the server or the path to it is frozen (a paused container,
+# a half-open connection): the read times out and the watch re-opens, on the next URL
+# if there is one. Kubernetes' clients notice the same through HTTP/2 health pings.
+WATCH_IDLE_TIMEOUT = 8.0
+
+# The timeout for requests sent inside `request_timeout(...)`, in this task.
+_REQUEST_TIMEOUT: ContextVar[float | None] = ContextVar("request_timeout", default=None)
+
+
+@contextmanager
+def request_timeout(seconds: float) -> Iterator[None]:
+    """Requests sent in this block (in this asyncio task, and tasks it starts) time out
+    after `seconds` instead of the client's timeout.
+
+    For heartbeats, as the kubelet's separate heartbeat client and the leader-election
+    client have a short timeout of their own: a frozen apiserver must cost a renewal
+    less than the grace it has, and the timeout moves the whole client to the next URL.
+    """
+    token = _REQUEST_TIMEOUT.set(seconds)
+    try:
+        yield
+    finally:
+        _REQUEST_TIMEOUT.reset(token)
+
 
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
@@ -165,6 +196,8 @@ class _Stream:
 class _BaseClient:
     """Connection settings and request builders shared by `Client` and `AsyncClient`."""
 
+    watch_idle_timeout = WATCH_IDLE_TIMEOUT
+
     def __init__(self, server: str | Sequence[str], *, token: str | None = None,
                  ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
                  namespace: str = "default") -> None:
@@ -224,8 +257,13 @@ class _BaseClient:
                 "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 "transport": transport}
 
-    def _stream_timeout(self, req: _Request) -> httpx.Timeout:
-        return httpx.Timeout(self.timeout, read=req.read_timeout)
+    def _timeout(self, req: _Request, stream: bool) -> httpx.Timeout | Any:
+        """A stream's timeouts (its own read timeout), a `request_timeout` block's,
+        or the client's."""
+        override = _REQUEST_TIMEOUT.get()
+        if stream:
+            return httpx.Timeout(override or self.timeout, read=req.read_timeout)
+        return httpx.USE_CLIENT_DEFAULT if override is None else httpx.Timeout(override)
 
     def _unreachable(self, exc: Exception, index: int) -> errors.Unreachable:
         reason = str(exc) or type(exc).__name__
@@ -300,8 +338,11 @@ class _BaseClient:
     def _req_watch(self, res: Resource, namespace: str | None, resource_version: str | None,
                    label_selector: str | None, field_selector: str | None,
                    allow_bookmarks: bool, timeout_seconds: int | None) -> _Request:
-        """A watch: the read timeout outlives the server's `timeoutSeconds` (none without)."""
+        """A watch: with bookmarks, silence past `WATCH_IDLE_TIMEOUT` ends it; without,
+        the read timeout outlives the server's `timeoutSeconds` (none without)."""
         read = None if timeout_seconds is None else timeout_seconds + self.timeout
+        if allow_bookmarks:
+            read = self.watch_idle_timeout
         return _Request("GET", self._info(res).collection_path(namespace), _params(
             watch=True, resourceVersion=resource_version, labelSelector=label_selector,
             fieldSelector=field_selector, allowWatchBookmarks=allow_bookmarks,
@@ -333,8 +374,9 @@ class _BaseClient:
 class Client(_BaseClient):
     """Blocking client over one `httpx.Client` pool; for the CLI and scripts."""
 
-    def __init__(self, server: str, *, token: str | None = None, ca_data: bytes | None = None,
-                 insecure: bool = False, timeout: float = 30.0, namespace: str = "default",
+    def __init__(self, server: str | Sequence[str], *, token: str | None = None,
+                 ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
+                 namespace: str = "default",
                  transport: httpx.BaseTransport | None = None) -> None:
         super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
                          timeout=timeout, namespace=namespace)
@@ -383,7 +425,7 @@ class Client(_BaseClient):
         attempt = resends = 0
         while True:
             index = self._current
-            timeout = self._stream_timeout(req) if stream else httpx.USE_CLIENT_DEFAULT
+            timeout = self._timeout(req, stream)
             request = self._http.build_request(req.method, self._url(index, req.path),
                                                timeout=timeout, **req.send_args())
             try:
@@ -525,8 +567,9 @@ class AsyncClient(_BaseClient):
     so the stream is closed at once rather than when the generator is collected.
     """
 
-    def __init__(self, server: str, *, token: str | None = None, ca_data: bytes | None = None,
-                 insecure: bool = False, timeout: float = 30.0, namespace: str = "default",
+    def __init__(self, server: str | Sequence[str], *, token: str | None = None,
+                 ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
+                 namespace: str = "default",
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
                          timeout=timeout, namespace=namespace)
@@ -554,7 +597,7 @@ class AsyncClient(_BaseClient):
         attempt = resends = 0
         while True:
             index = self._current
-            timeout = self._stream_timeout(req) if stream else httpx.USE_CLIENT_DEFAULT
+            timeout = self._timeout(req, stream)
             request = self._http.build_request(req.method, self._url(index, req.path),
                                                timeout=timeout, **req.send_args())
             try:

@@ -37,6 +37,7 @@ from datetime import datetime
 from typing import Any, NoReturn, Protocol
 
 from apimachinery import errors
+from apimachinery.client import request_timeout
 from apimachinery.clock import Clock, RealClock
 from apimachinery.events import EventRecorder
 from apimachinery.meta import Object
@@ -182,7 +183,15 @@ class LeaderElector:
         return updated
 
     async def try_acquire_or_renew(self) -> bool:
-        """One round of tryAcquireOrRenew: True if this candidate holds the Lease after it."""
+        """One round of tryAcquireOrRenew: True if this candidate holds the Lease after it.
+
+        Each request times out after half the renew deadline, so a renewal sent to a
+        frozen apiserver moves the client to the next URL with time left to renew there
+        (kube-controller-manager gives its leader-election client a timeout too)."""
+        with request_timeout(self.config.renew_deadline / 2):
+            return await self._try_acquire_or_renew()
+
+    async def _try_acquire_or_renew(self) -> bool:
         spec = self._desired(self.clock.now())
         if self.is_leader() and self._lease_valid():  # fast path: renew the cached Lease
             spec.update(acquireTime=self._observed.get("acquireTime"),

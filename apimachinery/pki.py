@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -90,15 +91,44 @@ def make_serving_cert(
     """
     if not hosts:
         raise ValueError("a serving certificate needs at least one host")
+    return make_cert(ca_cert_pem, ca_key_pem, common_name=common_name, hosts=hosts,
+                     server=True)
+
+
+def make_cert(
+    ca_cert_pem: bytes,
+    ca_key_pem: bytes,
+    *,
+    common_name: str,
+    hosts: Iterable[str] = (),
+    server: bool = False,
+    client: bool = False,
+    organization: str | None = None,
+) -> tuple[bytes, bytes]:
+    """A leaf certificate signed by the CA, valid for 1 year: (cert PEM, key PEM).
+
+    `server` and `client` are its extended key usages (serverAuth, clientAuth), as
+    kubeadm's certificate specs set them: an etcd member's certificates carry both
+    (a member dials its peers, and etcd's gateway dials the member itself), a
+    client's only clientAuth. `hosts` become subjectAltNames, `organization` the
+    subject's O (Kubernetes reads it as the user's group).
+    """
+    if not (server or client):
+        raise ValueError("a certificate needs a usage: server, client or both")
     ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ValueError("the CA key must be an EC or RSA private key")
     key = ec.generate_private_key(ec.SECP256R1())
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        subject.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    usages = [oid for oid, on in ((ExtendedKeyUsageOID.SERVER_AUTH, server),
+                                  (ExtendedKeyUsageOID.CLIENT_AUTH, client)) if on]
     now = datetime.now(UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .subject_name(x509.Name(subject))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -119,8 +149,12 @@ def make_serving_cert(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(_san_entries(hosts)), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    )
+    if entries := _san_entries(hosts):
+        builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=False)
+    cert = (
+        builder
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -168,14 +202,14 @@ def write_private(path: Path | str, data: bytes) -> None:
         raise
 
 
-def ensure_ca(cert_path: Path, key_path: Path) -> bytes:
+def ensure_ca(cert_path: Path, key_path: Path, common_name: str = "schooner-ca") -> bytes:
     """Make a CA at the paths unless both files exist; returns the CA cert PEM.
 
     A CA is made once and kept, so every kubeconfig that embeds it stays valid.
     """
     if not (cert_path.exists() and key_path.exists()):
         cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        cert, key = make_ca()
+        cert, key = make_ca(common_name)
         write_private(key_path, key)
         cert_path.write_bytes(cert)
     return cert_path.read_bytes()
@@ -185,22 +219,59 @@ def ensure_serving_cert(cert_path: Path, key_path: Path, ca_cert_path: Path,
                         ca_key_path: Path, hosts: list[str]) -> bool:
     """Keep the serving cert if it is from this CA, names every host and has 30+ days
     left; else sign a new one. Returns whether a new one was made."""
+    return ensure_cert(cert_path, key_path, ca_cert_path, ca_key_path,
+                       common_name="schooner-apiserver", hosts=hosts, server=True)
+
+
+def ensure_cert(cert_path: Path, key_path: Path, ca_cert_path: Path, ca_key_path: Path, *,
+                common_name: str, hosts: list[str] | tuple[str, ...] = (),
+                server: bool = False, client: bool = False) -> bool:
+    """Keep the certificate if this CA signed it, it names every host, has the usages
+    asked and 30+ days left; else sign a new one. Returns whether a new one was made."""
     ca_pem = ca_cert_path.read_bytes()
+    if not (key_path.exists() and _still_good(cert_path, ca_pem, hosts, server, client)):
+        cert_pem, key_pem = make_cert(ca_pem, ca_key_path.read_bytes(), common_name=common_name,
+                                      hosts=hosts, server=server, client=client)
+        cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(key_path, key_pem)
+        cert_path.write_bytes(cert_pem)
+        return True
+    return False
+
+
+def _still_good(cert_path: Path, ca_pem: bytes, hosts: Iterable[str], server: bool,
+                client: bool) -> bool:
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = {str(v) for v in san.get_values_for_type(x509.IPAddress)}
-        names |= set(san.get_values_for_type(x509.DNSName))
-        fresh = cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=30)
-        issuer_ok = cert.issuer == x509.load_pem_x509_certificate(ca_pem).subject
-        if fresh and issuer_ok and set(hosts) <= names and key_path.exists():
-            return False
+        names = cert_names(cert)
+        usages = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
     except (OSError, ValueError, x509.ExtensionNotFound):
-        pass
-    cert_pem, key_pem = make_serving_cert(ca_pem, ca_key_path.read_bytes(), hosts=hosts)
-    write_private(key_path, key_pem)
-    cert_path.write_bytes(cert_pem)
+        return False
+    wanted = {oid for oid, on in ((ExtendedKeyUsageOID.SERVER_AUTH, server),
+                                  (ExtendedKeyUsageOID.CLIENT_AUTH, client)) if on}
+    fresh = cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=30)
+    return fresh and _signed_by(cert, ca_pem) and set(hosts) <= names and wanted == usages
+
+
+def _signed_by(cert: x509.Certificate, ca_pem: bytes) -> bool:
+    """Whether this CA signed `cert`: its signature checked, not only the issuer's name,
+    since every etcd CA is named `etcd-ca` (a restored backup's CA replaces the home's,
+    and the certificates the old one signed must be signed again)."""
+    try:
+        cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_pem))
+    except (ValueError, TypeError, InvalidSignature):
+        return False
     return True
+
+
+def cert_names(cert: x509.Certificate) -> set[str]:
+    """The IP and DNS subjectAltNames of a certificate, as strings; none without the extension."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {str(v) for v in san.get_values_for_type(x509.IPAddress)} | set(
+        san.get_values_for_type(x509.DNSName))
 
 
 # --- static bearer tokens ---------------------------------------------------

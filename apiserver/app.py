@@ -34,6 +34,7 @@ from .compactor import Compactor
 from .config import ServerConfig
 from .encryption import NO_ENCRYPTION
 from .encryption import load as load_encryption
+from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .registry import Registry
 from .storage import Storage
@@ -47,7 +48,10 @@ __all__ = ["ServerConfig", "create_app"]
 
 
 def create_app(config: ServerConfig) -> FastAPI:
+    credentials = etcd_credentials(config.etcd_cafile, config.etcd_certfile,
+                                   config.etcd_keyfile)
     storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
+                      credentials=credentials,
                       encryption=load_encryption(config.encryption_provider_config)
                       if config.encryption_provider_config else NO_ENCRYPTION)
     served = kinds.registry()
@@ -70,7 +74,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await storage.connect()
+        await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
         compactor.start()

@@ -10,6 +10,13 @@ class ServerConfig:
     """What the apiserver needs to run; flags map onto these fields (see main.py)."""
 
     etcd_servers: list[str]
+    # etcd's TLS (Kubernetes' --etcd-cafile/--etcd-certfile/--etcd-keyfile): the CA the
+    # members are checked by and the apiserver's client certificate (apiserver/etcdtls.py).
+    etcd_cafile: str | None = None
+    etcd_certfile: str | None = None
+    etcd_keyfile: str | None = None
+    # How long start-up waits for an etcd member to answer before the apiserver exits.
+    storage_initialization_timeout: float = 60.0
     # The deadline of each etcd get and write: past it the member is deemed gone and
     # the next one is used (apiserver/etcdclient.py). Full lists get longer.
     etcd_request_timeout: float = 3.0

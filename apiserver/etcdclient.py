@@ -5,6 +5,10 @@ of etcd's Go client (clientv3's endpoint list and health balancer) that the
 apiserver needs: it keeps one aetcd client on the current member and, when a
 call to it fails for want of an answer (refused, reset, deadline passed,
 keepalive lost), moves to the next member that answers a status request.
+Members named `https://` are dialled over TLS with the apiserver's etcd client
+certificate (`--etcd-cafile/--etcd-certfile/--etcd-keyfile`, etcdtls.py); every
+client here, the failover probes', the defragmenter's and the health check's
+too, is made by `_new_client`, so none talks to etcd in the clear.
 
 Two things make "stops answering" noticed within seconds, a member frozen
 (SIGSTOP, a half-open connection) as well as one stopped:
@@ -32,11 +36,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import aetcd
+import grpc
 
 from apimachinery import errors
+
+from .etcdtls import TLSClient, channel_credentials
 
 log = logging.getLogger("apiserver.etcdclient")
 
@@ -60,6 +68,8 @@ GRPC_OPTIONS: dict[str, int] = {
 
 # A member must answer a status request within this to be moved to.
 PROBE_TIMEOUT = 1.0
+# Between rounds of probes while no member answers at start.
+RETRY_PAUSE = 0.5
 # A client younger than this is not replaced: during a full outage every call
 # fails, and one new channel per failing call would only add churn.
 MIN_CLIENT_AGE = 0.25
@@ -69,10 +79,14 @@ class EtcdEndpoints:
     """The etcd members (`--etcd-servers`) and the client on the one in use."""
 
     def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0,
+                 credentials: grpc.ChannelCredentials | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is required")
         self.endpoints = list(endpoints)
+        # `https://` members are dialled over TLS with these (etcdtls.py); without any,
+        # they are checked against the system's roots and no certificate is presented.
+        self._credentials = credentials
         self.request_timeout = request_timeout
         self._clock = clock
         self._index = 0
@@ -92,11 +106,27 @@ class EtcdEndpoints:
             raise errors.ServiceUnavailable("storage is not connected to etcd")
         return self._client
 
-    async def connect(self) -> None:
-        """Use the first member, in `--etcd-servers` order, that answers."""
+    async def connect(self, wait: float = 0.0) -> None:
+        """Use the first member, in `--etcd-servers` order, that answers; while none does,
+        try them all again every RETRY_PAUSE for up to `wait` seconds.
+
+        An apiserver started beside etcd (the lab's containers, a host booting) may ask
+        before etcd serves, or before a first TLS handshake fits in PROBE_TIMEOUT on a
+        busy host; kube-apiserver waits for its storage too
+        (`--storage-initialization-timeout`, 1m).
+        """
+        deadline = self._clock() + wait
         async with self._lock:
-            if not await self._move(self._index):
-                raise errors.ServiceUnavailable(f"etcd is unreachable at {self.endpoints}")
+            while not await self._move(self._index):
+                if self._clock() >= deadline:
+                    raise errors.ServiceUnavailable(
+                        f"etcd is unreachable at {self.endpoints}")
+                log.warning("component=apiserver waiting for etcd endpoints=%s",
+                            ",".join(self.endpoints))
+                await self._pause()
+
+    async def _pause(self) -> None:
+        await asyncio.sleep(RETRY_PAUSE)
 
     async def failed(self, client: aetcd.Client, reason: object) -> None:
         """A call on `client` got no answer: move to another member unless one already did."""
@@ -145,8 +175,12 @@ class EtcdEndpoints:
 
     def _new_client(self, index: int) -> aetcd.Client:
         url = urlsplit(self.endpoints[index])
-        return aetcd.Client(host=url.hostname or "127.0.0.1", port=url.port or 2379,
-                            timeout=self.request_timeout, options=GRPC_OPTIONS)
+        where: dict[str, Any] = {"host": url.hostname or "127.0.0.1", "port": url.port or 2379,
+                                 "timeout": self.request_timeout, "options": GRPC_OPTIONS}
+        if url.scheme == "https":
+            credentials = self._credentials or channel_credentials(None, None, None)
+            return TLSClient(credentials=credentials, **where)
+        return aetcd.Client(**where)
 
     async def close(self) -> None:
         if self._client is not None:

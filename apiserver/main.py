@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 
@@ -36,6 +37,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--etcd-servers", default="http://127.0.0.1:2379",
                    help="comma-separated etcd client URLs: the first that answers is used, "
                         "and the next when it stops answering")
+    p.add_argument("--etcd-cafile",
+                   help="SSL Certificate Authority file used to secure etcd communication")
+    p.add_argument("--etcd-certfile", help="SSL certification file used to secure etcd "
+                   "communication (the apiserver's client certificate)")
+    p.add_argument("--etcd-keyfile", help="SSL key file used to secure etcd communication")
+    p.add_argument("--storage-initialization-timeout", type=duration, default=60.0,
+                   help="maximum amount of time to wait for storage initialization (an etcd "
+                        "member answering) at start before the apiserver exits (e.g. 1m0s)")
     p.add_argument("--etcd-compaction-interval", type=duration, default=300.0,
                    help="how often the apiserver compacts etcd to the revision of one interval "
                         "ago (e.g. 5m0s); 0 disables compaction")
@@ -106,6 +115,11 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
         sys.exit("error: --tls-cert-file and --tls-private-key-file go together")
+    if bool(args.etcd_certfile) != bool(args.etcd_keyfile):
+        sys.exit("error: --etcd-certfile and --etcd-keyfile go together")
+    for flag in ("etcd_cafile", "etcd_certfile", "etcd_keyfile"):
+        if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
+            sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
     if args.max_requests_inflight < 0 or args.max_mutating_requests_inflight < 0:
         sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
                  "must be 0 (no limit) or more")
@@ -125,6 +139,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     config = ServerConfig(
         etcd_servers=[s.strip() for s in args.etcd_servers.split(",") if s.strip()],
+        etcd_cafile=args.etcd_cafile,
+        etcd_certfile=args.etcd_certfile,
+        etcd_keyfile=args.etcd_keyfile,
+        storage_initialization_timeout=args.storage_initialization_timeout,
         etcd_compaction_interval=args.etcd_compaction_interval,
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),

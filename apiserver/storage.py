@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import aetcd
 import aetcd.exceptions
+import grpc
 from aetcd import rpc, rtypes
 
 from apimachinery import errors
@@ -103,21 +104,46 @@ _NO_ANSWER = (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED,
               rpc.StatusCode.CANCELLED)
 
 
+# etcd's words for a request it could not complete: while it has no quorum or no
+# leader, a member answers "context deadline exceeded" (gRPC code UNKNOWN, which
+# aetcd wraps in a bare ClientError) or "etcdserver: request timed out".
+_ETCD_UNAVAILABLE = ("deadline exceeded", "timed out", "no leader", "leader changed")
+
+
+def _unmapped(details: str) -> errors.APIError:
+    """An etcd error with no mapping of its own: 503 when etcd could not complete the
+    request (it was a 500 the apiserver let through while etcd's quorum was away in
+    the lab), otherwise a 500 Status naming it."""
+    if any(words in details for words in _ETCD_UNAVAILABLE):
+        return errors.ServiceUnavailable(f"etcd request failed: {details}")
+    return errors.InternalError(f"etcd: {details}")
+
+
+def _cancelled_by_caller() -> bool:
+    """Whether this task itself is being cancelled (a client gone, shutdown), as opposed to
+    gRPC cancelling a call because its channel was closed under it."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Storage:
     """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
 
     def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0,
+                 credentials: grpc.ChannelCredentials | None = None,
                  encryption: Encryption = NO_ENCRYPTION) -> None:
-        self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout)
+        self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout,
+                                   credentials=credentials)
         self._timeout = request_timeout
         self._encryption = encryption
         self.leases = LeaseManager(self._grant)
 
     # -- connection -------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """Connect to the first etcd member that answers; the others are failover."""
-        await self._etcd.connect()
+    async def connect(self, wait: float = 0.0) -> None:
+        """Connect to the first etcd member that answers, waiting up to `wait` seconds for
+        one; the others are failover."""
+        await self._etcd.connect(wait)
         log.info("component=apiserver connected to etcd endpoint=%s",
                  self._etcd.current_endpoint)
 
@@ -141,6 +167,16 @@ class Storage:
                 client = self._etcd.client
                 try:
                     return await fn(client)
+                except asyncio.CancelledError:
+                    if client is self._etcd.client or _cancelled_by_caller():
+                        raise
+                    # Another request gave this member up and closed its client under
+                    # this call; grpc says so with a local cancellation. No answer, as
+                    # below (it was a 500 while etcd's quorum was away in the lab).
+                    if not read or attempt == 2:
+                        raise errors.ServiceUnavailable(
+                            "etcd request failed: the etcd member in use was given up "
+                            "during the request") from None
                 except (aetcd.exceptions.ClientError, rpc.AioRpcError) as exc:
                     if not _no_answer(exc):
                         raise
@@ -160,11 +196,13 @@ class Storage:
                 # afresh on the client's retry.
                 self.leases.forget()
                 raise errors.ServiceUnavailable(f"etcd: {exc.details()}") from exc
-            raise errors.InternalError(f"etcd: {exc.details()}") from exc
+            raise _unmapped(str(exc.details())) from exc
         except aetcd.exceptions.InvalidArgumentError as exc:
             if "too large" in str(exc):
                 raise errors.RequestEntityTooLarge(str(exc)) from exc
             raise errors.InternalError(f"etcd: {exc}") from exc
+        except aetcd.exceptions.ClientError as exc:  # aetcd's wrapper of any other code
+            raise _unmapped(str(exc)) from exc
         finally:
             metrics.ETCD_LATENCY.labels(operation).observe(time.perf_counter() - start)
 
@@ -530,9 +568,10 @@ class Storage:
         stub = rpc.WatchStub(client.channel)
         call = stub.Watch(metadata=client.metadata)
         try:
-            await call.write(rpc.WatchRequest(create_request=rpc.WatchCreateRequest(
-                key=prefix.encode(), range_end=prefix_end(prefix.encode()),
-                start_revision=start_revision, prev_kv=True)))
+            await _closed_is_lost(call.write(rpc.WatchRequest(
+                create_request=rpc.WatchCreateRequest(
+                    key=prefix.encode(), range_end=prefix_end(prefix.encode()),
+                    start_revision=start_revision, prev_kv=True))))
             created = await asyncio.wait_for(_read(call), self._timeout)
             if not isinstance(created, rpc.WatchResponse) or not created.created:
                 raise aetcd.exceptions.ConnectionFailedError("etcd did not create the watch")
@@ -574,11 +613,17 @@ async def _read(call: Any) -> Any:
     """The next message of a gRPC stream. gRPC raises CancelledError in the reader when
     the channel is closed under it (its client retired): that is a lost member, not
     this task being cancelled, and must not end the watch cache's pump."""
+    return await _closed_is_lost(call.read())
+
+
+async def _closed_is_lost(step: Awaitable[Any]) -> Any:
+    """A read or write of a gRPC stream, its channel's closing a lost member: the
+    CancelledError gRPC raises then (in the writer as in the reader) becomes a
+    ConnectionFailedError, unless this task itself is being cancelled."""
     try:
-        return await call.read()
+        return await step
     except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
+        if _cancelled_by_caller():
             raise
         raise aetcd.exceptions.ConnectionFailedError("etcd watch stream closed") from None
 

@@ -161,6 +161,15 @@ class WatchCache:
                             self._resource, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # stop()
+                # gRPC's cancel of a call whose channel closed, not ours: never end the pump
+                log.warning("component=apiserver etcd watch cancelled under resource=%s",
+                            self._resource)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
             except Exception:  # a bug must not silently end the fan-out: log, retry
                 log.exception("component=apiserver watch cache pump failed resource=%s",
                               self._resource)

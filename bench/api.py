@@ -2,10 +2,11 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/api.py [--quick] [--profile] [--write docs/benchmarks.md]
+    .venv/bin/python bench/api.py [--quick] [--profile] [--etcd-tls] [--write docs/benchmarks.md]
 
 It starts its own etcd and apiserver (`cli.cluster.processes`, in a temporary
-directory, on free 127.0.0.1 ports) and measures, in order:
+directory, on free 127.0.0.1 ports; with --etcd-tls etcd is private as `schooner up`
+runs it, TLS with client certificates) and measures, in order:
 
 1. raw etcd puts through etcd's v3 JSON gateway at concurrency 1, 16 and 64: the
    baseline the apiserver's figures are divided by, so that runs on different
@@ -324,9 +325,10 @@ def machine_busy() -> float:
     return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def etcd_fsyncs(etcd_url: str) -> tuple[float, float]:
+def etcd_fsyncs(etcd: Etcd) -> tuple[float, float]:
     """(seconds, count) of etcd's WAL fsyncs so far, from its /metrics."""
-    text = httpx.get(f"{etcd_url}/metrics", timeout=5).text
+    with etcd.http() as http:
+        text = http.get("/metrics").text
     found = dict(re.findall(r"^etcd_disk_wal_fsync_duration_seconds_(sum|count) (\S+)$",
                             text, re.M))
     return float(found.get("sum", 0)), float(found.get("count", 0))
@@ -407,17 +409,17 @@ def summarize_profile(raw: str) -> Profile | None:
 class Observer:
     """Measures each phase's cost; with a py-spy binary, profiles the apiserver during it."""
 
-    def __init__(self, apiserver_pid: int, etcd_pid: int, etcd_url: str,
+    def __init__(self, apiserver_pid: int, etcd: Etcd,
                  workdir: Path, pyspy: str | None) -> None:
-        self.pids = {"apiserver": apiserver_pid, "etcd": etcd_pid}
-        self.etcd_url, self.workdir, self.pyspy = etcd_url, workdir, pyspy
+        self.pids = {"apiserver": apiserver_pid, "etcd": etcd.process.pid}
+        self.etcd, self.workdir, self.pyspy = etcd, workdir, pyspy
         self.usage: dict[str, Usage] = {}
         self.profiles: dict[str, Profile] = {}
 
     @contextlib.contextmanager
     def phase(self, name: str, ops: int, profile: bool = True) -> Iterator[None]:
         spy, out = self._start_pyspy(name) if profile else (None, self.workdir)
-        fsync_before = etcd_fsyncs(self.etcd_url)  # before the CPU snapshots: it costs some
+        fsync_before = etcd_fsyncs(self.etcd)  # before the CPU snapshots: it costs some
         before = {k: cpu_seconds(p) for k, p in self.pids.items()}
         client_before, busy_before = cpu_seconds(None), machine_busy()
         started = time.perf_counter()
@@ -430,7 +432,7 @@ class Observer:
             ours.append(100 * (cpu_seconds(None) - client_before) / wall)
             others = 100 * (machine_busy() - busy_before) / wall - sum(ours)
             self._stop_pyspy(name, spy, out)
-            fs_sum, fs_count = (a - b for a, b in zip(etcd_fsyncs(self.etcd_url),
+            fs_sum, fs_count = (a - b for a, b in zip(etcd_fsyncs(self.etcd),
                                                      fsync_before, strict=True))
             self.usage[name] = Usage(wall, ops, *ours, max(0.0, others), int(fs_count),
                                      fs_sum / fs_count if fs_count else math.nan)
@@ -543,7 +545,8 @@ class Bench:
             await self.phase("list 10k", 90, self.big_lists)
 
     async def etcd_put(self, level: int) -> None:
-        """Raw puts of a pod-sized value through etcd's v3 JSON gateway (plain HTTP)."""
+        """Raw puts of a pod-sized value through etcd's v3 JSON gateway (plain HTTP, or TLS
+        with the apiserver's client certificate under --etcd-tls)."""
         value = base64.b64encode(orjson.dumps(pod("raw", "bench"))).decode()
 
         async def put(http: httpx.AsyncClient, i: int) -> None:
@@ -551,7 +554,8 @@ class Bench:
             (await http.post("/v3/kv/put", json={"key": key, "value": value})
              ).raise_for_status()
 
-        https = [httpx.AsyncClient(base_url=self.etcd.url, timeout=30)
+        https = [httpx.AsyncClient(base_url=self.etcd.url, timeout=30,
+                                   verify=self.etcd.ssl_context())
                  for _ in range(math.ceil(level / TASKS_PER_CLIENT))]
         try:
             await closed_loop(level, level, https, put)  # open every connection first
@@ -721,9 +725,11 @@ def render(r: Results, obs: Observer, date: str) -> str:
         "",
         f"Machine: {m.get('cores')} cores ({m.get('cpu')}), {m.get('memory')}, "
         f"Python {m.get('python')}, etcd {m.get('etcd')}. Other work on the machine used "
-        f"{m.get('background')} of one core just before the run. etcd, the apiserver (TLS, "
-        "one uvicorn process) and the benchmark client (one uvloop process) share the "
-        f"machine. Pod: {r.pod_bytes[0]} bytes of JSON as sent, {r.pod_bytes[1]} as stored.",
+        f"{m.get('background')} of one core just before the run. etcd ("
+        f"{'TLS with client certificates' if obs.etcd.client_tls else 'plain HTTP'}), the "
+        "apiserver (TLS, one uvicorn process) and the benchmark client (one uvloop process) "
+        f"share the machine. Pod: {r.pod_bytes[0]} bytes of JSON as sent, "
+        f"{r.pod_bytes[1]} as stored.",
         "", *render_requests(r), "", *render_targets(r), "", *render_costs(obs, m),
         "", "### What bounds it", "", *bounds(r, obs),
     ]
@@ -912,6 +918,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="sample the apiserver with py-spy during each phase")
     p.add_argument("--workdir", type=Path, metavar="DIR",
                    help="keep logs and profiles here instead of in a temporary directory")
+    p.add_argument("--etcd-tls", action="store_true",
+                   help="etcd private, as `schooner up` and the lab run it: TLS with client "
+                        "certificates, the apiserver given its own")
     p.add_argument("--deadline", type=float, default=300.0,
                    help="seconds the whole run may take before phases are skipped")
     return p.parse_args(argv)
@@ -937,12 +946,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below runs
     with tempfile.TemporaryDirectory(prefix="schooner-bench-") as tmp:
         work = args.workdir or Path(tmp)
-        etcd = Etcd(work / "etcd")
-        api = Apiserver(work / "apiserver", etcd.url)
+        etcd = Etcd(work / "etcd", tls=args.etcd_tls)
+        api = Apiserver(work / "apiserver", etcd.url, etcd_tls=etcd.client_tls)
         try:
             etcd.start()
             api.start()
-            observer = Observer(api.process.pid, etcd.process.pid, etcd.url, work, pyspy)
+            observer = Observer(api.process.pid, etcd, work, pyspy)
             print(f"etcd {etcd.url}, apiserver {api.url}; phases:", file=sys.stderr)
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 runner.run(Bench(api, etcd, observer, results, deadline).run())

@@ -106,7 +106,8 @@ def main() -> int:
         home = Path(tmp) / "home"
         try:
             h, r, pids = timed_up(home, node, etcd_port=free_port(),
-                                  etcd_peer_port=free_port(), apiserver_port=free_port())
+                                  etcd_peer_port=free_port(), etcd_metrics_port=free_port(),
+                                  apiserver_port=free_port())
             restarts = []
             for _ in range(args.restarts):
                 cluster.down(home)

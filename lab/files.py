@@ -9,17 +9,23 @@ The lab home (default `~/.schooner/lab`) holds:
                                    ID is scheduler, controller-manager, proxy or a node
                                    (its agent), each with a token of its own
     kubeconfig                     what `schooner` and `kubectl` on the host use (admin)
+    etcd-pki/ca/ca.crt, ca.key     etcd's own CA (kubeadm's etcd/ca), never mounted
+    etcd-pki/etcdN/                a member's ca.crt, server.crt/.key, peer.crt/.key
+    etcd-pki/apiserver/            ca.crt, apiserver-etcd-client.crt/.key
     apiserver/encryption-config.yaml  the key Secrets are encrypted with in etcd (0600)
     apiserver/audit-policy.yaml    the audit policy (apimachinery.auditpolicy's default)
 
-`apiserver/` is mounted read-only at /etc/schooner-apiserver in the apiserver
-containers only; no node, scheduler or controller-manager sees the key.
-
-`etc/` is mounted read-only at /etc/schooner in the lab's containers. Each client
-has its own identity (lab.topology.component_identities), so the apiservers' flow
-control knows a node's Lease renewal from a user's flood; there is no authorization
-yet, and the token file itself is in `etc/` (the apiservers read it), so this names
-callers rather than confines them: RBAC and certificates come later.
+`etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
+and the registry's. Each client has its own identity
+(lab.topology.component_identities), so the apiservers' flow control knows a node's
+Lease renewal from a user's flood; there is no authorization yet, and the token file
+itself is in `etc/` (the apiservers read it), so this names callers rather than
+confines them: RBAC and certificates come later. etcd is private: each member's
+folder is mounted (read-only, at /etc/schooner-etcd) into that member only,
+`etcd-pki/apiserver/` into the apiservers only; no node, scheduler or
+controller-manager receives the etcd CA or any etcd certificate. `apiserver/` is
+mounted read-only at /etc/schooner-apiserver in the apiserver containers only; no
+node, scheduler or controller-manager sees the encryption key.
 """
 
 from __future__ import annotations
@@ -28,11 +34,19 @@ import os
 from pathlib import Path
 
 from apimachinery.auditpolicy import ensure_default_policy
+from apimachinery.etcdpki import (
+    EtcdClientTLS,
+    EtcdServerTLS,
+    ensure_client,
+    ensure_etcd_ca,
+    ensure_member,
+)
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
 from apiserver import encryption
 
 from .topology import (
+    APISERVER_ETCD_PKI,
     APISERVER_PORT,
     LabConfig,
     apiserver_folder,
@@ -56,6 +70,12 @@ class LabFiles:
         self.apiserver = apiserver_folder(self.etc)
         self.encryption_config = self.apiserver / "encryption-config.yaml"
         self.audit_policy = self.apiserver / "audit-policy.yaml"
+        self.etcd_pki = home / "etcd-pki"
+        self.etcd_ca = self.etcd_pki / "ca"
+
+    def etcd_pki_dir(self, name: str) -> Path:
+        """The host folder mounted at ETCD_PKI_DIR into the container(s) of `name`."""
+        return self.etcd_pki / name
 
     def incluster_kubeconfig(self, identity: str, apiserver: str) -> Path:
         return self.etc / kubeconfig_name(identity, apiserver)
@@ -75,8 +95,9 @@ class LabFiles:
         write_kubeconfig(str(self.kubeconfig),
                          f"https://127.0.0.1:{config.apiserver_host_port}", ca, token,
                          cluster=config.name, context=config.name)
+        self.ensure_etcd(config)
         # The containers' processes read these as root through a read-only bind mount;
-        # the folder stays closed to other users of the host.
+        # the folders stay closed to other users of the host.
         self.etc.chmod(0o700)
         self._ensure_apiserver_folder()
         return token
@@ -91,3 +112,15 @@ class LabFiles:
             with os.fdopen(fd, "w") as f:
                 f.write(encryption.new_config(["secrets"]))
         ensure_default_policy(self.audit_policy)
+
+    def ensure_etcd(self, config: LabConfig) -> None:
+        """etcd's CA, each member's serving and peer certificates (its service name, which
+        peers resolve and etcd checks a peer's certificate against), and the apiservers'
+        client certificate, each in the folder that its container(s) alone mount."""
+        self.etcd_pki.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ensure_etcd_ca(self.etcd_ca)
+        for name in config.etcd_names():
+            ensure_member(self.etcd_ca, EtcdServerTLS.in_dir(self.etcd_pki_dir(name)), name,
+                          [name, "localhost", "127.0.0.1"])
+        ensure_client(self.etcd_ca, EtcdClientTLS.in_dir(self.etcd_pki_dir(APISERVER_ETCD_PKI)))
+        self.etcd_pki.chmod(0o700)

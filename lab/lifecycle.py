@@ -45,7 +45,7 @@ def up(config: LabConfig, home: Path, *, timeout: float = START_TIMEOUT) -> LabS
     started = time.monotonic()
     files = LabFiles(home)
     files.ensure(config)
-    compose.write(config, files.etc, files.compose_file)
+    compose.write(config, files.etc, files.etcd_pki, files.compose_file)
     compose.run(config, files.compose_file, "up", "--detach", "--remove-orphans")
     images.wait_for_registry(config.registry_host_port)
     images.push(images.local_images(), config.registry_host_port)

@@ -9,7 +9,7 @@ and leaves nothing behind:
     from lab.testing import SchoonerCluster
 
     with SchoonerCluster(nodes=3) as cluster:
-        client = cluster.client()             # apimachinery.client.Client, admin
+        client = cluster.client()             # apimachinery.client.Client, admin, every apiserver
         cluster.kubeconfig                    # a kubeconfig file for schooner/kubectl
         cluster.stop_node("node2")            # `docker stop` one host; start_node() again
 
@@ -38,12 +38,20 @@ from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 from testcontainers.core.container import DockerContainer
 
 from apimachinery.client import Client
+from apimachinery.kubeconfig import load_kubeconfig
 
 from . import images
 from .compose import DOCKER_IN_DOCKER
 from .files import LabFiles
 from .readiness import NodeRow, wait_for_apiserver, wait_for_nodes
-from .topology import APISERVER_DIR, CONFIG_DIR, ContainerSpec, LabConfig, lab_containers
+from .topology import (
+    APISERVER_DIR,
+    CONFIG_DIR,
+    ETCD_PKI_DIR,
+    ContainerSpec,
+    LabConfig,
+    lab_containers,
+)
 
 # /16s a test cluster may take, tried in order; `make lab` uses 172.30.0.0/16.
 CANDIDATE_SUBNETS = ("172.31.0.0/16", "172.29.0.0/16", "172.27.0.0/16", "172.26.0.0/16")
@@ -104,8 +112,21 @@ class SchoonerCluster:
     def kubeconfig(self) -> Path:
         return self.files.kubeconfig
 
-    def client(self) -> Client:
-        return Client.from_kubeconfig(str(self.files.kubeconfig))
+    @property
+    def apiserver_urls(self) -> list[str]:
+        """Every apiserver as the host reaches it (127.0.0.1), the kubeconfig's first."""
+        base = self.config.apiserver_host_port
+        return [f"https://127.0.0.1:{base + i}" for i in range(self.config.apiservers)]
+
+    def client(self, *servers: str) -> Client:
+        """An admin client of the kubeconfig's apiserver failing over to the others, or
+        of `servers` (from `apiserver_urls`) in that order."""
+        if servers:
+            cfg = load_kubeconfig(str(self.files.kubeconfig))
+            return Client(list(servers), token=cfg.token, ca_data=cfg.ca_data,
+                          namespace=cfg.namespace)
+        return Client.from_kubeconfig(str(self.files.kubeconfig),
+                                      extra_servers=self.apiserver_urls[1:])
 
     def container(self, service: str) -> Any:
         """The Docker SDK container of a service (`node1`, `apiserver1`, `registry`...)."""
@@ -179,6 +200,9 @@ class SchoonerCluster:
             container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
         if spec.apiserver_mount:
             container.with_volume_mapping(self.files.apiserver, APISERVER_DIR, "ro")
+        if spec.etcd_pki:
+            container.with_volume_mapping(self.files.etcd_pki_dir(spec.etcd_pki),
+                                          str(ETCD_PKI_DIR), "ro")
         kwargs: dict[str, Any] = {"hostname": spec.service, "init": True, "labels": labels,
                                   "extra_hosts": spec.extra_hosts}
         if spec.restart:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from apimachinery.etcdpki import EtcdClientTLS, EtcdServerTLS
 
 # The node image; SCHOONER_NODE_IMAGE names another tag (deploy/images/build.py builds it).
 NODE_IMAGE = os.environ.get("SCHOONER_NODE_IMAGE", "schooner/node:latest")
@@ -31,12 +33,17 @@ APISERVER_PORT = 6443
 REGISTRY_PORT = 5000
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
-# Inside every container: the lab's CA, tokens, serving cert and each client's kubeconfigs.
+# Inside every container but etcd's and the registry's: the lab's CA, tokens, serving
+# cert and each client's kubeconfigs.
 CONFIG_DIR = "/etc/schooner"
 # The apiservers' own folder (the key Secrets are encrypted with, the audit policy),
 # mounted into the apiserver containers only; the audit log goes to a volume of each.
 APISERVER_DIR = "/etc/schooner-apiserver"
 AUDIT_LOG_DIR = "/var/log/schooner"
+# Inside the etcd members and the apiservers only (kubeadm's /etc/kubernetes/pki/etcd):
+# etcd's certificates, each container its own (lab/files.py). No node, scheduler or
+# controller-manager gets the etcd CA or any etcd certificate.
+ETCD_PKI_DIR = PurePosixPath("/etc/schooner-etcd")
 # Registry hosts a node must never reach: a failed mirror lookup would fall back to
 # them. They resolve to loopback inside nodes, so such a pull fails at once, locally.
 BLOCKED_REGISTRIES = ("registry-1.docker.io", "index.docker.io", "auth.docker.io",
@@ -167,6 +174,9 @@ class ContainerSpec:
     volumes: dict[str, str] = field(default_factory=dict)  # named volume -> mount path
     config_mount: bool = True  # the lab's config folder at CONFIG_DIR, read-only
     apiserver_mount: bool = False  # the apiservers' folder at APISERVER_DIR, read-only
+    # The folder of the lab's etcd PKI (lab/files.py) mounted read-only at ETCD_PKI_DIR:
+    # an etcd member's own, or the apiservers' client certificate; "" for none.
+    etcd_pki: str = ""
     docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
@@ -206,7 +216,9 @@ ETCD_QUOTA_BACKEND_BYTES = 2 * 1024 ** 3
 
 
 def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
-    cluster = ",".join(f"{n}=http://{n}:{ETCD_PEER_PORT}" for n in config.etcd_names())
+    """One member: TLS with client certificates of the etcd CA on both ports (etcd is
+    private: only the apiservers hold a client certificate)."""
+    cluster = ",".join(f"{n}=https://{n}:{ETCD_PEER_PORT}" for n in config.etcd_names())
     return ContainerSpec(
         service=name,
         command=["etcd", "--name", name, "--data-dir", "/var/lib/etcd", "--logger", "zap",
@@ -215,21 +227,27 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
                  # an explicit quota; etcd's auto-compaction off: the apiservers compact
                  "--quota-backend-bytes", str(ETCD_QUOTA_BACKEND_BYTES),
                  "--auto-compaction-retention", "0",
-                 "--listen-client-urls", f"http://0.0.0.0:{ETCD_CLIENT_PORT}",
-                 "--advertise-client-urls", f"http://{name}:{ETCD_CLIENT_PORT}",
-                 "--listen-peer-urls", f"http://0.0.0.0:{ETCD_PEER_PORT}",
-                 "--initial-advertise-peer-urls", f"http://{name}:{ETCD_PEER_PORT}",
+                 *EtcdServerTLS.in_dir(ETCD_PKI_DIR).flags(),
+                 "--listen-client-urls", f"https://0.0.0.0:{ETCD_CLIENT_PORT}",
+                 "--advertise-client-urls", f"https://{name}:{ETCD_CLIENT_PORT}",
+                 "--listen-peer-urls", f"https://0.0.0.0:{ETCD_PEER_PORT}",
+                 "--initial-advertise-peer-urls", f"https://{name}:{ETCD_PEER_PORT}",
                  "--initial-cluster", cluster, "--initial-cluster-state", "new",
                  "--initial-cluster-token", config.name],
         networks=(config.lab_network,), volumes={f"{name}-data": "/var/lib/etcd"},
-        config_mount=False)
+        config_mount=False, etcd_pki=name)
+
+
+APISERVER_ETCD_PKI = "apiserver"  # the lab etcd PKI's folder of the apiservers' certificate
 
 
 def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
-    etcd = ",".join(f"http://{n}:{ETCD_CLIENT_PORT}" for n in config.etcd_names())
+    etcd = ",".join(f"https://{n}:{ETCD_CLIENT_PORT}" for n in config.etcd_names())
     return ContainerSpec(
         service=name,
-        command=["schooner-apiserver", "--etcd-servers", etcd, "--bind-address", "0.0.0.0",
+        command=["schooner-apiserver", "--etcd-servers", etcd,
+                 *EtcdClientTLS.in_dir(ETCD_PKI_DIR).apiserver_flags(),
+                 "--bind-address", "0.0.0.0",
                  "--secure-port", str(APISERVER_PORT),
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
@@ -245,7 +263,7 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
         volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
-        depends_on=tuple(config.etcd_names()))
+        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI)
 
 
 def registry_spec(config: LabConfig) -> ContainerSpec:

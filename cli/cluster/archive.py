@@ -10,6 +10,11 @@ a Schooner backup is one gzip tar archive holding:
   `tokens.csv`: the cluster's identity, so a restored cluster is the same
   cluster to every kubeconfig and token handed out (left out with
   `credentials=False`; then the restored cluster keeps or makes its own);
+- `pki/etcd/ca.crt` and `pki/etcd/ca.key`: etcd's own CA (kubeadm's
+  `pki/etcd/ca`), kept with the other credentials. etcd's serving and peer
+  certificates and the apiserver's etcd client certificate are not kept:
+  `schooner up` signs them again from the kept CA (they name this host, and
+  nothing outside the cluster holds them);
 - `pki/encryption-config.yaml`, the key Secrets are encrypted with in etcd
   (apiserver/encryption.py), without which the snapshot's Secrets cannot be read;
 - `cluster.json`, the ports.
@@ -40,7 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.cluster import etcdsnapshot
-from cli.cluster.components import control_plane_components, find_etcd, service_cidr
+from cli.cluster.components import (
+    control_plane_components,
+    etcd_client_url,
+    find_etcd,
+    service_cidr,
+)
 from cli.cluster.layout import Paths, resolve_ports, saved_ports
 from cli.cluster.supervisor import ClusterError, running_pid
 
@@ -49,11 +59,11 @@ MANIFEST = "schooner-backup.json"
 SNAPSHOT = "etcd/snapshot.db"
 ETCD_MEMBER = "schooner"  # the member name components.control_plane_components gives etcd
 CREDENTIALS = ("pki/ca.crt", "pki/ca.key", "pki/apiserver.crt", "pki/apiserver.key",
-               "tokens.csv")
+               "pki/etcd/ca.crt", "pki/etcd/ca.key", "tokens.csv")
 # The key Secrets are encrypted with in etcd: a snapshot's Secrets are unreadable
 # without it. Kept when the home has it (homes made before encryption at rest have not).
 ENCRYPTION = "pki/encryption-config.yaml"
-PRIVATE = {"pki/ca.key", "pki/apiserver.key", "tokens.csv", ENCRYPTION}
+PRIVATE = {"pki/ca.key", "pki/apiserver.key", "pki/etcd/ca.key", "tokens.csv", ENCRYPTION}
 PORTS = "cluster.json"
 
 
@@ -90,13 +100,18 @@ def _sha256(path: Path) -> str:
 
 
 def etcd_endpoint(paths: Paths) -> str:
-    """The client URL of the home's etcd; a one-line error when it is not running."""
+    """The client URL of the home's etcd; a one-line error when it is not running or
+    the apiserver's etcd client certificate, which the snapshot is taken with, is missing."""
     ports = resolve_ports(saved_ports(paths), {})
     etcd = control_plane_components(paths, ports, find_etcd(required=False))[0]
     if running_pid(paths, etcd) is None:
         raise BackupError(f"etcd of the cluster in {paths.home} is not running: "
                           "`schooner up` first (a backup is taken from the running etcd)")
-    return f"http://127.0.0.1:{ports.etcd}"
+    tls = paths.apiserver_etcd_client
+    if missing := [p for p in (tls.ca, tls.cert, tls.key) if not Path(p).is_file()]:
+        raise BackupError(f"{missing[0]} is missing: etcd takes only clients with a "
+                          "certificate of its CA (`schooner up` makes it)")
+    return etcd_client_url(ports)
 
 
 def backup(paths: Paths, dest: Path, *, credentials: bool = True,
@@ -113,7 +128,7 @@ def backup(paths: Paths, dest: Path, *, credentials: bool = True,
         raise BackupError(f"{paths.home} has no {missing[0]}: is it a Schooner cluster's home?")
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=dest.parent) as tmp:
         snap = Path(tmp) / "snapshot.db"
-        etcdsnapshot.save(endpoint, snap)
+        etcdsnapshot.save(endpoint, snap, paths.apiserver_etcd_client)
         info = etcdsnapshot.status(snap)
         manifest = Manifest(datetime.now(UTC).isoformat(timespec="seconds"), info,
                             {n: _sha256(home_file(paths, n)) for n in names}, service_cidr())

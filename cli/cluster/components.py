@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apimachinery.etcdpki import EtcdClientTLS, EtcdServerTLS
 from cli.cluster.layout import Paths, Ports
 from cli.cluster.supervisor import ClusterError, Component
 
@@ -82,20 +83,29 @@ def etcd_version(path: str) -> tuple[int, ...] | None:
 
 
 def etcd_command(etcd: str, name: str, data_dir: Path, client_port: int, peer_port: int,
-                 *flags: str, initial_cluster: str | None = None) -> list[str]:
+                 *flags: str, initial_cluster: str | None = None,
+                 tls: EtcdServerTLS | None = None, metrics_port: int | None = None) -> list[str]:
     """An etcd member named `name` on loopback ports, with its data in `data_dir`.
 
     Alone by default; `initial_cluster` (`name=peerURL,...`) makes it one member of
-    a new cluster. `--logger zap` because etcd 3.4's default logger (capnslog) is
-    deprecated and warns so at every start. The keepalive floor is lowered to 1 s
-    so the apiserver's pings (every 5 s, apiserver/etcdclient.py) are never taken
-    as abuse (etcd's default floor is exactly 5 s). The space quota is explicit and
-    etcd's auto-compaction off (`etcd_bounds_flags`).
+    a new cluster. With `tls`, both ports serve TLS and take only client
+    certificates of the etcd CA (apimachinery/etcdpki.py); `metrics_port` then
+    serves /health and /metrics in the clear on loopback, as kubeadm's
+    `--listen-metrics-urls http://127.0.0.1:2381`, so a health check needs no key.
+    `--logger zap` because etcd 3.4's default logger (capnslog) is deprecated and
+    warns so at every start. The keepalive floor is lowered to 1 s so the
+    apiserver's pings (every 2 s, apiserver/etcdclient.py) are never taken as
+    abuse (etcd's default floor is 5 s). The space quota is explicit and etcd's
+    auto-compaction off (`etcd_bounds_flags`).
     """
-    client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+    scheme = "https" if tls else "http"
+    client, peer = f"{scheme}://127.0.0.1:{client_port}", f"{scheme}://127.0.0.1:{peer_port}"
+    secure = tls.flags() if tls else []
+    if metrics_port is not None:
+        secure += ["--listen-metrics-urls", f"http://127.0.0.1:{metrics_port}"]
     return [
         etcd, "--name", name, "--data-dir", str(data_dir), "--logger", "zap",
-        "--grpc-keepalive-min-time", "1s", *etcd_bounds_flags(),
+        "--grpc-keepalive-min-time", "1s", *etcd_bounds_flags(), *secure,
         "--listen-client-urls", client, "--advertise-client-urls", client,
         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, *flags,
         "--initial-cluster", initial_cluster or f"{name}={peer}",
@@ -103,10 +113,12 @@ def etcd_command(etcd: str, name: str, data_dir: Path, client_port: int, peer_po
 
 
 def apiserver_command(etcd_url: str, port: int, cert: Path, key: Path, tokens: Path,
-                      *flags: str) -> list[str]:
-    """`python -m apiserver` over TLS on a loopback port, with static tokens."""
+                      *flags: str, etcd_tls: EtcdClientTLS | None = None) -> list[str]:
+    """`python -m apiserver` over TLS on a loopback port, with static tokens; with
+    `etcd_tls`, its etcd client certificate (`--etcd-cafile` and the rest)."""
     return [
         sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url,
+        *(etcd_tls.apiserver_flags() if etcd_tls else []),
         "--bind-address", "127.0.0.1", "--secure-port", str(port),
         "--tls-cert-file", str(cert), "--tls-private-key-file", str(key),
         "--token-auth-file", str(tokens), *flags,
@@ -120,20 +132,33 @@ FAILOVER_TOLERATION_FLAGS = ("--default-not-ready-toleration-seconds", "10",
                              "--default-unreachable-toleration-seconds", "10")
 
 
+def etcd_client_url(ports: Ports) -> str:
+    """The local cluster's etcd client URL: TLS with client certificates (private etcd)."""
+    return f"https://127.0.0.1:{ports.etcd}"
+
+
+def etcd_peer_url(ports: Ports) -> str:
+    """The local cluster's etcd peer URL, as etcd advertises it (and a restore records it)."""
+    return f"https://127.0.0.1:{ports.etcd_peer}"
+
+
 def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> list[Component]:
     """The control plane in start order; later components are appended here."""
-    client = f"http://127.0.0.1:{ports.etcd}"
+    client = etcd_client_url(ports)
     pythonpath = os.pathsep.join(p for p in (str(SOURCE_ROOT), os.environ.get("PYTHONPATH")) if p)
     return [
         Component("etcd", etcd_command(etcd, "schooner", paths.etcd_data, ports.etcd,
-                                       ports.etcd_peer),
-                  f"{client}/health", ports=(ports.etcd, ports.etcd_peer)),
+                                       ports.etcd_peer, tls=paths.etcd_server_tls,
+                                       metrics_port=ports.etcd_metrics),
+                  f"http://127.0.0.1:{ports.etcd_metrics}/health",
+                  ports=(ports.etcd, ports.etcd_peer, ports.etcd_metrics)),
         Component("apiserver", apiserver_command(
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
             "--encryption-provider-config", str(paths.encryption_config),
             "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
             str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",
+            etcd_tls=paths.apiserver_etcd_client,
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),

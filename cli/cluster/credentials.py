@@ -14,6 +14,7 @@ import contextlib
 import os
 import socket
 
+from apimachinery.etcdpki import ensure_client, ensure_etcd_ca, ensure_member
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
 from apiserver import encryption
@@ -41,15 +42,22 @@ def component_identity(component: str, node: str = HOSTNAME) -> tuple[str, tuple
 
 
 def ensure_pki(paths: Paths) -> None:
-    """Make the CA once; re-sign the serving cert only when missing, stale or short of a name.
+    """Make the CAs once; re-sign a certificate only when missing, stale or short of a name.
 
-    The names are loopback, this host, and the in-cluster `kubernetes` service.
+    The apiserver's names are loopback, this host, and the in-cluster `kubernetes`
+    service. etcd has a CA of its own (`pki/etcd/`, as kubeadm's), so no certificate
+    of the cluster CA, a user's or a node's, opens etcd; the apiserver's
+    `apiserver-etcd-client` certificate is the one etcd client certificate.
     """
     ensure_ca(paths.ca_cert, paths.ca_key)
     hosts = ["127.0.0.1", "::1", "localhost", HOSTNAME,
              "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
     ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
                         paths.ca_key, hosts)
+    ensure_etcd_ca(paths.etcd_pki)
+    ensure_member(paths.etcd_pki, paths.etcd_server_tls, HOSTNAME,
+                  ["127.0.0.1", "::1", "localhost", HOSTNAME])
+    ensure_client(paths.etcd_pki, paths.apiserver_etcd_client)
 
 
 def ensure_encryption_config(paths: Paths) -> bool:

@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from apimachinery.etcdpki import EtcdClientTLS
 from cli.cluster.supervisor import ClusterError
 
 DEBIAN_ETCDCTL = "/usr/bin/etcdctl"
@@ -74,9 +75,18 @@ def _error_line(output: str, code: int) -> str:
     return errors[-1] if errors else lines[-1] if lines else f"etcdctl exited {code}"
 
 
-def save(endpoint: str, path: Path) -> None:
-    """`etcdctl snapshot save` of the one member at `endpoint` into `path`."""
-    _etcdctl(["--endpoints", endpoint, "--dial-timeout", "3s",
+def tls_flags(tls: EtcdClientTLS | None) -> list[str]:
+    """etcdctl's flags for a client certificate of the etcd CA (a private etcd, as
+    `schooner up` runs it, takes no client without one)."""
+    if tls is None:
+        return []
+    return ["--cacert", str(tls.ca), "--cert", str(tls.cert), "--key", str(tls.key)]
+
+
+def save(endpoint: str, path: Path, tls: EtcdClientTLS | None = None) -> None:
+    """`etcdctl snapshot save` of the one member at `endpoint` into `path`; over TLS
+    with `tls` (an https endpoint)."""
+    _etcdctl(["--endpoints", endpoint, *tls_flags(tls), "--dial-timeout", "3s",
               "--command-timeout", f"{ETCDCTL_TIMEOUT:g}s", "snapshot", "save", str(path)],
              f"etcd snapshot from {endpoint}")
 
@@ -122,7 +132,9 @@ def restore(path: Path, data_dir: Path, name: str, peer_url: str) -> None:
     """`etcdctl snapshot restore` into a new data dir: a new one-member cluster, same revisions.
 
     The member's name and peer URL must be those etcd is later started with
-    (`components.etcd_command`). etcdctl refuses a data dir that exists.
+    (`components.etcd_peer_url`: https, as etcd's peers talk TLS). The restore
+    reads only the file, so it needs no certificate. etcdctl refuses a data dir
+    that exists.
     """
     _etcdctl(["snapshot", "restore", str(path), "--data-dir", str(data_dir), "--name", name,
               "--initial-cluster", f"{name}={peer_url}",

@@ -1,9 +1,11 @@
 """Where a local cluster lives: its home's files and the loopback ports it listens on.
 
-Everything lives under `$SCHOONER_HOME` (default `~/.schooner`): `pki/`,
+Everything lives under `$SCHOONER_HOME` (default `~/.schooner`): `pki/` (the
+cluster CA and the apiserver's certificates, kubeadm's `/etc/kubernetes/pki`;
+`pki/etcd/` the etcd CA and etcd's certificates, kubeadm's `pki/etcd`),
 `tokens.csv`, `kubeconfig` (the admin's), `kubeconfigs/<component>.kubeconfig`,
-`etcd/`, `logs/<component>.log`, `run/<component>.pid` and `cluster.json` (the
-ports chosen, reused later).
+`etcd/` (etcd's data), `logs/<component>.log`, `run/<component>.pid` and
+`cluster.json` (the ports chosen, reused later).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from apimachinery.etcdpki import EtcdClientTLS, EtcdServerTLS
 from cli.cluster.supervisor import ClusterError
 
 DEFAULT_ETCD_PORT = 2379
@@ -30,6 +33,12 @@ class Paths:
         self.ca_cert, self.ca_key = self.pki / "ca.crt", self.pki / "ca.key"
         self.apiserver_cert = self.pki / "apiserver.crt"
         self.apiserver_key = self.pki / "apiserver.key"
+        # etcd's own CA and certificates; only etcd and the apiserver are given any.
+        self.etcd_pki = self.pki / "etcd"
+        self.etcd_server_tls = EtcdServerTLS.in_dir(self.etcd_pki)
+        self.apiserver_etcd_client = EtcdClientTLS(
+            self.etcd_pki / "ca.crt", self.pki / "apiserver-etcd-client.crt",
+            self.pki / "apiserver-etcd-client.key")
         self.tokens = home / "tokens.csv"
         # The key Secrets are encrypted with in etcd: 0600, given to the apiserver only.
         self.encryption_config = self.pki / "encryption-config.yaml"
@@ -69,15 +78,19 @@ class Ports:
     scheduler: int = 10259
     agent: int = 10250
     proxy: int = 10256
+    # etcd's /health and /metrics in the clear on loopback (kubeadm's 2381): the client
+    # port takes only the apiserver's certificate.
+    etcd_metrics: int = DEFAULT_ETCD_PORT + 2
 
 
 def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
                   etcd_port: int | None = None, etcd_peer_port: int | None = None,
-                  apiserver_port: int | None = None) -> Ports:
+                  apiserver_port: int | None = None,
+                  etcd_metrics_port: int | None = None) -> Ports:
     """Each port from the argument, else the environment, else cluster.json, else the default.
 
-    The etcd peer port follows a moved client port (client + 1, as 2379/2380)
-    unless it is given itself.
+    The etcd peer and metrics ports follow a moved client port (client + 1 and + 2,
+    as 2379/2380/2381) unless they are given themselves.
     """
 
     def pick(arg: int | None, env: str, key: str, default: int) -> int:
@@ -93,8 +106,10 @@ def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
     moved = etcd_port is not None or bool(environ.get("SCHOONER_ETCD_PORT"))
     peer = pick(etcd_peer_port, "SCHOONER_ETCD_PEER_PORT", "etcdPeerPort" if not moved else "",
                 etcd + 1)
+    metrics = pick(etcd_metrics_port, "SCHOONER_ETCD_METRICS_PORT",
+                   "etcdMetricsPort" if not moved else "", etcd + 2)
     api = pick(apiserver_port, "SCHOONER_APISERVER_PORT", "apiserverPort", DEFAULT_APISERVER_PORT)
-    return Ports(etcd=etcd, etcd_peer=peer, apiserver=api,
+    return Ports(etcd=etcd, etcd_peer=peer, etcd_metrics=metrics, apiserver=api,
                  controller_manager=pick(None, "SCHOONER_CONTROLLER_MANAGER_PORT",
                                          "controllerManagerPort", Ports.controller_manager),
                  scheduler=pick(None, "SCHOONER_SCHEDULER_PORT", "schedulerPort",
@@ -114,6 +129,7 @@ def save_ports(paths: Paths, ports: Ports) -> None:
     """Record the ports in cluster.json, so the next `up`, `down` and `status` find them."""
     paths.cluster_json.write_text(json.dumps({
         "etcdPort": ports.etcd, "etcdPeerPort": ports.etcd_peer,
+        "etcdMetricsPort": ports.etcd_metrics,
         "apiserverPort": ports.apiserver, "controllerManagerPort": ports.controller_manager,
         "schedulerPort": ports.scheduler, "agentPort": ports.agent,
         "proxyPort": ports.proxy}) + "\n")

@@ -64,7 +64,8 @@ def _status(paths: Paths, ports: Ports, comps: list[Component]) -> ClusterStatus
 
 def up(home: Path | str | None = None, *, etcd_port: int | None = None,
        etcd_peer_port: int | None = None, apiserver_port: int | None = None,
-       components: list[Component] | None = None, timeout: float = START_TIMEOUT) -> ClusterStatus:
+       etcd_metrics_port: int | None = None, components: list[Component] | None = None,
+       timeout: float = START_TIMEOUT) -> ClusterStatus:
     """Start whatever part of the local control plane is not running and healthy.
 
     A component that runs but stays unhealthy for `timeout` is restarted.
@@ -74,7 +75,8 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
     with locked(paths):
         saved = saved_ports(paths)
         ports = resolve_ports(saved, os.environ, etcd_port=etcd_port,
-                              etcd_peer_port=etcd_peer_port, apiserver_port=apiserver_port)
+                              etcd_peer_port=etcd_peer_port, apiserver_port=apiserver_port,
+                              etcd_metrics_port=etcd_metrics_port)
         old = resolve_ports(saved, {})
         running = control_plane_components(paths, old, find_etcd(required=False))
         if ports != old and any(running_pid(paths, c) for c in running):

@@ -13,6 +13,7 @@ import functools
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,6 +27,13 @@ import httpx
 
 from apimachinery.auditpolicy import ensure_default_policy
 from apimachinery.client import AsyncClient, Client
+from apimachinery.etcdpki import (
+    EtcdClientTLS,
+    EtcdServerTLS,
+    ensure_client,
+    ensure_etcd_ca,
+    ensure_member,
+)
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
 from apiserver import encryption
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
@@ -107,21 +115,39 @@ class Process:
 
 class Etcd:
     """An etcd member on free loopback ports with a fresh data dir: alone, or one of an
-    `EtcdCluster` when given the cluster's `initial_cluster`."""
+    `EtcdCluster` when given the cluster's `initial_cluster`.
+
+    Plain HTTP by default, for speed. With `tls`, it is private as `schooner up`'s and
+    the lab's: TLS with client certificates of an etcd CA on both ports. The CA is
+    `ca_dir`'s (a cluster's members share one), else made in `workdir/etcd-ca`;
+    `client_tls` is then the apiserver's client certificate, and `http()` a JSON
+    gateway client that presents it.
+    """
 
     def __init__(self, workdir: Path, *, name: str = "test",
                  ports: tuple[int, int] | None = None,
-                 initial_cluster: str | None = None, cluster_token: str | None = None) -> None:
+                 initial_cluster: str | None = None, cluster_token: str | None = None,
+                 tls: bool = False, ca_dir: Path | None = None) -> None:
         self.name = name
         self.client_port, self.peer_port = ports or (free_port(), free_port())
-        self.url = f"http://127.0.0.1:{self.client_port}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
         workdir.mkdir(parents=True, exist_ok=True)
+        self.client_tls: EtcdClientTLS | None = None
+        server_tls = None
+        if tls:
+            ca_dir = ca_dir or workdir / "etcd-ca"
+            ensure_etcd_ca(ca_dir)
+            server_tls = EtcdServerTLS.in_dir(workdir / "pki")
+            ensure_member(ca_dir, server_tls, name, ["127.0.0.1", "localhost"])
+            self.client_tls = EtcdClientTLS.in_dir(ca_dir / "apiserver")
+            ensure_client(ca_dir, self.client_tls)
         flags = ["--log-level", "warn"]
         if cluster_token:
             flags += ["--initial-cluster-token", cluster_token]
         self.process = Process("etcd", etcd_command(
             find_etcd(), name, workdir / "data", self.client_port, self.peer_port,
-            *flags, initial_cluster=initial_cluster), workdir / "etcd.log")
+            *flags, initial_cluster=initial_cluster, tls=server_tls), workdir / "etcd.log")
 
     def start(self) -> Etcd:
         """Start (or start again, on the same ports and data) and wait until healthy."""
@@ -140,9 +166,26 @@ class Etcd:
     def wait_healthy(self, timeout: float) -> None:
         wait_for(self.healthy, timeout, f"etcd health at {self.url}\n{self.process.log_tail()}")
 
+    def http(self, timeout: float = 5) -> httpx.Client:
+        """A client of etcd's JSON gateway (`/v3/...`, `/health`) at `url`: over TLS with
+        the apiserver's client certificate when etcd is private."""
+        return httpx.Client(base_url=self.url, timeout=timeout, verify=self.ssl_context(),
+                            trust_env=False)
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What an HTTP client of this etcd verifies with: the etcd CA and the apiserver's
+        client certificate when etcd is private; True (nothing to present) when plain."""
+        if self.client_tls is None:
+            return True
+        tls = self.client_tls
+        context = ssl.create_default_context(cafile=str(tls.ca))
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        return context
+
     def healthy(self) -> bool:
         """etcd's /health: 200 once this member has a leader and no alarm."""
-        return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        with self.http(timeout=1) as http:
+            return http.get("/health").status_code == 200
 
     def stop(self) -> None:
         self.process.stop()
@@ -159,26 +202,30 @@ class Etcd:
 
     def compact(self) -> int:
         """Compact etcd to its current revision (etcdctl-free: the v3 JSON gateway)."""
-        rev = int(httpx.post(f"{self.url}/v3/kv/range", json={"key": "AA=="}, timeout=5)
-                  .json()["header"]["revision"])
-        httpx.post(f"{self.url}/v3/kv/compaction", json={"revision": rev, "physical": True},
-                   timeout=10).raise_for_status()
+        with self.http(timeout=10) as http:
+            rev = int(http.post("/v3/kv/range", json={"key": "AA=="}).json()["header"]["revision"])
+            http.post("/v3/kv/compaction", json={"revision": rev, "physical": True}
+                      ).raise_for_status()
         return rev
 
 
 class EtcdCluster:
     """`size` etcd members on loopback ports forming one new cluster; `url` lists them all,
-    as an apiserver's `--etcd-servers` takes them."""
+    as an apiserver's `--etcd-servers` takes them. With `tls`, the members share one etcd
+    CA and talk to each other over TLS too (peer certificates)."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
+    def __init__(self, workdir: Path, size: int = 3, *, tls: bool = False) -> None:
         names = [f"member{i}" for i in range(1, size + 1)]
         ports = [(free_port(), free_port()) for _ in names]
-        initial = ",".join(f"{n}=http://127.0.0.1:{peer}" for n, (_, peer) in zip(
+        scheme = "https" if tls else "http"
+        initial = ",".join(f"{n}={scheme}://127.0.0.1:{peer}" for n, (_, peer) in zip(
             names, ports, strict=True))
         token = f"schooner-test-{workdir.name}-{os.getpid()}"
         self.members = [Etcd(workdir / n, name=n, ports=p, initial_cluster=initial,
-                             cluster_token=token) for n, p in zip(names, ports, strict=True)]
+                             cluster_token=token, tls=tls, ca_dir=workdir / "etcd-ca")
+                        for n, p in zip(names, ports, strict=True)]
         self.url = ",".join(m.url for m in self.members)
+        self.client_tls = self.members[0].client_tls
 
     def start(self) -> EtcdCluster:
         try:
@@ -212,8 +259,10 @@ class Apiserver:
     """
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
+                 etcd_tls: EtcdClientTLS | None = None,
                  users: Sequence[TokenEntry] = ()) -> None:
-        """`users` are more token file entries beside the admin's (other identities)."""
+        """`users` are more token file entries beside the admin's (other identities);
+        `etcd_tls` the client certificate for a TLS etcd."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -231,6 +280,7 @@ class Apiserver:
         ensure_default_policy(workdir / "audit-policy.yaml")
         self.audit_log = workdir / "audit.log"
         self._etcd_url, self._extra_args = etcd_url, list(extra_args or [])
+        self._etcd_tls = etcd_tls
         self.process = self._process()
 
     def _process(self) -> Process:
@@ -239,8 +289,8 @@ class Apiserver:
             self.workdir / "apiserver.key", self.workdir / "tokens.csv",
             "--encryption-provider-config", str(self.workdir / "encryption.yaml"),
             "--audit-policy-file", str(self.workdir / "audit-policy.yaml"),
-            "--audit-log-path", str(self.audit_log), *self._extra_args),
-            self.workdir / "apiserver.log")
+            "--audit-log-path", str(self.audit_log), *self._extra_args,
+            etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
         """Start and wait for readyz. A free port can be taken by another process between

@@ -20,7 +20,12 @@ from pathlib import Path
 
 from cli.cluster import archive, etcdsnapshot
 from cli.cluster.archive import PORTS, PRIVATE, SNAPSHOT, BackupError, Manifest
-from cli.cluster.components import control_plane_components, find_etcd, service_cidr
+from cli.cluster.components import (
+    control_plane_components,
+    etcd_peer_url,
+    find_etcd,
+    service_cidr,
+)
 from cli.cluster.layout import Paths, resolve_ports, saved_ports
 from cli.cluster.supervisor import locked, running_pid
 
@@ -88,8 +93,7 @@ def _restore_etcd(paths: Paths, snapshot: Path) -> Path | None:
     ports = resolve_ports(saved_ports(paths), os.environ)
     staging = paths.etcd_data.with_name(f"{paths.etcd_data.name}.restoring")
     shutil.rmtree(staging, ignore_errors=True)
-    etcdsnapshot.restore(snapshot, staging, archive.ETCD_MEMBER,
-                         f"http://127.0.0.1:{ports.etcd_peer}")
+    etcdsnapshot.restore(snapshot, staging, archive.ETCD_MEMBER, etcd_peer_url(ports))
     staging.chmod(0o700)
     aside = None
     if _has_data(paths.etcd_data):

@@ -43,7 +43,7 @@ def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.9
     os.environ.update(env)
     try:
         st = local.up(home, etcd_port=free_port(), etcd_peer_port=free_port(),
-                      apiserver_port=free_port(), timeout=60)
+                      etcd_metrics_port=free_port(), apiserver_port=free_port(), timeout=60)
         client = Client.from_kubeconfig(str(st.kubeconfig))
         try:
             yield client, st.kubeconfig

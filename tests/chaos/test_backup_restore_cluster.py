@@ -6,7 +6,9 @@ Service, a ConfigMap and a Secret. `schooner backup` takes the snapshot; then
 a third replica is added (after the backup: it must not survive the restore).
 The control plane goes down as a whole (the agent too; the pods' containers
 keep running, as in a control-plane outage), etcd's data dir is wiped, and
-`schooner restore` + `schooner up` bring the cluster back on the snapshot.
+`schooner restore` + `schooner up` bring the cluster back on the snapshot. etcd is
+private (TLS, client certificates): the backup presents the apiserver's etcd client
+certificate, and the wiped etcd certificates are signed again from the kept etcd CA.
 
 Checked: every object is back with its uid and data; the two backed-up pods'
 containers are the same containers (IDs), still running, never restarted; the
@@ -152,7 +154,10 @@ def test_a_backup_restored_into_a_fresh_cluster(tmp_path: Path) -> None:
         assert running == kept.keys() | extra
         refused = schooner("restore", str(archive), "--home", str(home))
         assert refused.returncode == 1 and "already holds a cluster's data" in refused.stderr
-        subprocess.run(["rm", "-rf", str(home / "etcd")], check=True)  # a fresh cluster
+        # a fresh cluster: no etcd data, no etcd CA or certificates (the archive keeps the
+        # CA; `up` signs etcd's and the apiserver's etcd client certificates again from it)
+        subprocess.run(["rm", "-rf", str(home / "etcd"), str(home / "pki" / "etcd"),
+                        *map(str, (home / "pki").glob("apiserver-etcd-client.*"))], check=True)
 
         started = time.monotonic()
         done = schooner("restore", str(archive), "--home", str(home))

@@ -1,6 +1,8 @@
 """Defragmentation one member at a time, with the write latency measured while it runs.
 
-A 3-member etcd and an apiserver compacting every 2 s that defragments any
+A 3-member etcd, private (TLS with client certificates, so the per-member
+clients of the defragmenter present the apiserver's certificate too), and an
+apiserver compacting every 2 s that defragments any
 member whose file is at least 1 MiB and half free. ~24 MiB of ConfigMaps is
 written and deleted; once compaction has freed it, every member's file must
 shrink, and a probe writing 20 times a second throughout records its latency:
@@ -16,26 +18,30 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from cli.cluster.processes import Apiserver, EtcdCluster, wait_for
+from cli.cluster.processes import Apiserver, Etcd, EtcdCluster, wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.long]  # `make chaos`, not `make test`
 
 NS = "default"
 
 
+def _db_size(member: Etcd) -> int:
+    with member.http() as http:
+        return int(http.post("/v3/maintenance/status", json={}).json()["dbSize"])
+
+
 def _db_sizes(cluster: EtcdCluster) -> list[int]:
-    return [int(httpx.post(f"{m.url}/v3/maintenance/status", json={}, timeout=5)
-                .json()["dbSize"]) for m in cluster.members]
+    return [_db_size(m) for m in cluster.members]
 
 
 @pytest.fixture
 def defragging(tmp_path: Path) -> Iterator[tuple[EtcdCluster, Apiserver]]:
-    cluster = EtcdCluster(tmp_path / "etcd").start()
-    server = Apiserver(tmp_path / "apiserver", cluster.url, extra_args=[
-        "--etcd-compaction-interval", "2s", "--etcd-defrag-min-bytes", str(1 << 20)])
+    cluster = EtcdCluster(tmp_path / "etcd", tls=True).start()
+    server = Apiserver(tmp_path / "apiserver", cluster.url, etcd_tls=cluster.client_tls,
+                       extra_args=["--etcd-compaction-interval", "2s",
+                                   "--etcd-defrag-min-bytes", str(1 << 20)])
     try:
         server.start()
         yield cluster, server

@@ -1,6 +1,8 @@
 """etcd faults under a running apiserver: a member killed, a member frozen, etcd restarted.
 
-A 3-member etcd cluster on loopback ports, an apiserver given all three. A
+A 3-member etcd cluster on loopback ports, private as every etcd Schooner runs
+(TLS with client certificates on client and peer ports), an apiserver given all
+three and its etcd client certificate. A
 probe creates a ConfigMap 20 times a second while a watch stays open; the
 member the apiserver uses (made etcd's leader first, the worst case) is then
 killed with SIGKILL, or frozen with SIGSTOP and thawed. Checked: the longest
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,9 +36,9 @@ MAX_GAP = 5.0  # the issue's target for the longest gap between successful write
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[EtcdCluster, Apiserver]]:
-    """Three etcd members and an apiserver given all three, all this test's own."""
-    etcd = EtcdCluster(tmp_path / "etcd").start()
-    server = Apiserver(tmp_path / "apiserver", etcd.url)
+    """Three etcd members over TLS and an apiserver given all three, all this test's own."""
+    etcd = EtcdCluster(tmp_path / "etcd", tls=True).start()
+    server = Apiserver(tmp_path / "apiserver", etcd.url, etcd_tls=etcd.client_tls)
     try:
         server.start()
         yield etcd, server
@@ -44,14 +47,17 @@ def cluster(tmp_path: Path) -> Iterator[tuple[EtcdCluster, Apiserver]]:
         etcd.stop()
 
 
+def status(member: Etcd) -> dict[str, Any]:
+    with member.http() as http:
+        return dict(http.post("/v3/maintenance/status", json={}).json())
+
+
 def member_id(member: Etcd) -> str:
-    return str(httpx.post(f"{member.url}/v3/maintenance/status", json={}, timeout=5)
-               .json()["header"]["member_id"])
+    return str(status(member)["header"]["member_id"])
 
 
 def leader_id(member: Etcd) -> str:
-    return str(httpx.post(f"{member.url}/v3/maintenance/status", json={}, timeout=5)
-               .json()["leader"])
+    return str(status(member)["leader"])
 
 
 def make_leader(etcd: EtcdCluster, target: Etcd) -> None:
@@ -63,8 +69,8 @@ def make_leader(etcd: EtcdCluster, target: Etcd) -> None:
         if current == want:
             return True
         leader = next(m for m in etcd.members if member_id(m) == current)
-        httpx.post(f"{leader.url}/v3/maintenance/transfer-leadership",
-                   json={"targetID": want}, timeout=10)
+        with leader.http(timeout=10) as http:
+            http.post("/v3/maintenance/transfer-leadership", json={"targetID": want})
         return leader_id(target) == want
 
     wait_for(moved, 20, f"etcd leadership to move to {target.name}", interval=0.5)
@@ -219,8 +225,8 @@ def test_member_loss_keeps_writes_and_watch_whole(
 
 def test_etcd_restart_under_apiserver(tmp_path: Path) -> None:
     """`schooner up`'s case: one etcd, killed and started again under a running apiserver."""
-    etcd = Etcd(tmp_path / "etcd").start()
-    server = Apiserver(tmp_path / "apiserver", etcd.url)
+    etcd = Etcd(tmp_path / "etcd", tls=True).start()
+    server = Apiserver(tmp_path / "apiserver", etcd.url, etcd_tls=etcd.client_tls)
     try:
         server.start()
         with server.http() as http:

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from apimachinery.kubeconfig import load_kubeconfig
+from apimachinery.pki import make_cert
 from cli import cluster
 from cli.cluster import ClusterError, Component, Paths, Ports
 from cli.cluster.components import SOURCE_ROOT, control_plane_components, find_etcd
@@ -30,7 +31,7 @@ APISERVER_MAIN = SOURCE_ROOT / "apiserver" / "__main__.py"
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A cluster home whose processes are all stopped at the end, whatever the test did."""
     for var in ("SCHOONER_HOME", "SCHOONER_ETCD_PORT", "SCHOONER_ETCD_PEER_PORT",
-                "SCHOONER_APISERVER_PORT"):
+                "SCHOONER_ETCD_METRICS_PORT", "SCHOONER_APISERVER_PORT"):
         monkeypatch.delenv(var, raising=False)
     # The node components get free ports and a pod network of this test's own.
     for var in ("SCHOONER_CONTROLLER_MANAGER_PORT", "SCHOONER_SCHEDULER_PORT",
@@ -49,7 +50,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def ports() -> Ports:
-    return Ports(etcd=free_port(), etcd_peer=free_port(), apiserver=free_port())
+    return Ports(etcd=free_port(), etcd_peer=free_port(), apiserver=free_port(),
+                 etcd_metrics=free_port())
 
 
 def etcd_only(home: Path, ports: Ports) -> list[Component]:
@@ -58,19 +60,35 @@ def etcd_only(home: Path, ports: Ports) -> list[Component]:
 
 def up_etcd(home: Path, ports: Ports) -> cluster.ClusterStatus:
     return cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
-                      apiserver_port=ports.apiserver, components=etcd_only(home, ports))
+                      etcd_metrics_port=ports.etcd_metrics, apiserver_port=ports.apiserver,
+                      components=etcd_only(home, ports))
 
 
-def etcd_put(port: int, key: str, value: str) -> None:
-    """Write through etcd's JSON gRPC gateway, so the test needs no etcd client library."""
+def etcd_http(home: Path, cert: tuple[Path, Path] | None = None,
+              *, apiserver: bool = True) -> httpx.Client:
+    """A client of etcd's JSON gRPC gateway (no etcd client library needed): trusting the
+    etcd CA of `home`, presenting `cert`, else the apiserver's etcd client certificate
+    (none when `apiserver` is False)."""
+    tls = Paths(home).apiserver_etcd_client
+    context = ssl.create_default_context(cafile=str(tls.ca))
+    if cert is None and apiserver:
+        cert = (Path(tls.cert), Path(tls.key))
+    if cert is not None:
+        context.load_cert_chain(*map(str, cert))
+    return httpx.Client(verify=context, timeout=5, trust_env=False)
+
+
+def etcd_put(home: Path, port: int, key: str, value: str) -> None:
     body = {"key": base64.b64encode(key.encode()).decode(),
             "value": base64.b64encode(value.encode()).decode()}
-    httpx.post(f"http://127.0.0.1:{port}/v3/kv/put", json=body, timeout=5).raise_for_status()
+    with etcd_http(home) as http:
+        http.post(f"https://127.0.0.1:{port}/v3/kv/put", json=body).raise_for_status()
 
 
-def etcd_get(port: int, key: str) -> str | None:
+def etcd_get(home: Path, port: int, key: str) -> str | None:
     body = {"key": base64.b64encode(key.encode()).decode()}
-    response = httpx.post(f"http://127.0.0.1:{port}/v3/kv/range", json=body, timeout=5)
+    with etcd_http(home) as http:
+        response = http.post(f"https://127.0.0.1:{port}/v3/kv/range", json=body)
     kvs = response.raise_for_status().json().get("kvs") or []
     return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
 
@@ -90,7 +108,7 @@ def test_etcd_up_status_down_and_data_survives(home: Path, ports: Ports) -> None
                                                           paths.ca_cert))
     assert load_kubeconfig(str(paths.kubeconfig)).server == f"https://127.0.0.1:{ports.apiserver}"
 
-    etcd_put(ports.etcd, "/registry/test/survivor", "still here")
+    etcd_put(home, ports.etcd, "/registry/test/survivor", "still here")
     seen = {c.name: c for c in cluster.status(home).components}
     assert seen["etcd"].healthy and not seen["apiserver"].alive
 
@@ -102,9 +120,37 @@ def test_etcd_up_status_down_and_data_survives(home: Path, ports: Ports) -> None
     # The ports come back from cluster.json; PKI, tokens and kubeconfig are kept.
     st = cluster.up(home, components=etcd_only(home, ports))
     assert st.components[0].healthy
-    assert etcd_get(ports.etcd, "/registry/test/survivor") == "still here"
+    assert etcd_get(home, ports.etcd, "/registry/test/survivor") == "still here"
     assert (paths.tokens.read_bytes(), paths.kubeconfig.read_bytes(),
             paths.ca_cert.read_bytes()) == (tokens, kubeconfig, ca)
+
+
+def test_the_local_etcd_is_private(home: Path, ports: Ports) -> None:
+    """`schooner up`'s etcd answers only TLS with a client certificate of its own CA:
+    not plain HTTP, not a client without a certificate, not one the cluster CA signed
+    (as a user's or a node's); its health port in the clear serves no data."""
+    up_etcd(home, ports)
+    paths = Paths(home)
+    etcd_put(home, ports.etcd, "/registry/test/private", "yes")  # the apiserver's cert opens it
+    user_cert, user_key = make_cert(paths.ca_cert.read_bytes(), paths.ca_key.read_bytes(),
+                                    common_name="jane", organization="system:masters",
+                                    client=True)
+    (home / "jane.crt").write_bytes(user_cert)
+    (home / "jane.key").write_bytes(user_key)
+    body = {"key": base64.b64encode(b"/registry/test/private").decode()}
+    for cert in (None, (home / "jane.crt", home / "jane.key")):
+        with etcd_http(home, cert, apiserver=False) as http, pytest.raises(
+                httpx.TransportError, match=r"(?i)bad certificate|EOF occurred|connection reset"):
+            http.post(f"https://127.0.0.1:{ports.etcd}/v3/kv/range", json=body)
+    log = paths.log("etcd").read_text(errors="replace")
+    assert "client didn't provide a certificate" in log
+    assert "certificate signed by unknown authority" in log
+    with httpx.Client(timeout=5, trust_env=False) as plain:
+        with pytest.raises(httpx.TransportError):
+            plain.post(f"http://127.0.0.1:{ports.etcd}/v3/kv/range", json=body)
+        health = f"http://127.0.0.1:{ports.etcd_metrics}"
+        assert plain.get(f"{health}/health").status_code == 200
+        assert plain.post(f"{health}/v3/kv/range", json=body).status_code == 404
 
 
 def test_up_is_idempotent(home: Path, ports: Ports) -> None:
@@ -188,7 +234,8 @@ def test_https_health_is_checked_against_the_cluster_ca(home: Path, ports: Ports
                                    str(paths.apiserver_cert), str(paths.apiserver_key)],
                      f"https://127.0.0.1:{ports.apiserver}/readyz", ports=(ports.apiserver,))
     st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
-                    apiserver_port=ports.apiserver, components=[*etcd_only(home, ports), stub])
+                    etcd_metrics_port=ports.etcd_metrics, apiserver_port=ports.apiserver,
+                    components=[*etcd_only(home, ports), stub])
     assert [(c.name, c.healthy) for c in st.components] == [("etcd", True), ("apiserver", True)]
     assert cluster.down(home, components=[*etcd_only(home, ports), stub]) == ["apiserver", "etcd"]
 
@@ -197,7 +244,7 @@ def test_https_health_is_checked_against_the_cluster_ca(home: Path, ports: Ports
                     reason="apiserver/__main__.py is not written yet (python -m apiserver)")
 def test_full_control_plane(home: Path, ports: Ports) -> None:
     st = cluster.up(home, etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer,
-                    apiserver_port=ports.apiserver)
+                    etcd_metrics_port=ports.etcd_metrics, apiserver_port=ports.apiserver)
     proxy = [("proxy", True)] if os.geteuid() == 0 else []
     assert [(c.name, c.healthy) for c in st.components] == [
         ("etcd", True), ("apiserver", True), ("controller-manager", True), ("scheduler", True),

@@ -1,7 +1,8 @@
 """Lab fixtures: one SchoonerCluster of three Docker-in-Docker nodes for the whole session.
 
 Test files run in name order, and the one that stops a node (`test_node_failure`)
-runs last and starts the node again.
+runs last and starts the node again; the ones that kill, freeze or stop control-plane
+containers start them again and wait for a healthy lab before they end.
 
 The cluster is `lab.testing.SchoonerCluster`, the same module users get for
 their own tests, so the lab tests exercise it too. It needs the node image
@@ -29,7 +30,9 @@ from lab.testing import SchoonerCluster
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[SchoonerCluster]:
-    with SchoonerCluster(nodes=3) as lab:
+    """The lab as `make lab` runs it: 3 etcd members and 2 apiservers, every component
+    given both (the control-plane faults of test_lab_control_plane_faults need them)."""
+    with SchoonerCluster(nodes=3, etcd_members=3, apiservers=2) as lab:
         yield lab
 
 

@@ -39,6 +39,7 @@ def test_killed_node_pods_move_and_service_keeps_answering(
     try:
         wait_for(lambda: next(c["status"] for c in client.get("nodes", "node3")["status"][
             "conditions"] if c["type"] == "Ready") == "Unknown", 60, "node3 Ready=Unknown", 0.5)
+        unknown_in = time.monotonic() - killed_at
         pods = ready_pods(client, namespace, "survivor", 6, timeout=120)
         moved_in = time.monotonic() - killed_at
         assert {p["spec"]["nodeName"] for p in pods} <= {"node1", "node2"}
@@ -53,6 +54,8 @@ def test_killed_node_pods_move_and_service_keeps_answering(
     assert len(failed) <= total * 0.1, f"{len(failed)}/{total} failed: {load.summary()}"
     assert load.answered(since=killed_at + moved_in) > 0 and not load.failures(
         since=killed_at + moved_in), f"failures after the pods moved ({moved_in:.0f}s)"
+    print(f"\nnode3 killed: Ready=Unknown after {unknown_in:.1f}s, its pods Ready on the "
+          f"others after {moved_in:.1f}s; NodePort requests failed {len(failed)} of {total}")
 
     # The host comes back: its agent removes the evicted pods' containers and the
     # Terminating pods go; nothing runs twice.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
+from apimachinery.client import _REQUEST_TIMEOUT
 from apimachinery.clock import FakeClock
 from apimachinery.leaderelection import (
     LeaderElectionConfig,
@@ -312,3 +313,21 @@ def test_stop_while_waiting_as_a_standby_ends_without_running_the_work() -> None
         await task
         assert not ran and api.spec()["holderIdentity"] == "b"
     run(body)
+
+
+def test_every_election_request_times_out_within_half_the_renew_deadline() -> None:
+    """So a renewal sent to a frozen apiserver fails, and moves the client to its next
+    URL, with half the deadline left to renew there (the client's own is 30 s)."""
+    seen: list[float | None] = []
+
+    class Recording(FakeLeases):
+        async def _gate(self) -> None:
+            seen.append(_REQUEST_TIMEOUT.get())
+            await super()._gate()
+
+    async def body() -> None:
+        e = elector(Recording(), FakeClock())
+        assert await e.try_acquire_or_renew()  # a get, then a create
+        assert await e.try_acquire_or_renew()  # the cached renewal: one update
+    run(body)
+    assert seen == [LeaderElectionConfig(name=NAME, identity="a").renew_deadline / 2] * 3

@@ -17,6 +17,8 @@ from cryptography.x509.verification import PolicyBuilder, Store
 
 from apimachinery.pki import (
     TokenEntry,
+    ensure_ca,
+    ensure_cert,
     make_ca,
     make_serving_cert,
     new_token,
@@ -168,3 +170,22 @@ def test_token_file_rejects_short_lines() -> None:
 def test_token_file_refuses_fields_that_break_the_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_token_file(tmp_path / "t.csv", [TokenEntry("a,b", "u", "1")])
+
+
+def test_a_certificate_of_another_ca_with_the_same_name_is_signed_again(
+        tmp_path: Path) -> None:
+    """Every etcd CA is named etcd-ca: the issuer's name alone would keep a restored
+    home's old certificates, which the restored CA did not sign."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for ca in (first, second):
+        ensure_ca(ca / "ca.crt", ca / "ca.key", "etcd-ca")
+    cert, key = tmp_path / "client.crt", tmp_path / "client.key"
+    assert ensure_cert(cert, key, first / "ca.crt", first / "ca.key", common_name="c",
+                       client=True)
+    assert not ensure_cert(cert, key, first / "ca.crt", first / "ca.key", common_name="c",
+                           client=True)
+    assert ensure_cert(cert, key, second / "ca.crt", second / "ca.key", common_name="c",
+                       client=True)
+    signed = x509.load_pem_x509_certificate(cert.read_bytes())
+    signed.verify_directly_issued_by(x509.load_pem_x509_certificate(
+        (second / "ca.crt").read_bytes()))

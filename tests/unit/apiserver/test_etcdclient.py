@@ -13,6 +13,7 @@ import pytest
 
 from apimachinery import errors
 from apiserver.etcdclient import EtcdEndpoints
+from apiserver.storage import Storage
 
 URLS = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
 
@@ -120,3 +121,84 @@ def test_with_no_member_answering_it_keeps_trying_them_in_turn() -> None:
         await etcd.close()
         return seen
     assert run(scenario()) == [URLS[1], URLS[2], URLS[0]]
+
+
+class LateEndpoints(Endpoints):
+    """Members that start answering only after `late` rounds of probes (0.5 s apart)."""
+
+    def __init__(self, late: int | None) -> None:
+        super().__init__(set())
+        self.late, self.pauses = late, 0
+
+    async def _pause(self) -> None:
+        self.pauses += 1
+        self.now += 0.5
+        if self.pauses == self.late:
+            self.up.add(1)
+
+
+def test_start_waits_for_a_member_that_comes_up() -> None:
+    """An apiserver started beside etcd waits for it (--storage-initialization-timeout)."""
+    async def scenario() -> tuple[str, int]:
+        etcd = LateEndpoints(late=3)
+        await etcd.connect(wait=60)
+        await etcd.close()
+        return etcd.current_endpoint, etcd.pauses
+    assert run(scenario()) == (URLS[1], 3)
+
+
+def test_start_gives_up_after_the_wait() -> None:
+    etcd = LateEndpoints(late=None)
+    with pytest.raises(errors.ServiceUnavailable, match="unreachable"):
+        run(etcd.connect(wait=2.0))
+    assert etcd.pauses == 4  # probed at 0, 0.5, 1.0, 1.5 and 2.0 s
+
+
+def retired_mid_call_storage() -> tuple[Storage, Endpoints]:
+    storage = Storage(URLS)
+    etcd = storage._etcd = Endpoints({0, 1})
+    return storage, etcd
+
+
+async def leave_member_then_cancel(etcd: Endpoints, client: Any) -> str:
+    """What a call sees when another request retires its client: gRPC closes the channel
+    and the call raises asyncio.CancelledError, though nobody cancelled this task."""
+    if client is etcd.made[0]:
+        etcd.up.discard(0)
+        etcd.now = 10
+        await etcd.failed(client, "deadline exceeded")
+        raise asyncio.CancelledError()
+    return f"answered by member {client.index}"
+
+
+def test_a_call_whose_client_is_retired_mid_call_is_retried_or_503_not_500() -> None:
+    async def scenario() -> tuple[str, str]:
+        storage, etcd = retired_mid_call_storage()
+        await etcd.connect()
+        read = await storage._call("get", lambda c: leave_member_then_cancel(etcd, c),
+                                   read=True)
+        storage, etcd = retired_mid_call_storage()
+        await etcd.connect()
+        try:
+            await storage._call("put", lambda c: leave_member_then_cancel(etcd, c))
+        except errors.ServiceUnavailable as exc:
+            return read, str(exc)
+        return read, "no error"
+    read, write = run(scenario())
+    assert read == "answered by member 1"  # a read goes on to the next member
+    assert "was given up during the request" in write  # a write may have been applied
+
+
+def test_a_cancelled_caller_is_still_cancelled() -> None:
+    async def scenario() -> None:
+        storage, etcd = retired_mid_call_storage()
+        await etcd.connect()
+
+        async def slow(client: Any) -> None:
+            await asyncio.sleep(10)
+        task = asyncio.create_task(storage._call("get", slow, read=True))
+        await asyncio.sleep(0)
+        task.cancel()
+        await task
+    with pytest.raises(asyncio.CancelledError):
+        run(scenario())

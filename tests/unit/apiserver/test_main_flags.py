@@ -25,3 +25,16 @@ def test_bad_service_ranges_stop_the_apiserver_before_it_listens(
     monkeypatch.setattr(logging, "basicConfig", lambda **_: None)  # leave pytest's logging be
     with pytest.raises(SystemExit, match=message):
         main([flag, value])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--etcd-certfile", "/x.crt"], "--etcd-certfile and --etcd-keyfile go together"),
+    (["--etcd-keyfile", "/x.key"], "--etcd-certfile and --etcd-keyfile go together"),
+    (["--etcd-cafile", "/nonexistent/ca.crt"], "--etcd-cafile /nonexistent/ca.crt: cannot be read"),
+])
+def test_bad_etcd_tls_flags_stop_the_apiserver_in_one_line(
+        argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kubernetes' --etcd-cafile/--etcd-certfile/--etcd-keyfile: refused before listening."""
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
+    with pytest.raises(SystemExit, match=message):
+        main(["--etcd-servers", "https://127.0.0.1:2379", *argv])

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from cli import backup as backup_cli
 from cli.cluster import archive, etcdsnapshot
 from cli.cluster.archive import BackupError
-from cli.cluster.layout import Paths
+from cli.cluster.components import control_plane_components, etcd_peer_url
+from cli.cluster.layout import Paths, Ports
 from cli.cluster.restore import restore
 from cli.cluster.supervisor import ClusterError
 
@@ -185,3 +186,45 @@ def test_the_schooner_app_has_both_commands_behind_its_error_boundary(tmp_path: 
     assert result.output.strip() == f"error: {tmp_path} is not a file"
     help_text = CliRunner().invoke(schooner_app, ["--help"]).output
     assert "backup" in help_text and "restore" in help_text
+
+
+def test_etcd_is_reached_over_tls_with_the_apiservers_client_certificate(tmp_path: Path
+                                                                        ) -> None:
+    tls = Paths(tmp_path).apiserver_etcd_client
+    assert etcdsnapshot.tls_flags(tls) == [
+        "--cacert", str(tmp_path / "pki/etcd/ca.crt"),
+        "--cert", str(tmp_path / "pki/apiserver-etcd-client.crt"),
+        "--key", str(tmp_path / "pki/apiserver-etcd-client.key")]
+    assert etcdsnapshot.tls_flags(None) == []
+
+
+def test_a_restore_records_the_peer_url_etcd_is_started_with(tmp_path: Path) -> None:
+    """etcd's peers talk TLS: the restored member's peer URL is https, as `up` runs it."""
+    ports = Ports(etcd=12379, etcd_peer=12380, etcd_metrics=12381)
+    etcd = control_plane_components(Paths(tmp_path), ports)[0].argv
+    advertised = etcd[etcd.index("--initial-advertise-peer-urls") + 1]
+    assert advertised == etcd_peer_url(ports) == "https://127.0.0.1:12380"
+
+
+def test_the_etcd_ca_is_kept_as_a_private_credential() -> None:
+    assert {"pki/etcd/ca.crt", "pki/etcd/ca.key"} <= set(archive.CREDENTIALS)
+    assert "pki/etcd/ca.key" in archive.PRIVATE
+    # the leaf certificates are signed again by `up` from the kept CA
+    assert not [n for n in archive.CREDENTIALS if "etcd-client" in n or "etcd/server" in n
+                or "etcd/peer" in n]
+
+
+def test_restore_puts_the_etcd_ca_key_into_the_home_0600(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(etcdsnapshot, "status", lambda path: etcdsnapshot.SnapshotInfo(
+        7, 3, 1, 4096, etcdsnapshot.check_sha256(path)))
+    monkeypatch.setattr(etcdsnapshot, "restore", lambda path, data_dir, name, peer_url:
+                        (data_dir / "member").mkdir(parents=True))
+    files = {"pki/etcd/ca.crt": b"cert", "pki/etcd/ca.key": b"key"}
+    paths = Paths(tmp_path / "home")
+    restored = restore(paths, backup_file(tmp_path / "b.tar.gz", files))
+    assert sorted(restored.files) == sorted(files)
+    assert (paths.etcd_pki / "ca.key").read_bytes() == b"key"
+    assert (paths.etcd_pki / "ca.key").stat().st_mode & 0o777 == 0o600
+    assert (paths.etcd_pki / "ca.crt").stat().st_mode & 0o777 == 0o644

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from cryptography import x509
 from typer.testing import CliRunner
 
 from apimachinery.kubeconfig import load_kubeconfig
@@ -35,17 +36,20 @@ def test_ports_default_to_kubernetes_ports() -> None:
 
 def test_ports_argument_beats_environment_beats_saved() -> None:
     saved = {"etcdPort": 12379, "etcdPeerPort": 12380, "apiserverPort": 16443}
-    assert resolve_ports(saved, {}) == Ports(12379, 12380, 16443)
+    assert resolve_ports(saved, {}) == Ports(12379, 12380, 16443, etcd_metrics=12381)
     env = {"SCHOONER_APISERVER_PORT": "26443"}
     assert resolve_ports(saved, env).apiserver == 26443
     assert resolve_ports(saved, env, apiserver_port=36443).apiserver == 36443
 
 
-def test_moving_etcd_moves_its_peer_port_unless_given() -> None:
-    saved = {"etcdPort": 12379, "etcdPeerPort": 12380}
-    assert resolve_ports(saved, {}, etcd_port=3000) == Ports(3000, 3001, 6443)
+def test_moving_etcd_moves_its_peer_and_metrics_ports_unless_given() -> None:
+    saved = {"etcdPort": 12379, "etcdPeerPort": 12380, "etcdMetricsPort": 12381}
+    assert resolve_ports(saved, {}) == Ports(12379, 12380, etcd_metrics=12381)
+    assert resolve_ports(saved, {}, etcd_port=3000) == Ports(3000, 3001, 6443, etcd_metrics=3002)
     assert resolve_ports(saved, {"SCHOONER_ETCD_PORT": "4000"}).etcd_peer == 4001
+    assert resolve_ports(saved, {"SCHOONER_ETCD_PORT": "4000"}).etcd_metrics == 4002
     assert resolve_ports(saved, {}, etcd_port=3000, etcd_peer_port=5000).etcd_peer == 5000
+    assert resolve_ports(saved, {}, etcd_port=3000, etcd_metrics_port=5001).etcd_metrics == 5001
 
 
 def test_bad_port_in_environment_is_a_cluster_error() -> None:
@@ -66,7 +70,8 @@ def test_home_from_argument_environment_or_default(
 
 def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
-    etcd, apiserver, *nodes = control_plane_components(paths, Ports(1, 2, 3), "/opt/etcd")
+    etcd, apiserver, *nodes = control_plane_components(paths, Ports(1, 2, 3, etcd_metrics=4),
+                                                       "/opt/etcd")
     proxy = ["proxy"] if os.geteuid() == 0 else []  # it adds ClusterIPs to lo: root only
     assert [c.name for c in nodes] == ["controller-manager", "scheduler", "agent", *proxy]
     assert [c.health_url for c in nodes][:3] == ["http://127.0.0.1:10257/healthz",
@@ -74,14 +79,28 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
                                                  "http://127.0.0.1:10250/healthz"]
     assert etcd.argv[0] == "/opt/etcd"
     assert etcd.argv[etcd.argv.index("--data-dir") + 1] == str(tmp_path / "etcd")
-    assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "http://127.0.0.1:1"
-    assert etcd.argv[-1] == "schooner=http://127.0.0.1:2"
-    assert etcd.health_url == "http://127.0.0.1:1/health"
-    assert etcd.ports == (1, 2)
+    assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "https://127.0.0.1:1"
+    assert etcd.argv[-1] == "schooner=https://127.0.0.1:2"
+    # etcd is private: TLS with client certificates of its own CA (pki/etcd, as kubeadm's)
+    etcd_flags = etcd.argv[1:]
+    for flag, path in (("--cert-file", "etcd/server.crt"), ("--key-file", "etcd/server.key"),
+                       ("--trusted-ca-file", "etcd/ca.crt"),
+                       ("--peer-cert-file", "etcd/peer.crt"),
+                       ("--peer-key-file", "etcd/peer.key"),
+                       ("--peer-trusted-ca-file", "etcd/ca.crt")):
+        assert etcd_flags[etcd_flags.index(flag) + 1] == str(paths.pki / path)
+    assert {"--client-cert-auth=true", "--peer-client-cert-auth=true"} <= set(etcd_flags)
+    # health in the clear on loopback only, on a port of its own (kubeadm's 2381)
+    assert etcd_flags[etcd_flags.index("--listen-metrics-urls") + 1] == "http://127.0.0.1:4"
+    assert etcd.health_url == "http://127.0.0.1:4/health"
+    assert etcd.ports == (1, 2, 4)
     assert apiserver.argv[:3] == [sys.executable, "-m", "apiserver"]
     flags = dict(zip(apiserver.argv[3::2], apiserver.argv[4::2], strict=True))
     assert flags == {
-        "--etcd-servers": "http://127.0.0.1:1",
+        "--etcd-servers": "https://127.0.0.1:1",
+        "--etcd-cafile": str(paths.pki / "etcd" / "ca.crt"),
+        "--etcd-certfile": str(paths.pki / "apiserver-etcd-client.crt"),
+        "--etcd-keyfile": str(paths.pki / "apiserver-etcd-client.key"),
         "--bind-address": "127.0.0.1",
         "--secure-port": "3",
         "--tls-cert-file": str(paths.apiserver_cert),
@@ -157,11 +176,32 @@ def test_pki_and_kubeconfig_are_kept_across_calls(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     ensure_pki(paths)
     ensure_kubeconfig(paths, Ports(apiserver=7443))
-    before = {p: p.read_bytes() for p in (paths.ca_cert, paths.apiserver_cert, paths.kubeconfig)}
+    kept = (paths.ca_cert, paths.apiserver_cert, paths.kubeconfig,
+            paths.etcd_server_tls.ca, paths.etcd_server_tls.cert,
+            paths.etcd_server_tls.peer_cert, paths.apiserver_etcd_client.cert)
+    before = {Path(p): Path(p).read_bytes() for p in kept}
     ensure_pki(paths)
     ensure_kubeconfig(paths, Ports(apiserver=7443))
     assert {p: p.read_bytes() for p in before} == before
     assert paths.ca_key.stat().st_mode & 0o077 == 0
+    for key in (paths.etcd_pki / "ca.key", paths.etcd_server_tls.key,
+                paths.etcd_server_tls.peer_key, paths.apiserver_etcd_client.key):
+        assert Path(key).stat().st_mode & 0o077 == 0, key
+
+
+def test_etcd_has_a_ca_of_its_own(tmp_path: Path) -> None:
+    """kubeadm's etcd/ca: the cluster CA signs no certificate etcd accepts."""
+    paths = Paths(tmp_path)
+    ensure_pki(paths)
+    etcd_ca = x509.load_pem_x509_certificate(Path(paths.etcd_server_tls.ca).read_bytes())
+    cluster_ca = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+    assert etcd_ca.subject != cluster_ca.subject
+    assert etcd_ca.public_key() != cluster_ca.public_key()
+    for cert in (paths.etcd_server_tls.cert, paths.etcd_server_tls.peer_cert,
+                 paths.apiserver_etcd_client.cert):
+        assert x509.load_pem_x509_certificate(Path(cert).read_bytes()).issuer == etcd_ca.subject
+    assert x509.load_pem_x509_certificate(
+        paths.apiserver_cert.read_bytes()).issuer == cluster_ca.subject
 
 
 def test_kubeconfig_follows_a_new_apiserver_port_with_the_same_token(tmp_path: Path) -> None:

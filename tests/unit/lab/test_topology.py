@@ -48,7 +48,7 @@ def test_containers_of_the_default_lab() -> None:
     assert list(specs) == ["etcd1", "etcd2", "etcd3", "apiserver1", "apiserver2", "registry",
                            "scheduler1", "scheduler2", "controller-manager1",
                            "controller-manager2", "node1", "node2", "node3"]
-    assert "etcd1=http://etcd1:2380,etcd2=http://etcd2:2380,etcd3=http://etcd3:2380" in \
+    assert "etcd1=https://etcd1:2380,etcd2=https://etcd2:2380,etcd3=https://etcd3:2380" in \
         specs["etcd2"].command
     assert specs["apiserver1"].ports == {6443: 16443}
     assert specs["apiserver2"].ports == {6443: 16444}
@@ -79,7 +79,7 @@ def test_containers_of_the_default_lab() -> None:
 
 def test_compose_document(tmp_path: Path) -> None:
     cfg = LabConfig(nodes=5)
-    doc = compose.render(cfg, tmp_path)
+    doc = compose.render(cfg, tmp_path, tmp_path / "etcd-pki")
     assert len([s for s in doc["services"] if s.startswith("node")]) == 5
     lab_net = doc["networks"]["schooner-lab"]
     assert lab_net["internal"] is True
@@ -94,6 +94,58 @@ def test_compose_document(tmp_path: Path) -> None:
     assert node["networks"] == ["schooner-lab"]  # never on the edge network
     assert "node3-docker:/var/lib/docker" in node["volumes"]
     assert set(doc["volumes"]) >= {"etcd1-data", "registry-data", "node3-docker"}
+
+
+def test_etcd_is_private_and_its_certificates_reach_only_etcd_and_the_apiservers(
+        tmp_path: Path) -> None:
+    cfg = LabConfig()
+    specs = {s.service: s for s in lab_containers(cfg)}
+    etcd = specs["etcd2"].command
+    for url_flag in ("--listen-client-urls", "--advertise-client-urls", "--listen-peer-urls",
+                     "--initial-advertise-peer-urls"):
+        assert etcd[etcd.index(url_flag) + 1].startswith("https://"), url_flag
+    for flag, path in (("--cert-file", "server.crt"), ("--key-file", "server.key"),
+                       ("--trusted-ca-file", "ca.crt"), ("--peer-cert-file", "peer.crt"),
+                       ("--peer-key-file", "peer.key"), ("--peer-trusted-ca-file", "ca.crt")):
+        assert etcd[etcd.index(flag) + 1] == f"/etc/schooner-etcd/{path}"
+    assert {"--client-cert-auth=true", "--peer-client-cert-auth=true"} <= set(etcd)
+    api = specs["apiserver1"].command
+    assert api[api.index("--etcd-servers") + 1] == \
+        "https://etcd1:2379,https://etcd2:2379,https://etcd3:2379"
+    assert api[api.index("--etcd-cafile") + 1] == "/etc/schooner-etcd/ca.crt"
+    assert api[api.index("--etcd-certfile") + 1] == \
+        "/etc/schooner-etcd/apiserver-etcd-client.crt"
+    assert api[api.index("--etcd-keyfile") + 1] == \
+        "/etc/schooner-etcd/apiserver-etcd-client.key"
+    pki = tmp_path / "etcd-pki"
+    doc = compose.render(cfg, tmp_path / "etc", pki)
+    mounts = {name: [v for v in service.get("volumes", []) if v.startswith(str(pki))]
+              for name, service in doc["services"].items()}
+    assert {n: m for n, m in mounts.items() if m} == {
+        **{f"etcd{i}": [f"{pki}/etcd{i}:/etc/schooner-etcd:ro"] for i in (1, 2, 3)},
+        **{f"apiserver{i}": [f"{pki}/apiserver:/etc/schooner-etcd:ro"] for i in (1, 2)}}
+    # and no container mounts the whole etcd PKI (the CA's key lives in its ca/ folder)
+    assert not any(v.split(":")[0] == str(pki) for s in doc["services"].values()
+                   for v in s.get("volumes", []))
+
+
+def test_lab_files_give_each_etcd_container_its_own_folder_without_the_ca_key(
+        tmp_path: Path) -> None:
+    from lab.files import LabFiles
+    files = LabFiles(tmp_path)
+    files.ensure(LabConfig(etcd_members=3))
+    etcd_ca = (files.etcd_ca / "ca.crt").read_bytes()
+    assert etcd_ca != files.ca_cert.read_bytes()
+    for name in ("etcd1", "etcd2", "etcd3"):
+        folder = files.etcd_pki_dir(name)
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "ca.crt", "peer.crt", "peer.key", "server.crt", "server.key"]
+        assert (folder / "ca.crt").read_bytes() == etcd_ca
+    assert sorted(p.name for p in files.etcd_pki_dir("apiserver").iterdir()) == [
+        "apiserver-etcd-client.crt", "apiserver-etcd-client.key", "ca.crt"]
+    # the cluster's config folder, which every node mounts, holds nothing of etcd's
+    assert not any(etcd_ca in p.read_bytes() for p in files.etc.iterdir())
+    assert files.etcd_pki.stat().st_mode & 0o077 == 0
 
 
 def test_node_init_commands() -> None:
