@@ -264,8 +264,9 @@ def test_full_control_plane(home: Path, ports: Ports) -> None:
                         json={"metadata": {"name": "up-secret"}, "data": {"k": "dXAtc2VjcmV0"}})
         assert made.status_code == 201, made.text
     # `up` turned on encryption at rest and the audit log (docs/security.md).
-    raw = httpx.post(f"http://127.0.0.1:{ports.etcd}/v3/kv/range", timeout=5, json={
-        "key": base64.b64encode(b"/registry/secrets/default/up-secret").decode()}).json()
+    with etcd_http(home) as http:
+        raw = http.post(f"https://127.0.0.1:{ports.etcd}/v3/kv/range", json={
+            "key": base64.b64encode(b"/registry/secrets/default/up-secret").decode()}).json()
     assert base64.b64decode(raw["kvs"][0]["value"]).startswith(b"k8s:enc:aesgcm:v1:key1:")
     audit = home / "logs" / "audit.log"
     wait_for(lambda: b'"up-secret"' in audit.read_bytes() if audit.exists() else False, 5,
