@@ -13,10 +13,16 @@ from tests.lab.conftest import deployment, pod_exec, ready_pods
 
 PASSWORD = b"lab-secret-never-on-disk"
 
+# Run in an apiserver container: etcd takes only a client certificate of its CA, which
+# the apiservers alone hold (at /etc/schooner-etcd).
 READ_ETCD = """
-import base64, json, sys, urllib.request
+import base64, json, ssl, sys, urllib.request
 body = json.dumps({"key": base64.b64encode(sys.argv[1].encode()).decode()}).encode()
-reply = json.load(urllib.request.urlopen("http://127.0.0.1:2379/v3/kv/range", body, timeout=5))
+context = ssl.create_default_context(cafile="/etc/schooner-etcd/ca.crt")
+context.load_cert_chain("/etc/schooner-etcd/apiserver-etcd-client.crt",
+                        "/etc/schooner-etcd/apiserver-etcd-client.key")
+reply = json.load(urllib.request.urlopen("https://etcd1:2379/v3/kv/range", body, timeout=5,
+                                         context=context))
 sys.stdout.write(reply["kvs"][0]["value"])
 """
 
@@ -26,7 +32,7 @@ def test_secret_encrypted_in_etcd_read_from_memory_and_audited(
     client.create("secrets", {"metadata": {"name": "db"},
                               "data": {"password": base64.b64encode(PASSWORD).decode()}},
                   namespace)
-    code, out = cluster.container("etcd1").exec_run(
+    code, out = cluster.container("apiserver1").exec_run(
         ["python3", "-c", READ_ETCD, f"/registry/secrets/{namespace}/db"])
     stored = base64.b64decode(out)
     assert code == 0 and stored.startswith(b"k8s:enc:aesgcm:v1:key1:"), out[:200]
