@@ -84,6 +84,7 @@ class AgentConfig:
     cluster_dns: tuple[str, ...] = ()  # set: pods get a resolv.conf naming these
     cluster_domain: str = "cluster.local"
     host_network_netns: str = ""  # tests: routes and rules go to this network namespace
+    pod_max_pids: int = 1024  # per container (the kubelet's podPidsLimit is per pod); -1: none
     image_gc: ImageGCConfig = field(default_factory=ImageGCConfig)
     eviction: EvictionConfig = field(default_factory=EvictionConfig)
 
@@ -116,6 +117,7 @@ class Agent:
             node_ip=config.node_ip, root_dir=config.root_dir,
             sandbox_image=config.sandbox_image,
             cluster_dns=ClusterDNS(config.cluster_dns, config.cluster_domain),
+            pids_limit=config.pod_max_pids if config.pod_max_pids > 0 else None,
             prober=self.prober, admit=self._admit)
         self.workers = PodWorkers(self._sync, self.clock)
         self.image_gc = ImageGC(runtime, self.clock, self.recorder, config.node_name,

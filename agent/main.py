@@ -100,6 +100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backoff-base", type=duration, default=DEFAULT_BASE,
                    help=argparse.SUPPRESS)  # first restart back-off; tests shorten it
     p.add_argument("--backoff-max", type=duration, default=DEFAULT_MAX, help=argparse.SUPPRESS)
+    p.add_argument("--pod-max-pids", type=int, default=1024,
+                   help="the most processes each container may run (Docker's pids limit; "
+                        "the kubelet's flag limits a whole pod); -1: unlimited")
     # Run `ip` and `iptables` inside this network namespace: tests keep the host's untouched.
     p.add_argument("--host-network-netns", default="", help=argparse.SUPPRESS)
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
@@ -223,7 +226,7 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
         backoff_max=args.backoff_max, sandbox_image=args.pod_infra_container_image,
         cluster_cidr=args.cluster_cidr, pod_cidr_timeout=args.pod_cidr_timeout,
         cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
-        host_network_netns=args.host_network_netns,
+        host_network_netns=args.host_network_netns, pod_max_pids=args.pod_max_pids,
         image_gc=ImageGCConfig(Thresholds(args.image_gc_high_threshold,
                                           args.image_gc_low_threshold,
                                           args.minimum_image_gc_age),

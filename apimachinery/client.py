@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import ssl
+import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -193,6 +194,23 @@ class _Stream:
         return servers > 1 and self.rv not in (None, "", "0") and self.failures < servers
 
 
+def with_client_cert(verify: ssl.SSLContext | bool, cert: bytes,
+                     key: bytes) -> ssl.SSLContext:
+    """An SSL context that also presents a client certificate. `ssl` loads one from files
+    only, so the pair is written to a private temporary file and removed once read."""
+    if isinstance(verify, ssl.SSLContext):
+        context = verify
+    else:
+        context = ssl.create_default_context()
+        if not verify:
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with tempfile.NamedTemporaryFile(prefix="client-cert-") as pem:  # created 0600
+        pem.write(cert.rstrip(b"\n") + b"\n" + key)
+        pem.flush()
+        context.load_cert_chain(pem.name)
+    return context
+
+
 class _BaseClient:
     """Connection settings and request builders shared by `Client` and `AsyncClient`."""
 
@@ -200,7 +218,9 @@ class _BaseClient:
 
     def __init__(self, server: str | Sequence[str], *, token: str | None = None,
                  ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
-                 namespace: str = "default") -> None:
+                 namespace: str = "default",
+                 client_cert: tuple[bytes, bytes] | None = None) -> None:
+        """`client_cert` is a (certificate, key) PEM pair presented in the TLS handshake."""
         urls = [server] if isinstance(server, str) else builtins.list(server)
         self.servers = tuple(dict.fromkeys(u.rstrip("/") for u in urls if u))
         if not self.servers:
@@ -214,6 +234,8 @@ class _BaseClient:
         self._verify: ssl.SSLContext | bool = not insecure
         if ca_data and not insecure:
             self._verify = ssl.create_default_context(cadata=ca_data.decode("ascii"))
+        if client_cert is not None:
+            self._verify = with_client_cert(self._verify, *client_cert)
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None, *,
@@ -221,8 +243,10 @@ class _BaseClient:
         """A client for the kubeconfig's context, with its namespace as the default;
         `extra_servers` are failover URLs after the kubeconfig's own server."""
         cfg = load_kubeconfig(path, context)
+        cert = (cfg.client_cert, cfg.client_key) if cfg.client_cert and cfg.client_key \
+            else None
         return cls([cfg.server, *extra_servers], token=cfg.token, ca_data=cfg.ca_data,
-                   insecure=cfg.insecure, namespace=cfg.namespace)
+                   insecure=cfg.insecure, namespace=cfg.namespace, client_cert=cert)
 
     @property
     def server(self) -> str:
@@ -377,9 +401,10 @@ class Client(_BaseClient):
     def __init__(self, server: str | Sequence[str], *, token: str | None = None,
                  ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
                  namespace: str = "default",
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 client_cert: tuple[bytes, bytes] | None = None) -> None:
         super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
-                         timeout=timeout, namespace=namespace)
+                         timeout=timeout, namespace=namespace, client_cert=client_cert)
         self._http = httpx.Client(**self._http_options(transport))
         self._discovered: builtins.list[ResourceInfo] | None = None
 
@@ -570,9 +595,10 @@ class AsyncClient(_BaseClient):
     def __init__(self, server: str | Sequence[str], *, token: str | None = None,
                  ca_data: bytes | None = None, insecure: bool = False, timeout: float = 30.0,
                  namespace: str = "default",
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 client_cert: tuple[bytes, bytes] | None = None) -> None:
         super().__init__(server, token=token, ca_data=ca_data, insecure=insecure,
-                         timeout=timeout, namespace=namespace)
+                         timeout=timeout, namespace=namespace, client_cert=client_cert)
         options = self._http_options(transport)
         if transport is None:
             options["transport"] = aiohttp_transport(self._verify, options["limits"])

@@ -41,6 +41,9 @@ class ClusterConfig:
     insecure: bool = False
     namespace: str = "default"
     path: str | None = None
+    # A client certificate and its key (PEM), kube-apiserver's x509 authentication.
+    client_cert: bytes | None = None
+    client_key: bytes | None = None
 
 
 def default_kubeconfig_path() -> str:
@@ -96,6 +99,23 @@ def _read_ca(cluster: dict[str, Any], base: Path, path: str) -> bytes | None:
     return None
 
 
+def _read_pem(user: dict[str, Any], key: str, base: Path, path: str) -> bytes | None:
+    """`client-certificate(-data)` or `client-key(-data)`: inline base64, or a file."""
+    data = user.get(f"{key}-data")
+    if data:
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise KubeconfigError(f"{key}-data in {_display(path)} is not valid base64") from None
+    name = user.get(key)
+    if name:
+        try:
+            return _relative_to(base, str(name)).read_bytes()
+        except OSError as exc:
+            raise KubeconfigError(f"cannot read {key} {name}: {exc.strerror}") from None
+    return None
+
+
 def _read_token(user: dict[str, Any], base: Path) -> str | None:
     token = user.get("token")
     if token:
@@ -143,6 +163,11 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clus
         raise KubeconfigError(f"cluster {ctx.get('cluster')!r} in {_display(resolved)} "
                               "has no server")
     base = Path(resolved).parent
+    cert = _read_pem(user, "client-certificate", base, resolved)
+    key = _read_pem(user, "client-key", base, resolved)
+    if bool(cert) != bool(key):
+        raise KubeconfigError(f"user {ctx['user']!r} in {_display(resolved)} needs both "
+                              "client-certificate and client-key")
     return ClusterConfig(
         server=str(server),
         token=_read_token(user, base),
@@ -150,16 +175,25 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clus
         insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
         namespace=str(ctx.get("namespace") or "default"),
         path=resolved,
+        client_cert=cert,
+        client_key=key,
     )
 
 
-def write_kubeconfig(path: str, server: str, ca_pem: bytes, token: str, *,
+def write_kubeconfig(path: str, server: str, ca_pem: bytes, token: str | None, *,
                      cluster: str = "schooner", user: str = "admin",
-                     context: str = "schooner", namespace: str = "default") -> None:
+                     context: str = "schooner", namespace: str = "default",
+                     client_cert: bytes | None = None, client_key: bytes | None = None) -> None:
     """Write a one-cluster kubeconfig, mode 0600, atomically (temp file then rename).
 
-    It holds a bearer token, so like `kind` and `kubeadm` it is never world-readable.
+    Its user is a bearer token, or a client certificate and key (inline, as kubeadm
+    writes them); it holds a secret either way, so like `kind` and `kubeadm` it is
+    never world-readable.
     """
+    credentials: dict[str, str] = {"token": token} if token else {}
+    if client_cert and client_key:
+        credentials["client-certificate-data"] = base64.b64encode(client_cert).decode("ascii")
+        credentials["client-key-data"] = base64.b64encode(client_key).decode("ascii")
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -168,7 +202,7 @@ def write_kubeconfig(path: str, server: str, ca_pem: bytes, token: str, *,
             "server": server,
             "certificate-authority-data": base64.b64encode(ca_pem).decode("ascii"),
         }}],
-        "users": [{"name": user, "user": {"token": token}}],
+        "users": [{"name": user, "user": credentials}],
         "contexts": [{"name": context, "context": {
             "cluster": cluster, "user": user, "namespace": namespace,
         }}],

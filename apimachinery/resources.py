@@ -83,6 +83,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_CORE, "v1", "Endpoints", "endpoints", True, ("ep",)),
     ResourceInfo(_CORE, "v1", "ConfigMap", "configmaps", True, ("cm",)),
     ResourceInfo(_CORE, "v1", "Secret", "secrets", True, (), selectable_fields=("type",)),
+    ResourceInfo(_CORE, "v1", "ServiceAccount", "serviceaccounts", True, ("sa",),
+                 subresources=("token",)),
     ResourceInfo(_CORE, "v1", "Event", "events", True, ("ev",),
                  selectable_fields=("involvedObject.kind", "involvedObject.namespace",
                                     "involvedObject.name", "involvedObject.uid",

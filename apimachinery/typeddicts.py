@@ -561,84 +561,100 @@ class Lifecycle(TypedDict, total=False):
 class Capabilities(TypedDict, total=False):
     """Linux capabilities to add to or drop from the runtime's default set."""
 
-    # Capabilities to add, e.g. NET_ADMIN. Stored; the agent does not apply it.
+    # Capabilities to add, e.g. NET_ADMIN. Applied by Schooner's agent.
     add: list[str]
-    # Capabilities to drop, e.g. ALL. Stored; the agent does not apply it.
+    # Capabilities to drop, e.g. ALL. Applied by Schooner's agent.
     drop: list[str]
 
 
 class SELinuxOptions(TypedDict, total=False):
     """An SELinux label for a pod or container."""
 
-    # The SELinux user of the label. Stored; the agent does not apply it.
+    # The SELinux user of the label. Refused by Schooner's apiserver (the agent cannot apply
+    # it).
     user: str
-    # The SELinux role of the label. Stored; the agent does not apply it.
+    # The SELinux role of the label. Refused by Schooner's apiserver (the agent cannot apply
+    # it).
     role: str
-    # The SELinux type of the label. Stored; the agent does not apply it.
+    # The SELinux type of the label. Refused by Schooner's apiserver (the agent cannot apply
+    # it).
     type: str
-    # The SELinux level of the label. Stored; the agent does not apply it.
+    # The SELinux level of the label. Refused by Schooner's apiserver (the agent cannot apply
+    # it).
     level: str
 
 
 class WindowsSecurityContextOptions(TypedDict, total=False):
     """Windows-only settings: a GMSA credential spec, the user name, host-process mode."""
 
-    # The GMSACredentialSpec resource to use. Stored; the agent does not apply it.
+    # The GMSACredentialSpec resource to use. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     gmsaCredentialSpecName: str
-    # The GMSA credential spec's content, inlined. Stored; the agent does not apply it.
+    # The GMSA credential spec's content, inlined. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     gmsaCredentialSpec: str
-    # The Windows user to run the entrypoint as. Stored; the agent does not apply it.
+    # The Windows user to run the entrypoint as. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     runAsUserName: str
-    # Run as a Windows host process container. Stored; the agent does not apply it.
+    # Run as a Windows host process container. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     hostProcess: bool
 
 
 class SeccompProfile(TypedDict, total=False):
     """Which seccomp profile confines the processes."""
 
-    # RuntimeDefault, Unconfined or Localhost. Stored; the agent does not apply it.
+    # RuntimeDefault (Docker's default profile) or Unconfined are applied; Localhost is
+    # refused. Applied by Schooner's agent.
     type: str
-    # For type Localhost, the profile's path on the node. Stored; the agent does not apply it.
+    # For type Localhost, the profile's path on the node. Refused by Schooner's apiserver (the
+    # agent cannot apply it).
     localhostProfile: str
 
 
 class AppArmorProfile(TypedDict, total=False):
     """Which AppArmor profile confines the processes."""
 
-    # RuntimeDefault, Unconfined or Localhost. Stored; the agent does not apply it.
+    # RuntimeDefault (the engine's default) is accepted; Unconfined and Localhost are refused.
+    # Applied by Schooner's agent.
     type: str
-    # For type Localhost, the name of a profile loaded on the node. Stored; the agent does not
-    # apply it.
+    # For type Localhost, the name of a profile loaded on the node. Refused by Schooner's
+    # apiserver (the agent cannot apply it).
     localhostProfile: str
 
 
 class SecurityContext(TypedDict, total=False):
     """Users, capabilities and privileges for one container; over the pod's where both set."""
 
-    # Capabilities to add and drop. Stored; the agent does not apply it.
+    # Capabilities to add and drop. Applied by Schooner's agent.
     capabilities: Capabilities
-    # Run the container privileged, as root on the node. Stored; the agent does not apply it.
+    # Run the container privileged, as root on the node. true is refused: the Docker engines
+    # of Schooner's nodes refuse privileged containers. Refused by Schooner's apiserver (the
+    # agent cannot apply it).
     privileged: bool
-    # The container's SELinux label. Stored; the agent does not apply it.
+    # The container's SELinux label. Refused by Schooner's apiserver (the agent cannot apply
+    # it).
     seLinuxOptions: SELinuxOptions
-    # The container's Windows settings. Stored; the agent does not apply it.
+    # The container's Windows settings. Refused by Schooner's apiserver (the agent cannot
+    # apply it).
     windowsOptions: WindowsSecurityContextOptions
-    # The user ID the container's process runs as. Stored; the agent does not apply it.
+    # The user ID the container's process runs as. Applied by Schooner's agent.
     runAsUser: int
-    # The primary group ID of the container's process. Stored; the agent does not apply it.
+    # The primary group ID of the container's process. Applied by Schooner's agent.
     runAsGroup: int
-    # When true, the container must not run as root. Stored; the agent does not apply it.
+    # When true, the container must not run as root. Applied by Schooner's agent.
     runAsNonRoot: bool
-    # Mount the container's root filesystem read-only. Stored; the agent does not apply it.
+    # Mount the container's root filesystem read-only. Applied by Schooner's agent.
     readOnlyRootFilesystem: bool
-    # Whether a process may gain more privileges than its parent. Stored; the agent does not
-    # apply it.
+    # Whether a process may gain more privileges than its parent. Applied by Schooner's agent.
     allowPrivilegeEscalation: bool
-    # Default or Unmasked: how /proc is mounted. Stored; the agent does not apply it.
+    # Default or Unmasked: how /proc is mounted. Default is applied; Unmasked is refused.
+    # Applied by Schooner's agent.
     procMount: str
-    # The container's seccomp profile. Stored; the agent does not apply it.
+    # The container's seccomp profile. Applied by Schooner's agent.
     seccompProfile: SeccompProfile
-    # The container's AppArmor profile. Stored; the agent does not apply it.
+    # The container's AppArmor profile (type RuntimeDefault only). Applied by Schooner's
+    # agent.
     appArmorProfile: AppArmorProfile
 
 
@@ -812,45 +828,49 @@ class PodDNSConfig(TypedDict, total=False):
 class Sysctl(TypedDict, total=False):
     """One namespaced kernel parameter to set for the pod."""
 
-    # The parameter, e.g. net.ipv4.ip_local_port_range. Stored; the agent does not apply it.
+    # The parameter, e.g. net.ipv4.ip_local_port_range. Refused by Schooner's apiserver (the
+    # agent cannot apply it).
     name: str
-    # The value to set. Stored; the agent does not apply it.
+    # The value to set. Refused by Schooner's apiserver (the agent cannot apply it).
     value: str
 
 
 class PodSecurityContext(TypedDict, total=False):
     """Users, groups and kernel settings for every container of the pod."""
 
-    # The SELinux label of the pod's containers. Stored; the agent does not apply it.
+    # The SELinux label of the pod's containers. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     seLinuxOptions: SELinuxOptions
-    # Windows settings of the pod's containers. Stored; the agent does not apply it.
+    # Windows settings of the pod's containers. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     windowsOptions: WindowsSecurityContextOptions
-    # The user ID the containers' processes run as. Stored; the agent does not apply it.
+    # The user ID the containers' processes run as. Applied by Schooner's agent.
     runAsUser: int
-    # The primary group ID of the containers' processes. Stored; the agent does not apply it.
+    # The primary group ID of the containers' processes. Applied by Schooner's agent.
     runAsGroup: int
-    # When true, containers must not run as root. Stored; the agent does not apply it.
+    # When true, containers must not run as root. Applied by Schooner's agent.
     runAsNonRoot: bool
-    # Further group IDs of the containers' first processes. Stored; the agent does not apply
-    # it.
+    # Further group IDs of the containers' first processes. Applied by Schooner's agent.
     supplementalGroups: list[int]
-    # Merge or Strict: whether the image's groups are added to those. Stored; the agent does
-    # not apply it.
+    # Merge or Strict: whether the image's groups are added to those. Merge is applied; Strict
+    # is refused. Applied by Schooner's agent.
     supplementalGroupsPolicy: str
-    # A group that owns the pod's volumes and is added to every container. Stored; the agent
-    # does not apply it.
+    # A group that owns the pod's volumes and is added to every container. Refused by
+    # Schooner's apiserver (the agent cannot apply it).
     fsGroup: int
-    # Namespaced kernel parameters for the pod. Stored; the agent does not apply it.
+    # Namespaced kernel parameters for the pod. Refused by Schooner's apiserver (the agent
+    # cannot apply it).
     sysctls: list[Sysctl]
-    # OnRootMismatch or Always: when volumes' ownership is changed. Stored; the agent does not
-    # apply it.
+    # OnRootMismatch or Always: when volumes' ownership is changed. Refused by Schooner's
+    # apiserver (the agent cannot apply it).
     fsGroupChangePolicy: str
-    # The seccomp profile of the pod's containers. Stored; the agent does not apply it.
+    # The seccomp profile of the pod's containers. Applied by Schooner's agent.
     seccompProfile: SeccompProfile
-    # The AppArmor profile of the pod's containers. Stored; the agent does not apply it.
+    # The AppArmor profile of the pod's containers (type RuntimeDefault only). Applied by
+    # Schooner's agent.
     appArmorProfile: AppArmorProfile
-    # MountOption or Recursive: how the SELinux label reaches volumes. Stored; the agent does
-    # not apply it.
+    # MountOption or Recursive: how the SELinux label reaches volumes. Refused by Schooner's
+    # apiserver (the agent cannot apply it).
     seLinuxChangePolicy: str
 
 

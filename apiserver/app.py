@@ -25,11 +25,11 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo
+from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo, tlspeer
 from .audit.event import Auditor
 from .audit.policy import load as load_policy
 from .audit.writer import AuditWriter
-from .auth import ANONYMOUS, PUBLIC_PATHS, TokenAuthenticator, UserInfo
+from .auth import ANONYMOUS, PUBLIC_PATHS, Authenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
 from .encryption import NO_ENCRYPTION
@@ -37,6 +37,7 @@ from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .registry import Registry
+from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
 from .watch import WatchService
 from .watchcache import WatchCaches
@@ -64,7 +65,18 @@ def create_app(config: ServerConfig) -> FastAPI:
     watches = WatchService(registry, storage, caches,
                            watcher_capacity=config.watcher_queue_size)
     handlers = Handlers(registry, watches, max_request_bytes=config.max_request_bytes)
-    authenticator = TokenAuthenticator(config.token_auth_file)
+    service_accounts = ServiceAccountTokens.from_files(
+        config.service_account_issuer, config.service_account_signing_key_file,
+        config.service_account_key_files, config.api_audiences)
+
+    async def lookup(plural: str, namespace: str, name: str) -> Object | None:
+        try:
+            return await registry.get(served.lookup("", plural).resource, namespace, name)
+        except errors.NotFound:
+            return None
+
+    authenticator = Authenticator(config.token_auth_file, config.client_ca_file,
+                                  service_accounts, lookup)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
@@ -101,6 +113,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                 auditor.close()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # The TokenRequest subresource (kinds/core/serviceaccount.py) issues with these.
+    app.state.service_account_tokens = service_accounts
+    app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
 
     @app.exception_handler(errors.APIError)
     async def api_error(request: Request, exc: errors.APIError) -> Response:
@@ -125,9 +140,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             return Response(status_code=499)
         return error_response(request, internal_error(request.url.path, exc))
 
-    def authenticate(request: Request) -> None:
+    async def authenticate(request: Request) -> None:
         if request.url.path not in PUBLIC_PATHS:
-            request.state.user = authenticator.authenticate(request.headers.get("authorization"))
+            request.state.user = await authenticator.authenticate(
+                request.headers.get("authorization"), tlspeer.peer_certificate(request.scope))
 
     def admit(request: Request,
               info: requestinfo.RequestInfo | None = None) -> AbstractAsyncContextManager[str]:
@@ -150,13 +166,13 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
-        authenticate(request)
+        await authenticate(request)
         async with admit(request):
             return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api")
     async def api_root(request: Request) -> Response:
-        authenticate(request)
+        await authenticate(request)
         async with admit(request):
             return _discovery_root(
                 request, served, core=True,
@@ -164,20 +180,20 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:
-        authenticate(request)
+        await authenticate(request)
         async with admit(request):
             return _discovery_root(request, served, core=False,
                                    legacy=lambda: discovery.api_groups(served))
 
     @app.get("/openapi/v3")
     async def openapi_index(request: Request) -> Response:
-        authenticate(request)
+        await authenticate(request)
         async with admit(request):
             return json_response(documents.index())
 
     @app.get("/openapi/v3/{key:path}")
     async def openapi_document(request: Request, key: str) -> Response:
-        authenticate(request)
+        await authenticate(request)
         gv = openapi.key_to_group_version(key)
         doc = documents.document(gv) if gv is not None else None
         if doc is None:
@@ -187,7 +203,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/openapi/v2")
     async def openapi_v2(request: Request) -> Response:
-        authenticate(request)
+        await authenticate(request)
         # kubectl asks for v2 in protobuf only, as a fallback when v3 fails; JSON only here.
         if not _accepts_json(request.headers.get("accept", "")):
             raise errors.NotAcceptable("only application/json is served for /openapi/v2")
@@ -196,7 +212,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
-        authenticate(request)
+        await authenticate(request)
         answer_media(request)  # a 406 before any work for what cannot be answered
         path = "/" + root
         doc = _discovery_document(served, path) if request.method == "GET" else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -28,6 +28,15 @@ class ServerConfig:
     # How long an Event lives in etcd after its last write (a kind's Strategy asks for it).
     event_ttl: int = 3600
     token_auth_file: str | None = None
+    # CA whose signed client certificates authenticate their CN (user) and O (groups).
+    client_ca_file: str | None = None
+    # Service-account tokens (serviceaccount/tokens.py): the issuer they name, the key
+    # that signs them (TokenRequest), more keys that verify, and the audiences accepted
+    # (none: the issuer alone).
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    service_account_signing_key_file: str | None = None
+    service_account_key_files: list[str] = field(default_factory=list)
+    api_audiences: list[str] = field(default_factory=list)
     # Kubernetes' EncryptionConfiguration for values at rest (apiserver/encryption.py).
     encryption_provider_config: str | None = None
     # The audit log (apiserver/audit/): no policy or no path, no audit.

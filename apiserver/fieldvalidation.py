@@ -36,6 +36,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.models.schema import fields, unwrap
 from apimachinery.resources import ResourceInfo
+from apiserver import admissionnotes
 
 STRICT: Final = "Strict"
 WARN: Final = "Warn"
@@ -205,6 +206,7 @@ class FieldValidation:
         self.model = model
         self.duplicates: list[str] = []
         self.unknown: list[str] = []
+        self.admission = admissionnotes.begin()
 
     def check_body(self, body: bytes, content_type: str, parsed: Any = None) -> None:
         """Note the body's duplicate keys (JSON only; `parsed`: the body decoded, if it
@@ -238,10 +240,11 @@ class FieldValidation:
         return patched
 
     def warn(self, response: Response) -> Response:
-        """Add one `Warning: 299` header per problem (Warn mode); the response, for chaining."""
-        if self.mode == WARN:
-            for text in bounded_warnings(problems(self.unknown, self.duplicates)):
-                response.headers.append("Warning", warning_header(text))
+        """Add one `Warning: 299` header per problem (Warn mode) and per admission warning
+        (any mode: Pod Security's `warn`); the response, for chaining."""
+        texts = problems(self.unknown, self.duplicates) if self.mode == WARN else []
+        for text in bounded_warnings([*texts, *self.admission.warnings]):
+            response.headers.append("Warning", warning_header(text))
         return response
 
 

@@ -62,6 +62,9 @@ class Handlers:
         try:
             if info.subresource is not None:
                 return await self._subresource(request, info)
+            if info.verb not in info.resource.verbs:
+                raise errors.MethodNotAllowed(f"{info.verb} is not supported on "
+                                              f"{info.resource.group_resource}")
             verb: Callable[[Request, RequestInfo], Awaitable[Response]] = getattr(
                 self, f"_{info.verb}")
             return await verb(request, info)
@@ -155,6 +158,9 @@ class Handlers:
                                   f"{info.resource.plural} are namespaced; use "
                                   "/namespaces/{namespace}/" + info.resource.plural)
         fields.check(body)
+        compute = self.registry.kind(info.resource).compute
+        if compute is not None:
+            return fields.warn(respond(request, await compute(request, body), 201))
         created = await self.registry.create(info.resource, info.namespace, body)
         return fields.warn(respond(request, created, 201))
 

@@ -48,6 +48,10 @@ Bootstrap = Callable[["Registry", ServerConfig], Awaitable[None]]
 # Seconds an object of the kind lives after its last write (an etcd lease), from the
 # server's flags (Kubernetes' `TTLFunc` of a kind's store: Events and `--event-ttl`).
 TTL = Callable[[ServerConfig], int]
+# A kind that is never stored: a POST's answer is computed from the request and its
+# decoded body (Kubernetes' reviews, rest.Creater without a store). Such a kind serves
+# `create` only (its resource's verbs).
+Compute = Callable[[Request, Object], Awaitable[Object]]
 # An admission check run on every create (old is None) and update of an object of any
 # kind, after validation and before it is stored: (registry, the object's resource, its
 # namespace, the object, the stored object) -> raise to refuse, or mutate the object.
@@ -262,6 +266,7 @@ class Kind:
     bootstrap: Bootstrap | None = None
     admission: Admission | None = None
     ttl: TTL | None = None
+    compute: Compute | None = None
 
     def __post_init__(self) -> None:
         names = tuple(s.name for s in self.subresources)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import re
+import ssl
 import sys
 
 import uvicorn
@@ -16,6 +17,7 @@ from .audit import policy as audit_policy
 from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
+from .tlspeer import ClientCertHttpToolsProtocol
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -59,7 +61,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-cert-file", help="serving certificate (PEM)")
     p.add_argument("--tls-private-key-file", help="serving certificate's private key (PEM)")
     p.add_argument("--token-auth-file",
-                   help="static token file (token,user,uid,\"groups\"); without it, no authn")
+                   help="static token file (token,user,uid,\"groups\"); without it and "
+                        "--client-ca-file, no authn")
+    p.add_argument("--client-ca-file",
+                   help="CA (PEM) whose signed client certificates authenticate: the "
+                        "subject's CN is the user, its O values the groups (needs TLS)")
+    p.add_argument("--service-account-issuer",
+                   default="https://kubernetes.default.svc.cluster.local",
+                   help="the iss of the service-account tokens this apiserver issues and "
+                        "accepts")
+    p.add_argument("--service-account-signing-key-file",
+                   help="private key (PEM, EC P-256 or RSA) that signs service-account tokens "
+                        "(TokenRequest); without it no token is issued")
+    p.add_argument("--service-account-key-file", action="append", default=[],
+                   help="PEM file of keys (public, or private) that verify service-account "
+                        "tokens, beside the signing key's; may repeat")
+    p.add_argument("--api-audiences", default="",
+                   help="comma-separated audiences a service-account token must name one "
+                        "of (default: the issuer)")
     p.add_argument("--encryption-provider-config",
                    help="EncryptionConfiguration file (apiserver.config.k8s.io/v1): how "
                         "the resources it names are encrypted in etcd")
@@ -120,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     for flag in ("etcd_cafile", "etcd_certfile", "etcd_keyfile"):
         if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
             sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
+    if args.client_ca_file and not args.tls_cert_file:
+        sys.exit("error: --client-ca-file needs --tls-cert-file (certificates come over TLS)")
     if args.max_requests_inflight < 0 or args.max_mutating_requests_inflight < 0:
         sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
                  "must be 0 (no limit) or more")
@@ -147,6 +168,11 @@ def main(argv: list[str] | None = None) -> None:
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
+        client_ca_file=args.client_ca_file,
+        service_account_issuer=args.service_account_issuer,
+        service_account_signing_key_file=args.service_account_signing_key_file,
+        service_account_key_files=args.service_account_key_file,
+        api_audiences=[a.strip() for a in args.api_audiences.split(",") if a.strip()],
         encryption_provider_config=args.encryption_provider_config,
         audit_policy_file=args.audit_policy_file,
         audit_log_path=args.audit_log_path,
@@ -168,7 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.run(
         create_app(config), host=args.bind_address, port=args.secure_port,
         ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
-        http="httptools", loop="uvloop", log_level="warning", access_log=False,
+        # A client may send a certificate; one it sends must verify (tlspeer.py).
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
+        ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
+        log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
     )
 

@@ -492,7 +492,8 @@ def _paths(r: ResourceInfo, name: str, list_name: str,
         item["patch"] = _operation(r, f"patch{ident}", "patch", gvk, name, ("200", "201"),
                                    [*write, _FORCE], body=f"{META}.Patch",
                                    body_types=PATCH_TYPES)
-    paths[f"{collection}/{{name}}"] = item
+    if len(item) > 1 or subresources:  # a create-only kind (a review) has no object path
+        paths[f"{collection}/{{name}}"] = item
 
     for sub, sub_verbs, group, version, kind in subresources:
         sub_gvk = gvk if kind is None else _gvk(group if group is not None else r.group,

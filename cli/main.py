@@ -28,7 +28,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
 from apimachinery.resources import UnknownResourceError, group_versions
-from cli import backup, commands, lab, logs_exec, nodes, output_formats, rollout, wait
+from cli import backup, commands, lab, logs_exec, nodes, output_formats, rollout, tokens, wait
 from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
 from cli.manifests import ManifestError
@@ -251,6 +251,7 @@ wait.register(app)
 lab.register(app)
 updown.register(app)
 backup.register(app)
+tokens.register(app)
 
 
 def main() -> None:

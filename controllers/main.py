@@ -50,6 +50,7 @@ from .nodeipam.cidrset import CIDRSet, parse_cidr
 from .nodelifecycle import NodeLifecycleController
 from .podgc import PodGCController
 from .replicaset import ReplicaSetController
+from .serviceaccounts import ServiceAccountsController
 from .statefulset import StatefulSetController
 
 log = logging.getLogger("controllers.main")
@@ -83,6 +84,7 @@ CONTROLLERS: dict[str, Factory] = {
         unhealthy_zone_threshold=a.unhealthy_zone_threshold,
         large_cluster_size=a.large_cluster_size_threshold),
     "podgc": lambda c, f, a: PodGCController(c, f, quarantine=a.orphan_pod_quarantine),
+    "serviceaccount": lambda c, f, a: ServiceAccountsController(c, f),
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),

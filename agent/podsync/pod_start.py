@@ -39,6 +39,7 @@ from agent.podsync.envvars import ConfigError, build_env, referenced_objects
 from agent.podsync.images import ImageManager
 from agent.podsync.pod_status import Waiting
 from agent.podsync.runspec import container_spec, sandbox_spec
+from agent.podsync.security import user_refusal
 from agent.podsync.termination import ContainerTermination
 from agent.podsync.volumes import (
     PlannedVolume,
@@ -49,6 +50,7 @@ from agent.podsync.volumes import (
 )
 from agent.probes.hooks import HookRunner, handler_of, run_until
 from agent.runtime.container import (
+    ContainerConfigError,
     ContainerRecord,
     ContainerRuntimeError,
     CreateContainerError,
@@ -91,6 +93,7 @@ class PodStarter:
     node_ip: str
     sandbox_image: str
     cluster_dns: ClusterDNS = field(default_factory=ClusterDNS)
+    pids_limit: int | None = None  # per container (`--pod-max-pids`); None: unlimited
     hooks: HookRunner = field(kw_only=True)
     termination: ContainerTermination = field(kw_only=True)  # a failed postStart's kill
     stopping: Callable[[str], asyncio.Event] = field(kw_only=True)  # set: the pod is going
@@ -179,7 +182,8 @@ class PodStarter:
             self.recorder.record(pod, "SandboxChanged",
                                  "Pod sandbox changed, it will be killed and re-created.")
         spec = sandbox_spec(pod, attempt=attempt, image=self.sandbox_image,
-                            network=self.runtime.network, mounts=dns)
+                            network=self.runtime.network, mounts=dns,
+                            pids_limit=self.pids_limit, node_ip=self.node_ip)
         try:
             if not await self.images.local_id(self.sandbox_image):  # the kubelet pulls its
                 await self.runtime.pull_image(self.sandbox_image)  # pause image as needed
@@ -207,6 +211,9 @@ class PodStarter:
             env = build_env(pod, container, lookup, pod_ip=sandbox.ip, host_ip=self.node_ip)
             mounts = container_mounts(container, planned)
             mounts += tuple(m for m in dns if all(m.target != v.target for v in mounts))
+            refusal = user_refusal(pod, container)
+            if refusal:
+                raise ConfigError(refusal)
         except ConfigError as exc:
             self.recorder.record(pod, "Failed", f"Error: {exc}", container=name, warning=True)
             outcome.reasons[name] = Waiting("CreateContainerConfigError", str(exc))
@@ -216,9 +223,15 @@ class PodStarter:
         if start.after_failure_at is not None:
             self.backoff.next(backoff_key(uid, name), start.after_failure_at)
         spec = container_spec(pod, container, sandbox_id=sandbox.id, env=env, mounts=mounts,
-                              restart_count=observed.next_restart_count(name))
+                              restart_count=observed.next_restart_count(name),
+                              pids_limit=self.pids_limit)
         try:
             container_id = await self.runtime.run_container(spec)
+        except ContainerConfigError as exc:
+            self.recorder.record(pod, "Failed", f"Error: {exc}", container=name, warning=True)
+            outcome.reasons[name] = Waiting("CreateContainerConfigError", str(exc))
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return
         except StartContainerError as exc:
             self._failed(pod, name, "RunContainerError", exc, outcome)
             return

@@ -67,6 +67,7 @@ class PodSyncer:
                  images: ImageManager, backoff: Backoff, clock: Clock,
                  pod_by_uid: Callable[[str], Object | None], node_ip: str, root_dir: Path,
                  sandbox_image: str, cluster_dns: ClusterDNS | None = None,
+                 pids_limit: int | None = None,
                  prober: ProbeManager | None = None,
                  admit: Callable[[Object], str | None] | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
@@ -79,7 +80,7 @@ class PodSyncer:
         self.termination = ContainerTermination(runtime, recorder, hooks, clock)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
                                   node_ip, sandbox_image, cluster_dns or ClusterDNS(),
-                                  hooks=hooks, termination=self.termination,
+                                  pids_limit, hooks=hooks, termination=self.termination,
                                   stopping=self.stopping)
         self._stopping: dict[str, asyncio.Event] = {}
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete

@@ -23,6 +23,9 @@ LABEL_CONTAINER_NAME = "schooner.container.name"
 LABEL_RESTART_COUNT = "schooner.container.restart-count"
 LABEL_CONTAINER_HASH = "schooner.container.hash"
 LABEL_SANDBOX = "schooner.sandbox"
+# On a hostNetwork pod's sandbox: the node's IP, which is the pod's (it has no address of
+# its own on the pods' network).
+LABEL_HOST_NETWORK_IP = "schooner.pod.host-network-ip"
 # Labels on a claim's volume (it belongs to the claim, not to a pod: it outlives pods).
 LABEL_CLAIM_NAMESPACE = "schooner.claim.namespace"
 LABEL_CLAIM_NAME = "schooner.claim.name"
@@ -157,6 +160,26 @@ class VolumeSpec:
 
 
 @dataclass(frozen=True)
+class SecuritySpec:
+    """A container's security settings as the engine takes them (`agent/podsync/security.py`
+    makes them from the pod's securityContext)."""
+
+    user: str | None = None  # `uid` or `uid:gid`; None: the image's
+    group_add: tuple[str, ...] = ()
+    read_only_rootfs: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()  # no-new-privileges, seccomp=unconfined
+    pids_limit: int | None = None
+    host_pid: bool = False
+    host_ipc: bool = False
+    # runAsNonRoot with no runAsUser: the image's user must not be root, checked at create;
+    # `non_root_where` is the kubelet's `(pod: "name_ns(uid)", container: c)` for the message.
+    run_as_non_root: bool = False
+    non_root_where: str = ""
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Everything needed to create and start one container (CRI's ContainerConfig)."""
 
@@ -174,6 +197,9 @@ class RunSpec:
     nano_cpus: int | None = None
     cpu_shares: int | None = None
     mem_limit: int | None = None
+    security: SecuritySpec = field(default_factory=SecuritySpec)
+    # (containerPort, protocol, hostPort, hostIP): the sandbox publishes a pod's hostPorts
+    published: tuple[tuple[int, str, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,6 +263,22 @@ class ImagePullError(ContainerRuntimeError):
 
 class CreateContainerError(ContainerRuntimeError):
     """The runtime refused to create the container."""
+
+
+class ContainerConfigError(ContainerRuntimeError):
+    """The container may not be created as asked (kubelet's CreateContainerConfigError):
+    runAsNonRoot and an image that runs as root."""
+
+
+def non_root_refusal(image_user: str, where: str) -> str | None:
+    """The kubelet's verifyRunAsNonRoot for an image's configured user (`""`: root)."""
+    user = image_user.split(":", 1)[0]
+    if user in ("", "0", "root"):
+        return f"container has runAsNonRoot and image will run as root {where}"
+    if not user.isdigit():
+        return (f"container has runAsNonRoot and image has non-numeric user ({user}), "
+                f"cannot verify user is non-root {where}")
+    return None
 
 
 class StartContainerError(ContainerRuntimeError):

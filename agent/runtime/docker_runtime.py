@@ -36,12 +36,14 @@ from agent.runtime.container import (
     LABEL_CLAIM_NAMESPACE,
     LABEL_CONTAINER_HASH,
     LABEL_CONTAINER_NAME,
+    LABEL_HOST_NETWORK_IP,
     LABEL_NODE,
     LABEL_POD_NAME,
     LABEL_POD_NAMESPACE,
     LABEL_POD_UID,
     LABEL_RESTART_COUNT,
     LABEL_SANDBOX,
+    ContainerConfigError,
     ContainerNotFound,
     ContainerRecord,
     ContainerRuntimeError,
@@ -58,6 +60,7 @@ from agent.runtime.container import (
     StartContainerError,
     State,
     VolumeSpec,
+    non_root_refusal,
 )
 from agent.runtime.docker_host import (
     docker_log_config,
@@ -123,7 +126,8 @@ def record_from_inspect(data: dict[str, Any], network: str) -> ContainerRecord:
         error=str(state.get("Error") or ""), created_at=_time(data.get("Created")),
         started_at=_time(state.get("StartedAt")), finished_at=_time(state.get("FinishedAt")),
         image=(data.get("Config") or {}).get("Image", ""), image_id=data.get("Image", ""),
-        ip=(networks.get(network) or {}).get("IPAddress", ""),
+        ip=labels.get(LABEL_HOST_NETWORK_IP) or (networks.get(network) or {}).get(
+            "IPAddress", ""),
         spec_hash=labels.get(LABEL_CONTAINER_HASH, ""))
 
 
@@ -267,21 +271,49 @@ class DockerRuntime:
         data = await self._call(self._api.inspect_container, container_id)
         return record_from_inspect(data, self.network)
 
-    def _run(self, spec: RunSpec) -> str:
-        host_config = self._api.create_host_config(
+    def _check_image_user(self, spec: RunSpec) -> None:
+        """runAsNonRoot without runAsUser: the image's own user must not be root."""
+        if not spec.security.run_as_non_root:
+            return
+        try:
+            config = self._api.inspect_image(spec.image).get("Config") or {}
+        except docker.errors.APIError as exc:
+            raise CreateContainerError(_explain(exc)) from exc
+        refusal = non_root_refusal(str(config.get("User") or ""), spec.security.non_root_where)
+        if refusal:
+            raise ContainerConfigError(refusal)
+
+    def _host_config(self, spec: RunSpec) -> Any:
+        """Docker's HostConfig: namespaces, mounts, limits and the security settings."""
+        sec = spec.security
+        ipc = "host" if sec.host_ipc else (
+            f"container:{spec.join_container}" if spec.join_container else "shareable")
+        return self._api.create_host_config(
             init=True, restart_policy={"Name": "no"},
             network_mode=(f"container:{spec.join_container}" if spec.join_container
                           else spec.network),
-            ipc_mode=f"container:{spec.join_container}" if spec.join_container else "shareable",
+            ipc_mode=ipc, pid_mode="host" if sec.host_pid else None,
             mounts=[DockerMount(m.target, m.source, type=m.kind, read_only=m.read_only)
                     for m in spec.mounts],
             nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit,
-            log_config=self._log_config)
+            log_config=self._log_config, read_only=sec.read_only_rootfs or None,
+            cap_add=list(sec.cap_add) or None, cap_drop=list(sec.cap_drop) or None,
+            security_opt=list(sec.security_opt) or None, group_add=list(sec.group_add) or None,
+            pids_limit=sec.pids_limit,
+            port_bindings={f"{port}/{proto.lower()}": (host_ip, host_port) if host_ip
+                           else host_port for port, proto, host_port, host_ip in spec.published}
+            or None)
+
+    def _run(self, spec: RunSpec) -> str:
+        self._check_image_user(spec)
+        host_config = self._host_config(spec)
         try:
             created = self._api.create_container(
                 spec.image, command=spec.cmd, entrypoint=spec.entrypoint, name=spec.name,
                 environment=spec.env, labels={**spec.labels, LABEL_NODE: self.node_name},
                 working_dir=spec.working_dir or None, hostname=spec.hostname,
+                user=spec.security.user,
+                ports=[(port, proto.lower()) for port, proto, _, _ in spec.published] or None,
                 host_config=host_config)
         except docker.errors.APIError as exc:
             raise CreateContainerError(_explain(exc)) from exc

@@ -167,6 +167,7 @@ from apimachinery.models.security import (
     Sysctl,
     WindowsSecurityContextOptions,
 )
+from apimachinery.models.serviceaccount import ServiceAccount
 from apimachinery.models.storage import (
     ModifyVolumeStatus,
     PersistentVolumeClaim,
@@ -181,7 +182,7 @@ from apimachinery.models.storage import (
 _BY_KIND: dict[str, type[TypedObject]] = {
     model.model_fields["kind"].default: model
     for model in (Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Event,
-                  Deployment, ReplicaSet, StatefulSet, Lease, EndpointSlice)
+                  Deployment, ReplicaSet, StatefulSet, Lease, EndpointSlice, ServiceAccount)
 }
 
 

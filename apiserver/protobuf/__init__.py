@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apimachinery.models.authentication import TokenRequest
 from apimachinery.models.autoscaling import Scale
 from apimachinery.models.meta import TypedObject
 
@@ -32,9 +33,10 @@ __all__ = ["MEDIA_TYPE", "WATCH_MEDIA_TYPE", "DecodeError", "Unencodable", "Unsu
 
 # Kinds every group version has, whatever the registry serves.
 _SHARED = {"DeleteOptions": DELETE_OPTIONS, "Status": STATUS}
-# Kinds only subresources serve: `{workload}/scale`.
+# Kinds only subresources serve: `{workload}/scale`, `serviceaccounts/token`.
 SUBRESOURCE_MODELS: dict[tuple[str, str], type[TypedObject]] = {
-    ("autoscaling/v1", "Scale"): Scale}
+    ("autoscaling/v1", "Scale"): Scale,
+    ("authentication.k8s.io/v1", "TokenRequest"): TokenRequest}
 
 
 def message_for(api_version: str, kind: str) -> Message:

@@ -155,6 +155,8 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
         Component("apiserver", apiserver_command(
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
+            "--client-ca-file", str(paths.ca_cert),
+            "--service-account-signing-key-file", str(paths.pki / "sa.key"),
             "--encryption-provider-config", str(paths.encryption_config),
             "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
             str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",

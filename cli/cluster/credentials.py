@@ -1,9 +1,10 @@
 """A local cluster's PKI, tokens and kubeconfigs: made once, kept across restarts.
 
 The user gets the admin kubeconfig (group system:masters); each component gets a
-kubeconfig with a token of its own (`kubeconfigs/<component>.kubeconfig`), named as
-Kubernetes names these identities, so the apiserver knows who calls: its flow control
-serves a node's Lease renewals at a priority level a flooding user cannot take
+kubeconfig with a client certificate of its own signed by the cluster CA
+(`kubeconfigs/<component>.kubeconfig`; CN the user, O the groups, as kubeadm issues
+them), named as Kubernetes names these identities, so the apiserver knows who calls:
+its flow control serves a node's Lease renewals at a priority level a flooding user cannot take
 (apiserver/flowcontrol.py). There is no authorization yet: every identity may still
 do everything (RBAC is issue 16's work).
 """
@@ -13,10 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from pathlib import Path
 
 from apimachinery.etcdpki import ensure_client, ensure_etcd_ca, ensure_member
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apimachinery.sakey import ensure_service_account_key
+from apimachinery.usercert import certificate_names, make_client_cert, still_good
 from apiserver import encryption
 from cli.cluster.layout import Paths, Ports
 
@@ -24,7 +28,8 @@ HOSTNAME = socket.gethostname().lower()
 
 # The components' identities, named as Kubernetes names them so RBAC rules read
 # the same here: component -> (user, groups); the agent's is its node's
-# (`component_identity`). Tokens are made by component_token.
+# (`component_identity`). Their kubeconfigs hold client certificates
+# (ensure_component_kubeconfigs); component_token gives a static token instead.
 COMPONENT_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scheduler": ("system:kube-scheduler", ()),
     "controller-manager": ("system:kube-controller-manager", ()),
@@ -58,6 +63,7 @@ def ensure_pki(paths: Paths) -> None:
     ensure_member(paths.etcd_pki, paths.etcd_server_tls, HOSTNAME,
                   ["127.0.0.1", "::1", "localhost", HOSTNAME])
     ensure_client(paths.etcd_pki, paths.apiserver_etcd_client)
+    ensure_service_account_key(paths.pki / "sa.key")
 
 
 def ensure_encryption_config(paths: Paths) -> bool:
@@ -89,17 +95,17 @@ def component_token(paths: Paths, component: str, node: str = HOSTNAME) -> str:
 
 
 def ensure_component_kubeconfigs(paths: Paths, ports: Ports, node: str) -> bool:
-    """Write each component's kubeconfig, with its own token; True when a token was new
-    (the running apiserver has not read it yet and must be restarted)."""
-    before = paths.tokens.read_bytes() if paths.tokens.exists() else b""
+    """Write each component's kubeconfig with a client certificate of its own, unless the
+    one there already names this server and identity with a good certificate of this CA.
+    True when one was written: an apiserver started before components had certificates
+    may not trust them yet (no --client-ca-file), so `up` restarts it."""
     server = f"https://127.0.0.1:{ports.apiserver}"
-    ca = paths.ca_cert.read_bytes()
+    written = False
     for component in COMPONENTS:
-        path = paths.component_kubeconfig(component)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_kubeconfig(str(path), server, ca, component_token(paths, component, node),
-                         user=component_identity(component, node)[0])
-    return paths.tokens.read_bytes() != before
+        user, groups = component_identity(component, node)
+        written |= ensure_cert_kubeconfig(paths, paths.component_kubeconfig(component), server,
+                                          user, groups)
+    return written
 
 
 def ensure_kubeconfig(paths: Paths, ports: Ports) -> None:
@@ -109,3 +115,21 @@ def ensure_kubeconfig(paths: Paths, ports: Ports) -> None:
         if load_kubeconfig(str(paths.kubeconfig)).server == server:
             return
     write_kubeconfig(str(paths.kubeconfig), server, paths.ca_cert.read_bytes(), admin_token(paths))
+
+
+def ensure_cert_kubeconfig(paths: Paths, path: Path, server: str, user: str,
+                           groups: tuple[str, ...]) -> bool:
+    """Keep `path` if it points at `server` as `user` in `groups` with a certificate of
+    this CA that has 30+ days left; else sign a new certificate and write it. True when
+    written."""
+    ca = paths.ca_cert.read_bytes()
+    with contextlib.suppress(KubeconfigError, ValueError):
+        current = load_kubeconfig(str(path))
+        if (current.server == server and current.client_cert
+                and certificate_names(current.client_cert) == (user, groups)
+                and still_good(current.client_cert, ca)):
+            return False
+    cert, key = make_client_cert(ca, paths.ca_key.read_bytes(), user, groups)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_kubeconfig(str(path), server, ca, None, user=user, client_cert=cert, client_key=key)
+    return True

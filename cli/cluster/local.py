@@ -85,15 +85,15 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         save_ports(paths, ports)
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
-        new_tokens = (ensure_component_kubeconfigs(paths, ports, node_name())
-                      | ensure_encryption_config(paths)
-                      | ensure_default_policy(paths.audit_policy))
+        new_credentials = (ensure_component_kubeconfigs(paths, ports, node_name())
+                           | ensure_encryption_config(paths)
+                           | ensure_default_policy(paths.audit_policy))
         comps = components or control_plane_components(paths, ports, find_etcd())
         with health_client(paths) as client:
             for comp in comps:
                 pid = running_pid(paths, comp)
-                if pid is not None and new_tokens and comp.name == "apiserver":
-                    stop(pid, STOP_TIMEOUT)  # it reads tokens.csv only when it starts
+                if pid is not None and new_credentials and comp.name == "apiserver":
+                    stop(pid, STOP_TIMEOUT)  # it may predate --client-ca-file
                     pid = None
                 if pid is not None:
                     if poll(partial(probe, client, comp.health_url), timeout):

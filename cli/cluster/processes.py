@@ -35,6 +35,7 @@ from apimachinery.etcdpki import (
     ensure_member,
 )
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from apimachinery.sakey import ensure_service_account_key
 from apiserver import encryption
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
@@ -250,7 +251,9 @@ def _process_encryption_config() -> str:
 
 
 class Apiserver:
-    """`python -m apiserver` over TLS with a static admin token, on a free port.
+    """`python -m apiserver` over TLS with a static admin token, on a free port; client
+    certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
+    issues service-account tokens (its own `sa.key`).
 
     As `schooner up` runs it: Secrets encrypted at rest and the default audit policy
     (`audit.log` in its workdir), so every test on it exercises both; a test's own
@@ -270,7 +273,10 @@ class Apiserver:
         self.token = new_token()
         ca_cert, ca_key = make_ca()
         cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
-        self.ca_pem = ca_cert
+        self.ca_pem, self.ca_key_pem = ca_cert, ca_key
+        extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
+                      "--service-account-signing-key-file",
+                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)

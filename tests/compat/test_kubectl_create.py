@@ -261,16 +261,13 @@ MISSING_KINDS = [
      "/apis/rbac.authorization.k8s.io/v1/clusterroles"),
     (["create", "clusterrolebinding", "crb", "--clusterrole=cr", "--user=u"],
      "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"),
-    (["create", "serviceaccount", "sa"], "/api/v1/namespaces/{ns}/serviceaccounts"),
-    (["create", "token", "sa"], "/api/v1/namespaces/{ns}/serviceaccounts/sa/token"),
 ]
 
 
 @pytest.mark.compat("kubectl create job", "kubectl create cronjob", "kubectl create ingress",
                     "kubectl create quota", "kubectl create poddisruptionbudget",
                     "kubectl create role", "kubectl create rolebinding",
-                    "kubectl create clusterrole", "kubectl create clusterrolebinding",
-                    "kubectl create serviceaccount", "kubectl create token")
+                    "kubectl create clusterrole", "kubectl create clusterrolebinding")
 def test_generators_of_kinds_not_served_fail_cleanly(kubectl: Kubectl, namespace: str) -> None:
     for args, path in MISSING_KINDS:
         result = kubectl(*args, ok=False)

@@ -94,6 +94,8 @@ def test_every_kind_of_a_running_cluster_lists_in_protobuf(http: httpx.Client) -
     answered = 0
     for kind in registry():
         resource = kind.resource
+        if "list" not in resource.verbs:  # a review is only ever created
+            continue
         root = "/api/v1" if resource.api_version == "v1" else f"/apis/{resource.api_version}"
         path = f"{root}/{resource.plural}"
         got = http.get(path, headers={"Accept": PB})
@@ -103,7 +105,7 @@ def test_every_kind_of_a_running_cluster_lists_in_protobuf(http: httpx.Client) -
         same = http.get(path, params={"resourceVersion": rv, "resourceVersionMatch": "Exact"})
         assert got.content == protobuf.encode(same.json()), resource.plural
         answered += 1
-    assert answered == len(list(registry()))
+    assert answered == len([k for k in registry() if "list" in k.resource.verbs])
 
 
 @pytest.mark.compat("protobuf responses")

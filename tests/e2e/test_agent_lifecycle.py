@@ -48,7 +48,11 @@ def exec_hook(script: str) -> Object:
     return {"exec": {"command": ["sh", "-c", script]}}
 
 
-def data_volume(path: Path) -> tuple[list[Object], list[Object]]:
+def data_volume(agent: AgentNode, path: Path) -> tuple[list[Object], list[Object]]:
+    """A host directory the test reads: hostPath, so the namespace is made `privileged`
+    (Schooner's default Pod Security level, baseline, refuses hostPath volumes)."""
+    agent.client.patch("namespaces", agent.namespace, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "privileged"}}})
     path.mkdir(parents=True, exist_ok=True)
     return ([{"name": "data", "hostPath": {"path": str(path), "type": "DirectoryOrCreate"}}],
             [{"name": "data", "mountPath": "/data"}])
@@ -107,7 +111,7 @@ class DieTimes:
 
 def test_pre_stop_hooks_run_before_sigterm(agent: AgentNode, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    volumes, mounts = data_volume(data)
+    volumes, mounts = data_volume(agent, data)
     cgi = data / "www" / "cgi-bin" / "hook"
     cgi.parent.mkdir(parents=True)
     cgi.write_text(CGI)
@@ -168,7 +172,7 @@ def test_the_grace_period_is_honoured_and_includes_the_pre_stop_hook(
 def test_post_start_runs_before_running_and_a_failed_one_restarts_the_container(
         agent: AgentNode, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    volumes, mounts = data_volume(data)
+    volumes, mounts = data_volume(agent, data)
     agent.create_pod("started", [sh("c", LOOP, volumeMounts=mounts, lifecycle={
         "postStart": exec_hook("sleep 2; echo post-start >> /data/log")})], volumes=volumes)
     agent.create_pod("badstart", [sh("c", LOOP, lifecycle={
@@ -203,7 +207,7 @@ def test_a_deleted_pod_leaves_the_endpoints_while_its_pre_stop_hook_runs(
                                     "--controllers", "endpoints")
     try:
         data = tmp_path / "data"
-        volumes, mounts = data_volume(data)
+        volumes, mounts = data_volume(agent, data)
         agent.client.create("services", {"metadata": {"name": "web"}, "spec": {
             "selector": {"app": "lc"}, "ports": [{"port": 80, "targetPort": 8080}]}}, ns)
         pod = agent.client.create("pods", {

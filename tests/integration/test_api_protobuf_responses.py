@@ -149,7 +149,7 @@ def test_error_status(http: httpx.Client, namespace: str) -> None:
 
 
 SECURE_POD: dict[str, Any] = {"metadata": {"name": "sc"}, "spec": {
-    "securityContext": {"runAsUser": 0, "fsGroup": 2000,
+    "securityContext": {"runAsUser": 0, "supplementalGroups": [2000],
                         "seccompProfile": {"type": "RuntimeDefault"}},
     "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
         {"weight": 10, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}]}},

@@ -1,7 +1,8 @@
 """The fields Schooner only stores, typed as Kubernetes' types, through the real apiserver.
 
 A protobuf body carrying security contexts, pod (anti-)affinity and topology spread
-(as client-go writes it) is stored and reads back as JSON; a StatefulSet's full claim
+(as client-go writes it) is stored and reads back as JSON (the security fields the
+agent cannot apply are refused, each named); a StatefulSet's full claim
 template likewise. Unknown keys under those fields are now unknown fields like any
 other: a warning, or a 400 with `fieldValidation=Strict`; a wrong type is a 422.
 """
@@ -14,10 +15,15 @@ from apiserver import protobuf
 from apiserver.protobuf.codec import wrap
 from cli.cluster.processes import Apiserver
 from tests.unit.apiserver.protobuf.test_protobuf_typed_fields import (
+    AFFINITY,
+    CONTAINER,
     POD,
     POD_JSON,
+    SPREAD,
     STATEFUL_SET,
     STATEFUL_SET_JSON,
+    m,
+    s,
 )
 
 pytestmark = pytest.mark.integration
@@ -27,18 +33,31 @@ HEADERS = {"Content-Type": protobuf.MEDIA_TYPE,
 
 def test_a_protobuf_pod_with_security_contexts_and_affinity_is_stored(
         apiserver: Apiserver, namespace: str) -> None:
+    """The container's security context (NET_ADMIN: a `privileged` namespace), affinity and
+    spread are stored; the pod-level fields the agent cannot apply are each a 422 cause."""
+    storable = m(1, s(1, "p")) + m(2, CONTAINER, AFFINITY, SPREAD, m(38, s(1, "g")))
     with apiserver.http() as http:
+        resp = http.patch(f"/api/v1/namespaces/{namespace}", json={"metadata": {"labels": {
+            "pod-security.kubernetes.io/enforce": "privileged"}}},
+            headers={"Content-Type": "application/merge-patch+json"})
+        assert resp.status_code == 200, resp.text
         resp = http.post(f"/api/v1/namespaces/{namespace}/pods",
-                         content=wrap("v1", "Pod", POD), headers=HEADERS)
+                         content=wrap("v1", "Pod", storable), headers=HEADERS)
         assert resp.status_code == 201, resp.text
         stored = http.get(f"/api/v1/namespaces/{namespace}/pods/p").json()["spec"]
+        refused = http.post(f"/api/v1/namespaces/{namespace}/pods",
+                            content=wrap("v1", "Pod", POD), headers=HEADERS)
     want = POD_JSON["spec"]
-    for key in ("securityContext", "affinity", "topologySpreadConstraints", "schedulingGates"):
+    for key in ("affinity", "topologySpreadConstraints", "schedulingGates"):
         assert stored[key] == want[key], key
     container, sent = stored["containers"][0], want["containers"][0]
     for key in ("securityContext", "env", "lifecycle"):
         assert container[key] == sent[key], key
     assert container["livenessProbe"]["grpc"] == sent["livenessProbe"]["grpc"]
+    assert refused.status_code == 422, refused.text
+    assert [c["field"] for c in refused.json()["details"]["causes"]] == [
+        f"spec.securityContext.{f}" for f in ("seLinuxOptions", "windowsOptions",
+                                              "appArmorProfile.type", "fsGroup", "sysctls")]
 
 
 def test_a_protobuf_statefulset_with_a_claim_template_is_stored(
@@ -63,7 +82,7 @@ def _pod(security: dict[str, object]) -> dict[str, object]:
 def test_unknown_keys_under_a_security_context_are_unknown_fields(
         apiserver: Apiserver, namespace: str) -> None:
     path = f"/api/v1/namespaces/{namespace}/pods"
-    pod = _pod({"runAsUser": 1000, "capabilities": {"add": ["NET_ADMIN"], "keep": ["x"]}})
+    pod = _pod({"runAsUser": 1000, "capabilities": {"add": ["NET_BIND_SERVICE"], "keep": ["x"]}})
     with apiserver.http() as http:
         resp = http.post(f"{path}?fieldValidation=Strict", json=pod)
         assert resp.status_code == 400, resp.text
@@ -74,7 +93,7 @@ def test_unknown_keys_under_a_security_context_are_unknown_fields(
         assert resp.headers.get_list("warning") == [
             '299 - "unknown field \\"spec.containers[0].securityContext.capabilities.keep\\""']
         assert resp.json()["spec"]["containers"][0]["securityContext"] == {
-            "runAsUser": 1000, "capabilities": {"add": ["NET_ADMIN"]}}
+            "runAsUser": 1000, "capabilities": {"add": ["NET_BIND_SERVICE"]}}
 
 
 def test_a_wrongly_typed_security_context_field_is_a_422(

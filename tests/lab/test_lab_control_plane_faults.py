@@ -298,7 +298,8 @@ OUTAGES = {"apiservers": lambda cfg: cfg.apiserver_names(),
 
 
 @pytest.mark.parametrize("what", [
-    "apiservers", pytest.param("etcd-quorum", marks=pytest.mark.long)])
+    pytest.param("apiservers", marks=pytest.mark.long),
+    pytest.param("etcd-quorum", marks=pytest.mark.long)])
 def test_control_plane_away_evicts_deletes_and_restarts_nothing(
         cluster: SchoonerCluster, client: Client, namespace: str, what: str) -> None:
     client.create("deployments", deployment("steady", 3), namespace)

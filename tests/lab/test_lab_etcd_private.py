@@ -101,9 +101,9 @@ def test_no_node_scheduler_or_controller_manager_holds_any_etcd_file(
         cluster: SchoonerCluster) -> None:
     wanted = needles(cluster.files.etcd_pki)
     cfg = cluster.config
-    # the CA's 2, each member's 5, the apiservers' 3 (the session lab has 3 members)
-    assert len({n for names in wanted.values() for n in names}) == \
-        2 + 5 * len(cfg.etcd_names()) + 3
+    # the CA's certificate and key; each member's CA, server and peer pairs; the apiservers'
+    # CA and client pair (one folder for every apiserver)
+    assert len({n for names in wanted.values() for n in names}) == 2 + 5 * cfg.etcd_members + 3
     others = [*cfg.node_names(), *cfg.scheduler_names(), *cfg.controller_manager_names()]
     for service in others:
         files, mounts = held_files(cluster, service, wanted)

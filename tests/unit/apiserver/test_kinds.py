@@ -23,6 +23,9 @@ APISERVER = Path(__file__).resolve().parents[3] / "apiserver"
 ALLOWED = {
     # `/api/v1/namespaces/{ns}/...` is URL grammar: the segment that scopes a path.
     ("requestinfo.py", "namespaces"),
+    # A service-account token is good while the ServiceAccount and the Pod it names
+    # exist (Kubernetes' token validator reads both): authentication knows these two.
+    ("auth.py", "serviceaccounts"), ("auth.py", "pods"),
     # audit.k8s.io/v1 Event, the audit log's own record: not the core Event kind.
     ("event.py", "Event"),
     # The audit Policy rule's field `namespaces`.

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import read_token_file
+from apimachinery.usercert import certificate_names, still_good
 from apiserver import encryption
 from cli import cluster
 from cli.cluster import local, updown
@@ -109,6 +110,8 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--service-cluster-ip-range": service_cidr(),
         "--default-not-ready-toleration-seconds": "10",
         "--default-unreachable-toleration-seconds": "10",
+        "--client-ca-file": str(paths.ca_cert),
+        "--service-account-signing-key-file": str(paths.pki / "sa.key"),
         "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
         "--audit-policy-file": str(tmp_path / "audit-policy.yaml"),
         "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
@@ -217,20 +220,20 @@ def test_kubeconfig_follows_a_new_apiserver_port_with_the_same_token(tmp_path: P
 
 
 def test_each_component_gets_a_kubeconfig_of_its_own(tmp_path: Path) -> None:
-    """The scheduler, controller-manager, proxy and agent call as themselves, not as admin;
-    a second `up` adds no token (so the running apiserver need not restart)."""
+    """The scheduler, controller-manager, proxy and agent call as themselves, not as admin,
+    each with a client certificate of the cluster CA; a second `up` signs nothing new
+    (so the running apiserver need not restart)."""
     paths = Paths(tmp_path)
     ensure_pki(paths)
     ensure_kubeconfig(paths, Ports(apiserver=7443))
     assert ensure_component_kubeconfigs(paths, Ports(apiserver=7443), "worker-1") is True
-    entries = read_token_file(paths.tokens)
     users = {}
     for component in ("scheduler", "controller-manager", "proxy", "agent"):
         config = load_kubeconfig(str(paths.component_kubeconfig(component)))
         assert config.server == "https://127.0.0.1:7443"
-        token = config.token
-        assert token is not None and token != admin_token(paths)
-        users[component] = (entries[token].user, entries[token].groups)
+        assert config.token is None and config.client_cert and config.client_key
+        assert still_good(config.client_cert, paths.ca_cert.read_bytes())
+        users[component] = certificate_names(config.client_cert)
     assert users == {
         "scheduler": ("system:kube-scheduler", ()),
         "controller-manager": ("system:kube-controller-manager", ()),
@@ -238,6 +241,10 @@ def test_each_component_gets_a_kubeconfig_of_its_own(tmp_path: Path) -> None:
         "agent": ("system:node:worker-1", ("system:nodes",)),
     }
     assert ensure_component_kubeconfigs(paths, Ports(apiserver=7443), "worker-1") is False
+    # another node name, or another server, is another kubeconfig
+    assert ensure_component_kubeconfigs(paths, Ports(apiserver=7443), "worker-2") is True
+    assert certificate_names(load_kubeconfig(str(paths.component_kubeconfig("agent")))
+                             .client_cert or b"") == ("system:node:worker-2", ("system:nodes",))
     comps = {c.name: c.argv for c in control_plane_components(paths, Ports())}
     for name in ("scheduler", "controller-manager", "agent"):
         assert str(paths.kubeconfig) not in comps[name]

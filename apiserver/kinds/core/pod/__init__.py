@@ -22,12 +22,13 @@ from apiserver.kinds.core.pod.tolerations import (
     admit_default_tolerations,
     remember_toleration_defaults,
 )
+from apiserver.kinds.core.podsecurity.admission import admit_pod_security
 from apiserver.kinds.core.podtemplate import (
     default_pod_spec,
     validate_pod_spec,
     validate_pod_update,
 )
-from apiserver.registry import DeleteOptions
+from apiserver.registry import DeleteOptions, Registry
 from apiserver.validation.fields import Errs, as_dict
 
 RESOURCE = ResourceInfo("", "v1", "Pod", "pods", True, ("po",), ("all",),
@@ -94,6 +95,14 @@ def validate_pod(obj: Object, old: Object | None) -> Errs:
     return errs
 
 
+async def admit_pod(registry: Registry, resource: ResourceInfo, namespace: str | None,
+                    obj: Object, old: Object | None) -> None:
+    """DefaultTolerationSeconds (mutating), then PodSecurity (validating), as Kubernetes
+    orders them; both see every kind's writes (PodSecurity judges workload templates)."""
+    await admit_default_tolerations(registry, resource, namespace, obj, old)
+    await admit_pod_security(registry, resource, namespace, obj, old)
+
+
 _NODE_PROXY = NodeProxy(RESOURCE)
 
 KIND = Kind(
@@ -105,5 +114,5 @@ KIND = Kind(
     table=LAYOUTS["Pod"],
     subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY), Eviction()),
     bootstrap=remember_toleration_defaults,
-    admission=admit_default_tolerations,
+    admission=admit_pod,
 )

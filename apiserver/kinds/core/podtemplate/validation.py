@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from apiserver.kinds.core.podtemplate.containers import validate_containers
+from apiserver.kinds.core.podtemplate.security import validate_security
 from apiserver.validation.fields import (
     Errs,
     as_dict,
@@ -67,6 +68,7 @@ def validate_pod_spec(spec: Any, path: str, *, workload: str = "",
         return []
     errs, volume_names = _validate_volumes(spec.get("volumes"), child(path, "volumes"))
     errs += validate_containers(spec, path, volume_names | claim_volumes)
+    errs += validate_security(spec, path)
     restart = spec.get("restartPolicy")
     allowed = ("Always",) if workload else _RESTART_POLICIES
     if restart == "":

@@ -115,7 +115,24 @@ def _priority_class() -> dict[str, Any]:
             "description": "important", "preemptionPolicy": "Never"}
 
 
+def _self_subject_review() -> dict[str, Any]:
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+            "metadata": {"creationTimestamp": "2026-01-02T03:04:05Z"},
+            "status": {"userInfo": {"username": "system:node:n1", "uid": "u1",
+                                    "groups": ["system:nodes", "system:authenticated"]}}}
+
+
 ROUND_TRIP = {
+    "selfsubjectreviews": _self_subject_review,
+    "tokenreviews": lambda: {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+        "metadata": {"creationTimestamp": "2026-01-02T03:04:05Z"},
+        "spec": {"token": "a.b.c", "audiences": ["x"]},
+        "status": {"authenticated": True, "audiences": ["x"],
+                   "user": {"username": "u", "groups": ["g"]}}},
+    "serviceaccounts": lambda: {"apiVersion": "v1", "kind": "ServiceAccount",
+                                "metadata": {"name": "default", "namespace": "d"},
+                                "automountServiceAccountToken": False},
     "pods": lambda: _without_projected(objects.pod()),
     "deployments": lambda: _without_projected(objects.deployment()),
     "replicasets": lambda: _without_projected(objects.replica_set()),
@@ -140,6 +157,17 @@ def test_round_trip_every_kind(plural: str) -> None:
 def _pod(**spec: Any) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": [{"name": "c", "image": "busybox"}], **spec}}
+
+
+def test_token_request_round_trips() -> None:
+    """`serviceaccounts/NAME/token` takes and answers a TokenRequest (kubectl create token)."""
+    assert_round_trip({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "metadata": {"name": "default", "namespace": "d"},
+        "spec": {"audiences": ["a", "b"], "expirationSeconds": 600,
+                 "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "p",
+                                    "uid": "u"}},
+        "status": {"token": "x.y.z", "expirationTimestamp": "2026-01-02T03:04:05Z"}})
 
 
 def test_time_zero_value_is_null_and_real_times_keep_seconds() -> None:

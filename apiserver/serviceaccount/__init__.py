@@ -1,0 +1,1 @@
+"""Service-account tokens: signed JWTs the apiserver issues (TokenRequest) and verifies."""
