@@ -25,7 +25,18 @@ from starlette.requests import ClientDisconnect
 from apimachinery import errors
 from apimachinery.meta import Object
 
-from . import defrag, discovery, flowcontrol, health, kinds, metrics, openapi, requestinfo, tlspeer
+from . import (
+    admissionnotes,
+    defrag,
+    discovery,
+    flowcontrol,
+    health,
+    kinds,
+    metrics,
+    openapi,
+    requestinfo,
+    tlspeer,
+)
 from .audit.event import Auditor
 from .audit.policy import load as load_policy
 from .audit.writer import AuditWriter
@@ -224,6 +235,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         started = time.perf_counter()
         code = 500
         record = auditor.begin(request, request.state.user, info) if auditor else None
+        admissionnotes.begin()  # this request's own notes, whatever the task's context held
         response: Response | None = None
         panicked = False
         failure: errors.APIError | None = None
@@ -245,8 +257,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise
         finally:
             if auditor is not None and record is not None:
+                notes = admissionnotes.current()
                 auditor.finish(record, request, response, code, panic=panicked,
-                               failure=failure)
+                               failure=failure,
+                               annotations=notes.audit_annotations if notes else None)
             labels = (info.verb, info.resource.plural, info.subresource or "")
             metrics.REQUESTS.labels(*labels, str(code)).inc()
             if info.verb != "watch":

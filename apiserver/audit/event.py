@@ -78,11 +78,15 @@ class Auditor:
         return record
 
     def finish(self, record: Record, request: Request, response: Response | None,
-               code: int, *, panic: bool = False, failure: APIError | None = None) -> None:
-        """ResponseComplete (or Panic, or ResponseStarted for a stream) with the code, and
-        a refusal's status, reason and message as Kubernetes records them."""
+               code: int, *, panic: bool = False, failure: APIError | None = None,
+               annotations: dict[str, str] | None = None) -> None:
+        """ResponseComplete (or Panic, or ResponseStarted for a stream) with the code, a
+        refusal's status, reason and message as Kubernetes records them, and the audit
+        annotations admission noted (PodSecurity's, apiserver/admissionnotes.py)."""
         event = record.event
         event["responseStatus"] = {"metadata": {}, "code": code}
+        if annotations:
+            event["annotations"] = {**event.get("annotations", {}), **annotations}
         if failure is not None:
             event["responseStatus"].update(status="Failure", message=failure.message,
                                            reason=failure.reason)

@@ -144,6 +144,35 @@ def test_request_level_stages_and_watch(tmp_path: Path) -> None:
         etcd.stop()
 
 
+def test_pod_security_annotations_in_the_event(tmp_path: Path) -> None:
+    """PodSecurity's audit annotations (admission's notes) reach the request's event, for a
+    pod admitted and for one refused."""
+    etcd, server, log = start(tmp_path, DEFAULT_POLICY)
+    plain = {"containers": [{"name": "c", "image": "busybox"}]}
+    try:
+        with server.client() as c:
+            c.create("namespaces", {"metadata": {"name": "ps", "labels": {
+                "pod-security.kubernetes.io/audit": "restricted"}}})
+            c.create("pods", {"metadata": {"name": "loud"}, "spec": plain}, "ps")
+            c.create("namespaces", {"metadata": {"name": "strict", "labels": {
+                "pod-security.kubernetes.io/enforce": "baseline"}}})
+            with pytest.raises(Exception):  # noqa: B017 - a 403, audited with the annotation
+                c.create("pods", {"metadata": {"name": "refused"},
+                                  "spec": {**plain, "hostNetwork": True}}, "strict")
+        pods = [e for e in events(log, 4) if e["objectRef"]["resource"] == "pods"]
+        assert [(e["objectRef"]["namespace"], e["responseStatus"]["code"]) for e in pods] == [
+            ("ps", 201), ("strict", 403)]
+        admitted, refused = (e.get("annotations", {}) for e in pods)
+        # the default enforce level (docs/security.md, Pod Security Admission)
+        assert admitted["pod-security.kubernetes.io/enforce-policy"] == "baseline:latest"
+        assert admitted["pod-security.kubernetes.io/audit-violations"].startswith(
+            'would violate PodSecurity "restricted:latest": ')
+        assert refused["pod-security.kubernetes.io/enforce-policy"] == "baseline:latest"
+    finally:
+        server.stop()
+        etcd.stop()
+
+
 def httpx_client(server: Apiserver, token: str) -> Any:
     import httpx
     return httpx.Client(base_url=server.url, verify=server._ssl(), timeout=10,
