@@ -27,6 +27,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 
 from . import (
+    admissionnotes,
     authorizer,
     defrag,
     discovery,
@@ -38,9 +39,14 @@ from . import (
     requestinfo,
     tlspeer,
 )
+from .audit.event import Auditor
+from .audit.policy import load as load_policy
+from .audit.writer import AuditWriter
 from .auth import ANONYMOUS, PUBLIC_PATHS, Authenticator, UserInfo
 from .compactor import Compactor
 from .config import ServerConfig
+from .encryption import NO_ENCRYPTION
+from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .kinds.rbac import rbacauthorizer as rbac
@@ -60,7 +66,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     credentials = etcd_credentials(config.etcd_cafile, config.etcd_certfile,
                                    config.etcd_keyfile)
     storage = Storage(config.etcd_servers, request_timeout=config.etcd_request_timeout,
-                      credentials=credentials)
+                      credentials=credentials,
+                      encryption=load_encryption(config.encryption_provider_config)
+                      if config.encryption_provider_config else NO_ENCRYPTION)
     served = kinds.registry()
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
@@ -89,6 +97,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
                           after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
+    auditor = _auditor(config)
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -97,6 +106,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
         compactor.start()
+        if auditor is not None:
+            auditor.writer.start()
         # Long-lived start-up objects need not be scanned by every collection, and
         # the default thresholds collect far too often for a server that allocates
         # a dict per object (measured: ~48% of a 10,000-pod list was GC).
@@ -114,6 +125,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                     await sub.close()
             await caches.stop()
             await storage.close()
+            if auditor is not None:
+                auditor.close()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     # The TokenRequest subresource (kinds/core/serviceaccount.py) issues with these.
@@ -233,25 +246,46 @@ def create_app(config: ServerConfig) -> FastAPI:
             async with admit(request):
                 return json_response(doc)
         info = requestinfo.parse(request.method, path, dict(request.query_params), served)
-        await authorizer.check(authz, authorizer.resource_attributes(
-            _user(request), info, request.query_params.get("fieldSelector")))
         started = time.perf_counter()
         code = 500
         requester: contextvars.Token[authorizer.Requester | None] | None = None
+        record = auditor.begin(request, request.state.user, info) if auditor else None
+        admissionnotes.begin()  # this request's own notes, whatever the task's context held
+        response: Response | None = None
+        panicked = False
+        failure: errors.APIError | None = None
+        decision: dict[str, str] = {}  # the authorizer's audit annotations
         try:
+            # Inside the audited part, as Kubernetes' audit filter wraps authorization:
+            # a refused request is logged with its 403 and the decision.
+            await _authorize(authz, authorizer.resource_attributes(
+                _user(request), info, request.query_params.get("fieldSelector")), decision)
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
                 response = await handlers.handle(request, info)
             code = response.status_code
             if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:
                 policy.invalidate()
+            if record is not None:
+                response.headers["Audit-Id"] = record.event["auditID"]
             return response
         except errors.APIError as exc:
-            code = exc.code
+            code, failure = exc.code, exc
+            raise
+        except ClientDisconnect:
+            code = 499
+            raise
+        except Exception:
+            panicked = True
             raise
         finally:
             if requester is not None:
                 authorizer.REQUESTER.reset(requester)
+            if auditor is not None and record is not None:
+                notes = admissionnotes.current()
+                auditor.finish(record, request, response, code, panic=panicked,
+                               failure=failure, annotations={
+                                   **decision, **(notes.audit_annotations if notes else {})})
             labels = (info.verb, info.resource.plural, info.subresource or "")
             metrics.REQUESTS.labels(*labels, str(code)).inc()
             if info.verb != "watch":
@@ -275,12 +309,37 @@ def _user(request: Request) -> UserInfo:
     return getattr(request.state, "user", ANONYMOUS)
 
 
+async def _authorize(authz: authorizer.Authorizer, attrs: authorizer.Attributes,
+                     annotations: dict[str, str]) -> None:
+    """The 403 when `authz` refuses; the decision and its reason go to `annotations`, for
+    the request's audit event (`authorization.k8s.io/decision`, `/reason`), as Kubernetes
+    annotates it. Not admission's notes: a write's field validation begins those afresh."""
+    decision = await authz.authorize(attrs)
+    annotations["authorization.k8s.io/decision"] = "allow" if decision.allowed else "forbid"
+    if decision.reason:
+        annotations["authorization.k8s.io/reason"] = decision.reason
+    if not decision.allowed:
+        raise authorizer.forbidden(attrs, decision.reason)
+
+
 def _authorizer(config: ServerConfig, policy: rbac.PolicyCache) -> authorizer.Authorizer:
     """`--authorization-mode`'s modes in order, behind the system:masters check."""
     modes: list[authorizer.Authorizer] = [
         rbac.RBACAuthorizer(policy) if mode == "RBAC" else authorizer.AlwaysAllow()
         for mode in authorizer.parse_modes(config.authorization_mode)]
     return authorizer.Privileged(modes[0] if len(modes) == 1 else authorizer.Union(modes))
+
+
+def _auditor(config: ServerConfig) -> Auditor | None:
+    """The audit log, when both its policy and its path are given (as kube-apiserver)."""
+    if not config.audit_policy_file or not config.audit_log_path:
+        return None
+    writer = AuditWriter(config.audit_log_path,
+                         max_bytes=(config.audit_log_maxsize or 100) * 1024 * 1024,
+                         max_backups=config.audit_log_maxbackup,
+                         max_age_days=config.audit_log_maxage,
+                         capacity=config.audit_log_queue_size)
+    return Auditor(load_policy(config.audit_policy_file), writer)
 
 
 def _work(user: UserInfo, info: requestinfo.RequestInfo | None) -> flowcontrol.Work:

@@ -40,6 +40,15 @@ class ServerConfig:
     service_account_signing_key_file: str | None = None
     service_account_key_files: list[str] = field(default_factory=list)
     api_audiences: list[str] = field(default_factory=list)
+    # Kubernetes' EncryptionConfiguration for values at rest (apiserver/encryption.py).
+    encryption_provider_config: str | None = None
+    # The audit log (apiserver/audit/): no policy or no path, no audit.
+    audit_policy_file: str | None = None
+    audit_log_path: str | None = None
+    audit_log_maxsize: int = 100  # megabytes before rotation
+    audit_log_maxbackup: int = 0  # rotated files kept (0: all)
+    audit_log_maxage: int = 0  # days a rotated file is kept (0: no limit)
+    audit_log_queue_size: int = 10_000  # events waiting for the writer before drops
     # Requests worked on at once, reads and writes, split between priority levels
     # (apiserver/flowcontrol.py); Kubernetes' flags and defaults, 0 for no limit.
     max_requests_inflight: int = 400

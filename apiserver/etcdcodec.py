@@ -10,6 +10,7 @@ watcher shares. Pure functions only: `storage.py` does the talking to etcd.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,11 +94,17 @@ def decode_continue(token: str) -> tuple[int, str]:
         raise errors.BadRequest(f"invalid continue token: {token[:40]}") from None
 
 
-def to_raw_event(event: Any) -> RawEvent:
-    """An etcd watch event (with its previous value) as a RawEvent."""
+def to_raw_event(event: Any,
+                 clear: Callable[[bytes, bytes], bytes] = lambda _key, value: value,
+                 ) -> RawEvent:
+    """An etcd watch event (with its previous value) as a RawEvent.
+
+    `clear(key, value)` turns a stored value back into JSON (encryption at rest).
+    """
     kv = event.kv
     has_prev = event.prev_kv is not None and event.prev_kv.create_revision != 0
-    prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if has_prev else None
+    prev = (decode(clear(event.prev_kv.key, event.prev_kv.value), event.prev_kv.mod_revision)
+            if has_prev else None)
     key = kv.key.decode()
     if event.kind == "DELETE":
         base = prev if prev is not None else _stub_from_key(key)
@@ -105,7 +112,8 @@ def to_raw_event(event: Any) -> RawEvent:
                                     "resourceVersion": str(kv.mod_revision)}}
         return RawEvent("DELETED", key, kv.mod_revision, obj, prev)
     kind = "ADDED" if kv.create_revision == kv.mod_revision else "MODIFIED"
-    return RawEvent(kind, key, kv.mod_revision, decode(kv.value, kv.mod_revision), prev)
+    return RawEvent(kind, key, kv.mod_revision, decode(clear(kv.key, kv.value), kv.mod_revision),
+                    prev)
 
 
 def _stub_from_key(key: str) -> Object:

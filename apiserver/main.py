@@ -11,7 +11,9 @@ import sys
 
 import uvicorn
 
+from . import encryption
 from .app import create_app
+from .audit import policy as audit_policy
 from .authorizer import parse_modes
 from .config import ServerConfig
 from .kinds.core.service.ipallocator import ServiceIPRange
@@ -81,6 +83,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--authorization-mode", default="AlwaysAllow",
                    help="ordered list of authorizers, comma-separated: AlwaysAllow, RBAC "
                         "(system:masters is always allowed)")
+    p.add_argument("--encryption-provider-config",
+                   help="EncryptionConfiguration file (apiserver.config.k8s.io/v1): how "
+                        "the resources it names are encrypted in etcd")
+    p.add_argument("--audit-policy-file",
+                   help="audit Policy (audit.k8s.io/v1): which requests are logged at what "
+                        "level; without it nothing is audited")
+    p.add_argument("--audit-log-path",
+                   help="file the audit events are written to as JSON lines ('-': stdout)")
+    p.add_argument("--audit-log-maxsize", type=int, default=100,
+                   help="megabytes of audit log before it is rotated")
+    p.add_argument("--audit-log-maxbackup", type=int, default=0,
+                   help="rotated audit log files kept (0: no limit)")
+    p.add_argument("--audit-log-maxage", type=int, default=0,
+                   help="days a rotated audit log file is kept (0: no limit)")
+    p.add_argument("--audit-log-queue-size", type=int, default=10_000,
+                   help="audit events waiting to be written; past it events are dropped "
+                        "(and counted in apiserver_audit_error_total), never requests held")
     p.add_argument("--max-requests-inflight", type=int, default=400,
                    help="reads (and non-resource requests) worked on at once, shared between "
                         "priority levels; past it a request waits briefly, then gets 429 "
@@ -133,6 +152,15 @@ def main(argv: list[str] | None = None) -> None:
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
         parse_modes(args.authorization_mode)
+        if args.encryption_provider_config:
+            encryption.load(args.encryption_provider_config)
+        if args.audit_policy_file:
+            audit_policy.load(args.audit_policy_file)
+        if min(args.audit_log_maxsize, args.audit_log_maxbackup, args.audit_log_maxage) < 0 \
+                or args.audit_log_queue_size < 1:
+            raise ValueError("--audit-log-maxsize, --audit-log-maxbackup and "
+                             "--audit-log-maxage must be 0 or more, --audit-log-queue-size 1 "
+                             "or more")
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     config = ServerConfig(
@@ -151,6 +179,13 @@ def main(argv: list[str] | None = None) -> None:
         service_account_signing_key_file=args.service_account_signing_key_file,
         service_account_key_files=args.service_account_key_file,
         api_audiences=[a.strip() for a in args.api_audiences.split(",") if a.strip()],
+        encryption_provider_config=args.encryption_provider_config,
+        audit_policy_file=args.audit_policy_file,
+        audit_log_path=args.audit_log_path,
+        audit_log_maxsize=args.audit_log_maxsize,
+        audit_log_maxbackup=args.audit_log_maxbackup,
+        audit_log_maxage=args.audit_log_maxage,
+        audit_log_queue_size=args.audit_log_queue_size,
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         max_request_bytes=args.max_request_bytes,

@@ -34,6 +34,7 @@ from apimachinery.meta import Object, deep_copy
 from . import metrics
 from .compactor import COMPACT_REV_KEY, Swap
 from .defrag import MemberSize
+from .encryption import NO_ENCRYPTION, Encryption, TransformError
 from .etcdclient import EtcdEndpoints
 from .etcdcodec import (
     RawEvent,
@@ -129,10 +130,12 @@ class Storage:
     """Typed operations on etcd for the registry: get, list, create, update, delete, watch."""
 
     def __init__(self, endpoints: list[str], *, request_timeout: float = 3.0,
-                 credentials: grpc.ChannelCredentials | None = None) -> None:
+                 credentials: grpc.ChannelCredentials | None = None,
+                 encryption: Encryption = NO_ENCRYPTION) -> None:
         self._etcd = EtcdEndpoints(endpoints, request_timeout=request_timeout,
                                    credentials=credentials)
         self._timeout = request_timeout
+        self._encryption = encryption
         self.leases = LeaseManager(self._grant)
 
     # -- connection -------------------------------------------------------------------
@@ -205,6 +208,24 @@ class Storage:
 
     # -- reads ------------------------------------------------------------------------
 
+    # -- values at rest (encryption.py) -------------------------------------------------
+
+    def _clear(self, key: bytes, value: bytes) -> tuple[bytes, bool]:
+        """A stored value as JSON, and whether its encryption is stale (rewrite it).
+
+        A value no configured key opens is a 500 naming the key, as kube-apiserver's.
+        """
+        try:
+            return self._encryption.from_storage(key, value)
+        except TransformError as exc:
+            raise errors.InternalError(str(exc)) from None
+
+    def _decode(self, kv: Any) -> Object:
+        return decode(self._clear(kv.key, kv.value)[0], kv.mod_revision)
+
+    def _sealed(self, key: str, data: bytes) -> bytes:
+        return self._encryption.to_storage(key.encode(), data)
+
     async def current_revision(self) -> int:
         resp = await self._range(b"/registry/", prefix_end(b"/registry/"), count_only=True)
         return int(resp.header.revision)
@@ -214,7 +235,7 @@ class Storage:
         kv = await self._call("get", lambda c: c.get(key.encode()), read=True)
         if kv is None:
             return None
-        return decode(kv.value, kv.mod_revision)
+        return self._decode(kv)
 
     async def _range(self, key: bytes, range_end: bytes, *, limit: int = 0,
                      revision: int = 0, count_only: bool = False,
@@ -263,7 +284,7 @@ class Storage:
             revision = revision or int(resp.header.revision)
             kvs = list(resp.kvs)
             for index, kv in enumerate(kvs):
-                obj = decode(kv.value, kv.mod_revision)
+                obj = self._decode(kv)
                 if keep is None or keep(obj):
                     items.append(obj)
                 if limit and len(items) == limit:
@@ -320,7 +341,7 @@ class Storage:
         lease = await self._lease(ttl)
         ok, responses = await self._call("create", lambda c: c.transaction(
             compare=[txn.create(key.encode()) == 0, *compare],
-            success=[txn.put(key.encode(), data, lease=lease), *ops],
+            success=[txn.put(key.encode(), self._sealed(key, data), lease=lease), *ops],
             failure=[txn.get(key.encode())] if compare else [],
         ))
         if not ok:
@@ -345,7 +366,7 @@ class Storage:
         lease = await self._lease(ttl)
         ok, responses = await self._call("update", lambda c: c.transaction(
             compare=[txn.mod(key.encode()) == expected_revision, *compare],
-            success=[txn.put(key.encode(), data, lease=lease), *ops],
+            success=[txn.put(key.encode(), self._sealed(key, data), lease=lease), *ops],
             failure=[],
         ))
         if not ok:
@@ -421,13 +442,17 @@ class Storage:
             kv = await self._call("get", lambda c: c.get(key.encode()), read=True)
             if kv is None:
                 raise KeyMissingError(key)
-            current = decode(kv.value, kv.mod_revision)
+            stored, stale = self._clear(kv.key, kv.value)
+            current = decode(stored, kv.mod_revision)
             revision = int(kv.mod_revision)
             before = deep_copy(current) if reserve is not None else current
             updated = await mutate(current)
             reservations = await reserve(before, updated) if reserve is not None else None
-            if updated is not None and not reservations and unchanged(kv.value, updated):
-                return decode(kv.value, revision)
+            # A value under an old key (or none) is written again however unchanged: that
+            # write is what re-encrypts it with the first key (key rotation).
+            if (updated is not None and not reservations and not stale
+                    and unchanged(stored, updated)):
+                return decode(stored, revision)
             try:
                 if updated is None:
                     await self.delete(key, revision, reservations=reservations)
@@ -557,7 +582,8 @@ class Storage:
                     raise aetcd.exceptions.ConnectionFailedError(
                         f"etcd canceled the watch: {created.cancel_reason}")
                 for event in created.events:
-                    yield to_raw_event(rtypes.Event(event.type, event.kv, event.prev_kv))
+                    yield to_raw_event(rtypes.Event(event.type, event.kv, event.prev_kv),
+                                       lambda k, v: self._clear(k, v)[0])
                 created = await _read(call)
                 if not isinstance(created, rpc.WatchResponse):  # the stream's end (EOF)
                     return

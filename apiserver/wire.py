@@ -138,7 +138,9 @@ async def read_body(request: Request, limit: int) -> bytes:
                 f"request body of more than {limit} bytes is larger than the limit of "
                 f"{limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request.state.audit_body = body  # what the audit log records at Request level
+    return body
 
 
 def decode_object(body: bytes, content_type: str) -> Object:

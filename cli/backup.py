@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Snapshot etcd (etcdctl snapshot save) and keep the PKI and tokens beside it.
 
-        The archive holds the CA key, the tokens and every Secret in clear text:
-        it is written 0600; store it as a secret.
+        The archive holds the CA key, the tokens and the key that decrypts every Secret
+        in the snapshot: it is written 0600; store it as a secret.
         """
         started = time.monotonic()
         try:
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
                    f"{m.snapshot.total_keys} keys, {file.stat().st_size} bytes, with {kept} "
                    f"({time.monotonic() - started:.1f}s)")
         if not without_credentials:
-            typer.echo("it holds the CA key, the tokens and the Secrets in clear text "
+            typer.echo("it holds the CA key, the tokens and the key to the Secrets "
                        "(mode 0600): store it as a secret")
 
     @app.command("restore")

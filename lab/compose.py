@@ -16,7 +16,15 @@ from typing import Any
 
 import yaml
 
-from .topology import CONFIG_DIR, ETCD_PKI_DIR, ContainerSpec, LabConfig, lab_containers
+from .topology import (
+    APISERVER_DIR,
+    CONFIG_DIR,
+    ETCD_PKI_DIR,
+    ContainerSpec,
+    LabConfig,
+    apiserver_folder,
+    lab_containers,
+)
 
 DOCKER_IN_DOCKER: dict[str, Any] = {
     # --privileged is refused by this engine (no CAP_SYS_RESOURCE): RECIPES.md. Its
@@ -49,6 +57,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
     volumes = [f"{name}:{path}" for name, path in spec.volumes.items()]
     if spec.config_mount:
         volumes.append(f"{etc}:{CONFIG_DIR}:ro")
+    if spec.apiserver_mount:
+        volumes.append(f"{apiserver_folder(etc)}:{APISERVER_DIR}:ro")
     if spec.etcd_pki:
         volumes.append(f"{etcd_pki / spec.etcd_pki}:{ETCD_PKI_DIR}:ro")
     if spec.docker_in_docker:

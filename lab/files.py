@@ -12,6 +12,8 @@ The lab home (default `~/.schooner/lab`) holds:
     etcd-pki/ca/ca.crt, ca.key     etcd's own CA (kubeadm's etcd/ca), never mounted
     etcd-pki/etcdN/                a member's ca.crt, server.crt/.key, peer.crt/.key
     etcd-pki/apiserver/            ca.crt, apiserver-etcd-client.crt/.key
+    apiserver/encryption-config.yaml  the key Secrets are encrypted with in etcd (0600)
+    apiserver/audit-policy.yaml    the audit policy (apimachinery.auditpolicy's default)
 
 `etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
 and the registry's. Each client has its own identity
@@ -20,14 +22,18 @@ Lease renewal from a user's flood; there is no authorization yet, and the token 
 itself is in `etc/` (the apiservers read it), so this names callers rather than
 confines them: RBAC and certificates come later. etcd is private: each member's
 folder is mounted (read-only, at /etc/schooner-etcd) into that member only,
-`apiserver/` into the apiservers only; no node, scheduler or controller-manager
-receives the etcd CA or any etcd certificate.
+`etcd-pki/apiserver/` into the apiservers only; no node, scheduler or
+controller-manager receives the etcd CA or any etcd certificate. `apiserver/` is
+mounted read-only at /etc/schooner-apiserver in the apiserver containers only; no
+node, scheduler or controller-manager sees the encryption key.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from apimachinery.auditpolicy import ensure_default_policy
 from apimachinery.etcdpki import (
     EtcdClientTLS,
     EtcdServerTLS,
@@ -37,11 +43,13 @@ from apimachinery.etcdpki import (
 )
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apiserver import encryption
 
 from .topology import (
     APISERVER_ETCD_PKI,
     APISERVER_PORT,
     LabConfig,
+    apiserver_folder,
     component_identities,
     kubeconfig_name,
 )
@@ -59,6 +67,9 @@ class LabFiles:
         self.tokens = self.etc / "tokens.csv"
         self.kubeconfig = home / "kubeconfig"
         self.compose_file = home / "docker-compose.yml"
+        self.apiserver = apiserver_folder(self.etc)
+        self.encryption_config = self.apiserver / "encryption-config.yaml"
+        self.audit_policy = self.apiserver / "audit-policy.yaml"
         self.etcd_pki = home / "etcd-pki"
         self.etcd_ca = self.etcd_pki / "ca"
 
@@ -88,7 +99,19 @@ class LabFiles:
         # The containers' processes read these as root through a read-only bind mount;
         # the folders stay closed to other users of the host.
         self.etc.chmod(0o700)
+        self._ensure_apiserver_folder()
         return token
+
+    def _ensure_apiserver_folder(self) -> None:
+        """The encryption key (made once: a new one would lose every Secret) and the audit
+        policy, in a folder only the apiserver containers mount."""
+        self.apiserver.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.apiserver.chmod(0o700)
+        if not self.encryption_config.exists():
+            fd = os.open(self.encryption_config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(encryption.new_config(["secrets"]))
+        ensure_default_policy(self.audit_policy)
 
     def ensure_etcd(self, config: LabConfig) -> None:
         """etcd's CA, each member's serving and peer certificates (its service name, which

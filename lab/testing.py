@@ -44,7 +44,14 @@ from . import images
 from .compose import DOCKER_IN_DOCKER
 from .files import LabFiles
 from .readiness import NodeRow, wait_for_apiserver, wait_for_nodes
-from .topology import CONFIG_DIR, ETCD_PKI_DIR, ContainerSpec, LabConfig, lab_containers
+from .topology import (
+    APISERVER_DIR,
+    CONFIG_DIR,
+    ETCD_PKI_DIR,
+    ContainerSpec,
+    LabConfig,
+    lab_containers,
+)
 
 # /16s a test cluster may take, tried in order; `make lab` uses 172.30.0.0/16.
 CANDIDATE_SUBNETS = ("172.31.0.0/16", "172.29.0.0/16", "172.27.0.0/16", "172.26.0.0/16")
@@ -191,6 +198,8 @@ class SchoonerCluster:
             container.with_volume_mapping(volume.name, path, "rw")
         if spec.config_mount:
             container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
+        if spec.apiserver_mount:
+            container.with_volume_mapping(self.files.apiserver, APISERVER_DIR, "ro")
         if spec.etcd_pki:
             container.with_volume_mapping(self.files.etcd_pki_dir(spec.etcd_pki),
                                           str(ETCD_PKI_DIR), "ro")

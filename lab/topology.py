@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from apimachinery.etcdpki import EtcdClientTLS, EtcdServerTLS
 
@@ -36,6 +36,10 @@ ETCD_PEER_PORT = 2380
 # Inside every container but etcd's and the registry's: the lab's CA, tokens, serving
 # cert and each client's kubeconfigs.
 CONFIG_DIR = "/etc/schooner"
+# The apiservers' own folder (the key Secrets are encrypted with, the audit policy),
+# mounted into the apiserver containers only; the audit log goes to a volume of each.
+APISERVER_DIR = "/etc/schooner-apiserver"
+AUDIT_LOG_DIR = "/var/log/schooner"
 # Inside the etcd members and the apiservers only (kubeadm's /etc/kubernetes/pki/etcd):
 # etcd's certificates, each container its own (lab/files.py). No node, scheduler or
 # controller-manager gets the etcd CA or any etcd certificate.
@@ -169,6 +173,7 @@ class ContainerSpec:
     ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
     volumes: dict[str, str] = field(default_factory=dict)  # named volume -> mount path
     config_mount: bool = True  # the lab's config folder at CONFIG_DIR, read-only
+    apiserver_mount: bool = False  # the apiservers' folder at APISERVER_DIR, read-only
     # The folder of the lab's etcd PKI (lab/files.py) mounted read-only at ETCD_PKI_DIR:
     # an etcd member's own, or the apiservers' client certificate; "" for none.
     etcd_pki: str = ""
@@ -176,6 +181,11 @@ class ContainerSpec:
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
+
+
+def apiserver_folder(etc: Path) -> Path:
+    """The host folder mounted at APISERVER_DIR, beside the lab's `etc/`."""
+    return etc.parent / "apiserver"
 
 
 def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -247,9 +257,14 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--authorization-mode", "RBAC",
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
                  "--default-not-ready-toleration-seconds", "10",
-                 "--default-unreachable-toleration-seconds", "10"],
+                 "--default-unreachable-toleration-seconds", "10",
+                 "--encryption-provider-config", f"{APISERVER_DIR}/encryption-config.yaml",
+                 "--audit-policy-file", f"{APISERVER_DIR}/audit-policy.yaml",
+                 "--audit-log-path", f"{AUDIT_LOG_DIR}/audit.log",
+                 "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5"],
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
+        volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
         depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI)
 
 

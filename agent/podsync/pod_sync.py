@@ -37,6 +37,7 @@ from agent.podsync.pod_start import PodStarter
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
 from agent.podsync.pod_workers import SyncResult
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.volumes import memory_dir
 from agent.probes.hooks import HookRunner
 from agent.probes.prober import ProbeManager
 from agent.probes.runner import ProbeRunner
@@ -236,6 +237,7 @@ class PodSyncer:
             await self._remove(record.id)
         removed = await self.runtime.remove_pod_volumes(uid)
         await asyncio.to_thread(shutil.rmtree, self.root_dir / "pods" / uid, True)
+        await asyncio.to_thread(shutil.rmtree, memory_dir(self.root_dir) / "pods" / uid, True)
         if observed.all() or removed:
             log.info("component=agent pod cleaned up pod=%s containers=%d volumes=%d",
                      _describe(known, uid), len(observed.all()), len(removed))

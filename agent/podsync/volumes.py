@@ -5,7 +5,10 @@ Mirrors the kubelet's volume plugins for the kinds Schooner supports:
   pod's containers (tmpfs-backed for `medium: Memory`), removed with the pod;
 * `configMap` / `secret` -> files under `<root-dir>/pods/<uid>/volumes/<name>/`,
   one per key (or per `items` entry, at its `path`), with `defaultMode` (or
-  the item's `mode`), bind-mounted read-only as the kubelet mounts them;
+  the item's `mode`), bind-mounted read-only as the kubelet mounts them; a
+  secret's files go instead to this agent's folder on the host's memory-backed
+  `/dev/shm` (`memory_dir`), checked to be a tmpfs before a byte is written, so
+  a Secret never lands on the node's disk (the kubelet mounts a tmpfs for them);
 * `hostPath` -> a bind mount of the host path (`DirectoryOrCreate`,
   `FileOrCreate` create it first);
 * `persistentVolumeClaim` -> a runtime volume `schooner-pvc_<namespace>_<claim>`
@@ -19,6 +22,7 @@ Planning (`plan_volumes`, `container_mounts`, `projected_files`) is pure;
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +98,38 @@ def volume_dir(root_dir: Path, pod_uid: str, volume: str) -> Path:
     return root_dir / "pods" / pod_uid / "volumes" / volume
 
 
+MEMORY_ROOT = Path("/dev/shm")
+MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
+
+
+def memory_dir(root_dir: Path) -> Path:
+    """This agent's folder in memory (one per --root-dir, so agents sharing a host keep
+    apart): secret volumes live under `pods/<uid>/volumes/<name>` here."""
+    digest = hashlib.sha256(str(root_dir).encode()).hexdigest()[:12]
+    return MEMORY_ROOT / f"schooner-{digest}"
+
+
+def secret_volume_dir(root_dir: Path, pod_uid: str, volume: str) -> Path:
+    return memory_dir(root_dir) / "pods" / pod_uid / "volumes" / volume
+
+
+def filesystem_of(path: Path, mounts: str | None = None) -> str:
+    """The type of the filesystem `path` is on: its longest mount point in /proc/self/mounts."""
+    if mounts is None:
+        mounts = Path("/proc/self/mounts").read_text()
+    best, fstype = "", ""
+    target = str(path)
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, fields[2]
+    return fstype
+
+
 def projected_files(source: Object, data: dict[str, bytes], *, kind: str,
                     name: str) -> dict[str, tuple[bytes, int]]:
     """Relative path -> (content, mode) for a configMap/secret volume (`items` honoured)."""
@@ -155,7 +191,8 @@ def _plan_one(pod: Object, volume: Object, root_dir: Path, lookup: Lookup) -> Pl
                 raise ConfigError(f'{kind} "{ref}" not found')
             data = _source_bytes(obj, kind) if obj is not None else {}
             files = projected_files(source, data, kind=kind, name=name)
-            return PlannedVolume(name, key, "bind", str(volume_dir(root_dir, uid, name)),
+            where = secret_volume_dir if kind == "secret" else volume_dir
+            return PlannedVolume(name, key, "bind", str(where(root_dir, uid, name)),
                                  read_only=True, files=files)
     if "persistentVolumeClaim" in volume:
         claim = str((volume.get("persistentVolumeClaim") or {}).get("claimName") or "")
@@ -204,6 +241,8 @@ def materialize(volume: PlannedVolume) -> None:
     """Write a configMap/secret volume's files, or prepare a hostPath; blocking file I/O."""
     if volume.plugin in ("configMap", "secret"):
         base = Path(volume.source)
+        if volume.plugin == "secret":
+            _check_memory(base)
         base.mkdir(parents=True, exist_ok=True)
         for rel, (content, mode) in volume.files.items():
             target = base / rel
@@ -213,6 +252,23 @@ def materialize(volume: PlannedVolume) -> None:
             os.chmod(tmp, mode & 0o777)
             os.replace(tmp, target)  # atomic, as the kubelet's AtomicWriter intends
         return
+    _prepare_host_path(volume)
+
+
+def _check_memory(base: Path) -> None:
+    """Refuse to write a Secret where it would reach a disk; the agent's memory folder is
+    its own (0700): other users of the host cannot walk to a pod's files."""
+    for parent in base.parents:
+        if parent.parent == MEMORY_ROOT:
+            parent.mkdir(mode=0o700, exist_ok=True)
+            break
+    fstype = filesystem_of(base)
+    if fstype not in MEMORY_FILESYSTEMS:
+        raise ConfigError(f"secret volume folder {base} is on {fstype or 'an unknown'} "
+                          f"filesystem, not tmpfs: a Secret is never written to disk")
+
+
+def _prepare_host_path(volume: PlannedVolume) -> None:
     if volume.host_path_type == "DirectoryOrCreate":
         Path(volume.source).mkdir(parents=True, exist_ok=True)
     elif volume.host_path_type == "FileOrCreate":

@@ -15,10 +15,12 @@ a Schooner backup is one gzip tar archive holding:
   certificates and the apiserver's etcd client certificate are not kept:
   `schooner up` signs them again from the kept CA (they name this host, and
   nothing outside the cluster holds them);
+- `pki/encryption-config.yaml`, the key Secrets are encrypted with in etcd
+  (apiserver/encryption.py), without which the snapshot's Secrets cannot be read;
 - `cluster.json`, the ports.
 
-The archive holds the CA key, the tokens and every Secret in clear text (etcd
-stores them so): it is written 0600 and must be stored as a secret. The
+The archive holds the CA key, the tokens and the key that opens every Secret in
+the snapshot: it is written 0600 and must be stored as a secret. The
 kubeconfig is not kept; `schooner up` writes it again from the CA and token.
 
 A restore goes only into a fresh cluster: nothing of the home running, no etcd
@@ -58,7 +60,10 @@ SNAPSHOT = "etcd/snapshot.db"
 ETCD_MEMBER = "schooner"  # the member name components.control_plane_components gives etcd
 CREDENTIALS = ("pki/ca.crt", "pki/ca.key", "pki/apiserver.crt", "pki/apiserver.key",
                "pki/etcd/ca.crt", "pki/etcd/ca.key", "tokens.csv")
-PRIVATE = {"pki/ca.key", "pki/apiserver.key", "pki/etcd/ca.key", "tokens.csv"}
+# The key Secrets are encrypted with in etcd: a snapshot's Secrets are unreadable
+# without it. Kept when the home has it (homes made before encryption at rest have not).
+ENCRYPTION = "pki/encryption-config.yaml"
+PRIVATE = {"pki/ca.key", "pki/apiserver.key", "pki/etcd/ca.key", "tokens.csv", ENCRYPTION}
 PORTS = "cluster.json"
 
 
@@ -117,7 +122,7 @@ def backup(paths: Paths, dest: Path, *, credentials: bool = True,
     if dest.exists() and not force:
         raise BackupError(f"{dest} exists: choose another name, or --force to replace it")
     endpoint = etcd_endpoint(paths)
-    names = [n for n in (*(CREDENTIALS if credentials else ()), PORTS)
+    names = [n for n in (*((*CREDENTIALS, ENCRYPTION) if credentials else ()), PORTS)
              if home_file(paths, n).is_file()]
     if credentials and (missing := [n for n in CREDENTIALS if n not in names]):
         raise BackupError(f"{paths.home} has no {missing[0]}: is it a Schooner cluster's home?")
@@ -172,7 +177,7 @@ def read(source: Path, into: Path) -> Manifest:
     try:
         with tarfile.open(source, mode="r:gz") as tar:
             members = tar.getmembers()
-            allowed = {MANIFEST, SNAPSHOT, PORTS, *CREDENTIALS}
+            allowed = {MANIFEST, SNAPSHOT, PORTS, ENCRYPTION, *CREDENTIALS}
             if stray := [m.name for m in members if m.name not in allowed or not m.isfile()]:
                 raise bad(f"unexpected member {stray[0]!r}")
             for member in members:
@@ -213,7 +218,7 @@ def _manifest(path: Path, bad: Callable[[str], BackupError]) -> Manifest:
             raise bad(f"format {doc.get('format')!r}, this schooner reads format {FORMAT}")
         etcd = doc["etcd"]
         files = {str(k): str(v) for k, v in dict(doc["files"]).items()}
-        if stray := [n for n in files if n not in {PORTS, *CREDENTIALS}]:
+        if stray := [n for n in files if n not in {PORTS, ENCRYPTION, *CREDENTIALS}]:
             raise bad(f"{MANIFEST} lists unexpected file {stray[0]!r}")
         return Manifest(str(doc["created"]), etcdsnapshot.SnapshotInfo(
             revision=int(etcd["revision"]), total_keys=int(etcd["totalKeys"]),

@@ -12,6 +12,7 @@ policy binds to that user (apiserver/kinds/rbac/bootstrappolicy.py, docs/securit
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kube
 from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
 from apimachinery.sakey import ensure_service_account_key
 from apimachinery.usercert import certificate_names, make_client_cert, still_good
+from apiserver import encryption
 from cli.cluster.layout import Paths, Ports
 
 HOSTNAME = socket.gethostname().lower()
@@ -62,6 +64,19 @@ def ensure_pki(paths: Paths) -> None:
                   ["127.0.0.1", "::1", "localhost", HOSTNAME])
     ensure_client(paths.etcd_pki, paths.apiserver_etcd_client)
     ensure_service_account_key(paths.pki / "sa.key")
+
+
+def ensure_encryption_config(paths: Paths) -> bool:
+    """Write the apiserver's EncryptionConfiguration (one new aesgcm key for Secrets, then
+    identity, so Secrets stored before it still read) once, 0600; True when new (the
+    running apiserver has not read it yet and must be restarted)."""
+    if paths.encryption_config.exists():
+        return False
+    paths.encryption_config.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(paths.encryption_config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(encryption.new_config(["secrets"]))
+    return True
 
 
 def admin_token(paths: Paths) -> str:

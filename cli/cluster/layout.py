@@ -40,6 +40,11 @@ class Paths:
             self.etcd_pki / "ca.crt", self.pki / "apiserver-etcd-client.crt",
             self.pki / "apiserver-etcd-client.key")
         self.tokens = home / "tokens.csv"
+        # The key Secrets are encrypted with in etcd: 0600, given to the apiserver only.
+        self.encryption_config = self.pki / "encryption-config.yaml"
+        # The audit policy `up` writes once (edit it to log more) and the audit log.
+        self.audit_policy = home / "audit-policy.yaml"
+        self.audit_log = home / "logs" / "audit.log"
         self.kubeconfig = home / "kubeconfig"
         self.etcd_data = home / "etcd"
         self.cluster_json = home / "cluster.json"

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from apimachinery.auditpolicy import ensure_default_policy
 from cli.cluster.components import control_plane_components, find_etcd, node_name
-from cli.cluster.credentials import ensure_component_kubeconfigs, ensure_kubeconfig, ensure_pki
+from cli.cluster.credentials import (
+    ensure_component_kubeconfigs,
+    ensure_encryption_config,
+    ensure_kubeconfig,
+    ensure_pki,
+)
 from cli.cluster.layout import Paths, Ports, resolve_ports, save_ports, saved_ports, schooner_home
 from cli.cluster.supervisor import (
     START_TIMEOUT,
@@ -79,7 +85,9 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         save_ports(paths, ports)
         ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
-        new_credentials = ensure_component_kubeconfigs(paths, ports, node_name())
+        new_credentials = (ensure_component_kubeconfigs(paths, ports, node_name())
+                           | ensure_encryption_config(paths)
+                           | ensure_default_policy(paths.audit_policy))
         comps = components or control_plane_components(paths, ports, find_etcd())
         with health_client(paths) as client:
             for comp in comps:

@@ -9,6 +9,7 @@ then SIGKILL), so nothing outlives a test session or a benchmark run.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from apimachinery.auditpolicy import ensure_default_policy
 from apimachinery.client import AsyncClient, Client
 from apimachinery.etcdpki import (
     EtcdClientTLS,
@@ -34,6 +36,7 @@ from apimachinery.etcdpki import (
 )
 from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
 from apimachinery.sakey import ensure_service_account_key
+from apiserver import encryption
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
 T = TypeVar("T")
@@ -241,10 +244,22 @@ class EtcdCluster:
             member.stop()
 
 
+@functools.cache
+def _process_encryption_config() -> str:
+    """One EncryptionConfiguration (a fresh key) for every Apiserver of this process."""
+    return encryption.new_config(["secrets"])
+
+
 class Apiserver:
     """`python -m apiserver` over TLS with a static admin token, on a free port; client
     certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
-    issues service-account tokens (its own `sa.key`)."""
+    issues service-account tokens (its own `sa.key`).
+
+    As `schooner up` runs it: Secrets encrypted at rest and the default audit policy
+    (`audit.log` in its workdir), so every test on it exercises both; a test's own
+    `extra_args` come after and win. Every apiserver this process starts has the same
+    key (made once per process), so several may share one etcd.
+    """
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  etcd_tls: EtcdClientTLS | None = None,
@@ -267,6 +282,9 @@ class Apiserver:
             (workdir / name).write_bytes(data)
         write_token_file(workdir / "tokens.csv", [
             TokenEntry(self.token, "admin", "admin", ("system:masters",)), *users])
+        (workdir / "encryption.yaml").write_text(_process_encryption_config())
+        ensure_default_policy(workdir / "audit-policy.yaml")
+        self.audit_log = workdir / "audit.log"
         self._etcd_url, self._extra_args = etcd_url, list(extra_args or [])
         self._etcd_tls = etcd_tls
         self.process = self._process()
@@ -274,7 +292,10 @@ class Apiserver:
     def _process(self) -> Process:
         return Process("apiserver", apiserver_command(
             self._etcd_url, self.port, self.workdir / "apiserver.crt",
-            self.workdir / "apiserver.key", self.workdir / "tokens.csv", *self._extra_args,
+            self.workdir / "apiserver.key", self.workdir / "tokens.csv",
+            "--encryption-provider-config", str(self.workdir / "encryption.yaml"),
+            "--audit-policy-file", str(self.workdir / "audit-policy.yaml"),
+            "--audit-log-path", str(self.audit_log), *self._extra_args,
             etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
 
     def start(self) -> Apiserver:

@@ -11,12 +11,14 @@ import base64
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from agent.nodestatus.lease import LEASE_DURATION_SECONDS
+from agent.podsync.volumes import filesystem_of, memory_dir
 from apimachinery import errors
 from apimachinery.meta import Object
 from cli.cluster.processes import wait_for
@@ -257,10 +259,29 @@ def test_configmap_and_secret_reach_the_container(agent: AgentNode) -> None:
     for line in ("KEY=from-configmap", "PASS=s3cret", "CM=x", "hello cfg",
                  "FILE=from-configmap"):
         assert line in text.splitlines(), text
+    assert_secret_only_in_memory(agent, "cfg", "/etc/sec", b"s3cret")
     with agent.http(token=None) as anonymous, agent.http(token="wrong") as wrong:
         assert anonymous.get(path).status_code == 401
         assert wrong.get(path).status_code == 401
         assert anonymous.get("/healthz").text == "ok"
+
+
+def assert_secret_only_in_memory(agent: AgentNode, pod: str, mount_path: str,
+                                 secret: bytes) -> None:
+    """The secret volume is a folder on tmpfs, and no file under the agent's root dir (its
+    disk) holds the secret's bytes; with the pod gone, the memory copy goes too."""
+    uid = agent.pod(pod)["metadata"]["uid"]
+    container = agent.containers(uid)[0]
+    source = next(m["Source"] for m in container.attrs["Mounts"]
+                  if m["Destination"] == mount_path)
+    assert source.startswith(str(memory_dir(agent.root_dir)))
+    assert filesystem_of(Path(source)) == "tmpfs"
+    on_disk = [p for p in agent.root_dir.rglob("*")
+               if p.is_file() and secret in p.read_bytes()]
+    assert on_disk == []
+    agent.client.delete("pods", pod, agent.namespace)
+    wait_for(lambda: gone(agent, pod), 30, "the pod object deleted")
+    assert not (memory_dir(agent.root_dir) / "pods" / uid).exists()
 
 
 def test_graceful_deletion_sigterm_then_sigkill_after_grace(agent: AgentNode) -> None:

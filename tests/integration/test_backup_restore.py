@@ -100,7 +100,7 @@ def test_a_backup_restored_into_a_fresh_home_has_the_keys_and_revisions(
         names = tar.getnames()
         assert names[0] == archive.MANIFEST
         assert set(names) == {archive.MANIFEST, archive.SNAPSHOT, *archive.CREDENTIALS,
-                              "cluster.json"}
+                              archive.ENCRYPTION, "cluster.json"}
         ca_key = tar.extractfile("pki/ca.key")
         assert ca_key is not None and ca_key.read() == paths.ca_key.read_bytes()
     assert manifest.snapshot.revision == max(r for _, _, r in before.values())
@@ -113,8 +113,11 @@ def test_a_backup_restored_into_a_fresh_home_has_the_keys_and_revisions(
 
     fresh = Paths(tmp_path / "fresh")  # another machine: nothing but the archive
     restored = restore(fresh, dest)
-    assert sorted(restored.files) == sorted(archive.CREDENTIALS)
+    assert sorted(restored.files) == sorted([*archive.CREDENTIALS, archive.ENCRYPTION])
     assert fresh.ca_key.read_bytes() == paths.ca_key.read_bytes()
+    # The key that opens the snapshot's Secrets comes back with it, private.
+    assert fresh.encryption_config.read_bytes() == paths.encryption_config.read_bytes()
+    assert stat.S_IMODE(fresh.encryption_config.stat().st_mode) == 0o600
     assert stat.S_IMODE(fresh.ca_key.stat().st_mode) == 0o600
     assert stat.S_IMODE(fresh.etcd_data.stat().st_mode) == 0o700
     assert json.loads(fresh.cluster_json.read_text()) == json.loads(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from apimachinery.kubeconfig import load_kubeconfig
@@ -19,7 +20,7 @@ from apimachinery.pki import make_cert
 from cli import cluster
 from cli.cluster import ClusterError, Component, Paths, Ports
 from cli.cluster.components import SOURCE_ROOT, control_plane_components, find_etcd
-from cli.cluster.processes import free_port
+from cli.cluster.processes import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -258,6 +259,22 @@ def test_full_control_plane(home: Path, ports: Ports) -> None:
         authorized = api.get("/api/v1/namespaces",
                              headers={"Authorization": f"Bearer {config.token}"})
         assert authorized.status_code == 200, authorized.text
+        made = api.post("/api/v1/namespaces/default/secrets",
+                        headers={"Authorization": f"Bearer {config.token}"},
+                        json={"metadata": {"name": "up-secret"}, "data": {"k": "dXAtc2VjcmV0"}})
+        assert made.status_code == 201, made.text
+    # `up` turned on encryption at rest and the audit log (docs/security.md).
+    with etcd_http(home) as http:
+        raw = http.post(f"https://127.0.0.1:{ports.etcd}/v3/kv/range", json={
+            "key": base64.b64encode(b"/registry/secrets/default/up-secret").decode()}).json()
+    assert base64.b64decode(raw["kvs"][0]["value"]).startswith(b"k8s:enc:aesgcm:v1:key1:")
+    audit = home / "logs" / "audit.log"
+    wait_for(lambda: b'"up-secret"' in audit.read_bytes() if audit.exists() else False, 5,
+             "the Secret's create in the audit log")
+    event = next(orjson.loads(line) for line in audit.read_bytes().splitlines()
+                 if b'"up-secret"' in line)
+    assert (event["verb"], event["responseStatus"]["code"], event["level"]) == (
+        "create", 201, "Metadata")
     assert cluster.status(home).healthy
     assert cluster.down(home) == [*(["proxy"] if proxy else []), "agent", "scheduler",
                                   "controller-manager", "apiserver", "etcd"]

@@ -4,11 +4,13 @@ the bootstrap policy is there, and no one grants what they do not hold."""
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from apimachinery.kubeconfig import write_kubeconfig
@@ -269,3 +271,34 @@ def test_the_controller_manager_aggregates_on_its_bootstrap_role(server: Apiserv
         assert "forbidden" not in (tmp_path / "kcm.log").read_text().lower()
     finally:
         manager.stop()
+
+
+def _audited(server: Apiserver, namespace: str, want: int) -> list[dict]:
+    """The audit events of configmap writes in `namespace` once there are `want` (the
+    audit writer is a thread of its own)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = server.audit_log.read_bytes().splitlines() if server.audit_log.exists() else []
+        found = [e for e in map(orjson.loads, lines)
+                 if (e.get("objectRef") or {}).get("resource") == "configmaps"
+                 and e["objectRef"].get("namespace") == namespace]
+        if len(found) >= want or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_the_audit_log_records_refusals_and_the_decision(
+        server: Apiserver, namespaces: tuple[str, str]) -> None:
+    ns = namespaces[0]
+    with _as(server, ALICE) as alice:  # view only: a write is refused
+        refused = alice.post(f"/api/v1/namespaces/{ns}/configmaps",
+                             json={"metadata": {"name": "by-alice"}})
+        assert refused.status_code == 403, refused.text
+    with server.http() as admin:
+        admin.post(f"/api/v1/namespaces/{ns}/configmaps",
+                   json={"metadata": {"name": "by-admin"}}).raise_for_status()
+    found = _audited(server, ns, 2)
+    assert [(e["user"]["username"], e["responseStatus"]["code"],
+             e["annotations"]["authorization.k8s.io/decision"]) for e in found] == [
+        ("alice", 403, "forbid"), ("admin", 201, "allow")]
+    assert found[0]["responseStatus"]["reason"] == "Forbidden"

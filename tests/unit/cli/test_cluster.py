@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import read_token_file
 from apimachinery.usercert import certificate_names, still_good
+from apiserver import encryption
 from cli import cluster
 from cli.cluster import local, updown
 from cli.cluster.components import SOURCE_ROOT, control_plane_components, service_cidr
@@ -22,6 +23,7 @@ from cli.cluster.credentials import (
     admin_token,
     component_token,
     ensure_component_kubeconfigs,
+    ensure_encryption_config,
     ensure_kubeconfig,
     ensure_pki,
 )
@@ -111,9 +113,25 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--client-ca-file": str(paths.ca_cert),
         "--service-account-signing-key-file": str(paths.pki / "sa.key"),
         "--authorization-mode": "RBAC",
+        "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
+        "--audit-policy-file": str(tmp_path / "audit-policy.yaml"),
+        "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
+        "--audit-log-maxsize": "100",
+        "--audit-log-maxbackup": "5",
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
+
+
+def test_the_encryption_key_is_made_once_and_private(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    assert ensure_encryption_config(paths) is True
+    written = paths.encryption_config.read_bytes()
+    assert paths.encryption_config.stat().st_mode & 0o777 == 0o600
+    assert paths.encryption_config.parent.stat().st_mode & 0o077 == 0
+    assert encryption.load(paths.encryption_config).resources == ["secrets"]
+    assert ensure_encryption_config(paths) is False  # kept: a new key would lose every Secret
+    assert paths.encryption_config.read_bytes() == written
 
 
 ETCD_ARGV = ["/venv/bin/etcd", "--name", "schooner", "--data-dir", "/h/etcd"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import stat
 from pathlib import Path
 
@@ -10,12 +11,16 @@ import pytest
 
 from agent.podsync.envvars import ConfigError
 from agent.podsync.volumes import (
+    PlannedVolume,
     adopt_claim_volumes,
     claim_volume_name,
     container_mounts,
+    filesystem_of,
     materialize,
+    memory_dir,
     plan_volumes,
     projected_files,
+    secret_volume_dir,
 )
 from agent.runtime.container import Mount
 from apimachinery.meta import Object
@@ -66,9 +71,41 @@ def test_every_supported_kind(tmp_path: Path) -> None:
     for volume in planned.values():
         materialize(volume)
     assert (cfg_dir / "b.conf").read_text() == "B"
-    token = tmp_path / "root" / "pods" / "uid-1" / "volumes" / "sec" / "token"
-    assert token.read_bytes() == b"t0k" and stat.S_IMODE(token.stat().st_mode) == 0o400
+    # The Secret in memory, not under the root dir (on disk).
+    token = secret_volume_dir(tmp_path / "root", "uid-1", "sec") / "token"
+    try:
+        assert token.read_bytes() == b"t0k" and stat.S_IMODE(token.stat().st_mode) == 0o400
+        assert filesystem_of(token) == "tmpfs"
+        assert stat.S_IMODE(memory_dir(tmp_path / "root").stat().st_mode) == 0o700
+        assert not (tmp_path / "root" / "pods" / "uid-1" / "volumes" / "sec").exists()
+    finally:
+        shutil.rmtree(memory_dir(tmp_path / "root"))
     assert (tmp_path / "h").is_dir()
+
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw 0 0
+tmpfs /dev/shm tmpfs rw 0 0
+/dev/sdb1 /dev/shm/disk ext4 rw 0 0
+tmpfs /run tmpfs rw 0 0
+"""
+
+
+def test_filesystem_of_takes_the_longest_mount_point() -> None:
+    assert filesystem_of(Path("/dev/shm/schooner-x/pods"), MOUNTS) == "tmpfs"
+    assert filesystem_of(Path("/dev/shm/disk/x"), MOUNTS) == "ext4"
+    assert filesystem_of(Path("/dev/shmx"), MOUNTS) == "ext4"
+    assert filesystem_of(Path("/run"), MOUNTS) == "tmpfs"
+
+
+def test_a_secret_is_never_written_off_tmpfs(tmp_path: Path) -> None:
+    volume = PlannedVolume("sec", "secret", "bind", str(tmp_path / "sec"), read_only=True,
+                           files={"token": (b"t0k", 0o400)})
+    if filesystem_of(tmp_path) in ("tmpfs", "ramfs"):
+        pytest.skip("the test's temporary folder is itself in memory")
+    with pytest.raises(ConfigError, match="not tmpfs: a Secret is never written to disk"):
+        materialize(volume)
+    assert not (tmp_path / "sec").exists()
 
 
 def test_items_choose_keys_paths_and_modes() -> None:
