@@ -44,6 +44,8 @@ def every_kind(name: str, namespace: str = "default") -> list[tuple[str, dict[st
         ("statefulsets", {"apiVersion": "apps/v1", "kind": "StatefulSet",
                           "metadata": {"name": name},
                           "spec": {**template, "serviceName": name}}),
+        ("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                             "metadata": {"name": name}}),
         ("leases", {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                     "metadata": {"name": name},
                     "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}}),

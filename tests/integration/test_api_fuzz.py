@@ -113,8 +113,43 @@ def _sample(plural: str) -> Any:
     return lambda name, namespace: dict(every_kind(name, namespace))[plural]
 
 
+def _review(api_version: str, kind: str, spec: dict[str, Any] | None = None) -> Any:
+    """A create-only kind's valid body (a review: answered, never stored)."""
+    body = {"apiVersion": api_version, "kind": kind, **({"spec": spec} if spec else {})}
+    return lambda name, namespace: dict(body)
+
+
+def _rule_kind(kind: str) -> Any:
+    """An RBAC Role/ClusterRole granting a read, or a binding of `view` to a user."""
+    def manifest(name: str, namespace: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,
+                                "metadata": {"name": name}}
+        if kind.endswith("Binding"):
+            body["roleRef"] = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": "view"}
+            body["subjects"] = [{"kind": "User", "name": "fuzz",
+                                 "apiGroup": "rbac.authorization.k8s.io"}]
+        else:
+            body["rules"] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+        return body
+    return manifest
+
+
+ACCESS = {"resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "default"}}
 MANIFESTS = {plural: _sample(plural) for plural, _ in every_kind("x")} | {
-    "priorityclasses": _priority_class, "endpointslices": _endpoint_slice}
+    "priorityclasses": _priority_class, "endpointslices": _endpoint_slice,
+    "selfsubjectreviews": _review("authentication.k8s.io/v1", "SelfSubjectReview"),
+    "tokenreviews": _review("authentication.k8s.io/v1", "TokenReview", {"token": "x"}),
+    "subjectaccessreviews": _review("authorization.k8s.io/v1", "SubjectAccessReview",
+                                    {**ACCESS, "user": "fuzz"}),
+    "selfsubjectaccessreviews": _review("authorization.k8s.io/v1", "SelfSubjectAccessReview",
+                                        ACCESS),
+    "selfsubjectrulesreviews": _review("authorization.k8s.io/v1", "SelfSubjectRulesReview",
+                                       {"namespace": "default"}),
+    "roles": _rule_kind("Role"), "clusterroles": _rule_kind("ClusterRole"),
+    "rolebindings": _rule_kind("RoleBinding"),
+    "clusterrolebindings": _rule_kind("ClusterRoleBinding"),
+}
 
 
 def target(path: str) -> Target:
