@@ -110,9 +110,11 @@ def test_set_selector_and_serviceaccount(kubectl: Kubectl, cluster: Cluster,
     bad = kubectl("set", "serviceaccount", "deployment", "web", "Not_A_Name", ok=False)
     assert bad.code == 1
     assert "spec.template.spec.serviceAccountName: Invalid value" in bad.stderr
-    subject = kubectl("set", "subject", "rolebinding", "admins", "--user=ann", ok=False)
-    assert subject.stderr.strip() == \
-        'error: the server doesn\'t have a resource type "rolebinding"'
+    kubectl("create", "rolebinding", "admins", "--clusterrole=view", "--user=bob")
+    assert kubectl("set", "subject", "rolebinding", "admins", "--user=ann").stdout == \
+        "rolebinding.rbac.authorization.k8s.io/admins subjects updated\n"
+    subjects = cluster.client.get("rolebindings", "admins", namespace)["subjects"]
+    assert [s["name"] for s in subjects] == ["bob", "ann"]
 
 
 @pytest.mark.compat("kubectl label")

@@ -137,7 +137,7 @@ spec:
   template:
     metadata: {labels: {app: secure}}
     spec:
-      securityContext: {runAsUser: 0, fsGroup: 2000}
+      securityContext: {runAsUser: 0, runAsGroup: 2000}
       containers:
       - {name: c, image: busybox, securityContext: {privileged: false}}
 """
@@ -156,7 +156,7 @@ def test_security_contexts_keep_go_pointers(kubectl: Kubectl, http: httpx.Client
     assert spec.HasField("replicas") and spec.replicas == 0
     pod = spec.template.spec
     assert pod.securityContext.HasField("runAsUser") and pod.securityContext.runAsUser == 0
-    assert pod.securityContext.fsGroup == 2000
+    assert pod.securityContext.runAsGroup == 2000  # fsGroup is refused (docs/security.md)
     assert not pod.securityContext.HasField("runAsNonRoot")
     (container,) = pod.containers
     assert container.securityContext.HasField("privileged")
