@@ -79,7 +79,7 @@ test-integration: $(STAMP) host-etcd
 	$(BIN)/python -m pytest -q tests/integration
 
 ## The API fuzzer's long run: schemathesis over every operation of the served OpenAPI, FUZZ_EXAMPLES
-## cases each (make test runs 10), from FUZZ_SEED; no 5xx, no hang, RSS growth under FUZZ_RSS_GROWTH_MB.
+## cases each (make test runs 5), from FUZZ_SEED; no 5xx, no hang, RSS growth under FUZZ_RSS_GROWTH_MB.
 FUZZ_EXAMPLES ?= 100
 FUZZ_SEED ?= 14
 FUZZ_RSS_GROWTH_MB ?= 64

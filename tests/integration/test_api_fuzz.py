@@ -43,7 +43,7 @@ from cli.cluster.processes import Apiserver, own_control_plane
 from tests.integration.fuzz_mutations import NodePath, as_body, mutations, subresource_body
 from tests.integration.sample_objects import every_kind
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))  # per operation; `make fuzz` sets more
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))  # per operation; `make fuzz` sets more
 SEED = int(os.environ.get("FUZZ_SEED", "14"))
 REQUEST_TIMEOUT = float(os.environ.get("FUZZ_REQUEST_TIMEOUT", "10"))
 RSS_GROWTH_MB = float(os.environ.get("FUZZ_RSS_GROWTH_MB", "64"))

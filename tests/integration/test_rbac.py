@@ -25,7 +25,10 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
 @pytest.fixture(scope="module")
-def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
+    """An apiserver on an etcd of its own: one on the session's would make the
+    `default/kubernetes` Service its own (its port) under the session apiserver's tests."""
+    etcd = Etcd(tmp_path_factory.mktemp("rbac-etcd")).start()
     apiserver = Apiserver(tmp_path_factory.mktemp("rbac"), etcd.url,
                           extra_args=["--authorization-mode", "RBAC"],
                           users=[TokenEntry(ALICE, "alice", "alice", ("devs",)),
@@ -34,6 +37,7 @@ def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api
                                             "kcm", ())]).start()
     yield apiserver
     apiserver.stop()
+    etcd.stop()
 
 
 @pytest.fixture

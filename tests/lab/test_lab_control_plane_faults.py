@@ -217,7 +217,7 @@ def fault(cluster: SchoonerCluster, services: list[str], how: str) -> Iterator[N
 
 
 @pytest.mark.parametrize("how", [
-    "kill", pytest.param("pause", marks=pytest.mark.long)])
+    pytest.param("kill", marks=pytest.mark.long), pytest.param("pause", marks=pytest.mark.long)])
 def test_one_apiserver_lost_leaves_nodes_ready_and_deployments_scaling(
         cluster: SchoonerCluster, client: Client, namespace: str, how: str) -> None:
     target = leader_apiserver(cluster, client)
