@@ -24,14 +24,18 @@ ALICE = new_token()
 
 
 @pytest.fixture(scope="module")
-def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
+    """An apiserver on an etcd of its own: one on the session's would make the
+    `default/kubernetes` Service its own (its port) under the session apiserver's tests."""
     if KUBECTL is None:
         pytest.skip("kubectl is not installed")
+    etcd = Etcd(tmp_path_factory.mktemp("kubectl-rbac-etcd")).start()
     apiserver = Apiserver(tmp_path_factory.mktemp("kubectl-rbac"), etcd.url,
                           extra_args=["--authorization-mode", "RBAC"],
                           users=[TokenEntry(ALICE, "alice", "alice", ())]).start()
     yield apiserver
     apiserver.stop()
+    etcd.stop()
 
 
 class Kubectl:
