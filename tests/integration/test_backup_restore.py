@@ -127,11 +127,14 @@ def test_a_backup_restored_into_a_fresh_home_has_the_keys_and_revisions(
         paths.etcd_pki.joinpath("ca.key").read_bytes()
     assert not fresh.apiserver_etcd_client.cert.exists()  # signed again by `up`, not kept
     up_etcd(fresh.home, ports)
-    # the fresh home's own client certificate (new, from the kept CA) opens its etcd
-    assert keys(fresh, ports) == before  # same values, same create and mod revisions
-    etcdctl(fresh, ports, "put", "/t/new", "x")  # writable; revisions go on from the snapshot's
-    assert keys(fresh, ports)["/t/new"][2] == manifest.snapshot.revision + 1
-    assert "/t/new" in keys(paths, ports)  # and the old home's too: the same etcd CA
+    try:
+        # the fresh home's own client certificate (new, from the kept CA) opens its etcd
+        assert keys(fresh, ports) == before  # same values, same create and mod revisions
+        etcdctl(fresh, ports, "put", "/t/new", "x")  # writable; revisions go on
+        assert keys(fresh, ports)["/t/new"][2] == manifest.snapshot.revision + 1
+        assert "/t/new" in keys(paths, ports)  # and the old home's too: the same etcd CA
+    finally:
+        cluster.down(fresh.home, components=etcd_only(fresh.home, ports))
 
 
 def test_force_over_other_credentials_signs_etcd_again_from_the_kept_ca(
