@@ -21,7 +21,7 @@ import ipaddress
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,14 +104,16 @@ def make_cert(
     server: bool = False,
     client: bool = False,
     organization: str | None = None,
+    organizations: Sequence[str] = (),
+    validity: timedelta = SERVING_VALIDITY,
 ) -> tuple[bytes, bytes]:
     """A leaf certificate signed by the CA, valid for 1 year: (cert PEM, key PEM).
 
     `server` and `client` are its extended key usages (serverAuth, clientAuth), as
     kubeadm's certificate specs set them: an etcd member's certificates carry both
     (a member dials its peers, and etcd's gateway dials the member itself), a
-    client's only clientAuth. `hosts` become subjectAltNames, `organization` the
-    subject's O (Kubernetes reads it as the user's group).
+    client's only clientAuth. `hosts` become subjectAltNames, `organization` and
+    `organizations` the subject's O (Kubernetes reads each as a group of the user).
     """
     if not (server or client):
         raise ValueError("a certificate needs a usage: server, client or both")
@@ -121,8 +123,8 @@ def make_cert(
         raise ValueError("the CA key must be an EC or RSA private key")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    if organization:
-        subject.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    groups = [*([organization] if organization else []), *organizations]
+    subject[:0] = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups]
     usages = [oid for oid, on in ((ExtendedKeyUsageOID.SERVER_AUTH, server),
                                   (ExtendedKeyUsageOID.CLIENT_AUTH, client)) if on]
     now = datetime.now(UTC)
@@ -133,7 +135,7 @@ def make_cert(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(now + SERVING_VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
