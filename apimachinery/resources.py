@@ -110,6 +110,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  verbs=("create",)),
     ResourceInfo(_AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
                  verbs=("create",)),
+    ResourceInfo("certificates.k8s.io", "v1", "CertificateSigningRequest",
+                 "certificatesigningrequests", False, ("csr",),
+                 subresources=("status", "approval"), selectable_fields=("spec.signerName",)),
 )
 
 _BY_PLURAL = {r.plural: r for r in RESOURCES}

@@ -123,6 +123,13 @@ class Strategy:
             merged.pop("status", None)
         return merged
 
+    def prepare_for_subresource_update(self, subresource: str, new: Object,
+                                       old: Object) -> Object:
+        """An update through another writable subresource (a CSR's `/approval`): what it
+        may change. By default the same as a normal update."""
+        self.prepare_for_update(new, old)
+        return new
+
     # -- delete -----------------------------------------------------------------------
 
     def check_delete(self, name: str) -> None:

@@ -303,6 +303,8 @@ class Registry:
         new.setdefault("metadata", {})
         if subresource == "status":
             new = strategy.prepare_for_status_update(new, current)
+        elif subresource:
+            new = strategy.prepare_for_subresource_update(subresource, new, current)
         else:
             strategy.prepare_for_update(new, current)
         _keep_server_metadata(new, current, resource)

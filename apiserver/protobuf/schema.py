@@ -182,8 +182,10 @@ def _field(model: type[BaseModel], meta: FieldMeta) -> Field:
     keep = meta.required or bool(hint & {"pointer", "zero"})
     annotation = _bare(meta.annotation)
     origin = get_origin(annotation)
-    if "bytes" in hint:
-        return Field(meta.json_name, Map("bytes"))
+    if "bytes" in hint:  # a map of []byte (Secret.data), or one []byte (a CSR's request)
+        if origin is dict:
+            return Field(meta.json_name, Map("bytes"))
+        return Field(meta.json_name, "bytes", keep_zero=keep, pointer=False)
     if model is models_meta.ObjectMeta and meta.json_name == "managedFields":
         return Field(meta.json_name, MANAGED_FIELDS_ENTRY, repeated=True)
     if origin is list:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 from typing import Any
+
+from apimachinery import csr
 
 
 def pod(name: str, labels: dict[str, str] | None = None, image: str = "busybox") -> dict:
@@ -18,6 +22,18 @@ def deployment(name: str, replicas: int = 2) -> dict:
                      "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"containers": [{"name": "web", "image": "nginx:1",
                                                            "ports": [{"containerPort": 80}]}]}}}}
+
+
+@functools.cache
+def _node_request() -> str:
+    return base64.b64encode(csr.node_client_request(csr.new_key(), "sample")).decode()
+
+
+def certificate_signing_request(name: str) -> dict[str, Any]:
+    return {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+            "metadata": {"name": name},
+            "spec": {"request": _node_request(), "signerName": csr.KUBE_APISERVER_CLIENT_KUBELET,
+                     "usages": list(csr.CLIENT_USAGES)}}
 
 
 def every_kind(name: str, namespace: str = "default") -> list[tuple[str, dict[str, Any]]]:
@@ -49,4 +65,5 @@ def every_kind(name: str, namespace: str = "default") -> list[tuple[str, dict[st
         ("leases", {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                     "metadata": {"name": name},
                     "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}}),
+        ("certificatesigningrequests", certificate_signing_request(name)),
     ]

@@ -14,6 +14,12 @@ Where Schooner departs from Kubernetes, and why:
 - `system:node` is bound to the group `system:nodes`: Kubernetes binds it to no
   one and restricts nodes with the Node authorizer, which Schooner lacks yet,
   so every node may read every pod, Secret and ConfigMap.
+- The bindings kubeadm makes when it sets up a cluster for joining hosts are
+  made here, under kubeadm's names (`kubeadm:kubelet-bootstrap`,
+  `kubeadm:node-autoapprove-bootstrap`, `kubeadm:node-autoapprove-certificate-rotation`,
+  and in `kube-public` the Role and RoleBinding `kubeadm:bootstrap-signer-clusterinfo`
+  that let `system:anonymous` read the `cluster-info` ConfigMap and nothing else):
+  every Schooner cluster can take joining hosts (`schooner join`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from apimachinery.rbacaggregation import aggregated_rules
 from apiserver.config import ServerConfig
 from apiserver.registry import Registry
 
-from .rbacauthorizer import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, GROUP
+from .rbacauthorizer import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, GROUP, ROLE_BINDINGS, ROLES
 
 log = logging.getLogger("apiserver")
 
@@ -151,6 +157,9 @@ def _controller_manager_rules() -> list[dict[str, Any]]:
     return [
         _rule(READ_WRITE, ["*"], ["*"]),
         _rule(["escalate"], [GROUP], ["clusterroles"]),
+        # csrapproving and csrsigning (controllers/certificates/)
+        _rule(["approve", "sign"], [CSR_GROUP], ["signers"], [
+            "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"]),
         _rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         _rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
     ]
@@ -176,6 +185,32 @@ def _node_rules() -> list[dict[str, Any]]:
         _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"],
               ["leases"]),
         _rule(["create"], [""], ["serviceaccounts/token"]),
+    ]
+
+
+CSR_GROUP = "certificates.k8s.io"
+CSRS = "certificatesigningrequests"
+NODE_CLIENT_ROLE = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
+SELF_NODE_CLIENT_ROLE = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+# kubeadm's group for the tokens it makes (`auth-extra-groups` of a bootstrap token).
+KUBEADM_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token"
+CLUSTER_INFO_ROLE = "kubeadm:bootstrap-signer-clusterinfo"
+
+
+def _certificate_roles() -> list[Object]:
+    """Kubernetes' roles for CertificateSigningRequests: who may ask, and which signers
+    an approver may approve for."""
+    return [
+        _role("system:node-bootstrapper", [
+            _rule(["create", "get", "list", "watch"], [CSR_GROUP], [CSRS])]),
+        _role(NODE_CLIENT_ROLE, [_rule(["create"], [CSR_GROUP], [f"{CSRS}/nodeclient"])]),
+        _role(SELF_NODE_CLIENT_ROLE, [
+            _rule(["create"], [CSR_GROUP], [f"{CSRS}/selfnodeclient"])]),
+        *(_role(f"system:certificates.k8s.io:{signer.partition('/')[2]}-approver", [
+            _rule(["approve"], [CSR_GROUP], ["signers"], [signer])])
+          for signer in ("kubernetes.io/kube-apiserver-client",
+                         "kubernetes.io/kube-apiserver-client-kubelet",
+                         "kubernetes.io/kubelet-serving", "kubernetes.io/legacy-unknown")),
     ]
 
 
@@ -210,6 +245,7 @@ def cluster_roles() -> list[Object]:
         _role("system:monitoring", [_urls(["get"], [
             "/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/readyz",
             "/readyz/*"])]),
+        *_certificate_roles(),
     ]
 
 
@@ -227,7 +263,34 @@ def cluster_role_bindings() -> list[Object]:
         _binding("system:node", ("Group", "system:nodes")),
         _binding("system:node-proxier", ("User", "system:kube-proxy")),
         _binding("system:monitoring", ("Group", "system:monitoring")),
+        _binding("kubeadm:kubelet-bootstrap", ("Group", KUBEADM_TOKEN_GROUP),
+                 role="system:node-bootstrapper"),
+        _binding("kubeadm:node-autoapprove-bootstrap", ("Group", KUBEADM_TOKEN_GROUP),
+                 role=NODE_CLIENT_ROLE),
+        _binding("kubeadm:node-autoapprove-certificate-rotation", ("Group", "system:nodes"),
+                 role=SELF_NODE_CLIENT_ROLE),
     ]
+
+
+def cluster_info_policy() -> tuple[Object, Object]:
+    """kubeadm's Role and RoleBinding in kube-public: system:anonymous may get the
+    `cluster-info` ConfigMap, which a joining host reads before it has credentials."""
+    meta = {"name": CLUSTER_INFO_ROLE, "namespace": "kube-public",
+            "labels": dict(BOOTSTRAPPING), "annotations": {AUTOUPDATE: "true"}}
+    role = {"metadata": dict(meta), "rules": [
+        _rule(["get"], [""], ["configmaps"], ["cluster-info"])]}
+    binding = {"metadata": dict(meta),
+               "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": CLUSTER_INFO_ROLE},
+               "subjects": [{"kind": "User", "apiGroup": GROUP, "name": "system:anonymous"}]}
+    return role, binding
+
+
+async def reconcile_cluster_info(registry: Registry, config: ServerConfig) -> None:
+    """Create or complete the cluster-info Role and RoleBinding (the Role kind's
+    bootstrap: namespaced kinds start after kube-public exists)."""
+    role, binding = cluster_info_policy()
+    await _ensure(registry, ROLES, role, "rules", namespace="kube-public")
+    await _ensure(registry, ROLE_BINDINGS, binding, "subjects", namespace="kube-public")
 
 
 async def reconcile(registry: Registry, config: ServerConfig) -> None:
@@ -260,13 +323,14 @@ def _merged(wanted: Object, current: Object | None, key: str) -> Object:
     return {**current, key: items}
 
 
-async def _ensure(registry: Registry, resource: Any, wanted: Object, key: str) -> None:
+async def _ensure(registry: Registry, resource: Any, wanted: Object, key: str,
+                  namespace: str | None = None) -> None:
     name = wanted["metadata"]["name"]
     try:
-        current = await registry.get(resource, None, name)
+        current = await registry.get(resource, namespace, name)
     except errors.NotFound:
         with suppress(errors.AlreadyExists):
-            await registry.create(resource, None, wanted)
+            await registry.create(resource, namespace, wanted)
             log.info("component=apiserver created bootstrap %s %s", resource.kind, name)
         return
     if (metadata(current).get("annotations") or {}).get(AUTOUPDATE) == "false":
@@ -274,5 +338,5 @@ async def _ensure(registry: Registry, resource: Any, wanted: Object, key: str) -
     merged = _merged(wanted, current, key)
     if merged.get(key) != current.get(key):
         with suppress(errors.Conflict):
-            await registry.update(resource, None, name, merged)
+            await registry.update(resource, namespace, name, merged)
             log.info("component=apiserver updated bootstrap %s %s", resource.kind, name)

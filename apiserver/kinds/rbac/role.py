@@ -13,6 +13,7 @@ from apiserver.kind import Kind, Strategy
 from apiserver.registry import Registry
 from apiserver.validation.fields import Errs
 
+from .bootstrappolicy import reconcile_cluster_info
 from .escalation import check_role
 from .policy import created_at_row, path_segment_name, validate_rules
 
@@ -43,4 +44,5 @@ KIND = Kind(
     name_rule=path_segment_name,
     table=Layout("Name,Created At", created_at_row),
     admission=_admit,
+    bootstrap=reconcile_cluster_info,
 )

@@ -35,7 +35,8 @@ from pydantic import BaseModel
 OUT = Path(__file__).with_name("go_fields.json")
 API_FILES = ("core/v1/types.go", "apps/v1/types.go", "coordination/v1/types.go",
              "scheduling/v1/types.go", "autoscaling/v1/types.go", "discovery/v1/types.go",
-             "rbac/v1/types.go", "authorization/v1/types.go", "authentication/v1/types.go")
+             "rbac/v1/types.go", "authorization/v1/types.go", "authentication/v1/types.go",
+             "certificates/v1/types.go")
 # Go packages whose struct names core/v1 also uses: their entries are keyed
 # `<package>.<Struct>` (discovery/v1's EndpointPort is not core's).
 QUALIFIED = {"discovery/v1/types.go": "discovery/v1"}

@@ -1,0 +1,162 @@
+"""CertificateSigningRequests on a real apiserver (RBAC) and etcd: who asked is the
+apiserver's to say, the spec never changes, approving and signing need their verbs on
+the signer, and a bad request is a 422 naming the field."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from apimachinery import csr
+from apimachinery.pki import TokenEntry, make_cert, new_token
+from cli.cluster.processes import Apiserver, Etcd
+
+pytestmark = pytest.mark.integration
+
+CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+ALICE = new_token()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
+    """An apiserver on an etcd of its own (see test_rbac.py for why)."""
+    etcd = Etcd(tmp_path_factory.mktemp("csr-etcd")).start()
+    apiserver = Apiserver(tmp_path_factory.mktemp("csr"), etcd.url,
+                          extra_args=["--authorization-mode", "RBAC"],
+                          users=[TokenEntry(ALICE, "alice", "alice-uid", ("devs",))]).start()
+    yield apiserver
+    apiserver.stop()
+    etcd.stop()
+
+
+def request_body(name: str, node: str = "n1", signer: str = csr.KUBE_APISERVER_CLIENT_KUBELET,
+                 usages: tuple[str, ...] = csr.CLIENT_USAGES, **spec: object) -> dict[str, object]:
+    pem = csr.node_client_request(csr.new_key(), node)
+    return {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+            "metadata": {"name": name},
+            "spec": {"request": base64.b64encode(pem).decode(), "signerName": signer,
+                     "usages": list(usages), **spec}}
+
+
+def _name() -> str:
+    return f"csr-{uuid.uuid4().hex[:8]}"
+
+
+def _approve(http: httpx.Client, name: str) -> httpx.Response:
+    obj = http.get(f"{CSRS}/{name}").json()
+    obj.setdefault("status", {})["conditions"] = [
+        {"type": "Approved", "status": "True", "reason": "Test", "message": "ok"}]
+    return http.put(f"{CSRS}/{name}/approval", json=obj)
+
+
+def test_requester_comes_from_authentication_not_the_body(server: Apiserver) -> None:
+    name = _name()
+    with server.http() as admin:
+        admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json={
+            "metadata": {"name": f"alice-bootstrap-{name}"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "system:node-bootstrapper"},
+            "subjects": [{"kind": "User", "name": "alice"}]}).raise_for_status()
+    with server.http(ALICE) as alice:
+        made = alice.post(CSRS, json=request_body(name, username="system:admin",
+                                                  groups=["system:masters"]))
+        assert made.status_code == 201, made.text
+        spec = made.json()["spec"]
+        assert spec["username"] == "alice" and spec["uid"] == "alice-uid"
+        assert spec["groups"] == ["devs", "system:authenticated"]
+        # alice may create and read, but approving needs `approve` on the signer
+        refused = _approve(alice, name)
+        assert refused.status_code == 403, refused.text
+
+
+def test_approve_then_sign_through_the_subresources(server: Apiserver) -> None:
+    name = _name()
+    with server.http() as admin:
+        assert admin.post(CSRS, json=request_body(name)).status_code == 201
+        early = admin.get(f"{CSRS}/{name}").json()
+        early["status"] = {"certificate": base64.b64encode(b"x").decode()}
+        unapproved = admin.put(f"{CSRS}/{name}/status", json=early)
+        assert unapproved.status_code == 422
+        assert "status.certificate" in unapproved.json()["message"]
+        approved = _approve(admin, name)
+        assert approved.status_code == 200, approved.text
+        condition = approved.json()["status"]["conditions"][0]
+        assert condition["type"] == "Approved" and condition["lastUpdateTime"]
+        # the status subresource cannot take the decision back
+        obj = approved.json()
+        obj["status"]["conditions"] = []
+        kept = admin.put(f"{CSRS}/{name}/status", json=obj).json()
+        assert [c["type"] for c in kept["status"]["conditions"]] == ["Approved"]
+        cert, _ = make_cert(server.ca_pem, server.ca_key_pem, common_name="system:node:n1",
+                            client=True)
+        kept["status"]["certificate"] = base64.b64encode(cert).decode()
+        signed = admin.put(f"{CSRS}/{name}/status", json=kept)
+        assert signed.status_code == 200, signed.text
+        again = signed.json()
+        again["status"]["certificate"] = base64.b64encode(cert + cert).decode()
+        changed = admin.put(f"{CSRS}/{name}/status", json=again)
+        assert changed.status_code == 422
+        assert "updates may not modify existing certificate content" in changed.text
+        # a plain update keeps the spec
+        plain = admin.get(f"{CSRS}/{name}").json()
+        plain["spec"]["signerName"] = "example.com/other"
+        assert admin.put(f"{CSRS}/{name}", json=plain).json()["spec"]["signerName"] == \
+            csr.KUBE_APISERVER_CLIENT_KUBELET
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"signerName": ""}, "spec.signerName"),
+    ({"signerName": "nodomain"}, "spec.signerName"),
+    ({"usages": ["client auth", "flying"]}, "spec.usages[1]"),
+    ({"usages": []}, "spec.usages"),
+    ({"request": base64.b64encode(b"not a request").decode()}, "spec.request"),
+    ({"expirationSeconds": 60}, "spec.expirationSeconds"),
+])
+def test_bad_requests_are_422_naming_the_field(server: Apiserver, change: dict[str, object],
+                                               field: str) -> None:
+    body = request_body(_name())
+    body["spec"].update(change)  # type: ignore[attr-defined]
+    with server.http() as admin:
+        answer = admin.post(CSRS, json=body)
+    assert answer.status_code == 422, answer.text
+    assert field in answer.json()["message"]
+
+
+def test_kube_apiserver_client_may_not_ask_for_system_masters(server: Apiserver) -> None:
+    pem = csr.make_request(csr.new_key(), "mallory", ("system:masters",))
+    body = request_body(_name(), signer=csr.KUBE_APISERVER_CLIENT)
+    body["spec"]["request"] = base64.b64encode(pem).decode()  # type: ignore[index]
+    with server.http() as admin:
+        answer = admin.post(CSRS, json=body)
+    assert answer.status_code == 403
+    assert "system:masters" in answer.json()["message"]
+
+
+def test_kubectl_get_and_approve(server: Apiserver, tmp_path: Path) -> None:
+    name = _name()
+    with server.http() as admin:
+        assert admin.post(CSRS, json=request_body(name)).status_code == 201
+    kubeconfig = server.kubeconfig(tmp_path / "kubeconfig")
+    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
+    listed = subprocess.run([*kubectl, "get", "csr", name], capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "Pending" in listed.stdout and csr.KUBE_APISERVER_CLIENT_KUBELET in listed.stdout
+    approved = subprocess.run([*kubectl, "certificate", "approve", name], capture_output=True,
+                              text=True, timeout=60)
+    assert approved.returncode == 0, approved.stderr
+    assert f"certificatesigningrequest.certificates.k8s.io/{name} approved" in approved.stdout
+    shown = subprocess.run([*kubectl, "get", "csr", name], capture_output=True, text=True,
+                           timeout=60)
+    assert "Approved" in shown.stdout
+
+
+def test_an_unknown_token_may_not_create(server: Apiserver) -> None:
+    with server.http("not-a-token") as nobody:
+        assert nobody.post(CSRS, json=request_body(_name())).status_code == 401
