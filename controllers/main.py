@@ -39,6 +39,7 @@ from apimachinery.leaderelectionflags import (
 
 from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
+from .certificates import CSRApprovingController, CSRSigningController, SigningCA
 from .clusterroleaggregation import ClusterRoleAggregationController
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
@@ -90,6 +91,10 @@ CONTROLLERS: dict[str, Factory] = {
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),
+    "csrapproving": lambda c, f, a: CSRApprovingController(c, f),
+    "csrsigning": lambda c, f, a: CSRSigningController(
+        c, f, ca=SigningCA.load(a.cluster_signing_cert_file, a.cluster_signing_key_file),
+        duration=a.cluster_signing_duration),
 }
 CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
 SHUTDOWN_GRACE = 5.0
@@ -174,6 +179,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--auto-rollback-image-pull-grace", type=duration, default=30.0,
                    help="how long a new pod may wait on its image (ErrImagePull, "
                         "ImagePullBackOff, ...) before such a rollout counts as failed")
+    p.add_argument("--cluster-signing-cert-file", default="",
+                   help="PEM CA certificate the csrsigning controller issues kubelet "
+                        "certificates with (csrsigning runs only with it and the key)")
+    p.add_argument("--cluster-signing-key-file", default="",
+                   help="PEM private key of --cluster-signing-cert-file")
+    p.add_argument("--cluster-signing-duration", type=duration, default=365 * 24 * 3600.0,
+                   help="the longest validity of a certificate csrsigning issues "
+                        "(Kubernetes: 8760h)")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
     p.add_argument("--bind-address", default="127.0.0.1",
@@ -218,7 +231,12 @@ def enabled_controllers(names: list[str], args: argparse.Namespace) -> list[str]
     if "nodeipam" in names and not args.allocate_node_cidrs:
         log.info("component=controller-manager controller=nodeipam not enabled "
                  "(--allocate-node-cidrs is off)")
-        return [n for n in names if n != "nodeipam"]
+        names = [n for n in names if n != "nodeipam"]
+    if "csrsigning" in names and not (args.cluster_signing_cert_file and
+                                      args.cluster_signing_key_file):
+        log.info("component=controller-manager controller=csrsigning not enabled "
+                 "(--cluster-signing-cert-file and --cluster-signing-key-file unset)")
+        names = [n for n in names if n != "csrsigning"]
     return names
 
 
@@ -316,6 +334,11 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     names = enabled_controllers(names, args)
+    if "csrsigning" in names:
+        try:
+            SigningCA.load(args.cluster_signing_cert_file, args.cluster_signing_key_file)
+        except (OSError, ValueError) as exc:
+            sys.exit(f"error: --cluster-signing-*: {exc}")
     try:
         if args.leader_elect:
             leader_election_config(args)

@@ -210,6 +210,9 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             sys.executable, "-m", "controllers",
             "--kubeconfig", str(paths.component_kubeconfig("controller-manager")),
             "--secure-port", str(ports.controller_manager),
+            # csrsigning issues joining hosts' certificates (`schooner join`)
+            "--cluster-signing-cert-file", str(paths.ca_cert),
+            "--cluster-signing-key-file", str(paths.ca_key),
         ], f"http://127.0.0.1:{ports.controller_manager}/healthz", env=env,
             ports=(ports.controller_manager,)),
         Component("scheduler", [

@@ -1,6 +1,8 @@
-"""CertificateSigningRequests on a real apiserver (RBAC) and etcd: who asked is the
-apiserver's to say, the spec never changes, approving and signing need their verbs on
-the signer, and a bad request is a 422 naming the field."""
+"""CertificateSigningRequests on a real apiserver (RBAC), etcd and controller-manager: who
+asked is the apiserver's to say, the spec never changes, approving and signing need their
+verbs on the signer, a bad request is a 422 naming the field; csrapproving approves a
+joining node's client request and a node's own serving request, csrsigning signs them
+with the cluster CA."""
 
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 
 from apimachinery import csr
-from apimachinery.pki import TokenEntry, make_cert, new_token
-from cli.cluster.processes import Apiserver, Etcd
+from apimachinery.kubeconfig import write_kubeconfig
+from apimachinery.pki import TokenEntry, make_cert, new_token, write_private
+from cli.cluster.processes import Apiserver, Etcd, Process, start_controller_manager, wait_for
 
 pytestmark = pytest.mark.integration
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
-ALICE = new_token()
+ALICE, MANAGER, JOINER, NODE1 = new_token(), new_token(), new_token(), new_token()
+# The signer the controllers leave alone, for the tests that approve and sign by hand.
+MANUAL = "example.com/manual"
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +35,40 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     etcd = Etcd(tmp_path_factory.mktemp("csr-etcd")).start()
     apiserver = Apiserver(tmp_path_factory.mktemp("csr"), etcd.url,
                           extra_args=["--authorization-mode", "RBAC"],
-                          users=[TokenEntry(ALICE, "alice", "alice-uid", ("devs",))]).start()
+                          users=[TokenEntry(ALICE, "alice", "alice-uid", ("devs",)),
+                                 TokenEntry(MANAGER, "system:kube-controller-manager", "kcm",
+                                            ()),
+                                 TokenEntry(JOINER, "system:bootstrap:joiner", "", (
+                                     "system:bootstrappers",
+                                     "system:bootstrappers:kubeadm:default-node-token")),
+                                 TokenEntry(NODE1, "system:node:n1", "", ("system:nodes",))]
+                          ).start()
     yield apiserver
     apiserver.stop()
     etcd.stop()
 
 
-def request_body(name: str, node: str = "n1", signer: str = csr.KUBE_APISERVER_CLIENT_KUBELET,
-                 usages: tuple[str, ...] = csr.CLIENT_USAGES, **spec: object) -> dict[str, object]:
-    pem = csr.node_client_request(csr.new_key(), node)
+@pytest.fixture(scope="module")
+def manager(server: Apiserver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """csrapproving and csrsigning, signing with the apiserver's CA."""
+    workdir = tmp_path_factory.mktemp("csr-kcm")
+    config = workdir / "kubeconfig"
+    write_kubeconfig(str(config), server.url, server.ca_pem, MANAGER,
+                     user="system:kube-controller-manager")
+    write_private(workdir / "ca.key", server.ca_key_pem)
+    process = start_controller_manager(
+        config, workdir / "kcm.log", "--controllers", "csrapproving,csrsigning",
+        "--cluster-signing-cert-file", str(server.workdir / "ca.crt"),
+        "--cluster-signing-key-file", str(workdir / "ca.key"),
+        "--cluster-signing-duration", "2h")
+    yield process
+    process.stop()
+
+
+def request_body(name: str, node: str = "n1", signer: str = MANUAL,
+                 usages: tuple[str, ...] = csr.CLIENT_USAGES, pem: bytes | None = None,
+                 **spec: object) -> dict[str, object]:
+    pem = pem or csr.node_client_request(csr.new_key(), node)
     return {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
             "metadata": {"name": name},
             "spec": {"request": base64.b64encode(pem).decode(), "signerName": signer,
@@ -106,8 +137,7 @@ def test_approve_then_sign_through_the_subresources(server: Apiserver) -> None:
         # a plain update keeps the spec
         plain = admin.get(f"{CSRS}/{name}").json()
         plain["spec"]["signerName"] = "example.com/other"
-        assert admin.put(f"{CSRS}/{name}", json=plain).json()["spec"]["signerName"] == \
-            csr.KUBE_APISERVER_CLIENT_KUBELET
+        assert admin.put(f"{CSRS}/{name}", json=plain).json()["spec"]["signerName"] == MANUAL
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -147,7 +177,7 @@ def test_kubectl_get_and_approve(server: Apiserver, tmp_path: Path) -> None:
     listed = subprocess.run([*kubectl, "get", "csr", name], capture_output=True, text=True,
                             timeout=60)
     assert listed.returncode == 0, listed.stderr
-    assert "Pending" in listed.stdout and csr.KUBE_APISERVER_CLIENT_KUBELET in listed.stdout
+    assert "Pending" in listed.stdout and MANUAL in listed.stdout
     approved = subprocess.run([*kubectl, "certificate", "approve", name], capture_output=True,
                               text=True, timeout=60)
     assert approved.returncode == 0, approved.stderr
@@ -160,3 +190,74 @@ def test_kubectl_get_and_approve(server: Apiserver, tmp_path: Path) -> None:
 def test_an_unknown_token_may_not_create(server: Apiserver) -> None:
     with server.http("not-a-token") as nobody:
         assert nobody.post(CSRS, json=request_body(_name())).status_code == 401
+
+
+def _wait_signed(http: httpx.Client, name: str) -> dict[str, object]:
+    seen: dict[str, object] = {}
+
+    def signed() -> bool:
+        seen.update(http.get(f"{CSRS}/{name}").json())
+        return bool((seen.get("status") or {}).get("certificate"))  # type: ignore[attr-defined]
+    wait_for(signed, 20, f"CSR {name} signed (last seen: {seen})")
+    return seen
+
+
+def test_a_joining_node_client_request_is_approved_and_signed(
+        server: Apiserver, manager: Process) -> None:
+    name = _name()
+    body = request_body(name, node="joined", signer=csr.KUBE_APISERVER_CLIENT_KUBELET,
+                        expirationSeconds=3600)
+    with server.http(JOINER) as joiner:
+        assert joiner.post(CSRS, json=body).status_code == 201
+        done = _wait_signed(joiner, name)
+    status = done["status"]
+    assert isinstance(status, dict)
+    assert [(c["type"], c["reason"]) for c in status["conditions"]] == [
+        ("Approved", "AutoApproved")]
+    cert = x509.load_pem_x509_certificate(base64.b64decode(status["certificate"]))
+    cert.verify_directly_issued_by(x509.load_pem_x509_certificate(server.ca_pem))
+    assert cert.subject.rfc4514_string() == "CN=system:node:joined,O=system:nodes"
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert 3600 <= lifetime.total_seconds() <= 3600 + 301  # asked 1h (cap 2h), backdated 5m
+
+
+def test_a_user_without_the_nodeclient_right_is_left_pending(
+        server: Apiserver, manager: Process) -> None:
+    """alice may create CSRs (a binding above) but holds no nodeclient right."""
+    name = _name()
+    with server.http() as admin:
+        admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json={
+            "metadata": {"name": f"alice-bootstrap-{name}"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "system:node-bootstrapper"},
+            "subjects": [{"kind": "User", "name": "alice"}]}).raise_for_status()
+    with server.http(ALICE) as alice:
+        body = request_body(name, signer=csr.KUBE_APISERVER_CLIENT_KUBELET)
+        assert alice.post(CSRS, json=body).status_code == 201
+    pending = _name()
+    with server.http(JOINER) as joiner:  # a later request by a joiner goes through first
+        joiner.post(CSRS, json=request_body(pending, signer=csr.KUBE_APISERVER_CLIENT_KUBELET))
+        _wait_signed(joiner, pending)
+        assert "status" not in joiner.get(f"{CSRS}/{name}").json()
+
+
+def test_a_nodes_serving_request_for_its_own_addresses_only(
+        server: Apiserver, manager: Process) -> None:
+    with server.http() as admin:
+        admin.post("/api/v1/nodes", json={"metadata": {"name": "n1"}, "status": {
+            "addresses": [{"type": "InternalIP", "address": "10.1.2.3"},
+                          {"type": "Hostname", "address": "n1"}]}})
+    own, foreign = _name(), _name()
+    key = csr.new_key()
+    with server.http(NODE1) as node:
+        for name, hosts in ((own, ["n1", "10.1.2.3"]), (foreign, ["n1", "10.9.9.9"])):
+            made = node.post(CSRS, json=request_body(
+                name, signer=csr.KUBELET_SERVING, usages=csr.SERVING_USAGES,
+                pem=csr.node_serving_request(key, "n1", hosts)))
+            assert made.status_code == 201, made.text
+        done = _wait_signed(node, own)
+        cert = x509.load_pem_x509_certificate(
+            base64.b64decode(done["status"]["certificate"]))  # type: ignore[index]
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert sans.get_values_for_type(x509.DNSName) == ["n1"]
+        assert "status" not in node.get(f"{CSRS}/{foreign}").json()

@@ -185,6 +185,7 @@ def _node_rules() -> list[dict[str, Any]]:
         _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"],
               ["leases"]),
         _rule(["create"], [""], ["serviceaccounts/token"]),
+        _rule(["create", "get", "list", "watch"], [CSR_GROUP], [CSRS]),
     ]
 
 
