@@ -10,7 +10,12 @@ import pytest
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from controllers.base import Controller, Requeue, SharedInformerFactory, uid_index
-from controllers.main import parse_args, run_controllers, selected_controllers
+from controllers.main import (
+    enabled_controllers,
+    parse_args,
+    run_controllers,
+    selected_controllers,
+)
 from tests.unit.controllers.controller_fakes import FakeClient, obj, run
 
 
@@ -75,7 +80,8 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 def test_controller_selection_and_flags() -> None:
     every = ["replicaset", "deployment", "garbagecollector", "namespace", "endpoints",
              "endpointslice", "endpointslicemirroring", "statefulset", "auto-rollback",
-             "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount", "nodeipam"]
+             "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount", "nodeipam",
+             "csrapproving", "csrsigning"]
     assert selected_controllers("*") == every
     assert selected_controllers("*,-garbagecollector") == [
         n for n in every if n != "garbagecollector"]
@@ -89,6 +95,13 @@ def test_controller_selection_and_flags() -> None:
     assert parse_args(["--max-endpoints-per-slice", "1000"]).max_endpoints_per_slice == 1000
     with pytest.raises(SystemExit):
         parse_args(["--max-endpoints-per-slice", "1001"])
+    # csrsigning runs only with the CA it signs with
+    assert "csrsigning" not in enabled_controllers(every, args)
+    signing = parse_args(["--cluster-signing-cert-file", "ca.crt",
+                          "--cluster-signing-key-file", "ca.key",
+                          "--cluster-signing-duration", "2h"])
+    assert "csrsigning" in enabled_controllers(every, signing)
+    assert signing.cluster_signing_duration == 7200
 
 
 def test_run_controllers_works_until_stopped() -> None:
