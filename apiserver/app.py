@@ -90,7 +90,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             return None
 
     authenticator = Authenticator(config.token_auth_file, config.client_ca_file,
-                                  service_accounts, lookup)
+                                  service_accounts, lookup,
+                                  bootstrap_tokens=config.enable_bootstrap_token_auth,
+                                  anonymous=config.anonymous_auth)
     policy = rbac.PolicyCache(registry)
     authz = _authorizer(config, policy)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,

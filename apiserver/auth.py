@@ -8,9 +8,14 @@ union authenticator, in its order):
 - a service-account token (a JWT this apiserver signed, serviceaccount/tokens.py) whose
   ServiceAccount, and Pod when bound to one, still exist with the uids it names: the
   user `system:serviceaccount:NS:NAME` in `system:serviceaccounts` and
-  `system:serviceaccounts:NS`.
-Every authenticated user is also in `system:authenticated`. The user is kept on
-the request (`request.state.user`) for the authorizer.
+  `system:serviceaccounts:NS`;
+- with `--enable-bootstrap-token-auth`, a bootstrap token (bootstraptokens.py): the
+  user `system:bootstrap:ID` in `system:bootstrappers` and the token's extra groups.
+Every authenticated user is also in `system:authenticated`. With `--anonymous-auth`,
+a request that presents no credentials at all is `system:anonymous` in
+`system:unauthenticated`, which RBAC then judges like anyone (Kubernetes'
+anonymous authenticator); a request with a bad credential is still a 401. The user
+is kept on the request (`request.state.user`) for the authorizer.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.pki import read_token_file
 
+from .bootstraptokens import authenticate_bootstrap_token, looks_like_bootstrap_token
 from .serviceaccount.tokens import InvalidToken, ServiceAccountTokens, TokenClaims
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version"})
@@ -114,8 +120,11 @@ class Authenticator:
 
     def __init__(self, token_file: str | None, client_ca_file: str | None = None,
                  service_accounts: ServiceAccountTokens | None = None,
-                 lookup: Lookup | None = None) -> None:
+                 lookup: Lookup | None = None, *, bootstrap_tokens: bool = False,
+                 anonymous: bool = False) -> None:
         self.tokens = TokenAuthenticator(token_file)
+        self.bootstrap_tokens = bootstrap_tokens and lookup is not None
+        self.anonymous = anonymous
         self.certificates = client_ca_file is not None
         self.service_accounts = service_accounts if service_accounts is not None and \
             service_accounts.enabled and lookup is not None else None
@@ -130,6 +139,13 @@ class Authenticator:
             return ANONYMOUS
         if certificate is not None and self.certificates:
             return user_from_certificate(certificate)
+        if self.anonymous and certificate is None and not (authorization or "").strip():
+            return ANONYMOUS
+        if self.bootstrap_tokens and looks_like_bootstrap_token(authorization):
+            assert self._lookup is not None
+            name, groups = await authenticate_bootstrap_token(_bearer(authorization),
+                                                              self._lookup)
+            return UserInfo(name, groups=groups)
         if self.tokens.enabled:
             try:
                 return self.tokens.authenticate(authorization)

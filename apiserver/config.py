@@ -28,6 +28,10 @@ class ServerConfig:
     # How long an Event lives in etcd after its last write (a kind's Strategy asks for it).
     event_ttl: int = 3600
     token_auth_file: str | None = None
+    # Bootstrap tokens (bootstraptokens.py) and anonymous requests (auth.py), as
+    # kube-apiserver's --enable-bootstrap-token-auth and --anonymous-auth.
+    enable_bootstrap_token_auth: bool = False
+    anonymous_auth: bool = False
     # AlwaysAllow (Kubernetes' default) or RBAC, a comma-separated list
     # (apiserver/authorizer.py, kinds/rbac/rbacauthorizer.py).
     authorization_mode: str = "AlwaysAllow"

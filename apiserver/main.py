@@ -64,6 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token-auth-file",
                    help="static token file (token,user,uid,\"groups\"); without it and "
                         "--client-ca-file, no authn")
+    p.add_argument("--enable-bootstrap-token-auth", action="store_true",
+                   help="authenticate bootstrap tokens (Secrets of type "
+                        "bootstrap.kubernetes.io/token in kube-system) as "
+                        "system:bootstrap:ID, for hosts joining with `schooner join`")
+    p.add_argument("--anonymous-auth", type=_flag_bool, nargs="?", const=True, default=False,
+                   help="requests with no credentials become system:anonymous in "
+                        "system:unauthenticated, judged by RBAC (Kubernetes' default is true, "
+                        "Schooner's false; never with --authorization-mode AlwaysAllow)")
     p.add_argument("--client-ca-file",
                    help="CA (PEM) whose signed client certificates authenticate: the "
                         "subject's CN is the user, its O values the groups (needs TLS)")
@@ -131,6 +139,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _flag_bool(text: str) -> bool:
+    """A Go-style boolean flag value (`--anonymous-auth=false`)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "t"):
+        return True
+    if lowered in ("false", "0", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(
@@ -151,7 +169,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
-        parse_modes(args.authorization_mode)
+        modes = parse_modes(args.authorization_mode)
+        if args.anonymous_auth and "AlwaysAllow" in modes:
+            raise ValueError("--anonymous-auth is not allowed with the AlwaysAllow authorizer: "
+                             "every anonymous request would be allowed")
         if args.encryption_provider_config:
             encryption.load(args.encryption_provider_config)
         if args.audit_policy_file:
@@ -173,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         etcd_defrag_min_bytes=args.etcd_defrag_min_bytes,
         event_ttl=max(1, round(args.event_ttl)),
         token_auth_file=args.token_auth_file,
+        enable_bootstrap_token_auth=args.enable_bootstrap_token_auth,
+        anonymous_auth=args.anonymous_auth,
         authorization_mode=args.authorization_mode,
         client_ca_file=args.client_ca_file,
         service_account_issuer=args.service_account_issuer,

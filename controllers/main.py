@@ -39,6 +39,7 @@ from apimachinery.leaderelectionflags import (
 
 from .autorollback import AutoRollbackController
 from .base import Controller, ControllerClient, SharedInformerFactory
+from .bootstrap import BootstrapSigner, TokenCleaner
 from .certificates import CSRApprovingController, CSRSigningController, SigningCA
 from .clusterroleaggregation import ClusterRoleAggregationController
 from .deployment import DeploymentController
@@ -92,10 +93,15 @@ CONTROLLERS: dict[str, Factory] = {
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),
     "csrapproving": lambda c, f, a: CSRApprovingController(c, f),
+    "bootstrapsigner": lambda c, f, a: BootstrapSigner(c, f),
+    "tokencleaner": lambda c, f, a: TokenCleaner(c, f),
     "csrsigning": lambda c, f, a: CSRSigningController(
         c, f, ca=SigningCA.load(a.cluster_signing_cert_file, a.cluster_signing_key_file),
         duration=a.cluster_signing_duration),
 }
+# Off unless named, as in kube-controller-manager (kubeadm runs `--controllers
+# *,bootstrapsigner,tokencleaner`, and so do Schooner's clusters that take joining hosts).
+DISABLED_BY_DEFAULT = frozenset({"bootstrapsigner", "tokencleaner"})
 CACHE_SYNC_TIMEOUT = 24 * 3600.0  # wait for the apiserver as long as it takes
 SHUTDOWN_GRACE = 5.0
 LEASE_NAME = "kube-controller-manager"
@@ -119,7 +125,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--controllers", default="*",
                    help="controllers to run: '*' for all, a name to enable one, "
-                        f"'-name' to disable one; names: {', '.join(CONTROLLERS)}")
+                        f"'-name' to disable one; names: {', '.join(CONTROLLERS)} "
+                        f"('*' leaves out {', '.join(sorted(DISABLED_BY_DEFAULT))})")
     p.add_argument("--concurrent-replicaset-syncs", type=int, default=2,
                    help="ReplicaSets synced at once")
     p.add_argument("--concurrent-deployment-syncs", type=int, default=2,
@@ -205,7 +212,7 @@ def selected_controllers(spec: str) -> list[str]:
     if unknown:
         raise ValueError(f"unknown controllers: {', '.join(unknown)} "
                          f"(known: {', '.join(CONTROLLERS)})")
-    enabled = set(CONTROLLERS) if "*" in items else set()
+    enabled = set(CONTROLLERS) - DISABLED_BY_DEFAULT if "*" in items else set()
     enabled |= {s for s in items if s != "*" and not s.startswith("-")}
     enabled -= {s[1:] for s in items if s.startswith("-")}
     return [name for name in CONTROLLERS if name in enabled]

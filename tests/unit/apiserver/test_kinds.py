@@ -27,6 +27,8 @@ ALLOWED = {
     # A service-account token is good while the ServiceAccount and the Pod it names
     # exist (Kubernetes' token validator reads both): authentication knows these two.
     ("auth.py", "serviceaccounts"), ("auth.py", "pods"),
+    # A bootstrap token is a Secret in kube-system (Kubernetes' bootstrap authenticator).
+    ("bootstraptokens.py", "secrets"),
     # audit.k8s.io/v1 Event, the audit log's own record: not the core Event kind.
     ("event.py", "Event"),
     # The audit Policy rule's field `namespaces`.

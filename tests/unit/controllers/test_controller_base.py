@@ -82,7 +82,9 @@ def test_controller_selection_and_flags() -> None:
              "endpointslice", "endpointslicemirroring", "statefulset", "auto-rollback",
              "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount", "nodeipam",
              "csrapproving", "csrsigning"]
-    assert selected_controllers("*") == every
+    assert selected_controllers("*") == every  # bootstrapsigner, tokencleaner: named only
+    assert selected_controllers("*,bootstrapsigner,tokencleaner")[-3:] == [
+        "bootstrapsigner", "tokencleaner", "csrsigning"]
     assert selected_controllers("*,-garbagecollector") == [
         n for n in every if n != "garbagecollector"]
     assert selected_controllers("namespace") == ["namespace"]
