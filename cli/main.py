@@ -42,6 +42,7 @@ from cli import (
 )
 from cli.cluster import updown
 from cli.commands import ClientFactory, CommandError, Session, one_line, session_of
+from cli.join import commands as join
 from cli.manifests import ManifestError
 
 UNREACHABLE_HINT = "is the cluster running? try 'make up'"
@@ -264,6 +265,7 @@ updown.register(app)
 backup.register(app)
 auth.register(app)
 tokens.register(app)
+join.register(app)
 
 
 def main() -> None:

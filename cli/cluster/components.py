@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from apimachinery.etcdpki import EtcdClientTLS, EtcdServerTLS
-from cli.cluster.layout import Paths, Ports
+from cli.cluster.layout import InitConfig, Paths, Ports, read_init_config
 from cli.cluster.supervisor import ClusterError, Component
 
 # The checkout the components are started from (their PYTHONPATH).
@@ -161,11 +161,43 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             "--encryption-provider-config", str(paths.encryption_config),
             "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
             str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",
+            "--enable-bootstrap-token-auth", *joinable_apiserver_flags(paths, ports),
             etcd_tls=paths.apiserver_etcd_client,
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),
     ]
+
+
+def joinable_apiserver_flags(paths: Paths, ports: Ports) -> list[str]:
+    """After `schooner init`: the apiserver listens on every address and advertises the one
+    other hosts reach; a host without credentials may read cluster-info (RBAC allows
+    system:anonymous that ConfigMap only)."""
+    joinable = read_init_config(paths)
+    if joinable is None:
+        return []
+    # A loopback address has no other host to serve (a test's cluster): stay on it.
+    loopback = ipaddress.ip_address(joinable.advertise_address).is_loopback \
+        if _is_ip(joinable.advertise_address) else False
+    return ["--bind-address", "127.0.0.1" if loopback else "0.0.0.0",
+            "--advertise-address", f"{joinable.advertise_address}:{ports.apiserver}",
+            "--anonymous-auth"]
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def joinable_controller_manager_flags(joinable: InitConfig | None) -> list[str]:
+    """After `schooner init`: node IPAM gives each joined host a pod /24."""
+    if joinable is None:
+        return []
+    return ["--allocate-node-cidrs", "--cluster-cidr", joinable.cluster_cidr,
+            "--service-cluster-ip-range", service_cidr()]
 
 
 def service_cidr() -> str:
@@ -213,6 +245,8 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             # csrsigning issues joining hosts' certificates (`schooner join`)
             "--cluster-signing-cert-file", str(paths.ca_cert),
             "--cluster-signing-key-file", str(paths.ca_key),
+            "--controllers", "*,bootstrapsigner,tokencleaner",
+            *joinable_controller_manager_flags(read_init_config(paths)),
         ], f"http://127.0.0.1:{ports.controller_manager}/healthz", env=env,
             ports=(ports.controller_manager,)),
         Component("scheduler", [

@@ -22,7 +22,7 @@ from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
 from apimachinery.sakey import ensure_service_account_key
 from apimachinery.usercert import certificate_names, make_client_cert, still_good
 from apiserver import encryption
-from cli.cluster.layout import Paths, Ports
+from cli.cluster.layout import Paths, Ports, read_init_config
 
 HOSTNAME = socket.gethostname().lower()
 
@@ -57,6 +57,8 @@ def ensure_pki(paths: Paths) -> None:
     ensure_ca(paths.ca_cert, paths.ca_key)
     hosts = ["127.0.0.1", "::1", "localhost", HOSTNAME,
              "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+    if (joinable := read_init_config(paths)) is not None:  # `schooner init`'s address
+        hosts.append(joinable.advertise_address)
     ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
                         paths.ca_key, hosts)
     ensure_etcd_ca(paths.etcd_pki)

@@ -48,6 +48,9 @@ class Paths:
         self.kubeconfig = home / "kubeconfig"
         self.etcd_data = home / "etcd"
         self.cluster_json = home / "cluster.json"
+        # Written by `schooner init`: the address other hosts reach the apiserver on
+        # (cli/join/); its absence means a cluster of this host only.
+        self.init_json = home / "init.json"
         self.run = home / "run"
 
     def component_kubeconfig(self, component: str) -> Path:
@@ -116,6 +119,28 @@ def resolve_ports(saved: Mapping[str, int], environ: Mapping[str, str], *,
                                 Ports.scheduler),
                  agent=pick(None, "SCHOONER_AGENT_PORT", "agentPort", Ports.agent),
                  proxy=pick(None, "SCHOONER_PROXY_PORT", "proxyPort", Ports.proxy))
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    """What `schooner init` adds to a local cluster so that other hosts can join it."""
+
+    advertise_address: str
+    # The pod network node IPAM cuts a /24 per host from, and the service range inside
+    # it that IPAM skips (as the lab's address plan).
+    cluster_cidr: str = "172.28.128.0/17"
+
+
+def read_init_config(paths: Paths) -> InitConfig | None:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        saved = json.loads(paths.init_json.read_text())
+        return InitConfig(str(saved["advertiseAddress"]), str(saved["clusterCIDR"]))
+    return None
+
+
+def save_init_config(paths: Paths, config: InitConfig) -> None:
+    paths.init_json.write_text(json.dumps({"advertiseAddress": config.advertise_address,
+                                           "clusterCIDR": config.cluster_cidr}) + "\n")
 
 
 def saved_ports(paths: Paths) -> dict[str, int]:

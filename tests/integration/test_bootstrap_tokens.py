@@ -7,18 +7,27 @@ request reads cluster-info and nothing else."""
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
 
 from apimachinery import bootstraptoken as bt
 from apimachinery import csr
+from apimachinery.client import Client
 from apimachinery.kubeconfig import write_kubeconfig
-from apimachinery.pki import TokenEntry, new_token, write_private
+from apimachinery.pki import TokenEntry, make_ca, new_token, write_private
 from cli.cluster.processes import Apiserver, Etcd, Process, start_controller_manager, wait_for
+from cli.join import tlsbootstrap
+from cli.join.discovery import discover
+from cli.join.tlsbootstrap import NodeFiles
+from tests.integration.test_cli import SCHOONER
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +178,85 @@ def test_anonymous_reads_cluster_info_and_nothing_else(server: Apiserver,
     with httpx.Client(base_url=server.url, verify=False, timeout=10,
                       headers={"Authorization": "Bearer nope"}) as wrong:
         assert wrong.get(CLUSTER_INFO).status_code == 401
+
+
+def _signed_cluster_info(server: Apiserver, token: bt.BootstrapToken) -> None:
+    with server.http() as admin:
+        wait_for(lambda: bt.JWS_PREFIX + token.id in admin.get(CLUSTER_INFO).json()["data"],
+                 20, f"cluster-info signed by {token.id}")
+
+
+def test_join_discovers_and_gets_both_certificates(server: Apiserver, manager: Process,
+                                                   tmp_path: Path) -> None:
+    with server.http() as admin:
+        token = make_token(admin)
+    _signed_cluster_info(server, token)
+    cluster = discover(server.url.removeprefix("https://"), token.token,
+                       bt.ca_cert_hash(server.ca_pem))
+    assert (cluster.server, cluster.ca_pem) == (server.url, server.ca_pem)
+    files = NodeFiles(tmp_path / "node")
+    tlsbootstrap.bootstrap(cluster, token.token, "joined-n", "127.0.0.1", files)
+    with Client.from_kubeconfig(str(files.kubeconfig)) as node:
+        review = node.create("selfsubjectreviews", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+        assert review["status"]["userInfo"]["username"] == "system:node:joined-n"
+        assert node.get("nodes", "joined-n")["status"]["addresses"][0]["address"] == \
+            "127.0.0.1"
+    serving = x509.load_pem_x509_certificate(files.serving_cert.read_bytes())
+    sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["joined-n"]
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert files.client_key.stat().st_mode & 0o077 == 0
+    # what the host keeps: its own keys and the CA certificate, never the token or CA key
+    written = b"".join(p.read_bytes() for p in files.home.rglob("*") if p.is_file())
+    assert token.secret.encode() not in written
+    assert server.ca_key_pem.strip() not in written
+
+
+@pytest.mark.parametrize("mistake", ["secret", "id", "hash"])
+def test_join_refuses_a_wrong_token_or_ca_hash(server: Apiserver, manager: Process,
+                                               tmp_path: Path, mistake: str) -> None:
+    with server.http() as admin:
+        token = make_token(admin)
+    _signed_cluster_info(server, token)
+    given, pinned = token.token, bt.ca_cert_hash(server.ca_pem)
+    if mistake == "secret":
+        given = f"{token.id}.{'0' * 16}"
+    elif mistake == "id":
+        given = bt.new_token()
+    else:
+        pinned = bt.ca_cert_hash(make_ca()[0])
+    run = subprocess.run(
+        [SCHOONER, "join", server.url.removeprefix("https://"), "--token", given,
+         "--discovery-token-ca-cert-hash", pinned, "--home", str(tmp_path / "node")],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
+    expected = {"secret": "failed to verify JWS signature",
+                "id": "is invalid for this cluster or it has expired",
+                "hash": "is not trusted: public key sha256:"}[mistake]
+    assert expected in lines[0]
+    assert not (tmp_path / "node" / "pki").exists()
+
+
+def test_schooner_token_create_list_delete(server: Apiserver, tmp_path: Path) -> None:
+    config = server.kubeconfig(tmp_path / "kubeconfig")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def schooner(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([SCHOONER, "--kubeconfig", str(config), "token", *args],
+                              capture_output=True, text=True, timeout=60, env=env)
+
+    made = schooner("create", "--ttl", "2h", "--description", "for n9")
+    assert made.returncode == 0, made.stderr
+    token_id, _ = bt.parse(made.stdout.strip())
+    listed = schooner("list")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(token_id))
+    assert "authentication,signing" in row and "for n9" in row and bt.DEFAULT_GROUP in row
+    bad = schooner("create", "--groups", "system:masters")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: --groups: system:masters")
+    deleted = schooner("delete", token_id)
+    assert deleted.stdout.strip() == f'bootstrap token "{token_id}" deleted'
+    assert token_id not in schooner("list").stdout

@@ -15,12 +15,14 @@ import httpx
 import orjson
 import pytest
 
+from apimachinery import bootstraptoken
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import make_cert
 from cli import cluster
 from cli.cluster import ClusterError, Component, Paths, Ports
 from cli.cluster.components import SOURCE_ROOT, control_plane_components, find_etcd
 from cli.cluster.processes import free_port, wait_for
+from tests.integration.test_cli import SCHOONER
 
 pytestmark = pytest.mark.integration
 
@@ -279,3 +281,36 @@ def test_full_control_plane(home: Path, ports: Ports) -> None:
     assert cluster.down(home) == [*(["proxy"] if proxy else []), "agent", "scheduler",
                                   "controller-manager", "apiserver", "etcd"]
     assert not any(c.alive for c in cluster.status(home).components)
+
+
+def test_init_publishes_signed_cluster_info_and_a_join_line(
+        home: Path, ports: Ports, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`schooner init` on loopback: anonymous may read cluster-info, signed with the token
+    printed, whose CA hash is the one in the join line; nothing else is open."""
+    for var, port in (("SCHOONER_ETCD_PORT", ports.etcd),
+                      ("SCHOONER_ETCD_PEER_PORT", ports.etcd_peer),
+                      ("SCHOONER_ETCD_METRICS_PORT", ports.etcd_metrics)):
+        monkeypatch.setenv(var, str(port))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run = subprocess.run([SCHOONER, "init", "--apiserver-advertise-address", "127.0.0.1",
+                          "--apiserver-port", str(ports.apiserver), "--home", str(home)],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    line = next(x.strip() for x in run.stdout.splitlines() if "schooner join" in x)
+    words = line.split()
+    assert words[:3] == ["schooner", "join", f"127.0.0.1:{ports.apiserver}"]
+    token, pinned = words[words.index("--token") + 1], words[-1]
+    assert pinned == bootstraptoken.ca_cert_hash((home / "pki" / "ca.crt").read_bytes())
+    token_id, secret = bootstraptoken.parse(token)
+    info_path = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+    with httpx.Client(base_url=f"https://127.0.0.1:{ports.apiserver}", verify=False,
+                      trust_env=False, timeout=10) as anonymous:
+        seen: dict[str, str] = {}
+
+        def signed() -> bool:
+            seen.update(anonymous.get(info_path).json().get("data") or {})
+            return f"jws-kubeconfig-{token_id}" in seen
+        wait_for(signed, 30, f"cluster-info signed (last seen {sorted(seen)})")
+        assert bootstraptoken.verify(seen["kubeconfig"], seen[f"jws-kubeconfig-{token_id}"],
+                                     token_id, secret)
+        assert anonymous.get("/api/v1/namespaces").status_code == 403
