@@ -64,7 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token-auth-file",
                    help="static token file (token,user,uid,\"groups\"); without it and "
                         "--client-ca-file, no authn")
-    p.add_argument("--enable-bootstrap-token-auth", action="store_true",
+    p.add_argument("--enable-bootstrap-token-auth", type=_flag_bool, nargs="?", const=True,
+                   default=False,
                    help="authenticate bootstrap tokens (Secrets of type "
                         "bootstrap.kubernetes.io/token in kube-system) as "
                         "system:bootstrap:ID, for hosts joining with `schooner join`")

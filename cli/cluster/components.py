@@ -161,7 +161,7 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             "--encryption-provider-config", str(paths.encryption_config),
             "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
             str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",
-            "--enable-bootstrap-token-auth", *joinable_apiserver_flags(paths, ports),
+            "--enable-bootstrap-token-auth", "true", *joinable_apiserver_flags(paths, ports),
             etcd_tls=paths.apiserver_etcd_client,
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
@@ -181,7 +181,7 @@ def joinable_apiserver_flags(paths: Paths, ports: Ports) -> list[str]:
         if _is_ip(joinable.advertise_address) else False
     return ["--bind-address", "127.0.0.1" if loopback else "0.0.0.0",
             "--advertise-address", f"{joinable.advertise_address}:{ports.apiserver}",
-            "--anonymous-auth"]
+            "--anonymous-auth", "true"]
 
 
 def _is_ip(text: str) -> bool:

@@ -27,7 +27,14 @@ from cli.cluster.credentials import (
     ensure_kubeconfig,
     ensure_pki,
 )
-from cli.cluster.layout import Paths, Ports, resolve_ports, schooner_home
+from cli.cluster.layout import (
+    InitConfig,
+    Paths,
+    Ports,
+    resolve_ports,
+    save_init_config,
+    schooner_home,
+)
 from cli.cluster.supervisor import ClusterError, cmdline_matches, log_tail, same_component
 
 
@@ -118,8 +125,19 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
         "--audit-log-maxsize": "100",
         "--audit-log-maxbackup": "5",
+        "--enable-bootstrap-token-auth": "true",
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
+    # after `schooner init`: reachable from other hosts, cluster-info readable anonymously,
+    # a pod /24 per joined host
+    save_init_config(paths, InitConfig("10.0.0.5"))
+    _, joinable, manager, *_ = control_plane_components(paths, Ports(1, 2, 3, etcd_metrics=4),
+                                                        "/opt/etcd")
+    extra = dict(zip(joinable.argv[3::2], joinable.argv[4::2], strict=True))
+    assert (extra["--bind-address"], extra["--advertise-address"], extra["--anonymous-auth"]) \
+        == ("0.0.0.0", "10.0.0.5:3", "true")
+    assert manager.argv[manager.argv.index("--cluster-cidr") + 1] == "172.28.128.0/17"
+    assert "--allocate-node-cidrs" in manager.argv
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
 
 
