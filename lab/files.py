@@ -2,12 +2,15 @@
 
 The lab home (default `~/.schooner/lab`) holds:
 
-    etc/ca.crt, etc/ca.key         the lab's CA, made once and kept
+    etc/ca.crt                     the lab's CA certificate, made once and kept
+    signing/ca.key                 its key: the controller-managers' (csrsigning) alone
     etc/apiserver.crt, .key        the apiservers' serving certificate (all their names)
     etc/tokens.csv                 the static token file the apiservers read
-    etc/ID-apiserverN.kubeconfig   what a client inside the lab uses to reach apiserverN:
-                                   ID is scheduler, controller-manager, proxy or a node
-                                   (its agent), each with a token of its own
+    etc/ID-apiserverN.kubeconfig   what a control-plane client uses to reach apiserverN:
+                                   ID is scheduler or controller-manager, each with a
+                                   token of its own
+    join-token                     the bootstrap token the nodes join with (host only;
+                                   each node is given it on its command line)
     kubeconfig                     what `schooner` and `kubectl` on the host use (admin)
     etcd-pki/ca/ca.crt, ca.key     etcd's own CA (kubeadm's etcd/ca), never mounted
     etcd-pki/etcdN/                a member's ca.crt, server.crt/.key, peer.crt/.key
@@ -15,8 +18,11 @@ The lab home (default `~/.schooner/lab`) holds:
     apiserver/encryption-config.yaml  the key Secrets are encrypted with in etcd (0600)
     apiserver/audit-policy.yaml    the audit policy (apimachinery.auditpolicy's default)
 
-`etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
-and the registry's. Each client has its own identity
+`etc/` is mounted read-only at /etc/schooner in the apiservers, schedulers and
+controller-managers; `signing/` at /etc/schooner-signing in the controller-managers
+only. The nodes mount none of these: each joins as a separate host would
+(`schooner join`, lab/joining.py) and holds only what joining gave it, its own keys
+and certificates and the CA certificate. Each control-plane client has its own identity
 (lab.topology.component_identities), so the apiservers' flow control knows a node's
 Lease renewal from a user's flood; there is no authorization yet, and the token file
 itself is in `etc/` (the apiservers read it), so this names callers rather than
@@ -61,7 +67,10 @@ class LabFiles:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.etc = home / "etc"
-        self.ca_cert, self.ca_key = self.etc / "ca.crt", self.etc / "ca.key"
+        self.ca_cert = self.etc / "ca.crt"
+        self.signing = home / "signing"
+        self.ca_key = self.signing / "ca.key"
+        self.join_token = home / "join-token"
         self.serving_cert = self.etc / "apiserver.crt"
         self.serving_key = self.etc / "apiserver.key"
         self.tokens = self.etc / "tokens.csv"
@@ -83,6 +92,9 @@ class LabFiles:
     def ensure(self, config: LabConfig) -> str:
         """Make whatever is missing; returns the admin token."""
         self.etc.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.signing.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if (self.etc / "ca.key").exists() and not self.ca_key.exists():
+            (self.etc / "ca.key").rename(self.ca_key)  # a lab made before nodes joined
         ca = ensure_ca(self.ca_cert, self.ca_key)
         ensure_serving_cert(self.serving_cert, self.serving_key, self.ca_cert, self.ca_key,
                             config.server_names())

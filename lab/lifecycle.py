@@ -19,7 +19,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import KubeconfigError
 
-from . import compose, images
+from . import compose, images, joining
 from .files import LabFiles
 from .readiness import NodeRow, node_rows, wait_for_apiserver, wait_for_nodes
 from .topology import LabConfig
@@ -45,13 +45,15 @@ def up(config: LabConfig, home: Path, *, timeout: float = START_TIMEOUT) -> LabS
     started = time.monotonic()
     files = LabFiles(home)
     files.ensure(config)
-    compose.write(config, files.etc, files.etcd_pki, files.compose_file)
+    join = joining.node_join(files.join_token, files.ca_cert)
+    compose.write(config, files.etc, files.etcd_pki, join, files.compose_file)
     compose.run(config, files.compose_file, "up", "--detach", "--remove-orphans")
     images.wait_for_registry(config.registry_host_port)
     images.push(images.local_images(), config.registry_host_port)
     with Client.from_kubeconfig(str(files.kubeconfig)) as client:
         remaining = max(1.0, timeout - (time.monotonic() - started))
         wait_for_apiserver(client, remaining)
+        joining.publish(client, config, join, files.ca_cert.read_bytes())
         remaining = max(1.0, timeout - (time.monotonic() - started))
         nodes = wait_for_nodes(client, config.node_names(), remaining)
     return LabStatus(files.kubeconfig, containers(config, files), nodes,

@@ -1,16 +1,21 @@
-"""`schooner-node`: one lab host's init: its own dockerd, then the agent and the proxy.
+"""`schooner-node`: one lab host's init: its own dockerd, `schooner join`, the agent and proxy.
 
 A lab node is a container that behaves like a separate host (RECIPES: the
 Docker-in-Docker flags). This process is its PID 1: it starts dockerd (pulling
 through the lab registry as a mirror, so `schooner/web-example:1` is fetched
-from the lab the way a kubelet pulls), waits for the engine, then runs
-`schooner-agent` and `schooner-proxy` with this host's address. If any of the
-three exits, the others are stopped and the node exits with that code, as a
-host whose kubelet died would be replaced; SIGTERM stops all three in reverse
+from the lab the way a kubelet pulls), waits for the engine, then joins the
+cluster exactly as `schooner join SERVER --token T --discovery-token-ca-cert-hash H`
+does (cli/join/: token discovery, then its client and serving certificates by
+CSR), retrying while the control plane is still starting, and keeps what joining
+gave it under /var/lib/schooner (a restarted node joins no second time). It then
+runs `schooner-agent` and `schooner-proxy` as the node, with the command lines
+`schooner join` would install as systemd units, plus the lab's failover URLs. If
+any of the three exits, the others are stopped and the node exits with that code,
+as a host whose kubelet died would be replaced; SIGTERM stops all three in reverse
 (the agent leaves the pods' containers running, to adopt them on restart).
 
-On a real separate host, run the agent and the proxy directly with the same
-flags (docs/architecture.md, "Running a node on another host").
+On a real separate host, `schooner join` does the same (docs/architecture.md,
+"Running a node on another host").
 """
 
 from __future__ import annotations
@@ -24,8 +29,13 @@ import sys
 import time
 from pathlib import Path
 
+from cli.join import services, tlsbootstrap
+from cli.join.discovery import JoinError, discover, server_url
+
 DOCKER_SOCKET = "/var/run/docker.sock"
 DOCKER_START_TIMEOUT = 60.0
+JOIN_TIMEOUT = 300.0  # the control plane may still be starting
+NODE_HOME = "/var/lib/schooner"
 
 
 def node_ip() -> str:
@@ -36,10 +46,11 @@ def node_ip() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="schooner-node",
                                 description="Run dockerd, the agent and the proxy on a lab node.")
-    p.add_argument("--kubeconfig", required=True,
-                   help="the agent's kubeconfig (the node's identity, system:node:NAME)")
-    p.add_argument("--proxy-kubeconfig", default="",
-                   help="the proxy's kubeconfig (system:kube-proxy); default: --kubeconfig")
+    p.add_argument("--join", required=True, metavar="SERVER",
+                   help="the apiserver to join through, HOST:PORT")
+    p.add_argument("--token", required=True, help="the bootstrap token")
+    p.add_argument("--discovery-token-ca-cert-hash", required=True,
+                   help="sha256:<hex> of the cluster CA's public key")
     p.add_argument("--apiserver-urls", default="",
                    help="more apiservers to fail over to, comma-separated (agent and proxy)")
     p.add_argument("--node-name", default=socket.gethostname().lower())
@@ -49,7 +60,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cluster-cidr", required=True, help="the pod network (all nodes)")
     p.add_argument("--service-cluster-ip-range", required=True)
     p.add_argument("--cluster-dns", required=True, help="the cluster DNS address")
-    p.add_argument("--root-dir", default="/var/lib/schooner/agent")
     return p.parse_args(argv)
 
 
@@ -66,18 +76,43 @@ def failover(args: argparse.Namespace) -> list[str]:
     return ["--apiserver-urls", args.apiserver_urls] if args.apiserver_urls else []
 
 
-def agent_command(args: argparse.Namespace, ip: str) -> list[str]:
-    return ["schooner-agent", "--kubeconfig", args.kubeconfig, *failover(args),
-            "--node-name", args.node_name, "--node-ip", ip, "--root-dir", args.root_dir,
-            "--cluster-cidr", args.cluster_cidr, "--cluster-dns", args.cluster_dns]
+def network(args: argparse.Namespace) -> services.HostNetwork:
+    return services.HostNetwork(args.cluster_cidr, args.service_cluster_ip_range,
+                                args.cluster_dns)
 
 
-def proxy_command(args: argparse.Namespace, ip: str) -> list[str]:
-    return ["schooner-proxy", "--kubeconfig", args.proxy_kubeconfig or args.kubeconfig,
-            *failover(args),
-            "--service-cluster-ip-range", args.service_cluster_ip_range,
-            "--cluster-dns", args.cluster_dns, "--nodeport-addresses", ip,
-            "--healthz-bind-address", "0.0.0.0"]
+def agent_command(args: argparse.Namespace, files: tlsbootstrap.NodeFiles,
+                  ip: str) -> list[str]:
+    return [*services.agent_command(files, args.node_name, ip, network(args)),
+            *failover(args)]
+
+
+def proxy_command(args: argparse.Namespace, files: tlsbootstrap.NodeFiles,
+                  ip: str) -> list[str]:
+    return [*services.proxy_command(files, ip, network(args)),
+            "--healthz-bind-address", "0.0.0.0", *failover(args)]
+
+
+def join(args: argparse.Namespace, files: tlsbootstrap.NodeFiles, ip: str,
+         timeout: float = JOIN_TIMEOUT) -> None:
+    """`schooner join`'s discovery and TLS bootstrap, retried while the control plane is
+    not there yet; a wrong token or CA hash ends the node at once."""
+    if files.joined():
+        print(f"schooner-node: already joined ({files.kubeconfig})", flush=True)
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cluster = discover(args.join, args.token, args.discovery_token_ca_cert_hash)
+            tlsbootstrap.bootstrap(cluster, args.token, args.node_name, ip, files,
+                                   server=server_url(args.join))
+            print(f"schooner-node: joined as system:node:{args.node_name}", flush=True)
+            return
+        except JoinError as exc:
+            if not exc.transient or time.monotonic() >= deadline:
+                sys.exit(f"schooner-node: error: {exc}")
+            print(f"schooner-node: not joined yet: {exc}", flush=True)
+            time.sleep(2)
 
 
 def wait_for_docker(dockerd: subprocess.Popen[bytes]) -> None:
@@ -116,7 +151,7 @@ def _program(child: subprocess.Popen[bytes]) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     ip = args.node_ip or node_ip()
-    Path(args.root_dir).mkdir(parents=True, exist_ok=True)
+    files = tlsbootstrap.NodeFiles(Path(NODE_HOME))
     stopping = False
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -130,8 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     children = [dockerd]
     try:
         wait_for_docker(dockerd)
-        children.append(subprocess.Popen(agent_command(args, ip)))
-        children.append(subprocess.Popen(proxy_command(args, ip)))
+        join(args, files, ip)
+        children.append(subprocess.Popen(agent_command(args, files, ip)))
+        children.append(subprocess.Popen(proxy_command(args, files, ip)))
         while not stopping:
             for child in children:
                 if child.poll() is not None:

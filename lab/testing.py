@@ -37,10 +37,11 @@ import docker
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 from testcontainers.core.container import DockerContainer
 
+from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.kubeconfig import load_kubeconfig
 
-from . import images
+from . import images, joining
 from .compose import DOCKER_IN_DOCKER
 from .files import LabFiles
 from .readiness import NodeRow, wait_for_apiserver, wait_for_nodes
@@ -48,9 +49,11 @@ from .topology import (
     APISERVER_DIR,
     CONFIG_DIR,
     ETCD_PKI_DIR,
+    SIGNING_DIR,
     ContainerSpec,
     LabConfig,
     lab_containers,
+    node_spec,
 )
 
 # /16s a test cluster may take, tried in order; `make lab` uses 172.30.0.0/16.
@@ -150,6 +153,28 @@ class SchoonerCluster:
         code, out = self.container(node).exec_run(list(cmd))
         return int(code), out.decode(errors="replace")
 
+    def add_node(self, name: str, token: str, ca_cert_hash: str | None = None) -> None:
+        """Start one more node host that joins with `token` (and the lab CA's hash unless
+        told another), as a new machine running `schooner join` would; `stop()` removes
+        it with the rest."""
+        spec = node_spec(self.config, len(self.config.node_names()), name, token,
+                         ca_cert_hash or self.join.ca_cert_hash)
+        self._start_container(spec, {"schooner.lab": self.config.name})
+
+    def remove_node(self, name: str) -> None:
+        """Remove a node added by `add_node`, its volumes and its Node object."""
+        container = self.containers.pop(name, None)
+        if container is not None:
+            with contextlib.suppress(docker.errors.APIError):
+                container.get_wrapped_container().remove(force=True, v=True)
+        label = {"label": f"schooner.lab={self.config.name}"}
+        for volume in self._docker.volumes.list(filters=label):
+            if volume.name.startswith(f"{self.config.name}-{name}-"):
+                with contextlib.suppress(docker.errors.APIError):
+                    volume.remove(force=True)
+        with self.client() as client, contextlib.suppress(errors.NotFound):
+            client.delete("nodes", name)
+
     def wait_for_nodes(self, timeout: float = START_TIMEOUT) -> list[NodeRow]:
         with self.client() as client:
             return wait_for_nodes(client, self.config.node_names(), timeout)
@@ -174,19 +199,21 @@ class SchoonerCluster:
         except docker.errors.ImageNotFound:
             raise RuntimeError(f"image {cfg.image} is not built: run `make image-node`") from None
         self.files.ensure(cfg)
+        self.join = joining.node_join(self.files.join_token, self.files.ca_cert)
         labels = {"schooner.lab": cfg.name}
         self._docker.networks.create(
             cfg.lab_network, driver="bridge", internal=True, labels=labels,
             ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=cfg.subnet, iprange=cfg.container_range,
                                                    gateway=cfg.gateway)]))
         self._docker.networks.create(cfg.edge_network, driver="bridge", labels=labels)
-        for spec in lab_containers(cfg):
+        for spec in lab_containers(cfg, self.join.token, self.join.ca_cert_hash):
             self._start_container(spec, labels)
         if self.push_images:
             images.wait_for_registry(cfg.registry_host_port)
             images.push(images.local_images(), cfg.registry_host_port)
         with self.client() as client:
             wait_for_apiserver(client, self.start_timeout)
+            joining.publish(client, cfg, self.join, self.files.ca_cert.read_bytes())
             wait_for_nodes(client, cfg.node_names(), self.start_timeout)
 
     def _start_container(self, spec: ContainerSpec, labels: dict[str, str]) -> None:
@@ -200,6 +227,8 @@ class SchoonerCluster:
             container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
         if spec.apiserver_mount:
             container.with_volume_mapping(self.files.apiserver, APISERVER_DIR, "ro")
+        if spec.signing_mount:
+            container.with_volume_mapping(self.files.signing, SIGNING_DIR, "ro")
         if spec.etcd_pki:
             container.with_volume_mapping(self.files.etcd_pki_dir(spec.etcd_pki),
                                           str(ETCD_PKI_DIR), "ro")

@@ -44,6 +44,11 @@ AUDIT_LOG_DIR = "/var/log/schooner"
 # etcd's certificates, each container its own (lab/files.py). No node, scheduler or
 # controller-manager gets the etcd CA or any etcd certificate.
 ETCD_PKI_DIR = PurePosixPath("/etc/schooner-etcd")
+# The cluster CA's key, mounted into the controller-managers only: csrsigning signs the
+# joining nodes' certificates with it. No other container holds it.
+SIGNING_DIR = "/etc/schooner-signing"
+# What a node keeps of its join (cli/join/tlsbootstrap.NodeFiles), on its state volume.
+NODE_HOME = "/var/lib/schooner"
 # Registry hosts a node must never reach: a failed mirror lookup would fall back to
 # them. They resolve to loopback inside nodes, so such a pull fails at once, locally.
 BLOCKED_REGISTRIES = ("registry-1.docker.io", "index.docker.io", "auth.docker.io",
@@ -173,6 +178,7 @@ class ContainerSpec:
     ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
     volumes: dict[str, str] = field(default_factory=dict)  # named volume -> mount path
     config_mount: bool = True  # the lab's config folder at CONFIG_DIR, read-only
+    signing_mount: bool = False  # the CA key's folder at SIGNING_DIR, read-only
     apiserver_mount: bool = False  # the apiservers' folder at APISERVER_DIR, read-only
     # The folder of the lab's etcd PKI (lab/files.py) mounted read-only at ETCD_PKI_DIR:
     # an etcd member's own, or the apiservers' client certificate; "" for none.
@@ -189,16 +195,15 @@ def apiserver_folder(etc: Path) -> Path:
 
 
 def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Who each lab client is to the apiservers: identity -> (user, groups), as Kubernetes
-    names them. Schedulers share one identity, as do controller-managers and proxies;
-    each node's agent is `system:node:<node>` in group system:nodes. The apiservers run
+    """Who each control-plane client is to the apiservers: identity -> (user, groups), as
+    Kubernetes names them. Schedulers share one identity, as do controller-managers. The
+    nodes have none here: each joins with the lab's bootstrap token and gets its own
+    certificate, `system:node:<node>` in system:nodes (lab/joining.py). The apiservers run
     `--authorization-mode RBAC`: each may do what its bootstrap role allows
     (docs/security.md)."""
     return {
         "scheduler": ("system:kube-scheduler", ()),
         "controller-manager": ("system:kube-controller-manager", ()),
-        "proxy": ("system:kube-proxy", ()),
-        **{node: (f"system:node:{node}", ("system:nodes",)) for node in config.node_names()},
     }
 
 
@@ -253,8 +258,12 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
                  "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
+                 # the joined nodes call with the certificates csrsigning issued them
+                 "--client-ca-file", f"{CONFIG_DIR}/ca.crt",
                  "--service-cluster-ip-range", config.service_cidr,
                  "--authorization-mode", "RBAC",
+                 # nodes join with a bootstrap token, reading cluster-info anonymously
+                 "--enable-bootstrap-token-auth", "true", "--anonymous-auth", "true",
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
                  "--default-not-ready-toleration-seconds", "10",
                  "--default-unreachable-toleration-seconds", "10",
@@ -305,33 +314,39 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
                  "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
                  "--node-cidr-mask-size", "24",
-                 "--service-cluster-ip-range", config.service_cidr],
+                 "--service-cluster-ip-range", config.service_cidr,
+                 "--controllers", "*,bootstrapsigner,tokencleaner",
+                 "--cluster-signing-cert-file", f"{CONFIG_DIR}/ca.crt",
+                 "--cluster-signing-key-file", f"{SIGNING_DIR}/ca.key"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
-        restart="unless-stopped")
+        restart="unless-stopped", signing_mount=True)
 
 
-def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
-    """A host of its own: dockerd, the agent and the proxy (`schooner-node`, lab.node);
-    the agent calls as the node, the proxy as system:kube-proxy."""
+def node_spec(config: LabConfig, index: int, name: str, token: str,
+              ca_cert_hash: str) -> ContainerSpec:
+    """A host of its own: dockerd, then `schooner join` through its apiserver with the
+    token and the CA's hash, then the agent and the proxy as the node (`schooner-node`,
+    lab.node). No cluster file is mounted into it."""
     apiserver = config.apiserver_for(index)
     return ContainerSpec(
         service=name,
-        command=["schooner-node", "--kubeconfig", kubeconfig_path(name, apiserver),
-                 "--proxy-kubeconfig", kubeconfig_path("proxy", apiserver),
-                 *config.failover_flags(index),
+        command=["schooner-node", "--join", f"{apiserver}:{APISERVER_PORT}",
+                 "--token", token, "--discovery-token-ca-cert-hash", ca_cert_hash,
+                 "--node-name", name, *config.failover_flags(index),
                  "--registry-mirror", f"registry:{REGISTRY_PORT}",
                  "--cluster-cidr", config.cluster_cidr,
                  "--service-cluster-ip-range", config.service_cidr,
                  "--cluster-dns", config.cluster_dns],
         networks=(config.lab_network,),
-        volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": "/var/lib/schooner"},
-        docker_in_docker=True,
+        volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": NODE_HOME},
+        config_mount=False, docker_in_docker=True,
         extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
         depends_on=("registry", *config.apiserver_names()))
 
 
-def lab_containers(config: LabConfig) -> list[ContainerSpec]:
-    """Every container of the lab, in start order."""
+def lab_containers(config: LabConfig, token: str, ca_cert_hash: str) -> list[ContainerSpec]:
+    """Every container of the lab, in start order; nodes join with `token`, trusting the CA
+    whose public key hashes to `ca_cert_hash`."""
     return [
         *(etcd_spec(config, n) for n in config.etcd_names()),
         *(apiserver_spec(config, i, n) for i, n in enumerate(config.apiserver_names())),
@@ -339,5 +354,6 @@ def lab_containers(config: LabConfig) -> list[ContainerSpec]:
         *(scheduler_spec(config, i, n) for i, n in enumerate(config.scheduler_names())),
         *(controller_manager_spec(config, i, n)
           for i, n in enumerate(config.controller_manager_names())),
-        *(node_spec(config, i, n) for i, n in enumerate(config.node_names())),
+        *(node_spec(config, i, n, token, ca_cert_hash)
+          for i, n in enumerate(config.node_names())),
     ]

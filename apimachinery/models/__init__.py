@@ -40,6 +40,12 @@ from apimachinery.models.authorization import (
     SelfSubjectRulesReview,
     SubjectAccessReview,
 )
+from apimachinery.models.certificates import (
+    CertificateSigningRequest,
+    CertificateSigningRequestCondition,
+    CertificateSigningRequestSpec,
+    CertificateSigningRequestStatus,
+)
 from apimachinery.models.container import (
     ConfigMapEnvSource,
     ConfigMapKeySelector,
@@ -190,7 +196,7 @@ _BY_KIND: dict[str, type[TypedObject]] = {
     for model in (Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Event,
                   Deployment, ReplicaSet, StatefulSet, Lease, EndpointSlice, ServiceAccount,
                   Role, ClusterRole, RoleBinding, ClusterRoleBinding, SubjectAccessReview,
-                  SelfSubjectAccessReview, SelfSubjectRulesReview)
+                  SelfSubjectAccessReview, SelfSubjectRulesReview, CertificateSigningRequest)
 }
 
 
@@ -207,6 +213,10 @@ __all__ = [
     "AppArmorProfile",
     "AttachedVolume",
     "Capabilities",
+    "CertificateSigningRequest",
+    "CertificateSigningRequestCondition",
+    "CertificateSigningRequestSpec",
+    "CertificateSigningRequestStatus",
     "ClientIPConfig",
     "ClusterRole",
     "ClusterRoleBinding",

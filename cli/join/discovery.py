@@ -25,7 +25,13 @@ CLUSTER_INFO_PATH = (f"/api/v1/namespaces/{bt.CLUSTER_INFO_NAMESPACE}/configmaps
 
 
 class JoinError(Exception):
-    """Why a host cannot join: one line for the user."""
+    """Why a host cannot join: one line for the user. `transient` when trying again later
+    may work (the control plane is still starting: unreachable, no cluster-info yet, not
+    yet signed with this token); never for a signature or CA that does not check out."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -59,13 +65,16 @@ def fetch_cluster_info(server: str, timeout: float = 10.0) -> dict[str, str]:
         with httpx.Client(verify=False, timeout=timeout) as http:
             answer = http.get(server + CLUSTER_INFO_PATH)
     except httpx.HTTPError as exc:
-        raise JoinError(f"cannot reach the apiserver at {server}: {exc}") from None
+        raise JoinError(f"cannot reach the apiserver at {server}: {exc}",
+                        transient=True) from None
     if answer.status_code != 200:
         raise JoinError(f"cannot read cluster-info from {server}: HTTP {answer.status_code} "
-                        "(is it a Schooner control plane made by `schooner init`?)")
+                        "(is it a Schooner control plane made by `schooner init`?)",
+                        transient=True)
     data = (answer.json() or {}).get("data")
     if not isinstance(data, dict) or not isinstance(data.get("kubeconfig"), str):
-        raise JoinError(f"the cluster-info ConfigMap of {server} holds no kubeconfig")
+        raise JoinError(f"the cluster-info ConfigMap of {server} holds no kubeconfig",
+                        transient=True)
     return {str(k): str(v) for k, v in data.items()}
 
 
@@ -76,7 +85,7 @@ def trusted(data: dict[str, str], token: str, pinned: str) -> Discovered:
     if signature is None:
         raise JoinError(f'token id "{token_id}" is invalid for this cluster or it has '
                         'expired. Use "schooner token create" on the control-plane host to '
-                        "create a new valid token")
+                        "create a new valid token", transient=True)
     if not bt.verify(data["kubeconfig"], signature, token_id, secret):
         raise JoinError("failed to verify JWS signature of received cluster info object, "
                         "can't trust this API Server")

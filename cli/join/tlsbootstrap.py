@@ -58,6 +58,12 @@ class NodeFiles:
     def serving_key(self) -> Path:
         return self.home / "pki" / "agent-serving.key"
 
+    def joined(self) -> bool:
+        """Whether an earlier join left this host its credentials (a restarted host
+        keeps them, as a kubelet keeps its certificates)."""
+        return all(p.is_file() for p in (self.kubeconfig, self.client_key,
+                                         self.serving_cert, self.serving_key))
+
     @property
     def kubeconfig(self) -> Path:
         """The node's kubeconfig: its client certificate, the agent's and proxy's identity."""
@@ -100,9 +106,10 @@ def _message(obj: Object, kind: str) -> str:
     return ""
 
 
-def client_certificate(cluster: Discovered, token: str, node: str, files: NodeFiles) -> None:
+def client_certificate(cluster: Discovered, token: str, node: str, files: NodeFiles,
+                       server: str | None = None) -> None:
     """The node's client certificate, asked for with the bootstrap token; the node's
-    kubeconfig written with it."""
+    kubeconfig written with it, naming `server` (default: cluster-info's, as kubeadm)."""
     key = csr.new_key()
     with Client(cluster.server, token=token, ca_data=cluster.ca_pem) as bootstrap:
         cert = request_certificate(bootstrap, csr.node_client_request(key, node),
@@ -112,7 +119,7 @@ def client_certificate(cluster: Discovered, token: str, node: str, files: NodeFi
     files.client_cert.write_bytes(cert)
     write_private(files.client_key, csr.key_pem(key))
     files.kubeconfig.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_kubeconfig(str(files.kubeconfig), cluster.server, cluster.ca_pem, None,
+    write_kubeconfig(str(files.kubeconfig), server or cluster.server, cluster.ca_pem, None,
                      user=csr.NODE_USER_PREFIX + node, client_cert=cert,
                      client_key=csr.key_pem(key))
 
@@ -142,7 +149,7 @@ def serving_certificate(files: NodeFiles, node: str, address: str) -> None:
 
 
 def bootstrap(cluster: Discovered, token: str, node: str, address: str,
-              files: NodeFiles) -> None:
+              files: NodeFiles, server: str | None = None) -> None:
     """Both certificates; the second with the node's own credentials."""
-    client_certificate(cluster, token, node, files)
+    client_certificate(cluster, token, node, files, server)
     serving_certificate(files, node, address)

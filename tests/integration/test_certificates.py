@@ -185,6 +185,15 @@ def test_kubectl_get_and_approve(server: Apiserver, tmp_path: Path) -> None:
     shown = subprocess.run([*kubectl, "get", "csr", name], capture_output=True, text=True,
                            timeout=60)
     assert "Approved" in shown.stdout
+    refused = _name()
+    with server.http() as admin:
+        assert admin.post(CSRS, json=request_body(refused)).status_code == 201
+    denied = subprocess.run([*kubectl, "certificate", "deny", refused], capture_output=True,
+                            text=True, timeout=60)
+    assert denied.returncode == 0, denied.stderr
+    with server.http() as admin:
+        conditions = admin.get(f"{CSRS}/{refused}").json()["status"]["conditions"]
+    assert [c["type"] for c in conditions] == ["Denied"]
 
 
 def test_an_unknown_token_may_not_create(server: Apiserver) -> None:

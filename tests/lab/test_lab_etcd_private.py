@@ -133,3 +133,29 @@ def test_etcd_answers_only_tls_with_a_client_certificate(cluster: SchoonerCluste
     # the node has no such files to try with
     no_files = json.loads(run(cluster, "node1", "python3", "-c", ASK_ETCD, "client-cert"))
     assert no_files["error"].startswith("FileNotFoundError"), no_files
+
+
+def test_nodes_hold_no_cluster_secret(cluster: SchoonerCluster) -> None:
+    """What joining gave a node is all it holds: its own keys and certificates and the CA
+    certificate; not the CA key, no static token (the admin's or a component's), no
+    kubeconfig of anyone else's, no encryption key."""
+    files = cluster.files
+    key_line = next(line for line in files.encryption_config.read_text().splitlines()
+                    if "secret:" in line)
+    secrets = {"the CA key": files.ca_key.read_bytes().decode().splitlines()[1],
+               "the encryption key": key_line.split("secret:")[1].strip()}
+    for line in files.tokens.read_text().splitlines():
+        token, user = line.split(",")[:2]
+        secrets[f"the token of {user}"] = token
+    wanted = {needle: [what] for what, needle in secrets.items()}
+    for node in cluster.config.node_names():
+        mounts = [m for m in cluster.container(node).attrs["Mounts"] if m["Type"] == "bind"
+                  and m["Destination"] != "/sys/fs/cgroup"]
+        assert mounts == [], node
+        found = json.loads(run(cluster, node, "python3", "-c", FIND, json.dumps(list(wanted)),
+                               "/etc", "/var/lib/schooner", "/root", "/tmp"))
+        assert found == [], (node, [(path, wanted[needle]) for path, needle in found])
+        code, held = cluster.node_exec(node, "ls", "/var/lib/schooner/pki")
+        assert code == 0 and sorted(held.split()) == [
+            "agent-serving.crt", "agent-serving.key", "ca.crt", "node-client.crt",
+            "node-client.key"], (node, held)

@@ -19,7 +19,9 @@ Where Schooner departs from Kubernetes, and why:
   `kubeadm:node-autoapprove-bootstrap`, `kubeadm:node-autoapprove-certificate-rotation`,
   and in `kube-public` the Role and RoleBinding `kubeadm:bootstrap-signer-clusterinfo`
   that let `system:anonymous` read the `cluster-info` ConfigMap and nothing else):
-  every Schooner cluster can take joining hosts (`schooner join`).
+  every Schooner cluster can take joining hosts (`schooner join`). A joined host's
+  proxy calls as its node, so `system:node-proxier` is bound to `system:nodes` too
+  (kubeadm runs kube-proxy as a DaemonSet with a ServiceAccount of its own).
 """
 
 from __future__ import annotations
@@ -262,7 +264,9 @@ def cluster_role_bindings() -> list[Object]:
         _binding("system:kube-scheduler", ("User", "system:kube-scheduler")),
         _binding("system:kube-controller-manager", ("User", "system:kube-controller-manager")),
         _binding("system:node", ("Group", "system:nodes")),
-        _binding("system:node-proxier", ("User", "system:kube-proxy")),
+        # a joined host's proxy calls as its node (cli/join/services.py)
+        _binding("system:node-proxier", ("User", "system:kube-proxy"),
+                 ("Group", "system:nodes")),
         _binding("system:monitoring", ("Group", "system:monitoring")),
         _binding("kubeadm:kubelet-bootstrap", ("Group", KUBEADM_TOKEN_GROUP),
                  role="system:node-bootstrapper"),

@@ -9,10 +9,14 @@ import pytest
 
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import read_token_file
+from cli.join.tlsbootstrap import NodeFiles
 from lab import compose
 from lab.files import LabFiles
+from lab.joining import NodeJoin
 from lab.node import agent_command, dockerd_command, parse_args, proxy_command
 from lab.topology import LabConfig, lab_containers
+
+JOIN = ("abcdef.0123456789abcdef", "sha256:" + "0" * 64)
 
 
 def test_address_plan_stays_inside_the_lab_subnet() -> None:
@@ -44,7 +48,7 @@ def test_bad_shapes_are_refused(kwargs: dict[str, object]) -> None:
 
 
 def test_containers_of_the_default_lab() -> None:
-    specs = {s.service: s for s in lab_containers(LabConfig())}
+    specs = {s.service: s for s in lab_containers(LabConfig(), *JOIN)}
     assert list(specs) == ["etcd1", "etcd2", "etcd3", "apiserver1", "apiserver2", "registry",
                            "scheduler1", "scheduler2", "controller-manager1",
                            "controller-manager2", "node1", "node2", "node3"]
@@ -66,20 +70,26 @@ def test_containers_of_the_default_lab() -> None:
             f"/etc/schooner/{who}-apiserver2.kubeconfig"}
         assert all(specs[s].restart == "unless-stopped" for s in pair)
     assert "--leader-elect" not in specs["node1"].command
-    # Nodes are spread over both apiservers; the agent calls as its node, the proxy as
-    # system:kube-proxy.
-    assert "/etc/schooner/node1-apiserver1.kubeconfig" in specs["node1"].command
-    assert "/etc/schooner/node2-apiserver2.kubeconfig" in specs["node2"].command
+    # Nodes are spread over both apiservers and join through theirs with the token and
+    # the CA's hash, mounting no cluster file; only the controller-managers hold the CA key.
     node2 = specs["node2"].command
-    assert node2[node2.index("--proxy-kubeconfig") + 1] == \
-        "/etc/schooner/proxy-apiserver2.kubeconfig"
+    assert node2[node2.index("--join") + 1] == "apiserver2:6443"
+    assert (node2[node2.index("--token") + 1],
+            node2[node2.index("--discovery-token-ca-cert-hash") + 1]) == JOIN
+    assert not any(s.config_mount for n, s in specs.items() if n.startswith("node"))
+    assert [n for n, s in specs.items() if s.signing_mount] == [
+        "controller-manager1", "controller-manager2"]
+    assert cm[cm.index("--cluster-signing-key-file") + 1] == "/etc/schooner-signing/ca.key"
+    api = specs["apiserver1"].command
+    assert api[api.index("--enable-bootstrap-token-auth") + 1] == "true"
+    assert api[api.index("--anonymous-auth") + 1] == "true"
     assert specs["node1"].docker_in_docker and not specs["etcd1"].docker_in_docker
     assert specs["node1"].extra_hosts["registry-1.docker.io"] == "127.0.0.1"
 
 
 def test_compose_document(tmp_path: Path) -> None:
     cfg = LabConfig(nodes=5)
-    doc = compose.render(cfg, tmp_path, tmp_path / "etcd-pki")
+    doc = compose.render(cfg, tmp_path, tmp_path / "etcd-pki", NodeJoin(*JOIN))
     assert len([s for s in doc["services"] if s.startswith("node")]) == 5
     lab_net = doc["networks"]["schooner-lab"]
     assert lab_net["internal"] is True
@@ -89,7 +99,10 @@ def test_compose_document(tmp_path: Path) -> None:
     assert f"{tmp_path}:/etc/schooner:ro" in api["volumes"]
     assert doc["services"]["scheduler2"]["restart"] == "unless-stopped"
     assert "restart" not in api
+    assert f"{tmp_path.parent / 'signing'}:/etc/schooner-signing:ro" in \
+        doc["services"]["controller-manager1"]["volumes"]
     node = doc["services"]["node3"]
+    assert not any(v.endswith(":ro") for v in node["volumes"])
     assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
     assert node["networks"] == ["schooner-lab"]  # never on the edge network
     assert "node3-docker:/var/lib/docker" in node["volumes"]
@@ -99,7 +112,7 @@ def test_compose_document(tmp_path: Path) -> None:
 def test_etcd_is_private_and_its_certificates_reach_only_etcd_and_the_apiservers(
         tmp_path: Path) -> None:
     cfg = LabConfig()
-    specs = {s.service: s for s in lab_containers(cfg)}
+    specs = {s.service: s for s in lab_containers(cfg, *JOIN)}
     etcd = specs["etcd2"].command
     for url_flag in ("--listen-client-urls", "--advertise-client-urls", "--listen-peer-urls",
                      "--initial-advertise-peer-urls"):
@@ -118,7 +131,7 @@ def test_etcd_is_private_and_its_certificates_reach_only_etcd_and_the_apiservers
     assert api[api.index("--etcd-keyfile") + 1] == \
         "/etc/schooner-etcd/apiserver-etcd-client.key"
     pki = tmp_path / "etcd-pki"
-    doc = compose.render(cfg, tmp_path / "etc", pki)
+    doc = compose.render(cfg, tmp_path / "etc", pki, NodeJoin(*JOIN))
     mounts = {name: [v for v in service.get("volumes", []) if v.startswith(str(pki))]
               for name, service in doc["services"].items()}
     assert {n: m for n, m in mounts.items() if m} == {
@@ -143,21 +156,29 @@ def test_lab_files_give_each_etcd_container_its_own_folder_without_the_ca_key(
         assert (folder / "ca.crt").read_bytes() == etcd_ca
     assert sorted(p.name for p in files.etcd_pki_dir("apiserver").iterdir()) == [
         "apiserver-etcd-client.crt", "apiserver-etcd-client.key", "ca.crt"]
-    # the cluster's config folder, which every node mounts, holds nothing of etcd's
+    # the cluster's config folder holds nothing of etcd's
     assert not any(etcd_ca in p.read_bytes() for p in files.etc.iterdir())
     assert files.etcd_pki.stat().st_mode & 0o077 == 0
 
 
-def test_node_init_commands() -> None:
-    args = parse_args(["--kubeconfig", "/k", "--node-name", "node1", "--registry-mirror",
-                       "registry:5000", "--cluster-cidr", "172.30.128.0/17",
-                       "--service-cluster-ip-range", "172.30.255.0/24",
-                       "--cluster-dns", "172.30.255.10"])
+NODE_ARGS = ["--join", "apiserver1:6443", "--token", JOIN[0],
+             "--discovery-token-ca-cert-hash", JOIN[1], "--node-name", "node1",
+             "--cluster-cidr", "172.30.128.0/17", "--service-cluster-ip-range",
+             "172.30.255.0/24", "--cluster-dns", "172.30.255.10"]
+
+
+def test_node_init_commands(tmp_path: Path) -> None:
+    args = parse_args([*NODE_ARGS, "--registry-mirror", "registry:5000"])
     assert "http://registry:5000" in dockerd_command(args)
-    agent = agent_command(args, "172.30.0.9")
+    files = NodeFiles(tmp_path)
+    agent = agent_command(args, files, "172.30.0.9")
     assert agent[agent.index("--node-ip") + 1] == "172.30.0.9"
-    proxy = proxy_command(args, "172.30.0.9")
+    assert agent[agent.index("--kubeconfig") + 1] == str(files.kubeconfig)
+    assert agent[agent.index("--cluster-cidr") + 1] == "172.30.128.0/17"
+    proxy = proxy_command(args, files, "172.30.0.9")
     assert proxy[proxy.index("--nodeport-addresses") + 1] == "172.30.0.9"
+    # the proxy calls as the node too: a joined host has no other identity
+    assert proxy[proxy.index("--kubeconfig") + 1] == str(files.kubeconfig)
 
 
 def test_every_lab_etcd_has_the_stated_quota_and_no_auto_compaction() -> None:
@@ -165,7 +186,8 @@ def test_every_lab_etcd_has_the_stated_quota_and_no_auto_compaction() -> None:
     from lab.topology import ETCD_QUOTA_BACKEND_BYTES as LAB_QUOTA
     assert LAB_QUOTA == ETCD_QUOTA_BACKEND_BYTES == 2 * 1024 ** 3
     local = etcd_command("etcd", "m", Path("/d"), 1, 2)
-    members = [c.command for c in lab_containers(LabConfig()) if c.service.startswith("etcd")]
+    members = [c.command for c in lab_containers(LabConfig(), *JOIN)
+               if c.service.startswith("etcd")]
     assert len(members) == 3
     for argv in (local, *members):
         flags = dict(zip(argv[1::2], argv[2::2], strict=False))
@@ -174,15 +196,16 @@ def test_every_lab_etcd_has_the_stated_quota_and_no_auto_compaction() -> None:
 
 
 def test_every_lab_client_is_given_the_other_apiserver_to_fail_over_to() -> None:
-    specs = lab_containers(LabConfig())
-    clients = [s for s in specs if "--kubeconfig" in s.command]
+    specs = lab_containers(LabConfig(), *JOIN)
+    clients = [s for s in specs if "--kubeconfig" in s.command or "--join" in s.command]
     assert len(clients) == 7
     for spec in clients:
         cmd = spec.command
-        own = cmd[cmd.index("--kubeconfig") + 1].removesuffix(".kubeconfig").rsplit("-", 1)[1]
+        own = cmd[cmd.index("--join") + 1].split(":")[0] if "--join" in cmd else \
+            cmd[cmd.index("--kubeconfig") + 1].removesuffix(".kubeconfig").rsplit("-", 1)[1]
         other = "apiserver2" if own == "apiserver1" else "apiserver1"
         assert cmd[cmd.index("--apiserver-urls") + 1] == f"https://{other}:6443", spec.service
-    single = lab_containers(LabConfig(apiservers=1))
+    single = lab_containers(LabConfig(apiservers=1), *JOIN)
     assert not any("--apiserver-urls" in s.command for s in single)
 
 
@@ -194,7 +217,7 @@ def test_lab_files_give_each_client_its_own_identity(tmp_path: Path) -> None:
     admin = files.ensure(cfg)
     entries = read_token_file(files.tokens)
     seen = {}
-    for spec in lab_containers(cfg):
+    for spec in lab_containers(cfg, *JOIN):
         for flag in ("--kubeconfig", "--proxy-kubeconfig"):
             if flag in spec.command:
                 path = spec.command[spec.command.index(flag) + 1]
@@ -202,27 +225,19 @@ def test_lab_files_give_each_client_its_own_identity(tmp_path: Path) -> None:
                 token = load_kubeconfig(str(local)).token
                 assert token is not None and token != admin
                 seen[spec.service, flag] = entries[token].user, entries[token].groups
-    assert seen["node2", "--kubeconfig"] == ("system:node:node2", ("system:nodes",))
-    assert seen["node2", "--proxy-kubeconfig"] == ("system:kube-proxy", ())
+    assert not any(service.startswith("node") for service, _ in seen)  # nodes join
+    assert not (files.etc / "ca.key").exists() and files.ca_key.exists()
+    assert files.ca_key.parent.stat().st_mode & 0o077 == 0
     assert seen["scheduler1", "--kubeconfig"] == ("system:kube-scheduler", ())
     assert seen["controller-manager2", "--kubeconfig"] == ("system:kube-controller-manager", ())
     assert files.ensure(cfg) == admin  # tokens are kept
 
 
-def test_node_init_gives_the_proxy_its_own_kubeconfig() -> None:
-    base = ["--kubeconfig", "/agent", "--cluster-cidr", "172.30.128.0/17",
-            "--service-cluster-ip-range", "172.30.255.0/24", "--cluster-dns", "172.30.255.10"]
-    own = proxy_command(parse_args([*base, "--proxy-kubeconfig", "/proxy"]), "172.30.0.9")
-    assert own[own.index("--kubeconfig") + 1] == "/proxy"
-    same = proxy_command(parse_args(base), "172.30.0.9")
-    assert same[same.index("--kubeconfig") + 1] == "/agent"
-
-
-def test_node_init_passes_the_failover_urls_to_agent_and_proxy() -> None:
-    base = ["--kubeconfig", "/k", "--cluster-cidr", "172.30.128.0/17",
-            "--service-cluster-ip-range", "172.30.255.0/24", "--cluster-dns", "172.30.255.10"]
-    args = parse_args([*base, "--apiserver-urls", "https://apiserver2:6443"])
-    for cmd in (agent_command(args, "172.30.0.9"), proxy_command(args, "172.30.0.9")):
+def test_node_init_passes_the_failover_urls_to_agent_and_proxy(tmp_path: Path) -> None:
+    args = parse_args([*NODE_ARGS, "--apiserver-urls", "https://apiserver2:6443"])
+    files = NodeFiles(tmp_path)
+    for cmd in (agent_command(args, files, "172.30.0.9"),
+                proxy_command(args, files, "172.30.0.9")):
         assert cmd[cmd.index("--apiserver-urls") + 1] == "https://apiserver2:6443"
-    bare = parse_args(base)
-    assert "--apiserver-urls" not in agent_command(bare, "172.30.0.9")
+    bare = parse_args(NODE_ARGS)
+    assert "--apiserver-urls" not in agent_command(bare, files, "172.30.0.9")
