@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -188,7 +189,8 @@ def join_command(
         else:
             services.start_supervised(files.home, components)
             how = f"processes supervised from {files.home}"
-    except (JoinError, ClusterError, OSError, errors.APIError) as exc:
+    except (JoinError, ClusterError, OSError, errors.APIError,
+            subprocess.CalledProcessError) as exc:
         raise exit_with_error(exc) from None
     typer.echo(f"This host joined the cluster as node {node} ({address}); agent and proxy "
                f"run as {how}.\nRun `schooner get nodes` on the control plane to see it.")

@@ -270,3 +270,43 @@ def test_a_nodes_serving_request_for_its_own_addresses_only(
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert sans.get_values_for_type(x509.DNSName) == ["n1"]
         assert "status" not in node.get(f"{CSRS}/{foreign}").json()
+
+
+def test_approving_needs_the_approve_verb_on_the_signer(server: Apiserver) -> None:
+    """Kubernetes' CertificateApproval admission: `update` on the approval subresource is
+    not enough; `approve` on `signers` named the signerName (or `domain/*`) is also needed."""
+    name = _name()
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    with server.http() as admin:
+        assert admin.post(CSRS, json=request_body(name)).status_code == 201
+        admin.post(f"{rbac}/clusterroles", json={
+            "metadata": {"name": f"approval-only-{name}"},
+            "rules": [{"apiGroups": ["certificates.k8s.io"], "verbs": ["get", "update"],
+                       "resources": ["certificatesigningrequests",
+                                     "certificatesigningrequests/approval"]}]}
+                   ).raise_for_status()
+        admin.post(f"{rbac}/clusterrolebindings", json={
+            "metadata": {"name": f"alice-approval-{name}"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": f"approval-only-{name}"},
+            "subjects": [{"kind": "User", "name": "alice"}]}).raise_for_status()
+    with server.http(ALICE) as alice:
+        refused = _approve(alice, name)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["message"] == (
+            f'certificatesigningrequests.certificates.k8s.io "{name}" is forbidden: user not '
+            f'permitted to approve requests with signerName "{MANUAL}"')
+    with server.http() as admin:
+        admin.post(f"{rbac}/clusterroles", json={
+            "metadata": {"name": f"approver-{name}"},
+            "rules": [{"apiGroups": ["certificates.k8s.io"], "verbs": ["approve"],
+                       "resources": ["signers"], "resourceNames": ["example.com/*"]}]}
+                   ).raise_for_status()
+        admin.post(f"{rbac}/clusterrolebindings", json={
+            "metadata": {"name": f"alice-approver-{name}"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": f"approver-{name}"},
+            "subjects": [{"kind": "User", "name": "alice"}]}).raise_for_status()
+    with server.http(ALICE) as alice:
+        wait_for(lambda: _approve(alice, name).status_code == 200, 10,
+                 "alice may approve once she holds approve on example.com/*")

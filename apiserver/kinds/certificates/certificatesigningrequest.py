@@ -85,19 +85,19 @@ def _conditions(obj: Object) -> list[Object]:
 
 
 def _stamped(conditions: list[Object], old: list[Object]) -> list[Object]:
-    """populateConditionTimestamps: a new or changed condition gets now as its times."""
+    """populateConditionTimestamps: a condition without times gets now as its update
+    time, and as its transition time unless the stored one of its type had the same
+    status (then that one's)."""
     now = now_rfc3339()
     before = {c.get("type"): c for c in old}
     for cond in conditions:
-        prior = before.get(cond.get("type"))
         cond.setdefault("status", "True")
-        if "lastUpdateTime" not in cond:
-            cond["lastUpdateTime"] = (prior or {}).get("lastUpdateTime") \
-                if prior == cond else now
+        cond.setdefault("lastUpdateTime", now)
         if "lastTransitionTime" not in cond:
-            same = prior is not None and prior.get("status") == cond.get("status")
+            prior = before.get(cond.get("type")) or {}
+            same = prior.get("status", "True") == cond["status"]
             cond["lastTransitionTime"] = prior.get("lastTransitionTime") if same and \
-                prior is not None and prior.get("lastTransitionTime") else now
+                prior.get("lastTransitionTime") else now
     return conditions
 
 
