@@ -192,6 +192,15 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+def pod_network_flags(paths: Paths, pod_cidr: str) -> list[str]:
+    """This host's pod range: its own (`$SCHOONER_POD_CIDR`); after `schooner init`, a /24
+    of the cluster's from node IPAM, with routes to the joined hosts' (as theirs)."""
+    joinable = read_init_config(paths)
+    if joinable is None:
+        return ["--pod-cidr", pod_cidr]
+    return ["--cluster-cidr", joinable.cluster_cidr]
+
+
 def joinable_controller_manager_flags(joinable: InitConfig | None) -> list[str]:
     """After `schooner init`: node IPAM gives each joined host a pod /24."""
     if joinable is None:
@@ -259,7 +268,7 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             "--kubeconfig", str(paths.component_kubeconfig("agent")),
             "--node-name", node, "--node-ip", "127.0.0.1",
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
-            "--network-name", network, "--pod-cidr", cidr, *cluster_dns_flags(),
+            "--network-name", network, *pod_network_flags(paths, cidr), *cluster_dns_flags(),
             # the local engine is the user's own: its images are not the agent's to remove
             "--image-gc-high-threshold", "100",
         ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),

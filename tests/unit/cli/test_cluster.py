@@ -131,13 +131,16 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     # after `schooner init`: reachable from other hosts, cluster-info readable anonymously,
     # a pod /24 per joined host
     save_init_config(paths, InitConfig("10.0.0.5"))
-    _, joinable, manager, *_ = control_plane_components(paths, Ports(1, 2, 3, etcd_metrics=4),
+    _etcd, joinable, manager, *_ = control_plane_components(paths, Ports(1, 2, 3, etcd_metrics=4),
                                                         "/opt/etcd")
     extra = dict(zip(joinable.argv[3::2], joinable.argv[4::2], strict=True))
     assert (extra["--bind-address"], extra["--advertise-address"], extra["--anonymous-auth"]) \
         == ("0.0.0.0", "10.0.0.5:3", "true")
     assert manager.argv[manager.argv.index("--cluster-cidr") + 1] == "172.28.128.0/17"
     assert "--allocate-node-cidrs" in manager.argv
+    agent = next(c for c in _ if c.name == "agent").argv
+    assert agent[agent.index("--cluster-cidr") + 1] == "172.28.128.0/17"
+    assert "--pod-cidr" not in agent
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
 
 
