@@ -175,7 +175,7 @@ def allocator(storage: Storage, config: ServerConfig) -> Allocator:
 
 async def create_system_services(registry: Registry, config: ServerConfig) -> None:
     service_ips = ServiceIPRange.parse(config.service_cluster_ip_range)
-    await _create_kubernetes_service(registry, service_ips, config.advertise_address)
+    await _create_kubernetes_service(registry, service_ips, config.secure_port)
     await _create_dns_service(registry, service_ips)
 
 
@@ -188,9 +188,10 @@ async def _exists(registry: Registry, namespace: str, name: str) -> bool:
 
 
 async def _create_kubernetes_service(registry: Registry, service_ips: ServiceIPRange,
-                                     advertise_address: str) -> None:
+                                     secure_port: int) -> None:
     """The `kubernetes` Service in `default` at the range's first address, as Kubernetes'
-    bootstrap controller creates it: port 443 to the apiserver's port, no selector.
+    bootstrap controller creates it: port 443 to the apiserver's secure port, no selector.
+    Its Endpoints and EndpointSlice are the apiservers' own (endpointreconciler.py).
 
     Several apiservers may race to create it; the loser's AlreadyExists is fine.
     A range whose first address some Service already took leaves a warning, not
@@ -198,13 +199,12 @@ async def _create_kubernetes_service(registry: Registry, service_ips: ServiceIPR
     """
     if await _exists(registry, "default", "kubernetes"):
         return
-    _, _, port = advertise_address.rpartition(":")
     body = {"metadata": {"name": "kubernetes",
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"type": "ClusterIP", "clusterIP": service_ips.kubernetes_ip,
                      "sessionAffinity": "None",
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": int(port) if port.isdigit() else 6443}]}}
+                                "targetPort": secure_port}]}}
     try:
         await registry.create(RESOURCE, "default", body)
         log.info("component=apiserver created service default/kubernetes clusterIP=%s",
