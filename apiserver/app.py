@@ -47,11 +47,9 @@ from .compactor import Compactor
 from .config import ServerConfig
 from .encryption import NO_ENCRYPTION
 from .encryption import load as load_encryption
-from .endpointreconciler import EndpointReconciler, unusable_reason
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .kinds.rbac import rbacauthorizer as rbac
-from .masterleases import MasterLeases
 from .registry import Registry
 from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
@@ -100,7 +98,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     compactor = Compactor(storage, config.etcd_compaction_interval,
                           after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
     auditor = _auditor(config)
-    reconciler = _endpoint_reconciler(config, registry)
+    background = [b for k in served if k.background is not None
+                  and (b := k.background(registry, config)) is not None]
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -118,13 +117,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         gc.set_threshold(50_000, 20, 100)
         ready.set()
         log.info("component=apiserver apiserver ready etcd=%s", ",".join(config.etcd_servers))
-        if reconciler is not None:
-            reconciler.start()
+        for work in background:
+            work.start()
         try:
             yield
         finally:
-            if reconciler is not None:  # at once, if main.py's pre-shutdown did not already
-                await reconciler.stop()
+            for work in background:  # at once, unless main.py's pre-shutdown already did
+                await work.stop()
             ready.clear()
             await compactor.stop()
             for kind in served:
@@ -140,7 +139,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.service_account_tokens = service_accounts
     app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
     app.state.authorizer = authz  # the access reviews (kinds/authorization/) ask it
-    app.state.endpoint_reconciler = reconciler  # main.py stops it first at shutdown
+    app.state.background = background  # main.py stops it first at shutdown
 
     @app.exception_handler(errors.APIError)
     async def api_error(request: Request, exc: errors.APIError) -> Response:
@@ -391,25 +390,6 @@ def _accepts_json(accept: str) -> bool:
         return True
     types_ = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     return bool(types_ & {"application/json", "application/*", "*/*"})
-
-
-def _endpoint_reconciler(config: ServerConfig,
-                         registry: Registry) -> EndpointReconciler | None:
-    """The lease endpoint reconciler, unless --endpoint-reconciler-type=none or the
-    advertised address cannot be an endpoint (loopback: no pod could reach it)."""
-    if config.endpoint_reconciler_type == "none":
-        return None
-    ip = config.advertise_ip
-    reason = unusable_reason(ip)
-    if reason is not None:
-        log.warning("component=apiserver endpoint reconciler off: advertise address %s %s; "
-                    "endpoints default/kubernetes will not name this apiserver", ip, reason)
-        return None
-    return EndpointReconciler(
-        registry, MasterLeases(registry.storage, config.endpoint_lease_ttl), ip,
-        config.secure_port, endpoints=registry.kinds.lookup("", "endpoints").resource,
-        slices=registry.kinds.lookup("discovery.k8s.io", "endpointslices").resource,
-        interval=config.endpoint_reconcile_interval)
 
 
 async def _bootstrap(registry: Registry, config: ServerConfig) -> None:

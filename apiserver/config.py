@@ -62,7 +62,8 @@ class ServerConfig:
     bind_address: str = "127.0.0.1"
     secure_port: int = 6443
     advertise_address: str = ""
-    # Kubernetes' --endpoint-reconciler-type: "lease" (endpointreconciler.py) or "none".
+    # Kubernetes' --endpoint-reconciler-type: "lease" (kinds/core/service/
+    # endpointreconciler.py) or "none".
     # The TTL and interval are Kubernetes' fixed 15 s and 10 s; flags here so tests
     # need not wait that long.
     endpoint_reconciler_type: str = "lease"

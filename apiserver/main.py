@@ -18,7 +18,7 @@ from .app import create_app
 from .audit import policy as audit_policy
 from .authorizer import parse_modes
 from .config import ServerConfig
-from .endpointreconciler import EndpointReconciler
+from .kind import Background
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
 from .tlspeer import ClientCertHttpToolsProtocol
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
         log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
-    ), app.state.endpoint_reconciler)
+    ), app.state.background)
     try:
         sockets = listeners.listen(listeners.addresses(args.bind_address,
                                                        config.advertise_address),
@@ -236,18 +236,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, whose shutdown first takes this apiserver out of the `kubernetes`
-    Service's endpoints, as Kubernetes' pre-shutdown hook does, before it waits for
-    requests and watches to end."""
+    """uvicorn's server, whose shutdown first stops the kinds' background work (so this
+    apiserver leaves the `kubernetes` Service's endpoints, as Kubernetes' pre-shutdown
+    hook does) before it waits for requests and watches to end."""
 
-    def __init__(self, config: uvicorn.Config,
-                 reconciler: EndpointReconciler | None) -> None:
+    def __init__(self, config: uvicorn.Config, background: list[Background]) -> None:
         super().__init__(config)
-        self._reconciler = reconciler
+        self._background = background
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        if self._reconciler is not None:
-            await self._reconciler.stop()
+        for work in self._background:
+            await work.stop()
         await super().shutdown(sockets)
 
 

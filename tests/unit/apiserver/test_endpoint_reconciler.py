@@ -12,7 +12,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver import listeners
-from apiserver.endpointreconciler import (
+from apiserver.kinds.core.service.endpointreconciler import (
     SERVICE_NAME_LABEL,
     SKIP_MIRROR_LABEL,
     EndpointReconciler,

@@ -7,7 +7,8 @@ transaction); an update keeps the values allocated before when the client
 omits them and drops those a type change makes meaningless. At start the
 apiserver creates `default/kubernetes` (the range's first address) and
 `kube-system/kube-dns` (its 10th), as Kubernetes' bootstrap controller and
-kubeadm's DNS add-on do.
+kubeadm's DNS add-on do. While it serves, each apiserver keeps its own address in
+the `kubernetes` Service's Endpoints and EndpointSlice (`endpointreconciler.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from apiserver.config import ServerConfig
 from apiserver.defaulting import Obj, dict_at, dicts_at, is_int, set_default
 from apiserver.kind import STATUS, Kind, Strategy
 from apiserver.kinds.core.service import allocation
+from apiserver.kinds.core.service.endpointreconciler import endpoint_reconciler
 from apiserver.kinds.core.service.ipallocator import ServiceIPRange
 from apiserver.kinds.core.service.portallocator import PortRange
 from apiserver.registry import Registry
@@ -268,4 +270,5 @@ KIND = Kind(
     subresources=(STATUS,),
     allocator=allocator,
     bootstrap=create_system_services,
+    background=endpoint_reconciler,
 )

@@ -32,6 +32,9 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apimachinery.specialip import special_ip_problems
+from apiserver.config import ServerConfig
+from apiserver.kinds.core.service.masterleases import MasterLeases
+from apiserver.registry import Registry
 
 log = logging.getLogger("apiserver")
 
@@ -218,3 +221,22 @@ def unusable_reason(ip: str) -> str | None:
     ValidateEndpointIP), so an apiserver advertising such an address keeps no record."""
     problems = special_ip_problems(ip)
     return "; ".join(problems) if problems else None
+
+
+def endpoint_reconciler(registry: Registry, config: ServerConfig) -> EndpointReconciler | None:
+    """The lease endpoint reconciler of this apiserver (the Service kind's background
+    work), unless --endpoint-reconciler-type=none or the advertised address cannot be an
+    endpoint (loopback: no pod could reach it)."""
+    if config.endpoint_reconciler_type == "none":
+        return None
+    ip = config.advertise_ip
+    reason = unusable_reason(ip)
+    if reason is not None:
+        log.warning("component=apiserver endpoint reconciler off: advertise address %s %s; "
+                    "endpoints default/kubernetes will not name this apiserver", ip, reason)
+        return None
+    return EndpointReconciler(
+        registry, MasterLeases(registry.storage, config.endpoint_lease_ttl), ip,
+        config.secure_port, endpoints=registry.kinds.lookup("", "endpoints").resource,
+        slices=registry.kinds.lookup("discovery.k8s.io", "endpointslices").resource,
+        interval=config.endpoint_reconcile_interval)
