@@ -138,7 +138,8 @@ def test_a_clean_stop_removes_itself_at_once_but_the_last_never_empties_them() -
     assert ips_of(objects) == (["10.0.0.1"], ["10.0.0.1"])
 
 
-def test_a_label_or_port_someone_changed_is_put_back_and_their_labels_kept() -> None:
+def test_a_label_or_port_someone_changed_is_put_back() -> None:
+    """As Kubernetes' reconciler, the labels are set whole: an added one goes too."""
     objects, leases = FakeObjects(), FakeLeases()
     server = reconciler(objects, leases, "10.0.0.1")
     asyncio.run(server.reconcile())
@@ -148,8 +149,7 @@ def test_a_label_or_port_someone_changed_is_put_back_and_their_labels_kept() -> 
     objects.actions.clear()
     asyncio.run(server.reconcile())
     assert objects.actions == [("update", "endpoints")]
-    assert objects.store["endpoints"]["metadata"]["labels"] == {
-        "team": "a", SKIP_MIRROR_LABEL: "true"}
+    assert objects.store["endpoints"]["metadata"]["labels"] == {SKIP_MIRROR_LABEL: "true"}
     assert objects.store["endpoints"]["subsets"][0]["ports"][0]["port"] == 6443
 
 

@@ -100,22 +100,21 @@ _COMPARED = ("subsets", "addressType", "endpoints", "ports")
 
 
 def needs_write(current: Object | None, desired: Object) -> bool:
-    """Whether `current` differs from `desired` in what the reconciler owns: its data and
-    its labels (a label someone removed is put back; labels someone added stay)."""
+    """Whether `current` differs from `desired` in its data or its labels (Kubernetes'
+    reconciler sets the labels whole: one someone added or removed is undone)."""
     if current is None:
         return True
-    labels = (current.get("metadata") or {}).get("labels") or {}
-    if any(labels.get(k) != v for k, v in desired["metadata"]["labels"].items()):
+    if ((current.get("metadata") or {}).get("labels") or {}) != desired["metadata"]["labels"]:
         return True
     return any(current.get(k) != desired.get(k) for k in _COMPARED if k in desired)
 
 
 def merged(current: Object, desired: Object) -> Object:
-    """`desired` written over `current`: its resourceVersion and other labels kept."""
+    """`desired` written over `current`, whose other metadata (resourceVersion, uid,
+    annotations) stays."""
     body = {**current, **{k: v for k, v in desired.items() if k != "metadata"}}
-    meta = dict(current.get("metadata") or {})
-    meta["labels"] = {**(meta.get("labels") or {}), **desired["metadata"]["labels"]}
-    body["metadata"] = meta
+    body["metadata"] = {**(current.get("metadata") or {}),
+                        "labels": dict(desired["metadata"]["labels"])}
     return body
 
 
