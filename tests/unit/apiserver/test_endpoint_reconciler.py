@@ -210,3 +210,23 @@ def test_the_advertised_address_is_bound_before_it_exists() -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_a_stop_that_races_another_apiservers_write_tries_again() -> None:
+    class Racing(FakeObjects):
+        armed = raced = False
+
+        async def update(self, resource: ResourceInfo, namespace: str | None, name: str,
+                         body: Object, *, subresource: str | None = None) -> Object:
+            if self.armed and not self.raced:
+                self.raced = True
+                raise errors.Conflict("the object has been modified")
+            return await super().update(resource, namespace, name, body)
+
+    objects, leases = Racing(), FakeLeases()
+    one, two = reconciler(objects, leases, "10.0.0.1"), reconciler(objects, leases, "10.0.0.2")
+    asyncio.run(one.reconcile())
+    asyncio.run(two.reconcile())
+    objects.armed = True
+    asyncio.run(two.stop())
+    assert objects.raced and ips_of(objects) == (["10.0.0.1"], ["10.0.0.1"])

@@ -45,6 +45,7 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 # Kubernetes' DefaultEndpointReconcilerTTL and EndpointInterval.
 LEASE_TTL = 15
 RECONCILE_INTERVAL = 10.0
+_REMOVE_ATTEMPTS = 3
 
 
 class Leases(Protocol):
@@ -121,8 +122,9 @@ def merged(current: Object, desired: Object) -> Object:
 class EndpointReconciler:
     """Renews this apiserver's record and keeps the Endpoints and the slice of `kubernetes`.
 
-    `endpoints` and `slices` are the two kinds' resources; `sleep` is injected so a
-    test drives the loop without waiting.
+    `endpoints` and `slices` are the two kinds' resources (reached through the registry:
+    a kind imports no other). Two apiservers writing at once is normal: the loser's
+    Conflict (or AlreadyExists) waits for the next round, which reads the winner's write.
     """
 
     def __init__(self, objects: Objects, leases: Leases, ip: str, port: int, *,
@@ -181,7 +183,7 @@ class EndpointReconciler:
         while True:
             try:
                 await self.reconcile()
-            except errors.Conflict:
+            except (errors.Conflict, errors.AlreadyExists):
                 pass  # another apiserver wrote in between: the next round sees its write
             except errors.APIError as exc:
                 log.warning("component=apiserver endpoint reconcile failed ip=%s: %s",
@@ -199,13 +201,25 @@ class EndpointReconciler:
             self._task = None
         if remove and not self._stopped:
             self._stopped = True
+            await self._remove_now()
+
+    async def _remove_now(self) -> None:
+        """`remove`, again after a race with another apiserver's write (a few times: a
+        stopping apiserver must not linger), logged when it cannot be done."""
+        for attempt in range(1, _REMOVE_ATTEMPTS + 1):
             try:
                 await self.remove()
                 log.info("component=apiserver removed %s from endpoints default/kubernetes",
                          self.ip)
+                return
+            except (errors.Conflict, errors.AlreadyExists) as exc:
+                if attempt == _REMOVE_ATTEMPTS:
+                    log.warning("component=apiserver could not remove %s from endpoints "
+                                "default/kubernetes: %s", self.ip, exc.message)
             except errors.APIError as exc:
                 log.warning("component=apiserver could not remove %s from endpoints "
                             "default/kubernetes: %s", self.ip, exc.message)
+                return
 
 
 def _addresses(obj: Object) -> list[str]:
