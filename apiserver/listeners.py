@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-BACKLOG = 2048  # uvicorn's default
 # Linux's IP_FREEBIND (include/uapi/linux/in.h); the socket module lacks the constant
 # on some builds. Needs no privilege, unlike IP_TRANSPARENT.
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
@@ -33,7 +32,12 @@ def addresses(bind_address: str, advertise_address: str) -> list[str]:
 
 
 def listen(ips: list[str], port: int) -> list[socket.socket]:
-    """A listening TCP socket on each of `ips` at `port`; all closed if one fails."""
+    """A TCP socket bound to each of `ips` at `port`; all closed if one fails.
+
+    Bound, not yet listening: the server's loop listens once start-up is done, so a
+    client is refused (not left waiting) while the apiserver connects to etcd, as
+    with uvicorn's own binding. A port taken is an OSError here, before start-up.
+    """
     sockets: list[socket.socket] = []
     try:
         for ip in ips:
@@ -53,7 +57,6 @@ def _listen(ip: str, port: int, *, freebind: bool) -> socket.socket:
         if freebind:  # at SOL_IP for IPv6 sockets too: Linux's inet6_bind honours it
             sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
         sock.bind((ip, port))
-        sock.listen(BACKLOG)
     except OSError:
         sock.close()
         raise

@@ -226,12 +226,12 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
     ), app.state.background)
+    addresses = listeners.addresses(args.bind_address, config.advertise_address)
     try:
-        sockets = listeners.listen(listeners.addresses(args.bind_address,
-                                                       config.advertise_address),
-                                   args.secure_port)
-    except OSError as exc:
-        sys.exit(f"error: cannot listen on port {args.secure_port}: {exc}")
+        sockets = listeners.listen(addresses, args.secure_port)
+    except OSError as exc:  # "address already in use", as uvicorn words it
+        sys.exit(f"error: while attempting to bind on {', '.join(addresses)} port "
+                 f"{args.secure_port}: {(exc.strerror or str(exc)).lower()}")
     server.run(sockets=sockets)
 
 
