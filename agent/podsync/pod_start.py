@@ -41,6 +41,7 @@ from agent.podsync.pod_status import Waiting
 from agent.podsync.runspec import container_spec, sandbox_spec
 from agent.podsync.security import user_refusal
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.termination_message import message_file, prepare, termination_mount
 from agent.podsync.volumes import (
     PlannedVolume,
     adopt_claim_volumes,
@@ -222,9 +223,15 @@ class PodStarter:
         uid = str((pod.get("metadata") or {}).get("uid") or "")
         if start.after_failure_at is not None:
             self.backoff.next(backoff_key(uid, name), start.after_failure_at)
+        attempt = observed.next_restart_count(name)
+        try:
+            mounts += await self._termination_log(container, uid, attempt, mounts)
+        except OSError as exc:
+            self._failed(pod, name, "CreateContainerError", exc, outcome)
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return
         spec = container_spec(pod, container, sandbox_id=sandbox.id, env=env, mounts=mounts,
-                              restart_count=observed.next_restart_count(name),
-                              pids_limit=self.pids_limit)
+                              restart_count=attempt, pids_limit=self.pids_limit)
         try:
             container_id = await self.runtime.run_container(spec)
         except ContainerConfigError as exc:
@@ -243,6 +250,16 @@ class PodStarter:
         self.recorder.record(pod, "Created", f"Created container {name}", container=name)
         self.recorder.record(pod, "Started", f"Started container {name}", container=name)
         await self._post_start(pod, container, container_id, sandbox.ip, outcome)
+
+    async def _termination_log(self, container: Object, uid: str, attempt: int,
+                               mounts: tuple[Mount, ...]) -> tuple[Mount, ...]:
+        """The empty node file bind-mounted at terminationMessagePath (termination_message.py)."""
+        path = message_file(self.root_dir, uid, str(container.get("name")), attempt)
+        mount = termination_mount(container, path, mounts)
+        if mount is None:
+            return ()
+        await asyncio.to_thread(prepare, path)
+        return (mount,)
 
     async def _post_start(self, pod: Object, container: Object, container_id: str,
                           pod_ip: str, outcome: StartOutcome) -> None:

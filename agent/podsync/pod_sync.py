@@ -35,6 +35,7 @@ from agent.podsync.images import ImageManager
 from agent.podsync.phases import TERMINAL_PHASES
 from agent.podsync.pod_start import PodStarter
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
+from agent.podsync.termination_message import TerminationMessages
 from agent.podsync.pod_workers import SyncResult
 from agent.podsync.termination import ContainerTermination
 from agent.podsync.volumes import memory_dir
@@ -78,6 +79,7 @@ class PodSyncer:
             ProbeRunner(runtime), recorder, clock)
         hooks = HookRunner(runtime, clock)
         self.termination = ContainerTermination(runtime, recorder, hooks, clock)
+        self.messages = TerminationMessages(runtime, root_dir)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
                                   node_ip, sandbox_image, cluster_dns or ClusterDNS(),
                                   pids_limit, hooks=hooks, termination=self.termination,
@@ -260,6 +262,7 @@ class PodSyncer:
         self._reasons.pop(uid, None)
         self._written.pop(uid, None)
         self._accepted.pop(uid, None)
+        self.messages.forget(uid)
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
         self.prober.remove_pod(uid)
@@ -289,7 +292,8 @@ class PodSyncer:
                                     now=self.clock.now(),
                                     image_ids=await self._image_ids(pod, observed),
                                     ready=self.prober.ready, started=self.prober.started,
-                                    accepted=self._accepted.get(uid))
+                                    accepted=self._accepted.get(uid),
+                                    messages=await self.messages.collect(pod, observed))
         if not status_changed(pod.get("status") or {}, status):
             return
         written = self._written.get(uid)
