@@ -441,10 +441,14 @@ class DockerRuntime:
             raise ImageNotPresent(f'image "{ref}" is not present') from exc
         return str(data["Id"])
 
-    async def pull_image(self, ref: str) -> str:
-        """Pull through the engine; the pulled image's id, or ImagePullError."""
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
+        """Pull through the engine (as `auth`'s user when given: docker-py's auth_config,
+        sent as X-Registry-Auth); the pulled image's id, or ImagePullError."""
         try:
-            await self._call(self._client.images.pull, ref)
+            if auth:
+                await self._call(self._client.images.pull, ref, auth_config=dict(auth))
+            else:
+                await self._call(self._client.images.pull, ref)
         except ContainerRuntimeError as exc:
             raise ImagePullError(str(exc)) from exc
         return await self.image_id(ref)

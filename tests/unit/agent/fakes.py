@@ -91,7 +91,7 @@ class UnusedRuntime:
     async def image_id(self, ref: str) -> str:
         self._unexpected("image_id")
 
-    async def pull_image(self, ref: str) -> str:
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
         self._unexpected("pull_image")
 
     async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
@@ -190,8 +190,8 @@ class FakeRuntime(UnusedRuntime):
             raise ImageNotPresent(ref)
         return "sha256:img"
 
-    async def pull_image(self, ref: str) -> str:
-        self.calls.append(("pull", ref))
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
+        self.calls.append(("pull", ref) if auth is None else ("pull", ref, auth))
         raise ImagePullError("no registry here")
 
 
