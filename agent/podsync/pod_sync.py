@@ -28,9 +28,13 @@ from agent.podsync.actions import (
     PodActions,
     compute_pod_actions,
     grace_period,
+    probe_grace,
     pod_full_name,
 )
 from agent.podsync.backoff import Backoff
+from agent.podsync.deadline import MESSAGE as DEADLINE_MESSAGE
+from agent.podsync.deadline import REASON as DEADLINE_REASON
+from agent.podsync.deadline import deadline_left
 from agent.podsync.images import ImageManager
 from agent.podsync.phases import TERMINAL_PHASES
 from agent.podsync.pod_start import PodStarter
@@ -128,6 +132,11 @@ class PodSyncer:
             self._accepted.setdefault(uid, self.clock.now())
             if uid in self.evictions:
                 pod = await self._fail_evicted(pod, uid)
+            deadline = deadline_left(pod, self._accepted[uid], self.clock.now())
+            if deadline is not None and deadline <= 0:
+                pod = await self._fail_deadline(pod)
+        else:
+            deadline = None
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
                                       last_known=self.last_known.get(uid),
                                       unhealthy=self.prober.unhealthy(uid))
@@ -141,6 +150,8 @@ class PodSyncer:
         self.prober.update_pod(pod, observed)
         await self._report(pod, observed)
         hints = [t for t in (actions.requeue_after, retry) if t is not None]
+        if deadline is not None and deadline > 0:  # wake up when the deadline passes
+            hints.append(deadline)
         return SyncResult(requeue_after=min(hints) if hints else None)
 
     # -- acting -------------------------------------------------------------------------
@@ -185,8 +196,22 @@ class PodSyncer:
                           "type": "DisruptionTarget", "status": "True",
                           "reason": "TerminationByKubelet", "message": message,
                           "lastProbeTime": None, "lastTransitionTime": rfc3339(self.clock.now())}]
-        meta, failed = pod["metadata"], {"phase": "Failed", "reason": "Evicted",
-                                         "message": message, "conditions": conditions}
+        return await self._fail(pod, {"phase": "Failed", "reason": "Evicted",
+                                      "message": message, "conditions": conditions})
+
+    async def _fail_deadline(self, pod: Object) -> Object:
+        """A pod past its activeDeadlineSeconds: Failed, DeadlineExceeded (deadline.py)."""
+        if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+            return pod
+        log.info("component=agent pod past its active deadline pod=%s",
+                 _describe(pod, str(pod["metadata"].get("uid"))))
+        self.recorder.record(pod, DEADLINE_REASON, DEADLINE_MESSAGE)
+        return await self._fail(pod, {"phase": "Failed", "reason": DEADLINE_REASON,
+                                      "message": DEADLINE_MESSAGE})
+
+    async def _fail(self, pod: Object, failed: Object) -> Object:
+        """Write a terminal status the agent decided on; the pod as it now stands."""
+        old, meta = pod.get("status") or {}, pod["metadata"]
         try:
             await self.client.patch("pods", meta["name"], {"status": failed},
                                     meta.get("namespace"), subresource="status")
@@ -206,8 +231,9 @@ class PodSyncer:
         sandbox = observed.running_sandbox
         pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else str(
             ((pod or {}).get("status") or {}).get("podIP") or "")
+        names = {cid: records[cid].name if cid in records else "" for cid in ids}
         await asyncio.gather(*(self.termination.kill_container(
-            pod, records[cid].name if cid in records else "", cid, grace, pod_ip=pod_ip,
+            pod, names[cid], cid, _own_grace(pod, names[cid], why, grace), pod_ip=pod_ip,
             why=why, message=why if why.startswith("Container ") else "")
             for cid, why in ids.items()))
 
@@ -309,6 +335,16 @@ class PodSyncer:
         self._written[uid] = (status, rv)
         log.info("component=agent pod status pod=%s phase=%s ip=%s", _describe(pod, uid),
                  status["phase"], status.get("podIP"))
+
+
+def _own_grace(pod: Object | None, name: str, why: str, grace: int) -> int:
+    """The probe's grace for a kill its failure caused, unless the pod is being deleted
+    (then the deletion's grace rules) or evicted; else `grace`."""
+    meta = (pod or {}).get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return grace
+    own = probe_grace(pod, name, why)
+    return grace if own is None else own
 
 
 def _pod_from_labels(observed: PodObservation) -> Object | None:
