@@ -147,6 +147,10 @@ class ContainerRuntime(Protocol):
         """(namespace, claim, volume name) of every claim volume this node holds."""
         ...
 
+    async def volume_usage(self) -> dict[str, int]:
+        """Bytes each of this node's named volumes holds (slow: the engine sizes them all)."""
+        ...
+
     async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
         """Remove every volume of the pod; the names removed."""
         ...

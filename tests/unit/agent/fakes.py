@@ -115,6 +115,9 @@ class UnusedRuntime:
     async def claim_volumes(self) -> list[tuple[str, str, str]]:
         self._unexpected("claim_volumes")
 
+    async def volume_usage(self) -> dict[str, int]:
+        self._unexpected("volume_usage")
+
     async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
         self._unexpected("remove_pod_volumes")
 
