@@ -5,9 +5,9 @@ kubelet's `imageManager.EnsureImageExists`:
 * `IfNotPresent`: pull only when it is missing;
 * `Always`: pull every time a container starts.
 The pull carries the credentials of the pod's imagePullSecrets that match the image's
-registry, when any (pullsecrets.py). A failed pull is `ErrImagePull`; while the per-pod-and-image back-off lasts the
-container shows `ImagePullBackOff` instead of pulling again. Events are the
-kubelet's: Pulling, Pulled, Failed, BackOff.
+registry, when any (pullsecrets.py). A failed pull is `ErrImagePull`; while the
+per-pod-and-image back-off lasts the container shows `ImagePullBackOff` instead of
+pulling again. Events are the kubelet's: Pulling, Pulled, Failed, BackOff.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from agent.podsync.actions import (
     PodActions,
     compute_pod_actions,
     grace_period,
-    probe_grace,
     pod_full_name,
+    probe_grace,
 )
 from agent.podsync.backoff import Backoff
 from agent.podsync.deadline import MESSAGE as DEADLINE_MESSAGE
@@ -39,9 +39,9 @@ from agent.podsync.images import ImageManager
 from agent.podsync.phases import TERMINAL_PHASES
 from agent.podsync.pod_start import PodStarter
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
-from agent.podsync.termination_message import TerminationMessages
 from agent.podsync.pod_workers import SyncResult
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.termination_message import TerminationMessages
 from agent.podsync.volumes import memory_dir
 from agent.probes.hooks import HookRunner
 from agent.probes.prober import ProbeManager
