@@ -487,11 +487,12 @@ class TCPSocketAction(TypedDict, total=False):
 
 
 class GRPCAction(TypedDict, total=False):
-    """A gRPC health check (grpc.health.v1); refused: the agent cannot run one."""
+    """A gRPC health check (grpc.health.v1), without TLS, as the kubelet's."""
 
-    # The port of the gRPC server (1-65535). Refused with the probe.
+    # The port of the gRPC server (1-65535).
     port: int
-    # The service name sent in the health check request. Refused with the probe.
+    # The service name sent in the health check request; empty asks about the server as a
+    # whole.
     service: str
 
 
@@ -504,7 +505,7 @@ class Probe(TypedDict, total=False):
     httpGet: HTTPGetAction
     # Probe by opening a TCP connection.
     tcpSocket: TCPSocketAction
-    # A gRPC health check. Refused by Schooner's apiserver: the agent cannot run one.
+    # A gRPC health check (grpc.health.v1.Health/Check on the pod's IP): SERVING passes.
     grpc: GRPCAction
     # Seconds after the container starts before the first probe.
     initialDelaySeconds: int

@@ -3,8 +3,7 @@
 The shapes, wire names and protobuf numbers are Kubernetes'; a probe's handler
 fields belong to Go's embedded `ProbeHandler` (`schema.PROBE_HANDLER`). The
 descriptions say what Schooner's agent does with each: it runs exec, httpGet
-and tcpSocket probes and exec, httpGet and sleep hooks; a gRPC probe is refused
-by the apiserver (a 422 naming it).
+tcpSocket and grpc probes and exec, httpGet and sleep hooks.
 """
 
 from __future__ import annotations
@@ -60,16 +59,16 @@ class TCPSocketAction(K8sModel):
 
 
 class GRPCAction(K8sModel):
-    """A gRPC health check (grpc.health.v1); refused: the agent cannot run one."""
+    """A gRPC health check (grpc.health.v1), without TLS, as the kubelet's."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"service": "pointer"}
 
     port: Annotated[int | None, field(
-        "The port of the gRPC server (1-65535). Refused with the probe.",
+        "The port of the gRPC server (1-65535).",
         protobuf=1)] = None
     service: Annotated[str | None, field(
-        "The service name sent in the health check request. Refused with the probe.",
-        protobuf=2)] = None
+        "The service name sent in the health check request; empty asks about the "
+        "server as a whole.", protobuf=2)] = None
 
 
 class SleepAction(K8sModel):
@@ -94,8 +93,8 @@ class Probe(K8sModel):
     tcp_socket: Annotated[TCPSocketAction | None, field(
         "Probe by opening a TCP connection.", protobuf=3, embedded=PROBE_HANDLER)] = None
     grpc: Annotated[GRPCAction | None, field(
-        "A gRPC health check. Refused by Schooner's apiserver: the agent cannot run "
-        "one.", protobuf=4,
+        "A gRPC health check (grpc.health.v1.Health/Check on the pod's IP): SERVING "
+        "passes.", protobuf=4,
         embedded=PROBE_HANDLER)] = None
     initial_delay_seconds: Annotated[int | None, field(
         "Seconds after the container starts before the first probe.", protobuf=2)] = None

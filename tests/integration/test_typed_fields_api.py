@@ -2,8 +2,8 @@
 
 A protobuf body carrying security contexts, node affinity and scheduling gates (as
 client-go writes it) is stored and reads back as JSON; the fields no component acts on
-(the security fields the agent cannot apply, inter-pod affinity, topology spread, gRPC
-probes) are refused, each named, which shows they were decoded; a StatefulSet's full claim
+(the security fields the agent cannot apply, inter-pod affinity, topology spread) are
+refused, each named, which shows they were decoded; a StatefulSet's full claim
 template likewise. Unknown keys under those fields are now unknown fields like any
 other: a warning, or a 400 with `fieldValidation=Strict`; a wrong type is a 422.
 """
@@ -16,13 +16,13 @@ from apiserver import protobuf
 from apiserver.protobuf.codec import wrap
 from cli.cluster.processes import Apiserver
 from tests.unit.apiserver.protobuf.test_protobuf_typed_fields import (
+    CONTAINER,
     POD,
     POD_JSON,
     STATEFUL_SET,
     STATEFUL_SET_JSON,
     m,
     s,
-    v,
 )
 
 pytestmark = pytest.mark.integration
@@ -32,16 +32,11 @@ HEADERS = {"Content-Type": protobuf.MEDIA_TYPE,
 
 def test_a_protobuf_pod_with_security_contexts_and_affinity_is_stored(
         apiserver: Apiserver, namespace: str) -> None:
-    """The container's security context (NET_ADMIN: a `privileged` namespace), node affinity
-    and gates are stored; the fields nothing would act on are each a 422 cause."""
-    container = m(  # POD's container without its gRPC probe
-        2, s(1, "c"), s(2, "busybox"),
-        m(7, s(1, "MEM"), m(3, m(2, s(1, "c"), s(2, "limits.memory"), m(3, s(1, "1Mi"))))),
-        m(12, m(2, m(4, v(1, 5)))),
-        m(15, m(1, s(1, "NET_ADMIN"), s(2, "ALL")), v(2, 0), v(5, 1), v(6, 1),
-          m(11, s(1, "RuntimeDefault"))))
+    """The container's security context (NET_ADMIN: a `privileged` namespace), its gRPC
+    probe, node affinity and gates are stored; the fields nothing would act on are each a
+    422 cause."""
     node_affinity = m(18, m(1, m(1, m(1, m(1, s(1, "zone"), s(2, "In"), s(3, "a"))))))
-    storable = m(1, s(1, "p")) + m(2, container, node_affinity, m(38, s(1, "g")))
+    storable = m(1, s(1, "p")) + m(2, CONTAINER, node_affinity, m(38, s(1, "g")))
     with apiserver.http() as http:
         resp = http.patch(f"/api/v1/namespaces/{namespace}", json={"metadata": {"labels": {
             "pod-security.kubernetes.io/enforce": "privileged"}}},
@@ -59,12 +54,13 @@ def test_a_protobuf_pod_with_security_contexts_and_affinity_is_stored(
     container, sent = stored["containers"][0], want["containers"][0]
     for key in ("securityContext", "env", "lifecycle"):
         assert container[key] == sent[key], key
+    assert container["livenessProbe"]["grpc"] == sent["livenessProbe"]["grpc"]
     assert refused.status_code == 422, refused.text
     assert [c["field"] for c in refused.json()["details"]["causes"]] == [
         f"spec.securityContext.{f}" for f in ("seLinuxOptions", "windowsOptions",
                                               "appArmorProfile.type", "fsGroup", "sysctls")
     ] + ["spec.affinity.podAffinity", "spec.affinity.podAntiAffinity",
-         "spec.topologySpreadConstraints", "spec.containers[0].livenessProbe.grpc"]
+         "spec.topologySpreadConstraints"]
 
 
 def test_a_protobuf_statefulset_with_a_claim_template_is_stored(

@@ -2,20 +2,19 @@
 
 The house rule is Kubernetes' promise read strictly: a field the API keeps is a field
 the cluster honours. The scheduler has no inter-pod affinity or topology-spread
-plugins (Kubernetes' InterPodAffinity and PodTopologySpread), and the agent's prober
-speaks no gRPC health protocol, so a pod asking for them is refused here rather than
-placed or probed as if it had not asked. The security fields the agent cannot carry
-are refused next door (security.py); docs/security.md lists every pod field's verdict.
+plugins (Kubernetes' InterPodAffinity and PodTopologySpread), so a pod asking for them
+is refused here rather than placed as if it had not asked. The security fields the
+agent cannot carry are refused next door (security.py); docs/security.md lists every
+pod field's verdict.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from apiserver.validation.fields import Errs, as_dict, child, dict_items, forbidden
+from apiserver.validation.fields import Errs, as_dict, child, forbidden
 
 _SCHEDULER = "is not supported by Schooner's scheduler"
-_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 
 def validate_unsupported(spec: dict[str, Any], path: str) -> Errs:
@@ -27,11 +26,4 @@ def validate_unsupported(spec: dict[str, Any], path: str) -> Errs:
     if spec.get("topologySpreadConstraints"):
         errs.append(forbidden(child(path, "topologySpreadConstraints"),
                               f"pod topology spread {_SCHEDULER}"))
-    for key in ("initContainers", "containers"):
-        for i, container in dict_items(spec.get(key)):
-            for probe in _PROBES:
-                if as_dict(container.get(probe)).get("grpc") is not None:
-                    errs.append(forbidden(child(path, f"{key}[{i}].{probe}.grpc"),
-                                          "gRPC probes are not supported by Schooner's agent "
-                                          "(use exec, httpGet or tcpSocket)"))
     return errs
