@@ -163,6 +163,19 @@ def _resource_value(container: Object, ref: Object) -> str:
     return str(-(-memory_bytes(value) // max(divisor, 1)))
 
 
+def _source_container(pod: Object, container: Object, ref: Object) -> Object:
+    """The container whose resources a resourceFieldRef reads: its `containerName`, else
+    the variable's own (kubelet's containerResourceRuntimeValue)."""
+    wanted = ref.get("containerName")
+    if not wanted or wanted == container.get("name"):
+        return container
+    spec = pod.get("spec") or {}
+    for other in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if other.get("name") == wanted:
+            return dict(other)
+    raise ConfigError(f'container "{wanted}" not found in pod, its resources cannot be read')
+
+
 def build_env(pod: Object, container: Object, lookup: Lookup, *, pod_ip: str,
               host_ip: str) -> dict[str, str]:
     """The container's environment, in Kubernetes' order and precedence."""
@@ -184,7 +197,8 @@ def build_env(pod: Object, container: Object, lookup: Lookup, *, pod_ip: str,
             value = field_value(pod, str(value_from["fieldRef"].get("fieldPath") or ""),
                                 pod_ip, host_ip)
         elif value_from.get("resourceFieldRef"):
-            value = _resource_value(container, value_from["resourceFieldRef"])
+            ref = value_from["resourceFieldRef"]
+            value = _resource_value(_source_container(pod, container, ref), ref)
         else:
             value = None
         if value is not None:

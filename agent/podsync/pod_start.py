@@ -38,9 +38,11 @@ from agent.podsync.backoff import Backoff
 from agent.podsync.envvars import ConfigError, build_env, referenced_objects
 from agent.podsync.images import ImageManager
 from agent.podsync.pod_status import Waiting
+from agent.podsync.pullsecrets import auth_for, secret_names
 from agent.podsync.runspec import container_spec, sandbox_spec
 from agent.podsync.security import user_refusal
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.termination_message import message_file, prepare, termination_mount
 from agent.podsync.volumes import (
     PlannedVolume,
     adopt_claim_volumes,
@@ -136,7 +138,7 @@ class PodStarter:
     async def _fetch_references(self, pod: Object) -> dict[tuple[str, str], Object | None]:
         """The ConfigMaps and Secrets the pod reads (None for the missing ones)."""
         namespace = str((pod.get("metadata") or {}).get("namespace") or "")
-        refs = sorted(referenced_objects(pod))
+        refs = sorted(referenced_objects(pod) | {("secret", n) for n in secret_names(pod)})
 
         async def fetch(kind: str, name: str) -> Object | None:
             try:
@@ -202,7 +204,7 @@ class PodStarter:
                                lookup: Any, planned: dict[str, PlannedVolume],
                                dns: tuple[Mount, ...], outcome: StartOutcome) -> None:
         name = start.name
-        image = await self.images.ensure(pod, container)
+        image = await self.images.ensure(pod, container, self._pull_auth(pod, container, lookup))
         if image.waiting is not None:
             outcome.reasons[name] = image.waiting
             outcome.retry(image.retry_after)
@@ -222,9 +224,15 @@ class PodStarter:
         uid = str((pod.get("metadata") or {}).get("uid") or "")
         if start.after_failure_at is not None:
             self.backoff.next(backoff_key(uid, name), start.after_failure_at)
+        attempt = observed.next_restart_count(name)
+        try:
+            mounts += await self._termination_log(container, uid, attempt, mounts)
+        except OSError as exc:
+            self._failed(pod, name, "CreateContainerError", exc, outcome)
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return
         spec = container_spec(pod, container, sandbox_id=sandbox.id, env=env, mounts=mounts,
-                              restart_count=observed.next_restart_count(name),
-                              pids_limit=self.pids_limit)
+                              restart_count=attempt, pids_limit=self.pids_limit)
         try:
             container_id = await self.runtime.run_container(spec)
         except ContainerConfigError as exc:
@@ -243,6 +251,33 @@ class PodStarter:
         self.recorder.record(pod, "Created", f"Created container {name}", container=name)
         self.recorder.record(pod, "Started", f"Started container {name}", container=name)
         await self._post_start(pod, container, container_id, sandbox.ip, outcome)
+
+    def _pull_auth(self, pod: Object, container: Object, lookup: Any) -> dict[str, str] | None:
+        """The pod's imagePullSecrets' credentials for the container's image. A missing
+        Secret is a warning and the pull goes on without it, as the kubelet's
+        `FailedToRetrieveImagePullSecret`."""
+        names = secret_names(pod)
+        if not names:
+            return None
+        found = {n: lookup("secret", n) for n in names}
+        missing = [n for n, s in found.items() if s is None]
+        if missing:
+            self.recorder.record(pod, "FailedToRetrieveImagePullSecret",
+                                 f"Unable to retrieve some image pull secrets "
+                                 f"({', '.join(missing)}); attempting to pull the image may "
+                                 "not succeed.", warning=True)
+        return auth_for(str(container.get("image") or ""),
+                        [s for s in found.values() if s is not None])
+
+    async def _termination_log(self, container: Object, uid: str, attempt: int,
+                               mounts: tuple[Mount, ...]) -> tuple[Mount, ...]:
+        """The empty node file bind-mounted at terminationMessagePath (termination_message.py)."""
+        path = message_file(self.root_dir, uid, str(container.get("name")), attempt)
+        mount = termination_mount(container, path, mounts)
+        if mount is None:
+            return ()
+        await asyncio.to_thread(prepare, path)
+        return (mount,)
 
     async def _post_start(self, pod: Object, container: Object, container_id: str,
                           pod_ip: str, outcome: StartOutcome) -> None:

@@ -29,14 +29,19 @@ from agent.podsync.actions import (
     compute_pod_actions,
     grace_period,
     pod_full_name,
+    probe_grace,
 )
 from agent.podsync.backoff import Backoff
+from agent.podsync.deadline import MESSAGE as DEADLINE_MESSAGE
+from agent.podsync.deadline import REASON as DEADLINE_REASON
+from agent.podsync.deadline import deadline_left
 from agent.podsync.images import ImageManager
 from agent.podsync.phases import TERMINAL_PHASES
 from agent.podsync.pod_start import PodStarter
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
 from agent.podsync.pod_workers import SyncResult
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.termination_message import TerminationMessages
 from agent.podsync.volumes import memory_dir
 from agent.probes.hooks import HookRunner
 from agent.probes.prober import ProbeManager
@@ -78,6 +83,7 @@ class PodSyncer:
             ProbeRunner(runtime), recorder, clock)
         hooks = HookRunner(runtime, clock)
         self.termination = ContainerTermination(runtime, recorder, hooks, clock)
+        self.messages = TerminationMessages(runtime, root_dir)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
                                   node_ip, sandbox_image, cluster_dns or ClusterDNS(),
                                   pids_limit, hooks=hooks, termination=self.termination,
@@ -126,6 +132,11 @@ class PodSyncer:
             self._accepted.setdefault(uid, self.clock.now())
             if uid in self.evictions:
                 pod = await self._fail_evicted(pod, uid)
+            deadline = deadline_left(pod, self._accepted[uid], self.clock.now())
+            if deadline is not None and deadline <= 0:
+                pod = await self._fail_deadline(pod)
+        else:
+            deadline = None
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
                                       last_known=self.last_known.get(uid),
                                       unhealthy=self.prober.unhealthy(uid))
@@ -139,6 +150,8 @@ class PodSyncer:
         self.prober.update_pod(pod, observed)
         await self._report(pod, observed)
         hints = [t for t in (actions.requeue_after, retry) if t is not None]
+        if deadline is not None and deadline > 0:  # wake up when the deadline passes
+            hints.append(deadline)
         return SyncResult(requeue_after=min(hints) if hints else None)
 
     # -- acting -------------------------------------------------------------------------
@@ -183,8 +196,22 @@ class PodSyncer:
                           "type": "DisruptionTarget", "status": "True",
                           "reason": "TerminationByKubelet", "message": message,
                           "lastProbeTime": None, "lastTransitionTime": rfc3339(self.clock.now())}]
-        meta, failed = pod["metadata"], {"phase": "Failed", "reason": "Evicted",
-                                         "message": message, "conditions": conditions}
+        return await self._fail(pod, {"phase": "Failed", "reason": "Evicted",
+                                      "message": message, "conditions": conditions})
+
+    async def _fail_deadline(self, pod: Object) -> Object:
+        """A pod past its activeDeadlineSeconds: Failed, DeadlineExceeded (deadline.py)."""
+        if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+            return pod
+        log.info("component=agent pod past its active deadline pod=%s",
+                 _describe(pod, str(pod["metadata"].get("uid"))))
+        self.recorder.record(pod, DEADLINE_REASON, DEADLINE_MESSAGE)
+        return await self._fail(pod, {"phase": "Failed", "reason": DEADLINE_REASON,
+                                      "message": DEADLINE_MESSAGE})
+
+    async def _fail(self, pod: Object, failed: Object) -> Object:
+        """Write a terminal status the agent decided on; the pod as it now stands."""
+        old, meta = pod.get("status") or {}, pod["metadata"]
         try:
             await self.client.patch("pods", meta["name"], {"status": failed},
                                     meta.get("namespace"), subresource="status")
@@ -204,8 +231,9 @@ class PodSyncer:
         sandbox = observed.running_sandbox
         pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else str(
             ((pod or {}).get("status") or {}).get("podIP") or "")
+        names = {cid: records[cid].name if cid in records else "" for cid in ids}
         await asyncio.gather(*(self.termination.kill_container(
-            pod, records[cid].name if cid in records else "", cid, grace, pod_ip=pod_ip,
+            pod, names[cid], cid, _own_grace(pod, names[cid], why, grace), pod_ip=pod_ip,
             why=why, message=why if why.startswith("Container ") else "")
             for cid, why in ids.items()))
 
@@ -260,6 +288,7 @@ class PodSyncer:
         self._reasons.pop(uid, None)
         self._written.pop(uid, None)
         self._accepted.pop(uid, None)
+        self.messages.forget(uid)
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
         self.prober.remove_pod(uid)
@@ -289,7 +318,8 @@ class PodSyncer:
                                     now=self.clock.now(),
                                     image_ids=await self._image_ids(pod, observed),
                                     ready=self.prober.ready, started=self.prober.started,
-                                    accepted=self._accepted.get(uid))
+                                    accepted=self._accepted.get(uid),
+                                    messages=await self.messages.collect(pod, observed))
         if not status_changed(pod.get("status") or {}, status):
             return
         written = self._written.get(uid)
@@ -305,6 +335,16 @@ class PodSyncer:
         self._written[uid] = (status, rv)
         log.info("component=agent pod status pod=%s phase=%s ip=%s", _describe(pod, uid),
                  status["phase"], status.get("podIP"))
+
+
+def _own_grace(pod: Object | None, name: str, why: str, grace: int) -> int:
+    """The probe's grace for a kill its failure caused, unless the pod is being deleted
+    (then the deletion's grace rules) or evicted; else `grace`."""
+    meta = (pod or {}).get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return grace
+    own = probe_grace(pod, name, why)
+    return grace if own is None else own
 
 
 def _pod_from_labels(observed: PodObservation) -> Object | None:

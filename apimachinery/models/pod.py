@@ -206,8 +206,9 @@ class PodSpec(K8sModel):
         "Seconds a deleted pod's containers get between SIGTERM (and preStop) and "
         "SIGKILL; defaults to 30, and the agent allows at least 2.", protobuf=4)] = None
     active_deadline_seconds: Annotated[int | None, field(
-        "A run-time limit for the pod. Validated and may only shrink, but not enforced: "
-        "the agent does not stop pods that exceed it. Refused in workload templates.",
+        "Seconds the pod may be active on its node, from its startTime; past it the agent "
+        "fails the pod (reason DeadlineExceeded) and stops its containers. May only "
+        "shrink; refused in workload templates.",
         protobuf=5)] = None
     dns_policy: Annotated[str | None, field(
         "ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when "
@@ -229,20 +230,24 @@ class PodSpec(K8sModel):
         "The node the pod runs on, set when the scheduler binds it (or given at creation "
         "to skip the scheduler); a plain update cannot change it.", protobuf=10)] = None
     host_network: Annotated[bool | None, field(
-        "Stored, and read by DNS policy; the agent still runs the pod on the pod network, "
-        "not the node's.", protobuf=11)] = None
+        "Run the pod in the node's network namespace (its IP is the node's); the "
+        "Pod Security level must allow it.", protobuf=11)] = None
     host_pid: Annotated[bool | None, field(
-        "Stored; the agent does not share the node's process namespace.", protobuf=12,
+        "Share the node's process namespace (`--pid host`); the Pod Security level must "
+        "allow it.", protobuf=12,
         alias="hostPID")] = None
     host_ipc: Annotated[bool | None, field(
-        "Stored; the agent does not share the node's IPC namespace.", protobuf=13,
+        "Share the node's IPC namespace (`--ipc host`); the Pod Security level must allow "
+        "it.", protobuf=13,
         alias="hostIPC")] = None
     security_context: Annotated[PodSecurityContext | None, field(
-        "Pod-wide users, groups and sysctls. Stored; the agent does not apply it.",
+        "Pod-wide users, groups and profiles, applied by the agent; what it cannot apply "
+        "is refused (docs/security.md).",
         protobuf=14)] = None
     image_pull_secrets: Annotated[list[LocalObjectReference] | None, field(
-        "Secrets with registry credentials. Stored; the agent pulls with the Docker "
-        "engine's own credentials.", protobuf=15, list_type="map", list_map_keys=("name",),
+        "Secrets (kubernetes.io/dockerconfigjson or dockercfg) whose credentials for the "
+        "image's registry the agent pulls with; a missing one is a warning event.",
+        protobuf=15, list_type="map", list_map_keys=("name",),
         merge_key="name", patch_strategy="merge")] = None
     hostname: Annotated[str | None, field(
         "The containers' hostname (a DNS label); defaults to the pod's name. With a "
@@ -252,7 +257,8 @@ class PodSpec(K8sModel):
         "`<hostname>.<subdomain>.<namespace>.svc`, as StatefulSet pods are.",
         protobuf=17)] = None
     affinity: Annotated[Affinity | None, field(
-        "Scheduling rules; the scheduler applies node affinity.", protobuf=18)] = None
+        "Scheduling rules; the scheduler applies node affinity (inter-pod affinity is "
+        "refused).", protobuf=18)] = None
     scheduler_name: Annotated[str | None, field(
         "The scheduler that places the pod; defaults to default-scheduler, the name "
         "Schooner's scheduler answers to unless told otherwise.", protobuf=19)] = None
@@ -280,8 +286,8 @@ class PodSpec(K8sModel):
         "Stored; the agent injects no Service environment variables either way.",
         protobuf=30)] = None
     topology_spread_constraints: Annotated[list[TopologySpreadConstraint] | None, field(
-        "Rules to spread pods over topology domains. Stored; the scheduler "
-        "does not apply them (it spreads a controller's pods over nodes by itself).",
+        "Rules to spread pods over topology domains. Refused by Schooner's apiserver: "
+        "the scheduler does not apply them (it spreads a controller's pods by itself).",
         protobuf=33, list_type="map", list_map_keys=("topologyKey", "whenUnsatisfiable"),
         merge_key="topologyKey", patch_strategy="merge")] = None
 

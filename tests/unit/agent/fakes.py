@@ -91,7 +91,7 @@ class UnusedRuntime:
     async def image_id(self, ref: str) -> str:
         self._unexpected("image_id")
 
-    async def pull_image(self, ref: str) -> str:
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
         self._unexpected("pull_image")
 
     async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
@@ -114,6 +114,9 @@ class UnusedRuntime:
 
     async def claim_volumes(self) -> list[tuple[str, str, str]]:
         self._unexpected("claim_volumes")
+
+    async def volume_usage(self) -> dict[str, int]:
+        self._unexpected("volume_usage")
 
     async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
         self._unexpected("remove_pod_volumes")
@@ -190,8 +193,8 @@ class FakeRuntime(UnusedRuntime):
             raise ImageNotPresent(ref)
         return "sha256:img"
 
-    async def pull_image(self, ref: str) -> str:
-        self.calls.append(("pull", ref))
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
+        self.calls.append(("pull", ref) if auth is None else ("pull", ref, auth))
         raise ImagePullError("no registry here")
 
 

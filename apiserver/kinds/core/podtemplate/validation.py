@@ -13,6 +13,7 @@ from typing import Any
 
 from apiserver.kinds.core.podtemplate.containers import validate_containers
 from apiserver.kinds.core.podtemplate.security import validate_security
+from apiserver.kinds.core.podtemplate.unsupported import validate_unsupported
 from apiserver.validation.fields import (
     Errs,
     as_dict,
@@ -69,6 +70,7 @@ def validate_pod_spec(spec: Any, path: str, *, workload: str = "",
     errs, volume_names = _validate_volumes(spec.get("volumes"), child(path, "volumes"))
     errs += validate_containers(spec, path, volume_names | claim_volumes)
     errs += validate_security(spec, path)
+    errs += validate_unsupported(spec, path)
     restart = spec.get("restartPolicy")
     allowed = ("Always",) if workload else _RESTART_POLICIES
     if restart == "":
