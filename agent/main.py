@@ -72,6 +72,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--address", default="",
                    help="address the logs/exec server binds to (default: --node-ip)")
     p.add_argument("--port", type=int, default=10250, help="port of the logs/exec server")
+    p.add_argument("--tls-cert-file", default="",
+                   help="the server's certificate (PEM; intermediates after it) for this "
+                        "node's names and addresses; none: a self-signed one is made in "
+                        "<root-dir>/pki")
+    p.add_argument("--tls-private-key-file", default="",
+                   help="the key of --tls-cert-file")
+    p.add_argument("--client-ca-file", default="",
+                   help="CA (PEM) whose client certificates authenticate callers (CN the "
+                        "user, O the groups), the apiserver's among them")
     p.add_argument("--pod-cidr", default="172.28.1.0/24",
                    help="pod network subnet when the Node has no spec.podCIDR (unused with "
                         "--cluster-cidr)")
@@ -110,6 +119,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_hollow_flags(p)
     args = p.parse_args(argv)
     check_node_health_flags(p, args)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        p.error("--tls-cert-file and --tls-private-key-file go together")
     return args
 
 
@@ -232,7 +243,9 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
                                           args.minimum_image_gc_age),
                                args.image_gc_period, args.image_gc_only_label),
         eviction=EvictionConfig(args.eviction_hard, args.eviction_pressure_transition_period,
-                                args.eviction_monitoring_interval))
+                                args.eviction_monitoring_interval),
+        tls_cert_file=args.tls_cert_file, tls_private_key_file=args.tls_private_key_file,
+        client_ca_file=args.client_ca_file)
 
 
 async def run(args: argparse.Namespace) -> int:
