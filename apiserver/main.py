@@ -139,7 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _loopback(address: str) -> bool:
+def listens_on_loopback(address: str) -> bool:
     """Whether the apiserver listens on loopback only (`localhost` or a loopback IP)."""
     if address == "localhost":
         return True
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         kubelet_client_certificate=args.kubelet_client_certificate,
         kubelet_client_key=args.kubelet_client_key,
         kubelet_certificate_authority=args.kubelet_certificate_authority,
-        kubelet_allow_loopback=_loopback(args.bind_address),
+        kubelet_allow_loopback=listens_on_loopback(args.bind_address),
         service_account_issuer=args.service_account_issuer,
         service_account_signing_key_file=args.service_account_signing_key_file,
         service_account_key_files=args.service_account_key_file,
