@@ -58,6 +58,6 @@ def test_bad_kubelet_client_flags_stop_the_apiserver_in_one_line(
 @pytest.mark.parametrize(("address", "loopback"), [
     ("127.0.0.1", True), ("::1", True), ("localhost", True), ("127.1.2.3", True),
     ("0.0.0.0", False), ("172.30.0.5", False), ("apiserver1", False)])
-def test_agents_on_loopback_are_dialled_only_by_an_apiserver_onlistens_on_loopback(
+def test_agents_on_loopback_are_dialled_only_by_an_apiserver_on_loopback(
         address: str, loopback: bool) -> None:
     assert listens_on_loopback(address) is loopback
