@@ -20,10 +20,12 @@ from .topology import (
     APISERVER_DIR,
     CONFIG_DIR,
     ETCD_PKI_DIR,
+    NODE_PKI_DIR,
     ContainerSpec,
     LabConfig,
     apiserver_folder,
     lab_containers,
+    node_pki_folder,
 )
 
 DOCKER_IN_DOCKER: dict[str, Any] = {
@@ -51,7 +53,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
         "hostname": spec.service,
         "command": spec.command,
         "init": True,
-        "networks": list(spec.networks),
+        "networks": {n: {"ipv4_address": spec.address} if n == config.lab_network else {}
+                     for n in spec.networks} if spec.address else list(spec.networks),
         "labels": {"schooner.lab": config.name, "schooner.lab.service": spec.service},
     }
     volumes = [f"{name}:{path}" for name, path in spec.volumes.items()]
@@ -61,6 +64,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
         volumes.append(f"{apiserver_folder(etc)}:{APISERVER_DIR}:ro")
     if spec.etcd_pki:
         volumes.append(f"{etcd_pki / spec.etcd_pki}:{ETCD_PKI_DIR}:ro")
+    if spec.node_pki:
+        volumes.append(f"{node_pki_folder(etc) / spec.node_pki}:{NODE_PKI_DIR}:ro")
     if spec.docker_in_docker:
         service.update(DOCKER_IN_DOCKER)
         volumes.append("/sys/fs/cgroup:/sys/fs/cgroup:rw")

@@ -48,6 +48,7 @@ from .topology import (
     APISERVER_DIR,
     CONFIG_DIR,
     ETCD_PKI_DIR,
+    NODE_PKI_DIR,
     ContainerSpec,
     LabConfig,
     lab_containers,
@@ -203,6 +204,9 @@ class SchoonerCluster:
         if spec.etcd_pki:
             container.with_volume_mapping(self.files.etcd_pki_dir(spec.etcd_pki),
                                           str(ETCD_PKI_DIR), "ro")
+        if spec.node_pki:
+            container.with_volume_mapping(self.files.node_pki_dir(spec.node_pki),
+                                          str(NODE_PKI_DIR), "ro")
         kwargs: dict[str, Any] = {"hostname": spec.service, "init": True, "labels": labels,
                                   "extra_hosts": spec.extra_hosts}
         if spec.restart:
@@ -216,7 +220,8 @@ class SchoonerCluster:
         # A container with published ports is created on the edge network (an internal
         # network publishes nothing), then joins the lab network under its service name.
         first = cfg.edge_network if spec.ports else cfg.lab_network
-        endpoint = EndpointConfig(self._docker.api.api_version, aliases=[spec.service])
+        endpoint = EndpointConfig(self._docker.api.api_version, aliases=[spec.service],
+                                  ipv4_address=spec.address or None)
         container.with_kwargs(network=first, networking_config={first: endpoint}, **kwargs)
         for port, host_port in spec.ports.items():  # on loopback only, never 0.0.0.0
             container.ports[f"{port}/tcp"] = ("127.0.0.1", host_port)  # type: ignore[assignment]

@@ -8,7 +8,9 @@ flag changed here changes both.
 The address plan (DESIGN.md section 5) keeps every address inside the lab
 network's one /16, so a stray packet stays on that bridge:
 
-    172.30.0.0/24     the lab's containers: etcd, apiservers, registry, nodes
+    172.30.0.0/24     the lab's containers: etcd, apiservers, registry
+    172.30.1.0/24     the nodes, each at a fixed address from .10 (node1) on, which its
+                      agent's serving certificate names
     172.30.128.0/17   the cluster CIDR; each node gets a /24 of it (node IPAM)
     172.30.255.0/24   the service range (inside the /17, so IPAM skips it);
                       .1 is `kubernetes`, .10 is the cluster DNS
@@ -44,6 +46,9 @@ AUDIT_LOG_DIR = "/var/log/schooner"
 # etcd's certificates, each container its own (lab/files.py). No node, scheduler or
 # controller-manager gets the etcd CA or any etcd certificate.
 ETCD_PKI_DIR = PurePosixPath("/etc/schooner-etcd")
+# Inside each node only, its own: the agent's serving certificate and key (lab/files.py
+# signs them; a node that joins gets them through a CertificateSigningRequest instead).
+NODE_PKI_DIR = PurePosixPath("/etc/schooner-node")
 # Registry hosts a node must never reach: a failed mirror lookup would fall back to
 # them. They resolve to loopback inside nodes, so such a pull fails at once, locally.
 BLOCKED_REGISTRIES = ("registry-1.docker.io", "index.docker.io", "auth.docker.io",
@@ -94,6 +99,11 @@ class LabConfig:
     def container_range(self) -> str:
         """Where Docker gives the lab's containers their addresses (x.y.0.0/24)."""
         return self._sub(0, 24)
+
+    def node_address(self, index: int) -> str:
+        """Node `index`'s fixed address on the lab network (x.y.1.10 on), outside the
+        range Docker hands out."""
+        return str(self.network.network_address + (1 << 8) + 10 + index)
 
     @property
     def gateway(self) -> str:
@@ -177,6 +187,8 @@ class ContainerSpec:
     # The folder of the lab's etcd PKI (lab/files.py) mounted read-only at ETCD_PKI_DIR:
     # an etcd member's own, or the apiservers' client certificate; "" for none.
     etcd_pki: str = ""
+    node_pki: str = ""  # a node's own folder (lab/files.py) at NODE_PKI_DIR, read-only
+    address: str = ""  # a fixed address on the lab network; "": Docker's choice
     docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
@@ -186,6 +198,11 @@ class ContainerSpec:
 def apiserver_folder(etc: Path) -> Path:
     """The host folder mounted at APISERVER_DIR, beside the lab's `etc/`."""
     return etc.parent / "apiserver"
+
+
+def node_pki_folder(etc: Path) -> Path:
+    """The host folder holding each node's folder mounted at NODE_PKI_DIR."""
+    return etc.parent / "node-pki"
 
 
 def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -240,6 +257,9 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
 
 
 APISERVER_ETCD_PKI = "apiserver"  # the lab etcd PKI's folder of the apiservers' certificate
+# The apiservers' client certificate towards agents, in their own folder (APISERVER_DIR).
+KUBELET_CLIENT_CERT = "apiserver-kubelet-client.crt"
+KUBELET_CLIENT_KEY = "apiserver-kubelet-client.key"
 
 
 def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
@@ -253,6 +273,10 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
                  "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
+                 # agents are reached as kube-apiserver-kubelet-client, verified by the CA
+                 "--kubelet-client-certificate", f"{APISERVER_DIR}/{KUBELET_CLIENT_CERT}",
+                 "--kubelet-client-key", f"{APISERVER_DIR}/{KUBELET_CLIENT_KEY}",
+                 "--kubelet-certificate-authority", f"{CONFIG_DIR}/ca.crt",
                  "--service-cluster-ip-range", config.service_cidr,
                  "--authorization-mode", "RBAC",
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
@@ -312,12 +336,18 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
 
 def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
     """A host of its own: dockerd, the agent and the proxy (`schooner-node`, lab.node);
-    the agent calls as the node, the proxy as system:kube-proxy."""
+    the agent calls as the node, the proxy as system:kube-proxy. The agent serves TLS
+    with its own certificate (its folder, mounted into this node only) and takes the
+    lab CA's client certificates (the apiservers')."""
     apiserver = config.apiserver_for(index)
     return ContainerSpec(
         service=name,
         command=["schooner-node", "--kubeconfig", kubeconfig_path(name, apiserver),
                  "--proxy-kubeconfig", kubeconfig_path("proxy", apiserver),
+                 "--node-ip", config.node_address(index),
+                 "--tls-cert-file", f"{NODE_PKI_DIR}/agent.crt",
+                 "--tls-private-key-file", f"{NODE_PKI_DIR}/agent.key",
+                 "--client-ca-file", f"{CONFIG_DIR}/ca.crt",
                  *config.failover_flags(index),
                  "--registry-mirror", f"registry:{REGISTRY_PORT}",
                  "--cluster-cidr", config.cluster_cidr,
@@ -325,7 +355,7 @@ def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--cluster-dns", config.cluster_dns],
         networks=(config.lab_network,),
         volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": "/var/lib/schooner"},
-        docker_in_docker=True,
+        docker_in_docker=True, node_pki=name, address=config.node_address(index),
         extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
         depends_on=("registry", *config.apiserver_names()))
 
