@@ -12,10 +12,10 @@ As kube-apiserver's kubelet client (`--kubelet-client-certificate`,
 - the address is a Node's status, which the node writes: only a unicast IP that is not
   unspecified, link-local (the cloud metadata service at 169.254.169.254) or multicast
   is dialled (the ranges of Kubernetes' ValidateEndpointIP and IsProxyableIP). Loopback
-  names the apiserver's own host: an apiserver that listens on loopback only (a
-  one-host cluster, `schooner up`, the tests) dials it, since its agents run beside
-  it; any other refuses it, so a node cannot point the apiserver at its own host's
-  services.
+  names the apiserver's own host: an apiserver whose `--bind-address` is loopback
+  (a one-host cluster, `schooner up`, the tests: no other host reaches it) dials it,
+  since its agents run beside it; any other refuses it, so a node cannot point the
+  apiserver at its own host's services.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class KubeletClientConfig:
     cert_file: str | None = None
     key_file: str | None = None
     ca_file: str | None = None
-    allow_loopback: bool = False  # the apiserver itself listens on loopback only
+    allow_loopback: bool = False  # the apiserver's --bind-address is loopback
 
     def ssl_context(self) -> ssl.SSLContext:
         """The client side of the agents' TLS: our certificate; their CA when given."""

@@ -8,9 +8,13 @@ flag changed here changes both.
 The address plan (DESIGN.md section 5) keeps every address inside the lab
 network's one /16, so a stray packet stays on that bridge:
 
-    172.30.0.0/24     the lab's containers: etcd, apiservers, registry
-    172.30.1.0/24     the nodes, each at a fixed address from .10 (node1) on, which its
-                      agent's serving certificate names
+    172.30.0.0/24     the lab's containers: etcd, registry, schedulers, controller-managers
+                      (Docker's ip_range)
+    172.30.1.0/24     fixed addresses, outside Docker's ip_range so no container ever
+                      takes one: the apiservers' (.1, .2, ...), each advertised as the
+                      `kubernetes` Service's endpoint and all named by the serving
+                      certificate; the nodes' (.10 for node1 on), each named by its
+                      agent's serving certificate
     172.30.128.0/17   the cluster CIDR; each node gets a /24 of it (node IPAM)
     172.30.255.0/24   the service range (inside the /17, so IPAM skips it);
                       .1 is `kubernetes`, .10 is the cluster DNS
@@ -101,13 +105,17 @@ class LabConfig:
         return self._sub(0, 24)
 
     def node_address(self, index: int) -> str:
-        """Node `index`'s fixed address on the lab network (x.y.1.10 on), outside the
-        range Docker hands out."""
+        """The fixed lab address of the node of `index` (0-based): x.y.1.(index+10), after
+        the apiservers' (at most 3)."""
         return str(self.network.network_address + (1 << 8) + 10 + index)
 
     @property
     def gateway(self) -> str:
         return str(self.network.network_address + 1)
+
+    def apiserver_ip(self, index: int) -> str:
+        """The fixed lab address of the apiserver of `index` (0-based): x.y.1.(index+1)."""
+        return str(self.network.network_address + (1 << 8) + index + 1)
 
     @property
     def cluster_cidr(self) -> str:
@@ -170,7 +178,9 @@ class LabConfig:
         """Every name the apiservers' serving certificate must carry."""
         service_ip = str(ipaddress.IPv4Network(self.service_cidr).network_address + 1)
         return ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
-                "kubernetes.default.svc", service_ip, *self.apiserver_names()]
+                "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", service_ip,
+                *self.apiserver_names(),
+                *(self.apiserver_ip(i) for i in range(self.apiservers))]
 
 
 @dataclass(frozen=True)
@@ -188,11 +198,11 @@ class ContainerSpec:
     # an etcd member's own, or the apiservers' client certificate; "" for none.
     etcd_pki: str = ""
     node_pki: str = ""  # a node's own folder (lab/files.py) at NODE_PKI_DIR, read-only
-    address: str = ""  # a fixed address on the lab network; "": Docker's choice
     docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
+    ipv4_address: str = ""  # a fixed address on the lab network; "": Docker picks one
 
 
 def apiserver_folder(etc: Path) -> Path:
@@ -268,7 +278,9 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         service=name,
         command=["schooner-apiserver", "--etcd-servers", etcd,
                  *EtcdClientTLS.in_dir(ETCD_PKI_DIR).apiserver_flags(),
+                 # 0.0.0.0 of its own container: the lab network and the edge one
                  "--bind-address", "0.0.0.0",
+                 "--advertise-address", config.apiserver_ip(index),
                  "--secure-port", str(APISERVER_PORT),
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
@@ -289,7 +301,8 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
         volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
-        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI)
+        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI,
+        ipv4_address=config.apiserver_ip(index))
 
 
 def registry_spec(config: LabConfig) -> ContainerSpec:
@@ -355,7 +368,7 @@ def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--cluster-dns", config.cluster_dns],
         networks=(config.lab_network,),
         volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": "/var/lib/schooner"},
-        docker_in_docker=True, node_pki=name, address=config.node_address(index),
+        docker_in_docker=True, node_pki=name, ipv4_address=config.node_address(index),
         extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
         depends_on=("registry", *config.apiserver_names()))
 

@@ -91,6 +91,15 @@ def test_compose_document(tmp_path: Path) -> None:
     assert f"{tmp_path}:/etc/schooner:ro" in api["volumes"]
     assert doc["services"]["scheduler2"]["restart"] == "unless-stopped"
     assert "restart" not in api
+    # each apiserver at its fixed address, outside Docker's ip_range, and advertising it
+    assert api["networks"] == {"schooner-lab": {"ipv4_address": "172.30.1.1"},
+                               "schooner-lab-edge": {}}
+    assert doc["services"]["apiserver2"]["networks"]["schooner-lab"] == {
+        "ipv4_address": "172.30.1.2"}
+    command = api["command"]
+    assert command[command.index("--advertise-address") + 1] == "172.30.1.1"
+    assert {"172.30.1.1", "172.30.1.2", "172.30.255.1", "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local"} <= set(cfg.server_names())
     node = doc["services"]["node3"]
     assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
     # never on the edge network; at the fixed address its certificate names
@@ -254,7 +263,7 @@ def test_agents_serve_tls_with_their_own_certificate_and_apiservers_reach_them_a
                                                 "--client-ca-file")} == {
         "172.31.1.11", "/etc/schooner-node/agent.crt", "/etc/schooner-node/agent.key",
         "/etc/schooner/ca.crt"}
-    assert specs["node2"].address == "172.31.1.11" and specs["node2"].node_pki == "node2"
+    assert specs["node2"].ipv4_address == "172.31.1.11" and specs["node2"].node_pki == "node2"
     api = specs["apiserver2"].command
     assert api[api.index("--kubelet-client-certificate") + 1] == \
         "/etc/schooner-apiserver/apiserver-kubelet-client.crt"
