@@ -53,6 +53,23 @@ def ip_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"invalid IP list {text!r}: {exc}") from None
 
 
+def node_ip(text: str) -> str:
+    """`--node-ip`, checked as the kubelet's validateNodeIP (its words) but for loopback,
+    which a one-host cluster uses (`schooner up`, the tests) and which only an apiserver
+    bound to loopback dials (apiserver/kubeletclient.py)."""
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("nodeIP must be a valid IP address") from None
+    if ip.is_multicast:
+        raise argparse.ArgumentTypeError("nodeIP can't be a multicast address")
+    if ip.is_link_local:
+        raise argparse.ArgumentTypeError("nodeIP can't be a link-local unicast address")
+    if ip.is_unspecified:
+        raise argparse.ArgumentTypeError("nodeIP can't be an all zeros address")
+    return str(ip)
+
+
 def default_root_dir() -> str:
     home = os.environ.get("SCHOONER_HOME")
     base = Path(home).expanduser() if home else Path("~/.schooner").expanduser()
@@ -67,8 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--node-name", default=socket.gethostname().lower(),
                    help="the Node's name (default: the hostname)")
-    p.add_argument("--node-ip", default="127.0.0.1",
-                   help="the node's InternalIP; the server binds to it")
+    p.add_argument("--node-ip", type=node_ip, default="127.0.0.1",
+                   help="the node's InternalIP; the server binds to it (not multicast, "
+                        "link-local or all zeros)")
     p.add_argument("--address", default="",
                    help="address the logs/exec server binds to (default: --node-ip)")
     p.add_argument("--port", type=int, default=10250, help="port of the logs/exec server")

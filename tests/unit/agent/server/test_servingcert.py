@@ -1,4 +1,4 @@
-"""The agent's serving certificate without --tls-cert-file, and the TLS flags."""
+"""The agent's serving certificate without --tls-cert-file, its TLS flags and --node-ip."""
 
 from __future__ import annotations
 
@@ -37,3 +37,22 @@ def test_a_certificate_without_its_key_is_refused(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         parse_args(["--tls-cert-file", "/c.crt"])
     assert "--tls-cert-file and --tls-private-key-file go together" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("ip", "message"), [
+    ("node1", "nodeIP must be a valid IP address"),
+    ("224.0.0.1", "nodeIP can't be a multicast address"),
+    ("169.254.169.254", "nodeIP can't be a link-local unicast address"),
+    ("fe80::1", "nodeIP can't be a link-local unicast address"),
+    ("0.0.0.0", "nodeIP can't be an all zeros address"),
+])
+def test_the_node_ip_is_checked_as_the_kubelet_checks_it(
+        ip: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--node-ip", ip])
+    assert message in capsys.readouterr().err
+
+
+def test_a_loopback_node_ip_serves_a_one_host_cluster() -> None:
+    assert parse_args(["--node-ip", "127.0.0.1"]).node_ip == "127.0.0.1"
+    assert parse_args(["--node-ip", "10.0.0.7"]).node_ip == "10.0.0.7"
