@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from apimachinery import errors
+from apimachinery import errors, tlspeer
 from apimachinery.meta import Object
 
 from . import (
@@ -37,7 +37,6 @@ from . import (
     metrics,
     openapi,
     requestinfo,
-    tlspeer,
 )
 from .audit.event import Auditor
 from .audit.policy import load as load_policy
@@ -50,6 +49,7 @@ from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .kinds.rbac import rbacauthorizer as rbac
+from .kubeletclient import KubeletClientConfig
 from .registry import Registry
 from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
@@ -139,6 +139,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.service_account_tokens = service_accounts
     app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
     app.state.authorizer = authz  # the access reviews (kinds/authorization/) ask it
+    app.state.kubelet_client = _kubelet_client(config)  # logs and exec (kinds/core/pod/)
     app.state.background = background  # main.py stops it first at shutdown
 
     @app.exception_handler(errors.APIError)
@@ -327,6 +328,17 @@ async def _authorize(authz: authorizer.Authorizer, attrs: authorizer.Attributes,
         annotations["authorization.k8s.io/reason"] = decision.reason
     if not decision.allowed:
         raise authorizer.forbidden(attrs, decision.reason)
+
+
+def _kubelet_client(config: ServerConfig) -> KubeletClientConfig:
+    """The apiserver's TLS towards agents; an unverified agent certificate is warned of,
+    as an unverified one is what Kubernetes dials without --kubelet-certificate-authority."""
+    if not config.kubelet_certificate_authority:
+        log.warning("component=apiserver no --kubelet-certificate-authority: agents' "
+                    "serving certificates are not verified")
+    return KubeletClientConfig(config.kubelet_client_certificate, config.kubelet_client_key,
+                               config.kubelet_certificate_authority,
+                               config.kubelet_allow_loopback)
 
 
 def _authorizer(config: ServerConfig, policy: rbac.PolicyCache) -> authorizer.Authorizer:

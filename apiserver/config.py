@@ -40,6 +40,14 @@ class ServerConfig:
     service_account_signing_key_file: str | None = None
     service_account_key_files: list[str] = field(default_factory=list)
     api_audiences: list[str] = field(default_factory=list)
+    # How the apiserver reaches agents (logs, exec): its own client certificate and the
+    # CA their serving certificates are checked by (apiserver/kubeletclient.py).
+    kubelet_client_certificate: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_certificate_authority: str | None = None
+    # Whether an agent at a loopback address is dialled: only by an apiserver whose
+    # --bind-address is loopback (main.py), whose agents all run on its host.
+    kubelet_allow_loopback: bool = False
     # Kubernetes' EncryptionConfiguration for values at rest (apiserver/encryption.py).
     encryption_provider_config: str | None = None
     # The audit log (apiserver/audit/): no policy or no path, no audit.

@@ -13,6 +13,8 @@ import sys
 
 import uvicorn
 
+from apimachinery.tlspeer import ClientCertHttpToolsProtocol
+
 from . import encryption, listeners
 from .app import create_app
 from .audit import policy as audit_policy
@@ -21,7 +23,6 @@ from .config import ServerConfig
 from .kind import Background
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
-from .tlspeer import ClientCertHttpToolsProtocol
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -70,6 +71,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--client-ca-file",
                    help="CA (PEM) whose signed client certificates authenticate: the "
                         "subject's CN is the user, its O values the groups (needs TLS)")
+    p.add_argument("--kubelet-client-certificate",
+                   help="client certificate (PEM) the apiserver presents to node agents")
+    p.add_argument("--kubelet-client-key", help="the key of --kubelet-client-certificate")
+    p.add_argument("--kubelet-certificate-authority",
+                   help="CA (PEM) that agents' serving certificates are verified against "
+                        "(without it they are not verified)")
     p.add_argument("--service-account-issuer",
                    default="https://kubernetes.default.svc.cluster.local",
                    help="the iss of the service-account tokens this apiserver issues and "
@@ -145,6 +152,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def listens_on_loopback(address: str) -> bool:
+    """Whether `--bind-address` is loopback (`localhost` or a loopback IP): a one-host
+    cluster, whose agents at loopback addresses are this host's (kubeletclient.py)."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(
@@ -155,6 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     if bool(args.etcd_certfile) != bool(args.etcd_keyfile):
         sys.exit("error: --etcd-certfile and --etcd-keyfile go together")
     for flag in ("etcd_cafile", "etcd_certfile", "etcd_keyfile"):
+        if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
+            sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
+    if bool(args.kubelet_client_certificate) != bool(args.kubelet_client_key):
+        sys.exit("error: --kubelet-client-certificate and --kubelet-client-key go together")
+    for flag in ("kubelet_client_certificate", "kubelet_client_key",
+                 "kubelet_certificate_authority"):
         if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
             sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
     if args.client_ca_file and not args.tls_cert_file:
@@ -190,6 +214,10 @@ def main(argv: list[str] | None = None) -> None:
         token_auth_file=args.token_auth_file,
         authorization_mode=args.authorization_mode,
         client_ca_file=args.client_ca_file,
+        kubelet_client_certificate=args.kubelet_client_certificate,
+        kubelet_client_key=args.kubelet_client_key,
+        kubelet_certificate_authority=args.kubelet_certificate_authority,
+        kubelet_allow_loopback=listens_on_loopback(args.bind_address),
         service_account_issuer=args.service_account_issuer,
         service_account_signing_key_file=args.service_account_signing_key_file,
         service_account_key_files=args.service_account_key_file,

@@ -20,10 +20,12 @@ from .topology import (
     APISERVER_DIR,
     CONFIG_DIR,
     ETCD_PKI_DIR,
+    NODE_PKI_DIR,
     ContainerSpec,
     LabConfig,
     apiserver_folder,
     lab_containers,
+    node_pki_folder,
 )
 
 DOCKER_IN_DOCKER: dict[str, Any] = {
@@ -61,6 +63,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
         volumes.append(f"{apiserver_folder(etc)}:{APISERVER_DIR}:ro")
     if spec.etcd_pki:
         volumes.append(f"{etcd_pki / spec.etcd_pki}:{ETCD_PKI_DIR}:ro")
+    if spec.node_pki:
+        volumes.append(f"{node_pki_folder(etc) / spec.node_pki}:{NODE_PKI_DIR}:ro")
     if spec.docker_in_docker:
         service.update(DOCKER_IN_DOCKER)
         volumes.append("/sys/fs/cgroup:/sys/fs/cgroup:rw")

@@ -14,6 +14,10 @@ The lab home (default `~/.schooner/lab`) holds:
     etcd-pki/apiserver/            ca.crt, apiserver-etcd-client.crt/.key
     apiserver/encryption-config.yaml  the key Secrets are encrypted with in etcd (0600)
     apiserver/audit-policy.yaml    the audit policy (apimachinery.auditpolicy's default)
+    apiserver/apiserver-kubelet-client.crt, .key  how the apiservers reach agents
+                                   (CN kube-apiserver-kubelet-client)
+    node-pki/nodeN/agent.crt, .key nodeN's agent's serving certificate (its name and
+                                   fixed address), mounted into nodeN only
 
 `etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
 and the registry's. Each client has its own identity
@@ -42,16 +46,20 @@ from apimachinery.etcdpki import (
     ensure_member,
 )
 from apimachinery.kubeconfig import write_kubeconfig
-from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apimachinery.pki import ensure_ca, ensure_cert, ensure_serving_cert, ensure_token
+from apimachinery.usercert import KUBELET_CLIENT_USER
 from apiserver import encryption
 
 from .topology import (
     APISERVER_ETCD_PKI,
     APISERVER_PORT,
+    KUBELET_CLIENT_CERT,
+    KUBELET_CLIENT_KEY,
     LabConfig,
     apiserver_folder,
     component_identities,
     kubeconfig_name,
+    node_pki_folder,
 )
 
 
@@ -72,6 +80,11 @@ class LabFiles:
         self.audit_policy = self.apiserver / "audit-policy.yaml"
         self.etcd_pki = home / "etcd-pki"
         self.etcd_ca = self.etcd_pki / "ca"
+        self.node_pki = node_pki_folder(self.etc)
+
+    def node_pki_dir(self, node: str) -> Path:
+        """The host folder mounted at NODE_PKI_DIR into `node` alone."""
+        return self.node_pki / node
 
     def etcd_pki_dir(self, name: str) -> Path:
         """The host folder mounted at ETCD_PKI_DIR into the container(s) of `name`."""
@@ -100,7 +113,22 @@ class LabFiles:
         # the folders stay closed to other users of the host.
         self.etc.chmod(0o700)
         self._ensure_apiserver_folder()
+        self.ensure_agents(config)
         return token
+
+    def ensure_agents(self, config: LabConfig) -> None:
+        """The apiservers' client certificate towards agents, and each node's agent's
+        serving certificate (its name and fixed address), signed by the lab CA for now:
+        a node that joins gets its own through a CertificateSigningRequest instead."""
+        ensure_cert(self.apiserver / KUBELET_CLIENT_CERT, self.apiserver / KUBELET_CLIENT_KEY,
+                    self.ca_cert, self.ca_key, common_name=KUBELET_CLIENT_USER, client=True)
+        self.node_pki.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for index, node in enumerate(config.node_names()):
+            folder = self.node_pki_dir(node)
+            ensure_cert(folder / "agent.crt", folder / "agent.key", self.ca_cert, self.ca_key,
+                        common_name=f"system:node:{node}",
+                        hosts=[node, config.node_address(index)], server=True)
+        self.node_pki.chmod(0o700)
 
     def _ensure_apiserver_folder(self) -> None:
         """The encryption key (made once: a new one would lose every Secret) and the audit

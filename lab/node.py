@@ -50,6 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--service-cluster-ip-range", required=True)
     p.add_argument("--cluster-dns", required=True, help="the cluster DNS address")
     p.add_argument("--root-dir", default="/var/lib/schooner/agent")
+    p.add_argument("--tls-cert-file", default="", help="the agent's serving certificate")
+    p.add_argument("--tls-private-key-file", default="", help="its key")
+    p.add_argument("--client-ca-file", default="",
+                   help="CA of the client certificates the agent accepts (the apiservers')")
     return p.parse_args(argv)
 
 
@@ -69,7 +73,10 @@ def failover(args: argparse.Namespace) -> list[str]:
 def agent_command(args: argparse.Namespace, ip: str) -> list[str]:
     return ["schooner-agent", "--kubeconfig", args.kubeconfig, *failover(args),
             "--node-name", args.node_name, "--node-ip", ip, "--root-dir", args.root_dir,
-            "--cluster-cidr", args.cluster_cidr, "--cluster-dns", args.cluster_dns]
+            "--cluster-cidr", args.cluster_cidr, "--cluster-dns", args.cluster_dns,
+            *(arg for flag in ("tls_cert_file", "tls_private_key_file", "client_ca_file")
+              if getattr(args, flag)
+              for arg in (f"--{flag.replace('_', '-')}", getattr(args, flag)))]
 
 
 def proxy_command(args: argparse.Namespace, ip: str) -> list[str]:

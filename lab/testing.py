@@ -48,6 +48,7 @@ from .topology import (
     APISERVER_DIR,
     CONFIG_DIR,
     ETCD_PKI_DIR,
+    NODE_PKI_DIR,
     ContainerSpec,
     LabConfig,
     lab_containers,
@@ -203,6 +204,9 @@ class SchoonerCluster:
         if spec.etcd_pki:
             container.with_volume_mapping(self.files.etcd_pki_dir(spec.etcd_pki),
                                           str(ETCD_PKI_DIR), "ro")
+        if spec.node_pki:
+            container.with_volume_mapping(self.files.node_pki_dir(spec.node_pki),
+                                          str(NODE_PKI_DIR), "ro")
         kwargs: dict[str, Any] = {"hostname": spec.service, "init": True, "labels": labels,
                                   "extra_hosts": spec.extra_hosts}
         if spec.restart:

@@ -8,11 +8,13 @@ flag changed here changes both.
 The address plan (DESIGN.md section 5) keeps every address inside the lab
 network's one /16, so a stray packet stays on that bridge:
 
-    172.30.0.0/24     the lab's containers: etcd, registry, nodes (Docker's ip_range)
-    172.30.1.0/24     the apiservers' fixed addresses (.1, .2, ...): each advertises its
-                      own as the `kubernetes` Service's endpoint, and the serving
-                      certificate names them all, so they are chosen, not given by
-                      Docker (outside its ip_range, so no container ever takes one)
+    172.30.0.0/24     the lab's containers: etcd, registry, schedulers, controller-managers
+                      (Docker's ip_range)
+    172.30.1.0/24     fixed addresses, outside Docker's ip_range so no container ever
+                      takes one: the apiservers' (.1, .2, ...), each advertised as the
+                      `kubernetes` Service's endpoint and all named by the serving
+                      certificate; the nodes' (.10 for node1 on), each named by its
+                      agent's serving certificate
     172.30.128.0/17   the cluster CIDR; each node gets a /24 of it (node IPAM)
     172.30.255.0/24   the service range (inside the /17, so IPAM skips it);
                       .1 is `kubernetes`, .10 is the cluster DNS
@@ -48,6 +50,9 @@ AUDIT_LOG_DIR = "/var/log/schooner"
 # etcd's certificates, each container its own (lab/files.py). No node, scheduler or
 # controller-manager gets the etcd CA or any etcd certificate.
 ETCD_PKI_DIR = PurePosixPath("/etc/schooner-etcd")
+# Inside each node only, its own: the agent's serving certificate and key (lab/files.py
+# signs them; a node that joins gets them through a CertificateSigningRequest instead).
+NODE_PKI_DIR = PurePosixPath("/etc/schooner-node")
 # Registry hosts a node must never reach: a failed mirror lookup would fall back to
 # them. They resolve to loopback inside nodes, so such a pull fails at once, locally.
 BLOCKED_REGISTRIES = ("registry-1.docker.io", "index.docker.io", "auth.docker.io",
@@ -98,6 +103,11 @@ class LabConfig:
     def container_range(self) -> str:
         """Where Docker gives the lab's containers their addresses (x.y.0.0/24)."""
         return self._sub(0, 24)
+
+    def node_address(self, index: int) -> str:
+        """The fixed lab address of the node of `index` (0-based): x.y.1.(index+10), after
+        the apiservers' (at most 3)."""
+        return str(self.network.network_address + (1 << 8) + 10 + index)
 
     @property
     def gateway(self) -> str:
@@ -187,6 +197,7 @@ class ContainerSpec:
     # The folder of the lab's etcd PKI (lab/files.py) mounted read-only at ETCD_PKI_DIR:
     # an etcd member's own, or the apiservers' client certificate; "" for none.
     etcd_pki: str = ""
+    node_pki: str = ""  # a node's own folder (lab/files.py) at NODE_PKI_DIR, read-only
     docker_in_docker: bool = False  # the capabilities an inner dockerd needs (RECIPES)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
@@ -197,6 +208,11 @@ class ContainerSpec:
 def apiserver_folder(etc: Path) -> Path:
     """The host folder mounted at APISERVER_DIR, beside the lab's `etc/`."""
     return etc.parent / "apiserver"
+
+
+def node_pki_folder(etc: Path) -> Path:
+    """The host folder holding each node's folder mounted at NODE_PKI_DIR."""
+    return etc.parent / "node-pki"
 
 
 def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -251,6 +267,9 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
 
 
 APISERVER_ETCD_PKI = "apiserver"  # the lab etcd PKI's folder of the apiservers' certificate
+# The apiservers' client certificate towards agents, in their own folder (APISERVER_DIR).
+KUBELET_CLIENT_CERT = "apiserver-kubelet-client.crt"
+KUBELET_CLIENT_KEY = "apiserver-kubelet-client.key"
 
 
 def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
@@ -266,6 +285,10 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
                  "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
+                 # agents are reached as kube-apiserver-kubelet-client, verified by the CA
+                 "--kubelet-client-certificate", f"{APISERVER_DIR}/{KUBELET_CLIENT_CERT}",
+                 "--kubelet-client-key", f"{APISERVER_DIR}/{KUBELET_CLIENT_KEY}",
+                 "--kubelet-certificate-authority", f"{CONFIG_DIR}/ca.crt",
                  "--service-cluster-ip-range", config.service_cidr,
                  "--authorization-mode", "RBAC",
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
@@ -326,12 +349,18 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
 
 def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
     """A host of its own: dockerd, the agent and the proxy (`schooner-node`, lab.node);
-    the agent calls as the node, the proxy as system:kube-proxy."""
+    the agent calls as the node, the proxy as system:kube-proxy. The agent serves TLS
+    with its own certificate (its folder, mounted into this node only) and takes the
+    lab CA's client certificates (the apiservers')."""
     apiserver = config.apiserver_for(index)
     return ContainerSpec(
         service=name,
         command=["schooner-node", "--kubeconfig", kubeconfig_path(name, apiserver),
                  "--proxy-kubeconfig", kubeconfig_path("proxy", apiserver),
+                 "--node-ip", config.node_address(index),
+                 "--tls-cert-file", f"{NODE_PKI_DIR}/agent.crt",
+                 "--tls-private-key-file", f"{NODE_PKI_DIR}/agent.key",
+                 "--client-ca-file", f"{CONFIG_DIR}/ca.crt",
                  *config.failover_flags(index),
                  "--registry-mirror", f"registry:{REGISTRY_PORT}",
                  "--cluster-cidr", config.cluster_cidr,
@@ -339,7 +368,7 @@ def node_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--cluster-dns", config.cluster_dns],
         networks=(config.lab_network,),
         volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": "/var/lib/schooner"},
-        docker_in_docker=True,
+        docker_in_docker=True, node_pki=name, ipv4_address=config.node_address(index),
         extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
         depends_on=("registry", *config.apiserver_names()))
 

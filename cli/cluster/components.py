@@ -156,7 +156,7 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
             "--advertise-address", advertise_address(),
-            "--client-ca-file", str(paths.ca_cert),
+            "--client-ca-file", str(paths.ca_cert), *kubelet_client_flags(paths),
             "--service-account-signing-key-file", str(paths.pki / "sa.key"),
             "--authorization-mode", "RBAC",
             "--encryption-provider-config", str(paths.encryption_config),
@@ -167,6 +167,13 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
         *node_components(paths, ports, {"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}),
     ]
+
+
+def kubelet_client_flags(paths: Paths) -> list[str]:
+    """How the apiserver reaches agents: its own client certificate, their CA."""
+    return ["--kubelet-client-certificate", str(paths.apiserver_kubelet_client_cert),
+            "--kubelet-client-key", str(paths.apiserver_kubelet_client_key),
+            "--kubelet-certificate-authority", str(paths.ca_cert)]
 
 
 def service_cidr() -> str:
@@ -247,10 +254,13 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             "--kubeconfig", str(paths.component_kubeconfig("agent")),
             "--node-name", node, "--node-ip", "127.0.0.1",
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
+            "--tls-cert-file", str(paths.agent_cert),
+            "--tls-private-key-file", str(paths.agent_key),
+            "--client-ca-file", str(paths.ca_cert),
             "--network-name", network, "--pod-cidr", cidr, *cluster_dns_flags(),
             # the local engine is the user's own: its images are not the agent's to remove
             "--image-gc-high-threshold", "100",
-        ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
+        ], f"https://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
         *proxy_components(paths, ports, env),
     ]
 

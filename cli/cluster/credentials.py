@@ -18,9 +18,14 @@ from pathlib import Path
 
 from apimachinery.etcdpki import ensure_client, ensure_etcd_ca, ensure_member
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
-from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apimachinery.pki import ensure_ca, ensure_cert, ensure_serving_cert, ensure_token
 from apimachinery.sakey import ensure_service_account_key
-from apimachinery.usercert import certificate_names, make_client_cert, still_good
+from apimachinery.usercert import (
+    KUBELET_CLIENT_USER,
+    certificate_names,
+    make_client_cert,
+    still_good,
+)
 from apiserver import encryption
 from cli.cluster.components import advertise_address, apiserver_service_names
 from cli.cluster.layout import Paths, Ports
@@ -70,6 +75,20 @@ def ensure_pki(paths: Paths) -> bool:
     ensure_client(paths.etcd_pki, paths.apiserver_etcd_client)
     ensure_service_account_key(paths.pki / "sa.key")
     return resigned
+
+
+def ensure_agent_pki(paths: Paths, node: str) -> bool:
+    """The apiserver's client certificate towards agents (CN kube-apiserver-kubelet-client,
+    no group: its rights are the bootstrap binding to system:kubelet-api-admin) and the
+    agent's serving certificate for its node name and address (the agent listens on
+    127.0.0.1 here). True when either was made: a running apiserver has not read it."""
+    made = ensure_cert(paths.apiserver_kubelet_client_cert, paths.apiserver_kubelet_client_key,
+                       paths.ca_cert, paths.ca_key, common_name=KUBELET_CLIENT_USER,
+                       client=True)
+    made |= ensure_cert(paths.agent_cert, paths.agent_key, paths.ca_cert, paths.ca_key,
+                        common_name=f"system:node:{node}", hosts=[node, "127.0.0.1"],
+                        server=True)
+    return made
 
 
 def ensure_encryption_config(paths: Paths) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from apimachinery.auditpolicy import ensure_default_policy
 from cli.cluster.components import control_plane_components, find_etcd, node_name
 from cli.cluster.credentials import (
+    ensure_agent_pki,
     ensure_component_kubeconfigs,
     ensure_encryption_config,
     ensure_kubeconfig,
@@ -86,6 +87,7 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
         resigned = ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
         new_credentials = (resigned | ensure_component_kubeconfigs(paths, ports, node_name())
+                           | ensure_agent_pki(paths, node_name())
                            | ensure_encryption_config(paths)
                            | ensure_default_policy(paths.audit_policy))
         comps = components or control_plane_components(paths, ports, find_etcd())

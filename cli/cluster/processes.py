@@ -34,8 +34,16 @@ from apimachinery.etcdpki import (
     ensure_etcd_ca,
     ensure_member,
 )
-from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from apimachinery.pki import (
+    TokenEntry,
+    make_ca,
+    make_serving_cert,
+    new_token,
+    write_private,
+    write_token_file,
+)
 from apimachinery.sakey import ensure_service_account_key
+from apimachinery.usercert import KUBELET_CLIENT_USER, make_client_cert
 from apiserver import encryption
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
@@ -279,7 +287,14 @@ class Apiserver:
                                       hosts=list(dict.fromkeys([bind_address, "127.0.0.1",
                                                                 "localhost"])))
         self.ca_pem, self.ca_key_pem = ca_cert, ca_key
+        # Its client certificate towards agents, and their CA (its own): as `up` runs it.
+        kubelet_cert, kubelet_key = make_client_cert(ca_cert, ca_key, KUBELET_CLIENT_USER)
+        (workdir / "kubelet-client.crt").write_bytes(kubelet_cert)
+        write_private(workdir / "kubelet-client.key", kubelet_key)
         extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
+                      "--kubelet-client-certificate", str(workdir / "kubelet-client.crt"),
+                      "--kubelet-client-key", str(workdir / "kubelet-client.key"),
+                      "--kubelet-certificate-authority", str(workdir / "ca.crt"),
                       "--service-account-signing-key-file",
                       str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),

@@ -124,6 +124,12 @@ def test_logs_through_the_apiserver(stack: tuple[Client, Path]) -> None:
                                    "talker", "--", "echo", "inside"],
                                   capture_output=True, text=True, timeout=30)
         assert exec_out.returncode == 0 and "inside" in exec_out.stdout, exec_out.stderr
+        # The agent (over TLS) was asked by the apiserver's own identity, never the admin's.
+        agent_log = (kubeconfig.parent / "logs" / "agent.log").read_text()
+        for verb in ("get", "create"):
+            assert (f"SubjectAccessReview user=kube-apiserver-kubelet-client verb={verb} "
+                    "resource=nodes subresource=proxy allowed=true") in agent_log
+        assert "user=admin" not in agent_log
     finally:
         client.delete("pods", "talker", "default")
         wait_for(lambda: not _exists(client, "talker"), 60, "talker deleted")

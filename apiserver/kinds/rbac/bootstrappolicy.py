@@ -25,6 +25,7 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.meta import Object, metadata
 from apimachinery.rbacaggregation import aggregated_rules
+from apimachinery.usercert import KUBELET_CLIENT_USER
 from apiserver.config import ServerConfig
 from apiserver.registry import Registry
 
@@ -40,6 +41,7 @@ READ_WRITE = READ + WRITE
 EVENTS = [{"verbs": ["create", "patch", "update"], "apiGroups": ["", "events.k8s.io"],
            "resources": ["events"]}]
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+KUBELET_API_ADMIN_BINDING = "kube-apiserver-kubelet-admin"
 
 
 def _rule(verbs: list[str], groups: list[str], resources: list[str],
@@ -207,6 +209,13 @@ def cluster_roles() -> list[Object]:
             _rule(READ, [""], ["nodes"]),
             *EVENTS,
             _rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"])]),
+        # Full access to the agents' API (Kubernetes' role, without its feature-gated
+        # nodes/configz, nodes/healthz and nodes/pods): what the apiserver's own client
+        # certificate needs to relay logs and exec.
+        _role("system:kubelet-api-admin", [
+            _rule(READ, [""], ["nodes"]),
+            _rule(["proxy"], [""], ["nodes"]),
+            _rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"])]),
         _role("system:monitoring", [_urls(["get"], [
             "/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/readyz",
             "/readyz/*"])]),
@@ -227,6 +236,10 @@ def cluster_role_bindings() -> list[Object]:
         _binding("system:node", ("Group", "system:nodes")),
         _binding("system:node-proxier", ("User", "system:kube-proxy")),
         _binding("system:monitoring", ("Group", "system:monitoring")),
+        # kubeadm binds the apiserver's kubelet client certificate's user so (the name
+        # k3s gives the binding): the agents authorize the apiserver by it.
+        _binding(KUBELET_API_ADMIN_BINDING, ("User", KUBELET_CLIENT_USER),
+                 role="system:kubelet-api-admin"),
     ]
 
 

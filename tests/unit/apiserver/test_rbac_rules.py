@@ -183,3 +183,28 @@ def test_a_list_or_watch_of_one_name_is_about_that_object() -> None:
     assert resource_attributes(ALICE, watch, "spec.nodeName=n").name == ""
     assert resource_attributes(ALICE, RequestInfo("create", pods, "dev", None, None),
                                "metadata.name=web").name == ""
+
+
+def _bootstrap_allows(user: UserInfo, verb: str, resource: str, sub: str = "",
+                      group: str = "") -> bool:
+    policy = Policy.of(cluster_roles(), [], cluster_role_bindings(), [])
+    attrs = Attributes(user, verb, "", group, "v1", resource, sub, "node1")
+    return any(rule_allows(r, attrs) for r in policy.rules_for(user, ""))
+
+
+def test_the_apiservers_kubelet_client_may_use_the_agents_api_and_no_more() -> None:
+    """system:kubelet-api-admin, bound to kube-apiserver-kubelet-client as kubeadm binds it;
+    and system:node may ask the reviews its agent's server relies on."""
+    client = UserInfo("kube-apiserver-kubelet-client", groups=("system:authenticated",))
+    for verb in ("get", "create"):
+        for sub in ("proxy", "log", "stats", "metrics"):
+            assert _bootstrap_allows(client, verb, "nodes", sub)
+    assert _bootstrap_allows(client, "get", "nodes")
+    assert not _bootstrap_allows(client, "update", "nodes")
+    assert not _bootstrap_allows(client, "get", "pods")
+    assert not _bootstrap_allows(client, "get", "secrets")
+    node = UserInfo("system:node:node1", groups=("system:nodes", "system:authenticated"))
+    assert _bootstrap_allows(node, "create", "tokenreviews", group="authentication.k8s.io")
+    assert _bootstrap_allows(node, "create", "subjectaccessreviews",
+                             group="authorization.k8s.io")
+    assert not _bootstrap_allows(node, "get", "nodes", "proxy")

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import typer
 from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from typer.testing import CliRunner
 
 from apimachinery.kubeconfig import load_kubeconfig
-from apimachinery.pki import read_token_file
+from apimachinery.pki import cert_names, read_token_file
 from apimachinery.usercert import certificate_names, still_good
 from apiserver import encryption
 from cli import cluster
@@ -27,6 +28,7 @@ from cli.cluster.credentials import (
     HOSTNAME,
     admin_token,
     component_token,
+    ensure_agent_pki,
     ensure_component_kubeconfigs,
     ensure_encryption_config,
     ensure_kubeconfig,
@@ -82,7 +84,11 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     assert [c.name for c in nodes] == ["controller-manager", "scheduler", "agent", *proxy]
     assert [c.health_url for c in nodes][:3] == ["http://127.0.0.1:10257/healthz",
                                                  "http://127.0.0.1:10259/healthz",
-                                                 "http://127.0.0.1:10250/healthz"]
+                                                 "https://127.0.0.1:10250/healthz"]
+    agent = dict(zip(nodes[2].argv[3::2], nodes[2].argv[4::2], strict=False))
+    assert (agent["--tls-cert-file"], agent["--tls-private-key-file"],
+            agent["--client-ca-file"]) == (str(paths.agent_cert), str(paths.agent_key),
+                                           str(paths.ca_cert))
     assert etcd.argv[0] == "/opt/etcd"
     assert etcd.argv[etcd.argv.index("--data-dir") + 1] == str(tmp_path / "etcd")
     assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "https://127.0.0.1:1"
@@ -118,6 +124,9 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--default-not-ready-toleration-seconds": "10",
         "--default-unreachable-toleration-seconds": "10",
         "--client-ca-file": str(paths.ca_cert),
+        "--kubelet-client-certificate": str(paths.pki / "apiserver-kubelet-client.crt"),
+        "--kubelet-client-key": str(paths.pki / "apiserver-kubelet-client.key"),
+        "--kubelet-certificate-authority": str(paths.ca_cert),
         "--service-account-signing-key-file": str(paths.pki / "sa.key"),
         "--authorization-mode": "RBAC",
         "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
@@ -128,6 +137,23 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     }
     assert apiserver.health_url == "https://127.0.0.1:3/readyz"
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
+
+
+def test_the_agent_pki_is_the_apiservers_client_and_the_nodes_serving_certificate(
+        tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    ensure_pki(paths)
+    assert ensure_agent_pki(paths, "worker-1") is True
+    client = x509.load_pem_x509_certificate(paths.apiserver_kubelet_client_cert.read_bytes())
+    assert certificate_names(paths.apiserver_kubelet_client_cert.read_bytes()) == (
+        "kube-apiserver-kubelet-client", ())  # no group: only its RBAC binding
+    usages = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    serving = x509.load_pem_x509_certificate(paths.agent_cert.read_bytes())
+    assert cert_names(serving) == {"worker-1", "127.0.0.1"}
+    assert paths.agent_key.stat().st_mode & 0o777 == 0o600
+    assert ensure_agent_pki(paths, "worker-1") is False  # kept while good
+    assert ensure_agent_pki(paths, "worker-2") is True  # another node name: signed again
 
 
 def test_the_encryption_key_is_made_once_and_private(tmp_path: Path) -> None:

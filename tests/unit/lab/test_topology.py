@@ -6,9 +6,11 @@ import ipaddress
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from apimachinery.kubeconfig import load_kubeconfig
-from apimachinery.pki import read_token_file
+from apimachinery.pki import cert_names, read_token_file
+from apimachinery.usercert import certificate_names
 from lab import compose
 from lab.files import LabFiles
 from lab.node import agent_command, dockerd_command, parse_args, proxy_command
@@ -100,7 +102,13 @@ def test_compose_document(tmp_path: Path) -> None:
             "kubernetes.default.svc.cluster.local"} <= set(cfg.server_names())
     node = doc["services"]["node3"]
     assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
-    assert node["networks"] == ["schooner-lab"]  # never on the edge network
+    # never on the edge network; at the fixed address its certificate names
+    assert node["networks"] == {"schooner-lab": {"ipv4_address": "172.30.1.12"}}
+    node_pki = tmp_path.parent / "node-pki"
+    mounts = {name: [v for v in service.get("volumes", []) if v.startswith(str(node_pki))]
+              for name, service in doc["services"].items()}
+    assert {n: m for n, m in mounts.items() if m} == {  # each node its own, no one else
+        f"node{i}": [f"{node_pki}/node{i}:/etc/schooner-node:ro"] for i in range(1, 6)}
     assert "node3-docker:/var/lib/docker" in node["volumes"]
     assert set(doc["volumes"]) >= {"etcd1-data", "registry-data", "node3-docker"}
 
@@ -165,6 +173,14 @@ def test_node_init_commands() -> None:
     assert "http://registry:5000" in dockerd_command(args)
     agent = agent_command(args, "172.30.0.9")
     assert agent[agent.index("--node-ip") + 1] == "172.30.0.9"
+    assert "--tls-cert-file" not in agent  # none given: the agent signs its own
+    tls = parse_args(["--kubeconfig", "/k", "--cluster-cidr", "172.30.128.0/17",
+                      "--service-cluster-ip-range", "172.30.255.0/24", "--cluster-dns",
+                      "172.30.255.10", "--tls-cert-file", "/n/agent.crt",
+                      "--tls-private-key-file", "/n/agent.key", "--client-ca-file", "/ca"])
+    served = agent_command(tls, "172.30.1.10")
+    assert served[-6:] == ["--tls-cert-file", "/n/agent.crt", "--tls-private-key-file",
+                           "/n/agent.key", "--client-ca-file", "/ca"]
     proxy = proxy_command(args, "172.30.0.9")
     assert proxy[proxy.index("--nodeport-addresses") + 1] == "172.30.0.9"
 
@@ -235,3 +251,29 @@ def test_node_init_passes_the_failover_urls_to_agent_and_proxy() -> None:
         assert cmd[cmd.index("--apiserver-urls") + 1] == "https://apiserver2:6443"
     bare = parse_args(base)
     assert "--apiserver-urls" not in agent_command(bare, "172.30.0.9")
+
+
+def test_agents_serve_tls_with_their_own_certificate_and_apiservers_reach_them_as_themselves(
+        tmp_path: Path) -> None:
+    cfg = LabConfig(subnet="172.31.0.0/16")
+    specs = {s.service: s for s in lab_containers(cfg)}
+    node2 = specs["node2"].command
+    assert {node2[node2.index(f) + 1] for f in ("--node-ip", "--tls-cert-file",
+                                                "--tls-private-key-file",
+                                                "--client-ca-file")} == {
+        "172.31.1.11", "/etc/schooner-node/agent.crt", "/etc/schooner-node/agent.key",
+        "/etc/schooner/ca.crt"}
+    assert specs["node2"].ipv4_address == "172.31.1.11" and specs["node2"].node_pki == "node2"
+    api = specs["apiserver2"].command
+    assert api[api.index("--kubelet-client-certificate") + 1] == \
+        "/etc/schooner-apiserver/apiserver-kubelet-client.crt"
+    assert api[api.index("--kubelet-certificate-authority") + 1] == "/etc/schooner/ca.crt"
+    files = LabFiles(tmp_path)
+    files.ensure(cfg)
+    serving = x509.load_pem_x509_certificate(
+        (files.node_pki_dir("node2") / "agent.crt").read_bytes())
+    assert cert_names(serving) == {"node2", "172.31.1.11"}
+    assert certificate_names((files.apiserver / "apiserver-kubelet-client.crt").read_bytes()) \
+        == ("kube-apiserver-kubelet-client", ())
+    assert (files.node_pki_dir("node2") / "agent.key").stat().st_mode & 0o777 == 0o600
+    assert files.node_pki.stat().st_mode & 0o077 == 0
