@@ -50,6 +50,10 @@ from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .kinds.rbac import rbacauthorizer as rbac
+from .nodeauthz import restriction as noderestriction
+from .nodeauthz.authorizer import NodeAuthorizer
+from .nodeauthz.graph import NodeGraph
+from .nodeauthz.populator import GraphPopulator
 from .registry import Registry
 from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
@@ -73,7 +77,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
         k.resource.plural: k.allocator(storage, config) for k in served if k.allocator},
-        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl})
+        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl},
+        admissions=[noderestriction.admit_object])
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,
@@ -92,7 +97,11 @@ def create_app(config: ServerConfig) -> FastAPI:
     authenticator = Authenticator(config.token_auth_file, config.client_ca_file,
                                   service_accounts, lookup)
     policy = rbac.PolicyCache(registry)
-    authz = _authorizer(config, policy)
+    graph = NodeGraph()
+    # The Node mode's graph follows the pods watch cache (only when the mode is on).
+    populator = GraphPopulator(registry, caches, graph) if "Node" in \
+        authorizer.parse_modes(config.authorization_mode) else None
+    authz = _authorizer(config, policy, graph)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
@@ -105,6 +114,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
+        if populator is not None:
+            await populator.start()
         compactor.start()
         if auditor is not None:
             auditor.writer.start()
@@ -120,6 +131,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         finally:
             ready.clear()
             await compactor.stop()
+            if populator is not None:
+                await populator.stop()
             for kind in served:
                 for sub in kind.subresources:
                     await sub.close()
@@ -260,6 +273,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             # a refused request is logged with its 403 and the decision.
             await _authorize(authz, authorizer.resource_attributes(
                 _user(request), info, request.query_params.get("fieldSelector")), decision)
+            await noderestriction.admit_request(registry, _user(request), info)
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
                 response = await handlers.handle(request, info)
@@ -322,11 +336,13 @@ async def _authorize(authz: authorizer.Authorizer, attrs: authorizer.Attributes,
         raise authorizer.forbidden(attrs, decision.reason)
 
 
-def _authorizer(config: ServerConfig, policy: rbac.PolicyCache) -> authorizer.Authorizer:
+def _authorizer(config: ServerConfig, policy: rbac.PolicyCache,
+                graph: NodeGraph) -> authorizer.Authorizer:
     """`--authorization-mode`'s modes in order, behind the system:masters check."""
-    modes: list[authorizer.Authorizer] = [
-        rbac.RBACAuthorizer(policy) if mode == "RBAC" else authorizer.AlwaysAllow()
-        for mode in authorizer.parse_modes(config.authorization_mode)]
+    made: dict[str, authorizer.Authorizer] = {
+        "RBAC": rbac.RBACAuthorizer(policy), "Node": NodeAuthorizer(graph),
+        "AlwaysAllow": authorizer.AlwaysAllow()}
+    modes = [made[mode] for mode in authorizer.parse_modes(config.authorization_mode)]
     return authorizer.Privileged(modes[0] if len(modes) == 1 else authorizer.Union(modes))
 
 
