@@ -112,7 +112,7 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--default-unreachable-toleration-seconds": "10",
         "--client-ca-file": str(paths.ca_cert),
         "--service-account-signing-key-file": str(paths.pki / "sa.key"),
-        "--authorization-mode": "RBAC",
+        "--authorization-mode": "Node,RBAC",
         "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
         "--audit-policy-file": str(tmp_path / "audit-policy.yaml"),
         "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
