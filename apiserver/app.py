@@ -273,9 +273,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             # a refused request is logged with its 403 and the decision.
             await _authorize(authz, authorizer.resource_attributes(
                 _user(request), info, request.query_params.get("fieldSelector")), decision)
-            await noderestriction.admit_request(registry, _user(request), info)
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
+                # NodeRestriction's checks of the URL and the stored object (nodeauthz/)
+                await noderestriction.admit_request(registry, _user(request), info)
                 response = await handlers.handle(request, info)
             code = response.status_code
             if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:

@@ -109,14 +109,17 @@ class NodeGraph:
         if not node:
             return
         self._pods[key] = (node, refs)
-        self._refs.setdefault(node, Counter()).update(refs)
+        if refs:
+            self._refs.setdefault(node, Counter()).update(refs)
 
     def delete_pod(self, key: PodKey) -> None:
         old = self._pods.pop(key, None)
         if old is None:
             return
         node, refs = old
-        counts = self._refs[node]
+        counts = self._refs.get(node)
+        if counts is None:
+            return
         for ref in refs:
             counts[ref] -= 1
             if counts[ref] <= 0:

@@ -46,10 +46,14 @@ class GraphFeed(Watcher):
         if self.terminated or event.revision <= self.after_revision:
             return
         self.after_revision = event.revision
-        if event.type == "DELETED":
-            self.graph.delete_pod(pod_key(event.object))
-        else:
-            self.graph.set_pod(event.object)
+        try:
+            if event.type == "DELETED":
+                self.graph.delete_pod(pod_key(event.object))
+            else:
+                self.graph.set_pod(event.object)
+        except Exception:  # never break the cache's fan-out to the other watchers
+            log.exception("component=apiserver node graph failed on an event; listing again")
+            self.terminate()
 
     def bookmark(self, revision: int) -> None:
         return

@@ -68,6 +68,20 @@ def test_the_graph_follows_binding_moves_and_deletes() -> None:
     assert len(graph) == 0 and not graph.related("n2", ("secrets", "ns", "x"))
 
 
+def test_pods_that_reference_nothing_come_and_go() -> None:
+    graph = NodeGraph()
+    bare = {"metadata": {"name": "a", "namespace": "ns"}, "spec": {"nodeName": "n1"}}
+    graph.set_pod(bare)
+    graph.set_pod({**bare, "metadata": {"name": "b", "namespace": "ns"}})
+    graph.set_pod(WEB)
+    graph.delete_pod(("ns", "a"))
+    graph.delete_pod(("ns", "b"))
+    assert graph.related("n1", ("secrets", "ns", "tls"))
+    graph.delete_pod(("ns", "web"))
+    graph.delete_pod(("ns", "web"))  # twice: nothing to do
+    assert len(graph) == 0
+
+
 def _ask(authz: Any, user: UserInfo, verb: str, resource: str, name: str = "",
          namespace: str = "ns", subresource: str = "", group: str = "") -> tuple[bool, str]:
     decision = asyncio.run(authz.authorize(Attributes(
@@ -190,3 +204,33 @@ def test_node_restriction_labels_taints_and_names() -> None:
     assert forbidden_labels({"example.k8s.io/x", "kubelet.kubernetes.io/y", "x.io/z",
                              "a.node-restriction.kubernetes.io/w"}) == [
         "a.node-restriction.kubernetes.io/w", "example.k8s.io/x"]
+
+
+def test_a_failing_graph_update_ends_the_feed_not_the_watch_cache() -> None:
+    from apiserver.etcdcodec import RawEvent
+    from apiserver.nodeauthz.populator import GraphFeed
+
+    class Broken(NodeGraph):
+        def set_pod(self, pod: dict[str, Any]) -> None:
+            raise KeyError("boom")
+
+    async def run() -> GraphFeed:
+        feed = GraphFeed(Broken(), 0)
+        feed.offer(RawEvent("ADDED", "/registry/pods/ns/a", 5, _pod("a"), None))
+        return feed
+    feed = asyncio.run(run())
+    assert feed.terminated and feed.ended.is_set()  # the populator lists again
+    good = asyncio.run(_fed())
+    assert good.related("n1", ("serviceaccounts", "ns", "default"))
+
+
+async def _fed() -> NodeGraph:
+    from apiserver.etcdcodec import RawEvent
+    from apiserver.nodeauthz.populator import GraphFeed
+    graph = NodeGraph()
+    feed = GraphFeed(graph, 3)
+    feed.offer(RawEvent("ADDED", "/registry/pods/ns/old", 2, _pod("old", node="n9"), None))
+    feed.offer(RawEvent("ADDED", "/registry/pods/ns/a", 5, _pod("a"), None))
+    feed.offer(RawEvent("DELETED", "/registry/pods/ns/b", 6, _pod("b", node="n2"), None))
+    assert len(graph) == 1  # the event at or before the listed revision is not applied
+    return graph
