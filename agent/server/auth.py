@@ -1,8 +1,8 @@
 """Who may use the agent's server: whoever the apiserver accepts (webhook token authn).
 
-The kubelet asks the apiserver about a bearer token with a TokenReview. Schooner's
-apiserver has no TokenReview yet, so the agent asks the next best question:
-does `GET /api` with this token succeed? Answers are cached as the kubelet's
+The kubelet asks the apiserver about a bearer token with a TokenReview, and so does
+the agent (never "does `GET /api` with this token succeed?": the agent's own client
+certificate would authenticate that request whatever the token). Answers are cached as the kubelet's
 webhook authenticator caches them: positive ones for 60 s, negative ones for
 5 s. An unreachable apiserver is not cached and means "no".
 
@@ -38,6 +38,7 @@ POSITIVE_ENTRIES = 1024
 NEGATIVE_ENTRIES = 4096
 LOOKUP_QPS = 5.0  # apiserver lookups of unknown tokens per second, at most
 LOOKUP_BURST = 20
+TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
 
 
 class Verdict(Enum):
@@ -134,13 +135,14 @@ class TokenAuthenticator:
 
     async def _lookup(self, key: str, token: str) -> Verdict:
         try:
-            await self._client.request("GET", "/api",
-                                       headers={"Authorization": f"Bearer {token}"})
-        except (errors.Unauthorized, errors.Forbidden):
-            self._bad.add(key, self._clock.monotonic() + NEGATIVE_TTL)
-            return Verdict.DENIED
+            answer = await self._client.request("POST", TOKEN_REVIEWS, json={
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                "spec": {"token": token}})
         except errors.APIError as exc:
             log.warning("component=agent token check failed error=%s", exc.message)
+            return Verdict.DENIED
+        if not (answer.json().get("status") or {}).get("authenticated"):
+            self._bad.add(key, self._clock.monotonic() + NEGATIVE_TTL)
             return Verdict.DENIED
         self._good.add(key, self._clock.monotonic() + POSITIVE_TTL)
         return Verdict.ALLOWED

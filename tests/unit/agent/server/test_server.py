@@ -15,7 +15,6 @@ from agent.server import server as server_module
 from agent.server.auth import TokenAuthenticator
 from agent.server.server import capped, create_app
 from agent.server.unavailable import Unavailable
-from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
 
@@ -24,11 +23,13 @@ class FakeAPI:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    async def request(self, method: str, path: str, *, headers: dict[str, str]) -> Any:
-        self.asked.append(headers["Authorization"])
-        if headers["Authorization"] != "Bearer good":
-            raise errors.Unauthorized("Unauthorized")
-        return None
+    async def request(self, method: str, path: str, *, json: Any) -> Any:
+        """A TokenReview of `json`: only the token "good" is authenticated."""
+        assert (method, path, json["kind"]) == (
+            "POST", "/apis/authentication.k8s.io/v1/tokenreviews", "TokenReview")
+        self.asked.append(f"Bearer {json['spec']['token']}")
+        return httpx.Response(201, json={"status": {
+            "authenticated": json["spec"]["token"] == "good"}})
 
 
 def test_tokens_are_checked_against_the_apiserver_and_cached() -> None:

@@ -9,7 +9,6 @@ import httpx
 
 from agent.server.auth import LOOKUP_BURST, POSITIVE_ENTRIES, TokenAuthenticator, Verdict
 from agent.server.server import create_app
-from apimachinery import errors
 from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
 
@@ -21,12 +20,12 @@ class CountingAPI:
         self.asked = 0
         self.delay = delay
 
-    async def request(self, method: str, path: str, *, headers: dict[str, str]) -> Any:
+    async def request(self, method: str, path: str, *, json: Any) -> Any:
+        """A TokenReview: authenticated when the token starts with "good"."""
         self.asked += 1
         await asyncio.sleep(self.delay)
-        if not headers["Authorization"].startswith("Bearer good"):
-            raise errors.Unauthorized("Unauthorized")
-        return None
+        return httpx.Response(201, json={"status": {
+            "authenticated": json["spec"]["token"].startswith("good")}})
 
 
 def test_unknown_tokens_past_the_burst_are_throttled_without_asking() -> None:
