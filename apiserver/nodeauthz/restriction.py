@@ -185,10 +185,10 @@ def _admit_pod_create(node: str, resource: ResourceInfo, pod: Object) -> None:
         raise forbidden(resource, name, f'node "{node}" can not create pods that reference '
                                         "a service account")
     kinds = {ref[0] for ref in pod_references(pod)}
-    for plural, word in ((SECRETS, "secrets"), (CONFIGMAPS, "configmaps")):
+    for plural in (SECRETS, CONFIGMAPS):
         if plural in kinds:
             raise forbidden(resource, name, f'node "{node}" can not create pods that '
-                                            f"reference {word}")
+                                            f"reference {plural}")
 
 
 def _labels(obj: Object) -> dict[str, Any]:
