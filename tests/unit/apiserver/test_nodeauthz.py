@@ -168,6 +168,12 @@ def test_the_bootstrap_policy_binds_system_node_to_no_one() -> None:
         {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "kept"}]}
     assert _merged(bindings["system:node"], old, "subjects")["subjects"] == [
         {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "kept"}]
+    # and the role's rules the Node authorizer now decides per object
+    own = {"verbs": ["get"], "apiGroups": [""], "resources": ["nodes"], "resourceNames": ["x"]}
+    earlier = {**role, "rules": [*node_rules(), {"verbs": ["get", "list", "watch"],
+                                                 "apiGroups": [""],
+                                                 "resources": ["secrets", "configmaps"]}, own]}
+    assert _merged(role, earlier, "rules")["rules"] == [*node_rules(), own]
 
 
 NODES = resolve("nodes")
