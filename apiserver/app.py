@@ -50,6 +50,10 @@ from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .kinds.rbac import rbacauthorizer as rbac
 from .kubeletclient import KubeletClientConfig
+from .nodeauthz import restriction as noderestriction
+from .nodeauthz.authorizer import NodeAuthorizer
+from .nodeauthz.graph import NodeGraph
+from .nodeauthz.populator import GraphPopulator
 from .registry import Registry
 from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
@@ -73,7 +77,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
         k.resource.plural: k.allocator(storage, config) for k in served if k.allocator},
-        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl})
+        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl},
+        admissions=[noderestriction.admit_object])
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,
@@ -92,7 +97,11 @@ def create_app(config: ServerConfig) -> FastAPI:
     authenticator = Authenticator(config.token_auth_file, config.client_ca_file,
                                   service_accounts, lookup)
     policy = rbac.PolicyCache(registry)
-    authz = _authorizer(config, policy)
+    graph = NodeGraph()
+    # The Node mode's graph follows the pods watch cache (only when the mode is on).
+    populator = GraphPopulator(registry, caches, graph) if "Node" in \
+        authorizer.parse_modes(config.authorization_mode) else None
+    authz = _authorizer(config, policy, graph)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
@@ -107,6 +116,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
+        if populator is not None:
+            await populator.start()
         compactor.start()
         if auditor is not None:
             auditor.writer.start()
@@ -126,6 +137,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                 await work.stop()
             ready.clear()
             await compactor.stop()
+            if populator is not None:
+                await populator.stop()
             for kind in served:
                 for sub in kind.subresources:
                     await sub.close()
@@ -270,6 +283,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                 _user(request), info, request.query_params.get("fieldSelector")), decision)
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
+                # NodeRestriction's checks of the URL and the stored object (nodeauthz/)
+                await noderestriction.admit_request(registry, _user(request), info)
                 response = await handlers.handle(request, info)
             code = response.status_code
             if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:
@@ -341,11 +356,13 @@ def _kubelet_client(config: ServerConfig) -> KubeletClientConfig:
                                config.kubelet_allow_loopback)
 
 
-def _authorizer(config: ServerConfig, policy: rbac.PolicyCache) -> authorizer.Authorizer:
+def _authorizer(config: ServerConfig, policy: rbac.PolicyCache,
+                graph: NodeGraph) -> authorizer.Authorizer:
     """`--authorization-mode`'s modes in order, behind the system:masters check."""
-    modes: list[authorizer.Authorizer] = [
-        rbac.RBACAuthorizer(policy) if mode == "RBAC" else authorizer.AlwaysAllow()
-        for mode in authorizer.parse_modes(config.authorization_mode)]
+    made: dict[str, authorizer.Authorizer] = {
+        "RBAC": rbac.RBACAuthorizer(policy), "Node": NodeAuthorizer(graph),
+        "AlwaysAllow": authorizer.AlwaysAllow()}
+    modes = [made[mode] for mode in authorizer.parse_modes(config.authorization_mode)]
     return authorizer.Privileged(modes[0] if len(modes) == 1 else authorizer.Union(modes))
 
 

@@ -91,8 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated audiences a service-account token must name one "
                         "of (default: the issuer)")
     p.add_argument("--authorization-mode", default="AlwaysAllow",
-                   help="ordered list of authorizers, comma-separated: AlwaysAllow, RBAC "
-                        "(system:masters is always allowed)")
+                   help="ordered list of authorizers, comma-separated: AlwaysAllow, Node, "
+                        "RBAC (Node,RBAC as Kubernetes; system:masters is always allowed)")
     p.add_argument("--encryption-provider-config",
                    help="EncryptionConfiguration file (apiserver.config.k8s.io/v1): how "
                         "the resources it names are encrypted in etcd")

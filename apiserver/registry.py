@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from apimachinery.meta import Object, deep_copy, now_rfc3339
 from apimachinery.resources import ResourceInfo
 
 from .allocator import Allocator, reserver
-from .kind import Kind, Strategy, reject
+from .kind import Admission, Kind, Strategy, reject
 from .params import INT64_MAX, INT64_MIN, parse_int64
 from .storage import (
     KeyExistsError,
@@ -139,9 +139,12 @@ class Registry:
 
     def __init__(self, storage: Storage, kinds: Kinds,
                  allocators: Mapping[str, Allocator] | None = None,
-                 ttls: Mapping[str, int] | None = None) -> None:
+                 ttls: Mapping[str, int] | None = None,
+                 admissions: Sequence[Admission] = ()) -> None:
         self.storage = storage
         self.kinds = kinds
+        # Admission checks of no kind (NodeRestriction), after the kinds' own.
+        self._admissions = tuple(admissions)
         self._allocators = dict(allocators or {})
         # Seconds each expiring resource lives after a write (its Kind's ttl hook).
         self._ttls = dict(ttls or {})
@@ -155,7 +158,7 @@ class Registry:
     async def _admit(self, resource: ResourceInfo, namespace: str | None, obj: Object,
                      old: Object | None) -> None:
         """The admission checks kinds contribute (NamespaceLifecycle, Priority, ...)."""
-        for admit in self.kinds.admissions():
+        for admit in (*self.kinds.admissions(), *self._admissions):
             await admit(self, resource, namespace, obj, old)
 
     def _validate(self, kind: Kind, obj: Object, old: Object | None) -> None:

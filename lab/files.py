@@ -21,10 +21,12 @@ The lab home (default `~/.schooner/lab`) holds:
 
 `etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
 and the registry's. Each client has its own identity
-(lab.topology.component_identities), so the apiservers' flow control knows a node's
-Lease renewal from a user's flood; there is no authorization yet, and the token file
-itself is in `etc/` (the apiservers read it), so this names callers rather than
-confines them: RBAC and certificates come later. etcd is private: each member's
+(lab.topology.component_identities), and the apiservers (`--authorization-mode
+Node,RBAC`) allow each only its role: a node reads only its pods' Secrets and writes
+only its own Node, Lease and pods' status. But `etc/` is mounted into every container,
+tokens.csv and every identity's kubeconfig with it, so a container that is broken into
+could still take another identity's token: moving the nodes onto `schooner join`
+(certificates of their own, nothing shared) comes later. etcd is private: each member's
 folder is mounted (read-only, at /etc/schooner-etcd) into that member only,
 `etcd-pki/apiserver/` into the apiservers only; no node, scheduler or
 controller-manager receives the etcd CA or any etcd certificate. `apiserver/` is

@@ -219,8 +219,8 @@ def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, .
     """Who each lab client is to the apiservers: identity -> (user, groups), as Kubernetes
     names them. Schedulers share one identity, as do controller-managers and proxies;
     each node's agent is `system:node:<node>` in group system:nodes. The apiservers run
-    `--authorization-mode RBAC`: each may do what its bootstrap role allows
-    (docs/security.md)."""
+    `--authorization-mode Node,RBAC`: each may do what its bootstrap role allows, a node
+    only what its pods reference (docs/security.md)."""
     return {
         "scheduler": ("system:kube-scheduler", ()),
         "controller-manager": ("system:kube-controller-manager", ()),
@@ -290,7 +290,7 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--kubelet-client-key", f"{APISERVER_DIR}/{KUBELET_CLIENT_KEY}",
                  "--kubelet-certificate-authority", f"{CONFIG_DIR}/ca.crt",
                  "--service-cluster-ip-range", config.service_cidr,
-                 "--authorization-mode", "RBAC",
+                 "--authorization-mode", "Node,RBAC",
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
                  "--default-not-ready-toleration-seconds", "10",
                  "--default-unreachable-toleration-seconds", "10",

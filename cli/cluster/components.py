@@ -158,7 +158,7 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
             "--advertise-address", advertise_address(),
             "--client-ca-file", str(paths.ca_cert), *kubelet_client_flags(paths),
             "--service-account-signing-key-file", str(paths.pki / "sa.key"),
-            "--authorization-mode", "RBAC",
+            "--authorization-mode", "Node,RBAC",
             "--encryption-provider-config", str(paths.encryption_config),
             "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
             str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",
@@ -228,8 +228,8 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
     """Controller-manager, scheduler and this host's agent, all clients of the apiserver.
 
     Each uses its own kubeconfig (`Paths.component_kubeconfig`, written by `up`), so the
-    apiserver knows who calls; there is no authorization yet, so each may still do
-    everything. The agent's node is `node_name()`, its pod network
+    apiserver knows who calls and allows each only its role (`Node,RBAC`: the agent only
+    what its pods reference, docs/security.md). The agent's node is `node_name()`, its pod network
     `$SCHOONER_POD_NETWORK` (default `schooner-pods`) on `$SCHOONER_POD_CIDR` (default
     172.28.1.0/24): a second cluster on the same Docker engine (a test's) must differ in
     all three, since an agent removes the containers of its node that its cluster lacks.

@@ -263,8 +263,10 @@ class Apiserver:
     certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
     issues service-account tokens (its own `sa.key`).
 
-    As `schooner up` runs it: Secrets encrypted at rest and the default audit policy
-    (`audit.log` in its workdir), so every test on it exercises both; a test's own
+    As `schooner up` runs it: Secrets encrypted at rest, the default audit policy
+    (`audit.log` in its workdir) and `--authorization-mode Node,RBAC`, so every test on
+    it exercises all three, and a component a test starts with its own identity
+    (`component_kubeconfig`) has only its bootstrap role's rights; a test's own
     `extra_args` come after and win. Every apiserver this process starts has the same
     key (made once per process), so several may share one etcd.
     """
@@ -295,6 +297,7 @@ class Apiserver:
                       "--kubelet-client-certificate", str(workdir / "kubelet-client.crt"),
                       "--kubelet-client-key", str(workdir / "kubelet-client.key"),
                       "--kubelet-certificate-authority", str(workdir / "ca.crt"),
+                      "--authorization-mode", "Node,RBAC",
                       "--service-account-signing-key-file",
                       str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
@@ -362,9 +365,30 @@ class Apiserver:
         self.process.stop()
 
     def kubeconfig(self, path: Path) -> Path:
+        """The admin's kubeconfig (system:masters): for tests and the CLI, never a component."""
         from apimachinery.kubeconfig import write_kubeconfig
         write_kubeconfig(str(path), self.url, self.ca_pem, self.token)
         return path
+
+    def identity_kubeconfig(self, path: Path, user: str, groups: Sequence[str] = ()) -> Path:
+        """A kubeconfig with a client certificate of this apiserver's CA for `user` in
+        `groups` (CN and O's, as kubeadm issues them)."""
+        from apimachinery.kubeconfig import write_kubeconfig
+        from apimachinery.usercert import make_client_cert
+        cert, key = make_client_cert(self.ca_pem, self.ca_key_pem, user, groups)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_kubeconfig(str(path), self.url, self.ca_pem, None, user=user, client_cert=cert,
+                         client_key=key)
+        return path
+
+    def component_kubeconfig(self, path: Path, component: str, node: str = "") -> Path:
+        """The kubeconfig of a component (`controller-manager`, `scheduler`, `proxy`, or
+        `agent` of `node`) under the identity `schooner up` gives it
+        (cli/cluster/credentials.py), so it may do only what its role allows."""
+        from cli.cluster.credentials import component_identity
+        user, groups = (component_identity(component, node) if node
+                        else component_identity(component))
+        return self.identity_kubeconfig(path, user, groups)
 
 
 @contextmanager

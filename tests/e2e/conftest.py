@@ -75,7 +75,8 @@ class AgentNode:
         self.root_dir = workdir / "root"
         self.namespace = f"e2e-{suffix}"
         self.pod_uids: set[str] = set()
-        kubeconfig = apiserver.kubeconfig(workdir / "kubeconfig")
+        # the node's own identity (system:node:NAME): only what the Node authorizer allows
+        kubeconfig = apiserver.component_kubeconfig(workdir / "kubeconfig", "agent", self.name)
         self.process = Process("agent", [
             sys.executable, "-m", "agent", "--kubeconfig", str(kubeconfig),
             "--node-name", self.name, "--node-ip", "127.0.0.1", "--port", str(self.port),

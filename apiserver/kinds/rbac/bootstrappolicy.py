@@ -11,9 +11,11 @@ Where Schooner departs from Kubernetes, and why:
 - `system:kube-controller-manager` is one broad role for the controller-manager's
   own user: Kubernetes gives each controller a service account of its own, and
   the garbage collector and namespace controller there already hold `*` on `*`.
-- `system:node` is bound to the group `system:nodes`: Kubernetes binds it to no
-  one and restricts nodes with the Node authorizer, which Schooner lacks yet,
-  so every node may read every pod, Secret and ConfigMap.
+- `system:node` holds Kubernetes' node rules less those the Node authorizer decides
+  per object (Secrets, ConfigMaps, ServiceAccounts, node Leases), so binding it to
+  someone never opens every Secret. As in Kubernetes its binding has no subjects:
+  nodes get their rights from the Node authorizer (apiserver/nodeauthz/). Schooner
+  once bound it to the group `system:nodes`; reconciling takes that subject away.
 """
 
 from __future__ import annotations
@@ -158,7 +160,12 @@ def _controller_manager_rules() -> list[dict[str, Any]]:
     ]
 
 
-def _node_rules() -> list[dict[str, Any]]:
+def node_rules() -> list[dict[str, Any]]:
+    """Kubernetes' NodeRules() (the `system:node` ClusterRole), less what the Node
+    authorizer decides per object (apiserver/nodeauthz/authorizer.py): Secrets,
+    ConfigMaps, ServiceAccounts and their tokens, node Leases. The Node authorizer
+    grants these rules to every node; NodeRestriction admission then keeps each node's
+    writes to its own Node, its own pods and their status."""
     return [
         _rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         _rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews",
@@ -172,12 +179,7 @@ def _node_rules() -> list[dict[str, Any]]:
         _rule(["create", "delete"], [""], ["pods"]),
         _rule(["update", "patch"], [""], ["pods/status"]),
         _rule(["create"], [""], ["pods/eviction"]),
-        _rule(READ, [""], ["secrets", "configmaps"]),
-        _rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
         _rule(["get"], [""], ["endpoints"]),
-        _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"],
-              ["leases"]),
-        _rule(["create"], [""], ["serviceaccounts/token"]),
     ]
 
 
@@ -203,7 +205,7 @@ def cluster_roles() -> list[Object]:
         _role("system:aggregate-to-view", _view_rules(), labels={f"{AGGREGATE}view": "true"}),
         _role("system:kube-scheduler", _scheduler_rules()),
         _role("system:kube-controller-manager", _controller_manager_rules()),
-        _role("system:node", _node_rules()),
+        _role("system:node", node_rules()),
         _role("system:node-proxier", [
             _rule(["list", "watch"], [""], ["services", "endpoints"]),
             _rule(READ, [""], ["nodes"]),
@@ -223,7 +225,7 @@ def cluster_roles() -> list[Object]:
 
 
 def cluster_role_bindings() -> list[Object]:
-    """Who holds the default roles: Kubernetes' subjects, and system:nodes for system:node."""
+    """Who holds the default roles: Kubernetes' subjects."""
     authenticated = ("Group", "system:authenticated")
     return [
         _binding("cluster-admin", ("Group", "system:masters")),
@@ -233,7 +235,7 @@ def cluster_role_bindings() -> list[Object]:
                  ("Group", "system:unauthenticated")),
         _binding("system:kube-scheduler", ("User", "system:kube-scheduler")),
         _binding("system:kube-controller-manager", ("User", "system:kube-controller-manager")),
-        _binding("system:node", ("Group", "system:nodes")),
+        _binding("system:node"),  # no subjects, as Kubernetes: the Node authorizer grants
         _binding("system:node-proxier", ("User", "system:kube-proxy")),
         _binding("system:monitoring", ("Group", "system:monitoring")),
         # kubeadm binds the apiserver's kubelet client certificate's user so (the name
@@ -264,11 +266,28 @@ async def reconcile(registry: Registry, config: ServerConfig) -> None:
         await _ensure(registry, CLUSTER_ROLE_BINDINGS, binding, "subjects")
 
 
+# What an earlier Schooner's bootstrap policy held and this one does not: reconciling takes
+# it out of the bootstrap object (unless its autoupdate annotation is "false"). The
+# system:nodes group's binding to system:node, and that role's rules the Node authorizer
+# now decides per object.
+RETIRED: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("subjects", "system:node"): [{"kind": "Group", "apiGroup": GROUP, "name": "system:nodes"}],
+    ("rules", "system:node"): [
+        _rule(READ, [""], ["secrets", "configmaps"]),
+        _rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
+        _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"],
+              ["leases"]),
+        _rule(["create"], [""], ["serviceaccounts/token"])],
+}
+
+
 def _merged(wanted: Object, current: Object | None, key: str) -> Object:
-    """`wanted` with what `current` holds beyond it kept (rules or subjects a user added)."""
+    """`wanted` with what `current` holds beyond it kept (rules or subjects a user added),
+    less what an earlier bootstrap policy held and this one retired."""
     if current is None:
         return wanted
-    items = list(current.get(key) or [])
+    retired = RETIRED.get((key, metadata(wanted)["name"]), [])
+    items = [i for i in current.get(key) or [] if i not in retired]
     items += [i for i in wanted.get(key) or [] if i not in items]
     return {**current, key: items}
 

@@ -134,7 +134,8 @@ def test_forbidden_messages() -> None:
 def test_modes_and_superusers() -> None:
     assert parse_modes("RBAC") == ["RBAC"]
     assert parse_modes("AlwaysAllow,RBAC") == ["AlwaysAllow", "RBAC"]
-    for bad in ("", "Node", "RBAC,RBAC", "rbac"):
+    assert parse_modes("Node,RBAC") == ["Node", "RBAC"]
+    for bad in ("", "Webhook", "RBAC,RBAC", "rbac"):
         with pytest.raises(ValueError, match="authorization-mode"):
             parse_modes(bad)
 

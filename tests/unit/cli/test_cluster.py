@@ -128,7 +128,7 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--kubelet-client-key": str(paths.pki / "apiserver-kubelet-client.key"),
         "--kubelet-certificate-authority": str(paths.ca_cert),
         "--service-account-signing-key-file": str(paths.pki / "sa.key"),
-        "--authorization-mode": "RBAC",
+        "--authorization-mode": "Node,RBAC",
         "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
         "--audit-policy-file": str(tmp_path / "audit-policy.yaml"),
         "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
