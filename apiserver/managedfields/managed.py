@@ -250,8 +250,9 @@ def record_update(live: Object | None, new: Object, requested: Any, writer: Writ
 
     `requested` is the managedFields the request carried: honoured through the main
     resource when they decode and are not empty, `[]`/`[{}]` clear them, anything
-    else keeps the stored ones (decodeLiveOrNew). Managed fields that do not decode
-    are dropped rather than failing the write (UpdateNoErrors).
+    else keeps the stored ones (decodeLiveOrNew). Stored managed fields that do not
+    decode are dropped, and an object the schema cannot key (a list item without its
+    key) keeps the stored ones, rather than failing the write (UpdateNoErrors).
     """
     live_entries = (live or {}).get("metadata", {}).get("managedFields")
     managed = _base(live_entries, requested, writer)
@@ -260,8 +261,12 @@ def record_update(live: Object | None, new: Object, requested: Any, writer: Writ
         meta.pop("managedFields", None)  # an untracked object stays untracked
         return
     ident = ManagerId(writer.manager or "unknown", "Update", api_version, writer.subresource)
-    result = update(live or {}, new, managed, ident, typed.root_type(kind), writer.ignored(),
-                    api_version, now_rfc3339)
+    try:
+        result = update(live or {}, new, managed, ident, typed.root_type(kind),
+                        writer.ignored(), api_version, now_rfc3339)
+    except ValueError:  # a list item without its keys: the stored entries stay
+        _set(meta, live_entries if isinstance(live_entries, list) else None)
+        return
     _set(meta, encode(result))
 
 
