@@ -116,7 +116,7 @@ def _apply(live: Object, config: Object, managed: Managed, ident: ManagerId,
         del others[ident]
     else:
         changed = not typed._same(_without_managed(live), _without_managed(merged))
-        others[ident] = replace(others[ident], fields=own,
+        others[ident] = replace(others[ident].with_fields(own),
                                 time=now_rfc3339() if changed or last is None
                                 else others[ident].time)
     return merged, others

@@ -18,6 +18,7 @@ member inside (`"k:{\"name\":\"web\"}": {".": {}, "f:image": {}}`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +29,12 @@ Path = tuple[str, ...]
 
 
 class FieldSet:
-    """A set of paths, as a trie; operations return new sets and never mutate their inputs."""
+    """A set of paths, as a trie; operations return new sets and never mutate their inputs.
+
+    Results share unchanged subtrees with their inputs (a difference that removes
+    nothing is its input), so a set is built with `insert`/`child` and then treated
+    as immutable. No node keeps an empty child, which makes `empty` O(1).
+    """
 
     __slots__ = ("children", "members")
 
@@ -63,7 +69,7 @@ class FieldSet:
     # -- queries ----------------------------------------------------------------------
 
     def empty(self) -> bool:
-        return not self.members and all(c.empty() for c in self.children.values())
+        return not self.members and not self.children
 
     def has(self, path: Path) -> bool:
         node: FieldSet | None = self
@@ -100,50 +106,62 @@ class FieldSet:
     # -- algebra ----------------------------------------------------------------------
 
     def union(self, other: FieldSet) -> FieldSet:
+        if other.empty():
+            return self
+        if self.empty():
+            return other
         out = FieldSet()
         out.members = self.members | other.members
-        for element in self.children.keys() | other.children.keys():
-            mine, theirs = self.children.get(element), other.children.get(element)
-            merged = mine.union(theirs) if mine and theirs else (mine or theirs)
-            assert merged is not None
-            if not merged.empty():
-                out.children[element] = merged.copy()
+        out.children = dict(self.children)
+        for element, theirs in other.children.items():
+            mine = out.children.get(element)
+            out.children[element] = theirs if mine is None else mine.union(theirs)
         return out
 
     def difference(self, other: FieldSet) -> FieldSet:
         """The paths of this set that are not in `other` (path by path, not subtrees)."""
-        out = FieldSet()
-        out.members = self.members - other.members
-        for element, mine in self.children.items():
-            theirs = other.children.get(element)
-            sub = mine.difference(theirs) if theirs is not None else mine.copy()
-            if not sub.empty():
-                out.children[element] = sub
-        return out
-
-    def intersection(self, other: FieldSet) -> FieldSet:
-        out = FieldSet()
-        out.members = self.members & other.members
-        for element, mine in self.children.items():
-            theirs = other.children.get(element)
-            if theirs is not None:
-                sub = mine.intersection(theirs)
-                if not sub.empty():
-                    out.children[element] = sub
-        return out
+        return self._minus(other, recursive=False)
 
     def recursive_difference(self, other: FieldSet) -> FieldSet:
         """The paths of this set that neither are in `other` nor lie below one of its
         members (Kubernetes' reset fields: `status` drops every status path)."""
-        out = FieldSet()
-        out.members = self.members - other.members
+        return self._minus(other, recursive=True)
+
+    def _minus(self, other: FieldSet, *, recursive: bool) -> FieldSet:
+        if other.empty() or self.empty():
+            return self
+        members = self.members - other.members if other.members else self.members
+        children: dict[str, FieldSet] = {}
+        changed = len(members) != len(self.members)
         for element, mine in self.children.items():
-            if element in other.members:
+            if recursive and element in other.members:
+                changed = True
                 continue
             theirs = other.children.get(element)
-            sub = mine.recursive_difference(theirs) if theirs is not None else mine.copy()
+            sub = mine if theirs is None else mine._minus(theirs, recursive=recursive)
+            if sub is not mine:
+                changed = True
             if not sub.empty():
-                out.children[element] = sub
+                children[element] = sub
+        if not changed:
+            return self
+        out = FieldSet()
+        out.members, out.children = set(members), children
+        return out
+
+    def intersection(self, other: FieldSet) -> FieldSet:
+        out = FieldSet()
+        if self.empty() or other.empty():
+            return out
+        out.members = self.members & other.members
+        small, large = (self.children, other.children) \
+            if len(self.children) <= len(other.children) else (other.children, self.children)
+        for element, mine in small.items():
+            theirs = large.get(element)
+            if theirs is not None:
+                sub = mine.intersection(theirs)
+                if not sub.empty():
+                    out.children[element] = sub
         return out
 
     def copy(self) -> FieldSet:
@@ -172,22 +190,28 @@ class FieldSet:
         if not isinstance(fields, dict):
             raise ValueError("FieldsV1 must be a JSON object")
         out = cls()
+        members, children = out.members, out.children
         for element, inner in fields.items():
             if element == ".":
                 continue
             _check_element(element)
             if not isinstance(inner, dict):
                 raise ValueError(f"{element}: must be a JSON object")
-            if not inner or "." in inner:
-                out.members.add(element)
-            if any(k != "." for k in inner):
-                out.children[element] = cls.from_fields(inner)
+            if not inner:
+                members.add(element)
+                continue
+            if "." in inner:
+                members.add(element)
+                if len(inner) == 1:
+                    continue
+            children[element] = cls.from_fields(inner)
         return out
 
 
 _RANKS = {"f": 0, "k": 1, "v": 2, "i": 3}
 
 
+@functools.lru_cache(maxsize=8192)
 def element_sort_key(element: str) -> tuple[int, Any]:
     """Kubernetes' PathElement order: field names, then keys, values, indices."""
     rank = _RANKS.get(element[:1], 4)
@@ -214,6 +238,7 @@ def _value_key(value: Any) -> Any:
     return (4, tuple(_value_key(v) for v in value))
 
 
+@functools.lru_cache(maxsize=8192)
 def _check_element(element: str) -> None:
     prefix, _, body = element.partition(":")
     if prefix == "f" and _:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apimachinery import errors
@@ -80,6 +80,13 @@ class Entry:
     fields: FieldSet
     api_version: str
     time: str | None
+    # The FieldsV1 the entry was decoded from, written back as it was while `fields` is
+    # unchanged (most writes change one entry; re-encoding the others was a third of
+    # the cost of tracking).
+    raw: dict[str, Any] | None = field(default=None, compare=False)
+
+    def with_fields(self, fields: FieldSet) -> Entry:
+        return self if fields is self.fields else replace(self, fields=fields, raw=None)
 
 
 Managed = dict[ManagerId, Entry]
@@ -134,8 +141,9 @@ def decode(entries: Any) -> Managed:
                           "" if operation == "Apply" else api_version,
                           str(entry.get("subresource") or ""))
         time = entry.get("time")
-        managed[ident] = Entry(FieldSet.from_fields(entry.get("fieldsV1") or {}),
-                               api_version, time if isinstance(time, str) else None)
+        raw = entry.get("fieldsV1") or {}
+        managed[ident] = Entry(FieldSet.from_fields(raw), api_version,
+                               time if isinstance(time, str) else None, raw)
     return managed
 
 
@@ -154,7 +162,7 @@ def encode(managed: Managed) -> list[Object] | None:
         if entry.time:
             item["time"] = entry.time
         item["fieldsType"] = "FieldsV1"
-        item["fieldsV1"] = entry.fields.to_fields()
+        item["fieldsV1"] = entry.raw if entry.raw is not None else entry.fields.to_fields()
         if ident.subresource:
             item["subresource"] = ident.subresource
         key = (ident.operation, entry.time or "", ident.manager, entry.api_version,
@@ -224,7 +232,7 @@ def _take(live: Object, new: Object, managed: Managed, writer_id: ManagerId,
             conflicts[ident] = taken
         left = entry.fields.difference(taken).difference(diff.removed)
         if not left.empty():
-            out[ident] = replace(entry, fields=left)
+            out[ident] = entry.with_fields(left)
     if conflicts and not force:
         raise Conflicts(conflicts)
     return out, diff
@@ -238,7 +246,7 @@ def _strip(managed: Managed, ident: ManagerId) -> None:
     if left.empty():
         del managed[ident]
     else:
-        managed[ident] = replace(entry, fields=left)
+        managed[ident] = entry.with_fields(left)
 
 
 # -- Update -----------------------------------------------------------------------------
@@ -298,7 +306,7 @@ def update(live: Object, new: Object, managed: Managed, ident: ManagerId,
     if not took.empty():
         others[ident] = Entry(kept.union(took), api_version, clock())
     elif previous is not None and not kept.empty():
-        others[ident] = replace(previous, fields=kept)
+        others[ident] = previous.with_fields(kept)
     return _cap_updaters(others)
 
 

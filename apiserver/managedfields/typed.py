@@ -41,9 +41,15 @@ _KEY_DEFAULTS: dict[str, Any] = {"protocol": "TCP"}
 
 
 class Type:
-    """A node of the schema; subclasses say how values of it are walked."""
+    """A node of the schema; subclasses say how values of it are walked.
+
+    `dict_leaf`/`list_leaf`: whether an object or an array found where this type is
+    expected is one leaf (atomic, or not the shape the type walks).
+    """
 
     atomic = True
+    dict_leaf = True
+    list_leaf = True
 
 
 class _Scalar(Type):
@@ -54,6 +60,7 @@ class _Deduced(Type):
     """Untyped: a dict is a granular map of deduced values, anything else a leaf."""
 
     atomic = False
+    dict_leaf = False
 
 
 SCALAR = _Scalar()
@@ -65,6 +72,9 @@ class Struct(Type):
     model: type[BaseModel]
     atomic: bool = False
     _fields: dict[str, Type] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.dict_leaf = self.atomic
 
     def field(self, name: str) -> Type | None:
         """The type of a declared field; None for a key the model does not declare."""
@@ -79,6 +89,9 @@ class MapType(Type):
     value: Type
     atomic: bool = False
 
+    def __post_init__(self) -> None:
+        self.dict_leaf = self.atomic
+
 
 @dataclass(eq=False)
 class ListType(Type):
@@ -86,9 +99,8 @@ class ListType(Type):
     relation: str  # atomic, set or map
     keys: tuple[str, ...] = ()
 
-    @property
-    def atomic(self) -> bool:  # type: ignore[override]
-        return self.relation == "atomic"
+    def __post_init__(self) -> None:
+        self.atomic = self.list_leaf = self.relation == "atomic"
 
 
 @functools.cache
@@ -153,17 +165,11 @@ def child_type(t: Type, element: str) -> Type:
 
 
 def _is_leaf(t: Type, value: Any) -> bool:
-    if isinstance(t, _Deduced):
-        return not isinstance(value, dict)
-    if isinstance(t, ListType):
-        return t.atomic or not isinstance(value, list)
-    if isinstance(t, Struct | MapType):
-        return t.atomic or not isinstance(value, dict)
+    if isinstance(value, dict):
+        return t.dict_leaf
+    if isinstance(value, list):
+        return t.list_leaf
     return True
-
-
-def _declared(t: Type, key: str) -> bool:
-    return isinstance(t, Struct) and t.field(key) is not None
 
 
 # -- list items -------------------------------------------------------------------------
@@ -178,13 +184,21 @@ def item_element(t: ListType, item: Any) -> str:
         return value_element(item)
     if not isinstance(item, dict):
         raise ValueError("associative list with keys may not have non-map elements")
-    keys = {k: item[k] if k in item else _KEY_DEFAULTS.get(k) for k in t.keys}
-    keys = {k: v for k, v in keys.items() if v is not None or k in item}
-    if not keys:
+    pairs = tuple((k, item[k] if k in item else _KEY_DEFAULTS.get(k)) for k in t.keys
+                  if k in item or k in _KEY_DEFAULTS)
+    if not pairs:
         raise ValueError(f"associative list with keys has an element that omits all key "
                          f"fields {list(t.keys)!r} (and doesn't have default values for "
                          "any key fields)")
-    return key_element(keys)
+    try:
+        return _cached_key_element(pairs)
+    except TypeError:  # a key value that is a map or list
+        return key_element(dict(pairs))
+
+
+@functools.lru_cache(maxsize=8192)
+def _cached_key_element(pairs: tuple[tuple[str, Any], ...]) -> str:
+    return key_element(dict(pairs))
 
 
 def _items(t: ListType, items: list[Any]) -> dict[str, Any]:
@@ -212,13 +226,20 @@ def field_set(value: Any, t: Type, *, strict: bool = False) -> FieldSet:
 
 
 def _fill(node: FieldSet, value: Any, t: Type, strict: bool) -> None:
-    if isinstance(value, dict) and not _is_leaf(t, value):
+    if isinstance(value, dict) and not t.dict_leaf:
+        struct = t if isinstance(t, Struct) else None
+        shared = t.value if isinstance(t, MapType) else DEDUCED
+        members = node.members
         for key, val in value.items():
             element = "f:" + key
-            sub = child_type(t, element)
-            if _is_leaf(sub, val) or val is None or val == {} or not _declared(t, key):
-                node.members.add(element)
-            if not _is_leaf(sub, val):
+            sub = struct.field(key) if struct is not None else None
+            declared = sub is not None
+            if sub is None:
+                sub = DEDUCED if struct is not None else shared
+            leaf = _is_leaf(sub, val)
+            if leaf or not declared or val == {}:  # a null is a leaf
+                members.add(element)
+            if not leaf:
                 _fill_child(node, element, val, sub, strict)
     elif isinstance(value, list) and isinstance(t, ListType) and not t.atomic:
         seen: set[str] = set()
@@ -288,11 +309,15 @@ def _compare(old: Any, new: Any, t: Type, added: FieldSet, modified: FieldSet,
         return
     for key, val in news.items():
         element = wrap + key
-        sub = child_type(t, element)
         if key not in olds:
-            _graft(added, _subtree(element, val, sub, t))
+            _graft(added, _subtree(element, val, child_type(t, element), t))
             continue
         was = olds[key]
+        # Equal subtrees are skipped at C speed; `==` takes `1` for `true`, which only a
+        # change of a value's JSON type without a change of value would hide.
+        if was is val or was == val:
+            continue
+        sub = child_type(t, element)
         if _is_leaf(sub, val) or _is_leaf(sub, was) or val is None or was is None:
             if not _same(was, val):
                 modified.members.add(element)
