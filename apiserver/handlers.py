@@ -203,7 +203,8 @@ class Handlers:
 
     async def _server_side_apply(self, request: Request, info: RequestInfo, body: bytes,
                                  content_type: str, fields: FieldValidation) -> Response:
-        """Apply as an upsert (approximated by a strategic merge; see docs/architecture.md)."""
+        """Server-side apply, an upsert: to a missing object it creates it (see
+        apiserver/managedfields)."""
         try:
             return fields.warn(respond(request, await self.registry.update_with(
                 info.resource, info.namespace, info.name or "",

@@ -217,8 +217,8 @@ class ObjectMeta(K8sModel):
         "its own entry when done.", protobuf=14, list_type="set",
         patch_strategy="merge")] = None
     managed_fields: Annotated[list[dict[str, Any]] | None, field(
-        "Which manager set which fields, as clients send it. Schooner stores it as given "
-        "and does not track field ownership itself.", protobuf=17,
+        "Which manager owns which fields (FieldsV1), kept by the apiserver on every write: "
+        "server-side apply's conflicts and removals follow it.", protobuf=17,
         list_type="atomic")] = None
 
 
