@@ -135,6 +135,16 @@ def test_typed_server_side_apply_owners_and_conflicts(official: Any, namespace: 
                                               _content_type=apply)
     assert forced.spec.replicas == 5
 
+    # Through /status an apply writes status only and is recorded with its subresource.
+    status_body = {**_deployment(replicas=99), "status": {"observedGeneration": 42}}
+    written = apps.patch_namespaced_deployment_status("web", namespace, status_body,
+                                                      field_manager="statuser", force=True,
+                                                      _content_type=apply)
+    assert written.spec.replicas == 5 and written.status.observed_generation == 42
+    entry = next(e for e in written.metadata.managed_fields if e.manager == "statuser")
+    assert (entry.operation, entry.subresource) == ("Apply", "status")
+    assert entry.fields_v1 == {"f:status": {"f:observedGeneration": {}}}
+
     with pytest.raises(ApiException) as caught:
         apps.patch_namespaced_deployment("web", namespace, _deployment(),
                                          _content_type=apply)
