@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cli.cluster.processes import wait_for
 from tests.compat.conftest import Cluster, Kubectl
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -80,6 +81,14 @@ def test_kubectl_server_side_apply_owners_conflicts_force_and_removal(
     live = cluster.client.get("deployments", "web", namespace)
     assert "tier" not in (live["metadata"].get("labels") or {})
     assert live["spec"]["replicas"] == 3
+
+    # The deployment controller's status writes are its own Update entry, named after
+    # its program (the client's User-Agent), through the status subresource.
+    def controller_entry() -> bool:
+        return any(e.get("manager") == "controllers" and e.get("subresource") == "status"
+                   for e in cluster.client.get("deployments", "web", namespace)["metadata"]
+                   .get("managedFields") or [])
+    wait_for(controller_entry, timeout=30, what="the deployment controller's status entry")
 
     shown = kubectl("get", "deploy", "web", "-o", "yaml", "--show-managed-fields").stdout
     assert "managedFields:" in shown and "manager: alice" in shown
