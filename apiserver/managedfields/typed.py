@@ -29,6 +29,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from apimachinery.models import model_for, schema
+from apiserver.protobuf.schema import hints
 
 from .fieldset import FieldSet, key_element, value_element
 
@@ -72,9 +73,33 @@ class Struct(Type):
     model: type[BaseModel]
     atomic: bool = False
     _fields: dict[str, Type] | None = field(default=None, repr=False)
+    _present: frozenset[str] | None = field(default=None, repr=False)
+    _by_value: frozenset[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.dict_leaf = self.atomic
+
+    def always_present(self, name: str) -> bool:
+        """Whether Go's zero value of the struct carries the field anyway: a struct held by
+        value (`spec`, `template`, `resources`) or a field without `omitempty` (the
+        required ones, `containers`, as null). Kubernetes compares a create against that
+        zero object, so such a field is never "added" as a whole."""
+        self._zero_facts()
+        assert self._present is not None
+        return name in self._present
+
+    def held_by_value(self, name: str) -> bool:
+        """A struct field Go holds by value: its own zero fields are present too."""
+        self._zero_facts()
+        assert self._by_value is not None
+        return name in self._by_value
+
+    def _zero_facts(self) -> None:
+        if self._present is None:
+            hinted = hints(self.model)
+            self._by_value = frozenset(n for n, h in hinted.items() if "value" in h)
+            self._present = self._by_value | frozenset(
+                name for name, meta in schema.fields(self.model).items() if meta.required)
 
     def field(self, name: str) -> Type | None:
         """The type of a declared field; None for a key the model does not declare."""
@@ -262,20 +287,6 @@ def _fill_child(node: FieldSet, element: str, value: Any, t: Type, strict: bool)
         node.children[element] = sub
 
 
-def _subtree(element: str, value: Any, t: Type, parent: Type) -> FieldSet:
-    """The paths of one field, key or item, with its own element as a member where
-    `field_set` makes it one."""
-    out = FieldSet()
-    sub = child_type(parent, element)
-    if _is_leaf(sub, value) or value is None or value == {} or \
-            not (isinstance(parent, Struct) and element.startswith("f:")
-                 and parent.field(element[2:]) is not None):
-        out.members.add(element)
-    if not _is_leaf(t, value):
-        _fill_child(out, element, value, t, False)
-    return out
-
-
 # -- comparison -------------------------------------------------------------------------
 
 
@@ -290,7 +301,9 @@ class Comparison:
 
 def compare(old: Any, new: Any, t: Type) -> Comparison:
     """structured-merge-diff's `Compare`: leaves whose values differ are modified, paths
-    only in `new` added, paths only in `old` removed."""
+    only in `new` added, paths only in `old` removed. A field added or removed as a
+    whole is itself in the set (a map, a pointer struct: `"f:labels": {".": {}, ...}`),
+    unless Go's zero object has it (`Struct.always_present`)."""
     out = Comparison()
     _compare(old, new, t, out.added, out.modified, out.removed)
     return out
@@ -310,7 +323,7 @@ def _compare(old: Any, new: Any, t: Type, added: FieldSet, modified: FieldSet,
     for key, val in news.items():
         element = wrap + key
         if key not in olds:
-            _graft(added, _subtree(element, val, child_type(t, element), t))
+            _graft(added, _whole(element, val, t))
             continue
         was = olds[key]
         # Equal subtrees are skipped at C speed; `==` takes `1` for `true`, which only a
@@ -329,7 +342,57 @@ def _compare(old: Any, new: Any, t: Type, added: FieldSet, modified: FieldSet,
                 del node.children[element]
     for key, was in olds.items():
         if key not in news:
-            _graft(removed, _subtree(wrap + key, was, child_type(t, wrap + key), t))
+            _graft(removed, _whole(wrap + key, was, t))
+
+
+def _whole(element: str, value: Any, parent: Type, zero: bool = True) -> FieldSet:
+    """The paths of a field, key or item added or removed whole, as Kubernetes' compare
+    walks it: every node it reaches is in the set unless Go's zero object has it
+    (`zero`: the parent is itself in that zero object)."""
+    out = FieldSet()
+    if element.startswith("f:"):
+        _fill_added(out, {element[2:]: value}, parent, zero)
+    else:
+        _add_item(out, element, value, parent)
+    return out
+
+
+def _fill_added(node: FieldSet, value: Any, t: Type, zero: bool) -> None:
+    if isinstance(value, dict) and not t.dict_leaf:
+        struct = t if isinstance(t, Struct) else None
+        shared = t.value if isinstance(t, MapType) else DEDUCED
+        for key, val in value.items():
+            element = "f:" + key
+            present = by_value = False
+            if struct is not None:
+                declared = struct.field(key)
+                sub = declared if declared is not None else DEDUCED
+                if declared is not None and zero:
+                    present = struct.always_present(key)
+                    by_value = present and struct.held_by_value(key)
+            else:
+                sub = shared
+            leaf = _is_leaf(sub, val)
+            if leaf or not present or val == {}:
+                node.members.add(element)
+            if not leaf:
+                inner = FieldSet()
+                _fill_added(inner, val, sub, by_value)
+                if inner.members or inner.children:
+                    node.children[element] = inner
+    elif isinstance(value, list) and isinstance(t, ListType) and not t.atomic:
+        for element, item in _items(t, value).items():
+            _add_item(node, element, item, t)
+
+
+def _add_item(node: FieldSet, element: str, item: Any, t: Type) -> None:
+    """A list item added or removed whole: it and everything in it."""
+    node.members.add(element)
+    if isinstance(item, dict) and isinstance(t, ListType):
+        inner = FieldSet()
+        _fill_added(inner, item, t.item, False)
+        if inner.members or inner.children:
+            node.children[element] = inner
 
 
 def _graft(into: FieldSet, part: FieldSet) -> None:

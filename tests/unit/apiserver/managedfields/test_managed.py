@@ -43,9 +43,15 @@ def test_create_records_an_update_entry_without_server_set_fields() -> None:
     assert list(entry) == ["manager", "operation", "apiVersion", "time", "fieldsType",
                            "fieldsV1"]
     assert entry["operation"] == "Update" and entry["apiVersion"] == "apps/v1"
-    assert entry["fieldsV1"]["f:metadata"] == {"f:labels": {"f:app": {}}}
+    # A map added whole is itself owned ("."), as Kubernetes' compare against Go's zero
+    # object makes it; structs that object holds by value (spec, template) are not.
+    assert entry["fieldsV1"]["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}
     assert "f:status" not in entry["fieldsV1"]  # reset through the main resource
-    assert entry["fieldsV1"]["f:spec"]["f:selector"] == {}
+    spec = entry["fieldsV1"]["f:spec"]
+    assert "." not in spec and "." not in spec["f:template"]
+    assert spec["f:selector"] == {}
+    assert spec["f:template"]["f:spec"]["f:containers"] == {
+        'k:{"name":"web"}': {".": {}, "f:image": {}, "f:name": {}}}
 
 
 def test_an_update_takes_what_it_changes_from_other_managers() -> None:
