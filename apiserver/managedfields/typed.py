@@ -267,16 +267,16 @@ def _fill(node: FieldSet, value: Any, t: Type, strict: bool) -> None:
             if not leaf:
                 _fill_child(node, element, val, sub, strict)
     elif isinstance(value, list) and isinstance(t, ListType) and not t.atomic:
-        seen: set[str] = set()
-        for item in value:
-            element = item_element(t, item)
-            if element in seen:
-                if strict:
-                    raise ValueError(f"duplicate entries for key {element[2:]}")
-                continue
-            seen.add(element)
+        elements = [item_element(t, item) for item in value]
+        repeated = {e for i, e in enumerate(elements) if e in elements[:i]} \
+            if len(set(elements)) != len(elements) else set()
+        if repeated and strict:
+            raise ValueError(f"duplicate entries for key {min(repeated)[2:]}")
+        for element, item in zip(elements, value, strict=True):
             node.members.add(element)
-            if isinstance(item, dict):
+            # A repeated key is owned as one item, nothing inside it (as Kubernetes
+            # tolerates duplicates an Update brings).
+            if isinstance(item, dict) and element not in repeated:
                 _fill_child(node, element, item, t.item, strict)
 
 
