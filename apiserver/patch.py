@@ -203,7 +203,7 @@ def _apply(media_type: str, target: Object, patch: Any, kind: str) -> Object:
         writer = writers.current()
         if writer is None or not writer.manager:
             raise errors.Invalid("PatchOptions", "", [FieldError(
-                "fieldManager", "Required value: is required for apply requests",
+                "fieldManager", "Required value: is required for apply patch",
                 type="FieldValueRequired")], group="meta.k8s.io")
         api_version = str(target.get("apiVersion") or writer.api_version)
         return ssa.apply(target, patch, writer, api_version, kind)

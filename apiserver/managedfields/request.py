@@ -8,6 +8,7 @@ without each signature carrying it, as the dry-run flag travels.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -54,7 +55,7 @@ def writer_for(query: dict[str, str], user_agent: str, verb: str, content_type: 
     problems = _check_manager(given)
     if applying and not given:
         problems.append(FieldError("fieldManager", "Required value: is required for apply "
-                                   "requests", type="FieldValueRequired"))
+                                   "patch", type="FieldValueRequired"))
     force = False
     if force_text is not None:
         force = force_text.lower() in ("true", "1")
@@ -79,7 +80,7 @@ def _check_manager(manager: str) -> list[FieldError]:
     for index, char in enumerate(manager):
         if not char.isprintable():
             problems.append(FieldError(
-                "fieldManager", f"Invalid value: {manager!r}: invalid character "
+                "fieldManager", f"Invalid value: {json.dumps(manager)}: invalid character "
                 f"U+{ord(char):04X} (at position {index})"))
     return problems
 

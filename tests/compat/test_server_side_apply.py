@@ -158,7 +158,7 @@ def test_typed_server_side_apply_owners_and_conflicts(official: Any, namespace: 
         apps.patch_namespaced_deployment("web", namespace, _deployment(),
                                          _content_type=apply)
     assert caught.value.status == 422
-    assert "fieldManager: Required value: is required for apply requests" in \
+    assert "fieldManager: Required value: is required for apply patch" in \
         json.loads(caught.value.body)["message"]
 
 

@@ -63,7 +63,7 @@ def test_writers_body_managed_fields_and_refused_options(client: Client,
         _send(client, "PATCH", f"{base}/cm", {"apiVersion": "v1", "kind": "ConfigMap",
                                               "metadata": {"name": "cm"}},
               "application/apply-patch+yaml")
-    assert "fieldManager: Required value: is required for apply requests" in \
+    assert "fieldManager: Required value: is required for apply patch" in \
         caught.value.message
 
 

@@ -133,7 +133,7 @@ def test_entries_sort_apply_first_and_survive_protobuf() -> None:
 @pytest.mark.parametrize(("query", "verb", "content_type", "message"), [
     ({}, "patch", "application/apply-patch+yaml",
      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
-     "for apply requests"),
+     "for apply patch"),
     ({"fieldManager": "m", "force": "true"}, "patch", "application/merge-patch+json",
      "force: Forbidden: may not be specified for non-apply patch"),
     ({"fieldManager": "x" * 129}, "update", "application/json",
