@@ -87,8 +87,8 @@ class ObjectMeta(TypedDict, total=False):
     # deletionTimestamp while this list is non-empty, and each controller removes its own
     # entry when done.
     finalizers: list[str]
-    # Which manager set which fields, as clients send it. Schooner stores it as given and does
-    # not track field ownership itself.
+    # Which manager owns which fields (FieldsV1), kept by the apiserver on every write:
+    # server-side apply's conflicts and removals follow it.
     managedFields: list[dict[str, Any]]
 
 

@@ -10,7 +10,7 @@ container's `name`, a container status's `imageID`) are required here too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import K8sModel, Quantity, ResourceList, Time
 from apimachinery.models.probe import Lifecycle, Probe
@@ -31,6 +31,8 @@ _OPTIONAL_REF = ("When true, a missing object or key is skipped instead of keepi
 class ConfigMapKeySelector(K8sModel):
     """One key of a ConfigMap in the pod's namespace, as an environment variable's value."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
 
     name: Annotated[str | None, field(
@@ -42,6 +44,8 @@ class ConfigMapKeySelector(K8sModel):
 
 class SecretKeySelector(K8sModel):
     """One key of a Secret in the pod's namespace, as an environment variable's value."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
 
@@ -56,6 +60,8 @@ class SecretKeySelector(K8sModel):
 class ObjectFieldSelector(K8sModel):
     """The downward API: `fieldPath: metadata.name`, `status.podIP`..."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     api_version: Annotated[str | None, field(
         "Version the field path is written against; only `v1`, the default.",
         protobuf=1)] = None
@@ -67,6 +73,8 @@ class ObjectFieldSelector(K8sModel):
 
 class ResourceFieldSelector(K8sModel):
     """A container's own cpu or memory request or limit, as an environment variable's value."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"divisor": "value"}
 

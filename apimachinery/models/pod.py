@@ -219,7 +219,7 @@ class PodSpec(K8sModel):
         "the cluster's (with dnsPolicy None, the only ones).", protobuf=26)] = None
     node_selector: Annotated[dict[str, str] | None, field(
         "Labels a node must have, all of them, for the scheduler to place the pod there.",
-        protobuf=7)] = None
+        protobuf=7, map_type="atomic")] = None
     service_account_name: Annotated[str | None, field(
         "A service account name, readable through the downward API. Schooner has no "
         "ServiceAccount kind and mounts no token.", protobuf=8)] = None

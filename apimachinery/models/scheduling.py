@@ -10,7 +10,7 @@ and each description says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import K8sModel, LabelSelector
 from apimachinery.models.schema import ProtobufHint, field
@@ -56,6 +56,8 @@ class NodeSelectorRequirement(K8sModel):
 class NodeSelectorTerm(K8sModel):
     """Requirements that must all hold for a node to match the term."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     match_expressions: Annotated[list[NodeSelectorRequirement] | None, field(
         "Requirements on the node's labels.", protobuf=1, list_type="atomic")] = None
     match_fields: Annotated[list[NodeSelectorRequirement] | None, field(
@@ -65,6 +67,8 @@ class NodeSelectorTerm(K8sModel):
 
 class NodeSelector(K8sModel):
     """Terms of which a node must match at least one."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     node_selector_terms: Annotated[list[NodeSelectorTerm], field(
         "The terms, ORed; at least one is required.", protobuf=1, list_type="atomic")]

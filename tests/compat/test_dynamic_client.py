@@ -120,9 +120,9 @@ def test_dynamic_delete_collection(dynamic: Any, namespace: str) -> None:
 
 
 @pytest.mark.compat("DynamicClient server_side_apply")
-def test_server_side_apply_upserts(dynamic: Any, namespace: str) -> None:
-    """Server-side apply creates and updates; what it does not do yet (field ownership,
-    conflicts between managers, removing what a manager stopped applying) is issue 17."""
+def test_server_side_apply_upserts_with_owners(dynamic: Any, namespace: str) -> None:
+    """Server-side apply creates and updates, records the manager in managedFields, and
+    removes a key the manager stopped applying."""
     configmaps = dynamic.resources.get(api_version="v1", kind="ConfigMap")
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
             "data": {"a": "1"}}
@@ -132,6 +132,12 @@ def test_server_side_apply_upserts(dynamic: Any, namespace: str) -> None:
     applied = configmaps.server_side_apply(body=body, namespace=namespace, field_manager="one")
     assert applied.to_dict()["data"] == {"a": "2", "b": "3"}
     assert applied.metadata.uid == made.metadata.uid
+    entry = applied.to_dict()["metadata"]["managedFields"][0]
+    assert (entry["manager"], entry["operation"]) == ("one", "Apply")
+    assert entry["fieldsV1"] == {"f:data": {"f:a": {}, "f:b": {}}}
+    body["data"] = {"b": "3"}
+    pruned = configmaps.server_side_apply(body=body, namespace=namespace, field_manager="one")
+    assert pruned.to_dict()["data"] == {"b": "3"}
 
 
 @pytest.mark.compat("DynamicClient watch with send_initial_events")

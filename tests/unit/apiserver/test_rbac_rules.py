@@ -17,7 +17,7 @@ from apiserver.authorizer import (
     forbidden,
     parse_modes,
 )
-from apiserver.kinds.rbac.bootstrappolicy import cluster_role_bindings, cluster_roles
+from apiserver.kinds.rbac.bootstrappolicy import cluster_role_bindings, cluster_roles, node_rules
 from apiserver.kinds.rbac.escalation import covers
 from apiserver.kinds.rbac.rbacauthorizer import Policy, rule_allows, subject_matches
 
@@ -204,8 +204,13 @@ def test_the_apiservers_kubelet_client_may_use_the_agents_api_and_no_more() -> N
     assert not _bootstrap_allows(client, "update", "nodes")
     assert not _bootstrap_allows(client, "get", "pods")
     assert not _bootstrap_allows(client, "get", "secrets")
+    # Nodes are judged by the Node authorizer against the system:node role's rules.
     node = UserInfo("system:node:node1", groups=("system:nodes", "system:authenticated"))
-    assert _bootstrap_allows(node, "create", "tokenreviews", group="authentication.k8s.io")
-    assert _bootstrap_allows(node, "create", "subjectaccessreviews",
-                             group="authorization.k8s.io")
-    assert not _bootstrap_allows(node, "get", "nodes", "proxy")
+
+    def node_allows(verb: str, resource: str, sub: str = "", group: str = "") -> bool:
+        attrs = Attributes(node, verb, "", group, "v1", resource, sub, "node1")
+        return any(rule_allows(r, attrs) for r in node_rules())
+
+    assert node_allows("create", "tokenreviews", group="authentication.k8s.io")
+    assert node_allows("create", "subjectaccessreviews", group="authorization.k8s.io")
+    assert not node_allows("get", "nodes", "proxy")
