@@ -305,7 +305,9 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
                  "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
                  "--node-cidr-mask-size", "24",
-                 "--service-cluster-ip-range", config.service_cidr],
+                 "--service-cluster-ip-range", config.service_cidr,
+                 # the CA's certificate (not its key) for every namespace's kube-root-ca.crt
+                 "--root-ca-file", f"{CONFIG_DIR}/ca.crt"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
         restart="unless-stopped")
 

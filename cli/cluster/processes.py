@@ -259,13 +259,19 @@ class Apiserver:
     (`audit.log` in its workdir), so every test on it exercises both; a test's own
     `extra_args` come after and win. Every apiserver this process starts has the same
     key (made once per process), so several may share one etcd.
+
+    Unlike `schooner up`'s, it runs without the ServiceAccount admission plugin unless
+    `service_accounts` is set, as Kubernetes' integration framework runs its apiservers:
+    no controller-manager makes the namespaces' `default` ServiceAccounts here, and no
+    root-ca-cert-publisher the `kube-root-ca.crt` a pod's projected token volume reads.
     """
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  etcd_tls: EtcdClientTLS | None = None,
-                 users: Sequence[TokenEntry] = ()) -> None:
+                 users: Sequence[TokenEntry] = (), service_accounts: bool = False) -> None:
         """`users` are more token file entries beside the admin's (other identities);
-        `etcd_tls` the client certificate for a TLS etcd."""
+        `etcd_tls` the client certificate for a TLS etcd; `service_accounts` keeps the
+        ServiceAccount admission (pods default to, and mount, a ServiceAccount's token)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -276,7 +282,10 @@ class Apiserver:
         self.ca_pem, self.ca_key_pem = ca_cert, ca_key
         extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
                       "--service-account-signing-key-file",
-                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
+                      str(ensure_service_account_key(workdir / "sa.key")),
+                      *([] if service_accounts else ["--disable-admission-plugins",
+                                                     "ServiceAccount"]),
+                      *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)
