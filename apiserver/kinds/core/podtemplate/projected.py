@@ -30,7 +30,7 @@ from apiserver.validation.fields import (
 
 MIN_TOKEN_SECONDS = 600  # Kubernetes' minimum: 10 minutes
 MAX_TOKEN_SECONDS = 2**32
-_SOURCES = ("secret", "downwardAPI", "configMap", "serviceAccountToken",
+_SOURCES = ("secret", "configMap", "downwardAPI", "serviceAccountToken",
             "clusterTrustBundle", "podCertificate")
 _UNSUPPORTED_SOURCES = ("clusterTrustBundle", "podCertificate")
 _NOT_CARRIED = "is not supported by Schooner's agent"
@@ -124,8 +124,8 @@ def _source(source: dict[str, Any], path: str, paths: set[str]) -> Errs:
     if not kinds:
         return [required(path, "must specify exactly 1 of: secret, configMap, downwardAPI, "
                                "serviceAccountToken")]
-    errs = [forbidden(child(path, k), "may not specify more than 1 volume type per source")
-            for k in kinds[1:]]
+    errs = [forbidden(path, "may not specify more than 1 volume type per source")] \
+        if len(kinds) > 1 else []
     kind = kinds[0]
     spath, spec = child(path, kind), as_dict(source.get(kind))
     if kind in _UNSUPPORTED_SOURCES:
