@@ -71,7 +71,9 @@ WEB_VERSIONS = ("1", "2")
 POSTGRES_IMAGE = "schooner/postgres:15"
 FLASK_POSTGRES_IMAGE = "schooner/flask-postgres:1"
 IN_CLUSTER_IMAGE = "schooner/in-cluster-example:1"
-IN_CLUSTER_PACKAGES = ("python3", "python3-kubernetes", "ca-certificates")
+# python3-cffi-backend by name: cryptography (google-auth's) depends on virtual packages
+# it provides, which debootstrap does not resolve
+IN_CLUSTER_PACKAGES = ("python3", "python3-kubernetes", "python3-cffi-backend", "ca-certificates")
 IN_CLUSTER_PRUNE = ("usr/share/locale/*",)
 # SCHOONER_NODE_IMAGE names another tag, so two checkouts (git worktrees) can each
 # build and run a lab of their own code side by side; lab/topology.py reads it too.
