@@ -19,13 +19,13 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
 import httpx
 import pytest
 
+from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import Object
 from cli.cluster.processes import Apiserver, Etcd, start_controller_manager, wait_for
@@ -78,7 +78,7 @@ def _exists(client: Client, resource: str, name: str, namespace: str) -> bool:
     try:
         client.get(resource, name, namespace)
         return True
-    except Exception:  # noqa: BLE001 - not there yet
+    except errors.NotFound:
         return False
 
 

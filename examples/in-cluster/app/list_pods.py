@@ -11,6 +11,7 @@ by in-cluster.yaml's Role, reading Secrets is not (a 403).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-INTERVAL = 30.0
+INTERVAL = float(os.environ.get("INTERVAL_SECONDS", "30"))
 
 
 def once(api: client.CoreV1Api, namespace: str) -> None:
@@ -41,6 +42,8 @@ def main() -> None:
             once(api, namespace)
         except ApiException as exc:
             print(f"pods: {exc.status} {exc.reason}", flush=True)
+        except Exception as exc:  # the apiserver not reachable (yet): say so, try again
+            print(f"error: {type(exc).__name__}: {exc}", flush=True)
         time.sleep(INTERVAL)
 
 
