@@ -182,6 +182,7 @@ def test_automount_false_and_service_links_off(cluster: tuple[Apiserver, AgentNo
 
 
 @pytest.mark.long
+@pytest.mark.timeout(1000)  # a 10-minute token, renewed at 8, expired at 11
 def test_the_agent_renews_a_token_before_it_expires(
         cluster: tuple[Apiserver, AgentNode]) -> None:
     """A 10-minute token (Kubernetes' minimum) is rewritten at about 8 minutes; once the
