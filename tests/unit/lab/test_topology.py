@@ -55,6 +55,8 @@ def test_containers_of_the_default_lab() -> None:
     cm = specs["controller-manager1"].command
     assert cm[cm.index("--cluster-cidr") + 1] == "172.30.128.0/17"
     assert "--allocate-node-cidrs" in cm
+    # the CA's certificate, for every namespace's kube-root-ca.crt (never the key)
+    assert cm[cm.index("--root-ca-file") + 1] == "/etc/schooner/ca.crt"
     # Two of each control-plane component elect a leader, spread over both apiservers,
     # and Docker restarts one that exits on losing its Lease.
     for pair in (("scheduler1", "scheduler2"), ("controller-manager1", "controller-manager2")):
