@@ -878,7 +878,10 @@ class ProjectedVolumeSource(TypedDict, total=False):
 
 
 class Volume(TypedDict, total=False):
-    """A pod volume: one of the sources below (others are refused by validation or by the agent)."""
+    """A pod volume: one of the sources below. Other sources (nfs, csi, ...) are unknown fields
+    here: never stored (fieldValidation drops or refuses them), so a volume of only such a source
+    is refused as having no volume type.
+    """
 
     # A DNS label, unique in the pod; containers' volumeMounts refer to it.
     name: str

@@ -228,8 +228,9 @@ class ProjectedVolumeSource(K8sModel):
 
 
 class Volume(K8sModel):
-    """A pod volume: one of the sources below (others are refused by validation or by the
-    agent)."""
+    """A pod volume: one of the sources below. Other sources (nfs, csi, ...) are unknown
+    fields here: never stored (fieldValidation drops or refuses them), so a volume of
+    only such a source is refused as having no volume type."""
 
     name: Annotated[str, field(
         "A DNS label, unique in the pod; containers' volumeMounts refer to it.",
