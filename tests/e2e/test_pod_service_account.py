@@ -31,6 +31,7 @@ from apimachinery.meta import Object
 from cli.cluster.processes import Apiserver, Etcd, start_controller_manager, wait_for
 from tests.e2e.conftest import IMAGE, AgentNode
 
+pytestmark = pytest.mark.e2e
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 SLEEPER = [{"name": "app", "image": IMAGE, "imagePullPolicy": "Never",
             "command": ["sleep", "3600"]}]
