@@ -259,6 +259,8 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--default-not-ready-toleration-seconds", "10",
                  "--default-unreachable-toleration-seconds", "10",
                  "--encryption-provider-config", f"{APISERVER_DIR}/encryption-config.yaml",
+                 # both sign pods' tokens with one key, so either verifies them
+                 "--service-account-signing-key-file", f"{APISERVER_DIR}/sa.key",
                  "--audit-policy-file", f"{APISERVER_DIR}/audit-policy.yaml",
                  "--audit-log-path", f"{AUDIT_LOG_DIR}/audit.log",
                  "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5"],

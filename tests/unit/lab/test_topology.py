@@ -228,3 +228,24 @@ def test_node_init_passes_the_failover_urls_to_agent_and_proxy() -> None:
         assert cmd[cmd.index("--apiserver-urls") + 1] == "https://apiserver2:6443"
     bare = parse_args(base)
     assert "--apiserver-urls" not in agent_command(bare, "172.30.0.9")
+
+
+def test_the_apiservers_share_a_token_signing_key_no_other_container_sees(
+        tmp_path: Path) -> None:
+    """Pods' projected tokens: both apiservers sign and verify with one key, made once in
+    the folder only they mount."""
+    from lab.files import LabFiles
+    files = LabFiles(tmp_path)
+    files.ensure(LabConfig())
+    key = files.service_account_key.read_bytes()
+    assert b"PRIVATE KEY" in key and files.service_account_key.stat().st_mode & 0o077 == 0
+    files.ensure(LabConfig())
+    assert files.service_account_key.read_bytes() == key
+    specs = {s.service: s for s in lab_containers(LabConfig())}
+    for name, spec in specs.items():
+        has = "--service-account-signing-key-file" in spec.command
+        assert has == name.startswith("apiserver"), name
+        if has:
+            flag = spec.command.index("--service-account-signing-key-file")
+            assert spec.command[flag + 1] == "/etc/schooner-apiserver/sa.key"
+    assert not any(key in p.read_bytes() for p in files.etc.iterdir() if p.is_file())
