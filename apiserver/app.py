@@ -98,6 +98,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     compactor = Compactor(storage, config.etcd_compaction_interval,
                           after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
     auditor = _auditor(config)
+    background = [b for k in served if k.background is not None
+                  and (b := k.background(registry, config)) is not None]
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -115,9 +117,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         gc.set_threshold(50_000, 20, 100)
         ready.set()
         log.info("component=apiserver apiserver ready etcd=%s", ",".join(config.etcd_servers))
+        for work in background:
+            work.start()
         try:
             yield
         finally:
+            for work in background:  # at once, unless main.py's pre-shutdown already did
+                await work.stop()
             ready.clear()
             await compactor.stop()
             for kind in served:
@@ -133,6 +139,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.service_account_tokens = service_accounts
     app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
     app.state.authorizer = authz  # the access reviews (kinds/authorization/) ask it
+    app.state.background = background  # main.py stops it first at shutdown
 
     @app.exception_handler(errors.APIError)
     async def api_error(request: Request, exc: errors.APIError) -> Response:
@@ -199,7 +206,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         async with admit(request):
             return _discovery_root(
                 request, served, core=True,
-                legacy=lambda: discovery.api_versions(config.advertise_address))
+                legacy=lambda: discovery.api_versions(config.server_address))
 
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:

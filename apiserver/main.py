@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import re
+import socket
 import ssl
 import sys
 
 import uvicorn
 
-from . import encryption
+from . import encryption, listeners
 from .app import create_app
 from .audit import policy as audit_policy
 from .authorizer import parse_modes
 from .config import ServerConfig
+from .kind import Background
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
 from .tlspeer import ClientCertHttpToolsProtocol
@@ -115,7 +118,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--watcher-queue-size", type=int, default=2048,
                    help="events a slow watcher may have queued before it is closed")
     p.add_argument("--advertise-address", default=None,
-                   help="host:port clients should use (defaults to bind address:port)")
+                   help="the IP address on which to advertise the apiserver to members of "
+                        "the cluster: the kubernetes Service's endpoint, which pods must "
+                        "reach (default: --bind-address); the apiserver listens there too")
+    p.add_argument("--endpoint-reconciler-type", default="lease", choices=("lease", "none"),
+                   help="lease: each apiserver keeps its advertise address in the "
+                        "kubernetes Service's Endpoints while it lives; none: no endpoints")
+    p.add_argument("--endpoint-lease-ttl", type=duration, default=15.0,
+                   help="how long an apiserver's address stays in the kubernetes Service's "
+                        "endpoints after its last renewal (Kubernetes: fixed 15s)")
+    p.add_argument("--endpoint-reconcile-interval", type=duration, default=10.0,
+                   help="how often an apiserver renews its address and rewrites the "
+                        "kubernetes Service's endpoints (Kubernetes: fixed 10s)")
     p.add_argument("--service-cluster-ip-range", default="172.28.255.0/24",
                    help="IPv4 CIDR Services' ClusterIPs come from; its first address is the "
                         "kubernetes Service's")
@@ -163,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
                  "must be 0 (no limit) or more")
     try:
+        _check_addresses(args)
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
         parse_modes(args.authorization_mode)
@@ -205,23 +220,62 @@ def main(argv: list[str] | None = None) -> None:
         max_request_bytes=args.max_request_bytes,
         watch_cache_size=args.watch_cache_size,
         watcher_queue_size=args.watcher_queue_size,
-        advertise_address=args.advertise_address or f"{args.bind_address}:{args.secure_port}",
+        bind_address=args.bind_address,
+        secure_port=args.secure_port,
+        advertise_address=args.advertise_address or "",
+        endpoint_reconciler_type=args.endpoint_reconciler_type,
+        endpoint_lease_ttl=max(1, round(args.endpoint_lease_ttl)),
+        endpoint_reconcile_interval=args.endpoint_reconcile_interval,
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         disable_admission_plugins=args.disable_admission_plugins,
     )
-    uvicorn.run(
-        create_app(config), host=args.bind_address, port=args.secure_port,
-        ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
+    app = create_app(config)
+    server = _Server(uvicorn.Config(
+        app, ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
         # A client may send a certificate; one it sends must verify (tlspeer.py).
         ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
         ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
         log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
-    )
+    ), app.state.background)
+    addresses = listeners.addresses(args.bind_address, config.advertise_address)
+    try:
+        sockets = listeners.listen(addresses, args.secure_port)
+    except OSError as exc:  # "address already in use", as uvicorn words it
+        sys.exit(f"error: while attempting to bind on {', '.join(addresses)} port "
+                 f"{args.secure_port}: {(exc.strerror or str(exc)).lower()}")
+    server.run(sockets=sockets)
 
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, whose shutdown first stops the kinds' background work (so this
+    apiserver leaves the `kubernetes` Service's endpoints, as Kubernetes' pre-shutdown
+    hook does) before it waits for requests and watches to end."""
+
+    def __init__(self, config: uvicorn.Config, background: list[Background]) -> None:
+        super().__init__(config)
+        self._background = background
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for work in self._background:
+            await work.stop()
+        await super().shutdown(sockets)
+
+
+def _check_addresses(args: argparse.Namespace) -> None:
+    """--bind-address and --advertise-address are IPs, as kube-apiserver's are."""
+    for flag in ("bind_address", "advertise_address"):
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"--{flag.replace('_', '-')} {value!r}: must be an IP "
+                             "address") from None
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,11 @@ flag changed here changes both.
 The address plan (DESIGN.md section 5) keeps every address inside the lab
 network's one /16, so a stray packet stays on that bridge:
 
-    172.30.0.0/24     the lab's containers: etcd, apiservers, registry, nodes
+    172.30.0.0/24     the lab's containers: etcd, registry, nodes (Docker's ip_range)
+    172.30.1.0/24     the apiservers' fixed addresses (.1, .2, ...): each advertises its
+                      own as the `kubernetes` Service's endpoint, and the serving
+                      certificate names them all, so they are chosen, not given by
+                      Docker (outside its ip_range, so no container ever takes one)
     172.30.128.0/17   the cluster CIDR; each node gets a /24 of it (node IPAM)
     172.30.255.0/24   the service range (inside the /17, so IPAM skips it);
                       .1 is `kubernetes`, .10 is the cluster DNS
@@ -99,6 +103,10 @@ class LabConfig:
     def gateway(self) -> str:
         return str(self.network.network_address + 1)
 
+    def apiserver_ip(self, index: int) -> str:
+        """The fixed lab address of the apiserver of `index` (0-based): x.y.1.(index+1)."""
+        return str(self.network.network_address + (1 << 8) + index + 1)
+
     @property
     def cluster_cidr(self) -> str:
         """The pod network: the upper half of the /16."""
@@ -160,7 +168,9 @@ class LabConfig:
         """Every name the apiservers' serving certificate must carry."""
         service_ip = str(ipaddress.IPv4Network(self.service_cidr).network_address + 1)
         return ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
-                "kubernetes.default.svc", service_ip, *self.apiserver_names()]
+                "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", service_ip,
+                *self.apiserver_names(),
+                *(self.apiserver_ip(i) for i in range(self.apiservers))]
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,7 @@ class ContainerSpec:
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
+    ipv4_address: str = ""  # a fixed address on the lab network; "": Docker picks one
 
 
 def apiserver_folder(etc: Path) -> Path:
@@ -248,7 +259,9 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         service=name,
         command=["schooner-apiserver", "--etcd-servers", etcd,
                  *EtcdClientTLS.in_dir(ETCD_PKI_DIR).apiserver_flags(),
+                 # 0.0.0.0 of its own container: the lab network and the edge one
                  "--bind-address", "0.0.0.0",
+                 "--advertise-address", config.apiserver_ip(index),
                  "--secure-port", str(APISERVER_PORT),
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
@@ -267,7 +280,8 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
         volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
-        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI)
+        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI,
+        ipv4_address=config.apiserver_ip(index))
 
 
 def registry_spec(config: LabConfig) -> ContainerSpec:

@@ -155,6 +155,7 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
         Component("apiserver", apiserver_command(
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
+            "--advertise-address", advertise_address(),
             "--client-ca-file", str(paths.ca_cert),
             "--service-account-signing-key-file", str(paths.pki / "sa.key"),
             "--authorization-mode", "RBAC",
@@ -175,6 +176,30 @@ def service_cidr() -> str:
     machine; a second cluster on the host (a test's) takes another /24.
     """
     return os.environ.get("SCHOONER_SERVICE_CIDR", "172.28.255.0/24")
+
+
+def pod_cidr() -> str:
+    """This host's pod network: `$SCHOONER_POD_CIDR`, default 172.28.1.0/24."""
+    return os.environ.get("SCHOONER_POD_CIDR", "172.28.1.0/24")
+
+
+def advertise_address() -> str:
+    """The apiserver's --advertise-address: the pod bridge's gateway (the pod CIDR's first
+    address, where Docker puts it), an address of this host that pods reach directly
+    and the proxy forwards the `kubernetes` ClusterIP to. Not loopback (an endpoint may
+    not be: a pod's loopback is its own) and not the host's own interface (nothing
+    here listens beyond loopback and the networks the project made). The agent makes
+    the bridge after the apiserver starts; the apiserver binds it beforehand
+    (apiserver/listeners.py), and docs/architecture.md says why."""
+    return str(ipaddress.IPv4Network(pod_cidr()).network_address + 1)
+
+
+def apiserver_service_names() -> list[str]:
+    """The `kubernetes` Service's names a pod may use: its ClusterIP (the service range's
+    first address) and its DNS names, which the serving certificate must carry."""
+    return [str(ipaddress.IPv4Network(service_cidr()).network_address + 1), "kubernetes",
+            "kubernetes.default", "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local"]
 
 
 def cluster_dns() -> str:
@@ -204,7 +229,7 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
     """
     network = os.environ.get("SCHOONER_POD_NETWORK", "schooner-pods")
     node = node_name()
-    cidr = os.environ.get("SCHOONER_POD_CIDR", "172.28.1.0/24")
+    cidr = pod_cidr()
     return [
         Component("controller-manager", [
             sys.executable, "-m", "controllers",

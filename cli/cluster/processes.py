@@ -268,17 +268,23 @@ class Apiserver:
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  etcd_tls: EtcdClientTLS | None = None,
-                 users: Sequence[TokenEntry] = (), service_accounts: bool = False) -> None:
+                 users: Sequence[TokenEntry] = (), bind_address: str = "127.0.0.1",
+                 port: int | None = None, service_accounts: bool = False) -> None:
         """`users` are more token file entries beside the admin's (other identities);
-        `etcd_tls` the client certificate for a TLS etcd; `service_accounts` keeps the
-        ServiceAccount admission (pods default to, and mount, a ServiceAccount's token)."""
+        `etcd_tls` the client certificate for a TLS etcd; `bind_address` (a loopback
+        address) and `port` let several apiservers share one port, as a cluster's do;
+        `service_accounts` keeps the ServiceAccount admission (pods default to, and
+        mount, a ServiceAccount's token)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
+        self.bind_address = bind_address
+        self.port = port or free_port()
+        self.url = f"https://{bind_address}:{self.port}"
         self.token = new_token()
         ca_cert, ca_key = make_ca()
-        cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
+        cert, key = make_serving_cert(ca_cert, ca_key,
+                                      hosts=list(dict.fromkeys([bind_address, "127.0.0.1",
+                                                                "localhost"])))
         self.ca_pem, self.ca_key_pem = ca_cert, ca_key
         extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
                       "--service-account-signing-key-file",
@@ -304,8 +310,8 @@ class Apiserver:
             self.workdir / "apiserver.key", self.workdir / "tokens.csv",
             "--encryption-provider-config", str(self.workdir / "encryption.yaml"),
             "--audit-policy-file", str(self.workdir / "audit-policy.yaml"),
-            "--audit-log-path", str(self.audit_log), *self._extra_args,
-            etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
+            "--audit-log-path", str(self.audit_log), "--bind-address", self.bind_address,
+            *self._extra_args, etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
         """Start and wait for readyz. A free port can be taken by another process between
@@ -321,7 +327,7 @@ class Apiserver:
                 if attempt == 2 or "address already in use" not in self.process.log_tail():
                     raise
             self.port = free_port()
-            self.url = f"https://127.0.0.1:{self.port}"
+            self.url = f"https://{self.bind_address}:{self.port}"
             self.process = self._process()
         raise AssertionError("unreachable")
 

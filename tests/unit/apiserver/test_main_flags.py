@@ -38,3 +38,15 @@ def test_bad_etcd_tls_flags_stop_the_apiserver_in_one_line(
     monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
     with pytest.raises(SystemExit, match=message):
         main(["--etcd-servers", "https://127.0.0.1:2379", *argv])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--advertise-address", "127.0.0.1:6443"], "--advertise-address '127.0.0.1:6443': must be "
+                                               "an IP address"),
+    (["--bind-address", "localhost"], "--bind-address 'localhost': must be an IP address"),
+])
+def test_addresses_are_ips_as_kube_apiservers_are(
+        argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
+    with pytest.raises(SystemExit, match=message):
+        main(argv)

@@ -17,7 +17,12 @@ from apimachinery.usercert import certificate_names, still_good
 from apiserver import encryption
 from cli import cluster
 from cli.cluster import local, updown
-from cli.cluster.components import SOURCE_ROOT, control_plane_components, service_cidr
+from cli.cluster.components import (
+    SOURCE_ROOT,
+    advertise_address,
+    control_plane_components,
+    service_cidr,
+)
 from cli.cluster.credentials import (
     HOSTNAME,
     admin_token,
@@ -108,6 +113,8 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--tls-private-key-file": str(paths.apiserver_key),
         "--token-auth-file": str(tmp_path / "tokens.csv"),
         "--service-cluster-ip-range": service_cidr(),
+        # the pod bridge's gateway: pods reach it, and it is no host interface's
+        "--advertise-address": advertise_address(),
         "--default-not-ready-toleration-seconds": "10",
         "--default-unreachable-toleration-seconds": "10",
         "--client-ca-file": str(paths.ca_cert),
@@ -330,3 +337,27 @@ def test_a_component_with_older_flags_is_still_recognised() -> None:
     assert not same_component([sys.executable, "-m", "apiserver",
                                "--token-auth-file", "/other/tokens.csv"], argv, home)
     assert not same_component(["/bin/sleep", "100"], argv, home)
+
+
+def test_the_serving_certificate_names_the_kubernetes_service_and_the_advertise_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a pod's client checks: the ClusterIP, kubernetes.default.svc[.cluster.local],
+    and the pod bridge's gateway the apiserver advertises; a certificate made before it
+    named them is re-signed (and `up` then restarts the apiserver)."""
+    from apimachinery.pki import cert_names, ensure_serving_cert
+
+    monkeypatch.setenv("SCHOONER_SERVICE_CIDR", "172.28.254.0/24")
+    monkeypatch.setenv("SCHOONER_POD_CIDR", "172.28.7.0/24")
+    paths = Paths(tmp_path)
+    assert ensure_pki(paths) is True
+    names = cert_names(x509.load_pem_x509_certificate(paths.apiserver_cert.read_bytes()))
+    assert {"172.28.254.1", "172.28.7.1", "kubernetes", "kubernetes.default",
+            "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"} <= names
+    assert ensure_pki(paths) is False
+    paths.apiserver_cert.unlink()  # as an older `up` made it: loopback and host names only
+    ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
+                        paths.ca_key, ["127.0.0.1", "localhost"])
+    assert ensure_pki(paths) is True
+    (apiserver,) = [c for c in control_plane_components(paths, Ports())
+                    if c.name == "apiserver"]
+    assert apiserver.argv[apiserver.argv.index("--advertise-address") + 1] == "172.28.7.1"

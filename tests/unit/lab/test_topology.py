@@ -91,6 +91,15 @@ def test_compose_document(tmp_path: Path) -> None:
     assert f"{tmp_path}:/etc/schooner:ro" in api["volumes"]
     assert doc["services"]["scheduler2"]["restart"] == "unless-stopped"
     assert "restart" not in api
+    # each apiserver at its fixed address, outside Docker's ip_range, and advertising it
+    assert api["networks"] == {"schooner-lab": {"ipv4_address": "172.30.1.1"},
+                               "schooner-lab-edge": {}}
+    assert doc["services"]["apiserver2"]["networks"]["schooner-lab"] == {
+        "ipv4_address": "172.30.1.2"}
+    command = api["command"]
+    assert command[command.index("--advertise-address") + 1] == "172.30.1.1"
+    assert {"172.30.1.1", "172.30.1.2", "172.30.255.1", "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local"} <= set(cfg.server_names())
     node = doc["services"]["node3"]
     assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
     assert node["networks"] == ["schooner-lab"]  # never on the edge network
