@@ -788,8 +788,100 @@ class PersistentVolumeClaimVolumeSource(TypedDict, total=False):
     readOnly: bool
 
 
+class DownwardAPIVolumeFile(TypedDict, total=False):
+    """One file of the pod's own fields (the downward API in a volume)."""
+
+    # The file's path, relative to the volume's root (no `..`).
+    path: str
+    # The pod field written: metadata.name, metadata.namespace, metadata.uid, metadata.labels,
+    # metadata.annotations, or one label or annotation (`metadata.labels['app']`).
+    fieldRef: ObjectFieldSelector
+    # Refused by validation: Schooner's agent writes no resource values to files.
+    resourceFieldRef: ResourceFieldSelector
+    # The file's permission bits; defaults to the volume's defaultMode.
+    mode: int
+
+
+class DownwardAPIVolumeSource(TypedDict, total=False):
+    """The pod's own fields as files, written by the agent and mounted read-only."""
+
+    # The files to write.
+    items: list[DownwardAPIVolumeFile]
+    # Permission bits of the files (0-0777); defaults to 0644.
+    defaultMode: int
+
+
+class SecretProjection(TypedDict, total=False):
+    """A Secret's keys (decoded) as one source of a projected volume."""
+
+    # Name of the object, in the pod's namespace (required).
+    name: str
+    # Only these keys, at these paths; by default every key becomes a file named after it.
+    items: list[KeyToPath]
+    # When true, a missing object or key is skipped instead of keeping the pod from starting.
+    optional: bool
+
+
+class DownwardAPIProjection(TypedDict, total=False):
+    """The downward API as one source of a projected volume."""
+
+    # The files to write.
+    items: list[DownwardAPIVolumeFile]
+
+
+class ConfigMapProjection(TypedDict, total=False):
+    """A ConfigMap's keys as one source of a projected volume."""
+
+    # Name of the object, in the pod's namespace (required).
+    name: str
+    # Only these keys, at these paths; by default every key becomes a file named after it.
+    items: list[KeyToPath]
+    # When true, a missing object or key is skipped instead of keeping the pod from starting.
+    optional: bool
+
+
+class ServiceAccountTokenProjection(TypedDict, total=False):
+    """A token of the pod's ServiceAccount, bound to the pod; the agent asks for it with a
+    TokenRequest and writes a new one before it expires (at 80% of its life).
+    """
+
+    # The audience the token is for; defaults to the apiserver's own.
+    audience: str
+    # The token's requested lifetime: at least 600 (10 minutes); defaults to 3600.
+    expirationSeconds: int
+    # The file's path, relative to the volume's root.
+    path: str
+
+
+class VolumeProjection(TypedDict, total=False):
+    """One source of a projected volume: exactly one of its fields."""
+
+    # A Secret's keys.
+    secret: SecretProjection
+    # The pod's own fields.
+    downwardAPI: DownwardAPIProjection
+    # A ConfigMap's keys.
+    configMap: ConfigMapProjection
+    # A pod-bound token of the pod's ServiceAccount.
+    serviceAccountToken: ServiceAccountTokenProjection
+
+
+class ProjectedVolumeSource(TypedDict, total=False):
+    """Several sources in one folder, written atomically by the agent on the node's tmpfs (Secrets
+    and tokens never touch its disk) and mounted read-only.
+    """
+
+    # The sources, in order; their files may not share a path.
+    sources: list[VolumeProjection]
+    # Permission bits of the files (0-0777); defaults to 0644.
+    defaultMode: int
+
+
 class Volume(TypedDict, total=False):
-    """A pod volume; other sources (projected, nfs, csi...) are kept as extra fields."""
+    """A pod volume: one of the sources below. Other sources (nfs, csi, ...) are unknown fields
+    here: never stored (fieldValidation drops or refuses them), so a volume of only such a source
+    is refused as having no volume type.
+    """
 
     # A DNS label, unique in the pod; containers' volumeMounts refer to it.
     name: str
@@ -803,6 +895,11 @@ class Volume(TypedDict, total=False):
     hostPath: HostPathVolumeSource
     # A claim's node-local volume, kept after the pod is gone.
     persistentVolumeClaim: PersistentVolumeClaimVolumeSource
+    # The pod's own fields as files.
+    downwardAPI: DownwardAPIVolumeSource
+    # ConfigMaps, Secrets, the pod's fields and a service-account token in one folder (the
+    # ServiceAccount admission adds one, kube-api-access-*).
+    projected: ProjectedVolumeSource
 
 
 class PodDNSConfigOption(TypedDict, total=False):

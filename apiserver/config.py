@@ -83,6 +83,10 @@ class ServerConfig:
     # DefaultTolerationSeconds admission: what a new pod tolerates of a failed node.
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
+    # Admission plugins turned off (Kubernetes' --disable-admission-plugins); only
+    # `ServiceAccount` may be named: the test harness's apiservers without a
+    # controller-manager turn it off, as Kubernetes' integration framework does.
+    disable_admission_plugins: list[str] = field(default_factory=list)
 
     @property
     def advertise_ip(self) -> str:

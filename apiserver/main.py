@@ -24,6 +24,7 @@ from .kind import Background
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
 
+DISABLEABLE_PLUGINS = ("ServiceAccount",)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -148,6 +149,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                    help="the tolerationSeconds of the unreachable:NoExecute toleration added "
                         "to every pod that has no such toleration (DefaultTolerationSeconds)")
+    p.add_argument("--disable-admission-plugins", type=_admission_plugins, default=[],
+                   help="comma-separated admission plugins to turn off; only ServiceAccount "
+                        "(no default ServiceAccount, no projected token) may be named")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -161,6 +165,14 @@ def listens_on_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+def _admission_plugins(value: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DISABLEABLE_PLUGINS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown admission plugin(s) {', '.join(unknown)} "
+            f"(may be disabled: {', '.join(DISABLEABLE_PLUGINS)})")
+    return names
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -244,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         service_node_port_range=args.service_node_port_range,
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
+        disable_admission_plugins=args.disable_admission_plugins,
     )
     app = create_app(config)
     server = _Server(uvicorn.Config(

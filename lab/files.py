@@ -18,6 +18,8 @@ The lab home (default `~/.schooner/lab`) holds:
                                    (CN kube-apiserver-kubelet-client)
     node-pki/nodeN/agent.crt, .key nodeN's agent's serving certificate (its name and
                                    fixed address), mounted into nodeN only
+    apiserver/sa.key               the key both apiservers sign service-account tokens
+                                   with (pods' projected tokens, TokenRequest), made once
 
 `etc/` is mounted read-only at /etc/schooner in the lab's containers but etcd's
 and the registry's. Each client has its own identity
@@ -31,7 +33,7 @@ folder is mounted (read-only, at /etc/schooner-etcd) into that member only,
 `etcd-pki/apiserver/` into the apiservers only; no node, scheduler or
 controller-manager receives the etcd CA or any etcd certificate. `apiserver/` is
 mounted read-only at /etc/schooner-apiserver in the apiserver containers only; no
-node, scheduler or controller-manager sees the encryption key.
+node, scheduler or controller-manager sees the encryption key or the token signing key.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from apimachinery.etcdpki import (
 )
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import ensure_ca, ensure_cert, ensure_serving_cert, ensure_token
+from apimachinery.sakey import ensure_service_account_key
 from apimachinery.usercert import KUBELET_CLIENT_USER
 from apiserver import encryption
 
@@ -80,6 +83,7 @@ class LabFiles:
         self.apiserver = apiserver_folder(self.etc)
         self.encryption_config = self.apiserver / "encryption-config.yaml"
         self.audit_policy = self.apiserver / "audit-policy.yaml"
+        self.service_account_key = self.apiserver / "sa.key"
         self.etcd_pki = home / "etcd-pki"
         self.etcd_ca = self.etcd_pki / "ca"
         self.node_pki = node_pki_folder(self.etc)
@@ -133,8 +137,9 @@ class LabFiles:
         self.node_pki.chmod(0o700)
 
     def _ensure_apiserver_folder(self) -> None:
-        """The encryption key (made once: a new one would lose every Secret) and the audit
-        policy, in a folder only the apiserver containers mount."""
+        """The encryption key (made once: a new one would lose every Secret), the audit
+        policy and the service-account signing key (made once: a new one would void every
+        token pods hold), in a folder only the apiserver containers mount."""
         self.apiserver.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.apiserver.chmod(0o700)
         if not self.encryption_config.exists():
@@ -142,6 +147,7 @@ class LabFiles:
             with os.fdopen(fd, "w") as f:
                 f.write(encryption.new_config(["secrets"]))
         ensure_default_policy(self.audit_policy)
+        ensure_service_account_key(self.service_account_key)
 
     def ensure_etcd(self, config: LabConfig) -> None:
         """etcd's CA, each member's serving and peer certificates (its service name, which

@@ -295,6 +295,8 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--default-not-ready-toleration-seconds", "10",
                  "--default-unreachable-toleration-seconds", "10",
                  "--encryption-provider-config", f"{APISERVER_DIR}/encryption-config.yaml",
+                 # both sign pods' tokens with one key, so either verifies them
+                 "--service-account-signing-key-file", f"{APISERVER_DIR}/sa.key",
                  "--audit-policy-file", f"{APISERVER_DIR}/audit-policy.yaml",
                  "--audit-log-path", f"{AUDIT_LOG_DIR}/audit.log",
                  "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5"],
@@ -342,7 +344,9 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
                  "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
                  "--node-cidr-mask-size", "24",
-                 "--service-cluster-ip-range", config.service_cidr],
+                 "--service-cluster-ip-range", config.service_cidr,
+                 # the CA's certificate (not its key) for every namespace's kube-root-ca.crt
+                 "--root-ca-file", f"{CONFIG_DIR}/ca.crt"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
         restart="unless-stopped")
 

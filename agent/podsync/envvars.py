@@ -177,10 +177,12 @@ def _source_container(pod: Object, container: Object, ref: Object) -> Object:
 
 
 def build_env(pod: Object, container: Object, lookup: Lookup, *, pod_ip: str,
-              host_ip: str) -> dict[str, str]:
-    """The container's environment, in Kubernetes' order and precedence."""
+              host_ip: str, services: dict[str, str] | None = None) -> dict[str, str]:
+    """The container's environment, in Kubernetes' order and precedence: `services`
+    (the Services' variables, serviceenv.py) first, which `$(VAR)` may name and the
+    container's own `envFrom` and `env` override."""
     namespace = str((pod.get("metadata") or {}).get("namespace") or "")
-    env: dict[str, str] = {}
+    env: dict[str, str] = dict(services or {})
     for source in container.get("envFrom") or []:
         env.update(_from_source(source, lookup))
     for var in container.get("env") or []:
@@ -227,4 +229,8 @@ def referenced_objects(pod: Object) -> set[tuple[str, str]]:
             refs.add(("configmap", str(volume["configMap"].get("name") or "")))
         if volume.get("secret"):
             refs.add(("secret", str(volume["secret"].get("secretName") or "")))
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            for key, kind in (("configMap", "configmap"), ("secret", "secret")):
+                if isinstance(source, dict) and source.get(key):
+                    refs.add((kind, str(source[key].get("name") or "")))
     return refs

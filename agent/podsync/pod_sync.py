@@ -42,6 +42,7 @@ from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
 from agent.podsync.pod_workers import SyncResult
 from agent.podsync.termination import ContainerTermination
 from agent.podsync.termination_message import TerminationMessages
+from agent.podsync.tokens import TokenManager
 from agent.podsync.volumes import memory_dir
 from agent.probes.hooks import HookRunner
 from agent.probes.prober import ProbeManager
@@ -74,7 +75,8 @@ class PodSyncer:
                  sandbox_image: str, cluster_dns: ClusterDNS | None = None,
                  pids_limit: int | None = None,
                  prober: ProbeManager | None = None,
-                 admit: Callable[[Object], str | None] | None = None) -> None:
+                 admit: Callable[[Object], str | None] | None = None,
+                 tokens: TokenManager | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
         self.images, self.backoff, self.clock = images, backoff, clock
         self.pod_by_uid = pod_by_uid
@@ -84,10 +86,12 @@ class PodSyncer:
         hooks = HookRunner(runtime, clock)
         self.termination = ContainerTermination(runtime, recorder, hooks, clock)
         self.messages = TerminationMessages(runtime, root_dir)
+        # pod-bound service-account tokens for projected volumes, renewed before expiry
+        self.tokens = tokens if tokens is not None else TokenManager(client, clock)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
                                   node_ip, sandbox_image, cluster_dns or ClusterDNS(),
                                   pids_limit, hooks=hooks, termination=self.termination,
-                                  stopping=self.stopping)
+                                  stopping=self.stopping, tokens=self.tokens)
         self._stopping: dict[str, asyncio.Event] = {}
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
         self._reasons: dict[str, dict[str, Waiting]] = {}
@@ -147,9 +151,12 @@ class PodSyncer:
         retry = await self._apply(pod, observed, actions)
         if actions.changes_runtime:
             observed = PodObservation.of(await self.runtime.pod_containers(uid))
+        renew = None
+        if (pod.get("status") or {}).get("phase") not in TERMINAL_PHASES:
+            renew = await self.starter.refresh_projected(pod)
         self.prober.update_pod(pod, observed)
         await self._report(pod, observed)
-        hints = [t for t in (actions.requeue_after, retry) if t is not None]
+        hints = [t for t in (actions.requeue_after, retry, renew) if t is not None]
         if deadline is not None and deadline > 0:  # wake up when the deadline passes
             hints.append(deadline)
         return SyncResult(requeue_after=min(hints) if hints else None)
@@ -291,6 +298,7 @@ class PodSyncer:
         self.messages.forget(uid)
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
+        self.tokens.forget_pod(uid)
         self.prober.remove_pod(uid)
         self._stopping.pop(uid, None)
         self.evictions.pop(uid, None)

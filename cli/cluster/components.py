@@ -242,6 +242,8 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             sys.executable, "-m", "controllers",
             "--kubeconfig", str(paths.component_kubeconfig("controller-manager")),
             "--secure-port", str(ports.controller_manager),
+            # the cluster CA's certificate (never its key): every namespace's kube-root-ca.crt
+            "--root-ca-file", str(paths.ca_cert),
         ], f"http://127.0.0.1:{ports.controller_manager}/healthz", env=env,
             ports=(ports.controller_manager,)),
         Component("scheduler", [

@@ -269,15 +269,22 @@ class Apiserver:
     (`component_kubeconfig`) has only its bootstrap role's rights; a test's own
     `extra_args` come after and win. Every apiserver this process starts has the same
     key (made once per process), so several may share one etcd.
+
+    Unlike `schooner up`'s, it runs without the ServiceAccount admission plugin unless
+    `service_accounts` is set, as Kubernetes' integration framework runs its apiservers:
+    no controller-manager makes the namespaces' `default` ServiceAccounts here, and no
+    root-ca-cert-publisher the `kube-root-ca.crt` a pod's projected token volume reads.
     """
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  etcd_tls: EtcdClientTLS | None = None,
                  users: Sequence[TokenEntry] = (), bind_address: str = "127.0.0.1",
-                 port: int | None = None) -> None:
+                 port: int | None = None, service_accounts: bool = False) -> None:
         """`users` are more token file entries beside the admin's (other identities);
         `etcd_tls` the client certificate for a TLS etcd; `bind_address` (a loopback
-        address) and `port` let several apiservers share one port, as a cluster's do."""
+        address) and `port` let several apiservers share one port, as a cluster's do;
+        `service_accounts` keeps the ServiceAccount admission (pods default to, and
+        mount, a ServiceAccount's token)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.bind_address = bind_address
@@ -299,7 +306,10 @@ class Apiserver:
                       "--kubelet-certificate-authority", str(workdir / "ca.crt"),
                       "--authorization-mode", "Node,RBAC",
                       "--service-account-signing-key-file",
-                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
+                      str(ensure_service_account_key(workdir / "sa.key")),
+                      *([] if service_accounts else ["--disable-admission-plugins",
+                                                     "ServiceAccount"]),
+                      *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster
+from tests.compat.conftest import ROOT_CA, Cluster
 from tests.compat.officialobjects import deployment, gone, status_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -116,7 +116,8 @@ def test_dynamic_delete_collection(dynamic: Any, namespace: str) -> None:
         configmaps.create(body={"metadata": {"name": name, "labels": {"tier": tier}}},
                           namespace=namespace)
     configmaps.delete(namespace=namespace, label_selector="tier=x")
-    assert [i.metadata.name for i in configmaps.get(namespace=namespace).items] == ["c"]
+    assert [i.metadata.name for i in configmaps.get(namespace=namespace).items] == \
+        ["c", ROOT_CA]
 
 
 @pytest.mark.compat("DynamicClient server_side_apply")
@@ -158,7 +159,7 @@ def test_watch_list_ends_initial_events_with_a_bookmark(dynamic: Any, namespace:
             "k8s.io/initial-events-end"]))
         if event["type"] == "BOOKMARK":
             watcher.stop()
-    assert seen == [("ADDED", "a"), ("ADDED", "b"), ("BOOKMARK", "true")]
+    assert seen == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", ROOT_CA), ("BOOKMARK", "true")]
 
     with pytest.raises(DynamicApiError) as failed:
         list(configmaps.watch(namespace=namespace, send_initial_events=True, timeout=2))

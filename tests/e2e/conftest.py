@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import random
+import shutil
 import ssl
 import sys
 import uuid
@@ -24,6 +25,7 @@ import docker
 import httpx
 import pytest
 
+from agent.podsync.volumes import memory_dir
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import Object
@@ -206,6 +208,8 @@ class AgentNode:
 
     def cleanup(self) -> None:
         self.process.stop()
+        # the stopped agent cannot remove its pods' Secret and token files from memory
+        shutil.rmtree(memory_dir(self.root_dir), ignore_errors=True)
         filters = [{"label": [f"schooner.node={self.name}"]}] + [
             {"label": [f"schooner.pod.uid={uid}"]} for uid in self.pod_uids]
         with ThreadPoolExecutor(16) as pool:  # Docker removes several at once faster

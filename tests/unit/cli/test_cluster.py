@@ -283,6 +283,8 @@ def test_each_component_gets_a_kubeconfig_of_its_own(tmp_path: Path) -> None:
     for name in ("scheduler", "controller-manager", "agent"):
         assert str(paths.kubeconfig) not in comps[name]
         assert str(paths.component_kubeconfig(name)) in comps[name]
+    manager = comps["controller-manager"]  # publishes the CA's certificate, not its key
+    assert manager[manager.index("--root-ca-file") + 1] == str(paths.ca_cert)
 
 
 def test_down_never_signals_a_recycled_pid(tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 def test_controller_selection_and_flags() -> None:
     every = ["replicaset", "deployment", "garbagecollector", "namespace", "endpoints",
              "endpointslice", "endpointslicemirroring", "statefulset", "auto-rollback",
-             "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount", "nodeipam"]
+             "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount",
+             "root-ca-cert-publisher", "nodeipam"]
     assert selected_controllers("*") == every
     assert selected_controllers("*,-garbagecollector") == [
         n for n in every if n != "garbagecollector"]

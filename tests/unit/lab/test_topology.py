@@ -57,6 +57,8 @@ def test_containers_of_the_default_lab() -> None:
     cm = specs["controller-manager1"].command
     assert cm[cm.index("--cluster-cidr") + 1] == "172.30.128.0/17"
     assert "--allocate-node-cidrs" in cm
+    # the CA's certificate, for every namespace's kube-root-ca.crt (never the key)
+    assert cm[cm.index("--root-ca-file") + 1] == "/etc/schooner/ca.crt"
     # Two of each control-plane component elect a leader, spread over both apiservers,
     # and Docker restarts one that exits on losing its Lease.
     for pair in (("scheduler1", "scheduler2"), ("controller-manager1", "controller-manager2")):
@@ -277,3 +279,24 @@ def test_agents_serve_tls_with_their_own_certificate_and_apiservers_reach_them_a
         == ("kube-apiserver-kubelet-client", ())
     assert (files.node_pki_dir("node2") / "agent.key").stat().st_mode & 0o777 == 0o600
     assert files.node_pki.stat().st_mode & 0o077 == 0
+
+
+def test_the_apiservers_share_a_token_signing_key_no_other_container_sees(
+        tmp_path: Path) -> None:
+    """Pods' projected tokens: both apiservers sign and verify with one key, made once in
+    the folder only they mount."""
+    from lab.files import LabFiles
+    files = LabFiles(tmp_path)
+    files.ensure(LabConfig())
+    key = files.service_account_key.read_bytes()
+    assert b"PRIVATE KEY" in key and files.service_account_key.stat().st_mode & 0o077 == 0
+    files.ensure(LabConfig())
+    assert files.service_account_key.read_bytes() == key
+    specs = {s.service: s for s in lab_containers(LabConfig())}
+    for name, spec in specs.items():
+        has = "--service-account-signing-key-file" in spec.command
+        assert has == name.startswith("apiserver"), name
+        if has:
+            flag = spec.command.index("--service-account-signing-key-file")
+            assert spec.command[flag + 1] == "/etc/schooner-apiserver/sa.key"
+    assert not any(key in p.read_bytes() for p in files.etc.iterdir() if p.is_file())

@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from apiserver.kinds.core.podtemplate.containers import validate_containers
+from apiserver.kinds.core.podtemplate.projected import validate_projected
 from apiserver.kinds.core.podtemplate.security import validate_security
 from apiserver.kinds.core.podtemplate.unsupported import validate_unsupported
 from apiserver.validation.fields import (
@@ -120,6 +121,7 @@ def _validate_volumes(volumes: Any, path: str) -> tuple[Errs, set[str]]:
         for extra in sources[1:]:
             errs.append(forbidden(child(vpath, extra), "may not specify more than 1 volume type"))
         errs += _validate_volume_source(volume, vpath)
+        errs += validate_projected(volume, vpath)
     return errs, names
 
 
