@@ -13,9 +13,9 @@ the sources run side by side and all feed one thing, `PodWorkers.update(uid)`:
   containers of pods that are gone (housekeeping);
 * probe results: a liveness, readiness or startup result that changes
   (`probes/prober.py`, one task per container probe) re-syncs its pod at once.
-Beside them: node status updates, the Lease, the event sender, the HTTP
-server, the image GC, the eviction manager and (with `--cluster-cidr`) the
-routes. On stop everything is
+Beside them: node status updates, the Lease, the event sender, the HTTPS
+server (each caller authenticated and authorized by the apiserver: `server/`),
+the image GC, the eviction manager and (with `--cluster-cidr`) the routes. On stop everything is
 cancelled and the containers are left running; the next start adopts them by
 their labels.
 """
@@ -47,8 +47,10 @@ from agent.probes.prober import ProbeManager
 from agent.probes.runner import ProbeRunner
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError, PodObservation
 from agent.runtime.protocol import ContainerRuntime, EventWatch
-from agent.server.auth import TokenAuthenticator
-from agent.server.server import AgentServer, create_app
+from agent.server.auth import Authenticator
+from agent.server.authz import SubjectAccessReviewer
+from agent.server.server import AgentServer, ServingTLS, create_app
+from agent.server.servingcert import ensure_self_signed
 from agent.server.unavailable import Unavailable, waiting_to_start
 from apimachinery import errors
 from apimachinery.client import AsyncClient
@@ -87,6 +89,18 @@ class AgentConfig:
     pod_max_pids: int = 1024  # per container (the kubelet's podPidsLimit is per pod); -1: none
     image_gc: ImageGCConfig = field(default_factory=ImageGCConfig)
     eviction: EvictionConfig = field(default_factory=EvictionConfig)
+    # The server's TLS (the kubelet's flags): none given, a self-signed certificate
+    # under <root_dir>/pki (server/servingcert.py).
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""
+
+    def serving_tls(self) -> ServingTLS:
+        cert, key = self.tls_cert_file, self.tls_private_key_file
+        if not cert:
+            made = ensure_self_signed(self.root_dir / "pki", self.node_name, self.node_ip)
+            cert, key = str(made[0]), str(made[1])
+        return ServingTLS(cert, key, self.client_ca_file or None)
 
 
 def _uid_index(pod: Object) -> list[str]:
@@ -206,9 +220,10 @@ class Agent:
         cfg = self.config
         version = str((await self.runtime.version()).get("Version", "unknown"))
         facts = await asyncio.to_thread(host_facts, cfg.root_dir)
-        authn = TokenAuthenticator(self.client, self.clock)
-        server = AgentServer(create_app(self.find_container, self.runtime, authn),
-                             cfg.address or cfg.node_ip, cfg.port)
+        authn = Authenticator(self.client, self.clock, certificates=bool(cfg.client_ca_file))
+        authz = SubjectAccessReviewer(self.client, self.clock)
+        app = create_app(self.find_container, self.runtime, authn, authz, cfg.node_name)
+        server = AgentServer(app, cfg.address or cfg.node_ip, cfg.port, cfg.serving_tls())
         node_status = NodeStatusManager(self.client, self.clock, name=cfg.node_name,
                                         node_ip=cfg.node_ip, port=server.port,
                                         runtime_version=version, facts=facts,

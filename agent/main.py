@@ -53,6 +53,23 @@ def ip_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"invalid IP list {text!r}: {exc}") from None
 
 
+def node_ip(text: str) -> str:
+    """`--node-ip`, checked as the kubelet's validateNodeIP (its words) but for loopback,
+    which a one-host cluster uses (`schooner up`, the tests) and which only an apiserver
+    bound to loopback dials (apiserver/kubeletclient.py)."""
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("nodeIP must be a valid IP address") from None
+    if ip.is_multicast:
+        raise argparse.ArgumentTypeError("nodeIP can't be a multicast address")
+    if ip.is_link_local:
+        raise argparse.ArgumentTypeError("nodeIP can't be a link-local unicast address")
+    if ip.is_unspecified:
+        raise argparse.ArgumentTypeError("nodeIP can't be an all zeros address")
+    return str(ip)
+
+
 def default_root_dir() -> str:
     home = os.environ.get("SCHOONER_HOME")
     base = Path(home).expanduser() if home else Path("~/.schooner").expanduser()
@@ -67,11 +84,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--apiserver-urls", type=split_urls, default=[], help=APISERVER_URLS_HELP)
     p.add_argument("--node-name", default=socket.gethostname().lower(),
                    help="the Node's name (default: the hostname)")
-    p.add_argument("--node-ip", default="127.0.0.1",
-                   help="the node's InternalIP; the server binds to it")
+    p.add_argument("--node-ip", type=node_ip, default="127.0.0.1",
+                   help="the node's InternalIP; the server binds to it (not multicast, "
+                        "link-local or all zeros)")
     p.add_argument("--address", default="",
                    help="address the logs/exec server binds to (default: --node-ip)")
     p.add_argument("--port", type=int, default=10250, help="port of the logs/exec server")
+    p.add_argument("--tls-cert-file", default="",
+                   help="the server's certificate (PEM; intermediates after it) for this "
+                        "node's names and addresses; none: a self-signed one is made in "
+                        "<root-dir>/pki")
+    p.add_argument("--tls-private-key-file", default="",
+                   help="the key of --tls-cert-file")
+    p.add_argument("--client-ca-file", default="",
+                   help="CA (PEM) whose client certificates authenticate callers (CN the "
+                        "user, O the groups), the apiserver's among them")
     p.add_argument("--pod-cidr", default="172.28.1.0/24",
                    help="pod network subnet when the Node has no spec.podCIDR (unused with "
                         "--cluster-cidr)")
@@ -110,6 +137,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_hollow_flags(p)
     args = p.parse_args(argv)
     check_node_health_flags(p, args)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        p.error("--tls-cert-file and --tls-private-key-file go together")
     return args
 
 
@@ -232,7 +261,9 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
                                           args.minimum_image_gc_age),
                                args.image_gc_period, args.image_gc_only_label),
         eviction=EvictionConfig(args.eviction_hard, args.eviction_pressure_transition_period,
-                                args.eviction_monitoring_interval))
+                                args.eviction_monitoring_interval),
+        tls_cert_file=args.tls_cert_file, tls_private_key_file=args.tls_private_key_file,
+        client_ca_file=args.client_ca_file)
 
 
 async def run(args: argparse.Namespace) -> int:

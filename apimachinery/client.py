@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import os
 import ssl
+import sys
 import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
@@ -95,6 +97,23 @@ PATCH_CONTENT_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "apply": "application/apply-patch+yaml",
 }
+
+
+def _program() -> str:
+    """This process's program, as client-go puts `os.Args[0]` first in its User-Agent: the
+    package run with `python -m` (`controllers`, `scheduler`, `agent`, `proxy`), else the
+    executable's name (`schooner`). The apiserver names a write's field manager after it
+    when the request names none, so managedFields tell the components apart."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = spec.name.split(".")[0] if spec is not None and spec.name else ""
+    if not name or name == "__main__":
+        name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if name.startswith("-"):  # python -c
+        name = ""
+    return name.replace("/", "") or "schooner"
+
+
+USER_AGENT = f"{_program()}/0.1 (schooner)"
 
 
 @dataclass(frozen=True)
@@ -228,7 +247,7 @@ class _BaseClient:
         self._current = 0
         self.namespace = namespace
         self.timeout = timeout
-        self._headers = {"Accept": "application/json", "User-Agent": "schooner/0.1"}
+        self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._verify: ssl.SSLContext | bool = not insecure

@@ -7,11 +7,11 @@ context's default `namespace`. The file written by `write_kubeconfig` is a
 standard kubeconfig, so `kubectl --kubeconfig` and the official Python client
 read it too.
 
-Path resolution mirrors clientcmd's loading rules, narrowed to one file: an
-explicit path, else the first entry of `$KUBECONFIG`, else
+Path resolution is clientcmd's loading rules (apimachinery/kubeconfigfiles.py): an
+explicit path, else every file of `$KUBECONFIG` merged (first file wins), else
 `$SCHOONER_HOME/kubeconfig`, else `~/.schooner/kubeconfig`. As in clientcmd,
-relative `certificate-authority` and `tokenFile` paths are relative to the
-kubeconfig's own directory.
+relative `certificate-authority`, `client-certificate`, `client-key` and `tokenFile`
+paths are relative to the directory of the kubeconfig that holds them.
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from apimachinery.kubeconfigfiles import KubeconfigError, display, merge, write_config
 
-
-class KubeconfigError(Exception):
-    """The kubeconfig is missing, unreadable or lacks what a client needs."""
+__all__ = ["ClusterConfig", "KubeconfigError", "default_kubeconfig_path", "load_kubeconfig",
+           "write_kubeconfig"]
 
 
 @dataclass
@@ -58,12 +56,7 @@ def default_kubeconfig_path() -> str:
     return os.path.expanduser(os.path.join("~", ".schooner", "kubeconfig"))
 
 
-def _display(path: str) -> str:
-    """The path with the home directory shortened to `~`, for messages."""
-    home = os.path.expanduser("~")
-    if home not in ("", "/", "~") and (path == home or path.startswith(home + os.sep)):
-        return "~" + path[len(home):]
-    return path
+_display = display
 
 
 def _named(entries: Any, name: str, what: str, path: str) -> dict[str, Any]:
@@ -132,24 +125,15 @@ def _read_token(user: dict[str, Any], base: Path) -> str | None:
 
 def load_kubeconfig(path: str | None = None, context: str | None = None) -> ClusterConfig:
     """Load the cluster, user and namespace of `context` (default: `current-context`)."""
-    resolved = os.path.expanduser(path) if path else default_kubeconfig_path()
-    try:
-        text = Path(resolved).read_text()
-    except FileNotFoundError:
+    if path and not os.path.exists(os.path.expanduser(path)):
+        raise KubeconfigError(f"no kubeconfig at {_display(os.path.expanduser(path))}: "
+                              "run 'make up' or pass --kubeconfig")
+    merged = merge(path)
+    resolved = next((f for f in merged.files if os.path.exists(f)), merged.files[0])
+    if not merged.found:
         raise KubeconfigError(
-            f"no kubeconfig at {_display(resolved)}: run 'make up' or pass --kubeconfig"
-        ) from None
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read kubeconfig {_display(resolved)}: "
-                              f"{exc.strerror}") from None
-    try:
-        doc = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
-        raise KubeconfigError(f"kubeconfig {_display(resolved)} is not valid YAML: "
-                              f"{line}") from None
-    if not isinstance(doc, dict):
-        raise KubeconfigError(f"kubeconfig {_display(resolved)} is not a mapping")
+            f"no kubeconfig at {_display(resolved)}: run 'make up' or pass --kubeconfig")
+    doc = merged.doc
 
     ctx_name = context or doc.get("current-context")
     if not ctx_name:
@@ -208,14 +192,4 @@ def write_kubeconfig(path: str, server: str, ca_pem: bytes, token: str | None, *
         }}],
         "current-context": context,
     }
-    target = Path(os.path.expanduser(path))
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=target.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(doc, f, sort_keys=False)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_config(path, doc)

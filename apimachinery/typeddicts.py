@@ -87,8 +87,8 @@ class ObjectMeta(TypedDict, total=False):
     # deletionTimestamp while this list is non-empty, and each controller removes its own
     # entry when done.
     finalizers: list[str]
-    # Which manager set which fields, as clients send it. Schooner stores it as given and does
-    # not track field ownership itself.
+    # Which manager owns which fields (FieldsV1), kept by the apiserver on every write:
+    # server-side apply's conflicts and removals follow it.
     managedFields: list[dict[str, Any]]
 
 
@@ -357,8 +357,7 @@ class ObjectFieldSelector(TypedDict, total=False):
 class ResourceFieldSelector(TypedDict, total=False):
     """A container's own cpu or memory request or limit, as an environment variable's value."""
 
-    # The container whose resources are read. Stored; the agent always reads the variable's
-    # own container.
+    # The container whose resources are read; defaults to the variable's own.
     containerName: str
     # limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory or
     # requests.ephemeral-storage: the value to read.
@@ -488,11 +487,12 @@ class TCPSocketAction(TypedDict, total=False):
 
 
 class GRPCAction(TypedDict, total=False):
-    """A gRPC health check (grpc.health.v1); the agent cannot run one."""
+    """A gRPC health check (grpc.health.v1), without TLS, as the kubelet's."""
 
-    # The port of the gRPC server (1-65535). Stored; the agent cannot probe it.
+    # The port of the gRPC server (1-65535).
     port: int
-    # The service name sent in the health check request. Stored; the agent cannot probe it.
+    # The service name sent in the health check request; empty asks about the server as a
+    # whole.
     service: str
 
 
@@ -505,8 +505,7 @@ class Probe(TypedDict, total=False):
     httpGet: HTTPGetAction
     # Probe by opening a TCP connection.
     tcpSocket: TCPSocketAction
-    # A gRPC health check. Accepted, but the agent cannot run it: such a probe errors every
-    # time and never changes the container's state.
+    # A gRPC health check (grpc.health.v1.Health/Check on the pod's IP): SERVING passes.
     grpc: GRPCAction
     # Seconds after the container starts before the first probe.
     initialDelaySeconds: int
@@ -521,8 +520,8 @@ class Probe(TypedDict, total=False):
     # probe restarts the container, a failed readiness probe takes the pod out of its
     # Services.
     failureThreshold: int
-    # A grace period for kills caused by this probe. Stored; the agent uses the pod's grace
-    # period instead.
+    # The grace period of the kill a failed liveness or startup probe causes, instead of the
+    # pod's (not while the pod is being deleted); refused on a readiness probe.
     terminationGracePeriodSeconds: int
 
 
@@ -697,14 +696,15 @@ class Container(TypedDict, total=False):
     # Always, IfNotPresent or Never: when the agent pulls the image. Defaults to Always for
     # `:latest` or untagged images, else IfNotPresent.
     imagePullPolicy: str
-    # Defaulted to /dev/termination-log and stored; the agent does not read termination
-    # messages.
+    # A file the container may write its termination message to (default
+    # /dev/termination-log); the agent mounts one there and copies at most 4096 bytes of it
+    # into the terminated state's message.
     terminationMessagePath: str
-    # File (the default) or FallbackToLogsOnError; stored, the agent does not read termination
-    # messages.
+    # File (the default) or FallbackToLogsOnError: with an empty file and a non-zero exit, the
+    # last log lines (80 lines, 2048 bytes) are the message.
     terminationMessagePolicy: str
-    # Users, capabilities and privileges for the container. Stored; the agent does not apply
-    # it.
+    # Users, capabilities and privileges for the container, applied by the agent; what it
+    # cannot apply is refused (docs/security.md).
     securityContext: SecurityContext
     # Keep a stdin open for the container. Refused when true: the agent keeps none.
     stdin: bool
@@ -788,8 +788,100 @@ class PersistentVolumeClaimVolumeSource(TypedDict, total=False):
     readOnly: bool
 
 
+class DownwardAPIVolumeFile(TypedDict, total=False):
+    """One file of the pod's own fields (the downward API in a volume)."""
+
+    # The file's path, relative to the volume's root (no `..`).
+    path: str
+    # The pod field written: metadata.name, metadata.namespace, metadata.uid, metadata.labels,
+    # metadata.annotations, or one label or annotation (`metadata.labels['app']`).
+    fieldRef: ObjectFieldSelector
+    # Refused by validation: Schooner's agent writes no resource values to files.
+    resourceFieldRef: ResourceFieldSelector
+    # The file's permission bits; defaults to the volume's defaultMode.
+    mode: int
+
+
+class DownwardAPIVolumeSource(TypedDict, total=False):
+    """The pod's own fields as files, written by the agent and mounted read-only."""
+
+    # The files to write.
+    items: list[DownwardAPIVolumeFile]
+    # Permission bits of the files (0-0777); defaults to 0644.
+    defaultMode: int
+
+
+class SecretProjection(TypedDict, total=False):
+    """A Secret's keys (decoded) as one source of a projected volume."""
+
+    # Name of the object, in the pod's namespace (required).
+    name: str
+    # Only these keys, at these paths; by default every key becomes a file named after it.
+    items: list[KeyToPath]
+    # When true, a missing object or key is skipped instead of keeping the pod from starting.
+    optional: bool
+
+
+class DownwardAPIProjection(TypedDict, total=False):
+    """The downward API as one source of a projected volume."""
+
+    # The files to write.
+    items: list[DownwardAPIVolumeFile]
+
+
+class ConfigMapProjection(TypedDict, total=False):
+    """A ConfigMap's keys as one source of a projected volume."""
+
+    # Name of the object, in the pod's namespace (required).
+    name: str
+    # Only these keys, at these paths; by default every key becomes a file named after it.
+    items: list[KeyToPath]
+    # When true, a missing object or key is skipped instead of keeping the pod from starting.
+    optional: bool
+
+
+class ServiceAccountTokenProjection(TypedDict, total=False):
+    """A token of the pod's ServiceAccount, bound to the pod; the agent asks for it with a
+    TokenRequest and writes a new one before it expires (at 80% of its life).
+    """
+
+    # The audience the token is for; defaults to the apiserver's own.
+    audience: str
+    # The token's requested lifetime: at least 600 (10 minutes); defaults to 3600.
+    expirationSeconds: int
+    # The file's path, relative to the volume's root.
+    path: str
+
+
+class VolumeProjection(TypedDict, total=False):
+    """One source of a projected volume: exactly one of its fields."""
+
+    # A Secret's keys.
+    secret: SecretProjection
+    # The pod's own fields.
+    downwardAPI: DownwardAPIProjection
+    # A ConfigMap's keys.
+    configMap: ConfigMapProjection
+    # A pod-bound token of the pod's ServiceAccount.
+    serviceAccountToken: ServiceAccountTokenProjection
+
+
+class ProjectedVolumeSource(TypedDict, total=False):
+    """Several sources in one folder, written atomically by the agent on the node's tmpfs (Secrets
+    and tokens never touch its disk) and mounted read-only.
+    """
+
+    # The sources, in order; their files may not share a path.
+    sources: list[VolumeProjection]
+    # Permission bits of the files (0-0777); defaults to 0644.
+    defaultMode: int
+
+
 class Volume(TypedDict, total=False):
-    """A pod volume; other sources (projected, nfs, csi...) are kept as extra fields."""
+    """A pod volume: one of the sources below. Other sources (nfs, csi, ...) are unknown fields
+    here: never stored (fieldValidation drops or refuses them), so a volume of only such a source
+    is refused as having no volume type.
+    """
 
     # A DNS label, unique in the pod; containers' volumeMounts refer to it.
     name: str
@@ -803,6 +895,11 @@ class Volume(TypedDict, total=False):
     hostPath: HostPathVolumeSource
     # A claim's node-local volume, kept after the pod is gone.
     persistentVolumeClaim: PersistentVolumeClaimVolumeSource
+    # The pod's own fields as files.
+    downwardAPI: DownwardAPIVolumeSource
+    # ConfigMaps, Secrets, the pod's fields and a service-account token in one folder (the
+    # ServiceAccount admission adds one, kube-api-access-*).
+    projected: ProjectedVolumeSource
 
 
 class PodDNSConfigOption(TypedDict, total=False):
@@ -951,54 +1048,55 @@ class LabelSelector(TypedDict, total=False):
 class PodAffinityTerm(TypedDict, total=False):
     """Pods (by labels, in some namespaces) whose topology domain the pod is placed by."""
 
-    # The pods the term is about. Stored; Schooner's scheduler does not apply it.
+    # The pods the term is about. Refused by Schooner's apiserver: its scheduler does not
+    # apply it.
     labelSelector: LabelSelector
-    # Namespaces to look for those pods in; empty means the pod's own. Stored; Schooner's
-    # scheduler does not apply it.
+    # Namespaces to look for those pods in; empty means the pod's own. Refused by Schooner's
+    # apiserver: its scheduler does not apply it.
     namespaces: list[str]
-    # The node label whose value defines a domain, e.g. kubernetes.io/hostname. Stored;
-    # Schooner's scheduler does not apply it.
+    # The node label whose value defines a domain, e.g. kubernetes.io/hostname. Refused by
+    # Schooner's apiserver: its scheduler does not apply it.
     topologyKey: str
-    # Namespaces, by their labels, to look for those pods in. Stored; Schooner's scheduler
-    # does not apply it.
+    # Namespaces, by their labels, to look for those pods in. Refused by Schooner's apiserver:
+    # its scheduler does not apply it.
     namespaceSelector: LabelSelector
     # Label keys whose values, taken from the incoming pod, are added to labelSelector as In
-    # requirements. Stored; Schooner's scheduler does not apply it.
+    # requirements. Refused by Schooner's apiserver: its scheduler does not apply it.
     matchLabelKeys: list[str]
     # Label keys whose values, taken from the incoming pod, are added to labelSelector as
-    # NotIn requirements. Stored; Schooner's scheduler does not apply it.
+    # NotIn requirements. Refused by Schooner's apiserver: its scheduler does not apply it.
     mismatchLabelKeys: list[str]
 
 
 class WeightedPodAffinityTerm(TypedDict, total=False):
     """A pod affinity term that raises (or, for anti-affinity, lowers) a node's score."""
 
-    # Added to a matching node's score (1-100). Stored; Schooner's scheduler does not apply
-    # it.
+    # Added to a matching node's score (1-100). Refused by Schooner's apiserver: its scheduler
+    # does not apply it.
     weight: int
-    # The term to match. Stored; Schooner's scheduler does not apply it.
+    # The term to match. Refused by Schooner's apiserver: its scheduler does not apply it.
     podAffinityTerm: PodAffinityTerm
 
 
 class PodAffinity(TypedDict, total=False):
     """Rules to place the pod in the same domain as other pods."""
 
-    # Terms every node must meet, each for its own domain. Stored; Schooner's scheduler does
-    # not apply it.
+    # Terms every node must meet, each for its own domain. Refused by Schooner's apiserver:
+    # its scheduler does not apply it.
     requiredDuringSchedulingIgnoredDuringExecution: list[PodAffinityTerm]
-    # Terms that raise a node's score by their weights. Stored; Schooner's scheduler does not
-    # apply it.
+    # Terms that raise a node's score by their weights. Refused by Schooner's apiserver: its
+    # scheduler does not apply it.
     preferredDuringSchedulingIgnoredDuringExecution: list[WeightedPodAffinityTerm]
 
 
 class PodAntiAffinity(TypedDict, total=False):
     """Rules to keep the pod out of the domains of other pods."""
 
-    # Terms no node may meet, each for its own domain. Stored; Schooner's scheduler does not
-    # apply it.
+    # Terms no node may meet, each for its own domain. Refused by Schooner's apiserver: its
+    # scheduler does not apply it.
     requiredDuringSchedulingIgnoredDuringExecution: list[PodAffinityTerm]
-    # Terms that lower a node's score by their weights. Stored; Schooner's scheduler does not
-    # apply it.
+    # Terms that lower a node's score by their weights. Refused by Schooner's apiserver: its
+    # scheduler does not apply it.
     preferredDuringSchedulingIgnoredDuringExecution: list[WeightedPodAffinityTerm]
 
 
@@ -1007,10 +1105,11 @@ class Affinity(TypedDict, total=False):
 
     # Rules on the labels of the node, applied by the scheduler.
     nodeAffinity: NodeAffinity
-    # Rules to co-locate with other pods. Stored; Schooner's scheduler does not apply them.
+    # Rules to co-locate with other pods. Refused by Schooner's apiserver: its scheduler does
+    # not apply them.
     podAffinity: PodAffinity
-    # Rules to keep away from other pods. Stored; Schooner's scheduler does not apply them (it
-    # spreads a controller's pods by itself).
+    # Rules to keep away from other pods. Refused by Schooner's apiserver: its scheduler does
+    # not apply them (it spreads a controller's pods by itself).
     podAntiAffinity: PodAntiAffinity
 
 
@@ -1041,28 +1140,29 @@ class PodSchedulingGate(TypedDict, total=False):
 class TopologySpreadConstraint(TypedDict, total=False):
     """How evenly matching pods must spread over the domains of a node label."""
 
-    # The largest allowed difference in matching pods between two domains. Stored; Schooner's
-    # scheduler does not apply it.
+    # The largest allowed difference in matching pods between two domains. Refused by
+    # Schooner's apiserver: its scheduler does not apply it.
     maxSkew: int
-    # The node label whose value defines a domain. Stored; Schooner's scheduler does not apply
-    # it.
-    topologyKey: str
-    # DoNotSchedule or ScheduleAnyway: what to do when no node keeps the skew. Stored;
-    # Schooner's scheduler does not apply it.
-    whenUnsatisfiable: str
-    # The pods that are counted. Stored; Schooner's scheduler does not apply it.
-    labelSelector: LabelSelector
-    # The fewest eligible domains, for DoNotSchedule. Stored; Schooner's scheduler does not
-    # apply it.
-    minDomains: int
-    # Honor or Ignore: whether the pod's node affinity limits the domains counted. Stored;
-    # Schooner's scheduler does not apply it.
-    nodeAffinityPolicy: str
-    # Honor or Ignore: whether tainted nodes' domains are counted. Stored; Schooner's
+    # The node label whose value defines a domain. Refused by Schooner's apiserver: its
     # scheduler does not apply it.
+    topologyKey: str
+    # DoNotSchedule or ScheduleAnyway: what to do when no node keeps the skew. Refused by
+    # Schooner's apiserver: its scheduler does not apply it.
+    whenUnsatisfiable: str
+    # The pods that are counted. Refused by Schooner's apiserver: its scheduler does not apply
+    # it.
+    labelSelector: LabelSelector
+    # The fewest eligible domains, for DoNotSchedule. Refused by Schooner's apiserver: its
+    # scheduler does not apply it.
+    minDomains: int
+    # Honor or Ignore: whether the pod's node affinity limits the domains counted. Refused by
+    # Schooner's apiserver: its scheduler does not apply it.
+    nodeAffinityPolicy: str
+    # Honor or Ignore: whether tainted nodes' domains are counted. Refused by Schooner's
+    # apiserver: its scheduler does not apply it.
     nodeTaintsPolicy: str
-    # Label keys whose values, taken from the incoming pod, narrow labelSelector. Stored;
-    # Schooner's scheduler does not apply it.
+    # Label keys whose values, taken from the incoming pod, narrow labelSelector. Refused by
+    # Schooner's apiserver: its scheduler does not apply it.
     matchLabelKeys: list[str]
 
 
@@ -1085,8 +1185,9 @@ class PodSpec(TypedDict, total=False):
     # Seconds a deleted pod's containers get between SIGTERM (and preStop) and SIGKILL;
     # defaults to 30, and the agent allows at least 2.
     terminationGracePeriodSeconds: int
-    # A run-time limit for the pod. Validated and may only shrink, but not enforced: the agent
-    # does not stop pods that exceed it. Refused in workload templates.
+    # Seconds the pod may be active on its node, from its startTime; past it the agent fails
+    # the pod (reason DeadlineExceeded) and stops its containers. May only shrink; refused in
+    # workload templates.
     activeDeadlineSeconds: int
     # ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when the agent
     # has one; Default keeps Docker's; None uses only the pod's dnsConfig.
@@ -1104,17 +1205,18 @@ class PodSpec(TypedDict, total=False):
     # The node the pod runs on, set when the scheduler binds it (or given at creation to skip
     # the scheduler); a plain update cannot change it.
     nodeName: str
-    # Stored, and read by DNS policy; the agent still runs the pod on the pod network, not the
-    # node's.
+    # Run the pod in the node's network namespace (its IP is the node's); the Pod Security
+    # level must allow it.
     hostNetwork: bool
-    # Stored; the agent does not share the node's process namespace.
+    # Share the node's process namespace (`--pid host`); the Pod Security level must allow it.
     hostPID: bool
-    # Stored; the agent does not share the node's IPC namespace.
+    # Share the node's IPC namespace (`--ipc host`); the Pod Security level must allow it.
     hostIPC: bool
-    # Pod-wide users, groups and sysctls. Stored; the agent does not apply it.
+    # Pod-wide users, groups and profiles, applied by the agent; what it cannot apply is
+    # refused (docs/security.md).
     securityContext: PodSecurityContext
-    # Secrets with registry credentials. Stored; the agent pulls with the Docker engine's own
-    # credentials.
+    # Secrets (kubernetes.io/dockerconfigjson or dockercfg) whose credentials for the image's
+    # registry the agent pulls with; a missing one is a warning event.
     imagePullSecrets: list[LocalObjectReference]
     # The containers' hostname (a DNS label); defaults to the pod's name. With a subdomain it
     # also names the pod in DNS.
@@ -1122,7 +1224,7 @@ class PodSpec(TypedDict, total=False):
     # A headless Service of this name makes the pod resolvable as
     # `<hostname>.<subdomain>.<namespace>.svc`, as StatefulSet pods are.
     subdomain: str
-    # Scheduling rules; the scheduler applies node affinity.
+    # Scheduling rules; the scheduler applies node affinity (inter-pod affinity is refused).
     affinity: Affinity
     # The scheduler that places the pod; defaults to default-scheduler, the name Schooner's
     # scheduler answers to unless told otherwise.
@@ -1144,8 +1246,8 @@ class PodSpec(TypedDict, total=False):
     schedulingGates: list[PodSchedulingGate]
     # Stored; the agent injects no Service environment variables either way.
     enableServiceLinks: bool
-    # Rules to spread pods over topology domains. Stored; the scheduler does not apply them
-    # (it spreads a controller's pods over nodes by itself).
+    # Rules to spread pods over topology domains. Refused by Schooner's apiserver: the
+    # scheduler does not apply them (it spreads a controller's pods by itself).
     topologySpreadConstraints: list[TopologySpreadConstraint]
 
 

@@ -18,6 +18,9 @@ from cryptography.x509.oid import NameOID
 from apimachinery.pki import make_cert
 
 CLIENT_VALIDITY = timedelta(days=365)
+# The user of the apiserver's client certificate towards node agents (kubeadm's CN for
+# apiserver-kubelet-client); the bootstrap policy binds it to system:kubelet-api-admin.
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 
 
 def make_client_cert(ca_cert_pem: bytes, ca_key_pem: bytes, user: str,

@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from apimachinery import errors
+from apimachinery import errors, tlspeer
 from apimachinery.meta import Object
 
 from . import (
@@ -37,7 +37,6 @@ from . import (
     metrics,
     openapi,
     requestinfo,
-    tlspeer,
 )
 from .audit.event import Auditor
 from .audit.policy import load as load_policy
@@ -50,6 +49,11 @@ from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
 from .kinds.rbac import rbacauthorizer as rbac
+from .kubeletclient import KubeletClientConfig
+from .nodeauthz import restriction as noderestriction
+from .nodeauthz.authorizer import NodeAuthorizer
+from .nodeauthz.graph import NodeGraph
+from .nodeauthz.populator import GraphPopulator
 from .registry import Registry
 from .serviceaccount.tokens import ServiceAccountTokens
 from .storage import Storage
@@ -73,7 +77,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     documents = openapi.OpenAPI(served)
     registry = Registry(storage, served, allocators={
         k.resource.plural: k.allocator(storage, config) for k in served if k.allocator},
-        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl})
+        ttls={k.resource.plural: k.ttl(config) for k in served if k.ttl},
+        admissions=[noderestriction.admit_object])
     caches = WatchCaches(storage, history=config.watch_cache_size,
                          watcher_capacity=config.watcher_queue_size)
     watches = WatchService(registry, storage, caches,
@@ -94,12 +99,18 @@ def create_app(config: ServerConfig) -> FastAPI:
                                   bootstrap_tokens=config.enable_bootstrap_token_auth,
                                   anonymous=config.anonymous_auth)
     policy = rbac.PolicyCache(registry)
-    authz = _authorizer(config, policy)
+    graph = NodeGraph()
+    # The Node mode's graph follows the pods watch cache (only when the mode is on).
+    populator = GraphPopulator(registry, caches, graph) if "Node" in \
+        authorizer.parse_modes(config.authorization_mode) else None
+    authz = _authorizer(config, policy, graph)
     flow = flowcontrol.FlowControl(config.max_requests_inflight,
                                    config.max_mutating_requests_inflight)
     compactor = Compactor(storage, config.etcd_compaction_interval,
                           after=lambda: defrag.defragment(storage, config.etcd_defrag_min_bytes))
     auditor = _auditor(config)
+    background = [b for k in served if k.background is not None
+                  and (b := k.background(registry, config)) is not None]
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -107,6 +118,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         await storage.connect(config.storage_initialization_timeout)
         await _bootstrap(registry, config)
         await caches.start([r.plural for r in served.resources])
+        if populator is not None:
+            await populator.start()
         compactor.start()
         if auditor is not None:
             auditor.writer.start()
@@ -117,11 +130,17 @@ def create_app(config: ServerConfig) -> FastAPI:
         gc.set_threshold(50_000, 20, 100)
         ready.set()
         log.info("component=apiserver apiserver ready etcd=%s", ",".join(config.etcd_servers))
+        for work in background:
+            work.start()
         try:
             yield
         finally:
+            for work in background:  # at once, unless main.py's pre-shutdown already did
+                await work.stop()
             ready.clear()
             await compactor.stop()
+            if populator is not None:
+                await populator.stop()
             for kind in served:
                 for sub in kind.subresources:
                     await sub.close()
@@ -135,6 +154,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.service_account_tokens = service_accounts
     app.state.authenticator = authenticator  # TokenReview (kinds/authentication/) asks it
     app.state.authorizer = authz  # the access reviews (kinds/authorization/) ask it
+    app.state.kubelet_client = _kubelet_client(config)  # logs and exec (kinds/core/pod/)
+    app.state.background = background  # main.py stops it first at shutdown
 
     @app.exception_handler(errors.APIError)
     async def api_error(request: Request, exc: errors.APIError) -> Response:
@@ -201,7 +222,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         async with admit(request):
             return _discovery_root(
                 request, served, core=True,
-                legacy=lambda: discovery.api_versions(config.advertise_address))
+                legacy=lambda: discovery.api_versions(config.server_address))
 
     @app.get("/apis")
     async def apis_root(request: Request) -> Response:
@@ -264,6 +285,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                 _user(request), info, request.query_params.get("fieldSelector")), decision)
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
+                # NodeRestriction's checks of the URL and the stored object (nodeauthz/)
+                await noderestriction.admit_request(registry, _user(request), info)
                 response = await handlers.handle(request, info)
             code = response.status_code
             if info.resource.group == rbac.GROUP and info.verb not in rbac.READ_VERBS:
@@ -324,11 +347,24 @@ async def _authorize(authz: authorizer.Authorizer, attrs: authorizer.Attributes,
         raise authorizer.forbidden(attrs, decision.reason)
 
 
-def _authorizer(config: ServerConfig, policy: rbac.PolicyCache) -> authorizer.Authorizer:
+def _kubelet_client(config: ServerConfig) -> KubeletClientConfig:
+    """The apiserver's TLS towards agents; an unverified agent certificate is warned of,
+    as an unverified one is what Kubernetes dials without --kubelet-certificate-authority."""
+    if not config.kubelet_certificate_authority:
+        log.warning("component=apiserver no --kubelet-certificate-authority: agents' "
+                    "serving certificates are not verified")
+    return KubeletClientConfig(config.kubelet_client_certificate, config.kubelet_client_key,
+                               config.kubelet_certificate_authority,
+                               config.kubelet_allow_loopback)
+
+
+def _authorizer(config: ServerConfig, policy: rbac.PolicyCache,
+                graph: NodeGraph) -> authorizer.Authorizer:
     """`--authorization-mode`'s modes in order, behind the system:masters check."""
-    modes: list[authorizer.Authorizer] = [
-        rbac.RBACAuthorizer(policy) if mode == "RBAC" else authorizer.AlwaysAllow()
-        for mode in authorizer.parse_modes(config.authorization_mode)]
+    made: dict[str, authorizer.Authorizer] = {
+        "RBAC": rbac.RBACAuthorizer(policy), "Node": NodeAuthorizer(graph),
+        "AlwaysAllow": authorizer.AlwaysAllow()}
+    modes = [made[mode] for mode in authorizer.parse_modes(config.authorization_mode)]
     return authorizer.Privileged(modes[0] if len(modes) == 1 else authorizer.Union(modes))
 
 

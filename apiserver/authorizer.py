@@ -4,7 +4,9 @@ Runs after authentication (auth.py). The request is described as Kubernetes'
 authorizer.Attributes: a resource request (verb, API group, resource,
 subresource, namespace, name) or a non-resource one (verb and path). Two modes,
 as Kubernetes names them: `AlwaysAllow` (every authenticated user may do
-everything; the behaviour before RBAC) and `RBAC` (kinds/rbac/rbacauthorizer.py). Members of
+everything; the behaviour before RBAC), `Node` (nodes read only what their pods
+reference: nodeauthz/authorizer.py) and `RBAC` (kinds/rbac/rbacauthorizer.py),
+in the order `--authorization-mode` lists them (`Node,RBAC` as Kubernetes). Members of
 `system:masters` are always allowed, as Kubernetes' privileged-group
 authorizer does before any mode is asked.
 
@@ -26,7 +28,7 @@ from .requestinfo import RequestInfo
 
 SUPERUSER_GROUP = "system:masters"
 _NAMESPACES = "namespaces"  # URL grammar: the segment that scopes a path (requestinfo.py)
-MODES = ("AlwaysAllow", "RBAC")
+MODES = ("AlwaysAllow", "Node", "RBAC")
 
 
 @dataclass(frozen=True)

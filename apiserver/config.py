@@ -44,6 +44,14 @@ class ServerConfig:
     service_account_signing_key_file: str | None = None
     service_account_key_files: list[str] = field(default_factory=list)
     api_audiences: list[str] = field(default_factory=list)
+    # How the apiserver reaches agents (logs, exec): its own client certificate and the
+    # CA their serving certificates are checked by (apiserver/kubeletclient.py).
+    kubelet_client_certificate: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_certificate_authority: str | None = None
+    # Whether an agent at a loopback address is dialled: only by an apiserver whose
+    # --bind-address is loopback (main.py), whose agents all run on its host.
+    kubelet_allow_loopback: bool = False
     # Kubernetes' EncryptionConfiguration for values at rest (apiserver/encryption.py).
     encryption_provider_config: str | None = None
     # The audit log (apiserver/audit/): no policy or no path, no audit.
@@ -60,10 +68,37 @@ class ServerConfig:
     max_request_bytes: int = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
     watch_cache_size: int = 4096
     watcher_queue_size: int = 2048
-    advertise_address: str = "127.0.0.1:6443"
+    # Where the apiserver listens (main.py), and the IP it tells others to reach it at:
+    # the `kubernetes` Service's endpoint (Kubernetes' --advertise-address; "": the
+    # bind address). The apiserver listens on that IP too (main.py, docs/architecture.md).
+    bind_address: str = "127.0.0.1"
+    secure_port: int = 6443
+    advertise_address: str = ""
+    # Kubernetes' --endpoint-reconciler-type: "lease" (kinds/core/service/
+    # endpointreconciler.py) or "none".
+    # The TTL and interval are Kubernetes' fixed 15 s and 10 s; flags here so tests
+    # need not wait that long.
+    endpoint_reconciler_type: str = "lease"
+    endpoint_lease_ttl: int = 15
+    endpoint_reconcile_interval: float = 10.0
     # Inside the local cluster's 172.28.0.0/16, so no service address leaves the machine.
     service_cluster_ip_range: str = "172.28.255.0/24"
     service_node_port_range: str = "30000-32767"
     # DefaultTolerationSeconds admission: what a new pod tolerates of a failed node.
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
+    # Admission plugins turned off (Kubernetes' --disable-admission-plugins); only
+    # `ServiceAccount` may be named: the test harness's apiservers without a
+    # controller-manager turn it off, as Kubernetes' integration framework does.
+    disable_admission_plugins: list[str] = field(default_factory=list)
+
+    @property
+    def advertise_ip(self) -> str:
+        """The advertised IP: --advertise-address, else the bind address."""
+        return self.advertise_address or self.bind_address
+
+    @property
+    def server_address(self) -> str:
+        """host:port of the advertised address (APIVersions' serverAddressByClientCIDRs)."""
+        ip = self.advertise_ip
+        return f"[{ip}]:{self.secure_port}" if ":" in ip else f"{ip}:{self.secure_port}"

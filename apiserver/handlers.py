@@ -31,6 +31,7 @@ from .fieldvalidation import FieldValidation
 from .freshness import wait_until_fresh
 from .kind import Call, Kind
 from .listoptions import list_revision
+from .managedfields import request as writers
 from .params import parse_int64, parse_non_negative
 from .patch import apply_patch
 from .registry import DeleteOptions, Registry
@@ -60,16 +61,27 @@ class Handlers:
     async def handle(self, request: Request, info: RequestInfo) -> Response:
         token = DRY_RUN.set(_dry_run(request))
         try:
-            if info.subresource is not None:
-                return await self._subresource(request, info)
-            if info.verb not in info.resource.verbs:
-                raise errors.MethodNotAllowed(f"{info.verb} is not supported on "
-                                              f"{info.resource.group_resource}")
-            verb: Callable[[Request, RequestInfo], Awaitable[Response]] = getattr(
-                self, f"_{info.verb}")
-            return await verb(request, info)
+            with writers.writing(self._writer(request, info)):
+                if info.subresource is not None:
+                    return await self._subresource(request, info)
+                if info.verb not in info.resource.verbs:
+                    raise errors.MethodNotAllowed(f"{info.verb} is not supported on "
+                                                  f"{info.resource.group_resource}")
+                verb: Callable[[Request, RequestInfo], Awaitable[Response]] = getattr(
+                    self, f"_{info.verb}")
+                return await verb(request, info)
         finally:
             DRY_RUN.reset(token)
+
+    def _writer(self, request: Request, info: RequestInfo) -> writers.Writer | None:
+        """Who a create, update or patch writes as, for managedFields (422 for bad options)."""
+        if info.verb not in ("create", "update", "patch"):
+            return None
+        strategy = self.registry.strategy(info.resource)
+        return writers.writer_for(
+            dict(request.query_params), request.headers.get("user-agent", ""), info.verb,
+            request.headers.get("content-type", ""), info.subresource,
+            strategy.has_status_subresource, info.resource.api_version, info.resource.kind)
 
     async def _subresource(self, request: Request, info: RequestInfo) -> Response:
         kind = self.registry.kind(info.resource)
@@ -191,7 +203,8 @@ class Handlers:
 
     async def _server_side_apply(self, request: Request, info: RequestInfo, body: bytes,
                                  content_type: str, fields: FieldValidation) -> Response:
-        """Apply as an upsert (approximated by a strategic merge; see docs/architecture.md)."""
+        """Server-side apply, an upsert: to a missing object it creates it (see
+        apiserver/managedfields)."""
         try:
             return fields.warn(respond(request, await self.registry.update_with(
                 info.resource, info.namespace, info.name or "",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from fastapi import Request, Response
 
@@ -45,6 +45,18 @@ Validator = Callable[[Object, Object | None], Errs]
 NameRule = Callable[[str], list[str]]
 AllocatorFactory = Callable[["Storage", ServerConfig], "Allocator"]
 Bootstrap = Callable[["Registry", ServerConfig], Awaitable[None]]
+
+
+class Background(Protocol):
+    """Work a kind does in every apiserver while it serves, started once it is ready and
+    stopped first at shutdown (the `kubernetes` Service's endpoint reconciler)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+BackgroundFactory = Callable[["Registry", ServerConfig], "Background | None"]
 # Seconds an object of the kind lives after its last write (an etcd lease), from the
 # server's flags (Kubernetes' `TTLFunc` of a kind's store: Events and `--event-ttl`).
 TTL = Callable[[ServerConfig], int]
@@ -271,6 +283,8 @@ class Kind:
     subresources: Sequence[Subresource] = ()
     allocator: AllocatorFactory | None = None
     bootstrap: Bootstrap | None = None
+    # Started after start-up, stopped before shutdown (None from the factory: nothing).
+    background: BackgroundFactory | None = None
     admission: Admission | None = None
     ttl: TTL | None = None
     compute: Compute | None = None

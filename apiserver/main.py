@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import re
+import socket
 import ssl
 import sys
 
 import uvicorn
 
-from . import encryption
+from apimachinery.tlspeer import ClientCertHttpToolsProtocol
+
+from . import encryption, listeners
 from .app import create_app
 from .audit import policy as audit_policy
 from .authorizer import parse_modes
 from .config import ServerConfig
+from .kind import Background
 from .kinds.core.service.ipallocator import ServiceIPRange
 from .kinds.core.service.portallocator import PortRange
-from .tlspeer import ClientCertHttpToolsProtocol
 
+DISABLEABLE_PLUGINS = ("ServiceAccount",)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -76,6 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--client-ca-file",
                    help="CA (PEM) whose signed client certificates authenticate: the "
                         "subject's CN is the user, its O values the groups (needs TLS)")
+    p.add_argument("--kubelet-client-certificate",
+                   help="client certificate (PEM) the apiserver presents to node agents")
+    p.add_argument("--kubelet-client-key", help="the key of --kubelet-client-certificate")
+    p.add_argument("--kubelet-certificate-authority",
+                   help="CA (PEM) that agents' serving certificates are verified against "
+                        "(without it they are not verified)")
     p.add_argument("--service-account-issuer",
                    default="https://kubernetes.default.svc.cluster.local",
                    help="the iss of the service-account tokens this apiserver issues and "
@@ -90,8 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated audiences a service-account token must name one "
                         "of (default: the issuer)")
     p.add_argument("--authorization-mode", default="AlwaysAllow",
-                   help="ordered list of authorizers, comma-separated: AlwaysAllow, RBAC "
-                        "(system:masters is always allowed)")
+                   help="ordered list of authorizers, comma-separated: AlwaysAllow, Node, "
+                        "RBAC (Node,RBAC as Kubernetes; system:masters is always allowed)")
     p.add_argument("--encryption-provider-config",
                    help="EncryptionConfiguration file (apiserver.config.k8s.io/v1): how "
                         "the resources it names are encrypted in etcd")
@@ -123,7 +134,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--watcher-queue-size", type=int, default=2048,
                    help="events a slow watcher may have queued before it is closed")
     p.add_argument("--advertise-address", default=None,
-                   help="host:port clients should use (defaults to bind address:port)")
+                   help="the IP address on which to advertise the apiserver to members of "
+                        "the cluster: the kubernetes Service's endpoint, which pods must "
+                        "reach (default: --bind-address); the apiserver listens there too")
+    p.add_argument("--endpoint-reconciler-type", default="lease", choices=("lease", "none"),
+                   help="lease: each apiserver keeps its advertise address in the "
+                        "kubernetes Service's Endpoints while it lives; none: no endpoints")
+    p.add_argument("--endpoint-lease-ttl", type=duration, default=15.0,
+                   help="how long an apiserver's address stays in the kubernetes Service's "
+                        "endpoints after its last renewal (Kubernetes: fixed 15s)")
+    p.add_argument("--endpoint-reconcile-interval", type=duration, default=10.0,
+                   help="how often an apiserver renews its address and rewrites the "
+                        "kubernetes Service's endpoints (Kubernetes: fixed 10s)")
     p.add_argument("--service-cluster-ip-range", default="172.28.255.0/24",
                    help="IPv4 CIDR Services' ClusterIPs come from; its first address is the "
                         "kubernetes Service's")
@@ -136,6 +158,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                    help="the tolerationSeconds of the unreachable:NoExecute toleration added "
                         "to every pod that has no such toleration (DefaultTolerationSeconds)")
+    p.add_argument("--disable-admission-plugins", type=_admission_plugins, default=[],
+                   help="comma-separated admission plugins to turn off; only ServiceAccount "
+                        "(no default ServiceAccount, no projected token) may be named")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity (0-4)")
     return p.parse_args(argv)
 
@@ -150,6 +175,27 @@ def _flag_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
 
 
+def listens_on_loopback(address: str) -> bool:
+    """Whether `--bind-address` is loopback (`localhost` or a loopback IP): a one-host
+    cluster, whose agents at loopback addresses are this host's (kubeletclient.py)."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _admission_plugins(value: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DISABLEABLE_PLUGINS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown admission plugin(s) {', '.join(unknown)} "
+            f"(may be disabled: {', '.join(DISABLEABLE_PLUGINS)})")
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(
@@ -162,12 +208,19 @@ def main(argv: list[str] | None = None) -> None:
     for flag in ("etcd_cafile", "etcd_certfile", "etcd_keyfile"):
         if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
             sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
+    if bool(args.kubelet_client_certificate) != bool(args.kubelet_client_key):
+        sys.exit("error: --kubelet-client-certificate and --kubelet-client-key go together")
+    for flag in ("kubelet_client_certificate", "kubelet_client_key",
+                 "kubelet_certificate_authority"):
+        if (path := getattr(args, flag)) and not os.access(path, os.R_OK):
+            sys.exit(f"error: --{flag.replace('_', '-')} {path}: cannot be read")
     if args.client_ca_file and not args.tls_cert_file:
         sys.exit("error: --client-ca-file needs --tls-cert-file (certificates come over TLS)")
     if args.max_requests_inflight < 0 or args.max_mutating_requests_inflight < 0:
         sys.exit("error: --max-requests-inflight and --max-mutating-requests-inflight "
                  "must be 0 (no limit) or more")
     try:
+        _check_addresses(args)
         ServiceIPRange.parse(args.service_cluster_ip_range)
         PortRange.parse(args.service_node_port_range)
         modes = parse_modes(args.authorization_mode)
@@ -199,6 +252,10 @@ def main(argv: list[str] | None = None) -> None:
         anonymous_auth=args.anonymous_auth,
         authorization_mode=args.authorization_mode,
         client_ca_file=args.client_ca_file,
+        kubelet_client_certificate=args.kubelet_client_certificate,
+        kubelet_client_key=args.kubelet_client_key,
+        kubelet_certificate_authority=args.kubelet_certificate_authority,
+        kubelet_allow_loopback=listens_on_loopback(args.bind_address),
         service_account_issuer=args.service_account_issuer,
         service_account_signing_key_file=args.service_account_signing_key_file,
         service_account_key_files=args.service_account_key_file,
@@ -215,22 +272,62 @@ def main(argv: list[str] | None = None) -> None:
         max_request_bytes=args.max_request_bytes,
         watch_cache_size=args.watch_cache_size,
         watcher_queue_size=args.watcher_queue_size,
-        advertise_address=args.advertise_address or f"{args.bind_address}:{args.secure_port}",
+        bind_address=args.bind_address,
+        secure_port=args.secure_port,
+        advertise_address=args.advertise_address or "",
+        endpoint_reconciler_type=args.endpoint_reconciler_type,
+        endpoint_lease_ttl=max(1, round(args.endpoint_lease_ttl)),
+        endpoint_reconcile_interval=args.endpoint_reconcile_interval,
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
+        disable_admission_plugins=args.disable_admission_plugins,
     )
-    uvicorn.run(
-        create_app(config), host=args.bind_address, port=args.secure_port,
-        ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
+    app = create_app(config)
+    server = _Server(uvicorn.Config(
+        app, ssl_certfile=args.tls_cert_file, ssl_keyfile=args.tls_private_key_file,
         # A client may send a certificate; one it sends must verify (tlspeer.py).
         ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
         ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
         log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
-    )
+    ), app.state.background)
+    addresses = listeners.addresses(args.bind_address, config.advertise_address)
+    try:
+        sockets = listeners.listen(addresses, args.secure_port)
+    except OSError as exc:  # "address already in use", as uvicorn words it
+        sys.exit(f"error: while attempting to bind on {', '.join(addresses)} port "
+                 f"{args.secure_port}: {(exc.strerror or str(exc)).lower()}")
+    server.run(sockets=sockets)
 
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, whose shutdown first stops the kinds' background work (so this
+    apiserver leaves the `kubernetes` Service's endpoints, as Kubernetes' pre-shutdown
+    hook does) before it waits for requests and watches to end."""
+
+    def __init__(self, config: uvicorn.Config, background: list[Background]) -> None:
+        super().__init__(config)
+        self._background = background
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for work in self._background:
+            await work.stop()
+        await super().shutdown(sockets)
+
+
+def _check_addresses(args: argparse.Namespace) -> None:
+    """--bind-address and --advertise-address are IPs, as kube-apiserver's are."""
+    for flag in ("bind_address", "advertise_address"):
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"--{flag.replace('_', '-')} {value!r}: must be an IP "
+                             "address") from None
 
 if __name__ == "__main__":
     main()

@@ -63,7 +63,7 @@ _MODULE_PACKAGES = {
     "apimachinery.models.storage": "io.k8s.api.core.v1",
 }
 # The extensions `schema.field` keeps that belong in the documents (not the protobuf keys).
-_EXTENSIONS = (schema.LIST_TYPE, schema.LIST_MAP_KEYS, schema.PATCH_MERGE_KEY,
+_EXTENSIONS = (schema.LIST_TYPE, schema.LIST_MAP_KEYS, schema.MAP_TYPE, schema.PATCH_MERGE_KEY,
                schema.PATCH_STRATEGY)
 
 JSON_TYPES = ["application/json", "application/yaml"]

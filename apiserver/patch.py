@@ -7,7 +7,8 @@ patch.go) picks an engine by the request's Content-Type:
 - `application/json-patch+json`: RFC 6902 JSON patch (a list of operations);
 - `application/strategic-merge-patch+json`: strategic merge patch, which
   merges keyed lists item by item (see `apiserver.strategicpatch`);
-- `application/apply-patch+yaml`: server-side apply, approximated here.
+- `application/apply-patch+yaml`: server-side apply, with field ownership
+  (`apiserver.managedfields`).
 
 `apply_patch` is the dispatcher the REST handler calls: it parses the body,
 checks its shape and runs the engine. Every engine returns a new object and
@@ -28,6 +29,8 @@ from apimachinery import errors
 from apimachinery.errors import FieldError
 from apimachinery.meta import Object, deep_copy
 from apiserver.bodies import check_bounds, json_type, load_yaml, too_deep
+from apiserver.managedfields import apply as ssa
+from apiserver.managedfields import request as writers
 from apiserver.strategicpatch import apply_strategic_merge_patch, json_type_name
 
 __all__ = [
@@ -155,11 +158,10 @@ def apply_patch(content_type: str, target: Object, body: bytes, kind: str) -> Ob
     an array, the other kinds an object), is a `BadRequest`; any other media
     type is `UnsupportedMediaType` naming the supported ones.
 
-    `application/apply-patch+yaml` (server-side apply) is approximated: the
-    YAML or JSON body is applied onto `target` as a strategic merge patch.
-    There is no field ownership (`managedFields`), no conflict detection and
-    no removal of fields a manager stopped applying; a caller wanting removals
-    must keep each manager's last applied config and diff against it.
+    `application/apply-patch+yaml` (server-side apply; YAML or JSON) merges the
+    body into `target` by the schema as the request's writer (the field manager
+    the handler put in `managedfields.request`), with field ownership, conflicts
+    and the removal of fields the manager stopped applying.
     """
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in PATCH_CONTENT_TYPES:
@@ -197,6 +199,14 @@ def _apply(media_type: str, target: Object, patch: Any, kind: str) -> Object:
         )
     if media_type == MERGE_PATCH:
         return cast(Object, apply_merge_patch(target, patch))  # an object merged into one
+    if media_type == APPLY_PATCH:
+        writer = writers.current()
+        if writer is None or not writer.manager:
+            raise errors.Invalid("PatchOptions", "", [FieldError(
+                "fieldManager", "Required value: is required for apply patch",
+                type="FieldValueRequired")], group="meta.k8s.io")
+        api_version = str(target.get("apiVersion") or writer.api_version)
+        return ssa.apply(target, patch, writer, api_version, kind)
     return apply_strategic_merge_patch(target, patch, kind)
 
 

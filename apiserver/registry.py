@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,9 @@ from apimachinery.meta import Object, deep_copy, now_rfc3339
 from apimachinery.resources import ResourceInfo
 
 from .allocator import Allocator, reserver
-from .kind import Kind, Strategy, reject
+from .kind import Admission, Kind, Strategy, reject
+from .managedfields import managed as managedfields
+from .managedfields import request as writers
 from .params import INT64_MAX, INT64_MIN, parse_int64
 from .storage import (
     KeyExistsError,
@@ -139,9 +141,12 @@ class Registry:
 
     def __init__(self, storage: Storage, kinds: Kinds,
                  allocators: Mapping[str, Allocator] | None = None,
-                 ttls: Mapping[str, int] | None = None) -> None:
+                 ttls: Mapping[str, int] | None = None,
+                 admissions: Sequence[Admission] = ()) -> None:
         self.storage = storage
         self.kinds = kinds
+        # Admission checks of no kind (NodeRestriction), after the kinds' own.
+        self._admissions = tuple(admissions)
         self._allocators = dict(allocators or {})
         # Seconds each expiring resource lives after a write (its Kind's ttl hook).
         self._ttls = dict(ttls or {})
@@ -155,7 +160,7 @@ class Registry:
     async def _admit(self, resource: ResourceInfo, namespace: str | None, obj: Object,
                      old: Object | None) -> None:
         """The admission checks kinds contribute (NamespaceLifecycle, Priority, ...)."""
-        for admit in self.kinds.admissions():
+        for admit in (*self.kinds.admissions(), *self._admissions):
             await admit(self, resource, namespace, obj, old)
 
     def _validate(self, kind: Kind, obj: Object, old: Object | None) -> None:
@@ -185,11 +190,13 @@ class Registry:
 
     async def create(self, resource: ResourceInfo, namespace: str | None, body: Object,
                      ) -> Object:
+        requested = _managed_fields(body)
         obj = self._prepare_new(resource, namespace, body)
         kind = self.kind(resource)
         kind.strategy.prepare_for_create(obj)
         kind.defaulted(obj)
         self._validate(kind, obj, None)
+        _track(resource, None, obj, requested)
         await self._admit(resource, namespace, obj, None)
         allocator = self._allocators.get(resource.plural)
         name_taken = False
@@ -301,6 +308,7 @@ class Registry:
         new = deep_copy(body)
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
         new.setdefault("metadata", {})
+        requested = _managed_fields(new)
         if subresource == "status":
             new = strategy.prepare_for_status_update(new, current)
         elif subresource:
@@ -311,6 +319,7 @@ class Registry:
         _drop_empty(new["metadata"])
         kind.defaulted(new)
         self._validate(kind, new, current)
+        _track(resource, current, new, requested)
         return new
 
     async def update_raw(self, resource: ResourceInfo, namespace: str | None, name: str,
@@ -373,9 +382,42 @@ def _keep_server_metadata(new: Object, current: Object, resource: ResourceInfo) 
         else:
             meta.pop(field, None)
     meta["resourceVersion"] = old.get("resourceVersion", "")
-    meta.pop("managedFields", None)
+    if "managedFields" in old:  # a write without a writer (the registry's own) keeps them
+        meta["managedFields"] = old["managedFields"]
+    else:
+        meta.pop("managedFields", None)
     if not resource.namespaced:
         meta.pop("namespace", None)
+
+
+_ABSENT: Any = object()
+
+
+def _managed_fields(body: Object) -> Any:
+    """The managedFields a write's body carries (`_ABSENT` when it has none)."""
+    meta = body.get("metadata")
+    return meta.get("managedFields", _ABSENT) if isinstance(meta, dict) else _ABSENT
+
+
+def _track(resource: ResourceInfo, current: Object | None, new: Object,
+           requested: Any) -> None:
+    """Record the request's writer in `new`'s managedFields (see apiserver.managedfields).
+
+    An apply computed them already, with the object it merged: they are kept as the
+    body carried them. Any other write is an Update operation; without a writer (the
+    registry's own writes, bootstrap objects) the stored ones stay as they are.
+    """
+    writer = writers.current()
+    if writer is None:
+        return
+    if writer.applying:
+        if requested is not _ABSENT and requested:
+            new["metadata"]["managedFields"] = requested
+        else:
+            new["metadata"].pop("managedFields", None)
+        return
+    managedfields.record_update(current, new, None if requested is _ABSENT else requested,
+                                writer, resource.api_version, resource.kind)
 
 
 # ObjectMeta's maps and lists, `omitempty` in Kubernetes: empty ones are never stored.

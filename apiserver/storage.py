@@ -463,6 +463,25 @@ class Storage:
                 await asyncio.sleep(0)
         raise errors.Conflict(f"{key}: too many concurrent updates, try again")
 
+    # -- plain keys with a life of their own (masterleases.py) ------------------------
+
+    async def put_expiring(self, key: str, value: bytes, ttl: int) -> None:
+        """Write `value` at `key` on a new lease of `ttl` seconds: etcd deletes the key
+        when no later write renews it in time. A fresh lease each time, as Kubernetes'
+        master leases get (their TTL is too short for LeaseManager's reuse window); the
+        lease it replaces runs out holding nothing."""
+        lease = await self._grant(ttl)
+        await self._call("update", lambda c: c.put(key.encode(), value, lease=lease))
+
+    async def values(self, prefix: str) -> dict[str, bytes]:
+        """Every key under `prefix` (without it) and its value, as stored (not decoded)."""
+        resp = await self._range(prefix.encode(), prefix_end(prefix.encode()))
+        return {kv.key.decode()[len(prefix):]: bytes(kv.value) for kv in resp.kvs}
+
+    async def delete_key(self, key: str) -> None:
+        """Delete `key` whatever its revision (nothing to do when it is gone)."""
+        await self._call("delete", lambda c: c.delete(key.encode()))
+
     async def compact(self, revision: int) -> None:
         await self._call("compact", lambda c: c.compact(revision, physical=True))
 

@@ -214,7 +214,13 @@ class WatchCache:
         Replaying the buffer and registering happen in one step of the event
         loop, so no event can slip between them.
         """
-        watcher = Watcher(after_revision, matches, self._watcher_capacity, bookmarks=bookmarks)
+        return self.attach(Watcher(after_revision, matches, self._watcher_capacity,
+                                   bookmarks=bookmarks))
+
+    def attach(self, watcher: Watcher) -> Watcher:
+        """Replay the buffer after the watcher's revision into it, then register it (one
+        step of the event loop); for in-process followers that are Watchers of their own
+        (the Node authorizer's graph, nodeauthz/populator.py)."""
         for event in self._history:
             watcher.offer(event)
         if not watcher.terminated:

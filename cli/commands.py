@@ -133,7 +133,19 @@ def with_type(resource: ResourceInfo, obj: Object) -> Object:
     return {"apiVersion": resource.api_version, "kind": resource.kind, **obj}
 
 
-def _print_document(objects: list[Object], output: str, *, single: bool) -> None:
+def _hide_managed_fields(obj: Object) -> Object:
+    """The object without metadata.managedFields, as kubectl prints objects unless
+    `--show-managed-fields` (kubectl hides them client-side; the server sends them)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
+def _print_document(objects: list[Object], output: str, *, single: bool,
+                    show_managed_fields: bool = False) -> None:
+    if not show_managed_fields:
+        objects = [_hide_managed_fields(o) for o in objects]
     doc: Object | list[Object] = objects[0] if single else objects
     render = output_formats.render_json if output == "json" else output_formats.render_yaml
     typer.echo(render(doc), nl=False)
@@ -186,6 +198,8 @@ def get_cmd(
     watch: Annotated[bool, typer.Option("-w", "--watch")] = False,
     show_labels: Annotated[bool, typer.Option("--show-labels")] = False,
     no_headers: Annotated[bool, typer.Option("--no-headers")] = False,
+    show_managed_fields: Annotated[bool, typer.Option(
+        "--show-managed-fields", help="Keep metadata.managedFields in json and yaml.")] = False,
 ) -> None:
     """Show objects as a table, json, yaml or names; -w to follow changes (kubectl get)."""
     if len(args) == 1 and "," in args[0] and "/" not in args[0]:
@@ -195,7 +209,7 @@ def get_cmd(
             if i and output in (None, "wide"):
                 typer.echo("")
             get_cmd(ctx, [kind_name], namespace, output, selector, field_selector,
-                    all_namespaces, False, show_labels, no_headers)
+                    all_namespaces, False, show_labels, no_headers, show_managed_fields)
         return
     if output is not None and output not in _OUTPUTS:
         raise CommandError(f'unable to match a printer suitable for the output format '
@@ -230,7 +244,8 @@ def get_cmd(
     tables: dict[ResourceInfo, output_formats.TablePrinter] = {}
     for resource, objects in groups.items():
         if output in ("json", "yaml"):
-            _print_document(objects, output, single=kind is None and len(pairs) == 1)
+            _print_document(objects, output, single=kind is None and len(pairs) == 1,
+                            show_managed_fields=show_managed_fields)
         elif output == "name":
             typer.echo(output_formats.render_names(resource, objects), nl=False)
         else:
@@ -246,7 +261,8 @@ def get_cmd(
     if watch:
         resource = kind or pairs[0][0]
         printer = tables.get(resource) or output_formats.TablePrinter(resource, **table)
-        _watch(client, resource, ns, rv, output, printer, selector, field_selector)
+        _watch(client, resource, ns, rv, output, printer, selector, field_selector,
+               show_managed_fields)
 
 
 def _server_layout(client: Client, resource: ResourceInfo,
@@ -261,7 +277,8 @@ def _server_layout(client: Client, resource: ResourceInfo,
 
 
 def _watch(client: Client, resource: ResourceInfo, ns: str | None, rv: str, output: str | None,
-           printer: output_formats.TablePrinter, selector: str | None, fields: str | None) -> None:
+           printer: output_formats.TablePrinter, selector: str | None, fields: str | None,
+           show_managed_fields: bool = False) -> None:
     """`get -w`: one line (or document) per change after the list, until the server ends it."""
     for event in client.watch(resource, ns, resource_version=rv or None,
                               label_selector=selector, field_selector=fields):
@@ -270,6 +287,8 @@ def _watch(client: Client, resource: ResourceInfo, ns: str | None, rv: str, outp
         if event.type == "BOOKMARK":
             continue
         obj = with_type(resource, event.object)
+        if not show_managed_fields:
+            obj = _hide_managed_fields(obj)
         if output == "json":
             text = output_formats.render_json(obj)
         elif output == "yaml":

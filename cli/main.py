@@ -2,7 +2,7 @@
 
 This module is the front door: the global flags (`--kubeconfig`, `--context`,
 `-n`), the commands that are about the client and the cluster rather than
-about objects (`version`, `api-resources`, `config view`), the registration
+about objects (`version`, `api-resources`), the registration
 of the object verbs (`cli.commands`), of `rollout` (`cli.rollout`), of
 `cordon`/`uncordon`/`drain` (`cli.nodes`), of `auth can-i` (`cli.auth`) and of `up`/`down`/`status`
 (`cli.cluster.updown`), and the error boundary.
@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from typer.core import TyperGroup
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.kubeconfig import KubeconfigError, default_kubeconfig_path
+from apimachinery.kubeconfig import KubeconfigError
 from apimachinery.resources import UnknownResourceError, group_versions
 from cli import (
     auth,
     backup,
+    certs,
     commands,
+    configcmd,
     lab,
     logs_exec,
     nodes,
@@ -190,71 +190,6 @@ def api_resources_cmd(
                                        padding=output_formats.GET_PADDING), nl=False)
 
 
-def redact_config(doc: dict[str, Any]) -> dict[str, Any]:
-    """Hide secrets as `kubectl config view` does: `DATA+OMITTED` for bytes, `REDACTED` else."""
-    out = dict(doc)
-    out["clusters"] = [_masked(entry, "cluster", {"certificate-authority-data": "DATA+OMITTED"})
-                       for entry in doc.get("clusters") or []]
-    out["users"] = [_masked(entry, "user", {"client-certificate-data": "DATA+OMITTED",
-                                            "client-key-data": "DATA+OMITTED",
-                                            "token": "REDACTED", "password": "REDACTED"})
-                    for entry in doc.get("users") or []]
-    return out
-
-
-def _masked(entry: Any, what: str, masks: dict[str, str]) -> Any:
-    if not isinstance(entry, dict) or not isinstance(entry.get(what), dict):
-        return entry
-    body = {k: (masks[k] if k in masks and v else v) for k, v in entry[what].items()}
-    return {**entry, what: body}
-
-
-def minify_config(doc: dict[str, Any], context: str | None) -> dict[str, Any]:
-    """Only the context in use, its cluster and its user (`kubectl config view --minify`)."""
-    name = context or doc.get("current-context")
-    ctx = next((c for c in doc.get("contexts") or [] if c.get("name") == name), None)
-    if not name or ctx is None:
-        raise KubeconfigError(f"cannot locate context {name or '(none)'}")
-    body = ctx.get("context") or {}
-    return {**doc, "current-context": name, "contexts": [ctx],
-            "clusters": [c for c in doc.get("clusters") or []
-                         if c.get("name") == body.get("cluster")],
-            "users": [u for u in doc.get("users") or [] if u.get("name") == body.get("user")]}
-
-
-config_app = typer.Typer(name="config", no_args_is_help=True,
-                         help="Show the client configuration (kubectl config).")
-app.add_typer(config_app)
-
-
-@config_app.command("view")
-def config_view_cmd(
-    ctx: typer.Context,
-    raw: Annotated[bool, typer.Option("--raw", help="Show secrets as they are.")] = False,
-    minify: Annotated[bool, typer.Option("--minify", help="Only the current context.")] = False,
-    output: Annotated[str, typer.Option("-o", "--output", help="yaml|json")] = "yaml",
-) -> None:
-    """Print the kubeconfig with tokens and keys hidden (kubectl config view)."""
-    session = session_of(ctx)
-    path = os.path.expanduser(session.kubeconfig) if session.kubeconfig \
-        else default_kubeconfig_path()
-    try:
-        doc = yaml.safe_load(Path(path).read_text()) or {}
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise KubeconfigError(f"kubeconfig {path} is not valid YAML: {exc}") from None
-    if not isinstance(doc, dict):
-        raise KubeconfigError(f"kubeconfig {path} is not a mapping")
-    if minify:
-        doc = minify_config(doc, session.context)
-    if not raw:
-        doc = redact_config(doc)
-    text = (output_formats.render_json(doc) if output == "json"
-            else yaml.safe_dump(doc, sort_keys=True, default_flow_style=False))
-    typer.echo(text, nl=False)
-
-
 commands.register(app)
 logs_exec.register(app)
 rollout.register(app)
@@ -264,6 +199,8 @@ lab.register(app)
 updown.register(app)
 backup.register(app)
 auth.register(app)
+configcmd.register(app)
+certs.register(app)
 tokens.register(app)
 join.register(app)
 

@@ -25,11 +25,13 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from apimachinery.client import APISERVER_URLS_HELP, AsyncClient, split_urls
 from apimachinery.durations import duration
 from apimachinery.healthz import serve_healthz
+from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.leaderelection import AlwaysLeader, Elector, lead_until
 from apimachinery.leaderelectionflags import (
     add_leader_election_flags,
@@ -53,6 +55,7 @@ from .nodeipam.cidrset import CIDRSet, parse_cidr
 from .nodelifecycle import NodeLifecycleController
 from .podgc import PodGCController
 from .replicaset import ReplicaSetController
+from .rootcacertpublisher import RootCACertPublisher
 from .serviceaccounts import ServiceAccountsController
 from .statefulset import StatefulSetController
 
@@ -89,6 +92,7 @@ CONTROLLERS: dict[str, Factory] = {
     "podgc": lambda c, f, a: PodGCController(c, f, quarantine=a.orphan_pod_quarantine),
     "clusterrole-aggregation": lambda c, f, a: ClusterRoleAggregationController(c, f),
     "serviceaccount": lambda c, f, a: ServiceAccountsController(c, f),
+    "root-ca-cert-publisher": lambda c, f, a: RootCACertPublisher(c, f, ca_pem=a.root_ca_pem),
     "nodeipam": lambda c, f, a: NodeIpamController(
         c, f, cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
         service_cidr=a.service_cluster_ip_range),
@@ -196,6 +200,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(Kubernetes: 8760h)")
     p.add_argument("--min-resync-period", type=float, default=12 * 3600.0,
                    help="seconds between informer resyncs that revisit every object")
+    p.add_argument("--root-ca-file", default=None,
+                   help="the cluster CA's certificate (PEM, no key) published to every "
+                        "namespace as ConfigMap kube-root-ca.crt; default: the kubeconfig's CA")
     p.add_argument("--bind-address", default="127.0.0.1",
                    help="address of the /healthz endpoint")
     p.add_argument("--secure-port", type=int, default=10257,
@@ -232,19 +239,37 @@ def check_node_cidr_flags(args: argparse.Namespace) -> None:
         raise ValueError(f"node CIDRs: {exc}") from None
 
 
+def root_ca_pem(args: argparse.Namespace) -> str:
+    """The CA certificate to publish: --root-ca-file, else the kubeconfig's CA (as
+    kube-controller-manager falls back to its client config's CAData); "" if neither.
+    A file holding a private key is refused: only certificates are published."""
+    if args.root_ca_file:
+        text = Path(args.root_ca_file).read_text()
+    else:
+        try:
+            ca = load_kubeconfig(args.kubeconfig).ca_data if args.kubeconfig else None
+        except (OSError, ValueError):
+            ca = None
+        text = ca.decode() if ca else ""
+    if "PRIVATE KEY" in text:
+        raise ValueError("--root-ca-file holds a private key: give the CA's certificate only")
+    return text
+
+
 def enabled_controllers(names: list[str], args: argparse.Namespace) -> list[str]:
     """Drop the controllers their flags leave off, as kube-controller-manager's init
-    functions do: nodeipam runs only with --allocate-node-cidrs."""
-    if "nodeipam" in names and not args.allocate_node_cidrs:
-        log.info("component=controller-manager controller=nodeipam not enabled "
-                 "(--allocate-node-cidrs is off)")
-        names = [n for n in names if n != "nodeipam"]
-    if "csrsigning" in names and not (args.cluster_signing_cert_file and
-                                      args.cluster_signing_key_file):
-        log.info("component=controller-manager controller=csrsigning not enabled "
-                 "(--cluster-signing-cert-file and --cluster-signing-key-file unset)")
-        names = [n for n in names if n != "csrsigning"]
-    return names
+    functions do: nodeipam runs only with --allocate-node-cidrs, csrsigning only with
+    its CA, root-ca-cert-publisher only with a CA to publish."""
+    off = {"nodeipam": "--allocate-node-cidrs is off"} if not args.allocate_node_cidrs else {}
+    if not (args.cluster_signing_cert_file and args.cluster_signing_key_file):
+        off["csrsigning"] = "--cluster-signing-cert-file and --cluster-signing-key-file unset"
+    if not getattr(args, "root_ca_pem", ""):
+        off["root-ca-cert-publisher"] = "no --root-ca-file and no CA in the kubeconfig"
+    for name in names:
+        if name in off:
+            log.info("component=controller-manager controller=%s not enabled (%s)",
+                     name, off[name])
+    return [n for n in names if n not in off]
 
 
 async def _until(stop: asyncio.Event, work: asyncio.Future[None]) -> bool:
@@ -340,6 +365,10 @@ def main(argv: list[str] | None = None) -> None:
         check_node_cidr_flags(args)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
+    try:
+        args.root_ca_pem = root_ca_pem(args)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: --root-ca-file: {exc}")
     names = enabled_controllers(names, args)
     if "csrsigning" in names:
         try:

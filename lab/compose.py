@@ -54,7 +54,7 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
         "hostname": spec.service,
         "command": spec.command,
         "init": True,
-        "networks": list(spec.networks),
+        "networks": _networks(config, spec),
         "labels": {"schooner.lab": config.name, "schooner.lab.service": spec.service},
     }
     volumes = [f"{name}:{path}" for name, path in spec.volumes.items()]
@@ -80,6 +80,14 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
     if spec.restart:
         service["restart"] = spec.restart
     return service
+
+
+def _networks(config: LabConfig, spec: ContainerSpec) -> list[str] | dict[str, Any]:
+    """The service's networks; with its fixed lab address when it has one."""
+    if not spec.ipv4_address:
+        return list(spec.networks)
+    return {n: {"ipv4_address": spec.ipv4_address} if n == config.lab_network else {}
+            for n in spec.networks}
 
 
 def render(config: LabConfig, etc: Path, etcd_pki: Path, join: NodeJoin) -> dict[str, Any]:

@@ -17,26 +17,31 @@ The lab home (default `~/.schooner/lab`) holds:
     etcd-pki/apiserver/            ca.crt, apiserver-etcd-client.crt/.key
     apiserver/encryption-config.yaml  the key Secrets are encrypted with in etcd (0600)
     apiserver/audit-policy.yaml    the audit policy (apimachinery.auditpolicy's default)
+    apiserver/apiserver-kubelet-client.crt, .key  how the apiservers reach agents
+                                   (CN kube-apiserver-kubelet-client)
+    apiserver/sa.key               the key both apiservers sign service-account tokens
+                                   with (pods' projected tokens, TokenRequest), made once
 
 `etc/` is mounted read-only at /etc/schooner in the apiservers, schedulers and
 controller-managers; `signing/` at /etc/schooner-signing in the controller-managers
 only. The nodes mount none of these: each joins as a separate host would
 (`schooner join`, lab/joining.py) and holds only what joining gave it, its own keys
-and certificates and the CA certificate. Each control-plane client has its own identity
-(lab.topology.component_identities), so the apiservers' flow control knows a node's
-Lease renewal from a user's flood; there is no authorization yet, and the token file
-itself is in `etc/` (the apiservers read it), so this names callers rather than
-confines them: RBAC and certificates come later. etcd is private: each member's
+and certificates (its agent's serving certificate among them, from a kubelet-serving
+CertificateSigningRequest) and the CA certificate. Each control-plane client has its
+own identity (lab.topology.component_identities), and the apiservers
+(`--authorization-mode Node,RBAC`) allow each only its role: a node reads only its
+pods' Secrets and writes only its own Node, Lease and pods' status. etcd is private: each member's
 folder is mounted (read-only, at /etc/schooner-etcd) into that member only,
 `etcd-pki/apiserver/` into the apiservers only; no node, scheduler or
 controller-manager receives the etcd CA or any etcd certificate. `apiserver/` is
 mounted read-only at /etc/schooner-apiserver in the apiserver containers only; no
-node, scheduler or controller-manager sees the encryption key.
+node, scheduler or controller-manager sees the encryption key or the token signing key.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from apimachinery.auditpolicy import ensure_default_policy
@@ -48,12 +53,16 @@ from apimachinery.etcdpki import (
     ensure_member,
 )
 from apimachinery.kubeconfig import write_kubeconfig
-from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apimachinery.pki import ensure_ca, ensure_cert, ensure_serving_cert, ensure_token
+from apimachinery.sakey import ensure_service_account_key
+from apimachinery.usercert import KUBELET_CLIENT_USER
 from apiserver import encryption
 
 from .topology import (
     APISERVER_ETCD_PKI,
     APISERVER_PORT,
+    KUBELET_CLIENT_CERT,
+    KUBELET_CLIENT_KEY,
     LabConfig,
     apiserver_folder,
     component_identities,
@@ -79,8 +88,11 @@ class LabFiles:
         self.apiserver = apiserver_folder(self.etc)
         self.encryption_config = self.apiserver / "encryption-config.yaml"
         self.audit_policy = self.apiserver / "audit-policy.yaml"
+        self.service_account_key = self.apiserver / "sa.key"
         self.etcd_pki = home / "etcd-pki"
         self.etcd_ca = self.etcd_pki / "ca"
+        # where a lab made before its nodes joined kept their serving certificates
+        self.retired_node_pki = home / "node-pki"
 
     def etcd_pki_dir(self, name: str) -> Path:
         """The host folder mounted at ETCD_PKI_DIR into the container(s) of `name`."""
@@ -112,11 +124,22 @@ class LabFiles:
         # the folders stay closed to other users of the host.
         self.etc.chmod(0o700)
         self._ensure_apiserver_folder()
+        self.ensure_agents()
         return token
 
+    def ensure_agents(self) -> None:
+        """The apiservers' client certificate towards agents. The agents' serving
+        certificates are not made here: each node gets its own through a kubelet-serving
+        CertificateSigningRequest when it joins (a lab made before that loses its
+        host-signed ones)."""
+        ensure_cert(self.apiserver / KUBELET_CLIENT_CERT, self.apiserver / KUBELET_CLIENT_KEY,
+                    self.ca_cert, self.ca_key, common_name=KUBELET_CLIENT_USER, client=True)
+        shutil.rmtree(self.retired_node_pki, ignore_errors=True)
+
     def _ensure_apiserver_folder(self) -> None:
-        """The encryption key (made once: a new one would lose every Secret) and the audit
-        policy, in a folder only the apiserver containers mount."""
+        """The encryption key (made once: a new one would lose every Secret), the audit
+        policy and the service-account signing key (made once: a new one would void every
+        token pods hold), in a folder only the apiserver containers mount."""
         self.apiserver.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.apiserver.chmod(0o700)
         if not self.encryption_config.exists():
@@ -124,6 +147,7 @@ class LabFiles:
             with os.fdopen(fd, "w") as f:
                 f.write(encryption.new_config(["secrets"]))
         ensure_default_policy(self.audit_policy)
+        ensure_service_account_key(self.service_account_key)
 
     def ensure_etcd(self, config: LabConfig) -> None:
         """etcd's CA, each member's serving and peer certificates (its service name, which

@@ -245,7 +245,9 @@ class SchoonerCluster:
         # A container with published ports is created on the edge network (an internal
         # network publishes nothing), then joins the lab network under its service name.
         first = cfg.edge_network if spec.ports else cfg.lab_network
-        endpoint = EndpointConfig(self._docker.api.api_version, aliases=[spec.service])
+        endpoint = EndpointConfig(self._docker.api.api_version, aliases=[spec.service],
+                                  ipv4_address=spec.ipv4_address
+                                  if first == cfg.lab_network and spec.ipv4_address else None)
         container.with_kwargs(network=first, networking_config={first: endpoint}, **kwargs)
         for port, host_port in spec.ports.items():  # on loopback only, never 0.0.0.0
             container.ports[f"{port}/tcp"] = ("127.0.0.1", host_port)  # type: ignore[assignment]
@@ -253,7 +255,8 @@ class SchoonerCluster:
         self.containers[spec.service] = container
         if first != cfg.lab_network:
             self._docker.networks.get(cfg.lab_network).connect(
-                container.get_wrapped_container(), aliases=[spec.service])
+                container.get_wrapped_container(), aliases=[spec.service],
+                ipv4_address=spec.ipv4_address or None)
 
     def stop(self) -> None:
         """Remove every container, network, volume and file this cluster made."""

@@ -8,7 +8,13 @@ flag changed here changes both.
 The address plan (DESIGN.md section 5) keeps every address inside the lab
 network's one /16, so a stray packet stays on that bridge:
 
-    172.30.0.0/24     the lab's containers: etcd, apiservers, registry, nodes
+    172.30.0.0/24     the lab's containers: etcd, registry, schedulers, controller-managers
+                      (Docker's ip_range)
+    172.30.1.0/24     fixed addresses, outside Docker's ip_range so no container ever
+                      takes one: the apiservers' (.1, .2, ...), each advertised as the
+                      `kubernetes` Service's endpoint and all named by the serving
+                      certificate; the nodes' (.10 for node1 on), each named by its
+                      agent's serving certificate
     172.30.128.0/17   the cluster CIDR; each node gets a /24 of it (node IPAM)
     172.30.255.0/24   the service range (inside the /17, so IPAM skips it);
                       .1 is `kubernetes`, .10 is the cluster DNS
@@ -100,9 +106,18 @@ class LabConfig:
         """Where Docker gives the lab's containers their addresses (x.y.0.0/24)."""
         return self._sub(0, 24)
 
+    def node_address(self, index: int) -> str:
+        """The fixed lab address of the node of `index` (0-based): x.y.1.(index+10), after
+        the apiservers' (at most 3)."""
+        return str(self.network.network_address + (1 << 8) + 10 + index)
+
     @property
     def gateway(self) -> str:
         return str(self.network.network_address + 1)
+
+    def apiserver_ip(self, index: int) -> str:
+        """The fixed lab address of the apiserver of `index` (0-based): x.y.1.(index+1)."""
+        return str(self.network.network_address + (1 << 8) + index + 1)
 
     @property
     def cluster_cidr(self) -> str:
@@ -165,7 +180,9 @@ class LabConfig:
         """Every name the apiservers' serving certificate must carry."""
         service_ip = str(ipaddress.IPv4Network(self.service_cidr).network_address + 1)
         return ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
-                "kubernetes.default.svc", service_ip, *self.apiserver_names()]
+                "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", service_ip,
+                *self.apiserver_names(),
+                *(self.apiserver_ip(i) for i in range(self.apiservers))]
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,7 @@ class ContainerSpec:
     extra_hosts: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     restart: str = ""  # Docker's restart policy ("unless-stopped"); "" for none
+    ipv4_address: str = ""  # a fixed address on the lab network; "": Docker picks one
 
 
 def apiserver_folder(etc: Path) -> Path:
@@ -199,8 +217,8 @@ def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, .
     Kubernetes names them. Schedulers share one identity, as do controller-managers. The
     nodes have none here: each joins with the lab's bootstrap token and gets its own
     certificate, `system:node:<node>` in system:nodes (lab/joining.py). The apiservers run
-    `--authorization-mode RBAC`: each may do what its bootstrap role allows
-    (docs/security.md)."""
+    `--authorization-mode Node,RBAC`: each may do what its bootstrap role allows, a node
+    only what its pods reference (docs/security.md)."""
     return {
         "scheduler": ("system:kube-scheduler", ()),
         "controller-manager": ("system:kube-controller-manager", ()),
@@ -245,6 +263,9 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
 
 
 APISERVER_ETCD_PKI = "apiserver"  # the lab etcd PKI's folder of the apiservers' certificate
+# The apiservers' client certificate towards agents, in their own folder (APISERVER_DIR).
+KUBELET_CLIENT_CERT = "apiserver-kubelet-client.crt"
+KUBELET_CLIENT_KEY = "apiserver-kubelet-client.key"
 
 
 def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
@@ -253,28 +274,37 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         service=name,
         command=["schooner-apiserver", "--etcd-servers", etcd,
                  *EtcdClientTLS.in_dir(ETCD_PKI_DIR).apiserver_flags(),
+                 # 0.0.0.0 of its own container: the lab network and the edge one
                  "--bind-address", "0.0.0.0",
+                 "--advertise-address", config.apiserver_ip(index),
                  "--secure-port", str(APISERVER_PORT),
                  "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
                  "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
                  "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
                  # the joined nodes call with the certificates csrsigning issued them
                  "--client-ca-file", f"{CONFIG_DIR}/ca.crt",
+                 # agents are reached as kube-apiserver-kubelet-client, verified by the CA
+                 "--kubelet-client-certificate", f"{APISERVER_DIR}/{KUBELET_CLIENT_CERT}",
+                 "--kubelet-client-key", f"{APISERVER_DIR}/{KUBELET_CLIENT_KEY}",
+                 "--kubelet-certificate-authority", f"{CONFIG_DIR}/ca.crt",
                  "--service-cluster-ip-range", config.service_cidr,
-                 "--authorization-mode", "RBAC",
+                 "--authorization-mode", "Node,RBAC",
                  # nodes join with a bootstrap token, reading cluster-info anonymously
                  "--enable-bootstrap-token-auth", "true", "--anonymous-auth", "true",
                  # a dead node's pods move 10 s after its taint, not Kubernetes' 300 s
                  "--default-not-ready-toleration-seconds", "10",
                  "--default-unreachable-toleration-seconds", "10",
                  "--encryption-provider-config", f"{APISERVER_DIR}/encryption-config.yaml",
+                 # both sign pods' tokens with one key, so either verifies them
+                 "--service-account-signing-key-file", f"{APISERVER_DIR}/sa.key",
                  "--audit-policy-file", f"{APISERVER_DIR}/audit-policy.yaml",
                  "--audit-log-path", f"{AUDIT_LOG_DIR}/audit.log",
                  "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5"],
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
         volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
-        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI)
+        depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI,
+        ipv4_address=config.apiserver_ip(index))
 
 
 def registry_spec(config: LabConfig) -> ContainerSpec:
@@ -317,7 +347,9 @@ def controller_manager_spec(config: LabConfig, index: int, name: str) -> Contain
                  "--service-cluster-ip-range", config.service_cidr,
                  "--controllers", "*,bootstrapsigner,tokencleaner",
                  "--cluster-signing-cert-file", f"{CONFIG_DIR}/ca.crt",
-                 "--cluster-signing-key-file", f"{SIGNING_DIR}/ca.key"],
+                 "--cluster-signing-key-file", f"{SIGNING_DIR}/ca.key",
+                 # the CA's certificate (not its key) for every namespace's kube-root-ca.crt
+                 "--root-ca-file", f"{CONFIG_DIR}/ca.crt"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
         restart="unless-stopped", signing_mount=True)
 
@@ -326,20 +358,23 @@ def node_spec(config: LabConfig, index: int, name: str, token: str,
               ca_cert_hash: str) -> ContainerSpec:
     """A host of its own: dockerd, then `schooner join` through its apiserver with the
     token and the CA's hash, then the agent and the proxy as the node (`schooner-node`,
-    lab.node). No cluster file is mounted into it."""
+    lab.node). No cluster file is mounted into it: the agent serves TLS with the
+    kubelet-serving certificate its CertificateSigningRequest got (for its name and its
+    fixed address) and takes client certificates of the discovered CA (the apiservers')."""
     apiserver = config.apiserver_for(index)
     return ContainerSpec(
         service=name,
         command=["schooner-node", "--join", f"{apiserver}:{APISERVER_PORT}",
                  "--token", token, "--discovery-token-ca-cert-hash", ca_cert_hash,
-                 "--node-name", name, *config.failover_flags(index),
+                 "--node-name", name, "--node-ip", config.node_address(index),
+                 *config.failover_flags(index),
                  "--registry-mirror", f"registry:{REGISTRY_PORT}",
                  "--cluster-cidr", config.cluster_cidr,
                  "--service-cluster-ip-range", config.service_cidr,
                  "--cluster-dns", config.cluster_dns],
         networks=(config.lab_network,),
         volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": NODE_HOME},
-        config_mount=False, docker_in_docker=True,
+        config_mount=False, docker_in_docker=True, ipv4_address=config.node_address(index),
         extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
         depends_on=("registry", *config.apiserver_names()))
 

@@ -15,6 +15,9 @@ pod is evicted per pass, the first of `ranking.rank` for the starved
 resource, with the kubelet's message, a Warning `Evicted` event on the pod
 and `EvictionThresholdMet` on the Node. The pod sync then fails it (phase
 Failed, reason Evicted) and kills it at once (a hard threshold: no grace).
+Each pass first evicts every pod with an emptyDir over its `sizeLimit` or a container
+over its `limits.ephemeral-storage` (`localstorage.py`), pressure or not, as the
+kubelet's localStorageEviction.
 `admit` is the kubelet's admission under pressure: a pod new to the node is
 failed the same way, "The node had condition: [DiskPressure]. ", before it runs.
 """
@@ -26,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.eviction import ranking, signals
+from agent.eviction import localstorage, ranking, signals
 from agent.eviction.signals import MEMORY, Observation, Threshold
 from agent.runtime.container import ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
@@ -104,6 +107,7 @@ class EvictionManager:
 
     async def synchronize(self) -> str | None:
         """One pass; the uid of the pod evicted, if one was."""
+        await self._enforce_storage_limits()
         observed = await self.observe()
         met = signals.thresholds_met(self.config.hard, observed)
         await self._set_pressure(met)
@@ -143,6 +147,30 @@ class EvictionManager:
         self.evicted.append(uid)
         self._evict(uid, message)
         return uid
+
+    async def _enforce_storage_limits(self) -> list[str]:
+        """Evict every pod with an emptyDir over its sizeLimit or a container over its
+        ephemeral-storage limit (localstorage.py); the runtime's (costly) usage figures are
+        read only when some pod has such a limit."""
+        active = [p for p in self._pods() if self._evictable(p)]
+        sized = [p for p in active if localstorage.emptydir_limits(p)]
+        found = localstorage.volumes_over_limit(sized, await self._runtime.volume_usage()) \
+            if sized else []
+        done = {_uid(p) for p, _ in found}
+        limited = [p for p in active if localstorage.limits(p) and _uid(p) not in done]
+        if limited:
+            found += localstorage.over_limit(limited, await self._runtime.pod_usage())
+        evicted = []
+        for pod, message in found:
+            uid = _uid(pod)
+            log.info("component=agent evicting pod=%s/%s uid=%s message=%r",
+                     pod["metadata"].get("namespace"), pod["metadata"].get("name"), uid,
+                     message)
+            self._recorder.record(pod, "Evicted", message, warning=True)
+            self.evicted.append(uid)
+            self._evict(uid, message)
+            evicted.append(uid)
+        return evicted
 
     def _evictable(self, pod: Object) -> bool:
         meta, status = pod.get("metadata") or {}, pod.get("status") or {}

@@ -34,7 +34,9 @@ from apimachinery.clock import Clock
 from apimachinery.meta import Object
 
 log = logging.getLogger(__name__)
-KUBELET_PORT = 10250  # nominal: a hollow node serves no logs or exec
+# A hollow node serves no logs or exec, and says so as Kubernetes' zero value does: the
+# apiserver answers such requests 503 ("does not advertise its agent address and port").
+KUBELET_PORT = 0
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,22 @@ def grace_period(pod: Object | None) -> int:
     return max(int(grace), MIN_GRACE_SECONDS)
 
 
+def probe_grace(pod: Object | None, name: str, why: str) -> int | None:
+    """A liveness or startup probe's own terminationGracePeriodSeconds, for the kill its
+    failure causes (it overrides the pod's, as the kubelet's ProbeTerminationGracePeriod);
+    None for any other kill or a probe without one."""
+    spec = (pod or {}).get("spec") or {}
+    for probe in ("liveness", "startup"):
+        if not why.startswith(f"Container {name} failed {probe} probe"):
+            continue
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            grace = ((c.get(f"{probe}Probe") or {}) if c.get("name") == name else {}).get(
+                "terminationGracePeriodSeconds")
+            if isinstance(grace, int) and not isinstance(grace, bool):
+                return grace
+    return None
+
+
 def _garbage(observed: PodObservation, keep_sandbox: ContainerRecord | None) -> tuple[str, ...]:
     """Old instances: dead sandboxes, never-started leftovers, all but the newest two."""
     ids = [s.id for s in observed.sandboxes if not s.running and s is not keep_sandbox]

@@ -163,11 +163,26 @@ def _resource_value(container: Object, ref: Object) -> str:
     return str(-(-memory_bytes(value) // max(divisor, 1)))
 
 
+def _source_container(pod: Object, container: Object, ref: Object) -> Object:
+    """The container whose resources a resourceFieldRef reads: its `containerName`, else
+    the variable's own (kubelet's containerResourceRuntimeValue)."""
+    wanted = ref.get("containerName")
+    if not wanted or wanted == container.get("name"):
+        return container
+    spec = pod.get("spec") or {}
+    for other in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if other.get("name") == wanted:
+            return dict(other)
+    raise ConfigError(f'container "{wanted}" not found in pod, its resources cannot be read')
+
+
 def build_env(pod: Object, container: Object, lookup: Lookup, *, pod_ip: str,
-              host_ip: str) -> dict[str, str]:
-    """The container's environment, in Kubernetes' order and precedence."""
+              host_ip: str, services: dict[str, str] | None = None) -> dict[str, str]:
+    """The container's environment, in Kubernetes' order and precedence: `services`
+    (the Services' variables, serviceenv.py) first, which `$(VAR)` may name and the
+    container's own `envFrom` and `env` override."""
     namespace = str((pod.get("metadata") or {}).get("namespace") or "")
-    env: dict[str, str] = {}
+    env: dict[str, str] = dict(services or {})
     for source in container.get("envFrom") or []:
         env.update(_from_source(source, lookup))
     for var in container.get("env") or []:
@@ -184,7 +199,8 @@ def build_env(pod: Object, container: Object, lookup: Lookup, *, pod_ip: str,
             value = field_value(pod, str(value_from["fieldRef"].get("fieldPath") or ""),
                                 pod_ip, host_ip)
         elif value_from.get("resourceFieldRef"):
-            value = _resource_value(container, value_from["resourceFieldRef"])
+            ref = value_from["resourceFieldRef"]
+            value = _resource_value(_source_container(pod, container, ref), ref)
         else:
             value = None
         if value is not None:
@@ -213,4 +229,8 @@ def referenced_objects(pod: Object) -> set[tuple[str, str]]:
             refs.add(("configmap", str(volume["configMap"].get("name") or "")))
         if volume.get("secret"):
             refs.add(("secret", str(volume["secret"].get("secretName") or "")))
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            for key, kind in (("configMap", "configmap"), ("secret", "secret")):
+                if isinstance(source, dict) and source.get(key):
+                    refs.add((kind, str(source[key].get("name") or "")))
     return refs

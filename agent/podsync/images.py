@@ -4,9 +4,10 @@ kubelet's `imageManager.EnsureImageExists`:
 * `Never`: the image must already be here, else `ErrImageNeverPull`;
 * `IfNotPresent`: pull only when it is missing;
 * `Always`: pull every time a container starts.
-A failed pull is `ErrImagePull`; while the per-pod-and-image back-off lasts the
-container shows `ImagePullBackOff` instead of pulling again. Events are the
-kubelet's: Pulling, Pulled, Failed, BackOff.
+The pull carries the credentials of the pod's imagePullSecrets that match the image's
+registry, when any (pullsecrets.py). A failed pull is `ErrImagePull`; while the
+per-pod-and-image back-off lasts the container shows `ImagePullBackOff` instead of
+pulling again. Events are the kubelet's: Pulling, Pulled, Failed, BackOff.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class ImageManager:
             self._ids[image] = (image_id, self._clock.monotonic())
             return image_id
 
-    async def ensure(self, pod: Object, container: Object) -> ImageResult:
+    async def ensure(self, pod: Object, container: Object,
+                     auth: dict[str, str] | None = None) -> ImageResult:
+        """Make the container's image present per its pull policy; `auth`: the registry
+        credentials of the pod's imagePullSecrets for this image (pullsecrets.py)."""
         image, name = str(container.get("image") or ""), str(container.get("name"))
         policy = pull_policy(container)
         present = await self.local_id(image)
@@ -86,9 +90,10 @@ class ImageManager:
             self._recorder.record(pod, "ErrImageNeverPull", message, container=name,
                                   warning=True)
             return ImageResult(waiting=Waiting("ErrImageNeverPull", message))
-        return await self._pull(pod, name, image)
+        return await self._pull(pod, name, image, auth)
 
-    async def _pull(self, pod: Object, name: str, image: str) -> ImageResult:
+    async def _pull(self, pod: Object, name: str, image: str,
+                    auth: dict[str, str] | None) -> ImageResult:
         uid = str((pod.get("metadata") or {}).get("uid") or "")
         key = f"{uid}/image/{image}"
         left = self._backoff.remaining_since_update(key)
@@ -99,7 +104,7 @@ class ImageManager:
         self._recorder.record(pod, "Pulling", f'Pulling image "{image}"', container=name)
         started = self._clock.monotonic()
         try:
-            image_id = await self._runtime.pull_image(image)
+            image_id = await self._runtime.pull_image(image, auth)
         except (ImagePullError, ImageNotPresent) as exc:
             self._backoff.next(key, self._clock.now())
             message = f'Failed to pull image "{image}": {exc}'

@@ -38,15 +38,21 @@ from agent.podsync.backoff import Backoff
 from agent.podsync.envvars import ConfigError, build_env, referenced_objects
 from agent.podsync.images import ImageManager
 from agent.podsync.pod_status import Waiting
+from agent.podsync.projected import DATA_DIR
+from agent.podsync.pullsecrets import auth_for, secret_names
 from agent.podsync.runspec import container_spec, sandbox_spec
 from agent.podsync.security import user_refusal
+from agent.podsync.serviceenv import MASTER_NAMESPACE, pod_service_env
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.termination_message import message_file, prepare, termination_mount
+from agent.podsync.tokens import TokenManager, fetch_tokens, pod_token_keys
 from agent.podsync.volumes import (
     PlannedVolume,
     adopt_claim_volumes,
     container_mounts,
     materialize,
     plan_volumes,
+    secret_volume_dir,
 )
 from agent.probes.hooks import HookRunner, handler_of, run_until
 from agent.runtime.container import (
@@ -97,6 +103,7 @@ class PodStarter:
     hooks: HookRunner = field(kw_only=True)
     termination: ContainerTermination = field(kw_only=True)  # a failed postStart's kill
     stopping: Callable[[str], asyncio.Event] = field(kw_only=True)  # set: the pod is going
+    tokens: TokenManager | None = field(default=None, kw_only=True)  # projected tokens
 
     async def start(self, pod: Object, observed: PodObservation,
                     actions: PodActions) -> StartOutcome:
@@ -104,8 +111,11 @@ class PodStarter:
         names = [s.name for s in actions.start]
         try:
             lookup = await self._fetch_references(pod)
-            planned = plan_volumes(pod, self.root_dir, lambda k, n: lookup.get((k, n)))
+            tokens = await fetch_tokens(self.tokens, pod) if self.tokens else {}
+            planned = plan_volumes(pod, self.root_dir, lambda k, n: lookup.get((k, n)),
+                                   lambda v, i: tokens.get((v, i)))
             planned = await self._provide(planned)
+            services = pod_service_env(pod, await self._fetch_services(pod))
             dns = await self._provide_dns(pod)
         except ConfigError as exc:
             self.recorder.record(pod, "FailedMount", f"MountVolume.SetUp failed: {exc}",
@@ -130,13 +140,60 @@ class PodStarter:
                 break  # deleted meanwhile (a postStart hook was interrupted): the kill is next
             await self._start_container(pod, specs[start.name], start, sandbox, observed,
                                         lambda k, n: lookup.get((k, n)), planned, dns,
-                                        outcome)
+                                        outcome, services)
         return outcome
+
+    async def refresh_projected(self, pod: Object) -> float | None:
+        """Rewrite the projected volumes already written whose token is due (the kubelet
+        renews a token at 80% of its life); seconds until the next one is due, or None
+        when the pod has no token. A failure is an event, and a retry soon."""
+        if self.tokens is None:
+            return None
+        keys = pod_token_keys(pod)
+        if not keys:
+            return None
+        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        written = {where: key for where, key in keys.items()
+                   if (secret_volume_dir(self.root_dir, uid, where[0]) / DATA_DIR).is_symlink()}
+        if not written:
+            return None  # not written yet: the containers' start writes them
+        due = {volume for (volume, _), key in written.items() if self.tokens.due(key)}
+        if due:
+            try:
+                lookup = await self._fetch_references(pod)
+                tokens = await fetch_tokens(self.tokens, pod)
+                planned = plan_volumes(pod, self.root_dir, lambda k, n: lookup.get((k, n)),
+                                       lambda v, i: tokens.get((v, i)))
+                for name in sorted(due):
+                    await asyncio.to_thread(materialize, planned[name])
+            except (ConfigError, OSError, errors.APIError) as exc:
+                self.recorder.record(pod, "FailedMount",
+                                     f"MountVolume.SetUp failed (token renewal): {exc}",
+                                     warning=True)
+                return CONFIG_RETRY_SECONDS
+            log.info("component=agent projected token renewed pod=%s/%s volumes=%s",
+                     (pod.get("metadata") or {}).get("namespace"),
+                     (pod.get("metadata") or {}).get("name"), ",".join(sorted(due)))
+        return self.tokens.next_refresh(list(written.values()))
+
+    async def _fetch_services(self, pod: Object) -> list[Object]:
+        """The Services whose variables the pod may see: `default/kubernetes` always, its
+        namespace's when `enableServiceLinks` is not false (kubelet's service lister)."""
+        namespace = str((pod.get("metadata") or {}).get("namespace") or "")
+        links = (pod.get("spec") or {}).get("enableServiceLinks") is not False
+        wanted = {MASTER_NAMESPACE} | ({namespace} if links else set())
+        try:
+            found = [await self.client.list("services", ns) for ns in sorted(wanted)]
+        except errors.APIError as exc:
+            raise ConfigError(f"listing services for the environment: {exc}") from exc
+        return [{**s, "metadata": {**(s.get("metadata") or {}), "namespace": ns}}
+                for ns, page in zip(sorted(wanted), found, strict=True)
+                for s in page.get("items") or []]
 
     async def _fetch_references(self, pod: Object) -> dict[tuple[str, str], Object | None]:
         """The ConfigMaps and Secrets the pod reads (None for the missing ones)."""
         namespace = str((pod.get("metadata") or {}).get("namespace") or "")
-        refs = sorted(referenced_objects(pod))
+        refs = sorted(referenced_objects(pod) | {("secret", n) for n in secret_names(pod)})
 
         async def fetch(kind: str, name: str) -> Object | None:
             try:
@@ -200,15 +257,17 @@ class PodStarter:
     async def _start_container(self, pod: Object, container: Object, start: StartContainer,
                                sandbox: ContainerRecord, observed: PodObservation,
                                lookup: Any, planned: dict[str, PlannedVolume],
-                               dns: tuple[Mount, ...], outcome: StartOutcome) -> None:
+                               dns: tuple[Mount, ...], outcome: StartOutcome,
+                               services: dict[str, str]) -> None:
         name = start.name
-        image = await self.images.ensure(pod, container)
+        image = await self.images.ensure(pod, container, self._pull_auth(pod, container, lookup))
         if image.waiting is not None:
             outcome.reasons[name] = image.waiting
             outcome.retry(image.retry_after)
             return
         try:
-            env = build_env(pod, container, lookup, pod_ip=sandbox.ip, host_ip=self.node_ip)
+            env = build_env(pod, container, lookup, pod_ip=sandbox.ip, host_ip=self.node_ip,
+                            services=services)
             mounts = container_mounts(container, planned)
             mounts += tuple(m for m in dns if all(m.target != v.target for v in mounts))
             refusal = user_refusal(pod, container)
@@ -222,9 +281,15 @@ class PodStarter:
         uid = str((pod.get("metadata") or {}).get("uid") or "")
         if start.after_failure_at is not None:
             self.backoff.next(backoff_key(uid, name), start.after_failure_at)
+        attempt = observed.next_restart_count(name)
+        try:
+            mounts += await self._termination_log(container, uid, attempt, mounts)
+        except OSError as exc:
+            self._failed(pod, name, "CreateContainerError", exc, outcome)
+            outcome.retry(CONFIG_RETRY_SECONDS)
+            return
         spec = container_spec(pod, container, sandbox_id=sandbox.id, env=env, mounts=mounts,
-                              restart_count=observed.next_restart_count(name),
-                              pids_limit=self.pids_limit)
+                              restart_count=attempt, pids_limit=self.pids_limit)
         try:
             container_id = await self.runtime.run_container(spec)
         except ContainerConfigError as exc:
@@ -243,6 +308,33 @@ class PodStarter:
         self.recorder.record(pod, "Created", f"Created container {name}", container=name)
         self.recorder.record(pod, "Started", f"Started container {name}", container=name)
         await self._post_start(pod, container, container_id, sandbox.ip, outcome)
+
+    def _pull_auth(self, pod: Object, container: Object, lookup: Any) -> dict[str, str] | None:
+        """The pod's imagePullSecrets' credentials for the container's image. A missing
+        Secret is a warning and the pull goes on without it, as the kubelet's
+        `FailedToRetrieveImagePullSecret`."""
+        names = secret_names(pod)
+        if not names:
+            return None
+        found = {n: lookup("secret", n) for n in names}
+        missing = [n for n, s in found.items() if s is None]
+        if missing:
+            self.recorder.record(pod, "FailedToRetrieveImagePullSecret",
+                                 f"Unable to retrieve some image pull secrets "
+                                 f"({', '.join(missing)}); attempting to pull the image may "
+                                 "not succeed.", warning=True)
+        return auth_for(str(container.get("image") or ""),
+                        [s for s in found.values() if s is not None])
+
+    async def _termination_log(self, container: Object, uid: str, attempt: int,
+                               mounts: tuple[Mount, ...]) -> tuple[Mount, ...]:
+        """The empty node file bind-mounted at terminationMessagePath (termination_message.py)."""
+        path = message_file(self.root_dir, uid, str(container.get("name")), attempt)
+        mount = termination_mount(container, path, mounts)
+        if mount is None:
+            return ()
+        await asyncio.to_thread(prepare, path)
+        return (mount,)
 
     async def _post_start(self, pod: Object, container: Object, container_id: str,
                           pod_ip: str, outcome: StartOutcome) -> None:

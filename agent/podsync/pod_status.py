@@ -53,14 +53,15 @@ def _always_ready(name: str, record: ContainerRecord) -> bool:
     return True
 
 
-def _terminated(record: ContainerRecord) -> Object:
+def _terminated(record: ContainerRecord, messages: dict[str, str] | None = None) -> Object:
     state: Object = {"exitCode": record.exit_code if record.exit_code is not None else 128,
                      "reason": terminated_reason(record),
                      "startedAt": rfc3339(record.started_at),
                      "finishedAt": rfc3339(record.finished_at or record.created_at),
                      "containerID": f"docker://{record.id}"}
-    if record.error:
-        state["message"] = record.error
+    message = (messages or {}).get(record.id) or record.error
+    if message:
+        state["message"] = message
     return {"terminated": state}
 
 
@@ -74,9 +75,11 @@ def _waiting(waiting: Waiting) -> Object:
 def container_status(container: Object, instances: tuple[ContainerRecord, ...],
                      waiting: Waiting | None, *, image_id: str, ready: Readiness,
                      started: Readiness = _always_ready,
-                     before: Waiting = Waiting("ContainerCreating")) -> Object:
+                     before: Waiting = Waiting("ContainerCreating"),
+                     messages: dict[str, str] | None = None) -> Object:
     """One entry of status.containerStatuses (state, lastState, restartCount, ...);
-    `before` is the waiting reason of a container that never ran and has no other."""
+    `before` is the waiting reason of a container that never ran and has no other;
+    `messages` the termination messages by container id (termination_message.py)."""
     name = str(container.get("name"))
     ran = [r for r in instances if not r.pending]
     latest = ran[0] if ran else None
@@ -94,23 +97,25 @@ def container_status(container: Object, instances: tuple[ContainerRecord, ...],
         status["started"] = started(name, latest)
         status["ready"] = status["started"] and ready(name, latest)
         if previous is not None:
-            status["lastState"] = _terminated(previous)
+            status["lastState"] = _terminated(previous, messages)
     elif waiting is not None:
         status["state"] = _waiting(waiting)
-        status["lastState"] = _terminated(latest)
+        status["lastState"] = _terminated(latest, messages)
     else:
-        status["state"] = _terminated(latest)
+        status["state"] = _terminated(latest, messages)
         if previous is not None:
-            status["lastState"] = _terminated(previous)
+            status["lastState"] = _terminated(previous, messages)
     return status
 
 
 def init_container_status(container: Object, instances: tuple[ContainerRecord, ...],
-                          waiting: Waiting | None, *, image_id: str) -> Object:
+                          waiting: Waiting | None, *, image_id: str,
+                          messages: dict[str, str] | None = None) -> Object:
     """One entry of status.initContainerStatuses: ready once it exited 0, started while
     it runs (the kubelet's words for a non-sidecar init container)."""
     status = container_status(container, instances, waiting, image_id=image_id,
-                              ready=_never, before=Waiting("PodInitializing"))
+                              ready=_never, before=Waiting("PodInitializing"),
+                              messages=messages)
     state = status["state"]
     status["started"] = "running" in state
     status["ready"] = _completed(status)
@@ -197,8 +202,11 @@ def compute_pod_status(pod: Object, observed: PodObservation, *,
                        image_ids: dict[str, str] | None = None,
                        ready: Readiness = _always_ready,
                        started: Readiness = _always_ready,
-                       accepted: datetime | None = None) -> Object:
+                       accepted: datetime | None = None,
+                       messages: dict[str, str] | None = None) -> Object:
     """The status fields the agent owns, for a pod that is not being deleted.
+
+    `messages` are the exited containers' termination messages, by container id.
 
     `startTime` is when the agent took the pod on (`accepted`, its first sync), before
     any container started, as the kubelet's status manager sets it; never changed after.
@@ -209,12 +217,13 @@ def compute_pod_status(pod: Object, observed: PodObservation, *,
     done = initialized(spec, observed, observed.running_sandbox)
     inits = [init_container_status(
         c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
-        image_id=ids.get(str(c.get("image")), "")) for c in init_containers(spec)]
+        image_id=ids.get(str(c.get("image")), ""), messages=messages)
+        for c in init_containers(spec)]
     before = Waiting("ContainerCreating" if done else "PodInitializing")
     statuses = [container_status(
         c, observed.containers.get(str(c.get("name")), ()), reasons.get(str(c.get("name"))),
-        image_id=ids.get(str(c.get("image")), ""), ready=ready, started=started, before=before)
-        for c in spec.get("containers") or []]
+        image_id=ids.get(str(c.get("image")), ""), ready=ready, started=started, before=before,
+        messages=messages) for c in spec.get("containers") or []]
     phase = compute_phase(policy, statuses) if done else _init_phase(policy, inits)
     incomplete = [] if done else [cs["name"] for cs in inits if not _completed(cs)]
     if old.get("phase") in TERMINAL_PHASES:

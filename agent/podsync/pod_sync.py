@@ -29,14 +29,20 @@ from agent.podsync.actions import (
     compute_pod_actions,
     grace_period,
     pod_full_name,
+    probe_grace,
 )
 from agent.podsync.backoff import Backoff
+from agent.podsync.deadline import MESSAGE as DEADLINE_MESSAGE
+from agent.podsync.deadline import REASON as DEADLINE_REASON
+from agent.podsync.deadline import deadline_left
 from agent.podsync.images import ImageManager
 from agent.podsync.phases import TERMINAL_PHASES
 from agent.podsync.pod_start import PodStarter
 from agent.podsync.pod_status import Waiting, compute_pod_status, status_changed
 from agent.podsync.pod_workers import SyncResult
 from agent.podsync.termination import ContainerTermination
+from agent.podsync.termination_message import TerminationMessages
+from agent.podsync.tokens import TokenManager
 from agent.podsync.volumes import memory_dir
 from agent.probes.hooks import HookRunner
 from agent.probes.prober import ProbeManager
@@ -69,7 +75,8 @@ class PodSyncer:
                  sandbox_image: str, cluster_dns: ClusterDNS | None = None,
                  pids_limit: int | None = None,
                  prober: ProbeManager | None = None,
-                 admit: Callable[[Object], str | None] | None = None) -> None:
+                 admit: Callable[[Object], str | None] | None = None,
+                 tokens: TokenManager | None = None) -> None:
         self.client, self.runtime, self.recorder = client, runtime, recorder
         self.images, self.backoff, self.clock = images, backoff, clock
         self.pod_by_uid = pod_by_uid
@@ -78,10 +85,13 @@ class PodSyncer:
             ProbeRunner(runtime), recorder, clock)
         hooks = HookRunner(runtime, clock)
         self.termination = ContainerTermination(runtime, recorder, hooks, clock)
+        self.messages = TerminationMessages(runtime, root_dir)
+        # pod-bound service-account tokens for projected volumes, renewed before expiry
+        self.tokens = tokens if tokens is not None else TokenManager(client, clock)
         self.starter = PodStarter(client, runtime, images, recorder, backoff, root_dir,
                                   node_ip, sandbox_image, cluster_dns or ClusterDNS(),
                                   pids_limit, hooks=hooks, termination=self.termination,
-                                  stopping=self.stopping)
+                                  stopping=self.stopping, tokens=self.tokens)
         self._stopping: dict[str, asyncio.Event] = {}
         self.last_known: dict[str, Object] = {}  # the last state seen, kept after a delete
         self._reasons: dict[str, dict[str, Waiting]] = {}
@@ -126,6 +136,11 @@ class PodSyncer:
             self._accepted.setdefault(uid, self.clock.now())
             if uid in self.evictions:
                 pod = await self._fail_evicted(pod, uid)
+            deadline = deadline_left(pod, self._accepted[uid], self.clock.now())
+            if deadline is not None and deadline <= 0:
+                pod = await self._fail_deadline(pod)
+        else:
+            deadline = None
         actions = compute_pod_actions(pod, observed, self.backoff, self.clock.now(),
                                       last_known=self.last_known.get(uid),
                                       unhealthy=self.prober.unhealthy(uid))
@@ -136,9 +151,14 @@ class PodSyncer:
         retry = await self._apply(pod, observed, actions)
         if actions.changes_runtime:
             observed = PodObservation.of(await self.runtime.pod_containers(uid))
+        renew = None
+        if (pod.get("status") or {}).get("phase") not in TERMINAL_PHASES:
+            renew = await self.starter.refresh_projected(pod)
         self.prober.update_pod(pod, observed)
         await self._report(pod, observed)
-        hints = [t for t in (actions.requeue_after, retry) if t is not None]
+        hints = [t for t in (actions.requeue_after, retry, renew) if t is not None]
+        if deadline is not None and deadline > 0:  # wake up when the deadline passes
+            hints.append(deadline)
         return SyncResult(requeue_after=min(hints) if hints else None)
 
     # -- acting -------------------------------------------------------------------------
@@ -183,8 +203,22 @@ class PodSyncer:
                           "type": "DisruptionTarget", "status": "True",
                           "reason": "TerminationByKubelet", "message": message,
                           "lastProbeTime": None, "lastTransitionTime": rfc3339(self.clock.now())}]
-        meta, failed = pod["metadata"], {"phase": "Failed", "reason": "Evicted",
-                                         "message": message, "conditions": conditions}
+        return await self._fail(pod, {"phase": "Failed", "reason": "Evicted",
+                                      "message": message, "conditions": conditions})
+
+    async def _fail_deadline(self, pod: Object) -> Object:
+        """A pod past its activeDeadlineSeconds: Failed, DeadlineExceeded (deadline.py)."""
+        if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+            return pod
+        log.info("component=agent pod past its active deadline pod=%s",
+                 _describe(pod, str(pod["metadata"].get("uid"))))
+        self.recorder.record(pod, DEADLINE_REASON, DEADLINE_MESSAGE)
+        return await self._fail(pod, {"phase": "Failed", "reason": DEADLINE_REASON,
+                                      "message": DEADLINE_MESSAGE})
+
+    async def _fail(self, pod: Object, failed: Object) -> Object:
+        """Write a terminal status the agent decided on; the pod as it now stands."""
+        old, meta = pod.get("status") or {}, pod["metadata"]
         try:
             await self.client.patch("pods", meta["name"], {"status": failed},
                                     meta.get("namespace"), subresource="status")
@@ -204,8 +238,9 @@ class PodSyncer:
         sandbox = observed.running_sandbox
         pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else str(
             ((pod or {}).get("status") or {}).get("podIP") or "")
+        names = {cid: records[cid].name if cid in records else "" for cid in ids}
         await asyncio.gather(*(self.termination.kill_container(
-            pod, records[cid].name if cid in records else "", cid, grace, pod_ip=pod_ip,
+            pod, names[cid], cid, _own_grace(pod, names[cid], why, grace), pod_ip=pod_ip,
             why=why, message=why if why.startswith("Container ") else "")
             for cid, why in ids.items()))
 
@@ -260,8 +295,10 @@ class PodSyncer:
         self._reasons.pop(uid, None)
         self._written.pop(uid, None)
         self._accepted.pop(uid, None)
+        self.messages.forget(uid)
         self.backoff.forget(f"{uid}/")
         self.recorder.forget(uid)
+        self.tokens.forget_pod(uid)
         self.prober.remove_pod(uid)
         self._stopping.pop(uid, None)
         self.evictions.pop(uid, None)
@@ -289,7 +326,8 @@ class PodSyncer:
                                     now=self.clock.now(),
                                     image_ids=await self._image_ids(pod, observed),
                                     ready=self.prober.ready, started=self.prober.started,
-                                    accepted=self._accepted.get(uid))
+                                    accepted=self._accepted.get(uid),
+                                    messages=await self.messages.collect(pod, observed))
         if not status_changed(pod.get("status") or {}, status):
             return
         written = self._written.get(uid)
@@ -305,6 +343,16 @@ class PodSyncer:
         self._written[uid] = (status, rv)
         log.info("component=agent pod status pod=%s phase=%s ip=%s", _describe(pod, uid),
                  status["phase"], status.get("podIP"))
+
+
+def _own_grace(pod: Object | None, name: str, why: str, grace: int) -> int:
+    """The probe's grace for a kill its failure caused, unless the pod is being deleted
+    (then the deletion's grace rules) or evicted; else `grace`."""
+    meta = (pod or {}).get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return grace
+    own = probe_grace(pod, name, why)
+    return grace if own is None else own
 
 
 def _pod_from_labels(observed: PodObservation) -> Object | None:

@@ -9,6 +9,10 @@ Mirrors the kubelet's volume plugins for the kinds Schooner supports:
   secret's files go instead to this agent's folder on the host's memory-backed
   `/dev/shm` (`memory_dir`), checked to be a tmpfs before a byte is written, so
   a Secret never lands on the node's disk (the kubelet mounts a tmpfs for them);
+* `projected` / `downwardAPI` -> files from ConfigMaps, Secrets, the pod's own
+  fields and a service-account token bound to the pod (`projected.py`), in the
+  memory folder as a secret's, written atomically through a `..data` symlink so the
+  agent can renew the token under a running program (`refresh_projected`);
 * `hostPath` -> a bind mount of the host path (`DirectoryOrCreate`,
   `FileOrCreate` create it first);
 * `persistentVolumeClaim` -> a runtime volume `schooner-pvc_<namespace>_<claim>`
@@ -28,6 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agent.podsync.envvars import ConfigError, Lookup
+from agent.podsync.projected import TokenLookup, write_atomically
+from agent.podsync.projected import projected_files as projection_files
 from agent.runtime.container import (
     LABEL_CLAIM_NAME,
     LABEL_CLAIM_NAMESPACE,
@@ -49,7 +55,7 @@ class PlannedVolume:
     """One pod volume as this host provides it."""
 
     name: str
-    plugin: str  # "emptyDir" | "configMap" | "secret" | "hostPath" | "persistentVolumeClaim"
+    plugin: str  # "emptyDir" | "configMap" | "secret" | "projected" | "hostPath" | ...
     kind: MountKind  # how it is mounted
     source: str  # host path, or the runtime volume's name
     read_only: bool = False
@@ -172,8 +178,18 @@ def _labels(pod: Object) -> dict[str, str]:
             LABEL_POD_NAMESPACE: str(meta.get("namespace") or "")}
 
 
-def _plan_one(pod: Object, volume: Object, root_dir: Path, lookup: Lookup) -> PlannedVolume:
+def _no_tokens(_volume: str, _index: int) -> str | None:
+    return None
+
+
+def _plan_one(pod: Object, volume: Object, root_dir: Path, lookup: Lookup,
+              tokens: TokenLookup) -> PlannedVolume:
     uid, name = str((pod.get("metadata") or {}).get("uid") or ""), str(volume.get("name"))
+    if "projected" in volume or "downwardAPI" in volume:
+        files = projection_files(pod, volume, lookup, tokens, _source_bytes)
+        return PlannedVolume(name, "projected", "bind",
+                             str(secret_volume_dir(root_dir, uid, name)), read_only=True,
+                             files=files)
     if "emptyDir" in volume:
         empty = volume.get("emptyDir") or {}
         limit = empty.get("sizeLimit")
@@ -213,9 +229,11 @@ def _plan_one(pod: Object, volume: Object, root_dir: Path, lookup: Lookup) -> Pl
     raise ConfigError(f'volume "{name}": unsupported volume type {", ".join(kinds) or "?"}')
 
 
-def plan_volumes(pod: Object, root_dir: Path, lookup: Lookup) -> dict[str, PlannedVolume]:
-    """Every volume of the pod, planned; ConfigError if one cannot be provided."""
-    return {str(v.get("name")): _plan_one(pod, v, root_dir, lookup)
+def plan_volumes(pod: Object, root_dir: Path, lookup: Lookup,
+                 tokens: TokenLookup = _no_tokens) -> dict[str, PlannedVolume]:
+    """Every volume of the pod, planned; ConfigError if one cannot be provided.
+    `tokens` gives each projected serviceAccountToken source its token."""
+    return {str(v.get("name")): _plan_one(pod, v, root_dir, lookup, tokens)
             for v in (pod.get("spec") or {}).get("volumes") or []}
 
 
@@ -238,7 +256,13 @@ def container_mounts(container: Object, planned: dict[str, PlannedVolume]) -> tu
 
 
 def materialize(volume: PlannedVolume) -> None:
-    """Write a configMap/secret volume's files, or prepare a hostPath; blocking file I/O."""
+    """Write a configMap/secret/projected volume's files, or prepare a hostPath; blocking
+    file I/O."""
+    if volume.plugin == "projected":
+        base = Path(volume.source)
+        _check_memory(base)
+        write_atomically(base, volume.files)
+        return
     if volume.plugin in ("configMap", "secret"):
         base = Path(volume.source)
         if volume.plugin == "secret":
@@ -264,8 +288,9 @@ def _check_memory(base: Path) -> None:
             break
     fstype = filesystem_of(base)
     if fstype not in MEMORY_FILESYSTEMS:
-        raise ConfigError(f"secret volume folder {base} is on {fstype or 'an unknown'} "
-                          f"filesystem, not tmpfs: a Secret is never written to disk")
+        raise ConfigError(f"secret or projected volume folder {base} is on "
+                          f"{fstype or 'an unknown'} filesystem, not tmpfs: a Secret or "
+                          "token is never written to disk")
 
 
 def _prepare_host_path(volume: PlannedVolume) -> None:

@@ -1,4 +1,4 @@
-"""One run of one probe handler: httpGet, tcpSocket or exec (kubelet's prober.runProbe).
+"""One run of one probe handler: httpGet, tcpSocket, exec or grpc (kubelet's prober.runProbe).
 
 `ProbeRunner.run(probe, container, container_id, pod_ip)` performs the
 probe's single handler once, within `timeoutSeconds`, and returns a `Result`:
@@ -14,7 +14,9 @@ The rules are the kubelet's (`pkg/probe/{http,tcp,exec}`):
   that opens in time passes;
 * exec: the command runs in the container through the runtime's `exec`
   within `timeoutSeconds` (past it the runtime kills it); exit code 0 passes;
-  the output is capped at 10 KiB (the kubelet's `maxReadLength`).
+  the output is capped at 10 KiB (the kubelet's `maxReadLength`);
+* grpc: `grpc.health.v1.Health/Check` on the pod's IP and the port, `SERVING` passes
+  (`grpc_health.py`).
 
 A port is a number or the name of one of the container's ports. A probe that
 cannot run at all (no handler, an unknown port name, the runtime failing) raises
@@ -32,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from agent.probes.grpc_health import grpc_check
 from agent.runtime.container import ContainerRuntimeError, ExecTimeout
 from agent.runtime.protocol import ContainerRuntime
 from apimachinery.meta import Object
@@ -139,6 +142,13 @@ class ProbeRunner:
             host = str(action.get("host") or pod_ip)
             return await self.tcp_socket(host, resolve_port(action.get("port"), container),
                                          timeout)
+        if isinstance(probe.get("grpc"), dict):
+            if not pod_ip:
+                raise ProbeError("the pod has no IP yet")
+            action = probe["grpc"]
+            passed, said = await grpc_check(pod_ip, int(action.get("port") or 0),
+                                            str(action.get("service") or ""), timeout)
+            return Result(passed, said)
         raise ProbeError("missing probe handler")
 
     async def http_get(self, action: Object, host: str, port: int, timeout: float) -> Result:

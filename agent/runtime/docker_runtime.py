@@ -441,10 +441,14 @@ class DockerRuntime:
             raise ImageNotPresent(f'image "{ref}" is not present') from exc
         return str(data["Id"])
 
-    async def pull_image(self, ref: str) -> str:
-        """Pull through the engine; the pulled image's id, or ImagePullError."""
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
+        """Pull through the engine (as `auth`'s user when given: docker-py's auth_config,
+        sent as X-Registry-Auth); the pulled image's id, or ImagePullError."""
         try:
-            await self._call(self._client.images.pull, ref)
+            if auth:
+                await self._call(self._client.images.pull, ref, auth_config=dict(auth))
+            else:
+                await self._call(self._client.images.pull, ref)
         except ContainerRuntimeError as exc:
             raise ImagePullError(str(exc)) from exc
         return await self.image_id(ref)
@@ -516,6 +520,14 @@ class DockerRuntime:
                 opts["o"] = f"size={volume.size_bytes}"
         await self._call(self._api.create_volume, volume.name, driver="local",
                          driver_opts=opts, labels={**volume.labels, LABEL_NODE: self.node_name})
+
+    async def volume_usage(self) -> dict[str, int]:
+        """Bytes each of this node's volumes holds, from Docker's disk usage (`docker system
+        df -v`); a size Docker could not take (-1) counts as 0."""
+        usage = await self._call(self._api.df)
+        return {str(v["Name"]): max(int((v.get("UsageData") or {}).get("Size") or 0), 0)
+                for v in usage.get("Volumes") or []
+                if (v.get("Labels") or {}).get(LABEL_NODE) == self.node_name}
 
     async def claim_volumes(self) -> list[tuple[str, str, str]]:
         """(namespace, claim, volume name) of every claim volume this node holds."""

@@ -112,8 +112,9 @@ class ContainerRuntime(Protocol):
         """The local image's id (`sha256:...`); ImageNotPresent if it is not here."""
         ...
 
-    async def pull_image(self, ref: str) -> str:
-        """Pull the image; its id, or ImagePullError."""
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
+        """Pull the image (with a registry's `username`/`password`/`serveraddress` when
+        given: imagePullSecrets); its id, or ImagePullError."""
         ...
 
     async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
@@ -144,6 +145,10 @@ class ContainerRuntime(Protocol):
 
     async def claim_volumes(self) -> list[tuple[str, str, str]]:
         """(namespace, claim, volume name) of every claim volume this node holds."""
+        ...
+
+    async def volume_usage(self) -> dict[str, int]:
+        """Bytes each of this node's named volumes holds (slow: the engine sizes them all)."""
         ...
 
     async def remove_pod_volumes(self, pod_uid: str) -> list[str]:

@@ -1,10 +1,13 @@
-"""Who may use the agent's server: whoever the apiserver accepts (webhook token authn).
+"""Who is calling the agent's server: an x509 client certificate, or a bearer token
+the apiserver vouches for (the kubelet's `--client-ca-file` and webhook token authn).
 
-The kubelet asks the apiserver about a bearer token with a TokenReview. Schooner's
-apiserver has no TokenReview yet, so the agent asks the next best question:
-does `GET /api` with this token succeed? Answers are cached as the kubelet's
-webhook authenticator caches them: positive ones for 60 s, negative ones for
-5 s. An unreachable apiserver is not cached and means "no".
+A client certificate was verified against `--client-ca-file` during the TLS
+handshake (apimachinery/tlspeer.py): the user is its CN, its groups the O values
+(the apiserver presents such a certificate, `kube-apiserver-kubelet-client`). A
+bearer token is sent to the apiserver in a TokenReview, as the kubelet's webhook
+authenticator does, with the node's own identity. Answers are cached: positive
+ones for 60 s, negative ones for 5 s. An unreachable apiserver is not cached and
+means "no". Every user is also in `system:authenticated`.
 
 The agent's port is open to the node's network, so a caller can send a
 different made-up token with every request; each would be one apiserver round
@@ -24,11 +27,14 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, Generic, TypeVar
 
 from apimachinery import errors
 from apimachinery.client import AsyncClient
 from apimachinery.clock import Clock
+from apimachinery.usercert import certificate_names
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +44,36 @@ POSITIVE_ENTRIES = 1024
 NEGATIVE_ENTRIES = 4096
 LOOKUP_QPS = 5.0  # apiserver lookups of unknown tokens per second, at most
 LOOKUP_BURST = 20
+AUTHENTICATED = "system:authenticated"
+TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated caller, as authentication.k8s.io's UserInfo."""
+
+    name: str
+    uid: str = ""
+    groups: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Verdict(Enum):
     ALLOWED = "allowed"
     DENIED = "denied"  # 401
     THROTTLED = "throttled"  # 429: unknown token, and no lookup may be made now
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """The outcome of authentication: the verdict, and the user when ALLOWED."""
+
+    verdict: Verdict
+    user: User | None = None
+
+
+DENIED = Authenticated(Verdict.DENIED)
 
 
 class Bucket:
@@ -64,64 +94,74 @@ class Bucket:
         return True
 
 
-class ExpiringLRU:
+class ExpiringLRU(Generic[K, V]):
     """At most `size` (key -> (answer, expiry)) entries; the least recently used goes first."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[str, float] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def fresh(self, key: str, now: float) -> bool:
-        expires = self._entries.get(key)
-        if expires is None:
-            return False
-        if expires <= now:
+    def get(self, key: K, now: float) -> V | None:
+        """The answer kept for `key` while it is fresh; None when absent or expired."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
             del self._entries[key]
-            return False
+            return None
         self._entries.move_to_end(key)
-        return True
+        return entry[0]
 
-    def add(self, key: str, expires: float) -> None:
-        self._entries[key] = expires
+    def add(self, key: K, value: V, expires: float) -> None:
+        self._entries[key] = (value, expires)
         self._entries.move_to_end(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
 
 
-class TokenAuthenticator:
-    def __init__(self, client: AsyncClient, clock: Clock, *, qps: float = LOOKUP_QPS,
-                 burst: int = LOOKUP_BURST) -> None:
+class Authenticator:
+    """Client certificate first, then bearer token (TokenReview), as the kubelet orders
+    them; `certificates` says whether a --client-ca-file is configured at all."""
+
+    def __init__(self, client: AsyncClient, clock: Clock, *, certificates: bool = True,
+                 qps: float = LOOKUP_QPS, burst: int = LOOKUP_BURST) -> None:
         self._client = client
         self._clock = clock
-        self._good = ExpiringLRU(POSITIVE_ENTRIES)  # keyed by sha256(token)
-        self._bad = ExpiringLRU(NEGATIVE_ENTRIES)
+        self._certificates = certificates
+        # keyed by sha256(token): the user, or (refused) True
+        self._good: ExpiringLRU[str, User] = ExpiringLRU(POSITIVE_ENTRIES)
+        self._bad: ExpiringLRU[str, bool] = ExpiringLRU(NEGATIVE_ENTRIES)
         self._bucket = Bucket(qps, burst, clock)
-        self._inflight: dict[str, asyncio.Future[Verdict]] = {}
+        self._inflight: dict[str, asyncio.Future[Authenticated]] = {}
 
-    async def authenticate(self, authorization: str | None) -> bool:
-        """True when the `Authorization: Bearer ...` header carries a token the apiserver takes."""
-        return await self.verdict(authorization) is Verdict.ALLOWED
+    async def authenticate(self, authorization: str | None,
+                           certificate: str | None = None) -> Authenticated:
+        """The caller of a request: its verified certificate's user, else its token's."""
+        if certificate is not None and self._certificates:
+            return _certificate_user(certificate)
+        return await self.token(authorization)
 
-    async def verdict(self, authorization: str | None) -> Verdict:
-        """ALLOWED, DENIED, or THROTTLED when the token is unknown and lookups are spent."""
+    async def token(self, authorization: str | None) -> Authenticated:
+        """ALLOWED with the user, DENIED, or THROTTLED when the token is unknown and
+        lookups are spent."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or not _is_token_text(token):
-            return Verdict.DENIED
+            return DENIED
         key = hashlib.sha256(token.encode()).hexdigest()
         now = self._clock.monotonic()
-        if self._good.fresh(key, now):
-            return Verdict.ALLOWED
-        if self._bad.fresh(key, now):
-            return Verdict.DENIED
+        if (known := self._good.get(key, now)) is not None:
+            return Authenticated(Verdict.ALLOWED, known)
+        if self._bad.get(key, now):
+            return DENIED
         shared = self._inflight.get(key)
         if shared is not None:
             return await asyncio.shield(shared)
         if not self._bucket.allow():
-            return Verdict.THROTTLED
+            return Authenticated(Verdict.THROTTLED)
         lookup = asyncio.ensure_future(self._lookup(key, token))
         self._inflight[key] = lookup
         try:
@@ -132,21 +172,48 @@ class TokenAuthenticator:
             else:
                 lookup.add_done_callback(lambda _: self._inflight.pop(key, None))
 
-    async def _lookup(self, key: str, token: str) -> Verdict:
+    async def _lookup(self, key: str, token: str) -> Authenticated:
         try:
-            await self._client.request("GET", "/api",
-                                       headers={"Authorization": f"Bearer {token}"})
-        except (errors.Unauthorized, errors.Forbidden):
-            self._bad.add(key, self._clock.monotonic() + NEGATIVE_TTL)
-            return Verdict.DENIED
-        except errors.APIError as exc:
-            log.warning("component=agent token check failed error=%s", exc.message)
-            return Verdict.DENIED
-        self._good.add(key, self._clock.monotonic() + POSITIVE_TTL)
-        return Verdict.ALLOWED
+            resp = await self._client.request("POST", TOKEN_REVIEWS, json={
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                "spec": {"token": token}})
+            status = resp.json().get("status") or {}
+        except (errors.APIError, ValueError, AttributeError) as exc:
+            log.warning("component=agent token review failed error=%s",
+                        getattr(exc, "message", exc))
+            return DENIED
+        user = _reviewed_user(status)
+        if user is None:
+            self._bad.add(key, True, self._clock.monotonic() + NEGATIVE_TTL)
+            return DENIED
+        self._good.add(key, user, self._clock.monotonic() + POSITIVE_TTL)
+        return Authenticated(Verdict.ALLOWED, user)
+
+
+def _reviewed_user(status: dict[str, Any]) -> User | None:
+    """The user of an authenticated TokenReview status, with system:authenticated."""
+    info = status.get("user") or {}
+    if status.get("authenticated") is not True or not info.get("username"):
+        return None
+    groups = tuple(str(g) for g in info.get("groups") or [])
+    if AUTHENTICATED not in groups:
+        groups += (AUTHENTICATED,)
+    return User(str(info["username"]), str(info.get("uid") or ""), groups)
+
+
+def _certificate_user(pem: str) -> Authenticated:
+    """The user a verified client certificate names (CN, O as groups); none without a CN."""
+    try:
+        name, groups = certificate_names(pem.encode())
+    except ValueError:
+        return DENIED
+    if not name:
+        return DENIED
+    return Authenticated(Verdict.ALLOWED,
+                         User(name, groups=(*dict.fromkeys(groups), AUTHENTICATED)))
 
 
 def _is_token_text(token: str) -> bool:
-    """A token is printable ASCII (RFC 6750's b64token): anything else could not be sent
-    on to the apiserver (the client encodes headers as ASCII) and is no token of its."""
+    """A token is printable ASCII (RFC 6750's b64token): anything else is no token the
+    apiserver issued, and is refused without asking."""
     return token.isascii() and token.isprintable()

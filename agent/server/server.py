@@ -7,17 +7,23 @@
   client goes away. A container that cannot answer is a 400
   with the kubelet's words (not yet started, no previous instance), a pod the agent
   does not know a 404. The
-  apiserver proxies `pods/{name}/log` here, forwarding the user's token.
+  apiserver proxies `pods/{name}/log` here, as itself (its client certificate).
 * `POST /exec/{namespace}/{pod}/{container}` with `{"command": [...]}` runs a
   command to completion: `{"exitCode": n, "output": "..."}` (non-interactive). At
   most `API_EXECS_IN_FLIGHT` at once (more get a 429), the output capped by the
   runtime (`EXEC_OUTPUT_LIMIT`), and the command killed if the caller hangs up.
 * `GET /healthz`: `ok`, without authentication.
-Everything but /healthz needs `Authorization: Bearer <token>` with a token the
-apiserver accepts (`agent.server.auth`; an unknown token past its lookup rate
-limit is a 429 with Retry-After). It runs as a uvicorn server inside the
-agent's own event loop, on a socket bound before it starts, so a taken port is
-a clear error at start-up and signals stay with the agent.
+It serves TLS only, with the node's serving certificate (`--tls-cert-file`), as the
+kubelet's port 10250. Everything but /healthz needs a caller the agent can name
+(`agent.server.auth`: a client certificate of `--client-ca-file`, or a bearer
+token the apiserver vouches for in a TokenReview; else 401; an unknown token past
+its lookup rate limit is a 429 with Retry-After) and may do the request
+(`agent.server.authz`: a SubjectAccessReview on `nodes/proxy` and its siblings;
+else 403 in the kubelet's words). /healthz answers anyone (the kubelet's is on a
+port of its own, 10248), so supervisors need no credentials. It runs as a
+uvicorn server inside the agent's own event loop, on a socket bound before it
+starts, so a taken port is a clear error at start-up and signals stay with the
+agent.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,9 +47,11 @@ from starlette.routing import Route
 
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
-from agent.server.auth import TokenAuthenticator, Verdict
+from agent.server.auth import Authenticator, Verdict
+from agent.server.authz import Decision, SubjectAccessReviewer, request_attributes
 from agent.server.logoptions import InvalidLogOptions, parse
 from agent.server.unavailable import Unavailable
+from apimachinery.tlspeer import ClientCertHttpToolsProtocol, peer_certificate
 
 log = logging.getLogger(__name__)
 # API execs at once: half the runtime's exec slots, so probes and hooks always find one
@@ -94,24 +104,32 @@ def _text(message: str, code: int) -> Response:
     return PlainTextResponse(message + "\n", status_code=code)
 
 
-def create_app(finder: ContainerFinder, runtime: ContainerRuntime,
-               authn: TokenAuthenticator) -> Starlette:
+def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authenticator,
+               authz: SubjectAccessReviewer, node_name: str) -> Starlette:
     """The ASGI app; `finder` resolves a pod's container from the agent's cache."""
 
     open_streams: set[Any] = set()
     api_execs = asyncio.Semaphore(API_EXECS_IN_FLIGHT)
 
     async def refused(request: Request) -> Response | None:
-        """None for a caller the apiserver accepts, else the 401 (or 429, `auth`)."""
-        verdict = await authn.verdict(request.headers.get("authorization"))
-        if verdict is Verdict.ALLOWED:
-            return None
-        if verdict is Verdict.THROTTLED:
+        """None for a caller who may do the request, else the 401 (or 429, `auth`), or
+        the 403 in the kubelet's words (`authz`)."""
+        caller = await authn.authenticate(request.headers.get("authorization"),
+                                          peer_certificate(request.scope))
+        if caller.verdict is Verdict.THROTTLED:
             response = _text("Too many requests with unknown tokens, please try again later",
                              429)
             response.headers["Retry-After"] = "1"
             return response
-        return _text("Unauthorized", 401)
+        if caller.verdict is not Verdict.ALLOWED or caller.user is None:
+            return _text("Unauthorized", 401)
+        attrs = request_attributes(request.method, request.url.path, node_name)
+        decision = await authz.authorize(caller.user, attrs)
+        if decision is Decision.ALLOWED:
+            return None
+        if decision is Decision.ERROR:
+            return _text(f"Authorization error ({attrs.describe(caller.user)})", 500)
+        return _text(f"Forbidden ({attrs.describe(caller.user)})", 403)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -189,14 +207,31 @@ class _Server(uvicorn.Server):
         yield
 
 
+@dataclass(frozen=True)
+class ServingTLS:
+    """The agent's TLS: its serving certificate and key, and the CA whose client
+    certificates authenticate (the kubelet's --tls-cert-file, --tls-private-key-file,
+    --client-ca-file); no CA: callers present tokens only."""
+
+    cert_file: str
+    key_file: str
+    client_ca_file: str | None = None
+
+
 class AgentServer:
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(self, app: Starlette, host: str, port: int, tls: ServingTLS) -> None:
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))  # fail now, clearly, if the port is taken
         self.port = int(self._sock.getsockname()[1])
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                http="httptools", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off",
+            http=ClientCertHttpToolsProtocol, timeout_graceful_shutdown=1,
+            ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file,
+            # A caller may send a certificate; one it sends must verify (tlspeer.py).
+            ssl_cert_reqs=ssl.CERT_OPTIONAL if tls.client_ca_file else ssl.CERT_NONE,
+            ssl_ca_certs=tls.client_ca_file)
+        config.load()  # an unreadable certificate or key fails the start, not the first call
         self._server = _Server(config)
         self._app = app
 

@@ -10,7 +10,7 @@ container's `name`, a container status's `imageID`) are required here too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import K8sModel, Quantity, ResourceList, Time
 from apimachinery.models.probe import Lifecycle, Probe
@@ -31,6 +31,8 @@ _OPTIONAL_REF = ("When true, a missing object or key is skipped instead of keepi
 class ConfigMapKeySelector(K8sModel):
     """One key of a ConfigMap in the pod's namespace, as an environment variable's value."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
 
     name: Annotated[str | None, field(
@@ -42,6 +44,8 @@ class ConfigMapKeySelector(K8sModel):
 
 class SecretKeySelector(K8sModel):
     """One key of a Secret in the pod's namespace, as an environment variable's value."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
 
@@ -56,6 +60,8 @@ class SecretKeySelector(K8sModel):
 class ObjectFieldSelector(K8sModel):
     """The downward API: `fieldPath: metadata.name`, `status.podIP`..."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     api_version: Annotated[str | None, field(
         "Version the field path is written against; only `v1`, the default.",
         protobuf=1)] = None
@@ -68,11 +74,13 @@ class ObjectFieldSelector(K8sModel):
 class ResourceFieldSelector(K8sModel):
     """A container's own cpu or memory request or limit, as an environment variable's value."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"divisor": "value"}
 
     container_name: Annotated[str | None, field(
-        "The container whose resources are read. Stored; the agent always reads the "
-        "variable's own container.", protobuf=1)] = None
+        "The container whose resources are read; defaults to the variable's own.",
+        protobuf=1)] = None
     resource: Annotated[str | None, field(
         "limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, "
         "requests.memory or requests.ephemeral-storage: the value to read.", protobuf=2)] = None
@@ -253,14 +261,16 @@ class Container(K8sModel):
         "Always, IfNotPresent or Never: when the agent pulls the image. Defaults to "
         "Always for `:latest` or untagged images, else IfNotPresent.", protobuf=14)] = None
     termination_message_path: Annotated[str | None, field(
-        "Defaulted to /dev/termination-log and stored; the agent does not read "
-        "termination messages.", protobuf=13)] = None
+        "A file the container may write its termination message to (default "
+        "/dev/termination-log); the agent mounts one there and copies at most 4096 bytes "
+        "of it into the terminated state's message.", protobuf=13)] = None
     termination_message_policy: Annotated[str | None, field(
-        "File (the default) or FallbackToLogsOnError; stored, the agent does not read "
-        "termination messages.", protobuf=20)] = None
+        "File (the default) or FallbackToLogsOnError: with an empty file and a non-zero "
+        "exit, the last log lines (80 lines, 2048 bytes) are the message.",
+        protobuf=20)] = None
     security_context: Annotated[SecurityContext | None, field(
-        "Users, capabilities and privileges for the container. Stored; the agent does "
-        "not apply it.", protobuf=15)] = None
+        "Users, capabilities and privileges for the container, applied by the agent; what "
+        "it cannot apply is refused (docs/security.md).", protobuf=15)] = None
     stdin: Annotated[bool | None, field(
         "Keep a stdin open for the container. Refused when true: the agent keeps none.",
         protobuf=16)] = None

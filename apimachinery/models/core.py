@@ -10,7 +10,7 @@ are written out instead of generated.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import (
     Condition,
@@ -152,7 +152,8 @@ class ServiceSpec(K8sModel):
         protobuf=4)] = None
     selector: Annotated[dict[str, str] | None, field(
         "The labels of the pods the endpoints controller lists as this Service's "
-        "endpoints; without one, Endpoints are managed by hand.", protobuf=2)] = None
+        "endpoints; without one, Endpoints are managed by hand.", protobuf=2,
+        map_type="atomic")] = None
     ports: Annotated[list[ServicePort] | None, field(
         "The ports served; at least one unless headless or ExternalName.", protobuf=1,
         list_type="map", list_map_keys=("port", "protocol"), merge_key="port",
@@ -256,6 +257,8 @@ class Service(TypedObject):
 class EndpointAddress(K8sModel):
     """One pod (or other target) behind a Service."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"nodeName": "pointer"}
 
     ip: Annotated[str, field("The target's IP address.", protobuf=1)]
@@ -270,6 +273,8 @@ class EndpointAddress(K8sModel):
 
 class EndpointPort(K8sModel):
     """One port of the endpoints, named after the Service port it serves."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"appProtocol": "pointer"}
 

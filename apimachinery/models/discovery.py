@@ -10,7 +10,7 @@ not core's: import it from this module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import ApiVersion, K8sModel, Kind, ObjectReference, TypedObject
 from apimachinery.models.schema import ProtobufHint, field
@@ -81,6 +81,8 @@ class Endpoint(K8sModel):
 
 class EndpointPort(K8sModel):
     """A port every endpoint of the slice serves, named after the Service port."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
         "name": "pointer", "protocol": "pointer", "port": "pointer",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
 from pydantic.alias_generators import to_camel
@@ -92,6 +92,9 @@ class K8sModel(BaseModel):
     # implemented), by wire name: (field number, zero). Go writes them even when zero, so
     # the encoder writes their zero for bytes equal to Kubernetes'; the decoder skips them.
     protobuf_unserved: ClassVar[Mapping[str, tuple[int, ProtobufZero]]] = {}
+    # Kubernetes' `+structType=atomic`: server-side apply owns the struct whole, as one
+    # field (a LabelSelector, an ObjectReference), instead of field by field.
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "granular"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -105,6 +108,8 @@ class K8sModel(BaseModel):
 
 class OwnerReference(K8sModel):
     """Points at an object that owns this one; the garbage collector follows these links."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {
         "controller": "pointer", "blockOwnerDeletion": "pointer"}
@@ -128,6 +133,8 @@ class OwnerReference(K8sModel):
 class ObjectReference(K8sModel):
     """A reference to another object, as in `Event.involvedObject` or an endpoint's target."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     api_version: Annotated[str | None, field(
         "API group and version of the referent.", protobuf=5)] = None
     kind: Annotated[str | None, field("Kind of the referent.", protobuf=1)] = None
@@ -145,6 +152,8 @@ class ObjectReference(K8sModel):
 
 class LocalObjectReference(K8sModel):
     """A name in the same namespace, as in `imagePullSecrets`."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     name: Annotated[str | None, field(
         "Name of the referenced object, in the referrer's namespace.", protobuf=1)] = None
@@ -208,8 +217,8 @@ class ObjectMeta(K8sModel):
         "its own entry when done.", protobuf=14, list_type="set",
         patch_strategy="merge")] = None
     managed_fields: Annotated[list[dict[str, Any]] | None, field(
-        "Which manager set which fields, as clients send it. Schooner stores it as given "
-        "and does not track field ownership itself.", protobuf=17,
+        "Which manager owns which fields (FieldsV1), kept by the apiserver on every write: "
+        "server-side apply's conflicts and removals follow it.", protobuf=17,
         list_type="atomic")] = None
 
 
@@ -226,6 +235,8 @@ class LabelSelectorRequirement(K8sModel):
 
 class LabelSelector(K8sModel):
     """metav1.LabelSelector: matchLabels AND every matchExpressions entry."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     match_labels: Annotated[dict[str, str] | None, field(
         "Labels an object must carry with exactly these values.", protobuf=1)] = None

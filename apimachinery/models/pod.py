@@ -13,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, ClassVar
 
-from apimachinery.models.container import Container, ContainerStatus
+from apimachinery.models.container import (
+    Container,
+    ContainerStatus,
+    ObjectFieldSelector,
+    ResourceFieldSelector,
+)
 from apimachinery.models.meta import (
     K8sModel,
     LocalObjectReference,
@@ -123,8 +128,109 @@ class PersistentVolumeClaimVolumeSource(K8sModel):
     read_only: Annotated[bool | None, field("Mount the volume read-only.", protobuf=2)] = None
 
 
+class DownwardAPIVolumeFile(K8sModel):
+    """One file of the pod's own fields (the downward API in a volume)."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"mode": "pointer"}
+
+    path: Annotated[str, field(
+        "The file's path, relative to the volume's root (no `..`).", protobuf=1)]
+    field_ref: Annotated[ObjectFieldSelector | None, field(
+        "The pod field written: metadata.name, metadata.namespace, metadata.uid, "
+        "metadata.labels, metadata.annotations, or one label or annotation "
+        "(`metadata.labels['app']`).", protobuf=2)] = None
+    resource_field_ref: Annotated[ResourceFieldSelector | None, field(
+        "Refused by validation: Schooner's agent writes no resource values to files.",
+        protobuf=3)] = None
+    mode: Annotated[int | None, field(
+        "The file's permission bits; defaults to the volume's defaultMode.",
+        protobuf=4)] = None
+
+
+class DownwardAPIVolumeSource(K8sModel):
+    """The pod's own fields as files, written by the agent and mounted read-only."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"defaultMode": "pointer"}
+
+    items: Annotated[list[DownwardAPIVolumeFile] | None, field(
+        "The files to write.", protobuf=1, list_type="atomic")] = None
+    default_mode: Annotated[int | None, field(
+        "Permission bits of the files (0-0777); defaults to 0644.", protobuf=2)] = None
+
+
+class DownwardAPIProjection(K8sModel):
+    """The downward API as one source of a projected volume."""
+
+    items: Annotated[list[DownwardAPIVolumeFile] | None, field(
+        "The files to write.", protobuf=1, list_type="atomic")] = None
+
+
+class ConfigMapProjection(K8sModel):
+    """A ConfigMap's keys as one source of a projected volume."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"optional": "pointer"}
+
+    name: Annotated[str | None, field(
+        "Name of the object, in the pod's namespace (required).", protobuf=1,
+        embedded=LOCAL_OBJECT_REFERENCE)] = None
+    items: Annotated[list[KeyToPath] | None, field(
+        "Only these keys, at these paths; by default every key becomes a file named "
+        "after it.", protobuf=2, list_type="atomic")] = None
+    optional: Annotated[bool | None, field(
+        "When true, a missing object or key is skipped instead of keeping the pod from "
+        "starting.", protobuf=4)] = None
+
+
+class SecretProjection(ConfigMapProjection):
+    """A Secret's keys (decoded) as one source of a projected volume."""
+
+
+class ServiceAccountTokenProjection(K8sModel):
+    """A token of the pod's ServiceAccount, bound to the pod; the agent asks for it with a
+    TokenRequest and writes a new one before it expires (at 80% of its life)."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"expirationSeconds": "pointer"}
+
+    audience: Annotated[str | None, field(
+        "The audience the token is for; defaults to the apiserver's own.",
+        protobuf=1)] = None
+    expiration_seconds: Annotated[int | None, field(
+        "The token's requested lifetime: at least 600 (10 minutes); defaults to 3600.",
+        protobuf=2)] = None
+    path: Annotated[str, field(
+        "The file's path, relative to the volume's root.", protobuf=3)]
+
+
+class VolumeProjection(K8sModel):
+    """One source of a projected volume: exactly one of its fields."""
+
+    secret: Annotated[SecretProjection | None, field(
+        "A Secret's keys.", protobuf=1)] = None
+    downward_api: Annotated[DownwardAPIProjection | None, field(
+        "The pod's own fields.", protobuf=2, alias="downwardAPI")] = None
+    config_map: Annotated[ConfigMapProjection | None, field(
+        "A ConfigMap's keys.", protobuf=3)] = None
+    service_account_token: Annotated[ServiceAccountTokenProjection | None, field(
+        "A pod-bound token of the pod's ServiceAccount.", protobuf=4)] = None
+
+
+class ProjectedVolumeSource(K8sModel):
+    """Several sources in one folder, written atomically by the agent on the node's tmpfs
+    (Secrets and tokens never touch its disk) and mounted read-only."""
+
+    protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"defaultMode": "pointer"}
+
+    sources: Annotated[list[VolumeProjection] | None, field(
+        "The sources, in order; their files may not share a path.", protobuf=1,
+        list_type="atomic")] = None
+    default_mode: Annotated[int | None, field(
+        "Permission bits of the files (0-0777); defaults to 0644.", protobuf=2)] = None
+
+
 class Volume(K8sModel):
-    """A pod volume; other sources (projected, nfs, csi...) are kept as extra fields."""
+    """A pod volume: one of the sources below. Other sources (nfs, csi, ...) are unknown
+    fields here: never stored (fieldValidation drops or refuses them), so a volume of
+    only such a source is refused as having no volume type."""
 
     name: Annotated[str, field(
         "A DNS label, unique in the pod; containers' volumeMounts refer to it.",
@@ -140,6 +246,13 @@ class Volume(K8sModel):
         "A path on the node.", protobuf=1, embedded=VOLUME_SOURCE)] = None
     persistent_volume_claim: Annotated[PersistentVolumeClaimVolumeSource | None, field(
         "A claim's node-local volume, kept after the pod is gone.", protobuf=10,
+        embedded=VOLUME_SOURCE)] = None
+    downward_api: Annotated[DownwardAPIVolumeSource | None, field(
+        "The pod's own fields as files.", protobuf=16, embedded=VOLUME_SOURCE,
+        alias="downwardAPI")] = None
+    projected: Annotated[ProjectedVolumeSource | None, field(
+        "ConfigMaps, Secrets, the pod's fields and a service-account token in one folder "
+        "(the ServiceAccount admission adds one, kube-api-access-*).", protobuf=26,
         embedded=VOLUME_SOURCE)] = None
 
 
@@ -206,8 +319,9 @@ class PodSpec(K8sModel):
         "Seconds a deleted pod's containers get between SIGTERM (and preStop) and "
         "SIGKILL; defaults to 30, and the agent allows at least 2.", protobuf=4)] = None
     active_deadline_seconds: Annotated[int | None, field(
-        "A run-time limit for the pod. Validated and may only shrink, but not enforced: "
-        "the agent does not stop pods that exceed it. Refused in workload templates.",
+        "Seconds the pod may be active on its node, from its startTime; past it the agent "
+        "fails the pod (reason DeadlineExceeded) and stops its containers. May only "
+        "shrink; refused in workload templates.",
         protobuf=5)] = None
     dns_policy: Annotated[str | None, field(
         "ClusterFirst (the default) or ClusterFirstWithHostNet use the cluster DNS when "
@@ -218,7 +332,7 @@ class PodSpec(K8sModel):
         "the cluster's (with dnsPolicy None, the only ones).", protobuf=26)] = None
     node_selector: Annotated[dict[str, str] | None, field(
         "Labels a node must have, all of them, for the scheduler to place the pod there.",
-        protobuf=7)] = None
+        protobuf=7, map_type="atomic")] = None
     service_account_name: Annotated[str | None, field(
         "A service account name, readable through the downward API. Schooner has no "
         "ServiceAccount kind and mounts no token.", protobuf=8)] = None
@@ -229,20 +343,24 @@ class PodSpec(K8sModel):
         "The node the pod runs on, set when the scheduler binds it (or given at creation "
         "to skip the scheduler); a plain update cannot change it.", protobuf=10)] = None
     host_network: Annotated[bool | None, field(
-        "Stored, and read by DNS policy; the agent still runs the pod on the pod network, "
-        "not the node's.", protobuf=11)] = None
+        "Run the pod in the node's network namespace (its IP is the node's); the "
+        "Pod Security level must allow it.", protobuf=11)] = None
     host_pid: Annotated[bool | None, field(
-        "Stored; the agent does not share the node's process namespace.", protobuf=12,
+        "Share the node's process namespace (`--pid host`); the Pod Security level must "
+        "allow it.", protobuf=12,
         alias="hostPID")] = None
     host_ipc: Annotated[bool | None, field(
-        "Stored; the agent does not share the node's IPC namespace.", protobuf=13,
+        "Share the node's IPC namespace (`--ipc host`); the Pod Security level must allow "
+        "it.", protobuf=13,
         alias="hostIPC")] = None
     security_context: Annotated[PodSecurityContext | None, field(
-        "Pod-wide users, groups and sysctls. Stored; the agent does not apply it.",
+        "Pod-wide users, groups and profiles, applied by the agent; what it cannot apply "
+        "is refused (docs/security.md).",
         protobuf=14)] = None
     image_pull_secrets: Annotated[list[LocalObjectReference] | None, field(
-        "Secrets with registry credentials. Stored; the agent pulls with the Docker "
-        "engine's own credentials.", protobuf=15, list_type="map", list_map_keys=("name",),
+        "Secrets (kubernetes.io/dockerconfigjson or dockercfg) whose credentials for the "
+        "image's registry the agent pulls with; a missing one is a warning event.",
+        protobuf=15, list_type="map", list_map_keys=("name",),
         merge_key="name", patch_strategy="merge")] = None
     hostname: Annotated[str | None, field(
         "The containers' hostname (a DNS label); defaults to the pod's name. With a "
@@ -252,7 +370,8 @@ class PodSpec(K8sModel):
         "`<hostname>.<subdomain>.<namespace>.svc`, as StatefulSet pods are.",
         protobuf=17)] = None
     affinity: Annotated[Affinity | None, field(
-        "Scheduling rules; the scheduler applies node affinity.", protobuf=18)] = None
+        "Scheduling rules; the scheduler applies node affinity (inter-pod affinity is "
+        "refused).", protobuf=18)] = None
     scheduler_name: Annotated[str | None, field(
         "The scheduler that places the pod; defaults to default-scheduler, the name "
         "Schooner's scheduler answers to unless told otherwise.", protobuf=19)] = None
@@ -280,8 +399,8 @@ class PodSpec(K8sModel):
         "Stored; the agent injects no Service environment variables either way.",
         protobuf=30)] = None
     topology_spread_constraints: Annotated[list[TopologySpreadConstraint] | None, field(
-        "Rules to spread pods over topology domains. Stored; the scheduler "
-        "does not apply them (it spreads a controller's pods over nodes by itself).",
+        "Rules to spread pods over topology domains. Refused by Schooner's apiserver: "
+        "the scheduler does not apply them (it spreads a controller's pods by itself).",
         protobuf=33, list_type="map", list_map_keys=("topologyKey", "whenUnsatisfiable"),
         merge_key="topologyKey", patch_strategy="merge")] = None
 

@@ -3,8 +3,7 @@
 The shapes, wire names and protobuf numbers are Kubernetes'; a probe's handler
 fields belong to Go's embedded `ProbeHandler` (`schema.PROBE_HANDLER`). The
 descriptions say what Schooner's agent does with each: it runs exec, httpGet
-and tcpSocket probes and exec, httpGet and sleep hooks; a gRPC probe is stored
-but cannot run.
+tcpSocket and grpc probes and exec, httpGet and sleep hooks.
 """
 
 from __future__ import annotations
@@ -60,16 +59,16 @@ class TCPSocketAction(K8sModel):
 
 
 class GRPCAction(K8sModel):
-    """A gRPC health check (grpc.health.v1); the agent cannot run one."""
+    """A gRPC health check (grpc.health.v1), without TLS, as the kubelet's."""
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"service": "pointer"}
 
     port: Annotated[int | None, field(
-        "The port of the gRPC server (1-65535). Stored; the agent cannot probe it.",
+        "The port of the gRPC server (1-65535).",
         protobuf=1)] = None
     service: Annotated[str | None, field(
-        "The service name sent in the health check request. Stored; the agent cannot "
-        "probe it.", protobuf=2)] = None
+        "The service name sent in the health check request; empty asks about the "
+        "server as a whole.", protobuf=2)] = None
 
 
 class SleepAction(K8sModel):
@@ -94,8 +93,8 @@ class Probe(K8sModel):
     tcp_socket: Annotated[TCPSocketAction | None, field(
         "Probe by opening a TCP connection.", protobuf=3, embedded=PROBE_HANDLER)] = None
     grpc: Annotated[GRPCAction | None, field(
-        "A gRPC health check. Accepted, but the agent cannot run it: such a probe "
-        "errors every time and never changes the container's state.", protobuf=4,
+        "A gRPC health check (grpc.health.v1.Health/Check on the pod's IP): SERVING "
+        "passes.", protobuf=4,
         embedded=PROBE_HANDLER)] = None
     initial_delay_seconds: Annotated[int | None, field(
         "Seconds after the container starts before the first probe.", protobuf=2)] = None
@@ -112,8 +111,9 @@ class Probe(K8sModel):
         "startup probe restarts the container, a failed readiness probe takes the pod "
         "out of its Services.", protobuf=6)] = None
     termination_grace_period_seconds: Annotated[int | None, field(
-        "A grace period for kills caused by this probe. Stored; the agent uses the pod's "
-        "grace period instead.", protobuf=7)] = None
+        "The grace period of the kill a failed liveness or startup probe causes, instead "
+        "of the pod's (not while the pod is being deleted); refused on a readiness "
+        "probe.", protobuf=7)] = None
 
 
 class LifecycleHandler(K8sModel):

@@ -7,7 +7,7 @@ kinds as protobuf (`kubectl create role`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import ApiVersion, K8sModel, Kind, LabelSelector, TypedObject
 from apimachinery.models.schema import ProtobufHint, field
@@ -46,6 +46,8 @@ class AggregationRule(K8sModel):
 class Subject(K8sModel):
     """Who a binding grants to: a User, a Group or a ServiceAccount."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     kind: Annotated[str, field("User, Group or ServiceAccount.", protobuf=1)]
     api_group: Annotated[str | None, field(
         "'rbac.authorization.k8s.io' for User and Group, '' for ServiceAccount.",
@@ -57,6 +59,8 @@ class Subject(K8sModel):
 
 class RoleRef(K8sModel):
     """The role a binding grants; it never changes once the binding exists."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     api_group: Annotated[str | None, field("rbac.authorization.k8s.io.", protobuf=1)] = None
     kind: Annotated[str | None, field("Role or ClusterRole.", protobuf=2)] = None

@@ -2,20 +2,20 @@
 
 The shapes, wire names and protobuf numbers are Kubernetes'. Schooner's
 scheduler applies tolerations and node affinity; pod (anti-)affinity and
-topology spread constraints are validated for their types and stored as given
-(the scheduler spreads a controller's pods over nodes by itself), and each
-description says so.
+topology spread constraints are typed (so a body carrying them decodes) but refused
+by the apiserver with a 422 naming them, since no component would act on them,
+and each description says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import K8sModel, LabelSelector
 from apimachinery.models.schema import ProtobufHint, field
 
-_NOT_APPLIED = "Stored; Schooner's scheduler does not apply it."
+_NOT_APPLIED = "Refused by Schooner's apiserver: its scheduler does not apply it."
 
 
 class Toleration(K8sModel):
@@ -56,6 +56,8 @@ class NodeSelectorRequirement(K8sModel):
 class NodeSelectorTerm(K8sModel):
     """Requirements that must all hold for a node to match the term."""
 
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
+
     match_expressions: Annotated[list[NodeSelectorRequirement] | None, field(
         "Requirements on the node's labels.", protobuf=1, list_type="atomic")] = None
     match_fields: Annotated[list[NodeSelectorRequirement] | None, field(
@@ -65,6 +67,8 @@ class NodeSelectorTerm(K8sModel):
 
 class NodeSelector(K8sModel):
     """Terms of which a node must match at least one."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     node_selector_terms: Annotated[list[NodeSelectorTerm], field(
         "The terms, ORed; at least one is required.", protobuf=1, list_type="atomic")]
@@ -158,11 +162,12 @@ class Affinity(K8sModel):
     node_affinity: Annotated[NodeAffinity | None, field(
         "Rules on the labels of the node, applied by the scheduler.", protobuf=1)] = None
     pod_affinity: Annotated[PodAffinity | None, field(
-        "Rules to co-locate with other pods. Stored; Schooner's scheduler does not apply "
-        "them.", protobuf=2)] = None
+        "Rules to co-locate with other pods. Refused by Schooner's apiserver: its "
+        "scheduler does not apply them.", protobuf=2)] = None
     pod_anti_affinity: Annotated[PodAntiAffinity | None, field(
-        "Rules to keep away from other pods. Stored; Schooner's scheduler does not apply "
-        "them (it spreads a controller's pods by itself).", protobuf=3)] = None
+        "Rules to keep away from other pods. Refused by Schooner's apiserver: its "
+        "scheduler does not apply them (it spreads a controller's pods by itself).",
+        protobuf=3)] = None
 
 
 class TopologySpreadConstraint(K8sModel):

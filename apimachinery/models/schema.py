@@ -30,6 +30,9 @@ explain` and strategic merge patch read the same declaration:
   `+listMapKey` markers, what server-side apply and OpenAPI read.
 - `merge_key`, `patch_strategy`: the `patchMergeKey` and `patchStrategy` tags
   (`merge`, `retainKeys`, `merge,retainKeys`), what strategic merge patch reads.
+- `map_type`: the `+mapType=atomic` marker of a `map[string]string` server-side
+  apply owns whole (a pod's `nodeSelector`, a Service's `selector`); a struct that
+  is atomic (`+structType=atomic`) says so on its model (`K8sModel.struct_type`).
 
 `field_meta(Model, "containers")` (wire or attribute name) reads one field back
 as a `FieldMeta`; `resolve(Pod, "spec.template.spec.containers")` follows a
@@ -53,6 +56,7 @@ LIST_TYPE = "x-kubernetes-list-type"
 LIST_MAP_KEYS = "x-kubernetes-list-map-keys"
 PATCH_MERGE_KEY = "x-kubernetes-patch-merge-key"
 PATCH_STRATEGY = "x-kubernetes-patch-strategy"
+MAP_TYPE = "x-kubernetes-map-type"
 PROTOBUF = "x-schooner-protobuf"
 PROTOBUF_EMBEDDED = "x-schooner-protobuf-embedded"
 
@@ -73,7 +77,7 @@ VOLUME_SOURCE = ("volumeSource", 2)
 def field(description: str, *, protobuf: int | None, embedded: tuple[str, int] | None = None,
           list_type: ListType | None = None, list_map_keys: Sequence[str] = (),
           merge_key: str | None = None, patch_strategy: str | None = None,
-          alias: str | None = None) -> FieldInfo:
+          map_type: Literal["atomic"] | None = None, alias: str | None = None) -> FieldInfo:
     """A model field's description, protobuf number and list/patch semantics, for `Annotated`.
 
     `alias` is only for wire names the camelCase generator cannot spell
@@ -106,6 +110,8 @@ def field(description: str, *, protobuf: int | None, embedded: tuple[str, int] |
         extra[PATCH_MERGE_KEY] = merge_key
     if patch_strategy is not None:
         extra[PATCH_STRATEGY] = patch_strategy
+    if map_type is not None:
+        extra[MAP_TYPE] = map_type
     info: FieldInfo = Field(description=description, alias=alias, json_schema_extra=extra)
     return info
 
@@ -126,6 +132,7 @@ class FieldMeta:
     patch_strategy: str | None
     annotation: Any
     required: bool
+    map_type: str | None = None
 
     @property
     def patch_strategies(self) -> frozenset[str]:
@@ -189,7 +196,8 @@ def fields(model: type[BaseModel]) -> Mapping[str, FieldMeta]:
             list_map_keys=tuple(str(k) for k in keys) if isinstance(keys, list) else (),
             merge_key=_str_or_none(extra.get(PATCH_MERGE_KEY)),
             patch_strategy=_str_or_none(extra.get(PATCH_STRATEGY)),
-            annotation=info.annotation, required=info.is_required())
+            annotation=info.annotation, required=info.is_required(),
+            map_type=_str_or_none(extra.get(MAP_TYPE)))
     return out
 
 

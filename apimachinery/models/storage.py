@@ -10,7 +10,7 @@ wire names and protobuf numbers so manifests and `kubectl explain` work.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from apimachinery.models.meta import K8sModel, LabelSelector, ObjectMeta, ResourceList, Time
 from apimachinery.models.schema import TYPE_META, ProtobufHint, field
@@ -30,6 +30,8 @@ class VolumeResourceRequirements(K8sModel):
 
 class TypedLocalObjectReference(K8sModel):
     """An object in the claim's namespace, by API group, kind and name."""
+
+    struct_type: ClassVar[Literal["atomic", "granular"]] = "atomic"
 
     protobuf_hints: ClassVar[Mapping[str, ProtobufHint]] = {"apiGroup": "pointer"}
 

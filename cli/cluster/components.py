@@ -155,13 +155,14 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
         Component("apiserver", apiserver_command(
             client, ports.apiserver, paths.apiserver_cert, paths.apiserver_key, paths.tokens,
             "--service-cluster-ip-range", service_cidr(), *FAILOVER_TOLERATION_FLAGS,
-            "--client-ca-file", str(paths.ca_cert),
+            "--advertise-address", advertise_address(),
+            "--client-ca-file", str(paths.ca_cert), *kubelet_client_flags(paths),
             "--service-account-signing-key-file", str(paths.pki / "sa.key"),
-            "--authorization-mode", "RBAC",
+            "--authorization-mode", "Node,RBAC",
             "--encryption-provider-config", str(paths.encryption_config),
             "--audit-policy-file", str(paths.audit_policy), "--audit-log-path",
             str(paths.audit_log), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "5",
-            "--enable-bootstrap-token-auth", "true", *joinable_apiserver_flags(paths, ports),
+            "--enable-bootstrap-token-auth", "true", *joinable_apiserver_flags(paths),
             etcd_tls=paths.apiserver_etcd_client,
         ), f"https://127.0.0.1:{ports.apiserver}/readyz",
             env={"PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}, ports=(ports.apiserver,)),
@@ -169,27 +170,26 @@ def control_plane_components(paths: Paths, ports: Ports, etcd: str = "etcd") -> 
     ]
 
 
-def joinable_apiserver_flags(paths: Paths, ports: Ports) -> list[str]:
+def joinable_apiserver_flags(paths: Paths) -> list[str]:
     """After `schooner init`: the apiserver listens on every address and advertises the one
-    other hosts reach; a host without credentials may read cluster-info (RBAC allows
+    other hosts reach (so it dials no agent at loopback: a joined host could name its
+    own); a host without credentials may read cluster-info (RBAC allows
     system:anonymous that ConfigMap only)."""
     joinable = read_init_config(paths)
     if joinable is None:
         return []
-    # A loopback address has no other host to serve (a test's cluster): stay on it.
-    loopback = ipaddress.ip_address(joinable.advertise_address).is_loopback \
-        if _is_ip(joinable.advertise_address) else False
-    return ["--bind-address", "127.0.0.1" if loopback else "0.0.0.0",
-            "--advertise-address", f"{joinable.advertise_address}:{ports.apiserver}",
+    if init_host_ip(joinable) == "127.0.0.1":  # a test's cluster: no other host to serve
+        return ["--anonymous-auth", "true"]
+    return ["--bind-address", "0.0.0.0", "--advertise-address", joinable.advertise_address,
             "--anonymous-auth", "true"]
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+def init_host_ip(joinable: InitConfig | None) -> str:
+    """The address this host's agent registers: `schooner init`'s advertised address (the
+    apiserver of a joinable cluster dials no loopback agent), else 127.0.0.1."""
+    if joinable is None or ipaddress.ip_address(joinable.advertise_address).is_loopback:
+        return "127.0.0.1"
+    return joinable.advertise_address
 
 
 def pod_network_flags(paths: Paths, pod_cidr: str) -> list[str]:
@@ -209,6 +209,13 @@ def joinable_controller_manager_flags(joinable: InitConfig | None) -> list[str]:
             "--service-cluster-ip-range", service_cidr()]
 
 
+def kubelet_client_flags(paths: Paths) -> list[str]:
+    """How the apiserver reaches agents: its own client certificate, their CA."""
+    return ["--kubelet-client-certificate", str(paths.apiserver_kubelet_client_cert),
+            "--kubelet-client-key", str(paths.apiserver_kubelet_client_key),
+            "--kubelet-certificate-authority", str(paths.ca_cert)]
+
+
 def service_cidr() -> str:
     """The Service ClusterIP range: `$SCHOONER_SERVICE_CIDR`, default 172.28.255.0/24.
 
@@ -216,6 +223,30 @@ def service_cidr() -> str:
     machine; a second cluster on the host (a test's) takes another /24.
     """
     return os.environ.get("SCHOONER_SERVICE_CIDR", "172.28.255.0/24")
+
+
+def pod_cidr() -> str:
+    """This host's pod network: `$SCHOONER_POD_CIDR`, default 172.28.1.0/24."""
+    return os.environ.get("SCHOONER_POD_CIDR", "172.28.1.0/24")
+
+
+def advertise_address() -> str:
+    """The apiserver's --advertise-address: the pod bridge's gateway (the pod CIDR's first
+    address, where Docker puts it), an address of this host that pods reach directly
+    and the proxy forwards the `kubernetes` ClusterIP to. Not loopback (an endpoint may
+    not be: a pod's loopback is its own) and not the host's own interface (nothing
+    here listens beyond loopback and the networks the project made). The agent makes
+    the bridge after the apiserver starts; the apiserver binds it beforehand
+    (apiserver/listeners.py), and docs/architecture.md says why."""
+    return str(ipaddress.IPv4Network(pod_cidr()).network_address + 1)
+
+
+def apiserver_service_names() -> list[str]:
+    """The `kubernetes` Service's names a pod may use: its ClusterIP (the service range's
+    first address) and its DNS names, which the serving certificate must carry."""
+    return [str(ipaddress.IPv4Network(service_cidr()).network_address + 1), "kubernetes",
+            "kubernetes.default", "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local"]
 
 
 def cluster_dns() -> str:
@@ -237,15 +268,15 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
     """Controller-manager, scheduler and this host's agent, all clients of the apiserver.
 
     Each uses its own kubeconfig (`Paths.component_kubeconfig`, written by `up`), so the
-    apiserver knows who calls; there is no authorization yet, so each may still do
-    everything. The agent's node is `node_name()`, its pod network
+    apiserver knows who calls and allows each only its role (`Node,RBAC`: the agent only
+    what its pods reference, docs/security.md). The agent's node is `node_name()`, its pod network
     `$SCHOONER_POD_NETWORK` (default `schooner-pods`) on `$SCHOONER_POD_CIDR` (default
     172.28.1.0/24): a second cluster on the same Docker engine (a test's) must differ in
     all three, since an agent removes the containers of its node that its cluster lacks.
     """
     network = os.environ.get("SCHOONER_POD_NETWORK", "schooner-pods")
     node = node_name()
-    cidr = os.environ.get("SCHOONER_POD_CIDR", "172.28.1.0/24")
+    cidr = pod_cidr()
     return [
         Component("controller-manager", [
             sys.executable, "-m", "controllers",
@@ -256,6 +287,8 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
             "--cluster-signing-key-file", str(paths.ca_key),
             "--controllers", "*,bootstrapsigner,tokencleaner",
             *joinable_controller_manager_flags(read_init_config(paths)),
+            # the cluster CA's certificate (never its key): every namespace's kube-root-ca.crt
+            "--root-ca-file", str(paths.ca_cert),
         ], f"http://127.0.0.1:{ports.controller_manager}/healthz", env=env,
             ports=(ports.controller_manager,)),
         Component("scheduler", [
@@ -266,12 +299,15 @@ def node_components(paths: Paths, ports: Ports, env: dict[str, str]) -> list[Com
         Component("agent", [
             sys.executable, "-m", "agent",
             "--kubeconfig", str(paths.component_kubeconfig("agent")),
-            "--node-name", node, "--node-ip", "127.0.0.1",
+            "--node-name", node, "--node-ip", init_host_ip(read_init_config(paths)),
             "--port", str(ports.agent), "--root-dir", str(paths.home / "agent"),
+            "--tls-cert-file", str(paths.agent_cert),
+            "--tls-private-key-file", str(paths.agent_key),
+            "--client-ca-file", str(paths.ca_cert),
             "--network-name", network, *pod_network_flags(paths, cidr), *cluster_dns_flags(),
             # the local engine is the user's own: its images are not the agent's to remove
             "--image-gc-high-threshold", "100",
-        ], f"http://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
+        ], f"https://127.0.0.1:{ports.agent}/healthz", env=env, ports=(ports.agent,)),
         *proxy_components(paths, ports, env),
     ]
 

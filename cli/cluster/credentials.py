@@ -18,10 +18,16 @@ from pathlib import Path
 
 from apimachinery.etcdpki import ensure_client, ensure_etcd_ca, ensure_member
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
-from apimachinery.pki import ensure_ca, ensure_serving_cert, ensure_token
+from apimachinery.pki import ensure_ca, ensure_cert, ensure_serving_cert, ensure_token
 from apimachinery.sakey import ensure_service_account_key
-from apimachinery.usercert import certificate_names, make_client_cert, still_good
+from apimachinery.usercert import (
+    KUBELET_CLIENT_USER,
+    certificate_names,
+    make_client_cert,
+    still_good,
+)
 from apiserver import encryption
+from cli.cluster.components import advertise_address, apiserver_service_names, init_host_ip
 from cli.cluster.layout import Paths, Ports, read_init_config
 
 HOSTNAME = socket.gethostname().lower()
@@ -46,26 +52,46 @@ def component_identity(component: str, node: str = HOSTNAME) -> tuple[str, tuple
     return COMPONENT_USERS[component]
 
 
-def ensure_pki(paths: Paths) -> None:
+def ensure_pki(paths: Paths) -> bool:
     """Make the CAs once; re-sign a certificate only when missing, stale or short of a name.
 
-    The apiserver's names are loopback, this host, and the in-cluster `kubernetes`
-    service. etcd has a CA of its own (`pki/etcd/`, as kubeadm's), so no certificate
+    The apiserver's names are loopback, this host, the address it advertises to pods
+    (the pod bridge's gateway: components.advertise_address) and the in-cluster
+    `kubernetes` Service: its ClusterIP (the service range's first address) and
+    `kubernetes.default.svc[.cluster.local]`, which a pod's client checks. etcd has a
+    CA of its own (`pki/etcd/`, as kubeadm's), so no certificate
     of the cluster CA, a user's or a node's, opens etcd; the apiserver's
-    `apiserver-etcd-client` certificate is the one etcd client certificate.
+    `apiserver-etcd-client` certificate is the one etcd client certificate. True when
+    the serving certificate is new (a running apiserver must restart to serve it).
     """
     ensure_ca(paths.ca_cert, paths.ca_key)
-    hosts = ["127.0.0.1", "::1", "localhost", HOSTNAME,
-             "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+    hosts = ["127.0.0.1", "::1", "localhost", HOSTNAME, *apiserver_service_names(),
+             advertise_address()]
     if (joinable := read_init_config(paths)) is not None:  # `schooner init`'s address
         hosts.append(joinable.advertise_address)
-    ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
-                        paths.ca_key, hosts)
+    resigned = ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
+                                   paths.ca_key, hosts)
     ensure_etcd_ca(paths.etcd_pki)
     ensure_member(paths.etcd_pki, paths.etcd_server_tls, HOSTNAME,
                   ["127.0.0.1", "::1", "localhost", HOSTNAME])
     ensure_client(paths.etcd_pki, paths.apiserver_etcd_client)
     ensure_service_account_key(paths.pki / "sa.key")
+    return resigned
+
+
+def ensure_agent_pki(paths: Paths, node: str) -> bool:
+    """The apiserver's client certificate towards agents (CN kube-apiserver-kubelet-client,
+    no group: its rights are the bootstrap binding to system:kubelet-api-admin) and the
+    agent's serving certificate for its node name and address (the agent listens on
+    127.0.0.1 here). True when either was made: a running apiserver has not read it."""
+    made = ensure_cert(paths.apiserver_kubelet_client_cert, paths.apiserver_kubelet_client_key,
+                       paths.ca_cert, paths.ca_key, common_name=KUBELET_CLIENT_USER,
+                       client=True)
+    made |= ensure_cert(paths.agent_cert, paths.agent_key, paths.ca_cert, paths.ca_key,
+                        common_name=f"system:node:{node}",
+                        hosts=[node, init_host_ip(read_init_config(paths))],
+                        server=True)
+    return made
 
 
 def ensure_encryption_config(paths: Paths) -> bool:

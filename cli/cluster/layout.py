@@ -33,6 +33,11 @@ class Paths:
         self.ca_cert, self.ca_key = self.pki / "ca.crt", self.pki / "ca.key"
         self.apiserver_cert = self.pki / "apiserver.crt"
         self.apiserver_key = self.pki / "apiserver.key"
+        # The apiserver's client certificate towards agents (kubeadm's
+        # apiserver-kubelet-client) and this host's agent's serving certificate.
+        self.apiserver_kubelet_client_cert = self.pki / "apiserver-kubelet-client.crt"
+        self.apiserver_kubelet_client_key = self.pki / "apiserver-kubelet-client.key"
+        self.agent_cert, self.agent_key = self.pki / "agent.crt", self.pki / "agent.key"
         # etcd's own CA and certificates; only etcd and the apiserver are given any.
         self.etcd_pki = self.pki / "etcd"
         self.etcd_server_tls = EtcdServerTLS.in_dir(self.etcd_pki)

@@ -21,6 +21,7 @@ from pathlib import Path
 from apimachinery.auditpolicy import ensure_default_policy
 from cli.cluster.components import control_plane_components, find_etcd, node_name
 from cli.cluster.credentials import (
+    ensure_agent_pki,
     ensure_component_kubeconfigs,
     ensure_encryption_config,
     ensure_kubeconfig,
@@ -83,9 +84,10 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
             raise ClusterError(f"the cluster in {paths.home} runs on other ports ({old}): "
                                "run `schooner down` before changing them")
         save_ports(paths, ports)
-        ensure_pki(paths)
+        resigned = ensure_pki(paths)
         ensure_kubeconfig(paths, ports)
-        new_credentials = (ensure_component_kubeconfigs(paths, ports, node_name())
+        new_credentials = (resigned | ensure_component_kubeconfigs(paths, ports, node_name())
+                           | ensure_agent_pki(paths, node_name())
                            | ensure_encryption_config(paths)
                            | ensure_default_policy(paths.audit_policy))
         comps = components or control_plane_components(paths, ports, find_etcd())
@@ -93,7 +95,7 @@ def up(home: Path | str | None = None, *, etcd_port: int | None = None,
             for comp in comps:
                 pid = running_pid(paths, comp)
                 if pid is not None and new_credentials and comp.name == "apiserver":
-                    stop(pid, STOP_TIMEOUT)  # it may predate --client-ca-file
+                    stop(pid, STOP_TIMEOUT)  # it may predate --client-ca-file or its names
                     pid = None
                 if pid is not None:
                     if poll(partial(probe, client, comp.health_url), timeout):

@@ -34,8 +34,16 @@ from apimachinery.etcdpki import (
     ensure_etcd_ca,
     ensure_member,
 )
-from apimachinery.pki import TokenEntry, make_ca, make_serving_cert, new_token, write_token_file
+from apimachinery.pki import (
+    TokenEntry,
+    make_ca,
+    make_serving_cert,
+    new_token,
+    write_private,
+    write_token_file,
+)
 from apimachinery.sakey import ensure_service_account_key
+from apimachinery.usercert import KUBELET_CLIENT_USER, make_client_cert
 from apiserver import encryption
 from cli.cluster.components import apiserver_command, etcd_command, find_etcd
 
@@ -255,28 +263,53 @@ class Apiserver:
     certificates signed by its CA (`ca_pem`, `ca_key_pem`) authenticate too, and it
     issues service-account tokens (its own `sa.key`).
 
-    As `schooner up` runs it: Secrets encrypted at rest and the default audit policy
-    (`audit.log` in its workdir), so every test on it exercises both; a test's own
+    As `schooner up` runs it: Secrets encrypted at rest, the default audit policy
+    (`audit.log` in its workdir) and `--authorization-mode Node,RBAC`, so every test on
+    it exercises all three, and a component a test starts with its own identity
+    (`component_kubeconfig`) has only its bootstrap role's rights; a test's own
     `extra_args` come after and win. Every apiserver this process starts has the same
     key (made once per process), so several may share one etcd.
+
+    Unlike `schooner up`'s, it runs without the ServiceAccount admission plugin unless
+    `service_accounts` is set, as Kubernetes' integration framework runs its apiservers:
+    no controller-manager makes the namespaces' `default` ServiceAccounts here, and no
+    root-ca-cert-publisher the `kube-root-ca.crt` a pod's projected token volume reads.
     """
 
     def __init__(self, workdir: Path, etcd_url: str, *, extra_args: list[str] | None = None,
                  etcd_tls: EtcdClientTLS | None = None,
-                 users: Sequence[TokenEntry] = ()) -> None:
+                 users: Sequence[TokenEntry] = (), bind_address: str = "127.0.0.1",
+                 port: int | None = None, service_accounts: bool = False) -> None:
         """`users` are more token file entries beside the admin's (other identities);
-        `etcd_tls` the client certificate for a TLS etcd."""
+        `etcd_tls` the client certificate for a TLS etcd; `bind_address` (a loopback
+        address) and `port` let several apiservers share one port, as a cluster's do;
+        `service_accounts` keeps the ServiceAccount admission (pods default to, and
+        mount, a ServiceAccount's token)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
+        self.bind_address = bind_address
+        self.port = port or free_port()
+        self.url = f"https://{bind_address}:{self.port}"
         self.token = new_token()
         ca_cert, ca_key = make_ca()
-        cert, key = make_serving_cert(ca_cert, ca_key, hosts=["127.0.0.1", "localhost"])
+        cert, key = make_serving_cert(ca_cert, ca_key,
+                                      hosts=list(dict.fromkeys([bind_address, "127.0.0.1",
+                                                                "localhost"])))
         self.ca_pem, self.ca_key_pem = ca_cert, ca_key
+        # Its client certificate towards agents, and their CA (its own): as `up` runs it.
+        kubelet_cert, kubelet_key = make_client_cert(ca_cert, ca_key, KUBELET_CLIENT_USER)
+        (workdir / "kubelet-client.crt").write_bytes(kubelet_cert)
+        write_private(workdir / "kubelet-client.key", kubelet_key)
         extra_args = ["--client-ca-file", str(workdir / "ca.crt"),
+                      "--kubelet-client-certificate", str(workdir / "kubelet-client.crt"),
+                      "--kubelet-client-key", str(workdir / "kubelet-client.key"),
+                      "--kubelet-certificate-authority", str(workdir / "ca.crt"),
+                      "--authorization-mode", "Node,RBAC",
                       "--service-account-signing-key-file",
-                      str(ensure_service_account_key(workdir / "sa.key")), *(extra_args or [])]
+                      str(ensure_service_account_key(workdir / "sa.key")),
+                      *([] if service_accounts else ["--disable-admission-plugins",
+                                                     "ServiceAccount"]),
+                      *(extra_args or [])]
         for name, data in (("ca.crt", ca_cert), ("apiserver.crt", cert),
                            ("apiserver.key", key)):
             (workdir / name).write_bytes(data)
@@ -295,8 +328,8 @@ class Apiserver:
             self.workdir / "apiserver.key", self.workdir / "tokens.csv",
             "--encryption-provider-config", str(self.workdir / "encryption.yaml"),
             "--audit-policy-file", str(self.workdir / "audit-policy.yaml"),
-            "--audit-log-path", str(self.audit_log), *self._extra_args,
-            etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
+            "--audit-log-path", str(self.audit_log), "--bind-address", self.bind_address,
+            *self._extra_args, etcd_tls=self._etcd_tls), self.workdir / "apiserver.log")
 
     def start(self) -> Apiserver:
         """Start and wait for readyz. A free port can be taken by another process between
@@ -312,7 +345,7 @@ class Apiserver:
                 if attempt == 2 or "address already in use" not in self.process.log_tail():
                     raise
             self.port = free_port()
-            self.url = f"https://127.0.0.1:{self.port}"
+            self.url = f"https://{self.bind_address}:{self.port}"
             self.process = self._process()
         raise AssertionError("unreachable")
 
@@ -342,9 +375,30 @@ class Apiserver:
         self.process.stop()
 
     def kubeconfig(self, path: Path) -> Path:
+        """The admin's kubeconfig (system:masters): for tests and the CLI, never a component."""
         from apimachinery.kubeconfig import write_kubeconfig
         write_kubeconfig(str(path), self.url, self.ca_pem, self.token)
         return path
+
+    def identity_kubeconfig(self, path: Path, user: str, groups: Sequence[str] = ()) -> Path:
+        """A kubeconfig with a client certificate of this apiserver's CA for `user` in
+        `groups` (CN and O's, as kubeadm issues them)."""
+        from apimachinery.kubeconfig import write_kubeconfig
+        from apimachinery.usercert import make_client_cert
+        cert, key = make_client_cert(self.ca_pem, self.ca_key_pem, user, groups)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_kubeconfig(str(path), self.url, self.ca_pem, None, user=user, client_cert=cert,
+                         client_key=key)
+        return path
+
+    def component_kubeconfig(self, path: Path, component: str, node: str = "") -> Path:
+        """The kubeconfig of a component (`controller-manager`, `scheduler`, `proxy`, or
+        `agent` of `node`) under the identity `schooner up` gives it
+        (cli/cluster/credentials.py), so it may do only what its role allows."""
+        from cli.cluster.credentials import component_identity
+        user, groups = (component_identity(component, node) if node
+                        else component_identity(component))
+        return self.identity_kubeconfig(path, user, groups)
 
 
 @contextmanager

@@ -8,11 +8,13 @@ stopped and its Docker leftovers removed however the `with` block ends.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from agent.podsync.volumes import memory_dir
 from apimachinery.client import Client
 from cli.cluster import local
 from cli.cluster.processes import free_port
@@ -52,6 +54,9 @@ def local_cluster(home: Path, tag: str, cidr: str, service_cidr: str = "172.28.9
     finally:
         local.down(home)
         remove_leftovers(env["SCHOONER_NODE_NAME"], env["SCHOONER_POD_NETWORK"])
+        # its pods' Secret and token files, in memory (the agent keeps them for the
+        # containers it leaves running; these are gone now)
+        shutil.rmtree(memory_dir(home / "agent"), ignore_errors=True)  # its --root-dir
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -11,6 +11,7 @@ exit code 1.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import socket
 import subprocess
 from datetime import timedelta
@@ -142,6 +143,12 @@ def init_command(
         token_ttl: Annotated[str, typer.Option(help="the join token's lifetime")] = "24h",
 ) -> None:
     """Start a control plane other hosts can join, and print how they join (kubeadm init)."""
+    try:  # kubeadm's --apiserver-advertise-address is an IP, as the apiserver's flag
+        ipaddress.ip_address(apiserver_advertise_address)
+    except ValueError:
+        raise exit_with_error(ValueError(
+            f"--apiserver-advertise-address {apiserver_advertise_address!r}: "
+            "not a valid IP address")) from None
     paths = Paths(schooner_home(home))
     paths.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     save_init_config(paths, InitConfig(apiserver_advertise_address, pod_network_cidr))

@@ -2,16 +2,15 @@
 else detached processes supervised as the local cluster's components are.
 
 Both call the apiserver as the node (its client certificate from `join`); the agent
-serves its port with the serving certificate `join` obtained when the agent takes
-`--tls-cert-file`/`--tls-private-key-file`. The pod network is cut by the
+serves its port with the kubelet-serving certificate `join` obtained
+(`--tls-cert-file`/`--tls-private-key-file`) and takes client certificates of the
+discovered CA (`--client-ca-file`). The pod network is cut by the
 controller-manager's node IPAM (`--cluster-cidr`), so every joined host gets a /24
 of its own.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shlex
 import shutil
@@ -45,24 +44,17 @@ class HostNetwork:
     cluster_dns: str
 
 
-def agent_takes_tls_flags() -> bool:
-    """Whether this agent has `--tls-cert-file` (an older one does not: then it serves
-    without the certificate, which stays on disk for the next version)."""
-    from agent.main import parse_args
-
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
-        parse_args(["--tls-cert-file", "c", "--tls-private-key-file", "k"])
-        return True
-    return False
-
-
 def agent_command(files: NodeFiles, node: str, address: str, net: HostNetwork) -> list[str]:
-    tls = ["--tls-cert-file", str(files.serving_cert),
-           "--tls-private-key-file", str(files.serving_key)] if agent_takes_tls_flags() else []
+    """The agent serves TLS with the kubelet-serving certificate `join` obtained (the
+    apiserver checks it against the CA it dials with) and takes client certificates of
+    the discovered CA (the apiserver's among them)."""
     return [sys.executable, "-m", "agent", "--kubeconfig", str(files.kubeconfig),
             "--node-name", node, "--node-ip", address, "--port", str(AGENT_PORT),
             "--root-dir", str(files.home / "agent"), "--cluster-cidr", net.cluster_cidr,
-            "--cluster-dns", net.cluster_dns, *tls]
+            "--cluster-dns", net.cluster_dns,
+            "--tls-cert-file", str(files.serving_cert),
+            "--tls-private-key-file", str(files.serving_key),
+            "--client-ca-file", str(files.ca_cert)]
 
 
 def proxy_command(files: NodeFiles, address: str, net: HostNetwork) -> list[str]:
@@ -77,9 +69,8 @@ def host_components(files: NodeFiles, node: str, address: str,
     if pythonpath := os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = pythonpath
     agent = agent_command(files, node, address, net)
-    scheme = "https" if "--tls-cert-file" in agent else "http"
-    host = address if scheme == "https" else "127.0.0.1"
-    return [Component("agent", agent, f"{scheme}://{host}:{AGENT_PORT}/healthz", env=env,
+    # the health check verifies the serving certificate as the apiserver will: its address
+    return [Component("agent", agent, f"https://{address}:{AGENT_PORT}/healthz", env=env,
                       ports=(AGENT_PORT,)),
             Component("proxy", proxy_command(files, address, net),
                       f"http://127.0.0.1:{PROXY_HEALTH_PORT}/healthz", env=env,

@@ -10,6 +10,9 @@ Debian packages and wheels made on the host (DESIGN.md section 6):
 - schooner/postgres:15         bookworm minbase + postgresql-15 + an entrypoint
                                that initialises $PGDATA (deploy/images/postgres)
 - schooner/flask-postgres:1    the examples/flask-postgres app on schooner/python:3
+- schooner/in-cluster-example:1  examples/in-cluster's program on a rootfs of its own
+                               (bookworm minbase + python3-kubernetes), so the
+                               python image's cached rootfs stays as it is
 - schooner/node:latest         a lab host: dockerd, docker-registry, Debian's
                                etcd-server (3.4.23) and Schooner in /opt/schooner/venv
                                (not in `all`: `make image-node`), on
@@ -27,7 +30,7 @@ re-imports.
 with apt-get when missing (`make up` and `make test` run it), as the images'
 builds install debootstrap.
 
-Usage: build.py [all|busybox|python|web|postgres|flask-postgres|node|host-etcd]...
+Usage: build.py [all|busybox|python|web|postgres|flask-postgres|in-cluster|node|host-etcd]...
 (stdlib only; run from anywhere)
 """
 
@@ -67,6 +70,11 @@ WEB_REPO = "schooner/web-example"
 WEB_VERSIONS = ("1", "2")
 POSTGRES_IMAGE = "schooner/postgres:15"
 FLASK_POSTGRES_IMAGE = "schooner/flask-postgres:1"
+IN_CLUSTER_IMAGE = "schooner/in-cluster-example:1"
+# python3-cffi-backend by name: cryptography (google-auth's) depends on virtual packages
+# it provides, which debootstrap does not resolve
+IN_CLUSTER_PACKAGES = ("python3", "python3-kubernetes", "python3-cffi-backend", "ca-certificates")
+IN_CLUSTER_PRUNE = ("usr/share/locale/*",)
 # SCHOONER_NODE_IMAGE names another tag, so two checkouts (git worktrees) can each
 # build and run a lab of their own code side by side; lab/topology.py reads it too.
 NODE_IMAGE = os.environ.get("SCHOONER_NODE_IMAGE", "schooner/node:latest")
@@ -312,6 +320,43 @@ def build_flask_postgres() -> None:
     report(FLASK_POSTGRES_IMAGE, "built", started)
 
 
+def build_in_cluster() -> None:
+    """schooner/in-cluster-example:1: examples/in-cluster's program with the official
+    client (Debian's python3-kubernetes), run as nobody.
+
+    Equivalent to, on its own debootstrap'ed rootfs:
+        COPY list_pods.py /app/list_pods.py
+        RUN python3 -c "import kubernetes"
+        ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+        USER 65534:65534
+        CMD ["python3", "/app/list_pods.py"]
+    """
+    started = time.monotonic()
+    files = {"/app/list_pods.py": REPO / "examples" / "in-cluster" / "app" / "list_pods.py"}
+    script = 'python3 -c "import kubernetes.config"\n'
+    changes = [
+        f"ENV PATH={BASE_PATH}",
+        "ENV LANG=C.UTF-8",
+        "ENV PYTHONUNBUFFERED=1",
+        "ENV PYTHONDONTWRITEBYTECODE=1",
+        "WORKDIR /app",
+        "USER 65534:65534",
+        'CMD ["python3", "/app/list_pods.py"]',
+    ]
+    key = rootfs_key(IN_CLUSTER_PACKAGES, IN_CLUSTER_PRUNE)
+    content_hash = hash_inputs(
+        recipe=build_in_cluster, files=files.values(), extra=[key, script, *changes]
+    )
+    previous = current(IN_CLUSTER_IMAGE)
+    if previous and previous[1] == content_hash:
+        report(IN_CLUSTER_IMAGE, "cached", started)
+        return
+    how = rootfs_image(IN_CLUSTER_IMAGE, "in-cluster", IN_CLUSTER_PACKAGES, IN_CLUSTER_PRUNE,
+                       content_hash, files, script, changes)
+    drop_superseded(previous)
+    report(IN_CLUSTER_IMAGE, "built", started, how)
+
+
 @functools.cache  # build_node asks for it; check once per run
 def build_node_base() -> None:
     """schooner/node-base:latest: the node image without Schooner's own code.
@@ -427,11 +472,12 @@ BUILDERS: dict[str, Callable[[], None]] = {
     "web": build_web,
     "postgres": build_postgres,
     "flask-postgres": build_flask_postgres,
+    "in-cluster": build_in_cluster,
     "node": build_node,
     "host-etcd": install_host_etcd,
 }
 # `make images` (run by `make up`) stays quick: the node image is for the lab only.
-ALL = ("busybox", "python", "web", "postgres", "flask-postgres")
+ALL = ("busybox", "python", "web", "postgres", "flask-postgres", "in-cluster")
 
 
 def main(argv: list[str]) -> int:

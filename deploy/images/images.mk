@@ -8,6 +8,8 @@
 #   image-web             schooner/web-example:1 and :2 (examples/web; on image-python)
 #   image-postgres        schooner/postgres:15 (debootstrap bookworm minbase + postgresql-15)
 #   image-flask-postgres  schooner/flask-postgres:1 (examples/flask-postgres; on image-python)
+#   image-in-cluster      schooner/in-cluster-example:1 (examples/in-cluster; its own rootfs
+#                         with Debian's python3-kubernetes)
 #   host-etcd             Debian's etcd-server (3.4.23) on this host, for `make up` and tests
 #   image-node            schooner/node:latest, the lab's hosts: dockerd, docker-registry and
 #                         Schooner from wheels built here, on schooner/node-base:latest (all but
@@ -19,7 +21,7 @@ SCHOONER_IMAGES_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 SCHOONER_IMAGES_PYTHON ?= $(firstword $(wildcard $(SCHOONER_IMAGES_DIR)/../../.venv/bin/python) python3)
 SCHOONER_IMAGES_BUILD := $(SCHOONER_IMAGES_PYTHON) $(SCHOONER_IMAGES_DIR)/build.py
 
-.PHONY: host-etcd images image-busybox image-python image-web image-postgres image-flask-postgres image-node
+.PHONY: host-etcd images image-busybox image-python image-web image-postgres image-flask-postgres image-in-cluster image-node
 
 images:
 	@$(SCHOONER_IMAGES_BUILD) all
@@ -42,6 +44,9 @@ image-postgres:
 
 image-flask-postgres:
 	@$(SCHOONER_IMAGES_BUILD) flask-postgres
+
+image-in-cluster:
+	@$(SCHOONER_IMAGES_BUILD) in-cluster
 
 image-node:
 	@$(SCHOONER_IMAGES_BUILD) node

@@ -78,7 +78,9 @@ class Plane:
 
     def start_manager(self) -> None:
         self.manager = start_controller_manager(
-            self.workdir / "kubeconfig", self.workdir / "controller-manager.log",
+            self.apiserver.component_kubeconfig(self.workdir / "cm.kubeconfig",
+                                                "controller-manager"),
+            self.workdir / "controller-manager.log",
             "--node-monitor-grace-period", f"{GRACE:g}s", "--node-monitor-period", "1s")
         self.procs.insert(0, self.manager)
 

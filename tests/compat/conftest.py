@@ -33,6 +33,8 @@ from apimachinery.client import Client
 from cli.cluster.processes import wait_for
 from cli.cluster.throwaway import local_cluster
 
+ROOT_CA = "kube-root-ca.crt"  # the cluster CA's ConfigMap, in every namespace
+
 KUBECTL = shutil.which("kubectl")
 IMAGE = "schooner/busybox:latest"
 TAG = f"compat{os.getpid()}"
@@ -112,9 +114,20 @@ def _node_ready(client: Client, name: str) -> bool:
 
 @pytest.fixture
 def namespace(cluster: Cluster) -> Iterator[str]:
-    """A fresh namespace per test; deleting it removes whatever the test made in it."""
+    """A fresh namespace per test; deleting it removes whatever the test made in it.
+
+    As in Kubernetes, every namespace holds the root-ca-cert-publisher's ConfigMap
+    `kube-root-ca.crt`: the fixture waits for it, so it is there before the test (in
+    every list it makes, never an event of a watch it starts)."""
     name = f"c-{uuid.uuid4().hex[:8]}"
     cluster.client.create("namespaces", {"metadata": {"name": name}})
+
+    def published() -> bool:
+        try:
+            return bool(cluster.client.get("configmaps", ROOT_CA, name))
+        except errors.NotFound:
+            return False
+    wait_for(published, 30, f"{ROOT_CA} in namespace {name}", 0.05)
     yield name
     with contextlib.suppress(errors.NotFound):
         cluster.client.delete("namespaces", name)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster
+from tests.compat.conftest import ROOT_CA, Cluster
 from tests.compat.officialobjects import deployment, gone, status_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -116,13 +116,14 @@ def test_dynamic_delete_collection(dynamic: Any, namespace: str) -> None:
         configmaps.create(body={"metadata": {"name": name, "labels": {"tier": tier}}},
                           namespace=namespace)
     configmaps.delete(namespace=namespace, label_selector="tier=x")
-    assert [i.metadata.name for i in configmaps.get(namespace=namespace).items] == ["c"]
+    assert [i.metadata.name for i in configmaps.get(namespace=namespace).items] == \
+        ["c", ROOT_CA]
 
 
 @pytest.mark.compat("DynamicClient server_side_apply")
-def test_server_side_apply_upserts(dynamic: Any, namespace: str) -> None:
-    """Server-side apply creates and updates; what it does not do yet (field ownership,
-    conflicts between managers, removing what a manager stopped applying) is issue 17."""
+def test_server_side_apply_upserts_with_owners(dynamic: Any, namespace: str) -> None:
+    """Server-side apply creates and updates, records the manager in managedFields, and
+    removes a key the manager stopped applying."""
     configmaps = dynamic.resources.get(api_version="v1", kind="ConfigMap")
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
             "data": {"a": "1"}}
@@ -132,6 +133,12 @@ def test_server_side_apply_upserts(dynamic: Any, namespace: str) -> None:
     applied = configmaps.server_side_apply(body=body, namespace=namespace, field_manager="one")
     assert applied.to_dict()["data"] == {"a": "2", "b": "3"}
     assert applied.metadata.uid == made.metadata.uid
+    entry = applied.to_dict()["metadata"]["managedFields"][0]
+    assert (entry["manager"], entry["operation"]) == ("one", "Apply")
+    assert entry["fieldsV1"] == {"f:data": {"f:a": {}, "f:b": {}}}
+    body["data"] = {"b": "3"}
+    pruned = configmaps.server_side_apply(body=body, namespace=namespace, field_manager="one")
+    assert pruned.to_dict()["data"] == {"b": "3"}
 
 
 @pytest.mark.compat("DynamicClient watch with send_initial_events")
@@ -152,7 +159,7 @@ def test_watch_list_ends_initial_events_with_a_bookmark(dynamic: Any, namespace:
             "k8s.io/initial-events-end"]))
         if event["type"] == "BOOKMARK":
             watcher.stop()
-    assert seen == [("ADDED", "a"), ("ADDED", "b"), ("BOOKMARK", "true")]
+    assert seen == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", ROOT_CA), ("BOOKMARK", "true")]
 
     with pytest.raises(DynamicApiError) as failed:
         list(configmaps.watch(namespace=namespace, send_initial_events=True, timeout=2))

@@ -14,7 +14,7 @@ import pytest
 
 from apimachinery.client import Client
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster, Kubectl
+from tests.compat.conftest import ROOT_CA, Cluster, Kubectl
 from tests.compat.settled import rollout_settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -139,7 +139,8 @@ def test_label_add_overwrite_remove_selector_and_all(kubectl: Kubectl, cluster: 
     assert kubectl("label", "configmap", "-l", "env=dev", "team=x").stdout == \
         "configmap/a labeled\n"
     assert kubectl("label", "configmap", "--all", "tier=1").stdout == \
-        "configmap/a labeled\nconfigmap/b labeled\nconfigmap/c labeled\n"
+        "configmap/a labeled\nconfigmap/b labeled\nconfigmap/c labeled\n" \
+        f"configmap/{ROOT_CA} labeled\n"
     assert (labels("a"), labels("b")) == ({"env": "dev", "team": "x", "tier": "1"},
                                           {"tier": "1"})
     assert kubectl("label", "configmap", "b", "tier-").stdout == "configmap/b unlabeled\n"

@@ -9,7 +9,7 @@ import pytest
 
 from apimachinery import errors
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster, Kubectl
+from tests.compat.conftest import ROOT_CA, Cluster, Kubectl
 from tests.compat.readkit import (
     deployment,
     gone,
@@ -108,12 +108,14 @@ def test_delete_by_label_and_all(kubectl: Kubectl, cluster: Cluster, namespace: 
     out = kubectl("delete", "cm", "-l", "team=x")
     assert out.stdout.splitlines() == ['configmap "a" deleted', 'configmap "b" deleted']
     left = cluster.client.list("configmaps", namespace)["items"]
-    assert [c["metadata"]["name"] for c in left] == ["c"]
+    assert [c["metadata"]["name"] for c in left] == ["c", ROOT_CA]
     none = kubectl("delete", "cm", "-l", "team=nobody")
     assert none.out == "No resources found\n"
     everything = kubectl("delete", "cm", "--all")
-    assert everything.stdout == 'configmap "c" deleted\n'
-    assert cluster.client.list("configmaps", namespace)["items"] == []
+    assert everything.stdout == f'configmap "c" deleted\nconfigmap "{ROOT_CA}" deleted\n'
+    # the root-ca-cert-publisher makes its ConfigMap again, as in Kubernetes
+    wait_for(lambda: [c["metadata"]["name"] for c in cluster.client.list(
+        "configmaps", namespace)["items"]] == [ROOT_CA], 30, f"only {ROOT_CA} again")
 
 
 @pytest.mark.compat("kubectl delete --grace-period", "kubectl delete --now")

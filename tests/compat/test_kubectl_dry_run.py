@@ -18,7 +18,7 @@ import pytest
 from apimachinery import errors
 from apimachinery.client import Client
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import IMAGE, Cluster, Kubectl
+from tests.compat.conftest import IMAGE, ROOT_CA, Cluster, Kubectl
 from tests.compat.settled import rollout_settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -185,7 +185,8 @@ def test_delete_deletes_nothing(kubectl: Kubectl, cluster: Cluster, namespace: s
     assert kubectl("delete", "configmap", "one", DRY).stdout == \
         'configmap "one" deleted (server dry run)\n'
     assert kubectl("delete", "configmap", "--all", DRY).stdout.splitlines() == \
-        ['configmap "one" deleted (server dry run)', 'configmap "two" deleted (server dry run)']
+        [f'configmap "{ROOT_CA}" deleted (server dry run)',
+         'configmap "one" deleted (server dry run)', 'configmap "two" deleted (server dry run)']
     assert kubectl("delete", "deployment", "web", DRY).stdout == \
         'deployment.apps "web" deleted (server dry run)\n'
     assert kubectl("delete", "pod", "solo", DRY).stdout == \

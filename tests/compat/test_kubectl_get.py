@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster, Kubectl
+from tests.compat.conftest import ROOT_CA, Cluster, Kubectl
 from tests.compat.readkit import deployment, make, pods_of, service, wait_available
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -150,7 +150,8 @@ def test_labels_columns_sorting_and_selectors(kubectl: Kubectl, cluster: Cluster
     assert kubectl("get", "cm", "-l", "env in (dev,test)", "-o", "name").stdout.split() == [
         "configmap/a", "configmap/c"]
     assert kubectl("get", "cm", "-l", "env notin (dev),!missing", "-o",
-                   "name").stdout.split() == ["configmap/b", "configmap/c"]
+                   "name").stdout.split() == ["configmap/b", "configmap/c",
+                                              f"configmap/{ROOT_CA}"]  # no env: not in
     none = kubectl("get", "cm", "-l", "env=nope")
     assert none.stdout == "" and f"No resources found in {namespace} namespace." in none.stderr
 

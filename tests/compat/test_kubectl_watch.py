@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster, Kubectl
+from tests.compat.conftest import ROOT_CA, Cluster, Kubectl
 from tests.compat.readkit import (
     gone,
     kubectl_stream,
@@ -80,4 +80,4 @@ def test_watch_only_prints_changes_and_a_request_timeout_ends_it(
     bounded = kubectl("get", "cm", "-w", "--request-timeout=3s", timeout=60)
     assert bounded.code == 0
     assert [line.split()[:2] for line in bounded.stdout.splitlines()] == [
-        ["NAME", "DATA"], ["before", "1"]]
+        ["NAME", "DATA"], ["before", "1"], [ROOT_CA, "1"]]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import Cluster
+from tests.compat.conftest import ROOT_CA, Cluster
 from tests.compat.officialobjects import deployment
 
 lightkube = pytest.importorskip("lightkube")
@@ -55,7 +55,7 @@ def test_lightkube_crud(light: Any, namespace: str) -> None:
     # chunk_size pages through the list with limit and continue
     for i in range(5):
         light.create(ConfigMap(metadata=ObjectMeta(name=f"page{i}")), namespace=namespace)
-    assert len(list(light.list(ConfigMap, namespace=namespace, chunk_size=2))) == 6
+    assert len(list(light.list(ConfigMap, namespace=namespace, chunk_size=2))) == 7  # + ROOT_CA
 
     light.delete(ConfigMap, "cm", namespace=namespace)
     with pytest.raises(ApiError) as failed:
@@ -69,7 +69,7 @@ def test_lightkube_watch(light: Any, namespace: str) -> None:
     from lightkube.resources.core_v1 import ConfigMap
 
     listed = light.list(ConfigMap, namespace=namespace)
-    assert list(listed) == []
+    assert [c.metadata.name for c in listed] == [ROOT_CA]
     start = listed.resourceVersion  # known once the list has been read
     light.create(ConfigMap(metadata=ObjectMeta(name="cm"), data={"k": "1"}), namespace=namespace)
     light.patch(ConfigMap, "cm", {"data": {"k": "2"}}, namespace=namespace)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cli.cluster.processes import wait_for
-from tests.compat.conftest import Cluster
+from tests.compat.conftest import ROOT_CA, Cluster
 from tests.compat.officialobjects import pod, status_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -42,11 +42,11 @@ def test_selectors(core: Any, namespace: str, cluster: Cluster) -> None:
 
     assert names(label_selector="tier=front") == ["a"]
     assert names(label_selector="tier in (front,back)") == ["a", "b"]
-    assert names(label_selector="tier notin (front)") == ["b", "c"]
-    assert names(label_selector="!tier") == ["c"]
+    assert names(label_selector="tier notin (front)") == ["b", "c", ROOT_CA]  # no tier: not in
+    assert names(label_selector="!tier") == ["c", ROOT_CA]
     assert names(label_selector="tier,tier!=back") == ["a"]
     assert names(field_selector="metadata.name=b") == ["b"]
-    assert names(field_selector="metadata.name!=b") == ["a", "c"]
+    assert names(field_selector="metadata.name!=b") == ["a", "c", ROOT_CA]
 
     core.create_namespaced_pod(namespace, pod("runner"))
     wait_for(lambda: core.list_namespaced_pod(
@@ -57,10 +57,10 @@ def test_selectors(core: Any, namespace: str, cluster: Cluster) -> None:
 
 @pytest.mark.compat("list_* with limit and _continue")
 def test_pages(core: Any, namespace: str) -> None:
-    names = _configmaps(core, namespace, 5, page="yes")
+    names = [*_configmaps(core, namespace, 5, page="yes"), ROOT_CA]  # cm0..cm4, kube-...
     first = core.list_namespaced_config_map(namespace, limit=2)
     assert [c.metadata.name for c in first.items] == names[:2]
-    assert first.metadata._continue and first.metadata.remaining_item_count == 3
+    assert first.metadata._continue and first.metadata.remaining_item_count == 4
     seen, token = [c.metadata.name for c in first.items], first.metadata._continue
     while token:
         page = core.list_namespaced_config_map(namespace, limit=2, _continue=token)
@@ -90,10 +90,10 @@ def test_resource_version_semantics(core: Any, namespace: str) -> None:
         return [c.metadata.name for c in core.list_namespaced_config_map(namespace,
                                                                          **kwargs).items]
 
-    assert names(resource_version="0") == ["new", "old"]
+    assert names(resource_version="0") == [ROOT_CA, "new", "old"]
     assert names(resource_version=before, resource_version_match="NotOlderThan") == \
-        ["new", "old"]
-    assert names(resource_version=before, resource_version_match="Exact") == ["old"]
+        [ROOT_CA, "new", "old"]
+    assert names(resource_version=before, resource_version_match="Exact") == [ROOT_CA, "old"]
     with pytest.raises(ApiException) as failed:
         core.list_namespaced_config_map(namespace, resource_version_match="Exact")
     assert failed.value.status == 422

@@ -304,7 +304,7 @@ def test_eviction_deletes_the_pod_gracefully(core: Any, namespace: str) -> None:
 
 @pytest.mark.compat("patch_* with _content_type application/apply-patch+yaml")
 def test_typed_server_side_apply_upserts(apps: Any, namespace: str) -> None:
-    """Creates, then updates; field ownership and conflicts are issue 17."""
+    """Creates, then updates (owners and conflicts: test_server_side_apply.py)."""
     body = deployment("web")
     made = apps.patch_namespaced_deployment("web", namespace, body, field_manager="compat",
                                             _content_type="application/apply-patch+yaml")

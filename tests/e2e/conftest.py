@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import random
+import shutil
+import ssl
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,9 +25,11 @@ import docker
 import httpx
 import pytest
 
+from agent.podsync.volumes import memory_dir
 from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.meta import Object
+from apimachinery.pki import make_serving_cert, write_private
 from cli.cluster.processes import Apiserver, Process, free_port, wait_for
 
 IMAGE = "schooner/busybox:latest"
@@ -73,15 +77,31 @@ class AgentNode:
         self.root_dir = workdir / "root"
         self.namespace = f"e2e-{suffix}"
         self.pod_uids: set[str] = set()
-        kubeconfig = apiserver.kubeconfig(workdir / "kubeconfig")
+        # the node's own identity (system:node:NAME): only what the Node authorizer allows
+        kubeconfig = apiserver.component_kubeconfig(workdir / "kubeconfig", "agent", self.name)
         self.process = Process("agent", [
             sys.executable, "-m", "agent", "--kubeconfig", str(kubeconfig),
             "--node-name", self.name, "--node-ip", "127.0.0.1", "--port", str(self.port),
+            *self._serving_tls(workdir),
             "--pod-cidr", self.subnet, "--network-name", self.network,
             "--root-dir", str(self.root_dir), "--sync-frequency", "5s",
             # the host's engine is shared: no image GC unless a test asks (the last flag wins)
             "--image-gc-high-threshold", "100", *extra_args,
         ], workdir / "agent.log")
+
+    def _serving_tls(self, workdir: Path) -> list[str]:
+        """The node's serving certificate from the apiserver's CA (its name and
+        127.0.0.1), and that CA for callers' client certificates (the apiserver's)."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        cert, key = make_serving_cert(self.apiserver.ca_pem, self.apiserver.ca_key_pem,
+                                      hosts=[self.name, "127.0.0.1"],
+                                      common_name=f"system:node:{self.name}")
+        (workdir / "agent.crt").write_bytes(cert)
+        write_private(workdir / "agent.key", key)
+        (workdir / "ca.crt").write_bytes(self.apiserver.ca_pem)
+        return ["--tls-cert-file", str(workdir / "agent.crt"),
+                "--tls-private-key-file", str(workdir / "agent.key"),
+                "--client-ca-file", str(workdir / "ca.crt")]
 
     # -- process ------------------------------------------------------------------------
 
@@ -94,7 +114,8 @@ class AgentNode:
     def healthy(self) -> bool:
         if self.process.popen and self.process.popen.poll() is not None:
             raise AssertionError(f"agent exited:\n{self.process.log_tail()}")
-        return httpx.get(f"{self.url}/healthz", timeout=2).text == "ok"
+        # health only: a test's agent may serve a certificate no CA here signed
+        return httpx.get(f"{self.url}/healthz", timeout=2, verify=False).text == "ok"
 
     def node_ready(self) -> bool:
         node = self.client.get("nodes", self.name)
@@ -103,12 +124,22 @@ class AgentNode:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
-    def http(self, token: str | None = "admin") -> httpx.Client:
+    def ssl(self, cert: tuple[str, str] | None = None) -> ssl.SSLContext:
+        """Trusts the cluster CA (the agent's serving certificate); with `cert`
+        (certificate file, key file), presents that client certificate."""
+        context = ssl.create_default_context(cadata=self.apiserver.ca_pem.decode())
+        if cert is not None:
+            context.load_cert_chain(*cert)
+        return context
+
+    def http(self, token: str | None = "admin",
+             cert: tuple[str, str] | None = None) -> httpx.Client:
         token = self.apiserver.token if token == "admin" else token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30,
+                            verify=self.ssl(cert))
 
     # -- pods ---------------------------------------------------------------------------
 
@@ -177,6 +208,8 @@ class AgentNode:
 
     def cleanup(self) -> None:
         self.process.stop()
+        # the stopped agent cannot remove its pods' Secret and token files from memory
+        shutil.rmtree(memory_dir(self.root_dir), ignore_errors=True)
         filters = [{"label": [f"schooner.node={self.name}"]}] + [
             {"label": [f"schooner.pod.uid={uid}"]} for uid in self.pod_uids]
         with ThreadPoolExecutor(16) as pool:  # Docker removes several at once faster

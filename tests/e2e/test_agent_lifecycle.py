@@ -202,7 +202,8 @@ def test_post_start_runs_before_running_and_a_failed_one_restarts_the_container(
 def test_a_deleted_pod_leaves_the_endpoints_while_its_pre_stop_hook_runs(
         agent: AgentNode, tmp_path: Path) -> None:
     ns = agent.namespace
-    proc = start_controller_manager(agent.apiserver.kubeconfig(tmp_path / "cm.kubeconfig"),
+    proc = start_controller_manager(agent.apiserver.component_kubeconfig(
+        tmp_path / "cm.kubeconfig", "controller-manager"),
                                     tmp_path / "controller-manager.log",
                                     "--controllers", "endpoints")
     try:

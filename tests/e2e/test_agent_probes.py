@@ -92,7 +92,8 @@ def test_a_failing_liveness_probe_restarts_the_container(agent: AgentNode) -> No
 def test_a_failing_readiness_probe_makes_the_pod_unready_until_it_passes(
         agent: AgentNode, tmp_path: Path) -> None:
     """Ready follows `test -f /tmp/ready`; the endpoints controller follows Ready."""
-    proc = start_controller_manager(agent.apiserver.kubeconfig(tmp_path / "cm.kubeconfig"),
+    proc = start_controller_manager(agent.apiserver.component_kubeconfig(
+        tmp_path / "cm.kubeconfig", "controller-manager"),
                                     tmp_path / "controller-manager.log",
                                     "--controllers", "endpoints")
     with stopping(proc), service(agent, "web", {"app": "ready"}):

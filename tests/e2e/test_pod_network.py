@@ -84,7 +84,8 @@ def netns() -> Iterator[str]:
 @pytest.fixture
 def node_ipam(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
     proc = start_controller_manager(
-        apiserver.kubeconfig(tmp_path / "kubeconfig"), tmp_path / "controller-manager.log",
+        apiserver.component_kubeconfig(tmp_path / "kubeconfig", "controller-manager"),
+        tmp_path / "controller-manager.log",
         "--controllers", "nodeipam", "--allocate-node-cidrs", "--cluster-cidr", CLUSTER_CIDR,
         "--node-cidr-mask-size", "24", "--service-cluster-ip-range", SERVICE_CIDR,
         timeout=TIMEOUT)

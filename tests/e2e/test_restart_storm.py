@@ -18,6 +18,7 @@ what else the machine runs.
 
 from __future__ import annotations
 
+import ssl
 import statistics
 import threading
 import time
@@ -69,15 +70,15 @@ def has_run(cs: Object) -> bool:
 class HealthzProbe(threading.Thread):
     """Times GET /healthz over and over (10 a second) until stopped."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, verify: ssl.SSLContext) -> None:
         super().__init__(daemon=True)
-        self.url = url
+        self.url, self.verify = url, verify
         self.latencies: list[float] = []
         self.failures: list[str] = []
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        with httpx.Client(timeout=5) as http:
+        with httpx.Client(timeout=5, verify=self.verify) as http:
             while not self.stopped.is_set():
                 began = time.monotonic()
                 try:
@@ -191,7 +192,7 @@ def test_one_hundred_crash_looping_pods_do_not_starve_the_agent(
         agent_factory: Callable[..., AgentNode]) -> None:
     agent = agent_factory()  # the default back-off: 10 s doubling to 5 min
     storm, figures = Storm(agent), dict[str, float]()
-    healthz = HealthzProbe(agent.url)
+    healthz = HealthzProbe(agent.url, agent.ssl())
     healthz.start()
     began = time.monotonic()
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from dnslib import RCODE, DNSRecord
 
 from apimachinery import errors
@@ -124,6 +125,12 @@ def test_logs_through_the_apiserver(stack: tuple[Client, Path]) -> None:
                                    "talker", "--", "echo", "inside"],
                                   capture_output=True, text=True, timeout=30)
         assert exec_out.returncode == 0 and "inside" in exec_out.stdout, exec_out.stderr
+        # The agent (over TLS) was asked by the apiserver's own identity, never the admin's.
+        agent_log = (kubeconfig.parent / "logs" / "agent.log").read_text()
+        for verb in ("get", "create"):
+            assert (f"SubjectAccessReview user=kube-apiserver-kubelet-client verb={verb} "
+                    "resource=nodes subresource=proxy allowed=true") in agent_log
+        assert "user=admin" not in agent_log
     finally:
         client.delete("pods", "talker", "default")
         wait_for(lambda: not _exists(client, "talker"), 60, "talker deleted")
@@ -325,3 +332,51 @@ def test_hand_made_slices_and_endpoints_reach_a_pod_through_the_proxy(
         wait_for(lambda: not _exists(client, "backend"), 60, "backend deleted")
         wait_for(lambda: not client.list(ES, "default", label_selector=(
             "kubernetes.io/service-name=by-endpoints"))["items"], 30, "mirrored slice gone")
+
+
+IN_CLUSTER_IMAGE = "schooner/in-cluster-example:1"
+IN_CLUSTER_MANIFEST = Path(__file__).parents[2] / "examples" / "in-cluster" / "in-cluster.yaml"
+
+
+def test_a_pod_lists_pods_with_the_official_client(stack: tuple[Client, Path]) -> None:
+    """examples/in-cluster: `load_incluster_config()` in a pod reaches the apiserver
+    through the kubernetes Service with the pod's projected token and CA, and has exactly
+    its ServiceAccount's rights (pods listed, Secrets a 403)."""
+    client, kubeconfig = stack
+    if subprocess.run(["docker", "image", "inspect", IN_CLUSTER_IMAGE],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip(f"{IN_CLUSTER_IMAGE} is missing: make images")
+    if os.geteuid() != 0:
+        pytest.skip("no service proxy without root: the kubernetes Service has no route")
+    try:
+        endpoints = client.get("endpoints", "kubernetes", "default")
+    except errors.NotFound:
+        endpoints = {}
+    ips = [a["ip"] for s in endpoints.get("subsets") or [] for a in s.get("addresses") or []]
+    if not ips or all(ip.startswith("127.") for ip in ips):
+        pytest.skip(f"default/kubernetes names no address a pod can reach ({ips}): the "
+                    "apiserver's endpoints reconciler and pod-reachable address are not here")
+    docs = [d for d in yaml.safe_load_all(IN_CLUSTER_MANIFEST.read_text()) if d]
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            container["env"] = [{"name": "INTERVAL_SECONDS", "value": "2"}]
+            doc["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 1
+    made = [client.create(_plural(d["kind"]), d, "default") for d in docs]
+    try:
+        pods = wait_for(lambda: _running(client, "pod-lister", 1), 60, "pod-lister Running")
+        name = pods[0]["metadata"]["name"]
+        out = wait_for(lambda: (log := _logs([SCHOONER, "--kubeconfig", str(kubeconfig),
+                                              "logs", name]))
+                       and "pods in default:" in log and "secrets: 403" in log and log,
+                       40, "the program's pods list and its 403")
+        assert name in out
+    finally:
+        for obj in reversed(made):
+            with contextlib.suppress(errors.NotFound):
+                client.delete(_plural(obj["kind"]), obj["metadata"]["name"], "default")
+
+
+def _plural(kind: str) -> str:
+    return {"ServiceAccount": "serviceaccounts", "Role": "roles",
+            "RoleBinding": "rolebindings", "Deployment": "deployments"}[kind]

@@ -115,6 +115,18 @@ CASES = [
      b'"endpoints":[{"addresses":["169.254.169.254"]}]}', JSON, 422,
      "endpoints[0].addresses[0]: Invalid value: \"169.254.169.254\": may not be in the "
      "link-local range"),
+    ("a Node whose agent address is no IP (the apiserver dials it)", "POST", "/api/v1/nodes",
+     b'{"metadata":{"name":"hostile-ip"},"status":{"addresses":[{"type":"InternalIP",'
+     b'"address":"etcd.local:2379"}]}}', JSON, 422,
+     'status.addresses[0].address: Invalid value: "etcd.local:2379": must be a valid IP'),
+    ("a Node address of an unknown type", "POST", "/api/v1/nodes",
+     b'{"metadata":{"name":"hostile-type"},"status":{"addresses":[{"type":"Agent",'
+     b'"address":"10.0.0.1"}]}}', JSON, 422,
+     'status.addresses[0].type: Unsupported value: "Agent"'),
+    ("a Node's agent port past 65535", "POST", "/api/v1/nodes",
+     b'{"metadata":{"name":"hostile-port"},"status":{"daemonEndpoints":{"kubeletEndpoint":'
+     b'{"Port":70000}}}}', JSON, 422,
+     "status.daemonEndpoints.kubeletEndpoint.Port: Invalid value: 70000: must be between"),
     ("a get at a resourceVersion etcd has not reached", "GET",
      f"{CONFIGMAPS}/x?resourceVersion={AHEAD}", b"", {}, 504,
      f"Too large resource version: {AHEAD}, current: "),

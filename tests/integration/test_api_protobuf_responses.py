@@ -151,10 +151,9 @@ def test_error_status(http: httpx.Client, namespace: str) -> None:
 SECURE_POD: dict[str, Any] = {"metadata": {"name": "sc"}, "spec": {
     "securityContext": {"runAsUser": 0, "supplementalGroups": [2000],
                         "seccompProfile": {"type": "RuntimeDefault"}},
-    "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-        {"weight": 10, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}]}},
-    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone",
-                                   "whenUnsatisfiable": "ScheduleAnyway"}],
+    "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 10, "preference": {"matchExpressions": [
+            {"key": "zone", "operator": "In", "values": ["a"]}]}}]}},
     "tolerations": [{"key": "k", "operator": "Exists"}],
     "containers": [{"name": "c", "image": "busybox", "securityContext": {
         "privileged": False, "capabilities": {"drop": ["ALL"]}}}]}}

@@ -165,11 +165,13 @@ def test_hollow_nodes_and_a_leader_keep_renewing_after_the_first_apiserver_is_ki
         pair: tuple[Apiserver, Apiserver], tmp_path: Path) -> None:
     a, b = pair
     kubeconfig = a.kubeconfig(tmp_path / "kubeconfig")  # the first apiserver's URL
+    # (hollow nodes share it: many nodes in one process; the controller-manager is itself)
+    manager = a.component_kubeconfig(tmp_path / "cm.kubeconfig", "controller-manager")
     failover = ["--apiserver-urls", b.url]
     procs: list[Process] = []
     try:
         procs.append(start_controller_manager(
-            kubeconfig, tmp_path / "controller-manager.log", *failover, "--leader-elect",
+            manager, tmp_path / "controller-manager.log", *failover, "--leader-elect",
             "--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s",
             "--leader-elect-retry-period", "0.5s"))
         hollow = Process("hollow", [

@@ -35,8 +35,10 @@ def start(tmp_path: Path, policy: str, **kwargs: Any) -> tuple[Etcd, Apiserver, 
     etcd = Etcd(tmp_path / "etcd").start()
     (tmp_path / "policy.yaml").write_text(policy)
     log = tmp_path / "audit" / "audit.log"
+    # AlwaysAllow: these tests are about what the log holds, and bob writes without a role
     server = Apiserver(tmp_path / "apiserver", etcd.url, extra_args=[
-        "--audit-policy-file", str(tmp_path / "policy.yaml"), "--audit-log-path", str(log)],
+        "--audit-policy-file", str(tmp_path / "policy.yaml"), "--audit-log-path", str(log),
+        "--authorization-mode", "AlwaysAllow"],
         **kwargs)
     try:
         server.start()

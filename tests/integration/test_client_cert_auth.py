@@ -31,9 +31,14 @@ def test_a_certificate_from_the_cluster_ca_authenticates(apiserver: Apiserver,
                                                          tmp_path: Path) -> None:
     cert, key = make_client_cert(apiserver.ca_pem, apiserver.ca_key_pem, "alice", ["dev"])
     with _client(apiserver, tmp_path, cert, key) as http:
-        assert http.get("/api/v1/namespaces").status_code == 200
+        # discovery: any authenticated user may read it (system:discovery), no one else
+        assert http.get("/api").status_code == 200
         # a second request on the same connection carries the certificate too
-        assert http.get("/api/v1/namespaces/default").status_code == 200
+        assert http.get("/apis").status_code == 200
+        # alice holds no role: RBAC refuses her by name (authenticated, not authorized)
+        refused = http.get("/api/v1/namespaces")
+        assert refused.status_code == 403
+        assert 'User "alice" cannot list' in refused.json()["message"]
 
 
 def test_neither_certificate_nor_token_is_401(apiserver: Apiserver) -> None:

@@ -48,7 +48,7 @@ def start_manager(kubeconfig: Path, log_path: Path) -> Process:
 @pytest.fixture
 def manager(apiserver: Apiserver, tmp_path: Path) -> Iterator[tuple[Process, Path]]:
     """A controller-manager of this test's own; stopped by its PID afterwards."""
-    kubeconfig = apiserver.kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = apiserver.component_kubeconfig(tmp_path / "kubeconfig", "controller-manager")
     proc = start_manager(kubeconfig, tmp_path / "controller-manager.log")
     try:
         yield proc, kubeconfig
@@ -303,7 +303,7 @@ def test_foreground_delete_removes_dependents_before_the_owner(
 
 def test_kill_9_while_scaling_never_overshoots(apiserver: Apiserver, client: Client,
                                                namespace: str, tmp_path: Path) -> None:
-    kubeconfig = apiserver.kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = apiserver.component_kubeconfig(tmp_path / "kubeconfig", "controller-manager")
     counter = PodCounter(apiserver, namespace)
     first = start_manager(kubeconfig, tmp_path / "cm-1.log")
     second: Process | None = None

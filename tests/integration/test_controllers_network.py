@@ -33,8 +33,8 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
 
 @pytest.fixture
 def manager(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
-    proc = start_manager(apiserver.kubeconfig(tmp_path / "kubeconfig"),
-                         tmp_path / "controller-manager.log")
+    kubeconfig = apiserver.component_kubeconfig(tmp_path / "kubeconfig", "controller-manager")
+    proc = start_manager(kubeconfig, tmp_path / "controller-manager.log")
     try:
         yield proc
     finally:

@@ -33,7 +33,7 @@ def cluster(fresh_apiserver: tuple[Etcd, Apiserver], tmp_path: Path
             ) -> Iterator[tuple[Client, Callable[..., Process]]]:
     """A client, and a way to start controller-managers (all stopped afterwards)."""
     _, apiserver = fresh_apiserver
-    kubeconfig = apiserver.kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = apiserver.component_kubeconfig(tmp_path / "kubeconfig", "controller-manager")
     started: list[Process] = []
 
     def start(*flags: str) -> Process:

@@ -121,6 +121,13 @@ def test_a_flood_from_one_user_leaves_node_leases_renewed(
     server, users = limited
     with server.client() as admin:
         admin.create("namespaces", {"metadata": {"name": NAMESPACE}})
+        # both users may read there (`view`); the node renews its Lease by the Node authorizer
+        admin.create("rolebindings", {
+            "metadata": {"name": "readers"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "view"},
+            "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": n}
+                         for n in ("mallory", "bob")]}, NAMESPACE)
         for i in range(LISTED):
             admin.create("configmaps", {"metadata": {"name": f"cm-{i}"},
                                         "data": {"k": "v" * 2000}}, NAMESPACE)

@@ -65,14 +65,18 @@ def cluster(apiserver: Apiserver, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[Client, Process]]:
     """Scheduler, controller-manager and 20 hollow nodes of this module's own."""
     tmp_path = tmp_path_factory.mktemp("hollow-procs")
+    # Many hollow nodes share one process and one kubeconfig, so no node identity fits
+    # them all: they call as the admin; the scheduler and controller-manager as themselves.
     kubeconfig = apiserver.kubeconfig(tmp_path / "kubeconfig")
+    scheduler = apiserver.component_kubeconfig(tmp_path / "scheduler.kubeconfig", "scheduler")
+    manager = apiserver.component_kubeconfig(tmp_path / "cm.kubeconfig", "controller-manager")
     procs: list[Process] = []
     try:
         procs.append(start_until(Process("scheduler", [
-            sys.executable, "-m", "scheduler", "--kubeconfig", str(kubeconfig), "-v", "2",
+            sys.executable, "-m", "scheduler", "--kubeconfig", str(scheduler), "-v", "2",
             "--secure-port", "0"], tmp_path / "scheduler.log"), "caches synced", 30))
         # Kubernetes' 40 s grace: a loaded 2-core machine may delay a renewal a few seconds.
-        procs.append(start_controller_manager(kubeconfig, tmp_path / "controller-manager.log",
+        procs.append(start_controller_manager(manager, tmp_path / "controller-manager.log",
                                               "--node-monitor-grace-period", "40s"))
         hollow = start_until(Process("hollow", [
             sys.executable, "-m", "agent", "--hollow", str(NODES), "--hollow-name-prefix",

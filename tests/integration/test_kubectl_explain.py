@@ -138,7 +138,7 @@ def test_the_openapi_routes(client: Client) -> None:
 @pytest.mark.parametrize(("path", "field", "lines"), [
     ("pod.spec.securityContext", "securityContext <PodSecurityContext>",
      ("runAsUser\t<integer>", "sysctls\t<[]Sysctl>", "seccompProfile\t<SeccompProfile>",
-      "Stored; the agent does not apply it.")),
+      "Pod-wide users, groups and profiles, applied by the agent")),
     ("pod.spec.containers.securityContext.capabilities", "capabilities <Capabilities>",
      ("add\t<[]string>", "drop\t<[]string>")),
     ("pod.spec.affinity.podAntiAffinity", "podAntiAffinity <PodAntiAffinity>",

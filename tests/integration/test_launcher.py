@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import ssl
@@ -20,7 +21,13 @@ from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import make_cert
 from cli import cluster
 from cli.cluster import ClusterError, Component, Paths, Ports
-from cli.cluster.components import SOURCE_ROOT, control_plane_components, find_etcd
+from cli.cluster.components import (
+    SOURCE_ROOT,
+    advertise_address,
+    apiserver_service_names,
+    control_plane_components,
+    find_etcd,
+)
 from cli.cluster.processes import free_port, wait_for
 from tests.integration.test_cli import SCHOONER
 
@@ -278,6 +285,8 @@ def test_full_control_plane(home: Path, ports: Ports) -> None:
     assert (event["verb"], event["responseStatus"]["code"], event["level"]) == (
         "create", 201, "Metadata")
     assert cluster.status(home).healthy
+    check_kubernetes_service(config.server, tls, str(config.token), ports.apiserver,
+                             config.ca_data.decode(), in_pod=bool(proxy))
     assert cluster.down(home) == [*(["proxy"] if proxy else []), "agent", "scheduler",
                                   "controller-manager", "apiserver", "etcd"]
     assert not any(c.alive for c in cluster.status(home).components)
@@ -314,3 +323,69 @@ def test_init_publishes_signed_cluster_info_and_a_join_line(
         assert bootstraptoken.verify(seen["kubeconfig"], seen[f"jws-kubeconfig-{token_id}"],
                                      token_id, secret)
         assert anonymous.get("/api/v1/namespaces").status_code == 403
+
+
+# Run in a pod: GET /version over TLS, checking the certificate against the cluster CA
+# (mounted at /ca) and the URL's host name, as an in-cluster client does.
+TLS_FETCH = """
+import json, ssl, sys, urllib.request
+context = ssl.create_default_context(cafile="/ca/ca.crt")
+for url in sys.argv[1:]:
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=5) as r:
+            print(json.dumps({"url": url, "gitVersion": json.loads(r.read())["gitVersion"]}))
+    except Exception as e:
+        print(json.dumps({"url": url, "error": f"{type(e).__name__}: {e}"}))
+"""
+
+
+def check_kubernetes_service(server: str, tls: ssl.SSLContext, token: str, port: int,
+                             ca: str, *, in_pod: bool) -> None:
+    """The apiserver advertises the pod bridge's gateway: its lease reconciler names it in
+    default/kubernetes, it serves there (bound before the agent made the bridge) with a
+    certificate naming it, and, with the proxy (root), a pod reaches
+    https://kubernetes.default.svc through the ClusterIP and the cluster DNS."""
+    gateway = advertise_address()
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server, verify=tls, trust_env=False, timeout=10,
+                      headers=headers) as api:
+        def endpoint_ips() -> list[str]:
+            ep = api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()
+            return [a["ip"] for s in ep.get("subsets") or [] for a in s["addresses"]]
+        wait_for(lambda: endpoint_ips() == [gateway], 15, f"kubernetes endpoints [{gateway}]")
+        ep = api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()
+        assert ep["subsets"][0]["ports"] == [{"name": "https", "port": port, "protocol": "TCP"}]
+        wait_for(lambda: httpx.get(f"https://{gateway}:{port}/version", verify=tls,
+                                   trust_env=False, timeout=3).status_code == 200, 30,
+                 f"the apiserver at https://{gateway}:{port}")
+        if not in_pod:
+            return
+        api.post("/api/v1/namespaces/default/configmaps",
+                 json={"metadata": {"name": "launcher-ca"}, "data": {"ca.crt": ca}})
+        made = api.post("/api/v1/namespaces/default/pods", json={
+            "metadata": {"name": "incluster"},
+            "spec": {"containers": [{
+                "name": "c", "image": "schooner/web-example:1", "imagePullPolicy": "Never",
+                "volumeMounts": [{"name": "ca", "mountPath": "/ca"}]}],
+                "volumes": [{"name": "ca", "configMap": {"name": "launcher-ca"}}]}})
+        assert made.status_code == 201, made.text
+        wait_for(lambda: api.get("/api/v1/namespaces/default/pods/incluster").json()
+                 ["status"].get("phase") == "Running", 60, "pod incluster Running")
+        urls = ["https://kubernetes.default.svc/version",
+                "https://kubernetes.default.svc.cluster.local/version",
+                f"https://{apiserver_service_names()[0]}/version"]
+
+        def fetched() -> list[dict[str, str]] | None:
+            out = api.post("/api/v1/namespaces/default/pods/incluster/exec", json={
+                "command": ["python3", "-c", TLS_FETCH, *urls]}).json()
+            answers = [json.loads(line) for line in str(out.get("output", "")).splitlines()
+                       if line.startswith("{")]
+            return answers if answers and all("gitVersion" in a for a in answers) else None
+        # the proxy applies the Service from its own watch: give it a moment
+        try:
+            wait_for(fetched, 20, "/version from the pod through the kubernetes Service", 0.5)
+        finally:  # the agent removes the pod's containers before `down` stops it
+            api.delete("/api/v1/namespaces/default/pods/incluster",
+                       params={"gracePeriodSeconds": "0"})
+            wait_for(lambda: api.get("/api/v1/namespaces/default/pods/incluster")
+                     .status_code == 404, 30, "pod incluster gone")

@@ -37,7 +37,8 @@ class Candidates:
     """Processes of one component started against one apiserver, all stopped afterwards."""
 
     def __init__(self, apiserver: Apiserver, workdir: Path, module: str, lease: str) -> None:
-        self.kubeconfig = apiserver.kubeconfig(workdir / "kubeconfig")
+        self.kubeconfig = apiserver.component_kubeconfig(
+            workdir / "kubeconfig", "scheduler" if module == "scheduler" else "controller-manager")
         self.workdir, self.module, self.lease = workdir, module, lease
         self.procs: list[Process] = []
 

@@ -178,7 +178,8 @@ def test_a_deployment_is_warned_and_its_pods_fail_with_failed_create(
     assert resp.headers.get_list("warning") == [
         '299 - "would violate PodSecurity \\"baseline:latest\\": '
         'hostPath volumes (volume \\"root\\")"']
-    manager = start_controller_manager(apiserver.kubeconfig(tmp_path / "kubeconfig"),
+    manager = start_controller_manager(apiserver.component_kubeconfig(
+        tmp_path / "kubeconfig", "controller-manager"),
                                        tmp_path / "controller-manager.log")
     try:
         def failed_create() -> Object | None:

@@ -142,7 +142,8 @@ def running_proxy(apiserver: Apiserver, tmp_path: Path,
     health, dns_port = free_port(), free_udp_and_tcp_port()
     process = ProxyProcess("proxy", [
         sys.executable, "-m", "proxy", "--kubeconfig",
-        str(apiserver.kubeconfig(tmp_path / "kubeconfig")), "--healthz-port", str(health),
+        str(apiserver.component_kubeconfig(tmp_path / "kubeconfig", "proxy")),
+        "--healthz-port", str(health),
         # Only the test's own addresses (.200-.250): a cluster started by `make up` on this
         # host may hold others of 172.28.255.0/24, such as default/kubernetes on .1 and
         # kube-dns on .10 (whose DNS server has port 53 there).
@@ -170,7 +171,8 @@ def mirroring(apiserver: Apiserver, tmp_path_factory: pytest.TempPathFactory
     Endpoints these tests write by hand reach the proxy as EndpointSlices."""
     workdir = tmp_path_factory.mktemp("mirroring")
     manager = start_controller_manager(
-        apiserver.kubeconfig(workdir / "kubeconfig"), workdir / "controller-manager.log",
+        apiserver.component_kubeconfig(workdir / "kubeconfig", "controller-manager"),
+        workdir / "controller-manager.log",
         "--controllers", "endpointslicemirroring")
     try:
         yield manager

@@ -120,7 +120,8 @@ def test_bootstrap_policy_exists(server: Apiserver) -> None:
                     for b in admin.get(f"{RBAC}/clusterrolebindings").json()["items"]}
     for name in ("cluster-admin", "admin", "edit", "view", "system:discovery",
                  "system:basic-user", "system:kube-scheduler",
-                 "system:kube-controller-manager", "system:node", "system:node-proxier"):
+                 "system:kube-controller-manager", "system:node", "system:node-proxier",
+                 "system:kubelet-api-admin"):
         assert roles[name]["metadata"]["annotations"][
             "rbac.authorization.kubernetes.io/autoupdate"] == "true"
     # view aggregates into edit, edit into admin
@@ -129,7 +130,10 @@ def test_bootstrap_policy_exists(server: Apiserver) -> None:
     assert all(r in roles["admin"]["rules"] for r in roles["edit"]["rules"])
     assert bindings["cluster-admin"]["subjects"] == [
         {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:masters"}]
-    assert bindings["system:node"]["subjects"][0]["name"] == "system:nodes"
+    assert not bindings["system:node"].get("subjects")  # the Node authorizer grants nodes
+    assert bindings["kube-apiserver-kubelet-admin"]["subjects"] == [
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+         "name": "kube-apiserver-kubelet-client"}]
 
 
 def test_a_missing_role_is_named_in_the_reason(server: Apiserver,

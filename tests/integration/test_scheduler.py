@@ -40,7 +40,7 @@ class Cluster:
     schedulers: list[Process] = field(default_factory=list)
 
     def start_scheduler(self) -> Process:
-        kubeconfig = self.apiserver.kubeconfig(self.workdir / "kubeconfig")
+        kubeconfig = self.apiserver.component_kubeconfig(self.workdir / "kubeconfig", "scheduler")
         n = len(self.schedulers)
         proc = Process(f"scheduler-{n}", [sys.executable, "-m", "scheduler",
                                           "--kubeconfig", str(kubeconfig), "-v", "2",

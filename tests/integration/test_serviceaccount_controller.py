@@ -25,7 +25,8 @@ def _has_default(client: Client, namespace: str) -> bool:
 
 def test_every_namespace_gets_a_default_service_account(apiserver: Apiserver,
                                                         tmp_path: Path) -> None:
-    proc = start_controller_manager(apiserver.kubeconfig(tmp_path / "kc"), tmp_path / "cm.log",
+    kubeconfig = apiserver.component_kubeconfig(tmp_path / "kc", "controller-manager")
+    proc = start_controller_manager(kubeconfig, tmp_path / "cm.log",
                                     "--controllers", "serviceaccount")
     name = f"sa-{uuid.uuid4().hex[:8]}"
     try:

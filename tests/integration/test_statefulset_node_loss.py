@@ -38,7 +38,8 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
 
 @pytest.fixture
 def manager(apiserver: Apiserver, tmp_path: Path) -> Iterator[Process]:
-    proc = start_controller_manager(apiserver.kubeconfig(tmp_path / "kubeconfig"),
+    proc = start_controller_manager(apiserver.component_kubeconfig(
+        tmp_path / "kubeconfig", "controller-manager"),
                                     tmp_path / "controller-manager.log",
                                     "--orphan-pod-quarantine", f"{QUARANTINE}s")
     try:

@@ -1,8 +1,9 @@
 """The fields Schooner only stores, typed as Kubernetes' types, through the real apiserver.
 
-A protobuf body carrying security contexts, pod (anti-)affinity and topology spread
-(as client-go writes it) is stored and reads back as JSON (the security fields the
-agent cannot apply are refused, each named); a StatefulSet's full claim
+A protobuf body carrying security contexts, node affinity and scheduling gates (as
+client-go writes it) is stored and reads back as JSON; the fields no component acts on
+(the security fields the agent cannot apply, inter-pod affinity, topology spread) are
+refused, each named, which shows they were decoded; a StatefulSet's full claim
 template likewise. Unknown keys under those fields are now unknown fields like any
 other: a warning, or a 400 with `fieldValidation=Strict`; a wrong type is a 422.
 """
@@ -15,11 +16,9 @@ from apiserver import protobuf
 from apiserver.protobuf.codec import wrap
 from cli.cluster.processes import Apiserver
 from tests.unit.apiserver.protobuf.test_protobuf_typed_fields import (
-    AFFINITY,
     CONTAINER,
     POD,
     POD_JSON,
-    SPREAD,
     STATEFUL_SET,
     STATEFUL_SET_JSON,
     m,
@@ -33,9 +32,11 @@ HEADERS = {"Content-Type": protobuf.MEDIA_TYPE,
 
 def test_a_protobuf_pod_with_security_contexts_and_affinity_is_stored(
         apiserver: Apiserver, namespace: str) -> None:
-    """The container's security context (NET_ADMIN: a `privileged` namespace), affinity and
-    spread are stored; the pod-level fields the agent cannot apply are each a 422 cause."""
-    storable = m(1, s(1, "p")) + m(2, CONTAINER, AFFINITY, SPREAD, m(38, s(1, "g")))
+    """The container's security context (NET_ADMIN: a `privileged` namespace), its gRPC
+    probe, node affinity and gates are stored; the fields nothing would act on are each a
+    422 cause."""
+    node_affinity = m(18, m(1, m(1, m(1, m(1, s(1, "zone"), s(2, "In"), s(3, "a"))))))
+    storable = m(1, s(1, "p")) + m(2, CONTAINER, node_affinity, m(38, s(1, "g")))
     with apiserver.http() as http:
         resp = http.patch(f"/api/v1/namespaces/{namespace}", json={"metadata": {"labels": {
             "pod-security.kubernetes.io/enforce": "privileged"}}},
@@ -48,8 +49,8 @@ def test_a_protobuf_pod_with_security_contexts_and_affinity_is_stored(
         refused = http.post(f"/api/v1/namespaces/{namespace}/pods",
                             content=wrap("v1", "Pod", POD), headers=HEADERS)
     want = POD_JSON["spec"]
-    for key in ("affinity", "topologySpreadConstraints", "schedulingGates"):
-        assert stored[key] == want[key], key
+    assert stored["schedulingGates"] == want["schedulingGates"]
+    assert stored["affinity"] == {"nodeAffinity": want["affinity"]["nodeAffinity"]}
     container, sent = stored["containers"][0], want["containers"][0]
     for key in ("securityContext", "env", "lifecycle"):
         assert container[key] == sent[key], key
@@ -57,7 +58,9 @@ def test_a_protobuf_pod_with_security_contexts_and_affinity_is_stored(
     assert refused.status_code == 422, refused.text
     assert [c["field"] for c in refused.json()["details"]["causes"]] == [
         f"spec.securityContext.{f}" for f in ("seLinuxOptions", "windowsOptions",
-                                              "appArmorProfile.type", "fsGroup", "sysctls")]
+                                              "appArmorProfile.type", "fsGroup", "sysctls")
+    ] + ["spec.affinity.podAffinity", "spec.affinity.podAntiAffinity",
+         "spec.topologySpreadConstraints"]
 
 
 def test_a_protobuf_statefulset_with_a_claim_template_is_stored(

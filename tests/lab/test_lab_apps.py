@@ -42,6 +42,14 @@ def test_flask_postgres_reads_rows_and_survives_its_database_pod(
         assert body["pod"] in web_names and body["node"] in cluster.config.node_names()
         assert body["database"].startswith("postgres:5432/")
 
+    # Each pod got its ServiceAccount's projected files from its own node's agent (a
+    # TokenRequest as that node) and the controller-manager's kube-root-ca.crt.
+    sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount"
+    code, out = pod_exec(client, namespace, "postgres-0", [
+        "sh", "-c", f"cat {sa_dir}/namespace; echo; head -c 3 {sa_dir}/token; echo; "
+        f"head -1 {sa_dir}/ca.crt"])
+    assert code == 0 and out.split() == [namespace, "eyJ", "-----BEGIN", "CERTIFICATE-----"], out
+
     # A row only PostgreSQL knows, written straight into the database.
     db = client.get("pods", "postgres-0", namespace)
     code, out = pod_exec(client, namespace, "postgres-0", [

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
+import ssl
 import time
 
 import httpx
@@ -16,6 +18,7 @@ from lab.testing import SchoonerCluster
 from tests.lab.conftest import (
     deployment,
     fetch,
+    pod_exec,
     ready_endpoints,
     ready_pods,
     service,
@@ -133,3 +136,67 @@ def test_a_cluster_ip_outside_the_range_is_refused(client: Client, namespace: st
     with pytest.raises(errors.Invalid) as info:
         client.create("services", bad, namespace)
     assert info.value.code == 422 and "spec.clusterIP" in info.value.message
+
+
+# Run inside a pod: GET /version of each URL over TLS, checking the apiserver's certificate
+# against the cluster CA (mounted at /ca) and the URL's host name, as a pod's client does.
+TLS_FETCH = """
+import json, ssl, sys, urllib.request
+context = ssl.create_default_context(cafile="/ca/ca.crt")
+for url in sys.argv[1:]:
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=5) as r:
+            out = {"gitVersion": json.loads(r.read()).get("gitVersion")}
+    except Exception as e:
+        out = {"error": f"{type(e).__name__}: {e}"}
+    out["url"] = url
+    print(json.dumps(out))
+"""
+
+
+def test_pods_reach_the_apiservers_through_the_kubernetes_service(
+        cluster: SchoonerCluster, client: Client, namespace: str) -> None:
+    """default/kubernetes: its Endpoints and EndpointSlice name every apiserver's fixed
+    address (lease reconciler); from each of 3 pods (spread over the nodes), `https://kubernetes.default.svc`
+    (cluster DNS) and the ClusterIP answer /version with a
+    certificate the cluster CA and the host name verify; the host reaches each apiserver
+    at its advertised address."""
+    config = cluster.config
+    apiservers = sorted(config.apiserver_ip(i) for i in range(config.apiservers))
+
+    def addresses() -> tuple[list[str], list[str]]:
+        ep = client.get("endpoints", "kubernetes", "default")
+        sl = client.get("endpointslices", "kubernetes", "default")
+        return (sorted(a["ip"] for s in ep.get("subsets") or [] for a in s["addresses"]),
+                sorted(a for e in sl.get("endpoints") or [] for a in e["addresses"]))
+    wait_for(lambda: addresses() == (apiservers, apiservers), 30,
+             f"default/kubernetes endpoints == {apiservers}", 0.5)
+    cluster_ip = client.get("services", "kubernetes", "default")["spec"]["clusterIP"]
+    assert cluster_ip == str(ipaddress.IPv4Network(config.service_cidr).network_address + 1)
+
+    client.create("configmaps", {"metadata": {"name": "lab-ca"},
+                                 "data": {"ca.crt": cluster.files.ca_cert.read_text()}},
+                  namespace)
+    app = deployment("incluster", 3)
+    pod_spec = app["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "ca", "configMap": {"name": "lab-ca"}}]
+    pod_spec["containers"][0]["volumeMounts"] = [{"name": "ca", "mountPath": "/ca"}]
+    client.create("deployments", app, namespace)
+    pods = ready_pods(client, namespace, "incluster", 3)
+    urls = ["https://kubernetes.default.svc/version",
+            "https://kubernetes.default.svc.cluster.local/version",
+            f"https://{cluster_ip}/version"]
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        code, out = pod_exec(client, namespace, name, ["python3", "-c", TLS_FETCH, *urls])
+        answers = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        assert code == 0 and len(answers) == len(urls), out
+        failed = [a for a in answers if "error" in a or not a.get("gitVersion")]
+        assert not failed, f"from {name} on {pod['spec']['nodeName']}: {failed}"
+    # Each apiserver serves its advertised address, with a certificate that names it (a
+    # pod reaches it only through the Service: apiserver containers have no route back to
+    # the pod CIDRs, so the host checks it).
+    context = ssl.create_default_context(cafile=str(cluster.files.ca_cert))
+    for ip in apiservers:
+        answer = httpx.get(f"https://{ip}:6443/version", verify=context, timeout=5)
+        assert answer.status_code == 200 and answer.json()["gitVersion"], answer.text

@@ -26,6 +26,7 @@ from apiserver.validation.fields import (
     label_value,
     not_supported,
     qualified_name,
+    required,
 )
 
 RESOURCE = ResourceInfo("", "v1", "Node", "nodes", False, ("no",),
@@ -39,10 +40,52 @@ class NodeStrategy(Strategy):
         obj["metadata"]["generation"] = 1
 
 
-def validate_node(obj: Object, old: Object | None) -> Errs:
-    """ValidateNode(Update): taints, pod CIDRs, and CIDR/providerID set at most once."""
-    spec = as_dict(obj.get("spec"))
+# Kubernetes' NodeAddressType values.
+ADDRESS_TYPES = ("Hostname", "InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS")
+_IP_TYPES = ("InternalIP", "ExternalIP")
+
+
+def validate_status(status: Object) -> Errs:
+    """A Node's addresses and agent port: the apiserver dials them for logs and exec
+    (kubeletclient.py), so an address is of a known type, an IP type holds an IP, none
+    is listed twice (ValidateNode's Duplicate), and the port is a port (0: none)."""
     errs: Errs = []
+    seen: set[tuple[str, str]] = set()
+    for i, address in dict_items(status.get("addresses")):
+        path = f"status.addresses[{i}]"
+        kind, value = address.get("type"), address.get("address")
+        if not isinstance(kind, str) or kind not in ADDRESS_TYPES:
+            errs.append(not_supported(child(path, "type"), kind, ADDRESS_TYPES))
+        if not isinstance(value, str) or not value:
+            errs.append(required(child(path, "address")))
+        elif kind in _IP_TYPES and not _is_ip(value):
+            errs.append(invalid(child(path, "address"), value, "must be a valid IP address"))
+        if isinstance(kind, str) and isinstance(value, str):
+            if (kind, value) in seen:
+                errs.append(duplicate(path, {"address": value, "type": kind}))
+            seen.add((kind, value))
+    endpoint = as_dict(as_dict(status.get("daemonEndpoints")).get("kubeletEndpoint"))
+    port = endpoint.get("Port")
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool)
+                             or not 0 <= port <= 65535):
+        errs.append(invalid("status.daemonEndpoints.kubeletEndpoint.Port", port,
+                            "must be between 0 and 65535, inclusive"))
+    return errs
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_node(obj: Object, old: Object | None) -> Errs:
+    """ValidateNode(Update): taints, pod CIDRs, CIDR/providerID set at most once, and
+    the status's addresses and agent port."""
+    spec = as_dict(obj.get("spec"))
+    errs: Errs = validate_status(as_dict(obj.get("status")))
     seen: set[tuple[str, str]] = set()
     for i, taint in dict_items(spec.get("taints")):
         tpath = f"spec.taints[{i}]"

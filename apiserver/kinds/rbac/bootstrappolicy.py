@@ -11,9 +11,11 @@ Where Schooner departs from Kubernetes, and why:
 - `system:kube-controller-manager` is one broad role for the controller-manager's
   own user: Kubernetes gives each controller a service account of its own, and
   the garbage collector and namespace controller there already hold `*` on `*`.
-- `system:node` is bound to the group `system:nodes`: Kubernetes binds it to no
-  one and restricts nodes with the Node authorizer, which Schooner lacks yet,
-  so every node may read every pod, Secret and ConfigMap.
+- `system:node` holds Kubernetes' node rules less those the Node authorizer decides
+  per object (Secrets, ConfigMaps, ServiceAccounts, node Leases), so binding it to
+  someone never opens every Secret. As in Kubernetes its binding has no subjects:
+  nodes get their rights from the Node authorizer (apiserver/nodeauthz/). Schooner
+  once bound it to the group `system:nodes`; reconciling takes that subject away.
 - The bindings kubeadm makes when it sets up a cluster for joining hosts are
   made here, under kubeadm's names (`kubeadm:kubelet-bootstrap`,
   `kubeadm:node-autoapprove-bootstrap`, `kubeadm:node-autoapprove-certificate-rotation`,
@@ -33,6 +35,7 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.meta import Object, metadata
 from apimachinery.rbacaggregation import aggregated_rules
+from apimachinery.usercert import KUBELET_CLIENT_USER
 from apiserver.config import ServerConfig
 from apiserver.registry import Registry
 
@@ -48,6 +51,7 @@ READ_WRITE = READ + WRITE
 EVENTS = [{"verbs": ["create", "patch", "update"], "apiGroups": ["", "events.k8s.io"],
            "resources": ["events"]}]
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+KUBELET_API_ADMIN_BINDING = "kube-apiserver-kubelet-admin"
 
 
 def _rule(verbs: list[str], groups: list[str], resources: list[str],
@@ -167,7 +171,12 @@ def _controller_manager_rules() -> list[dict[str, Any]]:
     ]
 
 
-def _node_rules() -> list[dict[str, Any]]:
+def node_rules() -> list[dict[str, Any]]:
+    """Kubernetes' NodeRules() (the `system:node` ClusterRole), less what the Node
+    authorizer decides per object (apiserver/nodeauthz/authorizer.py): Secrets,
+    ConfigMaps, ServiceAccounts and their tokens, node Leases. The Node authorizer
+    grants these rules to every node; NodeRestriction admission then keeps each node's
+    writes to its own Node, its own pods and their status."""
     return [
         _rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         _rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews",
@@ -181,12 +190,7 @@ def _node_rules() -> list[dict[str, Any]]:
         _rule(["create", "delete"], [""], ["pods"]),
         _rule(["update", "patch"], [""], ["pods/status"]),
         _rule(["create"], [""], ["pods/eviction"]),
-        _rule(READ, [""], ["secrets", "configmaps"]),
-        _rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
         _rule(["get"], [""], ["endpoints"]),
-        _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"],
-              ["leases"]),
-        _rule(["create"], [""], ["serviceaccounts/token"]),
         _rule(["create", "get", "list", "watch"], [CSR_GROUP], [CSRS]),
     ]
 
@@ -239,12 +243,19 @@ def cluster_roles() -> list[Object]:
         _role("system:aggregate-to-view", _view_rules(), labels={f"{AGGREGATE}view": "true"}),
         _role("system:kube-scheduler", _scheduler_rules()),
         _role("system:kube-controller-manager", _controller_manager_rules()),
-        _role("system:node", _node_rules()),
+        _role("system:node", node_rules()),
         _role("system:node-proxier", [
             _rule(["list", "watch"], [""], ["services", "endpoints"]),
             _rule(READ, [""], ["nodes"]),
             *EVENTS,
             _rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"])]),
+        # Full access to the agents' API (Kubernetes' role, without its feature-gated
+        # nodes/configz, nodes/healthz and nodes/pods): what the apiserver's own client
+        # certificate needs to relay logs and exec.
+        _role("system:kubelet-api-admin", [
+            _rule(READ, [""], ["nodes"]),
+            _rule(["proxy"], [""], ["nodes"]),
+            _rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"])]),
         _role("system:monitoring", [_urls(["get"], [
             "/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/readyz",
             "/readyz/*"])]),
@@ -253,7 +264,7 @@ def cluster_roles() -> list[Object]:
 
 
 def cluster_role_bindings() -> list[Object]:
-    """Who holds the default roles: Kubernetes' subjects, and system:nodes for system:node."""
+    """Who holds the default roles: Kubernetes' subjects."""
     authenticated = ("Group", "system:authenticated")
     return [
         _binding("cluster-admin", ("Group", "system:masters")),
@@ -263,11 +274,15 @@ def cluster_role_bindings() -> list[Object]:
                  ("Group", "system:unauthenticated")),
         _binding("system:kube-scheduler", ("User", "system:kube-scheduler")),
         _binding("system:kube-controller-manager", ("User", "system:kube-controller-manager")),
-        _binding("system:node", ("Group", "system:nodes")),
+        _binding("system:node"),  # no subjects, as Kubernetes: the Node authorizer grants
         # a joined host's proxy calls as its node (cli/join/services.py)
         _binding("system:node-proxier", ("User", "system:kube-proxy"),
                  ("Group", "system:nodes")),
         _binding("system:monitoring", ("Group", "system:monitoring")),
+        # kubeadm binds the apiserver's kubelet client certificate's user so (the name
+        # k3s gives the binding): the agents authorize the apiserver by it.
+        _binding(KUBELET_API_ADMIN_BINDING, ("User", KUBELET_CLIENT_USER),
+                 role="system:kubelet-api-admin"),
         _binding("kubeadm:kubelet-bootstrap", ("Group", KUBEADM_TOKEN_GROUP),
                  role="system:node-bootstrapper"),
         _binding("kubeadm:node-autoapprove-bootstrap", ("Group", KUBEADM_TOKEN_GROUP),
@@ -319,11 +334,28 @@ async def reconcile(registry: Registry, config: ServerConfig) -> None:
         await _ensure(registry, CLUSTER_ROLE_BINDINGS, binding, "subjects")
 
 
+# What an earlier Schooner's bootstrap policy held and this one does not: reconciling takes
+# it out of the bootstrap object (unless its autoupdate annotation is "false"). The
+# system:nodes group's binding to system:node, and that role's rules the Node authorizer
+# now decides per object.
+RETIRED: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("subjects", "system:node"): [{"kind": "Group", "apiGroup": GROUP, "name": "system:nodes"}],
+    ("rules", "system:node"): [
+        _rule(READ, [""], ["secrets", "configmaps"]),
+        _rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
+        _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"],
+              ["leases"]),
+        _rule(["create"], [""], ["serviceaccounts/token"])],
+}
+
+
 def _merged(wanted: Object, current: Object | None, key: str) -> Object:
-    """`wanted` with what `current` holds beyond it kept (rules or subjects a user added)."""
+    """`wanted` with what `current` holds beyond it kept (rules or subjects a user added),
+    less what an earlier bootstrap policy held and this one retired."""
     if current is None:
         return wanted
-    items = list(current.get(key) or [])
+    retired = RETIRED.get((key, metadata(wanted)["name"]), [])
+    items = [i for i in current.get(key) or [] if i not in retired]
     items += [i for i in wanted.get(key) or [] if i not in items]
     return {**current, key: items}
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
+
+import httpx
 
 from agent.runtime.container import (
     EXEC_OUTPUT_LIMIT,
@@ -38,7 +40,7 @@ from agent.runtime.container import (
 from agent.runtime.protocol import ContainerLogs, EventWatch
 from apimachinery import errors
 from apimachinery.clock import Clock
-from apimachinery.meta import Object
+from apimachinery.meta import Object, rfc3339
 
 
 class UnusedRuntime:
@@ -91,7 +93,7 @@ class UnusedRuntime:
     async def image_id(self, ref: str) -> str:
         self._unexpected("image_id")
 
-    async def pull_image(self, ref: str) -> str:
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
         self._unexpected("pull_image")
 
     async def list_images(self, *, sized: bool = False) -> list[ImageRecord]:
@@ -114,6 +116,9 @@ class UnusedRuntime:
 
     async def claim_volumes(self) -> list[tuple[str, str, str]]:
         self._unexpected("claim_volumes")
+
+    async def volume_usage(self) -> dict[str, int]:
+        self._unexpected("volume_usage")
 
     async def remove_pod_volumes(self, pod_uid: str) -> list[str]:
         self._unexpected("remove_pod_volumes")
@@ -190,8 +195,8 @@ class FakeRuntime(UnusedRuntime):
             raise ImageNotPresent(ref)
         return "sha256:img"
 
-    async def pull_image(self, ref: str) -> str:
-        self.calls.append(("pull", ref))
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
+        self.calls.append(("pull", ref) if auth is None else ("pull", ref, auth))
         raise ImagePullError("no registry here")
 
 
@@ -202,6 +207,8 @@ class FakeClient:
         self.objects = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]):
                         copy.deepcopy(o) for o in objects}
         self.calls: list[tuple[Any, ...]] = []
+        self.token_now = datetime(2024, 1, 1, tzinfo=UTC)  # when the next token is issued
+        self.tokens_issued = 0
 
     async def get(self, resource: str, name: str, namespace: str | None = None) -> Object:
         kind = {"configmaps": "ConfigMap", "secrets": "Secret"}[resource]
@@ -210,6 +217,25 @@ class FakeClient:
             return copy.deepcopy(self.objects[(kind, namespace, name)])
         except KeyError:
             raise errors.not_found(resource, name) from None
+
+    async def list(self, resource: str, namespace: str | None = None) -> Object:
+        """Services only (the environment's); not recorded in `calls`."""
+        assert resource == "services", resource
+        return {"items": [copy.deepcopy(o) for (kind, ns, _), o in self.objects.items()
+                          if kind == "Service" and ns == namespace]}
+
+    async def request(self, method: str, path: str, *, json: Any = None,
+                      **_: Any) -> httpx.Response:
+        """TokenRequest: a token naming the request's pod and a counter, an hour long
+        from `token_now` (or its expirationSeconds)."""
+        assert method == "POST" and path.endswith("/token"), (method, path)
+        self.calls.append(("token", path, copy.deepcopy(json)))
+        seconds = int(json["spec"]["expirationSeconds"])
+        expires = self.token_now + timedelta(seconds=seconds)
+        token = f"token-{json['spec']['boundObjectRef']['name']}-{self.tokens_issued}"
+        self.tokens_issued += 1
+        return httpx.Response(201, json={"spec": {**json["spec"]}, "status": {
+            "token": token, "expirationTimestamp": rfc3339(expires)}})
 
     async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None,
                     *, subresource: str | None = None, **_: Any) -> Object:

@@ -142,3 +142,22 @@ def test_bad_ca_data(tmp_path: Path) -> None:
     })
     with pytest.raises(KubeconfigError, match="not valid base64"):
         load_kubeconfig(str(path))
+
+
+def test_a_kubeconfig_list_merges_first_file_wins(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    """clientcmd's rules: each name from the first file that has it, the first non-empty
+    current-context, and relative paths against the directory of their own file."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "ca.crt").write_bytes(CA)
+    first = _write(tmp_path / "first", {
+        "users": [{"name": "u", "user": {"token": "from-first"}}]})
+    second = _write(tmp_path / "b" / "second", {
+        "current-context": "x",
+        "clusters": [{"name": "c", "cluster": {"server": "https://b:6443",
+                                               "certificate-authority": "ca.crt"}}],
+        "users": [{"name": "u", "user": {"token": "from-second"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}]})
+    monkeypatch.setenv("KUBECONFIG", f"{first}:{tmp_path / 'missing'}:{second}")
+    cfg = load_kubeconfig()
+    assert (cfg.server, cfg.token, cfg.ca_data) == ("https://b:6443", "from-first", CA)

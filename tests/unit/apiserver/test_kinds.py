@@ -33,6 +33,17 @@ ALLOWED = {
     ("event.py", "Event"),
     # The audit Policy rule's field `namespaces`.
     ("policy.py", "namespaces"),
+    # `--authorization-mode Node`: the mode's name, as Kubernetes spells it.
+    ("authorizer.py", "Node"), ("app.py", "Node"),
+    # The Node authorizer and NodeRestriction (nodeauthz/) are Kubernetes' rules about
+    # what a node may reach: its pods' Secrets, ConfigMaps and ServiceAccounts, its own
+    # Node, Lease and pods. Their kinds are their subject, as RBAC's are kinds/rbac's.
+    ("authorizer.py", "leases"), ("graph.py", "secrets"), ("graph.py", "configmaps"),
+    ("graph.py", "serviceaccounts"), ("populator.py", "pods"), ("restriction.py", "pods"),
+    ("restriction.py", "nodes"), ("restriction.py", "leases"), ("restriction.py", "Node"),
+    # --disable-admission-plugins names Kubernetes' plugin `ServiceAccount` (a plugin's
+    # name, as the flag takes it), not the kind.
+    ("main.py", "ServiceAccount"),
 }
 
 

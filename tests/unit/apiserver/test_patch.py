@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from apimachinery import errors
+from apiserver.managedfields import request as writers
 from apiserver.patch import (
     PATCH_CONTENT_TYPES,
     apply_json_patch,
@@ -397,22 +398,30 @@ IMAGE_PATCH = tmpl({"containers": [{"name": "web", "image": "nginx:1.26"}]})
                                            "path": "/spec/template/spec/containers/0/image"}]),
      True),
     ("application/apply-patch+yaml",
+     b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
      b"spec:\n  template:\n    spec:\n      containers:\n      - name: web\n"
      b"        image: nginx:1.26\n", True),
-    ("application/apply-patch+yaml", body(IMAGE_PATCH), True),
+    ("application/apply-patch+yaml",
+     body({"apiVersion": "apps/v1", "kind": "Deployment", **IMAGE_PATCH}), True),
 ])
 def test_apply_patch_dispatches_by_content_type(content_type: str, payload: bytes,
                                                 sidecar_kept: bool) -> None:
-    got = apply_patch(content_type, deployment(), payload, "Deployment")
+    writer = writers.Writer("test", applying=True, api_version="apps/v1", kind="Deployment",
+                            force=True)  # the live object is before-first-apply's
+    with writers.writing(writer):
+        got = apply_patch(content_type, deployment(), payload, "Deployment")
     names = [c["name"] for c in pod_spec(got)["containers"]]
     assert names == (["web", "sidecar"] if sidecar_kept else ["web"])
     assert web(got)["image"] == "nginx:1.26"
 
 
 def test_apply_patch_yaml_keeps_timestamps_and_stringifies_keys() -> None:
-    payload = b"metadata:\n  annotations:\n    when: 2024-01-02T03:04:05Z\n    1: yes\n"
-    got = apply_patch("application/apply-patch+yaml", {}, payload, "ConfigMap")
-    assert got == {"metadata": {"annotations": {"when": "2024-01-02T03:04:05Z", "1": True}}}
+    payload = (b"apiVersion: v1\nkind: ConfigMap\n"
+               b"metadata:\n  annotations:\n    when: 2024-01-02T03:04:05Z\n    1: yes\n")
+    writer = writers.Writer("test", applying=True, api_version="v1", kind="ConfigMap")
+    with writers.writing(writer):
+        got = apply_patch("application/apply-patch+yaml", {}, payload, "ConfigMap")
+    assert got["metadata"]["annotations"] == {"when": "2024-01-02T03:04:05Z", "1": True}
 
 
 @pytest.mark.parametrize(("content_type", "payload", "message"), [

@@ -17,7 +17,7 @@ from apiserver.authorizer import (
     forbidden,
     parse_modes,
 )
-from apiserver.kinds.rbac.bootstrappolicy import cluster_role_bindings, cluster_roles
+from apiserver.kinds.rbac.bootstrappolicy import cluster_role_bindings, cluster_roles, node_rules
 from apiserver.kinds.rbac.escalation import covers
 from apiserver.kinds.rbac.rbacauthorizer import Policy, rule_allows, subject_matches
 
@@ -134,7 +134,8 @@ def test_forbidden_messages() -> None:
 def test_modes_and_superusers() -> None:
     assert parse_modes("RBAC") == ["RBAC"]
     assert parse_modes("AlwaysAllow,RBAC") == ["AlwaysAllow", "RBAC"]
-    for bad in ("", "Node", "RBAC,RBAC", "rbac"):
+    assert parse_modes("Node,RBAC") == ["Node", "RBAC"]
+    for bad in ("", "Webhook", "RBAC,RBAC", "rbac"):
         with pytest.raises(ValueError, match="authorization-mode"):
             parse_modes(bad)
 
@@ -183,3 +184,33 @@ def test_a_list_or_watch_of_one_name_is_about_that_object() -> None:
     assert resource_attributes(ALICE, watch, "spec.nodeName=n").name == ""
     assert resource_attributes(ALICE, RequestInfo("create", pods, "dev", None, None),
                                "metadata.name=web").name == ""
+
+
+def _bootstrap_allows(user: UserInfo, verb: str, resource: str, sub: str = "",
+                      group: str = "") -> bool:
+    policy = Policy.of(cluster_roles(), [], cluster_role_bindings(), [])
+    attrs = Attributes(user, verb, "", group, "v1", resource, sub, "node1")
+    return any(rule_allows(r, attrs) for r in policy.rules_for(user, ""))
+
+
+def test_the_apiservers_kubelet_client_may_use_the_agents_api_and_no_more() -> None:
+    """system:kubelet-api-admin, bound to kube-apiserver-kubelet-client as kubeadm binds it;
+    and system:node may ask the reviews its agent's server relies on."""
+    client = UserInfo("kube-apiserver-kubelet-client", groups=("system:authenticated",))
+    for verb in ("get", "create"):
+        for sub in ("proxy", "log", "stats", "metrics"):
+            assert _bootstrap_allows(client, verb, "nodes", sub)
+    assert _bootstrap_allows(client, "get", "nodes")
+    assert not _bootstrap_allows(client, "update", "nodes")
+    assert not _bootstrap_allows(client, "get", "pods")
+    assert not _bootstrap_allows(client, "get", "secrets")
+    # Nodes are judged by the Node authorizer against the system:node role's rules.
+    node = UserInfo("system:node:node1", groups=("system:nodes", "system:authenticated"))
+
+    def node_allows(verb: str, resource: str, sub: str = "", group: str = "") -> bool:
+        attrs = Attributes(node, verb, "", group, "v1", resource, sub, "node1")
+        return any(rule_allows(r, attrs) for r in node_rules())
+
+    assert node_allows("create", "tokenreviews", group="authentication.k8s.io")
+    assert node_allows("create", "subjectaccessreviews", group="authorization.k8s.io")
+    assert not node_allows("get", "nodes", "proxy")

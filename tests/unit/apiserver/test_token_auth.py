@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent.server.auth import TokenAuthenticator as AgentAuthenticator
+from agent.server.auth import Authenticator as AgentAuthenticator
+from agent.server.auth import Verdict
 from apimachinery import errors
 from apimachinery.clock import FakeClock
 from apiserver.auth import TokenAuthenticator
@@ -45,6 +46,6 @@ class _NeverAsked:
 
 @pytest.mark.parametrize("token", ["s3cr\u00e9t", "a\x00b", "\U0001f600"])
 def test_the_agent_refuses_a_token_it_could_not_send_on(token: str) -> None:
-    """The agent asks the apiserver about a token in a header its client encodes as ASCII."""
+    """A bearer token is RFC 6750's b64token: the agent asks the apiserver about none other."""
     agent = AgentAuthenticator(_NeverAsked(), FakeClock())  # type: ignore[arg-type]
-    assert not asyncio.run(agent.authenticate(f"Bearer {token}"))
+    assert asyncio.run(agent.authenticate(f"Bearer {token}")).verdict is Verdict.DENIED

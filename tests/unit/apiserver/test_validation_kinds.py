@@ -48,6 +48,10 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("deployments", {"spec/template/spec/restartPolicy": "Never"},
      "spec.template.spec.restartPolicy",
      'Unsupported value: "Never": supported values: "Always"'),
+    ("deployments", {"spec/template/spec/topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]},
+     "spec.template.spec.topologySpreadConstraints",
+     "Forbidden: pod topology spread is not supported by Schooner's scheduler"),
     ("replicasets", {"spec/template/spec/activeDeadlineSeconds": 10},
      "spec.template.spec.activeDeadlineSeconds",
      "Forbidden: activeDeadlineSeconds in ReplicaSet is not Supported"),

@@ -8,9 +8,9 @@ import pytest
 
 from apimachinery import errors
 from apimachinery.pki import make_ca
+from apimachinery.tlspeer import peer_certificate
 from apimachinery.usercert import make_client_cert
 from apiserver.auth import ANONYMOUS, Authenticator, user_from_certificate
-from apiserver.tlspeer import peer_certificate
 
 CA_CERT, CA_KEY = make_ca()
 

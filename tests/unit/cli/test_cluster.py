@@ -9,19 +9,26 @@ from pathlib import Path
 import pytest
 import typer
 from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from typer.testing import CliRunner
 
 from apimachinery.kubeconfig import load_kubeconfig
-from apimachinery.pki import read_token_file
+from apimachinery.pki import cert_names, read_token_file
 from apimachinery.usercert import certificate_names, still_good
 from apiserver import encryption
 from cli import cluster
 from cli.cluster import local, updown
-from cli.cluster.components import SOURCE_ROOT, control_plane_components, service_cidr
+from cli.cluster.components import (
+    SOURCE_ROOT,
+    advertise_address,
+    control_plane_components,
+    service_cidr,
+)
 from cli.cluster.credentials import (
     HOSTNAME,
     admin_token,
     component_token,
+    ensure_agent_pki,
     ensure_component_kubeconfigs,
     ensure_encryption_config,
     ensure_kubeconfig,
@@ -84,7 +91,11 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
     assert [c.name for c in nodes] == ["controller-manager", "scheduler", "agent", *proxy]
     assert [c.health_url for c in nodes][:3] == ["http://127.0.0.1:10257/healthz",
                                                  "http://127.0.0.1:10259/healthz",
-                                                 "http://127.0.0.1:10250/healthz"]
+                                                 "https://127.0.0.1:10250/healthz"]
+    agent = dict(zip(nodes[2].argv[3::2], nodes[2].argv[4::2], strict=False))
+    assert (agent["--tls-cert-file"], agent["--tls-private-key-file"],
+            agent["--client-ca-file"]) == (str(paths.agent_cert), str(paths.agent_key),
+                                           str(paths.ca_cert))
     assert etcd.argv[0] == "/opt/etcd"
     assert etcd.argv[etcd.argv.index("--data-dir") + 1] == str(tmp_path / "etcd")
     assert etcd.argv[etcd.argv.index("--listen-client-urls") + 1] == "https://127.0.0.1:1"
@@ -115,11 +126,16 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
         "--tls-private-key-file": str(paths.apiserver_key),
         "--token-auth-file": str(tmp_path / "tokens.csv"),
         "--service-cluster-ip-range": service_cidr(),
+        # the pod bridge's gateway: pods reach it, and it is no host interface's
+        "--advertise-address": advertise_address(),
         "--default-not-ready-toleration-seconds": "10",
         "--default-unreachable-toleration-seconds": "10",
         "--client-ca-file": str(paths.ca_cert),
+        "--kubelet-client-certificate": str(paths.pki / "apiserver-kubelet-client.crt"),
+        "--kubelet-client-key": str(paths.pki / "apiserver-kubelet-client.key"),
+        "--kubelet-certificate-authority": str(paths.ca_cert),
         "--service-account-signing-key-file": str(paths.pki / "sa.key"),
-        "--authorization-mode": "RBAC",
+        "--authorization-mode": "Node,RBAC",
         "--encryption-provider-config": str(tmp_path / "pki" / "encryption-config.yaml"),
         "--audit-policy-file": str(tmp_path / "audit-policy.yaml"),
         "--audit-log-path": str(tmp_path / "logs" / "audit.log"),
@@ -135,13 +151,39 @@ def test_control_plane_is_etcd_then_apiserver(tmp_path: Path) -> None:
                                                         "/opt/etcd")
     extra = dict(zip(joinable.argv[3::2], joinable.argv[4::2], strict=True))
     assert (extra["--bind-address"], extra["--advertise-address"], extra["--anonymous-auth"]) \
-        == ("0.0.0.0", "10.0.0.5:3", "true")
+        == ("0.0.0.0", "10.0.0.5", "true")  # an IP, as kube-apiserver's flag
     assert manager.argv[manager.argv.index("--cluster-cidr") + 1] == "172.28.128.0/17"
     assert "--allocate-node-cidrs" in manager.argv
     agent = next(c for c in _ if c.name == "agent").argv
     assert agent[agent.index("--cluster-cidr") + 1] == "172.28.128.0/17"
     assert "--pod-cidr" not in agent
+    # it dials no loopback agent then (a joined host could register one): this host's
+    # agent registers the advertised address
+    assert agent[agent.index("--node-ip") + 1] == "10.0.0.5"
+    save_init_config(paths, InitConfig("127.0.0.1"))  # a test's: loopback stays loopback
+    _etcd, joinable, *rest = control_plane_components(paths, Ports(1, 2, 3, etcd_metrics=4),
+                                                      "/opt/etcd")
+    assert joinable.argv.count("--bind-address") == 1  # apiserver_command's 127.0.0.1
+    agent = next(c for c in rest if c.name == "agent").argv
+    assert agent[agent.index("--node-ip") + 1] == "127.0.0.1"
     assert apiserver.env["PYTHONPATH"].split(os.pathsep)[0] == str(SOURCE_ROOT)
+
+
+def test_the_agent_pki_is_the_apiservers_client_and_the_nodes_serving_certificate(
+        tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    ensure_pki(paths)
+    assert ensure_agent_pki(paths, "worker-1") is True
+    client = x509.load_pem_x509_certificate(paths.apiserver_kubelet_client_cert.read_bytes())
+    assert certificate_names(paths.apiserver_kubelet_client_cert.read_bytes()) == (
+        "kube-apiserver-kubelet-client", ())  # no group: only its RBAC binding
+    usages = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    serving = x509.load_pem_x509_certificate(paths.agent_cert.read_bytes())
+    assert cert_names(serving) == {"worker-1", "127.0.0.1"}
+    assert paths.agent_key.stat().st_mode & 0o777 == 0o600
+    assert ensure_agent_pki(paths, "worker-1") is False  # kept while good
+    assert ensure_agent_pki(paths, "worker-2") is True  # another node name: signed again
 
 
 def test_the_encryption_key_is_made_once_and_private(tmp_path: Path) -> None:
@@ -271,6 +313,8 @@ def test_each_component_gets_a_kubeconfig_of_its_own(tmp_path: Path) -> None:
     for name in ("scheduler", "controller-manager", "agent"):
         assert str(paths.kubeconfig) not in comps[name]
         assert str(paths.component_kubeconfig(name)) in comps[name]
+    manager = comps["controller-manager"]  # publishes the CA's certificate, not its key
+    assert manager[manager.index("--root-ca-file") + 1] == str(paths.ca_cert)
 
 
 def test_down_never_signals_a_recycled_pid(tmp_path: Path) -> None:
@@ -349,3 +393,27 @@ def test_a_component_with_older_flags_is_still_recognised() -> None:
     assert not same_component([sys.executable, "-m", "apiserver",
                                "--token-auth-file", "/other/tokens.csv"], argv, home)
     assert not same_component(["/bin/sleep", "100"], argv, home)
+
+
+def test_the_serving_certificate_names_the_kubernetes_service_and_the_advertise_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a pod's client checks: the ClusterIP, kubernetes.default.svc[.cluster.local],
+    and the pod bridge's gateway the apiserver advertises; a certificate made before it
+    named them is re-signed (and `up` then restarts the apiserver)."""
+    from apimachinery.pki import cert_names, ensure_serving_cert
+
+    monkeypatch.setenv("SCHOONER_SERVICE_CIDR", "172.28.254.0/24")
+    monkeypatch.setenv("SCHOONER_POD_CIDR", "172.28.7.0/24")
+    paths = Paths(tmp_path)
+    assert ensure_pki(paths) is True
+    names = cert_names(x509.load_pem_x509_certificate(paths.apiserver_cert.read_bytes()))
+    assert {"172.28.254.1", "172.28.7.1", "kubernetes", "kubernetes.default",
+            "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"} <= names
+    assert ensure_pki(paths) is False
+    paths.apiserver_cert.unlink()  # as an older `up` made it: loopback and host names only
+    ensure_serving_cert(paths.apiserver_cert, paths.apiserver_key, paths.ca_cert,
+                        paths.ca_key, ["127.0.0.1", "localhost"])
+    assert ensure_pki(paths) is True
+    (apiserver,) = [c for c in control_plane_components(paths, Ports())
+                    if c.name == "apiserver"]
+    assert apiserver.argv[apiserver.argv.index("--advertise-address") + 1] == "172.28.7.1"

@@ -311,8 +311,11 @@ def test_config_view_redacts(tmp_path: Path) -> None:
     assert "token: REDACTED" in result.stdout
     assert "certificate-authority-data: DATA+OMITTED" in result.stdout
     assert "secret-token" in run("--kubeconfig", str(cfg), "config", "view", "--raw").stdout
-    missing = run("--kubeconfig", str(tmp_path / "none"), "config", "view")
-    assert missing.exit_code == 1 and missing.stderr.startswith("error: cannot read kubeconfig")
+    missing = run("--kubeconfig", str(tmp_path / "none"), "config", "view")  # as kubectl:
+    assert missing.exit_code == 0 and "clusters: []" in missing.stdout  # an empty config
+    cfg.write_text("[not: a mapping")
+    bad = run("--kubeconfig", str(cfg), "config", "view")
+    assert bad.exit_code == 1 and bad.stderr.startswith(f"error: kubeconfig {cfg} is not valid")
 
 
 def test_describe_fetches_the_objects_events(client: FakeClient) -> None:

@@ -80,8 +80,8 @@ def test_the_factory_shares_one_informer_and_index_per_resource() -> None:
 def test_controller_selection_and_flags() -> None:
     every = ["replicaset", "deployment", "garbagecollector", "namespace", "endpoints",
              "endpointslice", "endpointslicemirroring", "statefulset", "auto-rollback",
-             "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount", "nodeipam",
-             "csrapproving", "csrsigning"]
+             "nodelifecycle", "podgc", "clusterrole-aggregation", "serviceaccount",
+             "root-ca-cert-publisher", "nodeipam", "csrapproving", "csrsigning"]
     assert selected_controllers("*") == every  # bootstrapsigner, tokencleaner: named only
     assert selected_controllers("*,bootstrapsigner,tokencleaner")[-3:] == [
         "bootstrapsigner", "tokencleaner", "csrsigning"]

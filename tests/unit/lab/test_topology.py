@@ -9,6 +9,7 @@ import pytest
 
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.pki import read_token_file
+from apimachinery.usercert import certificate_names
 from cli.join.tlsbootstrap import NodeFiles
 from lab import compose
 from lab.files import LabFiles
@@ -59,6 +60,8 @@ def test_containers_of_the_default_lab() -> None:
     cm = specs["controller-manager1"].command
     assert cm[cm.index("--cluster-cidr") + 1] == "172.30.128.0/17"
     assert "--allocate-node-cidrs" in cm
+    # the CA's certificate, for every namespace's kube-root-ca.crt (never the key)
+    assert cm[cm.index("--root-ca-file") + 1] == "/etc/schooner/ca.crt"
     # Two of each control-plane component elect a leader, spread over both apiservers,
     # and Docker restarts one that exits on losing its Lease.
     for pair in (("scheduler1", "scheduler2"), ("controller-manager1", "controller-manager2")):
@@ -101,10 +104,20 @@ def test_compose_document(tmp_path: Path) -> None:
     assert "restart" not in api
     assert f"{tmp_path.parent / 'signing'}:/etc/schooner-signing:ro" in \
         doc["services"]["controller-manager1"]["volumes"]
+    # each apiserver at its fixed address, outside Docker's ip_range, and advertising it
+    assert api["networks"] == {"schooner-lab": {"ipv4_address": "172.30.1.1"},
+                               "schooner-lab-edge": {}}
+    assert doc["services"]["apiserver2"]["networks"]["schooner-lab"] == {
+        "ipv4_address": "172.30.1.2"}
+    command = api["command"]
+    assert command[command.index("--advertise-address") + 1] == "172.30.1.1"
+    assert {"172.30.1.1", "172.30.1.2", "172.30.255.1", "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local"} <= set(cfg.server_names())
     node = doc["services"]["node3"]
     assert not any(v.endswith(":ro") for v in node["volumes"])
     assert node["cap_drop"] == ["SYS_RESOURCE"] and "seccomp=unconfined" in node["security_opt"]
-    assert node["networks"] == ["schooner-lab"]  # never on the edge network
+    # never on the edge network; at the fixed address its certificate names
+    assert node["networks"] == {"schooner-lab": {"ipv4_address": "172.30.1.12"}}
     assert "node3-docker:/var/lib/docker" in node["volumes"]
     assert set(doc["volumes"]) >= {"etcd1-data", "registry-data", "node3-docker"}
 
@@ -175,6 +188,10 @@ def test_node_init_commands(tmp_path: Path) -> None:
     assert agent[agent.index("--node-ip") + 1] == "172.30.0.9"
     assert agent[agent.index("--kubeconfig") + 1] == str(files.kubeconfig)
     assert agent[agent.index("--cluster-cidr") + 1] == "172.30.128.0/17"
+    # the serving certificate of its kubelet-serving CSR; the discovered CA's clients
+    assert [agent[agent.index(f) + 1] for f in ("--tls-cert-file", "--tls-private-key-file",
+                                                "--client-ca-file")] == [
+        str(files.serving_cert), str(files.serving_key), str(files.ca_cert)]
     proxy = proxy_command(args, files, "172.30.0.9")
     assert proxy[proxy.index("--nodeport-addresses") + 1] == "172.30.0.9"
     # the proxy calls as the node too: a joined host has no other identity
@@ -241,3 +258,44 @@ def test_node_init_passes_the_failover_urls_to_agent_and_proxy(tmp_path: Path) -
         assert cmd[cmd.index("--apiserver-urls") + 1] == "https://apiserver2:6443"
     bare = parse_args(NODE_ARGS)
     assert "--apiserver-urls" not in agent_command(bare, files, "172.30.0.9")
+
+
+def test_agents_serve_tls_with_their_joined_certificate_and_apiservers_reach_them_as_themselves(
+        tmp_path: Path) -> None:
+    cfg = LabConfig(subnet="172.31.0.0/16")
+    specs = {s.service: s for s in lab_containers(cfg, *JOIN)}
+    node2 = specs["node2"].command
+    assert node2[node2.index("--node-ip") + 1] == "172.31.1.11"
+    assert specs["node2"].ipv4_address == "172.31.1.11"
+    assert not specs["node2"].config_mount  # its serving certificate comes from its CSR
+    api = specs["apiserver2"].command
+    assert api[api.index("--kubelet-client-certificate") + 1] == \
+        "/etc/schooner-apiserver/apiserver-kubelet-client.crt"
+    assert api[api.index("--kubelet-certificate-authority") + 1] == "/etc/schooner/ca.crt"
+    files = LabFiles(tmp_path)
+    (tmp_path / "node-pki" / "node2").mkdir(parents=True)  # a lab made before nodes joined
+    files.ensure(cfg)
+    assert certificate_names((files.apiserver / "apiserver-kubelet-client.crt").read_bytes()) \
+        == ("kube-apiserver-kubelet-client", ())
+    assert not (tmp_path / "node-pki").exists()  # no host-signed serving certificate
+
+
+def test_the_apiservers_share_a_token_signing_key_no_other_container_sees(
+        tmp_path: Path) -> None:
+    """Pods' projected tokens: both apiservers sign and verify with one key, made once in
+    the folder only they mount."""
+    from lab.files import LabFiles
+    files = LabFiles(tmp_path)
+    files.ensure(LabConfig())
+    key = files.service_account_key.read_bytes()
+    assert b"PRIVATE KEY" in key and files.service_account_key.stat().st_mode & 0o077 == 0
+    files.ensure(LabConfig())
+    assert files.service_account_key.read_bytes() == key
+    specs = {s.service: s for s in lab_containers(LabConfig(), *JOIN)}
+    for name, spec in specs.items():
+        has = "--service-account-signing-key-file" in spec.command
+        assert has == name.startswith("apiserver"), name
+        if has:
+            flag = spec.command.index("--service-account-signing-key-file")
+            assert spec.command[flag + 1] == "/etc/schooner-apiserver/sa.key"
+    assert not any(key in p.read_bytes() for p in files.etc.iterdir() if p.is_file())

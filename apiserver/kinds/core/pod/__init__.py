@@ -14,9 +14,14 @@ from apimachinery.meta import Object
 from apimachinery.models import Pod
 from apimachinery.printers import LAYOUTS
 from apimachinery.resources import ResourceInfo
+from apiserver.config import ServerConfig
 from apiserver.defaulting import Obj, dict_at, ensure_dict, set_default
 from apiserver.kind import STATUS, Kind, Strategy
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
+from apiserver.kinds.core.pod.serviceaccount import (
+    admit_service_account,
+    remember_service_account_admission,
+)
 from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log
 from apiserver.kinds.core.pod.tolerations import (
     admit_default_tolerations,
@@ -97,10 +102,17 @@ def validate_pod(obj: Object, old: Object | None) -> Errs:
 
 async def admit_pod(registry: Registry, resource: ResourceInfo, namespace: str | None,
                     obj: Object, old: Object | None) -> None:
-    """DefaultTolerationSeconds (mutating), then PodSecurity (validating), as Kubernetes
-    orders them; both see every kind's writes (PodSecurity judges workload templates)."""
+    """ServiceAccount and DefaultTolerationSeconds (mutating), then PodSecurity
+    (validating), as Kubernetes orders them; all see every kind's writes (PodSecurity
+    judges workload templates)."""
+    await admit_service_account(registry, resource, namespace, obj, old)
     await admit_default_tolerations(registry, resource, namespace, obj, old)
     await admit_pod_security(registry, resource, namespace, obj, old)
+
+
+async def _bootstrap(registry: Registry, config: ServerConfig) -> None:
+    await remember_toleration_defaults(registry, config)
+    await remember_service_account_admission(registry, config)
 
 
 _NODE_PROXY = NodeProxy(RESOURCE)
@@ -113,6 +125,6 @@ KIND = Kind(
     validate=validate_pod,
     table=LAYOUTS["Pod"],
     subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY), Eviction()),
-    bootstrap=remember_toleration_defaults,
+    bootstrap=_bootstrap,
     admission=admit_pod,
 )

@@ -3,8 +3,9 @@
 As the kube-apiserver proxies these to the kubelet: find the pod's node, read
 the agent's address (InternalIP) and port (`status.daemonEndpoints.
 kubeletEndpoint.Port`) from the Node, and stream the agent's answer back. The
-caller's bearer token is forwarded; the agent checks it against the apiserver,
-so a user sees only what the apiserver would let them see.
+caller was authorized here (RBAC on `pods/log`, `pods/exec`); the agent is reached
+over TLS with the apiserver's own client certificate and authorizes the apiserver
+(`nodes/proxy`), never the caller, whose credentials stay here (kubeletclient.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from apimachinery import errors
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
 from apiserver.kinds.core.pod.logoptions import log_params
+from apiserver.kubeletclient import KubeletClientConfig, agent_url
 from apiserver.registry import Registry
 
 
@@ -39,19 +41,17 @@ def _container(pod: Object, requested: str | None) -> str:
                             f"of: [{' '.join(names)}]")
 
 
-async def _agent_url(registry: Registry, pod: Object) -> str:
+async def _agent_url(registry: Registry, pod: Object, config: KubeletClientConfig) -> str:
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
         raise errors.BadRequest(f"pod {pod['metadata']['name']} does not have a host assigned")
     node = await registry.get(registry.kinds.lookup("", "nodes").resource, None, node_name)
-    status = node.get("status") or {}
-    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
-    address = next((a["address"] for a in status.get("addresses") or []
-                    if a.get("type") == "InternalIP"), None)
-    if not port or not address:
-        raise errors.ServiceUnavailable(f"node {node_name} does not advertise its agent "
-                                        "address and port")
-    return f"http://{address}:{port}"
+    return agent_url(node, config)
+
+
+def _kubelet_config(request: Request) -> KubeletClientConfig:
+    config = getattr(request.app.state, "kubelet_client", None)
+    return config if isinstance(config, KubeletClientConfig) else KubeletClientConfig()
 
 
 class NodeProxy:
@@ -59,18 +59,21 @@ class NodeProxy:
 
     def __init__(self, pods: ResourceInfo) -> None:
         self.pods = pods
-        self._http: httpx.AsyncClient | None = None
+        self._clients: dict[KubeletClientConfig, httpx.AsyncClient] = {}
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """One connection pool to the agents, made on first use (in the server's loop)."""
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
-        return self._http
+    def http(self, config: KubeletClientConfig) -> httpx.AsyncClient:
+        """One connection pool to the agents per TLS configuration (one per apiserver),
+        made on first use (in the server's loop)."""
+        client = self._clients.get(config)
+        if client is None:
+            client = self._clients[config] = httpx.AsyncClient(
+                verify=config.ssl_context(), timeout=httpx.Timeout(10.0, read=None),
+                trust_env=False)
+        return client
 
     async def close(self) -> None:
-        if self._http is not None:
-            http, self._http = self._http, None
+        clients, self._clients = list(self._clients.values()), {}
+        for http in clients:
             await http.aclose()
 
     async def logs(self, registry: Registry, request: Request, namespace: str, name: str
@@ -82,11 +85,12 @@ class NodeProxy:
             # Kubernetes' LogLocation: a pod not yet on a node has no log, and says so
             # with an empty answer (only exec refuses such a pod).
             return Response(b"", media_type="text/plain")
-        base = await _agent_url(registry, pod)
-        upstream = self.http.build_request(
-            "GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params,
-            headers=_auth(request))
-        response = await self._send(upstream)
+        config = _kubelet_config(request)
+        base = await _agent_url(registry, pod, config)
+        http = self.http(config)
+        upstream = http.build_request(
+            "GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params)
+        response = await self._send(http, upstream)
         return StreamingResponse(_relay(response), media_type="text/plain",
                                  status_code=response.status_code)
 
@@ -99,19 +103,20 @@ class NodeProxy:
         if not isinstance(command, list) or not command or \
                 not all(isinstance(c, str) for c in command):
             raise errors.BadRequest("command: must be a non-empty list of strings")
-        base = await _agent_url(registry, pod)
+        config = _kubelet_config(request)
+        base = await _agent_url(registry, pod, config)
         try:
-            resp = await self.http.post(f"{base}/exec/{namespace}/{name}/{container}",
-                                        json={"command": command}, headers=_auth(request),
-                                        timeout=httpx.Timeout(10.0, read=300.0))
+            resp = await self.http(config).post(
+                f"{base}/exec/{namespace}/{name}/{container}", json={"command": command},
+                timeout=httpx.Timeout(10.0, read=300.0))
         except httpx.HTTPError as exc:
             raise errors.ServiceUnavailable(f"cannot reach the node agent: {exc}") from exc
         return Response(resp.content, status_code=resp.status_code,
                         media_type=resp.headers.get("content-type", "application/json"))
 
-    async def _send(self, upstream: httpx.Request) -> httpx.Response:
+    async def _send(self, http: httpx.AsyncClient, upstream: httpx.Request) -> httpx.Response:
         try:
-            response = await self.http.send(upstream, stream=True)
+            response = await http.send(upstream, stream=True)
         except httpx.HTTPError as exc:
             raise errors.ServiceUnavailable(f"cannot reach the node agent: {exc}") from exc
         if response.status_code >= 400:
@@ -119,11 +124,6 @@ class NodeProxy:
             await response.aclose()
             raise errors.from_status(_status_or_text(body), response.status_code)
         return response
-
-
-def _auth(request: Request) -> dict[str, str]:
-    header = request.headers.get("authorization")
-    return {"Authorization": header} if header else {}
 
 
 def _status_or_text(body: bytes) -> Object:

@@ -98,6 +98,10 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str],
             continue
         errs += _validate_probe(probe, child(path, probe_key),
                                 single_success=probe_key != "readinessProbe")
+        own_grace = probe.get("terminationGracePeriodSeconds")
+        if probe_key == "readinessProbe" and own_grace is not None:  # no kill follows one
+            errs.append(invalid(child(child(path, probe_key), "terminationGracePeriodSeconds"),
+                                own_grace, "must not be set for readinessProbes"))
     if init and not sidecar and isinstance(c.get("lifecycle"), dict):
         errs.append(forbidden(child(path, "lifecycle"),
                               "may not be set for init containers without restartPolicy=Always"))

@@ -83,6 +83,42 @@ def default_pod_spec(spec: Obj) -> None:
             volume_source = dict_at(volume, source)
             if volume_source is not None:
                 set_default(volume_source, "defaultMode", DEFAULT_VOLUME_MODE)
+        _default_projected(volume)
+    _default_service_account(spec)
+
+
+def _default_service_account(spec: Obj) -> None:
+    """`serviceAccount` is the deprecated alias of `serviceAccountName`: the one given
+    fills the other, as v1's conversion does."""
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if isinstance(name, str) and name:
+        spec["serviceAccountName"] = name
+        spec["serviceAccount"] = name
+
+
+def _default_projected(volume: Obj) -> None:
+    """SetDefaults_ProjectedVolumeSource, _DownwardAPIVolumeSource and
+    _ServiceAccountTokenProjection: mode 0644, a token of an hour, fieldRef's v1."""
+    for key in ("projected", "downwardAPI"):
+        source = dict_at(volume, key)
+        if source is not None:
+            set_default(source, "defaultMode", DEFAULT_VOLUME_MODE)
+    projected = dict_at(volume, "projected")
+    downward = dict_at(volume, "downwardAPI")
+    sources = dicts_at(projected, "sources") if projected is not None else []
+    item_lists = [downward] if downward is not None else []
+    for source in sources:
+        token = dict_at(source, "serviceAccountToken")
+        if token is not None:
+            set_default(token, "expirationSeconds", 3600)
+        api = dict_at(source, "downwardAPI")
+        if api is not None:
+            item_lists.append(api)
+    for holder in item_lists:
+        for item in dicts_at(holder, "items"):
+            field_ref = dict_at(item, "fieldRef")
+            if field_ref is not None:
+                set_default(field_ref, "apiVersion", "v1")
 
 
 def default_template(spec: Obj) -> None:

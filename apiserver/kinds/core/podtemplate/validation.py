@@ -12,7 +12,9 @@ import copy
 from typing import Any
 
 from apiserver.kinds.core.podtemplate.containers import validate_containers
+from apiserver.kinds.core.podtemplate.projected import validate_projected
 from apiserver.kinds.core.podtemplate.security import validate_security
+from apiserver.kinds.core.podtemplate.unsupported import validate_unsupported
 from apiserver.validation.fields import (
     Errs,
     as_dict,
@@ -69,6 +71,7 @@ def validate_pod_spec(spec: Any, path: str, *, workload: str = "",
     errs, volume_names = _validate_volumes(spec.get("volumes"), child(path, "volumes"))
     errs += validate_containers(spec, path, volume_names | claim_volumes)
     errs += validate_security(spec, path)
+    errs += validate_unsupported(spec, path)
     restart = spec.get("restartPolicy")
     allowed = ("Always",) if workload else _RESTART_POLICIES
     if restart == "":
@@ -118,6 +121,7 @@ def _validate_volumes(volumes: Any, path: str) -> tuple[Errs, set[str]]:
         for extra in sources[1:]:
             errs.append(forbidden(child(vpath, extra), "may not specify more than 1 volume type"))
         errs += _validate_volume_source(volume, vpath)
+        errs += validate_projected(volume, vpath)
     return errs, names
 
 

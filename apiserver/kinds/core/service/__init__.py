@@ -7,7 +7,8 @@ transaction); an update keeps the values allocated before when the client
 omits them and drops those a type change makes meaningless. At start the
 apiserver creates `default/kubernetes` (the range's first address) and
 `kube-system/kube-dns` (its 10th), as Kubernetes' bootstrap controller and
-kubeadm's DNS add-on do.
+kubeadm's DNS add-on do. While it serves, each apiserver keeps its own address in
+the `kubernetes` Service's Endpoints and EndpointSlice (`endpointreconciler.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from apiserver.config import ServerConfig
 from apiserver.defaulting import Obj, dict_at, dicts_at, is_int, set_default
 from apiserver.kind import STATUS, Kind, Strategy
 from apiserver.kinds.core.service import allocation
+from apiserver.kinds.core.service.endpointreconciler import endpoint_reconciler
 from apiserver.kinds.core.service.ipallocator import ServiceIPRange
 from apiserver.kinds.core.service.portallocator import PortRange
 from apiserver.registry import Registry
@@ -175,7 +177,7 @@ def allocator(storage: Storage, config: ServerConfig) -> Allocator:
 
 async def create_system_services(registry: Registry, config: ServerConfig) -> None:
     service_ips = ServiceIPRange.parse(config.service_cluster_ip_range)
-    await _create_kubernetes_service(registry, service_ips, config.advertise_address)
+    await _create_kubernetes_service(registry, service_ips, config.secure_port)
     await _create_dns_service(registry, service_ips)
 
 
@@ -188,9 +190,10 @@ async def _exists(registry: Registry, namespace: str, name: str) -> bool:
 
 
 async def _create_kubernetes_service(registry: Registry, service_ips: ServiceIPRange,
-                                     advertise_address: str) -> None:
+                                     secure_port: int) -> None:
     """The `kubernetes` Service in `default` at the range's first address, as Kubernetes'
-    bootstrap controller creates it: port 443 to the apiserver's port, no selector.
+    bootstrap controller creates it: port 443 to the apiserver's secure port, no selector.
+    Its Endpoints and EndpointSlice are the apiservers' own (endpointreconciler.py).
 
     Several apiservers may race to create it; the loser's AlreadyExists is fine.
     A range whose first address some Service already took leaves a warning, not
@@ -198,13 +201,12 @@ async def _create_kubernetes_service(registry: Registry, service_ips: ServiceIPR
     """
     if await _exists(registry, "default", "kubernetes"):
         return
-    _, _, port = advertise_address.rpartition(":")
     body = {"metadata": {"name": "kubernetes",
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"type": "ClusterIP", "clusterIP": service_ips.kubernetes_ip,
                      "sessionAffinity": "None",
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": int(port) if port.isdigit() else 6443}]}}
+                                "targetPort": secure_port}]}}
     try:
         await registry.create(RESOURCE, "default", body)
         log.info("component=apiserver created service default/kubernetes clusterIP=%s",
@@ -268,4 +270,5 @@ KIND = Kind(
     subresources=(STATUS,),
     allocator=allocator,
     bootstrap=create_system_services,
+    background=endpoint_reconciler,
 )

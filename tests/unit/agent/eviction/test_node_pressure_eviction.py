@@ -14,6 +14,7 @@ from agent.eviction.manager import EvictionConfig, EvictionManager
 from agent.eviction.signals import MEMORY, NODEFS, Observation, Threshold
 from agent.nodestatus.node_status import node_conditions
 from agent.runtime.container import ContainerUsage, FsStats
+from agent.runtime.docker_runtime import DockerRuntime
 from apimachinery.clock import FakeClock
 from apimachinery.meta import Object
 from tests.unit.agent.fakes import UnusedRuntime
@@ -101,12 +102,16 @@ class PressureRuntime(UnusedRuntime):
     def __init__(self) -> None:
         self.fs = FsStats(100 * MI, 50 * MI)
         self.usage: dict[str, list[ContainerUsage]] = {}
+        self.volumes: dict[str, int] = {}
 
     async def image_fs(self) -> FsStats:
         return self.fs
 
     async def pod_usage(self) -> dict[str, list[ContainerUsage]]:
         return self.usage
+
+    async def volume_usage(self) -> dict[str, int]:
+        return self.volumes
 
 
 class Recorder:
@@ -250,3 +255,78 @@ def test_a_running_pod_is_not_refused_after_an_agent_restart(tmp_path: Path) -> 
     restarted.syncer.admit = lambda p: "The node had condition: [DiskPressure]. "
     asyncio.run(restarted.syncer.sync(UID))
     assert all(s.get("reason") != "Evicted" for s in restarted.client.statuses())
+
+
+def limited(name: str, limit: str) -> Object:
+    p = pod(name)
+    p["spec"]["containers"][0]["resources"] = {"limits": {"ephemeral-storage": limit}}
+    return p
+
+
+def test_a_container_over_its_ephemeral_storage_limit_is_evicted_without_pressure() -> None:
+    h = Harness([limited("over", "10Mi"), limited("under", "1Gi"), pod("free")])
+    h.runtime.usage = {"over": [ContainerUsage("app", disk=11 * MI)],
+                       "under": [ContainerUsage("app", disk=500 * MI)],
+                       "free": [ContainerUsage("app", disk=900 * MI)]}
+
+    async def body() -> None:
+        assert await h.manager.synchronize() is None  # no node pressure
+        await h.manager.synchronize()  # evicted once, not again
+    asyncio.run(body())
+    assert h.evicted == [("over", 'Container app exceeded its local ephemeral storage '
+                                  'limit "10Mi". ')]
+    assert h.recorder.events == [("over", "Evicted")]
+
+
+def test_no_usage_is_read_when_no_pod_has_a_storage_limit() -> None:
+    h = Harness([pod("a")])
+    reads: list[int] = []
+
+    async def counted() -> dict[str, list[ContainerUsage]]:
+        reads.append(1)
+        return {}
+    h.runtime.pod_usage = counted  # type: ignore[method-assign]
+    asyncio.run(h.manager.synchronize())
+    assert reads == []  # the sized container list is costly: skipped
+    h.pods.append(limited("b", "1Gi"))
+    asyncio.run(h.manager.synchronize())
+    assert reads == [1]
+
+
+def with_scratch(name: str, limit: str, medium: str = "") -> Object:
+    p = pod(name)
+    p["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {
+        "sizeLimit": limit, **({"medium": medium} if medium else {})}}]
+    return p
+
+
+def test_an_emptydir_over_its_size_limit_is_evicted() -> None:
+    h = Harness([with_scratch("full", "5Mi"), with_scratch("roomy", "1Gi"),
+                 with_scratch("tmpfs", "1Mi", medium="Memory")])
+    h.runtime.volumes = {"schooner-full-scratch": 6 * MI, "schooner-roomy-scratch": 6 * MI,
+                         "schooner-tmpfs-scratch": 6 * MI}
+    asyncio.run(h.manager.synchronize())
+    assert h.evicted == [("full", 'Usage of EmptyDir volume "scratch" exceeds the limit '
+                                  '"5Mi". ')]
+
+
+def test_docker_volume_usage_is_this_nodes_volumes_from_df() -> None:
+    class API:
+        def df(self) -> Object:
+            return {"Volumes": [
+                {"Name": "schooner-u-a", "Labels": {"schooner.node": "n1"},
+                 "UsageData": {"Size": 42}},
+                {"Name": "schooner-u-b", "Labels": {"schooner.node": "n1"},
+                 "UsageData": {"Size": -1}},
+                {"Name": "other", "Labels": {"schooner.node": "n2"}, "UsageData": {"Size": 7}}]}
+
+    class Client:
+        api = API()
+
+        def close(self) -> None:
+            pass
+    runtime = DockerRuntime("n1", "pods", client=Client(), max_workers=1)
+    try:
+        assert asyncio.run(runtime.volume_usage()) == {"schooner-u-a": 42, "schooner-u-b": 0}
+    finally:
+        runtime.close()

@@ -134,6 +134,8 @@ def test_hollow_nodes_have_their_own_cidrs_and_hollow_label() -> None:
     assert node_status["capacity"] == {"cpu": "4", "memory": "16777216Ki",
                                        "ephemeral-storage": str(100 * 1024**3), "pods": "110"}
     assert node_status["nodeInfo"]["containerRuntimeVersion"] == "hollow://1.0.0"
+    # no server behind it: port 0 says so, and the apiserver answers logs/exec 503
+    assert node_status["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 0}}
 
 
 def test_hollow_flags() -> None:

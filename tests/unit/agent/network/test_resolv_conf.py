@@ -107,8 +107,10 @@ def test_the_sandbox_and_every_container_bind_the_pods_resolv_conf(tmp_path: Pat
     path = tmp_path / "pods" / UID / "resolv.conf"
     assert path.read_text() == CLUSTER_FIRST
     mount = Mount("bind", str(path), "/etc/resolv.conf", read_only=True)
-    assert [(s.labels["schooner.container.name"], s.mounts) for s in runtime.specs] == [
+    assert [(s.labels["schooner.container.name"], s.mounts[:1]) for s in runtime.specs] == [
         ("POD", (mount,)), ("a", (mount,)), ("b", (mount,))]
+    assert [m.target for s in runtime.specs for m in s.mounts[1:]] == [
+        "/dev/termination-log"] * 2  # the app containers' termination-message files
 
 
 def test_a_container_mounting_its_own_resolv_conf_keeps_it(tmp_path: Path) -> None:
@@ -119,8 +121,10 @@ def test_a_container_mounting_its_own_resolv_conf_keeps_it(tmp_path: Path) -> No
     pod["spec"]["containers"][0]["volumeMounts"] = [{"name": "dns",
                                                      "mountPath": "/etc/resolv.conf"}]
     asyncio.run(syncer(tmp_path, pod, runtime, clock).sync(UID))
-    assert runtime.specs[1].mounts == (Mount("bind", str(tmp_path / "mine"),
-                                             "/etc/resolv.conf"),)
+    assert runtime.specs[1].mounts[0] == Mount("bind", str(tmp_path / "mine"),
+                                               "/etc/resolv.conf")
+    assert [m.target for m in runtime.specs[1].mounts] == ["/etc/resolv.conf",
+                                                          "/dev/termination-log"]
 
 
 def test_policy_default_adds_no_mount(tmp_path: Path) -> None:
@@ -128,5 +132,6 @@ def test_policy_default_adds_no_mount(tmp_path: Path) -> None:
     runtime = FakeRuntime(clock)
     pod = pod_with(dnsPolicy="Default")
     asyncio.run(syncer(tmp_path, pod, runtime, clock).sync(UID))
-    assert [s.mounts for s in runtime.specs] == [(), ()]
+    assert [[m.target for m in s.mounts] for s in runtime.specs] == [
+        [], ["/dev/termination-log"]]
     assert not (tmp_path / "pods" / UID / "resolv.conf").exists()

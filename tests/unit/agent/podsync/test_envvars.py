@@ -91,6 +91,17 @@ def test_resource_field_ref() -> None:
     assert env == {"CPU": "500", "MEM": "64"}
 
 
+def test_resource_field_ref_reads_the_named_container() -> None:
+    pod = make_pod("a", "b")
+    pod["spec"]["containers"][1]["resources"] = {"limits": {"memory": "128Mi"}}
+    ref = {"resource": "limits.memory", "divisor": "1Mi", "containerName": "b"}
+    assert env_of({"name": "a", "env": [{"name": "B_MEM", "valueFrom": {
+        "resourceFieldRef": ref}}]}, pod) == {"B_MEM": "128"}
+    with pytest.raises(ConfigError, match='container "c" not found'):
+        env_of({"name": "a", "env": [{"name": "X", "valueFrom": {"resourceFieldRef": {
+            **ref, "containerName": "c"}}}]}, pod)
+
+
 # Kubernetes' table ("Notes" in "Define a Command and Arguments for a Container"): image
 # ENTRYPOINT ["/ep"] CMD ["/cmd"]; what runs is entrypoint (None = the image's) + cmd.
 @pytest.mark.parametrize(("container", "entrypoint", "cmd"), [

@@ -98,12 +98,13 @@ def test_filesystem_of_takes_the_longest_mount_point() -> None:
     assert filesystem_of(Path("/run"), MOUNTS) == "tmpfs"
 
 
-def test_a_secret_is_never_written_off_tmpfs(tmp_path: Path) -> None:
-    volume = PlannedVolume("sec", "secret", "bind", str(tmp_path / "sec"), read_only=True,
+@pytest.mark.parametrize("plugin", ["secret", "projected"])
+def test_a_secret_is_never_written_off_tmpfs(tmp_path: Path, plugin: str) -> None:
+    volume = PlannedVolume("sec", plugin, "bind", str(tmp_path / "sec"), read_only=True,
                            files={"token": (b"t0k", 0o400)})
     if filesystem_of(tmp_path) in ("tmpfs", "ramfs"):
         pytest.skip("the test's temporary folder is itself in memory")
-    with pytest.raises(ConfigError, match="not tmpfs: a Secret is never written to disk"):
+    with pytest.raises(ConfigError, match="not tmpfs: a Secret or token is never written"):
         materialize(volume)
     assert not (tmp_path / "sec").exists()
 

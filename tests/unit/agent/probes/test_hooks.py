@@ -55,11 +55,12 @@ def run(body: Callable[[], Awaitable[None]]) -> None:
 
 
 async def until_sleepers(clock: FakeClock, count: int) -> None:
-    """Yield until `count` callers sleep on the clock (the code under test is waiting)."""
-    for _ in range(1000):
+    """Yield until `count` callers sleep on the clock (the code under test is waiting);
+    after 1000 bare yields, real milliseconds too, for work handed to threads."""
+    for i in range(3000):
         if clock.sleepers >= count:
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0 if i < 1000 else 0.001)
     raise AssertionError(f"expected {count} sleepers on the clock, have {clock.sleepers}")
 
 

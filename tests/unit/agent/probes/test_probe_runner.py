@@ -258,9 +258,12 @@ def test_exec_in_a_container_the_runtime_cannot_reach_is_an_error() -> None:
     run(body)
 
 
-@pytest.mark.parametrize("probe", [{}, {"grpc": {"port": 9000}}, {"exec": {"command": []}}])
-def test_a_probe_without_a_handler_it_can_run_is_an_error(probe: Object) -> None:
+@pytest.mark.parametrize(("probe", "ip"), [
+    ({}, "10.0.0.5"), ({"exec": {"command": []}}, "10.0.0.5"),
+    ({"grpc": {"port": 9000}}, ""),  # no pod IP yet
+])
+def test_a_probe_without_a_handler_it_can_run_is_an_error(probe: Object, ip: str) -> None:
     async def body() -> None:
         with pytest.raises(ProbeError):
-            await ProbeRunner(FakeExec()).run(probe, CONTAINER, "c1", "10.0.0.5")
+            await ProbeRunner(FakeExec()).run(probe, CONTAINER, "c1", ip)
     run(body)

@@ -115,7 +115,7 @@ class CountingImages(UnusedRuntime):
             raise ImageNotPresent(ref)
         return f"sha256:{ref}"
 
-    async def pull_image(self, ref: str) -> str:
+    async def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> str:
         raise AssertionError("no pulls here")
 
 

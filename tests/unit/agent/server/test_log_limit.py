@@ -10,11 +10,10 @@ from typing import Any
 import httpx
 
 from agent.runtime.container import ContainerRecord, State
-from agent.server.auth import TokenAuthenticator
 from agent.server.logoptions import parse
 from agent.server.server import create_app
-from apimachinery.clock import FakeClock
 from tests.unit.agent.fakes import UnusedRuntime
+from tests.unit.agent.server.reviewapi import ReviewAPI, reviewers
 
 
 class Endless:
@@ -41,11 +40,6 @@ class Runtime(UnusedRuntime):
         return self.stream
 
 
-class API:
-    async def request(self, method: str, path: str, *, headers: dict[str, str]) -> Any:
-        return None
-
-
 async def finder(*_: Any) -> ContainerRecord:
     return ContainerRecord(id="c", name="a", pod_uid="u", state=State.RUNNING)
 
@@ -53,12 +47,12 @@ async def finder(*_: Any) -> ContainerRecord:
 def test_limit_bytes_is_checked_and_ends_the_answer() -> None:
     assert parse({"limitBytes": "25"}, datetime.now()).limit_bytes == 25
     runtime = Runtime()
-    app = create_app(finder, runtime, TokenAuthenticator(API(), FakeClock()))  # type: ignore[arg-type]
+    app = create_app(finder, runtime, *reviewers(ReviewAPI()), "node1")
 
     async def body() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://agent",
-                                     headers={"Authorization": "Bearer t"}) as http:
+                                     headers={"Authorization": "Bearer good"}) as http:
             capped = await http.get("/containerLogs/ns/p/a?follow=true&limitBytes=25")
             assert capped.content == b"0123456789\n0123456789\n012"
             bad = await http.get("/containerLogs/ns/p/a?limitBytes=0")

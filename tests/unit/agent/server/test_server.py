@@ -1,4 +1,4 @@
-"""Token checks with their cache, and the server's routes."""
+"""Callers named (tokens reviewed and cached, client certificates), and the routes."""
 
 from __future__ import annotations
 
@@ -12,41 +12,55 @@ import pytest
 
 from agent.runtime.container import EXEC_OUTPUT_LIMIT, ContainerRecord, State
 from agent.server import server as server_module
-from agent.server.auth import TokenAuthenticator
+from agent.server.auth import Authenticated, Authenticator, User, Verdict
 from agent.server.server import capped, create_app
 from agent.server.unavailable import Unavailable
-from apimachinery import errors
 from apimachinery.clock import FakeClock
+from apimachinery.pki import make_ca
+from apimachinery.usercert import make_client_cert
 from tests.unit.agent.fakes import UnusedRuntime
+from tests.unit.agent.server.reviewapi import ReviewAPI, reviewers
 
 
-class FakeAPI:
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    async def request(self, method: str, path: str, *, headers: dict[str, str]) -> Any:
-        self.asked.append(headers["Authorization"])
-        if headers["Authorization"] != "Bearer good":
-            raise errors.Unauthorized("Unauthorized")
-        return None
-
-
-def test_tokens_are_checked_against_the_apiserver_and_cached() -> None:
-    api, clock = FakeAPI(), FakeClock()
-    authn = TokenAuthenticator(api, clock)  # type: ignore[arg-type]
+def test_tokens_are_reviewed_by_the_apiserver_and_cached() -> None:
+    api, clock = ReviewAPI(), FakeClock()
+    authn = Authenticator(api, clock)  # type: ignore[arg-type]
 
     async def body() -> None:
-        assert await authn.authenticate("Bearer good")
-        assert await authn.authenticate("Bearer good")
-        assert not await authn.authenticate("Bearer bad")
-        assert not await authn.authenticate("Bearer bad")
-        assert not await authn.authenticate(None)
-        assert not await authn.authenticate("Basic Zm9vOmJhcg==")
-        assert len(api.asked) == 2
+        good = await authn.authenticate("Bearer good")
+        assert good == Authenticated(Verdict.ALLOWED,
+                                     User("good", groups=("team", "system:authenticated")))
+        assert await authn.authenticate("Bearer good") == good
+        assert (await authn.authenticate("Bearer bad")).verdict is Verdict.DENIED
+        assert (await authn.authenticate("Bearer bad")).verdict is Verdict.DENIED
+        assert (await authn.authenticate(None)).verdict is Verdict.DENIED
+        assert (await authn.authenticate("Basic Zm9vOmJhcg==")).verdict is Verdict.DENIED
+        assert api.tokens == ["good", "bad"]
         clock.step(6)  # negative answers expire after 5 s, positive ones after 60 s
-        assert not await authn.authenticate("Bearer bad")
-        assert await authn.authenticate("Bearer good")
-        assert len(api.asked) == 3
+        assert (await authn.authenticate("Bearer bad")).verdict is Verdict.DENIED
+        assert await authn.authenticate("Bearer good") == good
+        assert api.asked == 3
+        api.down = True  # an apiserver that cannot answer: refused, and not cached
+        assert (await authn.authenticate("Bearer good-new")).verdict is Verdict.DENIED
+        api.down = False
+        assert (await authn.authenticate("Bearer good-new")).verdict is Verdict.ALLOWED
+    asyncio.run(body())
+
+
+def test_a_verified_client_certificate_names_the_user_without_asking() -> None:
+    ca, ca_key = make_ca()
+    cert, _ = make_client_cert(ca, ca_key, "kube-apiserver-kubelet-client", ("a", "b"))
+    api = ReviewAPI()
+    with_ca = Authenticator(api, FakeClock())  # type: ignore[arg-type]
+    without_ca = Authenticator(api, FakeClock(), certificates=False)  # type: ignore[arg-type]
+
+    async def body() -> None:
+        caller = await with_ca.authenticate(None, cert.decode())
+        assert caller.user == User("kube-apiserver-kubelet-client",
+                                   groups=("a", "b", "system:authenticated"))
+        # no --client-ca-file: a certificate names no one, the token decides
+        assert (await without_ca.authenticate(None, cert.decode())).verdict is Verdict.DENIED
+        assert api.asked == 0
     asyncio.run(body())
 
 
@@ -89,8 +103,8 @@ async def finder(namespace: str, pod: str, container: str, previous: bool
 
 
 def test_server_routes() -> None:
-    runtime, api = FakeServerRuntime(), FakeAPI()
-    app = create_app(finder, runtime, TokenAuthenticator(api, FakeClock()))  # type: ignore[arg-type]
+    runtime = FakeServerRuntime()
+    app = create_app(finder, runtime, *reviewers(ReviewAPI()), "node1")
     good = {"Authorization": "Bearer good"}
 
     async def body() -> None:
@@ -166,7 +180,7 @@ def test_api_execs_are_bounded_and_a_gone_caller_cancels_its_exec(
         monkeypatch: Any) -> None:
     monkeypatch.setattr(server_module, "DISCONNECT_POLL", 0.05)
     runtime = HangingExecRuntime()
-    app = create_app(finder, runtime, TokenAuthenticator(FakeAPI(), FakeClock()))  # type: ignore[arg-type]
+    app = create_app(finder, runtime, *reviewers(ReviewAPI()), "node1")
     good = {"Authorization": "Bearer good"}
 
     async def body() -> None:

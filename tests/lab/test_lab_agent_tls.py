@@ -1,0 +1,73 @@
+"""The lab's agents serve TLS with their own node's certificate and authorize every caller;
+its apiservers (not on loopback) dial no node that names a loopback address."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+
+from apimachinery import errors
+from apimachinery.client import Client
+from apimachinery.pki import cert_names, write_private
+from apimachinery.usercert import make_client_cert
+from lab.testing import SchoonerCluster
+
+AGENT_PORT = 10250
+
+
+def _trusting(cluster: SchoonerCluster, cert: tuple[str, str] | None = None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(cluster.files.ca_cert))
+    if cert is not None:
+        context.load_cert_chain(*cert)
+    return context
+
+
+def test_an_agent_proves_its_node_and_refuses_callers_without_nodes_proxy(
+        cluster: SchoonerCluster, tmp_path: Path) -> None:
+    address = cluster.config.node_address(0)
+    served = x509.load_pem_x509_certificate(
+        (cluster.files.node_pki_dir("node1") / "agent.crt").read_bytes())
+    assert cert_names(served) == {"node1", address}
+    cert, key = make_client_cert(cluster.files.ca_cert.read_bytes(),
+                                 cluster.files.ca_key.read_bytes(), "mallory")
+    (tmp_path / "m.crt").write_bytes(cert)
+    write_private(tmp_path / "m.key", key)
+    url = f"https://{address}:{AGENT_PORT}/containerLogs/kube-system/x/y"
+    # the agent's certificate verifies for the address the apiservers dial
+    with httpx.Client(verify=_trusting(cluster), timeout=10, trust_env=False) as anonymous:
+        assert anonymous.get(url).status_code == 401
+    with httpx.Client(verify=_trusting(cluster, (str(tmp_path / "m.crt"),
+                                                 str(tmp_path / "m.key"))),
+                      timeout=10, trust_env=False) as mallory:
+        refused = mallory.get(url)
+    assert (refused.status_code, refused.text.strip()) == (
+        403, "Forbidden (user=mallory, verb=get, resource=nodes, subresource=proxy)")
+    with pytest.raises(httpx.HTTPError):  # TLS only
+        httpx.get(f"http://{address}:{AGENT_PORT}/healthz", timeout=10, trust_env=False)
+
+
+def test_the_apiservers_dial_no_node_at_a_loopback_address(client: Client,
+                                                           namespace: str) -> None:
+    name = f"fake-{uuid.uuid4().hex[:6]}"
+    client.create("nodes", {"metadata": {"name": name}, "status": {
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 2379}}}})
+    try:
+        client.create("pods", {"metadata": {"name": "p"}, "spec": {
+            "nodeName": name, "containers": [{"name": "c", "image": "busybox"}]}}, namespace)
+        with pytest.raises(errors.APIError) as refused:
+            client.request("GET", f"/api/v1/namespaces/{namespace}/pods/p/log")
+        assert refused.value.code == 503
+        assert refused.value.message == (
+            f"node {name}: address 127.0.0.1 is not allowed: may not be in the loopback "
+            "range (127.0.0.0/8, ::1/128)")
+    finally:
+        with contextlib.suppress(errors.NotFound):  # no agent will ever stop it
+            client.delete("pods", "p", namespace, grace_period_seconds=0)
+        client.delete("nodes", name)
