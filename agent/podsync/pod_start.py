@@ -38,8 +38,8 @@ from agent.podsync.backoff import Backoff
 from agent.podsync.envvars import ConfigError, build_env, referenced_objects
 from agent.podsync.images import ImageManager
 from agent.podsync.pod_status import Waiting
-from agent.podsync.pullsecrets import auth_for, secret_names
 from agent.podsync.projected import DATA_DIR
+from agent.podsync.pullsecrets import auth_for, secret_names
 from agent.podsync.runspec import container_spec, sandbox_spec
 from agent.podsync.security import user_refusal
 from agent.podsync.serviceenv import MASTER_NAMESPACE, pod_service_env
