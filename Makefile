@@ -70,7 +70,7 @@ lint: $(STAMP)
 
 ## Everything needed, then the whole suite (unit, integration, e2e on Docker, CLI, kubectl).
 test: $(STAMP) lint host-etcd images image-node
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -m "not long" tests
+	PYTHON=$(BIN)/python tests/run-suite
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -32,11 +32,11 @@ KUBELET_CLIENT_SAR = ("SubjectAccessReview user=kube-apiserver-kubelet-client ve
 
 @pytest.fixture(scope="module")
 def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
-    """This module's RBAC apiserver (overrides the session's, which allows everything)."""
+    """This module's apiserver, with a token user (alice) the session's does not know."""
     workdir = tmp_path_factory.mktemp("agenttls")
     etcd = Etcd(workdir / "etcd")
     server = Apiserver(workdir / "apiserver", etcd.url,
-                       extra_args=["--authorization-mode", "RBAC"],
+                       extra_args=["--authorization-mode", "Node,RBAC"],
                        users=[TokenEntry(ALICE, "alice", "alice", ())])
     try:
         etcd.start()

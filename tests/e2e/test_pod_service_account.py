@@ -45,7 +45,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory,
     work = tmp_path_factory.mktemp("pod-sa")
     etcd = Etcd(work / "etcd")
     server = Apiserver(work / "apiserver", etcd.url, service_accounts=True,
-                       extra_args=["--authorization-mode", "RBAC"])
+                       extra_args=["--authorization-mode", "Node,RBAC"])
     manager = node = None
     client = None
     try:
