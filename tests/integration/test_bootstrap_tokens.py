@@ -41,7 +41,7 @@ CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     etcd = Etcd(tmp_path_factory.mktemp("bt-etcd")).start()
     apiserver = Apiserver(tmp_path_factory.mktemp("bt"), etcd.url, extra_args=[
-        "--authorization-mode", "RBAC", "--enable-bootstrap-token-auth", "--anonymous-auth"],
+        "--authorization-mode", "Node,RBAC", "--enable-bootstrap-token-auth", "--anonymous-auth"],
         users=[TokenEntry(MANAGER, "system:kube-controller-manager", "kcm", ())]).start()
     yield apiserver
     apiserver.stop()

@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     """An apiserver on an etcd of its own (see test_rbac.py for why)."""
     etcd = Etcd(tmp_path_factory.mktemp("csr-etcd")).start()
     apiserver = Apiserver(tmp_path_factory.mktemp("csr"), etcd.url,
-                          extra_args=["--authorization-mode", "RBAC"],
+                          extra_args=["--authorization-mode", "Node,RBAC"],
                           users=[TokenEntry(ALICE, "alice", "alice-uid", ("devs",)),
                                  TokenEntry(MANAGER, "system:kube-controller-manager", "kcm",
                                             ()),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from apimachinery import bootstraptoken as bt
 from apimachinery.pki import make_ca
 from cli.cluster.supervisor import Component
 from cli.join.discovery import JoinError, check_hash, server_url, trusted
-from cli.join.services import unit_file
+from cli.join.services import HostNetwork, host_components, unit_file
+from cli.join.tlsbootstrap import NodeFiles
 
 TOKEN = "abcdef.0123456789abcdef"
 
@@ -62,3 +65,18 @@ def test_unit_file_runs_the_command_and_restarts() -> None:
     assert "ExecStart=/usr/bin/python3 -m agent --node-name 'a b'\n" in unit
     assert "Restart=always" in unit and "WantedBy=multi-user.target" in unit
     assert "Environment=PYTHONUNBUFFERED=1" in unit
+
+
+def test_the_agent_serves_its_csr_certificate_and_takes_the_discovered_cas_clients(
+        tmp_path: Path) -> None:
+    """The apiserver verifies the agent against the CA and the address it dials: the agent
+    serves the kubelet-serving certificate `join` got, its health checked the same way."""
+    files = NodeFiles(tmp_path)
+    agent, proxy = host_components(files, "n1", "10.0.0.7",
+                                   HostNetwork("10.244.0.0/16", "10.96.0.0/12", "10.96.0.10"))
+    flags = dict(zip(agent.argv, agent.argv[1:], strict=False))
+    assert (flags["--tls-cert-file"], flags["--tls-private-key-file"],
+            flags["--client-ca-file"], flags["--node-ip"]) == (
+        str(files.serving_cert), str(files.serving_key), str(files.ca_cert), "10.0.0.7")
+    assert agent.health_url == "https://10.0.0.7:10250/healthz"
+    assert proxy.argv[proxy.argv.index("--kubeconfig") + 1] == str(files.kubeconfig)
