@@ -1,8 +1,10 @@
-"""The lab's agents serve TLS with their own node's certificate and authorize every caller;
+"""The lab's agents serve TLS with the certificate their node's kubelet-serving CSR got
+when it joined, and authorize every caller;
 its apiservers (not on loopback) dial no node that names a loopback address."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ssl
 import uuid
@@ -28,12 +30,24 @@ def _trusting(cluster: SchoonerCluster, cert: tuple[str, str] | None = None) -> 
     return context
 
 
+def _issued_serving_certificates(client: Client, node: str) -> list[x509.Certificate]:
+    """The certificates csrsigning issued to `node`'s kubelet-serving requests."""
+    return [x509.load_pem_x509_certificate(base64.b64decode(csr["status"]["certificate"]))
+            for csr in client.list("certificatesigningrequests")["items"]
+            if csr["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+            and csr["spec"]["username"] == f"system:node:{node}"
+            and csr.get("status", {}).get("certificate")]
+
+
 def test_an_agent_proves_its_node_and_refuses_callers_without_nodes_proxy(
-        cluster: SchoonerCluster, tmp_path: Path) -> None:
+        cluster: SchoonerCluster, client: Client, tmp_path: Path) -> None:
     address = cluster.config.node_address(0)
-    served = x509.load_pem_x509_certificate(
-        (cluster.files.node_pki_dir("node1") / "agent.crt").read_bytes())
+    # the certificate it serves (checked against the lab CA and its address) is the one
+    # its node's CSR got: no host-signed one is mounted into it
+    served = x509.load_pem_x509_certificate(ssl.get_server_certificate(
+        (address, AGENT_PORT), ca_certs=str(cluster.files.ca_cert), timeout=10).encode())
     assert cert_names(served) == {"node1", address}
+    assert served in _issued_serving_certificates(client, "node1")
     cert, key = make_client_cert(cluster.files.ca_cert.read_bytes(),
                                  cluster.files.ca_key.read_bytes(), "mallory")
     (tmp_path / "m.crt").write_bytes(cert)
