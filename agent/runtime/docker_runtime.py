@@ -316,7 +316,9 @@ class DockerRuntime:
                 working_dir=spec.working_dir or None, hostname=spec.hostname,
                 user=spec.security.user,
                 ports=[(port, proto.lower()) for port, proto, _, _ in spec.published] or None,
-                host_config=host_config)
+                host_config=host_config, stdin_open=spec.stdin, tty=spec.tty,
+                # the SDK sets StdinOnce exactly when it is not told `detach`
+                detach=not (spec.stdin and spec.stdin_once))
         except docker.errors.APIError as exc:
             raise CreateContainerError(_explain(exc)) from exc
         try:
@@ -440,6 +442,26 @@ class DockerRuntime:
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool, proctree.kill_tree, pid, str(info.get("ContainerID") or ""))
         return StreamSession(raw, tty=tty, resize=resize, exit_code=exit_code, kill=kill)
+
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                          stderr: bool) -> StreamSession:
+        """Attach to a running container's own stdin and output (the kubelet's streaming
+        Attach); a terminal when the container has one. Leaving detaches: the container
+        goes on (its stdin closed if it was created with stdinOnce)."""
+        info = await self._call(self._api.inspect_container, container_id)
+        tty = bool((info.get("Config") or {}).get("Tty"))
+        raw = await self._call(self._api.attach_socket, container_id, params={
+            "stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr), "stream": 1})
+
+        async def resize(width: int, height: int) -> None:
+            await self._call(self._api.resize, container_id, height=height, width=width)
+
+        async def no_exit_code() -> int | None:
+            return None
+
+        async def detach() -> None:
+            return None
+        return StreamSession(raw, tty=tty, resize=resize, exit_code=no_exit_code, kill=detach)
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> LogStream:

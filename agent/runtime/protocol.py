@@ -104,6 +104,11 @@ class ContainerRuntime(Protocol):
         """Start an interactive exec (with a terminal when `tty`): its live session."""
         ...
 
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                          stderr: bool) -> StreamSession:
+        """Attach to a running container's stdin and output: its live session."""
+        ...
+
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> ContainerLogs:
         """The container's stdout and stderr (from `since` on, when given)."""

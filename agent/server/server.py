@@ -52,7 +52,7 @@ from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import Authenticator, Verdict
 from agent.server.authz import Decision, SubjectAccessReviewer, request_attributes
 from agent.server.logoptions import InvalidLogOptions, parse
-from agent.server.streaming import serve_exec
+from agent.server.streaming import serve_attach, serve_exec
 from agent.server.unavailable import Unavailable
 from apimachinery.tlspeer import (
     ClientCertHttpToolsProtocol,
@@ -204,6 +204,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
         Route("/exec/{namespace}/{pod}/{container}", exec_command, methods=["POST"]),
         WebSocketRoute("/exec/{namespace}/{pod}/{container}",
                        lambda ws: serve_exec(ws, runtime, finder, refused)),
+        WebSocketRoute("/attach/{namespace}/{pod}/{container}",
+                       lambda ws: serve_attach(ws, runtime, finder, refused)),
     ])
     app.state.log_streams = open_streams  # closed on shutdown, so followers end cleanly
     return app

@@ -1,5 +1,7 @@
-"""Interactive exec over a WebSocket: the kubelet's `/exec/{namespace}/{pod}/{container}`
-upgrade, speaking Kubernetes' channel protocol (`apimachinery.wsstream`).
+"""Interactive exec and attach over a WebSocket: the kubelet's
+`/exec/{namespace}/{pod}/{container}` and `/attach/...` upgrades, speaking Kubernetes'
+channel protocol (`apimachinery.wsstream`). An attach has no command and no exit code:
+its Status is Success when the container's output ends.
 
 The caller (the apiserver, as itself) was authenticated and authorized before the
 upgrade; what is wrong with the request (its options, the pod, the container, the
@@ -46,6 +48,18 @@ async def _refuse(websocket: WebSocket, response: Response) -> None:
 async def serve_exec(websocket: WebSocket, runtime: ContainerRuntime, finder: Finder,
                      refused: Refusal) -> None:
     """Check the request, start the exec, accept the upgrade and pump until it ends."""
+    await _serve(websocket, runtime, finder, refused, attach=False)
+
+
+async def serve_attach(websocket: WebSocket, runtime: ContainerRuntime, finder: Finder,
+                       refused: Refusal) -> None:
+    """The same for an attach to the container's own stdin and output; leaving it
+    detaches, and the container goes on."""
+    await _serve(websocket, runtime, finder, refused, attach=True)
+
+
+async def _serve(websocket: WebSocket, runtime: ContainerRuntime, finder: Finder,
+                 refused: Refusal, *, attach: bool) -> None:
     if (refusal := await refused(websocket)) is not None:
         await _refuse(websocket, refusal)
         return
@@ -59,7 +73,7 @@ async def serve_exec(websocket: WebSocket, runtime: ContainerRuntime, finder: Fi
     for key, value in websocket.query_params.multi_items():
         query.setdefault(key, []).append(value)
     try:
-        options = wsstream.parse_options(query, needs_command=True)
+        options = wsstream.parse_options(query, needs_command=not attach)
     except wsstream.InvalidOptions as exc:
         await _refuse(websocket, _text(str(exc), 400))
         return
@@ -72,11 +86,16 @@ async def serve_exec(websocket: WebSocket, runtime: ContainerRuntime, finder: Fi
         await _refuse(websocket, _text(f'container "{p["container"]}" is not running', 400))
         return
     try:
-        session = await runtime.open_exec(
-            found.id, list(options.command), stdin=options.stdin, stdout=options.stdout,
-            stderr=options.stderr, tty=options.tty)
+        if attach:
+            session = await runtime.open_attach(found.id, stdin=options.stdin,
+                                                stdout=options.stdout, stderr=options.stderr)
+        else:
+            session = await runtime.open_exec(
+                found.id, list(options.command), stdin=options.stdin, stdout=options.stdout,
+                stderr=options.stderr, tty=options.tty)
     except ContainerRuntimeError as exc:
-        await _refuse(websocket, _text(f"error executing command in container: {exc}", 500))
+        what = "attaching to" if attach else "executing command in"
+        await _refuse(websocket, _text(f"error {what} container: {exc}", 500))
         return
     await websocket.accept(subprotocol=protocol)
     try:

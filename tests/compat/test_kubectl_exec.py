@@ -209,3 +209,35 @@ def test_python_client_stream(official: Any, namespace: str, box: str) -> None:
     assert _client_exec(official, namespace, box,
                         ["sh", "-c", "read x; echo got-$x; echo bad >&2; exit 5"],
                         stdin="hello\n") == ("got-hello\n", "bad\n", 5)
+
+
+@pytest.mark.compat("kubectl attach -it")
+def test_attach_to_a_container_with_stdin_and_a_terminal(cluster: Cluster, namespace: str,
+                                                         tmp_path: Path) -> None:
+    shell = container("main", ["sh"])
+    shell.update(stdin=True, tty=True)
+    make(cluster, namespace, "pods", pod("tty", None, shell))
+    wait_pod_ready(cluster, namespace, "tty")
+    with terminal(cluster, namespace, tmp_path / "home", "attach", "-it", "tty") as term:
+        _winsize(term.fd, 25, 90)
+        term.expect("If you don't see a command prompt, try pressing enter.")
+        term.write("echo hi-$((40+2)); stty size\n")
+        term.expect("hi-42")
+        term.expect("25 90")
+        term.resize(33, 111)
+        time.sleep(0.5)
+        term.write("stty size\n")
+        term.expect("33 111")
+    # leaving detached: the container's shell goes on
+    status = cluster.client.get("pods", "tty", namespace)["status"]["containerStatuses"][0]
+    assert "running" in status["state"] and status["restartCount"] == 0
+
+
+@pytest.mark.compat("kubectl attach -i")
+def test_attach_pipes_stdin_once(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
+    reader = container("main", ["sh", "-c", "while read l; do echo got-$l; done; echo eof"])
+    reader.update(stdin=True, stdinOnce=True)
+    make(cluster, namespace, "pods", pod("reader", None, reader, restart="Never"))
+    wait_pod_ready(cluster, namespace, "reader")
+    out = kubectl("attach", "-i", "reader", stdin="a\nb\n")
+    assert out.stdout.split() == ["got-a", "got-b", "eof"]  # stdin closed after the attach

@@ -86,6 +86,10 @@ class UnusedRuntime:
                         stdout: bool, stderr: bool, tty: bool) -> StreamSession:
         self._unexpected("open_exec")
 
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                          stderr: bool) -> StreamSession:
+        self._unexpected("open_attach")
+
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> ContainerLogs:
         self._unexpected("stream_logs")

@@ -1,4 +1,5 @@
-"""`pods/{name}/exec` over a WebSocket: relayed, message for message, to the pod's agent.
+"""`pods/{name}/exec` and `attach` over a WebSocket: relayed, message for message, to the
+pod's agent.
 
 As kube-apiserver's exec: the options are checked here (PodExecOptions: a command, at
 least one stream), the pod must be on a node and not finished, and the request goes
@@ -50,26 +51,27 @@ class StreamRelay:
             context = self._contexts[config] = config.ssl_context()
         return context
 
-    async def exec(self, websocket: WebSocket, registry: Registry, config: KubeletClientConfig,
-                   namespace: str, name: str) -> None:
+    async def relay(self, websocket: WebSocket, registry: Registry,
+                    config: KubeletClientConfig, namespace: str, name: str, what: str) -> None:
+        """Relay an `exec` or an `attach` (no command: the container's own stdin)."""
         protocol = wsstream.choose_protocol(websocket.scope.get("subprotocols") or [])
         query: dict[str, list[str]] = {}
         for key, value in websocket.query_params.multi_items():
             query.setdefault(key, []).append(value)
         try:
-            options = wsstream.parse_options(query, needs_command=True)
+            options = wsstream.parse_options(query, needs_command=what == "exec")
         except wsstream.InvalidOptions as exc:
             raise errors.BadRequest(str(exc)) from None
         if protocol is None:
             raise errors.BadRequest(
-                "the exec stream needs a WebSocket sub-protocol of "
+                f"the {what} stream needs a WebSocket sub-protocol of "
                 f"{', '.join(wsstream.PROTOCOLS)} (SPDY is not served)")
         pod = await registry.get(self.pods, namespace, name)
         container = container_of(pod, options.container)
-        _check_running(pod)
+        _check_running(pod, what)
         base = await agent_base(registry, pod, config)
         pairs = [p for p in wsstream.query_of(options) if p[0] != "container"]
-        url = (f"wss{base.removeprefix('https')}/exec/{namespace}/{name}/{container}?"
+        url = (f"wss{base.removeprefix('https')}/{what}/{namespace}/{name}/{container}?"
                f"{urlencode(pairs)}")
         agent = await self._dial(url, protocol, config)
         try:
@@ -98,11 +100,12 @@ def kubelet_config(websocket: WebSocket) -> KubeletClientConfig:
     return config if isinstance(config, KubeletClientConfig) else KubeletClientConfig()
 
 
-def _check_running(pod: Object) -> None:
-    """Kubernetes refuses an exec into a pod that has finished, naming its phase."""
+def _check_running(pod: Object, what: str) -> None:
+    """Kubernetes refuses an exec (an attach) into a pod that has finished, naming its
+    phase."""
     phase = (pod.get("status") or {}).get("phase")
     if phase in _FINISHED:
-        raise errors.BadRequest(f"cannot exec into a container in a completed pod; current "
+        raise errors.BadRequest(f"cannot {what} into a container in a completed pod; current "
                                 f"phase is {phase}")
 
 

@@ -1,4 +1,4 @@
-"""The pod's subresources: `binding`, `eviction`, `log` and `exec`.
+"""The pod's subresources: `binding`, `eviction`, `log`, `exec` and `attach`.
 
 `binding` is how the scheduler assigns a pod to a node without being allowed to
 rewrite the pod (Kubernetes' BindingREST); `eviction` is a delete with the
@@ -139,8 +139,8 @@ class Exec(Subresource):
         self.streams = StreamRelay(proxy.pods)
 
     async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
-        await self.streams.exec(websocket, call.registry, kubelet_config(websocket),
-                                call.info.namespace or "", call.info.name or "")
+        await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
+                                 call.info.namespace or "", call.info.name or "", "exec")
 
     async def create(self, call: Call) -> Response:
         return await self.proxy.exec(call.registry, call.request, call.namespace or "",
@@ -148,3 +148,17 @@ class Exec(Subresource):
 
     async def close(self) -> None:
         await self.proxy.close()
+
+
+class Attach(Subresource):
+    """`pods/{name}/attach`: a WebSocket to a running container's own stdin and output
+    (a container made with `stdin`, `tty`), through the node's agent (streaming.py)."""
+
+    name, verbs = "attach", ("create", "get")
+
+    def __init__(self, proxy: NodeProxy) -> None:
+        self.streams = StreamRelay(proxy.pods)
+
+    async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
+        await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
+                                 call.info.namespace or "", call.info.name or "", "attach")
