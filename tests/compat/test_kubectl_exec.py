@@ -12,6 +12,8 @@ import os
 import pty
 import select
 import struct
+import subprocess
+import sys
 import termios
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from tests.compat.conftest import KUBECTL, Cluster, Kubectl
 from tests.compat.readkit import container, make, pod, wait_pod_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+ROOT = Path(__file__).resolve().parents[2]
 IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
 
 
@@ -241,3 +244,53 @@ def test_attach_pipes_stdin_once(kubectl: Kubectl, cluster: Cluster, namespace: 
     wait_pod_ready(cluster, namespace, "reader")
     out = kubectl("attach", "-i", "reader", stdin="a\nb\n")
     assert out.stdout.split() == ["got-a", "got-b", "eof"]  # stdin closed after the attach
+
+
+SCHOONER = str(Path(sys.executable).parent / "schooner")
+
+
+def _schooner(cluster: Cluster, namespace: str, *args: str, stdin: str | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SCHOONER, "--kubeconfig", str(cluster.kubeconfig), "-n", namespace,
+                           *args], input=stdin, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_schooner_exec_streams_stdin_and_exit_codes(cluster: Cluster, namespace: str,
+                                                    box: str) -> None:
+    done = _schooner(cluster, namespace, "exec", "-i", box, "--", "sh", "-c",
+                     "wc -l; echo err >&2; exit 3", stdin="a\nb\nc\n")
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (3, "3", "err\n")
+
+
+def test_schooner_exec_with_a_terminal(cluster: Cluster, namespace: str, box: str) -> None:
+    term = Terminal([SCHOONER, "--kubeconfig", str(cluster.kubeconfig), "-n", namespace,
+                     "exec", "-it", box, "--", "sh"],
+                    {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"})
+    try:
+        _winsize(term.fd, 20, 70)
+        term.expect("# ")
+        term.write("stty size\n")
+        term.expect("20 70")
+        term.resize(44, 132)
+        time.sleep(0.5)
+        term.write("stty size\n")
+        term.expect("44 132")
+        term.write("exit 9\n")
+        assert term.wait() == 9
+    finally:
+        term.kill()
+
+
+def test_schooner_cp_both_ways(cluster: Cluster, namespace: str, box: str,
+                               tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha\n")
+    (src / "sub" / "b.bin").write_bytes(bytes(range(256)) * 50)
+    assert _schooner(cluster, namespace, "cp", str(src), f"{box}:/tmp/tree").returncode == 0
+    back = tmp_path / "back"
+    copied = _schooner(cluster, namespace, "cp", f"{box}:/tmp/tree", str(back))
+    assert copied.returncode == 0, copied.stderr
+    assert (back / "a.txt").read_text() == "alpha\n"
+    assert (back / "sub" / "b.bin").read_bytes() == bytes(range(256)) * 50
