@@ -97,7 +97,7 @@ def run(conn: websocket.WebSocket, *, stdin: BinaryIO | bytes | None,
             _read_status(payload, outcome)
         elif channel in (wsstream.STDOUT, wsstream.STDERR):
             out(channel, payload)
-    conn.shutdown()  # the server ended the stream: no closing handshake to wait for
+    conn.shutdown()  # type: ignore[no-untyped-call]  # the server ended the stream
     return outcome
 
 
