@@ -36,13 +36,24 @@ async def serve(websocket: WebSocket, served: Kinds, registry: Registry,
     try:
         await _serve(websocket, served, registry, authenticator, authz)
     except errors.APIError as exc:
-        if websocket.application_state.name == "CONNECTING":
-            await websocket.send_denial_response(Response(
-                orjson.dumps(exc.to_status()), status_code=exc.code,
-                media_type="application/json"))
-        else:
-            log.info("component=apiserver stream failed after upgrade path=%s error=%s",
-                     websocket.url.path, exc)
+        await _answer(websocket, exc)
+    except Exception as exc:  # a bug: the 500 Status, the details in the log only
+        log.error("component=apiserver internal error path=%s error=%r", websocket.url.path,
+                  exc, exc_info=exc)
+        await _answer(websocket, errors.InternalError(
+            "Internal error occurred: the request could not be completed; the apiserver's "
+            "log holds the details"))
+
+
+async def _answer(websocket: WebSocket, exc: errors.APIError) -> None:
+    """The error's Status in place of the upgrade; once upgraded, only a log line."""
+    if websocket.application_state.name == "CONNECTING":
+        await websocket.send_denial_response(Response(
+            orjson.dumps(exc.to_status()), status_code=exc.code,
+            media_type="application/json"))
+    else:
+        log.info("component=apiserver stream failed after upgrade path=%s error=%s",
+                 websocket.url.path, exc)
 
 
 async def _serve(websocket: WebSocket, served: Kinds, registry: Registry,

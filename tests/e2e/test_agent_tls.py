@@ -244,6 +244,14 @@ def test_exec_streams_are_authorized_per_user_and_reach_the_agent_as_the_apiserv
         seen = agent.process.log_path.read_text()
         assert KUBELET_CLIENT_SAR.format(verb="get") in seen, seen
         assert "bob" not in seen and BOB not in seen  # his token never left the apiserver
+        with agent.apiserver.http(token=BOB) as bob:  # refusals before the upgrade: Statuses
+            missing = bob.get(f"/api/v1/namespaces/{ns}/pods/nope/exec",
+                              params={"command": "id", "stdout": "1"}, headers=UPGRADE)
+            no_command = bob.get(f"/api/v1/namespaces/{ns}/pods/talker/exec",
+                                 params={"stdout": "1"}, headers=UPGRADE)
+        assert (missing.status_code, missing.json()["message"]) == (404, 'pods "nope" not found')
+        assert (no_command.status_code, no_command.json()["message"]) == (
+            400, "you must specify at least one command for the container")
     finally:
         agent.client.delete("rolebindings", "stream", ns)
         agent.client.delete("roles", "stream", ns)
