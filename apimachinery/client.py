@@ -294,6 +294,11 @@ class _BaseClient:
         server_wait = retryafter.retry_after(resp.status_code, resp.headers)
         return None if server_wait is None else retryafter.delay(resends, server_wait)
 
+    def stream_target(self) -> tuple[str, dict[str, str], ssl.SSLContext | bool]:
+        """(server URL, headers, TLS verification): what a WebSocket to the API needs
+        (`schooner exec`, `attach`, `cp`), with the same identity as every request."""
+        return self.servers[0], dict(self._headers), self._verify
+
     def _http_options(self, transport: Any) -> dict[str, Any]:
         return {"base_url": self.servers[0], "headers": self._headers, "verify": self._verify,
                 "timeout": httpx.Timeout(self.timeout), "http1": True, "http2": False,

@@ -23,6 +23,8 @@ from typing import Any, cast
 
 from cryptography import x509
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request as WebSocketRequest
 
 
 class ClientCertHttpToolsProtocol(HttpToolsProtocol):
@@ -38,6 +40,23 @@ class ClientCertHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self._tls is not None:
             self.scope["extensions"] = {"tls": cast("dict[object, object]", self._tls)}
+
+
+class ClientCertWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (the one an httptools connection is upgraded to), plus
+    the same TLS extension: a WebSocket's caller is named by its certificate too."""
+
+    _tls: dict[str, Any] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._tls = tls_extension(transport.get_extra_info("ssl_object"))
+
+    def handle_connect(self, event: WebSocketRequest) -> None:
+        super().handle_connect(event)  # builds the scope; the app runs from the next turn
+        if self._tls is not None:
+            self.scope["extensions"] = {**(self.scope.get("extensions") or {}),
+                                        "tls": cast("dict[object, object]", self._tls)}
 
 
 def tls_extension(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocket
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -29,6 +29,7 @@ from apimachinery.meta import Object
 from . import (
     admissionnotes,
     authorizer,
+    connect,
     defrag,
     discovery,
     flowcontrol,
@@ -255,6 +256,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise errors.NotAcceptable("only application/json is served for /openapi/v2")
         async with admit(request):
             return json_response(documents.v2())
+
+    @app.websocket("/{root:path}")
+    async def upgrade(websocket: WebSocket, root: str) -> None:
+        await connect.serve(websocket, served, registry, authenticator, authz)
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from fastapi import Request, Response
+from fastapi import Request, Response, WebSocket
 
 from apimachinery import errors
 from apimachinery.errors import FieldError
@@ -191,6 +191,14 @@ class Call:
         return decode_object(await self.body(), self.content_type or "application/json")
 
 
+@dataclass(frozen=True)
+class Upgrade:
+    """A WebSocket request to a subresource: what it addresses, and the registry."""
+
+    info: RequestInfo
+    registry: Registry
+
+
 class Subresource:
     """A REST subresource a kind owns (`pods/binding`, `deployments/scale`).
 
@@ -220,6 +228,12 @@ class Subresource:
 
     async def delete(self, call: Call) -> Response:
         raise self._not_allowed(call, "DELETE")
+
+    async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
+        """A WebSocket upgrade of the subresource (exec): authorized already; accept and
+        serve it, or raise before accepting (the caller gets the Status over HTTP)."""
+        raise errors.MethodNotAllowed(f"a WebSocket upgrade is not supported on "
+                                      f"{call.info.resource.plural}/{self.name}")
 
     async def close(self) -> None:
         """Release what the subresource holds (connections) when the apiserver stops."""

@@ -32,6 +32,7 @@ from cli import (
     certs,
     commands,
     configcmd,
+    copy,
     lab,
     logs_exec,
     nodes,
@@ -192,6 +193,7 @@ def api_resources_cmd(
 
 commands.register(app)
 logs_exec.register(app)
+copy.register(app)
 rollout.register(app)
 nodes.register(app)
 wait.register(app)

@@ -127,4 +127,7 @@ def container_spec(pod: Object, container: Object, *, sandbox_id: str, restart_c
                    labels=labels, entrypoint=entrypoint, cmd=cmd, env=env,
                    working_dir=container.get("workingDir") or None, join_container=sandbox_id,
                    mounts=mounts, nano_cpus=nano_cpus, cpu_shares=shares, mem_limit=mem_limit,
-                   security=security_spec(pod, container, pids_limit=pids_limit))
+                   security=security_spec(pod, container, pids_limit=pids_limit),
+                   stdin=container.get("stdin") is True,
+                   stdin_once=container.get("stdinOnce") is True,
+                   tty=container.get("tty") is True)

@@ -200,6 +200,11 @@ class RunSpec:
     security: SecuritySpec = field(default_factory=SecuritySpec)
     # (containerPort, protocol, hostPort, hostIP): the sandbox publishes a pod's hostPorts
     published: tuple[tuple[int, str, int, str], ...] = ()
+    # the container's stdin kept open (closed after the first attach ends: stdin_once)
+    # and a terminal: what `kubectl attach` talks to
+    stdin: bool = False
+    stdin_once: bool = False
+    tty: bool = False
 
 
 @dataclass(frozen=True)

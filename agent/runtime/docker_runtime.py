@@ -71,6 +71,7 @@ from agent.runtime.docker_host import (
 )
 from agent.runtime.gate import Priority, PriorityGate
 from agent.runtime.logfollow import DedupedStream
+from agent.runtime.session import StreamSession
 from agent.runtime.streams import EventWatcher, LogStream
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 ENGINE_SLOTS = 8  # creates+starts and removals in flight in the engine at once
 EXEC_SLOTS = 8  # execs (API, probes, hooks) running at once, on threads of their own
 EXEC_KILL_WAIT = 5.0  # seconds a killed exec's output stream gets to close
+EXIT_POLLS, EXIT_POLL_INTERVAL = 40, 0.05  # an interactive exec's exit code, once it ends
 
 # List states whose inspection cannot change until the state does: a running container's
 # IP, start time and labels stay put, an exited one's exit is final (the agent never
@@ -314,7 +316,9 @@ class DockerRuntime:
                 working_dir=spec.working_dir or None, hostname=spec.hostname,
                 user=spec.security.user,
                 ports=[(port, proto.lower()) for port, proto, _, _ in spec.published] or None,
-                host_config=host_config)
+                host_config=host_config, stdin_open=spec.stdin, tty=spec.tty,
+                # the SDK sets StdinOnce exactly when it is not told `detach`
+                detach=not (spec.stdin and spec.stdin_once))
         except docker.errors.APIError as exc:
             raise CreateContainerError(_explain(exc)) from exc
         try:
@@ -409,6 +413,55 @@ class DockerRuntime:
         except (TimeoutError, ContainerRuntimeError, OSError) as exc:
             log.warning("component=agent timed-out exec did not end exec=%s error=%r",
                         exec_id[:12], exc)
+
+    async def open_exec(self, container_id: str, command: list[str], *, stdin: bool,
+                        stdout: bool, stderr: bool, tty: bool) -> StreamSession:
+        """Start an interactive exec on the engine's hijacked connection (`session`): the
+        kubelet's streaming Exec. A caller that goes away has its command killed."""
+        exec_id = str((await self._call(
+            self._api.exec_create, container_id, command, stdin=stdin, stdout=stdout,
+            stderr=stderr, tty=tty))["Id"])
+        raw = await self._call(self._api.exec_start, exec_id, tty=tty, socket=True)
+
+        async def resize(width: int, height: int) -> None:
+            await self._call(self._api.exec_resize, exec_id, height=height, width=width)
+
+        async def exit_code() -> int | None:
+            for _ in range(EXIT_POLLS):  # the output ends a moment before the engine knows
+                info = await self._call(self._api.exec_inspect, exec_id)
+                if not info.get("Running"):
+                    break
+                await asyncio.sleep(EXIT_POLL_INTERVAL)
+            code = info.get("ExitCode")
+            return int(code) if code is not None else None
+
+        async def kill() -> None:
+            info = await self._call(self._api.exec_inspect, exec_id)
+            pid = int(info.get("Pid") or 0)
+            if info.get("Running") and pid > 0:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._pool, proctree.kill_tree, pid, str(info.get("ContainerID") or ""))
+        return StreamSession(raw, tty=tty, resize=resize, exit_code=exit_code, kill=kill)
+
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                          stderr: bool) -> StreamSession:
+        """Attach to a running container's own stdin and output (the kubelet's streaming
+        Attach); a terminal when the container has one. Leaving detaches: the container
+        goes on (its stdin closed if it was created with stdinOnce)."""
+        info = await self._call(self._api.inspect_container, container_id)
+        tty = bool((info.get("Config") or {}).get("Tty"))
+        raw = await self._call(self._api.attach_socket, container_id, params={
+            "stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr), "stream": 1})
+
+        async def resize(width: int, height: int) -> None:
+            await self._call(self._api.resize, container_id, height=height, width=width)
+
+        async def no_exit_code() -> int | None:
+            return None
+
+        async def detach() -> None:
+            return None
+        return StreamSession(raw, tty=tty, resize=resize, exit_code=no_exit_code, kill=detach)
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> LogStream:

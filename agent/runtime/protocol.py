@@ -26,6 +26,7 @@ from agent.runtime.container import (
     RunSpec,
     VolumeSpec,
 )
+from agent.runtime.session import StreamSession
 
 
 class ContainerLogs(Protocol):
@@ -96,6 +97,16 @@ class ContainerRuntime(Protocol):
         a caller cancelled meanwhile kills it too. Output past `max_output` bytes is
         read and dropped.
         """
+        ...
+
+    async def open_exec(self, container_id: str, command: list[str], *, stdin: bool,
+                        stdout: bool, stderr: bool, tty: bool) -> StreamSession:
+        """Start an interactive exec (with a terminal when `tty`): its live session."""
+        ...
+
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                          stderr: bool) -> StreamSession:
+        """Attach to a running container's stdin and output: its live session."""
         ...
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,

@@ -12,6 +12,8 @@
   command to completion: `{"exitCode": n, "output": "..."}` (non-interactive). At
   most `API_EXECS_IN_FLIGHT` at once (more get a 429), the output capped by the
   runtime (`EXEC_OUTPUT_LIMIT`), and the command killed if the caller hangs up.
+* `GET /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=` with a
+  WebSocket upgrade: an interactive exec in Kubernetes' channel protocol (`streaming`).
 * `GET /healthz`: `ok`, without authentication.
 It serves TLS only, with the node's serving certificate (`--tls-cert-file`), as the
 kubelet's port 10250. Everything but /healthz needs a caller the agent can name
@@ -41,17 +43,22 @@ from typing import Any
 import orjson
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import Authenticator, Verdict
 from agent.server.authz import Decision, SubjectAccessReviewer, request_attributes
 from agent.server.logoptions import InvalidLogOptions, parse
+from agent.server.streaming import serve_attach, serve_exec
 from agent.server.unavailable import Unavailable
-from apimachinery.tlspeer import ClientCertHttpToolsProtocol, peer_certificate
+from apimachinery.tlspeer import (
+    ClientCertHttpToolsProtocol,
+    ClientCertWebSocketProtocol,
+    peer_certificate,
+)
 
 log = logging.getLogger(__name__)
 # API execs at once: half the runtime's exec slots, so probes and hooks always find one
@@ -111,7 +118,7 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
     open_streams: set[Any] = set()
     api_execs = asyncio.Semaphore(API_EXECS_IN_FLIGHT)
 
-    async def refused(request: Request) -> Response | None:
+    async def refused(request: HTTPConnection) -> Response | None:
         """None for a caller who may do the request, else the 401 (or 429, `auth`), or
         the 403 in the kubelet's words (`authz`)."""
         caller = await authn.authenticate(request.headers.get("authorization"),
@@ -123,7 +130,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
             return response
         if caller.verdict is not Verdict.ALLOWED or caller.user is None:
             return _text("Unauthorized", 401)
-        attrs = request_attributes(request.method, request.url.path, node_name)
+        method = request.method if isinstance(request, Request) else "GET"  # an upgrade
+        attrs = request_attributes(method, request.url.path, node_name)
         decision = await authz.authorize(caller.user, attrs)
         if decision is Decision.ALLOWED:
             return None
@@ -194,6 +202,10 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
         Route("/healthz", healthz),
         Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
         Route("/exec/{namespace}/{pod}/{container}", exec_command, methods=["POST"]),
+        WebSocketRoute("/exec/{namespace}/{pod}/{container}",
+                       lambda ws: serve_exec(ws, runtime, finder, refused)),
+        WebSocketRoute("/attach/{namespace}/{pod}/{container}",
+                       lambda ws: serve_attach(ws, runtime, finder, refused)),
     ])
     app.state.log_streams = open_streams  # closed on shutdown, so followers end cleanly
     return app
@@ -226,7 +238,8 @@ class AgentServer:
         self.port = int(self._sock.getsockname()[1])
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off",
-            http=ClientCertHttpToolsProtocol, timeout_graceful_shutdown=1,
+            http=ClientCertHttpToolsProtocol, ws=ClientCertWebSocketProtocol,
+            timeout_graceful_shutdown=1,
             ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file,
             # A caller may send a certificate; one it sends must verify (tlspeer.py).
             ssl_cert_reqs=ssl.CERT_OPTIONAL if tls.client_ca_file else ssl.CERT_NONE,

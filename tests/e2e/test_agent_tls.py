@@ -26,6 +26,7 @@ from tests.e2e.conftest import AgentNode
 
 pytestmark = pytest.mark.e2e
 ALICE = new_token()
+BOB = new_token()  # execs over the WebSocket stream
 KUBELET_CLIENT_SAR = ("SubjectAccessReview user=kube-apiserver-kubelet-client verb={verb} "
                       "resource=nodes subresource=proxy allowed=true")
 
@@ -37,7 +38,8 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
     etcd = Etcd(workdir / "etcd")
     server = Apiserver(workdir / "apiserver", etcd.url,
                        extra_args=["--authorization-mode", "Node,RBAC"],
-                       users=[TokenEntry(ALICE, "alice", "alice", ())])
+                       users=[TokenEntry(ALICE, "alice", "alice", ()),
+                              TokenEntry(BOB, "bob", "bob", ())])
     try:
         etcd.start()
         server.start()
@@ -174,3 +176,82 @@ def test_the_apiserver_trusts_no_agent_certificate_but_its_cas(
     assert answer.status_code == 503, answer.text
     assert "cannot reach the node agent" in answer.json()["message"]
     assert "CERTIFICATE_VERIFY_FAILED" in answer.json()["message"]
+
+
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+           "Sec-WebSocket-Protocol": "v5.channel.k8s.io"}
+
+
+def _stream_exec(agent: AgentNode, token: str, command: list[str]) -> tuple[bytes, Object]:
+    """stdout and the final Status of an exec over the WebSocket stream (v5), as `token`."""
+    from urllib.parse import urlencode
+
+    from websockets.sync.client import connect
+
+    from apimachinery import wsstream
+    query = urlencode([("command", c) for c in command] + [("container", "app"),
+                                                           ("stdout", "1")])
+    url = (f"{agent.apiserver.url.replace('https', 'wss', 1)}/api/v1/namespaces/"
+           f"{agent.namespace}/pods/talker/exec?{query}")
+    out, status = b"", {}
+    with connect(url, ssl=agent.apiserver._ssl(), subprotocols=[wsstream.V5],  # type: ignore[list-item]
+                 additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        assert ws.subprotocol == wsstream.V5
+        for message in ws:
+            channel, data = wsstream.unframe(bytes(message) if isinstance(message, bytes)
+                                             else message.encode())
+            if channel == wsstream.STDOUT:
+                out += data
+            elif channel == wsstream.ERROR:
+                import json
+                status = json.loads(data)
+    return out, status
+
+
+def test_exec_streams_are_authorized_per_user_and_reach_the_agent_as_the_apiserver(
+        agent: AgentNode) -> None:
+    talker(agent)
+    rbac, ns = "rbac.authorization.k8s.io", agent.namespace
+    role: Object = {"apiVersion": f"{rbac}/v1", "kind": "Role",
+                    "metadata": {"name": "stream", "namespace": ns},
+                    "rules": [{"apiGroups": [""], "verbs": ["get"], "resources": ["pods"]}]}
+    agent.client.create("roles", role, ns)
+    agent.client.create("rolebindings", {
+        "apiVersion": f"{rbac}/v1", "kind": "RoleBinding",
+        "metadata": {"name": "stream", "namespace": ns},
+        "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "stream"},
+        "subjects": [{"kind": "User", "apiGroup": rbac, "name": "bob"}]}, ns)
+    try:
+        for verbs, refused in (([], "get"), (["get"], "create")):
+            role["rules"][1:] = [{"apiGroups": [""], "verbs": verbs,
+                                  "resources": ["pods/exec"]}] if verbs else []
+            agent.client.patch("roles", "stream", {"rules": role["rules"]}, ns)
+            with agent.apiserver.http(token=BOB) as bob:  # the upgrade, answered over HTTP
+                response = bob.get(f"/api/v1/namespaces/{ns}/pods/talker/exec",
+                                   params={"command": "id", "stdout": "1"}, headers=UPGRADE)
+            assert response.status_code == 403
+            assert response.json()["message"] == (
+                f'pods "talker" is forbidden: User "bob" cannot {refused} resource '
+                f'"pods/exec" in API group "" in the namespace "{ns}"')
+        role["rules"][1]["verbs"] = ["get", "create"]
+        agent.client.patch("roles", "stream", {"rules": role["rules"]}, ns)
+        out, status = wait_for(lambda: _stream_exec(agent, BOB, ["sh", "-c", "echo in; exit 4"]),
+                               10, "bob's exec")
+        assert out == b"in\n"
+        assert status["reason"] == "NonZeroExitCode"
+        assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "4"}]
+        seen = agent.process.log_path.read_text()
+        assert KUBELET_CLIENT_SAR.format(verb="get") in seen, seen
+        assert "bob" not in seen and BOB not in seen  # his token never left the apiserver
+        with agent.apiserver.http(token=BOB) as bob:  # refusals before the upgrade: Statuses
+            missing = bob.get(f"/api/v1/namespaces/{ns}/pods/nope/exec",
+                              params={"command": "id", "stdout": "1"}, headers=UPGRADE)
+            no_command = bob.get(f"/api/v1/namespaces/{ns}/pods/talker/exec",
+                                 params={"stdout": "1"}, headers=UPGRADE)
+        assert (missing.status_code, missing.json()["message"]) == (404, 'pods "nope" not found')
+        assert (no_command.status_code, no_command.json()["message"]) == (
+            400, "you must specify at least one command for the container")
+    finally:
+        agent.client.delete("rolebindings", "stream", ns)
+        agent.client.delete("roles", "stream", ns)

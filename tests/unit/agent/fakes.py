@@ -38,6 +38,7 @@ from agent.runtime.container import (
     VolumeSpec,
 )
 from agent.runtime.protocol import ContainerLogs, EventWatch
+from agent.runtime.session import StreamSession
 from apimachinery import errors
 from apimachinery.clock import Clock
 from apimachinery.meta import Object, rfc3339
@@ -82,6 +83,14 @@ class UnusedRuntime:
                    timeout: float | None = None,
                    max_output: int = EXEC_OUTPUT_LIMIT) -> tuple[int, str]:
         self._unexpected("exec")
+
+    async def open_exec(self, container_id: str, command: list[str], *, stdin: bool,
+                        stdout: bool, stderr: bool, tty: bool) -> StreamSession:
+        self._unexpected("open_exec")
+
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                          stderr: bool) -> StreamSession:
+        self._unexpected("open_attach")
 
     def stream_logs(self, container_id: str, *, follow: bool, tail: int | None,
                     timestamps: bool, since: datetime | None = None) -> ContainerLogs:

@@ -22,7 +22,7 @@ from apiserver.kinds.core.pod.serviceaccount import (
     admit_service_account,
     remember_service_account_admission,
 )
-from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log
+from apiserver.kinds.core.pod.subresources import Attach, Binding, Eviction, Exec, Log
 from apiserver.kinds.core.pod.tolerations import (
     admit_default_tolerations,
     remember_toleration_defaults,
@@ -124,7 +124,8 @@ KIND = Kind(
     default=default_pod,
     validate=validate_pod,
     table=LAYOUTS["Pod"],
-    subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY), Eviction()),
+    subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY),
+                  Attach(_NODE_PROXY), Eviction()),
     bootstrap=_bootstrap,
     admission=admit_pod,
 )

@@ -143,3 +143,8 @@ async def _relay(response: httpx.Response) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         await response.aclose()
+
+
+# For the exec stream (streaming.py), which picks the container and the agent alike.
+container_of = _container
+agent_base = _agent_url

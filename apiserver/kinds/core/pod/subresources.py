@@ -1,4 +1,4 @@
-"""The pod's subresources: `binding`, `eviction`, `log` and `exec`.
+"""The pod's subresources: `binding`, `eviction`, `log`, `exec` and `attach`.
 
 `binding` is how the scheduler assigns a pod to a node without being allowed to
 rewrite the pod (Kubernetes' BindingREST); `eviction` is a delete with the
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import Response
+from fastapi import Response, WebSocket
 
 from apimachinery import errors
 from apimachinery.errors import FieldError
 from apimachinery.meta import Object, deep_copy
 from apiserver.bodies import require_object
-from apiserver.kind import Call, Subresource
+from apiserver.kind import Call, Subresource, Upgrade
 from apiserver.kinds.core.pod import eviction
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
+from apiserver.kinds.core.pod.streaming import StreamRelay, kubelet_config
 from apiserver.storage import DRY_RUN
 from apiserver.validation.fields import validate_annotations, validate_labels
 from apiserver.wire import check_kind, respond
@@ -128,12 +129,18 @@ class Log(Subresource):
 
 
 class Exec(Subresource):
-    """`pods/{name}/exec`: run a command in a container through the node's agent."""
+    """`pods/{name}/exec`: run a command in a container through the node's agent; as a
+    WebSocket upgrade (kubectl, the Python clients) an interactive stream (streaming.py)."""
 
     name, verbs = "exec", ("create", "get")
 
     def __init__(self, proxy: NodeProxy) -> None:
         self.proxy = proxy
+        self.streams = StreamRelay(proxy.pods)
+
+    async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
+        await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
+                                 call.info.namespace or "", call.info.name or "", "exec")
 
     async def create(self, call: Call) -> Response:
         return await self.proxy.exec(call.registry, call.request, call.namespace or "",
@@ -141,3 +148,17 @@ class Exec(Subresource):
 
     async def close(self) -> None:
         await self.proxy.close()
+
+
+class Attach(Subresource):
+    """`pods/{name}/attach`: a WebSocket to a running container's own stdin and output
+    (a container made with `stdin`, `tty`), through the node's agent (streaming.py)."""
+
+    name, verbs = "attach", ("create", "get")
+
+    def __init__(self, proxy: NodeProxy) -> None:
+        self.streams = StreamRelay(proxy.pods)
+
+    async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
+        await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
+                                 call.info.namespace or "", call.info.name or "", "attach")

@@ -36,10 +36,6 @@ from apiserver.validation.fields import (
     unique_label,
 )
 
-# The agent keeps no stdin or terminal open for a container, so these may not be asked for.
-_ATTACH_FIELDS = ("stdin", "stdinOnce", "tty")
-_NO_ATTACH = ("Schooner's agent cannot keep a container's stdin or terminal open; "
-              "leave it unset or false")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _MESSAGE_POLICIES = ("FallbackToLogsOnError", "File")
 _CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
@@ -108,8 +104,6 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str],
     else:
         errs += _validate_lifecycle(as_dict(c.get("lifecycle")), child(path, "lifecycle"),
                                     grace)
-    errs += [forbidden(child(path, key), _NO_ATTACH) for key in _ATTACH_FIELDS
-             if c.get(key) is True]
     return errs
 
 

@@ -1,0 +1,136 @@
+"""Exec's round trip: `kubectl exec POD -- true` against `docker exec CONTAINER true` on the
+same container, in the same run.
+
+Run from the repository root::
+
+    .venv/bin/python bench/exec.py [--iterations N] [--write docs/benchmarks.md]
+
+It starts a whole local cluster of its own (`cli.cluster.throwaway`), runs one busybox
+pod, and then times, interleaved one by one so drift hits both alike, the real kubectl
+v1.32 exec (a WebSocket to the apiserver, which authorizes it and relays it over a
+second WebSocket to the agent, which runs it on Docker's exec) and the docker CLI's
+exec of the same container. Both are Go binaries started per call, as a user runs
+them. Reports p50 and p99 of each and their ratio; the target (issue 17) is a ratio
+of at most 1.5. Everything made is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: `bench` lives at the repo root
+    sys.path.insert(0, str(ROOT))
+
+from apimachinery.client import Client  # noqa: E402
+from bench.report import write_section  # noqa: E402
+from cli.cluster.processes import wait_for  # noqa: E402
+from cli.cluster.throwaway import local_cluster  # noqa: E402
+
+POD_CIDR, SERVICE_CIDR = "172.28.95.0/24", "172.28.94.0/24"
+IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, env=env, timeout=60, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr!r}")
+    return elapsed
+
+
+def container_id(client: Client) -> str:
+    """The Docker id of the pod's app container, found by the agent's labels."""
+    def running() -> bool:
+        pod = client.get("pods", "bench-exec", "default")
+        return (pod.get("status") or {}).get("phase") == "Running"
+    wait_for(running, 120, "the pod Running", 0.5)
+    out = subprocess.run(["docker", "ps", "-q", "--filter", "label=schooner.pod.name=bench-exec",
+                          "--filter", "label=schooner.container.name=main"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if len(out) != 1:
+        raise RuntimeError(f"expected one container, found {out}")
+    return out[0]
+
+
+def measure(kubeconfig: Path, cid: str, iterations: int) -> dict[str, list[float]]:
+    kubectl, docker = shutil.which("kubectl"), shutil.which("docker")
+    if kubectl is None or docker is None:
+        raise RuntimeError("kubectl and docker are needed")
+    home = tempfile.mkdtemp(prefix="bench-exec-home-")
+    env = {"HOME": home, "PATH": "/usr/bin:/bin"}
+    runs = {"kubectl": [kubectl, "--kubeconfig", str(kubeconfig), "exec", "bench-exec", "--",
+                        "true"],
+            "docker": [docker, "exec", cid, "true"]}
+    for argv in runs.values():  # warm both (kubectl's discovery cache, the engine)
+        for _ in range(3):
+            timed(argv, env)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(iterations):
+        for name, argv in runs.items():
+            times[name].append(timed(argv, env))
+    shutil.rmtree(home, ignore_errors=True)
+    return times
+
+
+def report(times: dict[str, list[float]], command: str) -> str:
+    k, d = times["kubectl"], times["docker"]
+    kp50, kp99 = percentile(k, 0.5) * 1000, percentile(k, 0.99) * 1000
+    dp50, dp99 = percentile(d, 0.5) * 1000, percentile(d, 0.99) * 1000
+    return "\n".join([
+        f"Command: `{command}` (machine: {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}).",
+        "",
+        f"One busybox pod on a single-host cluster; {len(k)} calls each, interleaved; each "
+        "call starts the client binary, as a user's does.",
+        "",
+        "| command | p50 ms | p99 ms |",
+        "|---|---|---|",
+        f"| `kubectl exec POD -- true` (apiserver, agent, Docker) | {kp50:.0f} | {kp99:.0f} |",
+        f"| `docker exec CONTAINER true` | {dp50:.0f} | {dp99:.0f} |",
+        f"| ratio kubectl/docker | {kp50 / dp50:.2f}x | {kp99 / dp99:.2f}x |",
+        "",
+        f"Target: p50 within 1.5x of docker exec: "
+        f"{'met' if kp50 <= 1.5 * dp50 else 'NOT met'}.",
+        "",
+    ])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=20, help="calls of each (20)")
+    parser.add_argument("--write", type=Path, help="rewrite this file's exec section")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="schooner-bench-exec-") as home, \
+            local_cluster(Path(home), "benchexec", POD_CIDR, SERVICE_CIDR) as (client,
+                                                                              kubeconfig):
+        client.create("pods", {"metadata": {"name": "bench-exec"}, "spec": {
+            "terminationGracePeriodSeconds": 1, "containers": [{
+                "name": "main", "image": "schooner/busybox:latest",
+                "imagePullPolicy": "Never", "command": ["sh", "-c", IDLE]}]}}, "default")
+        times = measure(kubeconfig, container_id(client), args.iterations)
+    command = ".venv/bin/python bench/exec.py" + (
+        f" --iterations {args.iterations}" if args.iterations != 20 else "")
+    text = report(times, command)
+    print(text)
+    if args.write:
+        write_section(args.write, "exec", "Exec: kubectl exec vs docker exec", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
