@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from cryptography import x509
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 
 class ClientCertHttpToolsProtocol(HttpToolsProtocol):
@@ -61,3 +62,18 @@ def peer_certificate(scope: Mapping[str, Any]) -> str | None:
     tls = (scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     return chain[0] if chain else None
+
+
+class ClientCertWebSocketProtocol(WSProtocol):
+    """uvicorn's WebSocket protocol (the `wsproto` one), plus the ASGI TLS extension: an
+    upgraded connection gets a scope of its own, which uvicorn builds without it, so a
+    client certificate would otherwise not authenticate a WebSocket request. wsproto, as
+    `websockets` refuses kubectl's sub-protocol `SPDY/3.1+portforward.k8s.io` (a `/` is
+    not a token character) before the application sees the request."""
+
+    async def run_asgi(self) -> None:
+        tls = tls_extension(self.transport.get_extra_info("ssl_object"))
+        if tls is not None:
+            extensions = cast("dict[str, Any]", self.scope.setdefault("extensions", {}))
+            extensions["tls"] = tls
+        await super().run_asgi()

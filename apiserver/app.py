@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocket
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -48,6 +48,7 @@ from .encryption import NO_ENCRYPTION
 from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
+from .kinds.core.pod import portforward
 from .kinds.rbac import rbacauthorizer as rbac
 from .kubeletclient import KubeletClientConfig
 from .registry import Registry
@@ -240,6 +241,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise errors.NotAcceptable("only application/json is served for /openapi/v2")
         async with admit(request):
             return json_response(documents.v2())
+
+    @app.websocket("/api/v1/namespaces/{namespace}/pods/{name}/portforward")
+    async def pod_port_forward(ws: WebSocket) -> None:
+        """kubectl's and the Python client's port-forward (kinds/core/pod/portforward.py)."""
+        await portforward.serve(ws, registry, served.lookup("", "pods").resource,
+                                authenticator, authz, app.state.kubelet_client)
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:

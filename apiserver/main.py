@@ -13,7 +13,7 @@ import sys
 
 import uvicorn
 
-from apimachinery.tlspeer import ClientCertHttpToolsProtocol
+from apimachinery.tlspeer import ClientCertHttpToolsProtocol, ClientCertWebSocketProtocol
 
 from . import encryption, listeners
 from .app import create_app
@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         # A client may send a certificate; one it sends must verify (tlspeer.py).
         ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
         ssl_ca_certs=args.client_ca_file, http=ClientCertHttpToolsProtocol, loop="uvloop",
+        ws=ClientCertWebSocketProtocol,
         log_level="warning", access_log=False,
         timeout_graceful_shutdown=3,
     ), app.state.background)

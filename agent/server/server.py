@@ -12,6 +12,8 @@
   command to completion: `{"exitCode": n, "output": "..."}` (non-interactive). At
   most `API_EXECS_IN_FLIGHT` at once (more get a 429), the output capped by the
   runtime (`EXEC_OUTPUT_LIMIT`), and the command killed if the caller hangs up.
+* `GET /portForward/{namespace}/{pod}?ports=...`, a WebSocket: the pod's ports, relayed
+  (`agent.server.portforward`, the kubelet's channel-pair protocol).
 * `GET /healthz`: `ok`, without authentication.
 It serves TLS only, with the node's serving certificate (`--tls-cert-file`), as the
 kubelet's port 10250. Everything but /healthz needs a caller the agent can name
@@ -41,17 +43,24 @@ from typing import Any
 import orjson
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import Authenticator, Verdict
 from agent.server.authz import Decision, SubjectAccessReviewer, request_attributes
 from agent.server.logoptions import InvalidLogOptions, parse
+from agent.server.portforward import PodAddress
+from agent.server.portforward import serve as serve_port_forward
 from agent.server.unavailable import Unavailable
-from apimachinery.tlspeer import ClientCertHttpToolsProtocol, peer_certificate
+from apimachinery.tlspeer import (
+    ClientCertHttpToolsProtocol,
+    ClientCertWebSocketProtocol,
+    peer_certificate,
+)
 
 log = logging.getLogger(__name__)
 # API execs at once: half the runtime's exec slots, so probes and hooks always find one
@@ -105,13 +114,15 @@ def _text(message: str, code: int) -> Response:
 
 
 def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authenticator,
-               authz: SubjectAccessReviewer, node_name: str) -> Starlette:
-    """The ASGI app; `finder` resolves a pod's container from the agent's cache."""
+               authz: SubjectAccessReviewer, node_name: str,
+               pod_address: PodAddress | None = None) -> Starlette:
+    """The ASGI app; `finder` resolves a pod's container from the agent's cache,
+    `pod_address` a running pod's IP (port-forward)."""
 
     open_streams: set[Any] = set()
     api_execs = asyncio.Semaphore(API_EXECS_IN_FLIGHT)
 
-    async def refused(request: Request) -> Response | None:
+    async def refused(request: HTTPConnection) -> Response | None:
         """None for a caller who may do the request, else the 401 (or 429, `auth`), or
         the 403 in the kubelet's words (`authz`)."""
         caller = await authn.authenticate(request.headers.get("authorization"),
@@ -123,7 +134,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
             return response
         if caller.verdict is not Verdict.ALLOWED or caller.user is None:
             return _text("Unauthorized", 401)
-        attrs = request_attributes(request.method, request.url.path, node_name)
+        attrs = request_attributes(request.scope.get("method", "GET"), request.url.path,
+                                   node_name)
         decision = await authz.authorize(caller.user, attrs)
         if decision is Decision.ALLOWED:
             return None
@@ -190,8 +202,15 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
         return Response(orjson.dumps({"exitCode": code, "output": output}),
                         media_type="application/json")
 
+    async def port_forward(ws: WebSocket) -> None:
+        if pod_address is None:
+            await ws.send_denial_response(_text("port-forward is not served here", 404))
+            return
+        await serve_port_forward(ws, refused, pod_address)
+
     app = Starlette(routes=[
         Route("/healthz", healthz),
+        WebSocketRoute("/portForward/{namespace}/{pod}", port_forward),
         Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
         Route("/exec/{namespace}/{pod}/{container}", exec_command, methods=["POST"]),
     ])
@@ -226,7 +245,8 @@ class AgentServer:
         self.port = int(self._sock.getsockname()[1])
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off",
-            http=ClientCertHttpToolsProtocol, timeout_graceful_shutdown=1,
+            http=ClientCertHttpToolsProtocol, ws=ClientCertWebSocketProtocol,
+            timeout_graceful_shutdown=1,
             ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file,
             # A caller may send a certificate; one it sends must verify (tlspeer.py).
             ssl_cert_reqs=ssl.CERT_OPTIONAL if tls.client_ca_file else ssl.CERT_NONE,

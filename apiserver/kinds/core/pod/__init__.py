@@ -17,7 +17,7 @@ from apimachinery.resources import ResourceInfo
 from apiserver.defaulting import Obj, dict_at, ensure_dict, set_default
 from apiserver.kind import STATUS, Kind, Strategy
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
-from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log
+from apiserver.kinds.core.pod.subresources import Binding, Eviction, Exec, Log, PortForward
 from apiserver.kinds.core.pod.tolerations import (
     admit_default_tolerations,
     remember_toleration_defaults,
@@ -112,7 +112,8 @@ KIND = Kind(
     default=default_pod,
     validate=validate_pod,
     table=LAYOUTS["Pod"],
-    subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY), Eviction()),
+    subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY), Eviction(),
+                  PortForward()),
     bootstrap=remember_toleration_defaults,
     admission=admit_pod,
 )

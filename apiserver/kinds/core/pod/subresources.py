@@ -141,3 +141,16 @@ class Exec(Subresource):
 
     async def close(self) -> None:
         await self.proxy.close()
+
+
+class PortForward(Subresource):
+    """`pods/{name}/portforward` without an upgrade: Kubernetes' 400. The upgrade itself (a
+    WebSocket) is served by `portforward.serve`; a plain SPDY upgrade is not."""
+
+    name, verbs = "portforward", ("create", "get")
+
+    async def get(self, call: Call) -> Response:
+        raise errors.BadRequest("Upgrade request required")
+
+    async def create(self, call: Call) -> Response:
+        raise errors.BadRequest("Upgrade request required")
