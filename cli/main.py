@@ -36,6 +36,7 @@ from cli import (
     logs_exec,
     nodes,
     output_formats,
+    portforward,
     rollout,
     tokens,
     wait,
@@ -191,6 +192,7 @@ def api_resources_cmd(
 
 commands.register(app)
 logs_exec.register(app)
+portforward.register(app)
 rollout.register(app)
 nodes.register(app)
 wait.register(app)

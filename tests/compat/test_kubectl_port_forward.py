@@ -7,8 +7,11 @@ stream (`yes | nc`) on 9000."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -203,3 +206,34 @@ def _user_stream(cluster: Cluster, tmp: Path, user: str, namespace: str) -> Stre
     home.mkdir()
     return Stream([str(KUBECTL), "--kubeconfig", str(path), "-n", namespace, "port-forward",
                    "pod/web", ":80"], {"HOME": str(home), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.compat("schooner port-forward")
+def test_schooners_own_port_forward(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    """Schooner's CLI, in the channel-pair form: a pod's two ports, and a Service's named
+    targetPort resolved as kubectl does."""
+    make(cluster, namespace, "pods", web_pod("web", {"app": "web"}))
+    make(cluster, namespace, "services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "websvc"},
+        "spec": {"selector": {"app": "web"},
+                 "ports": [{"name": "h", "port": 8088, "targetPort": "http"}]}})
+    wait_pod_ready(cluster, namespace, "web")
+    cli = [sys.executable, "-c", "from cli.main import main; main()", "--kubeconfig",
+           str(cluster.kubeconfig), "port-forward", "-n", namespace]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    pod = Stream([*cli, "pod/web", ":80", ":8080"], env)
+    svc = Stream([*cli, "svc/websvc", "0:8088"], env)
+    try:
+        port, alt = forwarded(pod, 80), forwarded(pod, 8080)
+        with ThreadPoolExecutor(3) as threads:
+            bodies = list(threads.map(lambda _: fetch(port, "/big"), range(3)))
+        assert [hashlib.sha256(b).hexdigest() for b in bodies] == [expected_big()] * 3
+        assert fetch(alt, "/alt.html") == b"eighty-eighty\n"
+        assert fetch(forwarded(svc, 80), "/index.html") == b"hello\n"
+    finally:
+        pod.stop()
+        svc.stop()
+    missing = subprocess.run([*cli, "pod/nope", "80"], capture_output=True, text=True,
+                             timeout=60, env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == 'error: pods "nope" not found'
