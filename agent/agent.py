@@ -212,15 +212,15 @@ class Agent:
 
     async def pod_address(self, namespace: str, name: str) -> tuple[str, str] | Unavailable:
         """A running pod's IP and uid, for port-forward; else why not (the kubelet's 404
-        for an unknown pod, 400 for one that is not running)."""
+        for an unknown pod, 400 for one that is not running). From the pod's status as
+        this agent reported it (the cache): no engine call per forwarded connection."""
         pod = self.informer.store.get(f"{namespace}/{name}")
         if pod is None:
             return Unavailable(f'pods "{name}" not found on node {self.config.node_name}', 404)
-        uid = str(pod["metadata"].get("uid"))
-        sandbox = PodObservation.of(await self.runtime.pod_containers(uid)).running_sandbox
-        if sandbox is None or not sandbox.ip:
+        status = pod.get("status") or {}
+        if status.get("phase") != "Running" or not status.get("podIP"):
             return Unavailable(f'pod "{name}" is not running')
-        return sandbox.ip, uid
+        return str(status["podIP"]), str(pod["metadata"].get("uid"))
 
     # -- lifecycle ----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from agent.server.unavailable import Unavailable
 from apimachinery import portforward as pf
+from apimachinery.tlspeer import nodelay
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class Forwarder:
         except (OSError, TimeoutError) as exc:
             await self._error(index, port, _dial_error(self.ip, port, exc))
             return None
+        nodelay(writer.transport)
         self.writers[index] = writer
         return reader
 

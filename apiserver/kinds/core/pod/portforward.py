@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import ssl
 from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlencode
@@ -37,7 +39,7 @@ from apimachinery import errors
 from apimachinery import portforward as pf
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
-from apimachinery.tlspeer import peer_certificate
+from apimachinery.tlspeer import nodelay, peer_certificate
 from apiserver import authorizer
 from apiserver.auth import Authenticator
 from apiserver.kubeletclient import KubeletClientConfig, agent_url
@@ -150,11 +152,20 @@ async def open_agent(url: str, ports: list[int], config: KubeletClientConfig
                      ) -> ClientConnection:
     """The agent's WebSocket for `ports`, as the apiserver itself (its certificate)."""
     query = urlencode([("ports", str(p)) for p in ports])
-    return await websockets.connect(
-        f"{url}?{query}", ssl=config.ssl_context(), subprotocols=[
+    connection = await websockets.connect(
+        f"{url}?{query}", ssl=_ssl_context(config), subprotocols=[
             websockets.Subprotocol(pf.CHANNEL_PROTOCOLS[0])],
         open_timeout=AGENT_OPEN_TIMEOUT, max_size=None, compression=None,
         ping_interval=None)
+    nodelay(connection.transport)
+    return connection
+
+
+@functools.cache
+def _ssl_context(config: KubeletClientConfig) -> ssl.SSLContext:
+    """One TLS context per configuration: loading the certificate for every forwarded
+    connection cost milliseconds each."""
+    return config.ssl_context()
 
 
 async def relay_channels(client: WebSocket, agent: ClientConnection) -> None:
