@@ -245,8 +245,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.websocket("/api/v1/namespaces/{namespace}/pods/{name}/portforward")
     async def pod_port_forward(ws: WebSocket) -> None:
         """kubectl's and the Python client's port-forward (kinds/core/pod/portforward.py)."""
-        await portforward.serve(ws, registry, served.lookup("", "pods").resource,
-                                authenticator, authz, app.state.kubelet_client)
+        await portforward.serve(ws, registry, authenticator, authz, app.state.kubelet_client)
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:

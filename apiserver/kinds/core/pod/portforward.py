@@ -53,10 +53,10 @@ AGENT_OPEN_TIMEOUT = 10.0
 POD_CHECK_INTERVAL = 1.0  # seconds between checks that the forwarded pod still runs
 
 
-async def serve(ws: WebSocket, registry: Registry, pods: ResourceInfo,
-                authenticator: Authenticator, authz: authorizer.Authorizer,
-                config: KubeletClientConfig) -> None:
+async def serve(ws: WebSocket, registry: Registry, authenticator: Authenticator,
+                authz: authorizer.Authorizer, config: KubeletClientConfig) -> None:
     """One portforward upgrade: who, may they, which pod, which form; then the relay."""
+    pods = registry.kinds.lookup("", "pods").resource
     namespace, name = ws.path_params["namespace"], ws.path_params["name"]
     offered = list(ws.scope.get("subprotocols") or [])
     try:
