@@ -210,6 +210,18 @@ class Agent:
                 f'previous terminated container "{container}" in pod "{name}" not found')
         return started[0] if started else waiting_to_start(pod, container)
 
+    async def pod_address(self, namespace: str, name: str) -> tuple[str, str] | Unavailable:
+        """A running pod's IP and uid, for port-forward; else why not (the kubelet's 404
+        for an unknown pod, 400 for one that is not running). From the pod's status as
+        this agent reported it (the cache): no engine call per forwarded connection."""
+        pod = self.informer.store.get(f"{namespace}/{name}")
+        if pod is None:
+            return Unavailable(f'pods "{name}" not found on node {self.config.node_name}', 404)
+        status = pod.get("status") or {}
+        if status.get("phase") != "Running" or not status.get("podIP"):
+            return Unavailable(f'pod "{name}" is not running')
+        return str(status["podIP"]), str(pod["metadata"].get("uid"))
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
@@ -222,7 +234,8 @@ class Agent:
         facts = await asyncio.to_thread(host_facts, cfg.root_dir)
         authn = Authenticator(self.client, self.clock, certificates=bool(cfg.client_ca_file))
         authz = SubjectAccessReviewer(self.client, self.clock)
-        app = create_app(self.find_container, self.runtime, authn, authz, cfg.node_name)
+        app = create_app(self.find_container, self.runtime, authn, authz, cfg.node_name,
+                         pod_address=self.pod_address)
         server = AgentServer(app, cfg.address or cfg.node_ip, cfg.port, cfg.serving_tls())
         node_status = NodeStatusManager(self.client, self.clock, name=cfg.node_name,
                                         node_ip=cfg.node_ip, port=server.port,

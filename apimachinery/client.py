@@ -272,6 +272,21 @@ class _BaseClient:
         """The apiserver URL requests go to now."""
         return self.servers[self._current]
 
+    def websocket(self, path: str) -> tuple[str, dict[str, str], ssl.SSLContext | None]:
+        """A WebSocket's URL (`wss://...`), headers (the token) and TLS for `path` on the
+        current server: streaming calls (port-forward) upgrade outside httpx."""
+        url = self.server.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        headers = {k: v for k, v in self._headers.items() if k != "Accept"}
+        context: ssl.SSLContext | None = None
+        if url.startswith("wss://"):
+            if isinstance(self._verify, ssl.SSLContext):
+                context = self._verify
+            else:
+                context = ssl.create_default_context()
+                if not self._verify:
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        return url + path, headers, context
+
     def _url(self, index: int, path: str) -> str:
         return self.servers[index] + path
 

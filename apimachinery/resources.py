@@ -76,7 +76,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(_CORE, "v1", "Node", "nodes", False, ("no",),
                  subresources=("status",), selectable_fields=("spec.unschedulable",)),
     ResourceInfo(_CORE, "v1", "Pod", "pods", True, ("po",), ("all",),
-                 ("status", "binding", "log", "exec", "attach", "eviction"),
+                 ("status", "binding", "log", "exec", "attach", "eviction", "portforward"),
                  ("spec.nodeName", "status.phase", "spec.schedulerName",
                   "spec.restartPolicy", "status.podIP")),
     ResourceInfo(_CORE, "v1", "Service", "services", True, ("svc",), ("all",),

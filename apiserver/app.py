@@ -49,6 +49,7 @@ from .encryption import NO_ENCRYPTION
 from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
+from .kinds.core.pod import portforward
 from .kinds.rbac import rbacauthorizer as rbac
 from .kubeletclient import KubeletClientConfig
 from .nodeauthz import restriction as noderestriction
@@ -256,6 +257,11 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise errors.NotAcceptable("only application/json is served for /openapi/v2")
         async with admit(request):
             return json_response(documents.v2())
+
+    @app.websocket("/api/v1/namespaces/{namespace}/pods/{name}/portforward")
+    async def pod_port_forward(ws: WebSocket) -> None:
+        """kubectl's and the Python client's port-forward (kinds/core/pod/portforward.py)."""
+        await portforward.serve(ws, registry, authenticator, authz, app.state.kubelet_client)
 
     @app.websocket("/{root:path}")
     async def upgrade(websocket: WebSocket, root: str) -> None:

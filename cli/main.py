@@ -37,6 +37,7 @@ from cli import (
     logs_exec,
     nodes,
     output_formats,
+    portforward,
     rollout,
     tokens,
     wait,
@@ -194,6 +195,7 @@ def api_resources_cmd(
 commands.register(app)
 logs_exec.register(app)
 copy.register(app)
+portforward.register(app)
 rollout.register(app)
 nodes.register(app)
 wait.register(app)

@@ -14,6 +14,8 @@
   runtime (`EXEC_OUTPUT_LIMIT`), and the command killed if the caller hangs up.
 * `GET /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=` with a
   WebSocket upgrade: an interactive exec in Kubernetes' channel protocol (`streaming`).
+* `GET /portForward/{namespace}/{pod}?ports=...`, a WebSocket: the pod's ports, relayed
+  (`agent.server.portforward`, the kubelet's channel-pair protocol).
 * `GET /healthz`: `ok`, without authentication.
 It serves TLS only, with the node's serving certificate (`--tls-cert-file`), as the
 kubelet's port 10250. Everything but /healthz needs a caller the agent can name
@@ -46,12 +48,15 @@ from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from agent.runtime.container import ContainerRecord, ContainerRuntimeError
 from agent.runtime.protocol import ContainerRuntime
 from agent.server.auth import Authenticator, Verdict
 from agent.server.authz import Decision, SubjectAccessReviewer, request_attributes
 from agent.server.logoptions import InvalidLogOptions, parse
+from agent.server.portforward import PodAddress
+from agent.server.portforward import serve as serve_port_forward
 from agent.server.streaming import serve_attach, serve_exec
 from agent.server.unavailable import Unavailable
 from apimachinery.tlspeer import (
@@ -112,8 +117,10 @@ def _text(message: str, code: int) -> Response:
 
 
 def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authenticator,
-               authz: SubjectAccessReviewer, node_name: str) -> Starlette:
-    """The ASGI app; `finder` resolves a pod's container from the agent's cache."""
+               authz: SubjectAccessReviewer, node_name: str,
+               pod_address: PodAddress | None = None) -> Starlette:
+    """The ASGI app; `finder` resolves a pod's container from the agent's cache,
+    `pod_address` a running pod's IP (port-forward)."""
 
     open_streams: set[Any] = set()
     api_execs = asyncio.Semaphore(API_EXECS_IN_FLIGHT)
@@ -130,8 +137,8 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
             return response
         if caller.verdict is not Verdict.ALLOWED or caller.user is None:
             return _text("Unauthorized", 401)
-        method = request.method if isinstance(request, Request) else "GET"  # an upgrade
-        attrs = request_attributes(method, request.url.path, node_name)
+        attrs = request_attributes(request.scope.get("method", "GET"), request.url.path,
+                                   node_name)
         decision = await authz.authorize(caller.user, attrs)
         if decision is Decision.ALLOWED:
             return None
@@ -198,8 +205,15 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
         return Response(orjson.dumps({"exitCode": code, "output": output}),
                         media_type="application/json")
 
+    async def port_forward(ws: WebSocket) -> None:
+        if pod_address is None:
+            await ws.send_denial_response(_text("port-forward is not served here", 404))
+            return
+        await serve_port_forward(ws, refused, pod_address)
+
     app = Starlette(routes=[
         Route("/healthz", healthz),
+        WebSocketRoute("/portForward/{namespace}/{pod}", port_forward),
         Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
         Route("/exec/{namespace}/{pod}/{container}", exec_command, methods=["POST"]),
         WebSocketRoute("/exec/{namespace}/{pod}/{container}",

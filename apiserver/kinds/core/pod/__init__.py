@@ -22,7 +22,14 @@ from apiserver.kinds.core.pod.serviceaccount import (
     admit_service_account,
     remember_service_account_admission,
 )
-from apiserver.kinds.core.pod.subresources import Attach, Binding, Eviction, Exec, Log
+from apiserver.kinds.core.pod.subresources import (
+    Attach,
+    Binding,
+    Eviction,
+    Exec,
+    Log,
+    PortForward,
+)
 from apiserver.kinds.core.pod.tolerations import (
     admit_default_tolerations,
     remember_toleration_defaults,
@@ -125,7 +132,7 @@ KIND = Kind(
     validate=validate_pod,
     table=LAYOUTS["Pod"],
     subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY),
-                  Attach(_NODE_PROXY), Eviction()),
+                  Attach(_NODE_PROXY), Eviction(), PortForward()),
     bootstrap=_bootstrap,
     admission=admit_pod,
 )

@@ -162,3 +162,16 @@ class Attach(Subresource):
     async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
         await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
                                  call.info.namespace or "", call.info.name or "", "attach")
+
+
+class PortForward(Subresource):
+    """`pods/{name}/portforward` without an upgrade: Kubernetes' 400. The upgrade itself (a
+    WebSocket) is served by `portforward.serve`; a plain SPDY upgrade is not."""
+
+    name, verbs = "portforward", ("create", "get")
+
+    async def get(self, call: Call) -> Response:
+        raise errors.BadRequest("Upgrade request required")
+
+    async def create(self, call: Call) -> Response:
+        raise errors.BadRequest("Upgrade request required")
