@@ -26,9 +26,11 @@ def table_rows() -> dict[str, tuple[str, str]]:
 
 
 def marked_rows() -> dict[str, list[str]]:
-    """Row name -> the tests whose `pytest.mark.compat(...)` names it."""
+    """Row name -> the tests (of tests/compat and tests/integration) whose
+    `pytest.mark.compat(...)` names it."""
     marks: dict[str, list[str]] = {}
-    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+    for path in sorted([*Path(__file__).parent.glob("test_*.py"),
+                        *(ROOT / "tests" / "integration").glob("test_*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef):
                 continue
