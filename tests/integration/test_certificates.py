@@ -168,7 +168,7 @@ def test_kube_apiserver_client_may_not_ask_for_system_masters(server: Apiserver)
     assert "system:masters" in answer.json()["message"]
 
 
-@pytest.mark.compat("kubectl get csr", "kubectl certificate approve / deny")
+@pytest.mark.compat("kubectl get csr", "kubectl certificate approve, deny")
 def test_kubectl_get_and_approve(server: Apiserver, tmp_path: Path) -> None:
     name = _name()
     with server.http() as admin:
