@@ -104,7 +104,7 @@ def test_a_flood_of_made_up_tokens_is_throttled_before_the_apiserver(
     path = f"/containerLogs/{agent.namespace}/quiet/app"
     started = time.monotonic()
     codes: list[int] = []
-    with httpx.Client(base_url=agent.url, timeout=10) as http:
+    with httpx.Client(base_url=agent.url, timeout=10, verify=agent.ssl()) as http:
         for i in range(300):
             codes.append(http.get(path, headers={"Authorization": f"Bearer fake-{i}"})
                          .status_code)
