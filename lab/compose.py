@@ -25,6 +25,7 @@ from .topology import (
     ContainerSpec,
     LabConfig,
     apiserver_folder,
+    config_folder,
     lab_containers,
 )
 
@@ -47,7 +48,8 @@ class ComposeError(Exception):
 
 def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
                etcd_pki: Path) -> dict[str, Any]:
-    """One compose service; the CA key's folder is `signing/` beside `etc` (lab/files.py)."""
+    """One compose service; its config folder and the CA key's folder (`signing/`) are
+    beside `etc` (lab/files.py)."""
     service: dict[str, Any] = {
         "image": config.image,
         "container_name": config.container_name(spec.service),
@@ -58,8 +60,8 @@ def service_of(config: LabConfig, spec: ContainerSpec, etc: Path,
         "labels": {"schooner.lab": config.name, "schooner.lab.service": spec.service},
     }
     volumes = [f"{name}:{path}" for name, path in spec.volumes.items()]
-    if spec.config_mount:
-        volumes.append(f"{etc}:{CONFIG_DIR}:ro")
+    if spec.config_files:
+        volumes.append(f"{config_folder(etc, spec.service)}:{CONFIG_DIR}:ro")
     if spec.apiserver_mount:
         volumes.append(f"{apiserver_folder(etc)}:{APISERVER_DIR}:ro")
     if spec.signing_mount:
@@ -91,7 +93,8 @@ def _networks(config: LabConfig, spec: ContainerSpec) -> list[str] | dict[str, A
 
 
 def render(config: LabConfig, etc: Path, etcd_pki: Path, join: NodeJoin) -> dict[str, Any]:
-    """The compose document for a lab whose config folder is `etc` on the host, whose
+    """The compose document for a lab whose files are in `etc` on the host (each
+    container's own config folder, `config/SERVICE`, beside it), whose
     etcd certificates are in the folders of `etcd_pki` (lab/files.py), and whose nodes
     join as `join` says (lab/joining.py)."""
     specs = lab_containers(config, join.token, join.ca_cert_hash)

@@ -1,14 +1,19 @@
-"""The lab's credentials and kubeconfigs, made on the host and mounted into every container.
+"""The lab's credentials and kubeconfigs, made on the host; each container mounts only its own.
 
 The lab home (default `~/.schooner/lab`) holds:
 
     etc/ca.crt                     the lab's CA certificate, made once and kept
     signing/ca.key                 its key: the controller-managers' (csrsigning) alone
     etc/apiserver.crt, .key        the apiservers' serving certificate (all their names)
-    etc/tokens.csv                 the static token file the apiservers read
+    etc/tokens.csv                 the static token file the apiservers read: the
+                                   components' tokens and the admin's (the host's
+                                   kubeconfig calls with it)
     etc/ID-apiserverN.kubeconfig   what a control-plane client uses to reach apiserverN:
                                    ID is scheduler or controller-manager, each with a
-                                   token of its own
+                                   token of its own (the CA certificate embedded)
+    config/SERVICE/                copies of the files of `etc/` that container reads
+                                   (lab.topology ContainerSpec.config_files), 0700,
+                                   secrets 0600; the only folder mounted at /etc/schooner
     join-token                     the bootstrap token the nodes join with (host only;
                                    each node is given it on its command line)
     kubeconfig                     what `schooner` and `kubectl` on the host use (admin)
@@ -22,9 +27,15 @@ The lab home (default `~/.schooner/lab`) holds:
     apiserver/sa.key               the key both apiservers sign service-account tokens
                                    with (pods' projected tokens, TokenRequest), made once
 
-`etc/` is mounted read-only at /etc/schooner in the apiservers, schedulers and
-controller-managers; `signing/` at /etc/schooner-signing in the controller-managers
-only. The nodes mount none of these: each joins as a separate host would
+`etc/` itself is mounted nowhere. As kubeadm gives each control-plane component only
+its own files under /etc/kubernetes, each container mounts its own `config/SERVICE/`
+read-only at /etc/schooner: an apiserver holds the CA certificate, its serving
+certificate and key and the token file; a scheduler its one kubeconfig (scheduler.conf);
+a controller-manager its one kubeconfig and the CA certificate, and `signing/` at
+/etc/schooner-signing (the CA key, for csrsigning: kube-controller-manager's
+`--cluster-signing-key-file`). So no scheduler or controller-manager holds the token file,
+the admin's token or kubeconfig, the serving key or another component's kubeconfig. The
+nodes mount none of these: each joins as a separate host would
 (`schooner join`, lab/joining.py) and holds only what joining gave it, its own keys
 and certificates (its agent's serving certificate among them, from a kubelet-serving
 CertificateSigningRequest) and the CA certificate. Each control-plane client has its
@@ -63,9 +74,12 @@ from .topology import (
     APISERVER_PORT,
     KUBELET_CLIENT_CERT,
     KUBELET_CLIENT_KEY,
+    ContainerSpec,
     LabConfig,
     apiserver_folder,
     component_identities,
+    config_folder,
+    control_plane_containers,
     kubeconfig_name,
 )
 
@@ -89,6 +103,7 @@ class LabFiles:
         self.encryption_config = self.apiserver / "encryption-config.yaml"
         self.audit_policy = self.apiserver / "audit-policy.yaml"
         self.service_account_key = self.apiserver / "sa.key"
+        self.config = home / "config"  # config_folder's parent
         self.etcd_pki = home / "etcd-pki"
         self.etcd_ca = self.etcd_pki / "ca"
         # where a lab made before its nodes joined kept their serving certificates
@@ -97,6 +112,10 @@ class LabFiles:
     def etcd_pki_dir(self, name: str) -> Path:
         """The host folder mounted at ETCD_PKI_DIR into the container(s) of `name`."""
         return self.etcd_pki / name
+
+    def config_dir(self, service: str) -> Path:
+        """The host folder mounted at CONFIG_DIR into the container of `service`."""
+        return config_folder(self.etc, service)
 
     def incluster_kubeconfig(self, identity: str, apiserver: str) -> Path:
         return self.etc / kubeconfig_name(identity, apiserver)
@@ -120,12 +139,37 @@ class LabFiles:
                          f"https://127.0.0.1:{config.apiserver_host_port}", ca, token,
                          cluster=config.name, context=config.name)
         self.ensure_etcd(config)
-        # The containers' processes read these as root through a read-only bind mount;
-        # the folders stay closed to other users of the host.
+        # The sources of each container's config folder, mounted nowhere; closed to other
+        # users of the host.
         self.etc.chmod(0o700)
+        self.ensure_config_folders(control_plane_containers(config))
         self._ensure_apiserver_folder()
         self.ensure_agents()
         return token
+
+    def ensure_config_folders(self, specs: list[ContainerSpec]) -> None:
+        """Each container's own folder, with copies of exactly the files of `etc/` it reads
+        and nothing else; folders of containers the lab no longer has are removed. The
+        folders are 0700 and every copy but a certificate 0600, as kubeadm's files."""
+        self.config.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.config.chmod(0o700)
+        wanted = {s.service: s.config_files for s in specs if s.config_files}
+        for stale in self.config.iterdir():
+            if stale.name in wanted:
+                continue
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+        for service, names in wanted.items():
+            folder = self.config_dir(service)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            folder.chmod(0o700)
+            for extra in folder.iterdir():
+                if extra.name not in names:
+                    extra.unlink()
+            for name in names:
+                _copy(self.etc / name, folder / name, 0o644 if name.endswith(".crt") else 0o600)
 
     def ensure_agents(self) -> None:
         """The apiservers' client certificate towards agents. The agents' serving
@@ -160,3 +204,19 @@ class LabFiles:
                           [name, "localhost", "127.0.0.1"])
         ensure_client(self.etcd_ca, EtcdClientTLS.in_dir(self.etcd_pki_dir(APISERVER_ETCD_PKI)))
         self.etcd_pki.chmod(0o700)
+
+
+def _copy(source: Path, target: Path, mode: int) -> None:
+    """`source`'s bytes at `target` with `mode`, replaced at once (temp file, then rename) so
+    a running container never reads half a file; left alone when already the same."""
+    data = source.read_bytes()
+    if target.exists() and target.read_bytes() == data and \
+            target.stat().st_mode & 0o777 == mode:
+        return
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.unlink(missing_ok=True)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)  # whatever the umask
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(temp, target)

@@ -223,8 +223,8 @@ class SchoonerCluster:
         for name, path in spec.volumes.items():
             volume = self._docker.volumes.create(f"{cfg.name}-{name}", labels=labels)
             container.with_volume_mapping(volume.name, path, "rw")
-        if spec.config_mount:
-            container.with_volume_mapping(self.files.etc, CONFIG_DIR, "ro")
+        if spec.config_files:
+            container.with_volume_mapping(self.files.config_dir(spec.service), CONFIG_DIR, "ro")
         if spec.apiserver_mount:
             container.with_volume_mapping(self.files.apiserver, APISERVER_DIR, "ro")
         if spec.signing_mount:

@@ -39,9 +39,15 @@ APISERVER_PORT = 6443
 REGISTRY_PORT = 5000
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
-# Inside every container but etcd's and the registry's: the lab's CA, tokens, serving
-# cert and each client's kubeconfigs.
+# Inside the apiservers, schedulers and controller-managers: each container's own folder
+# (lab/files.py), holding only the files its role reads (ContainerSpec.config_files), as
+# kubeadm gives each control-plane component only its own files under /etc/kubernetes.
 CONFIG_DIR = "/etc/schooner"
+# What each role reads from CONFIG_DIR; each name is a file of the lab's `etc/` on the host.
+CA_CERT = "ca.crt"
+SERVING_CERT = "apiserver.crt"
+SERVING_KEY = "apiserver.key"
+TOKEN_FILE = "tokens.csv"
 # The apiservers' own folder (the key Secrets are encrypted with, the audit policy),
 # mounted into the apiserver containers only; the audit log goes to a volume of each.
 APISERVER_DIR = "/etc/schooner-apiserver"
@@ -194,7 +200,9 @@ class ContainerSpec:
     networks: tuple[str, ...]
     ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
     volumes: dict[str, str] = field(default_factory=dict)  # named volume -> mount path
-    config_mount: bool = True  # the lab's config folder at CONFIG_DIR, read-only
+    # The files of the lab's `etc/` (lab/files.py) this container reads, copied into a
+    # folder of its own mounted read-only at CONFIG_DIR; () for no such mount.
+    config_files: tuple[str, ...] = ()
     signing_mount: bool = False  # the CA key's folder at SIGNING_DIR, read-only
     apiserver_mount: bool = False  # the apiservers' folder at APISERVER_DIR, read-only
     # The folder of the lab's etcd PKI (lab/files.py) mounted read-only at ETCD_PKI_DIR:
@@ -210,6 +218,12 @@ class ContainerSpec:
 def apiserver_folder(etc: Path) -> Path:
     """The host folder mounted at APISERVER_DIR, beside the lab's `etc/`."""
     return etc.parent / "apiserver"
+
+
+def config_folder(etc: Path, service: str) -> Path:
+    """The host folder mounted at CONFIG_DIR into `service`'s container: `config/<service>`
+    beside the lab's `etc/`, holding copies of its ContainerSpec.config_files only."""
+    return etc.parent / "config" / service
 
 
 def component_identities(config: LabConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -259,7 +273,7 @@ def etcd_spec(config: LabConfig, name: str) -> ContainerSpec:
                  "--initial-cluster", cluster, "--initial-cluster-state", "new",
                  "--initial-cluster-token", config.name],
         networks=(config.lab_network,), volumes={f"{name}-data": "/var/lib/etcd"},
-        config_mount=False, etcd_pki=name)
+        etcd_pki=name)
 
 
 APISERVER_ETCD_PKI = "apiserver"  # the lab etcd PKI's folder of the apiservers' certificate
@@ -278,15 +292,17 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
                  "--bind-address", "0.0.0.0",
                  "--advertise-address", config.apiserver_ip(index),
                  "--secure-port", str(APISERVER_PORT),
-                 "--tls-cert-file", f"{CONFIG_DIR}/apiserver.crt",
-                 "--tls-private-key-file", f"{CONFIG_DIR}/apiserver.key",
-                 "--token-auth-file", f"{CONFIG_DIR}/tokens.csv",
+                 "--tls-cert-file", f"{CONFIG_DIR}/{SERVING_CERT}",
+                 "--tls-private-key-file", f"{CONFIG_DIR}/{SERVING_KEY}",
+                 # the static tokens: the components' and the admin's (the host's
+                 # kubeconfig, lab/files.py)
+                 "--token-auth-file", f"{CONFIG_DIR}/{TOKEN_FILE}",
                  # the joined nodes call with the certificates csrsigning issued them
-                 "--client-ca-file", f"{CONFIG_DIR}/ca.crt",
+                 "--client-ca-file", f"{CONFIG_DIR}/{CA_CERT}",
                  # agents are reached as kube-apiserver-kubelet-client, verified by the CA
                  "--kubelet-client-certificate", f"{APISERVER_DIR}/{KUBELET_CLIENT_CERT}",
                  "--kubelet-client-key", f"{APISERVER_DIR}/{KUBELET_CLIENT_KEY}",
-                 "--kubelet-certificate-authority", f"{CONFIG_DIR}/ca.crt",
+                 "--kubelet-certificate-authority", f"{CONFIG_DIR}/{CA_CERT}",
                  "--service-cluster-ip-range", config.service_cidr,
                  "--authorization-mode", "Node,RBAC",
                  # nodes join with a bootstrap token, reading cluster-info anonymously
@@ -303,6 +319,7 @@ def apiserver_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
         networks=(config.lab_network, config.edge_network),
         ports={APISERVER_PORT: config.apiserver_host_port + index},
         volumes={f"{name}-audit": AUDIT_LOG_DIR}, apiserver_mount=True,
+        config_files=(CA_CERT, SERVING_CERT, SERVING_KEY, TOKEN_FILE),
         depends_on=tuple(config.etcd_names()), etcd_pki=APISERVER_ETCD_PKI,
         ipv4_address=config.apiserver_ip(index))
 
@@ -314,44 +331,49 @@ def registry_spec(config: LabConfig) -> ContainerSpec:
         command=["docker-registry", "serve", "/etc/docker/registry/config.yml"],
         networks=(config.lab_network, config.edge_network),
         ports={REGISTRY_PORT: config.registry_host_port},
-        volumes={"registry-data": "/var/lib/docker-registry"}, config_mount=False)
+        volumes={"registry-data": "/var/lib/docker-registry"})
 
 
 def scheduler_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
     """One of the schedulers; they elect a leader on `kube-system/kube-scheduler`.
 
     A leader that loses its Lease exits, and Docker restarts it as a standby (the
-    kubelet does this for kube-scheduler's static pod)."""
+    kubelet does this for kube-scheduler's static pod). It holds its kubeconfig alone
+    (kubeadm's scheduler.conf), which embeds the CA certificate."""
+    apiserver = config.apiserver_for(index)
     return ContainerSpec(
         service=name,
         command=["schooner-scheduler",
-                 "--kubeconfig", kubeconfig_path("scheduler", config.apiserver_for(index)),
+                 "--kubeconfig", kubeconfig_path("scheduler", apiserver),
                  *config.failover_flags(index),
                  "--secure-port", "10259", "--leader-elect"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
-        restart="unless-stopped")
+        restart="unless-stopped", config_files=(kubeconfig_name("scheduler", apiserver),))
 
 
 def controller_manager_spec(config: LabConfig, index: int, name: str) -> ContainerSpec:
     """One of the controller-managers, on the other apiserver than the scheduler of the
-    same index; they elect a leader on `kube-system/kube-controller-manager`."""
+    same index; they elect a leader on `kube-system/kube-controller-manager`. It holds its
+    kubeconfig (kubeadm's controller-manager.conf), the CA certificate and, in its own
+    mount, the CA's key (kubeadm's ca.crt and ca.key for csrsigning)."""
+    apiserver = config.apiserver_for(index + 1)
     return ContainerSpec(
         service=name,
         command=["schooner-controller-manager",
-                 "--kubeconfig",
-                 kubeconfig_path("controller-manager", config.apiserver_for(index + 1)),
+                 "--kubeconfig", kubeconfig_path("controller-manager", apiserver),
                  *config.failover_flags(index + 1),
                  "--secure-port", "10257", "--leader-elect",
                  "--allocate-node-cidrs", "--cluster-cidr", config.cluster_cidr,
                  "--node-cidr-mask-size", "24",
                  "--service-cluster-ip-range", config.service_cidr,
                  "--controllers", "*,bootstrapsigner,tokencleaner",
-                 "--cluster-signing-cert-file", f"{CONFIG_DIR}/ca.crt",
+                 "--cluster-signing-cert-file", f"{CONFIG_DIR}/{CA_CERT}",
                  "--cluster-signing-key-file", f"{SIGNING_DIR}/ca.key",
                  # the CA's certificate (not its key) for every namespace's kube-root-ca.crt
-                 "--root-ca-file", f"{CONFIG_DIR}/ca.crt"],
+                 "--root-ca-file", f"{CONFIG_DIR}/{CA_CERT}"],
         networks=(config.lab_network,), depends_on=tuple(config.apiserver_names()),
-        restart="unless-stopped", signing_mount=True)
+        restart="unless-stopped", signing_mount=True,
+        config_files=(CA_CERT, kubeconfig_name("controller-manager", apiserver)))
 
 
 def node_spec(config: LabConfig, index: int, name: str, token: str,
@@ -374,14 +396,14 @@ def node_spec(config: LabConfig, index: int, name: str, token: str,
                  "--cluster-dns", config.cluster_dns],
         networks=(config.lab_network,),
         volumes={f"{name}-docker": "/var/lib/docker", f"{name}-state": NODE_HOME},
-        config_mount=False, docker_in_docker=True, ipv4_address=config.node_address(index),
+        docker_in_docker=True, ipv4_address=config.node_address(index),
         extra_hosts=dict.fromkeys(BLOCKED_REGISTRIES, "127.0.0.1"),
         depends_on=("registry", *config.apiserver_names()))
 
 
-def lab_containers(config: LabConfig, token: str, ca_cert_hash: str) -> list[ContainerSpec]:
-    """Every container of the lab, in start order; nodes join with `token`, trusting the CA
-    whose public key hashes to `ca_cert_hash`."""
+def control_plane_containers(config: LabConfig) -> list[ContainerSpec]:
+    """Every container of the lab but the nodes, in start order (lab/files.py makes their
+    config folders from these)."""
     return [
         *(etcd_spec(config, n) for n in config.etcd_names()),
         *(apiserver_spec(config, i, n) for i, n in enumerate(config.apiserver_names())),
@@ -389,6 +411,14 @@ def lab_containers(config: LabConfig, token: str, ca_cert_hash: str) -> list[Con
         *(scheduler_spec(config, i, n) for i, n in enumerate(config.scheduler_names())),
         *(controller_manager_spec(config, i, n)
           for i, n in enumerate(config.controller_manager_names())),
+    ]
+
+
+def lab_containers(config: LabConfig, token: str, ca_cert_hash: str) -> list[ContainerSpec]:
+    """Every container of the lab, in start order; nodes join with `token`, trusting the CA
+    whose public key hashes to `ca_cert_hash`."""
+    return [
+        *control_plane_containers(config),
         *(node_spec(config, i, n, token, ca_cert_hash)
           for i, n in enumerate(config.node_names())),
     ]

@@ -1,5 +1,8 @@
 """etcd is private in the lab: only etcd and the apiservers hold etcd's certificates, and
-etcd answers only TLS with a client certificate of its own CA.
+etcd answers only TLS with a client certificate of its own CA. Each control-plane
+container holds only its role's cluster files: no scheduler or controller-manager has
+the token file, the admin's credentials, the serving key or another component's
+kubeconfig, and only the controller-managers have the CA key.
 
 The files are looked for where a container could read them: every folder the host
 mounts into it, and its /etc, are searched (inside the container) for the etcd CA's
@@ -133,6 +136,64 @@ def test_etcd_answers_only_tls_with_a_client_certificate(cluster: SchoonerCluste
     # the node has no such files to try with
     no_files = json.loads(run(cluster, "node1", "python3", "-c", ASK_ETCD, "client-cert"))
     assert no_files["error"].startswith("FileNotFoundError"), no_files
+
+
+def mounted_roots(cluster: SchoonerCluster, service: str) -> list[str]:
+    """/etc and every folder the host mounts into `service`'s container."""
+    mounts = [m for m in cluster.container(service).attrs["Mounts"] if m["Type"] == "bind"
+              and m["Destination"] != "/sys/fs/cgroup"]
+    return sorted({"/etc", *(m["Destination"] for m in mounts)})
+
+
+def cluster_secrets(cluster: SchoonerCluster) -> dict[str, str]:
+    """What-it-is -> a string any copy of it contains: each static token (the admin's is
+    in the host's kubeconfig too), the serving key, the CA key, and each component
+    kubeconfig's token-and-server pair as its own file holds them."""
+    files = cluster.files
+    secrets = {"the serving key": files.serving_key.read_bytes().decode().splitlines()[1],
+               "the CA key": files.ca_key.read_bytes().decode().splitlines()[1]}
+    for line in files.tokens.read_text().splitlines():
+        token, user = line.split(",")[:2]
+        secrets[f"the token of {user}"] = token
+    for kubeconfig in files.etc.glob("*.kubeconfig"):
+        secrets[kubeconfig.name] = kubeconfig.read_text()
+    return secrets
+
+
+def test_each_control_plane_container_holds_only_its_roles_files(
+        cluster: SchoonerCluster) -> None:
+    cfg = cluster.config
+    secrets = cluster_secrets(cluster)
+    wanted = {needle: what for what, needle in secrets.items()}
+    users = {"scheduler": "system:kube-scheduler",
+             "controller-manager": "system:kube-controller-manager"}
+    for service in [*cfg.scheduler_names(), *cfg.controller_manager_names()]:
+        role = service.rstrip("0123456789")
+        found = json.loads(run(cluster, service, "python3", "-c", FIND,
+                               json.dumps(list(wanted)), *mounted_roots(cluster, service)))
+        held = {wanted[needle] for _, needle in found}
+        command = cluster.container(service).attrs["Config"]["Cmd"]
+        own = command[command.index("--kubeconfig") + 1].rsplit("/", 1)[1]
+        expected = {own, f"the token of {users[role]}"}
+        if role == "controller-manager":  # csrsigning: kube-controller-manager's own too
+            expected.add("the CA key")
+        assert held == expected, (service, sorted(found))
+        listed = run(cluster, service, "python3", "-c",
+                     "import os; print(sorted(os.listdir('/etc/schooner')))")
+        assert listed == str(sorted([own] + (["ca.crt"] if role != "scheduler" else []))), \
+            (service, listed)
+    for service in cfg.apiserver_names():
+        listed = run(cluster, service, "python3", "-c",
+                     "import os; print(sorted(os.listdir('/etc/schooner')))")
+        assert listed == str(["apiserver.crt", "apiserver.key", "ca.crt", "tokens.csv"]), \
+            (service, listed)
+        found = json.loads(run(cluster, service, "python3", "-c", FIND,
+                               json.dumps(list(wanted)), *mounted_roots(cluster, service)))
+        held = {wanted[needle] for _, needle in found}
+        # the token file (the admin's token included: the host's kubeconfig calls with
+        # it) and the serving key; no component's kubeconfig, never the CA key
+        assert held == {"the serving key", *(f"the token of {u}" for u in
+                                             ("admin", *users.values()))}, (service, held)
 
 
 def test_nodes_hold_no_cluster_secret(cluster: SchoonerCluster) -> None:

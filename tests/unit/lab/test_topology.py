@@ -79,7 +79,7 @@ def test_containers_of_the_default_lab() -> None:
     assert node2[node2.index("--join") + 1] == "apiserver2:6443"
     assert (node2[node2.index("--token") + 1],
             node2[node2.index("--discovery-token-ca-cert-hash") + 1]) == JOIN
-    assert not any(s.config_mount for n, s in specs.items() if n.startswith("node"))
+    assert not any(s.config_files for n, s in specs.items() if n.startswith("node"))
     assert [n for n, s in specs.items() if s.signing_mount] == [
         "controller-manager1", "controller-manager2"]
     assert cm[cm.index("--cluster-signing-key-file") + 1] == "/etc/schooner-signing/ca.key"
@@ -92,17 +92,22 @@ def test_containers_of_the_default_lab() -> None:
 
 def test_compose_document(tmp_path: Path) -> None:
     cfg = LabConfig(nodes=5)
-    doc = compose.render(cfg, tmp_path, tmp_path / "etcd-pki", NodeJoin(*JOIN))
+    doc = compose.render(cfg, tmp_path / "etc", tmp_path / "etcd-pki", NodeJoin(*JOIN))
     assert len([s for s in doc["services"] if s.startswith("node")]) == 5
     lab_net = doc["networks"]["schooner-lab"]
     assert lab_net["internal"] is True
     assert lab_net["ipam"]["config"][0]["subnet"] == "172.30.0.0/16"
     api = doc["services"]["apiserver1"]
     assert api["ports"] == ["127.0.0.1:16443:6443"]
-    assert f"{tmp_path}:/etc/schooner:ro" in api["volumes"]
+    # each container its own config folder; none mounts the lab's whole etc/
+    for name, service in doc["services"].items():
+        config = [v for v in service.get("volumes", []) if v.endswith(":/etc/schooner:ro")]
+        assert config == ([f"{tmp_path}/config/{name}:/etc/schooner:ro"]
+                          if name.startswith(("apiserver", "scheduler", "controller-manager"))
+                          else []), name
     assert doc["services"]["scheduler2"]["restart"] == "unless-stopped"
     assert "restart" not in api
-    assert f"{tmp_path.parent / 'signing'}:/etc/schooner-signing:ro" in \
+    assert f"{tmp_path / 'signing'}:/etc/schooner-signing:ro" in \
         doc["services"]["controller-manager1"]["volumes"]
     # each apiserver at its fixed address, outside Docker's ip_range, and advertising it
     assert api["networks"] == {"schooner-lab": {"ipv4_address": "172.30.1.1"},
@@ -238,7 +243,7 @@ def test_lab_files_give_each_client_its_own_identity(tmp_path: Path) -> None:
         for flag in ("--kubeconfig", "--proxy-kubeconfig"):
             if flag in spec.command:
                 path = spec.command[spec.command.index(flag) + 1]
-                local = files.etc / path.removeprefix("/etc/schooner/")
+                local = files.config_dir(spec.service) / path.removeprefix("/etc/schooner/")
                 token = load_kubeconfig(str(local)).token
                 assert token is not None and token != admin
                 seen[spec.service, flag] = entries[token].user, entries[token].groups
@@ -267,7 +272,7 @@ def test_agents_serve_tls_with_their_joined_certificate_and_apiservers_reach_the
     node2 = specs["node2"].command
     assert node2[node2.index("--node-ip") + 1] == "172.31.1.11"
     assert specs["node2"].ipv4_address == "172.31.1.11"
-    assert not specs["node2"].config_mount  # its serving certificate comes from its CSR
+    assert not specs["node2"].config_files  # its serving certificate comes from its CSR
     api = specs["apiserver2"].command
     assert api[api.index("--kubelet-client-certificate") + 1] == \
         "/etc/schooner-apiserver/apiserver-kubelet-client.crt"
@@ -299,3 +304,44 @@ def test_the_apiservers_share_a_token_signing_key_no_other_container_sees(
             flag = spec.command.index("--service-account-signing-key-file")
             assert spec.command[flag + 1] == "/etc/schooner-apiserver/sa.key"
     assert not any(key in p.read_bytes() for p in files.etc.iterdir() if p.is_file())
+
+
+def test_each_container_mounts_only_the_files_its_role_reads(tmp_path: Path) -> None:
+    """As kubeadm lays out a control-plane host: the apiservers hold the serving pair and
+    the token file, a scheduler its kubeconfig alone, a controller-manager its kubeconfig
+    and the CA certificate (its key in its own mount); no other container has a folder."""
+    cfg = LabConfig(nodes=1)
+    files = LabFiles(tmp_path)
+    admin = files.ensure(cfg)
+    specs = {s.service: s for s in lab_containers(cfg, *JOIN)}
+    held = {p.name: sorted(f.name for f in p.iterdir()) for p in files.config.iterdir()}
+    assert held == {
+        "apiserver1": ["apiserver.crt", "apiserver.key", "ca.crt", "tokens.csv"],
+        "apiserver2": ["apiserver.crt", "apiserver.key", "ca.crt", "tokens.csv"],
+        "scheduler1": ["scheduler-apiserver1.kubeconfig"],
+        "scheduler2": ["scheduler-apiserver2.kubeconfig"],
+        "controller-manager1": ["ca.crt", "controller-manager-apiserver2.kubeconfig"],
+        "controller-manager2": ["ca.crt", "controller-manager-apiserver1.kubeconfig"]}
+    # every file a command names under /etc/schooner is in that container's folder
+    for name, spec in specs.items():
+        named = {a.removeprefix("/etc/schooner/") for a in spec.command
+                 if a.startswith("/etc/schooner/")}
+        assert named == set(held.get(name, [])), name
+    assert all((files.etc / n).read_bytes() == (files.config_dir(s) / n).read_bytes()
+               for s, names in held.items() for n in names)
+    secrets = (admin.encode(), files.serving_key.read_bytes(), files.ca_key.read_bytes())
+    for service in ("scheduler1", "scheduler2", "controller-manager1", "controller-manager2"):
+        for path in files.config_dir(service).iterdir():
+            assert not any(secret in path.read_bytes() for secret in secrets), path
+    assert files.config.stat().st_mode & 0o777 == 0o700
+    for service in held:
+        assert files.config_dir(service).stat().st_mode & 0o777 == 0o700
+        for path in files.config_dir(service).iterdir():
+            assert path.stat().st_mode & 0o777 == (0o644 if path.suffix == ".crt" else 0o600)
+    # a smaller lab: the folders of containers it no longer has, and stray files, go
+    (files.config_dir("scheduler1") / "stray").write_text("x")
+    files.ensure(LabConfig(nodes=1, schedulers=1, controller_managers=1))
+    assert sorted(p.name for p in files.config.iterdir()) == [
+        "apiserver1", "apiserver2", "controller-manager1", "scheduler1"]
+    assert sorted(p.name for p in files.config_dir("scheduler1").iterdir()) == [
+        "scheduler-apiserver1.kubeconfig"]
