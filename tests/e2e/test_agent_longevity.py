@@ -219,7 +219,7 @@ def test_image_gc_removes_only_images_nothing_uses_or_names(
         return {tag for tag, image_id in ids.items() if image_id in found}
     try:
         # (a removal sizes images with Docker's df: 12 s on this busy engine)
-        wait_for(lambda: present() == {"running", "named"}, 45, "only the unused image removed")
+        wait_for(lambda: present() == {"running", "named"}, 90, "only the unused image removed")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; present: {sorted(present())}\n"
                              f"{agent.process.log_tail()}") from None
