@@ -18,6 +18,7 @@ from apimachinery import errors
 from apimachinery.client import Client
 from apimachinery.pki import cert_names, write_private
 from apimachinery.usercert import make_client_cert
+from cli.cluster.processes import wait_for
 from lab.testing import SchoonerCluster
 
 AGENT_PORT = 10250
@@ -44,8 +45,17 @@ def test_an_agent_proves_its_node_and_refuses_callers_without_nodes_proxy(
     address = cluster.config.node_address(0)
     # the certificate it serves (checked against the lab CA and its address) is the one
     # its node's CSR got: no host-signed one is mounted into it
-    served = x509.load_pem_x509_certificate(ssl.get_server_certificate(
-        (address, AGENT_PORT), ca_certs=str(cluster.files.ca_cert), timeout=10).encode())
+    # (the first test of a new lab may come before the agent's port is open: the Node
+    # can report Ready a moment before its server listens)
+    pem: list[str] = []
+
+    def fetched() -> bool:
+        with contextlib.suppress(OSError):
+            pem.append(ssl.get_server_certificate(
+                (address, AGENT_PORT), ca_certs=str(cluster.files.ca_cert), timeout=10))
+        return bool(pem)
+    wait_for(fetched, 30, f"the agent's TLS port on {address}", 0.5)
+    served = x509.load_pem_x509_certificate(pem[0].encode())
     assert cert_names(served) == {"node1", address}
     assert served in _issued_serving_certificates(client, "node1")
     cert, key = make_client_cert(cluster.files.ca_cert.read_bytes(),
