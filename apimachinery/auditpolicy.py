@@ -1,7 +1,8 @@
 """The audit Policy `schooner up` and the lab give the apiserver (`--audit-policy-file`).
 
-Every write is logged at Metadata (who, what verb on which object, the code and
-when), reads are not: a cluster's controllers read all day and would drown the
+Every write and every interactive session into a pod (exec, attach, port-forward)
+is logged at Metadata (who, what verb on which object, the code and when), reads
+are not: a cluster's controllers read all day and would drown the
 writes. Secrets, ConfigMaps and token requests come first at Metadata whatever
 rule is added after them, so a Secret's data never reaches the log even if
 someone raises the level of writes to Request — as Kubernetes recommends.
@@ -29,6 +30,12 @@ rules:
   # Every other write.
   - level: Metadata
     verbs: ["create", "update", "patch", "delete", "deletecollection"]
+  # Interactive sessions into pods, whatever their verb (a WebSocket's is get): who
+  # opened one, into what, when, and when it ended.
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: ["pods/exec", "pods/attach", "pods/portforward"]
   # Reads (get, list, watch) and everything else: not logged.
   - level: None
 """

@@ -2,12 +2,13 @@
 
 `GET .../portforward?ports=80&ports=8080` (or `ports=80,8080`), sub-protocol
 `v4.channel.k8s.io` (or `portforward.k8s.io`): every binary message is one channel
-byte and data. Port i of the query has the data channel 2i and the error channel
-2i+1; the server's first message on each channel carries the port as 2 bytes,
-little-endian (kubelet pkg/kubelet/cri/streaming/portforward/websocket.go; the
-official Python client's `portforward` reads them so). The client sends plain
-`channel + data` on the data channels. An error channel carries a text message.
-The apiserver relays this form to the agent, and so does `schooner port-forward`.
+byte and data, framed as exec's channels are (`wsstream.frame`, `wsstream.unframe`).
+Port i of the query has the data channel 2i and the error channel 2i+1; the server's
+first message on each channel carries the port as 2 bytes, little-endian (kubelet
+pkg/kubelet/cri/streaming/portforward/websocket.go; the official Python client's
+`portforward` reads them so). The client sends plain `channel + data` on the data
+channels. An error channel carries a text message. The agent serves this form (and
+kubectl's SPDY), the apiserver relays it, and `schooner port-forward` speaks it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from collections.abc import Iterable
 
 CHANNEL_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
 SPDY_TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io"  # kubectl's SPDY inside WebSocket
+# The same tunnelled session between the apiserver and an agent, named in token characters
+# only: RFC 6455 sub-protocols are tokens, which `/` is not, and the `websockets` client
+# (the apiserver's towards agents) refuses to offer or read such a name.
+SPDY_RELAY_PROTOCOL = "SPDY-3.1+portforward.k8s.io"
+SPDY_PROTOCOLS = (SPDY_TUNNEL_PROTOCOL, SPDY_RELAY_PROTOCOL)
 MAX_PORTS = 128  # ports of one request (a bound on the channels: 2 each, 255 is close)
 
 
@@ -51,14 +57,3 @@ def error_channel(index: int) -> int:
 def port_prefix(port: int) -> bytes:
     """The 2-byte little-endian port each channel's first message starts with."""
     return struct.pack("<H", port)
-
-
-def frame(channel: int, data: bytes) -> bytes:
-    return bytes((channel,)) + data
-
-
-def split(message: bytes) -> tuple[int, bytes]:
-    """(channel, data) of one binary message; ValueError for an empty one."""
-    if not message:
-        raise ValueError("an empty message has no channel")
-    return message[0], message[1:]

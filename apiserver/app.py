@@ -49,7 +49,6 @@ from .encryption import NO_ENCRYPTION
 from .encryption import load as load_encryption
 from .etcdtls import etcd_credentials
 from .handlers import Handlers
-from .kinds.core.pod import portforward
 from .kinds.rbac import rbacauthorizer as rbac
 from .kubeletclient import KubeletClientConfig
 from .nodeauthz import restriction as noderestriction
@@ -258,14 +257,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         async with admit(request):
             return json_response(documents.v2())
 
-    @app.websocket("/api/v1/namespaces/{namespace}/pods/{name}/portforward")
-    async def pod_port_forward(ws: WebSocket) -> None:
-        """kubectl's and the Python client's port-forward (kinds/core/pod/portforward.py)."""
-        await portforward.serve(ws, registry, authenticator, authz, app.state.kubelet_client)
-
     @app.websocket("/{root:path}")
     async def upgrade(websocket: WebSocket, root: str) -> None:
-        await connect.serve(websocket, served, registry, authenticator, authz)
+        await connect.serve(websocket, served, registry, authenticator, authz, auditor)
 
     @app.api_route("/{root:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def resources(request: Request, root: str) -> Response:
@@ -292,7 +286,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             # Inside the audited part, as Kubernetes' audit filter wraps authorization:
             # a refused request is logged with its 403 and the decision.
-            await _authorize(authz, authorizer.resource_attributes(
+            # The decision goes to the audit event, not to admission's notes: a write's
+            # field validation begins those afresh.
+            await authorizer.check(authz, authorizer.resource_attributes(
                 _user(request), info, request.query_params.get("fieldSelector")), decision)
             requester = authorizer.REQUESTER.set(authorizer.Requester(_user(request), authz))
             async with admit(request, info):
@@ -343,19 +339,6 @@ def internal_error(path: str, exc: BaseException) -> errors.InternalError:
 
 def _user(request: Request) -> UserInfo:
     return getattr(request.state, "user", ANONYMOUS)
-
-
-async def _authorize(authz: authorizer.Authorizer, attrs: authorizer.Attributes,
-                     annotations: dict[str, str]) -> None:
-    """The 403 when `authz` refuses; the decision and its reason go to `annotations`, for
-    the request's audit event (`authorization.k8s.io/decision`, `/reason`), as Kubernetes
-    annotates it. Not admission's notes: a write's field validation begins those afresh."""
-    decision = await authz.authorize(attrs)
-    annotations["authorization.k8s.io/decision"] = "allow" if decision.allowed else "forbid"
-    if decision.reason:
-        annotations["authorization.k8s.io/reason"] = decision.reason
-    if not decision.allowed:
-        raise authorizer.forbidden(attrs, decision.reason)
 
 
 def _kubelet_client(config: ServerConfig) -> KubeletClientConfig:

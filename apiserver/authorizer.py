@@ -202,9 +202,17 @@ def forbidden_message(attrs: Attributes) -> str:
             f'"{attrs.api_group}" {where}')
 
 
-async def check(authorizer: Authorizer, attrs: Attributes) -> None:
-    """Raise the 403 when `authorizer` does not allow `attrs`."""
+async def check(authorizer: Authorizer, attrs: Attributes,
+                annotations: dict[str, str] | None = None) -> None:
+    """Raise the 403 when `authorizer` does not allow `attrs`. The decision and its reason
+    go to `annotations` when given, for the request's audit event
+    (`authorization.k8s.io/decision`, `/reason`), as Kubernetes annotates it."""
     decision = await authorizer.authorize(attrs)
+    if annotations is not None:
+        annotations["authorization.k8s.io/decision"] = ("allow" if decision.allowed
+                                                        else "forbid")
+        if decision.reason:
+            annotations["authorization.k8s.io/reason"] = decision.reason
     if not decision.allowed:
         raise forbidden(attrs, decision.reason)
 

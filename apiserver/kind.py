@@ -193,10 +193,12 @@ class Call:
 
 @dataclass(frozen=True)
 class Upgrade:
-    """A WebSocket request to a subresource: what it addresses, and the registry."""
+    """A WebSocket request to a subresource: what it addresses, the registry, and what to
+    call once the upgrade is accepted (the audit's ResponseStarted)."""
 
     info: RequestInfo
     registry: Registry
+    accepted: Callable[[], None] = lambda: None
 
 
 class Subresource:

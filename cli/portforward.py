@@ -21,7 +21,7 @@ from urllib.parse import quote
 import typer
 import websockets
 
-from apimachinery import errors
+from apimachinery import errors, wsstream
 from apimachinery import portforward as pf
 from apimachinery.client import Client
 
@@ -140,7 +140,7 @@ class Forwarder:
 
 async def _upstream(reader: asyncio.StreamReader, ws: Any) -> None:
     while chunk := await reader.read(64 * 1024):
-        await ws.send(pf.frame(0, chunk))
+        await ws.send(wsstream.frame(0, chunk))
     await asyncio.Future()  # the local side is done sending; the pod's side may not be
 
 
@@ -148,7 +148,7 @@ async def _downstream(ws: Any, writer: asyncio.StreamWriter, port: int) -> None:
     first = {0: True, 1: True}
     with contextlib.suppress(websockets.ConnectionClosed):
         async for message in ws:
-            channel, data = pf.split(message)
+            channel, data = wsstream.unframe(message)
             if channel not in first:
                 continue
             if first[channel]:

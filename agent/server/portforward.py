@@ -1,14 +1,28 @@
-"""The agent's port-forward: `GET /portForward/{namespace}/{pod}?ports=...` over WebSocket.
+"""The agent's port-forward: `GET /portForward/{namespace}/{pod}` over WebSocket.
 
-The kubelet's path and its WebSocket channel-pair protocol (apimachinery.portforward):
-for each port the agent dials the pod's IP on the pod network (the pod's own
+The kubelet's path, in the two forms a client can speak, told apart by the WebSocket
+sub-protocol offered (the apiserver relays the caller's choice message for message):
+
+* `SPDY/3.1+portforward.k8s.io` (from the apiserver: `SPDY-3.1+portforward.k8s.io`, the
+  same, in token characters): kubectl's SPDY/3.1 session inside binary messages
+  (apimachinery.spdy). Each forwarded connection is a pair of streams, error and
+  data, matched by their `requestID` header; the data stream's `port` header names
+  the pod's port. One session carries every connection of a `kubectl port-forward`,
+  so a new connection costs two stream openings here and a dial to the pod, and no
+  new TLS or WebSocket handshake anywhere (docs/architecture.md, "Port-forward").
+* `v4.channel.k8s.io` / `portforward.k8s.io` with `?ports=` (the channel-pair form the
+  official Python client speaks): one connection per port for the WebSocket's life,
+  data on channel 2i, errors on 2i+1 (apimachinery.portforward).
+
+For each connection the agent dials the pod's IP on the pod network (the pod's own
 network namespace in Kubernetes, where the CRI dials `localhost:port`; here every pod
-has its own IP on the node's bridge, so a connection to it from the node reaches
-the same socket). Bytes are relayed both ways; a refused dial, a broken connection or
-the pod stopping is said on the port's error channel in the kubelet's words
-(`error forwarding port 80 to pod NS/NAME, uid ...: ...`), then the WebSocket closes.
-The caller is authenticated and authorized as for every agent path (`nodes/proxy`,
-verb get: the apiserver, as itself); the apiserver authorized the user.
+has its own IP on the node's bridge, so a connection to it from the node reaches the
+same socket). Bytes are relayed both ways and a client's half-close reaches the pod
+as one. A refused dial, a broken connection or the pod stopping is said on the
+connection's error stream in the kubelet's words (`error forwarding port 80 to pod
+NS/NAME, uid ...: ...`), which kubectl prints. The caller was authenticated and
+authorized as for every agent path (`nodes/proxy`: the apiserver, as itself); the
+apiserver authorized the user.
 """
 
 from __future__ import annotations
@@ -17,18 +31,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from agent.server.unavailable import Unavailable
 from apimachinery import portforward as pf
+from apimachinery import wsstream
+from apimachinery.spdy.frames import GoAway
+from apimachinery.spdy.session import Session, Stream, StreamReset
 from apimachinery.tlspeer import nodelay
 
 log = logging.getLogger(__name__)
 
 LIVENESS_INTERVAL = 1.0  # seconds between checks that the pod still runs
 READ_SIZE = 64 * 1024
+DIAL_TIMEOUT = 10.0
 
 # (namespace, pod) -> (pod IP, pod uid) of a running pod, or why it cannot be reached
 PodAddress = Callable[[str, str], Awaitable["tuple[str, str] | Unavailable"]]
@@ -42,56 +61,217 @@ async def serve(ws: WebSocket, gate: Gate, address: PodAddress) -> None:
         await ws.send_denial_response(refusal)
         return
     namespace, name = ws.path_params["namespace"], ws.path_params["pod"]
-    try:
-        ports = pf.parse_ports(ws.query_params.getlist("ports"))
-    except pf.InvalidPorts as exc:
-        await ws.send_denial_response(PlainTextResponse(f"{exc}\n", status_code=400))
-        return
+    offered = list(ws.scope.get("subprotocols") or [])
+    spdy = next((p for p in offered if p in pf.SPDY_PROTOCOLS), None)
+    ports: list[int] = []
+    if not spdy:
+        try:
+            ports = pf.parse_ports(ws.query_params.getlist("ports"))
+        except pf.InvalidPorts as exc:
+            await ws.send_denial_response(PlainTextResponse(f"{exc}\n", status_code=400))
+            return
     found = await address(namespace, name)
     if isinstance(found, Unavailable):
         await ws.send_denial_response(PlainTextResponse(found.message + "\n",
                                                         status_code=found.code))
         return
-    offered = ws.scope.get("subprotocols") or []
-    protocol = next((p for p in offered if p in pf.CHANNEL_PROTOCOLS), None)
-    await ws.accept(subprotocol=protocol)
-    await Forwarder(ws, namespace, name, found, ports, address).run()
+    target = PodTarget(namespace, name, found[0], found[1], address)
+    if spdy:
+        await ws.accept(subprotocol=spdy)
+        await SpdyForwarder(ws, target).run()
+    else:
+        await ws.accept(subprotocol=next((p for p in offered if p in pf.CHANNEL_PROTOCOLS),
+                                         None))
+        await ChannelForwarder(ws, target, ports).run()
 
 
-class Forwarder:
-    """The relay of one WebSocket: a TCP connection per port, and a liveness watch."""
+class DialFailed(Exception):
+    """The pod's port could not be reached; the message is the kubelet's words for it."""
 
-    def __init__(self, ws: WebSocket, namespace: str, name: str, found: tuple[str, str],
-                 ports: list[int], address: PodAddress) -> None:
+
+@dataclass
+class PodTarget:
+    """The pod a forward reaches: its address as found at the upgrade, and how to tell
+    that it has gone."""
+
+    namespace: str
+    name: str
+    ip: str
+    uid: str
+    address: PodAddress
+
+    async def dial(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.ip, port),
+                                                    timeout=DIAL_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise DialFailed(_dial_error(self.ip, port, exc)) from None
+        nodelay(writer.transport)
+        return reader, writer
+
+    def error_text(self, port: int, why: str) -> bytes:
+        log.info("component=agent port-forward pod=%s/%s port=%d error=%s",
+                 self.namespace, self.name, port, why)
+        return (f"error forwarding port {port} to pod {self.namespace}/{self.name}, "
+                f"uid {self.uid}: {why}").encode()
+
+    async def gone(self) -> str:
+        """Return, saying why, once the pod stops running or its sandbox is replaced."""
+        while True:
+            await asyncio.sleep(LIVENESS_INTERVAL)
+            found = await self.address(self.namespace, self.name)
+            if isinstance(found, Unavailable):
+                return found.message
+            if found != (self.ip, self.uid):
+                return "the pod's sandbox was replaced"
+
+
+async def _until_first(*tasks: asyncio.Task[object]) -> None:
+    """Wait for the first task to end, then cancel and reap them all."""
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class SpdyForwarder:
+    """kubectl's SPDY session: each error/data stream pair is one connection to the pod."""
+
+    def __init__(self, ws: WebSocket, target: PodTarget) -> None:
         self.ws = ws
-        self.namespace, self.name = namespace, name
-        self.ip, self.uid = found
+        self.target = target
+        self.session = Session(ws.send_bytes, self._stream)
+        self.pairs: dict[str, dict[str, Stream]] = {}
+        self.open_errors: dict[Stream, int] = {}  # error stream -> port, while connected
+
+    async def run(self) -> None:
+        receive = asyncio.create_task(self._receive())
+        gone = asyncio.create_task(self.target.gone())
+        try:
+            await asyncio.wait((receive, gone), return_when=asyncio.FIRST_COMPLETED)
+            if gone.done() and not gone.cancelled() and gone.exception() is None:
+                await self._say_to_all(gone.result())
+        finally:
+            self.session.close()
+            await _until_first(receive, gone, *self.session.tasks)
+            with contextlib.suppress(Exception):
+                await self.ws.close(1000)
+
+    async def _receive(self) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, StreamReset):
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if data := wsstream.message_bytes(message):
+                    await self.session.receive(data)
+
+    async def _say_to_all(self, why: str) -> None:
+        """The pod is gone: every open connection's error stream says so (kubectl prints
+        it and closes the local connection), then the session ends."""
+        for error, port in list(self.open_errors.items()):
+            with contextlib.suppress(StreamReset):
+                await error.write(self.target.error_text(port, why))
+                await error.close()
+        with contextlib.suppress(StreamReset):
+            await self.session.send(GoAway(0))
+
+    async def _stream(self, stream: Stream) -> None:
+        kind = stream.headers.get("streamtype", "")
+        if kind not in ("error", "data"):
+            await stream.cancel()
+            return
+        pair = self.pairs.setdefault(stream.headers.get("requestid", ""), {})
+        pair[kind] = stream
+        if len(pair) == 2:
+            del self.pairs[stream.headers.get("requestid", "")]
+            await self._connection(pair["data"], pair["error"])
+
+    async def _connection(self, data: Stream, error: Stream) -> None:
+        text = data.headers.get("port", "")
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            await _end(error, data, f"invalid port {text!r}".encode())
+            return
+        port = int(text)
+        try:
+            reader, writer = await self.target.dial(port)
+        except DialFailed as exc:
+            await _end(error, data, self.target.error_text(port, str(exc)))
+            return
+        self.open_errors[error] = port
+        try:
+            await _until_first(asyncio.create_task(self._to_pod(data, writer)),
+                               asyncio.create_task(self._from_pod(reader, data, error, port)))
+        finally:
+            self.open_errors.pop(error, None)
+            writer.close()
+            await _end(error, data)
+
+    @staticmethod
+    async def _to_pod(data: Stream, writer: asyncio.StreamWriter) -> None:
+        """The client's bytes to the pod; its half-close is the pod's end of input, and
+        the connection lives on until the pod's side ends."""
+        try:
+            while chunk := await data.read():
+                writer.write(chunk)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (StreamReset, OSError):
+            return
+        await asyncio.Future()
+
+    async def _from_pod(self, reader: asyncio.StreamReader, data: Stream, error: Stream,
+                        port: int) -> None:
+        try:
+            while chunk := await reader.read(READ_SIZE):
+                await data.write(chunk)
+        except OSError as exc:
+            with contextlib.suppress(StreamReset):
+                await error.write(self.target.error_text(
+                    port, f"read tcp {self.target.ip}:{port}: {exc}"))
+        except StreamReset:
+            return
+
+
+async def _end(error: Stream, data: Stream, message: bytes = b"") -> None:
+    """Close a connection's two streams, saying `message` on its error stream first."""
+    with contextlib.suppress(StreamReset):
+        if message:
+            await error.write(message)
+        await error.close()
+        await data.close()
+
+
+class ChannelForwarder:
+    """The channel-pair form: a connection per port of the query, and a liveness watch."""
+
+    def __init__(self, ws: WebSocket, target: PodTarget, ports: list[int]) -> None:
+        self.ws = ws
+        self.target = target
         self.ports = ports
-        self.address = address
         self.writers: dict[int, asyncio.StreamWriter] = {}
         self.send_lock = asyncio.Lock()
-        self.open_ports = len(ports)
 
     async def run(self) -> None:
         for i, port in enumerate(self.ports):
-            await self._send(pf.frame(pf.data_channel(i), pf.port_prefix(port)))
-            await self._send(pf.frame(pf.error_channel(i), pf.port_prefix(port)))
+            await self._send(wsstream.frame(pf.data_channel(i), pf.port_prefix(port)))
+            await self._send(wsstream.frame(pf.error_channel(i), pf.port_prefix(port)))
         # Every port dialled before the client's first bytes are read: none is dropped.
         readers = await asyncio.gather(*(self._dial(i, port)
                                          for i, port in enumerate(self.ports)))
-        tasks = [asyncio.create_task(self._port(i, port, reader))
+        ports = [asyncio.create_task(self._port(i, port, reader))
                  for i, (port, reader) in enumerate(zip(self.ports, readers, strict=True))]
-        tasks.append(asyncio.create_task(self._inbound()))
-        tasks.append(asyncio.create_task(self._liveness()))
         try:
-            await asyncio.wait([*tasks[-2:], asyncio.ensure_future(self._all_ports(tasks))],
-                               return_when=asyncio.FIRST_COMPLETED)
+            await _until_first(asyncio.create_task(self._inbound()),
+                               asyncio.create_task(self._liveness()),
+                               asyncio.create_task(_all(ports)))
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await _until_first(*ports)
             for writer in self.writers.values():
                 writer.close()
             with contextlib.suppress(Exception):
@@ -101,29 +281,21 @@ class Forwarder:
         """A connection to the pod's port (its writer kept), or None, said on the port's
         error channel."""
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.ip, port), timeout=10)
-        except (OSError, TimeoutError) as exc:
-            await self._error(index, port, _dial_error(self.ip, port, exc))
+            reader, writer = await self.target.dial(port)
+        except DialFailed as exc:
+            await self._error(index, port, str(exc))
             return None
-        nodelay(writer.transport)
         self.writers[index] = writer
         return reader
-
-    async def _all_ports(self, tasks: list[asyncio.Task[None]]) -> None:
-        await asyncio.gather(*tasks[:len(self.ports)], return_exceptions=True)
 
     async def _send(self, message: bytes) -> None:
         async with self.send_lock:
             await self.ws.send_bytes(message)
 
     async def _error(self, index: int, port: int, why: str) -> None:
-        message = (f"error forwarding port {port} to pod {self.namespace}/{self.name}, "
-                   f"uid {self.uid}: {why}")
-        log.info("component=agent port-forward pod=%s/%s port=%d error=%s",
-                 self.namespace, self.name, port, why)
         with contextlib.suppress(Exception):
-            await self._send(pf.frame(pf.error_channel(index), message.encode()))
+            await self._send(wsstream.frame(pf.error_channel(index),
+                                            self.target.error_text(port, why)))
 
     async def _port(self, index: int, port: int, reader: asyncio.StreamReader | None
                     ) -> None:
@@ -133,9 +305,9 @@ class Forwarder:
         channel = pf.data_channel(index)
         try:
             while chunk := await reader.read(READ_SIZE):
-                await self._send(pf.frame(channel, chunk))
+                await self._send(wsstream.frame(channel, chunk))
         except OSError as exc:
-            await self._error(index, port, f"read tcp {self.ip}:{port}: {exc}")
+            await self._error(index, port, f"read tcp {self.target.ip}:{port}: {exc}")
 
     async def _inbound(self) -> None:
         """Client messages to the ports' connections, until the client goes away."""
@@ -146,7 +318,7 @@ class Forwarder:
                 return
             if not message:
                 continue
-            channel, data = pf.split(message)
+            channel, data = wsstream.unframe(message)
             writer = self.writers.get(channel // 2)
             if channel % 2 or writer is None or not data:
                 continue
@@ -156,20 +328,17 @@ class Forwarder:
             except OSError as exc:
                 index = channel // 2
                 await self._error(index, self.ports[index],
-                                  f"write tcp {self.ip}:{self.ports[index]}: {exc}")
+                                  f"write tcp {self.target.ip}:{self.ports[index]}: {exc}")
                 return
 
     async def _liveness(self) -> None:
-        """End the forward, saying why, when the pod stops running or its IP changes."""
-        while True:
-            await asyncio.sleep(LIVENESS_INTERVAL)
-            found = await self.address(self.namespace, self.name)
-            if isinstance(found, Unavailable) or found != (self.ip, self.uid):
-                why = (found.message if isinstance(found, Unavailable)
-                       else "the pod's sandbox was replaced")
-                for i, port in enumerate(self.ports):
-                    await self._error(i, port, why)
-                return
+        why = await self.target.gone()
+        for i, port in enumerate(self.ports):
+            await self._error(i, port, why)
+
+
+async def _all(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _dial_error(ip: str, port: int, exc: BaseException) -> str:

@@ -69,6 +69,10 @@ log = logging.getLogger(__name__)
 # API execs at once: half the runtime's exec slots, so probes and hooks always find one
 API_EXECS_IN_FLIGHT = 4
 DISCONNECT_POLL = 1.0  # seconds between checks that an exec's caller is still there
+# Interactive sessions (exec, attach, port-forward WebSockets) at once on this node: each
+# holds an engine exec or pod connections and two relays; past it a 429, so a flood of
+# sessions cannot take the agent's memory or the engine's exec slots from its pods.
+STREAM_SESSIONS = 64
 
 
 # (namespace, pod, container, previous) -> the container instance, or why there is none
@@ -205,6 +209,23 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
         return Response(orjson.dumps({"exitCode": code, "output": output}),
                         media_type="application/json")
 
+    sessions = [0]  # interactive sessions now open
+
+    def session(serve: Callable[[WebSocket], Awaitable[None]]
+                ) -> Callable[[WebSocket], Awaitable[None]]:
+        """`serve`, counted against STREAM_SESSIONS (a 429 past it)."""
+        async def counted(ws: WebSocket) -> None:
+            if sessions[0] >= STREAM_SESSIONS:
+                await ws.send_denial_response(_text(
+                    f"too many interactive sessions on this node ({STREAM_SESSIONS})", 429))
+                return
+            sessions[0] += 1
+            try:
+                await serve(ws)
+            finally:
+                sessions[0] -= 1
+        return counted
+
     async def port_forward(ws: WebSocket) -> None:
         if pod_address is None:
             await ws.send_denial_response(_text("port-forward is not served here", 404))
@@ -213,13 +234,13 @@ def create_app(finder: ContainerFinder, runtime: ContainerRuntime, authn: Authen
 
     app = Starlette(routes=[
         Route("/healthz", healthz),
-        WebSocketRoute("/portForward/{namespace}/{pod}", port_forward),
+        WebSocketRoute("/portForward/{namespace}/{pod}", session(port_forward)),
         Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
         Route("/exec/{namespace}/{pod}/{container}", exec_command, methods=["POST"]),
         WebSocketRoute("/exec/{namespace}/{pod}/{container}",
-                       lambda ws: serve_exec(ws, runtime, finder, refused)),
+                       session(lambda ws: serve_exec(ws, runtime, finder, refused))),
         WebSocketRoute("/attach/{namespace}/{pod}/{container}",
-                       lambda ws: serve_attach(ws, runtime, finder, refused)),
+                       session(lambda ws: serve_attach(ws, runtime, finder, refused))),
     ])
     app.state.log_streams = open_streams  # closed on shutdown, so followers end cleanly
     return app

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response, StreamingResponse
 
 from apimachinery.errors import APIError
@@ -51,7 +51,8 @@ class Auditor:
     def __init__(self, policy: Policy, writer: AuditWriter) -> None:
         self.policy, self.writer = policy, writer
 
-    def begin(self, request: Request, user: UserInfo, info: RequestInfo | None) -> Record | None:
+    def begin(self, request: HTTPConnection, user: UserInfo,
+              info: RequestInfo | None) -> Record | None:
         """The request's record (None when the policy says None), RequestReceived written."""
         attrs = _attributes(request, user, info)
         level, omit = self.policy.decide(attrs)
@@ -77,7 +78,7 @@ class Auditor:
         self._emit(record, "RequestReceived")
         return record
 
-    def finish(self, record: Record, request: Request, response: Response | None,
+    def finish(self, record: Record, request: HTTPConnection, response: Response | None,
                code: int, *, panic: bool = False, failure: APIError | None = None,
                annotations: dict[str, str] | None = None) -> None:
         """ResponseComplete (or Panic, or ResponseStarted for a stream) with the code, a
@@ -101,6 +102,12 @@ class Auditor:
             return
         self._emit(record, "ResponseComplete")
 
+    def started(self, record: Record, code: int) -> None:
+        """ResponseStarted of a connection upgraded in place (exec, port-forward): its
+        ResponseComplete, from `finish`, follows when the connection ends."""
+        record.event["responseStatus"] = {"metadata": {}, "code": code}
+        self._emit(record, "ResponseStarted")
+
     async def _on_end(self, record: Record,
                       body: AsyncIterable[Any]) -> AsyncIterator[Any]:
         try:
@@ -109,7 +116,7 @@ class Auditor:
         finally:
             self._emit(record, "ResponseComplete")
 
-    def _objects(self, record: Record, request: Request, response: Response | None) -> None:
+    def _objects(self, record: Record, request: HTTPConnection, response: Response | None) -> None:
         """objectRef's name from a created object; the objects the level asks for."""
         event = record.event
         body = getattr(request.state, "audit_body", None)
@@ -140,10 +147,11 @@ class Auditor:
         self.writer.close()
 
 
-def _attributes(request: Request, user: UserInfo, info: RequestInfo | None) -> Attributes:
+def _attributes(request: HTTPConnection, user: UserInfo,
+                info: RequestInfo | None) -> Attributes:
     if info is None:
-        return Attributes(user.name, tuple(user.groups), request.method.lower(),
-                          request.url.path)
+        method = str(request.scope.get("method", "GET"))  # a WebSocket has none: a GET
+        return Attributes(user.name, tuple(user.groups), method.lower(), request.url.path)
     return Attributes(user.name, tuple(user.groups), info.verb, request.url.path,
                       info.resource.plural, info.subresource or "", info.resource.group,
                       info.namespace or "", info.name or "")
@@ -156,7 +164,7 @@ def _object_ref(info: RequestInfo) -> dict[str, str]:
     return {k: v for k, v in ref.items() if v}
 
 
-def _source_ips(request: Request) -> list[str]:
+def _source_ips(request: HTTPConnection) -> list[str]:
     """X-Forwarded-For's addresses, then the peer's, as Kubernetes lists them."""
     forwarded = [ip.strip() for ip in request.headers.get("x-forwarded-for", "").split(",")
                  if ip.strip()]

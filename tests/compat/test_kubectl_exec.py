@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import pty
+import re
 import select
 import struct
 import subprocess
@@ -51,6 +53,31 @@ def test_exec_streams_and_exit_codes(kubectl: Kubectl, box: str) -> None:
     big = "".join(f"line {i}\n" for i in range(20000))
     assert kubectl("exec", "-i", box, "--", "wc", "-c", stdin=big).stdout.strip() == \
         str(len(big))
+
+
+def test_sessions_are_audited_and_counted(kubectl: Kubectl, cluster: Cluster, namespace: str,
+                                          box: str) -> None:
+    """An exec is in the audit log as Kubernetes writes a connect (ResponseStarted, then
+    ResponseComplete, code 101, the default policy's Metadata level) and in
+    `apiserver_request_total{verb="connect"}`."""
+    assert kubectl("exec", box, "--", "true").code == 0
+    log = cluster.kubeconfig.parent / "logs" / "audit.log"
+
+    def stages() -> list[tuple[str, int]]:
+        found = []
+        for line in log.read_bytes().splitlines():
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            if (ref.get("subresource"), ref.get("namespace"), ref.get("name")) == (
+                    "exec", namespace, box):
+                found.append((event["stage"], event["responseStatus"]["code"]))
+        return found
+
+    wait_for(lambda: ("ResponseComplete", 101) in stages(), 10, "the exec's audit event")
+    assert stages()[:2] == [("ResponseStarted", 101), ("ResponseComplete", 101)]
+    text = cluster.client.request("GET", "/metrics").text
+    assert re.search(r'apiserver_request_total\{code="101",resource="pods",'
+                     r'subresource="exec",verb="connect"\} [1-9]', text), text[:2000]
 
 
 @pytest.mark.compat("kubectl exec (no such command)")

@@ -157,8 +157,10 @@ def _drain(conn: socket.socket) -> str:
 @pytest.mark.compat("kubectl port-forward forbidden")
 def test_a_user_without_pods_portforward_gets_403(cluster: Cluster, namespace: str,
                                                   tmp_path: Path) -> None:
-    """Both users may read pods (kubectl GETs the pod first); only alice may forward. The
-    users are client certificates: a WebSocket authenticates by its TLS connection too."""
+    """Every user may read pods (kubectl GETs the pod first); only alice may forward:
+    carol's `get` on `pods/portforward` is not enough, as a WebSocket upgrade also needs
+    `create` (the verb of the same request over SPDY). The users are client
+    certificates: a WebSocket authenticates by its TLS connection too."""
     make(cluster, namespace, "pods", web_pod("web"))
     make(cluster, namespace, "roles", {
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
@@ -169,7 +171,12 @@ def test_a_user_without_pods_portforward_gets_403(cluster: Cluster, namespace: s
         "metadata": {"name": "forward"},
         "rules": [{"apiGroups": [""], "resources": ["pods/portforward"],
                    "verbs": ["get", "create"]}]})
-    for role, users in (("read", ["alice", "bob"]), ("forward", ["alice"])):
+    make(cluster, namespace, "roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "forward-get"},
+        "rules": [{"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get"]}]})
+    for role, users in (("read", ["alice", "bob", "carol"]), ("forward", ["alice"]),
+                        ("forward-get", ["carol"])):
         make(cluster, namespace, "rolebindings", {
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
             "metadata": {"name": role},
@@ -177,15 +184,16 @@ def test_a_user_without_pods_portforward_gets_403(cluster: Cluster, namespace: s
             "subjects": [{"kind": "User", "name": u, "apiGroup": "rbac.authorization.k8s.io"}
                          for u in users]})
     wait_pod_ready(cluster, namespace, "web")
-    bob = _user_stream(cluster, tmp_path, "bob", namespace)
-    try:
-        assert bob.finish(timeout=30) == 1
-    finally:
-        bob.stop()
-    # The WebSocket's 403 (verb get) sends kubectl to its SPDY fallback, a POST, whose
-    # 403 (verb create) it prints, as against Kubernetes.
-    assert ('pods "web" is forbidden: User "bob" cannot create resource "pods/portforward"'
-            in "\n".join(bob.stderr))
+    for name in ("bob", "carol"):
+        refused = _user_stream(cluster, tmp_path, name, namespace)
+        try:
+            assert refused.finish(timeout=30) == 1
+        finally:
+            refused.stop()
+        # The WebSocket's 403 sends kubectl to its SPDY fallback, a POST, whose 403
+        # (verb create) it prints, as against Kubernetes.
+        assert (f'pods "web" is forbidden: User "{name}" cannot create resource '
+                '"pods/portforward"' in "\n".join(refused.stderr))
     alice = _user_stream(cluster, tmp_path, "alice", namespace)
     try:
         assert fetch(forwarded(alice, 80), "/index.html") == b"hello\n"

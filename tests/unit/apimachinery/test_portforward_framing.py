@@ -26,6 +26,3 @@ def test_channels_and_prefixes() -> None:
     assert [(pf.data_channel(i), pf.error_channel(i)) for i in range(3)] == [
         (0, 1), (2, 3), (4, 5)]
     assert pf.port_prefix(8080) == b"\x90\x1f"  # little-endian
-    assert pf.split(pf.frame(3, b"boom")) == (3, b"boom")
-    with pytest.raises(ValueError):
-        pf.split(b"")

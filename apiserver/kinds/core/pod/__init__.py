@@ -132,7 +132,7 @@ KIND = Kind(
     validate=validate_pod,
     table=LAYOUTS["Pod"],
     subresources=(STATUS, Binding(), Log(_NODE_PROXY), Exec(_NODE_PROXY),
-                  Attach(_NODE_PROXY), Eviction(), PortForward()),
+                  Attach(_NODE_PROXY), Eviction(), PortForward(_NODE_PROXY)),
     bootstrap=_bootstrap,
     admission=admit_pod,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
+import orjson
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -122,12 +123,12 @@ class NodeProxy:
         if response.status_code >= 400:
             body = await response.aread()
             await response.aclose()
-            raise errors.from_status(_status_or_text(body), response.status_code)
+            raise errors.from_status(status_or_text(body), response.status_code)
         return response
 
 
-def _status_or_text(body: bytes) -> Object:
-    import orjson
+def status_or_text(body: bytes) -> Object:
+    """An agent's error body as a Status: its JSON object, or its text as the message."""
     try:
         parsed = orjson.loads(body)
         if isinstance(parsed, dict):
@@ -145,6 +146,6 @@ async def _relay(response: httpx.Response) -> AsyncIterator[bytes]:
         await response.aclose()
 
 
-# For the exec stream (streaming.py), which picks the container and the agent alike.
+# For the streams (streaming.py), which pick the container and the agent alike.
 container_of = _container
 agent_base = _agent_url

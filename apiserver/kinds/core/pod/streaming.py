@@ -1,16 +1,22 @@
-"""`pods/{name}/exec` and `attach` over a WebSocket: relayed, message for message, to the
-pod's agent.
+"""`pods/{name}/exec`, `attach` and `portforward` over a WebSocket: relayed, message for
+message, to the pod's agent.
 
-As kube-apiserver's exec: the options are checked here (PodExecOptions: a command, at
-least one stream), the pod must be on a node and not finished, and the request goes
-on to the agent of that node (`/exec/{namespace}/{pod}/{container}`, the kubelet's
-path) over TLS, with the apiserver's own client certificate: the caller's credentials
-stay here (kubeletclient.py). The relay is a second WebSocket, to the agent, in the
-sub-protocol the caller chose, so every message (channels 0-4 and v5's 255) passes
-through unchanged and the agent alone speaks for the command (docs/architecture.md,
-"Exec and attach"). Until both upgrades succeed the caller gets an HTTP answer with a
-Status (the agent's 4xx as its own, an agent that cannot be reached a 503), which
-kubectl prints as `Error from server (...)`.
+As kube-apiserver's connect subresources: the options are checked here (PodExecOptions:
+a command, at least one stream; PodPortForwardOptions: the ports), the pod must be on a
+node (and running, for a port-forward; not finished, for an exec), and the request goes
+on to the agent of that node (`/exec/{namespace}/{pod}/{container}`, `/attach/...`,
+`/portForward/{namespace}/{pod}`, the kubelet's paths) over TLS, with the apiserver's
+own client certificate: the caller's credentials stay here (kubeletclient.py).
+
+The relay is a second WebSocket, to the agent, in the sub-protocol the caller chose, so
+every message passes through unchanged and the agent alone speaks the protocol: exec's
+channels 0-4 and v5's 255, kubectl's tunnelled SPDY session, the Python client's
+channel pairs (docs/architecture.md, "Exec and attach", "Port-forward"). One agent
+WebSocket per caller WebSocket: a port-forward's every connection rides the session
+it belongs to, with no handshake of its own. Until both upgrades succeed the caller
+gets an HTTP answer with a Status (the agent's 4xx as its own, an agent that cannot be
+reached a 503), which kubectl prints as `Error from server (...)`. A node that stops
+answering is noticed by WebSocket pings, and the caller's stream then ends.
 """
 
 from __future__ import annotations
@@ -21,45 +27,46 @@ import logging
 import ssl
 from urllib.parse import urlencode
 
-import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from apimachinery import errors, wsstream
+from apimachinery import portforward as pf
 from apimachinery.meta import Object
 from apimachinery.resources import ResourceInfo
-from apiserver.kinds.core.pod.nodeproxy import agent_base, container_of
+from apiserver.kind import Upgrade
+from apiserver.kinds.core.pod.nodeproxy import agent_base, container_of, status_or_text
 from apiserver.kubeletclient import KubeletClientConfig
-from apiserver.registry import Registry
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0  # seconds to reach the agent and have its upgrade
+PING_INTERVAL = PING_TIMEOUT = 15.0  # a silent agent is given up after about 30 s
 _FINISHED = ("Succeeded", "Failed")
 
 
-class StreamRelay:
-    """Opens the agent's side of an exec and relays the caller's WebSocket to it."""
+class AgentStreams:
+    """Opens the agent's side of an exec, attach or port-forward and relays the caller's
+    WebSocket to it."""
 
     def __init__(self, pods: ResourceInfo) -> None:
         self.pods = pods
         self._contexts: dict[KubeletClientConfig, ssl.SSLContext] = {}
 
     def _ssl(self, config: KubeletClientConfig) -> ssl.SSLContext:
+        """One TLS context per configuration: loading the certificate for every stream
+        cost milliseconds each."""
         context = self._contexts.get(config)
         if context is None:
             context = self._contexts[config] = config.ssl_context()
         return context
 
-    async def relay(self, websocket: WebSocket, registry: Registry,
-                    config: KubeletClientConfig, namespace: str, name: str, what: str) -> None:
+    async def exec(self, websocket: WebSocket, call: Upgrade, what: str) -> None:
         """Relay an `exec` or an `attach` (no command: the container's own stdin)."""
+        registry, namespace, name = call.registry, call.info.namespace or "", call.info.name or ""
         protocol = wsstream.choose_protocol(websocket.scope.get("subprotocols") or [])
-        query: dict[str, list[str]] = {}
-        for key, value in websocket.query_params.multi_items():
-            query.setdefault(key, []).append(value)
         try:
-            options = wsstream.parse_options(query, needs_command=what == "exec")
+            options = wsstream.parse_options(_query(websocket), needs_command=what == "exec")
         except wsstream.InvalidOptions as exc:
             raise errors.BadRequest(str(exc)) from None
         if protocol is None:
@@ -68,15 +75,51 @@ class StreamRelay:
                 f"{', '.join(wsstream.PROTOCOLS)} (SPDY is not served)")
         pod = await registry.get(self.pods, namespace, name)
         container = container_of(pod, options.container)
-        _check_running(pod, what)
+        _check_not_finished(pod, what)
+        config = kubelet_config(websocket)
         base = await agent_base(registry, pod, config)
         pairs = [p for p in wsstream.query_of(options) if p[0] != "container"]
-        url = (f"wss{base.removeprefix('https')}/{what}/{namespace}/{name}/{container}?"
-               f"{urlencode(pairs)}")
-        agent = await self._dial(url, protocol, config)
+        await self._relay(websocket, call, config, protocol,
+                          f"{base}/{what}/{namespace}/{name}/{container}?{urlencode(pairs)}")
+
+    async def port_forward(self, websocket: WebSocket, call: Upgrade) -> None:
+        """Relay a port-forward: kubectl's tunnelled SPDY, or the channel-pair form."""
+        registry, namespace, name = call.registry, call.info.namespace or "", call.info.name or ""
+        offered = list(websocket.scope.get("subprotocols") or [])
+        query, towards_agent = "", ""
+        if pf.SPDY_TUNNEL_PROTOCOL in offered:
+            protocol, towards_agent = pf.SPDY_TUNNEL_PROTOCOL, pf.SPDY_RELAY_PROTOCOL
+        else:
+            protocol = next((p for p in offered if p in pf.CHANNEL_PROTOCOLS), "")
+            if not protocol:
+                raise errors.BadRequest(
+                    "unable to upgrade: none of the offered sub-protocols is served "
+                    f"(offer {pf.SPDY_TUNNEL_PROTOCOL} or {pf.CHANNEL_PROTOCOLS[0]})")
+            try:
+                ports = pf.parse_ports(websocket.query_params.getlist("ports"))
+            except pf.InvalidPorts as exc:
+                raise errors.BadRequest(str(exc)) from None
+            query = "?" + urlencode([("ports", str(p)) for p in ports])
+        pod = await registry.get(self.pods, namespace, name)
+        if (pod.get("status") or {}).get("phase") != "Running":
+            raise errors.BadRequest(f"pod {name} is not running")
+        config = kubelet_config(websocket)
+        base = await agent_base(registry, pod, config)
+        await self._relay(websocket, call, config, protocol,
+                          f"{base}/portForward/{namespace}/{name}{query}",
+                          towards_agent or protocol)
+
+    async def _relay(self, websocket: WebSocket, call: Upgrade, config: KubeletClientConfig,
+                     protocol: str, url: str, agent_protocol: str = "") -> None:
+        """The agent's upgrade first (its refusal is the caller's answer), then the
+        caller's, then both directions until either side ends. The agent is offered
+        `agent_protocol` when its name for the caller's `protocol` differs."""
+        agent = await self._dial("wss" + url.removeprefix("https"),
+                                 agent_protocol or protocol, config)
         try:
             await websocket.accept(subprotocol=protocol)
-            await _relay(websocket, agent)
+            call.accepted()
+            await _pump(websocket, agent)
         finally:
             await agent.close()
 
@@ -85,10 +128,11 @@ class StreamRelay:
         try:
             return await connect(url, ssl=self._ssl(config), subprotocols=[protocol],  # type: ignore[list-item]
                                  open_timeout=CONNECT_TIMEOUT, max_size=None,
-                                 compression=None, ping_interval=None)
+                                 compression=None, ping_interval=PING_INTERVAL,
+                                 ping_timeout=PING_TIMEOUT)
         except InvalidStatus as exc:
             response = exc.response
-            raise errors.from_status(_status_or_text(bytes(response.body or b"")),
+            raise errors.from_status(status_or_text(bytes(response.body or b"")),
                                      response.status_code) from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise errors.ServiceUnavailable(f"cannot reach the node agent: {exc}") from exc
@@ -100,7 +144,14 @@ def kubelet_config(websocket: WebSocket) -> KubeletClientConfig:
     return config if isinstance(config, KubeletClientConfig) else KubeletClientConfig()
 
 
-def _check_running(pod: Object, what: str) -> None:
+def _query(websocket: WebSocket) -> dict[str, list[str]]:
+    query: dict[str, list[str]] = {}
+    for key, value in websocket.query_params.multi_items():
+        query.setdefault(key, []).append(value)
+    return query
+
+
+def _check_not_finished(pod: Object, what: str) -> None:
     """Kubernetes refuses an exec (an attach) into a pod that has finished, naming its
     phase."""
     phase = (pod.get("status") or {}).get("phase")
@@ -109,17 +160,7 @@ def _check_running(pod: Object, what: str) -> None:
                                 f"phase is {phase}")
 
 
-def _status_or_text(body: bytes) -> Object:
-    try:
-        parsed = orjson.loads(body)
-        if isinstance(parsed, dict):
-            return parsed
-    except orjson.JSONDecodeError:
-        pass
-    return {"message": body.decode(errors="replace").strip()[:500]}
-
-
-async def _relay(websocket: WebSocket, agent: ClientConnection) -> None:
+async def _pump(websocket: WebSocket, agent: ClientConnection) -> None:
     """Both directions at once; when either side ends, the other is closed."""
     upstream = asyncio.ensure_future(_to_agent(websocket, agent))
     downstream = asyncio.ensure_future(_to_caller(websocket, agent))

@@ -1,4 +1,4 @@
-"""The pod's subresources: `binding`, `eviction`, `log`, `exec` and `attach`.
+"""The pod's subresources: `binding`, `eviction`, `log`, `exec`, `attach`, `portforward`.
 
 `binding` is how the scheduler assigns a pod to a node without being allowed to
 rewrite the pod (Kubernetes' BindingREST); `eviction` is a delete with the
@@ -19,7 +19,7 @@ from apiserver.bodies import require_object
 from apiserver.kind import Call, Subresource, Upgrade
 from apiserver.kinds.core.pod import eviction
 from apiserver.kinds.core.pod.nodeproxy import NodeProxy
-from apiserver.kinds.core.pod.streaming import StreamRelay, kubelet_config
+from apiserver.kinds.core.pod.streaming import AgentStreams
 from apiserver.storage import DRY_RUN
 from apiserver.validation.fields import validate_annotations, validate_labels
 from apiserver.wire import check_kind, respond
@@ -136,11 +136,10 @@ class Exec(Subresource):
 
     def __init__(self, proxy: NodeProxy) -> None:
         self.proxy = proxy
-        self.streams = StreamRelay(proxy.pods)
+        self.streams = AgentStreams(proxy.pods)
 
     async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
-        await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
-                                 call.info.namespace or "", call.info.name or "", "exec")
+        await self.streams.exec(websocket, call, "exec")
 
     async def create(self, call: Call) -> Response:
         return await self.proxy.exec(call.registry, call.request, call.namespace or "",
@@ -157,18 +156,24 @@ class Attach(Subresource):
     name, verbs = "attach", ("create", "get")
 
     def __init__(self, proxy: NodeProxy) -> None:
-        self.streams = StreamRelay(proxy.pods)
+        self.streams = AgentStreams(proxy.pods)
 
     async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
-        await self.streams.relay(websocket, call.registry, kubelet_config(websocket),
-                                 call.info.namespace or "", call.info.name or "", "attach")
+        await self.streams.exec(websocket, call, "attach")
 
 
 class PortForward(Subresource):
-    """`pods/{name}/portforward` without an upgrade: Kubernetes' 400. The upgrade itself (a
-    WebSocket) is served by `portforward.serve`; a plain SPDY upgrade is not."""
+    """`pods/{name}/portforward`: a WebSocket (kubectl's tunnelled SPDY, the Python
+    client's channel pairs) relayed to the node's agent (streaming.py). Without an
+    upgrade, Kubernetes' 400; a plain SPDY upgrade is not served."""
 
     name, verbs = "portforward", ("create", "get")
+
+    def __init__(self, proxy: NodeProxy) -> None:
+        self.streams = AgentStreams(proxy.pods)
+
+    async def connect(self, websocket: WebSocket, call: Upgrade) -> None:
+        await self.streams.port_forward(websocket, call)
 
     async def get(self, call: Call) -> Response:
         raise errors.BadRequest("Upgrade request required")

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from apiserver.spdy import frames as f
+from apimachinery.spdy import frames as f
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from apiserver.spdy.dictionary import DICTIONARY
+from apimachinery.spdy.dictionary import DICTIONARY
 
 VERSION = 3
 FLAG_FIN = 0x01

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from apiserver.spdy import frames as f
-from apiserver.spdy.session import MAX_DATA_FRAME, Session, Stream, StreamReset
+from apimachinery.spdy import frames as f
+from apimachinery.spdy.session import MAX_DATA_FRAME, Session, Stream, StreamReset
 
 
 class Peer:

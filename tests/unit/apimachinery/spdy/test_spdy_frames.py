@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from apiserver.spdy import frames as f
-from apiserver.spdy.dictionary import DICTIONARY, DICTIONARY_ID
+from apimachinery.spdy import frames as f
+from apimachinery.spdy.dictionary import DICTIONARY, DICTIONARY_ID
 
 # The bytes kubectl sent in its first WebSocket messages, concatenated: SYN_STREAMs with
 # compressed header blocks (error then data per connection), FINs, the HTTP requests.
