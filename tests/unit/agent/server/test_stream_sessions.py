@@ -54,8 +54,9 @@ def test_sessions_past_the_bound_are_refused_with_429(monkeypatch: pytest.Monkey
     with TestClient(app) as client:
         with client.websocket_connect(url, ["v4.channel.k8s.io"], headers=HEADERS) as first:
             assert first.receive_bytes()[0] == 0  # the data channel's port prefix: open
-            with pytest.raises(WebSocketDenialResponse) as refused:
-                client.websocket_connect(url, ["v4.channel.k8s.io"], headers=HEADERS).__enter__()
+            with pytest.raises(WebSocketDenialResponse) as refused, \
+                    client.websocket_connect(url, ["v4.channel.k8s.io"], headers=HEADERS):
+                pass
             assert refused.value.status_code == 429
             assert "too many interactive sessions on this node (1)" in refused.value.text
         with client.websocket_connect(url, ["v4.channel.k8s.io"], headers=HEADERS) as again:
