@@ -245,10 +245,12 @@ class Subresource:
             f"{method} is not supported on {call.resource.plural}/{self.name}")
 
 
-class StatusSubresource(Subresource):
-    """`{resource}/status`: read the object, or write its status and nothing else."""
+class ObjectSubresource(Subresource):
+    """A subresource that reads the whole object and writes it under the rules the kind's
+    strategy keeps for this subresource's name (`/status`, a CSR's `/approval`): the
+    registry decides what such a write may change, so only the name differs."""
 
-    name, verbs = "status", ("get", "patch", "update")
+    verbs = ("get", "patch", "update")
 
     async def get(self, call: Call) -> Response:
         return respond(call.request, await call.registry.get(call.resource, call.namespace,
@@ -262,7 +264,7 @@ class StatusSubresource(Subresource):
         check_kind(call.resource.api_version, call.resource.kind, body)
         fields.check(body)
         return fields.warn(respond(call.request, await call.registry.update(
-            call.resource, call.namespace, call.name, body, subresource="status")))
+            call.resource, call.namespace, call.name, body, subresource=self.name)))
 
     async def patch(self, call: Call) -> Response:
         fields = FieldValidation(call.request, call.resource, call.kind.model)
@@ -272,7 +274,13 @@ class StatusSubresource(Subresource):
         return fields.warn(respond(call.request, await call.registry.update_with(
             call.resource, call.namespace, call.name,
             fields.wrap(lambda current: apply_patch(content_type, current, body, kind)),
-            subresource="status")))
+            subresource=self.name)))
+
+
+class StatusSubresource(ObjectSubresource):
+    """`{resource}/status`: read the object, or write its status and nothing else."""
+
+    name = "status"
 
 
 STATUS = StatusSubresource()

@@ -50,6 +50,15 @@ def _need_name(name: str) -> None:
         raise CommandError("you must specify a non-empty name")
 
 
+def _set_entry(ctx: typer.Context, section: str, name: str,
+               change: Callable[[dict[str, Any], str], None]) -> None:
+    """set-cluster and set-credentials: make or change the named entry with `change(doc,
+    path)` in the file that holds it, and say so as kubectl does (`Cluster "x" set.`)."""
+    _need_name(name)
+    _change(session_of(ctx), section, name, change)
+    typer.echo(f'{_SINGULAR[section].capitalize()} "{name}" set.')
+
+
 @config_app.command("view")
 def view_cmd(
     ctx: typer.Context,
@@ -88,11 +97,9 @@ def set_cluster_cmd(
         "--insecure-skip-tls-verify", help="Do not check the server's certificate.")] = None,
 ) -> None:
     """Set a cluster entry (kubectl config set-cluster)."""
-    _need_name(name)
-    _change(session_of(ctx), "clusters", name, lambda doc, path: edit.set_cluster(
+    _set_entry(ctx, "clusters", name, lambda doc, path: edit.set_cluster(
         doc, name, path, server=server, certificate_authority=certificate_authority,
         embed=embed_certs, insecure=insecure))
-    typer.echo(f'Cluster "{name}" set.')
 
 
 @config_app.command("set-credentials")
@@ -108,11 +115,9 @@ def set_credentials_cmd(
         "--embed-certs", help="Put certificate and key into the kubeconfig (*-data).")] = False,
 ) -> None:
     """Set a user entry (kubectl config set-credentials)."""
-    _need_name(name)
-    _change(session_of(ctx), "users", name, lambda doc, path: edit.set_credentials(
+    _set_entry(ctx, "users", name, lambda doc, path: edit.set_credentials(
         doc, name, path, client_certificate=client_certificate, client_key=client_key,
         token=token, embed=embed_certs))
-    typer.echo(f'User "{name}" set.')
 
 
 @config_app.command("set-context")

@@ -49,6 +49,15 @@ def _body(doc: Doc, section: str, what: str, name: str) -> tuple[dict[str, Any],
     return body, True
 
 
+def _put(body: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key`, or remove it when given empty (`--token=""`, `--insecure-skip-tls-verify=
+    false`, `--namespace=""`): kubectl clears a field set to its zero value."""
+    if value:
+        body[key] = value
+    else:
+        body.pop(key, None)
+
+
 def relativize(path: str, kubeconfig: str) -> str:
     """`path` made absolute, then relative to the kubeconfig's directory if it lies under it."""
     absolute = os.path.abspath(os.path.expanduser(path))
@@ -85,10 +94,7 @@ def set_cluster(doc: Doc, name: str, kubeconfig: str, *, server: str | None = No
         _set_file(body, FileRef("certificate-authority", certificate_authority), embed,
                   kubeconfig)
     if insecure is not None:
-        if insecure:
-            body["insecure-skip-tls-verify"] = True
-        else:
-            body.pop("insecure-skip-tls-verify", None)
+        _put(body, "insecure-skip-tls-verify", insecure)
 
 
 def set_credentials(doc: Doc, name: str, kubeconfig: str, *, client_certificate: str | None
@@ -105,10 +111,7 @@ def set_credentials(doc: Doc, name: str, kubeconfig: str, *, client_certificate:
         if path:
             _set_file(body, FileRef(field, path), embed, kubeconfig)
     if token is not None:
-        if token:
-            body["token"] = token
-        else:
-            body.pop("token", None)
+        _put(body, "token", token)
 
 
 def set_context(doc: Doc, name: str, *, cluster: str | None = None, user: str | None = None,
@@ -119,10 +122,7 @@ def set_context(doc: Doc, name: str, *, cluster: str | None = None, user: str | 
         body.update({"cluster": "", "user": ""})
     for key, value in (("cluster", cluster), ("user", user), ("namespace", namespace)):
         if value is not None:
-            if value:
-                body[key] = value
-            else:
-                body.pop(key, None)
+            _put(body, key, value)
     return created
 
 

@@ -71,8 +71,8 @@ async def admit_request(registry: Registry, user: UserInfo, info: RequestInfo) -
     key = (resource.group, resource.plural)
     if key == ("", "pods"):
         await _admit_pod_request(registry, node, info)
-    elif key == ("", "nodes") and info.verb != "create" and name != node:
-        raise forbidden(resource, name, f'node "{node}" is not allowed to modify node "{name}"')
+    elif key == ("", "nodes") and info.verb != "create":
+        _admit_own_node(node, resource, name)
     elif key == ("coordination.k8s.io", "leases"):
         # a create's name is in its body: admit_object checks it
         _admit_lease(node, resource, info.namespace or "", name, info.verb != "create")
@@ -91,19 +91,24 @@ async def _admit_pod_request(registry: Registry, node: str, info: RequestInfo) -
             raise forbidden(resource, name, f'node "{node}" can only delete pods with '
                                             "spec.nodeName set to itself")
     elif sub == "status":
-        if operation != "UPDATE":
-            raise forbidden(resource, name, f'unexpected operation "{operation}"')
-        if await _pod_node(registry, info) != node:
-            raise forbidden(resource, name, f'node "{node}" can only update pod status for '
-                                            "pods with spec.nodeName set to itself")
+        await _admit_own_pod(registry, node, info, "UPDATE", f'node "{node}" can only update '
+                             "pod status for pods with spec.nodeName set to itself")
     elif sub == "eviction":
-        if operation != "CREATE":
-            raise forbidden(resource, name, f'unexpected operation "{operation}"')
-        if await _pod_node(registry, info) != node:
-            raise forbidden(resource, name, f"node {node} can only evict pods with "
-                                            "spec.nodeName set to itself")
+        await _admit_own_pod(registry, node, info, "CREATE", f"node {node} can only evict "
+                             "pods with spec.nodeName set to itself")
     else:
         raise forbidden(resource, name, f'unexpected subresource "{sub}"')
+
+
+async def _admit_own_pod(registry: Registry, node: str, info: RequestInfo, allowed: str,
+                         refusal: str) -> None:
+    """A pod's subresource takes one operation from a node, and only on a pod bound to it
+    (admitPodStatus, admitPodEviction); `refusal` is Kubernetes' message for another's."""
+    operation = _OPERATIONS[info.verb]
+    if operation != allowed:
+        raise forbidden(info.resource, info.name or "", f'unexpected operation "{operation}"')
+    if await _pod_node(registry, info) != node:
+        raise forbidden(info.resource, info.name or "", refusal)
 
 
 async def _pod_node(registry: Registry, info: RequestInfo) -> str:
@@ -146,8 +151,7 @@ async def admit_object(registry: Registry, resource: ResourceInfo, namespace: st
 
 def _admit_node(node: str, resource: ResourceInfo, obj: Object, old: Object | None) -> None:
     name = str((obj.get("metadata") or {}).get("name") or "")
-    if name != node:
-        raise forbidden(resource, name, f'node "{node}" is not allowed to modify node "{name}"')
+    _admit_own_node(node, resource, name)
     labels = _labels(obj)
     if old is None:
         bad = forbidden_labels(modified_labels(labels, {}))
@@ -160,6 +164,13 @@ def _admit_node(node: str, resource: ResourceInfo, obj: Object, old: Object | No
     bad = forbidden_labels(modified_labels(labels, _labels(old)))
     if bad:
         raise forbidden(resource, name, f"is not allowed to modify labels: {', '.join(bad)}")
+
+
+def _admit_own_node(node: str, resource: ResourceInfo, name: str) -> None:
+    """A node writes only its own Node: checked on the URL's name before the handler, and
+    on the object's in admission (a create names it only in its body)."""
+    if name != node:
+        raise forbidden(resource, name, f'node "{node}" is not allowed to modify node "{name}"')
 
 
 def _admit_pod_create(node: str, resource: ResourceInfo, pod: Object) -> None:

@@ -111,6 +111,17 @@ NODE_PRUNE = (
     "usr/sbin/ovrouter",
 )
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The environment of a debootstrap'ed Python rootfs: schooner/python:3's, and the in-cluster
+# example's, which is the same recipe on a rootfs of its own (other packages).
+PYTHON_ENV = (f"ENV PATH={BASE_PATH}", "ENV LANG=C.UTF-8")
+# An example program's layer on such a rootfs (web, flask-postgres, in-cluster): output
+# unbuffered, no .pyc written, run from /app as nobody.
+APP_ENV = (
+    "ENV PYTHONUNBUFFERED=1",
+    "ENV PYTHONDONTWRITEBYTECODE=1",
+    "WORKDIR /app",
+    "USER 65534:65534",
+)
 NODE_CHANGES = [
     f"ENV PATH=/opt/schooner/venv/bin:{BASE_PATH}",
     "ENV LANG=C.UTF-8",
@@ -149,7 +160,7 @@ def build_python() -> None:
     """schooner/python:3: Debian bookworm minbase with python3, flask, psycopg2."""
     started = time.monotonic()
     key = rootfs_key(PYTHON_PACKAGES)
-    changes = [f"ENV PATH={BASE_PATH}", "ENV LANG=C.UTF-8", 'CMD ["python3"]']
+    changes = [*PYTHON_ENV, 'CMD ["python3"]']
     content_hash = hash_inputs(recipe=build_python, extra=[key, *changes])
     previous = current(PYTHON_IMAGE)
     if previous and previous[1] == content_hash:
@@ -187,10 +198,7 @@ def build_web() -> None:
         ref = f"{WEB_REPO}:{version}"
         changes = [
             f"ENV APP_VERSION={version}",
-            "ENV PYTHONUNBUFFERED=1",
-            "ENV PYTHONDONTWRITEBYTECODE=1",
-            "WORKDIR /app",
-            "USER 65534:65534",
+            *APP_ENV,
             "EXPOSE 8080/tcp",
             'CMD ["python3", "/app/app.py"]',
         ]
@@ -300,14 +308,7 @@ def build_flask_postgres() -> None:
     started = time.monotonic()
     files = {"/app/app.py": REPO / "examples" / "flask-postgres" / "app" / "app.py"}
     base = image_id(PYTHON_IMAGE)
-    changes = [
-        "ENV PYTHONUNBUFFERED=1",
-        "ENV PYTHONDONTWRITEBYTECODE=1",
-        "WORKDIR /app",
-        "USER 65534:65534",
-        "EXPOSE 8080/tcp",
-        'CMD ["python3", "/app/app.py"]',
-    ]
+    changes = [*APP_ENV, "EXPOSE 8080/tcp", 'CMD ["python3", "/app/app.py"]']
     content_hash = hash_inputs(
         recipe=build_flask_postgres, files=files.values(), extra=[base, *changes]
     )
@@ -324,25 +325,19 @@ def build_in_cluster() -> None:
     """schooner/in-cluster-example:1: examples/in-cluster's program with the official
     client (Debian's python3-kubernetes), run as nobody.
 
-    Equivalent to, on its own debootstrap'ed rootfs:
+    schooner/python:3's recipe (PYTHON_ENV) on a rootfs of its own, so the python
+    image's cached rootfs stays as it is, with the examples' app layer (APP_ENV):
         COPY list_pods.py /app/list_pods.py
-        RUN python3 -c "import kubernetes"
+        RUN python3 -c "import kubernetes.config"
         ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+        WORKDIR /app
         USER 65534:65534
         CMD ["python3", "/app/list_pods.py"]
     """
     started = time.monotonic()
     files = {"/app/list_pods.py": REPO / "examples" / "in-cluster" / "app" / "list_pods.py"}
     script = 'python3 -c "import kubernetes.config"\n'
-    changes = [
-        f"ENV PATH={BASE_PATH}",
-        "ENV LANG=C.UTF-8",
-        "ENV PYTHONUNBUFFERED=1",
-        "ENV PYTHONDONTWRITEBYTECODE=1",
-        "WORKDIR /app",
-        "USER 65534:65534",
-        'CMD ["python3", "/app/list_pods.py"]',
-    ]
+    changes = [*PYTHON_ENV, *APP_ENV, 'CMD ["python3", "/app/list_pods.py"]']
     key = rootfs_key(IN_CLUSTER_PACKAGES, IN_CLUSTER_PRUNE)
     content_hash = hash_inputs(
         recipe=build_in_cluster, files=files.values(), extra=[key, script, *changes]

@@ -21,12 +21,12 @@ from cryptography import x509
 from apimachinery import bootstraptoken as bt
 from apimachinery import csr
 from apimachinery.client import Client
-from apimachinery.kubeconfig import write_kubeconfig
-from apimachinery.pki import TokenEntry, make_ca, new_token, write_private
-from cli.cluster.processes import Apiserver, Etcd, Process, start_controller_manager, wait_for
+from apimachinery.pki import TokenEntry, make_ca, new_token
+from cli.cluster.processes import Apiserver, Etcd, Process, wait_for
 from cli.join import tlsbootstrap
 from cli.join.discovery import discover
 from cli.join.tlsbootstrap import NodeFiles
+from tests.integration.signing_manager import signing_manager
 from tests.integration.test_cli import SCHOONER
 
 pytestmark = pytest.mark.integration
@@ -50,21 +50,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
 
 @pytest.fixture(scope="module")
 def manager(server: Apiserver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    workdir = tmp_path_factory.mktemp("bt-kcm")
-    config = workdir / "kubeconfig"
-    write_kubeconfig(str(config), server.url, server.ca_pem, MANAGER,
-                     user="system:kube-controller-manager")
-    write_private(workdir / "ca.key", server.ca_key_pem)
+    """The CSR controllers and the token ones, with cluster-info there for bootstrapsigner."""
     with server.http() as admin:
         admin.post(f"/api/v1/namespaces/{bt.CLUSTER_INFO_NAMESPACE}/configmaps",
                    json=bt.cluster_info(server.url, server.ca_pem)).raise_for_status()
-    process = start_controller_manager(
-        config, workdir / "kcm.log", "--controllers",
-        "csrapproving,csrsigning,bootstrapsigner,tokencleaner",
-        "--cluster-signing-cert-file", str(server.workdir / "ca.crt"),
-        "--cluster-signing-key-file", str(workdir / "ca.key"))
-    yield process
-    process.stop()
+    with signing_manager(server, MANAGER, tmp_path_factory.mktemp("bt-kcm"),
+                         "csrapproving,csrsigning,bootstrapsigner,tokencleaner") as kcm:
+        yield kcm
 
 
 def make_token(http: httpx.Client, *, usages: frozenset[str] = frozenset(bt.USAGES),

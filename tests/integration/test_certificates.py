@@ -17,9 +17,9 @@ import pytest
 from cryptography import x509
 
 from apimachinery import csr
-from apimachinery.kubeconfig import write_kubeconfig
-from apimachinery.pki import TokenEntry, make_cert, new_token, write_private
-from cli.cluster.processes import Apiserver, Etcd, Process, start_controller_manager, wait_for
+from apimachinery.pki import TokenEntry, make_cert, new_token
+from cli.cluster.processes import Apiserver, Etcd, Process, wait_for
+from tests.integration.signing_manager import signing_manager
 
 pytestmark = pytest.mark.integration
 
@@ -51,18 +51,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apiserver]:
 @pytest.fixture(scope="module")
 def manager(server: Apiserver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     """csrapproving and csrsigning, signing with the apiserver's CA."""
-    workdir = tmp_path_factory.mktemp("csr-kcm")
-    config = workdir / "kubeconfig"
-    write_kubeconfig(str(config), server.url, server.ca_pem, MANAGER,
-                     user="system:kube-controller-manager")
-    write_private(workdir / "ca.key", server.ca_key_pem)
-    process = start_controller_manager(
-        config, workdir / "kcm.log", "--controllers", "csrapproving,csrsigning",
-        "--cluster-signing-cert-file", str(server.workdir / "ca.crt"),
-        "--cluster-signing-key-file", str(workdir / "ca.key"),
-        "--cluster-signing-duration", "2h")
-    yield process
-    process.stop()
+    with signing_manager(server, MANAGER, tmp_path_factory.mktemp("csr-kcm"),
+                         "csrapproving,csrsigning", "--cluster-signing-duration", "2h") as kcm:
+        yield kcm
 
 
 def request_body(name: str, node: str = "n1", signer: str = MANUAL,

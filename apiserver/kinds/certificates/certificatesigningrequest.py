@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
-from fastapi import Response
 
 from apimachinery import csr, errors
 from apimachinery.meta import Object, deep_copy, name_of, now_rfc3339
@@ -33,9 +32,7 @@ from apimachinery.models import CertificateSigningRequest
 from apimachinery.printers import Layout, age
 from apimachinery.resources import ResourceInfo
 from apiserver import authorizer
-from apiserver.fieldvalidation import FieldValidation
-from apiserver.kind import STATUS, Call, Kind, Strategy, Subresource
-from apiserver.patch import apply_patch
+from apiserver.kind import STATUS, Kind, ObjectSubresource, Strategy
 from apiserver.registry import Registry
 from apiserver.validation.fields import (
     Errs,
@@ -49,7 +46,6 @@ from apiserver.validation.fields import (
     qualified_name,
     required,
 )
-from apiserver.wire import check_kind, decode_object, respond
 
 RESOURCE = ResourceInfo(csr.GROUP, "v1", "CertificateSigningRequest",
                         "certificatesigningrequests", False, ("csr",),
@@ -331,34 +327,11 @@ async def _may(requester: authorizer.Requester, verb: str, signer: str, name: st
 # -- the /approval subresource --------------------------------------------------------
 
 
-class ApprovalSubresource(Subresource):
+class ApprovalSubresource(ObjectSubresource):
     """`certificatesigningrequests/{name}/approval`: where Approved or Denied is written
     (`kubectl certificate approve|deny` PUTs the whole object here)."""
 
-    name, verbs = "approval", ("get", "patch", "update")
-
-    async def get(self, call: Call) -> Response:
-        return respond(call.request, await call.registry.get(call.resource, None, call.name))
-
-    async def update(self, call: Call) -> Response:
-        fields = FieldValidation(call.request, call.resource, call.kind.model)
-        raw = await call.body()
-        body = decode_object(raw, call.content_type or "application/json")
-        fields.check_body(raw, call.content_type, body)
-        check_kind(call.resource.api_version, call.resource.kind, body)
-        fields.check(body)
-        return fields.warn(respond(call.request, await call.registry.update(
-            call.resource, None, call.name, body, subresource=self.name)))
-
-    async def patch(self, call: Call) -> Response:
-        fields = FieldValidation(call.request, call.resource, call.kind.model)
-        body, content_type = await call.body(), call.content_type
-        fields.check_body(body, content_type)
-        kind = call.resource.kind
-        return fields.warn(respond(call.request, await call.registry.update_with(
-            call.resource, None, call.name,
-            fields.wrap(lambda current: apply_patch(content_type, current, body, kind)),
-            subresource=self.name)))
+    name = "approval"
 
 
 def _condition_column(obj: Object) -> str:

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from apimachinery.kubeconfig import load_kubeconfig
-from cli import main
+from cli import kubeconfigedit, main
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +94,23 @@ def test_file_paths_are_kept_relative_to_the_kubeconfig(tmp_path: Path) -> None:
     ok("--kubeconfig", str(kc), "config", "set-credentials", "u", "--token", "T")
     assert named(doc(kc), "users", "u")["user"]["token"] == "T"  # the rest kept
     assert named(doc(kc), "users", "u")["user"]["client-certificate"] == "a.crt"
+
+
+def test_a_field_given_empty_is_cleared_and_one_not_given_is_kept(tmp_path: Path) -> None:
+    k = ("--kubeconfig", str(tmp_path / "kc"))
+    ok(*k, "config", "set-cluster", "c", "--server", "https://h", "--insecure-skip-tls-verify")
+    ok(*k, "config", "set-credentials", "u", "--token", "T")
+    ok(*k, "config", "set-context", "x", "--user", "u", "--namespace", "team")
+    assert named(doc(tmp_path / "kc"), "clusters", "c")["cluster"] == {
+        "server": "https://h", "insecure-skip-tls-verify": True}
+    ok(*k, "config", "set-credentials", "u", "--token", "")
+    ok(*k, "config", "set-context", "x", "--namespace", "")
+    d = doc(tmp_path / "kc")
+    assert named(d, "users", "u")["user"] == {}
+    assert named(d, "contexts", "x")["context"] == {"cluster": "", "user": "u"}
+    # The CLI's flag only turns it on; the edit clears it as kubectl's `=false` does.
+    kubeconfigedit.set_cluster(d, "c", str(tmp_path / "kc"), insecure=False)
+    assert named(d, "clusters", "c")["cluster"] == {"server": "https://h"}
 
 
 def test_embedding_a_missing_file_is_one_line(tmp_path: Path) -> None:
