@@ -152,15 +152,16 @@ WHY = """\
 Why the latency targets are missed: a forwarded connection crosses three processes
 (kubectl, the apiserver, the agent), two TLS connections and two WebSocket framings
 each way, where the direct path is one hop on the node's bridge (tens of microseconds
-inside an open connection). Each *new* connection also costs two SPDY stream
-openings (kubectl waits for each SYN_REPLY) and a new TLS + WebSocket handshake from
-the apiserver to the agent: about 10 ms of it, measured alone (the apiserver's TLS
-context is made once, the agent reads the pod's IP from its cache, every relay socket
-is TCP_NODELAY: without that, Nagle against delayed ACKs made it ~107 ms). What would
-close the gap is reusing agent connections across forwarded connections (a session
-layer in the agent: SPDY or a multiplexed channel form); docs/architecture.md,
-"Port-forward", says why it is not done yet. Throughput is bounded by the Python
-relays' CPU (the apiserver's SPDY parsing and both WebSocket framings) on 2 shared cores."""
+inside an open connection): each relayed message costs the two Python processes
+about 0.1-0.2 ms a direction (py-spy: wsproto's frame parsing and the `websockets`
+send path lead). A *new* connection needs three round trips through them before the
+answer: kubectl opens an error stream and a data stream and waits for each
+SYN_REPLY, then sends the request. The agent answers the SYN_STREAMs itself on the
+session the apiserver relays whole (no handshake to the agent per connection, as
+there was before: 13.8x), and dials the pod while kubectl waits for the second reply
+(a new connection ~0.9 ms sooner, 2.4-2.8 ms against 3.4-3.6 ms in an interleaved
+A/B). Twice a direct connection (about 1 ms here) would leave under 0.2 ms per
+relayed round trip: not within reach of a Python data path."""
 
 
 def report(result: dict[str, dict[str, list[float]]], n: int, command: str) -> str:
@@ -186,7 +187,8 @@ def report(result: dict[str, dict[str, list[float]]], n: int, command: str) -> s
     lines = [f"Command: `{command}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
              "", f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. "
              "kubectl v1.32 `port-forward pod/pf :80 :9001` (SPDY/3.1 in WebSocket) -> "
-             "apiserver (TLS) -> agent (TLS WebSocket, one per connection) -> pod, all on "
+             "apiserver (TLS, relays the session whole) -> agent (TLS WebSocket, speaks "
+             "SPDY, dials the pod) -> pod, all on "
              "this machine, against the same pod's IP directly. busybox httpd (HTTP/1.0, "
              "a new connection per request) and `nc -ll -e cat`.", "",
              "| figure | direct | port-forward | ratio | target | |",

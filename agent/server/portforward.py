@@ -53,6 +53,8 @@ DIAL_TIMEOUT = 10.0
 PodAddress = Callable[[str, str], Awaitable["tuple[str, str] | Unavailable"]]
 # a WebSocket's caller -> None when it may, else the answer that refuses it
 Gate = Callable[[WebSocket], Awaitable[Response | None]]
+# (port, the task dialling it) of a connection whose second stream has not come yet
+Dialling = tuple[int, "asyncio.Task[tuple[asyncio.StreamReader, asyncio.StreamWriter]]"]
 
 
 async def serve(ws: WebSocket, gate: Gate, address: PodAddress) -> None:
@@ -147,6 +149,7 @@ class SpdyForwarder:
         self.session = Session(ws.send_bytes, self._stream)
         self.pairs: dict[str, dict[str, Stream]] = {}
         self.open_errors: dict[Stream, int] = {}  # error stream -> port, while connected
+        self.dials: dict[str, Dialling] = {}  # requestID -> its pod connection, being made
 
     async def run(self) -> None:
         receive = asyncio.create_task(self._receive())
@@ -158,6 +161,8 @@ class SpdyForwarder:
         finally:
             self.session.close()
             await _until_first(receive, gone, *self.session.tasks)
+            for early in self.dials.values():  # pairs that never completed
+                await _discard(early)
             with contextlib.suppress(Exception):
                 await self.ws.close(1000)
 
@@ -185,20 +190,33 @@ class SpdyForwarder:
         if kind not in ("error", "data"):
             await stream.cancel()
             return
-        pair = self.pairs.setdefault(stream.headers.get("requestid", ""), {})
+        request = stream.headers.get("requestid", "")
+        pair = self.pairs.setdefault(request, {})
         pair[kind] = stream
-        if len(pair) == 2:
-            del self.pairs[stream.headers.get("requestid", "")]
-            await self._connection(pair["data"], pair["error"])
+        if len(pair) == 1:
+            # kubectl names the port on both streams and waits for each stream's reply
+            # before opening the next: the pod is dialled while it waits.
+            self._dial_early(request, stream.headers.get("port", ""))
+            return
+        del self.pairs[request]
+        await self._connection(pair["data"], pair["error"], self.dials.pop(request, None))
 
-    async def _connection(self, data: Stream, error: Stream) -> None:
+    def _dial_early(self, request: str, port: str) -> None:
+        if port.isdigit() and 1 <= int(port) <= 65535 and request not in self.dials:
+            self.dials[request] = (int(port), asyncio.create_task(self.target.dial(int(port))))
+
+    async def _connection(self, data: Stream, error: Stream, early: Dialling | None) -> None:
         text = data.headers.get("port", "")
         if not text.isdigit() or not 1 <= int(text) <= 65535:
             await _end(error, data, f"invalid port {text!r}".encode())
+            await _discard(early)
             return
         port = int(text)
+        if early is not None and early[0] != port:  # the pair named two ports: the data's
+            await _discard(early)
+            early = None
         try:
-            reader, writer = await self.target.dial(port)
+            reader, writer = await (early[1] if early is not None else self.target.dial(port))
         except DialFailed as exc:
             await _end(error, data, self.target.error_text(port, str(exc)))
             return
@@ -236,6 +254,17 @@ class SpdyForwarder:
                     port, f"read tcp {self.target.ip}:{port}: {exc}"))
         except StreamReset:
             return
+
+
+async def _discard(early: Dialling | None) -> None:
+    """Cancel a dial no connection will use, or close what it made."""
+    if early is None:
+        return
+    task = early[1]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, DialFailed):
+        _, writer = await task
+        writer.close()
 
 
 async def _end(error: Stream, data: Stream, message: bytes = b"") -> None:

@@ -40,7 +40,8 @@ LINE = "port-forward-" * 7
 WEB = ("mkdir -p /www && echo hello > /www/index.html && echo eighty-eighty > /www/alt.html"
        f" && yes {LINE} | head -c {BIG} > /www/big && httpd -p 8080 -h /www"
        " && exec httpd -f -p 80 -h /www")
-STREAM = "while true; do yes | nc -l -p 9000; done"
+# 9000 an endless stream; 9100 counts its input and answers once the input ends
+STREAM = "(nc -ll -p 9100 -e wc -c &); while true; do yes | nc -l -p 9000; done"
 
 
 def expected_big() -> str:
@@ -51,7 +52,8 @@ def expected_big() -> str:
 def web_pod(name: str, labels: dict[str, str] | None = None) -> dict[str, object]:
     main = {**container("main", ["sh", "-c", WEB]),
             "ports": [{"containerPort": 80, "name": "http"}, {"containerPort": 8080}]}
-    stream = {**container("stream", ["sh", "-c", STREAM]), "ports": [{"containerPort": 9000}]}
+    stream = {**container("stream", ["sh", "-c", STREAM]),
+              "ports": [{"containerPort": 9000}, {"containerPort": 9100}]}
     return pod(name, labels, main, stream)
 
 
@@ -79,13 +81,17 @@ def tunnelled_only(stream: Stream) -> None:
 
 @pytest.mark.compat("kubectl port-forward pod", "kubectl port-forward several ports",
                     "kubectl port-forward concurrent connections",
-                    "kubectl port-forward large transfer")
+                    "kubectl port-forward large transfer", "kubectl port-forward half-close")
 def test_pod_two_ports_five_connections_and_5mb(cluster: Cluster, namespace: str,
                                                 tmp_path: Path) -> None:
     make(cluster, namespace, "pods", web_pod("web"))
     wait_pod_ready(cluster, namespace, "web")
     with kubectl_stream(cluster, namespace, tmp_path / "home", "port-forward", "pod/web",
-                        ":80", ":8080") as stream:
+                        ":80", ":8080", ":9100") as stream:
+        with socket.create_connection(("127.0.0.1", forwarded(stream, 9100)), 20) as conn:
+            conn.sendall(b"hello")
+            conn.shutdown(socket.SHUT_WR)  # wc answers only once its input has ended
+            assert _drain_bytes(conn).strip() == b"5"
         port, alt = forwarded(stream, 80), forwarded(stream, 8080)
         assert fetch(port, "/index.html") == b"hello\n"
         assert fetch(alt, "/alt.html") == b"eighty-eighty\n"
@@ -138,6 +144,13 @@ def test_a_pod_deleted_mid_stream_ends_the_forward(cluster: Cluster, namespace: 
         assert time.monotonic() - deleted < 20
         assert stream.finish(timeout=20) != 0  # kubectl exits: the pod is gone
         assert "lost connection to pod" in "\n".join(stream.stderr)
+
+
+def _drain_bytes(conn: socket.socket) -> bytes:
+    received = b""
+    while chunk := conn.recv(65536):
+        received += chunk
+    return received
 
 
 def _drain(conn: socket.socket) -> str:
