@@ -209,6 +209,26 @@ def _stream_exec(agent: AgentNode, token: str, command: list[str]) -> tuple[byte
     return out, status
 
 
+def _port_forward_error(agent: AgentNode, token: str, port: int) -> str:
+    """What the error channel of a channel-pair port-forward to `port` says, as `token`."""
+    from websockets.sync.client import connect
+
+    from apimachinery import wsstream
+    url = (f"{agent.apiserver.url.replace('https', 'wss', 1)}/api/v1/namespaces/"
+           f"{agent.namespace}/pods/talker/portforward?ports={port}")
+    with connect(url, ssl=agent.apiserver._ssl(), subprotocols=["v4.channel.k8s.io"],  # type: ignore[list-item]
+                 additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        error = b""
+        for message in ws:
+            channel, data = wsstream.unframe(bytes(message) if isinstance(message, bytes)
+                                             else message.encode())
+            if channel == 1:
+                error += data
+                if len(error) > 2 and error.endswith(b"refused"):
+                    break
+    return error[2:].decode()  # after the port's 2-byte prefix
+
+
 def test_exec_streams_are_authorized_per_user_and_reach_the_agent_as_the_apiserver(
         agent: AgentNode) -> None:
     talker(agent)
@@ -241,6 +261,14 @@ def test_exec_streams_are_authorized_per_user_and_reach_the_agent_as_the_apiserv
         assert out == b"in\n"
         assert status["reason"] == "NonZeroExitCode"
         assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "4"}]
+        # a port-forward rides the same channel: nothing listens on port 1 of the pod,
+        # and the agent says so in the kubelet's words, having dialled it for bob
+        role["rules"].append({"apiGroups": [""], "verbs": ["get", "create"],
+                              "resources": ["pods/portforward"]})
+        agent.client.patch("roles", "stream", {"rules": role["rules"]}, ns)
+        error = wait_for(lambda: _port_forward_error(agent, BOB, 1), 10, "bob's port-forward")
+        assert error.startswith("error forwarding port 1 to pod "), error
+        assert error.endswith(":1: connect: connection refused"), error
         seen = agent.process.log_path.read_text()
         assert KUBELET_CLIENT_SAR.format(verb="get") in seen, seen
         assert "bob" not in seen and BOB not in seen  # his token never left the apiserver
