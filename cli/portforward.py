@@ -24,6 +24,7 @@ import websockets
 from apimachinery import errors, wsstream
 from apimachinery import portforward as pf
 from apimachinery.client import Client
+from apimachinery.racing import first_done
 
 from .commands import CommandError, NamespaceOpt, session_of
 
@@ -127,7 +128,7 @@ class Forwarder:
                     url, ssl=context, additional_headers=headers, max_size=None,
                     compression=None, ping_interval=None,
                     subprotocols=[websockets.Subprotocol(pf.CHANNEL_PROTOCOLS[0])]) as ws:
-                await _first_done(_upstream(reader, ws), _downstream(ws, writer, port))
+                await first_done(_upstream(reader, ws), _downstream(ws, writer, port))
         except websockets.InvalidStatus as exc:
             body = (exc.response.body or b"").decode(errors="replace").strip()
             typer.echo(f"error: port-forward to {port}: {exc.response.status_code} {body}",
@@ -160,18 +161,6 @@ async def _downstream(ws: Any, writer: asyncio.StreamWriter, port: int) -> None:
             if data:
                 writer.write(data)
                 await writer.drain()
-
-
-async def _first_done(*coros: Any) -> None:
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
 
 
 def port_forward_cmd(ctx: typer.Context,

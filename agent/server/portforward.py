@@ -39,6 +39,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from agent.server.unavailable import Unavailable
 from apimachinery import portforward as pf
 from apimachinery import wsstream
+from apimachinery.racing import first_done
 from apimachinery.spdy.frames import GoAway
 from apimachinery.spdy.session import Session, Stream, StreamReset
 from apimachinery.tlspeer import nodelay
@@ -128,18 +129,6 @@ class PodTarget:
                 return "the pod's sandbox was replaced"
 
 
-async def _until_first(*tasks: asyncio.Task[object]) -> None:
-    """Wait for the first task to end, then cancel and reap them all."""
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-
 class SpdyForwarder:
     """kubectl's SPDY session: each error/data stream pair is one connection to the pod."""
 
@@ -160,7 +149,7 @@ class SpdyForwarder:
                 await self._say_to_all(gone.result())
         finally:
             self.session.close()
-            await _until_first(receive, gone, *self.session.tasks)
+            await first_done(receive, gone, *self.session.tasks)
             for early in self.dials.values():  # pairs that never completed
                 await _discard(early)
             with contextlib.suppress(Exception):
@@ -222,7 +211,7 @@ class SpdyForwarder:
             return
         self.open_errors[error] = port
         try:
-            await _until_first(asyncio.create_task(self._to_pod(data, writer)),
+            await first_done(asyncio.create_task(self._to_pod(data, writer)),
                                asyncio.create_task(self._from_pod(reader, data, error, port)))
         finally:
             self.open_errors.pop(error, None)
@@ -296,11 +285,11 @@ class ChannelForwarder:
         ports = [asyncio.create_task(self._port(i, port, reader))
                  for i, (port, reader) in enumerate(zip(self.ports, readers, strict=True))]
         try:
-            await _until_first(asyncio.create_task(self._inbound()),
+            await first_done(asyncio.create_task(self._inbound()),
                                asyncio.create_task(self._liveness()),
                                asyncio.create_task(_all(ports)))
         finally:
-            await _until_first(*ports)
+            await first_done(*ports)
             for writer in self.writers.values():
                 writer.close()
             with contextlib.suppress(Exception):

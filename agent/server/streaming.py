@@ -15,7 +15,6 @@ goes away first has its command killed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from agent.runtime.protocol import ContainerRuntime
 from agent.runtime.session import StreamSession
 from agent.server.unavailable import Unavailable
 from apimachinery import wsstream
+from apimachinery.racing import first_done
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +107,7 @@ async def _serve(websocket: WebSocket, runtime: ContainerRuntime, finder: Finder
 async def _pump(websocket: WebSocket, session: StreamSession, command: tuple[str, ...]) -> None:
     """Input to the session and output to the caller at once, until the output ends (then
     the Status) or the caller goes away (then nothing more is sent)."""
-    outbound = asyncio.ensure_future(_output(websocket, session, command))
-    inbound = asyncio.ensure_future(_input(websocket, session))
-    try:
-        await asyncio.wait({outbound, inbound}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (outbound, inbound):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+    await first_done(_output(websocket, session, command), _input(websocket, session))
 
 
 async def _output(websocket: WebSocket, session: StreamSession, command: tuple[str, ...]

@@ -251,6 +251,9 @@ def test_attach_to_a_container_with_stdin_and_a_terminal(cluster: Cluster, names
     with terminal(cluster, namespace, tmp_path / "home", "attach", "-it", "tty") as term:
         _winsize(term.fd, 25, 90)
         term.expect("If you don't see a command prompt, try pressing enter.")
+        # kubectl's attach sends the size one larger, then the size (to make the program
+        # redraw), from a goroutine of its own beside stdin: let both land first
+        time.sleep(0.5)
         term.write("echo hi-$((40+2)); stty size\n")
         term.expect("hi-42")
         term.expect("25 90")

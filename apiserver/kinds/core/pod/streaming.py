@@ -21,7 +21,6 @@ answering is noticed by WebSocket pings, and the caller's stream then ends.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import ssl
@@ -34,6 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from apimachinery import errors, wsstream
 from apimachinery import portforward as pf
 from apimachinery.meta import Object
+from apimachinery.racing import first_done
 from apimachinery.resources import ResourceInfo
 from apiserver.kind import Upgrade
 from apiserver.kinds.core.pod.nodeproxy import agent_base, container_of, status_or_text
@@ -162,15 +162,9 @@ def _check_not_finished(pod: Object, what: str) -> None:
 
 async def _pump(websocket: WebSocket, agent: ClientConnection) -> None:
     """Both directions at once; when either side ends, the other is closed."""
-    upstream = asyncio.ensure_future(_to_agent(websocket, agent))
-    downstream = asyncio.ensure_future(_to_caller(websocket, agent))
     try:
-        await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+        await first_done(_to_agent(websocket, agent), _to_caller(websocket, agent))
     finally:
-        for task in (upstream, downstream):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         with contextlib.suppress(Exception):
             await websocket.close()
 
