@@ -205,7 +205,11 @@ class SpdyForwarder:
             await _discard(early)
             early = None
         try:
-            reader, writer = await (early[1] if early is not None else self.target.dial(port))
+            reader, writer = await (asyncio.shield(early[1]) if early is not None
+                                    else self.target.dial(port))
+        except asyncio.CancelledError:
+            await _discard(early)  # the session ended while the dial was under way
+            raise
         except DialFailed as exc:
             await _end(error, data, self.target.error_text(port, str(exc)))
             return
@@ -276,22 +280,23 @@ class ChannelForwarder:
         self.send_lock = asyncio.Lock()
 
     async def run(self) -> None:
-        for i, port in enumerate(self.ports):
-            await self._send(wsstream.frame(pf.data_channel(i), pf.port_prefix(port)))
-            await self._send(wsstream.frame(pf.error_channel(i), pf.port_prefix(port)))
-        # Every port dialled before the client's first bytes are read: none is dropped.
-        readers = await asyncio.gather(*(self._dial(i, port)
-                                         for i, port in enumerate(self.ports)))
-        ports = [asyncio.create_task(self._port(i, port, reader))
-                 for i, (port, reader) in enumerate(zip(self.ports, readers, strict=True))]
+        ports: list[asyncio.Task[None]] = []
         try:
-            await first_done(asyncio.create_task(self._inbound()),
-                               asyncio.create_task(self._liveness()),
-                               asyncio.create_task(_all(ports)))
+            for i, port in enumerate(self.ports):
+                await self._send(wsstream.frame(pf.data_channel(i), pf.port_prefix(port)))
+                await self._send(wsstream.frame(pf.error_channel(i), pf.port_prefix(port)))
+            # Every port dialled before the client's first bytes are read: none is dropped.
+            readers = await asyncio.gather(*(self._dial(i, port)
+                                             for i, port in enumerate(self.ports)))
+            ports = [asyncio.create_task(self._port(i, port, reader)) for i, (port, reader)
+                     in enumerate(zip(self.ports, readers, strict=True))]
+            await first_done(self._inbound(), self._liveness(), _all(ports))
         finally:
-            await first_done(*ports)
+            # The pod's connections first, whatever ended the forward (a cancellation
+            # in the dials too): a writer left open outlives its loop.
             for writer in self.writers.values():
                 writer.close()
+            await first_done(*ports)
             with contextlib.suppress(Exception):
                 await self.ws.close(1000)
 

@@ -70,7 +70,10 @@ class Client:
 @contextlib.asynccontextmanager
 async def counting_pod() -> AsyncIterator[int]:
     """A port that reads to its input's end, then answers with how much it read."""
+    writers: list[asyncio.StreamWriter] = []
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         data = await reader.read()
         writer.write(f"{len(data)} bytes".encode())
         await writer.drain()
@@ -80,6 +83,8 @@ async def counting_pod() -> AsyncIterator[int]:
         yield server.sockets[0].getsockname()[1]
     finally:
         server.close()
+        for writer in writers:  # a connection still open (the pod that stopped): closed
+            writer.close()      # here, not by the garbage collector after the loop ends
 
 
 def forwarder(client: Client, running: list[bool]) -> SpdyForwarder:
