@@ -10,7 +10,6 @@ for a node's client or serving certificate as the kubelet does
 from __future__ import annotations
 
 import base64
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from apimachinery.pki import san_entries
 
 GROUP = "certificates.k8s.io"
 KUBE_APISERVER_CLIENT = "kubernetes.io/kube-apiserver-client"
@@ -115,12 +116,7 @@ def make_request(key: ec.EllipticCurvePrivateKey, common_name: str,
     subject = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
     subject.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject))
-    entries: list[x509.GeneralName] = []
-    for host in dict.fromkeys(hosts):
-        try:
-            entries.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            entries.append(x509.DNSName(host))
+    entries = san_entries(hosts)
     if entries:
         builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=False)
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)

@@ -153,7 +153,7 @@ def make_cert(
         )
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     )
-    if entries := _san_entries(hosts):
+    if entries := san_entries(hosts):
         builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=False)
     cert = (
         builder
@@ -167,7 +167,7 @@ def make_cert(
     return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
 
 
-def _san_entries(hosts: Iterable[str]) -> list[x509.GeneralName]:
+def san_entries(hosts: Iterable[str]) -> list[x509.GeneralName]:
     """subjectAltName entries for hosts, duplicates dropped, order kept."""
     entries: list[x509.GeneralName] = []
     for host in dict.fromkeys(hosts):

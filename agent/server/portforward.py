@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 LIVENESS_INTERVAL = 1.0  # seconds between checks that the pod still runs
 READ_SIZE = 64 * 1024
 DIAL_TIMEOUT = 10.0
+# Connections of one session whose second stream has not come yet. kubectl opens both at
+# once, so only a client that opens halves and never the rest meets it: each half holds a
+# dial to the pod, and past this its new streams are reset instead.
+MAX_UNPAIRED = 128
 
 # (namespace, pod) -> (pod IP, pod uid) of a running pod, or why it cannot be reached
 PodAddress = Callable[[str, str], Awaitable["tuple[str, str] | Unavailable"]]
@@ -180,6 +184,10 @@ class SpdyForwarder:
             await stream.cancel()
             return
         request = stream.headers.get("requestid", "")
+        pair = self.pairs.get(request)
+        if (pair is None and len(self.pairs) >= MAX_UNPAIRED) or kind in (pair or {}):
+            await stream.cancel()  # past the bound, or a second stream of the same kind
+            return
         pair = self.pairs.setdefault(request, {})
         pair[kind] = stream
         if len(pair) == 1:

@@ -77,14 +77,19 @@ def _approve(http: httpx.Client, name: str) -> httpx.Response:
     return http.put(f"{CSRS}/{name}/approval", json=obj)
 
 
-def test_requester_comes_from_authentication_not_the_body(server: Apiserver) -> None:
-    name = _name()
+def _let_alice_request_certificates(server: Apiserver, name: str) -> None:
+    """Bind alice to `system:node-bootstrapper`: she may create CSRs, no more."""
     with server.http() as admin:
         admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json={
             "metadata": {"name": f"alice-bootstrap-{name}"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                         "name": "system:node-bootstrapper"},
             "subjects": [{"kind": "User", "name": "alice"}]}).raise_for_status()
+
+
+def test_requester_comes_from_authentication_not_the_body(server: Apiserver) -> None:
+    name = _name()
+    _let_alice_request_certificates(server, name)
     with server.http(ALICE) as alice:
         made = alice.post(CSRS, json=request_body(name, username="system:admin",
                                                   groups=["system:masters"]))
@@ -226,12 +231,7 @@ def test_a_user_without_the_nodeclient_right_is_left_pending(
         server: Apiserver, manager: Process) -> None:
     """alice may create CSRs (a binding above) but holds no nodeclient right."""
     name = _name()
-    with server.http() as admin:
-        admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json={
-            "metadata": {"name": f"alice-bootstrap-{name}"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": "system:node-bootstrapper"},
-            "subjects": [{"kind": "User", "name": "alice"}]}).raise_for_status()
+    _let_alice_request_certificates(server, name)
     with server.http(ALICE) as alice:
         body = request_body(name, signer=csr.KUBE_APISERVER_CLIENT_KUBELET)
         assert alice.post(CSRS, json=body).status_code == 201

@@ -42,6 +42,7 @@ from apiserver.kubeletclient import KubeletClientConfig
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0  # seconds to reach the agent and have its upgrade
 PING_INTERVAL = PING_TIMEOUT = 15.0  # a silent agent is given up after about 30 s
+CLOSE_TIMEOUT = 2.0  # then its closing handshake is waited for this long, not websockets' 10 s
 _FINISHED = ("Succeeded", "Failed")
 
 
@@ -86,9 +87,9 @@ class AgentStreams:
         """Relay a port-forward: kubectl's tunnelled SPDY, or the channel-pair form."""
         registry, namespace, name = call.registry, call.info.namespace or "", call.info.name or ""
         offered = list(websocket.scope.get("subprotocols") or [])
-        query, towards_agent = "", ""
+        query = ""
         if pf.SPDY_TUNNEL_PROTOCOL in offered:
-            protocol, towards_agent = pf.SPDY_TUNNEL_PROTOCOL, pf.SPDY_RELAY_PROTOCOL
+            protocol = pf.SPDY_TUNNEL_PROTOCOL
         else:
             protocol = next((p for p in offered if p in pf.CHANNEL_PROTOCOLS), "")
             if not protocol:
@@ -106,16 +107,16 @@ class AgentStreams:
         config = kubelet_config(websocket)
         base = await agent_base(registry, pod, config)
         await self._relay(websocket, call, config, protocol,
-                          f"{base}/portForward/{namespace}/{name}{query}",
-                          towards_agent or protocol)
+                          f"{base}/portForward/{namespace}/{name}{query}")
 
     async def _relay(self, websocket: WebSocket, call: Upgrade, config: KubeletClientConfig,
-                     protocol: str, url: str, agent_protocol: str = "") -> None:
+                     protocol: str, url: str) -> None:
         """The agent's upgrade first (its refusal is the caller's answer), then the
-        caller's, then both directions until either side ends. The agent is offered
-        `agent_protocol` when its name for the caller's `protocol` differs."""
-        agent = await self._dial("wss" + url.removeprefix("https"),
-                                 agent_protocol or protocol, config)
+        caller's, then both directions until either side ends. The agent is offered the
+        caller's sub-protocol, SPDY's in the spelling `websockets` can send."""
+        towards_agent = (pf.SPDY_RELAY_PROTOCOL if protocol == pf.SPDY_TUNNEL_PROTOCOL
+                         else protocol)
+        agent = await self._dial("wss" + url.removeprefix("https"), towards_agent, config)
         try:
             await websocket.accept(subprotocol=protocol)
             call.accepted()
@@ -129,7 +130,7 @@ class AgentStreams:
             return await connect(url, ssl=self._ssl(config), subprotocols=[protocol],  # type: ignore[list-item]
                                  open_timeout=CONNECT_TIMEOUT, max_size=None,
                                  compression=None, ping_interval=PING_INTERVAL,
-                                 ping_timeout=PING_TIMEOUT)
+                                 ping_timeout=PING_TIMEOUT, close_timeout=CLOSE_TIMEOUT)
         except InvalidStatus as exc:
             response = exc.response
             raise errors.from_status(status_or_text(bytes(response.body or b"")),

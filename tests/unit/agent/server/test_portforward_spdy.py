@@ -151,3 +151,30 @@ def test_a_pod_that_stops_ends_open_connections_with_the_reason(
         assert any(isinstance(fr, f.GoAway) for fr in client.frames)
         assert client.closed
     asyncio.run(scenario())
+
+
+def test_halves_that_never_pair_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that opens error streams and never their data streams holds at most
+    MAX_UNPAIRED dials to the pod; past that, and for a second stream of the same kind,
+    the stream is reset."""
+    monkeypatch.setattr(portforward, "MAX_UNPAIRED", 2)
+
+    async def scenario() -> None:
+        client, running = Client(), [True]
+        async with counting_pod() as port:
+            forward = forwarder(client, running)
+            run = asyncio.create_task(forward.run())
+            for request in range(3):
+                client.send(f.SynStream(4 * request + 1, {
+                    "port": str(port), "requestid": str(request), "streamtype": "error"}))
+            client.send(f.SynStream(13, {"port": str(port), "requestid": "0",
+                                         "streamtype": "error"}))
+            await client.until(lambda: len([fr for fr in client.frames
+                                            if isinstance(fr, f.RstStream)]) == 2)
+            assert [fr.stream_id for fr in client.frames if isinstance(fr, f.RstStream)] \
+                == [9, 13]
+            assert sorted(forward.dials) == ["0", "1"]
+            client.inbox.put_nowait({"type": "websocket.disconnect"})
+            await asyncio.wait_for(run, 5)
+            assert all(task.done() for _, task in forward.dials.values())
+    asyncio.run(scenario())
